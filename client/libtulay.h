@@ -1,0 +1,91 @@
+/* libtulay: the C client library of tulay.
+ *
+ * One `struct tulay_client` is one TCP connection to tulayd speaking tulay.v1 (see
+ * proto/README.md). Every call has a deadline (the timeout given to tulay_connect); no
+ * call blocks longer. A client is not thread-safe: use one per thread.
+ *
+ * Return values: 0 when a Response arrived (its status may still be an error: look at
+ * resp->status->code), or a negative TULAY_E_* when no response could be had. Responses
+ * are owned by the caller and released with tulay_response_free(). */
+#ifndef LIBTULAY_H
+#define LIBTULAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tulay/v1/envelope.pb-c.h"
+
+#define TULAY_PROTOCOL_VERSION 1
+#define TULAY_DEFAULT_PORT     7420
+#define TULAY_DEFAULT_SERVER   "127.0.0.1:7420"
+#define TULAY_IDEMPOTENCY_KEY_BYTES 16
+
+enum tulay_err {
+	TULAY_E_USAGE = -1,    /* bad argument from the calling program */
+	TULAY_E_RESOLVE = -2,  /* the server name does not resolve */
+	TULAY_E_CONNECT = -3,  /* nothing answered at the address */
+	TULAY_E_TIMEOUT = -4,  /* the deadline passed */
+	TULAY_E_CLOSED = -5,   /* the server closed the connection */
+	TULAY_E_PROTOCOL = -6, /* the server sent bytes that are not a tulay.v1 Response */
+	TULAY_E_NOMEM = -7,
+	TULAY_E_IO = -8,       /* another socket error (errno in tulay_last_error) */
+};
+
+struct tulay_client;
+
+/* Connects to `server` ("host:port", "host" for port 7420, "[::1]:7420") and exchanges
+ * Hello. `timeout_ms` bounds every later call too. On success stores a new client in *out
+ * and returns 0; on failure returns a TULAY_E_* and *out is NULL. */
+int tulay_connect(const char *server, int timeout_ms, const char *client_name,
+		  struct tulay_client **out);
+
+/* Closes the connection and frees the client and any response it still holds. NULL is
+ * allowed. */
+void tulay_close(struct tulay_client *c);
+
+/* A sentence describing the last failure of `c` (or of the last tulay_connect when c is
+ * NULL), e.g. "connection to 127.0.0.1:7420 refused". Static or client-owned storage,
+ * valid until the next call. */
+const char *tulay_last_error(const struct tulay_client *c);
+
+/* Returns a short text for a TULAY_E_* value. */
+const char *tulay_strerror(int err);
+
+/* The HelloReply the server sent at connect time (owned by the client). */
+const Tulay__V1__HelloReply *tulay_server_hello(const struct tulay_client *c);
+
+/* Pipelining. tulay_send assigns the request a fresh id (stored in req->id and returned
+ * through *id_out when not NULL), frames and sends it without waiting. tulay_recv waits
+ * for the next Response, whatever its id. Many requests may be sent before receiving;
+ * responses can come back in any order. */
+int tulay_send(struct tulay_client *c, Tulay__V1__Request *req, uint64_t *id_out);
+int tulay_recv(struct tulay_client *c, Tulay__V1__Response **out);
+
+/* Sends `req` and waits for the Response with its id; responses to other requests that
+ * arrive meanwhile are kept for later tulay_recv calls. */
+int tulay_call(struct tulay_client *c, Tulay__V1__Request *req, Tulay__V1__Response **out);
+
+void tulay_response_free(Tulay__V1__Response *resp);
+
+/* Fills key[16] with random bytes for a mutating request's idempotency_key. Returns 0, or
+ * TULAY_E_IO if the system has no randomness to give. */
+int tulay_new_idempotency_key(uint8_t key[TULAY_IDEMPOTENCY_KEY_BYTES]);
+
+/* Typed helpers: each builds the request, calls tulay_call, and hands back the Response. */
+int tulay_login(struct tulay_client *c, const char *username, const char *password,
+		Tulay__V1__Response **out);
+int tulay_authenticate(struct tulay_client *c, const char *session_token,
+		       Tulay__V1__Response **out);
+int tulay_logout(struct tulay_client *c, Tulay__V1__Response **out);
+int tulay_create_organisation(struct tulay_client *c, const Tulay__V1__CreateOrganisation *org,
+			      Tulay__V1__Response **out);
+int tulay_list_organisations(struct tulay_client *c, const Tulay__V1__ListOrganisations *q,
+			     Tulay__V1__Response **out);
+int tulay_create_claim(struct tulay_client *c, const Tulay__V1__CreateClaim *claim,
+		       Tulay__V1__Response **out);
+int tulay_get_claim(struct tulay_client *c, const char *reference, const char *organisation,
+		    Tulay__V1__Response **out);
+int tulay_list_claims(struct tulay_client *c, const Tulay__V1__ListClaims *q,
+		      Tulay__V1__Response **out);
+
+#endif

@@ -12,8 +12,8 @@ enum frame_status frame_decode(const uint8_t *buf, size_t len, size_t max_payloa
 	if (len < FRAME_HEADER_BYTES)
 		return FRAME_NEED_MORE;
 
-	size_t announced = (size_t)buf[0] << 24 | (size_t)buf[1] << 16 | (size_t)buf[2] << 8 |
-			   (size_t)buf[3];
+	size_t announced =
+	    (size_t)buf[0] << 24 | (size_t)buf[1] << 16 | (size_t)buf[2] << 8 | (size_t)buf[3];
 	out->announced = announced;
 	if (announced > max_payload)
 		return FRAME_TOO_LARGE;

@@ -12,11 +12,11 @@
 #define FRAME_HEADER_BYTES 4
 
 /* Defaults of the limits (the server may be configured otherwise; Hello tells clients). */
-#define FRAME_DEFAULT_MAX_PAYLOAD (1024u * 1024u)	 /* after login */
+#define FRAME_DEFAULT_MAX_PAYLOAD              (1024u * 1024u) /* after login */
 #define FRAME_DEFAULT_MAX_PAYLOAD_BEFORE_LOGIN (16u * 1024u)
 
 enum frame_status {
-	FRAME_COMPLETE,	 /* a whole frame is in the buffer */
+	FRAME_COMPLETE,  /* a whole frame is in the buffer */
 	FRAME_NEED_MORE, /* the header or payload is not all there yet */
 	FRAME_TOO_LARGE, /* the header announces more than max_payload bytes */
 };

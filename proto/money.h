@@ -9,11 +9,11 @@
 
 enum money_error {
 	MONEY_OK = 0,
-	MONEY_EMPTY,		/* no digits at all */
-	MONEY_SYNTAX,		/* anything but digits and one decimal point */
-	MONEY_NEGATIVE,		/* a leading minus sign */
-	MONEY_TOO_PRECISE,	/* more decimals than the currency has minor units */
-	MONEY_TOO_LARGE,	/* more than MONEY_MAX_MINOR_UNITS */
+	MONEY_EMPTY,            /* no digits at all */
+	MONEY_SYNTAX,           /* anything but digits and one decimal point */
+	MONEY_NEGATIVE,         /* a leading minus sign */
+	MONEY_TOO_PRECISE,      /* more decimals than the currency has minor units */
+	MONEY_TOO_LARGE,        /* more than MONEY_MAX_MINOR_UNITS */
 	MONEY_UNKNOWN_CURRENCY, /* not an ISO 4217 code we list */
 };
 
@@ -25,7 +25,7 @@ enum money_error {
  * `currency` (upper-case ISO 4217) into minor units. On MONEY_OK stores the amount in
  * *minor_out; on any error *minor_out is untouched. */
 enum money_error money_parse(const char *text, const char *currency, int64_t *minor_out)
-	__attribute__((warn_unused_result));
+    __attribute__((warn_unused_result));
 
 /* Returns a sentence describing `err` for a field officer, e.g. "has more decimal places
  * than the currency allows". Static storage. */

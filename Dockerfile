@@ -1,0 +1,50 @@
+# tulayd and the tulay CLI on Debian bookworm.
+#
+#   docker build -t tulay .
+#   docker-compose up -d            (with PostgreSQL: see docker-compose.yml)
+#
+# The image runs `tulayd migrate up` and then `tulayd serve`, configured through the
+# environment: TULAY_DB (libpq connection string), TULAY_LISTEN, TULAY_PORT,
+# TULAY_MIGRATIONS. Plaintext only for now: publish the port on loopback (TLS 1.3 comes
+# with the security work).
+
+# --- build --------------------------------------------------------------------------------
+FROM debian:bookworm-slim AS build
+
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends \
+      build-essential cmake pkg-config \
+      libuv1-dev libprotobuf-c-dev protobuf-c-compiler \
+      libpq-dev libssl-dev libsodium-dev \
+ && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /src
+COPY . .
+RUN cmake -S . -B /build -DTULAY_TESTS=OFF -DCMAKE_BUILD_TYPE=Release \
+ && cmake --build /build -j"$(nproc)" \
+ && test -x /build/server/tulayd && test -x /build/client/tulay
+
+# --- runtime ------------------------------------------------------------------------------
+FROM debian:bookworm-slim
+
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends \
+      libuv1 libprotobuf-c1 libpq5 libssl3 libsodium23 ca-certificates \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --user-group --home-dir /nonexistent --no-create-home \
+      --shell /usr/sbin/nologin tulay
+
+COPY --from=build /build/server/tulayd /build/client/tulay /usr/local/bin/
+COPY migrations/ /usr/share/tulay/migrations/
+COPY docker/entrypoint.sh /usr/local/bin/tulay-entrypoint
+# Fail the build here, not at start-up, if a shared library is missing.
+RUN chmod 0755 /usr/local/bin/tulay-entrypoint \
+ && ! ldd /usr/local/bin/tulayd /usr/local/bin/tulay | grep 'not found'
+
+ENV TULAY_LISTEN=0.0.0.0 \
+    TULAY_PORT=7420 \
+    TULAY_MIGRATIONS=/usr/share/tulay/migrations
+
+USER tulay:tulay
+EXPOSE 7420
+ENTRYPOINT ["/usr/local/bin/tulay-entrypoint"]

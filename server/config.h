@@ -1,0 +1,50 @@
+/* tulayd configuration: compiled-in defaults, then a file, then the environment, then
+ * command-line flags (flags win). Every setting has all three spellings:
+ *   file:  max_frame_bytes = 1048576
+ *   env:   TULAY_MAX_FRAME_BYTES=1048576
+ *   flag:  --max-frame-bytes 1048576 */
+#ifndef TULAYD_CONFIG_H
+#define TULAYD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+struct config {
+	char listen[64];         /* address to listen on */
+	unsigned port;           /* 0: any free port (logged at start) */
+	char db[1024];           /* libpq connection string */
+	unsigned db_connections; /* size of the pool */
+	unsigned db_queue_timeout_ms;
+	unsigned db_query_timeout_ms;
+	unsigned max_frame_bytes;
+	unsigned max_frame_bytes_before_login;
+	unsigned max_requests_in_flight; /* per connection */
+	unsigned max_output_bytes;       /* per connection: stop reading above this */
+	unsigned max_connections;
+	unsigned session_ttl_s;
+	unsigned drain_timeout_ms;
+	char migrations[512]; /* directory of NNNN_name.sql files */
+	char log_level[8];
+};
+
+/* Fills *cfg with the defaults. */
+void config_defaults(struct config *cfg);
+
+/* Applies the config file named by --config or TULAY_CONFIG (if any), the environment
+ * (TULAY_*), then the flags in argv[first..argc). Flags that are not settings are left for
+ * the caller: their indexes are stored in rest[] (count in *n_rest, rest must hold argc
+ * entries). Returns 0, or -1 with a sentence naming the setting and the fix in err. */
+int config_load(struct config *cfg, int argc, char **argv, int first, int *rest, int *n_rest,
+		char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/* Writes one `config key=value` log line per setting, with passwords masked. */
+void config_log(const struct config *cfg);
+
+/* Prints the settings with their flag, environment name, default and meaning. */
+void config_print_help(FILE *out);
+
+/* Copies the libpq connection string with any password replaced by "****". */
+void config_mask_conninfo(const char *conninfo, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,83 @@
+/* A client connection: framing, limits and backpressure.
+ *
+ * Input goes into the connection's own buffer, which grows only up to the current frame
+ * limit (small before login). Reading stops while the connection has too many requests in
+ * flight or too many response bytes unsent, and resumes when both fall below their caps.
+ * A connection is freed only in the close callback of its last handle; requests still in
+ * flight when it closes are detached (their `conn` set to NULL) and finish silently. */
+#ifndef TULAYD_CONN_H
+#define TULAYD_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <protobuf-c/protobuf-c.h>
+#include <uv.h>
+
+struct server;
+struct request;
+
+/* Who is logged in on a connection, set by Login/Authenticate. */
+struct conn_session {
+	bool authenticated;
+	int64_t user_id;
+	int64_t org_id;
+	int role; /* Tulay__V1__Role */
+	int64_t expires_at;
+	char username[72];
+	char org_acronym[24];
+	uint8_t token_hash[32];
+};
+
+struct conn {
+	uv_tcp_t tcp;
+	uv_timer_t timer; /* linger after a refused frame */
+	struct server *srv;
+	struct conn *prev, *next;
+	uint64_t id;
+	char peer[64];
+
+	uint8_t *in;
+	size_t in_len, in_cap;
+
+	unsigned inflight;
+	size_t out_bytes; /* queued in uv_write and not yet written */
+	unsigned out_writes;
+	struct request *requests; /* in flight, for detaching on close */
+
+	bool reading;
+	bool in_process; /* inside conn_process_input: do not re-enter */
+	bool barrier;    /* a Hello/Login/Authenticate/Logout runs: hold later frames */
+	bool hello_done;
+	bool close_after_write; /* a fatal error reply is queued */
+	bool discarding;        /* after a refused frame: read and drop until EOF or linger */
+	bool closing;
+	int handles_open;
+
+	struct conn_session session;
+};
+
+/* Accepts a pending connection on the listener (or refuses it when at max_connections). */
+void conn_accept(struct server *srv);
+
+/* Frames `msg` and queues it for writing. Returns 0, or -1 if the connection is closing or
+ * the write failed (the connection is then closed). Never frees the connection. */
+int conn_send(struct conn *c, const ProtobufCMessage *msg);
+
+/* After a fatal protocol error reply has been queued: stop reading requests, close once
+ * the reply is written. */
+void conn_close_after_reply(struct conn *c);
+
+/* Closes the connection (idempotent). `reason` is logged. Requests in flight are detached.
+ * The memory is freed later, in the last close callback. */
+void conn_close(struct conn *c, const char *reason);
+
+/* A request of this connection ended: updates the counters and, if reading was paused or
+ * frames were held, carries on with the buffered input. */
+void conn_request_ended(struct conn *c, bool was_barrier);
+
+/* Re-evaluates whether the connection should be reading (used on drain). */
+void conn_update_reading(struct conn *c);
+
+#endif

@@ -1,0 +1,685 @@
+#include "db.h"
+
+#include <arpa/inet.h>
+#include <assert.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "log.h"
+
+#define DB_BACKOFF_MIN_MS     100
+#define DB_BACKOFF_MAX_MS     5000
+#define DB_CONNECT_TIMEOUT_MS 5000
+#define DB_SWEEP_MS           100
+
+enum db_conn_state {
+	DBC_DOWN,       /* waiting for the backoff timer */
+	DBC_RESOLVING,  /* host name lookup on the thread pool */
+	DBC_CONNECTING, /* PQconnectPoll steps */
+	DBC_PREPARING,  /* statements being prepared */
+	DBC_READY,      /* idle, takes the next job */
+	DBC_BUSY,       /* a job in flight */
+	DBC_CLOSED,
+};
+
+/* The poll handle of one libpq socket. It lives on the heap, apart from its connection,
+ * because libpq may replace the socket while connecting (next address, SSL fallback) and
+ * a new socket may even reuse the old fd number: a fresh handle is made for every connect
+ * step, and the old one is freed in its close callback. */
+struct db_watch {
+	uv_poll_t poll;
+	struct db_conn *conn; /* NULL once stale */
+};
+
+struct db_conn {
+	struct db_pool *pool;
+	unsigned index;
+	enum db_conn_state state;
+	PGconn *pg;
+	struct db_watch *watch;
+	int watch_events;
+	uv_timer_t timer; /* backoff, connect deadline */
+	uv_getaddrinfo_t resolver;
+	bool resolving;
+	char hostaddr[INET6_ADDRSTRLEN];
+	unsigned backoff_ms;
+
+	/* The batch in flight: the prepares (DBC_PREPARING) or a job (DBC_BUSY). */
+	struct db_job *job;
+	int query_index;
+	bool query_open; /* results of query_index seen; the NULL that ends them is not */
+	bool prepare_failed;
+};
+
+struct db_pool {
+	uv_loop_t *loop;
+	char *conninfo;
+	char *resolve_host; /* host name to look up before each connect, or NULL */
+	struct db_pool_options opts;
+	struct db_conn *conns;
+	struct db_job *queue_head, *queue_tail;
+	uv_timer_t sweep;
+	uv_timer_t kick;
+	bool closing;
+	unsigned open_handles; /* handles and requests whose close callback has not run */
+	void (*closed)(void *arg);
+	void *closed_arg;
+};
+
+static void conn_schedule_reconnect(struct db_conn *c);
+static int conn_service(struct db_conn *c, int events);
+static void pool_dispatch(struct db_pool *pool);
+
+static uint64_t pool_now(const struct db_pool *pool)
+{
+	return uv_now(pool->loop);
+}
+
+/* --- jobs ---------------------------------------------------------------------------- */
+
+void db_job_reset(struct db_job *job)
+{
+	db_job_clear(job);
+	memset(job->queries, 0, sizeof(job->queries));
+	job->nqueries = 0;
+	job->failed_query = -1;
+	job->sent = false;
+	job->next = NULL;
+}
+
+void db_job_clear(struct db_job *job)
+{
+	for (int i = 0; i < DB_MAX_QUERIES; i++) {
+		PQclear(job->results[i]);
+		job->results[i] = NULL;
+	}
+}
+
+struct db_query *db_job_add(struct db_job *job, const char *statement)
+{
+	assert(job->nqueries < DB_MAX_QUERIES);
+	struct db_query *q = &job->queries[job->nqueries++];
+	q->statement = statement;
+	q->nparams = 0;
+	return q;
+}
+
+void db_param_text(struct db_query *q, const char *value)
+{
+	assert(q->nparams < DB_MAX_PARAMS);
+	q->values[q->nparams] = value;
+	q->lengths[q->nparams] = 0;
+	q->formats[q->nparams] = 0;
+	q->nparams++;
+}
+
+void db_param_bytes(struct db_query *q, const void *data, int len)
+{
+	assert(q->nparams < DB_MAX_PARAMS);
+	q->values[q->nparams] = data;
+	q->lengths[q->nparams] = len;
+	q->formats[q->nparams] = 1;
+	q->nparams++;
+}
+
+const char *db_sqlstate(const PGresult *res)
+{
+	const char *s = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+	return s != NULL ? s : "";
+}
+
+static void job_finish(struct db_job *job, enum db_outcome outcome)
+{
+	job->next = NULL;
+	job->done(job, outcome);
+}
+
+/* --- handles ------------------------------------------------------------------------- */
+
+static void pool_handle_closed(struct db_pool *pool)
+{
+	assert(pool->open_handles > 0);
+	if (--pool->open_handles == 0 && pool->closing) {
+		void (*closed)(void *) = pool->closed;
+		void *arg = pool->closed_arg;
+		free(pool->conns);
+		free(pool->conninfo);
+		free(pool->resolve_host);
+		free(pool);
+		if (closed != NULL)
+			closed(arg);
+	}
+}
+
+static void watch_on_close(uv_handle_t *h)
+{
+	struct db_watch *w = container_of((uv_poll_t *)h, struct db_watch, poll);
+	struct db_pool *pool = h->data;
+	free(w);
+	pool_handle_closed(pool);
+}
+
+static void timer_on_close(uv_handle_t *h)
+{
+	pool_handle_closed(h->data);
+}
+
+static void watch_close(struct db_conn *c)
+{
+	if (c->watch == NULL)
+		return;
+	c->watch->conn = NULL;
+	uv_close((uv_handle_t *)&c->watch->poll, watch_on_close);
+	c->watch = NULL;
+	c->watch_events = 0;
+}
+
+static void watch_on_event(uv_poll_t *h, int status, int events);
+
+/* Watches the libpq socket for `events`. A fresh handle is made when asked (each connect
+ * step) or when there is none; otherwise the mask is changed only if it differs. */
+static int watch_set(struct db_conn *c, int events, bool fresh)
+{
+	int fd = PQsocket(c->pg);
+	if (fd < 0)
+		return -1;
+	if (fresh || c->watch == NULL) {
+		watch_close(c);
+		struct db_watch *w = malloc(sizeof(*w));
+		if (w == NULL)
+			return -1;
+		int rc = uv_poll_init_socket(c->pool->loop, &w->poll, fd);
+		if (rc != 0) {
+			free(w);
+			log_error("event=db_poll_init_failed db_conn=%u error=%s", c->index,
+				  uv_strerror(rc));
+			return -1;
+		}
+		w->conn = c;
+		w->poll.data = c->pool;
+		c->pool->open_handles++;
+		c->watch = w;
+		c->watch_events = 0;
+	}
+	if (events != c->watch_events) {
+		int rc = uv_poll_start(&c->watch->poll, events, watch_on_event);
+		if (rc != 0) {
+			log_error("event=db_poll_start_failed db_conn=%u error=%s", c->index,
+				  uv_strerror(rc));
+			return -1;
+		}
+		c->watch_events = events;
+	}
+	return 0;
+}
+
+/* --- connection loss ----------------------------------------------------------------- */
+
+/* Drops the connection: fails its job (outcome unknown if sent), frees libpq's state and
+ * schedules a reconnect unless the pool is closing. Always returns -1 so callers can
+ * `return conn_lost(...)` and stop touching the connection. */
+static int conn_lost(struct db_conn *c, const char *reason)
+{
+	char clean[256];
+	const char *detail = c->pg != NULL ? PQerrorMessage(c->pg) : "";
+	log_warn("event=db_conn_lost db_conn=%u state=%d reason=%s detail=\"%s\"", c->index,
+		 c->state, reason, log_clean(detail, clean, sizeof(clean)));
+	struct db_job *job = c->state == DBC_BUSY ? c->job : NULL;
+	c->job = NULL;
+	watch_close(c);
+	if (c->pg != NULL) {
+		PQfinish(c->pg);
+		c->pg = NULL;
+	}
+	c->state = DBC_DOWN;
+	if (!c->pool->closing)
+		conn_schedule_reconnect(c);
+	if (job != NULL)
+		job_finish(job, DB_UNAVAILABLE);
+	return -1;
+}
+
+/* --- connecting ---------------------------------------------------------------------- */
+
+static int conn_connect_step(struct db_conn *c, PostgresPollingStatusType st)
+{
+	switch (st) {
+	case PGRES_POLLING_READING:
+		return watch_set(c, UV_READABLE, true) == 0 ? 0 : conn_lost(c, "poll");
+	case PGRES_POLLING_WRITING:
+		return watch_set(c, UV_WRITABLE, true) == 0 ? 0 : conn_lost(c, "poll");
+	case PGRES_POLLING_OK:
+		break;
+	default:
+		return conn_lost(c, "connect_failed");
+	}
+
+	uv_timer_stop(&c->timer);
+	if (PQsetnonblocking(c->pg, 1) != 0 || PQenterPipelineMode(c->pg) != 1)
+		return conn_lost(c, "pipeline_mode");
+	for (unsigned i = 0; i < c->pool->opts.nstatements; i++) {
+		const struct db_statement *s = &c->pool->opts.statements[i];
+		if (PQsendPrepare(c->pg, s->name, s->sql, 0, NULL) != 1)
+			return conn_lost(c, "send_prepare");
+	}
+	if (PQpipelineSync(c->pg) != 1)
+		return conn_lost(c, "pipeline_sync");
+	c->state = DBC_PREPARING;
+	c->query_index = 0;
+	c->query_open = false;
+	c->prepare_failed = false;
+	return conn_service(c, 0);
+}
+
+static void conn_on_timer(uv_timer_t *t);
+
+static void conn_connect(struct db_conn *c)
+{
+	struct db_pool *pool = c->pool;
+	const char *keys[4], *values[4];
+	int n = 0;
+	keys[n] = "dbname"; /* expanded: the whole connection string */
+	values[n++] = pool->conninfo;
+	if (c->hostaddr[0] != '\0') {
+		keys[n] = "hostaddr";
+		values[n++] = c->hostaddr;
+	}
+	keys[n] = "application_name";
+	values[n++] = "tulayd";
+	keys[n] = NULL;
+	values[n] = NULL;
+
+	c->pg = PQconnectStartParams(keys, values, 1);
+	if (c->pg == NULL || PQstatus(c->pg) == CONNECTION_BAD) {
+		conn_lost(c, "connect_start");
+		return;
+	}
+	c->state = DBC_CONNECTING;
+	uv_timer_start(&c->timer, conn_on_timer, DB_CONNECT_TIMEOUT_MS, 0);
+	/* libpq's contract: after PQconnectStart, act as if PQconnectPoll said WRITING. */
+	conn_connect_step(c, PGRES_POLLING_WRITING);
+}
+
+static void conn_on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+	struct db_conn *c = container_of(req, struct db_conn, resolver);
+	struct db_pool *pool = c->pool;
+	c->resolving = false;
+	if (pool->closing) {
+		uv_freeaddrinfo(res);
+		pool_handle_closed(pool);
+		return;
+	}
+	pool_handle_closed(pool); /* the request is over; the pool itself stays open */
+	if (status != 0 || res == NULL) {
+		log_warn("event=db_resolve_failed db_conn=%u host=%s error=%s", c->index,
+			 pool->resolve_host, uv_strerror(status));
+		uv_freeaddrinfo(res);
+		c->state = DBC_DOWN;
+		conn_schedule_reconnect(c);
+		return;
+	}
+	int rc = uv_ip_name(res->ai_addr, c->hostaddr, sizeof(c->hostaddr));
+	uv_freeaddrinfo(res);
+	if (rc != 0) {
+		c->state = DBC_DOWN;
+		conn_schedule_reconnect(c);
+		return;
+	}
+	conn_connect(c);
+}
+
+static void conn_begin(struct db_conn *c)
+{
+	struct db_pool *pool = c->pool;
+	if (pool->resolve_host == NULL) {
+		conn_connect(c);
+		return;
+	}
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+	c->state = DBC_RESOLVING;
+	int rc = uv_getaddrinfo(pool->loop, &c->resolver, conn_on_resolved, pool->resolve_host,
+				NULL, &hints);
+	if (rc != 0) {
+		log_warn("event=db_resolve_failed db_conn=%u error=%s", c->index, uv_strerror(rc));
+		c->state = DBC_DOWN;
+		conn_schedule_reconnect(c);
+		return;
+	}
+	c->resolving = true;
+	pool->open_handles++;
+}
+
+static void conn_on_timer(uv_timer_t *t)
+{
+	struct db_conn *c = container_of(t, struct db_conn, timer);
+	if (c->state == DBC_DOWN)
+		conn_begin(c);
+	else if (c->state == DBC_CONNECTING)
+		conn_lost(c, "connect_timeout");
+}
+
+static void conn_schedule_reconnect(struct db_conn *c)
+{
+	c->backoff_ms = c->backoff_ms == 0 ? DB_BACKOFF_MIN_MS : c->backoff_ms * 2;
+	if (c->backoff_ms > DB_BACKOFF_MAX_MS)
+		c->backoff_ms = DB_BACKOFF_MAX_MS;
+	uv_timer_start(&c->timer, conn_on_timer, c->backoff_ms, 0);
+}
+
+/* --- running jobs -------------------------------------------------------------------- */
+
+static int conn_flush_and_watch(struct db_conn *c)
+{
+	int rc = PQflush(c->pg);
+	if (rc < 0)
+		return conn_lost(c, "flush");
+	/* Reads stay armed always (to notice a dead server); writes only while libpq has
+	 * unsent data. */
+	int events = UV_READABLE | (rc == 1 ? UV_WRITABLE : 0);
+	return watch_set(c, events, false) == 0 ? 0 : conn_lost(c, "poll");
+}
+
+static int conn_start_job(struct db_conn *c, struct db_job *job)
+{
+	c->job = job;
+	c->state = DBC_BUSY;
+	c->query_index = 0;
+	c->query_open = false;
+	job->sent = true;
+	job->failed_query = -1;
+	job->deadline_ms = pool_now(c->pool) + c->pool->opts.query_timeout_ms;
+	for (int i = 0; i < job->nqueries; i++) {
+		const struct db_query *q = &job->queries[i];
+		/* Text results: every value we read is small and text is what we log. */
+		if (PQsendQueryPrepared(c->pg, q->statement, q->nparams, q->values, q->lengths,
+					q->formats, 0) != 1)
+			return conn_lost(c, "send_query");
+	}
+	if (PQpipelineSync(c->pg) != 1)
+		return conn_lost(c, "pipeline_sync");
+	return conn_flush_and_watch(c);
+}
+
+/* The Sync of the batch in flight arrived: the prepares or the job are complete. */
+static int conn_batch_done(struct db_conn *c)
+{
+	if (c->state == DBC_PREPARING) {
+		if (c->prepare_failed) {
+			/* Most likely the schema is older than this tulayd: retrying later is all
+			 * we can do; the log line says why. */
+			return conn_lost(c, "prepare_failed");
+		}
+		c->state = DBC_READY;
+		c->backoff_ms = 0;
+		log_info("event=db_conn_ready db_conn=%u", c->index);
+		return 0;
+	}
+	struct db_job *job = c->job;
+	c->job = NULL;
+	c->state = DBC_READY;
+	job_finish(job, job->failed_query >= 0 ? DB_QUERY_ERROR : DB_OK);
+	return 0;
+}
+
+/* Takes every result libpq has complete. In pipeline mode each query yields its
+ * result(s) and then NULL; the Sync yields PGRES_PIPELINE_SYNC. */
+static int conn_drain(struct db_conn *c)
+{
+	while ((c->state == DBC_PREPARING || c->state == DBC_BUSY) && !PQisBusy(c->pg)) {
+		PGresult *r = PQgetResult(c->pg);
+		if (r == NULL) {
+			if (!c->query_open)
+				return 0; /* nothing complete yet */
+			c->query_open = false;
+			c->query_index++;
+			continue;
+		}
+		ExecStatusType st = PQresultStatus(r);
+		if (st == PGRES_PIPELINE_SYNC) {
+			PQclear(r);
+			if (conn_batch_done(c) != 0)
+				return -1;
+			continue;
+		}
+		c->query_open = true;
+		if (c->state == DBC_PREPARING) {
+			if (st != PGRES_COMMAND_OK) {
+				char clean[256];
+				const struct db_statement *s =
+				    &c->pool->opts.statements[c->query_index];
+				log_error(
+				    "event=db_prepare_failed db_conn=%u statement=%s error=\"%s\"",
+				    c->index, s->name,
+				    log_clean(PQresultErrorMessage(r), clean, sizeof(clean)));
+				c->prepare_failed = true;
+			}
+			PQclear(r);
+			continue;
+		}
+		struct db_job *job = c->job;
+		int i = c->query_index;
+		if ((st == PGRES_FATAL_ERROR || st == PGRES_PIPELINE_ABORTED) &&
+		    job->failed_query < 0)
+			job->failed_query = i;
+		if (i < job->nqueries && job->results[i] == NULL)
+			job->results[i] = r;
+		else
+			PQclear(r);
+	}
+	return 0;
+}
+
+/* The one service function of a connected socket: read, flush, drain, re-arm. */
+static int conn_service(struct db_conn *c, int events)
+{
+	if ((events & UV_READABLE) && PQconsumeInput(c->pg) != 1)
+		return conn_lost(c, "read");
+	if (PQstatus(c->pg) == CONNECTION_BAD)
+		return conn_lost(c, "bad");
+	if (conn_flush_and_watch(c) != 0)
+		return -1;
+	if (conn_drain(c) != 0)
+		return -1;
+	if (c->state == DBC_READY)
+		pool_dispatch(c->pool);
+	return 0;
+}
+
+static void watch_on_event(uv_poll_t *h, int status, int events)
+{
+	struct db_watch *w = container_of(h, struct db_watch, poll);
+	struct db_conn *c = w->conn;
+	if (c == NULL)
+		return;
+	if (status < 0) {
+		/* Let libpq find out what went wrong with the socket. */
+		events = UV_READABLE;
+	}
+	if (c->state == DBC_CONNECTING)
+		conn_connect_step(c, PQconnectPoll(c->pg));
+	else
+		conn_service(c, events);
+}
+
+static void pool_dispatch(struct db_pool *pool)
+{
+	for (unsigned i = 0; i < pool->opts.connections && pool->queue_head != NULL; i++) {
+		struct db_conn *c = &pool->conns[i];
+		if (c->state != DBC_READY)
+			continue;
+		struct db_job *job = pool->queue_head;
+		pool->queue_head = job->next;
+		if (pool->queue_head == NULL)
+			pool->queue_tail = NULL;
+		job->next = NULL;
+		conn_start_job(c, job);
+	}
+}
+
+/* --- the pool ------------------------------------------------------------------------ */
+
+static void pool_fail_queue(struct db_pool *pool, bool expired_only)
+{
+	uint64_t now = pool_now(pool);
+	while (pool->queue_head != NULL) {
+		struct db_job *job = pool->queue_head;
+		if (expired_only && job->deadline_ms > now)
+			break; /* FIFO with one timeout: the rest are younger */
+		pool->queue_head = job->next;
+		if (pool->queue_head == NULL)
+			pool->queue_tail = NULL;
+		job_finish(job, DB_UNAVAILABLE);
+	}
+}
+
+static void pool_on_sweep(uv_timer_t *t)
+{
+	struct db_pool *pool = container_of(t, struct db_pool, sweep);
+	uint64_t now = pool_now(pool);
+	pool_fail_queue(pool, true);
+	for (unsigned i = 0; i < pool->opts.connections; i++) {
+		struct db_conn *c = &pool->conns[i];
+		if (c->state == DBC_BUSY && c->job->deadline_ms <= now)
+			conn_lost(c, "query_timeout");
+	}
+}
+
+static void pool_on_kick(uv_timer_t *t)
+{
+	pool_dispatch(container_of(t, struct db_pool, kick));
+}
+
+bool db_pool_submit(struct db_pool *pool, struct db_job *job)
+{
+	if (pool->closing)
+		return false;
+	job->next = NULL;
+	job->sent = false;
+	job->failed_query = -1;
+	job->deadline_ms = pool_now(pool) + pool->opts.queue_timeout_ms;
+	if (pool->queue_tail != NULL)
+		pool->queue_tail->next = job;
+	else
+		pool->queue_head = job;
+	pool->queue_tail = job;
+	/* Start it from the loop, not from here: `done` must never run inside submit. */
+	uv_timer_start(&pool->kick, pool_on_kick, 0, 0);
+	return true;
+}
+
+unsigned db_pool_ready(const struct db_pool *pool)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < pool->opts.connections; i++)
+		n += pool->conns[i].state == DBC_READY || pool->conns[i].state == DBC_BUSY;
+	return n;
+}
+
+/* Decides whether connecting needs a name lookup first: a single host name that is not a
+ * socket directory or a numeric address, without a hostaddr. libpq would resolve it with a
+ * blocking getaddrinfo() inside PQconnectStartParams. */
+static int pool_plan_resolve(struct db_pool *pool)
+{
+	char *err = NULL;
+	PQconninfoOption *opts = PQconninfoParse(pool->conninfo, &err);
+	if (opts == NULL) {
+		char clean[256];
+		log_error("event=db_conninfo_invalid error=\"%s\"",
+			  log_clean(err != NULL ? err : "out of memory", clean, sizeof(clean)));
+		PQfreemem(err);
+		return -EINVAL;
+	}
+	const char *host = NULL, *hostaddr = NULL;
+	for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
+		if (strcmp(o->keyword, "host") == 0)
+			host = o->val;
+		else if (strcmp(o->keyword, "hostaddr") == 0)
+			hostaddr = o->val;
+	}
+	int rc = 0;
+	if (host != NULL && *host != '\0' && host[0] != '/' && host[0] != '@' &&
+	    (hostaddr == NULL || *hostaddr == '\0')) {
+		unsigned char buf[sizeof(struct in6_addr)];
+		if (strchr(host, ',') != NULL) {
+			log_error("event=db_conninfo_invalid error=\"several hosts need hostaddr= "
+				  "so that connecting never blocks\"");
+			rc = -EINVAL;
+		} else if (inet_pton(AF_INET, host, buf) != 1 &&
+			   inet_pton(AF_INET6, host, buf) != 1) {
+			pool->resolve_host = strdup(host);
+			rc = pool->resolve_host != NULL ? 0 : -ENOMEM;
+		}
+	}
+	PQconninfoFree(opts);
+	return rc;
+}
+
+int db_pool_start(uv_loop_t *loop, const struct db_pool_options *opts, struct db_pool **out)
+{
+	*out = NULL;
+	struct db_pool *pool = calloc(1, sizeof(*pool));
+	if (pool == NULL)
+		return -ENOMEM;
+	pool->loop = loop;
+	pool->opts = *opts;
+	pool->conninfo = strdup(opts->conninfo);
+	pool->conns = calloc(opts->connections, sizeof(*pool->conns));
+	if (pool->conninfo == NULL || pool->conns == NULL) {
+		free(pool->conninfo);
+		free(pool->conns);
+		free(pool);
+		return -ENOMEM;
+	}
+	pool->opts.conninfo = pool->conninfo;
+	int rc = pool_plan_resolve(pool);
+	if (rc != 0) {
+		free(pool->conninfo);
+		free(pool->conns);
+		free(pool);
+		return rc;
+	}
+
+	uv_timer_init(loop, &pool->sweep);
+	uv_timer_init(loop, &pool->kick);
+	pool->sweep.data = pool;
+	pool->kick.data = pool;
+	pool->open_handles = 2;
+	uv_timer_start(&pool->sweep, pool_on_sweep, DB_SWEEP_MS, DB_SWEEP_MS);
+	for (unsigned i = 0; i < opts->connections; i++) {
+		struct db_conn *c = &pool->conns[i];
+		c->pool = pool;
+		c->index = i;
+		c->state = DBC_DOWN;
+		uv_timer_init(loop, &c->timer);
+		c->timer.data = pool;
+		pool->open_handles++;
+		conn_begin(c);
+	}
+	*out = pool;
+	return 0;
+}
+
+void db_pool_close(struct db_pool *pool, void (*closed)(void *arg), void *arg)
+{
+	if (pool->closing)
+		return;
+	pool->closing = true;
+	pool->closed = closed;
+	pool->closed_arg = arg;
+	pool_fail_queue(pool, false);
+	for (unsigned i = 0; i < pool->opts.connections; i++) {
+		struct db_conn *c = &pool->conns[i];
+		if (c->state != DBC_DOWN && c->state != DBC_RESOLVING)
+			conn_lost(c, "shutdown");
+		c->state = DBC_CLOSED;
+		if (c->resolving)
+			uv_cancel((uv_req_t *)&c->resolver); /* its callback releases it */
+		uv_close((uv_handle_t *)&c->timer, timer_on_close);
+	}
+	uv_close((uv_handle_t *)&pool->sweep, timer_on_close);
+	uv_close((uv_handle_t *)&pool->kick, timer_on_close);
+}

@@ -1,0 +1,107 @@
+/* The PostgreSQL pool: N asynchronous libpq connections driven by the event loop.
+ *
+ * A request hands the pool a `struct db_job` of up to DB_MAX_QUERIES prepared statements.
+ * The pool sends them on one connection in pipeline mode followed by a single Sync, so
+ * the job costs one round trip and its statements run in one implicit transaction: either
+ * all of them take effect or none do. Nothing here blocks: connections are opened with
+ * PQconnectStartParams/PQconnectPoll, host names are resolved on libuv's thread pool, and
+ * every socket is watched by a uv_poll handle.
+ *
+ * Contract: after a successful db_pool_submit() the job's `done` callback runs exactly once, always
+ * from the event loop and never from inside db_pool_submit(). Until then the job, its
+ * parameter values and the memory they point to must stay valid and untouched. */
+#ifndef TULAYD_DB_H
+#define TULAYD_DB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+#include <uv.h>
+
+#define DB_MAX_QUERIES 4
+#define DB_MAX_PARAMS  16
+
+struct db_statement {
+	const char *name; /* prepared once per connection under this name */
+	const char *sql;
+};
+
+enum db_outcome {
+	DB_OK,          /* every query ran and the transaction committed */
+	DB_QUERY_ERROR, /* results[failed_query] holds PostgreSQL's error; nothing committed */
+	DB_UNAVAILABLE, /* no connection in time, or it broke or timed out: see job->sent */
+};
+
+struct db_query {
+	const char *statement;
+	int nparams;
+	const char *values[DB_MAX_PARAMS];
+	int lengths[DB_MAX_PARAMS];
+	int formats[DB_MAX_PARAMS];
+};
+
+struct db_job {
+	/* Set by the owner (db_job_reset, db_job_add, db_param_*). */
+	struct db_query queries[DB_MAX_QUERIES];
+	int nqueries;
+	void (*done)(struct db_job *job, enum db_outcome outcome);
+
+	/* Set by the pool before `done` runs. The owner releases results with
+	 * db_job_clear(). `sent` is true once the queries may have reached PostgreSQL: a write
+	 * that fails with DB_UNAVAILABLE and sent=true has an unknown outcome. */
+	PGresult *results[DB_MAX_QUERIES];
+	int failed_query;
+	bool sent;
+
+	/* Private to the pool. */
+	struct db_job *next;
+	uint64_t deadline_ms;
+};
+
+struct db_pool_options {
+	const char *conninfo; /* libpq connection string; copied */
+	unsigned connections;
+	unsigned queue_timeout_ms; /* a job not started within this fails DB_UNAVAILABLE */
+	unsigned query_timeout_ms; /* a job not finished within this fails and resets the conn */
+	const struct db_statement *statements; /* prepared on every connection; the */
+	unsigned nstatements;                  /* array must outlive the pool */
+};
+
+struct db_pool;
+
+/* Empties the job for (re)use: no queries, no results. The job must not be in the pool. */
+void db_job_reset(struct db_job *job);
+
+/* Releases the job's results. Safe to call more than once. */
+void db_job_clear(struct db_job *job);
+
+/* Appends a query on prepared statement `statement` and returns it for its parameters.
+ * Asserts on more than DB_MAX_QUERIES: the number of queries is fixed by our code. */
+struct db_query *db_job_add(struct db_job *job, const char *statement);
+
+/* Appends a text parameter (NULL is SQL NULL). The string must outlive the job. */
+void db_param_text(struct db_query *q, const char *value);
+
+/* Appends a binary (bytea) parameter. The bytes must outlive the job. */
+void db_param_bytes(struct db_query *q, const void *data, int len);
+
+/* Creates the pool and starts connecting. Returns 0 or a negative errno-style code. */
+int db_pool_start(uv_loop_t *loop, const struct db_pool_options *opts, struct db_pool **out)
+    __attribute__((warn_unused_result));
+
+/* Queues the job and returns true; see the contract at the top of this file. Returns false
+ * without queueing (and without ever calling `done`) once db_pool_close() has begun. */
+bool db_pool_submit(struct db_pool *pool, struct db_job *job) __attribute__((warn_unused_result));
+
+/* Number of connections ready to take a job right now (for logs and drain decisions). */
+unsigned db_pool_ready(const struct db_pool *pool);
+
+/* Fails every queued and in-flight job with DB_UNAVAILABLE, closes every connection and
+ * handle, then calls closed(arg) from the loop and frees the pool. */
+void db_pool_close(struct db_pool *pool, void (*closed)(void *arg), void *arg);
+
+/* PostgreSQL's SQLSTATE of an error result ("23505"), or "" for none. */
+const char *db_sqlstate(const PGresult *res);
+
+#endif

@@ -1,0 +1,57 @@
+#include "dispatch.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "handlers/handlers.h"
+#include "tulay/v1/envelope.pb-c.h"
+
+static const struct handler handlers[] = {
+    {"hello", TULAY__V1__REQUEST__BODY_HELLO, ACCESS_HELLO, true, false, handle_hello},
+    {"login", TULAY__V1__REQUEST__BODY_LOGIN, ACCESS_ANON, true, false, handle_login},
+    {"authenticate", TULAY__V1__REQUEST__BODY_AUTHENTICATE, ACCESS_ANON, true, false,
+     handle_authenticate},
+    {"logout", TULAY__V1__REQUEST__BODY_LOGOUT, ACCESS_SESSION, true, true, handle_logout},
+    {"create_organisation", TULAY__V1__REQUEST__BODY_CREATE_ORGANISATION, ACCESS_SESSION, false,
+     true, handle_create_organisation},
+    {"list_organisations", TULAY__V1__REQUEST__BODY_LIST_ORGANISATIONS, ACCESS_SESSION, false,
+     false, handle_list_organisations},
+    {"create_claim", TULAY__V1__REQUEST__BODY_CREATE_CLAIM, ACCESS_SESSION, false, true,
+     handle_create_claim},
+    {"get_claim", TULAY__V1__REQUEST__BODY_GET_CLAIM, ACCESS_SESSION, false, false,
+     handle_get_claim},
+    {"list_claims", TULAY__V1__REQUEST__BODY_LIST_CLAIMS, ACCESS_SESSION, false, false,
+     handle_list_claims},
+};
+
+const struct handler *dispatch_find(int body)
+{
+	for (size_t i = 0; i < N_ELEMS(handlers); i++) {
+		if (handlers[i].body == body)
+			return &handlers[i];
+	}
+	return NULL;
+}
+
+const struct db_statement *dispatch_statements(unsigned *count)
+{
+	static struct db_statement all[64];
+	static unsigned n;
+	if (n == 0) {
+		const struct {
+			const struct db_statement *set;
+			unsigned count;
+		} sets[] = {
+		    {session_statements, session_statements_count},
+		    {orgs_statements, orgs_statements_count},
+		    {claims_statements, claims_statements_count},
+		};
+		for (size_t s = 0; s < N_ELEMS(sets); s++) {
+			for (unsigned i = 0; i < sets[s].count && n < N_ELEMS(all); i++)
+				all[n++] = sets[s].set[i];
+		}
+	}
+	*count = n;
+	return all;
+}

@@ -1,0 +1,450 @@
+/* Wage-theft claims: log one (idempotently), show one by reference, list them. */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "common.h"
+#include "handlers.h"
+#include "money.h"
+#include "request.h"
+#include "validate.h"
+
+#define CLAIM_LIST_DEFAULT 50
+#define CLAIM_LIST_MAX     500
+#define CLAIM_MAX_WORKERS  100000
+
+/* The columns claim_from_row() reads, in order, from wage_theft_claim_view. */
+#define CLAIM_COLUMNS                                                                              \
+	"reference, organisation, status, worker_nationality, country_of_work, sector, "           \
+	"employer, to_char(work_started_on, 'YYYY-MM-DD'), "                                       \
+	"to_char(work_ended_on, 'YYYY-MM-DD'), amount_claimed_minor, "                             \
+	"amount_claimed_currency, workers, to_char(opened_on, 'YYYY-MM-DD'), version, "            \
+	"created_by, created_at, case_id"
+#define CLAIM_COLUMN_CASE_ID 16
+
+const struct db_statement claims_statements[] = {
+    {"claim_create", "SELECT case_id, outcome FROM create_wage_theft_claim("
+		     "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"},
+    {"claim_by_key", "SELECT " CLAIM_COLUMNS " FROM wage_theft_claim_view "
+		     " WHERE org_id = $1 AND idempotency_key = $2"},
+    {"claim_by_reference", "SELECT " CLAIM_COLUMNS " FROM wage_theft_claim_view "
+			   " WHERE org_id = $1 AND reference = $2"},
+    {"claim_list", "SELECT " CLAIM_COLUMNS " FROM wage_theft_claim_view "
+		   " WHERE org_id = $1 "
+		   "   AND ($2::text = '' OR country_of_work = $2::bpchar) "
+		   "   AND ($3::text = '' OR status = $3::text) "
+		   "   AND ($4::bigint = 0 OR case_id < $4::bigint) "
+		   " ORDER BY case_id DESC LIMIT $5::integer"},
+};
+const unsigned claims_statements_count = N_ELEMS(claims_statements);
+
+static const char *const sector_codes[] = {
+    [TULAY__V1__SECTOR__SECTOR_CONSTRUCTION] = "construction",
+    [TULAY__V1__SECTOR__SECTOR_AGRICULTURE] = "agriculture",
+    [TULAY__V1__SECTOR__SECTOR_FISHERIES] = "fisheries",
+    [TULAY__V1__SECTOR__SECTOR_MANUFACTURING] = "manufacturing",
+    [TULAY__V1__SECTOR__SECTOR_DOMESTIC_WORK] = "domestic_work",
+    [TULAY__V1__SECTOR__SECTOR_HOSPITALITY] = "hospitality",
+    [TULAY__V1__SECTOR__SECTOR_CARE] = "care",
+    [TULAY__V1__SECTOR__SECTOR_SERVICES] = "services",
+    [TULAY__V1__SECTOR__SECTOR_OTHER] = "other",
+};
+
+static const char *const status_codes[] = {
+    [TULAY__V1__CLAIM_STATUS__CLAIM_STATUS_INTAKE] = "intake",
+    [TULAY__V1__CLAIM_STATUS__CLAIM_STATUS_FILED] = "filed",
+    [TULAY__V1__CLAIM_STATUS__CLAIM_STATUS_IN_MEDIATION] = "in_mediation",
+    [TULAY__V1__CLAIM_STATUS__CLAIM_STATUS_AWARDED] = "awarded",
+    [TULAY__V1__CLAIM_STATUS__CLAIM_STATUS_PARTIALLY_PAID] = "partially_paid",
+    [TULAY__V1__CLAIM_STATUS__CLAIM_STATUS_PAID] = "paid",
+    [TULAY__V1__CLAIM_STATUS__CLAIM_STATUS_REJECTED] = "rejected",
+    [TULAY__V1__CLAIM_STATUS__CLAIM_STATUS_WITHDRAWN] = "withdrawn",
+};
+
+static const char *code_of(const char *const *codes, size_t n, int value)
+{
+	return value > 0 && (size_t)value < n ? codes[value] : NULL;
+}
+
+static int value_of(const char *const *codes, size_t n, const char *code)
+{
+	for (size_t i = 1; i < n; i++) {
+		if (strcmp(codes[i], code) == 0)
+			return (int)i;
+	}
+	return 0;
+}
+
+static Tulay__V1__Claim *claim_from_row(struct request *req, const PGresult *res, int row)
+{
+	struct arena *a = &req->arena;
+	Tulay__V1__Claim *c = request_alloc(req, sizeof(*c));
+	Tulay__V1__Money *amount = request_alloc(req, sizeof(*amount));
+	if (c == NULL || amount == NULL)
+		return NULL;
+	tulay__v1__claim__init(c);
+	tulay__v1__money__init(amount);
+	c->reference = arena_strdup(a, PQgetvalue(res, row, 0));
+	c->organisation = arena_strdup(a, PQgetvalue(res, row, 1));
+	c->status = (Tulay__V1__ClaimStatus)value_of(status_codes, N_ELEMS(status_codes),
+						     PQgetvalue(res, row, 2));
+	c->worker_nationality = arena_strdup(a, PQgetvalue(res, row, 3));
+	c->country_of_work = arena_strdup(a, PQgetvalue(res, row, 4));
+	c->sector = (Tulay__V1__Sector)value_of(sector_codes, N_ELEMS(sector_codes),
+						PQgetvalue(res, row, 5));
+	c->employer = arena_strdup(a, PQgetvalue(res, row, 6));
+	c->work_started_on = arena_strdup(a, PQgetvalue(res, row, 7));
+	c->work_ended_on = arena_strdup(a, PQgetvalue(res, row, 8));
+	amount->minor_units = strtoll(PQgetvalue(res, row, 9), NULL, 10);
+	amount->currency = arena_strdup(a, PQgetvalue(res, row, 10));
+	c->amount_claimed = amount;
+	c->workers = (uint32_t)strtoul(PQgetvalue(res, row, 11), NULL, 10);
+	c->opened_on = arena_strdup(a, PQgetvalue(res, row, 12));
+	c->version = strtoll(PQgetvalue(res, row, 13), NULL, 10);
+	c->created_by = arena_strdup(a, PQgetvalue(res, row, 14));
+	c->created_at = strtoll(PQgetvalue(res, row, 15), NULL, 10);
+	if (c->reference == NULL || c->organisation == NULL || c->worker_nationality == NULL ||
+	    c->country_of_work == NULL || c->employer == NULL || c->work_started_on == NULL ||
+	    c->work_ended_on == NULL || amount->currency == NULL || c->opened_on == NULL ||
+	    c->created_by == NULL)
+		return NULL;
+	return c;
+}
+
+static void claim_reply(struct request *req, const PGresult *res)
+{
+	Tulay__V1__Claim *claim = claim_from_row(req, res, 0);
+	if (claim == NULL) {
+		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	req->resp.body_case = TULAY__V1__RESPONSE__BODY_CLAIM;
+	req->resp.claim = claim;
+	request_reply(req);
+}
+
+static char *int_param(struct request *req, long long value)
+{
+	return arena_printf(&req->arena, "%lld", value);
+}
+
+/* --- CreateClaim ----------------------------------------------------------------------- */
+
+struct claim_create_state {
+	int64_t org_id;
+	uint32_t workers;
+	uint8_t hash[32];
+};
+
+static void claim_created(struct request *req, enum db_outcome outcome)
+{
+	if (outcome != DB_OK) {
+		request_fail_db(req);
+		return;
+	}
+	const char *result = PQgetvalue(req->job.results[0], 0, 1);
+	if (strcmp(result, "key_reused") == 0) {
+		request_field_error(req, "idempotency_key",
+				    "was already used for a different claim: use a new key for a "
+				    "new claim");
+		request_fail(req, TULAY__V1__CODE__ALREADY_EXISTS,
+			     "this idempotency key belongs to another claim");
+		return;
+	}
+	const PGresult *res = req->job.results[1];
+	if (PQntuples(res) != 1) {
+		request_fail(req, TULAY__V1__CODE__INTERNAL, "the claim could not be read back");
+		return;
+	}
+	claim_reply(req, res);
+}
+
+static void claim_create_submit(struct request *req)
+{
+	const Tulay__V1__CreateClaim *m = req->msg->create_claim;
+	struct claim_create_state *st = req->state;
+	const char *sector = code_of(sector_codes, N_ELEMS(sector_codes), m->sector);
+
+	/* The request's content as the server understood it, so that a retry is recognised
+	 * and a reused key with other content is refused. NUL-separated fields. */
+	char org[24], minor[24], workers[16];
+	snprintf(org, sizeof(org), "%lld", (long long)st->org_id);
+	snprintf(minor, sizeof(minor), "%lld", (long long)m->amount_claimed->minor_units);
+	snprintf(workers, sizeof(workers), "%u", st->workers);
+	const char *parts[] = {org,
+			       m->worker_nationality,
+			       m->country_of_work,
+			       sector,
+			       m->employer,
+			       m->work_started_on,
+			       m->work_ended_on,
+			       minor,
+			       m->amount_claimed->currency,
+			       workers};
+	crypto_generichash_state h;
+	crypto_generichash_init(&h, NULL, 0, sizeof(st->hash));
+	for (size_t i = 0; i < N_ELEMS(parts); i++)
+		crypto_generichash_update(&h, (const uint8_t *)parts[i], strlen(parts[i]) + 1);
+	crypto_generichash_final(&h, st->hash, sizeof(st->hash));
+
+	char *org_id = int_param(req, st->org_id);
+	char *user_id = int_param(req, req->session.user_id);
+	char *amount = int_param(req, m->amount_claimed->minor_units);
+	char *nworkers = int_param(req, st->workers);
+	if (org_id == NULL || user_id == NULL || amount == NULL || nworkers == NULL) {
+		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	struct db_query *q = db_job_add(&req->job, "claim_create");
+	db_param_text(q, org_id);
+	db_param_text(q, user_id);
+	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
+	db_param_bytes(q, st->hash, sizeof(st->hash));
+	db_param_text(q, m->worker_nationality);
+	db_param_text(q, m->country_of_work);
+	db_param_text(q, sector);
+	db_param_text(q, m->employer);
+	db_param_text(q, m->work_started_on);
+	db_param_text(q, m->work_ended_on);
+	db_param_text(q, amount);
+	db_param_text(q, m->amount_claimed->currency);
+	db_param_text(q, nworkers);
+	/* Same pipeline, same transaction: read back what was created or replayed. */
+	q = db_job_add(&req->job, "claim_by_key");
+	db_param_text(q, org_id);
+	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
+	request_db(req, claim_created);
+}
+
+static void claim_validate(struct request *req, const Tulay__V1__CreateClaim *m)
+{
+	const char *problem;
+	if ((problem = validate_idempotency_key(m->idempotency_key.len)) != NULL)
+		request_field_error(req, "idempotency_key", problem);
+	if ((problem = validate_country(m->worker_nationality)) != NULL)
+		request_field_error(req, "worker_nationality", problem);
+	if ((problem = validate_country(m->country_of_work)) != NULL)
+		request_field_error(req, "country_of_work", problem);
+	if (code_of(sector_codes, N_ELEMS(sector_codes), m->sector) == NULL)
+		request_field_error(req, "sector",
+				    "is required: construction, agriculture, fisheries, "
+				    "manufacturing, domestic work, hospitality, care, services or "
+				    "other");
+	if ((problem = validate_text(m->employer, 1, 200)) != NULL)
+		request_field_error(req, "employer", problem);
+
+	struct civil_date start, end;
+	const char *start_problem = validate_date(m->work_started_on, &start);
+	const char *end_problem = validate_date(m->work_ended_on, &end);
+	if (start_problem != NULL)
+		request_field_error(req, "work_started_on", start_problem);
+	if (end_problem != NULL)
+		request_field_error(req, "work_ended_on", end_problem);
+	if (start_problem == NULL && end_problem == NULL && civil_date_cmp(&end, &start) < 0)
+		request_field_error(req, "work_ended_on",
+				    "is before work_started_on: the work period must end on or "
+				    "after the day it started");
+
+	if (m->amount_claimed == NULL) {
+		request_field_error(req, "amount_claimed", "is required");
+	} else {
+		if ((problem = validate_currency(m->amount_claimed->currency)) != NULL)
+			request_field_error(req, "amount_claimed.currency", problem);
+		if ((problem = validate_amount(m->amount_claimed->minor_units)) != NULL)
+			request_field_error(req, "amount_claimed.minor_units", problem);
+	}
+	if (m->workers > CLAIM_MAX_WORKERS)
+		request_field_error(req, "workers", "must be at most 100000");
+}
+
+void handle_create_claim(struct request *req)
+{
+	const Tulay__V1__CreateClaim *m = req->msg->create_claim;
+	if (req->session.role == TULAY__V1__ROLE__ROLE_COORDINATOR) {
+		request_fail(req, TULAY__V1__CODE__PERMISSION_DENIED,
+			     "coordinators read claims and reports; a field officer logs claims");
+		return;
+	}
+	claim_validate(req, m);
+	if (request_has_field_errors(req)) {
+		request_fail_invalid(req, "the claim was not logged: correct the fields named");
+		return;
+	}
+	struct claim_create_state *st = request_alloc(req, sizeof(*st));
+	if (st == NULL) {
+		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	st->workers = m->workers == 0 ? 1 : m->workers;
+	req->state = st;
+	orgs_resolve(req, m->organisation, "organisation", &st->org_id, claim_create_submit);
+}
+
+/* --- GetClaim -------------------------------------------------------------------------- */
+
+struct claim_read_state {
+	int64_t org_id;
+	unsigned limit;
+	char *org_param;
+};
+
+static void claim_loaded(struct request *req, enum db_outcome outcome)
+{
+	if (outcome != DB_OK) {
+		request_fail_db(req);
+		return;
+	}
+	const PGresult *res = req->job.results[0];
+	if (PQntuples(res) != 1) {
+		request_fail(req, TULAY__V1__CODE__NOT_FOUND, "no claim with this reference");
+		return;
+	}
+	claim_reply(req, res);
+}
+
+static void claim_get_submit(struct request *req)
+{
+	struct claim_read_state *st = req->state;
+	st->org_param = int_param(req, st->org_id);
+	if (st->org_param == NULL) {
+		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	struct db_query *q = db_job_add(&req->job, "claim_by_reference");
+	db_param_text(q, st->org_param);
+	db_param_text(q, req->msg->get_claim->reference);
+	request_db(req, claim_loaded);
+}
+
+/* A reference is two capital letters, the year and a sequence: WT-2026-000123. */
+static bool reference_is_valid(const char *ref)
+{
+	size_t len = strlen(ref);
+	if (len < 14 || len > 24 || !isupper((unsigned char)ref[0]) ||
+	    !isupper((unsigned char)ref[1]) || ref[2] != '-' || ref[7] != '-')
+		return false;
+	for (size_t i = 3; i < len; i++) {
+		if (i != 7 && !isdigit((unsigned char)ref[i]))
+			return false;
+	}
+	return true;
+}
+
+void handle_get_claim(struct request *req)
+{
+	const Tulay__V1__GetClaim *m = req->msg->get_claim;
+	if (!reference_is_valid(m->reference)) {
+		request_field_error(req, "reference",
+				    "is not a claim reference such as WT-2026-000123");
+		request_fail_invalid(req, "invalid claim reference");
+		return;
+	}
+	struct claim_read_state *st = request_alloc(req, sizeof(*st));
+	if (st == NULL) {
+		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	req->state = st;
+	orgs_resolve(req, m->organisation, "organisation", &st->org_id, claim_get_submit);
+}
+
+/* --- ListClaims ------------------------------------------------------------------------ */
+
+static void claims_listed(struct request *req, enum db_outcome outcome)
+{
+	struct claim_read_state *st = req->state;
+	if (outcome != DB_OK) {
+		request_fail_db(req);
+		return;
+	}
+	const PGresult *res = req->job.results[0];
+	int rows = PQntuples(res);
+	int n = rows > (int)st->limit ? (int)st->limit : rows;
+	Tulay__V1__ClaimList *list = request_alloc(req, sizeof(*list));
+	Tulay__V1__Claim **items = request_alloc(req, sizeof(*items) * (size_t)(n + 1));
+	if (list == NULL || items == NULL) {
+		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	tulay__v1__claim_list__init(list);
+	for (int i = 0; i < n; i++) {
+		if ((items[i] = claim_from_row(req, res, i)) == NULL) {
+			request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+			return;
+		}
+	}
+	list->claims = items;
+	list->n_claims = (size_t)n;
+	list->next_page_token = "";
+	if (rows > n) {
+		char *token =
+		    arena_strdup(&req->arena, PQgetvalue(res, n - 1, CLAIM_COLUMN_CASE_ID));
+		if (token != NULL)
+			list->next_page_token = token;
+	}
+	req->resp.body_case = TULAY__V1__RESPONSE__BODY_CLAIMS;
+	req->resp.claims = list;
+	request_reply(req);
+}
+
+static void claim_list_submit(struct request *req)
+{
+	const Tulay__V1__ListClaims *m = req->msg->list_claims;
+	struct claim_read_state *st = req->state;
+	const char *status = code_of(status_codes, N_ELEMS(status_codes), m->status);
+	st->org_param = int_param(req, st->org_id);
+	char *fetch = int_param(req, (long long)st->limit + 1);
+	if (st->org_param == NULL || fetch == NULL) {
+		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	struct db_query *q = db_job_add(&req->job, "claim_list");
+	db_param_text(q, st->org_param);
+	db_param_text(q, m->country_of_work);
+	db_param_text(q, status != NULL ? status : "");
+	db_param_text(q, *m->page_token != '\0' ? m->page_token : "0");
+	db_param_text(q, fetch);
+	request_db(req, claims_listed);
+}
+
+static bool page_token_is_valid(const char *token)
+{
+	size_t len = strlen(token);
+	if (len > 18)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (!isdigit((unsigned char)token[i]))
+			return false;
+	}
+	return true;
+}
+
+void handle_list_claims(struct request *req)
+{
+	const Tulay__V1__ListClaims *m = req->msg->list_claims;
+	const char *problem;
+	if (*m->country_of_work != '\0' && (problem = validate_country(m->country_of_work)) != NULL)
+		request_field_error(req, "country_of_work", problem);
+	if (m->status != TULAY__V1__CLAIM_STATUS__CLAIM_STATUS_UNSPECIFIED &&
+	    code_of(status_codes, N_ELEMS(status_codes), m->status) == NULL)
+		request_field_error(req, "status", "is not a claim status");
+	if (m->limit > CLAIM_LIST_MAX)
+		request_field_error(req, "limit", "must be at most 500");
+	if (!page_token_is_valid(m->page_token))
+		request_field_error(req, "page_token",
+				    "is not a next_page_token this server gave out");
+	if (request_has_field_errors(req)) {
+		request_fail_invalid(req, "invalid claim list request");
+		return;
+	}
+	struct claim_read_state *st = request_alloc(req, sizeof(*st));
+	if (st == NULL) {
+		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	st->limit = m->limit != 0 ? m->limit : CLAIM_LIST_DEFAULT;
+	req->state = st;
+	orgs_resolve(req, m->organisation, "organisation", &st->org_id, claim_list_submit);
+}

@@ -1,0 +1,51 @@
+/* Request handlers, one file per domain. Each handler ends its request exactly once (see
+ * request.h). Each file also lists the prepared statements it uses. */
+#ifndef TULAYD_HANDLERS_H
+#define TULAYD_HANDLERS_H
+
+#include <stdint.h>
+
+#include "db.h"
+#include "tulay/v1/envelope.pb-c.h"
+
+struct request;
+
+/* session.c */
+extern const struct db_statement session_statements[];
+extern const unsigned session_statements_count;
+/* Prepares what login needs (libsodium, the decoy hash that makes a login for an unknown
+ * user cost as much as for a known one). Blocking; call before the loop. Returns 0. */
+int session_init(void) __attribute__((warn_unused_result));
+void handle_hello(struct request *req);
+void handle_login(struct request *req);
+void handle_authenticate(struct request *req);
+void handle_logout(struct request *req);
+
+/* Role names as stored in users.role; NULL for ROLE_UNSPECIFIED or unknown values. */
+const char *role_code(int role);
+/* The Tulay__V1__Role for a stored role name, ROLE_UNSPECIFIED if unknown. */
+int role_from_code(const char *code);
+
+/* orgs.c */
+extern const struct db_statement orgs_statements[];
+extern const unsigned orgs_statements_count;
+void handle_create_organisation(struct request *req);
+void handle_list_organisations(struct request *req);
+const char *org_kind_code(int kind);
+
+/* Resolves the organisation a request names by acronym (`field` is its name in the
+ * request). An empty acronym or the caller's own means the caller's organisation. Another
+ * organisation must exist (else INVALID_ARGUMENT on `field`) and the caller must be an
+ * admin (else PERMISSION_DENIED). On success stores the id in *org_id and calls
+ * then(req); on failure ends the request. */
+void orgs_resolve(struct request *req, const char *acronym, const char *field, int64_t *org_id,
+		  void (*then)(struct request *req));
+
+/* claims.c */
+extern const struct db_statement claims_statements[];
+extern const unsigned claims_statements_count;
+void handle_create_claim(struct request *req);
+void handle_get_claim(struct request *req);
+void handle_list_claims(struct request *req);
+
+#endif

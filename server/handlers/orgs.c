@@ -1,0 +1,291 @@
+/* Organisations: register (admins), list, and resolve an acronym for other handlers. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "common.h"
+#include "handlers.h"
+#include "request.h"
+#include "validate.h"
+
+#define ORG_LIST_DEFAULT 50
+#define ORG_LIST_MAX     500
+
+#define ORG_COLUMNS                                                                                \
+	"org_id, acronym, name, kind, country, version, "                                          \
+	"extract(epoch FROM created_at)::bigint"
+
+const struct db_statement orgs_statements[] = {
+    {"org_create", "SELECT org_id, outcome FROM create_organisation($1, $2, $3, $4, $5, $6)"},
+    {"org_by_key", "SELECT " ORG_COLUMNS " FROM organisations WHERE idempotency_key = $1"},
+    {"org_by_acronym", "SELECT org_id FROM organisations WHERE acronym = $1"},
+    {"org_list", "SELECT " ORG_COLUMNS " FROM organisations "
+		 " WHERE ($1 = '' OR country = $1) AND acronym > $2 "
+		 " ORDER BY acronym LIMIT $3::integer"},
+};
+const unsigned orgs_statements_count = N_ELEMS(orgs_statements);
+
+static const char *const kind_codes[] = {
+    [TULAY__V1__ORGANISATION_KIND__ORGANISATION_KIND_NETWORK] = "network",
+    [TULAY__V1__ORGANISATION_KIND__ORGANISATION_KIND_NGO] = "ngo",
+    [TULAY__V1__ORGANISATION_KIND__ORGANISATION_KIND_TRADE_UNION] = "trade_union",
+    [TULAY__V1__ORGANISATION_KIND__ORGANISATION_KIND_MIGRANT_ASSOCIATION] = "migrant_association",
+    [TULAY__V1__ORGANISATION_KIND__ORGANISATION_KIND_FAITH_BASED] = "faith_based",
+    [TULAY__V1__ORGANISATION_KIND__ORGANISATION_KIND_RESEARCH_INSTITUTE] = "research_institute",
+    [TULAY__V1__ORGANISATION_KIND__ORGANISATION_KIND_PARLIAMENTARY_CAUCUS] = "parliamentary_caucus",
+    [TULAY__V1__ORGANISATION_KIND__ORGANISATION_KIND_OTHER] = "other",
+};
+
+const char *org_kind_code(int kind)
+{
+	return kind > 0 && (size_t)kind < N_ELEMS(kind_codes) ? kind_codes[kind] : NULL;
+}
+
+static int org_kind_from_code(const char *code)
+{
+	for (size_t i = 1; i < N_ELEMS(kind_codes); i++) {
+		if (strcmp(kind_codes[i], code) == 0)
+			return (int)i;
+	}
+	return 0;
+}
+
+static Tulay__V1__Organisation *org_from_row(struct request *req, const PGresult *res, int row)
+{
+	Tulay__V1__Organisation *o = request_alloc(req, sizeof(*o));
+	if (o == NULL)
+		return NULL;
+	tulay__v1__organisation__init(o);
+	o->id = strtoll(PQgetvalue(res, row, 0), NULL, 10);
+	o->acronym = arena_strdup(&req->arena, PQgetvalue(res, row, 1));
+	o->name = arena_strdup(&req->arena, PQgetvalue(res, row, 2));
+	o->kind = (Tulay__V1__OrganisationKind)org_kind_from_code(PQgetvalue(res, row, 3));
+	o->country = arena_strdup(&req->arena, PQgetvalue(res, row, 4));
+	o->version = strtoll(PQgetvalue(res, row, 5), NULL, 10);
+	o->created_at = strtoll(PQgetvalue(res, row, 6), NULL, 10);
+	if (o->acronym == NULL || o->name == NULL || o->country == NULL)
+		return NULL;
+	return o;
+}
+
+/* --- CreateOrganisation ---------------------------------------------------------------- */
+
+struct org_create_state {
+	char acronym[24];
+	uint8_t hash[32];
+};
+
+static void org_created(struct request *req, enum db_outcome outcome)
+{
+	if (outcome != DB_OK) {
+		request_fail_db(req);
+		return;
+	}
+	const char *result = PQgetvalue(req->job.results[0], 0, 1);
+	if (strcmp(result, "key_reused") == 0) {
+		request_field_error(req, "idempotency_key",
+				    "was already used for a different request: use a new key "
+				    "for a new organisation");
+		request_fail(req, TULAY__V1__CODE__ALREADY_EXISTS,
+			     "this idempotency key belongs to another request");
+		return;
+	}
+	if (strcmp(result, "acronym_taken") == 0) {
+		request_field_error(req, "acronym", "is already registered");
+		request_fail(req, TULAY__V1__CODE__ALREADY_EXISTS,
+			     "an organisation with this acronym exists");
+		return;
+	}
+	const PGresult *res = req->job.results[1];
+	Tulay__V1__Organisation *o = PQntuples(res) == 1 ? org_from_row(req, res, 0) : NULL;
+	if (o == NULL) {
+		request_fail(req, TULAY__V1__CODE__INTERNAL,
+			     "the organisation could not be read back");
+		return;
+	}
+	req->resp.body_case = TULAY__V1__RESPONSE__BODY_ORGANISATION;
+	req->resp.organisation = o;
+	request_reply(req);
+}
+
+void handle_create_organisation(struct request *req)
+{
+	const Tulay__V1__CreateOrganisation *m = req->msg->create_organisation;
+	if (req->session.role != TULAY__V1__ROLE__ROLE_ADMIN) {
+		request_fail(req, TULAY__V1__CODE__PERMISSION_DENIED,
+			     "only an admin can register organisations");
+		return;
+	}
+	struct org_create_state *st = request_alloc(req, sizeof(*st));
+	if (st == NULL) {
+		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	req->state = st;
+	const char *problem;
+	if ((problem = validate_idempotency_key(m->idempotency_key.len)) != NULL)
+		request_field_error(req, "idempotency_key", problem);
+	validate_upper(m->acronym, st->acronym, sizeof(st->acronym));
+	if (strlen(m->acronym) >= sizeof(st->acronym))
+		request_field_error(req, "acronym", "must be 2 to 20 characters");
+	else if ((problem = validate_acronym(st->acronym)) != NULL)
+		request_field_error(req, "acronym", problem);
+	if ((problem = validate_text(m->name, 1, 200)) != NULL)
+		request_field_error(req, "name", problem);
+	const char *kind = org_kind_code(m->kind);
+	if (kind == NULL)
+		request_field_error(
+		    req, "kind",
+		    "is required: network, ngo, trade union, migrant association, "
+		    "faith-based, research institute, parliamentary caucus or other");
+	if ((problem = validate_country(m->country)) != NULL)
+		request_field_error(req, "country", problem);
+	if (request_has_field_errors(req)) {
+		request_fail_invalid(req, "the organisation was not registered");
+		return;
+	}
+
+	/* What the request asks for, so a reused key with other content is told apart from
+	 * a retry. Fields are NUL-separated: none can contain NUL. */
+	crypto_generichash_state h;
+	crypto_generichash_init(&h, NULL, 0, sizeof(st->hash));
+	const char *parts[] = {st->acronym, m->name, kind, m->country};
+	for (size_t i = 0; i < N_ELEMS(parts); i++)
+		crypto_generichash_update(&h, (const uint8_t *)parts[i], strlen(parts[i]) + 1);
+	crypto_generichash_final(&h, st->hash, sizeof(st->hash));
+
+	struct db_query *q = db_job_add(&req->job, "org_create");
+	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
+	db_param_bytes(q, st->hash, sizeof(st->hash));
+	db_param_text(q, st->acronym);
+	db_param_text(q, m->name);
+	db_param_text(q, kind);
+	db_param_text(q, m->country);
+	q = db_job_add(&req->job, "org_by_key");
+	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
+	request_db(req, org_created);
+}
+
+/* --- ListOrganisations ----------------------------------------------------------------- */
+
+static void orgs_listed(struct request *req, enum db_outcome outcome)
+{
+	if (outcome != DB_OK) {
+		request_fail_db(req);
+		return;
+	}
+	const PGresult *res = req->job.results[0];
+	unsigned limit = *(unsigned *)req->state;
+	int rows = PQntuples(res);
+	int n = rows > (int)limit ? (int)limit : rows;
+	Tulay__V1__OrganisationList *list = request_alloc(req, sizeof(*list));
+	Tulay__V1__Organisation **items = request_alloc(req, sizeof(*items) * (size_t)(n + 1));
+	if (list == NULL || items == NULL) {
+		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	tulay__v1__organisation_list__init(list);
+	for (int i = 0; i < n; i++) {
+		if ((items[i] = org_from_row(req, res, i)) == NULL) {
+			request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+			return;
+		}
+	}
+	list->organisations = items;
+	list->n_organisations = (size_t)n;
+	list->next_page_token = rows > n ? items[n - 1]->acronym : "";
+	req->resp.body_case = TULAY__V1__RESPONSE__BODY_ORGANISATIONS;
+	req->resp.organisations = list;
+	request_reply(req);
+}
+
+void handle_list_organisations(struct request *req)
+{
+	const Tulay__V1__ListOrganisations *m = req->msg->list_organisations;
+	const char *problem;
+	if (*m->country != '\0' && (problem = validate_country(m->country)) != NULL)
+		request_field_error(req, "country", problem);
+	if (m->limit > ORG_LIST_MAX)
+		request_field_error(req, "limit", "must be at most 500");
+	if (request_has_field_errors(req)) {
+		request_fail_invalid(req, "invalid organisation list request");
+		return;
+	}
+	unsigned *limit = request_alloc(req, sizeof(*limit));
+	char *fetch = arena_printf(&req->arena, "%u", (m->limit ? m->limit : ORG_LIST_DEFAULT) + 1);
+	if (limit == NULL || fetch == NULL) {
+		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	*limit = m->limit ? m->limit : ORG_LIST_DEFAULT;
+	req->state = limit;
+	struct db_query *q = db_job_add(&req->job, "org_list");
+	db_param_text(q, m->country);
+	db_param_text(q, m->page_token);
+	db_param_text(q, fetch);
+	request_db(req, orgs_listed);
+}
+
+/* --- resolving an acronym -------------------------------------------------------------- */
+
+struct org_resolve_state {
+	int64_t *org_id;
+	const char *field;
+	void (*then)(struct request *req);
+	void *caller_state; /* req->state of the calling handler, restored before then() */
+	char acronym[24];
+};
+
+static void orgs_resolved(struct request *req, enum db_outcome outcome)
+{
+	struct org_resolve_state *st = req->state;
+	if (outcome != DB_OK) {
+		request_fail_db(req);
+		return;
+	}
+	const PGresult *res = req->job.results[0];
+	if (PQntuples(res) != 1) {
+		request_field_error(req, st->field, "is not a registered organisation acronym");
+		request_fail_invalid(req, "unknown organisation");
+		return;
+	}
+	if (req->session.role != TULAY__V1__ROLE__ROLE_ADMIN) {
+		request_fail(req, TULAY__V1__CODE__PERMISSION_DENIED,
+			     "you can work only with your own organisation's cases");
+		return;
+	}
+	*st->org_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	db_job_reset(&req->job);
+	req->state = st->caller_state;
+	st->then(req);
+}
+
+void orgs_resolve(struct request *req, const char *acronym, const char *field, int64_t *org_id,
+		  void (*then)(struct request *req))
+{
+	struct org_resolve_state *st = request_alloc(req, sizeof(*st));
+	if (st == NULL) {
+		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	validate_upper(acronym, st->acronym, sizeof(st->acronym));
+	if (*acronym == '\0' || strcmp(st->acronym, req->session.org_acronym) == 0) {
+		*org_id = req->session.org_id;
+		then(req);
+		return;
+	}
+	if (strlen(acronym) >= sizeof(st->acronym) || validate_acronym(st->acronym) != NULL) {
+		request_field_error(req, field, "is not a registered organisation acronym");
+		request_fail_invalid(req, "unknown organisation");
+		return;
+	}
+	st->org_id = org_id;
+	st->field = field;
+	st->then = then;
+	st->caller_state = req->state;
+	req->state = st;
+	struct db_query *q = db_job_add(&req->job, "org_by_acronym");
+	db_param_text(q, st->acronym);
+	request_db(req, orgs_resolved);
+}

@@ -1,0 +1,338 @@
+/* Hello, Login, Authenticate, Logout: how a connection comes to speak for a user. */
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "common.h"
+#include "conn.h"
+#include "handlers.h"
+#include "log.h"
+#include "request.h"
+#include "server.h"
+#include "validate.h"
+
+#define SESSION_TOKEN_BYTES 32
+#define PASSWORD_MAX_BYTES  1024
+
+const struct db_statement session_statements[] = {
+    {"user_by_username", "SELECT u.user_id, u.org_id, u.password_hash, u.role, o.acronym, "
+			 "       u.disabled_at IS NOT NULL "
+			 "  FROM users u JOIN organisations o ON o.org_id = u.org_id "
+			 " WHERE u.username = $1"},
+    {"session_create", "INSERT INTO sessions (token_hash, user_id, expires_at) "
+		       "VALUES ($1, $2, now() + make_interval(secs => $3::integer)) "
+		       "RETURNING extract(epoch FROM expires_at)::bigint"},
+    {"session_lookup", "SELECT s.user_id, u.org_id, u.username, u.role, o.acronym, "
+		       "       extract(epoch FROM s.expires_at)::bigint "
+		       "  FROM sessions s JOIN users u ON u.user_id = s.user_id "
+		       "  JOIN organisations o ON o.org_id = u.org_id "
+		       " WHERE s.token_hash = $1 AND s.ended_at IS NULL AND s.expires_at > now() "
+		       "   AND u.disabled_at IS NULL"},
+    {"session_end", "UPDATE sessions SET ended_at = now() "
+		    "WHERE token_hash = $1 AND ended_at IS NULL"},
+};
+const unsigned session_statements_count = N_ELEMS(session_statements);
+
+static const char *const role_codes[] = {
+    [TULAY__V1__ROLE__ROLE_FIELD_OFFICER] = "field_officer",
+    [TULAY__V1__ROLE__ROLE_COORDINATOR] = "coordinator",
+    [TULAY__V1__ROLE__ROLE_ORG_ADMIN] = "org_admin",
+    [TULAY__V1__ROLE__ROLE_ADMIN] = "admin",
+};
+
+const char *role_code(int role)
+{
+	return role > 0 && (size_t)role < N_ELEMS(role_codes) ? role_codes[role] : NULL;
+}
+
+int role_from_code(const char *code)
+{
+	for (size_t i = 1; i < N_ELEMS(role_codes); i++) {
+		if (strcmp(role_codes[i], code) == 0)
+			return (int)i;
+	}
+	return TULAY__V1__ROLE__ROLE_UNSPECIFIED;
+}
+
+/* A login for a username that does not exist verifies against this hash anyway, so that
+ * the answer takes as long as for a wrong password and says nothing about who exists. */
+static char decoy_hash[crypto_pwhash_STRBYTES];
+
+int session_init(void)
+{
+	if (sodium_init() < 0)
+		return -1;
+	char random_password[33];
+	uint8_t bytes[16];
+	randombytes_buf(bytes, sizeof(bytes));
+	sodium_bin2hex(random_password, sizeof(random_password), bytes, sizeof(bytes));
+	if (crypto_pwhash_str(decoy_hash, random_password, strlen(random_password),
+			      crypto_pwhash_OPSLIMIT_INTERACTIVE,
+			      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+		return -1;
+	return 0;
+}
+
+static Tulay__V1__Session *session_message(struct request *req, const struct conn_session *s)
+{
+	Tulay__V1__Session *msg = request_alloc(req, sizeof(*msg));
+	if (msg == NULL)
+		return NULL;
+	tulay__v1__session__init(msg);
+	msg->username = arena_strdup(&req->arena, s->username);
+	msg->organisation = arena_strdup(&req->arena, s->org_acronym);
+	msg->role = (Tulay__V1__Role)s->role;
+	msg->expires_at = s->expires_at;
+	if (msg->username == NULL || msg->organisation == NULL)
+		return NULL;
+	return msg;
+}
+
+/* Binds the session to the request's connection (if it is still there) and replies. */
+static void session_bind_and_reply(struct request *req, const struct conn_session *s,
+				   const char *token)
+{
+	Tulay__V1__Session *msg = session_message(req, s);
+	if (msg == NULL) {
+		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	if (token != NULL)
+		msg->session_token = (char *)token;
+	if (req->conn != NULL) {
+		req->conn->session = *s;
+		log_info("event=authenticated conn=%llu req=%llu user_id=%lld org_id=%lld role=%s",
+			 (unsigned long long)req->conn->id, (unsigned long long)req->seq,
+			 (long long)s->user_id, (long long)s->org_id, role_code(s->role));
+	}
+	req->resp.body_case = TULAY__V1__RESPONSE__BODY_SESSION;
+	req->resp.session = msg;
+	request_reply(req);
+}
+
+/* --- Hello ----------------------------------------------------------------------------- */
+
+void handle_hello(struct request *req)
+{
+	const Tulay__V1__Hello *hello = req->msg->hello;
+	if (hello->protocol_version != 1) {
+		request_fail(req, TULAY__V1__CODE__FAILED_PRECONDITION,
+			     "this server speaks tulay protocol version 1 only");
+		if (req->conn != NULL)
+			conn_close_after_reply(req->conn);
+		return;
+	}
+	Tulay__V1__HelloReply *reply = request_alloc(req, sizeof(*reply));
+	if (reply == NULL) {
+		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	tulay__v1__hello_reply__init(reply);
+	const struct config *cfg = &req->srv->cfg;
+	reply->protocol_version = 1;
+	reply->server = "tulayd/" TULAYD_VERSION;
+	reply->max_frame_bytes = cfg->max_frame_bytes;
+	reply->max_frame_bytes_before_login = cfg->max_frame_bytes_before_login;
+	reply->max_requests_in_flight = cfg->max_requests_in_flight;
+	req->conn->hello_done = true;
+	req->resp.body_case = TULAY__V1__RESPONSE__BODY_HELLO;
+	req->resp.hello = reply;
+	request_reply(req);
+}
+
+/* --- Login ----------------------------------------------------------------------------- */
+
+struct login_state {
+	char hash[crypto_pwhash_STRBYTES];
+	bool user_usable; /* exists and not disabled */
+	bool password_ok;
+	struct conn_session session;
+	uint8_t token[SESSION_TOKEN_BYTES];
+	char token_text[sodium_base64_ENCODED_LEN(SESSION_TOKEN_BYTES,
+						  sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
+	char ttl[16];
+};
+
+static void login_fail(struct request *req)
+{
+	log_info("event=login_failed conn=%llu req=%llu",
+		 req->conn ? (unsigned long long)req->conn->id : 0ULL,
+		 (unsigned long long)req->seq);
+	request_fail(req, TULAY__V1__CODE__UNAUTHENTICATED, "wrong username or password");
+}
+
+static void login_session_created(struct request *req, enum db_outcome outcome)
+{
+	struct login_state *st = req->state;
+	if (outcome != DB_OK) {
+		request_fail_db(req);
+		return;
+	}
+	st->session.expires_at = strtoll(PQgetvalue(req->job.results[0], 0, 0), NULL, 10);
+	st->session.authenticated = true;
+	session_bind_and_reply(req, &st->session, st->token_text);
+}
+
+/* Runs on libuv's thread pool: argon2id costs tens of milliseconds and 64 MiB by design,
+ * which must never stall the event loop. Touches only the login state. */
+static void login_verify_work(uv_work_t *w)
+{
+	struct request *req = container_of(w, struct request, work);
+	struct login_state *st = req->state;
+	const char *password = req->msg->login->password;
+	st->password_ok = crypto_pwhash_str_verify(st->hash, password, strlen(password)) == 0;
+}
+
+static void login_verified(uv_work_t *w, int status)
+{
+	struct request *req = container_of(w, struct request, work);
+	struct login_state *st = req->state;
+	if (status != 0 || !st->user_usable || !st->password_ok) {
+		login_fail(req);
+		return;
+	}
+	randombytes_buf(st->token, sizeof(st->token));
+	sodium_bin2base64(st->token_text, sizeof(st->token_text), st->token, sizeof(st->token),
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	/* Only the hash of the token is stored, and Authenticate looks it up the same way. */
+	crypto_generichash(st->session.token_hash, sizeof(st->session.token_hash),
+			   (const uint8_t *)st->token_text, strlen(st->token_text), NULL, 0);
+	snprintf(st->ttl, sizeof(st->ttl), "%u", req->srv->cfg.session_ttl_s);
+	char *user_id = arena_printf(&req->arena, "%lld", (long long)st->session.user_id);
+	if (user_id == NULL) {
+		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	db_job_reset(&req->job);
+	struct db_query *q = db_job_add(&req->job, "session_create");
+	db_param_bytes(q, st->session.token_hash, sizeof(st->session.token_hash));
+	db_param_text(q, user_id);
+	db_param_text(q, st->ttl);
+	request_db(req, login_session_created);
+}
+
+static void login_user_loaded(struct request *req, enum db_outcome outcome)
+{
+	struct login_state *st = req->state;
+	if (outcome != DB_OK) {
+		request_fail_db(req);
+		return;
+	}
+	const PGresult *res = req->job.results[0];
+	snprintf(st->hash, sizeof(st->hash), "%s", decoy_hash);
+	if (PQntuples(res) == 1) {
+		snprintf(st->hash, sizeof(st->hash), "%s", PQgetvalue(res, 0, 2));
+		st->session.user_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+		st->session.org_id = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+		st->session.role = role_from_code(PQgetvalue(res, 0, 3));
+		snprintf(st->session.username, sizeof(st->session.username), "%s",
+			 req->msg->login->username);
+		snprintf(st->session.org_acronym, sizeof(st->session.org_acronym), "%s",
+			 PQgetvalue(res, 0, 4));
+		st->user_usable = strcmp(PQgetvalue(res, 0, 5), "f") == 0;
+	}
+	int rc = uv_queue_work(&req->srv->loop, &req->work, login_verify_work, login_verified);
+	if (rc != 0) {
+		log_error("event=queue_work_failed req=%llu error=%s", (unsigned long long)req->seq,
+			  uv_strerror(rc));
+		request_fail(req, TULAY__V1__CODE__UNAVAILABLE, "the server is busy; try again");
+	}
+}
+
+void handle_login(struct request *req)
+{
+	const Tulay__V1__Login *login = req->msg->login;
+	if (validate_username(login->username) != NULL)
+		request_field_error(req, "username", "is not a valid username");
+	if (*login->password == '\0')
+		request_field_error(req, "password", "is required");
+	else if (strlen(login->password) > PASSWORD_MAX_BYTES)
+		request_field_error(req, "password", "is too long");
+	if (request_has_field_errors(req)) {
+		request_fail_invalid(req, "the login request is incomplete");
+		return;
+	}
+	struct login_state *st = request_alloc(req, sizeof(*st));
+	if (st == NULL) {
+		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	req->state = st;
+	struct db_query *q = db_job_add(&req->job, "user_by_username");
+	db_param_text(q, login->username);
+	request_db(req, login_user_loaded);
+}
+
+/* --- Authenticate ---------------------------------------------------------------------- */
+
+struct auth_state {
+	struct conn_session session;
+};
+
+static void authenticate_loaded(struct request *req, enum db_outcome outcome)
+{
+	struct auth_state *st = req->state;
+	if (outcome != DB_OK) {
+		request_fail_db(req);
+		return;
+	}
+	const PGresult *res = req->job.results[0];
+	if (PQntuples(res) != 1) {
+		request_fail(req, TULAY__V1__CODE__UNAUTHENTICATED,
+			     "this session has expired or was ended: log in again");
+		return;
+	}
+	st->session.authenticated = true;
+	st->session.user_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	st->session.org_id = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+	snprintf(st->session.username, sizeof(st->session.username), "%s", PQgetvalue(res, 0, 2));
+	st->session.role = role_from_code(PQgetvalue(res, 0, 3));
+	snprintf(st->session.org_acronym, sizeof(st->session.org_acronym), "%s",
+		 PQgetvalue(res, 0, 4));
+	st->session.expires_at = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
+	session_bind_and_reply(req, &st->session, NULL);
+}
+
+void handle_authenticate(struct request *req)
+{
+	const char *token = req->msg->authenticate->session_token;
+	/* Any string is hashed and looked up: a forged token simply matches nothing. The
+	 * length check only keeps absurd input away from the database. */
+	if (*token == '\0' || strlen(token) > 256) {
+		request_fail(req, TULAY__V1__CODE__UNAUTHENTICATED,
+			     "this session has expired or was ended: log in again");
+		return;
+	}
+	struct auth_state *st = request_alloc(req, sizeof(*st));
+	if (st == NULL) {
+		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	req->state = st;
+	crypto_generichash(st->session.token_hash, sizeof(st->session.token_hash),
+			   (const uint8_t *)token, strlen(token), NULL, 0);
+	struct db_query *q = db_job_add(&req->job, "session_lookup");
+	db_param_bytes(q, st->session.token_hash, sizeof(st->session.token_hash));
+	request_db(req, authenticate_loaded);
+}
+
+/* --- Logout ---------------------------------------------------------------------------- */
+
+static void logout_done(struct request *req, enum db_outcome outcome)
+{
+	if (outcome != DB_OK) {
+		request_fail_db(req);
+		return;
+	}
+	if (req->conn != NULL)
+		memset(&req->conn->session, 0, sizeof(req->conn->session));
+	request_reply(req);
+}
+
+void handle_logout(struct request *req)
+{
+	struct db_query *q = db_job_add(&req->job, "session_end");
+	db_param_bytes(q, req->session.token_hash, sizeof(req->session.token_hash));
+	request_db(req, logout_done);
+}

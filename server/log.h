@@ -1,0 +1,34 @@
+/* Logging: one line per event on stderr, `key=value` fields, e.g.
+ *   ts=2026-11-22T10:00:00.123Z level=info event=conn_open conn=7 peer=127.0.0.1:51234
+ * Every line about a connection or request names it (conn=, req=). Values that come from a
+ * peer must go through log_sample() first; personal data never goes into a log line. */
+#ifndef TULAYD_LOG_H
+#define TULAYD_LOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
+
+/* Sets the lowest level written. Returns false for an unknown name (debug, info, warn,
+ * error) and leaves the level unchanged. */
+bool log_set_level(const char *name) __attribute__((warn_unused_result));
+
+/* Writes one line: the timestamp and level, then `fmt` (which should be key=value pairs). */
+void log_event(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Writes a printable, quote-free sample of untrusted bytes into out (at most `max` input
+ * bytes, as hex), so a log line can show what a peer sent without letting it forge fields.
+ * Returns out. */
+char *log_sample(const void *data, size_t len, size_t max, char *out, size_t cap);
+
+/* Like log_sample but for text we chose to log (error messages from libpq): keeps printable
+ * ASCII, replaces quotes, newlines and the rest with '_'. Returns out. */
+char *log_clean(const char *text, char *out, size_t cap);
+
+#define log_debug(...) log_event(LOG_DEBUG, __VA_ARGS__)
+#define log_info(...)  log_event(LOG_INFO, __VA_ARGS__)
+#define log_warn(...)  log_event(LOG_WARN, __VA_ARGS__)
+#define log_error(...) log_event(LOG_ERROR, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,99 @@
+/* tulayd: the tulay server, and its admin commands. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "admin.h"
+#include "common.h"
+#include "config.h"
+#include "handlers/handlers.h"
+#include "log.h"
+#include "migrate.h"
+#include "server.h"
+
+static void usage(FILE *out)
+{
+	fprintf(
+	    out,
+	    "Usage: tulayd [serve] [SETTINGS]          run the server (default)\n"
+	    "       tulayd migrate status|up [--dry-run] [SETTINGS]\n"
+	    "       tulayd org add --acronym A --name N --kind K --country CC [SETTINGS]\n"
+	    "       tulayd user add --org A --username U --role R [--password-stdin] [SETTINGS]\n"
+	    "       tulayd --help | --version\n"
+	    "\n"
+	    "tulayd serves the tulay.v1 protocol (see proto/README.md) on TCP and stores\n"
+	    "everything in PostgreSQL. It refuses to start on a database whose schema is older\n"
+	    "than it needs; 'tulayd migrate up' fixes that. SIGTERM or Ctrl-C stops accepting,\n"
+	    "lets requests in flight finish (up to --drain-timeout-ms), then exits 0; a second\n"
+	    "signal exits at once. Logs go to stderr, one key=value line per event.\n"
+	    "\n"
+	    "  --config FILE   read settings from FILE ('key = value' lines; also TULAY_CONFIG)\n"
+	    "\n");
+	config_print_help(out);
+	fprintf(out, "\nEach command has --help, e.g. tulayd migrate --help.\n");
+}
+
+int main(int argc, char **argv)
+{
+	int first = 1;
+	const char *command = "serve";
+	if (argc > 1 && argv[1][0] != '-') {
+		command = argv[1];
+		first = 2;
+	}
+	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+			 strcmp(argv[1], "help") == 0)) {
+		usage(stdout);
+		return 0;
+	}
+	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
+		printf("tulayd %s (protocol tulay.v1, schema %04d)\n", TULAYD_VERSION,
+		       MIGRATE_REQUIRED_VERSION);
+		return 0;
+	}
+
+	struct config cfg;
+	config_defaults(&cfg);
+	int *rest = calloc((size_t)argc + 1, sizeof(*rest));
+	char **rest_argv = calloc((size_t)argc + 1, sizeof(*rest_argv));
+	if (rest == NULL || rest_argv == NULL)
+		return 1;
+	int n_rest = 0;
+	char err[512];
+	if (config_load(&cfg, argc, argv, first, rest, &n_rest, err, sizeof(err)) != 0) {
+		fprintf(stderr, "tulayd: %s\n", err);
+		return 64;
+	}
+	for (int i = 0; i < n_rest; i++)
+		rest_argv[i] = argv[rest[i]];
+
+	int rc;
+	if (strcmp(command, "migrate") == 0) {
+		rc = migrate_command(&cfg, n_rest, rest_argv);
+	} else if (strcmp(command, "org") == 0) {
+		rc = admin_org_command(&cfg, n_rest, rest_argv);
+	} else if (strcmp(command, "user") == 0) {
+		rc = admin_user_command(&cfg, n_rest, rest_argv);
+	} else if (strcmp(command, "serve") == 0) {
+		if (n_rest > 0) {
+			fprintf(stderr, "tulayd: unknown option '%s' (see tulayd --help)\n",
+				rest_argv[0]);
+			rc = 64;
+		} else if (session_init() != 0) {
+			fprintf(stderr, "tulayd: libsodium could not be initialised\n");
+			rc = 1;
+		} else if (migrate_check_schema(&cfg) != 0) {
+			rc = 1;
+		} else {
+			log_info("event=starting version=%s", TULAYD_VERSION);
+			config_log(&cfg);
+			rc = server_run(&cfg);
+		}
+	} else {
+		fprintf(stderr, "tulayd: unknown command '%s' (see tulayd --help)\n", command);
+		rc = 64;
+	}
+	free(rest);
+	free(rest_argv);
+	return rc;
+}

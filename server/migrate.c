@@ -1,0 +1,432 @@
+#include "migrate.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+#include <sodium.h>
+
+#include "common.h"
+
+/* Any constant works as long as every tulayd uses the same: "tulay" in ASCII. */
+#define MIGRATE_LOCK_KEY 0x74756c6179LL
+#define MIGRATE_MAX      1000
+
+struct migration {
+	int version;
+	char file[160];
+	char checksum[crypto_hash_sha256_BYTES * 2 + 1];
+	char *sql;
+	/* From schema_migrations, when applied: */
+	bool applied;
+	char applied_checksum[crypto_hash_sha256_BYTES * 2 + 1];
+	char applied_at[40];
+	bool file_missing;
+};
+
+struct plan {
+	struct migration *m;
+	int n;
+};
+
+static void plan_free(struct plan *p)
+{
+	for (int i = 0; i < p->n; i++)
+		free(p->m[i].sql);
+	free(p->m);
+	p->m = NULL;
+	p->n = 0;
+}
+
+static bool migration_name_ok(const char *name, int *version)
+{
+	size_t len = strlen(name);
+	if (len < 10 || len >= sizeof(((struct migration *)0)->file) ||
+	    strcmp(name + len - 4, ".sql") != 0 || name[4] != '_')
+		return false;
+	for (int i = 0; i < 4; i++) {
+		if (name[i] < '0' || name[i] > '9')
+			return false;
+	}
+	for (size_t i = 5; i < len - 4; i++) {
+		char ch = name[i];
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_'))
+			return false;
+	}
+	*version = atoi(name) /* leading digits */;
+	return *version > 0;
+}
+
+static int migration_cmp(const void *a, const void *b)
+{
+	return ((const struct migration *)a)->version - ((const struct migration *)b)->version;
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return NULL;
+	char *buf = NULL;
+	if (fseek(f, 0, SEEK_END) == 0) {
+		long size = ftell(f);
+		if (size >= 0 && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)size + 1))) {
+			if (fread(buf, 1, (size_t)size, f) == (size_t)size) {
+				buf[size] = '\0';
+				*len = (size_t)size;
+			} else {
+				free(buf);
+				buf = NULL;
+			}
+		}
+	}
+	fclose(f);
+	return buf;
+}
+
+/* Reads every NNNN_name.sql in dir, sorted, with checksums. */
+static int plan_load_files(const char *dir, struct plan *p)
+{
+	DIR *d = opendir(dir);
+	if (d == NULL) {
+		fprintf(stderr,
+			"tulayd migrate: cannot open the migrations directory %s: %s\n"
+			"  (set --migrations DIR or TULAY_MIGRATIONS)\n",
+			dir, strerror(errno));
+		return -1;
+	}
+	p->m = calloc(MIGRATE_MAX, sizeof(*p->m));
+	p->n = 0;
+	int rc = 0;
+	struct dirent *e;
+	while (p->m != NULL && (e = readdir(d)) != NULL) {
+		int version;
+		if (e->d_name[0] == '.' || strstr(e->d_name, ".sql") == NULL)
+			continue;
+		if (!migration_name_ok(e->d_name, &version)) {
+			fprintf(stderr,
+				"tulayd migrate: %s/%s is not named NNNN_lower_case_name.sql\n",
+				dir, e->d_name);
+			rc = -1;
+			break;
+		}
+		if (p->n == MIGRATE_MAX) {
+			rc = -1;
+			break;
+		}
+		struct migration *m = &p->m[p->n++];
+		m->version = version;
+		snprintf(m->file, sizeof(m->file), "%s", e->d_name);
+		char path[1024];
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		size_t len = 0;
+		m->sql = read_file(path, &len);
+		if (m->sql == NULL) {
+			fprintf(stderr, "tulayd migrate: cannot read %s: %s\n", path,
+				strerror(errno));
+			rc = -1;
+			break;
+		}
+		uint8_t digest[crypto_hash_sha256_BYTES];
+		crypto_hash_sha256(digest, (const uint8_t *)m->sql, len);
+		sodium_bin2hex(m->checksum, sizeof(m->checksum), digest, sizeof(digest));
+	}
+	closedir(d);
+	if (p->m == NULL)
+		return -1;
+	qsort(p->m, (size_t)p->n, sizeof(*p->m), migration_cmp);
+	for (int i = 1; rc == 0 && i < p->n; i++) {
+		if (p->m[i].version == p->m[i - 1].version) {
+			fprintf(stderr, "tulayd migrate: %s and %s have the same number\n",
+				p->m[i - 1].file, p->m[i].file);
+			rc = -1;
+		}
+	}
+	return rc;
+}
+
+static PGconn *db_connect(const char *conninfo)
+{
+	PGconn *pg = PQconnectdb(conninfo);
+	if (PQstatus(pg) != CONNECTION_OK) {
+		fprintf(stderr, "tulayd: cannot connect to the database: %s", PQerrorMessage(pg));
+		PQfinish(pg);
+		return NULL;
+	}
+	PGresult *r = PQexec(pg, "SET client_min_messages = warning");
+	PQclear(r);
+	return pg;
+}
+
+static bool exec_ok(PGconn *pg, const char *sql, const char *what)
+{
+	PGresult *r = PQexec(pg, sql);
+	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+	if (!ok)
+		fprintf(stderr, "tulayd migrate: %s failed: %s", what, PQresultErrorMessage(r));
+	PQclear(r);
+	return ok;
+}
+
+/* Merges what schema_migrations records into the plan. Applied versions without a file
+ * are appended as file_missing entries. */
+static int plan_load_applied(PGconn *pg, struct plan *p)
+{
+	PGresult *r = PQexec(pg, "SELECT version, checksum, "
+				 "to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') "
+				 "FROM schema_migrations ORDER BY version");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		fprintf(stderr, "tulayd migrate: cannot read schema_migrations: %s",
+			PQresultErrorMessage(r));
+		PQclear(r);
+		return -1;
+	}
+	for (int row = 0; row < PQntuples(r); row++) {
+		int version = atoi(PQgetvalue(r, row, 0));
+		struct migration *m = NULL;
+		for (int i = 0; i < p->n; i++) {
+			if (p->m[i].version == version)
+				m = &p->m[i];
+		}
+		if (m == NULL && p->n < MIGRATE_MAX) {
+			m = &p->m[p->n++];
+			m->version = version;
+			m->file_missing = true;
+			snprintf(m->file, sizeof(m->file), "%04d_(file missing)", version);
+		}
+		if (m == NULL)
+			continue;
+		m->applied = true;
+		snprintf(m->applied_checksum, sizeof(m->applied_checksum), "%s",
+			 PQgetvalue(r, row, 1));
+		snprintf(m->applied_at, sizeof(m->applied_at), "%s", PQgetvalue(r, row, 2));
+	}
+	PQclear(r);
+	qsort(p->m, (size_t)p->n, sizeof(*p->m), migration_cmp);
+	return 0;
+}
+
+/* Problems that make applying anything unsafe: edited or vanished applied files, and a
+ * pending file numbered below an applied one. Printed; returns their number. */
+static int plan_problems(const struct plan *p)
+{
+	int problems = 0, last_applied = 0;
+	for (int i = 0; i < p->n; i++) {
+		if (p->m[i].applied)
+			last_applied = p->m[i].version;
+	}
+	for (int i = 0; i < p->n; i++) {
+		const struct migration *m = &p->m[i];
+		if (m->file_missing) {
+			fprintf(
+			    stderr,
+			    "error: migration %04d was applied but its file is missing from the "
+			    "migrations directory\n",
+			    m->version);
+			problems++;
+		} else if (m->applied && strcmp(m->checksum, m->applied_checksum) != 0) {
+			fprintf(
+			    stderr,
+			    "error: %s was edited after it was applied (checksum %.12s… now, "
+			    "%.12s… when applied): restore the original file and put the change "
+			    "in a new migration\n",
+			    m->file, m->checksum, m->applied_checksum);
+			problems++;
+		} else if (!m->applied && m->version < last_applied) {
+			fprintf(
+			    stderr,
+			    "error: %s is not applied but a later migration (%04d) is: renumber "
+			    "it after %04d\n",
+			    m->file, last_applied, last_applied);
+			problems++;
+		}
+	}
+	return problems;
+}
+
+static int apply_one(PGconn *pg, const struct migration *m)
+{
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (!exec_ok(pg, "BEGIN", "BEGIN"))
+		return -1;
+	PGresult *r = PQexec(pg, m->sql);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK) {
+		fprintf(stderr, "tulayd migrate: %s failed and was rolled back: %s", m->file,
+			PQresultErrorMessage(r));
+		PQclear(r);
+		exec_ok(pg, "ROLLBACK", "ROLLBACK");
+		return -1;
+	}
+	PQclear(r);
+	char version[16];
+	snprintf(version, sizeof(version), "%d", m->version);
+	const char *params[] = {version, m->file, m->checksum};
+	r = PQexecParams(pg,
+			 "INSERT INTO schema_migrations (version, name, checksum) "
+			 "VALUES ($1, $2, $3)",
+			 3, NULL, params, NULL, NULL, 0);
+	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	if (!ok)
+		fprintf(stderr, "tulayd migrate: recording %s failed: %s", m->file,
+			PQresultErrorMessage(r));
+	PQclear(r);
+	if (!ok || !exec_ok(pg, "COMMIT", "COMMIT")) {
+		exec_ok(pg, "ROLLBACK", "ROLLBACK");
+		return -1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	printf("applied %s (%ld ms)\n", m->file, ms);
+	return 0;
+}
+
+static void migrate_usage(FILE *out)
+{
+	fprintf(
+	    out,
+	    "Usage: tulayd migrate status [SETTINGS]\n"
+	    "       tulayd migrate up [--dry-run] [SETTINGS]\n"
+	    "\n"
+	    "Applies the SQL files NNNN_name.sql of the migrations directory in order, each in\n"
+	    "its own transaction, holding an advisory lock so that two runs never interleave.\n"
+	    "Each applied file is recorded with its SHA-256 in schema_migrations; a recorded\n"
+	    "file that was edited since is an error (put changes in a new file).\n"
+	    "\n"
+	    "  status      list every migration as applied, pending, EDITED or FILE MISSING;\n"
+	    "              exit 0 when up to date, 2 when some are pending, 1 on errors\n"
+	    "  up          apply the pending migrations\n"
+	    "  --dry-run   with up: only list what would be applied\n"
+	    "\n"
+	    "Settings that matter here: --db CONNINFO (TULAY_DB), --migrations DIR\n"
+	    "(TULAY_MIGRATIONS). See tulayd --help for all.\n");
+}
+
+int migrate_command(const struct config *cfg, int argc, char **argv)
+{
+	bool up = false, dry_run = false, status = false;
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "up") == 0)
+			up = true;
+		else if (strcmp(argv[i], "status") == 0)
+			status = true;
+		else if (strcmp(argv[i], "--dry-run") == 0)
+			dry_run = true;
+		else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			migrate_usage(stdout);
+			return 0;
+		} else {
+			fprintf(stderr, "tulayd migrate: unknown argument '%s'\n\n", argv[i]);
+			migrate_usage(stderr);
+			return 64;
+		}
+	}
+	if (up == status || (dry_run && !up)) {
+		migrate_usage(stderr);
+		return 64;
+	}
+	if (sodium_init() < 0)
+		return 1;
+
+	struct plan p = {0};
+	int exit_code = 1;
+	PGconn *pg = NULL;
+	if (plan_load_files(cfg->migrations, &p) != 0)
+		goto out;
+	if ((pg = db_connect(cfg->db)) == NULL)
+		goto out;
+	char lock[64];
+	snprintf(lock, sizeof(lock), "SELECT pg_advisory_lock(%lld)", MIGRATE_LOCK_KEY);
+	if (!exec_ok(pg, lock, "taking the migration lock") ||
+	    !exec_ok(pg,
+		     "CREATE TABLE IF NOT EXISTS schema_migrations ("
+		     " version integer PRIMARY KEY, name text NOT NULL,"
+		     " checksum text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())",
+		     "creating schema_migrations") ||
+	    plan_load_applied(pg, &p) != 0)
+		goto out;
+
+	int problems = plan_problems(&p);
+	int pending = 0;
+	for (int i = 0; i < p.n; i++)
+		pending += !p.m[i].applied;
+
+	if (status) {
+		printf("%-8s %-44s %s\n", "VERSION", "FILE", "STATE");
+		for (int i = 0; i < p.n; i++) {
+			const struct migration *m = &p.m[i];
+			const char *state = m->file_missing ? "FILE MISSING"
+					    : !m->applied   ? "pending"
+					    : strcmp(m->checksum, m->applied_checksum) != 0
+						? "EDITED"
+						: "applied";
+			printf("%04d     %-44s %s%s%s\n", m->version, m->file, state,
+			       m->applied ? " " : "", m->applied ? m->applied_at : "");
+		}
+		if (problems > 0)
+			exit_code = 1;
+		else if (pending > 0) {
+			printf("%d pending: run 'tulayd migrate up'\n", pending);
+			exit_code = 2;
+		} else {
+			printf("up to date\n");
+			exit_code = 0;
+		}
+		goto out;
+	}
+
+	if (problems > 0) {
+		fprintf(stderr, "tulayd migrate: nothing applied because of the errors above\n");
+		goto out;
+	}
+	for (int i = 0; i < p.n; i++) {
+		if (p.m[i].applied)
+			continue;
+		if (dry_run) {
+			printf("would apply %s\n", p.m[i].file);
+			continue;
+		}
+		if (apply_one(pg, &p.m[i]) != 0)
+			goto out;
+	}
+	if (pending == 0)
+		printf("up to date: nothing to apply\n");
+	else if (dry_run)
+		printf("%d to apply (dry run: nothing changed)\n", pending);
+	exit_code = 0;
+out:
+	PQfinish(pg);
+	plan_free(&p);
+	return exit_code;
+}
+
+int migrate_check_schema(const struct config *cfg)
+{
+	PGconn *pg = db_connect(cfg->db);
+	if (pg == NULL)
+		return -1;
+	int rc = -1;
+	PGresult *r = PQexec(pg, "SELECT coalesce(max(version), 0) FROM schema_migrations");
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		fprintf(stderr,
+			"tulayd: the database has no tulay schema yet: run 'tulayd migrate up' "
+			"first\n");
+	} else {
+		int have = atoi(PQgetvalue(r, 0, 0));
+		if (have < MIGRATE_REQUIRED_VERSION)
+			fprintf(stderr,
+				"tulayd: the database schema is at version %04d but this tulayd "
+				"needs %04d: run 'tulayd migrate up' first\n",
+				have, MIGRATE_REQUIRED_VERSION);
+		else
+			rc = 0;
+	}
+	PQclear(r);
+	PQfinish(pg);
+	return rc;
+}

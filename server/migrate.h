@@ -1,0 +1,24 @@
+/* Schema migrations: plain SQL files migrations/NNNN_name.sql applied in order, each in its
+ * own transaction, under an advisory lock, and recorded with a SHA-256 checksum in
+ * schema_migrations. An applied file that was edited afterwards is an error.
+ *
+ * These are one-shot admin commands that block on libpq: they never run on the event loop
+ * (`tulayd migrate` is its own process; the schema check runs before the loop starts). */
+#ifndef TULAYD_MIGRATE_H
+#define TULAYD_MIGRATE_H
+
+#include "config.h"
+
+/* The schema version this build of tulayd needs: the number of its newest migration. */
+#define MIGRATE_REQUIRED_VERSION 1
+
+/* `tulayd migrate status|up [--dry-run]`: args are the words after "migrate". Prints to
+ * stdout/stderr. Returns the exit code: 0 success (status: up to date), 1 error, 2 status
+ * found pending migrations, 64 usage. */
+int migrate_command(const struct config *cfg, int argc, char **argv);
+
+/* Before serving: returns 0 if the database has at least MIGRATE_REQUIRED_VERSION, else
+ * prints why and the command that fixes it to stderr and returns -1. */
+int migrate_check_schema(const struct config *cfg);
+
+#endif

@@ -1,0 +1,238 @@
+#include "request.h"
+
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "common.h"
+#include "dispatch.h"
+#include "log.h"
+#include "server.h"
+
+/* What one request may allocate: its unpacked frame (at most a few times the frame size
+ * in protobuf-c's structures) plus a response of up to a page of records. */
+#define REQUEST_ARENA_OVERHEAD (4u * 1024 * 1024)
+
+const char *request_type(const struct request *req)
+{
+	return req->handler != NULL ? req->handler->name : "none";
+}
+
+void *request_alloc(struct request *req, size_t size)
+{
+	void *p = arena_alloc(&req->arena, size);
+	if (p != NULL)
+		memset(p, 0, size);
+	return p;
+}
+
+static void request_link(struct conn *c, struct request *req)
+{
+	req->prev = NULL;
+	req->next = c->requests;
+	if (c->requests != NULL)
+		c->requests->prev = req;
+	c->requests = req;
+}
+
+static void request_unlink(struct conn *c, struct request *req)
+{
+	if (req->prev != NULL)
+		req->prev->next = req->next;
+	else
+		c->requests = req->next;
+	if (req->next != NULL)
+		req->next->prev = req->prev;
+	req->prev = req->next = NULL;
+}
+
+static void request_end(struct request *req)
+{
+	struct server *srv = req->srv;
+	struct conn *c = req->conn;
+	uint64_t elapsed = uv_now(&srv->loop) - req->started_ms;
+
+	log_info("event=request conn=%llu req=%llu id=%llu type=%s code=%d field_errors=%zu "
+		 "ms=%llu%s",
+		 c != NULL ? (unsigned long long)c->id : 0ULL, (unsigned long long)req->seq,
+		 (unsigned long long)req->resp.id, request_type(req), req->status.code,
+		 req->status.n_field_errors, (unsigned long long)elapsed,
+		 c == NULL ? " dropped=conn_closed" : "");
+
+	if (c != NULL) {
+		conn_send(c, &req->resp.base);
+		request_unlink(c, req);
+	}
+	bool was_barrier = req->handler != NULL && req->handler->barrier;
+	db_job_clear(&req->job);
+	arena_release(&req->arena);
+	free(req);
+
+	assert(srv->requests_in_flight > 0);
+	srv->requests_in_flight--;
+	if (c != NULL)
+		conn_request_ended(c, was_barrier);
+	server_check_drained(srv);
+}
+
+void request_reply(struct request *req)
+{
+	req->status.code = TULAY__V1__CODE__OK;
+	req->status.message = "";
+	req->status.n_field_errors = 0;
+	request_end(req);
+}
+
+void request_fail(struct request *req, Tulay__V1__Code code, const char *message)
+{
+	req->status.code = code;
+	req->status.message = (char *)message;
+	req->resp.body_case = TULAY__V1__RESPONSE__BODY__NOT_SET;
+	request_end(req);
+}
+
+void request_field_error(struct request *req, const char *field, const char *problem)
+{
+	if (req->status.n_field_errors >= REQUEST_MAX_FIELD_ERRORS)
+		return;
+	Tulay__V1__FieldError *fe = request_alloc(req, sizeof(*fe));
+	if (fe == NULL)
+		return;
+	tulay__v1__field_error__init(fe);
+	fe->field = (char *)field;
+	fe->problem = (char *)problem;
+	req->field_errors[req->status.n_field_errors++] = fe;
+}
+
+bool request_has_field_errors(const struct request *req)
+{
+	return req->status.n_field_errors > 0;
+}
+
+void request_fail_invalid(struct request *req, const char *message)
+{
+	req->status.code = TULAY__V1__CODE__INVALID_ARGUMENT;
+	req->status.message = (char *)message;
+	req->resp.body_case = TULAY__V1__RESPONSE__BODY__NOT_SET;
+	request_end(req);
+}
+
+void request_fail_db(struct request *req)
+{
+	int i = req->job.failed_query >= 0 ? req->job.failed_query : 0;
+	const PGresult *res = req->job.results[i];
+	char clean[512];
+	log_error(
+	    "event=db_error conn=%llu req=%llu type=%s query=%d sqlstate=%s error=\"%s\"",
+	    req->conn != NULL ? (unsigned long long)req->conn->id : 0ULL,
+	    (unsigned long long)req->seq, request_type(req), i, db_sqlstate(res),
+	    log_clean(res != NULL ? PQresultErrorMessage(res) : "no result", clean, sizeof(clean)));
+	request_fail(req, TULAY__V1__CODE__INTERNAL,
+		     "the server could not complete the request; it has been logged");
+}
+
+static void request_on_db(struct db_job *job, enum db_outcome outcome)
+{
+	struct request *req = container_of(job, struct request, job);
+	if (outcome == DB_UNAVAILABLE) {
+		bool unknown = job->sent && req->handler->mutating;
+		req->status.outcome_unknown = unknown;
+		request_fail(req, TULAY__V1__CODE__UNAVAILABLE,
+			     unknown ? "the database became unavailable while this write was "
+				       "sent: it may or may not have been saved; retry with the "
+				       "same idempotency key"
+				     : "the database is unavailable; try again shortly");
+		return;
+	}
+	req->db_done(req, outcome);
+}
+
+void request_db(struct request *req, void (*done)(struct request *req, enum db_outcome outcome))
+{
+	req->db_done = done;
+	req->job.done = request_on_db;
+	if (req->srv->db == NULL || !db_pool_submit(req->srv->db, &req->job))
+		request_fail(req, TULAY__V1__CODE__UNAVAILABLE, "the server is shutting down");
+}
+
+/* Checks the connection's state against what the handler needs. Returns false after
+ * ending the request with the reason. */
+static bool request_admit(struct request *req, struct conn *c)
+{
+	const struct handler *h = req->handler;
+	if (h->access != ACCESS_HELLO && !c->hello_done) {
+		request_fail(req, TULAY__V1__CODE__FAILED_PRECONDITION,
+			     "send Hello first: every connection starts with Hello");
+		return false;
+	}
+	if (h->access != ACCESS_SESSION)
+		return true;
+	if (!c->session.authenticated) {
+		request_fail(req, TULAY__V1__CODE__UNAUTHENTICATED,
+			     "log in first (Login or Authenticate)");
+		return false;
+	}
+	if (c->session.expires_at <= (int64_t)time(NULL)) {
+		memset(&c->session, 0, sizeof(c->session));
+		request_fail(req, TULAY__V1__CODE__UNAUTHENTICATED,
+			     "your session has expired: log in again");
+		return false;
+	}
+	req->session = c->session;
+	return true;
+}
+
+int request_start(struct conn *c, const uint8_t *payload, size_t len)
+{
+	struct server *srv = c->srv;
+	struct request *req = calloc(1, sizeof(*req));
+	if (req == NULL) {
+		log_error("event=out_of_memory conn=%llu", (unsigned long long)c->id);
+		return -1;
+	}
+	arena_init(&req->arena, 4 * (size_t)srv->cfg.max_frame_bytes + REQUEST_ARENA_OVERHEAD);
+	req->msg = tulay__v1__request__unpack(&req->arena.allocator, len, payload);
+	if (req->msg == NULL) {
+		char sample[80];
+		log_warn("event=bad_frame conn=%llu peer=%s reason=not_a_request bytes=%zu "
+			 "sample=%s",
+			 (unsigned long long)c->id, c->peer, len,
+			 log_sample(payload, len, 32, sample, sizeof(sample)));
+		arena_release(&req->arena);
+		free(req);
+		return -1;
+	}
+
+	req->srv = srv;
+	req->conn = c;
+	req->seq = ++srv->next_request_seq;
+	req->started_ms = uv_now(&srv->loop);
+	tulay__v1__response__init(&req->resp);
+	tulay__v1__status__init(&req->status);
+	req->resp.id = req->msg->id;
+	req->resp.status = &req->status;
+	req->status.field_errors = req->field_errors;
+	db_job_reset(&req->job);
+	req->handler = dispatch_find(req->msg->body_case);
+
+	request_link(c, req);
+	c->inflight++;
+	srv->requests_in_flight++;
+	if (req->handler != NULL && req->handler->barrier)
+		c->barrier = true;
+
+	if (req->handler == NULL) {
+		/* An unknown oneof member lands in the unknown fields: a newer client. */
+		if (req->msg->base.n_unknown_fields > 0)
+			request_fail(req, TULAY__V1__CODE__UNIMPLEMENTED,
+				     "this server does not know that request type");
+		else
+			request_fail(req, TULAY__V1__CODE__INVALID_ARGUMENT,
+				     "the request has no body");
+		return 0;
+	}
+	if (request_admit(req, c))
+		req->handler->fn(req);
+	return 0;
+}

@@ -1,0 +1,85 @@
+/* One request from arrival to response.
+ *
+ * request_start() unpacks a frame into a fresh per-request arena, checks the connection's
+ * state (Hello first, authentication) and calls the handler from the dispatch table. The
+ * handler ends the request exactly once, with request_reply() or request_fail(), either at
+ * once or from a database or thread-pool callback. Ending writes the response (unless the
+ * connection went away meanwhile), logs one line and frees everything the request held. */
+#ifndef TULAYD_REQUEST_H
+#define TULAYD_REQUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "arena.h"
+#include "conn.h"
+#include "db.h"
+#include "tulay/v1/envelope.pb-c.h"
+
+struct server;
+struct handler;
+
+#define REQUEST_MAX_FIELD_ERRORS 32
+
+struct request {
+	struct server *srv;
+	struct conn *conn; /* NULL once the connection closed: the response is dropped */
+	struct request *prev, *next;
+	uint64_t seq; /* server-side number, for logs */
+	uint64_t started_ms;
+	const struct handler *handler;
+	Tulay__V1__Request *msg;
+	struct arena arena;
+
+	Tulay__V1__Response resp;
+	Tulay__V1__Status status;
+	Tulay__V1__FieldError *field_errors[REQUEST_MAX_FIELD_ERRORS];
+
+	struct conn_session session; /* the caller, copied at start */
+	struct db_job job;
+	void (*db_done)(struct request *req, enum db_outcome outcome);
+	uv_work_t work; /* for CPU-heavy steps (password hashing) */
+	void *state;    /* the handler's own, in the arena */
+};
+
+/* Handles one frame's payload for connection c. Returns 0, or -1 when the payload is not a
+ * tulay.v1.Request (the caller closes the connection; the reason is logged here). */
+int request_start(struct conn *c, const uint8_t *payload, size_t len);
+
+/* Ends the request with status OK and whatever body the handler set on req->resp. */
+void request_reply(struct request *req);
+
+/* Ends the request with `code` and `message` (a sentence for the user; no internals). */
+void request_fail(struct request *req, Tulay__V1__Code code, const char *message);
+
+/* Records that `field` (its path in the request message, e.g. "amount_claimed.currency")
+ * is invalid because of `problem` (static or arena storage). */
+void request_field_error(struct request *req, const char *field, const char *problem);
+
+/* True if request_field_error() was called. */
+bool request_has_field_errors(const struct request *req);
+
+/* Ends the request with INVALID_ARGUMENT and the recorded field errors. */
+void request_fail_invalid(struct request *req, const char *message);
+
+/* Runs req->job (filled by the handler with db_job_add/db_param_*) on the pool. When the
+ * database is unavailable the request fails with UNAVAILABLE by itself (flagged
+ * outcome_unknown for a mutating request that may have reached PostgreSQL); otherwise
+ * done(req, DB_OK or DB_QUERY_ERROR) is called. */
+void request_db(struct request *req, void (*done)(struct request *req, enum db_outcome outcome));
+
+/* For a database error the handler did not expect: logs the SQLSTATE and message and ends
+ * the request with INTERNAL. */
+void request_fail_db(struct request *req);
+
+/* Allocates zeroed memory in the request's arena; NULL means the request is over its memory
+ * cap (the caller should request_fail RESOURCE_EXHAUSTED). */
+void *request_alloc(struct request *req, size_t size) __attribute__((warn_unused_result));
+
+/* The name of the request type, for logs ("create_claim"). */
+const char *request_type(const struct request *req);
+
+#endif

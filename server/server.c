@@ -1,0 +1,188 @@
+#include "server.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "conn.h"
+#include "db.h"
+#include "dispatch.h"
+#include "log.h"
+
+static void server_on_connection(uv_stream_t *listener, int status)
+{
+	struct server *srv = listener->data;
+	if (status < 0) {
+		log_warn("event=listen_error error=%s", uv_strerror(status));
+		return;
+	}
+	conn_accept(srv);
+}
+
+static void server_on_handle_closed(uv_handle_t *h)
+{
+	(void)h; /* embedded in struct server: nothing to free */
+}
+
+static void server_on_db_closed(void *arg)
+{
+	struct server *srv = arg;
+	srv->db = NULL;
+	log_info("event=db_closed");
+}
+
+/* Closes every remaining handle so that uv_run returns. */
+static void server_stop(struct server *srv)
+{
+	if (srv->stopped)
+		return;
+	srv->stopped = true;
+	log_info("event=stopping conns=%u requests_in_flight=%u", srv->nconns,
+		 srv->requests_in_flight);
+	uv_close((uv_handle_t *)&srv->drain_timer, server_on_handle_closed);
+	while (srv->conns != NULL)
+		conn_close(srv->conns, "shutdown");
+	if (srv->db != NULL)
+		db_pool_close(srv->db, server_on_db_closed, srv);
+	uv_close((uv_handle_t *)&srv->sigterm, server_on_handle_closed);
+	uv_close((uv_handle_t *)&srv->sigint, server_on_handle_closed);
+}
+
+void server_check_drained(struct server *srv)
+{
+	if (!srv->draining || srv->stopped || srv->requests_in_flight > 0)
+		return;
+	for (struct conn *c = srv->conns; c != NULL; c = c->next) {
+		if (c->out_writes > 0)
+			return; /* let the last responses reach their clients */
+	}
+	server_stop(srv);
+}
+
+static void server_on_drain_timeout(uv_timer_t *t)
+{
+	struct server *srv = t->data;
+	log_warn("event=drain_timeout requests_in_flight=%u", srv->requests_in_flight);
+	server_stop(srv);
+}
+
+static void server_on_signal(uv_signal_t *h, int signum)
+{
+	struct server *srv = h->data;
+	if (++srv->signals > 1) {
+		log_warn("event=second_signal signal=%d action=exit_now", signum);
+		_exit(1);
+	}
+	log_info("event=draining signal=%d requests_in_flight=%u conns=%u", signum,
+		 srv->requests_in_flight, srv->nconns);
+	srv->draining = true;
+	uv_close((uv_handle_t *)&srv->listener, server_on_handle_closed);
+	for (struct conn *c = srv->conns; c != NULL; c = c->next)
+		conn_update_reading(c);
+	uv_timer_start(&srv->drain_timer, server_on_drain_timeout, srv->cfg.drain_timeout_ms, 0);
+	server_check_drained(srv);
+}
+
+static int server_listen(struct server *srv)
+{
+	struct sockaddr_storage addr;
+	const char *host = srv->cfg.listen;
+	int rc = strchr(host, ':') != NULL
+		     ? uv_ip6_addr(host, (int)srv->cfg.port, (struct sockaddr_in6 *)&addr)
+		     : uv_ip4_addr(host, (int)srv->cfg.port, (struct sockaddr_in *)&addr);
+	if (rc != 0) {
+		log_error("event=listen_failed listen=%s error=\"not a numeric IP address\"", host);
+		return rc;
+	}
+	rc = uv_tcp_bind(&srv->listener, (struct sockaddr *)&addr, 0);
+	if (rc == 0)
+		rc = uv_listen((uv_stream_t *)&srv->listener, 511, server_on_connection);
+	if (rc != 0) {
+		log_error("event=listen_failed listen=%s port=%u error=%s", host, srv->cfg.port,
+			  uv_strerror(rc));
+		return rc;
+	}
+	int len = sizeof(addr);
+	uv_tcp_getsockname(&srv->listener, (struct sockaddr *)&addr, &len);
+	int port = ntohs(addr.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&addr)->sin6_port
+						    : ((struct sockaddr_in *)&addr)->sin_port);
+	bool loopback = strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0;
+	log_info("event=listening address=%s port=%d transport=plaintext%s", host, port,
+		 loopback ? ""
+			  : " warning=\"plaintext on a non-loopback address: put TLS in "
+			    "front of tulayd\"");
+	return 0;
+}
+
+static void server_walk_report(uv_handle_t *h, void *arg)
+{
+	(void)arg;
+	log_error("event=handle_leak type=%s active=%d closing=%d", uv_handle_type_name(h->type),
+		  uv_is_active(h), uv_is_closing(h));
+}
+
+int server_run(const struct config *cfg)
+{
+	struct server *srv = calloc(1, sizeof(*srv));
+	if (srv == NULL)
+		return 1;
+	srv->cfg = *cfg;
+	int exit_code = 1;
+	int rc = uv_loop_init(&srv->loop);
+	if (rc != 0) {
+		log_error("event=loop_init_failed error=%s", uv_strerror(rc));
+		free(srv);
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN); /* a vanished client is an error return, not a signal */
+
+	unsigned nstatements;
+	const struct db_statement *statements = dispatch_statements(&nstatements);
+	struct db_pool_options opts = {
+	    .conninfo = cfg->db,
+	    .connections = cfg->db_connections,
+	    .queue_timeout_ms = cfg->db_queue_timeout_ms,
+	    .query_timeout_ms = cfg->db_query_timeout_ms,
+	    .statements = statements,
+	    .nstatements = nstatements,
+	};
+	rc = db_pool_start(&srv->loop, &opts, &srv->db);
+	if (rc != 0) {
+		log_error("event=db_pool_failed error=%s", strerror(-rc));
+		goto out_loop;
+	}
+	uv_tcp_init(&srv->loop, &srv->listener);
+	srv->listener.data = srv;
+	uv_signal_init(&srv->loop, &srv->sigterm);
+	uv_signal_init(&srv->loop, &srv->sigint);
+	uv_timer_init(&srv->loop, &srv->drain_timer);
+	srv->sigterm.data = srv->sigint.data = srv->drain_timer.data = srv;
+	uv_signal_start(&srv->sigterm, server_on_signal, SIGTERM);
+	uv_signal_start(&srv->sigint, server_on_signal, SIGINT);
+
+	if (server_listen(srv) != 0) {
+		/* Close what was opened and let the loop finish closing it. */
+		uv_close((uv_handle_t *)&srv->listener, server_on_handle_closed);
+		srv->draining = true;
+		server_stop(srv);
+		uv_run(&srv->loop, UV_RUN_DEFAULT);
+		goto out_loop;
+	}
+
+	uv_run(&srv->loop, UV_RUN_DEFAULT);
+	exit_code = 0;
+
+out_loop:
+	rc = uv_loop_close(&srv->loop);
+	if (rc != 0) {
+		uv_walk(&srv->loop, server_walk_report, NULL);
+		log_error("event=loop_close_failed error=%s", uv_strerror(rc));
+		exit_code = 1;
+	} else if (exit_code == 0) {
+		log_info("event=stopped clean=1");
+	}
+	free(srv);
+	return exit_code;
+}

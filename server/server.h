@@ -1,0 +1,41 @@
+/* The tulayd process: one libuv loop, a listener, the client connections and the
+ * database pool, and the orderly shutdown that ties them together. */
+#ifndef TULAYD_SERVER_H
+#define TULAYD_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <uv.h>
+
+#include "config.h"
+
+struct conn;
+struct db_pool;
+
+struct server {
+	uv_loop_t loop;
+	struct config cfg;
+	uv_tcp_t listener;
+	uv_signal_t sigterm, sigint;
+	uv_timer_t drain_timer;
+	struct db_pool *db;
+	struct conn *conns; /* every open connection, doubly linked */
+	unsigned nconns;
+	unsigned requests_in_flight; /* including those whose connection is gone */
+	uint64_t next_conn_id;
+	uint64_t next_request_seq;
+	bool draining;
+	bool stopped; /* handles are being closed */
+	int signals;
+};
+
+/* Runs tulayd with `cfg` until SIGTERM/SIGINT and an orderly drain. Returns the process
+ * exit code: 0 after a clean shutdown (every handle closed, uv_loop_close succeeded). */
+int server_run(const struct config *cfg);
+
+/* Called whenever a request ends or a write completes: once draining and nothing is left
+ * in flight or unsent, closes everything so the loop can end. */
+void server_check_drained(struct server *srv);
+
+#endif

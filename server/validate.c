@@ -1,0 +1,157 @@
+#include "validate.h"
+
+#include <ctype.h>
+#include <string.h>
+
+#include "iso.h"
+#include "money.h"
+
+const char *validate_country(const char *value)
+{
+	if (value == NULL || *value == '\0')
+		return "is required: give an ISO 3166-1 country code such as MY, TH or PH";
+	if (iso_country_find(value) == NULL)
+		return "is not an ISO 3166-1 alpha-2 country code (two capital letters such as "
+		       "MY, TH, PH, KH, BD)";
+	return NULL;
+}
+
+const char *validate_currency(const char *value)
+{
+	if (value == NULL || *value == '\0')
+		return "is required: give an ISO 4217 currency code such as MYR, THB or USD";
+	if (iso_currency_find(value) == NULL)
+		return "is not an ISO 4217 currency code (three capital letters such as MYR, THB, "
+		       "PHP, USD)";
+	return NULL;
+}
+
+const char *validate_amount(int64_t minor_units)
+{
+	if (minor_units <= 0)
+		return "must be more than zero";
+	if (minor_units > MONEY_MAX_MINOR_UNITS)
+		return "is larger than any claim tulay accepts";
+	return NULL;
+}
+
+const char *validate_date(const char *value, struct civil_date *out)
+{
+	if (value == NULL || *value == '\0')
+		return "is required: give a date as YYYY-MM-DD";
+	if (!civil_date_parse(value, out))
+		return "is not a real date written YYYY-MM-DD (years 1950 to 2100)";
+	return NULL;
+}
+
+/* Decodes one UTF-8 sequence at s; returns its length, or 0 if it is invalid (overlong,
+ * surrogate, beyond U+10FFFF, or truncated). Stores the code point in *cp. */
+static size_t utf8_next(const unsigned char *s, uint32_t *cp)
+{
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	size_t n;
+	uint32_t min;
+	if ((s[0] & 0xe0) == 0xc0) {
+		n = 2;
+		min = 0x80;
+		*cp = s[0] & 0x1f;
+	} else if ((s[0] & 0xf0) == 0xe0) {
+		n = 3;
+		min = 0x800;
+		*cp = s[0] & 0x0f;
+	} else if ((s[0] & 0xf8) == 0xf0) {
+		n = 4;
+		min = 0x10000;
+		*cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	for (size_t i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		*cp = (*cp << 6) | (s[i] & 0x3f);
+	}
+	if (*cp < min || *cp > 0x10ffff || (*cp >= 0xd800 && *cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+const char *validate_text(const char *value, size_t min_chars, size_t max_chars)
+{
+	if (value == NULL)
+		value = "";
+	size_t chars = 0;
+	bool visible = false;
+	for (const unsigned char *p = (const unsigned char *)value; *p != '\0';) {
+		uint32_t cp;
+		size_t n = utf8_next(p, &cp);
+		if (n == 0)
+			return "is not valid UTF-8 text";
+		if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0))
+			return "must not contain control characters such as line breaks or tabs";
+		if (cp != ' ')
+			visible = true;
+		chars++;
+		p += n;
+	}
+	if (chars == 0 && min_chars > 0)
+		return "is required";
+	if (!visible && min_chars > 0)
+		return "must not be only spaces";
+	if (chars < min_chars)
+		return "is too short";
+	if (chars > max_chars)
+		return "is too long";
+	return NULL;
+}
+
+const char *validate_idempotency_key(size_t len)
+{
+	if (len != VALIDATE_IDEMPOTENCY_KEY_BYTES)
+		return "must be exactly 16 random bytes chosen by the client, the same on every "
+		       "retry of this request";
+	return NULL;
+}
+
+const char *validate_acronym(const char *value)
+{
+	size_t len = value != NULL ? strlen(value) : 0;
+	if (len == 0)
+		return "is required";
+	if (len < 2 || len > 20)
+		return "must be 2 to 20 characters";
+	for (const char *p = value; *p != '\0'; p++) {
+		if (!(isupper((unsigned char)*p) || isdigit((unsigned char)*p) || *p == '-' ||
+		      *p == '_'))
+			return "may contain only letters A-Z, digits, '-' and '_'";
+	}
+	return NULL;
+}
+
+const char *validate_username(const char *value)
+{
+	size_t len = value != NULL ? strlen(value) : 0;
+	if (len == 0)
+		return "is required";
+	if (len < 2 || len > 64)
+		return "must be 2 to 64 characters";
+	for (const char *p = value; *p != '\0'; p++) {
+		if (!(islower((unsigned char)*p) || isdigit((unsigned char)*p) || *p == '.' ||
+		      *p == '_' || *p == '-'))
+			return "may contain only lower-case letters a-z, digits, '.', '_' and '-'";
+	}
+	return NULL;
+}
+
+char *validate_upper(const char *value, char *out, size_t cap)
+{
+	size_t i = 0;
+	for (; value != NULL && value[i] != '\0' && i + 1 < cap; i++)
+		out[i] = (char)toupper((unsigned char)value[i]);
+	if (cap > 0)
+		out[i] = '\0';
+	return out;
+}

@@ -121,7 +121,7 @@ static int plan_load_files(const char *dir, struct plan *p)
 		}
 		struct migration *m = &p->m[p->n++];
 		m->version = version;
-		snprintf(m->file, sizeof(m->file), "%s", e->d_name);
+		memcpy(m->file, e->d_name, strlen(e->d_name) + 1); /* length checked above */
 		char path[1024];
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		size_t len = 0;

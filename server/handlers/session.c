@@ -117,10 +117,10 @@ void handle_hello(struct request *req)
 {
 	const Tulay__V1__Hello *hello = req->msg->hello;
 	if (hello->protocol_version != 1) {
+		/* Flag first: request_fail() sends the reply and frees req. */
+		conn_close_after_reply(req->conn);
 		request_fail(req, TULAY__V1__CODE__FAILED_PRECONDITION,
 			     "this server speaks tulay protocol version 1 only");
-		if (req->conn != NULL)
-			conn_close_after_reply(req->conn);
 		return;
 	}
 	Tulay__V1__HelloReply *reply = request_alloc(req, sizeof(*reply));
@@ -325,8 +325,15 @@ static void logout_done(struct request *req, enum db_outcome outcome)
 		request_fail_db(req);
 		return;
 	}
-	if (req->conn != NULL)
-		memset(&req->conn->session, 0, sizeof(req->conn->session));
+	/* The token is dead in the database, so new connections cannot use it. Connections of
+	 * this process that authenticated with it are logged out now too; other tulayd
+	 * processes notice when they next check the session (on reconnect or expiry). */
+	for (struct conn *c = req->srv->conns; c != NULL; c = c->next) {
+		if (c->session.authenticated &&
+		    sodium_memcmp(c->session.token_hash, req->session.token_hash,
+				  sizeof(c->session.token_hash)) == 0)
+			memset(&c->session, 0, sizeof(c->session));
+	}
 	request_reply(req);
 }
 

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The run command: installs what is missing, builds, starts a local PostgreSQL cluster in
+# var/pg, applies the migrations, creates a demo organisation and its admin (first run
+# only), and runs tulayd in the foreground on 127.0.0.1 until Ctrl-C. Running it again
+# reuses the cluster and its data.
+#
+#   scripts/run.sh [TULAYD SETTINGS...]     e.g. scripts/run.sh --port 7500
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+
+scripts/install-deps.sh
+cmake -S . -B build -DTULAY_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$(nproc)" >/dev/null
+echo "run: built build/server/tulayd and build/client/tulay"
+
+mkdir -p var
+scripts/pg-cluster.sh start var/pg
+export TULAY_DB="$(scripts/pg-cluster.sh conninfo var/pg)"
+build/server/tulayd migrate up
+
+build/server/tulayd org add --if-not-exists --acronym DEMO \
+	--name "Demo Migrant Support Centre" --kind ngo --country PH
+if [[ ! -s var/admin-password ]]; then
+	(umask 077 && od -An -N12 -tx1 /dev/urandom | tr -d ' \n' >var/admin-password)
+fi
+TULAY_NEW_PASSWORD="$(cat var/admin-password)" build/server/tulayd user add --if-not-exists \
+	--org DEMO --username admin --role admin
+
+port=7420
+for ((i = 1; i <= $#; i++)); do
+	[[ "${!i}" == --port ]] && { j=$((i + 1)); port=${!j}; }
+	[[ "${!i}" == --port=* ]] && port=${!i#--port=}
+done
+port=${TULAY_PORT:-$port}
+cat <<MSG
+
+tulay is starting on 127.0.0.1:$port (Ctrl-C stops it; PostgreSQL stops with it).
+In a second terminal, log in as the demo admin (the password is in var/admin-password):
+
+  export TULAY_SERVER=127.0.0.1:$port PATH="$repo/build/client:\$PATH"
+  tulay login --username admin --password-stdin < var/admin-password
+  tulay claim add --nationality PH --country-of-work MY --sector construction \\
+      --employer "Syarikat Bina Jaya Sdn Bhd" --work-start 2025-01-06 --work-end 2025-11-30 \\
+      --amount 45000.00 --currency MYR
+  tulay claim show WT-$(date -u +%Y)-000001
+  tulay claim list --country-of-work MY --status intake --format csv
+
+MSG
+# tulayd gets Ctrl-C from the terminal itself and drains; this script waits for it and
+# then stops PostgreSQL.
+trap 'true' INT TERM
+rc=0
+build/server/tulayd --listen 127.0.0.1 "$@" || rc=$?
+scripts/pg-cluster.sh stop var/pg
+exit $rc

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The test command: installs what is missing, builds, checks formatting and the compose
+# file, and runs the whole suite under ctest (unit tests, then the integration tests
+# against a throwaway PostgreSQL cluster and a real tulayd) twice: in a normal build and
+# in an AddressSanitizer + UndefinedBehaviorSanitizer build.
+#
+#   scripts/test.sh            everything
+#   scripts/test.sh --quick    the normal build only (no sanitizer pass)
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+jobs=$(nproc)
+
+scripts/install-deps.sh --test
+
+echo "== formatting (clang-format, .clang-format)"
+mapfile -t sources < <(git ls-files '*.c' '*.h' 2>/dev/null || find server client proto tests -name '*.[ch]')
+if ! clang-format --dry-run --Werror "${sources[@]}"; then
+	echo "test: run clang-format -i on the files above" >&2
+	exit 1
+fi
+
+echo "== docker-compose.yml"
+docker-compose -f docker-compose.yml config -q
+
+run_suite() { # run_suite BUILD_DIR CMAKE_ARGS...
+	local dir=$1
+	shift
+	echo "== build $dir $*"
+	cmake -S . -B "$dir" -DTULAY_TESTS=ON "$@" >/dev/null
+	cmake --build "$dir" -j"$jobs" >/dev/null
+	echo "== ctest $dir"
+	ctest --test-dir "$dir" --output-on-failure --timeout 300
+}
+
+run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTULAY_SANITIZE=OFF
+if [[ "${1:-}" != --quick ]]; then
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DTULAY_SANITIZE=ON
+fi

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# tulayd migrate and the schema check, against the harness's PostgreSQL cluster.
+set -uo pipefail
+# shellcheck disable=SC1090
+source "$1"
+sock=${TULAY_TEST_DB#host=}
+sock=${sock%% *}
+fails=0 passes=0
+check() { # check NAME COMMAND...: the command must succeed
+	if "${@:2}"; then
+		passes=$((passes + 1))
+		echo "ok - $1"
+	else
+		fails=$((fails + 1))
+		echo "not ok - $1"
+	fi
+}
+run() { # run EXPECTED_EXIT PATTERN COMMAND...: exit code and output (stdout+stderr) match
+	local want=$1 pattern=$2 out code
+	shift 2
+	out=$("$@" 2>&1)
+	code=$?
+	if [[ $code != "$want" ]] || ! grep -qE -- "$pattern" <<<"$out"; then
+		echo "   expected exit $want and /$pattern/, got exit $code:" >&2
+		sed 's/^/   | /' <<<"$out" >&2
+		return 1
+	fi
+}
+psql_admin() { psql -X -q -h "$sock" -U postgres -d postgres -v ON_ERROR_STOP=1 "$@"; }
+
+export TULAY_DB="$TULAY_TEST_DB"
+check "status on the live database is up to date" run 0 'up to date' "$TULAYD" migrate status
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cp "$TULAY_TEST_REPO"/migrations/*.sql "$tmp/"
+echo "-- an edit after the fact" >>"$tmp/0001_foundation.sql"
+check "an edited applied migration is reported" \
+	run 1 '0001_foundation.sql was edited after it was applied' "$TULAYD" migrate status --migrations "$tmp"
+check "up refuses to apply anything next to an edited migration" \
+	run 1 'nothing applied' "$TULAYD" migrate up --migrations "$tmp"
+rm "$tmp/0001_foundation.sql"
+check "an applied migration whose file vanished is reported" \
+	run 1 'file is missing' "$TULAYD" migrate status --migrations "$tmp"
+
+psql_admin -c "DROP DATABASE IF EXISTS tulay_empty" -c "CREATE DATABASE tulay_empty OWNER tulay"
+empty="${TULAY_TEST_DB/dbname=tulay/dbname=tulay_empty}"
+check "tulayd refuses an unmigrated database and names the fix" \
+	run 1 "run 'tulayd migrate up'" timeout 20 "$TULAYD" --db "$empty" --port 0
+check "status on an empty database lists the pending migration (exit 2)" \
+	run 2 '0001 +0001_foundation.sql +pending' "$TULAYD" migrate status --db "$empty"
+check "dry run lists what it would apply" \
+	run 0 'would apply 0001_foundation.sql' "$TULAYD" migrate up --dry-run --db "$empty"
+check "dry run changed nothing" run 2 'pending' "$TULAYD" migrate status --db "$empty"
+
+# Two runs at once: the advisory lock lets exactly one apply each file.
+"$TULAYD" migrate up --db "$empty" >"$tmp/a.out" 2>&1 &
+a=$!
+"$TULAYD" migrate up --db "$empty" >"$tmp/b.out" 2>&1 &
+b=$!
+wait $a && wait $b
+check "concurrent migrate up runs both succeed" test $? = 0
+applied=$(cat "$tmp/a.out" "$tmp/b.out" | grep -c '^applied 0001_foundation.sql')
+check "and exactly one of them applied 0001 (got $applied)" test "$applied" = 1
+check "status is up to date afterwards" run 0 'up to date' "$TULAYD" migrate status --db "$empty"
+psql_admin -c "DROP DATABASE tulay_empty"
+
+echo "$passes passed, $fails failed"
+((fails == 0))

@@ -1,0 +1,368 @@
+/* The wire protocol against a real tulayd: connection sequence, limits and hostile input.
+ * Every test that sends something bad ends by checking that the server still serves a
+ * fresh connection. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "frame.h"
+#include "it_support.h"
+
+static Tulay__V1__Response *roundtrip(int fd, Tulay__V1__Request *req)
+{
+	assert_int_equal(it_raw_send(fd, req), 0);
+	Tulay__V1__Response *resp = it_raw_recv(fd);
+	assert_non_null(resp);
+	return resp;
+}
+
+static void expect_code(int fd, Tulay__V1__Request *req, Tulay__V1__Code code)
+{
+	Tulay__V1__Response *resp = roundtrip(fd, req);
+	assert_int_equal(resp->id, req->id);
+	assert_int_equal(resp->status->code, code);
+	tulay__v1__response__free_unpacked(resp, NULL);
+}
+
+/* A new connection still gets through Hello and Login: the server kept serving. */
+static void assert_server_serves(void)
+{
+	int fd = it_raw_connect();
+	it_raw_hello(fd);
+	it_raw_login(fd, "officer");
+	close(fd);
+}
+
+static void list_claims_request(Tulay__V1__Request *req, Tulay__V1__ListClaims *list, uint64_t id)
+{
+	tulay__v1__list_claims__init(list);
+	req->id = id;
+	req->body_case = TULAY__V1__REQUEST__BODY_LIST_CLAIMS;
+	req->list_claims = list;
+}
+
+static void test_hello_must_come_first(void **state)
+{
+	(void)state;
+	int fd = it_raw_connect();
+	IT_REQUEST(req);
+	Tulay__V1__ListClaims list;
+	list_claims_request(&req, &list, 7);
+	expect_code(fd, &req, TULAY__V1__CODE__FAILED_PRECONDITION);
+	/* The connection stays usable: Hello now works. */
+	it_raw_hello(fd);
+	close(fd);
+}
+
+static void test_unsupported_protocol_version_closes(void **state)
+{
+	(void)state;
+	int fd = it_raw_connect();
+	IT_REQUEST(req);
+	Tulay__V1__Hello hello = TULAY__V1__HELLO__INIT;
+	hello.protocol_version = 2;
+	req.id = 3;
+	req.body_case = TULAY__V1__REQUEST__BODY_HELLO;
+	req.hello = &hello;
+	expect_code(fd, &req, TULAY__V1__CODE__FAILED_PRECONDITION);
+	assert_true(it_raw_closed(fd));
+	close(fd);
+	assert_server_serves();
+}
+
+static void test_requests_need_a_session(void **state)
+{
+	(void)state;
+	int fd = it_raw_connect();
+	it_raw_hello(fd);
+	IT_REQUEST(req);
+	Tulay__V1__ListClaims list;
+	list_claims_request(&req, &list, 9);
+	expect_code(fd, &req, TULAY__V1__CODE__UNAUTHENTICATED);
+	close(fd);
+}
+
+static void login_request(Tulay__V1__Request *req, Tulay__V1__Login *login, const char *user,
+			  const char *password)
+{
+	tulay__v1__login__init(login);
+	login->username = (char *)user;
+	login->password = (char *)password;
+	req->id = 11;
+	req->body_case = TULAY__V1__REQUEST__BODY_LOGIN;
+	req->login = login;
+}
+
+static void test_wrong_password_gives_no_hint(void **state)
+{
+	(void)state;
+	int fd = it_raw_connect();
+	it_raw_hello(fd);
+	IT_REQUEST(req);
+	Tulay__V1__Login login;
+	login_request(&req, &login, "officer", "not-the-password");
+	Tulay__V1__Response *known = roundtrip(fd, &req);
+	login_request(&req, &login, "nobody-by-this-name", "not-the-password");
+	Tulay__V1__Response *unknown = roundtrip(fd, &req);
+	assert_int_equal(known->status->code, TULAY__V1__CODE__UNAUTHENTICATED);
+	assert_int_equal(unknown->status->code, TULAY__V1__CODE__UNAUTHENTICATED);
+	assert_string_equal(known->status->message, unknown->status->message);
+	assert_int_equal(known->body_case, TULAY__V1__RESPONSE__BODY__NOT_SET);
+	tulay__v1__response__free_unpacked(known, NULL);
+	tulay__v1__response__free_unpacked(unknown, NULL);
+	close(fd);
+}
+
+static void test_oversized_frame_before_login(void **state)
+{
+	(void)state;
+	int fd = it_raw_connect();
+	it_raw_hello(fd);
+	/* One byte over the 16 KiB limit before login: refused from the header alone. */
+	uint8_t hdr[FRAME_HEADER_BYTES];
+	frame_put_header(hdr, FRAME_DEFAULT_MAX_PAYLOAD_BEFORE_LOGIN + 1);
+	assert_int_equal(it_raw_write(fd, hdr, sizeof(hdr)), 0);
+	Tulay__V1__Response *resp = it_raw_recv(fd);
+	assert_non_null(resp);
+	assert_int_equal(resp->id, 0);
+	assert_int_equal(resp->status->code, TULAY__V1__CODE__RESOURCE_EXHAUSTED);
+	assert_non_null(strstr(resp->status->message, "16384"));
+	tulay__v1__response__free_unpacked(resp, NULL);
+	assert_true(it_raw_closed(fd));
+	close(fd);
+	assert_server_serves();
+}
+
+static void test_oversized_frame_after_login(void **state)
+{
+	(void)state;
+	int fd = it_raw_connect();
+	it_raw_hello(fd);
+	it_raw_login(fd, "officer");
+	/* Under the 1 MiB limit works once logged in ... */
+	IT_REQUEST(req);
+	Tulay__V1__ListClaims list;
+	list_claims_request(&req, &list, 21);
+	char *padding = calloc(1, 100 * 1024);
+	memset(padding, 'M', 100 * 1024 - 1);
+	list.page_token = padding; /* 100 KiB: over the pre-login limit, under the other */
+	expect_code(fd, &req, TULAY__V1__CODE__INVALID_ARGUMENT);
+	free(padding);
+	/* ... one byte over is refused, and the payload sent with it is drained. */
+	size_t len = FRAME_DEFAULT_MAX_PAYLOAD + 1 + FRAME_HEADER_BYTES;
+	uint8_t *big = calloc(1, len);
+	frame_put_header(big, FRAME_DEFAULT_MAX_PAYLOAD + 1);
+	(void)it_raw_write(fd, big, len); /* the server may close before reading it all */
+	free(big);
+	Tulay__V1__Response *resp = it_raw_recv(fd);
+	assert_non_null(resp);
+	assert_int_equal(resp->id, 0);
+	assert_int_equal(resp->status->code, TULAY__V1__CODE__RESOURCE_EXHAUSTED);
+	tulay__v1__response__free_unpacked(resp, NULL);
+	assert_true(it_raw_closed(fd));
+	close(fd);
+	assert_server_serves();
+}
+
+static void test_random_bytes_close_the_connection(void **state)
+{
+	(void)state;
+	/* Bytes whose "length" is small enough to be read, and which are not a Request. */
+	int fd = it_raw_connect();
+	uint8_t junk[4 + 64];
+	frame_put_header(junk, 64);
+	for (size_t i = 4; i < sizeof(junk); i++)
+		junk[i] = (uint8_t)(0xff - i * 7);
+	assert_int_equal(it_raw_write(fd, junk, sizeof(junk)), 0);
+	assert_true(it_raw_closed(fd));
+	close(fd);
+
+	/* Plain noise: its first four bytes announce an absurd length. */
+	fd = it_raw_connect();
+	const char noise[] = "GET / HTTP/1.1\r\nHost: tulay\r\n\r\n";
+	assert_int_equal(it_raw_write(fd, noise, sizeof(noise) - 1), 0);
+	Tulay__V1__Response *resp = it_raw_recv(fd);
+	assert_non_null(resp);
+	assert_int_equal(resp->status->code, TULAY__V1__CODE__RESOURCE_EXHAUSTED);
+	tulay__v1__response__free_unpacked(resp, NULL);
+	assert_true(it_raw_closed(fd));
+	close(fd);
+	assert_server_serves();
+}
+
+static void test_wrong_wire_type_closes(void **state)
+{
+	(void)state;
+	/* Field 1 (id, a varint) sent as a length-delimited field: protobuf refuses it. */
+	int fd = it_raw_connect();
+	const uint8_t frame[] = {0, 0, 0, 4, 0x0a, 0x02, 'h', 'i'};
+	assert_int_equal(it_raw_write(fd, frame, sizeof(frame)), 0);
+	assert_true(it_raw_closed(fd));
+	close(fd);
+	assert_server_serves();
+}
+
+static void test_truncated_frame_then_disconnect(void **state)
+{
+	(void)state;
+	int fd = it_raw_connect();
+	it_raw_hello(fd);
+	uint8_t partial[4 + 10];
+	frame_put_header(partial, 100);
+	memset(partial + 4, 0x08, 10);
+	assert_int_equal(it_raw_write(fd, partial, sizeof(partial)), 0);
+	close(fd);
+	assert_server_serves();
+}
+
+static void test_request_without_body(void **state)
+{
+	(void)state;
+	int fd = it_raw_connect();
+	it_raw_hello(fd);
+	IT_REQUEST(req);
+	req.id = 31;
+	expect_code(fd, &req, TULAY__V1__CODE__INVALID_ARGUMENT);
+	close(fd);
+}
+
+static void test_unknown_request_type(void **state)
+{
+	(void)state;
+	int fd = it_raw_connect();
+	it_raw_hello(fd);
+	/* id=32, then field 99 (a request type from the future) holding an empty message. */
+	const uint8_t frame[] = {0, 0, 0, 5, 0x08, 32, 0x9a, 0x06, 0x00};
+	assert_int_equal(it_raw_write(fd, frame, sizeof(frame)), 0);
+	Tulay__V1__Response *resp = it_raw_recv(fd);
+	assert_non_null(resp);
+	assert_int_equal(resp->id, 32);
+	assert_int_equal(resp->status->code, TULAY__V1__CODE__UNIMPLEMENTED);
+	tulay__v1__response__free_unpacked(resp, NULL);
+	close(fd);
+}
+
+static void test_pipelined_hello_login_request(void **state)
+{
+	(void)state;
+	/* Hello, Login and a request in one write: Login holds the request until the session
+	 * exists, so all three succeed. */
+	IT_REQUEST(hello_req);
+	Tulay__V1__Hello hello = TULAY__V1__HELLO__INIT;
+	hello.protocol_version = 1;
+	hello_req.id = 41;
+	hello_req.body_case = TULAY__V1__REQUEST__BODY_HELLO;
+	hello_req.hello = &hello;
+	IT_REQUEST(login_req);
+	Tulay__V1__Login login;
+	login_request(&login_req, &login, "officer", it_env("TULAY_TEST_PASSWORD"));
+	login_req.id = 42;
+	IT_REQUEST(list_req);
+	Tulay__V1__ListClaims list;
+	list_claims_request(&list_req, &list, 43);
+
+	uint8_t buf[4096];
+	size_t off = 0;
+	const Tulay__V1__Request *all[] = {&hello_req, &login_req, &list_req};
+	for (size_t i = 0; i < 3; i++) {
+		size_t n = protobuf_c_message_get_packed_size(&all[i]->base);
+		frame_put_header(buf + off, (uint32_t)n);
+		protobuf_c_message_pack(&all[i]->base, buf + off + 4);
+		off += 4 + n;
+	}
+	int fd = it_raw_connect();
+	assert_int_equal(it_raw_write(fd, buf, off), 0);
+	bool seen[3] = {false, false, false};
+	for (int i = 0; i < 3; i++) {
+		Tulay__V1__Response *resp = it_raw_recv(fd);
+		assert_non_null(resp);
+		assert_true(resp->id >= 41 && resp->id <= 43);
+		assert_int_equal(resp->status->code, TULAY__V1__CODE__OK);
+		seen[resp->id - 41] = true;
+		tulay__v1__response__free_unpacked(resp, NULL);
+	}
+	assert_true(seen[0] && seen[1] && seen[2]);
+	close(fd);
+}
+
+static char *login_token(int fd)
+{
+	IT_REQUEST(req);
+	Tulay__V1__Login login;
+	login_request(&req, &login, "officer", it_env("TULAY_TEST_PASSWORD"));
+	Tulay__V1__Response *resp = roundtrip(fd, &req);
+	assert_int_equal(resp->status->code, TULAY__V1__CODE__OK);
+	char *token = strdup(resp->session->session_token);
+	assert_true(strlen(token) >= 40);
+	tulay__v1__response__free_unpacked(resp, NULL);
+	return token;
+}
+
+static Tulay__V1__Code authenticate_code(const char *token)
+{
+	int fd = it_raw_connect();
+	it_raw_hello(fd);
+	IT_REQUEST(req);
+	Tulay__V1__Authenticate auth = TULAY__V1__AUTHENTICATE__INIT;
+	auth.session_token = (char *)token;
+	req.id = 51;
+	req.body_case = TULAY__V1__REQUEST__BODY_AUTHENTICATE;
+	req.authenticate = &auth;
+	Tulay__V1__Response *resp = roundtrip(fd, &req);
+	Tulay__V1__Code code = resp->status->code;
+	tulay__v1__response__free_unpacked(resp, NULL);
+	close(fd);
+	return code;
+}
+
+static void test_tokens_forged_and_after_logout(void **state)
+{
+	(void)state;
+	int fd = it_raw_connect();
+	it_raw_hello(fd);
+	char *token = login_token(fd);
+	assert_int_equal(authenticate_code(token), TULAY__V1__CODE__OK);
+	assert_int_equal(authenticate_code("forged-token-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+			 TULAY__V1__CODE__UNAUTHENTICATED);
+
+	IT_REQUEST(req);
+	Tulay__V1__Logout logout = TULAY__V1__LOGOUT__INIT;
+	req.id = 52;
+	req.body_case = TULAY__V1__REQUEST__BODY_LOGOUT;
+	req.logout = &logout;
+	expect_code(fd, &req, TULAY__V1__CODE__OK);
+	/* The connection is logged out, and the token is dead everywhere. */
+	Tulay__V1__ListClaims list;
+	list_claims_request(&req, &list, 53);
+	expect_code(fd, &req, TULAY__V1__CODE__UNAUTHENTICATED);
+	assert_int_equal(authenticate_code(token), TULAY__V1__CODE__UNAUTHENTICATED);
+	free(token);
+	close(fd);
+}
+
+int main(int argc, char **argv)
+{
+	it_load_env(argc, argv);
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_hello_must_come_first),
+	    cmocka_unit_test(test_unsupported_protocol_version_closes),
+	    cmocka_unit_test(test_requests_need_a_session),
+	    cmocka_unit_test(test_wrong_password_gives_no_hint),
+	    cmocka_unit_test(test_oversized_frame_before_login),
+	    cmocka_unit_test(test_oversized_frame_after_login),
+	    cmocka_unit_test(test_random_bytes_close_the_connection),
+	    cmocka_unit_test(test_wrong_wire_type_closes),
+	    cmocka_unit_test(test_truncated_frame_then_disconnect),
+	    cmocka_unit_test(test_request_without_body),
+	    cmocka_unit_test(test_unknown_request_type),
+	    cmocka_unit_test(test_pipelined_hello_login_request),
+	    cmocka_unit_test(test_tokens_forged_and_after_logout),
+	};
+	return cmocka_run_group_tests_name("it_protocol", tests, NULL, NULL);
+}

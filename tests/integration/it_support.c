@@ -1,0 +1,179 @@
+#include "it_support.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "frame.h"
+
+void it_load_env(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "usage: %s HARNESS_ENV_FILE\n", argv[0]);
+		exit(2);
+	}
+	FILE *f = fopen(argv[1], "r");
+	if (f == NULL) {
+		fprintf(stderr, "%s: cannot open %s: %s (did the harness start?)\n", argv[0],
+			argv[1], strerror(errno));
+		exit(2);
+	}
+	char line[2048];
+	while (fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		char *eq = strchr(line, '=');
+		if (eq == NULL)
+			continue;
+		*eq = '\0';
+		char *value = eq + 1;
+		size_t len = strlen(value);
+		if (len >= 2 && value[0] == '\'' && value[len - 1] == '\'') {
+			value[len - 1] = '\0';
+			value++;
+		}
+		setenv(line, value, 1);
+	}
+	fclose(f);
+}
+
+const char *it_env(const char *name)
+{
+	const char *v = getenv(name);
+	if (v == NULL) {
+		fprintf(stderr, "missing %s in the harness environment\n", name);
+		abort();
+	}
+	return v;
+}
+
+int it_raw_connect(void)
+{
+	const char *server = it_env("TULAY_SERVER");
+	const char *colon = strrchr(server, ':');
+	assert_non_null(colon);
+	struct sockaddr_in addr = {.sin_family = AF_INET,
+				   .sin_port = htons((uint16_t)atoi(colon + 1))};
+	inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	struct timeval tv = {.tv_sec = 5};
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	return fd;
+}
+
+int it_raw_write(int fd, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	while (len > 0) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int it_raw_send(int fd, const Tulay__V1__Request *req)
+{
+	size_t len;
+	uint8_t *buf = frame_pack(&req->base, 64u * 1024 * 1024, &len);
+	assert_non_null(buf);
+	int rc = it_raw_write(fd, buf, len);
+	free(buf);
+	return rc;
+}
+
+static int read_exact(int fd, uint8_t *buf, size_t len)
+{
+	size_t got = 0;
+	while (got < len) {
+		ssize_t n = recv(fd, buf + got, len - got, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+Tulay__V1__Response *it_raw_recv(int fd)
+{
+	uint8_t hdr[FRAME_HEADER_BYTES];
+	if (read_exact(fd, hdr, sizeof(hdr)) != 0)
+		return NULL;
+	size_t len = (size_t)hdr[0] << 24 | (size_t)hdr[1] << 16 | (size_t)hdr[2] << 8 | hdr[3];
+	if (len > 16u * 1024 * 1024)
+		return NULL;
+	uint8_t *buf = malloc(len ? len : 1);
+	assert_non_null(buf);
+	Tulay__V1__Response *resp = NULL;
+	if (read_exact(fd, buf, len) == 0)
+		resp = tulay__v1__response__unpack(NULL, len, buf);
+	free(buf);
+	return resp;
+}
+
+bool it_raw_closed(int fd)
+{
+	uint8_t byte;
+	for (;;) {
+		ssize_t n = recv(fd, &byte, 1, 0);
+		if (n == 0)
+			return true;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno == ECONNRESET;
+		return false; /* more data: not closed */
+	}
+}
+
+void it_raw_hello(int fd)
+{
+	IT_REQUEST(req);
+	Tulay__V1__Hello hello = TULAY__V1__HELLO__INIT;
+	hello.protocol_version = 1;
+	hello.client = "tulay-it";
+	req.id = 1;
+	req.body_case = TULAY__V1__REQUEST__BODY_HELLO;
+	req.hello = &hello;
+	assert_int_equal(it_raw_send(fd, &req), 0);
+	Tulay__V1__Response *resp = it_raw_recv(fd);
+	assert_non_null(resp);
+	assert_int_equal(resp->status->code, TULAY__V1__CODE__OK);
+	assert_int_equal(resp->body_case, TULAY__V1__RESPONSE__BODY_HELLO);
+	tulay__v1__response__free_unpacked(resp, NULL);
+}
+
+void it_raw_login(int fd, const char *username)
+{
+	IT_REQUEST(req);
+	Tulay__V1__Login login = TULAY__V1__LOGIN__INIT;
+	login.username = (char *)username;
+	login.password = (char *)it_env("TULAY_TEST_PASSWORD");
+	req.id = 2;
+	req.body_case = TULAY__V1__REQUEST__BODY_LOGIN;
+	req.login = &login;
+	assert_int_equal(it_raw_send(fd, &req), 0);
+	Tulay__V1__Response *resp = it_raw_recv(fd);
+	assert_non_null(resp);
+	assert_int_equal(resp->status->code, TULAY__V1__CODE__OK);
+	tulay__v1__response__free_unpacked(resp, NULL);
+}

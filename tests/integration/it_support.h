@@ -1,0 +1,45 @@
+/* Shared helpers of the integration tests: the harness's environment file, raw protocol
+ * sockets (for malformed input a real client would never send) and small assertions. */
+#ifndef TULAY_IT_SUPPORT_H
+#define TULAY_IT_SUPPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tulay/v1/envelope.pb-c.h"
+
+/* Loads KEY=value lines of the harness env file (path in argv[1]) into the process
+ * environment. Exits the test program when it cannot. */
+void it_load_env(int argc, char **argv);
+
+/* Returns the value of an environment variable the harness set; aborts if missing. */
+const char *it_env(const char *name);
+
+/* Opens a TCP connection to TULAY_SERVER with a 5 s receive timeout. Returns the fd. */
+int it_raw_connect(void);
+
+/* Writes all bytes; returns 0 or -1. */
+int it_raw_write(int fd, const void *data, size_t len);
+
+/* Frames and writes a Request. Returns 0 or -1. */
+int it_raw_send(int fd, const Tulay__V1__Request *req);
+
+/* Reads one Response (NULL on EOF, timeout or garbage). Free with
+ * tulay__v1__response__free_unpacked(resp, NULL). */
+Tulay__V1__Response *it_raw_recv(int fd);
+
+/* True when the server closed the connection (EOF or reset) within 5 s with no more
+ * bytes. */
+bool it_raw_closed(int fd);
+
+/* Sends Hello and asserts an OK reply. */
+void it_raw_hello(int fd);
+
+/* Sends Login for `username` with the harness password, asserts OK. */
+void it_raw_login(int fd, const char *username);
+
+/* A request with only an id and a body set by the caller. */
+#define IT_REQUEST(name) Tulay__V1__Request name = TULAY__V1__REQUEST__INIT
+
+#endif

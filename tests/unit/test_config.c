@@ -1,0 +1,152 @@
+/* tulayd configuration: defaults, file, environment and flags in that order of strength,
+ * errors that name the setting, and password masking in logs. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "arena.h"
+#include "config.h"
+
+static void test_defaults(void **state)
+{
+	(void)state;
+	struct config cfg;
+	config_defaults(&cfg);
+	assert_string_equal(cfg.listen, "127.0.0.1");
+	assert_int_equal(cfg.port, 7420);
+	assert_int_equal(cfg.max_frame_bytes, 1024 * 1024);
+	assert_int_equal(cfg.max_frame_bytes_before_login, 16 * 1024);
+	assert_int_equal(cfg.max_requests_in_flight, 32);
+}
+
+static int load(struct config *cfg, int argc, char **argv, int *n_rest, char *err, size_t len)
+{
+	int rest[16];
+	return config_load(cfg, argc, argv, 1, rest, n_rest, err, len);
+}
+
+static void test_precedence(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/tulay-config-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	const char *text = "# a comment\nport = 7001\nmax_connections = 50\nlisten = 127.0.0.2\n";
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+
+	setenv("TULAY_CONFIG", path, 1);
+	setenv("TULAY_PORT", "7002", 1); /* env beats file */
+	struct config cfg;
+	config_defaults(&cfg);
+	char *argv[] = {"tulayd", "--max-connections", "60", "--port=7003", "extra", NULL};
+	int n_rest = 0;
+	char err[256] = "";
+	assert_int_equal(load(&cfg, 5, argv, &n_rest, err, sizeof(err)), 0);
+	assert_int_equal(cfg.port, 7003);             /* flag beats env */
+	assert_int_equal(cfg.max_connections, 60);    /* flag beats file */
+	assert_string_equal(cfg.listen, "127.0.0.2"); /* file beats default */
+	assert_int_equal(n_rest, 1);                  /* "extra" left for the caller */
+	unsetenv("TULAY_CONFIG");
+	unsetenv("TULAY_PORT");
+	unlink(path);
+}
+
+static void test_errors_name_the_setting(void **state)
+{
+	(void)state;
+	struct config cfg;
+	char err[256];
+	int n_rest;
+
+	config_defaults(&cfg);
+	char *bad_number[] = {"tulayd", "--port", "seventy", NULL};
+	assert_int_equal(load(&cfg, 3, bad_number, &n_rest, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "port"));
+	assert_non_null(strstr(err, "seventy"));
+
+	config_defaults(&cfg);
+	char *out_of_range[] = {"tulayd", "--max-frame-bytes", "10", NULL};
+	assert_int_equal(load(&cfg, 3, out_of_range, &n_rest, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "max_frame_bytes"));
+
+	config_defaults(&cfg);
+	char *missing[] = {"tulayd", "--db", NULL};
+	assert_int_equal(load(&cfg, 2, missing, &n_rest, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "--db"));
+
+	config_defaults(&cfg);
+	setenv("TULAY_LOG_LEVEL", "loud", 1);
+	char *none[] = {"tulayd", NULL};
+	assert_int_equal(load(&cfg, 1, none, &n_rest, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "log_level"));
+	unsetenv("TULAY_LOG_LEVEL");
+
+	config_defaults(&cfg);
+	char *inverted[] = {
+	    "tulayd", "--max-frame-bytes", "2048", "--max-frame-bytes-before-login", "4096", NULL};
+	assert_int_equal(load(&cfg, 5, inverted, &n_rest, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "max_frame_bytes_before_login"));
+}
+
+static void test_password_masking(void **state)
+{
+	(void)state;
+	char out[256];
+	config_mask_conninfo("host=/tmp dbname=tulay user=tulay password=s3cret", out, sizeof(out));
+	assert_null(strstr(out, "s3cret"));
+	assert_non_null(strstr(out, "password=****"));
+	assert_non_null(strstr(out, "dbname=tulay"));
+
+	config_mask_conninfo("password = 'with space' host=db", out, sizeof(out));
+	assert_null(strstr(out, "with"));
+	assert_non_null(strstr(out, "host=db"));
+
+	config_mask_conninfo("postgresql://tulay:s3cret@db:5432/tulay?sslmode=require", out,
+			     sizeof(out));
+	assert_null(strstr(out, "s3cret"));
+	assert_string_equal(out, "postgresql://tulay:****@db:5432/tulay?sslmode=require");
+
+	config_mask_conninfo("postgresql://db/tulay?user=x&password=s3cret&sslmode=require", out,
+			     sizeof(out));
+	assert_null(strstr(out, "s3cret"));
+	assert_non_null(strstr(out, "sslmode=require"));
+
+	config_mask_conninfo("host=db dbname=tulay", out, sizeof(out));
+	assert_string_equal(out, "host=db dbname=tulay");
+}
+
+static void test_arena_cap(void **state)
+{
+	(void)state;
+	struct arena a;
+	arena_init(&a, 64 * 1024);
+	void *p = arena_alloc(&a, 100);
+	assert_non_null(p);
+	assert_int_equal((uintptr_t)p % 16, 0);
+	assert_non_null(arena_alloc(&a, 20000));
+	assert_null(arena_alloc(&a, 60000)); /* over the cap */
+	assert_string_equal(arena_printf(&a, "%s-%d", "WT", 2026), "WT-2026");
+	arena_release(&a);
+	assert_null(a.chunks);
+	assert_non_null(arena_alloc(&a, 100)); /* usable again */
+	arena_release(&a);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_precedence),
+	    cmocka_unit_test(test_errors_name_the_setting),
+	    cmocka_unit_test(test_password_masking),
+	    cmocka_unit_test(test_arena_cap),
+	};
+	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}

@@ -15,9 +15,9 @@
 
 #include "tulay/v1/envelope.pb-c.h"
 
-#define TULAY_PROTOCOL_VERSION 1
-#define TULAY_DEFAULT_PORT     7420
-#define TULAY_DEFAULT_SERVER   "127.0.0.1:7420"
+#define TULAY_PROTOCOL_VERSION      1
+#define TULAY_DEFAULT_PORT          7420
+#define TULAY_DEFAULT_SERVER        "127.0.0.1:7420"
 #define TULAY_IDEMPOTENCY_KEY_BYTES 16
 
 enum tulay_err {
@@ -28,7 +28,7 @@ enum tulay_err {
 	TULAY_E_CLOSED = -5,   /* the server closed the connection */
 	TULAY_E_PROTOCOL = -6, /* the server sent bytes that are not a tulay.v1 Response */
 	TULAY_E_NOMEM = -7,
-	TULAY_E_IO = -8,       /* another socket error (errno in tulay_last_error) */
+	TULAY_E_IO = -8, /* another socket error (errno in tulay_last_error) */
 };
 
 struct tulay_client;
@@ -51,18 +51,25 @@ const char *tulay_last_error(const struct tulay_client *c);
 /* Returns a short text for a TULAY_E_* value. */
 const char *tulay_strerror(int err);
 
+/* Returns the protocol name of a status code, e.g. "INVALID_ARGUMENT" (static storage;
+ * "UNKNOWN_CODE" for a number this client does not know). */
+const char *tulay_code_name(Tulay__V1__Code code);
+
 /* The HelloReply the server sent at connect time (owned by the client). */
 const Tulay__V1__HelloReply *tulay_server_hello(const struct tulay_client *c);
 
 /* Pipelining. tulay_send assigns the request a fresh id (stored in req->id and returned
  * through *id_out when not NULL), frames and sends it without waiting. tulay_recv waits
  * for the next Response, whatever its id. Many requests may be sent before receiving;
- * responses can come back in any order. */
+ * responses can come back in any order. tulay_send only writes: a caller pipelining more
+ * requests than the server's max_requests_in_flight should receive in between. */
 int tulay_send(struct tulay_client *c, Tulay__V1__Request *req, uint64_t *id_out);
 int tulay_recv(struct tulay_client *c, Tulay__V1__Response **out);
 
 /* Sends `req` and waits for the Response with its id; responses to other requests that
- * arrive meanwhile are kept for later tulay_recv calls. */
+ * arrive meanwhile are kept for later tulay_recv calls. A Response with id 0 and an error
+ * status (the server could not read a request, e.g. a frame over its limit) is returned
+ * as the answer. */
 int tulay_call(struct tulay_client *c, Tulay__V1__Request *req, Tulay__V1__Response **out);
 
 void tulay_response_free(Tulay__V1__Response *resp);
@@ -71,7 +78,9 @@ void tulay_response_free(Tulay__V1__Response *resp);
  * TULAY_E_IO if the system has no randomness to give. */
 int tulay_new_idempotency_key(uint8_t key[TULAY_IDEMPOTENCY_KEY_BYTES]);
 
-/* Typed helpers: each builds the request, calls tulay_call, and hands back the Response. */
+/* Typed helpers: each builds the request, calls tulay_call, and hands back the Response.
+ * When its status is OK the Response carries the body the request calls for (a Session
+ * for login and authenticate, ...); otherwise they return TULAY_E_PROTOCOL. */
 int tulay_login(struct tulay_client *c, const char *username, const char *password,
 		Tulay__V1__Response **out);
 int tulay_authenticate(struct tulay_client *c, const char *session_token,

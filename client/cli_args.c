@@ -1,0 +1,457 @@
+#include "cli_args.h"
+
+#include <assert.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "civil_date.h"
+#include "iso.h"
+
+/* Help text is wrapped to this many columns. */
+#define HELP_WIDTH 90
+/* Option help starts at this column at the most; longer options put it on the next line. */
+#define HELP_COLUMN_MAX 30
+/* A command has at most this many options, common ones included (a bit mask of "seen"). */
+#define OPTIONS_MAX    64
+#define COMMON_OPTIONS 3
+
+static void common_options(struct cli *cli, struct args_option out[COMMON_OPTIONS + 1])
+{
+	out[0] = (struct args_option){
+	    .name = "--format",
+	    .type = ARGS_CHOICE,
+	    .target = &cli->format,
+	    .metavar = "FORMAT",
+	    .help = "output: table for people (default), json or csv for scripts",
+	    .choices = &vocab_formats,
+	};
+	out[1] = (struct args_option){
+	    .name = "--server",
+	    .type = ARGS_TEXT,
+	    .target = &cli->server,
+	    .metavar = "HOST:PORT",
+	    .help = "the tulayd server (default: TULAY_SERVER, else your session's)",
+	};
+	out[2] = (struct args_option){
+	    .name = "--timeout",
+	    .type = ARGS_COUNT,
+	    .target = &cli->timeout_s,
+	    .metavar = "SECONDS",
+	    .help = "give up waiting for the server after this long (default 10)",
+	    .min = 1,
+	    .max = CLI_TIMEOUT_MAX_S,
+	};
+	out[3] = (struct args_option){0};
+}
+
+bool args_count(const char *text, uint32_t min, uint32_t max, uint32_t *out)
+{
+	if (text[0] < '0' || text[0] > '9')
+		return false;
+	char *end;
+	errno = 0;
+	unsigned long long n = strtoull(text, &end, 10);
+	if (errno != 0 || *end != '\0' || n < min || n > max)
+		return false;
+	*out = (uint32_t)n;
+	return true;
+}
+
+static int hex_digit(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	ch = (char)tolower((unsigned char)ch);
+	return ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+static bool parse_key(const char *text, struct args_key *key)
+{
+	if (strlen(text) != 2 * TULAY_IDEMPOTENCY_KEY_BYTES)
+		return false;
+	for (size_t i = 0; i < TULAY_IDEMPOTENCY_KEY_BYTES; i++) {
+		int hi = hex_digit(text[2 * i]), lo = hex_digit(text[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return false;
+		key->bytes[i] = (uint8_t)(hi << 4 | lo);
+	}
+	key->given = true;
+	return true;
+}
+
+void args_key_hex(const uint8_t key[TULAY_IDEMPOTENCY_KEY_BYTES],
+		  char hex[2 * TULAY_IDEMPOTENCY_KEY_BYTES + 1])
+{
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < TULAY_IDEMPOTENCY_KEY_BYTES; i++) {
+		hex[2 * i] = digits[key[i] >> 4];
+		hex[2 * i + 1] = digits[key[i] & 0xf];
+	}
+	hex[2 * TULAY_IDEMPOTENCY_KEY_BYTES] = '\0';
+}
+
+int args_key_finish(const struct cli *cli, struct args_key *key)
+{
+	if (key->given)
+		return CLI_EXIT_OK;
+	if (tulay_new_idempotency_key(key->bytes) < 0) {
+		cli_error(cli, "cannot make an idempotency key: the system has no randomness");
+		return CLI_EXIT_LOCAL;
+	}
+	return CLI_EXIT_OK;
+}
+
+/* Copies a code of `len` letters, upper-cased, into code[len + 1]; false if it is not. */
+static bool upper_code(const char *text, size_t len, char *code)
+{
+	if (strlen(text) != len)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (!isalpha((unsigned char)text[i]))
+			return false;
+		code[i] = (char)toupper((unsigned char)text[i]);
+	}
+	code[len] = '\0';
+	return true;
+}
+
+static bool acronym(char *text)
+{
+	size_t len = strlen(text);
+	if (len < 2 || len > 20)
+		return false;
+	for (char *p = text; *p != '\0'; p++) {
+		*p = (char)toupper((unsigned char)*p);
+		if (!isdigit((unsigned char)*p) && (*p < 'A' || *p > 'Z') && *p != '-' && *p != '_')
+			return false;
+	}
+	return true;
+}
+
+/* "a, b, c": the words of a vocabulary as a new string (NULL when memory runs out). */
+static char *words_joined(const struct vocab *v)
+{
+	size_t len = 1;
+	for (size_t i = 0; i < v->n; i++)
+		len += strlen(v->words[i].word) + 2;
+	char *out = malloc(len);
+	if (out == NULL)
+		return NULL;
+	out[0] = '\0';
+	for (size_t i = 0; i < v->n; i++) {
+		if (i > 0)
+			strcat(out, ", ");
+		strcat(out, v->words[i].word);
+	}
+	return out;
+}
+
+static void choice_problem(struct cli *cli, const struct args_option *opt, const char *value)
+{
+	char *words = words_joined(opt->choices);
+	cli_problem(cli, opt->name, "'%s' is not a %s: use one of %s", value, opt->choices->noun,
+		    words != NULL ? words : "the words listed by --help");
+	free(words);
+}
+
+/* Checks `value` by the option's type and stores it; reports a problem otherwise. */
+static void store(struct cli *cli, const struct args_option *opt, char *value)
+{
+	const char **text = opt->target;
+	char code[4];
+	const struct iso_country *country;
+	const struct iso_currency *currency;
+	struct civil_date date;
+	switch (opt->type) {
+	case ARGS_FLAG:
+		assert(!"flags take no value");
+		break;
+	case ARGS_TEXT:
+		if (value[0] != '\0')
+			*text = value;
+		else
+			cli_problem(cli, opt->name, "must not be empty");
+		break;
+	case ARGS_COUNTRY:
+		country = upper_code(value, 2, code) ? iso_country_find(code) : NULL;
+		if (country != NULL)
+			*text = country->code;
+		else
+			cli_problem(cli, opt->name,
+				    "'%s' is not a country code: use ISO 3166-1 alpha-2, such as "
+				    "PH, ID, MM, MY, SG, TH",
+				    value);
+		break;
+	case ARGS_CURRENCY:
+		currency = upper_code(value, 3, code) ? iso_currency_find(code) : NULL;
+		if (currency != NULL)
+			*text = currency->code;
+		else
+			cli_problem(cli, opt->name,
+				    "'%s' is not a currency code: use ISO 4217, such as MYR, SGD, "
+				    "THB, PHP, USD",
+				    value);
+		break;
+	case ARGS_DATE:
+		if (civil_date_parse(value, &date))
+			*text = value;
+		else
+			cli_problem(cli, opt->name,
+				    "'%s' is not a date: write YYYY-MM-DD, such as 2025-01-31",
+				    value);
+		break;
+	case ARGS_ACRONYM:
+		if (acronym(value))
+			*text = value;
+		else
+			cli_problem(cli, opt->name,
+				    "'%s' is not an acronym: use 2 to 20 of A-Z, 0-9, '-' and '_'",
+				    value);
+		break;
+	case ARGS_COUNT:
+		if (!args_count(value, opt->min, opt->max, opt->target))
+			cli_problem(cli, opt->name, "'%s' is not a whole number from %u to %u",
+				    value, opt->min, opt->max);
+		break;
+	case ARGS_CHOICE:
+		if (!vocab_parse(opt->choices, value, opt->target))
+			choice_problem(cli, opt, value);
+		break;
+	case ARGS_KEY:
+		if (!parse_key(value, opt->target))
+			cli_problem(
+			    cli, opt->name,
+			    "'%s' is not an idempotency key: give the 32 hexadecimal digits "
+			    "printed by the attempt you are repeating",
+			    value);
+		break;
+	}
+}
+
+/* Finds the option named by `arg` ("--name" or "--name=value") among the tables. */
+static const struct args_option *find_option(const struct args_option *const tables[2],
+					     const char *arg, size_t *index)
+{
+	size_t len = strcspn(arg, "=");
+	*index = 0;
+	for (int t = 0; t < 2; t++) {
+		for (const struct args_option *o = tables[t]; o->name != NULL; o++, (*index)++) {
+			if (strlen(o->name) == len && strncmp(o->name, arg, len) == 0)
+				return o;
+		}
+	}
+	return NULL;
+}
+
+/* One argument that is not an option. Returns true when parsing should stop there. */
+static bool operand(struct cli *cli, const struct args_command *cmd, char **argv, int i)
+{
+	if (cmd->rest != NULL) {
+		*cmd->rest = i;
+		return true;
+	}
+	if (cmd->operand != NULL && *cmd->operand_value == NULL)
+		*cmd->operand_value = argv[i];
+	else if (cmd->operand != NULL)
+		cli_problem(cli, argv[i], "unexpected argument: 'tulay %s' takes one %s", cmd->name,
+			    cmd->operand);
+	else
+		cli_problem(cli, argv[i], "unexpected argument: 'tulay %s' takes only options",
+			    cmd->name);
+	return false;
+}
+
+static void print_help(const struct args_command *cmd, const struct args_option *common);
+
+bool args_parse(struct cli *cli, const struct args_command *cmd, int argc, char **argv,
+		int *exit_code)
+{
+	struct args_option common[COMMON_OPTIONS + 1];
+	common_options(cli, common);
+	const struct args_option *const tables[2] = {cmd->options, common};
+	uint64_t seen = 0;
+	bool operands_only = false;
+
+	if (cmd->rest != NULL)
+		*cmd->rest = argc;
+	for (int i = 1; i < argc; i++) {
+		char *arg = argv[i];
+		if (operands_only || arg[0] != '-' || arg[1] == '\0') {
+			if (operand(cli, cmd, argv, i))
+				break;
+			continue;
+		}
+		if (strcmp(arg, "--") == 0) {
+			operands_only = true;
+			continue;
+		}
+		if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+			print_help(cmd, common);
+			*exit_code = ferror(stdout) ? CLI_EXIT_LOCAL : CLI_EXIT_OK;
+			return false;
+		}
+		size_t index;
+		const struct args_option *opt = find_option(tables, arg, &index);
+		if (opt == NULL) {
+			cli_problem(cli, arg, "not an option of 'tulay%s%s'",
+				    cmd->name[0] != '\0' ? " " : "", cmd->name);
+			continue;
+		}
+		assert(index < OPTIONS_MAX);
+		seen |= UINT64_C(1) << index;
+		char *eq = strchr(arg, '=');
+		if (opt->type == ARGS_FLAG) {
+			if (eq != NULL)
+				cli_problem(cli, opt->name, "takes no value");
+			else
+				*(bool *)opt->target = true;
+			continue;
+		}
+		char *value = eq != NULL ? eq + 1 : i + 1 < argc ? argv[++i] : NULL;
+		if (value == NULL)
+			cli_problem(cli, opt->name, "needs a value: %s %s", opt->name,
+				    opt->metavar);
+		else
+			store(cli, opt, value);
+	}
+
+	size_t index = 0;
+	for (const struct args_option *o = cmd->options; o->name != NULL; o++, index++) {
+		if (o->required && !(seen & UINT64_C(1) << index))
+			cli_problem(cli, o->name, "is required: %s", o->help);
+	}
+	if (cmd->operand != NULL && *cmd->operand_value == NULL)
+		cli_problem(cli, cmd->operand, "is required: %s", cmd->operand_help);
+	if (cmd->check != NULL)
+		cmd->check(cli, cmd->check_ctx);
+	*exit_code = cli_usage_result(cli);
+	return *exit_code == CLI_EXIT_OK;
+}
+
+/* --- help ----------------------------------------------------------------------------- */
+
+/* Text being wrapped: units (words, or "[--flag VALUE]") go on the line while they fit. */
+struct wrap {
+	FILE *out;
+	size_t col;    /* where the next character goes */
+	size_t indent; /* where continuation lines start */
+	bool first;    /* nothing written yet: never break before the first unit */
+};
+
+static void wrap_unit(struct wrap *w, const char *unit, size_t len)
+{
+	if (!w->first && w->col + 1 + len > HELP_WIDTH) {
+		fprintf(w->out, "\n%*s", (int)w->indent, "");
+		w->col = w->indent;
+	} else if (!w->first) {
+		fputc(' ', w->out);
+		w->col++;
+	}
+	fwrite(unit, 1, len, w->out);
+	w->col += len;
+	w->first = false;
+}
+
+void args_print_wrapped(FILE *out, size_t col, size_t indent, const char *words)
+{
+	struct wrap w = {.out = out, .col = col, .indent = indent, .first = true};
+	for (const char *p = words + strspn(words, " "); *p != '\0'; p += strspn(p, " ")) {
+		size_t len = strcspn(p, " ");
+		wrap_unit(&w, p, len);
+		p += len;
+	}
+	fputc('\n', out);
+}
+
+static size_t option_width(const struct args_option *o)
+{
+	return strlen(o->name) + (o->metavar != NULL ? 1 + strlen(o->metavar) : 0);
+}
+
+static void print_synopsis(FILE *out, const struct args_command *cmd)
+{
+	size_t indent = strlen("Usage: tulay ") + strlen(cmd->name) + 1;
+	/* Not first: each unit, the first included, follows a space. */
+	struct wrap w = {.out = out, .col = indent - 1, .indent = indent, .first = false};
+	fprintf(out, "Usage: tulay %s", cmd->name);
+	for (int pass = 0; pass < 2; pass++) { /* required options first */
+		for (const struct args_option *o = cmd->options; o->name != NULL; o++) {
+			if (o->required != (pass == 0))
+				continue;
+			char *unit = NULL;
+			int n =
+			    asprintf(&unit, "%s%s%s%s%s", o->required ? "" : "[", o->name,
+				     o->metavar != NULL ? " " : "",
+				     o->metavar != NULL ? o->metavar : "", o->required ? "" : "]");
+			if (n < 0)
+				continue; /* out of memory: the synopsis goes without it */
+			wrap_unit(&w, unit, (size_t)n);
+			free(unit);
+		}
+	}
+	if (cmd->operand != NULL)
+		wrap_unit(&w, cmd->operand, strlen(cmd->operand));
+	fputc('\n', out);
+}
+
+static void print_options(FILE *out, const char *title, const struct args_option *options,
+			  size_t column)
+{
+	fprintf(out, "\n%s:\n", title);
+	for (const struct args_option *o = options; o->name != NULL; o++) {
+		size_t width = option_width(o);
+		fprintf(out, "  %s%s%s", o->name, o->metavar != NULL ? " " : "",
+			o->metavar != NULL ? o->metavar : "");
+		if (2 + width + 2 > column)
+			fprintf(out, "\n%*s", (int)column, "");
+		else
+			fprintf(out, "%*s", (int)(column - 2 - width), "");
+		args_print_wrapped(out, column, column, o->help);
+		if (o->type == ARGS_CHOICE) {
+			char *words = words_joined(o->choices);
+			fprintf(out, "%*sone of: ", (int)column, "");
+			args_print_wrapped(out, column + strlen("one of: "), column + 2,
+					   words != NULL ? words : "(out of memory)");
+			free(words);
+		}
+	}
+}
+
+static void print_help(const struct args_command *cmd, const struct args_option *common)
+{
+	FILE *out = stdout;
+	if (cmd->help != NULL) {
+		cmd->help(out);
+		return;
+	}
+	size_t column = 0;
+	const struct args_option *const tables[2] = {cmd->options, common};
+	for (int t = 0; t < 2; t++) {
+		for (const struct args_option *o = tables[t]; o->name != NULL; o++) {
+			if (2 + option_width(o) + 2 > column)
+				column = 2 + option_width(o) + 2;
+		}
+	}
+	if (cmd->operand != NULL && 2 + strlen(cmd->operand) + 2 > column)
+		column = 2 + strlen(cmd->operand) + 2;
+	if (column > HELP_COLUMN_MAX)
+		column = HELP_COLUMN_MAX;
+
+	print_synopsis(out, cmd);
+	fprintf(out, "\n%s\n", cmd->description);
+	if (cmd->operand != NULL) {
+		fprintf(out, "\nArguments:\n  %-*s", (int)(column - 2), cmd->operand);
+		args_print_wrapped(out, column, column, cmd->operand_help);
+	}
+	if (cmd->options[0].name != NULL)
+		print_options(out, "Options", cmd->options, column);
+	print_options(out, "Common options", common, column);
+	fprintf(out, "  %-*s", (int)(column - 2), "-h, --help");
+	args_print_wrapped(out, column, column, "show this help and exit");
+	if (cmd->notes != NULL)
+		fprintf(out, "\n%s\n", cmd->notes);
+	if (cmd->example != NULL)
+		fprintf(out, "\nExample:\n%s\n", cmd->example);
+}

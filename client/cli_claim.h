@@ -1,0 +1,14 @@
+/* The wage-theft claim commands of the tulay CLI: claim add, claim show, claim list. */
+#ifndef TULAY_CLI_CLAIM_H
+#define TULAY_CLI_CLAIM_H
+
+#include "cli.h"
+
+/* Each runs one command: argv[0] is the command's name, the rest its arguments. They
+ * return the process's exit code (enum cli_exit) after printing the result on stdout or
+ * the problem on stderr. */
+int claim_add(struct cli *cli, int argc, char **argv);
+int claim_show(struct cli *cli, int argc, char **argv);
+int claim_list(struct cli *cli, int argc, char **argv);
+
+#endif

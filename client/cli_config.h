@@ -1,0 +1,45 @@
+/* The session file: where `tulay login` keeps the session token for later commands.
+ *
+ * It lives in $TULAY_CONFIG_DIR, else $XDG_CONFIG_HOME/tulay, else ~/.config/tulay (made
+ * with mode 0700), is named `session`, has mode 0600 and holds two lines:
+ *   server=HOST:PORT
+ *   token=...
+ * A token lets anyone who reads it act as the user, so a file that other users can read
+ * is refused, not used. */
+#ifndef TULAY_CLI_CONFIG_H
+#define TULAY_CLI_CONFIG_H
+
+#include <stdbool.h>
+
+#include "cli.h"
+
+struct config_session {
+	char *server; /* the server the session was opened on; NULL if the file has none */
+	char *token;
+};
+
+enum config_result {
+	CONFIG_OK,      /* the session was read */
+	CONFIG_MISSING, /* there is no session file: not logged in */
+	CONFIG_FAILED,  /* the file cannot be used; cli_error said why (unless quiet) */
+};
+
+/* Reads the session file into *s (fresh strings the caller frees with
+ * config_session_clear, also after a failure). `quiet` suppresses the messages, for
+ * login, which only looks for a server to reuse. */
+enum config_result config_session_load(const struct cli *cli, struct config_session *s, bool quiet)
+    __attribute__((warn_unused_result));
+
+/* Writes the session atomically (a 0600 temporary file in the same directory, renamed
+ * over the old one), creating the directory with mode 0700. Returns 0, or -1 after
+ * cli_error said why. */
+int config_session_save(const struct cli *cli, const struct config_session *s)
+    __attribute__((warn_unused_result));
+
+/* Deletes the session file; no file is fine. Returns 0, or -1 after cli_error said why. */
+int config_session_remove(const struct cli *cli) __attribute__((warn_unused_result));
+
+/* Wipes the token from memory and frees the strings. */
+void config_session_clear(struct config_session *s);
+
+#endif

@@ -1,0 +1,195 @@
+/* tulay: the command-line client of tulayd. Reads the global options and the environment,
+ * finds the command (git style: `tulay claim add ...`) and runs it. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "cli_args.h"
+#include "cli_claim.h"
+#include "cli_org.h"
+#include "cli_output.h"
+#include "cli_session.h"
+#include "libtulay.h"
+
+#ifndef TULAY_VERSION
+#define TULAY_VERSION "unknown"
+#endif
+
+struct command {
+	const char *name;
+	const char *summary;
+	int (*run)(struct cli *cli, int argc, char **argv); /* NULL for a group */
+	const struct command *subcommands;                  /* a group's commands */
+};
+
+static const struct command org_commands[] = {
+    {"add", "register an organisation (admins)", org_add, NULL},
+    {"list", "list organisations", org_list, NULL},
+    {0},
+};
+
+static const struct command claim_commands[] = {
+    {"add", "log a new wage-theft claim", claim_add, NULL},
+    {"show", "show one claim", claim_show, NULL},
+    {"list", "list claims, with filters", claim_list, NULL},
+    {0},
+};
+
+static const struct command commands[] = {
+    {"login", "log in and keep the session on this computer", session_login, NULL},
+    {"logout", "end the session, on the server and here", session_logout, NULL},
+    {"whoami", "show who you are logged in as", session_whoami, NULL},
+    {"org", "organisations", NULL, org_commands},
+    {"claim", "wage-theft claims", NULL, claim_commands},
+    {0},
+};
+
+/* Lists the commands of `table` (with their group's name in front) for a help text. */
+static void print_commands(FILE *out, const struct command *table, const char *group)
+{
+	for (const struct command *c = table; c->name != NULL; c++) {
+		if (c->subcommands != NULL) {
+			print_commands(out, c->subcommands, c->name);
+			continue;
+		}
+		char name[32];
+		int n = snprintf(name, sizeof(name), "%s%s%s", group != NULL ? group : "",
+				 group != NULL ? " " : "", c->name);
+		fprintf(out, "  %-14s %s\n", n > 0 && (size_t)n < sizeof(name) ? name : c->name,
+			c->summary);
+	}
+}
+
+static void main_help(FILE *out)
+{
+	fputs("tulay: the command-line client of tulayd, case management for migrant-support\n"
+	      "organisations.\n\n"
+	      "Usage: tulay [--server HOST:PORT] [--format FORMAT] [--timeout SECONDS]\n"
+	      "             COMMAND [SUBCOMMAND] [OPTIONS]\n\nCommands:\n",
+	      out);
+	print_commands(out, commands, NULL);
+	fputs("\nRun 'tulay COMMAND --help' (e.g. 'tulay claim add --help') for its options.\n"
+	      "\nGlobal options (also accepted after the command):\n"
+	      "  --server HOST:PORT  the tulayd server: HOST, HOST:PORT or [IPv6]:PORT\n"
+	      "                      (default: TULAY_SERVER, else the server you logged in to,\n"
+	      "                      else " TULAY_DEFAULT_SERVER ")\n"
+	      "  --format FORMAT     table (default): aligned columns for people;\n"
+	      "                      json: an object, or an array for lists;\n"
+	      "                      csv: RFC 4180 with a header row of field names\n"
+	      "  --timeout SECONDS   give up waiting for the server after this long, 1-3600\n"
+	      "                      (default: TULAY_TIMEOUT, else 10)\n"
+	      "  --version           print the version and exit\n"
+	      "  -h, --help          show this help and exit\n"
+	      "\nEnvironment:\n"
+	      "  TULAY_SERVER      the server when --server is not given\n"
+	      "  TULAY_TIMEOUT     seconds to wait for the server when --timeout is not given\n"
+	      "  TULAY_USERNAME    the user name for 'tulay login' when --username is not given\n"
+	      "  TULAY_PASSWORD    the password for 'tulay login' (else it is asked for)\n"
+	      "  TULAY_CONFIG_DIR  where the session file is kept (default:\n"
+	      "                    $XDG_CONFIG_HOME/tulay, else ~/.config/tulay)\n"
+	      "\nExit codes:\n"
+	      "  0  done\n"
+	      "  1  usage error: a bad option or value, found before contacting the server\n"
+	      "  2  the server refused (the message says why), or you are not logged in\n"
+	      "  3  the server could not be reached or gave no usable answer\n"
+	      "  4  this computer failed: out of memory, the session file not writable\n"
+	      "\nExample:\n"
+	      "  tulay login --server tulay.example.org:7420 --username maria\n"
+	      "  tulay claim list --status in-mediation --format csv > claims.csv\n",
+	      out);
+}
+
+static void group_help(FILE *out, const struct command *group)
+{
+	fprintf(out, "Usage: tulay %s COMMAND [OPTIONS]\n\nCommands for %s:\n", group->name,
+		group->summary);
+	for (const struct command *c = group->subcommands; c->name != NULL; c++)
+		fprintf(out, "  %-6s %s\n", c->name, c->summary);
+	fprintf(out, "\nRun 'tulay %s COMMAND --help' for a command's options.\n", group->name);
+}
+
+static bool is_help(const char *arg)
+{
+	return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
+}
+
+/* Runs the command argv[0] of `table`; `group` is the name of the table's group. */
+static int dispatch(struct cli *cli, const struct command *table, const struct command *group,
+		    int argc, char **argv)
+{
+	const struct command *c = table;
+	while (c->name != NULL && strcmp(c->name, argv[0]) != 0)
+		c++;
+	if (c->name == NULL) {
+		cli_error(cli, "'%s' is not a %s command", argv[0], group ? group->name : "tulay");
+		fprintf(stderr, "Run 'tulay%s%s --help' for the list.\n", group ? " " : "",
+			group ? group->name : "");
+		return CLI_EXIT_USAGE;
+	}
+	if (c->subcommands != NULL) {
+		if (argc < 2 || is_help(argv[1])) {
+			group_help(argc < 2 ? stderr : stdout, c);
+			return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
+		}
+		return dispatch(cli, c->subcommands, c, argc - 1, argv + 1);
+	}
+	char *name = NULL;
+	if (asprintf(&name, "%s%s%s", group ? group->name : "", group ? " " : "", c->name) < 0) {
+		cli_error(cli, "out of memory");
+		return CLI_EXIT_LOCAL;
+	}
+	cli->command = name;
+	int rc = c->run(cli, argc, argv);
+	cli->command = NULL;
+	free(name);
+	return rc;
+}
+
+/* TULAY_SERVER and TULAY_TIMEOUT; options given later override them. */
+static void read_environment(struct cli *cli)
+{
+	const char *server = getenv("TULAY_SERVER");
+	const char *timeout = getenv("TULAY_TIMEOUT");
+	if (server != NULL && server[0] != '\0')
+		cli->server = server;
+	if (timeout != NULL && timeout[0] != '\0' &&
+	    !args_count(timeout, 1, CLI_TIMEOUT_MAX_S, &cli->timeout_s))
+		cli_problem(cli, "TULAY_TIMEOUT",
+			    "'%s' is not a whole number of seconds from 1 to %d", timeout,
+			    CLI_TIMEOUT_MAX_S);
+}
+
+int main(int argc, char **argv)
+{
+	struct cli cli = {.format = OUTPUT_TABLE, .timeout_s = CLI_TIMEOUT_DEFAULT_S};
+	bool version = false;
+	int rest = argc;
+	const struct args_option options[] = {
+	    {.name = "--version", .type = ARGS_FLAG, .target = &version},
+	    {0},
+	};
+	const struct args_command cmd = {
+	    .name = "",
+	    .options = options,
+	    .rest = &rest,
+	    .help = main_help,
+	};
+	int rc;
+	read_environment(&cli);
+	if (!args_parse(&cli, &cmd, argc, argv, &rc))
+		return rc;
+	if (version) {
+		printf("tulay %s (protocol tulay.v%d)\n", TULAY_VERSION, TULAY_PROTOCOL_VERSION);
+	} else if (rest == argc) {
+		main_help(stderr);
+		rc = CLI_EXIT_USAGE;
+	} else {
+		rc = dispatch(&cli, commands, NULL, argc - rest, argv + rest);
+	}
+	if (fflush(stdout) != 0 && rc == CLI_EXIT_OK) {
+		cli_error(&cli, "cannot write the output");
+		rc = CLI_EXIT_LOCAL;
+	}
+	return rc;
+}

@@ -1,0 +1,328 @@
+#include "cli_rpc.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_args.h"
+
+#ifndef TULAY_VERSION
+#define TULAY_VERSION "unknown"
+#endif
+#define CLIENT_NAME "tulay-cli/" TULAY_VERSION
+
+/* Protocol field names (paths in the request message) as the CLI's flags. */
+static const struct {
+	const char *field;
+	const char *flag;
+} field_flags[] = {
+    {"worker_nationality", "--nationality"},
+    {"country_of_work", "--country-of-work"},
+    {"sector", "--sector"},
+    {"employer", "--employer"},
+    {"work_started_on", "--work-start"},
+    {"work_ended_on", "--work-end"},
+    {"amount_claimed", "--amount"},
+    {"amount_claimed.minor_units", "--amount"},
+    {"amount_claimed.currency", "--currency"},
+    {"workers", "--workers"},
+    {"organisation", "--org"},
+    {"idempotency_key", "--idempotency-key"},
+    {"acronym", "--acronym"},
+    {"name", "--name"},
+    {"kind", "--kind"},
+    {"country", "--country"},
+    {"status", "--status"},
+    {"limit", "--limit"},
+    {"reference", "REFERENCE"},
+    {"username", "--username"},
+    {"password", "password"},
+};
+
+static const char *field_flag(const char *field)
+{
+	for (size_t i = 0; i < sizeof(field_flags) / sizeof(field_flags[0]); i++) {
+		if (strcmp(field_flags[i].field, field) == 0)
+			return field_flags[i].flag;
+	}
+	return field; /* a field no flag sets: its protocol name is the best we have */
+}
+
+/* What a code means, for a refusal that came without a message. */
+static const char *code_meaning(Tulay__V1__Code code)
+{
+	switch (code) {
+	case TULAY__V1__CODE__INVALID_ARGUMENT:
+		return "the request has invalid values";
+	case TULAY__V1__CODE__NOT_FOUND:
+		return "no such record, or not one you may see";
+	case TULAY__V1__CODE__ALREADY_EXISTS:
+		return "it exists already";
+	case TULAY__V1__CODE__PERMISSION_DENIED:
+		return "your role does not allow this";
+	case TULAY__V1__CODE__RESOURCE_EXHAUSTED:
+		return "a limit of the server was reached";
+	case TULAY__V1__CODE__FAILED_PRECONDITION:
+		return "the record is not in a state that allows this";
+	case TULAY__V1__CODE__UNAVAILABLE:
+		return "the server cannot do this now: try again later";
+	case TULAY__V1__CODE__UNAUTHENTICATED:
+		return "log in with 'tulay login'";
+	case TULAY__V1__CODE__INTERNAL:
+		return "the server failed: its log has the details";
+	default:
+		return "the server refused the request";
+	}
+}
+
+static void retry_hint(const struct rpc *rpc)
+{
+	if (rpc->idempotency_key == NULL)
+		return;
+	char hex[2 * TULAY_IDEMPOTENCY_KEY_BYTES + 1];
+	args_key_hex(rpc->idempotency_key, hex);
+	cli_detail("%s. Re-running the same command with", rpc->uncertain);
+	cli_detail("  --idempotency-key %s", hex);
+	cli_detail("is safe: the server never applies one key twice.");
+}
+
+int rpc_report_status(const struct rpc *rpc, const Tulay__V1__Status *status)
+{
+	cli_error(rpc->cli, "%s: %s", tulay_code_name(status->code),
+		  status->message[0] != '\0' ? status->message : code_meaning(status->code));
+	for (size_t i = 0; i < status->n_field_errors; i++) {
+		const Tulay__V1__FieldError *fe = status->field_errors[i];
+		cli_detail("%s: %s", field_flag(fe->field), fe->problem);
+	}
+	if (status->code == TULAY__V1__CODE__UNAVAILABLE && status->outcome_unknown)
+		retry_hint(rpc);
+	return CLI_EXIT_REFUSED;
+}
+
+int rpc_report_failure(const struct rpc *rpc, int err)
+{
+	const char *why = tulay_last_error(rpc->client);
+	switch (err) {
+	case TULAY_E_USAGE:
+		cli_error(rpc->cli, "%s", why);
+		return CLI_EXIT_USAGE;
+	case TULAY_E_NOMEM:
+		cli_error(rpc->cli, "out of memory");
+		return CLI_EXIT_LOCAL;
+	case TULAY_E_RESOLVE:
+	case TULAY_E_CONNECT:
+		cli_error(rpc->cli, "cannot reach the server: %s", why);
+		cli_detail("Is tulayd running there? Choose the server with --server or "
+			   "TULAY_SERVER.");
+		return CLI_EXIT_UNREACHABLE;
+	default: /* the sentence says it all: "no answer from ... within 10000 ms" */
+		cli_error(rpc->cli, "%s", why);
+		retry_hint(rpc);
+		return CLI_EXIT_UNREACHABLE;
+	}
+}
+
+const char *rpc_server(const struct cli *cli, const char *session_server)
+{
+	if (cli->server != NULL && cli->server[0] != '\0')
+		return cli->server;
+	if (session_server != NULL && session_server[0] != '\0')
+		return session_server;
+	return TULAY_DEFAULT_SERVER;
+}
+
+int rpc_connect(struct rpc *rpc, const char *server)
+{
+	uint32_t timeout_s = rpc->cli->timeout_s;
+	int timeout_ms = timeout_s > INT_MAX / 1000 ? INT_MAX : (int)timeout_s * 1000;
+	int rc = tulay_connect(server, timeout_ms, CLIENT_NAME, &rpc->client);
+	return rc < 0 ? rpc_report_failure(rpc, rc) : CLI_EXIT_OK;
+}
+
+int rpc_begin(struct cli *cli, struct rpc *rpc)
+{
+	*rpc = (struct rpc){.cli = cli};
+	switch (config_session_load(cli, &rpc->session, false)) {
+	case CONFIG_OK:
+		break;
+	case CONFIG_MISSING:
+		cli_error(cli, "not logged in: run 'tulay login'");
+		return CLI_EXIT_REFUSED;
+	case CONFIG_FAILED:
+		return CLI_EXIT_REFUSED;
+	}
+	return rpc_connect(rpc, rpc_server(cli, rpc->session.server));
+}
+
+/* A refused Authenticate: mostly a session that expired or was logged out. */
+static int report_auth_failure(struct rpc *rpc, const Tulay__V1__Status *status)
+{
+	if (status->code != TULAY__V1__CODE__UNAUTHENTICATED)
+		return rpc_report_status(rpc, status);
+	rpc->session_ended = true;
+	if (!rpc->quiet_ended)
+		cli_error(rpc->cli,
+			  "UNAUTHENTICATED: your session expired or was ended: run 'tulay login'");
+	return CLI_EXIT_REFUSED;
+}
+
+int rpc_authenticate(struct rpc *rpc, Tulay__V1__Response **out)
+{
+	*out = NULL;
+	Tulay__V1__Response *resp = NULL;
+	int rc = tulay_authenticate(rpc->client, rpc->session.token, &resp);
+	if (rc < 0)
+		return rpc_report_failure(rpc, rc);
+	if (resp->status->code != TULAY__V1__CODE__OK) {
+		rc = report_auth_failure(rpc, resp->status);
+		tulay_response_free(resp);
+		return rc;
+	}
+	rpc->authenticated = true;
+	*out = resp;
+	return CLI_EXIT_OK;
+}
+
+/* Sends Authenticate and `req` back to back, then takes their responses in whatever order
+ * they come. Stores req's Response in *out once Authenticate succeeded. */
+static int call_pipelined(struct rpc *rpc, Tulay__V1__Request *req, Tulay__V1__Response **out)
+{
+	Tulay__V1__Authenticate auth = TULAY__V1__AUTHENTICATE__INIT;
+	auth.session_token = rpc->session.token;
+	Tulay__V1__Request auth_req = TULAY__V1__REQUEST__INIT;
+	auth_req.body_case = TULAY__V1__REQUEST__BODY_AUTHENTICATE;
+	auth_req.authenticate = &auth;
+	Tulay__V1__Response *auth_resp = NULL, *resp = NULL;
+	uint64_t auth_id = 0, req_id = 0;
+	int result = CLI_EXIT_OK;
+
+	int rc = tulay_send(rpc->client, &auth_req, &auth_id);
+	if (rc == 0)
+		rc = tulay_send(rpc->client, req, &req_id);
+	while (rc == 0 && (auth_resp == NULL || resp == NULL)) {
+		Tulay__V1__Response *r;
+		rc = tulay_recv(rpc->client, &r);
+		if (rc < 0)
+			break;
+		if (r->id == auth_id && auth_resp == NULL) {
+			auth_resp = r;
+		} else if (r->id == req_id && resp == NULL) {
+			resp = r;
+		} else {
+			/* Id 0 with an error: the server could not read a request and closes. */
+			if (r->id == 0 && r->status->code != TULAY__V1__CODE__OK)
+				result = rpc_report_status(rpc, r->status);
+			else
+				cli_error(rpc->cli,
+					  "the server answered a request that was not sent");
+			if (result == CLI_EXIT_OK)
+				result = CLI_EXIT_UNREACHABLE;
+			tulay_response_free(r);
+			goto out;
+		}
+		/* Without a session the request cannot have been applied: no need to wait. */
+		if (auth_resp != NULL && auth_resp->status->code != TULAY__V1__CODE__OK)
+			break;
+	}
+	if (rc < 0)
+		result = rpc_report_failure(rpc, rc);
+	else if (auth_resp->status->code != TULAY__V1__CODE__OK)
+		result = report_auth_failure(rpc, auth_resp->status);
+	if (result != CLI_EXIT_OK)
+		goto out;
+	rpc->authenticated = true;
+	*out = resp;
+	resp = NULL;
+out:
+	tulay_response_free(auth_resp);
+	tulay_response_free(resp);
+	return result;
+}
+
+int rpc_call(struct rpc *rpc, Tulay__V1__Request *req, Tulay__V1__Response__BodyCase expect,
+	     Tulay__V1__Response **out)
+{
+	*out = NULL;
+	Tulay__V1__Response *resp = NULL;
+	int rc;
+	if (rpc->authenticated) {
+		rc = tulay_call(rpc->client, req, &resp);
+		rc = rc < 0 ? rpc_report_failure(rpc, rc) : CLI_EXIT_OK;
+	} else {
+		rc = call_pipelined(rpc, req, &resp);
+	}
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	if (resp->status->code != TULAY__V1__CODE__OK) {
+		rc = rpc_report_status(rpc, resp->status);
+	} else if (expect != TULAY__V1__RESPONSE__BODY__NOT_SET && resp->body_case != expect) {
+		cli_error(rpc->cli, "the server sent an unexpected kind of response");
+		rc = CLI_EXIT_UNREACHABLE;
+	}
+	if (rc != CLI_EXIT_OK) {
+		tulay_response_free(resp);
+		return rc;
+	}
+	*out = resp;
+	return CLI_EXIT_OK;
+}
+
+/* Asks for the pages of a list into `list`: the first, or with `all` every one. */
+static int call_pages(struct rpc *rpc, const struct rpc_lister *lister, Tulay__V1__Request *req,
+		      char **page_token, bool all, struct output_list *list)
+{
+	char *const first_token = *page_token;
+	char *token = NULL; /* our copy of the token of the page asked for */
+	int rc;
+	for (;;) {
+		Tulay__V1__Response *resp;
+		rc = rpc_call(rpc, req, lister->expect, &resp);
+		if (rc != CLI_EXIT_OK)
+			break;
+		const char *next = lister->page(list, resp);
+		bool more = next[0] != '\0';
+		char *next_copy = NULL;
+		if (more && !all) {
+			cli_error(rpc->cli, "there are more %s: add --all to list them all",
+				  lister->noun);
+		} else if (more && token != NULL && strcmp(next, token) == 0) {
+			cli_error(rpc->cli, "the server sent the same page twice");
+			rc = CLI_EXIT_UNREACHABLE;
+		} else if (more && (next_copy = strdup(next)) == NULL) {
+			cli_error(rpc->cli, "out of memory");
+			rc = CLI_EXIT_LOCAL;
+		}
+		tulay_response_free(resp); /* `next` is gone with it */
+		if (!more || !all || rc != CLI_EXIT_OK)
+			break;
+		free(token);
+		token = next_copy;
+		*page_token = token;
+	}
+	*page_token = first_token;
+	free(token);
+	return rc;
+}
+
+int rpc_list(struct cli *cli, const struct rpc_lister *lister, Tulay__V1__Request *req,
+	     char **page_token, bool all)
+{
+	struct rpc rpc;
+	struct output_list list = {0};
+	int rc = rpc_begin(cli, &rpc);
+	if (rc == CLI_EXIT_OK)
+		rc = call_pages(&rpc, lister, req, page_token, all, &list);
+	if (rc == CLI_EXIT_OK)
+		rc = output_show_list(cli, &list, lister->spec);
+	output_list_clear(&list);
+	rpc_end(&rpc);
+	return rc;
+}
+
+void rpc_end(struct rpc *rpc)
+{
+	tulay_close(rpc->client);
+	rpc->client = NULL;
+	config_session_clear(&rpc->session);
+}

@@ -1,0 +1,88 @@
+/* Talking to tulayd for the CLI's commands: connecting, authenticating with the saved
+ * session, and turning every failure into a message on stderr and an exit code.
+ *
+ * An authenticated command opens one connection and pipelines Authenticate and its
+ * request (two frames, one round trip); the server applies them in order. */
+#ifndef TULAY_CLI_RPC_H
+#define TULAY_CLI_RPC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cli.h"
+#include "cli_config.h"
+#include "cli_output.h"
+#include "libtulay.h"
+
+struct rpc {
+	struct cli *cli;
+	struct tulay_client *client;
+	struct config_session session;
+	bool authenticated;
+	/* Set by a command that sends a write, so that a failure whose outcome is unknown
+	 * can say so and how to retry safely: the request's idempotency key, and a sentence
+	 * such as "the claim may or may not have been logged". */
+	const uint8_t *idempotency_key;
+	const char *uncertain;
+	/* Set when the server refused the session (UNAUTHENTICATED on Authenticate). With
+	 * quiet_ended set by the command, that refusal is not reported: logout takes it as
+	 * done. */
+	bool session_ended;
+	bool quiet_ended;
+};
+
+/* The server to use: --server or TULAY_SERVER (cli->server), else the session's, else
+ * TULAY_DEFAULT_SERVER. */
+const char *rpc_server(const struct cli *cli, const char *session_server);
+
+/* Connects rpc->client to `server` (rpc->cli must be set). Returns CLI_EXIT_OK, or the
+ * exit code after saying why not. */
+int rpc_connect(struct rpc *rpc, const char *server) __attribute__((warn_unused_result));
+
+/* Reads the session file and connects to the server. Returns CLI_EXIT_OK, or the exit
+ * code after saying why not (CLI_EXIT_REFUSED when not logged in). Call rpc_end after
+ * either. */
+int rpc_begin(struct cli *cli, struct rpc *rpc) __attribute__((warn_unused_result));
+
+/* Sends Authenticate alone and hands back its Response (status OK, body Session), which
+ * the caller frees. Returns CLI_EXIT_OK or the exit code after saying what failed. */
+int rpc_authenticate(struct rpc *rpc, Tulay__V1__Response **out)
+    __attribute__((warn_unused_result));
+
+/* Sends `req` (after Authenticate, pipelined, on the first call) and hands back its
+ * Response, with status OK and body `expect` (any body for BODY__NOT_SET), which the
+ * caller frees. Returns CLI_EXIT_OK, or the exit code after saying what failed. */
+int rpc_call(struct rpc *rpc, Tulay__V1__Request *req, Tulay__V1__Response__BodyCase expect,
+	     Tulay__V1__Response **out) __attribute__((warn_unused_result));
+
+/* Takes one page of a list Response: adds its items to `list` and returns its
+ * next_page_token (owned by the Response). */
+typedef const char *(*rpc_page_fn)(struct output_list *list, const Tulay__V1__Response *resp);
+
+/* What a list command asks for and how it prints it. */
+struct rpc_lister {
+	Tulay__V1__Response__BodyCase expect; /* the body of each page */
+	const char *noun;                     /* "claims": for "there are more claims" */
+	rpc_page_fn page;
+	const struct output_list_spec *spec;
+};
+
+/* Runs a list command: connects with the session, sends `req` (whose page_token field is
+ * *page_token) and, with `all`, asks for every next page until the server says there is
+ * none; without it and with more pages left, says so on stderr. Then prints the items.
+ * Returns the exit code, after saying what failed. *page_token is as it was afterwards. */
+int rpc_list(struct cli *cli, const struct rpc_lister *lister, Tulay__V1__Request *req,
+	     char **page_token, bool all) __attribute__((warn_unused_result));
+
+/* Prints the server's refusal: code name and message, then one line per field error named
+ * as the CLI's flag (worker_nationality as --nationality, ...). Returns CLI_EXIT_REFUSED. */
+int rpc_report_status(const struct rpc *rpc, const Tulay__V1__Status *status);
+
+/* Prints why the library failed with `err` (a TULAY_E_*). Returns the exit code:
+ * CLI_EXIT_UNREACHABLE mostly; CLI_EXIT_USAGE for a malformed --server. */
+int rpc_report_failure(const struct rpc *rpc, int err);
+
+/* Closes the connection and forgets the session. */
+void rpc_end(struct rpc *rpc);
+
+#endif

@@ -1,0 +1,714 @@
+/* libtulay: one blocking-with-deadline TCP connection to tulayd speaking tulay.v1.
+ *
+ * The socket is non-blocking; every wait is a poll() bounded by the deadline of the public
+ * call that is running, so no call takes longer than the client's timeout. Bytes received
+ * are kept in a growable buffer and cut into frames with the shared frame codec. */
+#include "libtulay.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "frame.h"
+
+/* The largest frame payload the client sends or accepts. Servers are configured far
+ * below this; it only stops a broken or hostile peer from making the client allocate
+ * without bound. */
+#define CLIENT_MAX_PAYLOAD  (16u * 1024u * 1024u)
+#define INPUT_INITIAL_BYTES 4096u
+/* Responses tulay_call may set aside for later tulay_recv calls. A caller pipelining more
+ * requests than this without receiving is not a use the library supports. */
+#define HELD_MAX    4096u
+#define ERROR_BYTES 256u
+
+struct tulay_client {
+	int fd;
+	int timeout_ms;
+	uint64_t last_id; /* the id of the latest request sent; ids start at 1 */
+	char *server;     /* the address as given to tulay_connect, for messages */
+	uint8_t *in;      /* bytes received and not yet decoded */
+	size_t in_len;
+	size_t in_cap;
+	Tulay__V1__Response **held; /* arrived while tulay_call waited for another id */
+	size_t held_len;
+	size_t held_cap;
+	Tulay__V1__Response *hello; /* the answer to Hello; its body is the HelloReply */
+	char error[ERROR_BYTES];
+};
+
+/* tulay_last_error(NULL): the failure of the calling thread's last tulay_connect. */
+static _Thread_local char connect_error[ERROR_BYTES];
+
+static void set_error(struct tulay_client *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void set_error(struct tulay_client *c, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	/* A message longer than the buffer is cut short, which is fine for a message. */
+	(void)vsnprintf(c != NULL ? c->error : connect_error, ERROR_BYTES, fmt, ap);
+	va_end(ap);
+}
+
+static int nomem(struct tulay_client *c)
+{
+	set_error(c, "out of memory");
+	return TULAY_E_NOMEM;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	/* CLOCK_MONOTONIC cannot fail on Linux; a zero clock would only shorten deadlines. */
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+		return 0;
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t deadline_after(int timeout_ms)
+{
+	return now_ms() + timeout_ms;
+}
+
+static int remaining_ms(int64_t deadline)
+{
+	int64_t left = deadline - now_ms();
+	if (left < 0)
+		return 0;
+	return left > INT_MAX ? INT_MAX : (int)left;
+}
+
+/* Waits until the socket is ready for `events` (or has an error or hang-up, which the
+ * next send or recv reports) or the deadline passes. */
+static int wait_ready(struct tulay_client *c, short events, int64_t deadline)
+{
+	for (;;) {
+		struct pollfd p = {.fd = c->fd, .events = events};
+		int n = poll(&p, 1, remaining_ms(deadline));
+		if (n > 0)
+			return 0;
+		if (n == 0) {
+			set_error(c, "no answer from %s within %d ms", c->server, c->timeout_ms);
+			return TULAY_E_TIMEOUT;
+		}
+		if (errno != EINTR) {
+			set_error(c, "waiting for %s: %s", c->server, strerror(errno));
+			return TULAY_E_IO;
+		}
+	}
+}
+
+static int socket_error(struct tulay_client *c, const char *doing, int err)
+{
+	if (err == EPIPE || err == ECONNRESET) {
+		set_error(c, "%s closed the connection", c->server);
+		return TULAY_E_CLOSED;
+	}
+	set_error(c, "%s %s: %s", doing, c->server, strerror(err));
+	return TULAY_E_IO;
+}
+
+static int send_all(struct tulay_client *c, const uint8_t *buf, size_t len, int64_t deadline)
+{
+	size_t off = 0;
+	while (off < len) {
+		ssize_t n = send(c->fd, buf + off, len - off, MSG_NOSIGNAL);
+		if (n >= 0) {
+			off += (size_t)n;
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return socket_error(c, "sending to", errno);
+		int rc = wait_ready(c, POLLOUT, deadline);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Makes room for at least `want` bytes in the input buffer. */
+static int reserve_input(struct tulay_client *c, size_t want)
+{
+	if (want <= c->in_cap)
+		return 0;
+	size_t cap = c->in_cap > 0 ? c->in_cap : INPUT_INITIAL_BYTES;
+	while (cap < want)
+		cap *= 2;
+	uint8_t *in = realloc(c->in, cap);
+	if (in == NULL)
+		return nomem(c);
+	c->in = in;
+	c->in_cap = cap;
+	return 0;
+}
+
+/* Receives whatever the server has sent (at least one byte) into the input buffer, after
+ * making room for `want` bytes in all. */
+static int fill_input(struct tulay_client *c, size_t want, int64_t deadline)
+{
+	int rc = reserve_input(c, want);
+	if (rc < 0)
+		return rc;
+	for (;;) {
+		ssize_t n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+		if (n > 0) {
+			c->in_len += (size_t)n;
+			return 0;
+		}
+		if (n == 0) {
+			set_error(c, "%s closed the connection", c->server);
+			return TULAY_E_CLOSED;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			return socket_error(c, "receiving from", errno);
+		rc = wait_ready(c, POLLIN, deadline);
+		if (rc < 0)
+			return rc;
+	}
+}
+
+/* Unpacks the complete frame `f` at the start of the input buffer and drops its bytes. */
+static int take_frame(struct tulay_client *c, const struct frame *f, Tulay__V1__Response **out)
+{
+	Tulay__V1__Response *resp = tulay__v1__response__unpack(NULL, f->payload_len, f->payload);
+	c->in_len -= f->frame_len;
+	memmove(c->in, c->in + f->frame_len, c->in_len);
+	if (resp == NULL) {
+		set_error(c, "%s sent a frame that is not a tulay.v1 Response", c->server);
+		return TULAY_E_PROTOCOL;
+	}
+	if (resp->status == NULL) {
+		tulay__v1__response__free_unpacked(resp, NULL);
+		set_error(c, "%s sent a Response without a status", c->server);
+		return TULAY_E_PROTOCOL;
+	}
+	*out = resp;
+	return 0;
+}
+
+/* Reads the next Response off the wire, waiting until `deadline` for it. */
+static int read_response(struct tulay_client *c, int64_t deadline, Tulay__V1__Response **out)
+{
+	for (;;) {
+		struct frame f;
+		switch (frame_decode(c->in, c->in_len, CLIENT_MAX_PAYLOAD, &f)) {
+		case FRAME_COMPLETE:
+			return take_frame(c, &f, out);
+		case FRAME_TOO_LARGE:
+			set_error(
+			    c, "%s announced a frame of %zu bytes, over the client's limit of %u",
+			    c->server, f.announced, CLIENT_MAX_PAYLOAD);
+			return TULAY_E_PROTOCOL;
+		case FRAME_NEED_MORE:
+			break;
+		}
+		size_t want = FRAME_HEADER_BYTES + f.announced;
+		if (want <= c->in_len)
+			want = c->in_len + 1;
+		int rc = fill_input(c, want, deadline);
+		if (rc < 0)
+			return rc;
+	}
+}
+
+static int send_request(struct tulay_client *c, Tulay__V1__Request *req, int64_t deadline)
+{
+	size_t size = tulay__v1__request__get_packed_size(req);
+	if (size > CLIENT_MAX_PAYLOAD) {
+		set_error(c, "the request is %zu bytes, more than a frame may hold", size);
+		return TULAY_E_USAGE;
+	}
+	size_t len;
+	uint8_t *buf = frame_pack(&req->base, CLIENT_MAX_PAYLOAD, &len);
+	if (buf == NULL)
+		return nomem(c);
+	int rc = send_all(c, buf, len, deadline);
+	explicit_bzero(buf, len); /* a Login frame holds a password */
+	free(buf);
+	return rc;
+}
+
+static int hold(struct tulay_client *c, Tulay__V1__Response *resp)
+{
+	if (c->held_len == HELD_MAX) {
+		set_error(c, "%s sent more than %u responses nobody waits for", c->server,
+			  HELD_MAX);
+		return TULAY_E_PROTOCOL;
+	}
+	if (c->held_len == c->held_cap) {
+		size_t cap = c->held_cap > 0 ? c->held_cap * 2 : 4;
+		Tulay__V1__Response **held = realloc(c->held, cap * sizeof(*held));
+		if (held == NULL)
+			return nomem(c);
+		c->held = held;
+		c->held_cap = cap;
+	}
+	c->held[c->held_len++] = resp;
+	return 0;
+}
+
+/* tulay_call with the deadline of a larger operation (tulay_connect's Hello). */
+static int call_until(struct tulay_client *c, Tulay__V1__Request *req, int64_t deadline,
+		      Tulay__V1__Response **out)
+{
+	req->id = ++c->last_id;
+	int rc = send_request(c, req, deadline);
+	while (rc == 0) {
+		Tulay__V1__Response *resp;
+		rc = read_response(c, deadline, &resp);
+		if (rc < 0)
+			break;
+		/* Id 0 is the server's answer to what it could not read (a frame over its
+		 * limit): it concerns the request we are waiting for. */
+		if (resp->id == req->id ||
+		    (resp->id == 0 && resp->status->code != TULAY__V1__CODE__OK)) {
+			*out = resp;
+			return 0;
+		}
+		if (resp->id > c->last_id) {
+			set_error(c, "%s answered request %llu, which was never sent", c->server,
+				  (unsigned long long)resp->id);
+			rc = TULAY_E_PROTOCOL;
+		} else {
+			rc = hold(c, resp);
+		}
+		if (rc < 0)
+			tulay__v1__response__free_unpacked(resp, NULL);
+	}
+	return rc;
+}
+
+/* Splits "host:port", "host", "[v6]:port", "[v6]" or a bare IPv6 address into a newly
+ * allocated host and a pointer to the port text inside `server` (or the default). */
+static int split_server(const char *server, char **host_out, char *port_out, size_t port_cap)
+{
+	const char *host = server, *port = NULL;
+	size_t host_len;
+	if (server[0] == '[') {
+		const char *close = strchr(server, ']');
+		if (close == NULL || (close[1] != '\0' && close[1] != ':'))
+			goto bad;
+		host = server + 1;
+		host_len = (size_t)(close - host);
+		if (close[1] == ':')
+			port = close + 2;
+	} else {
+		const char *colon = strchr(server, ':');
+		if (colon != NULL && strchr(colon + 1, ':') == NULL) {
+			host_len = (size_t)(colon - server);
+			port = colon + 1;
+		} else {
+			host_len = strlen(server); /* a name, or an IPv6 address without a port */
+		}
+	}
+	if (host_len == 0)
+		goto bad;
+	unsigned long port_number = TULAY_DEFAULT_PORT;
+	if (port != NULL) {
+		char *end;
+		if (port[0] < '0' || port[0] > '9')
+			goto bad;
+		errno = 0;
+		port_number = strtoul(port, &end, 10);
+		if (errno != 0 || *end != '\0' || port_number == 0 || port_number > 65535)
+			goto bad;
+	}
+	int n = snprintf(port_out, port_cap, "%lu", port_number);
+	if (n < 0 || (size_t)n >= port_cap)
+		goto bad;
+	*host_out = strndup(host, host_len);
+	if (*host_out == NULL)
+		return TULAY_E_NOMEM;
+	return 0;
+bad:
+	return TULAY_E_USAGE;
+}
+
+static int connect_error_code(struct tulay_client *c, int err)
+{
+	if (err == ECONNREFUSED)
+		set_error(c, "connection to %s refused", c->server);
+	else if (err == ENETUNREACH || err == EHOSTUNREACH)
+		set_error(c, "no route to %s", c->server);
+	else
+		set_error(c, "cannot connect to %s: %s", c->server, strerror(err));
+	return TULAY_E_CONNECT;
+}
+
+/* Connects a non-blocking socket to one address; on success c->fd is the socket. */
+static int try_address(struct tulay_client *c, const struct addrinfo *ai, int64_t deadline)
+{
+	c->fd =
+	    socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+	if (c->fd < 0) {
+		set_error(c, "cannot create a socket: %s", strerror(errno));
+		return TULAY_E_IO;
+	}
+	int rc = 0;
+	if (connect(c->fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+		if (errno != EINPROGRESS && errno != EINTR) {
+			rc = connect_error_code(c, errno);
+			goto out;
+		}
+		rc = wait_ready(c, POLLOUT, deadline);
+		if (rc < 0)
+			goto out;
+		int err = 0;
+		socklen_t err_len = sizeof(err);
+		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &err_len) != 0)
+			err = errno;
+		if (err != 0) {
+			rc = connect_error_code(c, err);
+			goto out;
+		}
+	}
+	/* Requests are small and pipelined: send each as soon as it is written. */
+	int one = 1;
+	if (setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0) {
+		set_error(c, "cannot set TCP_NODELAY: %s", strerror(errno));
+		rc = TULAY_E_IO;
+	}
+out:
+	if (rc < 0) {
+		close(c->fd);
+		c->fd = -1;
+	}
+	return rc;
+}
+
+static int open_socket(struct tulay_client *c, int64_t deadline)
+{
+	char *host = NULL;
+	char port[8];
+	int rc = split_server(c->server, &host, port, sizeof(port));
+	if (rc == TULAY_E_USAGE)
+		set_error(c, "'%s' is not a server address: use HOST, HOST:PORT or [IPv6]:PORT",
+			  c->server);
+	if (rc < 0)
+		return rc == TULAY_E_NOMEM ? nomem(c) : rc;
+
+	struct addrinfo hints = {
+	    .ai_family = AF_UNSPEC,
+	    .ai_socktype = SOCK_STREAM,
+	    .ai_flags = AI_NUMERICSERV,
+	};
+	struct addrinfo *addrs = NULL;
+	int gai = getaddrinfo(host, port, &hints, &addrs);
+	if (gai != 0) {
+		set_error(c, "cannot resolve %s: %s", host,
+			  gai == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai));
+		rc = TULAY_E_RESOLVE;
+		goto out;
+	}
+	rc = TULAY_E_CONNECT;
+	for (const struct addrinfo *ai = addrs; ai != NULL; ai = ai->ai_next) {
+		rc = try_address(c, ai, deadline);
+		if (rc == 0 || rc == TULAY_E_TIMEOUT)
+			break;
+	}
+out:
+	if (addrs != NULL)
+		freeaddrinfo(addrs);
+	free(host);
+	return rc;
+}
+
+static int say_hello(struct tulay_client *c, const char *client_name, int64_t deadline)
+{
+	Tulay__V1__Hello hello = TULAY__V1__HELLO__INIT;
+	hello.protocol_version = TULAY_PROTOCOL_VERSION;
+	hello.client = (char *)client_name;
+	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
+	req.body_case = TULAY__V1__REQUEST__BODY_HELLO;
+	req.hello = &hello;
+
+	Tulay__V1__Response *resp = NULL;
+	int rc = call_until(c, &req, deadline, &resp);
+	if (rc < 0)
+		return rc;
+	if (resp->status->code != TULAY__V1__CODE__OK) {
+		set_error(c, "%s refused the connection: %s: %s", c->server,
+			  tulay_code_name(resp->status->code), resp->status->message);
+		rc = TULAY_E_PROTOCOL;
+	} else if (resp->body_case != TULAY__V1__RESPONSE__BODY_HELLO) {
+		set_error(c, "%s did not answer Hello with a HelloReply", c->server);
+		rc = TULAY_E_PROTOCOL;
+	} else if (resp->hello->protocol_version != TULAY_PROTOCOL_VERSION) {
+		set_error(c, "%s speaks protocol version %u, this client version %d", c->server,
+			  resp->hello->protocol_version, TULAY_PROTOCOL_VERSION);
+		rc = TULAY_E_PROTOCOL;
+	}
+	if (rc < 0) {
+		tulay__v1__response__free_unpacked(resp, NULL);
+		return rc;
+	}
+	c->hello = resp;
+	return 0;
+}
+
+int tulay_connect(const char *server, int timeout_ms, const char *client_name,
+		  struct tulay_client **out)
+{
+	if (out == NULL)
+		return TULAY_E_USAGE;
+	*out = NULL;
+	if (server == NULL || client_name == NULL || timeout_ms <= 0) {
+		set_error(NULL, "tulay_connect needs a server, a client name and a timeout");
+		return TULAY_E_USAGE;
+	}
+	struct tulay_client *c = calloc(1, sizeof(*c));
+	if (c == NULL)
+		return nomem(NULL);
+	c->fd = -1;
+	c->timeout_ms = timeout_ms;
+	c->server = strdup(server);
+	int rc;
+	if (c->server == NULL) {
+		rc = nomem(NULL);
+		goto out;
+	}
+	int64_t deadline = deadline_after(timeout_ms);
+	rc = open_socket(c, deadline);
+	if (rc == 0)
+		rc = say_hello(c, client_name, deadline);
+	if (rc < 0)
+		set_error(NULL, "%s", c->error);
+out:
+	if (rc < 0)
+		tulay_close(c);
+	else
+		*out = c;
+	return rc;
+}
+
+void tulay_close(struct tulay_client *c)
+{
+	if (c == NULL)
+		return;
+	if (c->fd >= 0)
+		close(c->fd); /* nothing to do about an error: the client is gone either way */
+	for (size_t i = 0; i < c->held_len; i++)
+		tulay__v1__response__free_unpacked(c->held[i], NULL);
+	free(c->held);
+	if (c->hello != NULL)
+		tulay__v1__response__free_unpacked(c->hello, NULL);
+	free(c->in);
+	free(c->server);
+	free(c);
+}
+
+const char *tulay_last_error(const struct tulay_client *c)
+{
+	return c != NULL ? c->error : connect_error;
+}
+
+const char *tulay_strerror(int err)
+{
+	switch (err) {
+	case 0:
+		return "success";
+	case TULAY_E_USAGE:
+		return "invalid argument";
+	case TULAY_E_RESOLVE:
+		return "server name does not resolve";
+	case TULAY_E_CONNECT:
+		return "cannot connect to the server";
+	case TULAY_E_TIMEOUT:
+		return "timed out";
+	case TULAY_E_CLOSED:
+		return "the server closed the connection";
+	case TULAY_E_PROTOCOL:
+		return "the server does not speak tulay.v1";
+	case TULAY_E_NOMEM:
+		return "out of memory";
+	case TULAY_E_IO:
+		return "socket error";
+	}
+	return "unknown error";
+}
+
+const char *tulay_code_name(Tulay__V1__Code code)
+{
+	const ProtobufCEnumValue *v =
+	    protobuf_c_enum_descriptor_get_value(&tulay__v1__code__descriptor, (int)code);
+	return v != NULL ? v->name : "UNKNOWN_CODE";
+}
+
+const Tulay__V1__HelloReply *tulay_server_hello(const struct tulay_client *c)
+{
+	return c != NULL && c->hello != NULL ? c->hello->hello : NULL;
+}
+
+int tulay_send(struct tulay_client *c, Tulay__V1__Request *req, uint64_t *id_out)
+{
+	if (c == NULL || req == NULL)
+		return TULAY_E_USAGE;
+	req->id = ++c->last_id;
+	if (id_out != NULL)
+		*id_out = req->id;
+	return send_request(c, req, deadline_after(c->timeout_ms));
+}
+
+int tulay_recv(struct tulay_client *c, Tulay__V1__Response **out)
+{
+	if (c == NULL || out == NULL)
+		return TULAY_E_USAGE;
+	*out = NULL;
+	if (c->held_len > 0) {
+		*out = c->held[0];
+		memmove(c->held, c->held + 1, --c->held_len * sizeof(*c->held));
+		return 0;
+	}
+	return read_response(c, deadline_after(c->timeout_ms), out);
+}
+
+int tulay_call(struct tulay_client *c, Tulay__V1__Request *req, Tulay__V1__Response **out)
+{
+	if (c == NULL || req == NULL || out == NULL)
+		return TULAY_E_USAGE;
+	*out = NULL;
+	return call_until(c, req, deadline_after(c->timeout_ms), out);
+}
+
+void tulay_response_free(Tulay__V1__Response *resp)
+{
+	if (resp != NULL)
+		tulay__v1__response__free_unpacked(resp, NULL);
+}
+
+int tulay_new_idempotency_key(uint8_t key[TULAY_IDEMPOTENCY_KEY_BYTES])
+{
+	size_t got = 0;
+	while (got < TULAY_IDEMPOTENCY_KEY_BYTES) {
+		ssize_t n = getrandom(key + got, TULAY_IDEMPOTENCY_KEY_BYTES - got, 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return TULAY_E_IO;
+		}
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+/* tulay_call, and a Response with status OK must carry the body `expect` (any body when
+ * `expect` is BODY__NOT_SET): the typed helpers' callers may then use it without looking. */
+static int call_expect(struct tulay_client *c, Tulay__V1__Request *req,
+		       Tulay__V1__Response__BodyCase expect, Tulay__V1__Response **out)
+{
+	int rc = tulay_call(c, req, out);
+	if (rc < 0)
+		return rc;
+	if ((*out)->status->code == TULAY__V1__CODE__OK &&
+	    expect != TULAY__V1__RESPONSE__BODY__NOT_SET && (*out)->body_case != expect) {
+		tulay_response_free(*out);
+		*out = NULL;
+		set_error(c, "%s answered with an unexpected kind of response", c->server);
+		return TULAY_E_PROTOCOL;
+	}
+	return 0;
+}
+
+/* Protocol strings must not be NULL: an absent optional string is the empty string. */
+static char *or_empty(const char *s)
+{
+	return (char *)(s != NULL ? s : "");
+}
+
+int tulay_login(struct tulay_client *c, const char *username, const char *password,
+		Tulay__V1__Response **out)
+{
+	Tulay__V1__Login login = TULAY__V1__LOGIN__INIT;
+	login.username = or_empty(username);
+	login.password = or_empty(password);
+	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
+	req.body_case = TULAY__V1__REQUEST__BODY_LOGIN;
+	req.login = &login;
+	return call_expect(c, &req, TULAY__V1__RESPONSE__BODY_SESSION, out);
+}
+
+int tulay_authenticate(struct tulay_client *c, const char *session_token, Tulay__V1__Response **out)
+{
+	Tulay__V1__Authenticate auth = TULAY__V1__AUTHENTICATE__INIT;
+	auth.session_token = or_empty(session_token);
+	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
+	req.body_case = TULAY__V1__REQUEST__BODY_AUTHENTICATE;
+	req.authenticate = &auth;
+	return call_expect(c, &req, TULAY__V1__RESPONSE__BODY_SESSION, out);
+}
+
+int tulay_logout(struct tulay_client *c, Tulay__V1__Response **out)
+{
+	Tulay__V1__Logout logout = TULAY__V1__LOGOUT__INIT;
+	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
+	req.body_case = TULAY__V1__REQUEST__BODY_LOGOUT;
+	req.logout = &logout;
+	return call_expect(c, &req, TULAY__V1__RESPONSE__BODY__NOT_SET, out);
+}
+
+/* The request structs are only read while packing: the casts below drop a const that the
+ * generated Request type cannot express. */
+int tulay_create_organisation(struct tulay_client *c, const Tulay__V1__CreateOrganisation *org,
+			      Tulay__V1__Response **out)
+{
+	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
+	req.body_case = TULAY__V1__REQUEST__BODY_CREATE_ORGANISATION;
+	req.create_organisation = (Tulay__V1__CreateOrganisation *)org;
+	return call_expect(c, &req, TULAY__V1__RESPONSE__BODY_ORGANISATION, out);
+}
+
+int tulay_list_organisations(struct tulay_client *c, const Tulay__V1__ListOrganisations *q,
+			     Tulay__V1__Response **out)
+{
+	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
+	req.body_case = TULAY__V1__REQUEST__BODY_LIST_ORGANISATIONS;
+	req.list_organisations = (Tulay__V1__ListOrganisations *)q;
+	return call_expect(c, &req, TULAY__V1__RESPONSE__BODY_ORGANISATIONS, out);
+}
+
+int tulay_create_claim(struct tulay_client *c, const Tulay__V1__CreateClaim *claim,
+		       Tulay__V1__Response **out)
+{
+	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
+	req.body_case = TULAY__V1__REQUEST__BODY_CREATE_CLAIM;
+	req.create_claim = (Tulay__V1__CreateClaim *)claim;
+	return call_expect(c, &req, TULAY__V1__RESPONSE__BODY_CLAIM, out);
+}
+
+int tulay_get_claim(struct tulay_client *c, const char *reference, const char *organisation,
+		    Tulay__V1__Response **out)
+{
+	Tulay__V1__GetClaim get = TULAY__V1__GET_CLAIM__INIT;
+	get.reference = or_empty(reference);
+	get.organisation = or_empty(organisation);
+	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
+	req.body_case = TULAY__V1__REQUEST__BODY_GET_CLAIM;
+	req.get_claim = &get;
+	return call_expect(c, &req, TULAY__V1__RESPONSE__BODY_CLAIM, out);
+}
+
+int tulay_list_claims(struct tulay_client *c, const Tulay__V1__ListClaims *q,
+		      Tulay__V1__Response **out)
+{
+	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
+	req.body_case = TULAY__V1__REQUEST__BODY_LIST_CLAIMS;
+	req.list_claims = (Tulay__V1__ListClaims *)q;
+	return call_expect(c, &req, TULAY__V1__RESPONSE__BODY_CLAIMS, out);
+}

@@ -10,8 +10,13 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 
 scripts/install-deps.sh
-cmake -S . -B build -DTULAY_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j"$(nproc)" >/dev/null
+mkdir -p build
+if ! { cmake -S . -B build -DTULAY_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
+	cmake --build build -j"$(nproc)"; } >build/build.log 2>&1; then
+	cat build/build.log >&2
+	echo "run: the build failed (log above)" >&2
+	exit 1
+fi
 echo "run: built build/server/tulayd and build/client/tulay"
 
 mkdir -p var

@@ -27,8 +27,13 @@ run_suite() { # run_suite BUILD_DIR CMAKE_ARGS...
 	local dir=$1
 	shift
 	echo "== build $dir $*"
-	cmake -S . -B "$dir" -DTULAY_TESTS=ON "$@" >/dev/null
-	cmake --build "$dir" -j"$jobs" >/dev/null
+	mkdir -p "$dir"
+	if ! { cmake -S . -B "$dir" -DTULAY_TESTS=ON "$@" && cmake --build "$dir" -j"$jobs"; } \
+		>"$dir/build.log" 2>&1; then
+		cat "$dir/build.log" >&2
+		echo "test: the build in $dir failed (log above)" >&2
+		exit 1
+	fi
 	echo "== ctest $dir"
 	ctest --test-dir "$dir" --output-on-failure --timeout 300
 }

@@ -225,8 +225,10 @@ static int conn_lost(struct db_conn *c, const char *reason)
 {
 	char clean[256];
 	const char *detail = c->pg != NULL ? PQerrorMessage(c->pg) : "";
-	log_warn("event=db_conn_lost db_conn=%u state=%d reason=%s detail=\"%s\"", c->index,
-		 c->state, reason, log_clean(detail, clean, sizeof(clean)));
+	log_event(c->pool->closing ? LOG_INFO : LOG_WARN,
+		  "event=%s db_conn=%u state=%d reason=%s detail=\"%s\"",
+		  c->pool->closing ? "db_conn_closed" : "db_conn_lost", c->index, c->state, reason,
+		  log_clean(detail, clean, sizeof(clean)));
 	struct db_job *job = c->state == DBC_BUSY ? c->job : NULL;
 	c->job = NULL;
 	watch_close(c);

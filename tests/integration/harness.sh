@@ -43,7 +43,8 @@ start)
 
 	# Detached from ctest: its own session, no inherited pipes (ctest would wait on them).
 	setsid bash -c '"$1" --port 0 --db-connections 3 --db-queue-timeout-ms 2000 \
-		--db-query-timeout-ms 5000 --drain-timeout-ms 5000 >"$2/tulayd.log" 2>&1 &
+		--db-query-timeout-ms 5000 --drain-timeout-ms 5000 \
+		--max-output-bytes 262144 >"$2/tulayd.log" 2>&1 &
 		pid=$!; echo $pid >"$2/tulayd.pid"; wait $pid; echo $? >"$2/tulayd.exit"' \
 		_ "$tulayd" "$state" </dev/null >/dev/null 2>&1 &
 	listening() { grep -q 'event=listening' "$state/tulayd.log" 2>/dev/null; }

@@ -121,6 +121,29 @@ static void conn_on_shutdown(uv_shutdown_t *sd, int status)
 	free(sd);
 }
 
+/* After a fatal protocol error: once the requests still in flight have answered and
+ * every reply is written, half-close, drain what the client still sends, then close.
+ * Closing at once with unread input would reset the connection and could destroy the
+ * replies in flight. Returns true if the connection is on its way out. */
+static bool conn_finish_after_error(struct conn *c)
+{
+	if (!c->close_after_write || c->discarding)
+		return c->discarding;
+	if (c->out_writes > 0 || c->inflight > 0)
+		return false;
+	c->discarding = true;
+	c->in_len = 0;
+	uv_shutdown_t *sd = malloc(sizeof(*sd));
+	if (sd == NULL || uv_shutdown(sd, (uv_stream_t *)&c->tcp, conn_on_shutdown) != 0) {
+		free(sd);
+		conn_close(c, "protocol_error");
+		return true;
+	}
+	uv_timer_start(&c->timer, conn_on_linger, CONN_LINGER_MS, 0);
+	conn_update_reading(c);
+	return true;
+}
+
 static void conn_on_write(uv_write_t *wr, int status)
 {
 	struct conn_write *w = container_of(wr, struct conn_write, req);
@@ -134,22 +157,8 @@ static void conn_on_write(uv_write_t *wr, int status)
 		conn_close(c, "write_failed");
 		return;
 	}
-	if (c->close_after_write && c->out_writes == 0) {
-		/* Let the client read the error: half-close, drain what it still sends, then
-		 * close. Closing at once with unread input would reset the connection and could
-		 * destroy the reply in flight. */
-		c->discarding = true;
-		c->in_len = 0;
-		uv_shutdown_t *sd = malloc(sizeof(*sd));
-		if (sd == NULL || uv_shutdown(sd, (uv_stream_t *)&c->tcp, conn_on_shutdown) != 0) {
-			free(sd);
-			conn_close(c, "protocol_error");
-			return;
-		}
-		uv_timer_start(&c->timer, conn_on_linger, CONN_LINGER_MS, 0);
-		conn_update_reading(c);
+	if (conn_finish_after_error(c))
 		return;
-	}
 	conn_update_reading(c);
 	conn_process_input(c);
 	server_check_drained(c->srv);
@@ -296,7 +305,7 @@ void conn_request_ended(struct conn *c, bool was_barrier)
 	c->inflight--;
 	if (was_barrier)
 		c->barrier = false;
-	if (c->closing)
+	if (c->closing || conn_finish_after_error(c))
 		return;
 	conn_process_input(c);
 }

@@ -44,7 +44,8 @@ struct db_conn {
 	uv_timer_t timer; /* backoff, connect deadline */
 	uv_getaddrinfo_t resolver;
 	bool resolving;
-	char hostaddr[INET6_ADDRSTRLEN];
+	char *hosts;     /* "name,name": the host name once per resolved address */
+	char *hostaddrs; /* "addr1,addr2": libpq tries them in turn */
 	unsigned backoff_ms;
 
 	/* The batch in flight: the prepares (DBC_PREPARING) or a job (DBC_BUSY). */
@@ -58,6 +59,7 @@ struct db_pool {
 	uv_loop_t *loop;
 	char *conninfo;
 	char *resolve_host; /* host name to look up before each connect, or NULL */
+	char *options;      /* server settings sent at connect (the user's, then ours) */
 	struct db_pool_options opts;
 	struct db_conn *conns;
 	struct db_job *queue_head, *queue_tail;
@@ -145,9 +147,14 @@ static void pool_handle_closed(struct db_pool *pool)
 	if (--pool->open_handles == 0 && pool->closing) {
 		void (*closed)(void *) = pool->closed;
 		void *arg = pool->closed_arg;
+		for (unsigned i = 0; i < pool->opts.connections; i++) {
+			free(pool->conns[i].hosts);
+			free(pool->conns[i].hostaddrs);
+		}
 		free(pool->conns);
 		free(pool->conninfo);
 		free(pool->resolve_host);
+		free(pool->options);
 		free(pool);
 		if (closed != NULL)
 			closed(arg);
@@ -259,7 +266,8 @@ static int conn_connect_step(struct db_conn *c, PostgresPollingStatusType st)
 		return conn_lost(c, "connect_failed");
 	}
 
-	uv_timer_stop(&c->timer);
+	/* The connect deadline keeps running until the statements are prepared too: a lock
+	 * held by a migration must not leave the connection preparing forever. */
 	if (PQsetnonblocking(c->pg, 1) != 0 || PQenterPipelineMode(c->pg) != 1)
 		return conn_lost(c, "pipeline_mode");
 	for (unsigned i = 0; i < c->pool->opts.nstatements; i++) {
@@ -281,16 +289,29 @@ static void conn_on_timer(uv_timer_t *t);
 static void conn_connect(struct db_conn *c)
 {
 	struct db_pool *pool = c->pool;
-	const char *keys[4], *values[4];
+	const char *keys[12], *values[12];
 	int n = 0;
-	keys[n] = "dbname"; /* expanded: the whole connection string */
+	keys[n] = "dbname"; /* expanded: the whole connection string; later keys override */
 	values[n++] = pool->conninfo;
-	if (c->hostaddr[0] != '\0') {
+	if (c->hostaddrs != NULL) {
+		keys[n] = "host";
+		values[n++] = c->hosts;
 		keys[n] = "hostaddr";
-		values[n++] = c->hostaddr;
+		values[n++] = c->hostaddrs;
 	}
 	keys[n] = "application_name";
 	values[n++] = "tulayd";
+	keys[n] = "options";
+	values[n++] = pool->options;
+	/* Notice a silently vanished server (network partition) within about a minute. */
+	keys[n] = "keepalives";
+	values[n++] = "1";
+	keys[n] = "keepalives_idle";
+	values[n++] = "30";
+	keys[n] = "keepalives_interval";
+	values[n++] = "10";
+	keys[n] = "keepalives_count";
+	values[n++] = "3";
 	keys[n] = NULL;
 	values[n] = NULL;
 
@@ -303,6 +324,44 @@ static void conn_connect(struct db_conn *c)
 	uv_timer_start(&c->timer, conn_on_timer, DB_CONNECT_TIMEOUT_MS, 0);
 	/* libpq's contract: after PQconnectStart, act as if PQconnectPoll said WRITING. */
 	conn_connect_step(c, PGRES_POLLING_WRITING);
+}
+
+/* Builds the host and hostaddr lists from every address the name resolved to, so that
+ * libpq tries each in turn (localhost may be ::1 first while PostgreSQL listens on
+ * 127.0.0.1 only). */
+static int conn_set_addresses(struct db_conn *c, const char *host, const struct addrinfo *res)
+{
+	size_t cap = 0;
+	for (const struct addrinfo *a = res; a != NULL; a = a->ai_next)
+		cap += INET6_ADDRSTRLEN + 1 + strlen(host) + 1;
+	char *hosts = calloc(1, cap + 1), *addrs = calloc(1, cap + 1);
+	if (hosts == NULL || addrs == NULL) {
+		free(hosts);
+		free(addrs);
+		return -ENOMEM;
+	}
+	size_t nh = 0, na = 0;
+	for (const struct addrinfo *a = res; a != NULL; a = a->ai_next) {
+		char ip[INET6_ADDRSTRLEN];
+		if (uv_ip_name(a->ai_addr, ip, sizeof(ip)) != 0)
+			continue;
+		/* getaddrinfo may list an address more than once; keep the first. */
+		bool seen = false;
+		for (const struct addrinfo *b = res; b != a && !seen; b = b->ai_next) {
+			char other[INET6_ADDRSTRLEN];
+			seen = uv_ip_name(b->ai_addr, other, sizeof(other)) == 0 &&
+			       strcmp(ip, other) == 0;
+		}
+		if (seen)
+			continue;
+		na += (size_t)snprintf(addrs + na, cap + 1 - na, "%s%s", na ? "," : "", ip);
+		nh += (size_t)snprintf(hosts + nh, cap + 1 - nh, "%s%s", nh ? "," : "", host);
+	}
+	free(c->hosts);
+	free(c->hostaddrs);
+	c->hosts = hosts;
+	c->hostaddrs = addrs;
+	return na > 0 ? 0 : -ENOENT;
 }
 
 static void conn_on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
@@ -324,7 +383,7 @@ static void conn_on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo 
 		conn_schedule_reconnect(c);
 		return;
 	}
-	int rc = uv_ip_name(res->ai_addr, c->hostaddr, sizeof(c->hostaddr));
+	int rc = conn_set_addresses(c, pool->resolve_host, res);
 	uv_freeaddrinfo(res);
 	if (rc != 0) {
 		c->state = DBC_DOWN;
@@ -360,7 +419,7 @@ static void conn_on_timer(uv_timer_t *t)
 	struct db_conn *c = container_of(t, struct db_conn, timer);
 	if (c->state == DBC_DOWN)
 		conn_begin(c);
-	else if (c->state == DBC_CONNECTING)
+	else if (c->state == DBC_CONNECTING || c->state == DBC_PREPARING)
 		conn_lost(c, "connect_timeout");
 }
 
@@ -415,6 +474,7 @@ static int conn_batch_done(struct db_conn *c)
 			 * we can do; the log line says why. */
 			return conn_lost(c, "prepare_failed");
 		}
+		uv_timer_stop(&c->timer);
 		c->state = DBC_READY;
 		c->backoff_ms = 0;
 		log_info("event=db_conn_ready db_conn=%u", c->index);
@@ -498,7 +558,9 @@ static void watch_on_event(uv_poll_t *h, int status, int events)
 	if (c == NULL)
 		return;
 	if (status < 0) {
-		/* Let libpq find out what went wrong with the socket. */
+		/* libuv stopped the handle; re-arm it on the next watch_set, and let libpq find
+		 * out what went wrong with the socket. */
+		c->watch_events = 0;
 		events = UV_READABLE;
 	}
 	if (c->state == DBC_CONNECTING)
@@ -581,10 +643,12 @@ unsigned db_pool_ready(const struct db_pool *pool)
 	return n;
 }
 
-/* Decides whether connecting needs a name lookup first: a single host name that is not a
- * socket directory or a numeric address, without a hostaddr. libpq would resolve it with a
+/* Reads what the pool needs from the connection string (and libpq's PG* environment
+ * defaults, which PQconninfoParse does not apply): whether connecting needs a name lookup
+ * first, and the server options to send. A single host name that is not a socket
+ * directory or a numeric address, without a hostaddr, would otherwise be resolved by a
  * blocking getaddrinfo() inside PQconnectStartParams. */
-static int pool_plan_resolve(struct db_pool *pool)
+static int pool_parse_conninfo(struct db_pool *pool)
 {
 	char *err = NULL;
 	PQconninfoOption *opts = PQconninfoParse(pool->conninfo, &err);
@@ -595,13 +659,21 @@ static int pool_plan_resolve(struct db_pool *pool)
 		PQfreemem(err);
 		return -EINVAL;
 	}
-	const char *host = NULL, *hostaddr = NULL;
+	const char *host = NULL, *hostaddr = NULL, *options = NULL;
 	for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
+		if (o->val == NULL || *o->val == '\0')
+			continue;
 		if (strcmp(o->keyword, "host") == 0)
 			host = o->val;
 		else if (strcmp(o->keyword, "hostaddr") == 0)
 			hostaddr = o->val;
+		else if (strcmp(o->keyword, "options") == 0)
+			options = o->val;
 	}
+	host = host != NULL ? host : getenv("PGHOST");
+	hostaddr = hostaddr != NULL ? hostaddr : getenv("PGHOSTADDR");
+	options = options != NULL ? options : getenv("PGOPTIONS");
+
 	int rc = 0;
 	if (host != NULL && *host != '\0' && host[0] != '/' && host[0] != '@' &&
 	    (hostaddr == NULL || *hostaddr == '\0')) {
@@ -616,6 +688,25 @@ static int pool_plan_resolve(struct db_pool *pool)
 			rc = pool->resolve_host != NULL ? 0 : -ENOMEM;
 		}
 	}
+
+	/* PostgreSQL ends a statement or lock wait that outlives the query timeout by itself,
+	 * and notices a client that went away, so a timed-out job never leaves a backend
+	 * working (or holding locks) for nobody. The idempotent write functions rely on READ
+	 * COMMITTED. */
+	unsigned limit = pool->opts.query_timeout_ms * 3 / 4;
+	char ours[256];
+	snprintf(
+	    ours, sizeof(ours),
+	    "-c statement_timeout=%u -c lock_timeout=%u -c client_connection_check_interval=5000 "
+	    "-c default_transaction_isolation=read\\ committed",
+	    limit < 100 ? 100 : limit, limit < 100 ? 100 : limit);
+	size_t len = (options != NULL ? strlen(options) + 1 : 0) + strlen(ours) + 1;
+	pool->options = malloc(len);
+	if (pool->options == NULL)
+		rc = -ENOMEM;
+	else
+		snprintf(pool->options, len, "%s%s%s", options != NULL ? options : "",
+			 options != NULL ? " " : "", ours);
 	PQconninfoFree(opts);
 	return rc;
 }
@@ -637,8 +728,10 @@ int db_pool_start(uv_loop_t *loop, const struct db_pool_options *opts, struct db
 		return -ENOMEM;
 	}
 	pool->opts.conninfo = pool->conninfo;
-	int rc = pool_plan_resolve(pool);
+	int rc = pool_parse_conninfo(pool);
 	if (rc != 0) {
+		free(pool->options);
+		free(pool->resolve_host);
 		free(pool->conninfo);
 		free(pool->conns);
 		free(pool);

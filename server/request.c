@@ -10,9 +10,11 @@
 #include "log.h"
 #include "server.h"
 
-/* What one request may allocate: its unpacked frame (at most a few times the frame size
- * in protobuf-c's structures) plus a response of up to a page of records. */
-#define REQUEST_ARENA_OVERHEAD (4u * 1024 * 1024)
+/* What one request may allocate: its unpacked frame (protobuf-c's structures cost a
+ * multiple of the bytes, most for many tiny unknown fields) plus a response of up to a
+ * page of records. A frame that needs more is refused as not a request. */
+#define REQUEST_ARENA_PER_BYTE 16u
+#define REQUEST_ARENA_OVERHEAD (2u * 1024 * 1024)
 
 const char *request_type(const struct request *req)
 {
@@ -118,11 +120,43 @@ void request_fail_invalid(struct request *req, const char *message)
 	request_end(req);
 }
 
+void request_fail_key_reused(struct request *req, const char *noun)
+{
+	const char *problem = arena_printf(&req->arena,
+					   "was already used for a different %s: use a new key "
+					   "for a new %s",
+					   noun, noun);
+	request_field_error(req, "idempotency_key",
+			    problem != NULL ? problem : "was already used for another request");
+	request_fail(req, TULAY__V1__CODE__ALREADY_EXISTS,
+		     "this idempotency key belongs to another request");
+}
+
+/* SQLSTATEs after which the transaction was rolled back and a retry may well succeed:
+ * statement or lock timeout, serialization failure, deadlock, too many connections. */
+static bool sqlstate_is_transient(const char *state)
+{
+	static const char *const transient[] = {"57014", "55P03", "40001", "40P01", "53300"};
+	for (size_t i = 0; i < N_ELEMS(transient); i++) {
+		if (strcmp(state, transient[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
 void request_fail_db(struct request *req)
 {
 	int i = req->job.failed_query >= 0 ? req->job.failed_query : 0;
 	const PGresult *res = req->job.results[i];
 	char clean[512];
+	if (sqlstate_is_transient(db_sqlstate(res))) {
+		log_warn("event=db_busy conn=%llu req=%llu type=%s sqlstate=%s",
+			 req->conn != NULL ? (unsigned long long)req->conn->id : 0ULL,
+			 (unsigned long long)req->seq, request_type(req), db_sqlstate(res));
+		request_fail(req, TULAY__V1__CODE__UNAVAILABLE,
+			     "the database is busy and nothing was saved; try again shortly");
+		return;
+	}
 	log_error(
 	    "event=db_error conn=%llu req=%llu type=%s query=%d sqlstate=%s error=\"%s\"",
 	    req->conn != NULL ? (unsigned long long)req->conn->id : 0ULL,
@@ -191,7 +225,7 @@ int request_start(struct conn *c, const uint8_t *payload, size_t len)
 		log_error("event=out_of_memory conn=%llu", (unsigned long long)c->id);
 		return -1;
 	}
-	arena_init(&req->arena, 4 * (size_t)srv->cfg.max_frame_bytes + REQUEST_ARENA_OVERHEAD);
+	arena_init(&req->arena, REQUEST_ARENA_PER_BYTE * len + REQUEST_ARENA_OVERHEAD);
 	req->msg = tulay__v1__request__unpack(&req->arena.allocator, len, payload);
 	if (req->msg == NULL) {
 		char sample[80];

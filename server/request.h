@@ -71,6 +71,11 @@ void request_fail_invalid(struct request *req, const char *message);
  * done(req, DB_OK or DB_QUERY_ERROR) is called. */
 void request_db(struct request *req, void (*done)(struct request *req, enum db_outcome outcome));
 
+/* Ends a mutating request whose idempotency key was used before for other content, with
+ * ALREADY_EXISTS and a field error on idempotency_key; `noun` names what the key created
+ * ("claim"). */
+void request_fail_key_reused(struct request *req, const char *noun);
+
 /* For a database error the handler did not expect: logs the SQLSTATE and message and ends
  * the request with INTERNAL. */
 void request_fail_db(struct request *req);

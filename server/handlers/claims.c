@@ -146,11 +146,7 @@ static void claim_created(struct request *req, enum db_outcome outcome)
 	}
 	const char *result = PQgetvalue(req->job.results[0], 0, 1);
 	if (strcmp(result, "key_reused") == 0) {
-		request_field_error(req, "idempotency_key",
-				    "was already used for a different claim: use a new key for a "
-				    "new claim");
-		request_fail(req, TULAY__V1__CODE__ALREADY_EXISTS,
-			     "this idempotency key belongs to another claim");
+		request_fail_key_reused(req, "claim");
 		return;
 	}
 	const PGresult *res = req->job.results[1];

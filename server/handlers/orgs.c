@@ -84,11 +84,7 @@ static void org_created(struct request *req, enum db_outcome outcome)
 	}
 	const char *result = PQgetvalue(req->job.results[0], 0, 1);
 	if (strcmp(result, "key_reused") == 0) {
-		request_field_error(req, "idempotency_key",
-				    "was already used for a different request: use a new key "
-				    "for a new organisation");
-		request_fail(req, TULAY__V1__CODE__ALREADY_EXISTS,
-			     "this idempotency key belongs to another request");
+		request_fail_key_reused(req, "organisation");
 		return;
 	}
 	if (strcmp(result, "acronym_taken") == 0) {

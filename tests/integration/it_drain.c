@@ -68,24 +68,23 @@ static bool finish(struct child *ch, const char *needle, int *status)
 	return found;
 }
 
+/* Starts a tulayd and leaves a Login (id) hashing on its thread pool. Returns the fd. */
+static int login_in_flight(struct child *ch, unsigned drain_timeout_ms, uint64_t id)
+{
+	start_tulayd(ch, drain_timeout_ms);
+	setenv("TULAY_SERVER", ch->server, 1);
+	int fd = it_raw_connect();
+	it_raw_hello(fd);
+	it_raw_send_login(fd, id, "officer");
+	usleep(20 * 1000); /* the Login is read and hashing: argon2id takes ~100 ms */
+	return fd;
+}
+
 static void test_sigterm_finishes_the_request_in_flight(void **state)
 {
 	(void)state;
 	struct child ch;
-	start_tulayd(&ch, 10000);
-	setenv("TULAY_SERVER", ch.server, 1);
-	int fd = it_raw_connect();
-	it_raw_hello(fd);
-
-	IT_REQUEST(req);
-	Tulay__V1__Login login = TULAY__V1__LOGIN__INIT;
-	login.username = "officer";
-	login.password = (char *)it_env("TULAY_TEST_PASSWORD");
-	req.id = 77;
-	req.body_case = TULAY__V1__REQUEST__BODY_LOGIN;
-	req.login = &login;
-	assert_int_equal(it_raw_send(fd, &req), 0);
-	usleep(20 * 1000); /* the Login is read and hashing; argon2id takes ~100 ms */
+	int fd = login_in_flight(&ch, 10000, 77);
 	assert_int_equal(kill(ch.pid, SIGTERM), 0);
 
 	Tulay__V1__Response *resp = it_raw_recv(fd);
@@ -106,19 +105,7 @@ static void test_second_signal_exits_at_once(void **state)
 {
 	(void)state;
 	struct child ch;
-	start_tulayd(&ch, 60000);
-	setenv("TULAY_SERVER", ch.server, 1);
-	int fd = it_raw_connect();
-	it_raw_hello(fd);
-	IT_REQUEST(req);
-	Tulay__V1__Login login = TULAY__V1__LOGIN__INIT;
-	login.username = "officer";
-	login.password = (char *)it_env("TULAY_TEST_PASSWORD");
-	req.id = 78;
-	req.body_case = TULAY__V1__REQUEST__BODY_LOGIN;
-	req.login = &login;
-	assert_int_equal(it_raw_send(fd, &req), 0);
-	usleep(20 * 1000);
+	int fd = login_in_flight(&ch, 60000, 78);
 	/* Both signals land while the Login is still hashing: the first starts the drain,
 	 * the second ends the process without waiting for it. */
 	assert_int_equal(kill(ch.pid, SIGTERM), 0);

@@ -3,6 +3,7 @@
  * PostgreSQL is back, and a write retried with its idempotency key is stored exactly once.
  * Runs alone (RUN_SERIAL): it stops the shared cluster. */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -29,6 +30,23 @@ static void cluster(const char *action)
 	snprintf(cmd, sizeof(cmd), "%s/scripts/pg-cluster.sh %s %s >/dev/null",
 		 it_env("TULAY_TEST_REPO"), action, it_env("TULAY_TEST_PGDIR"));
 	assert_int_equal(system(cmd), 0);
+}
+
+/* Runs SQL as the cluster's superuser through psql; returns the first output line. */
+static void psql(const char *sql, char *out, size_t cap, bool background)
+{
+	const char *db = it_env("TULAY_TEST_DB"); /* "host=DIR dbname=tulay user=tulay" */
+	char host[512];
+	snprintf(host, sizeof(host), "%s", db + strlen("host="));
+	host[strcspn(host, " ")] = '\0';
+	char cmd[2048];
+	snprintf(cmd, sizeof(cmd), "psql -X -qAt -h '%s' -U postgres -d tulay -c \"%s\"%s", host,
+		 sql, background ? " >/dev/null 2>&1 &" : "");
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	if (out != NULL && fgets(out, (int)cap, p) == NULL)
+		out[0] = '\0';
+	pclose(p);
 }
 
 static uint8_t outage_key[16] = {0x6f, 0x75, 0x74, 0x61, 0x67, 0x65, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
@@ -118,11 +136,52 @@ static void test_database_outage_and_recovery(void **state)
 	close(fd);
 }
 
+/* Regression (review finding): a job that timed out used to leave its backend waiting on
+ * the lock for nobody, and every retry added one. Now PostgreSQL's own statement and lock
+ * timeouts end the wait: the client gets UNAVAILABLE (nothing saved), no backend is left
+ * behind, and the retry after the lock is gone stores the claim once. */
+static void test_lock_wait_ends_cleanly(void **state)
+{
+	(void)state;
+	int fd = it_raw_connect();
+	it_raw_hello(fd);
+	it_raw_login(fd, "officer");
+	outage_key[15] ^= 0xff; /* a key of its own */
+
+	psql("BEGIN; LOCK TABLE case_counters IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(6); "
+	     "COMMIT;",
+	     NULL, 0, true);
+	usleep(500 * 1000); /* let the lock be taken */
+	double t0 = now_s();
+	Tulay__V1__Response *resp = create_claim(fd, 200);
+	printf("# answered %.2f s into the lock wait: %s\n", now_s() - t0, resp->status->message);
+	assert_int_equal(resp->status->code, TULAY__V1__CODE__UNAVAILABLE);
+	assert_false(resp->status->outcome_unknown);
+	tulay__v1__response__free_unpacked(resp, NULL);
+
+	char line[64];
+	psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'tulayd' AND "
+	     "wait_event_type = 'Lock'",
+	     line, sizeof(line), false);
+	assert_int_equal(atoi(line), 0);
+
+	sleep(6); /* the lock holder commits */
+	Tulay__V1__Response *first = create_claim(fd, 201);
+	Tulay__V1__Response *again = create_claim(fd, 202);
+	assert_int_equal(first->status->code, TULAY__V1__CODE__OK);
+	assert_int_equal(again->status->code, TULAY__V1__CODE__OK);
+	assert_string_equal(first->claim->reference, again->claim->reference);
+	tulay__v1__response__free_unpacked(first, NULL);
+	tulay__v1__response__free_unpacked(again, NULL);
+	close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	it_load_env(argc, argv);
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_database_outage_and_recovery),
+	    cmocka_unit_test(test_lock_wait_ends_cleanly),
 	};
 	return cmocka_run_group_tests_name("it_outage", tests, NULL, NULL);
 }

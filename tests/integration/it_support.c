@@ -162,16 +162,21 @@ void it_raw_hello(int fd)
 	tulay__v1__response__free_unpacked(resp, NULL);
 }
 
-void it_raw_login(int fd, const char *username)
+void it_raw_send_login(int fd, uint64_t id, const char *username)
 {
 	IT_REQUEST(req);
 	Tulay__V1__Login login = TULAY__V1__LOGIN__INIT;
 	login.username = (char *)username;
 	login.password = (char *)it_env("TULAY_TEST_PASSWORD");
-	req.id = 2;
+	req.id = id;
 	req.body_case = TULAY__V1__REQUEST__BODY_LOGIN;
 	req.login = &login;
 	assert_int_equal(it_raw_send(fd, &req), 0);
+}
+
+void it_raw_login(int fd, const char *username)
+{
+	it_raw_send_login(fd, 2, username);
 	Tulay__V1__Response *resp = it_raw_recv(fd);
 	assert_non_null(resp);
 	assert_int_equal(resp->status->code, TULAY__V1__CODE__OK);

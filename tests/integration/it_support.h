@@ -36,6 +36,9 @@ bool it_raw_closed(int fd);
 /* Sends Hello and asserts an OK reply. */
 void it_raw_hello(int fd);
 
+/* Sends Login{username, harness password} with request id `id`, without waiting. */
+void it_raw_send_login(int fd, uint64_t id, const char *username);
+
 /* Sends Login for `username` with the harness password, asserts OK. */
 void it_raw_login(int fd, const char *username);
 

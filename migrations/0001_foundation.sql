@@ -130,6 +130,7 @@ CREATE FUNCTION create_wage_theft_claim(
 LANGUAGE plpgsql AS $$
 DECLARE
     v_hash bytea;
+    v_constraint text;
     v_seq bigint;
     v_opened date := (now() AT TIME ZONE 'UTC')::date;
     v_year integer := extract(year FROM v_opened)::integer;
@@ -166,6 +167,11 @@ BEGIN
         outcome := 'created';
     EXCEPTION WHEN unique_violation THEN
         -- A concurrent request with the same key committed first: answer as a retry.
+        -- Any other unique violation (a reference clash) is a real error.
+        GET STACKED DIAGNOSTICS v_constraint = CONSTRAINT_NAME;
+        IF v_constraint IS DISTINCT FROM 'cases_idempotency_key' THEN
+            RAISE;
+        END IF;
         SELECT c.case_id, c.request_hash INTO STRICT case_id, v_hash
           FROM cases c
          WHERE c.org_id = p_org_id AND c.idempotency_key = p_idempotency_key;
@@ -182,6 +188,7 @@ CREATE FUNCTION create_organisation(
 LANGUAGE plpgsql AS $$
 DECLARE
     v_hash bytea;
+    v_constraint text;
 BEGIN
     SELECT o.org_id, o.request_hash INTO org_id, v_hash
       FROM organisations o WHERE o.idempotency_key = p_idempotency_key;
@@ -195,13 +202,17 @@ BEGIN
         RETURNING organisations.org_id INTO org_id;
         outcome := 'created';
     EXCEPTION WHEN unique_violation THEN
-        SELECT o.org_id, o.request_hash INTO org_id, v_hash
-          FROM organisations o WHERE o.idempotency_key = p_idempotency_key;
-        IF FOUND THEN
-            outcome := CASE WHEN v_hash = p_request_hash THEN 'replayed' ELSE 'key_reused' END;
-        ELSE
+        GET STACKED DIAGNOSTICS v_constraint = CONSTRAINT_NAME;
+        IF v_constraint = 'organisations_acronym_key' THEN
             org_id := NULL;
             outcome := 'acronym_taken';
+        ELSIF v_constraint = 'organisations_idempotency_key_key' THEN
+            -- A concurrent request with the same key committed first.
+            SELECT o.org_id, o.request_hash INTO STRICT org_id, v_hash
+              FROM organisations o WHERE o.idempotency_key = p_idempotency_key;
+            outcome := CASE WHEN v_hash = p_request_hash THEN 'replayed' ELSE 'key_reused' END;
+        ELSE
+            RAISE;
         END IF;
     END;
 END;

@@ -65,5 +65,24 @@ check "and exactly one of them applied 0001 (got $applied)" test "$applied" = 1
 check "status is up to date afterwards" run 0 'up to date' "$TULAYD" migrate status --db "$empty"
 psql_admin -c "DROP DATABASE tulay_empty"
 
+# Regression (review finding): the claim function caught every unique violation as if a
+# concurrent retry had won; a clash on the reference then failed as "no rows". It must
+# surface as the clash it is. Run in a transaction that is rolled back.
+clash() {
+	psql -X -q -h "$sock" -U postgres -d tulay -v ON_ERROR_STOP=1 2>&1 <<'SQL'
+BEGIN;
+SELECT outcome FROM create_wage_theft_claim(1, 1, decode(repeat('11', 16), 'hex'),
+    decode(repeat('22', 32), 'hex'), 'PH', 'MY', 'construction', 'Clash Test',
+    '2025-01-01', '2025-01-02', 100, 'MYR', 1);
+UPDATE case_counters SET last_value = last_value - 1 WHERE org_id = 1;
+SELECT outcome FROM create_wage_theft_claim(1, 1, decode(repeat('33', 16), 'hex'),
+    decode(repeat('44', 32), 'hex'), 'PH', 'MY', 'construction', 'Clash Test',
+    '2025-01-01', '2025-01-02', 100, 'MYR', 1);
+ROLLBACK;
+SQL
+}
+check "a reference clash is reported as such, not as a retry" \
+	run 3 'cases_reference_key' clash
+
 echo "$passes passed, $fails failed"
 ((fails == 0))

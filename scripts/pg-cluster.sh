@@ -6,8 +6,10 @@
 #                                              off fsync, for throwaway test clusters
 #   scripts/pg-cluster.sh stop DIR             stop (fast shutdown)
 #   scripts/pg-cluster.sh status DIR
-#   scripts/pg-cluster.sh conninfo DIR         print the libpq connection string of the
-#                                              tulay database
+#   scripts/pg-cluster.sh conninfo DIR [app|owner]
+#                                              print the libpq connection string of the
+#                                              tulay database for tulayd (app, the default)
+#                                              or for migrations and bootstrap (owner)
 #
 # PostgreSQL refuses to run as root. When run as root, the cluster belongs to the
 # unprivileged system user "tulay-pg" (created if missing) and every PostgreSQL program
@@ -73,10 +75,26 @@ start)
 			exit 1
 		}
 	fi
+	# Two roles (created on first start, and on later starts of clusters made before they
+	# existed): "tulay" owns the database and every object in it and runs the migrations
+	# (BYPASSRLS: the only role that may); "tulay_app" is what tulayd connects as: it owns
+	# nothing, is no superuser and cannot bypass row-level security.
+	pg "$bindir/psql" -X -q -h "$sock" -U postgres -d postgres -v ON_ERROR_STOP=1 <<'SQL'
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'tulay') THEN
+        CREATE ROLE tulay LOGIN BYPASSRLS;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'tulay_app') THEN
+        CREATE ROLE tulay_app LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+    END IF;
+END
+$$;
+ALTER ROLE tulay BYPASSRLS;
+SQL
 	if [[ -n "${fresh:-}" ]]; then
-		# tulay's own role owns the database; the superuser stays for administration only.
 		pg "$bindir/psql" -X -q -h "$sock" -U postgres -d postgres -v ON_ERROR_STOP=1 \
-			-c "CREATE ROLE tulay LOGIN" -c "CREATE DATABASE tulay OWNER tulay"
+			-c "CREATE DATABASE tulay OWNER tulay"
 	fi
 	;;
 stop)
@@ -88,7 +106,14 @@ status)
 	pg "$bindir/pg_ctl" --pgdata="$data" status
 	;;
 conninfo)
-	echo "host=$sock dbname=tulay user=tulay"
+	case "${3:-app}" in
+	app) echo "host=$sock dbname=tulay user=tulay_app" ;;
+	owner) echo "host=$sock dbname=tulay user=tulay" ;;
+	*)
+		echo "pg-cluster: conninfo takes app or owner" >&2
+		exit 64
+		;;
+	esac
 	;;
 *)
 	echo "pg-cluster: unknown command '$cmd'" >&2

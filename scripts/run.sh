@@ -21,16 +21,19 @@ echo "run: built build/server/tulayd and build/client/tulay"
 
 mkdir -p var
 scripts/pg-cluster.sh start var/pg
-export TULAY_DB="$(scripts/pg-cluster.sh conninfo var/pg)"
-build/server/tulayd migrate up
+# Migrations and bootstrap run as the database owner; tulayd itself as tulay_app, a role
+# that owns nothing and is bound by row-level security.
+owner_db="$(scripts/pg-cluster.sh conninfo var/pg owner)"
+export TULAY_DB="$(scripts/pg-cluster.sh conninfo var/pg app)"
+build/server/tulayd migrate up --db "$owner_db"
 
-build/server/tulayd org add --if-not-exists --acronym DEMO \
+build/server/tulayd org add --if-not-exists --acronym DEMO --db "$owner_db" \
 	--name "Demo Migrant Support Centre" --kind ngo --country PH
 if [[ ! -s var/admin-password ]]; then
 	(umask 077 && od -An -N12 -tx1 /dev/urandom | tr -d ' \n' >var/admin-password)
 fi
 TULAY_NEW_PASSWORD="$(cat var/admin-password)" build/server/tulayd user add --if-not-exists \
-	--org DEMO --username admin --role admin
+	--db "$owner_db" --org DEMO --username admin --role admin
 
 port=7420
 for ((i = 1; i <= $#; i++)); do

@@ -19,7 +19,7 @@
 #include <libpq-fe.h>
 #include <uv.h>
 
-#define DB_MAX_QUERIES 4
+#define DB_MAX_QUERIES 6
 #define DB_MAX_PARAMS  16
 
 struct db_statement {

@@ -5,6 +5,7 @@
 
 #include "common.h"
 #include "handlers/handlers.h"
+#include "request.h"
 #include "tulay/v1/envelope.pb-c.h"
 
 static const struct handler handlers[] = {
@@ -43,6 +44,7 @@ const struct db_statement *dispatch_statements(unsigned *count)
 			const struct db_statement *set;
 			unsigned count;
 		} sets[] = {
+		    {request_statements, request_statements_count},
 		    {session_statements, session_statements_count},
 		    {orgs_statements, orgs_statements_count},
 		    {claims_statements, claims_statements_count},

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "admin.h"
+#include "audit.h"
 #include "common.h"
 #include "config.h"
 #include "handlers/handlers.h"
@@ -19,6 +20,7 @@ static void usage(FILE *out)
 	    "       tulayd migrate status|up [--dry-run] [SETTINGS]\n"
 	    "       tulayd org add --acronym A --name N --kind K --country CC [SETTINGS]\n"
 	    "       tulayd user add --org A --username U --role R [--password-stdin] [SETTINGS]\n"
+	    "       tulayd audit verify [SETTINGS]            check the audit log's hash chain\n"
 	    "       tulayd --help | --version\n"
 	    "\n"
 	    "tulayd serves the tulay.v1 protocol (see proto/README.md) on TCP and stores\n"
@@ -70,6 +72,8 @@ int main(int argc, char **argv)
 	int rc;
 	if (strcmp(command, "migrate") == 0) {
 		rc = migrate_command(&cfg, n_rest, rest_argv);
+	} else if (strcmp(command, "audit") == 0) {
+		rc = audit_command(&cfg, n_rest, rest_argv);
 	} else if (strcmp(command, "org") == 0) {
 		rc = admin_org_command(&cfg, n_rest, rest_argv);
 	} else if (strcmp(command, "user") == 0) {

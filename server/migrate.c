@@ -405,11 +405,44 @@ out:
 	return exit_code;
 }
 
+/* Row-level security protects nothing from a role that owns the tables, is a superuser or
+ * bypasses RLS: tulayd refuses to serve as one. */
+static int check_role(PGconn *pg)
+{
+	PGresult *r = PQexec(pg, "SELECT current_user, r.rolsuper, r.rolbypassrls, "
+				 "  (SELECT count(*) FROM pg_class c WHERE c.relowner = r.oid) + "
+				 "  (SELECT count(*) FROM pg_proc p WHERE p.proowner = r.oid) "
+				 "FROM pg_roles r WHERE r.rolname = current_user");
+	int rc = -1;
+	if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+		fprintf(stderr, "tulayd: cannot read the database role: %s",
+			PQresultErrorMessage(r));
+	} else if (strcmp(PQgetvalue(r, 0, 1), "f") != 0 || strcmp(PQgetvalue(r, 0, 2), "f") != 0 ||
+		   strcmp(PQgetvalue(r, 0, 3), "0") != 0) {
+		fprintf(
+		    stderr,
+		    "tulayd: refusing to serve as database role '%s' (superuser=%s, "
+		    "bypassrls=%s, owns %s objects): row-level security would not protect "
+		    "anything. Connect tulayd as a role that owns nothing and cannot bypass RLS "
+		    "(tulay_app), and run 'tulayd migrate' as the owner.\n",
+		    PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2),
+		    PQgetvalue(r, 0, 3));
+	} else {
+		rc = 0;
+	}
+	PQclear(r);
+	return rc;
+}
+
 int migrate_check_schema(const struct config *cfg)
 {
 	PGconn *pg = db_connect(cfg->db);
 	if (pg == NULL)
 		return -1;
+	if (check_role(pg) != 0) {
+		PQfinish(pg);
+		return -1;
+	}
 	int rc = -1;
 	PGresult *r = PQexec(pg, "SELECT coalesce(max(version), 0) FROM schema_migrations");
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {

@@ -10,15 +10,16 @@
 #include "config.h"
 
 /* The schema version this build of tulayd needs: the number of its newest migration. */
-#define MIGRATE_REQUIRED_VERSION 1
+#define MIGRATE_REQUIRED_VERSION 2
 
 /* `tulayd migrate status|up [--dry-run]`: args are the words after "migrate". Prints to
  * stdout/stderr. Returns the exit code: 0 success (status: up to date), 1 error, 2 status
  * found pending migrations, 64 usage. */
 int migrate_command(const struct config *cfg, int argc, char **argv);
 
-/* Before serving: returns 0 if the database has at least MIGRATE_REQUIRED_VERSION, else
- * prints why and the command that fixes it to stderr and returns -1. */
+/* Before serving: returns 0 if tulayd's database role owns nothing and cannot bypass
+ * row-level security, and the database has at least MIGRATE_REQUIRED_VERSION; else prints
+ * why and what fixes it to stderr and returns -1. */
 int migrate_check_schema(const struct config *cfg);
 
 #endif

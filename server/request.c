@@ -7,6 +7,7 @@
 
 #include "common.h"
 #include "dispatch.h"
+#include "handlers/handlers.h"
 #include "log.h"
 #include "server.h"
 
@@ -182,8 +183,81 @@ static void request_on_db(struct db_job *job, enum db_outcome outcome)
 	req->db_done(req, outcome);
 }
 
+const struct db_statement request_statements[] = {
+    {"tenant_context", "SELECT set_config('tulay.org_id', $1, true), "
+		       "set_config('tulay.user_id', $2, true), set_config('tulay.role', $3, true)"},
+    {"audit", "SELECT audit_append($1, coalesce($2, (SELECT reference FROM cases "
+	      "WHERE org_id = tulay_org() AND idempotency_key = $3)), $4)"},
+};
+const unsigned request_statements_count = N_ELEMS(request_statements);
+
+void request_audit(struct request *req, const char *action, const char *target, const char *detail)
+{
+	req->audit.action = action;
+	req->audit.target = target != NULL ? target : "";
+	req->audit.case_key = NULL;
+	req->audit.case_key_len = 0;
+	req->audit.detail = detail != NULL ? detail : "";
+}
+
+void request_audit_case_key(struct request *req, const char *action, const void *key, int len)
+{
+	request_audit(req, action, NULL, NULL);
+	req->audit.target = NULL;
+	req->audit.case_key = key;
+	req->audit.case_key_len = len;
+}
+
+const PGresult *request_result(const struct request *req, int i)
+{
+	assert(req->job_base + i < DB_MAX_QUERIES);
+	return req->job.results[req->job_base + i];
+}
+
+/* Wraps the handler's queries: tenant context first, audit entry last. Returns false when
+ * out of memory. */
+static bool request_wrap_job(struct request *req)
+{
+	struct db_job *job = &req->job;
+	req->job_base = 0;
+	if (req->session.authenticated) {
+		char *org = arena_printf(&req->arena, "%lld", (long long)req->session.org_id);
+		char *user = arena_printf(&req->arena, "%lld", (long long)req->session.user_id);
+		const char *role = role_code(req->session.role);
+		if (org == NULL || user == NULL || role == NULL)
+			return false;
+		assert(job->nqueries < DB_MAX_QUERIES);
+		memmove(&job->queries[1], &job->queries[0],
+			sizeof(job->queries[0]) * (size_t)job->nqueries);
+		job->nqueries++;
+		struct db_query *q = &job->queries[0];
+		q->statement = "tenant_context";
+		q->nparams = 0;
+		db_param_text(q, org);
+		db_param_text(q, user);
+		db_param_text(q, role);
+		req->job_base = 1;
+	}
+	if (req->audit.action != NULL) {
+		struct db_query *q = db_job_add(job, "audit");
+		db_param_text(q, req->audit.action);
+		db_param_text(q, req->audit.target);
+		if (req->audit.case_key != NULL)
+			db_param_bytes(q, req->audit.case_key, req->audit.case_key_len);
+		else
+			db_param_text(q, NULL);
+		db_param_text(q, req->audit.detail);
+		req->audit.action = NULL; /* one entry per request_audit() */
+	}
+	return true;
+}
+
 void request_db(struct request *req, void (*done)(struct request *req, enum db_outcome outcome))
 {
+	if (!request_wrap_job(req)) {
+		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
 	req->db_done = done;
 	req->job.done = request_on_db;
 	if (req->srv->db == NULL || !db_pool_submit(req->srv->db, &req->job))

@@ -40,6 +40,14 @@ struct request {
 
 	struct conn_session session; /* the caller, copied at start */
 	struct db_job job;
+	int job_base; /* index in job.results of the handler's first query */
+	struct {      /* the audit entry request_db() adds to the next job, if set */
+		const char *action;
+		const char *target;
+		const void *case_key; /* or: the target is the case with this key */
+		int case_key_len;
+		const char *detail;
+	} audit;
 	void (*db_done)(struct request *req, enum db_outcome outcome);
 	uv_work_t work; /* for CPU-heavy steps (password hashing) */
 	void *state;    /* the handler's own, in the arena */
@@ -65,11 +73,32 @@ bool request_has_field_errors(const struct request *req);
 /* Ends the request with INVALID_ARGUMENT and the recorded field errors. */
 void request_fail_invalid(struct request *req, const char *message);
 
-/* Runs req->job (filled by the handler with db_job_add/db_param_*) on the pool. When the
- * database is unavailable the request fails with UNAVAILABLE by itself (flagged
- * outcome_unknown for a mutating request that may have reached PostgreSQL); otherwise
- * done(req, DB_OK or DB_QUERY_ERROR) is called. */
+/* Runs req->job (filled by the handler with db_job_add/db_param_*) on the pool, as one
+ * transaction. For an authenticated caller the transaction first sets the tenant context
+ * (organisation, user, role) that PostgreSQL's row-level security policies read, and it
+ * ends with the audit entry recorded by request_audit(), if any: the action and its audit
+ * entry commit together or not at all. When the database is unavailable the request fails
+ * with UNAVAILABLE by itself (flagged outcome_unknown for a mutating request that may have
+ * reached PostgreSQL); otherwise done(req, DB_OK or DB_QUERY_ERROR) is called, and
+ * request_result(req, i) is the result of the handler's i-th query. */
 void request_db(struct request *req, void (*done)(struct request *req, enum db_outcome outcome));
+
+/* The result of the handler's i-th query of the last job (not counting the tenant context
+ * and audit queries request_db adds). */
+const PGresult *request_result(const struct request *req, int i);
+
+/* Records the audit entry for the next request_db(): `action` ("read_claim"), `target`
+ * (what it acted on, e.g. a reference; no personal data) and `detail` (e.g. the filters of
+ * a list). Strings must outlive the job. */
+void request_audit(struct request *req, const char *action, const char *target, const char *detail);
+
+/* Like request_audit, with the target being the reference of the case created under
+ * idempotency key `key` in the same transaction. */
+void request_audit_case_key(struct request *req, const char *action, const void *key, int len);
+
+/* Prepared statements of the request layer (tenant context, audit). */
+extern const struct db_statement request_statements[];
+extern const unsigned request_statements_count;
 
 /* Ends a mutating request whose idempotency key was used before for other content, with
  * ALREADY_EXISTS and a field error on idempotency_key; `noun` names what the key created

@@ -144,12 +144,12 @@ static void claim_created(struct request *req, enum db_outcome outcome)
 		request_fail_db(req);
 		return;
 	}
-	const char *result = PQgetvalue(req->job.results[0], 0, 1);
+	const char *result = PQgetvalue(request_result(req, 0), 0, 1);
 	if (strcmp(result, "key_reused") == 0) {
 		request_fail_key_reused(req, "claim");
 		return;
 	}
-	const PGresult *res = req->job.results[1];
+	const PGresult *res = request_result(req, 1);
 	if (PQntuples(res) != 1) {
 		request_fail(req, TULAY__V1__CODE__INTERNAL, "the claim could not be read back");
 		return;
@@ -211,6 +211,8 @@ static void claim_create_submit(struct request *req)
 	q = db_job_add(&req->job, "claim_by_key");
 	db_param_text(q, org_id);
 	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
+	request_audit_case_key(req, "create_claim", m->idempotency_key.data,
+			       (int)m->idempotency_key.len);
 	request_db(req, claim_created);
 }
 
@@ -275,7 +277,7 @@ void handle_create_claim(struct request *req)
 	}
 	st->workers = m->workers == 0 ? 1 : m->workers;
 	req->state = st;
-	orgs_resolve(req, m->organisation, "organisation", &st->org_id, claim_create_submit);
+	orgs_resolve(req, m->organisation, "organisation", false, &st->org_id, claim_create_submit);
 }
 
 /* --- GetClaim -------------------------------------------------------------------------- */
@@ -292,7 +294,7 @@ static void claim_loaded(struct request *req, enum db_outcome outcome)
 		request_fail_db(req);
 		return;
 	}
-	const PGresult *res = req->job.results[0];
+	const PGresult *res = request_result(req, 0);
 	if (PQntuples(res) != 1) {
 		request_fail(req, TULAY__V1__CODE__NOT_FOUND, "no claim with this reference");
 		return;
@@ -311,6 +313,7 @@ static void claim_get_submit(struct request *req)
 	struct db_query *q = db_job_add(&req->job, "claim_by_reference");
 	db_param_text(q, st->org_param);
 	db_param_text(q, req->msg->get_claim->reference);
+	request_audit(req, "read_claim", req->msg->get_claim->reference, "");
 	request_db(req, claim_loaded);
 }
 
@@ -343,7 +346,7 @@ void handle_get_claim(struct request *req)
 		return;
 	}
 	req->state = st;
-	orgs_resolve(req, m->organisation, "organisation", &st->org_id, claim_get_submit);
+	orgs_resolve(req, m->organisation, "organisation", false, &st->org_id, claim_get_submit);
 }
 
 /* --- ListClaims ------------------------------------------------------------------------ */
@@ -355,7 +358,7 @@ static void claims_listed(struct request *req, enum db_outcome outcome)
 		request_fail_db(req);
 		return;
 	}
-	const PGresult *res = req->job.results[0];
+	const PGresult *res = request_result(req, 0);
 	int rows = PQntuples(res);
 	int n = rows > (int)st->limit ? (int)st->limit : rows;
 	Tulay__V1__ClaimList *list = request_alloc(req, sizeof(*list));
@@ -402,6 +405,11 @@ static void claim_list_submit(struct request *req)
 	db_param_text(q, status != NULL ? status : "");
 	db_param_text(q, *m->page_token != '\0' ? m->page_token : "0");
 	db_param_text(q, fetch);
+	request_audit(req, "list_claims", "",
+		      arena_printf(&req->arena,
+				   "country_of_work=%s status=%s page_token=%s limit=%u",
+				   m->country_of_work, status != NULL ? status : "", m->page_token,
+				   st->limit));
 	request_db(req, claims_listed);
 }
 
@@ -442,5 +450,5 @@ void handle_list_claims(struct request *req)
 	}
 	st->limit = m->limit != 0 ? m->limit : CLAIM_LIST_DEFAULT;
 	req->state = st;
-	orgs_resolve(req, m->organisation, "organisation", &st->org_id, claim_list_submit);
+	orgs_resolve(req, m->organisation, "organisation", false, &st->org_id, claim_list_submit);
 }

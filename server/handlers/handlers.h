@@ -3,6 +3,7 @@
 #ifndef TULAYD_HANDLERS_H
 #define TULAYD_HANDLERS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "db.h"
@@ -35,11 +36,11 @@ const char *org_kind_code(int kind);
 
 /* Resolves the organisation a request names by acronym (`field` is its name in the
  * request). An empty acronym or the caller's own means the caller's organisation. Another
- * organisation must exist (else INVALID_ARGUMENT on `field`) and the caller must be an
- * admin (else PERMISSION_DENIED). On success stores the id in *org_id and calls
- * then(req); on failure ends the request. */
-void orgs_resolve(struct request *req, const char *acronym, const char *field, int64_t *org_id,
-		  void (*then)(struct request *req));
+ * organisation must exist (else INVALID_ARGUMENT on `field`) and be allowed by the caller
+ * (`others_allowed`, else PERMISSION_DENIED: case records never are, whatever the role).
+ * On success stores the id in *org_id and calls then(req); on failure ends the request. */
+void orgs_resolve(struct request *req, const char *acronym, const char *field, bool others_allowed,
+		  int64_t *org_id, void (*then)(struct request *req));
 
 /* claims.c */
 extern const struct db_statement claims_statements[];

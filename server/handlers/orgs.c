@@ -82,7 +82,7 @@ static void org_created(struct request *req, enum db_outcome outcome)
 		request_fail_db(req);
 		return;
 	}
-	const char *result = PQgetvalue(req->job.results[0], 0, 1);
+	const char *result = PQgetvalue(request_result(req, 0), 0, 1);
 	if (strcmp(result, "key_reused") == 0) {
 		request_fail_key_reused(req, "organisation");
 		return;
@@ -93,7 +93,7 @@ static void org_created(struct request *req, enum db_outcome outcome)
 			     "an organisation with this acronym exists");
 		return;
 	}
-	const PGresult *res = req->job.results[1];
+	const PGresult *res = request_result(req, 1);
 	Tulay__V1__Organisation *o = PQntuples(res) == 1 ? org_from_row(req, res, 0) : NULL;
 	if (o == NULL) {
 		request_fail(req, TULAY__V1__CODE__INTERNAL,
@@ -160,6 +160,7 @@ void handle_create_organisation(struct request *req)
 	db_param_text(q, m->country);
 	q = db_job_add(&req->job, "org_by_key");
 	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
+	request_audit(req, "create_organisation", st->acronym, "");
 	request_db(req, org_created);
 }
 
@@ -171,7 +172,7 @@ static void orgs_listed(struct request *req, enum db_outcome outcome)
 		request_fail_db(req);
 		return;
 	}
-	const PGresult *res = req->job.results[0];
+	const PGresult *res = request_result(req, 0);
 	unsigned limit = *(unsigned *)req->state;
 	int rows = PQntuples(res);
 	int n = rows > (int)limit ? (int)limit : rows;
@@ -220,6 +221,9 @@ void handle_list_organisations(struct request *req)
 	db_param_text(q, m->country);
 	db_param_text(q, m->page_token);
 	db_param_text(q, fetch);
+	request_audit(
+	    req, "list_organisations", "",
+	    arena_printf(&req->arena, "country=%s page_token=%s", m->country, m->page_token));
 	request_db(req, orgs_listed);
 }
 
@@ -230,6 +234,7 @@ struct org_resolve_state {
 	const char *field;
 	void (*then)(struct request *req);
 	void *caller_state; /* req->state of the calling handler, restored before then() */
+	bool others_allowed;
 	char acronym[24];
 };
 
@@ -240,15 +245,15 @@ static void orgs_resolved(struct request *req, enum db_outcome outcome)
 		request_fail_db(req);
 		return;
 	}
-	const PGresult *res = req->job.results[0];
+	const PGresult *res = request_result(req, 0);
 	if (PQntuples(res) != 1) {
 		request_field_error(req, st->field, "is not a registered organisation acronym");
 		request_fail_invalid(req, "unknown organisation");
 		return;
 	}
-	if (req->session.role != TULAY__V1__ROLE__ROLE_ADMIN) {
+	if (!st->others_allowed) {
 		request_fail(req, TULAY__V1__CODE__PERMISSION_DENIED,
-			     "you can work only with your own organisation's cases");
+			     "records of another organisation are not visible to you");
 		return;
 	}
 	*st->org_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
@@ -257,8 +262,8 @@ static void orgs_resolved(struct request *req, enum db_outcome outcome)
 	st->then(req);
 }
 
-void orgs_resolve(struct request *req, const char *acronym, const char *field, int64_t *org_id,
-		  void (*then)(struct request *req))
+void orgs_resolve(struct request *req, const char *acronym, const char *field, bool others_allowed,
+		  int64_t *org_id, void (*then)(struct request *req))
 {
 	struct org_resolve_state *st = request_alloc(req, sizeof(*st));
 	if (st == NULL) {
@@ -279,6 +284,7 @@ void orgs_resolve(struct request *req, const char *acronym, const char *field, i
 	st->org_id = org_id;
 	st->field = field;
 	st->then = then;
+	st->others_allowed = others_allowed;
 	st->caller_state = req->state;
 	req->state = st;
 	struct db_query *q = db_job_add(&req->job, "org_by_acronym");

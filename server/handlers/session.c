@@ -16,19 +16,14 @@
 #define PASSWORD_MAX_BYTES  1024
 
 const struct db_statement session_statements[] = {
-    {"user_by_username", "SELECT u.user_id, u.org_id, u.password_hash, u.role, o.acronym, "
-			 "       u.disabled_at IS NOT NULL "
-			 "  FROM users u JOIN organisations o ON o.org_id = u.org_id "
-			 " WHERE u.username = $1"},
+    /* Before a tenant is known: SECURITY DEFINER functions return the one row asked for. */
+    {"user_by_username", "SELECT user_id, org_id, password_hash, role, acronym, disabled "
+			 "FROM login_lookup($1)"},
     {"session_create", "INSERT INTO sessions (token_hash, user_id, expires_at) "
 		       "VALUES ($1, $2, now() + make_interval(secs => $3::integer)) "
 		       "RETURNING extract(epoch FROM expires_at)::bigint"},
-    {"session_lookup", "SELECT s.user_id, u.org_id, u.username, u.role, o.acronym, "
-		       "       extract(epoch FROM s.expires_at)::bigint "
-		       "  FROM sessions s JOIN users u ON u.user_id = s.user_id "
-		       "  JOIN organisations o ON o.org_id = u.org_id "
-		       " WHERE s.token_hash = $1 AND s.ended_at IS NULL AND s.expires_at > now() "
-		       "   AND u.disabled_at IS NULL"},
+    {"session_lookup", "SELECT user_id, org_id, username, role, acronym, expires_at "
+		       "FROM session_lookup($1)"},
     {"session_end", "UPDATE sessions SET ended_at = now() "
 		    "WHERE token_hash = $1 AND ended_at IS NULL"},
 };
@@ -154,14 +149,22 @@ struct login_state {
 	char ttl[16];
 };
 
+static void login_failure_recorded(struct request *req, enum db_outcome outcome)
+{
+	(void)outcome; /* the answer is the same whether or not the audit entry was written */
+	request_fail(req, TULAY__V1__CODE__UNAUTHENTICATED, "wrong username or password");
+}
+
+/* A failed login is answered only after its audit entry is committed. */
 static void login_fail(struct request *req)
 {
 	log_info("event=login_failed conn=%llu req=%llu",
 		 req->conn ? (unsigned long long)req->conn->id : 0ULL,
 		 (unsigned long long)req->seq);
-	request_fail(req, TULAY__V1__CODE__UNAUTHENTICATED, "wrong username or password");
+	db_job_reset(&req->job);
+	request_audit(req, "login_failed", req->msg->login->username, "");
+	request_db(req, login_failure_recorded);
 }
-
 static void login_session_created(struct request *req, enum db_outcome outcome)
 {
 	struct login_state *st = req->state;
@@ -169,7 +172,7 @@ static void login_session_created(struct request *req, enum db_outcome outcome)
 		request_fail_db(req);
 		return;
 	}
-	st->session.expires_at = strtoll(PQgetvalue(req->job.results[0], 0, 0), NULL, 10);
+	st->session.expires_at = strtoll(PQgetvalue(request_result(req, 0), 0, 0), NULL, 10);
 	st->session.authenticated = true;
 	session_bind_and_reply(req, &st->session, st->token_text);
 }
@@ -205,6 +208,11 @@ static void login_verified(uv_work_t *w, int status)
 		return;
 	}
 	db_job_reset(&req->job);
+	/* From here the request acts as the user: the session row is written under their
+	 * tenant context, with the login's audit entry in the same transaction. */
+	req->session = st->session;
+	req->session.authenticated = true;
+	request_audit(req, "login", st->session.username, "");
 	struct db_query *q = db_job_add(&req->job, "session_create");
 	db_param_bytes(q, st->session.token_hash, sizeof(st->session.token_hash));
 	db_param_text(q, user_id);
@@ -219,7 +227,7 @@ static void login_user_loaded(struct request *req, enum db_outcome outcome)
 		request_fail_db(req);
 		return;
 	}
-	const PGresult *res = req->job.results[0];
+	const PGresult *res = request_result(req, 0);
 	snprintf(st->hash, sizeof(st->hash), "%s", decoy_hash);
 	if (PQntuples(res) == 1) {
 		snprintf(st->hash, sizeof(st->hash), "%s", PQgetvalue(res, 0, 2));
@@ -277,7 +285,7 @@ static void authenticate_loaded(struct request *req, enum db_outcome outcome)
 		request_fail_db(req);
 		return;
 	}
-	const PGresult *res = req->job.results[0];
+	const PGresult *res = request_result(req, 0);
 	if (PQntuples(res) != 1) {
 		request_fail(req, TULAY__V1__CODE__UNAUTHENTICATED,
 			     "this session has expired or was ended: log in again");
@@ -339,6 +347,7 @@ static void logout_done(struct request *req, enum db_outcome outcome)
 
 void handle_logout(struct request *req)
 {
+	request_audit(req, "logout", req->session.username, "");
 	struct db_query *q = db_job_add(&req->job, "session_end");
 	db_param_bytes(q, req->session.token_hash, sizeof(req->session.token_hash));
 	request_db(req, logout_done);

@@ -29,9 +29,11 @@ start)
 	# The socket path must stay short (108 bytes), so the cluster lives under /tmp.
 	pgdir=$(mktemp -d /tmp/tulay-it.XXXXXX)
 	"$repo/scripts/pg-cluster.sh" start "$pgdir" --fast
-	db=$("$repo/scripts/pg-cluster.sh" conninfo "$pgdir")
+	db=$("$repo/scripts/pg-cluster.sh" conninfo "$pgdir" app)
+	db_owner=$("$repo/scripts/pg-cluster.sh" conninfo "$pgdir" owner)
 	tulayd="$build/server/tulayd"
-	export TULAY_DB="$db" TULAY_MIGRATIONS="$repo/migrations"
+	# Migrations and bootstrap run as the owner; the server below as tulay_app.
+	export TULAY_DB="$db_owner" TULAY_MIGRATIONS="$repo/migrations"
 	"$tulayd" migrate up >"$state/migrate.log"
 	"$tulayd" org add --acronym DEMO --name "Demo Migrant Support Centre" --kind ngo --country PH >/dev/null
 	"$tulayd" org add --acronym MYNGO --name "Kuala Lumpur Workers Aid" --kind ngo --country MY >/dev/null
@@ -42,6 +44,7 @@ start)
 	done
 
 	# Detached from ctest: its own session, no inherited pipes (ctest would wait on them).
+	export TULAY_DB="$db"
 	setsid bash -c '"$1" --port 0 --db-connections 3 --db-queue-timeout-ms 2000 \
 		--db-query-timeout-ms 5000 --drain-timeout-ms 5000 \
 		--max-output-bytes 262144 >"$2/tulayd.log" 2>&1 &
@@ -59,6 +62,7 @@ start)
 	{
 		echo "TULAY_SERVER='127.0.0.1:$port'"
 		echo "TULAY_TEST_DB='$db'"
+		echo "TULAY_TEST_DB_OWNER='$db_owner'"
 		echo "TULAY_TEST_PGDIR='$pgdir'"
 		echo "TULAY_TEST_PASSWORD='$password'"
 		echo "TULAY_TEST_STATE='$state'"

@@ -28,7 +28,8 @@ run() { # run EXPECTED_EXIT PATTERN COMMAND...: exit code and output (stdout+std
 }
 psql_admin() { psql -X -q -h "$sock" -U postgres -d postgres -v ON_ERROR_STOP=1 "$@"; }
 
-export TULAY_DB="$TULAY_TEST_DB"
+# Migrations run as the owner. (tulayd itself connects as tulay_app: see below.)
+export TULAY_DB="$TULAY_TEST_DB_OWNER"
 check "status on the live database is up to date" run 0 'up to date' "$TULAYD" migrate status
 
 tmp=$(mktemp -d)
@@ -44,9 +45,13 @@ check "an applied migration whose file vanished is reported" \
 	run 1 'file is missing' "$TULAYD" migrate status --migrations "$tmp"
 
 psql_admin -c "DROP DATABASE IF EXISTS tulay_empty" -c "CREATE DATABASE tulay_empty OWNER tulay"
-empty="${TULAY_TEST_DB/dbname=tulay/dbname=tulay_empty}"
+empty="${TULAY_TEST_DB_OWNER/dbname=tulay/dbname=tulay_empty}"
+empty_app="${TULAY_TEST_DB/dbname=tulay/dbname=tulay_empty}"
 check "tulayd refuses an unmigrated database and names the fix" \
-	run 1 "run 'tulayd migrate up'" timeout 20 "$TULAYD" --db "$empty" --port 0
+	run 1 "run 'tulayd migrate up'" timeout 20 "$TULAYD" --db "$empty_app" --port 0
+check "tulayd refuses to serve as the owner role (RLS would not bind it)" \
+	run 1 "refusing to serve as database role 'tulay'" timeout 20 "$TULAYD" \
+	--db "$TULAY_TEST_DB_OWNER" --port 0
 check "status on an empty database lists the pending migration (exit 2)" \
 	run 2 '0001 +0001_foundation.sql +pending' "$TULAYD" migrate status --db "$empty"
 check "dry run lists what it would apply" \

@@ -10,6 +10,7 @@
 #include "cli_org.h"
 #include "cli_output.h"
 #include "cli_session.h"
+#include "cli_user.h"
 #include "libtulay.h"
 
 #ifndef TULAY_VERSION
@@ -36,12 +37,21 @@ static const struct command claim_commands[] = {
     {0},
 };
 
+static const struct command user_commands[] = {
+    {"add", "create a user (admins, org admins)", user_add, NULL},
+    {"list", "list an organisation's users", user_list, NULL},
+    {"disable", "disable a user and end their sessions", user_disable, NULL},
+    {0},
+};
+
 static const struct command commands[] = {
     {"login", "log in and keep the session on this computer", session_login, NULL},
     {"logout", "end the session, on the server and here", session_logout, NULL},
     {"whoami", "show who you are logged in as", session_whoami, NULL},
     {"org", "organisations", NULL, org_commands},
     {"claim", "wage-theft claims", NULL, claim_commands},
+    {"user", "users", NULL, user_commands},
+    {"passwd", "change your password", user_passwd, NULL},
     {0},
 };
 

@@ -329,3 +329,23 @@ int session_whoami(struct cli *cli, int argc, char **argv)
 	rpc_end(&rpc);
 	return rc;
 }
+
+int session_read_secret(struct cli *cli, const char *question, bool from_stdin, char **out)
+{
+	*out = from_stdin ? read_line(stdin) : prompt(question, false);
+	if (*out == NULL || (*out)[0] == '\0') {
+		forget_secret(*out);
+		*out = NULL;
+		cli_problem(cli, from_stdin ? "--password-stdin" : "password",
+			    from_stdin
+				? "standard input holds no more password lines"
+				: "no password: type it when asked, or use --password-stdin");
+		return cli_usage_result(cli);
+	}
+	return CLI_EXIT_OK;
+}
+
+void session_forget_secret(char *secret)
+{
+	forget_secret(secret);
+}

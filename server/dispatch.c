@@ -24,6 +24,14 @@ static const struct handler handlers[] = {
      handle_get_claim},
     {"list_claims", TULAY__V1__REQUEST__BODY_LIST_CLAIMS, ACCESS_SESSION, false, false,
      handle_list_claims},
+    {"create_user", TULAY__V1__REQUEST__BODY_CREATE_USER, ACCESS_SESSION, false, true,
+     handle_create_user},
+    {"list_users", TULAY__V1__REQUEST__BODY_LIST_USERS, ACCESS_SESSION, false, false,
+     handle_list_users},
+    {"disable_user", TULAY__V1__REQUEST__BODY_DISABLE_USER, ACCESS_SESSION, false, true,
+     handle_disable_user},
+    {"change_password", TULAY__V1__REQUEST__BODY_CHANGE_PASSWORD, ACCESS_SESSION, false, true,
+     handle_change_password},
 };
 
 const struct handler *dispatch_find(int body)
@@ -48,6 +56,7 @@ const struct db_statement *dispatch_statements(unsigned *count)
 		    {session_statements, session_statements_count},
 		    {orgs_statements, orgs_statements_count},
 		    {claims_statements, claims_statements_count},
+		    {users_statements, users_statements_count},
 		};
 		for (size_t s = 0; s < N_ELEMS(sets); s++) {
 			for (unsigned i = 0; i < sets[s].count && n < N_ELEMS(all); i++)

@@ -252,6 +252,31 @@ static bool request_wrap_job(struct request *req)
 	return true;
 }
 
+static void request_on_work(uv_work_t *w)
+{
+	struct request *req = container_of(w, struct request, work);
+	req->work_fn(req);
+}
+
+static void request_on_work_done(uv_work_t *w, int status)
+{
+	struct request *req = container_of(w, struct request, work);
+	req->work_done(req, status == 0);
+}
+
+void request_offload(struct request *req, void (*work)(struct request *req),
+		     void (*done)(struct request *req, bool ok))
+{
+	req->work_fn = work;
+	req->work_done = done;
+	int rc = uv_queue_work(&req->srv->loop, &req->work, request_on_work, request_on_work_done);
+	if (rc != 0) {
+		log_error("event=queue_work_failed req=%llu error=%s", (unsigned long long)req->seq,
+			  uv_strerror(rc));
+		done(req, false);
+	}
+}
+
 void request_db(struct request *req, void (*done)(struct request *req, enum db_outcome outcome))
 {
 	if (!request_wrap_job(req)) {

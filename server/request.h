@@ -49,7 +49,9 @@ struct request {
 		const char *detail;
 	} audit;
 	void (*db_done)(struct request *req, enum db_outcome outcome);
-	uv_work_t work; /* for CPU-heavy steps (password hashing) */
+	uv_work_t work; /* for CPU-heavy steps (password hashing): request_offload() */
+	void (*work_fn)(struct request *req);
+	void (*work_done)(struct request *req, bool ok);
 	void *state;    /* the handler's own, in the arena */
 };
 
@@ -95,6 +97,13 @@ void request_audit(struct request *req, const char *action, const char *target, 
 /* Like request_audit, with the target being the reference of the case created under
  * idempotency key `key` in the same transaction. */
 void request_audit_case_key(struct request *req, const char *action, const void *key, int len);
+
+/* Runs work(req) on libuv's thread pool, for CPU-heavy steps such as password hashing
+ * that must not stall the event loop, then done(req, ok) on the loop (ok is false if the
+ * work could not be queued or was cancelled). work() may touch only req->state and
+ * req->msg: nothing else of the request is used while it runs. */
+void request_offload(struct request *req, void (*work)(struct request *req),
+		     void (*done)(struct request *req, bool ok));
 
 /* Prepared statements of the request layer (tenant context, audit). */
 extern const struct db_statement request_statements[];

@@ -42,6 +42,14 @@ const char *org_kind_code(int kind);
 void orgs_resolve(struct request *req, const char *acronym, const char *field, bool others_allowed,
 		  int64_t *org_id, void (*then)(struct request *req));
 
+/* users.c */
+extern const struct db_statement users_statements[];
+extern const unsigned users_statements_count;
+void handle_create_user(struct request *req);
+void handle_list_users(struct request *req);
+void handle_disable_user(struct request *req);
+void handle_change_password(struct request *req);
+
 /* claims.c */
 extern const struct db_statement claims_statements[];
 extern const unsigned claims_statements_count;

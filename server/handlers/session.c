@@ -179,19 +179,17 @@ static void login_session_created(struct request *req, enum db_outcome outcome)
 
 /* Runs on libuv's thread pool: argon2id costs tens of milliseconds and 64 MiB by design,
  * which must never stall the event loop. Touches only the login state. */
-static void login_verify_work(uv_work_t *w)
+static void login_verify_work(struct request *req)
 {
-	struct request *req = container_of(w, struct request, work);
 	struct login_state *st = req->state;
 	const char *password = req->msg->login->password;
 	st->password_ok = crypto_pwhash_str_verify(st->hash, password, strlen(password)) == 0;
 }
 
-static void login_verified(uv_work_t *w, int status)
+static void login_verified(struct request *req, bool ok)
 {
-	struct request *req = container_of(w, struct request, work);
 	struct login_state *st = req->state;
-	if (status != 0 || !st->user_usable || !st->password_ok) {
+	if (!ok || !st->user_usable || !st->password_ok) {
 		login_fail(req);
 		return;
 	}
@@ -240,12 +238,7 @@ static void login_user_loaded(struct request *req, enum db_outcome outcome)
 			 PQgetvalue(res, 0, 4));
 		st->user_usable = strcmp(PQgetvalue(res, 0, 5), "f") == 0;
 	}
-	int rc = uv_queue_work(&req->srv->loop, &req->work, login_verify_work, login_verified);
-	if (rc != 0) {
-		log_error("event=queue_work_failed req=%llu error=%s", (unsigned long long)req->seq,
-			  uv_strerror(rc));
-		request_fail(req, TULAY__V1__CODE__UNAVAILABLE, "the server is busy; try again");
-	}
+	request_offload(req, login_verify_work, login_verified);
 }
 
 void handle_login(struct request *req)

@@ -1,0 +1,428 @@
+/* Users: create, list and disable them (admins anywhere, org admins in their own
+ * organisation), and change one's own password. Passwords are hashed with argon2id on the
+ * thread pool; only the hash is stored. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "common.h"
+#include "conn.h"
+#include "handlers.h"
+#include "request.h"
+#include "server.h"
+#include "validate.h"
+
+#define PASSWORD_MIN_CHARS 10
+#define PASSWORD_MAX_CHARS 1000
+
+#define USER_COLUMNS                                                                               \
+	"u.user_id, u.username, o.acronym, u.role, u.disabled_at IS NOT NULL, u.version, "         \
+	"extract(epoch FROM u.created_at)::bigint"
+
+const struct db_statement users_statements[] = {
+    {"user_create", "SELECT user_id, outcome FROM create_user($1, $2, $3, $4, $5, $6)"},
+    {"user_by_key", "SELECT " USER_COLUMNS " FROM users u JOIN organisations o "
+		    "ON o.org_id = u.org_id WHERE u.idempotency_key = $1"},
+    {"user_list", "SELECT " USER_COLUMNS " FROM users u JOIN organisations o "
+		  "ON o.org_id = u.org_id WHERE u.org_id = $1 ORDER BY u.username"},
+    /* Disabling ends the user's sessions in the same statement. */
+    {"user_disable",
+     "WITH d AS (UPDATE users SET disabled_at = now(), version = version + 1 "
+     "           WHERE username = $1 AND version = $2 AND disabled_at IS NULL "
+     "           RETURNING *), "
+     "     s AS (UPDATE sessions SET ended_at = now() "
+     "           WHERE user_id IN (SELECT user_id FROM d) AND ended_at IS NULL) "
+     "SELECT " USER_COLUMNS " FROM d u JOIN organisations o ON o.org_id = u.org_id"},
+    {"user_state", "SELECT version, disabled_at IS NOT NULL, user_id = tulay_user() "
+		   "FROM users WHERE username = $1"},
+    {"user_own_hash", "SELECT password_hash FROM users WHERE user_id = tulay_user()"},
+    {"user_set_password",
+     "WITH p AS (UPDATE users SET password_hash = $1, version = version + 1 "
+     "           WHERE user_id = tulay_user() RETURNING user_id) "
+     "UPDATE sessions SET ended_at = now() WHERE user_id IN (SELECT user_id FROM p) "
+     "   AND token_hash <> $2 AND ended_at IS NULL"},
+};
+const unsigned users_statements_count = N_ELEMS(users_statements);
+
+static Tulay__V1__User *user_from_row(struct request *req, const PGresult *res, int row)
+{
+	Tulay__V1__User *u = request_alloc(req, sizeof(*u));
+	if (u == NULL)
+		return NULL;
+	tulay__v1__user__init(u);
+	u->id = strtoll(PQgetvalue(res, row, 0), NULL, 10);
+	u->username = arena_strdup(&req->arena, PQgetvalue(res, row, 1));
+	u->organisation = arena_strdup(&req->arena, PQgetvalue(res, row, 2));
+	u->role = (Tulay__V1__Role)role_from_code(PQgetvalue(res, row, 3));
+	u->disabled = strcmp(PQgetvalue(res, row, 4), "t") == 0;
+	u->version = strtoll(PQgetvalue(res, row, 5), NULL, 10);
+	u->created_at = strtoll(PQgetvalue(res, row, 6), NULL, 10);
+	return u->username != NULL && u->organisation != NULL ? u : NULL;
+}
+
+static void reply_user(struct request *req, const PGresult *res)
+{
+	Tulay__V1__User *u = PQntuples(res) == 1 ? user_from_row(req, res, 0) : NULL;
+	if (u == NULL) {
+		request_fail(req, TULAY__V1__CODE__INTERNAL, "the user could not be read back");
+		return;
+	}
+	req->resp.body_case = TULAY__V1__RESPONSE__BODY_USER;
+	req->resp.user = u;
+	request_reply(req);
+}
+
+static bool is_user_manager(const struct request *req)
+{
+	return req->session.role == TULAY__V1__ROLE__ROLE_ADMIN ||
+	       req->session.role == TULAY__V1__ROLE__ROLE_ORG_ADMIN;
+}
+
+static const char *validate_password(const char *password)
+{
+	const char *problem = validate_text(password, PASSWORD_MIN_CHARS, PASSWORD_MAX_CHARS);
+	return problem != NULL ? "must be 10 to 1000 characters, without line breaks" : NULL;
+}
+
+/* --- CreateUser ------------------------------------------------------------------------ */
+
+struct user_create_state {
+	int64_t org_id;
+	char hash[crypto_pwhash_STRBYTES];
+	bool hashed;
+	uint8_t request_hash[32];
+	char *org_param;
+};
+
+static void user_created(struct request *req, enum db_outcome outcome)
+{
+	if (outcome != DB_OK) {
+		request_fail_db(req);
+		return;
+	}
+	const char *result = PQgetvalue(request_result(req, 0), 0, 1);
+	if (strcmp(result, "key_reused") == 0) {
+		request_fail_key_reused(req, "user");
+		return;
+	}
+	if (strcmp(result, "username_taken") == 0) {
+		request_field_error(req, "username", "is taken: choose another");
+		request_fail(req, TULAY__V1__CODE__ALREADY_EXISTS, "this username is taken");
+		return;
+	}
+	reply_user(req, request_result(req, 1));
+}
+
+static void user_hash_work(struct request *req)
+{
+	struct user_create_state *st = req->state;
+	const char *password = req->msg->create_user->password;
+	st->hashed = crypto_pwhash_str(st->hash, password, strlen(password),
+				       crypto_pwhash_OPSLIMIT_INTERACTIVE,
+				       crypto_pwhash_MEMLIMIT_INTERACTIVE) == 0;
+}
+
+static void user_hashed(struct request *req, bool ok)
+{
+	const Tulay__V1__CreateUser *m = req->msg->create_user;
+	struct user_create_state *st = req->state;
+	if (!ok || !st->hashed) {
+		request_fail(req, TULAY__V1__CODE__UNAVAILABLE, "the server is busy; try again");
+		return;
+	}
+	struct db_query *q = db_job_add(&req->job, "user_create");
+	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
+	db_param_bytes(q, st->request_hash, sizeof(st->request_hash));
+	db_param_text(q, st->org_param);
+	db_param_text(q, m->username);
+	db_param_text(q, st->hash);
+	db_param_text(q, role_code(m->role));
+	q = db_job_add(&req->job, "user_by_key");
+	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
+	request_audit(req, "create_user", m->username, role_code(m->role));
+	request_db(req, user_created);
+}
+
+static void user_create_resolved(struct request *req)
+{
+	const Tulay__V1__CreateUser *m = req->msg->create_user;
+	struct user_create_state *st = req->state;
+	st->org_param = arena_printf(&req->arena, "%lld", (long long)st->org_id);
+	if (st->org_param == NULL) {
+		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	/* A retry is the same organisation, username and role; the password is left out (it
+	 * must not be stored in a fast hash), so a retry never changes it. */
+	crypto_generichash_state h;
+	crypto_generichash_init(&h, NULL, 0, sizeof(st->request_hash));
+	const char *parts[] = {st->org_param, m->username, role_code(m->role)};
+	for (size_t i = 0; i < N_ELEMS(parts); i++)
+		crypto_generichash_update(&h, (const uint8_t *)parts[i], strlen(parts[i]) + 1);
+	crypto_generichash_final(&h, st->request_hash, sizeof(st->request_hash));
+	request_offload(req, user_hash_work, user_hashed);
+}
+
+void handle_create_user(struct request *req)
+{
+	const Tulay__V1__CreateUser *m = req->msg->create_user;
+	if (!is_user_manager(req)) {
+		request_fail(req, TULAY__V1__CODE__PERMISSION_DENIED,
+			     "only admins and organisation admins manage users");
+		return;
+	}
+	const char *problem;
+	if ((problem = validate_idempotency_key(m->idempotency_key.len)) != NULL)
+		request_field_error(req, "idempotency_key", problem);
+	if ((problem = validate_username(m->username)) != NULL)
+		request_field_error(req, "username", problem);
+	if (role_code(m->role) == NULL)
+		request_field_error(req, "role",
+				    "is required: field officer, coordinator, org admin or admin");
+	if ((problem = validate_password(m->password)) != NULL)
+		request_field_error(req, "password", problem);
+	if (request_has_field_errors(req)) {
+		request_fail_invalid(req, "the user was not created");
+		return;
+	}
+	if (m->role == TULAY__V1__ROLE__ROLE_ADMIN &&
+	    req->session.role != TULAY__V1__ROLE__ROLE_ADMIN) {
+		request_fail(req, TULAY__V1__CODE__PERMISSION_DENIED,
+			     "only an admin can create admins");
+		return;
+	}
+	struct user_create_state *st = request_alloc(req, sizeof(*st));
+	if (st == NULL) {
+		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	req->state = st;
+	orgs_resolve(req, m->organisation, "organisation",
+		     req->session.role == TULAY__V1__ROLE__ROLE_ADMIN, &st->org_id,
+		     user_create_resolved);
+}
+
+/* --- ListUsers ------------------------------------------------------------------------- */
+
+static void users_listed(struct request *req, enum db_outcome outcome)
+{
+	if (outcome != DB_OK) {
+		request_fail_db(req);
+		return;
+	}
+	const PGresult *res = request_result(req, 0);
+	int n = PQntuples(res);
+	Tulay__V1__UserList *list = request_alloc(req, sizeof(*list));
+	Tulay__V1__User **items = request_alloc(req, sizeof(*items) * (size_t)(n + 1));
+	if (list == NULL || items == NULL) {
+		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	tulay__v1__user_list__init(list);
+	for (int i = 0; i < n; i++) {
+		if ((items[i] = user_from_row(req, res, i)) == NULL) {
+			request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+			return;
+		}
+	}
+	list->users = items;
+	list->n_users = (size_t)n;
+	req->resp.body_case = TULAY__V1__RESPONSE__BODY_USERS;
+	req->resp.users = list;
+	request_reply(req);
+}
+
+static void user_list_resolved(struct request *req)
+{
+	int64_t *org_id = req->state;
+	char *org = arena_printf(&req->arena, "%lld", (long long)*org_id);
+	if (org == NULL) {
+		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	struct db_query *q = db_job_add(&req->job, "user_list");
+	db_param_text(q, org);
+	request_audit(req, "list_users", org, "");
+	request_db(req, users_listed);
+}
+
+void handle_list_users(struct request *req)
+{
+	if (!is_user_manager(req)) {
+		request_fail(req, TULAY__V1__CODE__PERMISSION_DENIED,
+			     "only admins and organisation admins manage users");
+		return;
+	}
+	int64_t *org_id = request_alloc(req, sizeof(*org_id));
+	if (org_id == NULL) {
+		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	req->state = org_id;
+	orgs_resolve(req, req->msg->list_users->organisation, "organisation",
+		     req->session.role == TULAY__V1__ROLE__ROLE_ADMIN, org_id, user_list_resolved);
+}
+
+/* --- DisableUser ----------------------------------------------------------------------- */
+
+static void user_disabled(struct request *req, enum db_outcome outcome)
+{
+	if (outcome != DB_OK) {
+		request_fail_db(req);
+		return;
+	}
+	const PGresult *done = request_result(req, 0);
+	if (PQntuples(done) == 1) {
+		/* This process's connections of that user lose their session at once too. */
+		int64_t user_id = strtoll(PQgetvalue(done, 0, 0), NULL, 10);
+		for (struct conn *c = req->srv->conns; c != NULL; c = c->next) {
+			if (c->session.authenticated && c->session.user_id == user_id)
+				memset(&c->session, 0, sizeof(c->session));
+		}
+		reply_user(req, done);
+		return;
+	}
+	/* Nothing changed: say why, from the row as the caller may see it. */
+	const PGresult *state = request_result(req, 1);
+	if (PQntuples(state) != 1) {
+		request_fail(req, TULAY__V1__CODE__NOT_FOUND, "no such user in your organisation");
+	} else if (strcmp(PQgetvalue(state, 0, 1), "t") == 0) {
+		request_fail(req, TULAY__V1__CODE__FAILED_PRECONDITION,
+			     "the user is already disabled");
+	} else {
+		char *message =
+		    arena_printf(&req->arena,
+				 "the user changed since you looked (version is now %s): "
+				 "check again and retry with expected_version %s",
+				 PQgetvalue(state, 0, 0), PQgetvalue(state, 0, 0));
+		request_field_error(req, "expected_version", "is stale");
+		request_fail(req, TULAY__V1__CODE__FAILED_PRECONDITION,
+			     message != NULL ? message : "stale expected_version");
+	}
+}
+
+void handle_disable_user(struct request *req)
+{
+	const Tulay__V1__DisableUser *m = req->msg->disable_user;
+	if (!is_user_manager(req)) {
+		request_fail(req, TULAY__V1__CODE__PERMISSION_DENIED,
+			     "only admins and organisation admins manage users");
+		return;
+	}
+	if (validate_username(m->username) != NULL)
+		request_field_error(req, "username", "is not a valid username");
+	if (m->expected_version <= 0)
+		request_field_error(
+		    req, "expected_version",
+		    "is required: the version of the user you saw (tulay user list)");
+	if (request_has_field_errors(req)) {
+		request_fail_invalid(req, "the user was not disabled");
+		return;
+	}
+	if (strcmp(m->username, req->session.username) == 0) {
+		request_fail(req, TULAY__V1__CODE__FAILED_PRECONDITION,
+			     "you cannot disable yourself: ask another admin");
+		return;
+	}
+	char *version = arena_printf(&req->arena, "%lld", (long long)m->expected_version);
+	if (version == NULL) {
+		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	struct db_query *q = db_job_add(&req->job, "user_disable");
+	db_param_text(q, m->username);
+	db_param_text(q, version);
+	q = db_job_add(&req->job, "user_state");
+	db_param_text(q, m->username);
+	request_audit(req, "disable_user", m->username, "");
+	request_db(req, user_disabled);
+}
+
+/* --- ChangePassword -------------------------------------------------------------------- */
+
+struct passwd_state {
+	char current_hash[crypto_pwhash_STRBYTES];
+	char new_hash[crypto_pwhash_STRBYTES];
+	bool current_ok;
+	bool hashed;
+};
+
+static void password_changed(struct request *req, enum db_outcome outcome)
+{
+	if (outcome != DB_OK) {
+		request_fail_db(req);
+		return;
+	}
+	request_reply(req);
+}
+
+/* Verifies the current password and hashes the new one: both argon2id, both here. */
+static void passwd_work(struct request *req)
+{
+	struct passwd_state *st = req->state;
+	const Tulay__V1__ChangePassword *m = req->msg->change_password;
+	st->current_ok = crypto_pwhash_str_verify(st->current_hash, m->current_password,
+						  strlen(m->current_password)) == 0;
+	if (st->current_ok)
+		st->hashed =
+		    crypto_pwhash_str(st->new_hash, m->new_password, strlen(m->new_password),
+				      crypto_pwhash_OPSLIMIT_INTERACTIVE,
+				      crypto_pwhash_MEMLIMIT_INTERACTIVE) == 0;
+}
+
+static void passwd_worked(struct request *req, bool ok)
+{
+	struct passwd_state *st = req->state;
+	if (!ok || (st->current_ok && !st->hashed)) {
+		request_fail(req, TULAY__V1__CODE__UNAVAILABLE, "the server is busy; try again");
+		return;
+	}
+	if (!st->current_ok) {
+		request_field_error(req, "current_password", "is not your current password");
+		request_fail_invalid(req, "the password was not changed");
+		return;
+	}
+	db_job_reset(&req->job);
+	struct db_query *q = db_job_add(&req->job, "user_set_password");
+	db_param_text(q, st->new_hash);
+	db_param_bytes(q, req->session.token_hash, sizeof(req->session.token_hash));
+	request_audit(req, "change_password", req->session.username, "");
+	request_db(req, password_changed);
+}
+
+static void passwd_loaded(struct request *req, enum db_outcome outcome)
+{
+	struct passwd_state *st = req->state;
+	if (outcome != DB_OK || PQntuples(request_result(req, 0)) != 1) {
+		request_fail_db(req);
+		return;
+	}
+	snprintf(st->current_hash, sizeof(st->current_hash), "%s",
+		 PQgetvalue(request_result(req, 0), 0, 0));
+	request_offload(req, passwd_work, passwd_worked);
+}
+
+void handle_change_password(struct request *req)
+{
+	const Tulay__V1__ChangePassword *m = req->msg->change_password;
+	const char *problem;
+	if (*m->current_password == '\0')
+		request_field_error(req, "current_password", "is required");
+	if ((problem = validate_password(m->new_password)) != NULL)
+		request_field_error(req, "new_password", problem);
+	else if (strcmp(m->new_password, m->current_password) == 0)
+		request_field_error(req, "new_password", "is the same as the current one");
+	if (request_has_field_errors(req)) {
+		request_fail_invalid(req, "the password was not changed");
+		return;
+	}
+	struct passwd_state *st = request_alloc(req, sizeof(*st));
+	if (st == NULL) {
+		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	req->state = st;
+	db_job_add(&req->job, "user_own_hash");
+	request_db(req, passwd_loaded);
+}

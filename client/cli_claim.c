@@ -32,6 +32,12 @@ static struct output_record *claim_record(const Tulay__V1__Claim *c)
 	output_add_int(rec, "version", "Version", c->version);
 	output_add_text(rec, "created_by", "Created by", c->created_by);
 	output_add_time(rec, "created_at", "Created at", c->created_at);
+	/* Only `claim show` and `claim add` receive the worker's identity; lists never do. */
+	if (c->worker != NULL) {
+		output_add_text(rec, "worker_name", "Worker", c->worker->name);
+		output_add_text(rec, "worker_id_number", "Worker ID number", c->worker->id_number);
+		output_add_text(rec, "worker_phone", "Worker phone", c->worker->phone);
+	}
 	return rec;
 }
 
@@ -60,6 +66,9 @@ struct claim_draft {
 	const char *currency;
 	int64_t minor_units; /* the amount, once checked against the currency */
 	uint32_t workers;
+	const char *worker_name;
+	const char *worker_id_number;
+	const char *worker_phone;
 	const char *org;
 	struct args_key key;
 };
@@ -157,6 +166,21 @@ int claim_add(struct cli *cli, int argc, char **argv)
 	     .help = "workers in a group claim, 1-100000 (default 1)",
 	     .min = 1,
 	     .max = 100000},
+	    {.name = "--worker-name",
+	     .type = ARGS_TEXT,
+	     .target = &d.worker_name,
+	     .metavar = "NAME",
+	     .help = "the worker's name (optional; encrypted by the server)"},
+	    {.name = "--worker-id-number",
+	     .type = ARGS_TEXT,
+	     .target = &d.worker_id_number,
+	     .metavar = "ID",
+	     .help = "passport or ID number (optional; encrypted, findable by exact match)"},
+	    {.name = "--worker-phone",
+	     .type = ARGS_TEXT,
+	     .target = &d.worker_phone,
+	     .metavar = "PHONE",
+	     .help = "the worker's phone number (optional; encrypted)"},
 	    CLAIM_ORG_OPTION(&d.org, "log it for this organisation"),
 	    ARGS_IDEMPOTENCY_KEY(&d.key),
 	    {0},
@@ -202,6 +226,13 @@ int claim_add(struct cli *cli, int argc, char **argv)
 	create.work_ended_on = (char *)d.work_end;
 	create.amount_claimed = &amount;
 	create.workers = d.workers;
+	Tulay__V1__Worker worker = TULAY__V1__WORKER__INIT;
+	if (d.worker_name != NULL || d.worker_id_number != NULL || d.worker_phone != NULL) {
+		worker.name = (char *)(d.worker_name != NULL ? d.worker_name : "");
+		worker.id_number = (char *)(d.worker_id_number != NULL ? d.worker_id_number : "");
+		worker.phone = (char *)(d.worker_phone != NULL ? d.worker_phone : "");
+		create.worker = &worker;
+	}
 	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
 	req.body_case = TULAY__V1__REQUEST__BODY_CREATE_CLAIM;
 	req.create_claim = &create;
@@ -296,7 +327,7 @@ static const struct rpc_lister claim_lister = {
 
 int claim_list(struct cli *cli, int argc, char **argv)
 {
-	const char *country_of_work = NULL, *org = NULL;
+	const char *country_of_work = NULL, *org = NULL, *worker_id_number = NULL;
 	int status = 0;
 	uint32_t limit = 0;
 	bool all = false;
@@ -315,6 +346,13 @@ int claim_list(struct cli *cli, int argc, char **argv)
 		.metavar = "STATUS",
 		.help = "only claims with this status",
 		.choices = &vocab_claim_statuses,
+	    },
+	    {
+		.name = "--worker-id-number",
+		.type = ARGS_TEXT,
+		.target = &worker_id_number,
+		.metavar = "ID",
+		.help = "only claims of the worker with this passport or ID number (exact)",
 	    },
 	    CLAIM_ORG_OPTION(&org, "claims of this organisation"),
 	    ARGS_PAGE_LIMIT(&limit),
@@ -336,6 +374,7 @@ int claim_list(struct cli *cli, int argc, char **argv)
 	query.organisation = (char *)(org != NULL ? org : "");
 	query.country_of_work = (char *)(country_of_work != NULL ? country_of_work : "");
 	query.status = (Tulay__V1__ClaimStatus)status;
+	query.worker_id_number = (char *)(worker_id_number != NULL ? worker_id_number : "");
 	query.limit = limit;
 	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
 	req.body_case = TULAY__V1__REQUEST__BODY_LIST_CLAIMS;

@@ -35,6 +35,11 @@ fi
 TULAY_NEW_PASSWORD="$(cat var/admin-password)" build/server/tulayd user add --if-not-exists \
 	--db "$owner_db" --org DEMO --username admin --role admin
 
+# The key that encrypts workers' personal data: outside the database, mode 0600. Losing it
+# loses those details: back var/data.key up somewhere safe.
+[[ -f var/data.key ]] || build/server/tulayd keygen var/data.key
+export TULAY_DATA_KEY_FILE="$PWD/var/data.key"
+
 port=7420
 for ((i = 1; i <= $#; i++)); do
 	[[ "${!i}" == --port ]] && { j=$((i + 1)); port=${!j}; }

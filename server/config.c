@@ -48,6 +48,7 @@ static const struct setting settings[] = {
     UINT(session_ttl_s, 60, 30 * 24 * 3600, "lifetime of a login session in seconds"),
     UINT(drain_timeout_ms, 0, 600000, "on SIGTERM, how long in-flight requests may finish"),
     STR(migrations, "directory of the NNNN_name.sql migration files"),
+    STR(data_key_file, "file with the key that encrypts personal data (tulayd keygen FILE)"),
     STR(log_level, "debug, info, warn or error"),
 };
 

@@ -24,7 +24,8 @@ struct config {
 	unsigned max_connections;
 	unsigned session_ttl_s;
 	unsigned drain_timeout_ms;
-	char migrations[512]; /* directory of NNNN_name.sql files */
+	char migrations[512];    /* directory of NNNN_name.sql files */
+	char data_key_file[512]; /* the key that encrypts personal data (vault.h) */
 	char log_level[8];
 };
 

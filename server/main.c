@@ -11,6 +11,7 @@
 #include "log.h"
 #include "migrate.h"
 #include "server.h"
+#include "vault.h"
 
 static void usage(FILE *out)
 {
@@ -21,6 +22,7 @@ static void usage(FILE *out)
 	    "       tulayd org add --acronym A --name N --kind K --country CC [SETTINGS]\n"
 	    "       tulayd user add --org A --username U --role R [--password-stdin] [SETTINGS]\n"
 	    "       tulayd audit verify [SETTINGS]            check the audit log's hash chain\n"
+	    "       tulayd keygen FILE                        create a data key file (mode 0600)\n"
 	    "       tulayd --help | --version\n"
 	    "\n"
 	    "tulayd serves the tulay.v1 protocol (see proto/README.md) on TCP and stores\n"
@@ -72,6 +74,22 @@ int main(int argc, char **argv)
 	int rc;
 	if (strcmp(command, "migrate") == 0) {
 		rc = migrate_command(&cfg, n_rest, rest_argv);
+	} else if (strcmp(command, "keygen") == 0) {
+		if (n_rest != 1 || rest_argv[0][0] == '-') {
+			fprintf(stderr,
+				"usage: tulayd keygen FILE   (writes a new data key, mode 0600; "
+				"FILE must not exist)\n");
+			rc = 64;
+		} else if (vault_create_key_file(rest_argv[0], err, sizeof(err)) != 0) {
+			fprintf(stderr, "tulayd keygen: %s\n", err);
+			rc = 1;
+		} else {
+			printf(
+			    "wrote a new data key to %s (mode 0600): keep it outside the database "
+			    "and back it up; without it the encrypted data cannot be read\n",
+			    rest_argv[0]);
+			rc = 0;
+		}
 	} else if (strcmp(command, "audit") == 0) {
 		rc = audit_command(&cfg, n_rest, rest_argv);
 	} else if (strcmp(command, "org") == 0) {
@@ -85,6 +103,9 @@ int main(int argc, char **argv)
 			rc = 64;
 		} else if (session_init() != 0) {
 			fprintf(stderr, "tulayd: libsodium could not be initialised\n");
+			rc = 1;
+		} else if (vault_load(cfg.data_key_file, err, sizeof(err)) != 0) {
+			fprintf(stderr, "tulayd: %s\n", err);
 			rc = 1;
 		} else if (migrate_check_schema(&cfg) != 0) {
 			rc = 1;

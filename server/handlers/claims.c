@@ -9,7 +9,9 @@
 #include "handlers.h"
 #include "money.h"
 #include "request.h"
+#include "log.h"
 #include "validate.h"
+#include "vault.h"
 
 #define CLAIM_LIST_DEFAULT 50
 #define CLAIM_LIST_MAX     500
@@ -23,19 +25,26 @@
 	"amount_claimed_currency, workers, to_char(opened_on, 'YYYY-MM-DD'), version, "            \
 	"created_by, created_at, case_id"
 #define CLAIM_COLUMN_CASE_ID 16
+/* And, to show one claim, the sealed worker identity with what it is bound to. */
+#define CLAIM_IDENTITY_COLUMNS                                                                     \
+	CLAIM_COLUMNS ", org_id, idempotency_key, worker_name_enc, worker_id_number_enc, "         \
+		      "worker_phone_enc"
+#define CLAIM_COLUMN_ORG_ID 17
 
 const struct db_statement claims_statements[] = {
     {"claim_create", "SELECT case_id, outcome FROM create_wage_theft_claim("
-		     "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"},
-    {"claim_by_key", "SELECT " CLAIM_COLUMNS " FROM wage_theft_claim_view "
+		     "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "
+		     "$17)"},
+    {"claim_by_key", "SELECT " CLAIM_IDENTITY_COLUMNS " FROM wage_theft_claim_view "
 		     " WHERE org_id = $1 AND idempotency_key = $2"},
-    {"claim_by_reference", "SELECT " CLAIM_COLUMNS " FROM wage_theft_claim_view "
+    {"claim_by_reference", "SELECT " CLAIM_IDENTITY_COLUMNS " FROM wage_theft_claim_view "
 			   " WHERE org_id = $1 AND reference = $2"},
     {"claim_list", "SELECT " CLAIM_COLUMNS " FROM wage_theft_claim_view "
 		   " WHERE org_id = $1 "
 		   "   AND ($2::text = '' OR country_of_work = $2::bpchar) "
 		   "   AND ($3::text = '' OR status = $3::text) "
 		   "   AND ($4::bigint = 0 OR case_id < $4::bigint) "
+		   "   AND ($6::bytea IS NULL OR worker_id_number_index = $6::bytea) "
 		   " ORDER BY case_id DESC LIMIT $5::integer"},
 };
 const unsigned claims_statements_count = N_ELEMS(claims_statements);
@@ -113,11 +122,74 @@ static Tulay__V1__Claim *claim_from_row(struct request *req, const PGresult *res
 	return c;
 }
 
+static const char *const identity_columns[] = {"worker_name_enc", "worker_id_number_enc",
+					       "worker_phone_enc"};
+
+/* A bytea column in text form ("\x0a1b...") decoded into the arena. */
+static uint8_t *bytea_value(struct request *req, const PGresult *res, int row, int col, size_t *len)
+{
+	const char *text = PQgetvalue(res, row, col);
+	size_t hex = strlen(text);
+	if (hex < 2 || strncmp(text, "\\x", 2) != 0)
+		return NULL;
+	uint8_t *out = arena_alloc(&req->arena, hex / 2 + 1);
+	if (out == NULL || sodium_hex2bin(out, hex / 2, text + 2, hex - 2, NULL, len, NULL) != 0)
+		return NULL;
+	return out;
+}
+
+/* Opens the sealed worker identity of a row read with CLAIM_IDENTITY_COLUMNS. Returns
+ * false if a ciphertext fails its integrity check: altered, or moved from another row or
+ * column (the associated data binds organisation, table, column and the case's key). */
+static bool claim_open_identity(struct request *req, const PGresult *res, int row,
+				Tulay__V1__Claim *claim)
+{
+	Tulay__V1__Worker *w = request_alloc(req, sizeof(*w));
+	size_t key_len = 0;
+	uint8_t *key = bytea_value(req, res, row, CLAIM_COLUMN_ORG_ID + 1, &key_len);
+	if (w == NULL || key == NULL)
+		return false;
+	tulay__v1__worker__init(w);
+	char **fields[] = {&w->name, &w->id_number, &w->phone};
+	for (size_t i = 0; i < N_ELEMS(fields); i++) {
+		int col = CLAIM_COLUMN_ORG_ID + 2 + (int)i;
+		if (PQgetisnull(res, row, col))
+			continue;
+		struct vault_place place = {
+		    .org_id = strtoll(PQgetvalue(res, row, CLAIM_COLUMN_ORG_ID), NULL, 10),
+		    .table = "wage_theft_claims",
+		    .column = identity_columns[i],
+		    .row = key,
+		    .row_len = key_len,
+		};
+		size_t len = 0;
+		uint8_t *sealed = bytea_value(req, res, row, col, &len);
+		char *plain = sealed != NULL ? vault_open(&req->arena, sealed, len, &place) : NULL;
+		if (plain == NULL) {
+			log_error("event=identity_integrity_failure conn=%llu req=%llu column=%s "
+				  "reference=%s",
+				  req->conn != NULL ? (unsigned long long)req->conn->id : 0ULL,
+				  (unsigned long long)req->seq, identity_columns[i],
+				  claim->reference);
+			return false;
+		}
+		*fields[i] = plain;
+	}
+	claim->worker = w;
+	return true;
+}
+
 static void claim_reply(struct request *req, const PGresult *res)
 {
 	Tulay__V1__Claim *claim = claim_from_row(req, res, 0);
 	if (claim == NULL) {
 		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	if (!claim_open_identity(req, res, 0, claim)) {
+		request_fail(req, TULAY__V1__CODE__DATA_LOSS,
+			     "the worker's personal details of this claim fail their integrity "
+			     "check: they were altered in the database; the incident is logged");
 		return;
 	}
 	req->resp.body_case = TULAY__V1__RESPONSE__BODY_CLAIM;
@@ -136,7 +208,16 @@ struct claim_create_state {
 	int64_t org_id;
 	uint32_t workers;
 	uint8_t hash[32];
+	uint8_t id_index[VAULT_INDEX_BYTES];
 };
+
+static const char *worker_field(const Tulay__V1__CreateClaim *m, size_t i)
+{
+	if (m->worker == NULL)
+		return "";
+	const char *values[] = {m->worker->name, m->worker->id_number, m->worker->phone};
+	return values[i];
+}
 
 static void claim_created(struct request *req, enum db_outcome outcome)
 {
@@ -179,11 +260,34 @@ static void claim_create_submit(struct request *req)
 			       minor,
 			       m->amount_claimed->currency,
 			       workers};
+	/* Keyed: the stored fingerprint covers the worker's identity too, and a plain hash of
+	 * an ID number could be brute-forced back. */
 	crypto_generichash_state h;
-	crypto_generichash_init(&h, NULL, 0, sizeof(st->hash));
+	vault_request_hash_init(&h, sizeof(st->hash));
 	for (size_t i = 0; i < N_ELEMS(parts); i++)
 		crypto_generichash_update(&h, (const uint8_t *)parts[i], strlen(parts[i]) + 1);
+	for (size_t i = 0; i < N_ELEMS(identity_columns); i++)
+		crypto_generichash_update(&h, (const uint8_t *)worker_field(m, i),
+					  strlen(worker_field(m, i)) + 1);
 	crypto_generichash_final(&h, st->hash, sizeof(st->hash));
+
+	/* Seal each part of the worker's identity given, bound to this row. */
+	uint8_t *sealed[N_ELEMS(identity_columns)] = {NULL};
+	size_t sealed_len[N_ELEMS(identity_columns)] = {0};
+	for (size_t i = 0; i < N_ELEMS(identity_columns); i++) {
+		if (*worker_field(m, i) == '\0')
+			continue;
+		struct vault_place place = {st->org_id, "wage_theft_claims", identity_columns[i],
+					    m->idempotency_key.data, m->idempotency_key.len};
+		sealed[i] = vault_seal(&req->arena, worker_field(m, i), &place, &sealed_len[i]);
+		if (sealed[i] == NULL) {
+			request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+			return;
+		}
+	}
+	bool indexed = *worker_field(m, 1) != '\0';
+	if (indexed)
+		vault_index(st->org_id, worker_field(m, 1), st->id_index);
 
 	char *org_id = int_param(req, st->org_id);
 	char *user_id = int_param(req, req->session.user_id);
@@ -207,6 +311,16 @@ static void claim_create_submit(struct request *req)
 	db_param_text(q, amount);
 	db_param_text(q, m->amount_claimed->currency);
 	db_param_text(q, nworkers);
+	for (size_t i = 0; i < N_ELEMS(identity_columns); i++) {
+		if (sealed[i] != NULL)
+			db_param_bytes(q, sealed[i], (int)sealed_len[i]);
+		else
+			db_param_text(q, NULL);
+	}
+	if (indexed)
+		db_param_bytes(q, st->id_index, sizeof(st->id_index));
+	else
+		db_param_text(q, NULL);
 	/* Same pipeline, same transaction: read back what was created or replayed. */
 	q = db_job_add(&req->job, "claim_by_key");
 	db_param_text(q, org_id);
@@ -214,6 +328,13 @@ static void claim_create_submit(struct request *req)
 	request_audit_case_key(req, "create_claim", m->idempotency_key.data,
 			       (int)m->idempotency_key.len);
 	request_db(req, claim_created);
+}
+
+/* True if value has min..max characters, all from `allowed`. */
+static bool chars_in(const char *value, size_t min, size_t max, const char *allowed)
+{
+	size_t len = strlen(value);
+	return len >= min && len <= max && strspn(value, allowed) == len;
 }
 
 static void claim_validate(struct request *req, const Tulay__V1__CreateClaim *m)
@@ -255,6 +376,22 @@ static void claim_validate(struct request *req, const Tulay__V1__CreateClaim *m)
 	}
 	if (m->workers > CLAIM_MAX_WORKERS)
 		request_field_error(req, "workers", "must be at most 100000");
+	if (m->worker != NULL) {
+		if (*m->worker->name != '\0' &&
+		    (problem = validate_text(m->worker->name, 1, 200)) != NULL)
+			request_field_error(req, "worker.name", problem);
+		if (*m->worker->id_number != '\0' &&
+		    !chars_in(m->worker->id_number, 3, 40,
+			      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 -./"))
+			request_field_error(req, "worker.id_number",
+					    "must be 3 to 40 letters and digits (spaces, '-', '.' "
+					    "and '/' allowed), as on the passport or ID card");
+		if (*m->worker->phone != '\0' &&
+		    !chars_in(m->worker->phone, 6, 30, "0123456789 +-()"))
+			request_field_error(req, "worker.phone",
+					    "must be 6 to 30 digits, spaces and + - ( ), e.g. "
+					    "+60 12 345 6789");
+	}
 }
 
 void handle_create_claim(struct request *req)
@@ -405,11 +542,23 @@ static void claim_list_submit(struct request *req)
 	db_param_text(q, status != NULL ? status : "");
 	db_param_text(q, *m->page_token != '\0' ? m->page_token : "0");
 	db_param_text(q, fetch);
-	request_audit(req, "list_claims", "",
-		      arena_printf(&req->arena,
-				   "country_of_work=%s status=%s page_token=%s limit=%u",
-				   m->country_of_work, status != NULL ? status : "", m->page_token,
-				   st->limit));
+	if (*m->worker_id_number != '\0') {
+		uint8_t *index = arena_alloc(&req->arena, VAULT_INDEX_BYTES);
+		if (index == NULL) {
+			request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+			return;
+		}
+		vault_index(st->org_id, m->worker_id_number, index);
+		db_param_bytes(q, index, VAULT_INDEX_BYTES);
+	} else {
+		db_param_text(q, NULL);
+	}
+	/* The audit entry says an ID number was searched for, never which. */
+	request_audit(
+	    req, "list_claims", "",
+	    arena_printf(&req->arena, "country_of_work=%s status=%s page_token=%s limit=%u%s",
+			 m->country_of_work, status != NULL ? status : "", m->page_token, st->limit,
+			 *m->worker_id_number != '\0' ? " worker_id_number=given" : ""));
 	request_db(req, claims_listed);
 }
 
@@ -436,6 +585,8 @@ void handle_list_claims(struct request *req)
 		request_field_error(req, "status", "is not a claim status");
 	if (m->limit > CLAIM_LIST_MAX)
 		request_field_error(req, "limit", "must be at most 500");
+	if (strlen(m->worker_id_number) > 40)
+		request_field_error(req, "worker_id_number", "is longer than any ID number");
 	if (!page_token_is_valid(m->page_token))
 		request_field_error(req, "page_token",
 				    "is not a next_page_token this server gave out");

@@ -43,6 +43,10 @@ start)
 		TULAY_NEW_PASSWORD="$password" "$tulayd" user add --org "$org" --username "$name" --role "$role" >/dev/null
 	done
 
+	# The key that encrypts personal data; tests' own tulayds inherit it from the env file.
+	"$tulayd" keygen "$state/data.key" >/dev/null
+	export TULAY_DATA_KEY_FILE="$state/data.key"
+
 	# Detached from ctest: its own session, no inherited pipes (ctest would wait on them).
 	export TULAY_DB="$db"
 	setsid bash -c '"$1" --port 0 --db-connections 3 --db-queue-timeout-ms 2000 \
@@ -63,6 +67,7 @@ start)
 		echo "TULAY_SERVER='127.0.0.1:$port'"
 		echo "TULAY_TEST_DB='$db'"
 		echo "TULAY_TEST_DB_OWNER='$db_owner'"
+		echo "TULAY_DATA_KEY_FILE='$state/data.key'"
 		echo "TULAY_TEST_PGDIR='$pgdir'"
 		echo "TULAY_TEST_PASSWORD='$password'"
 		echo "TULAY_TEST_STATE='$state'"

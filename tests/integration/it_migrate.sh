@@ -3,6 +3,7 @@
 set -uo pipefail
 # shellcheck disable=SC1090
 source "$1"
+export TULAY_DATA_KEY_FILE
 sock=${TULAY_TEST_DB#host=}
 sock=${sock%% *}
 fails=0 passes=0
@@ -78,11 +79,11 @@ clash() {
 BEGIN;
 SELECT outcome FROM create_wage_theft_claim(1, 1, decode(repeat('11', 16), 'hex'),
     decode(repeat('22', 32), 'hex'), 'PH', 'MY', 'construction', 'Clash Test',
-    '2025-01-01', '2025-01-02', 100, 'MYR', 1);
+    '2025-01-01', '2025-01-02', 100, 'MYR', 1, NULL, NULL, NULL, NULL);
 UPDATE case_counters SET last_value = last_value - 1 WHERE org_id = 1;
 SELECT outcome FROM create_wage_theft_claim(1, 1, decode(repeat('33', 16), 'hex'),
     decode(repeat('44', 32), 'hex'), 'PH', 'MY', 'construction', 'Clash Test',
-    '2025-01-01', '2025-01-02', 100, 'MYR', 1);
+    '2025-01-01', '2025-01-02', 100, 'MYR', 1, NULL, NULL, NULL, NULL);
 ROLLBACK;
 SQL
 }

@@ -79,7 +79,7 @@ SELECT set_config('tulay.org_id', '$B', true), set_config('tulay.user_id', '$UB'
        set_config('tulay.role', 'field_officer', true);
 SELECT * FROM create_wage_theft_claim($B, $UB, decode(md5(random()::text), 'hex'),
     decode(repeat('ab', 32), 'hex'), 'ID', 'MY', 'domestic_work', 'Rumah Tangga Sdn Bhd',
-    '2025-01-01', '2025-06-30', 300000, 'MYR', 1);
+    '2025-01-01', '2025-06-30', 300000, 'MYR', 1, NULL, NULL, NULL, NULL);
 INSERT INTO sessions (token_hash, user_id, expires_at)
 VALUES (decode(md5(random()::text) || md5(random()::text), 'hex'), $UB, now() + interval '1 hour');
 COMMIT;

@@ -1,0 +1,189 @@
+#include "vault.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define VAULT_CONTEXT "tulay-v1" /* libsodium KDF context: exactly 8 characters */
+
+enum { SUBKEY_ENCRYPTION = 1, SUBKEY_INDEX = 2, SUBKEY_REQUEST_HASH = 3 };
+
+static struct {
+	bool loaded;
+	uint8_t encryption[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
+	uint8_t index[crypto_generichash_KEYBYTES];
+	uint8_t request_hash[crypto_generichash_KEYBYTES];
+} keys;
+
+int vault_load(const char *path, char *err, size_t errlen)
+{
+	if (path == NULL || *path == '\0') {
+		snprintf(err, errlen,
+			 "data_key_file is not set: tulayd needs the key that encrypts workers' "
+			 "personal data. Create one with 'tulayd keygen FILE' and point "
+			 "--data-key-file (TULAY_DATA_KEY_FILE) at it");
+		return -1;
+	}
+	if (sodium_init() < 0) {
+		snprintf(err, errlen, "libsodium could not be initialised");
+		return -1;
+	}
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "data key file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	int rc = -1;
+	struct stat st;
+	char text[VAULT_KEY_HEX_CHARS + 8];
+	uint8_t master[crypto_kdf_KEYBYTES];
+	ssize_t n = 0;
+	if (fstat(fd, &st) != 0) {
+		snprintf(err, errlen, "data key file %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if ((st.st_mode & 077) != 0) {
+		snprintf(err, errlen,
+			 "data key file %s may be read by other users (mode %03o): chmod 600 it",
+			 path, (unsigned)(st.st_mode & 0777));
+		goto out;
+	}
+	n = read(fd, text, sizeof(text) - 1);
+	if (n < 0) {
+		snprintf(err, errlen, "data key file %s: %s", path, strerror(errno));
+		goto out;
+	}
+	text[n] = '\0';
+	text[strcspn(text, "\r\n")] = '\0';
+	size_t len = 0;
+	if (strlen(text) != VAULT_KEY_HEX_CHARS ||
+	    sodium_hex2bin(master, sizeof(master), text, strlen(text), NULL, &len, NULL) != 0 ||
+	    len != sizeof(master)) {
+		snprintf(err, errlen,
+			 "data key file %s does not hold 64 hexadecimal digits (make one with "
+			 "'tulayd keygen FILE')",
+			 path);
+		goto out;
+	}
+	sodium_mlock(&keys, sizeof(keys));
+	crypto_kdf_derive_from_key(keys.encryption, sizeof(keys.encryption), SUBKEY_ENCRYPTION,
+				   VAULT_CONTEXT, master);
+	crypto_kdf_derive_from_key(keys.index, sizeof(keys.index), SUBKEY_INDEX, VAULT_CONTEXT,
+				   master);
+	crypto_kdf_derive_from_key(keys.request_hash, sizeof(keys.request_hash),
+				   SUBKEY_REQUEST_HASH, VAULT_CONTEXT, master);
+	keys.loaded = true;
+	rc = 0;
+out:
+	sodium_memzero(master, sizeof(master));
+	sodium_memzero(text, sizeof(text));
+	close(fd);
+	return rc;
+}
+
+int vault_create_key_file(const char *path, char *err, size_t errlen)
+{
+	if (sodium_init() < 0) {
+		snprintf(err, errlen, "libsodium could not be initialised");
+		return -1;
+	}
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot create %s: %s", path, strerror(errno));
+		return -1;
+	}
+	uint8_t master[crypto_kdf_KEYBYTES];
+	char text[VAULT_KEY_HEX_CHARS + 2];
+	crypto_kdf_keygen(master);
+	sodium_bin2hex(text, sizeof(text), master, sizeof(master));
+	size_t len = strlen(text);
+	text[len++] = '\n';
+	int rc = fchmod(fd, 0600) == 0 && write(fd, text, len) == (ssize_t)len ? 0 : -1;
+	if (rc != 0)
+		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+	if (close(fd) != 0 && rc == 0) {
+		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+		rc = -1;
+	}
+	sodium_memzero(master, sizeof(master));
+	sodium_memzero(text, sizeof(text));
+	return rc;
+}
+
+/* "tulay.v1|<org>|<table>|<column>|" followed by the row's bytes. */
+static size_t vault_ad(const struct vault_place *place, uint8_t *out, size_t cap)
+{
+	int n = snprintf((char *)out, cap, "tulay.v1|%lld|%s|%s|", (long long)place->org_id,
+			 place->table, place->column);
+	if (n < 0 || (size_t)n + place->row_len > cap)
+		return 0;
+	memcpy(out + n, place->row, place->row_len);
+	return (size_t)n + place->row_len;
+}
+
+uint8_t *vault_seal(struct arena *a, const char *plaintext, const struct vault_place *place,
+		    size_t *len)
+{
+	uint8_t ad[256];
+	size_t ad_len = vault_ad(place, ad, sizeof(ad));
+	size_t mlen = strlen(plaintext);
+	size_t total = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + mlen +
+		       crypto_aead_xchacha20poly1305_ietf_ABYTES;
+	uint8_t *out = arena_alloc(a, total);
+	if (out == NULL || ad_len == 0 || !keys.loaded)
+		return NULL;
+	randombytes_buf(out, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+	unsigned long long clen;
+	crypto_aead_xchacha20poly1305_ietf_encrypt(
+	    out + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, &clen, (const uint8_t *)plaintext,
+	    mlen, ad, ad_len, NULL, out, keys.encryption);
+	*len = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + (size_t)clen;
+	return out;
+}
+
+char *vault_open(struct arena *a, const uint8_t *sealed, size_t len,
+		 const struct vault_place *place)
+{
+	const size_t overhead = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES +
+				crypto_aead_xchacha20poly1305_ietf_ABYTES;
+	uint8_t ad[256];
+	size_t ad_len = vault_ad(place, ad, sizeof(ad));
+	if (len < overhead || ad_len == 0 || !keys.loaded)
+		return NULL;
+	char *out = arena_alloc(a, len - overhead + 1);
+	if (out == NULL)
+		return NULL;
+	unsigned long long mlen;
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+		(uint8_t *)out, &mlen, NULL, sealed + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
+		len - crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, ad, ad_len, sealed,
+		keys.encryption) != 0)
+		return NULL;
+	out[mlen] = '\0';
+	return out;
+}
+
+void vault_index(int64_t org_id, const char *id_number, uint8_t out[VAULT_INDEX_BYTES])
+{
+	crypto_generichash_state h;
+	char org[24];
+	int n = snprintf(org, sizeof(org), "%lld|", (long long)org_id);
+	crypto_generichash_init(&h, keys.index, sizeof(keys.index), VAULT_INDEX_BYTES);
+	crypto_generichash_update(&h, (const uint8_t *)org, (unsigned long long)n);
+	for (const char *p = id_number; *p != '\0'; p++) {
+		if (*p == ' ' || *p == '-' || *p == '.' || *p == '/')
+			continue;
+		uint8_t c = (uint8_t)toupper((unsigned char)*p);
+		crypto_generichash_update(&h, &c, 1);
+	}
+	crypto_generichash_final(&h, out, VAULT_INDEX_BYTES);
+}
+
+void vault_request_hash_init(crypto_generichash_state *state, size_t out_len)
+{
+	crypto_generichash_init(state, keys.request_hash, sizeof(keys.request_hash), out_len);
+}

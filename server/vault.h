@@ -1,0 +1,60 @@
+/* The vault: encryption of personal data (a worker's name, passport or ID number, phone)
+ * inside tulayd, so that PostgreSQL only ever holds ciphertext.
+ *
+ * One 32-byte master key, read at start from a file outside the database (mode 0600),
+ * gives three subkeys (libsodium's KDF): one for XChaCha20-Poly1305 encryption, one for
+ * blind indexes (keyed hashes for exact lookup), one for keyed request hashes. Every
+ * ciphertext's associated data binds organisation, table, column and row, so a ciphertext
+ * copied elsewhere fails to decrypt. Plaintext is never logged. */
+#ifndef TULAYD_VAULT_H
+#define TULAYD_VAULT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sodium.h>
+
+#include "arena.h"
+
+#define VAULT_KEY_HEX_CHARS 64
+#define VAULT_INDEX_BYTES   32
+
+/* Where a sealed value lives: the associated data of its ciphertext. */
+struct vault_place {
+	int64_t org_id;
+	const char *table;
+	const char *column;
+	const uint8_t *row; /* the row's stable identity (a case's idempotency key) */
+	size_t row_len;
+};
+
+/* Reads the master key (64 hexadecimal digits, optionally followed by a newline) from
+ * `path`, refusing a file that others may read. Blocking; call before the loop. Returns 0,
+ * or -1 with a sentence naming the file and the fix in err. */
+int vault_load(const char *path, char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/* Creates a new key file at `path` (it must not exist) with mode 0600. Returns 0, or -1
+ * with the reason in err. */
+int vault_create_key_file(const char *path, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
+
+/* Encrypts `plaintext` for `place` into the arena: nonce || ciphertext || tag. Returns
+ * the bytes and stores their length in *len, or NULL when out of arena memory. */
+uint8_t *vault_seal(struct arena *a, const char *plaintext, const struct vault_place *place,
+		    size_t *len) __attribute__((warn_unused_result));
+
+/* Decrypts what vault_seal made for the same place into a NUL-terminated arena string.
+ * Returns NULL if the bytes were altered, belong to another place, or memory ran out. */
+char *vault_open(struct arena *a, const uint8_t *sealed, size_t len,
+		 const struct vault_place *place) __attribute__((warn_unused_result));
+
+/* The blind index of an ID number within an organisation: a keyed hash of its normalised
+ * form (upper case, without spaces, '-', '.' and '/'), so "ab 123-456" finds "AB123456". */
+void vault_index(int64_t org_id, const char *id_number, uint8_t out[VAULT_INDEX_BYTES]);
+
+/* Starts a keyed hash of a request's content (its idempotency fingerprint): unlike a
+ * plain hash it cannot be brute-forced back to low-entropy personal data. */
+void vault_request_hash_init(crypto_generichash_state *state, size_t out_len);
+
+#endif

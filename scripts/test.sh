@@ -2,10 +2,11 @@
 # The test command: installs what is missing, builds, checks formatting and the compose
 # file, and runs the whole suite under ctest (unit tests, then the integration tests
 # against a throwaway PostgreSQL cluster and a real tulayd) twice: in a normal build and
-# in an AddressSanitizer + UndefinedBehaviorSanitizer build.
+# in an AddressSanitizer + UndefinedBehaviorSanitizer build; then runs the libFuzzer drivers
+# (tests/fuzz, ctest label fuzz) for a short while each in an instrumented clang build.
 #
 #   scripts/test.sh            everything
-#   scripts/test.sh --quick    the normal build only (no sanitizer pass)
+#   scripts/test.sh --quick    the normal build only (no sanitizer or fuzz pass)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -23,7 +24,7 @@ fi
 echo "== docker-compose.yml"
 docker-compose -f docker-compose.yml config -q
 
-run_suite() { # run_suite BUILD_DIR CMAKE_ARGS...
+run_suite() { # [ctest_label=LABEL] run_suite BUILD_DIR CMAKE_ARGS... (LABEL: run only those)
 	local dir=$1
 	shift
 	echo "== build $dir $*"
@@ -35,11 +36,12 @@ run_suite() { # run_suite BUILD_DIR CMAKE_ARGS...
 		exit 1
 	fi
 	echo "== ctest $dir"
-	ctest --test-dir "$dir" --output-on-failure --timeout 300
+	ctest --test-dir "$dir" --output-on-failure --timeout 300 ${ctest_label:+-L "$ctest_label"}
 }
 
 run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTULAY_SANITIZE=OFF
 if [[ "${1:-}" != --quick ]]; then
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
 		run_suite build-asan -DCMAKE_BUILD_TYPE=Debug -DTULAY_SANITIZE=ON
+	CC=clang ctest_label=fuzz run_suite build-fuzz -DTULAY_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug
 fi

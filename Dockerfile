@@ -41,6 +41,8 @@ COPY docker/entrypoint.sh /usr/local/bin/tulay-entrypoint
 RUN chmod 0755 /usr/local/bin/tulay-entrypoint \
  && ! ldd /usr/local/bin/tulayd /usr/local/bin/tulay | grep 'not found'
 
+RUN install -d -o tulay -g tulay -m 0700 /var/lib/tulay
+
 ENV TULAY_LISTEN=0.0.0.0 \
     TULAY_PORT=7420 \
     TULAY_MIGRATIONS=/usr/share/tulay/migrations

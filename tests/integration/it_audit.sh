@@ -4,22 +4,7 @@
 # of tampering done directly in PostgreSQL: edit, delete, reorder, truncate, and an edit
 # whose own hash was recomputed.
 set -uo pipefail
-# shellcheck disable=SC1090
-source "$1"
-sock=${TULAY_TEST_DB#host=}
-sock=${sock%% *}
-fails=0 passes=0
-ok() {
-	passes=$((passes + 1))
-	echo "ok - $1"
-}
-not_ok() {
-	fails=$((fails + 1))
-	echo "not ok - $1"
-	[[ -n "${2:-}" ]] && sed 's/^/    | /' <<<"$2"
-}
-expect() { if grep -qE -- "$2" <<<"$3"; then ok "$1"; else not_ok "$1 (wanted /$2/)" "$3"; fi; }
-super() { psql -X -qAt -h "$sock" -U postgres -d "${DB:-tulay}" -v ON_ERROR_STOP=1 "$@" 2>&1; }
+source "$(dirname "$0")/tap.sh" "$1"
 verify() { "$TULAYD" audit verify --db "${TULAY_TEST_DB_OWNER/dbname=tulay/dbname=${DB:-tulay}}" 2>&1; }
 
 # --- what the server records ----------------------------------------------------------
@@ -39,16 +24,16 @@ ref=$(grep -oE 'WT-[0-9]{4}-[0-9]{6}' <<<"$out" | head -n 1)
 "$T" org list >/dev/null
 "$T" logout >/dev/null
 entries=$(super -c "SELECT string_agg(action || ':' || target, ' ' ORDER BY seq) FROM audit_log WHERE seq > $before")
-expect "a failed login is recorded (with the name tried)" 'login_failed:officer' "$entries"
-expect "a login is recorded" '(^| )login:officer' "$entries"
-expect "the new claim is recorded by its reference" "create_claim:$ref" "$entries"
-expect "reading the claim is recorded" "read_claim:$ref" "$entries"
-expect "listing claims is recorded" 'list_claims:' "$entries"
-expect "listing organisations is recorded" 'list_organisations:' "$entries"
-expect "logout is recorded" 'logout:officer' "$entries"
-expect "entries name the organisation and user" '^[0-9]+\|[0-9]+$' \
+match "a failed login is recorded (with the name tried)" 'login_failed:officer' "$entries"
+match "a login is recorded" '(^| )login:officer' "$entries"
+match "the new claim is recorded by its reference" "create_claim:$ref" "$entries"
+match "reading the claim is recorded" "read_claim:$ref" "$entries"
+match "listing claims is recorded" 'list_claims:' "$entries"
+match "listing organisations is recorded" 'list_organisations:' "$entries"
+match "logout is recorded" 'logout:officer' "$entries"
+match "entries name the organisation and user" '^[0-9]+\|[0-9]+$' \
 	"$(super -c "SELECT org_id || '|' || user_id FROM audit_log WHERE action = 'read_claim' AND target = '$ref' LIMIT 1")"
-expect "the filters of a list are in its detail" 'country_of_work=SG' \
+match "the filters of a list are in its detail" 'country_of_work=SG' \
 	"$(super -c "SELECT detail FROM audit_log WHERE seq > $before AND action = 'list_claims'")"
 
 # An action whose audit entry cannot be written does not happen either.
@@ -60,11 +45,11 @@ sleep 0.5
 out=$("$T" claim add --nationality BD --country-of-work SG --sector construction \
 	--employer "Unaudited Pte Ltd" --work-start 2025-01-01 --work-end 2025-03-31 \
 	--amount 5200 --currency SGD 2>&1)
-expect "a claim whose audit entry is blocked is refused" 'UNAVAILABLE' "$out"
+match "a claim whose audit entry is blocked is refused" 'UNAVAILABLE' "$out"
 wait
-expect "and nothing of it was saved" "^$claims_before\$" "$(super -c "SELECT count(*) FROM cases")"
+match "and nothing of it was saved" "^$claims_before\$" "$(super -c "SELECT count(*) FROM cases")"
 
-expect "the live log verifies" '^audit log intact: [0-9]+ entries' "$(verify)"
+match "the live log verifies" '^audit log intact: [0-9]+ entries' "$(verify)"
 code=0
 verify >/dev/null || code=$?
 [[ $code == 0 ]] && ok "verify exits 0 when intact" || not_ok "verify exits 0 when intact (got $code)"
@@ -74,7 +59,7 @@ super -d postgres -c "DROP DATABASE IF EXISTS audit_src" -c "CREATE DATABASE aud
 "$TULAYD" migrate up --db "${TULAY_TEST_DB_OWNER/dbname=tulay/dbname=audit_src}" >/dev/null
 DB=audit_src super -c "SELECT set_config('tulay.org_id', '1', false), set_config('tulay.user_id', '7', false)" \
 	-c "SELECT count(audit_append('read_claim', 'WT-2026-' || lpad(g::text, 6, '0'), 'n=' || g)) FROM generate_series(1, 10) g" >/dev/null
-DB=audit_src expect "the fresh copy verifies" '^audit log intact: 10 entries' "$(DB=audit_src verify)"
+DB=audit_src match "the fresh copy verifies" '^audit log intact: 10 entries' "$(DB=audit_src verify)"
 
 # tamper NAME EXPECTED SQL...: a fresh copy, the tampering, then verify must fail.
 tamper() {
@@ -84,7 +69,7 @@ tamper() {
 	DB=audit_t super "$@" >/dev/null
 	local out code=0
 	out=$(DB=audit_t verify) || code=$?
-	if [[ $code == 1 ]]; then expect "$name is detected" "$pattern" "$out"; else not_ok "$name is detected (exit $code)" "$out"; fi
+	if [[ $code == 1 ]]; then match "$name is detected" "$pattern" "$out"; else not_ok "$name is detected (exit $code)" "$out"; fi
 }
 tamper "an edited entry" 'entry 5 does not match' \
 	-c "UPDATE audit_log SET target = 'WT-2026-999999' WHERE seq = 5"
@@ -98,5 +83,4 @@ tamper "the last entry removed" 'removed from the end' -c "DELETE FROM audit_log
 tamper "a truncated log" 'head records 10 entries but the log ends at 0' -c "TRUNCATE audit_log"
 super -d postgres -c "DROP DATABASE IF EXISTS audit_t" -c "DROP DATABASE audit_src" >/dev/null
 
-echo "$passes passed, $fails failed"
-((fails == 0))
+finish

@@ -2,32 +2,14 @@
 # The tulay CLI against the harness's real tulayd: the user's workflow, output formats,
 # the session file, and the exit codes (0 ok, 1 usage, 2 refused, 3 unreachable).
 set -uo pipefail
-# shellcheck disable=SC1090
-source "$1"
+source "$(dirname "$0")/tap.sh" "$1"
 export TULAY_SERVER
 export TULAY_CONFIG_DIR
 TULAY_CONFIG_DIR=$(mktemp -d)
 trap 'rm -rf "$TULAY_CONFIG_DIR"' EXIT
 unset TULAY_PASSWORD TULAY_USERNAME
 T=$TULAY_CLI
-fails=0 passes=0
 
-# expect NAME EXIT PATTERN -- COMMAND...: exit code and combined output must match.
-expect() {
-	local name=$1 want=$2 pattern=$3 out code
-	shift 4
-	out=$("$@" 2>&1)
-	code=$?
-	if [[ $code == "$want" ]] && grep -qE -- "$pattern" <<<"$out"; then
-		passes=$((passes + 1))
-		echo "ok - $name"
-	else
-		fails=$((fails + 1))
-		echo "not ok - $name: expected exit $want and /$pattern/, got exit $code:"
-		sed 's/^/    | /' <<<"$out"
-	fi
-	LAST=$out
-}
 
 expect "help lists the commands" 0 'claim add' -- "$T" --help
 for cmd in "login" "org add" "org list" "claim add" "claim show" "claim list" "logout" "whoami"; do
@@ -60,11 +42,9 @@ expect "claim add in another corridor" 0 'Logged claim' -- "$T" claim add \
 expect "claim list filtered, as CSV" 0 "^reference,organisation,status" -- \
 	"$T" claim list --country-of-work MY --status intake --format csv --all
 if grep -q ',TH,' <<<"$LAST"; then
-	fails=$((fails + 1))
-	echo "not ok - the MY filter let a TH claim through"
+	not_ok "the MY filter let a TH claim through" "$LAST"
 else
-	passes=$((passes + 1))
-	echo "ok - the country filter holds"
+	ok "the country filter holds"
 fi
 expect "claim list as a table" 0 'REFERENCE +STATUS' -- "$T" claim list --all
 expect "claim list as JSON" 0 '^\[' -- "$T" claim list --format json --limit 2
@@ -107,5 +87,4 @@ expect "admin adds an organisation" 0 'MMN' -- bash -c \
 	 '$T' org add --acronym MMN --name 'Mekong Migration Network' --kind network --country TH"
 expect "org list filtered by country" 0 'MMN' -- "$T" org list --country TH
 
-echo "$passes passed, $fails failed"
-((fails == 0))
+finish

@@ -4,27 +4,12 @@
 # worker by ID number within the organisation only; a ciphertext moved to another row or
 # column fails to decrypt; the key file must exist and be private.
 set -uo pipefail
-# shellcheck disable=SC1090
-source "$1"
+source "$(dirname "$0")/tap.sh" "$1"
 export TULAY_SERVER TULAY_CONFIG_DIR
-sock=${TULAY_TEST_DB#host=}
-sock=${sock%% *}
 TULAY_CONFIG_DIR=$(mktemp -d)
 work=$(mktemp -d)
 trap 'rm -rf "$TULAY_CONFIG_DIR" "$work"' EXIT
 T=$TULAY_CLI
-fails=0 passes=0
-ok() {
-	passes=$((passes + 1))
-	echo "ok - $1"
-}
-not_ok() {
-	fails=$((fails + 1))
-	echo "not ok - $1"
-	[[ -n "${2:-}" ]] && sed 's/^/    | /' <<<"$2"
-}
-expect() { if grep -qE -- "$2" <<<"$3"; then ok "$1"; else not_ok "$1 (wanted /$2/)" "$3"; fi; }
-super() { psql -X -qAt -h "$sock" -U postgres -d tulay -v ON_ERROR_STOP=1 "$@" 2>&1; }
 
 # Synthetic, and unlikely to occur anywhere by chance.
 NAME="Siti Zulaikha Binti Testdata"
@@ -36,17 +21,17 @@ out=$("$T" claim add --nationality ID --country-of-work MY --sector domestic-wor
 	--amount 14400 --currency MYR --worker-name "$NAME" --worker-id-number "$IDNO" \
 	--worker-phone "$PHONE" 2>&1)
 ref=$(grep -oE 'WT-[0-9]{4}-[0-9]{6}' <<<"$out" | head -n 1)
-expect "a claim with the worker's identity is logged and shown back" "Worker: +$NAME" "$out"
+match "a claim with the worker's identity is logged and shown back" "Worker: +$NAME" "$out"
 show=$("$T" claim show "$ref" 2>&1)
-expect "claim show decrypts the name" "Worker: +$NAME" "$show"
-expect "... the ID number" "Worker ID number: +$IDNO" "$show"
-expect "... and the phone" "Worker phone: +\\$PHONE" "$show"
+match "claim show decrypts the name" "Worker: +$NAME" "$show"
+match "... the ID number" "Worker ID number: +$IDNO" "$show"
+match "... and the phone" "Worker phone: +\\$PHONE" "$show"
 list=$("$T" claim list --format csv --all 2>&1)
 if grep -q "$NAME" <<<"$list"; then not_ok "lists never carry the identity" "$list"; else ok "lists never carry the identity"; fi
 
 pg_dump -h "$sock" -U postgres -d tulay >"$work/dump.sql" 2>&1
 # The dump must really hold the data, or the checks below prove nothing.
-expect "pg_dump holds the claim's non-personal fields" 'Rumah Contoh Sdn Bhd' "$(cat "$work/dump.sql")"
+match "pg_dump holds the claim's non-personal fields" 'Rumah Contoh Sdn Bhd' "$(cat "$work/dump.sql")"
 for secret in "$NAME" "$IDNO" "${IDNO,,}" "$PHONE" "Testdata"; do
 	if grep -qiF -- "$secret" "$work/dump.sql"; then
 		not_ok "the database holds no plaintext: found '$secret' in pg_dump"
@@ -54,7 +39,7 @@ for secret in "$NAME" "$IDNO" "${IDNO,,}" "$PHONE" "Testdata"; do
 		ok "the database holds no plaintext '$secret' (pg_dump of every table)"
 	fi
 done
-expect "the database holds the ciphertext" '^t\|t\|t\|t$' "$(super -c "SELECT worker_name_enc IS NOT NULL, worker_id_number_enc IS NOT NULL, worker_phone_enc IS NOT NULL, worker_id_number_index IS NOT NULL FROM wage_theft_claims w JOIN cases c USING (org_id, case_id) WHERE c.reference = '$ref' AND c.org_id = (SELECT org_id FROM organisations WHERE acronym = 'DEMO')")"
+match "the database holds the ciphertext" '^t\|t\|t\|t$' "$(super -c "SELECT worker_name_enc IS NOT NULL, worker_id_number_enc IS NOT NULL, worker_phone_enc IS NOT NULL, worker_id_number_index IS NOT NULL FROM wage_theft_claims w JOIN cases c USING (org_id, case_id) WHERE c.reference = '$ref' AND c.org_id = (SELECT org_id FROM organisations WHERE acronym = 'DEMO')")"
 for secret in "$NAME" "$IDNO" "$PHONE"; do
 	if grep -qiF -- "$secret" "$TULAY_TEST_STATE/tulayd.log"; then
 		not_ok "the log holds no plaintext: found '$secret'"
@@ -63,14 +48,14 @@ for secret in "$NAME" "$IDNO" "$PHONE"; do
 	fi
 done
 
-expect "the blind index finds the worker by ID number, however it is typed" "$ref" \
+match "the blind index finds the worker by ID number, however it is typed" "$ref" \
 	"$("$T" claim list --worker-id-number "xk-7734 219q" --all 2>&1)"
-expect "an unknown ID number finds nothing" 'No claims' \
+match "an unknown ID number finds nothing" 'No claims' \
 	"$("$T" claim list --worker-id-number "ZZ0000000" 2>&1)"
 TULAY_CONFIG_DIR="$work/kl" bash -c "echo '$TULAY_TEST_PASSWORD' | '$T' login --username klofficer --password-stdin" >/dev/null
-expect "another organisation's search by the same number finds nothing" 'No claims' \
+match "another organisation's search by the same number finds nothing" 'No claims' \
 	"$(TULAY_CONFIG_DIR="$work/kl" "$T" claim list --worker-id-number "$IDNO" 2>&1)"
-expect "the audit entry of that search says an ID was given, not which" 'worker_id_number=given' \
+match "the audit entry of that search says an ID was given, not which" 'worker_id_number=given' \
 	"$(super -c "SELECT detail FROM audit_log WHERE action = 'list_claims' ORDER BY seq DESC LIMIT 1")"
 if super -c "SELECT detail FROM audit_log" | grep -qi "$IDNO"; then
 	not_ok "the audit log holds no ID number"
@@ -87,29 +72,28 @@ demo="(SELECT org_id FROM organisations WHERE acronym = 'DEMO')"
 super -c "UPDATE wage_theft_claims SET worker_name_enc = (SELECT w.worker_name_enc FROM wage_theft_claims w JOIN cases c USING (org_id, case_id) WHERE c.reference = '$ref' AND c.org_id = $demo) WHERE org_id = $demo AND case_id = (SELECT case_id FROM cases WHERE reference = '$ref2' AND org_id = $demo)" >/dev/null
 out=$("$T" claim show "$ref2" 2>&1)
 code=$?
-[[ $code == 2 ]] && expect "a name copied into another row fails to decrypt" 'DATA_LOSS' "$out" ||
+[[ $code == 2 ]] && match "a name copied into another row fails to decrypt" 'DATA_LOSS' "$out" ||
 	not_ok "a name copied into another row fails to decrypt (exit $code)" "$out"
 if grep -q "$NAME" <<<"$out"; then not_ok "and the copied name is not shown"; else ok "and the copied name is not shown"; fi
 super -c "UPDATE wage_theft_claims SET worker_phone_enc = worker_name_enc WHERE org_id = $demo AND case_id = (SELECT case_id FROM cases WHERE reference = '$ref' AND org_id = $demo)" >/dev/null
 out=$("$T" claim show "$ref" 2>&1)
-expect "a ciphertext moved to another column fails to decrypt" 'DATA_LOSS' "$out"
-expect "the integrity failure is logged, without plaintext" 'event=identity_integrity_failure' \
+match "a ciphertext moved to another column fails to decrypt" 'DATA_LOSS' "$out"
+match "the integrity failure is logged, without plaintext" 'event=identity_integrity_failure' \
 	"$(grep identity_integrity_failure "$TULAY_TEST_STATE/tulayd.log")"
 
 # The key file.
-expect "tulayd refuses to start without a key" 'data_key_file is not set' \
+match "tulayd refuses to start without a key" 'data_key_file is not set' \
 	"$(TULAY_DATA_KEY_FILE= timeout 20 "$TULAYD" --port 0 --db "$TULAY_TEST_DB" 2>&1)"
 cp "$TULAY_DATA_KEY_FILE" "$work/open.key"
 chmod 0644 "$work/open.key"
-expect "tulayd refuses a key file others can read" 'chmod 600' \
+match "tulayd refuses a key file others can read" 'chmod 600' \
 	"$(TULAY_DATA_KEY_FILE="$work/open.key" timeout 20 "$TULAYD" --port 0 --db "$TULAY_TEST_DB" 2>&1)"
 printf 'not-a-key\n' >"$work/bad.key"
 chmod 0600 "$work/bad.key"
-expect "tulayd refuses a malformed key file" '64 hexadecimal digits' \
+match "tulayd refuses a malformed key file" '64 hexadecimal digits' \
 	"$(TULAY_DATA_KEY_FILE="$work/bad.key" timeout 20 "$TULAYD" --port 0 --db "$TULAY_TEST_DB" 2>&1)"
 "$TULAYD" keygen "$work/new.key" >/dev/null
-expect "keygen writes a 0600 file" '^600$' "$(stat -c %a "$work/new.key")"
-expect "keygen never overwrites a key" 'File exists' "$("$TULAYD" keygen "$work/new.key" 2>&1)"
+match "keygen writes a 0600 file" '^600$' "$(stat -c %a "$work/new.key")"
+match "keygen never overwrites a key" 'File exists' "$("$TULAYD" keygen "$work/new.key" 2>&1)"
 
-echo "$passes passed, $fails failed"
-((fails == 0))
+finish

@@ -1,74 +1,46 @@
 #!/usr/bin/env bash
 # tulayd migrate and the schema check, against the harness's PostgreSQL cluster.
 set -uo pipefail
-# shellcheck disable=SC1090
-source "$1"
+source "$(dirname "$0")/tap.sh" "$1"
 export TULAY_DATA_KEY_FILE
-sock=${TULAY_TEST_DB#host=}
-sock=${sock%% *}
-fails=0 passes=0
-check() { # check NAME COMMAND...: the command must succeed
-	if "${@:2}"; then
-		passes=$((passes + 1))
-		echo "ok - $1"
-	else
-		fails=$((fails + 1))
-		echo "not ok - $1"
-	fi
-}
-run() { # run EXPECTED_EXIT PATTERN COMMAND...: exit code and output (stdout+stderr) match
-	local want=$1 pattern=$2 out code
-	shift 2
-	out=$("$@" 2>&1)
-	code=$?
-	if [[ $code != "$want" ]] || ! grep -qE -- "$pattern" <<<"$out"; then
-		echo "   expected exit $want and /$pattern/, got exit $code:" >&2
-		sed 's/^/   | /' <<<"$out" >&2
-		return 1
-	fi
-}
 psql_admin() { psql -X -q -h "$sock" -U postgres -d postgres -v ON_ERROR_STOP=1 "$@"; }
 
 # Migrations run as the owner. (tulayd itself connects as tulay_app: see below.)
 export TULAY_DB="$TULAY_TEST_DB_OWNER"
-check "status on the live database is up to date" run 0 'up to date' "$TULAYD" migrate status
+expect "status on the live database is up to date" 0 'up to date' -- "$TULAYD" migrate status
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cp "$TULAY_TEST_REPO"/migrations/*.sql "$tmp/"
 echo "-- an edit after the fact" >>"$tmp/0001_foundation.sql"
-check "an edited applied migration is reported" \
-	run 1 '0001_foundation.sql was edited after it was applied' "$TULAYD" migrate status --migrations "$tmp"
-check "up refuses to apply anything next to an edited migration" \
-	run 1 'nothing applied' "$TULAYD" migrate up --migrations "$tmp"
+expect "an edited applied migration is reported" 1 '0001_foundation.sql was edited after it was applied' -- "$TULAYD" migrate status --migrations "$tmp"
+expect "up refuses to apply anything next to an edited migration" 1 'nothing applied' -- "$TULAYD" migrate up --migrations "$tmp"
 rm "$tmp/0001_foundation.sql"
-check "an applied migration whose file vanished is reported" \
-	run 1 'file is missing' "$TULAYD" migrate status --migrations "$tmp"
+expect "an applied migration whose file vanished is reported" 1 'file is missing' -- "$TULAYD" migrate status --migrations "$tmp"
 
 psql_admin -c "DROP DATABASE IF EXISTS tulay_empty" -c "CREATE DATABASE tulay_empty OWNER tulay"
 empty="${TULAY_TEST_DB_OWNER/dbname=tulay/dbname=tulay_empty}"
 empty_app="${TULAY_TEST_DB/dbname=tulay/dbname=tulay_empty}"
-check "tulayd refuses an unmigrated database and names the fix" \
-	run 1 "run 'tulayd migrate up'" timeout 20 "$TULAYD" --db "$empty_app" --port 0
-check "tulayd refuses to serve as the owner role (RLS would not bind it)" \
-	run 1 "refusing to serve as database role 'tulay'" timeout 20 "$TULAYD" \
+expect "tulayd refuses an unmigrated database and names the fix" 1 "run 'tulayd migrate up'" -- timeout 20 "$TULAYD" --db "$empty_app" --port 0
+expect "tulayd refuses to serve as the owner role (RLS would not bind it)" 1 "refusing to serve as database role 'tulay'" -- timeout 20 "$TULAYD" \
 	--db "$TULAY_TEST_DB_OWNER" --port 0
-check "status on an empty database lists the pending migration (exit 2)" \
-	run 2 '0001 +0001_foundation.sql +pending' "$TULAYD" migrate status --db "$empty"
-check "dry run lists what it would apply" \
-	run 0 'would apply 0001_foundation.sql' "$TULAYD" migrate up --dry-run --db "$empty"
-check "dry run changed nothing" run 2 'pending' "$TULAYD" migrate status --db "$empty"
+expect "status on an empty database lists the pending migration (exit 2)" 2 '0001 +0001_foundation.sql +pending' -- "$TULAYD" migrate status --db "$empty"
+expect "dry run lists what it would apply" 0 'would apply 0001_foundation.sql' -- "$TULAYD" migrate up --dry-run --db "$empty"
+expect "dry run changed nothing" 2 'pending' -- "$TULAYD" migrate status --db "$empty"
 
 # Two runs at once: the advisory lock lets exactly one apply each file.
 "$TULAYD" migrate up --db "$empty" >"$tmp/a.out" 2>&1 &
 a=$!
 "$TULAYD" migrate up --db "$empty" >"$tmp/b.out" 2>&1 &
 b=$!
-wait $a && wait $b
-check "concurrent migrate up runs both succeed" test $? = 0
+if wait $a && wait $b; then
+	ok "concurrent migrate up runs both succeed"
+else
+	not_ok "concurrent migrate up runs both succeed" "$(cat "$tmp/a.out" "$tmp/b.out")"
+fi
 applied=$(cat "$tmp/a.out" "$tmp/b.out" | grep -c '^applied 0001_foundation.sql')
-check "and exactly one of them applied 0001 (got $applied)" test "$applied" = 1
-check "status is up to date afterwards" run 0 'up to date' "$TULAYD" migrate status --db "$empty"
+match "and exactly one of them applied 0001" '^1$' "$applied"
+expect "status is up to date afterwards" 0 'up to date' -- "$TULAYD" migrate status --db "$empty"
 psql_admin -c "DROP DATABASE tulay_empty"
 
 # Regression (review finding): the claim function caught every unique violation as if a
@@ -87,8 +59,6 @@ SELECT outcome FROM create_wage_theft_claim(1, 1, decode(repeat('33', 16), 'hex'
 ROLLBACK;
 SQL
 }
-check "a reference clash is reported as such, not as a retry" \
-	run 3 'cases_reference_key' clash
+expect "a reference clash is reported as such, not as a retry" 3 'cases_reference_key' -- clash
 
-echo "$passes passed, $fails failed"
-((fails == 0))
+finish

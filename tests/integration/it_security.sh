@@ -8,24 +8,8 @@
 #  (c) through the CLI: expired tokens, and a coordinator asking for another
 #      organisation's case details.
 set -uo pipefail
-# shellcheck disable=SC1090
-source "$1"
-sock=${TULAY_TEST_DB#host=}
-sock=${sock%% *}
-fails=0 passes=0
-ok() {
-	passes=$((passes + 1))
-	echo "ok - $1"
-}
-not_ok() {
-	fails=$((fails + 1))
-	echo "not ok - $1"
-	[[ -n "${2:-}" ]] && sed 's/^/    | /' <<<"$2"
-}
-# expect NAME PATTERN OUTPUT
-expect() { if grep -qE -- "$2" <<<"$3"; then ok "$1"; else not_ok "$1 (wanted /$2/)" "$3"; fi; }
+source "$(dirname "$0")/tap.sh" "$1"
 
-super() { psql -X -qAt -h "$sock" -U postgres -d tulay -v ON_ERROR_STOP=1 "$@" 2>&1; }
 # app ORG USER ROLE SQL: runs SQL as tulay_app inside a transaction with that tenant
 # context (empty strings: none), then rolls back whatever it did.
 app() {
@@ -39,30 +23,30 @@ SQL
 }
 
 # --- (a) role catalogue -----------------------------------------------------------------
-expect "only the owner (tulay) may bypass RLS among non-superusers" '^tulay$' \
+match "only the owner (tulay) may bypass RLS among non-superusers" '^tulay$' \
 	"$(super -c "SELECT string_agg(rolname, ',') FROM pg_roles WHERE rolbypassrls AND NOT rolsuper")"
-expect "tulay_app is no superuser and cannot bypass RLS" '^f\|f$' \
+match "tulay_app is no superuser and cannot bypass RLS" '^f\|f$' \
 	"$(super -c "SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = 'tulay_app'")"
-expect "tulay_app owns nothing" '^0$' "$(super -c "SELECT
+match "tulay_app owns nothing" '^0$' "$(super -c "SELECT
 	(SELECT count(*) FROM pg_class WHERE relowner = r.oid) +
 	(SELECT count(*) FROM pg_proc WHERE proowner = r.oid) +
 	(SELECT count(*) FROM pg_type WHERE typowner = r.oid) +
 	(SELECT count(*) FROM pg_namespace WHERE nspowner = r.oid) +
 	(SELECT count(*) FROM pg_database WHERE datdba = r.oid)
 	FROM pg_roles r WHERE rolname = 'tulay_app'")"
-expect "tulay_app is not a member of the owner, directly or not" '^f$' \
+match "tulay_app is not a member of the owner, directly or not" '^f$' \
 	"$(super -c "SELECT pg_has_role('tulay_app', 'tulay', 'MEMBER')")"
-expect "tulay_app cannot SET ROLE to the owner" 'permission denied' \
+match "tulay_app cannot SET ROLE to the owner" 'permission denied' \
 	"$(app '' '' '' "SET ROLE tulay;")"
-expect "every table but schema_migrations has RLS enabled and forced" '^$' \
+match "every table but schema_migrations has RLS enabled and forced" '^$' \
 	"$(super -c "SELECT string_agg(relname, ',') FROM pg_class
 	 WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'
 	   AND relname <> 'schema_migrations' AND NOT (relrowsecurity AND relforcerowsecurity)")"
-expect "tulay_app may not DELETE or TRUNCATE anything" '^0$' \
+match "tulay_app may not DELETE or TRUNCATE anything" '^0$' \
 	"$(super -c "SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace
 	 AND relkind = 'r' AND (has_table_privilege('tulay_app', oid, 'DELETE')
 	 OR has_table_privilege('tulay_app', oid, 'TRUNCATE'))")"
-expect "tulay_app can neither read nor change the audit log" '^f\|f\|f$' \
+match "tulay_app can neither read nor change the audit log" '^f\|f\|f$' \
 	"$(super -c "SELECT has_table_privilege('tulay_app', 'audit_log', 'SELECT'),
 	 has_table_privilege('tulay_app', 'audit_log', 'UPDATE'),
 	 has_table_privilege('tulay_app', 'audit_head', 'UPDATE')")"
@@ -89,57 +73,57 @@ before=$(super -c "SELECT (SELECT count(*) FROM cases WHERE org_id = $B) || '/' 
 	(SELECT sum(last_value) FROM case_counters WHERE org_id = $B) || '/' ||
 	(SELECT count(*) FROM users WHERE org_id = $B) || '/' ||
 	(SELECT count(*) FROM sessions WHERE user_id = $UB AND ended_at IS NULL)")
-expect "organisation B has rows in every tenant table" '^[1-9][0-9]*/[1-9][0-9]*/[1-9][0-9]*/[1-9][0-9]*/[1-9]' "$before"
+match "organisation B has rows in every tenant table" '^[1-9][0-9]*/[1-9][0-9]*/[1-9][0-9]*/[1-9][0-9]*/[1-9]' "$before"
 
 ctx=("$A" "$UA" field_officer)
 for t in cases wage_theft_claims case_counters users; do
-	expect "$t: A sees none of B's rows" '^0$' \
+	match "$t: A sees none of B's rows" '^0$' \
 		"$(app "${ctx[@]}" "SELECT count(*) FROM $t WHERE org_id = $B;")"
-	expect "$t: A updates none of B's rows" '^0$' \
+	match "$t: A updates none of B's rows" '^0$' \
 		"$(app "${ctx[@]}" "WITH u AS (UPDATE $t SET org_id = org_id WHERE org_id = $B RETURNING 1) SELECT count(*) FROM u;")"
-	expect "$t: A cannot delete B's rows" 'permission denied|^0$' \
+	match "$t: A cannot delete B's rows" 'permission denied|^0$' \
 		"$(app "${ctx[@]}" "WITH d AS (DELETE FROM $t WHERE org_id = $B RETURNING 1) SELECT count(*) FROM d;")"
-	expect "$t: A cannot move its own rows to B" 'row-level security|^0$' \
+	match "$t: A cannot move its own rows to B" 'row-level security|^0$' \
 		"$(app "${ctx[@]}" "WITH u AS (UPDATE $t SET org_id = $B WHERE org_id = $A RETURNING 1) SELECT count(*) FROM u;")"
-	expect "$t: without tenant context nothing is visible" '^0$' \
+	match "$t: without tenant context nothing is visible" '^0$' \
 		"$(app '' '' '' "SELECT count(*) FROM $t;")"
 done
-expect "cases: A cannot insert a case for B" 'row-level security' \
+match "cases: A cannot insert a case for B" 'row-level security' \
 	"$(app "${ctx[@]}" "INSERT INTO cases (org_id, reference, kind, status, opened_on, created_by, idempotency_key, request_hash) VALUES ($B, 'WT-2099-000001', 'wage_theft', 'intake', current_date, $UA, decode(repeat('01', 16), 'hex'), decode(repeat('02', 32), 'hex'));")"
-expect "wage_theft_claims: A cannot insert claim details for B" 'row-level security' \
+match "wage_theft_claims: A cannot insert claim details for B" 'row-level security' \
 	"$(app "${ctx[@]}" "INSERT INTO wage_theft_claims (org_id, case_id, worker_nationality, country_of_work, sector, employer, work_started_on, work_ended_on, amount_claimed_minor, amount_claimed_currency) VALUES ($B, 999999, 'PH', 'MY', 'care', 'X', '2025-01-01', '2025-01-02', 1, 'MYR');")"
-expect "case_counters: A cannot insert a counter for B" 'row-level security' \
+match "case_counters: A cannot insert a counter for B" 'row-level security' \
 	"$(app "${ctx[@]}" "INSERT INTO case_counters VALUES ($B, 'wage_theft', 2099, 1);")"
-expect "users: A's field officer cannot create a user in B" 'row-level security' \
+match "users: A's field officer cannot create a user in B" 'row-level security' \
 	"$(app "${ctx[@]}" "INSERT INTO users (org_id, username, password_hash, role) VALUES ($B, 'intruder', 'x', 'admin');")"
-expect "users: A's org admin cannot create an admin even in A" 'row-level security' \
+match "users: A's org admin cannot create an admin even in A" 'row-level security' \
 	"$(app "$A" "$UA" org_admin "INSERT INTO users (org_id, username, password_hash, role) VALUES ($A, 'intruder', 'x', 'admin');")"
-expect "sessions: A sees none of B's sessions" '^0$' \
+match "sessions: A sees none of B's sessions" '^0$' \
 	"$(app "${ctx[@]}" "SELECT count(*) FROM sessions WHERE user_id = $UB;")"
-expect "sessions: A ends none of B's sessions" '^0$' \
+match "sessions: A ends none of B's sessions" '^0$' \
 	"$(app "${ctx[@]}" "WITH u AS (UPDATE sessions SET ended_at = now() WHERE user_id = $UB RETURNING 1) SELECT count(*) FROM u;")"
-expect "sessions: A cannot create a session for B's user" 'row-level security' \
+match "sessions: A cannot create a session for B's user" 'row-level security' \
 	"$(app "${ctx[@]}" "INSERT INTO sessions (token_hash, user_id, expires_at) VALUES (decode(repeat('03', 32), 'hex'), $UB, now() + interval '1 hour');")"
-expect "sessions: without tenant context nothing is visible" '^0$' \
+match "sessions: without tenant context nothing is visible" '^0$' \
 	"$(app '' '' '' "SELECT count(*) FROM sessions;")"
-expect "organisations: without tenant context nothing is visible" '^0$' \
+match "organisations: without tenant context nothing is visible" '^0$' \
 	"$(app '' '' '' "SELECT count(*) FROM organisations;")"
-expect "organisations: a non-admin changes no organisation" '^0$' \
+match "organisations: a non-admin changes no organisation" '^0$' \
 	"$(app "${ctx[@]}" "WITH u AS (UPDATE organisations SET name = 'Hijacked' WHERE org_id = $B RETURNING 1) SELECT count(*) FROM u;")"
-expect "organisations: a non-admin registers none" 'row-level security' \
+match "organisations: a non-admin registers none" 'row-level security' \
 	"$(app "${ctx[@]}" "INSERT INTO organisations (acronym, name, kind, country) VALUES ('EVIL', 'Evil', 'other', 'PH');")"
-expect "the view of claims obeys RLS too" '^0$' \
+match "the view of claims obeys RLS too" '^0$' \
 	"$(app "${ctx[@]}" "SELECT count(*) FROM wage_theft_claim_view WHERE org_id = $B;")"
-expect "the audit log is closed to tulay_app" 'permission denied' \
+match "the audit log is closed to tulay_app" 'permission denied' \
 	"$(app "${ctx[@]}" "SELECT count(*) FROM audit_log;")"
-expect "the audit log cannot be emptied by tulay_app" 'permission denied' \
+match "the audit log cannot be emptied by tulay_app" 'permission denied' \
 	"$(app "${ctx[@]}" "TRUNCATE audit_log;")"
 after=$(super -c "SELECT (SELECT count(*) FROM cases WHERE org_id = $B) || '/' ||
 	(SELECT count(*) FROM wage_theft_claims WHERE org_id = $B) || '/' ||
 	(SELECT sum(last_value) FROM case_counters WHERE org_id = $B) || '/' ||
 	(SELECT count(*) FROM users WHERE org_id = $B) || '/' ||
 	(SELECT count(*) FROM sessions WHERE user_id = $UB AND ended_at IS NULL)")
-expect "B's rows are exactly as before ($before)" "^$before\$" "$after"
+match "B's rows are exactly as before ($before)" "^$before\$" "$after"
 
 # --- (c) through the server -------------------------------------------------------------
 export TULAY_SERVER TULAY_CONFIG_DIR
@@ -150,13 +134,13 @@ echo "$TULAY_TEST_PASSWORD" | "$TULAY_CLI" login --username klofficer --password
 super -c "UPDATE sessions SET expires_at = now() - interval '1 second' WHERE user_id = $UB" >/dev/null
 out=$("$TULAY_CLI" claim list 2>&1)
 code=$?
-[[ $code == 2 ]] && expect "an expired session is refused" 'expired|log in' "$out" ||
+[[ $code == 2 ]] && match "an expired session is refused" 'expired|log in' "$out" ||
 	not_ok "an expired session is refused (exit $code)" "$out"
 echo "$TULAY_TEST_PASSWORD" | "$TULAY_CLI" login --username coord --password-stdin >/dev/null
 ref=$(super -c "SELECT reference FROM cases WHERE org_id = $B LIMIT 1")
 out=$("$TULAY_CLI" claim show "$ref" --org MYNGO 2>&1)
 code=$?
-[[ $code == 2 ]] && expect "a coordinator cannot read another organisation's case" \
+[[ $code == 2 ]] && match "a coordinator cannot read another organisation's case" \
 	'PERMISSION_DENIED' "$out" || not_ok "coordinator outside the organisation (exit $code)" "$out"
 # References count per organisation, so the same number may name a claim of the
 # coordinator's own organisation: whatever comes back, it is never B's.
@@ -167,5 +151,4 @@ else
 	ok "the same reference in their own organisation never shows B's claim"
 fi
 
-echo "$passes passed, $fails failed"
-((fails == 0))
+finish

@@ -2,11 +2,9 @@
 # Users through the tulay CLI against the real tulayd: who may create, list and disable
 # whom; disabled users and changed passwords end sessions; stale versions are refused.
 set -uo pipefail
-# shellcheck disable=SC1090
-source "$1"
+source "$(dirname "$0")/tap.sh" "$1"
 export TULAY_SERVER
 T=$TULAY_CLI
-fails=0 passes=0
 home=$(mktemp -d)
 trap 'rm -rf "$home"' EXIT
 unset TULAY_PASSWORD TULAY_USERNAME
@@ -19,20 +17,6 @@ as() {
 }
 # login WHO PASSWORD
 login() { echo "$2" | as "$1" login --username "$1" --password-stdin >/dev/null 2>&1; }
-expect() { # NAME EXIT PATTERN -- COMMAND...
-	local name=$1 want=$2 pattern=$3 out code
-	shift 4
-	out=$("$@" 2>&1)
-	code=$?
-	if [[ $code == "$want" ]] && grep -qE -- "$pattern" <<<"$out"; then
-		passes=$((passes + 1))
-		echo "ok - $name"
-	else
-		fails=$((fails + 1))
-		echo "not ok - $name: expected exit $want and /$pattern/, got exit $code:"
-		sed 's/^/    | /' <<<"$out"
-	fi
-}
 P=$TULAY_TEST_PASSWORD
 login admin "$P"
 login officer "$P"
@@ -85,5 +69,4 @@ expect "the old password no longer works" 2 'UNAUTHENTICATED' -- \
 expect "the new one does" 0 'Logged in' -- \
 	bash -c "echo 'kl-password-2' | TULAY_CONFIG_DIR='$home/x' '$T' login --username kl.two --password-stdin"
 
-echo "$passes passed, $fails failed"
-((fails == 0))
+finish

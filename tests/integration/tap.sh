@@ -1,0 +1,48 @@
+# Shared helpers of the shell integration tests (sourced, not run). Each check prints
+# "ok - NAME" or "not ok - NAME" with the evidence; `finish` prints the "N passed, N failed"
+# line and returns non-zero if anything failed.
+#
+#   source tap.sh HARNESS_ENV_FILE
+#   match NAME PATTERN TEXT             TEXT must match the extended regex PATTERN
+#   expect NAME EXIT PATTERN -- CMD...  CMD must exit EXIT with output matching PATTERN
+#   super ARGS...                       psql as the cluster's superuser on ${DB:-tulay}
+# shellcheck shell=bash disable=SC1090
+source "$1"
+sock=${TULAY_TEST_DB#host=}
+sock=${sock%% *}
+TAP_PASSES=0
+TAP_FAILS=0
+LAST=
+
+ok() {
+	TAP_PASSES=$((TAP_PASSES + 1))
+	echo "ok - $1"
+}
+
+not_ok() {
+	TAP_FAILS=$((TAP_FAILS + 1))
+	echo "not ok - $1"
+	if [[ -n "${2:-}" ]]; then sed 's/^/    | /' <<<"$2"; fi
+}
+
+match() {
+	if grep -qE -- "$2" <<<"$3"; then ok "$1"; else not_ok "$1 (wanted /$2/)" "$3"; fi
+}
+
+expect() {
+	local name=$1 want=$2 pattern=$3 code=0
+	shift 4
+	LAST=$("$@" 2>&1) || code=$?
+	if [[ $code == "$want" ]] && grep -qE -- "$pattern" <<<"$LAST"; then
+		ok "$name"
+	else
+		not_ok "$name: expected exit $want and /$pattern/, got exit $code" "$LAST"
+	fi
+}
+
+super() { psql -X -qAt -h "$sock" -U postgres -d "${DB:-tulay}" -v ON_ERROR_STOP=1 "$@" 2>&1; }
+
+finish() {
+	echo "$TAP_PASSES passed, $TAP_FAILS failed"
+	((TAP_FAILS == 0))
+}

@@ -170,6 +170,16 @@ void request_fail_db(struct request *req)
 static void request_on_db(struct db_job *job, enum db_outcome outcome)
 {
 	struct request *req = container_of(job, struct request, job);
+	if (outcome != DB_UNAVAILABLE && req->job_base > 0 && !req->session_opening &&
+	    PQresultStatus(job->results[0]) == PGRES_TUPLES_OK && PQntuples(job->results[0]) == 0) {
+		/* The session died since this connection authenticated (logged out or disabled
+		 * through another tulayd, or expired): nothing of the job was visible to it. */
+		if (req->conn != NULL)
+			memset(&req->conn->session, 0, sizeof(req->conn->session));
+		request_fail(req, TULAY__V1__CODE__UNAUTHENTICATED,
+			     "your session has ended or expired: log in again");
+		return;
+	}
 	if (outcome == DB_UNAVAILABLE) {
 		bool unknown = job->sent && req->handler->mutating;
 		req->status.outcome_unknown = unknown;
@@ -184,6 +194,14 @@ static void request_on_db(struct db_job *job, enum db_outcome outcome)
 }
 
 const struct db_statement request_statements[] = {
+    /* Sets the context only while the session is alive (not ended, expired or disabled,
+     * whichever tulayd did it): otherwise it returns no row, no context is set, and the
+     * policies hide everything from the rest of the transaction. */
+    {"tenant_context_checked",
+     "SELECT set_config('tulay.org_id', $1, true), set_config('tulay.user_id', $2, true), "
+     "set_config('tulay.role', $3, true) FROM session_lookup($4) s "
+     "WHERE s.user_id = $2::bigint"},
+    /* For the Login that is creating the session in this very transaction. */
     {"tenant_context", "SELECT set_config('tulay.org_id', $1, true), "
 		       "set_config('tulay.user_id', $2, true), set_config('tulay.role', $3, true)"},
     {"audit", "SELECT audit_append($1, coalesce($2, (SELECT reference FROM cases "
@@ -231,11 +249,13 @@ static bool request_wrap_job(struct request *req)
 			sizeof(job->queries[0]) * (size_t)job->nqueries);
 		job->nqueries++;
 		struct db_query *q = &job->queries[0];
-		q->statement = "tenant_context";
+		q->statement = req->session_opening ? "tenant_context" : "tenant_context_checked";
 		q->nparams = 0;
 		db_param_text(q, org);
 		db_param_text(q, user);
 		db_param_text(q, role);
+		if (!req->session_opening)
+			db_param_bytes(q, req->session.token_hash, sizeof(req->session.token_hash));
 		req->job_base = 1;
 	}
 	if (req->audit.action != NULL) {

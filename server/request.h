@@ -41,6 +41,7 @@ struct request {
 	struct conn_session session; /* the caller, copied at start */
 	struct db_job job;
 	int job_base; /* index in job.results of the handler's first query */
+	bool session_opening; /* a Login writing its session: no liveness check yet */
 	struct {      /* the audit entry request_db() adds to the next job, if set */
 		const char *action;
 		const char *target;

@@ -210,6 +210,7 @@ static void login_verified(struct request *req, bool ok)
 	 * tenant context, with the login's audit entry in the same transaction. */
 	req->session = st->session;
 	req->session.authenticated = true;
+	req->session_opening = true;
 	request_audit(req, "login", st->session.username, "");
 	struct db_query *q = db_job_add(&req->job, "session_create");
 	db_param_bytes(q, st->session.token_hash, sizeof(st->session.token_hash));

@@ -176,12 +176,32 @@ static void test_lock_wait_ends_cleanly(void **state)
 	close(fd);
 }
 
+/* Regression: a connection kept its session after the session was ended elsewhere (by
+ * another tulayd behind the same load balancer, or a user disabled there). Every job now
+ * re-checks the session in the statement that sets the tenant context. */
+static void test_session_ended_elsewhere(void **state)
+{
+	(void)state;
+	int fd = it_raw_connect();
+	it_raw_hello(fd);
+	it_raw_login(fd, "coord");
+	assert_int_equal(list_code(fd, 300), TULAY__V1__CODE__OK);
+	psql("UPDATE sessions SET ended_at = now() WHERE user_id = "
+	     "(SELECT user_id FROM users WHERE username = 'coord') AND ended_at IS NULL",
+	     NULL, 0, false);
+	assert_int_equal(list_code(fd, 301), TULAY__V1__CODE__UNAUTHENTICATED);
+	/* and the connection stays logged out */
+	assert_int_equal(list_code(fd, 302), TULAY__V1__CODE__UNAUTHENTICATED);
+	close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	it_load_env(argc, argv);
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_database_outage_and_recovery),
 	    cmocka_unit_test(test_lock_wait_ends_cleanly),
+	    cmocka_unit_test(test_session_ended_elsewhere),
 	};
 	return cmocka_run_group_tests_name("it_outage", tests, NULL, NULL);
 }

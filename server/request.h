@@ -40,9 +40,9 @@ struct request {
 
 	struct conn_session session; /* the caller, copied at start */
 	struct db_job job;
-	int job_base; /* index in job.results of the handler's first query */
+	int job_base;         /* index in job.results of the handler's first query */
 	bool session_opening; /* a Login writing its session: no liveness check yet */
-	struct {      /* the audit entry request_db() adds to the next job, if set */
+	struct {              /* the audit entry request_db() adds to the next job, if set */
 		const char *action;
 		const char *target;
 		const void *case_key; /* or: the target is the case with this key */
@@ -53,7 +53,7 @@ struct request {
 	uv_work_t work; /* for CPU-heavy steps (password hashing): request_offload() */
 	void (*work_fn)(struct request *req);
 	void (*work_done)(struct request *req, bool ok);
-	void *state;    /* the handler's own, in the arena */
+	void *state; /* the handler's own, in the arena */
 };
 
 /* Handles one frame's payload for connection c. Returns 0, or -1 when the payload is not a

@@ -5,8 +5,8 @@
 #
 # The image runs `tulayd migrate up` and then `tulayd serve`, configured through the
 # environment: TULAY_DB (libpq connection string), TULAY_LISTEN, TULAY_PORT,
-# TULAY_MIGRATIONS. Plaintext only for now: publish the port on loopback (TLS 1.3 comes
-# with the security work).
+# TULAY_MIGRATIONS, TULAY_DATA_KEY_FILE, TULAY_TLS_CERT/TULAY_TLS_KEY (TLS 1.3; without
+# them a development certificate is made on first start: see docker/entrypoint.sh).
 
 # --- build --------------------------------------------------------------------------------
 FROM debian:bookworm-slim AS build
@@ -29,7 +29,7 @@ FROM debian:bookworm-slim
 
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      libuv1 libprotobuf-c1 libpq5 libssl3 libsodium23 ca-certificates \
+      libuv1 libprotobuf-c1 libpq5 libssl3 libsodium23 ca-certificates openssl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --home-dir /nonexistent --no-create-home \
       --shell /usr/sbin/nologin tulay
@@ -37,8 +37,9 @@ RUN apt-get update \
 COPY --from=build /build/server/tulayd /build/client/tulay /usr/local/bin/
 COPY migrations/ /usr/share/tulay/migrations/
 COPY docker/entrypoint.sh /usr/local/bin/tulay-entrypoint
+COPY scripts/dev-certs.sh /usr/local/bin/tulay-dev-certs
 # Fail the build here, not at start-up, if a shared library is missing.
-RUN chmod 0755 /usr/local/bin/tulay-entrypoint \
+RUN chmod 0755 /usr/local/bin/tulay-entrypoint /usr/local/bin/tulay-dev-certs \
  && ! ldd /usr/local/bin/tulayd /usr/local/bin/tulay | grep 'not found'
 
 RUN install -d -o tulay -g tulay -m 0700 /var/lib/tulay

@@ -22,6 +22,7 @@ enum cli_exit {
 struct cli {
 	const char *command; /* "claim add": names the command in messages */
 	const char *server;  /* --server or TULAY_SERVER; NULL: the session's, else default */
+	const char *ca_file; /* --ca-file or TULAY_CA_FILE: TLS; NULL: the session's, if any */
 	int format;          /* enum output_format */
 	uint32_t timeout_s;  /* --timeout or TULAY_TIMEOUT */
 	unsigned problems;   /* usage problems reported so far (cli_problem) */

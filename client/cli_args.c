@@ -15,7 +15,7 @@
 #define HELP_COLUMN_MAX 30
 /* A command has at most this many options, common ones included (a bit mask of "seen"). */
 #define OPTIONS_MAX    64
-#define COMMON_OPTIONS 3
+#define COMMON_OPTIONS 4
 
 static void common_options(struct cli *cli, struct args_option out[COMMON_OPTIONS + 1])
 {
@@ -43,7 +43,16 @@ static void common_options(struct cli *cli, struct args_option out[COMMON_OPTION
 	    .min = 1,
 	    .max = CLI_TIMEOUT_MAX_S,
 	};
-	out[3] = (struct args_option){0};
+	out[3] = (struct args_option){
+	    .name = "--ca-file",
+	    .type = ARGS_TEXT,
+	    .target = &cli->ca_file,
+	    .metavar = "FILE",
+	    .help = "talk TLS, trusting the server certificate signed by this CA (PEM); "
+		    "required for a server not on this computer (default: TULAY_CA_FILE, else "
+		    "your session's)",
+	};
+	out[4] = (struct args_option){0};
 }
 
 bool args_count(const char *text, uint32_t min, uint32_t max, uint32_t *out)

@@ -84,6 +84,10 @@ static bool parse_session(char *text, struct config_session *s)
 			replace(&s->server, line + 7, false);
 			if (s->server == NULL)
 				return false;
+		} else if (strncmp(line, "ca_file=", 8) == 0) {
+			replace(&s->ca_file, line + 8, false);
+			if (s->ca_file == NULL)
+				return false;
 		} else if (strncmp(line, "token=", 6) == 0) {
 			replace(&s->token, line + 6, true);
 			if (s->token == NULL)
@@ -205,7 +209,8 @@ int config_session_save(const struct cli *cli, const struct config_session *s)
 	const char *failed = NULL; /* the file or directory that failed us, with err */
 	int err = 0, text_len = -1;
 	bool tmp_exists = false; /* the temporary file is there, to be removed on failure */
-	if (s->server == NULL || s->token == NULL || !one_line(s->server) || !one_line(s->token)) {
+	if (s->server == NULL || s->token == NULL || !one_line(s->server) || !one_line(s->token) ||
+	    (s->ca_file != NULL && !one_line(s->ca_file))) {
 		cli_error(cli, "the server sent a session token that cannot be stored");
 		goto out;
 	}
@@ -219,7 +224,9 @@ int config_session_save(const struct cli *cli, const struct config_session *s)
 		path = NULL;
 	if (asprintf(&tmp, "%s/.%s.XXXXXX", dir, SESSION_FILE) < 0)
 		tmp = NULL;
-	text_len = asprintf(&text, "server=%s\ntoken=%s\n", s->server, s->token);
+	text_len = asprintf(
+	    &text, "server=%s\n%s%s%stoken=%s\n", s->server, s->ca_file != NULL ? "ca_file=" : "",
+	    s->ca_file != NULL ? s->ca_file : "", s->ca_file != NULL ? "\n" : "", s->token);
 	if (text_len < 0)
 		text = NULL;
 	if (path == NULL || tmp == NULL || text == NULL) {
@@ -305,5 +312,6 @@ void config_session_clear(struct config_session *s)
 		explicit_bzero(s->token, strlen(s->token));
 	free(s->token);
 	free(s->server);
+	free(s->ca_file);
 	*s = (struct config_session){0};
 }

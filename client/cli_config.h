@@ -1,8 +1,9 @@
 /* The session file: where `tulay login` keeps the session token for later commands.
  *
  * It lives in $TULAY_CONFIG_DIR, else $XDG_CONFIG_HOME/tulay, else ~/.config/tulay (made
- * with mode 0700), is named `session`, has mode 0600 and holds two lines:
+ * with mode 0700), is named `session`, has mode 0600 and holds two or three lines:
  *   server=HOST:PORT
+ *   ca_file=/absolute/path/ca.pem      (when the session was opened over TLS)
  *   token=...
  * A token lets anyone who reads it act as the user, so a file that other users can read
  * is refused, not used. */
@@ -14,7 +15,8 @@
 #include "cli.h"
 
 struct config_session {
-	char *server; /* the server the session was opened on; NULL if the file has none */
+	char *server;  /* the server the session was opened on; NULL if the file has none */
+	char *ca_file; /* the CA file it was opened with (TLS); NULL: plaintext */
 	char *token;
 };
 

@@ -75,8 +75,8 @@ static void main_help(FILE *out)
 {
 	fputs("tulay: the command-line client of tulayd, case management for migrant-support\n"
 	      "organisations.\n\n"
-	      "Usage: tulay [--server HOST:PORT] [--format FORMAT] [--timeout SECONDS]\n"
-	      "             COMMAND [SUBCOMMAND] [OPTIONS]\n\nCommands:\n",
+	      "Usage: tulay [--server HOST:PORT] [--ca-file FILE] [--format FORMAT]\n"
+	      "             [--timeout SECONDS] COMMAND [SUBCOMMAND] [OPTIONS]\n\nCommands:\n",
 	      out);
 	print_commands(out, commands, NULL);
 	fputs("\nRun 'tulay COMMAND --help' (e.g. 'tulay claim add --help') for its options.\n"
@@ -84,6 +84,11 @@ static void main_help(FILE *out)
 	      "  --server HOST:PORT  the tulayd server: HOST, HOST:PORT or [IPv6]:PORT\n"
 	      "                      (default: TULAY_SERVER, else the server you logged in to,\n"
 	      "                      else " TULAY_DEFAULT_SERVER ")\n"
+	      "  --ca-file FILE      talk TLS 1.3, trusting the server's certificate if this CA\n"
+	      "                      (PEM) signed it for the server's name or address; needed\n"
+	      "                      for a server not on this computer (default: TULAY_CA_FILE,\n"
+	      "                      else the CA file you logged in with; without one, plaintext\n"
+	      "                      to 127.0.0.1, ::1 or localhost only)\n"
 	      "  --format FORMAT     table (default): aligned columns for people;\n"
 	      "                      json: an object, or an array for lists;\n"
 	      "                      csv: RFC 4180 with a header row of field names\n"
@@ -93,6 +98,7 @@ static void main_help(FILE *out)
 	      "  -h, --help          show this help and exit\n"
 	      "\nEnvironment:\n"
 	      "  TULAY_SERVER      the server when --server is not given\n"
+	      "  TULAY_CA_FILE     the CA file when --ca-file is not given\n"
 	      "  TULAY_TIMEOUT     seconds to wait for the server when --timeout is not given\n"
 	      "  TULAY_USERNAME    the user name for 'tulay login' when --username is not given\n"
 	      "  TULAY_PASSWORD    the password for 'tulay login' (else it is asked for)\n"
@@ -105,7 +111,8 @@ static void main_help(FILE *out)
 	      "  3  the server could not be reached or gave no usable answer\n"
 	      "  4  this computer failed: out of memory, the session file not writable\n"
 	      "\nExample:\n"
-	      "  tulay login --server tulay.example.org:7420 --username maria\n"
+	      "  tulay login --server tulay.example.org:7420 --ca-file tulay-ca.pem --username "
+	      "maria\n"
 	      "  tulay claim list --status in-mediation --format csv > claims.csv\n",
 	      out);
 }
@@ -156,9 +163,12 @@ static int dispatch(struct cli *cli, const struct command *table, const struct c
 	return rc;
 }
 
-/* TULAY_SERVER and TULAY_TIMEOUT; options given later override them. */
+/* TULAY_SERVER, TULAY_CA_FILE and TULAY_TIMEOUT; options given later override them. */
 static void read_environment(struct cli *cli)
 {
+	const char *ca_file = getenv("TULAY_CA_FILE");
+	if (ca_file != NULL && ca_file[0] != '\0')
+		cli->ca_file = ca_file;
 	const char *server = getenv("TULAY_SERVER");
 	const char *timeout = getenv("TULAY_TIMEOUT");
 	if (server != NULL && server[0] != '\0')

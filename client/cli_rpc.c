@@ -116,6 +116,16 @@ int rpc_report_failure(const struct rpc *rpc, int err)
 		cli_detail("Is tulayd running there? Choose the server with --server or "
 			   "TULAY_SERVER.");
 		return CLI_EXIT_UNREACHABLE;
+	case TULAY_E_VERIFY:
+		cli_error(rpc->cli, "refusing the server: %s", why);
+		cli_detail("--ca-file (or TULAY_CA_FILE) must be the CA certificate that signed "
+			   "the server's, and --server the name or address in it.");
+		return CLI_EXIT_UNREACHABLE;
+	case TULAY_E_TLS:
+		cli_error(rpc->cli, "%s", why);
+		cli_detail("Does the server use TLS 1.3? A tulayd without tls_cert talks "
+			   "plaintext: leave out --ca-file for a server on this computer.");
+		return CLI_EXIT_UNREACHABLE;
 	default: /* the sentence says it all: "no answer from ... within 10000 ms" */
 		cli_error(rpc->cli, "%s", why);
 		retry_hint(rpc);
@@ -132,11 +142,27 @@ const char *rpc_server(const struct cli *cli, const char *session_server)
 	return TULAY_DEFAULT_SERVER;
 }
 
-int rpc_connect(struct rpc *rpc, const char *server)
+int rpc_connect(struct rpc *rpc, const char *server, const struct config_session *session)
 {
-	uint32_t timeout_s = rpc->cli->timeout_s;
+	const struct cli *cli = rpc->cli;
+	uint32_t timeout_s = cli->timeout_s;
 	int timeout_ms = timeout_s > INT_MAX / 1000 ? INT_MAX : (int)timeout_s * 1000;
-	int rc = tulay_connect(server, timeout_ms, CLIENT_NAME, &rpc->client);
+	rpc->ca_file = cli->ca_file;
+	if (rpc->ca_file == NULL && session != NULL && session->server != NULL &&
+	    strcmp(session->server, server) == 0)
+		rpc->ca_file = session->ca_file;
+	int rc;
+	if (rpc->ca_file != NULL) {
+		rc = tulay_connect_tls(server, rpc->ca_file, timeout_ms, CLIENT_NAME, &rpc->client);
+	} else if (!tulay_server_is_loopback(server)) {
+		cli_error(cli, "%s is not on this computer: tulay talks to it over TLS only",
+			  server);
+		cli_detail("Give the CA certificate that signed the server's certificate with "
+			   "--ca-file FILE or TULAY_CA_FILE.");
+		return CLI_EXIT_USAGE;
+	} else {
+		rc = tulay_connect(server, timeout_ms, CLIENT_NAME, &rpc->client);
+	}
 	return rc < 0 ? rpc_report_failure(rpc, rc) : CLI_EXIT_OK;
 }
 
@@ -152,7 +178,7 @@ int rpc_begin(struct cli *cli, struct rpc *rpc)
 	case CONFIG_FAILED:
 		return CLI_EXIT_REFUSED;
 	}
-	return rpc_connect(rpc, rpc_server(cli, rpc->session.server));
+	return rpc_connect(rpc, rpc_server(cli, rpc->session.server), &rpc->session);
 }
 
 /* A refused Authenticate: mostly a session that expired or was logged out. */

@@ -18,6 +18,7 @@ struct rpc {
 	struct cli *cli;
 	struct tulay_client *client;
 	struct config_session session;
+	const char *ca_file; /* the CA file of the connection (TLS), NULL for plaintext */
 	bool authenticated;
 	/* Set by a command that sends a write, so that a failure whose outcome is unknown
 	 * can say so and how to retry safely: the request's idempotency key, and a sentence
@@ -35,9 +36,13 @@ struct rpc {
  * TULAY_DEFAULT_SERVER. */
 const char *rpc_server(const struct cli *cli, const char *session_server);
 
-/* Connects rpc->client to `server` (rpc->cli must be set). Returns CLI_EXIT_OK, or the
- * exit code after saying why not. */
-int rpc_connect(struct rpc *rpc, const char *server) __attribute__((warn_unused_result));
+/* Connects rpc->client to `server` (rpc->cli must be set): over TLS with --ca-file, else
+ * with the CA file of `session` (may be NULL) when it was opened on the same server, else
+ * in plaintext, which only a server on this computer gets. Sets rpc->ca_file. Returns
+ * CLI_EXIT_OK, or the exit code after saying why not (CLI_EXIT_USAGE for a server that
+ * is not on this computer and no CA file). */
+int rpc_connect(struct rpc *rpc, const char *server, const struct config_session *session)
+    __attribute__((warn_unused_result));
 
 /* Reads the session file and connects to the server. Returns CLI_EXIT_OK, or the exit
  * code after saying why not (CLI_EXIT_REFUSED when not logged in). Call rpc_end after

@@ -192,22 +192,23 @@ int session_login(struct cli *cli, int argc, char **argv)
 	    .name = "login",
 	    .description =
 		"Logs in to tulayd and keeps the session on this computer, so that later\n"
-		"commands need no password. The session is saved with its server in the\n"
-		"file `session` (mode 0600) in $TULAY_CONFIG_DIR, else\n"
-		"$XDG_CONFIG_HOME/tulay, else ~/.config/tulay.",
+		"commands need no password. The session is saved with its server (and the\n"
+		"CA file, for TLS) in the file `session` (mode 0600) in $TULAY_CONFIG_DIR,\n"
+		"else $XDG_CONFIG_HOME/tulay, else ~/.config/tulay.",
 	    .options = options,
 	    .notes = "The password is read, in this order, from standard input with\n"
 		     "--password-stdin, from TULAY_PASSWORD, or else asked for on the terminal\n"
 		     "without echo. The server is --server, else TULAY_SERVER, else the server\n"
 		     "of the last session, else 127.0.0.1:7420.",
-	    .example = "  tulay login --server tulay.example.org:7420 --username maria\n"
+	    .example = "  tulay login --server tulay.example.org:7420 --ca-file tulay-ca.pem "
+		       "--username maria\n"
 		       "  tulay login --username maria --password-stdin < password.txt",
 	};
 	int rc;
 	if (!args_parse(cli, &cmd, argc, argv, &rc))
 		return rc;
 
-	char *user = NULL, *password = NULL;
+	char *user = NULL, *password = NULL, *ca_path = NULL;
 	struct config_session last = {0};
 	struct rpc rpc = {.cli = cli};
 	Tulay__V1__Response *resp = NULL;
@@ -218,7 +219,7 @@ int session_login(struct cli *cli, int argc, char **argv)
 	if (config_session_load(cli, &last, true) != CONFIG_OK)
 		config_session_clear(&last);
 	const char *server = rpc_server(cli, last.server);
-	rc = rpc_connect(&rpc, server);
+	rc = rpc_connect(&rpc, server, &last);
 	if (rc != CLI_EXIT_OK)
 		goto out;
 	int err = tulay_login(rpc.client, user, password, &resp);
@@ -231,7 +232,12 @@ int session_login(struct cli *cli, int argc, char **argv)
 		goto out;
 	}
 	const Tulay__V1__Session *s = resp->session;
-	const struct config_session keep = {.server = (char *)server, .token = s->session_token};
+	/* The CA file is kept by its absolute path: later commands may run elsewhere. */
+	ca_path = rpc.ca_file != NULL ? realpath(rpc.ca_file, NULL) : NULL;
+	const struct config_session keep = {.server = (char *)server,
+					    .ca_file =
+						ca_path != NULL ? ca_path : (char *)rpc.ca_file,
+					    .token = s->session_token};
 	if (config_session_save(cli, &keep) != 0) {
 		abandon_session(&rpc);
 		rc = CLI_EXIT_LOCAL;
@@ -254,6 +260,7 @@ out:
 	config_session_clear(&last);
 	forget_secret(password);
 	free(user);
+	free(ca_path);
 	return rc;
 }
 

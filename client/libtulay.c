@@ -2,9 +2,15 @@
  *
  * The socket is non-blocking; every wait is a poll() bounded by the deadline of the public
  * call that is running, so no call takes longer than the client's timeout. Bytes received
- * are kept in a growable buffer and cut into frames with the shared frame codec. */
+ * are kept in a growable buffer and cut into frames with the shared frame codec.
+ *
+ * TLS runs on memory BIOs, as in tulayd: OpenSSL encrypts into the write BIO and this file
+ * sends the ciphertext with send(MSG_NOSIGNAL) (an OpenSSL socket BIO would write() and
+ * raise SIGPIPE in the calling program when the server has gone); ciphertext received goes
+ * into the read BIO. The waits are the same poll()s with the same deadlines. */
 #include "libtulay.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <netdb.h>
@@ -21,6 +27,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
 #include "frame.h"
 
 /* The largest frame payload the client sends or accepts. Servers are configured far
@@ -32,12 +42,18 @@
  * requests than this without receiving is not a use the library supports. */
 #define HELD_MAX    4096u
 #define ERROR_BYTES 256u
+/* Ciphertext moves between the socket and OpenSSL in pieces of up to one TLS record. */
+#define TLS_CHUNK_BYTES 16709u
 
 struct tulay_client {
 	int fd;
 	int timeout_ms;
 	uint64_t last_id; /* the id of the latest request sent; ids start at 1 */
 	char *server;     /* the address as given to tulay_connect, for messages */
+	char *host;       /* its host part: what the certificate must name */
+	SSL_CTX *tls_ctx; /* TLS: NULL for plaintext */
+	SSL *ssl;
+	BIO *rbio, *wbio; /* ciphertext received / to send; owned by ssl */
 	uint8_t *in;      /* bytes received and not yet decoded */
 	size_t in_len;
 	size_t in_cap;
@@ -121,7 +137,8 @@ static int socket_error(struct tulay_client *c, const char *doing, int err)
 	return TULAY_E_IO;
 }
 
-static int send_all(struct tulay_client *c, const uint8_t *buf, size_t len, int64_t deadline)
+/* Sends bytes as they go on the wire (ciphertext, with TLS). */
+static int raw_send_all(struct tulay_client *c, const uint8_t *buf, size_t len, int64_t deadline)
 {
 	size_t off = 0;
 	while (off < len) {
@@ -157,17 +174,14 @@ static int reserve_input(struct tulay_client *c, size_t want)
 	return 0;
 }
 
-/* Receives whatever the server has sent (at least one byte) into the input buffer, after
- * making room for `want` bytes in all. */
-static int fill_input(struct tulay_client *c, size_t want, int64_t deadline)
+/* Receives whatever the server has sent on the wire (at least one byte, at most cap) into
+ * buf; *got says how much. */
+static int raw_recv(struct tulay_client *c, uint8_t *buf, size_t cap, size_t *got, int64_t deadline)
 {
-	int rc = reserve_input(c, want);
-	if (rc < 0)
-		return rc;
 	for (;;) {
-		ssize_t n = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
+		ssize_t n = recv(c->fd, buf, cap, 0);
 		if (n > 0) {
-			c->in_len += (size_t)n;
+			*got = (size_t)n;
 			return 0;
 		}
 		if (n == 0) {
@@ -178,10 +192,108 @@ static int fill_input(struct tulay_client *c, size_t want, int64_t deadline)
 			continue;
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
 			return socket_error(c, "receiving from", errno);
-		rc = wait_ready(c, POLLIN, deadline);
+		int rc = wait_ready(c, POLLIN, deadline);
 		if (rc < 0)
 			return rc;
 	}
+}
+
+/* Sends the ciphertext OpenSSL has written into the write BIO. */
+static int tls_flush(struct tulay_client *c, int64_t deadline)
+{
+	uint8_t chunk[TLS_CHUNK_BYTES];
+	size_t n;
+	while (BIO_read_ex(c->wbio, chunk, sizeof(chunk), &n) == 1 && n > 0) {
+		int rc = raw_send_all(c, chunk, n, deadline);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* Receives ciphertext into the read BIO, after sending what OpenSSL has for the server. */
+static int tls_pull(struct tulay_client *c, int64_t deadline)
+{
+	uint8_t chunk[TLS_CHUNK_BYTES];
+	size_t n = 0;
+	int rc = tls_flush(c, deadline);
+	if (rc == 0)
+		rc = raw_recv(c, chunk, sizeof(chunk), &n, deadline);
+	if (rc == 0 && BIO_write(c->rbio, chunk, (int)n) != (int)n)
+		rc = nomem(c);
+	return rc;
+}
+
+/* What a failed SSL_* call (result rc) means: TULAY_E_TIMEOUT etc. after waiting for the
+ * server when OpenSSL needs more of its bytes (then 1: try again), or the error. */
+static int tls_step_failed(struct tulay_client *c, int rc, const char *doing, int64_t deadline)
+{
+	switch (SSL_get_error(c->ssl, rc)) {
+	case SSL_ERROR_WANT_READ:
+		rc = tls_pull(c, deadline);
+		return rc < 0 ? rc : 1;
+	case SSL_ERROR_WANT_WRITE: /* a memory BIO is never full; send what it has */
+		rc = tls_flush(c, deadline);
+		return rc < 0 ? rc : 1;
+	case SSL_ERROR_ZERO_RETURN:
+		set_error(c, "%s closed the connection", c->server);
+		return TULAY_E_CLOSED;
+	default:
+		break;
+	}
+	unsigned long e = ERR_peek_last_error();
+	const char *why = ERR_reason_error_string(e);
+	/* Send the alert OpenSSL prepared, so the server's log says why too. */
+	(void)tls_flush(c, deadline);
+	set_error(c, "TLS with %s failed while %s: %s", c->server, doing,
+		  why != NULL ? why : "protocol error");
+	ERR_clear_error();
+	return TULAY_E_TLS;
+}
+
+static int send_all(struct tulay_client *c, const uint8_t *buf, size_t len, int64_t deadline)
+{
+	if (c->ssl == NULL)
+		return raw_send_all(c, buf, len, deadline);
+	for (;;) {
+		size_t n;
+		ERR_clear_error();
+		/* All or nothing: the write BIO takes everything. */
+		int ok = SSL_write_ex(c->ssl, buf, len, &n);
+		if (ok == 1)
+			return tls_flush(c, deadline);
+		int rc = tls_step_failed(c, ok, "sending", deadline);
+		if (rc < 0)
+			return rc;
+	}
+}
+
+/* Receives whatever the server has sent (at least one byte) into the input buffer, after
+ * making room for `want` bytes in all. */
+static int fill_input(struct tulay_client *c, size_t want, int64_t deadline)
+{
+	int rc = reserve_input(c, want);
+	if (rc < 0)
+		return rc;
+	uint8_t *to = c->in + c->in_len;
+	size_t cap = c->in_cap - c->in_len, n = 0;
+	if (c->ssl == NULL) {
+		rc = raw_recv(c, to, cap, &n, deadline);
+	} else {
+		for (;;) {
+			ERR_clear_error();
+			int ok = SSL_read_ex(c->ssl, to, cap, &n);
+			if (ok == 1)
+				break;
+			rc = tls_step_failed(c, ok, "receiving", deadline);
+			if (rc < 0)
+				break;
+			rc = 0;
+		}
+	}
+	if (rc == 0)
+		c->in_len += n;
+	return rc;
 }
 
 /* Unpacks the complete frame `f` at the start of the input buffer and drops its bytes. */
@@ -395,14 +507,14 @@ out:
 
 static int open_socket(struct tulay_client *c, int64_t deadline)
 {
-	char *host = NULL;
 	char port[8];
-	int rc = split_server(c->server, &host, port, sizeof(port));
+	int rc = split_server(c->server, &c->host, port, sizeof(port));
 	if (rc == TULAY_E_USAGE)
 		set_error(c, "'%s' is not a server address: use HOST, HOST:PORT or [IPv6]:PORT",
 			  c->server);
 	if (rc < 0)
 		return rc == TULAY_E_NOMEM ? nomem(c) : rc;
+	const char *host = c->host;
 
 	struct addrinfo hints = {
 	    .ai_family = AF_UNSPEC,
@@ -426,8 +538,104 @@ static int open_socket(struct tulay_client *c, int64_t deadline)
 out:
 	if (addrs != NULL)
 		freeaddrinfo(addrs);
-	free(host);
 	return rc;
+}
+
+static bool host_is_numeric(const char *host)
+{
+	struct in6_addr a;
+	return inet_pton(AF_INET, host, &a) == 1 || inet_pton(AF_INET6, host, &a) == 1;
+}
+
+/* Why the server's certificate was refused, as the error of the client. */
+static int verify_failed(struct tulay_client *c, long result, const char *ca_file)
+{
+	const char *why = X509_verify_cert_error_string(result);
+	if (result == X509_V_ERR_HOSTNAME_MISMATCH || result == X509_V_ERR_IP_ADDRESS_MISMATCH)
+		set_error(c, "the TLS certificate of %s is not for %s: %s", c->server, c->host,
+			  why);
+	else
+		set_error(c, "the TLS certificate of %s is not trusted by the CA file %s: %s",
+			  c->server, ca_file, why);
+	return TULAY_E_VERIFY;
+}
+
+/* The TLS 1.3 context trusting `ca_file`: made before connecting, so that a CA file that
+ * cannot be used costs no connection. */
+static int tls_context(struct tulay_client *c, const char *ca_file)
+{
+	ERR_clear_error();
+	c->tls_ctx = SSL_CTX_new(TLS_client_method());
+	if (c->tls_ctx == NULL)
+		return nomem(c);
+	if (SSL_CTX_set_min_proto_version(c->tls_ctx, TLS1_3_VERSION) != 1) {
+		set_error(c, "this OpenSSL has no TLS 1.3");
+		return TULAY_E_TLS;
+	}
+	SSL_CTX_set_verify(c->tls_ctx, SSL_VERIFY_PEER, NULL);
+	FILE *f = fopen(ca_file, "r");
+	if (f == NULL) {
+		set_error(c, "cannot read the CA file %s: %s", ca_file, strerror(errno));
+		return TULAY_E_USAGE;
+	}
+	fclose(f);
+	if (SSL_CTX_load_verify_locations(c->tls_ctx, ca_file, NULL) != 1) {
+		set_error(c, "the CA file %s holds no PEM certificate", ca_file);
+		ERR_clear_error();
+		return TULAY_E_USAGE;
+	}
+	return 0;
+}
+
+/* Completes the TLS handshake over the connected socket, verifying the server's
+ * certificate against the context's CA file (named `ca_file` in messages) and the host. */
+static int tls_start(struct tulay_client *c, const char *ca_file, int64_t deadline)
+{
+	ERR_clear_error();
+	c->ssl = SSL_new(c->tls_ctx);
+	c->rbio = BIO_new(BIO_s_mem());
+	c->wbio = BIO_new(BIO_s_mem());
+	if (c->ssl == NULL || c->rbio == NULL || c->wbio == NULL) {
+		BIO_free(c->rbio);
+		BIO_free(c->wbio);
+		c->rbio = c->wbio = NULL;
+		return nomem(c);
+	}
+	BIO_set_mem_eof_return(c->rbio, -1);
+	BIO_set_mem_eof_return(c->wbio, -1);
+	SSL_set_bio(c->ssl, c->rbio, c->wbio);
+	/* The certificate must name the host as it was given: an IP address SAN for a
+	 * numeric host, else the DNS name (also sent as SNI). */
+	int ok;
+	if (host_is_numeric(c->host)) {
+		ok = X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), c->host);
+	} else {
+		SSL_set_hostflags(c->ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+		ok = SSL_set1_host(c->ssl, c->host) == 1 &&
+		     SSL_set_tlsext_host_name(c->ssl, c->host) == 1;
+	}
+	if (ok != 1) {
+		set_error(c, "cannot check certificates for the host %s", c->host);
+		ERR_clear_error();
+		return TULAY_E_USAGE;
+	}
+	SSL_set_connect_state(c->ssl);
+	for (;;) {
+		ERR_clear_error();
+		int hs = SSL_do_handshake(c->ssl);
+		if (hs == 1)
+			break;
+		long verify = SSL_get_verify_result(c->ssl);
+		if (SSL_get_error(c->ssl, hs) == SSL_ERROR_SSL && verify != X509_V_OK) {
+			(void)tls_flush(c, deadline); /* the alert: the server logs why */
+			ERR_clear_error();
+			return verify_failed(c, verify, ca_file);
+		}
+		int rc = tls_step_failed(c, hs, "connecting", deadline);
+		if (rc < 0)
+			return rc;
+	}
+	return tls_flush(c, deadline);
 }
 
 static int say_hello(struct tulay_client *c, const char *client_name, int64_t deadline)
@@ -463,16 +671,10 @@ static int say_hello(struct tulay_client *c, const char *client_name, int64_t de
 	return 0;
 }
 
-int tulay_connect(const char *server, int timeout_ms, const char *client_name,
-		  struct tulay_client **out)
+/* tulay_connect and tulay_connect_tls: TLS when ca_file is not NULL. */
+static int connect_to(const char *server, const char *ca_file, int timeout_ms,
+		      const char *client_name, struct tulay_client **out)
 {
-	if (out == NULL)
-		return TULAY_E_USAGE;
-	*out = NULL;
-	if (server == NULL || client_name == NULL || timeout_ms <= 0) {
-		set_error(NULL, "tulay_connect needs a server, a client name and a timeout");
-		return TULAY_E_USAGE;
-	}
 	struct tulay_client *c = calloc(1, sizeof(*c));
 	if (c == NULL)
 		return nomem(NULL);
@@ -485,9 +687,16 @@ int tulay_connect(const char *server, int timeout_ms, const char *client_name,
 		goto out;
 	}
 	int64_t deadline = deadline_after(timeout_ms);
-	rc = open_socket(c, deadline);
+	rc = ca_file != NULL ? tls_context(c, ca_file) : 0;
+	if (rc == 0)
+		rc = open_socket(c, deadline);
+	if (rc == 0 && ca_file != NULL)
+		rc = tls_start(c, ca_file, deadline);
 	if (rc == 0)
 		rc = say_hello(c, client_name, deadline);
+	if (rc == TULAY_E_CLOSED && ca_file == NULL)
+		set_error(c, "%s closed the connection at once: if it talks TLS, give its CA file",
+			  c->server);
 	if (rc < 0)
 		set_error(NULL, "%s", c->error);
 out:
@@ -498,10 +707,78 @@ out:
 	return rc;
 }
 
+bool tulay_server_is_loopback(const char *server)
+{
+	char *host = NULL;
+	char port[8];
+	if (server == NULL || split_server(server, &host, port, sizeof(port)) != 0)
+		return false;
+	struct in_addr v4;
+	struct in6_addr v6;
+	bool loopback = strcmp(host, "localhost") == 0 ||
+			(inet_pton(AF_INET, host, &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127) ||
+			(inet_pton(AF_INET6, host, &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6));
+	free(host);
+	return loopback;
+}
+
+/* The arguments every connect needs; false (after saying why) when one is missing. */
+static bool connect_arguments_ok(const char *server, int timeout_ms, const char *client_name,
+				 struct tulay_client **out)
+{
+	if (out == NULL)
+		return false;
+	*out = NULL;
+	if (server == NULL || client_name == NULL || timeout_ms <= 0) {
+		set_error(NULL, "connecting needs a server, a client name and a timeout");
+		return false;
+	}
+	return true;
+}
+
+int tulay_connect(const char *server, int timeout_ms, const char *client_name,
+		  struct tulay_client **out)
+{
+	if (!connect_arguments_ok(server, timeout_ms, client_name, out))
+		return TULAY_E_USAGE;
+	if (!tulay_server_is_loopback(server)) {
+		set_error(NULL,
+			  "%s is not on this computer, and plaintext is for loopback only: "
+			  "connect with TLS and the CA certificate of the server",
+			  server);
+		return TULAY_E_USAGE;
+	}
+	return connect_to(server, NULL, timeout_ms, client_name, out);
+}
+
+int tulay_connect_tls(const char *server, const char *ca_file, int timeout_ms,
+		      const char *client_name, struct tulay_client **out)
+{
+	if (!connect_arguments_ok(server, timeout_ms, client_name, out))
+		return TULAY_E_USAGE;
+	if (ca_file == NULL || ca_file[0] == '\0') {
+		set_error(NULL, "TLS needs the CA file that signed the server's certificate");
+		return TULAY_E_USAGE;
+	}
+	return connect_to(server, ca_file, timeout_ms, client_name, out);
+}
+
 void tulay_close(struct tulay_client *c)
 {
 	if (c == NULL)
 		return;
+	if (c->ssl != NULL && c->fd >= 0 && SSL_is_init_finished(c->ssl)) {
+		/* close_notify, if the socket takes it now; the server closes either way. */
+		uint8_t chunk[TLS_CHUNK_BYTES];
+		size_t n;
+		ERR_clear_error();
+		(void)SSL_shutdown(c->ssl);
+		if (BIO_read_ex(c->wbio, chunk, sizeof(chunk), &n) == 1)
+			(void)send(c->fd, chunk, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		ERR_clear_error();
+	}
+	SSL_free(c->ssl); /* and its BIOs */
+	SSL_CTX_free(c->tls_ctx);
 	if (c->fd >= 0)
 		close(c->fd); /* nothing to do about an error: the client is gone either way */
 	for (size_t i = 0; i < c->held_len; i++)
@@ -511,6 +788,7 @@ void tulay_close(struct tulay_client *c)
 		tulay__v1__response__free_unpacked(c->hello, NULL);
 	free(c->in);
 	free(c->server);
+	free(c->host);
 	free(c);
 }
 
@@ -540,6 +818,10 @@ const char *tulay_strerror(int err)
 		return "out of memory";
 	case TULAY_E_IO:
 		return "socket error";
+	case TULAY_E_TLS:
+		return "TLS failed";
+	case TULAY_E_VERIFY:
+		return "the server's certificate is not trusted";
 	}
 	return "unknown error";
 }

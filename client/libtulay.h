@@ -1,8 +1,10 @@
 /* libtulay: the C client library of tulay.
  *
  * One `struct tulay_client` is one TCP connection to tulayd speaking tulay.v1 (see
- * proto/README.md). Every call has a deadline (the timeout given to tulay_connect); no
- * call blocks longer. A client is not thread-safe: use one per thread.
+ * proto/README.md): over TLS 1.3 (tulay_connect_tls), or in plaintext to a server on this
+ * computer (tulay_connect). Every call has a deadline (the timeout given at connect); no
+ * call blocks longer. A client is not thread-safe: use one per thread. The library never
+ * raises SIGPIPE.
  *
  * Return values: 0 when a Response arrived (its status may still be an error: look at
  * resp->status->code), or a negative TULAY_E_* when no response could be had. Responses
@@ -10,6 +12,7 @@
 #ifndef LIBTULAY_H
 #define LIBTULAY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,16 +31,33 @@ enum tulay_err {
 	TULAY_E_CLOSED = -5,   /* the server closed the connection */
 	TULAY_E_PROTOCOL = -6, /* the server sent bytes that are not a tulay.v1 Response */
 	TULAY_E_NOMEM = -7,
-	TULAY_E_IO = -8, /* another socket error (errno in tulay_last_error) */
+	TULAY_E_IO = -8,      /* another socket error (errno in tulay_last_error) */
+	TULAY_E_TLS = -9,     /* no TLS 1.3 session could be had, or a TLS record was bad */
+	TULAY_E_VERIFY = -10, /* the server's certificate is not trusted, or not for its name */
 };
 
 struct tulay_client;
 
-/* Connects to `server` ("host:port", "host" for port 7420, "[::1]:7420") and exchanges
- * Hello. `timeout_ms` bounds every later call too. On success stores a new client in *out
- * and returns 0; on failure returns a TULAY_E_* and *out is NULL. */
+/* Connects to `server` ("host:port", "host" for port 7420, "[::1]:7420") in plaintext and
+ * exchanges Hello. Plaintext is for a server on this computer only: any other server is
+ * refused with TULAY_E_USAGE (see tulay_server_is_loopback). `timeout_ms` bounds the
+ * connect and every later call. On success stores a new client in *out and returns 0; on
+ * failure returns a TULAY_E_* and *out is NULL. */
 int tulay_connect(const char *server, int timeout_ms, const char *client_name,
 		  struct tulay_client **out);
+
+/* Like tulay_connect, over TLS 1.3 (older versions are refused), for any server. The
+ * server's certificate must chain to a certificate in the PEM file `ca_file` and name the
+ * host of `server`: its DNS name, or for a numeric host the IP address. The handshake is
+ * within `timeout_ms` too. Failures besides tulay_connect's: TULAY_E_VERIFY (the
+ * certificate is not trusted or names another host), TULAY_E_TLS (the server does not
+ * speak TLS 1.3), TULAY_E_USAGE (ca_file cannot be read). */
+int tulay_connect_tls(const char *server, const char *ca_file, int timeout_ms,
+		      const char *client_name, struct tulay_client **out);
+
+/* True when `server` (as for tulay_connect) is on this computer: a loopback IP address
+ * (127.0.0.0/8, ::1) or the name "localhost". */
+bool tulay_server_is_loopback(const char *server);
 
 /* Closes the connection and frees the client and any response it still holds. NULL is
  * allowed. */

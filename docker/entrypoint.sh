@@ -16,4 +16,12 @@ if [ ! -f "$TULAY_DATA_KEY_FILE" ]; then
 	# Back it up: without it those details cannot be read.
 	tulayd keygen "$TULAY_DATA_KEY_FILE"
 fi
+if [ -z "${TULAY_TLS_CERT:-}" ]; then
+	# tulayd listens beyond loopback here, so it must speak TLS. Without a certificate of
+	# your own (TULAY_TLS_CERT / TULAY_TLS_KEY), a development CA and server certificate
+	# for localhost and 127.0.0.1 are made once in the key volume; clients trust
+	# /var/lib/tulay/tls/ca.pem (docker-compose cp tulayd:/var/lib/tulay/tls/ca.pem .).
+	tulay-dev-certs /var/lib/tulay/tls >/dev/null
+	export TULAY_TLS_CERT=/var/lib/tulay/tls/server.pem TULAY_TLS_KEY=/var/lib/tulay/tls/server.key
+fi
 exec tulayd serve "$@"

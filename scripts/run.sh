@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The run command: installs what is missing, builds, starts a local PostgreSQL cluster in
 # var/pg, applies the migrations, creates a demo organisation and its admin (first run
-# only), and runs tulayd in the foreground on 127.0.0.1 until Ctrl-C. Running it again
-# reuses the cluster and its data.
+# only), and runs tulayd in the foreground on 127.0.0.1 until Ctrl-C, with TLS 1.3 and the
+# development certificates of scripts/dev-certs.sh in var/tls. Running it again reuses the
+# cluster, its data and the certificates.
 #
 #   scripts/run.sh [TULAYD SETTINGS...]     e.g. scripts/run.sh --port 7500
 set -euo pipefail
@@ -40,6 +41,9 @@ TULAY_NEW_PASSWORD="$(cat var/admin-password)" build/server/tulayd user add --if
 [[ -f var/data.key ]] || build/server/tulayd keygen var/data.key
 export TULAY_DATA_KEY_FILE="$PWD/var/data.key"
 
+# TLS 1.3 with a development CA and server certificate in var/tls (made once).
+scripts/dev-certs.sh var/tls
+
 port=7420
 for ((i = 1; i <= $#; i++)); do
 	[[ "${!i}" == --port ]] && { j=$((i + 1)); port=${!j}; }
@@ -48,11 +52,12 @@ done
 port=${TULAY_PORT:-$port}
 cat <<MSG
 
-tulay is starting on 127.0.0.1:$port (Ctrl-C stops it; PostgreSQL stops with it).
-In a second terminal, log in as the demo admin (the password is in var/admin-password):
+tulay is starting on 127.0.0.1:$port with TLS 1.3 (Ctrl-C stops it; PostgreSQL stops with
+it). In a second terminal, log in as the demo admin (the password is in var/admin-password);
+the session remembers the development CA, so later commands need no --ca-file:
 
   export TULAY_SERVER=127.0.0.1:$port PATH="$repo/build/client:\$PATH"
-  tulay login --username admin --password-stdin < var/admin-password
+  tulay login --ca-file var/tls/ca.pem --username admin --password-stdin < var/admin-password
   tulay claim add --nationality PH --country-of-work MY --sector construction \\
       --employer "Syarikat Bina Jaya Sdn Bhd" --work-start 2025-01-06 --work-end 2025-11-30 \\
       --amount 45000.00 --currency MYR
@@ -64,6 +69,7 @@ MSG
 # then stops PostgreSQL.
 trap 'true' INT TERM
 rc=0
-build/server/tulayd --listen 127.0.0.1 "$@" || rc=$?
+build/server/tulayd --listen 127.0.0.1 --tls-cert var/tls/server.pem --tls-key var/tls/server.key \
+	"$@" || rc=$?
 scripts/pg-cluster.sh stop var/pg
 exit $rc

@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -47,6 +48,18 @@ static const struct setting settings[] = {
     UINT(max_connections, 1, 1000000, "client connections served at once"),
     UINT(session_ttl_s, 60, 30 * 24 * 3600, "lifetime of a login session in seconds"),
     UINT(drain_timeout_ms, 0, 600000, "on SIGTERM, how long in-flight requests may finish"),
+    STR(tls_cert, "PEM certificate chain for TLS 1.3; required unless listen is loopback"),
+    STR(tls_key, "PEM private key of tls_cert (keep it mode 0600)"),
+    UINT(handshake_timeout_ms, 100, 600000,
+	 "a TLS client must finish its handshake within this of connecting"),
+    UINT(login_timeout_ms, 100, 3600000,
+	 "Hello and a successful login must come within this of connecting"),
+    UINT(idle_timeout_ms, 100, 86400000,
+	 "close a connection idle (or with responses unsent and not moving) this long"),
+    UINT(login_attempts_per_minute, 1, 100000,
+	 "login attempts per username and minute; more are refused unchecked"),
+    UINT(login_attempts_per_minute_per_address, 1, 100000,
+	 "login attempts per client address (IPv6: per /64) and minute"),
     STR(migrations, "directory of the NNNN_name.sql migration files"),
     STR(data_key_file, "file with the key that encrypts personal data (tulayd keygen FILE)"),
     STR(log_level, "debug, info, warn or error"),
@@ -68,6 +81,11 @@ void config_defaults(struct config *cfg)
 	cfg->max_connections = 10000;
 	cfg->session_ttl_s = 12 * 3600;
 	cfg->drain_timeout_ms = 10000;
+	cfg->handshake_timeout_ms = 10000;
+	cfg->login_timeout_ms = 30000;
+	cfg->idle_timeout_ms = 300000;
+	cfg->login_attempts_per_minute = 10;
+	cfg->login_attempts_per_minute_per_address = 30;
 	snprintf(cfg->migrations, sizeof(cfg->migrations), "%s", TULAY_MIGRATIONS_DIR);
 	snprintf(cfg->log_level, sizeof(cfg->log_level), "info");
 }
@@ -254,6 +272,41 @@ int config_load(struct config *cfg, int argc, char **argv, int first, int *rest,
 		snprintf(err, errlen,
 			 "max_frame_bytes_before_login (%u) must not exceed max_frame_bytes (%u)",
 			 cfg->max_frame_bytes_before_login, cfg->max_frame_bytes);
+		return -1;
+	}
+	return 0;
+}
+
+bool config_listen_is_loopback(const char *listen)
+{
+	struct in_addr v4;
+	struct in6_addr v6;
+	if (inet_pton(AF_INET, listen, &v4) == 1)
+		return (ntohl(v4.s_addr) >> 24) == 127;
+	if (inet_pton(AF_INET6, listen, &v6) != 1)
+		return false;
+	if (IN6_IS_ADDR_LOOPBACK(&v6))
+		return true;
+	return IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127;
+}
+
+int config_check_transport(const struct config *cfg, char *err, size_t errlen)
+{
+	bool cert = cfg->tls_cert[0] != '\0', key = cfg->tls_key[0] != '\0';
+	if (cert != key) {
+		snprintf(err, errlen,
+			 "%s is set but %s is not: TLS needs both the certificate and "
+			 "its private key",
+			 cert ? "tls_cert" : "tls_key", cert ? "tls_key" : "tls_cert");
+		return -1;
+	}
+	if (!cert && !config_listen_is_loopback(cfg->listen)) {
+		snprintf(
+		    err, errlen,
+		    "listen is %s, which is not a loopback address, and TLS is not configured: "
+		    "set tls_cert and tls_key (--tls-cert FILE --tls-key FILE), or listen on "
+		    "127.0.0.1; plaintext is allowed on loopback only",
+		    cfg->listen);
 		return -1;
 	}
 	return 0;

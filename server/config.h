@@ -24,7 +24,14 @@ struct config {
 	unsigned max_connections;
 	unsigned session_ttl_s;
 	unsigned drain_timeout_ms;
-	char migrations[512];    /* directory of NNNN_name.sql files */
+	char tls_cert[512];            /* PEM certificate chain; empty: plaintext (loopback only) */
+	char tls_key[512];             /* PEM private key of tls_cert */
+	unsigned handshake_timeout_ms; /* TLS handshake done within this of connecting */
+	unsigned login_timeout_ms;     /* Hello and a successful login within this */
+	unsigned idle_timeout_ms;      /* no request, nothing in flight or no write progress */
+	unsigned login_attempts_per_minute;             /* per username */
+	unsigned login_attempts_per_minute_per_address; /* per source address (IPv6: /64) */
+	char migrations[512];                           /* directory of NNNN_name.sql files */
 	char data_key_file[512]; /* the key that encrypts personal data (vault.h) */
 	char log_level[8];
 };
@@ -38,6 +45,15 @@ void config_defaults(struct config *cfg);
  * entries). Returns 0, or -1 with a sentence naming the setting and the fix in err. */
 int config_load(struct config *cfg, int argc, char **argv, int first, int *rest, int *n_rest,
 		char *err, size_t errlen) __attribute__((warn_unused_result));
+
+/* True when `listen` is a numeric loopback address (127.0.0.0/8, ::1, ::ffff:127.x.y.z). */
+bool config_listen_is_loopback(const char *listen);
+
+/* The transport rule for serving: tls_cert and tls_key are given together or not at all,
+ * and without them `listen` must be a loopback address. Returns 0, or -1 with a sentence
+ * naming the settings in err. Reads no files (the server loads them at start). */
+int config_check_transport(const struct config *cfg, char *err, size_t errlen)
+    __attribute__((warn_unused_result));
 
 /* Writes one `config key=value` log line per setting, with passwords masked. */
 void config_log(const struct config *cfg);

@@ -23,12 +23,18 @@ struct conn_write {
 
 static void conn_process_input(struct conn *c);
 
+static bool conn_is_tls(const struct conn *c)
+{
+	return c->tls.ssl != NULL;
+}
+
 static void conn_on_close(uv_handle_t *h)
 {
 	struct conn *c = h->data;
 	if (--c->handles_open > 0)
 		return;
 	struct server *srv = c->srv;
+	tls_conn_free(&c->tls);
 	free(c->in);
 	free(c);
 	server_check_drained(srv);
@@ -68,6 +74,16 @@ static void conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	struct conn *c = h->data;
 	(void)suggested;
+	if (conn_is_tls(c)) {
+		/* Ciphertext lands in the server's scratch buffer and conn_on_read moves it into
+		 * the read BIO before anything else can use the buffer. The BIO holds at most
+		 * TLS_BUFFERED_MAX bytes: when it is full this yields UV_ENOBUFS, and reading
+		 * pauses until the decrypt step has taken some. */
+		size_t held = c->discarding ? 0 : tls_conn_buffered(&c->tls);
+		buf->base = (char *)c->srv->tls_read_buf;
+		buf->len = held < TLS_BUFFERED_MAX ? TLS_BUFFERED_MAX - held : 0;
+		return;
+	}
 	if (c->discarding) {
 		/* Bytes after a refused frame are read only to be dropped. */
 		c->in_len = 0;
@@ -78,36 +94,117 @@ static void conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	buf->len = c->in_cap - c->in_len;
 }
 
-static bool conn_should_read(const struct conn *c)
+/* True while the connection takes no new request: too much in flight or unsent, a
+ * state-changing request running, an error reply on its way, or the server draining. */
+static bool conn_paused(const struct conn *c)
 {
 	const struct config *cfg = &c->srv->cfg;
+	return c->closing || c->close_after_write || c->barrier || c->srv->draining ||
+	       c->inflight >= cfg->max_requests_in_flight || c->out_bytes >= cfg->max_output_bytes;
+}
+
+static bool conn_should_read(const struct conn *c)
+{
 	if (c->closing)
 		return false;
 	if (c->discarding)
 		return true;
-	return !c->srv->draining && !c->close_after_write && !c->barrier &&
-	       c->inflight < cfg->max_requests_in_flight && c->out_bytes < cfg->max_output_bytes &&
-	       c->in_len < c->in_cap;
+	if (conn_paused(c) || c->in_len >= c->in_cap)
+		return false;
+	return !conn_is_tls(c) ||
+	       (!c->tls_peer_closed && tls_conn_buffered(&c->tls) < TLS_BUFFERED_MAX);
 }
+
+/* --- deadlines -------------------------------------------------------------------------- */
+
+/* The connection's earliest deadline; *reason names it (NULL when none applies). */
+static uint64_t conn_next_deadline(const struct conn *c, const char **reason)
+{
+	const struct config *cfg = &c->srv->cfg;
+	const struct {
+		bool applies;
+		uint64_t at;
+		const char *name;
+	} deadlines[] = {
+	    {conn_is_tls(c) && !c->tls.handshake_done, c->opened_ms + cfg->handshake_timeout_ms,
+	     "handshake_timeout"},
+	    {!c->session.authenticated && c->login_due_ms != 0, c->login_due_ms, "login_timeout"},
+	    /* Responses unsent and none written for so long: the client does not read. */
+	    {c->out_writes > 0, c->last_write_ms + cfg->idle_timeout_ms, "write_stalled"},
+	    {c->out_writes == 0 && c->inflight == 0, c->last_request_ms + cfg->idle_timeout_ms,
+	     "idle_timeout"},
+	};
+	uint64_t due = UINT64_MAX;
+	*reason = NULL;
+	for (size_t i = 0; i < N_ELEMS(deadlines); i++) {
+		if (deadlines[i].applies && deadlines[i].at < due) {
+			due = deadlines[i].at;
+			*reason = deadlines[i].name;
+		}
+	}
+	return due;
+}
+
+static void conn_on_timer(uv_timer_t *t);
+
+/* Makes sure the timer fires no later than the earliest deadline. Deadlines that move
+ * later (a request arrived, a write completed) leave the timer alone: when it fires it
+ * looks again and re-arms, so busy connections cost no timer updates. */
+static void conn_schedule(struct conn *c)
+{
+	if (c->closing || c->discarding)
+		return; /* the linger timer, if any, decides now */
+	const char *reason;
+	uint64_t due = conn_next_deadline(c, &reason);
+	if (reason == NULL || (c->timer_due_ms != 0 && c->timer_due_ms <= due))
+		return;
+	uint64_t now = uv_now(&c->srv->loop);
+	int rc = uv_timer_start(&c->timer, conn_on_timer, due > now ? due - now : 0, 0);
+	if (rc != 0) {
+		log_error("event=timer_failed conn=%llu error=%s", (unsigned long long)c->id,
+			  uv_strerror(rc));
+		conn_close(c, "timer_failed");
+		return;
+	}
+	c->timer_due_ms = due;
+}
+
+static void conn_on_timer(uv_timer_t *t)
+{
+	struct conn *c = t->data;
+	c->timer_due_ms = 0;
+	const char *reason;
+	uint64_t due = conn_next_deadline(c, &reason);
+	if (reason != NULL && due <= uv_now(&c->srv->loop)) {
+		conn_close(c, reason);
+		return;
+	}
+	conn_schedule(c);
+}
+
+/* --- reading ---------------------------------------------------------------------------- */
 
 static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 
 void conn_update_reading(struct conn *c)
 {
+	if (c->closing)
+		return;
 	bool want = conn_should_read(c);
-	if (want == c->reading)
-		return;
-	int rc = want ? uv_read_start((uv_stream_t *)&c->tcp, conn_alloc, conn_on_read)
-		      : uv_read_stop((uv_stream_t *)&c->tcp);
-	if (rc != 0) {
-		log_warn("event=conn_read_toggle_failed conn=%llu error=%s",
-			 (unsigned long long)c->id, uv_strerror(rc));
-		conn_close(c, "read_toggle");
-		return;
+	if (want != c->reading) {
+		int rc = want ? uv_read_start((uv_stream_t *)&c->tcp, conn_alloc, conn_on_read)
+			      : uv_read_stop((uv_stream_t *)&c->tcp);
+		if (rc != 0) {
+			log_warn("event=conn_read_toggle_failed conn=%llu error=%s",
+				 (unsigned long long)c->id, uv_strerror(rc));
+			conn_close(c, "read_toggle");
+			return;
+		}
+		c->reading = want;
+		log_debug("event=conn_reading conn=%llu reading=%d inflight=%u out_bytes=%zu",
+			  (unsigned long long)c->id, want, c->inflight, c->out_bytes);
 	}
-	c->reading = want;
-	log_debug("event=conn_reading conn=%llu reading=%d inflight=%u out_bytes=%zu",
-		  (unsigned long long)c->id, want, c->inflight, c->out_bytes);
+	conn_schedule(c);
 }
 
 static void conn_on_linger(uv_timer_t *t)
@@ -119,6 +216,57 @@ static void conn_on_shutdown(uv_shutdown_t *sd, int status)
 {
 	(void)status; /* the linger timer or EOF closes the connection either way */
 	free(sd);
+}
+
+/* --- writing ---------------------------------------------------------------------------- */
+
+static void conn_on_write(uv_write_t *wr, int status);
+
+/* Queues w (data and len filled in) with uv_write and takes it over. Returns 0, or -1
+ * after closing the connection. */
+static int conn_queue_write(struct conn *c, struct conn_write *w)
+{
+	w->conn = c;
+	uv_buf_t b = uv_buf_init((char *)w->data, (unsigned)w->len);
+	int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, conn_on_write);
+	if (rc != 0) {
+		log_warn("event=write_failed conn=%llu error=%s", (unsigned long long)c->id,
+			 uv_strerror(rc));
+		free(w);
+		conn_close(c, "write_failed");
+		return -1;
+	}
+	if (c->out_writes == 0)
+		c->last_write_ms = uv_now(&c->srv->loop); /* the write-stall clock starts */
+	c->out_bytes += w->len;
+	c->out_writes++;
+	return 0;
+}
+
+/* Sends the ciphertext OpenSSL has produced: handshake messages, records, alerts.
+ * Returns 0, or -1 after closing the connection. */
+static int conn_tls_flush(struct conn *c)
+{
+	size_t pending = tls_conn_output(&c->tls);
+	if (pending == 0)
+		return 0;
+	struct conn_write *w = malloc(sizeof(*w) + pending);
+	if (w == NULL) {
+		conn_close(c, "out_of_memory");
+		return -1;
+	}
+	w->len = tls_conn_take_output(&c->tls, w->data, pending);
+	return conn_queue_write(c, w);
+}
+
+/* A TLS failure: logs OpenSSL's reason and closes. */
+static void conn_tls_failed(struct conn *c, const char *reason)
+{
+	char clean[sizeof(c->tls.error)];
+	log_warn("event=tls_failed conn=%llu peer=%s reason=%s error=\"%s\"",
+		 (unsigned long long)c->id, c->peer, reason,
+		 log_clean(c->tls.error, clean, sizeof(clean)));
+	conn_close(c, reason);
 }
 
 /* After a fatal protocol error: once the requests still in flight have answered and
@@ -133,13 +281,23 @@ static bool conn_finish_after_error(struct conn *c)
 		return false;
 	c->discarding = true;
 	c->in_len = 0;
+	if (conn_is_tls(c)) {
+		/* close_notify goes out before the FIN: uv_shutdown waits for queued writes. */
+		tls_conn_close_notify(&c->tls);
+		if (conn_tls_flush(c) != 0)
+			return true;
+	}
 	uv_shutdown_t *sd = malloc(sizeof(*sd));
 	if (sd == NULL || uv_shutdown(sd, (uv_stream_t *)&c->tcp, conn_on_shutdown) != 0) {
 		free(sd);
 		conn_close(c, "protocol_error");
 		return true;
 	}
-	uv_timer_start(&c->timer, conn_on_linger, CONN_LINGER_MS, 0);
+	int rc = uv_timer_start(&c->timer, conn_on_linger, CONN_LINGER_MS, 0);
+	if (rc != 0) {
+		conn_close(c, "protocol_error");
+		return true;
+	}
 	conn_update_reading(c);
 	return true;
 }
@@ -157,6 +315,7 @@ static void conn_on_write(uv_write_t *wr, int status)
 		conn_close(c, "write_failed");
 		return;
 	}
+	c->last_write_ms = uv_now(&c->srv->loop);
 	if (conn_finish_after_error(c))
 		return;
 	conn_update_reading(c);
@@ -177,17 +336,24 @@ int conn_send(struct conn *c, const ProtobufCMessage *msg)
 	}
 	frame_put_header(w->data, (uint32_t)size);
 	protobuf_c_message_pack(msg, w->data + FRAME_HEADER_BYTES);
-	w->conn = c;
 	w->len = FRAME_HEADER_BYTES + size;
-	uv_buf_t b = uv_buf_init((char *)w->data, (unsigned)w->len);
-	int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, conn_on_write);
-	if (rc != 0) {
+	int rc;
+	if (conn_is_tls(c)) {
+		/* Encrypted into the write BIO and sent from there; the plaintext (a session
+		 * token, personal data) does not outlive this. */
+		rc = tls_conn_write(&c->tls, w->data, w->len);
+		explicit_bzero(w->data, w->len);
 		free(w);
-		conn_close(c, "write_failed");
-		return -1;
+		if (rc != 0) {
+			conn_tls_failed(c, "tls_write_failed");
+			return -1;
+		}
+		rc = conn_tls_flush(c);
+	} else {
+		rc = conn_queue_write(c, w);
 	}
-	c->out_bytes += w->len;
-	c->out_writes++;
+	if (rc != 0)
+		return -1;
 	conn_update_reading(c);
 	return 0;
 }
@@ -197,6 +363,8 @@ void conn_close_after_reply(struct conn *c)
 	c->close_after_write = true;
 	conn_update_reading(c);
 }
+
+/* --- input ------------------------------------------------------------------------------ */
 
 /* Answers a frame whose header announces more than the limit, then closes. */
 static void conn_refuse_frame(struct conn *c, size_t announced, size_t limit)
@@ -236,18 +404,55 @@ static int conn_reserve(struct conn *c, size_t announced)
 	return 0;
 }
 
-static void conn_process_input(struct conn *c)
+/* The decrypt step: completes the handshake, then moves plaintext out of OpenSSL into the
+ * input buffer while it has room. Returns true when it stopped because the buffer is full,
+ * so that OpenSSL may hold more. May close the connection. */
+static bool conn_tls_decrypt(struct conn *c)
 {
-	if (c->in_process || c->closing || c->discarding)
-		return;
-	c->in_process = true;
-	const struct config *cfg = &c->srv->cfg;
+	if (c->tls_peer_closed)
+		return false;
+	if (!c->tls.handshake_done) {
+		enum tls_result r = tls_conn_handshake(&c->tls);
+		if (conn_tls_flush(c) != 0 || r == TLS_WANT_MORE)
+			return false;
+		if (r != TLS_OK) {
+			conn_tls_failed(c, "tls_handshake_failed");
+			return false;
+		}
+		log_info("event=tls_handshake conn=%llu version=%s cipher=%s ms=%llu",
+			 (unsigned long long)c->id, tls_conn_version(&c->tls),
+			 tls_conn_cipher(&c->tls),
+			 (unsigned long long)(uv_now(&c->srv->loop) - c->opened_ms));
+	}
+	while (c->in_len < c->in_cap) {
+		size_t n;
+		enum tls_result r =
+		    tls_conn_read(&c->tls, c->in + c->in_len, c->in_cap - c->in_len, &n);
+		if (r == TLS_OK) {
+			c->in_len += n;
+			continue;
+		}
+		if (conn_tls_flush(c) != 0)
+			return false;
+		if (r == TLS_EOF)
+			c->tls_peer_closed = true; /* closed once the input before it is used */
+		else if (r == TLS_FAILED)
+			conn_tls_failed(c, "tls_error");
+		return false;
+	}
+	return conn_tls_flush(c) == 0; /* a read can answer a key update */
+}
+
+/* Starts a request for each complete frame in the input buffer while the connection is
+ * not paused, then moves what is left to the buffer's start, with room for the next
+ * frame. Returns false once the connection is closing or refusing input. */
+static bool conn_take_frames(struct conn *c)
+{
 	size_t off = 0;
 	struct frame f = {0};
-	enum frame_status st = FRAME_NEED_MORE;
-	while (!c->closing && !c->close_after_write && !c->barrier && !c->srv->draining &&
-	       c->inflight < cfg->max_requests_in_flight && c->out_bytes < cfg->max_output_bytes) {
-		st = frame_decode(c->in + off, c->in_len - off, conn_frame_limit(c), &f);
+	while (!conn_paused(c)) {
+		enum frame_status st =
+		    frame_decode(c->in + off, c->in_len - off, conn_frame_limit(c), &f);
 		if (st == FRAME_TOO_LARGE) {
 			conn_refuse_frame(c, f.announced, conn_frame_limit(c));
 			break;
@@ -255,24 +460,52 @@ static void conn_process_input(struct conn *c)
 		if (st == FRAME_NEED_MORE)
 			break;
 		off += f.frame_len;
+		c->last_request_ms = uv_now(&c->srv->loop);
 		if (request_start(c, f.payload, f.payload_len) != 0) {
 			conn_close(c, "bad_frame");
 			break;
 		}
 	}
-	if (!c->closing && !c->close_after_write) {
-		memmove(c->in, c->in + off, c->in_len - off);
-		c->in_len -= off;
-		if (c->in_len == 0 && c->in_cap > CONN_SHRINK_ABOVE) {
-			uint8_t *in = realloc(c->in, CONN_INITIAL_INPUT);
-			if (in != NULL) {
-				c->in = in;
-				c->in_cap = CONN_INITIAL_INPUT;
-			}
+	if (c->closing || c->close_after_write)
+		return false;
+	memmove(c->in, c->in + off, c->in_len - off);
+	c->in_len -= off;
+	if (c->in_len == 0 && c->in_cap > CONN_SHRINK_ABOVE) {
+		uint8_t *in = realloc(c->in, CONN_INITIAL_INPUT);
+		if (in != NULL) {
+			c->in = in;
+			c->in_cap = CONN_INITIAL_INPUT;
 		}
-		st = frame_decode(c->in, c->in_len, conn_frame_limit(c), &f);
-		if (st == FRAME_NEED_MORE && f.announced > 0 && conn_reserve(c, f.announced) != 0)
-			conn_close(c, "out_of_memory");
+	}
+	if (frame_decode(c->in, c->in_len, conn_frame_limit(c), &f) == FRAME_NEED_MORE &&
+	    f.announced > 0 && conn_reserve(c, f.announced) != 0) {
+		conn_close(c, "out_of_memory");
+		return false;
+	}
+	return true;
+}
+
+/* Uses the input: decrypts (TLS) and starts requests until the connection pauses or runs
+ * out of input. Called on every read and whenever a paused connection may resume, which
+ * is what picks up plaintext OpenSSL decrypted earlier but the buffer had no room for. */
+static void conn_process_input(struct conn *c)
+{
+	if (c->in_process || c->closing || c->discarding)
+		return;
+	c->in_process = true;
+	bool more = true;
+	while (more) {
+		more = conn_is_tls(c) && !conn_paused(c) && conn_tls_decrypt(c);
+		if (!conn_take_frames(c))
+			break;
+		/* The buffer was full and frames left it: OpenSSL may hold the next ones. */
+		more = more && !conn_paused(c) && c->in_len < c->in_cap;
+	}
+	if (c->tls_peer_closed && !conn_paused(c)) {
+		if (c->in_len > 0)
+			log_warn("event=bad_frame conn=%llu peer=%s reason=truncated bytes=%zu",
+				 (unsigned long long)c->id, c->peer, c->in_len);
+		conn_close(c, "eof");
 	}
 	c->in_process = false;
 	conn_update_reading(c);
@@ -281,22 +514,29 @@ static void conn_process_input(struct conn *c)
 static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
 	struct conn *c = s->data;
-	(void)buf;
 	if (nread == UV_ENOBUFS) {
 		conn_update_reading(c); /* buffer full: wait for requests to end */
 		return;
 	}
 	if (nread < 0) {
-		if (c->in_len > 0 && !c->discarding) {
+		size_t held = c->in_len + (conn_is_tls(c) ? tls_conn_buffered(&c->tls) : 0);
+		if (held > 0 && !c->discarding) {
 			log_warn("event=bad_frame conn=%llu peer=%s reason=truncated bytes=%zu",
-				 (unsigned long long)c->id, c->peer, c->in_len);
+				 (unsigned long long)c->id, c->peer, held);
 		}
 		conn_close(c, nread == UV_EOF ? "eof" : uv_err_name((int)nread));
 		return;
 	}
 	if (c->discarding)
 		return;
-	c->in_len += (size_t)nread;
+	if (conn_is_tls(c)) {
+		if (tls_conn_feed(&c->tls, buf->base, (size_t)nread) != 0) {
+			conn_tls_failed(c, "out_of_memory");
+			return;
+		}
+	} else {
+		c->in_len += (size_t)nread;
+	}
 	conn_process_input(c);
 }
 
@@ -305,7 +545,16 @@ void conn_request_ended(struct conn *c, bool was_barrier)
 	c->inflight--;
 	if (was_barrier)
 		c->barrier = false;
-	if (c->closing || conn_finish_after_error(c))
+	if (c->closing)
+		return;
+	c->last_request_ms = uv_now(&c->srv->loop);
+	/* Login, Logout or an expired session may have changed who is logged in: a connection
+	 * that is not logged in (any more) has login_timeout_ms to log in. */
+	if (c->session.authenticated)
+		c->login_due_ms = 0;
+	else if (c->login_due_ms == 0)
+		c->login_due_ms = c->last_request_ms + c->srv->cfg.login_timeout_ms;
+	if (conn_finish_after_error(c))
 		return;
 	conn_process_input(c);
 }
@@ -319,6 +568,8 @@ void conn_accept(struct server *srv)
 	c->id = ++srv->next_conn_id;
 	c->in = malloc(CONN_INITIAL_INPUT);
 	c->in_cap = CONN_INITIAL_INPUT;
+	c->opened_ms = c->last_request_ms = uv_now(&srv->loop);
+	c->login_due_ms = c->opened_ms + srv->cfg.login_timeout_ms;
 	uv_tcp_init(&srv->loop, &c->tcp);
 	uv_timer_init(&srv->loop, &c->timer);
 	c->tcp.data = c;
@@ -344,14 +595,23 @@ void conn_accept(struct server *srv)
 		uv_ip_name((struct sockaddr *)&addr, host, sizeof(host));
 		port = ntohs(addr.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&addr)->sin6_port
 							: ((struct sockaddr_in *)&addr)->sin_port);
+		throttle_addr_from((struct sockaddr *)&addr, &c->source);
 	}
 	snprintf(c->peer, sizeof(c->peer), "%s:%d", host, port);
-	uv_tcp_nodelay(&c->tcp, 1);
-	log_info("event=conn_open conn=%llu peer=%s", (unsigned long long)c->id, c->peer);
+	rc = uv_tcp_nodelay(&c->tcp, 1);
+	if (rc != 0) /* responses go out a little later, nothing worse */
+		log_debug("event=nodelay_failed conn=%llu error=%s", (unsigned long long)c->id,
+			  uv_strerror(rc));
+	log_info("event=conn_open conn=%llu peer=%s transport=%s", (unsigned long long)c->id,
+		 c->peer, srv->tls_ctx != NULL ? "tls" : "plaintext");
 	if (srv->nconns > srv->cfg.max_connections) {
 		log_warn("event=conn_refused conn=%llu reason=max_connections limit=%u",
 			 (unsigned long long)c->id, srv->cfg.max_connections);
 		conn_close(c, "max_connections");
+		return;
+	}
+	if (srv->tls_ctx != NULL && tls_conn_init(&c->tls, srv->tls_ctx) != 0) {
+		conn_tls_failed(c, "tls_init_failed");
 		return;
 	}
 	conn_update_reading(c);

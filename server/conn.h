@@ -1,8 +1,19 @@
-/* A client connection: framing, limits and backpressure.
+/* A client connection: TLS, framing, limits, deadlines and backpressure.
  *
  * Input goes into the connection's own buffer, which grows only up to the current frame
  * limit (small before login). Reading stops while the connection has too many requests in
  * flight or too many response bytes unsent, and resumes when both fall below their caps.
+ *
+ * With TLS, libuv reads ciphertext into the server's scratch buffer, which goes straight
+ * into the connection's OpenSSL read BIO (at most TLS_BUFFERED_MAX bytes held there);
+ * the decrypt step then moves plaintext into the input buffer, never more than it can
+ * hold. The decrypt step runs whenever input is processed, so plaintext already inside
+ * OpenSSL is picked up when a paused connection resumes, without waiting for the socket.
+ * Responses are encrypted into the write BIO, whose bytes are queued with uv_write.
+ *
+ * One timer per connection enforces the deadlines: the TLS handshake, Hello plus a
+ * successful login, idle time, and write progress while responses are unsent.
+ *
  * A connection is freed only in the close callback of its last handle; requests still in
  * flight when it closes are detached (their `conn` set to NULL) and finish silently. */
 #ifndef TULAYD_CONN_H
@@ -14,6 +25,9 @@
 
 #include <protobuf-c/protobuf-c.h>
 #include <uv.h>
+
+#include "throttle.h"
+#include "tls.h"
 
 struct server;
 struct request;
@@ -32,11 +46,21 @@ struct conn_session {
 
 struct conn {
 	uv_tcp_t tcp;
-	uv_timer_t timer; /* linger after a refused frame */
+	uv_timer_t timer; /* the deadlines; the linger after a refused frame */
 	struct server *srv;
 	struct conn *prev, *next;
 	uint64_t id;
 	char peer[64];
+	struct throttle_addr source; /* the client's address, for the login throttle */
+	struct tls_conn tls;         /* tls.ssl is NULL on a plaintext connection */
+	bool tls_peer_closed;        /* close_notify came: close once the input is used */
+
+	/* Deadlines and clocks, in uv_now() milliseconds; 0: none. */
+	uint64_t opened_ms;       /* accepted: the handshake deadline counts from here */
+	uint64_t login_due_ms;    /* while not logged in */
+	uint64_t last_request_ms; /* a request arrived or ended: the idle clock */
+	uint64_t last_write_ms;   /* a write completed, or was queued when none was */
+	uint64_t timer_due_ms;    /* when the timer fires */
 
 	uint8_t *in;
 	size_t in_len, in_cap;
@@ -77,7 +101,8 @@ void conn_close(struct conn *c, const char *reason);
  * frames were held, carries on with the buffered input. */
 void conn_request_ended(struct conn *c, bool was_barrier);
 
-/* Re-evaluates whether the connection should be reading (used on drain). */
+/* Re-evaluates whether the connection should be reading (used on drain) and when its
+ * timer must fire next. Can close the connection (a libuv failure). */
 void conn_update_reading(struct conn *c);
 
 #endif

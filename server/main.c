@@ -101,6 +101,9 @@ int main(int argc, char **argv)
 			fprintf(stderr, "tulayd: unknown option '%s' (see tulayd --help)\n",
 				rest_argv[0]);
 			rc = 64;
+		} else if (config_check_transport(&cfg, err, sizeof(err)) != 0) {
+			fprintf(stderr, "tulayd: %s\n", err);
+			rc = 64;
 		} else if (session_init() != 0) {
 			fprintf(stderr, "tulayd: libsodium could not be initialised\n");
 			rc = 1;

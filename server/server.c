@@ -108,11 +108,12 @@ static int server_listen(struct server *srv)
 	uv_tcp_getsockname(&srv->listener, (struct sockaddr *)&addr, &len);
 	int port = ntohs(addr.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&addr)->sin6_port
 						    : ((struct sockaddr_in *)&addr)->sin_port);
-	bool loopback = strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0;
-	log_info("event=listening address=%s port=%d transport=plaintext%s", host, port,
-		 loopback ? ""
-			  : " warning=\"plaintext on a non-loopback address: put TLS in "
-			    "front of tulayd\"");
+	if (srv->tls_ctx != NULL)
+		log_info("event=listening address=%s port=%d transport=tls", host, port);
+	else
+		log_info("event=listening address=%s port=%d transport=plaintext "
+			 "note=\"plaintext on loopback; set tls_cert and tls_key for TLS 1.3\"",
+			 host, port);
 	return 0;
 }
 
@@ -137,6 +138,28 @@ int server_run(const struct config *cfg)
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN); /* a vanished client is an error return, not a signal */
+
+	/* Before anything runs: the transport rule, the certificate and key (blocking file
+	 * reads, fine before the loop), and the login throttle's fixed memory. */
+	char err[768], clean[768];
+	if (config_check_transport(cfg, err, sizeof(err)) != 0) {
+		log_error("event=config_invalid error=\"%s\"",
+			  log_clean(err, clean, sizeof(clean)));
+		goto out_loop;
+	}
+	if (cfg->tls_cert[0] != '\0') {
+		srv->tls_ctx = tls_server_ctx_new(cfg->tls_cert, cfg->tls_key, err, sizeof(err));
+		if (srv->tls_ctx == NULL) {
+			log_error("event=tls_setup_failed error=\"%s\"",
+				  log_clean(err, clean, sizeof(clean)));
+			goto out_loop;
+		}
+	}
+	if (login_throttle_init(&srv->login_throttle, cfg->login_attempts_per_minute,
+				cfg->login_attempts_per_minute_per_address) != 0) {
+		log_error("event=out_of_memory what=login_throttle");
+		goto out_loop;
+	}
 
 	unsigned nstatements;
 	const struct db_statement *statements = dispatch_statements(&nstatements);
@@ -183,6 +206,8 @@ out_loop:
 	} else if (exit_code == 0) {
 		log_info("event=stopped clean=1");
 	}
+	login_throttle_free(&srv->login_throttle);
+	SSL_CTX_free(srv->tls_ctx);
 	free(srv);
 	return exit_code;
 }

@@ -9,6 +9,8 @@
 #include <uv.h>
 
 #include "config.h"
+#include "throttle.h"
+#include "tls.h"
 
 struct conn;
 struct db_pool;
@@ -20,6 +22,10 @@ struct server {
 	uv_signal_t sigterm, sigint;
 	uv_timer_t drain_timer;
 	struct db_pool *db;
+	SSL_CTX *tls_ctx; /* NULL: plaintext (loopback only) */
+	/* Where libuv reads ciphertext; each read goes into its connection's BIO at once. */
+	uint8_t tls_read_buf[TLS_BUFFERED_MAX];
+	struct login_throttle login_throttle;
 	struct conn *conns; /* every open connection, doubly linked */
 	unsigned nconns;
 	unsigned requests_in_flight; /* including those whose connection is gone */

@@ -147,6 +147,7 @@ struct login_state {
 	char token_text[sodium_base64_ENCODED_LEN(SESSION_TOKEN_BYTES,
 						  sodium_base64_VARIANT_URLSAFE_NO_PADDING)];
 	char ttl[16];
+	struct throttle_addr source; /* the client's address, for the login throttle */
 };
 
 static void login_failure_recorded(struct request *req, enum db_outcome outcome)
@@ -193,6 +194,8 @@ static void login_verified(struct request *req, bool ok)
 		login_fail(req);
 		return;
 	}
+	login_throttle_succeeded(&req->srv->login_throttle, req->msg->login->username, &st->source,
+				 uv_now(&req->srv->loop));
 	randombytes_buf(st->token, sizeof(st->token));
 	sodium_bin2base64(st->token_text, sizeof(st->token_text), st->token, sizeof(st->token),
 			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
@@ -261,6 +264,18 @@ void handle_login(struct request *req)
 		return;
 	}
 	req->state = st;
+	/* Counted before the password is checked; over the limit, it is not checked at all. */
+	st->source = req->conn->source;
+	enum login_verdict verdict = login_throttle_begin(
+	    &req->srv->login_throttle, login->username, &st->source, uv_now(&req->srv->loop));
+	if (verdict != LOGIN_ALLOWED) {
+		log_warn("event=login_throttled conn=%llu req=%llu limit=%s",
+			 (unsigned long long)req->conn->id, (unsigned long long)req->seq,
+			 verdict == LOGIN_THROTTLED_USER ? "username" : "address");
+		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED,
+			     "too many login attempts; wait a minute");
+		return;
+	}
 	struct db_query *q = db_job_add(&req->job, "user_by_username");
 	db_param_text(q, login->username);
 	request_db(req, login_user_loaded);

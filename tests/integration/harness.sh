@@ -32,6 +32,9 @@ start)
 	db=$("$repo/scripts/pg-cluster.sh" conninfo "$pgdir" app)
 	db_owner=$("$repo/scripts/pg-cluster.sh" conninfo "$pgdir" owner)
 	tulayd="$build/server/tulayd"
+	# The shared tulayd below talks plaintext on loopback; tests that want TLS (it_tls) start
+	# their own with these development certificates.
+	"$repo/scripts/dev-certs.sh" "$state/tls" >/dev/null
 	# Migrations and bootstrap run as the owner; the server below as tulay_app.
 	export TULAY_DB="$db_owner" TULAY_MIGRATIONS="$repo/migrations"
 	"$tulayd" migrate up >"$state/migrate.log"
@@ -74,6 +77,7 @@ start)
 		echo "TULAY_TEST_REPO='$repo'"
 		echo "TULAYD='$tulayd'"
 		echo "TULAY_CLI='$build/client/tulay'"
+		echo "TULAY_TEST_TLS_DIR='$state/tls'"
 		echo "TULAYD_PID='$(cat "$state/tulayd.pid")'"
 	} >"$state/env"
 	echo "harness: tulayd on 127.0.0.1:$port, PostgreSQL in $pgdir"

@@ -145,7 +145,7 @@ bool it_raw_closed(int fd)
 	}
 }
 
-void it_raw_hello(int fd)
+void it_raw_send_hello(int fd)
 {
 	IT_REQUEST(req);
 	Tulay__V1__Hello hello = TULAY__V1__HELLO__INIT;
@@ -155,6 +155,11 @@ void it_raw_hello(int fd)
 	req.body_case = TULAY__V1__REQUEST__BODY_HELLO;
 	req.hello = &hello;
 	assert_int_equal(it_raw_send(fd, &req), 0);
+}
+
+void it_raw_hello(int fd)
+{
+	it_raw_send_hello(fd);
 	Tulay__V1__Response *resp = it_raw_recv(fd);
 	assert_non_null(resp);
 	assert_int_equal(resp->status->code, TULAY__V1__CODE__OK);

@@ -33,6 +33,9 @@ Tulay__V1__Response *it_raw_recv(int fd);
  * bytes. */
 bool it_raw_closed(int fd);
 
+/* Sends Hello (request id 1) without waiting for the reply. */
+void it_raw_send_hello(int fd);
+
 /* Sends Hello and asserts an OK reply. */
 void it_raw_hello(int fd);
 

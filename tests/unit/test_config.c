@@ -122,6 +122,36 @@ static void test_password_masking(void **state)
 	assert_string_equal(out, "host=db dbname=tulay");
 }
 
+static void test_transport_rule(void **state)
+{
+	(void)state;
+	struct config cfg;
+	char err[512];
+	config_defaults(&cfg);
+	assert_int_equal(config_check_transport(&cfg, err, sizeof(err)), 0); /* 127.0.0.1 */
+	const char *loopback[] = {"127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1"};
+	for (size_t i = 0; i < sizeof(loopback) / sizeof(loopback[0]); i++)
+		assert_true(config_listen_is_loopback(loopback[i]));
+	const char *elsewhere[] = {"0.0.0.0", "::", "10.0.0.1", "128.0.0.1", "localhost", ""};
+	for (size_t i = 0; i < sizeof(elsewhere) / sizeof(elsewhere[0]); i++)
+		assert_false(config_listen_is_loopback(elsewhere[i]));
+
+	snprintf(cfg.listen, sizeof(cfg.listen), "0.0.0.0");
+	assert_int_equal(config_check_transport(&cfg, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "tls_cert"));
+	assert_non_null(strstr(err, "tls_key"));
+	snprintf(cfg.tls_cert, sizeof(cfg.tls_cert), "/etc/tulay/server.pem");
+	assert_int_equal(config_check_transport(&cfg, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "tls_key is not"));
+	snprintf(cfg.tls_key, sizeof(cfg.tls_key), "/etc/tulay/server.key");
+	assert_int_equal(config_check_transport(&cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.handshake_timeout_ms, 10000);
+	assert_int_equal(cfg.login_timeout_ms, 30000);
+	assert_int_equal(cfg.idle_timeout_ms, 300000);
+	assert_int_equal(cfg.login_attempts_per_minute, 10);
+	assert_int_equal(cfg.login_attempts_per_minute_per_address, 30);
+}
+
 static void test_arena_cap(void **state)
 {
 	(void)state;
@@ -146,6 +176,7 @@ int main(void)
 	    cmocka_unit_test(test_precedence),
 	    cmocka_unit_test(test_errors_name_the_setting),
 	    cmocka_unit_test(test_password_masking),
+	    cmocka_unit_test(test_transport_rule),
 	    cmocka_unit_test(test_arena_cap),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "it_client.h"
 #include "it_support.h"
 #include "libtulay.h"
 
@@ -555,33 +556,8 @@ static void test_backpressure_loses_nothing(void **state)
 {
 	(void)state;
 	struct tulay_client *c = login_as("officer");
-	static bool answered[FLOOD + 1];
-	uint64_t first_id = 0;
-	for (int i = 0; i < FLOOD; i++) {
-		Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
-		Tulay__V1__ListClaims q = TULAY__V1__LIST_CLAIMS__INIT;
-		q.limit = 500;
-		req.body_case = TULAY__V1__REQUEST__BODY_LIST_CLAIMS;
-		req.list_claims = &q;
-		uint64_t id;
-		assert_int_equal(tulay_send(c, &req, &id), 0);
-		if (i == 0)
-			first_id = id;
-		assert_int_equal(id, first_id + (uint64_t)i);
-	}
-	/* Not reading for a while: the kernel's buffers fill, then the server's queue. */
-	sleep(2);
-	size_t bytes = 0;
-	for (int n = 0; n < FLOOD; n++) {
-		Tulay__V1__Response *resp = NULL;
-		assert_int_equal(tulay_recv(c, &resp), 0);
-		assert_int_equal(resp->status->code, TULAY__V1__CODE__OK);
-		assert_true(resp->id >= first_id && resp->id < first_id + FLOOD);
-		assert_false(answered[resp->id - first_id]);
-		answered[resp->id - first_id] = true;
-		bytes += tulay__v1__response__get_packed_size(resp);
-		tulay_response_free(resp);
-	}
+	uint64_t first_id = it_flood(c, FLOOD);
+	size_t bytes = it_drain(c, first_id, FLOOD);
 	printf("# %d pipelined requests, %zu response bytes, none lost\n", FLOOD, bytes);
 	assert_true(bytes > 12u * 1024 * 1024);
 	tulay_close(c);

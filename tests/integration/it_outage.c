@@ -76,6 +76,18 @@ static Tulay__V1__Response *create_claim(int fd, uint64_t id)
 	return resp;
 }
 
+/* Sends the claim twice more (ids id, id+1): both OK with one reference, i.e. stored once. */
+static void assert_stored_once(int fd, uint64_t id)
+{
+	Tulay__V1__Response *first = create_claim(fd, id);
+	Tulay__V1__Response *again = create_claim(fd, id + 1);
+	assert_int_equal(first->status->code, TULAY__V1__CODE__OK);
+	assert_int_equal(again->status->code, TULAY__V1__CODE__OK);
+	assert_string_equal(first->claim->reference, again->claim->reference);
+	tulay__v1__response__free_unpacked(first, NULL);
+	tulay__v1__response__free_unpacked(again, NULL);
+}
+
 static Tulay__V1__Code list_code(int fd, uint64_t id)
 {
 	IT_REQUEST(req);
@@ -126,13 +138,7 @@ static void test_database_outage_and_recovery(void **state)
 	assert_int_equal(code, TULAY__V1__CODE__OK);
 
 	/* The retry with the same key stores the claim once; a second retry returns it. */
-	Tulay__V1__Response *first = create_claim(fd, 100);
-	Tulay__V1__Response *again = create_claim(fd, 101);
-	assert_int_equal(first->status->code, TULAY__V1__CODE__OK);
-	assert_int_equal(again->status->code, TULAY__V1__CODE__OK);
-	assert_string_equal(first->claim->reference, again->claim->reference);
-	tulay__v1__response__free_unpacked(first, NULL);
-	tulay__v1__response__free_unpacked(again, NULL);
+	assert_stored_once(fd, 100);
 	close(fd);
 }
 
@@ -166,13 +172,7 @@ static void test_lock_wait_ends_cleanly(void **state)
 	assert_int_equal(atoi(line), 0);
 
 	sleep(6); /* the lock holder commits */
-	Tulay__V1__Response *first = create_claim(fd, 201);
-	Tulay__V1__Response *again = create_claim(fd, 202);
-	assert_int_equal(first->status->code, TULAY__V1__CODE__OK);
-	assert_int_equal(again->status->code, TULAY__V1__CODE__OK);
-	assert_string_equal(first->claim->reference, again->claim->reference);
-	tulay__v1__response__free_unpacked(first, NULL);
-	tulay__v1__response__free_unpacked(again, NULL);
+	assert_stored_once(fd, 201);
 	close(fd);
 }
 

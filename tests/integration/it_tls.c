@@ -23,6 +23,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
+#include "it_client.h"
 #include "it_support.h"
 #include "libtulay.h"
 
@@ -419,25 +420,6 @@ static void ensure_claims(const char *server, size_t want)
 	tulay_close(c);
 }
 
-/* Sends FLOOD ListClaims without reading; returns the first id. */
-static uint64_t flood(struct tulay_client *c)
-{
-	uint64_t first_id = 0;
-	for (int i = 0; i < FLOOD; i++) {
-		Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
-		Tulay__V1__ListClaims q = TULAY__V1__LIST_CLAIMS__INIT;
-		q.limit = 500;
-		req.body_case = TULAY__V1__REQUEST__BODY_LIST_CLAIMS;
-		req.list_claims = &q;
-		uint64_t id;
-		assert_int_equal(tulay_send(c, &req, &id), 0);
-		if (i == 0)
-			first_id = id;
-		assert_int_equal(id, first_id + (uint64_t)i);
-	}
-	return first_id;
-}
-
 static void test_client_that_never_reads_is_closed(void **state)
 {
 	(void)state;
@@ -445,7 +427,7 @@ static void test_client_that_never_reads_is_closed(void **state)
 	start_tls_tulayd(&d, "--idle-timeout-ms 1500 --max-output-bytes 65536");
 	ensure_claims(d.server, 60);
 	struct tulay_client *c = officer_tls(d.server);
-	flood(c);
+	it_flood(c, FLOOD);
 	sleep(4); /* the buffers fill; no write completes for longer than idle_timeout_ms */
 	int rc = 0, answered = 0;
 	while (answered < FLOOD && rc == 0) {
@@ -474,21 +456,7 @@ static void test_backpressure_under_tls_loses_nothing(void **state)
 	start_tls_tulayd(&d, "--max-output-bytes 65536 --max-requests-in-flight 8");
 	ensure_claims(d.server, 60);
 	struct tulay_client *c = officer_tls(d.server);
-	static bool answered[FLOOD];
-	memset(answered, 0, sizeof(answered));
-	uint64_t first_id = flood(c);
-	sleep(2);
-	size_t bytes = 0;
-	for (int n = 0; n < FLOOD; n++) {
-		Tulay__V1__Response *resp = NULL;
-		assert_int_equal(tulay_recv(c, &resp), 0);
-		assert_int_equal(resp->status->code, TULAY__V1__CODE__OK);
-		assert_true(resp->id >= first_id && resp->id < first_id + FLOOD);
-		assert_false(answered[resp->id - first_id]);
-		answered[resp->id - first_id] = true;
-		bytes += tulay__v1__response__get_packed_size(resp);
-		tulay_response_free(resp);
-	}
+	size_t bytes = it_drain(c, it_flood(c, FLOOD), FLOOD);
 	printf("# %d pipelined requests over TLS, %zu response bytes, none lost\n", FLOOD, bytes);
 	assert_true(bytes > 8u * 1024 * 1024);
 	/* Still in step: one more call works. */

@@ -92,6 +92,8 @@ void arena_release(struct arena *a)
 	struct arena_chunk *c = a->chunks;
 	while (c != NULL) {
 		struct arena_chunk *next = c->next;
+		/* A request's arena holds what it carried: passwords, decrypted identities. */
+		explicit_bzero(c->data, c->used);
 		free(c);
 		c = next;
 	}

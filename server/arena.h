@@ -30,7 +30,7 @@ char *arena_strdup(struct arena *a, const char *s) __attribute__((warn_unused_re
 /* Formats into a new arena string, or returns NULL. */
 char *arena_printf(struct arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Frees every chunk. The arena may be used again afterwards. */
+/* Wipes and frees every chunk. The arena may be used again afterwards. */
 void arena_release(struct arena *a);
 
 #endif

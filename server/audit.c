@@ -65,6 +65,12 @@ int audit_command(const struct config *cfg, int argc, char **argv)
 		return 1;
 	}
 	int rc = 1;
+	/* Lengths are counted in bytes of UTF-8, as audit_payload() does in the database. */
+	if (PQsetClientEncoding(pg, "UTF8") != 0) {
+		fprintf(stderr, "tulayd audit: cannot use UTF-8: %s", PQerrorMessage(pg));
+		PQfinish(pg);
+		return 1;
+	}
 	PGresult *head = PQexec(pg, "SELECT seq, hash FROM audit_head");
 	if (PQresultStatus(head) != PGRES_TUPLES_OK || PQntuples(head) != 1) {
 		fprintf(stderr,

@@ -1,5 +1,19 @@
 /* tulayd: the tulay server, and its admin commands. */
 #include <stdio.h>
+#include <sys/prctl.h>
+
+/* LeakSanitizer inspects the exiting process with ptrace, which a non-dumpable process
+ * refuses to non-root users: sanitizer builds keep core dumps enabled. */
+#if defined(__SANITIZE_ADDRESS__)
+#define TULAYD_NO_CORE_DUMPS 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TULAYD_NO_CORE_DUMPS 0
+#endif
+#endif
+#ifndef TULAYD_NO_CORE_DUMPS
+#define TULAYD_NO_CORE_DUMPS 1
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,6 +120,10 @@ int main(int argc, char **argv)
 			rc = 64;
 		} else if (session_init() != 0) {
 			fprintf(stderr, "tulayd: libsodium could not be initialised\n");
+			rc = 1;
+		} else if (TULAYD_NO_CORE_DUMPS && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+			/* No core dumps: they would hold keys, passwords and decrypted data. */
+			fprintf(stderr, "tulayd: cannot disable core dumps\n");
 			rc = 1;
 		} else if (vault_load(cfg.data_key_file, err, sizeof(err)) != 0) {
 			fprintf(stderr, "tulayd: %s\n", err);

@@ -170,10 +170,11 @@ void request_fail_db(struct request *req)
 static void request_on_db(struct db_job *job, enum db_outcome outcome)
 {
 	struct request *req = container_of(job, struct request, job);
-	if (outcome != DB_UNAVAILABLE && req->job_base > 0 && !req->session_opening &&
-	    PQresultStatus(job->results[0]) == PGRES_TUPLES_OK && PQntuples(job->results[0]) == 0) {
-		/* The session died since this connection authenticated (logged out or disabled
-		 * through another tulayd, or expired): nothing of the job was visible to it. */
+	if (outcome == DB_QUERY_ERROR && req->job_base > 0 && job->failed_query == 0 &&
+	    strcmp(db_sqlstate(job->results[0]), "28000") == 0) {
+		/* The session died or changed since this connection authenticated (logged out,
+		 * user disabled or demoted, perhaps through another tulayd; or expired): nothing
+		 * of the job happened. */
 		if (req->conn != NULL)
 			memset(&req->conn->session, 0, sizeof(req->conn->session));
 		request_fail(req, TULAY__V1__CODE__UNAUTHENTICATED,
@@ -194,13 +195,10 @@ static void request_on_db(struct db_job *job, enum db_outcome outcome)
 }
 
 const struct db_statement request_statements[] = {
-    /* Sets the context only while the session is alive (not ended, expired or disabled,
-     * whichever tulayd did it): otherwise it returns no row, no context is set, and the
-     * policies hide everything from the rest of the transaction. */
-    {"tenant_context_checked",
-     "SELECT set_config('tulay.org_id', $1, true), set_config('tulay.user_id', $2, true), "
-     "set_config('tulay.role', $3, true) FROM session_lookup($4) s "
-     "WHERE s.user_id = $2::bigint"},
+    /* Sets the context from the database's own row, and only while the session is alive
+     * and still this user's, in this organisation, with this role: otherwise it raises
+     * (28000) and the whole transaction, audit entry included, rolls back. */
+    {"tenant_context_checked", "SELECT tulay_enter($4, $1::bigint, $2::bigint, $3)"},
     /* For the Login that is creating the session in this very transaction. */
     {"tenant_context", "SELECT set_config('tulay.org_id', $1, true), "
 		       "set_config('tulay.user_id', $2, true), set_config('tulay.role', $3, true)"},

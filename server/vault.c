@@ -12,12 +12,15 @@
 
 enum { SUBKEY_ENCRYPTION = 1, SUBKEY_INDEX = 2, SUBKEY_REQUEST_HASH = 3 };
 
-static struct {
-	bool loaded;
+struct vault_keys {
 	uint8_t encryption[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
 	uint8_t index[crypto_generichash_KEYBYTES];
 	uint8_t request_hash[crypto_generichash_KEYBYTES];
-} keys;
+};
+
+/* In libsodium's guarded allocation: locked in memory, left out of core dumps, with guard
+ * pages around it. NULL until vault_load. */
+static struct vault_keys *keys;
 
 int vault_load(const char *path, char *err, size_t errlen)
 {
@@ -69,14 +72,16 @@ int vault_load(const char *path, char *err, size_t errlen)
 			 path);
 		goto out;
 	}
-	sodium_mlock(&keys, sizeof(keys));
-	crypto_kdf_derive_from_key(keys.encryption, sizeof(keys.encryption), SUBKEY_ENCRYPTION,
+	if (keys == NULL && (keys = sodium_malloc(sizeof(*keys))) == NULL) {
+		snprintf(err, errlen, "cannot allocate protected memory for the data key");
+		goto out;
+	}
+	crypto_kdf_derive_from_key(keys->encryption, sizeof(keys->encryption), SUBKEY_ENCRYPTION,
 				   VAULT_CONTEXT, master);
-	crypto_kdf_derive_from_key(keys.index, sizeof(keys.index), SUBKEY_INDEX, VAULT_CONTEXT,
+	crypto_kdf_derive_from_key(keys->index, sizeof(keys->index), SUBKEY_INDEX, VAULT_CONTEXT,
 				   master);
-	crypto_kdf_derive_from_key(keys.request_hash, sizeof(keys.request_hash),
+	crypto_kdf_derive_from_key(keys->request_hash, sizeof(keys->request_hash),
 				   SUBKEY_REQUEST_HASH, VAULT_CONTEXT, master);
-	keys.loaded = true;
 	rc = 0;
 out:
 	sodium_memzero(master, sizeof(master));
@@ -134,13 +139,13 @@ uint8_t *vault_seal(struct arena *a, const char *plaintext, const struct vault_p
 	size_t total = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + mlen +
 		       crypto_aead_xchacha20poly1305_ietf_ABYTES;
 	uint8_t *out = arena_alloc(a, total);
-	if (out == NULL || ad_len == 0 || !keys.loaded)
+	if (out == NULL || ad_len == 0 || keys == NULL)
 		return NULL;
 	randombytes_buf(out, crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
 	unsigned long long clen;
 	crypto_aead_xchacha20poly1305_ietf_encrypt(
 	    out + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, &clen, (const uint8_t *)plaintext,
-	    mlen, ad, ad_len, NULL, out, keys.encryption);
+	    mlen, ad, ad_len, NULL, out, keys->encryption);
 	*len = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES + (size_t)clen;
 	return out;
 }
@@ -152,7 +157,7 @@ char *vault_open(struct arena *a, const uint8_t *sealed, size_t len,
 				crypto_aead_xchacha20poly1305_ietf_ABYTES;
 	uint8_t ad[256];
 	size_t ad_len = vault_ad(place, ad, sizeof(ad));
-	if (len < overhead || ad_len == 0 || !keys.loaded)
+	if (len < overhead || ad_len == 0 || keys == NULL)
 		return NULL;
 	char *out = arena_alloc(a, len - overhead + 1);
 	if (out == NULL)
@@ -161,7 +166,7 @@ char *vault_open(struct arena *a, const uint8_t *sealed, size_t len,
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt(
 		(uint8_t *)out, &mlen, NULL, sealed + crypto_aead_xchacha20poly1305_ietf_NPUBBYTES,
 		len - crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, ad, ad_len, sealed,
-		keys.encryption) != 0)
+		keys->encryption) != 0)
 		return NULL;
 	out[mlen] = '\0';
 	return out;
@@ -172,7 +177,7 @@ void vault_index(int64_t org_id, const char *id_number, uint8_t out[VAULT_INDEX_
 	crypto_generichash_state h;
 	char org[24];
 	int n = snprintf(org, sizeof(org), "%lld|", (long long)org_id);
-	crypto_generichash_init(&h, keys.index, sizeof(keys.index), VAULT_INDEX_BYTES);
+	crypto_generichash_init(&h, keys->index, sizeof(keys->index), VAULT_INDEX_BYTES);
 	crypto_generichash_update(&h, (const uint8_t *)org, (unsigned long long)n);
 	for (const char *p = id_number; *p != '\0'; p++) {
 		if (*p == ' ' || *p == '-' || *p == '.' || *p == '/')
@@ -185,5 +190,5 @@ void vault_index(int64_t org_id, const char *id_number, uint8_t out[VAULT_INDEX_
 
 void vault_request_hash_init(crypto_generichash_state *state, size_t out_len)
 {
-	crypto_generichash_init(state, keys.request_hash, sizeof(keys.request_hash), out_len);
+	crypto_generichash_init(state, keys->request_hash, sizeof(keys->request_hash), out_len);
 }

@@ -542,6 +542,7 @@ static void claim_list_submit(struct request *req)
 	db_param_text(q, status != NULL ? status : "");
 	db_param_text(q, *m->page_token != '\0' ? m->page_token : "0");
 	db_param_text(q, fetch);
+	char index_hex[2 * VAULT_INDEX_BYTES + 1] = "";
 	if (*m->worker_id_number != '\0') {
 		uint8_t *index = arena_alloc(&req->arena, VAULT_INDEX_BYTES);
 		if (index == NULL) {
@@ -550,15 +551,17 @@ static void claim_list_submit(struct request *req)
 		}
 		vault_index(st->org_id, m->worker_id_number, index);
 		db_param_bytes(q, index, VAULT_INDEX_BYTES);
+		sodium_bin2hex(index_hex, sizeof(index_hex), index, VAULT_INDEX_BYTES);
 	} else {
 		db_param_text(q, NULL);
 	}
-	/* The audit entry says an ID number was searched for, never which. */
+	/* The audit entry names the ID number searched for by its blind index (as stored
+	 * with the claims), never the number: an auditor can tell who looked for whom. */
 	request_audit(
 	    req, "list_claims", "",
-	    arena_printf(&req->arena, "country_of_work=%s status=%s page_token=%s limit=%u%s",
+	    arena_printf(&req->arena, "country_of_work=%s status=%s page_token=%s limit=%u%s%s",
 			 m->country_of_work, status != NULL ? status : "", m->page_token, st->limit,
-			 *m->worker_id_number != '\0' ? " worker_id_number=given" : ""));
+			 index_hex[0] != '\0' ? " worker_id_number_index=" : "", index_hex));
 	request_db(req, claims_listed);
 }
 

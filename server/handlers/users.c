@@ -11,6 +11,7 @@
 #include "handlers.h"
 #include "request.h"
 #include "server.h"
+#include "throttle.h"
 #include "validate.h"
 
 #define PASSWORD_MIN_CHARS 10
@@ -342,6 +343,7 @@ void handle_disable_user(struct request *req)
 /* --- ChangePassword -------------------------------------------------------------------- */
 
 struct passwd_state {
+	struct throttle_addr source; /* counted against the login throttle, like a login */
 	char current_hash[crypto_pwhash_STRBYTES];
 	char new_hash[crypto_pwhash_STRBYTES];
 	bool current_ok;
@@ -355,6 +357,13 @@ static void password_changed(struct request *req, enum db_outcome outcome)
 		return;
 	}
 	request_reply(req);
+}
+
+static void passwd_failure_recorded(struct request *req, enum db_outcome outcome)
+{
+	(void)outcome; /* the answer is the same whether or not the entry was written */
+	request_field_error(req, "current_password", "is not your current password");
+	request_fail_invalid(req, "the password was not changed");
 }
 
 /* Verifies the current password and hashes the new one: both argon2id, both here. */
@@ -379,10 +388,14 @@ static void passwd_worked(struct request *req, bool ok)
 		return;
 	}
 	if (!st->current_ok) {
-		request_field_error(req, "current_password", "is not your current password");
-		request_fail_invalid(req, "the password was not changed");
+		/* Answered only once the failure is in the audit log. */
+		db_job_reset(&req->job);
+		request_audit(req, "change_password_failed", req->session.username, "");
+		request_db(req, passwd_failure_recorded);
 		return;
 	}
+	login_throttle_succeeded(&req->srv->login_throttle, req->session.username, &st->source,
+				 uv_now(&req->srv->loop));
 	db_job_reset(&req->job);
 	struct db_query *q = db_job_add(&req->job, "user_set_password");
 	db_param_text(q, st->new_hash);
@@ -423,6 +436,15 @@ void handle_change_password(struct request *req)
 		return;
 	}
 	req->state = st;
+	/* A stolen session must not become an oracle for the real password: guesses of the
+	 * current one count against the same throttle as logins. */
+	st->source = req->conn->source;
+	if (login_throttle_begin(&req->srv->login_throttle, req->session.username, &st->source,
+				 uv_now(&req->srv->loop)) != LOGIN_ALLOWED) {
+		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED,
+			     "too many password attempts; wait a minute");
+		return;
+	}
 	db_job_add(&req->job, "user_own_hash");
 	request_db(req, passwd_loaded);
 }

@@ -76,14 +76,17 @@ before=$(super -c "SELECT (SELECT count(*) FROM cases WHERE org_id = $B) || '/' 
 match "organisation B has rows in every tenant table" '^[1-9][0-9]*/[1-9][0-9]*/[1-9][0-9]*/[1-9][0-9]*/[1-9]' "$before"
 
 ctx=("$A" "$UA" field_officer)
+# A column each table lets tulay_app update, so the UPDATE checks exercise RLS itself.
+declare -A writable=([cases]=version [wage_theft_claims]=employer [case_counters]=last_value [users]=version)
 for t in cases wage_theft_claims case_counters users; do
+	w=${writable[$t]}
 	match "$t: A sees none of B's rows" '^0$' \
 		"$(app "${ctx[@]}" "SELECT count(*) FROM $t WHERE org_id = $B;")"
 	match "$t: A updates none of B's rows" '^0$' \
-		"$(app "${ctx[@]}" "WITH u AS (UPDATE $t SET org_id = org_id WHERE org_id = $B RETURNING 1) SELECT count(*) FROM u;")"
+		"$(app "${ctx[@]}" "WITH u AS (UPDATE $t SET $w = $w WHERE org_id = $B RETURNING 1) SELECT count(*) FROM u;")"
 	match "$t: A cannot delete B's rows" 'permission denied|^0$' \
 		"$(app "${ctx[@]}" "WITH d AS (DELETE FROM $t WHERE org_id = $B RETURNING 1) SELECT count(*) FROM d;")"
-	match "$t: A cannot move its own rows to B" 'row-level security|^0$' \
+	match "$t: A cannot move its own rows to B" 'permission denied|row-level security|^0$' \
 		"$(app "${ctx[@]}" "WITH u AS (UPDATE $t SET org_id = $B WHERE org_id = $A RETURNING 1) SELECT count(*) FROM u;")"
 	match "$t: without tenant context nothing is visible" '^0$' \
 		"$(app '' '' '' "SELECT count(*) FROM $t;")"
@@ -96,6 +99,12 @@ match "case_counters: A cannot insert a counter for B" 'row-level security' \
 	"$(app "${ctx[@]}" "INSERT INTO case_counters VALUES ($B, 'wage_theft', 2099, 1);")"
 match "users: A's field officer cannot create a user in B" 'row-level security' \
 	"$(app "${ctx[@]}" "INSERT INTO users (org_id, username, password_hash, role) VALUES ($B, 'intruder', 'x', 'admin');")"
+match "users: nobody promotes themselves (role is not updatable by tulay_app)" 'permission denied' \
+	"$(app "${ctx[@]}" "UPDATE users SET role = 'admin' WHERE user_id = tulay_user();")"
+match "users: nobody moves a user to another organisation" 'permission denied' \
+	"$(app "$A" "$UA" admin "UPDATE users SET org_id = $B WHERE user_id = $UA;")"
+match "cases: the row identity sealed ciphertexts are bound to is immutable" 'permission denied' \
+	"$(app "${ctx[@]}" "UPDATE cases SET idempotency_key = decode(repeat('09', 16), 'hex') WHERE org_id = $A;")"
 match "users: A's org admin cannot create an admin even in A" 'row-level security' \
 	"$(app "$A" "$UA" org_admin "INSERT INTO users (org_id, username, password_hash, role) VALUES ($A, 'intruder', 'x', 'admin');")"
 match "sessions: A sees none of B's sessions" '^0$' \

@@ -50,6 +50,8 @@ expect "a stale version is refused" 2 'FAILED_PRECONDITION' -- as demo.lead user
 expect "nobody disables themselves" 2 'FAILED_PRECONDITION' -- as demo.lead user disable demo.lead
 expect "the org admin disables the field officer" 0 'disabled' -- as demo.lead user disable field.one --expected-version 1
 expect "the disabled user's session has ended" 2 'log in|expired|ended' -- as field.one claim list
+match "and it is ended in the database too (not only refused)" '^0$' \
+	"$(super -c "SELECT count(*) FROM sessions s JOIN users u USING (user_id) WHERE u.username = 'field.one' AND s.ended_at IS NULL")"
 expect "and they cannot log in" 2 'UNAUTHENTICATED' -- \
 	bash -c "echo 'field-password-1' | TULAY_CONFIG_DIR='$home/field.one' '$T' login --username field.one --password-stdin"
 expect "disabling twice says so" 2 'already disabled' -- as demo.lead user disable field.one --expected-version 2

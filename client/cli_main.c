@@ -24,9 +24,23 @@ struct command {
 	const struct command *subcommands;                  /* a group's commands */
 };
 
+static const struct command org_member_commands[] = {
+    {"add", "make an organisation a member of a network", org_member_add, NULL},
+    {"end", "end a membership", org_member_end, NULL},
+    {0},
+};
+
+static const struct command org_office_commands[] = {
+    {"add", "add a field office", org_office_add, NULL},
+    {0},
+};
+
 static const struct command org_commands[] = {
     {"add", "register an organisation (admins)", org_add, NULL},
     {"list", "list organisations", org_list, NULL},
+    {"show", "show an organisation, its offices and networks", org_show, NULL},
+    {"member", "memberships in networks", NULL, org_member_commands},
+    {"office", "field offices", NULL, org_office_commands},
     {0},
 };
 
@@ -55,19 +69,19 @@ static const struct command commands[] = {
     {0},
 };
 
-/* Lists the commands of `table` (with their group's name in front) for a help text. */
+/* Lists the commands of `table` and of its groups, each with the names of its groups
+ * below `group` in front ("member add"), for a help text. */
 static void print_commands(FILE *out, const struct command *table, const char *group)
 {
 	for (const struct command *c = table; c->name != NULL; c++) {
-		if (c->subcommands != NULL) {
-			print_commands(out, c->subcommands, c->name);
-			continue;
-		}
 		char name[32];
 		int n = snprintf(name, sizeof(name), "%s%s%s", group != NULL ? group : "",
 				 group != NULL ? " " : "", c->name);
-		fprintf(out, "  %-14s %s\n", n > 0 && (size_t)n < sizeof(name) ? name : c->name,
-			c->summary);
+		const char *shown = n > 0 && (size_t)n < sizeof(name) ? name : c->name;
+		if (c->subcommands != NULL)
+			print_commands(out, c->subcommands, shown);
+		else
+			fprintf(out, "  %-16s %s\n", shown, c->summary);
 	}
 }
 
@@ -117,13 +131,13 @@ static void main_help(FILE *out)
 	      out);
 }
 
-static void group_help(FILE *out, const struct command *group)
+/* `path` is the group's full name: "org member". */
+static void group_help(FILE *out, const struct command *group, const char *path)
 {
-	fprintf(out, "Usage: tulay %s COMMAND [OPTIONS]\n\nCommands for %s:\n", group->name,
+	fprintf(out, "Usage: tulay %s COMMAND [OPTIONS]\n\nCommands for %s:\n", path,
 		group->summary);
-	for (const struct command *c = group->subcommands; c->name != NULL; c++)
-		fprintf(out, "  %-6s %s\n", c->name, c->summary);
-	fprintf(out, "\nRun 'tulay %s COMMAND --help' for a command's options.\n", group->name);
+	print_commands(out, group->subcommands, NULL);
+	fprintf(out, "\nRun 'tulay %s COMMAND --help' for a command's options.\n", path);
 }
 
 static bool is_help(const char *arg)
@@ -131,34 +145,36 @@ static bool is_help(const char *arg)
 	return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0;
 }
 
-/* Runs the command argv[0] of `table`; `group` is the name of the table's group. */
-static int dispatch(struct cli *cli, const struct command *table, const struct command *group,
-		    int argc, char **argv)
+/* Runs the command argv[0] of `table`, descending into groups; `path` is the full name
+ * of the table's group ("org member"), NULL for the top level. */
+static int dispatch(struct cli *cli, const struct command *table, const char *path, int argc,
+		    char **argv)
 {
 	const struct command *c = table;
 	while (c->name != NULL && strcmp(c->name, argv[0]) != 0)
 		c++;
 	if (c->name == NULL) {
-		cli_error(cli, "'%s' is not a %s command", argv[0], group ? group->name : "tulay");
-		fprintf(stderr, "Run 'tulay%s%s --help' for the list.\n", group ? " " : "",
-			group ? group->name : "");
+		cli_error(cli, "'%s' is not a %s command", argv[0], path ? path : "tulay");
+		fprintf(stderr, "Run 'tulay%s%s --help' for the list.\n", path ? " " : "",
+			path ? path : "");
 		return CLI_EXIT_USAGE;
 	}
-	if (c->subcommands != NULL) {
-		if (argc < 2 || is_help(argv[1])) {
-			group_help(argc < 2 ? stderr : stdout, c);
-			return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
-		}
-		return dispatch(cli, c->subcommands, c, argc - 1, argv + 1);
-	}
 	char *name = NULL;
-	if (asprintf(&name, "%s%s%s", group ? group->name : "", group ? " " : "", c->name) < 0) {
+	if (asprintf(&name, "%s%s%s", path ? path : "", path ? " " : "", c->name) < 0) {
 		cli_error(cli, "out of memory");
 		return CLI_EXIT_LOCAL;
 	}
-	cli->command = name;
-	int rc = c->run(cli, argc, argv);
-	cli->command = NULL;
+	int rc;
+	if (c->subcommands != NULL && (argc < 2 || is_help(argv[1]))) {
+		group_help(argc < 2 ? stderr : stdout, c, name);
+		rc = argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
+	} else if (c->subcommands != NULL) {
+		rc = dispatch(cli, c->subcommands, name, argc - 1, argv + 1);
+	} else {
+		cli->command = name;
+		rc = c->run(cli, argc, argv);
+		cli->command = NULL;
+	}
 	free(name);
 	return rc;
 }

@@ -1,5 +1,8 @@
 #include "cli_org.h"
 
+#include <string.h>
+#include <strings.h>
+
 #include "cli_args.h"
 #include "cli_output.h"
 #include "cli_rpc.h"
@@ -175,4 +178,484 @@ int org_list(struct cli *cli, int argc, char **argv)
 	req.list_organisations = &query;
 
 	return rpc_list(cli, &org_lister, &req, &query.page_token, all);
+}
+
+/* --- one organisation: its offices and its place in the networks -------------------- */
+
+static struct output_record *office_record(const Tulay__V1__Office *o)
+{
+	struct output_record *rec = output_record_new();
+	if (rec == NULL)
+		return NULL;
+	output_add_int(rec, "id", NULL, o->id);
+	output_add_text(rec, "organisation", "Organisation", o->organisation);
+	output_add_text(rec, "name", "Name", o->name);
+	output_add_text(rec, "city", "City", o->city);
+	output_add_country(rec, "country", "Country", o->country);
+	return rec;
+}
+
+static struct output_record *membership_record(const Tulay__V1__Membership *m)
+{
+	struct output_record *rec = output_record_new();
+	if (rec == NULL)
+		return NULL;
+	output_add_text(rec, "network", "Network", m->network);
+	output_add_text(rec, "member", "Member", m->member);
+	output_add_text(rec, "role", "Role", vocab_word(&vocab_membership_roles, m->role));
+	output_add_text(rec, "since", "Since", m->since);
+	output_add_text(rec, "until", "Until", m->until);
+	output_add_bool(rec, "shares_aggregates", "Shares aggregates", m->shares_aggregates);
+	output_add_int(rec, "version", "Version", m->version);
+	return rec;
+}
+
+static struct output_record *link_record(const Tulay__V1__NetworkLink *l)
+{
+	struct output_record *rec = output_record_new();
+	if (rec == NULL)
+		return NULL;
+	output_add_text(rec, "acronym", "Acronym", l->acronym);
+	output_add_text(rec, "name", "Name", l->name);
+	output_add_int(rec, "depth", "Depth", l->depth);
+	output_add_text(rec, "via", "Via", l->via);
+	return rec;
+}
+
+/* The sections of `org show` are never printed as CSV (the organisation alone is), so
+ * their specs need no blank record. */
+static const struct output_column office_columns[] = {
+    {"name", "NAME", false},
+    {"city", "CITY", false},
+    {"country", "COUNTRY", false},
+};
+
+static const struct output_list_spec office_list_spec = {
+    .columns = office_columns,
+    .n_columns = sizeof(office_columns) / sizeof(office_columns[0]),
+    .empty = "No field offices.",
+};
+
+static const struct output_column member_columns[] = {
+    {"member", "MEMBER", false},  {"role", "ROLE", false},
+    {"since", "SINCE", false},    {"shares_aggregates", "SHARES AGGREGATES", false},
+    {"version", "VERSION", true},
+};
+
+static const struct output_list_spec member_list_spec = {
+    .columns = member_columns,
+    .n_columns = sizeof(member_columns) / sizeof(member_columns[0]),
+    .empty = "No members.",
+};
+
+static const struct output_column member_of_columns[] = {
+    {"network", "NETWORK", false}, {"role", "ROLE", false},
+    {"since", "SINCE", false},     {"shares_aggregates", "SHARES AGGREGATES", false},
+    {"version", "VERSION", true},
+};
+
+static const struct output_list_spec member_of_list_spec = {
+    .columns = member_of_columns,
+    .n_columns = sizeof(member_of_columns) / sizeof(member_of_columns[0]),
+    .empty = "A member of no network.",
+};
+
+static const struct output_column link_columns[] = {
+    {"acronym", "ACRONYM", false},
+    {"depth", "DEPTH", true},
+    {"via", "VIA", false},
+    {"name", "NAME", false},
+};
+
+static const struct output_list_spec network_list_spec = {
+    .columns = link_columns,
+    .n_columns = sizeof(link_columns) / sizeof(link_columns[0]),
+    .empty = "In no network.",
+};
+
+static const struct output_list_spec all_members_list_spec = {
+    .columns = link_columns,
+    .n_columns = sizeof(link_columns) / sizeof(link_columns[0]),
+    .empty = "No members, at any level.",
+};
+
+/* Asks for the organisation `acronym` on `rpc`. Returns CLI_EXIT_OK with the Response
+ * (body organisation_detail, its organisation present) in *out for the caller to free,
+ * or the exit code after saying what failed. */
+static int org_detail(struct rpc *rpc, const char *acronym, Tulay__V1__Response **out)
+{
+	Tulay__V1__GetOrganisation get = TULAY__V1__GET_ORGANISATION__INIT;
+	get.acronym = (char *)acronym;
+	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
+	req.body_case = TULAY__V1__REQUEST__BODY_GET_ORGANISATION;
+	req.get_organisation = &get;
+	int rc = rpc_call(rpc, &req, TULAY__V1__RESPONSE__BODY_ORGANISATION_DETAIL, out);
+	if (rc == CLI_EXIT_OK && (*out)->organisation_detail->organisation == NULL) {
+		cli_error(rpc->cli, "the server sent an organisation without its record");
+		tulay_response_free(*out);
+		*out = NULL;
+		rc = CLI_EXIT_UNREACHABLE;
+	}
+	return rc;
+}
+
+static int org_show_detail(const struct cli *cli, const Tulay__V1__OrganisationDetail *d)
+{
+	struct output_section sections[] = {
+	    {.key = "offices", .title = "Offices", .spec = &office_list_spec},
+	    {.key = "members", .title = "Members", .spec = &member_list_spec},
+	    {.key = "member_of", .title = "Member of", .spec = &member_of_list_spec},
+	    {.key = "networks", .title = "Networks (all levels)", .spec = &network_list_spec},
+	    {.key = "all_members",
+	     .title = "All members (all levels)",
+	     .spec = &all_members_list_spec},
+	};
+	for (size_t i = 0; i < d->n_offices; i++)
+		output_list_add(&sections[0].list, office_record(d->offices[i]));
+	for (size_t i = 0; i < d->n_members; i++)
+		output_list_add(&sections[1].list, membership_record(d->members[i]));
+	for (size_t i = 0; i < d->n_member_of; i++)
+		output_list_add(&sections[2].list, membership_record(d->member_of[i]));
+	for (size_t i = 0; i < d->n_networks; i++)
+		output_list_add(&sections[3].list, link_record(d->networks[i]));
+	for (size_t i = 0; i < d->n_all_members; i++)
+		output_list_add(&sections[4].list, link_record(d->all_members[i]));
+	return output_show_sections(cli, org_record(d->organisation), sections,
+				    sizeof(sections) / sizeof(sections[0]));
+}
+
+int org_show(struct cli *cli, int argc, char **argv)
+{
+	const char *acronym = NULL;
+	const struct args_option options[] = {{0}};
+	const struct args_command cmd = {
+	    .name = "org show",
+	    .description =
+		"Shows an organisation: its record, its field offices, its current direct\n"
+		"members and the networks it is directly a member of, and then, through\n"
+		"networks of networks, every network it belongs to and every organisation\n"
+		"below it, with how many steps away (depth) and through whom (via).",
+	    .options = options,
+	    .operand = "ACRONYM",
+	    .operand_help = "the organisation's acronym, e.g. TF-AMW",
+	    .operand_value = &acronym,
+	    .notes = "With --format json, one object: the organisation's fields and the arrays\n"
+		     "offices, members, member_of, networks and all_members. With --format csv,\n"
+		     "the organisation's record only.",
+	    .example = "  tulay org show TF-AMW\n  tulay org show MFA --format json",
+	};
+	int rc;
+	if (!args_parse(cli, &cmd, argc, argv, &rc))
+		return rc;
+
+	struct rpc rpc;
+	Tulay__V1__Response *resp = NULL;
+	rc = rpc_begin(cli, &rpc);
+	if (rc == CLI_EXIT_OK)
+		rc = org_detail(&rpc, acronym, &resp);
+	if (rc == CLI_EXIT_OK)
+		rc = org_show_detail(cli, resp->organisation_detail);
+	tulay_response_free(resp);
+	rpc_end(&rpc);
+	return rc;
+}
+
+/* --- memberships ---------------------------------------------------------------------- */
+
+/* The --network or --member option of the membership commands. */
+#define MEMBERSHIP_SIDE_OPTION(flag, where, what)                                                  \
+	{                                                                                          \
+		.name = (flag), .type = ARGS_ACRONYM, .target = (where), .metavar = "ACRONYM",     \
+		.help = (what), .required = true,                                                  \
+	}
+#define NETWORK_HELP "the network, e.g. TF-AMW"
+#define MEMBER_HELP  "the member organisation, itself possibly a network (e.g. MYNGO)"
+
+/* What `org member add` collects, for its check. */
+struct membership_draft {
+	const char *network;
+	const char *member;
+};
+
+static void membership_add_check(struct cli *cli, void *ctx)
+{
+	const struct membership_draft *d = ctx;
+	if (d->network != NULL && d->member != NULL && strcmp(d->network, d->member) == 0)
+		cli_problem(cli, "--member", "%s cannot be a member of itself", d->member);
+}
+
+int org_member_add(struct cli *cli, int argc, char **argv)
+{
+	struct membership_draft d = {0};
+	const char *since = NULL;
+	int role = 0;
+	bool shares_aggregates = false;
+	struct args_key key = {0};
+	const struct args_option options[] = {
+	    MEMBERSHIP_SIDE_OPTION("--network", &d.network, NETWORK_HELP),
+	    MEMBERSHIP_SIDE_OPTION("--member", &d.member, MEMBER_HELP),
+	    {
+		.name = "--role",
+		.type = ARGS_CHOICE,
+		.target = &role,
+		.metavar = "ROLE",
+		.help = "how the member belongs to the network",
+		.required = true,
+		.choices = &vocab_membership_roles,
+	    },
+	    {
+		.name = "--since",
+		.type = ARGS_DATE,
+		.target = &since,
+		.metavar = "YYYY-MM-DD",
+		.help = "the first day of the membership",
+		.required = true,
+	    },
+	    {
+		.name = "--shares-aggregates",
+		.type = ARGS_FLAG,
+		.target = &shares_aggregates,
+		.help = "count the member's aggregates in the network's reports (default: not)",
+	    },
+	    ARGS_IDEMPOTENCY_KEY(&key),
+	    {0},
+	};
+	const struct args_command cmd = {
+	    .name = "org member add",
+	    .description =
+		"Makes an organisation a member of a network. A network can itself be a\n"
+		"member of another (networks of networks), but never of itself, directly\n"
+		"or through others: the server refuses such a membership. Admins, and the\n"
+		"network's organisation admins. Prints the membership.",
+	    .options = options,
+	    .notes = "Roles: a member belongs to the network; a focal point speaks for it in\n"
+		     "one country (the TF-AMW country focal points); a partner works with it\n"
+		     "without belonging; the secretariat runs it.",
+	    .example = "  tulay org member add --network TF-AMW --member MYNGO \\\n"
+		       "      --role focal-point --since 2024-07-01 --shares-aggregates\n"
+		       "  tulay org member add --network MFA --member TF-AMW --role member \\\n"
+		       "      --since 2019-01-01",
+	    .check = membership_add_check,
+	    .check_ctx = &d,
+	};
+	int rc;
+	if (!args_parse(cli, &cmd, argc, argv, &rc))
+		return rc;
+	rc = args_key_finish(cli, &key);
+	if (rc != CLI_EXIT_OK)
+		return rc;
+
+	Tulay__V1__AddMembership add = TULAY__V1__ADD_MEMBERSHIP__INIT;
+	add.idempotency_key.data = key.bytes;
+	add.idempotency_key.len = sizeof(key.bytes);
+	add.network = (char *)d.network;
+	add.member = (char *)d.member;
+	add.role = (Tulay__V1__MembershipRole)role;
+	add.since = (char *)since;
+	add.shares_aggregates = shares_aggregates;
+	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
+	req.body_case = TULAY__V1__REQUEST__BODY_ADD_MEMBERSHIP;
+	req.add_membership = &add;
+
+	struct rpc rpc;
+	Tulay__V1__Response *resp = NULL;
+	rc = rpc_begin(cli, &rpc);
+	if (rc == CLI_EXIT_OK) {
+		rpc.idempotency_key = key.bytes;
+		rpc.uncertain = "The membership may or may not have been added";
+		rc = rpc_call(&rpc, &req, TULAY__V1__RESPONSE__BODY_MEMBERSHIP, &resp);
+	}
+	if (rc == CLI_EXIT_OK) {
+		const Tulay__V1__Membership *m = resp->membership;
+		output_heading(cli, "Added %s to %s as %s", m->member, m->network,
+			       vocab_word(&vocab_membership_roles, m->role));
+		rc = output_show(cli, membership_record(m));
+	}
+	tulay_response_free(resp);
+	rpc_end(&rpc);
+	return rc;
+}
+
+/* The version of the current membership of `member` in `network` as the server shows it
+ * now, for --expected-version's default. Returns CLI_EXIT_OK with *version set, or the
+ * exit code after saying why. */
+static int membership_current_version(struct rpc *rpc, const char *network, const char *member,
+				      int64_t *version)
+{
+	Tulay__V1__Response *resp = NULL;
+	int rc = org_detail(rpc, member, &resp);
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	const Tulay__V1__OrganisationDetail *d = resp->organisation_detail;
+	*version = 0;
+	for (size_t i = 0; i < d->n_member_of; i++) {
+		if (strcasecmp(d->member_of[i]->network, network) == 0)
+			*version = d->member_of[i]->version;
+	}
+	tulay_response_free(resp);
+	if (*version == 0) {
+		cli_error(rpc->cli, "%s is not a member of %s now: there is no membership to end",
+			  member, network);
+		return CLI_EXIT_REFUSED;
+	}
+	return CLI_EXIT_OK;
+}
+
+int org_member_end(struct cli *cli, int argc, char **argv)
+{
+	const char *network = NULL, *member = NULL, *until = NULL;
+	uint32_t expected = 0;
+	const struct args_option options[] = {
+	    MEMBERSHIP_SIDE_OPTION("--network", &network, NETWORK_HELP),
+	    MEMBERSHIP_SIDE_OPTION("--member", &member, MEMBER_HELP),
+	    {
+		.name = "--until",
+		.type = ARGS_DATE,
+		.target = &until,
+		.metavar = "YYYY-MM-DD",
+		.help = "the last day of the membership, not before its first",
+		.required = true,
+	    },
+	    {
+		.name = "--expected-version",
+		.type = ARGS_COUNT,
+		.target = &expected,
+		.metavar = "N",
+		.help = "refuse if it changed since you saw version N (tulay org show)",
+		.min = 1,
+		.max = UINT32_MAX,
+	    },
+	    {0},
+	};
+	const struct args_command cmd = {
+	    .name = "org member end",
+	    .description =
+		"Ends a current membership of an organisation in a network on a given day.\n"
+		"The membership stays on record with its dates. Admins, and the organisation\n"
+		"admins of either side. Prints the ended membership.",
+	    .options = options,
+	    .notes = "Without --expected-version, the version the server shows just before is\n"
+		     "used (from tulay org show MEMBER): give it when you decided on the\n"
+		     "strength of a listing.",
+	    .example = "  tulay org member end --network TF-AMW --member MYNGO --until 2025-12-31\n"
+		       "  tulay org member end --network MFA --member WARBE --until 2026-03-31 \\\n"
+		       "      --expected-version 2",
+	};
+	int rc;
+	if (!args_parse(cli, &cmd, argc, argv, &rc))
+		return rc;
+
+	struct rpc rpc;
+	Tulay__V1__Response *resp = NULL;
+	int64_t version = expected;
+	rc = rpc_begin(cli, &rpc);
+	if (rc == CLI_EXIT_OK && version == 0)
+		rc = membership_current_version(&rpc, network, member, &version);
+	if (rc == CLI_EXIT_OK) {
+		Tulay__V1__EndMembership end = TULAY__V1__END_MEMBERSHIP__INIT;
+		end.network = (char *)network;
+		end.member = (char *)member;
+		end.until = (char *)until;
+		end.expected_version = version;
+		Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
+		req.body_case = TULAY__V1__REQUEST__BODY_END_MEMBERSHIP;
+		req.end_membership = &end;
+		rc = rpc_call(&rpc, &req, TULAY__V1__RESPONSE__BODY_MEMBERSHIP, &resp);
+	}
+	if (rc == CLI_EXIT_OK) {
+		const Tulay__V1__Membership *m = resp->membership;
+		output_heading(cli, "Ended the membership of %s in %s on %s", m->member, m->network,
+			       m->until);
+		rc = output_show(cli, membership_record(m));
+	}
+	tulay_response_free(resp);
+	rpc_end(&rpc);
+	return rc;
+}
+
+/* --- field offices ------------------------------------------------------------------- */
+
+int org_office_add(struct cli *cli, int argc, char **argv)
+{
+	const char *name = NULL, *city = NULL, *country = NULL, *org = NULL;
+	struct args_key key = {0};
+	const struct args_option options[] = {
+	    {
+		.name = "--name",
+		.type = ARGS_TEXT,
+		.target = &name,
+		.metavar = "NAME",
+		.help = "the office's name, 1-200 characters, unique within the organisation",
+		.required = true,
+	    },
+	    {
+		.name = "--city",
+		.type = ARGS_TEXT,
+		.target = &city,
+		.metavar = "CITY",
+		.help = "the city it is in, 1-100 characters",
+		.required = true,
+	    },
+	    {
+		.name = "--country",
+		.type = ARGS_COUNTRY,
+		.target = &country,
+		.metavar = "CC",
+		.help = "its country, ISO 3166-1 alpha-2 (e.g. MY)",
+		.required = true,
+	    },
+	    {
+		.name = "--org",
+		.type = ARGS_ACRONYM,
+		.target = &org,
+		.metavar = "ACRONYM",
+		.help = "the organisation whose office it is (default: your own)",
+	    },
+	    ARGS_IDEMPOTENCY_KEY(&key),
+	    {0},
+	};
+	const struct args_command cmd = {
+	    .name = "org office add",
+	    .description =
+		"Adds a field office of an organisation, in a city of a country of origin\n"
+		"or of destination. Admins, and the organisation's organisation admins.\n"
+		"Prints the office.",
+	    .options = options,
+	    .example = "  tulay org office add --name \"Johor Bahru field office\" \\\n"
+		       "      --city \"Johor Bahru\" --country MY --org MYNGO",
+	};
+	int rc;
+	if (!args_parse(cli, &cmd, argc, argv, &rc))
+		return rc;
+	rc = args_key_finish(cli, &key);
+	if (rc != CLI_EXIT_OK)
+		return rc;
+
+	Tulay__V1__AddOffice add = TULAY__V1__ADD_OFFICE__INIT;
+	add.idempotency_key.data = key.bytes;
+	add.idempotency_key.len = sizeof(key.bytes);
+	add.organisation = (char *)(org != NULL ? org : "");
+	add.name = (char *)name;
+	add.city = (char *)city;
+	add.country = (char *)country;
+	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
+	req.body_case = TULAY__V1__REQUEST__BODY_ADD_OFFICE;
+	req.add_office = &add;
+
+	struct rpc rpc;
+	Tulay__V1__Response *resp = NULL;
+	rc = rpc_begin(cli, &rpc);
+	if (rc == CLI_EXIT_OK) {
+		rpc.idempotency_key = key.bytes;
+		rpc.uncertain = "The office may or may not have been added";
+		rc = rpc_call(&rpc, &req, TULAY__V1__RESPONSE__BODY_OFFICE, &resp);
+	}
+	if (rc == CLI_EXIT_OK) {
+		output_heading(cli, "Added office %s of %s", resp->office->name,
+			       resp->office->organisation);
+		rc = output_show(cli, office_record(resp->office));
+	}
+	tulay_response_free(resp);
+	rpc_end(&rpc);
+	return rc;
 }

@@ -1,4 +1,5 @@
-/* The organisation commands of the tulay CLI: org add, org list. */
+/* The organisation commands of the tulay CLI: org add, org list, org show, org member add,
+ * org member end, org office add. */
 #ifndef TULAY_CLI_ORG_H
 #define TULAY_CLI_ORG_H
 
@@ -9,5 +10,9 @@
  * the problem on stderr. */
 int org_add(struct cli *cli, int argc, char **argv);
 int org_list(struct cli *cli, int argc, char **argv);
+int org_show(struct cli *cli, int argc, char **argv);
+int org_member_add(struct cli *cli, int argc, char **argv);
+int org_member_end(struct cli *cli, int argc, char **argv);
+int org_office_add(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -14,6 +14,7 @@ enum field_type {
 	FIELD_INT,
 	FIELD_MONEY,
 	FIELD_TIME,
+	FIELD_BOOL,
 	FIELD_HUMAN, /* table format only */
 };
 
@@ -22,7 +23,7 @@ struct field {
 	const char *label;
 	enum field_type type;
 	char *text;     /* TEXT, COUNTRY, HUMAN: the value; MONEY: the currency */
-	int64_t number; /* INT; MONEY: minor units; TIME: Unix seconds */
+	int64_t number; /* INT; MONEY: minor units; TIME: Unix seconds; BOOL: 0 or 1 */
 	bool present;   /* MONEY: false when the response carried none */
 };
 
@@ -120,6 +121,13 @@ void output_add_time(struct output_record *rec, const char *key, const char *lab
 	struct field *f = add_field(rec, key, label, FIELD_TIME);
 	if (f != NULL)
 		f->number = unix_seconds;
+}
+
+void output_add_bool(struct output_record *rec, const char *key, const char *label, bool value)
+{
+	struct field *f = add_field(rec, key, label, FIELD_BOOL);
+	if (f != NULL)
+		f->number = value;
 }
 
 void output_add_human(struct output_record *rec, const char *key, const char *label,
@@ -228,6 +236,8 @@ static char *human_text(const struct field *f, bool listing)
 		break;
 	case FIELD_TIME:
 		return strdup(output_time(f->number, false, buf, sizeof(buf)) ? buf : "");
+	case FIELD_BOOL:
+		return strdup(f->number ? "yes" : "no");
 	}
 	return n < 0 ? NULL : text;
 }
@@ -456,11 +466,12 @@ static void json_money(const struct field *f, FILE *out)
 	fprintf(out, ",\"minor_units\":%lld}", (long long)f->number);
 }
 
-static void json_record(const struct output_record *rec, FILE *out)
+/* Writes the record's fields as the members of a JSON object, without the braces;
+ * `first`: nothing precedes them in the object. Returns whether the object is still
+ * empty afterwards. */
+static bool json_fields(const struct output_record *rec, bool first, FILE *out)
 {
 	char when[TIME_BYTES];
-	bool first = true;
-	fputc('{', out);
 	for (size_t i = 0; i < rec->n; i++) {
 		const struct field *f = &rec->fields[i];
 		if (f->type == FIELD_HUMAN)
@@ -488,19 +499,30 @@ static void json_record(const struct output_record *rec, FILE *out)
 			else
 				fputs("null", out);
 			break;
+		case FIELD_BOOL:
+			fputs(f->number ? "true" : "false", out);
+			break;
 		}
 	}
+	return first;
+}
+
+static void json_record(const struct output_record *rec, FILE *out)
+{
+	fputc('{', out);
+	json_fields(rec, true, out);
 	fputc('}', out);
 }
 
-static void print_json(const struct output_list *list, FILE *out)
+/* The records as a JSON array, one per line, without a newline after it. */
+static void json_array(const struct output_list *list, FILE *out)
 {
 	fputc('[', out);
 	for (size_t r = 0; r < list->n; r++) {
 		fputs(r == 0 ? "\n  " : ",\n  ", out);
 		json_record(list->records[r], out);
 	}
-	fputs(list->n > 0 ? "\n]\n" : "]\n", out);
+	fputs(list->n > 0 ? "\n]" : "]", out);
 }
 
 /* --- CSV format --------------------------------------------------------------------- */
@@ -565,6 +587,9 @@ static void csv_record(const struct output_record *rec, FILE *out)
 			csv_field(output_time(f->number, true, buf, sizeof(buf)) ? buf : "", first,
 				  out);
 			break;
+		case FIELD_BOOL:
+			csv_field(f->number ? "true" : "false", first, out);
+			break;
 		}
 		first = false;
 	}
@@ -613,23 +638,69 @@ int output_print_record(enum output_format format, const struct output_record *r
 	return ferror(out) ? -1 : 0;
 }
 
+/* Whether memory ran out while the list or one of its records was built. */
+static bool list_failed(const struct output_list *list)
+{
+	for (size_t r = 0; r < list->n; r++) {
+		if (list->records[r]->failed)
+			return true;
+	}
+	return list->failed;
+}
+
 int output_print_list(enum output_format format, const struct output_list *list,
 		      const struct output_list_spec *spec, FILE *out)
 {
-	if (list->failed)
+	if (list_failed(list))
 		return -1;
-	for (size_t r = 0; r < list->n; r++) {
-		if (list->records[r]->failed)
-			return -1;
-	}
 	switch (format) {
 	case OUTPUT_TABLE:
 		return print_table(list, spec, out);
 	case OUTPUT_JSON:
-		print_json(list, out);
+		json_array(list, out);
+		fputc('\n', out);
 		break;
 	case OUTPUT_CSV:
 		return print_csv(list, spec->blank, out);
+	}
+	return ferror(out) ? -1 : 0;
+}
+
+/* The work of output_show_sections, which frees what this only reads. */
+static int print_sections(enum output_format format, const struct output_record *rec,
+			  const struct output_section *sections, size_t n_sections, FILE *out)
+{
+	if (rec == NULL || rec->failed)
+		return -1;
+	for (size_t s = 0; s < n_sections; s++) {
+		if (list_failed(&sections[s].list))
+			return -1;
+	}
+	switch (format) {
+	case OUTPUT_TABLE:
+		if (print_listing(rec, out) < 0)
+			return -1;
+		for (size_t s = 0; s < n_sections; s++) {
+			fprintf(out, "\n%s\n", sections[s].title);
+			if (print_table(&sections[s].list, sections[s].spec, out) < 0)
+				return -1;
+		}
+		break;
+	case OUTPUT_JSON: {
+		fputc('{', out);
+		bool first = json_fields(rec, true, out);
+		for (size_t s = 0; s < n_sections; s++, first = false) {
+			if (!first)
+				fputc(',', out);
+			json_string(sections[s].key, out);
+			fputc(':', out);
+			json_array(&sections[s].list, out);
+		}
+		fputs("}\n", out);
+		break;
+	}
+	case OUTPUT_CSV:
+		return output_print_record(format, rec, out);
 	}
 	return ferror(out) ? -1 : 0;
 }
@@ -668,5 +739,15 @@ int output_show_list(const struct cli *cli, struct output_list *list,
 {
 	int rc = output_print_list(cli->format, list, spec, stdout);
 	output_list_clear(list);
+	return rc == 0 ? CLI_EXIT_OK : show_failed(cli);
+}
+
+int output_show_sections(const struct cli *cli, struct output_record *rec,
+			 struct output_section *sections, size_t n_sections)
+{
+	int rc = print_sections(cli->format, rec, sections, n_sections, stdout);
+	output_record_free(rec);
+	for (size_t s = 0; s < n_sections; s++)
+		output_list_clear(&sections[s].list);
 	return rc == 0 ? CLI_EXIT_OK : show_failed(cli);
 }

@@ -53,6 +53,8 @@ void output_add_money(struct output_record *rec, const char *key, const char *la
  * UTC"; 0 means unknown (null, empty). */
 void output_add_time(struct output_record *rec, const char *key, const char *label,
 		     int64_t unix_seconds);
+/* A yes-or-no: JSON true or false, CSV "true" or "false", tables "yes" or "no". */
+void output_add_bool(struct output_record *rec, const char *key, const char *label, bool value);
 /* A value for people only (table format), such as the corridor "PH → MY" that JSON and
  * CSV give as two fields. `key` names it for output_column. */
 void output_add_human(struct output_record *rec, const char *key, const char *label,
@@ -111,6 +113,23 @@ void output_heading(const struct cli *cli, const char *fmt, ...)
 int output_show(const struct cli *cli, struct output_record *rec);
 int output_show_list(const struct cli *cli, struct output_list *list,
 		     const struct output_list_spec *spec);
+
+/* A list that belongs to a record (an organisation's offices), for
+ * output_show_sections. */
+struct output_section {
+	const char *key;   /* the JSON array's key: "offices" */
+	const char *title; /* the heading line of the table format: "Offices" */
+	const struct output_list_spec *spec;
+	struct output_list list;
+};
+
+/* Prints `rec` with the lists that belong to it. Table format: the record's listing, then
+ * each section as a blank line, its title and its table (or spec->empty). JSON: one
+ * object, the record's fields followed by each section's records as an array under its
+ * key. CSV: the record alone, since one CSV file holds one kind of row. Frees `rec` (NULL
+ * is taken as out of memory) and clears the sections' lists. Returns like output_show. */
+int output_show_sections(const struct cli *cli, struct output_record *rec,
+			 struct output_section *sections, size_t n_sections);
 
 /* Writes Unix time `t` as "2026-03-01T08:30:00Z" (iso) or "2026-03-01 08:30 UTC" into buf
  * (32 bytes are plenty). Returns false, writing nothing, for 0, which means unknown. */

@@ -38,6 +38,19 @@ static const struct {
     {"reference", "REFERENCE"},
     {"username", "--username"},
     {"password", "password"},
+    {"role", "--role"},
+    {"network", "--network"},
+    {"member", "--member"},
+    {"since", "--since"},
+    {"until", "--until"},
+    {"city", "--city"},
+    {"expected_version", "--expected-version"},
+    {"worker.name", "--worker-name"},
+    {"worker.id_number", "--worker-id-number"},
+    {"worker.phone", "--worker-phone"},
+    {"worker_id_number", "--worker-id-number"},
+    {"current_password", "current password"},
+    {"new_password", "new password"},
 };
 
 static const char *field_flag(const char *field)

@@ -51,6 +51,13 @@ static const struct vocab_word roles[] = {
     {TULAY__V1__ROLE__ROLE_ADMIN, "admin"},
 };
 
+static const struct vocab_word membership_roles[] = {
+    {TULAY__V1__MEMBERSHIP_ROLE__MEMBERSHIP_ROLE_MEMBER, "member"},
+    {TULAY__V1__MEMBERSHIP_ROLE__MEMBERSHIP_ROLE_FOCAL_POINT, "focal-point"},
+    {TULAY__V1__MEMBERSHIP_ROLE__MEMBERSHIP_ROLE_PARTNER, "partner"},
+    {TULAY__V1__MEMBERSHIP_ROLE__MEMBERSHIP_ROLE_SECRETARIAT, "secretariat"},
+};
+
 static const struct vocab_word formats[] = {
     {OUTPUT_TABLE, "table"},
     {OUTPUT_JSON, "json"},
@@ -61,6 +68,7 @@ const struct vocab vocab_sectors = WORDS("sector", sectors);
 const struct vocab vocab_claim_statuses = WORDS("claim status", claim_statuses);
 const struct vocab vocab_org_kinds = WORDS("organisation kind", org_kinds);
 const struct vocab vocab_roles = WORDS("role", roles);
+const struct vocab vocab_membership_roles = WORDS("membership role", membership_roles);
 const struct vocab vocab_formats = WORDS("format", formats);
 
 static bool same_word(const char *word, const char *text)

@@ -18,11 +18,12 @@ struct vocab {
 	size_t n;
 };
 
-extern const struct vocab vocab_sectors;        /* Tulay__V1__Sector */
-extern const struct vocab vocab_claim_statuses; /* Tulay__V1__ClaimStatus */
-extern const struct vocab vocab_org_kinds;      /* Tulay__V1__OrganisationKind */
-extern const struct vocab vocab_roles;          /* Tulay__V1__Role */
-extern const struct vocab vocab_formats;        /* enum output_format */
+extern const struct vocab vocab_sectors;          /* Tulay__V1__Sector */
+extern const struct vocab vocab_claim_statuses;   /* Tulay__V1__ClaimStatus */
+extern const struct vocab vocab_org_kinds;        /* Tulay__V1__OrganisationKind */
+extern const struct vocab vocab_roles;            /* Tulay__V1__Role */
+extern const struct vocab vocab_membership_roles; /* Tulay__V1__MembershipRole */
+extern const struct vocab vocab_formats;          /* enum output_format */
 
 /* Finds `text` among the words, ignoring case and reading '_' as '-'. Returns true and
  * stores the value, or false leaving *value untouched. */

@@ -19,7 +19,7 @@
 #include <libpq-fe.h>
 #include <uv.h>
 
-#define DB_MAX_QUERIES 6
+#define DB_MAX_QUERIES 10
 #define DB_MAX_PARAMS  24
 
 struct db_statement {

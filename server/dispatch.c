@@ -32,6 +32,14 @@ static const struct handler handlers[] = {
      handle_disable_user},
     {"change_password", TULAY__V1__REQUEST__BODY_CHANGE_PASSWORD, ACCESS_SESSION, false, true,
      handle_change_password},
+    {"get_organisation", TULAY__V1__REQUEST__BODY_GET_ORGANISATION, ACCESS_SESSION, false, false,
+     handle_get_organisation},
+    {"add_membership", TULAY__V1__REQUEST__BODY_ADD_MEMBERSHIP, ACCESS_SESSION, false, true,
+     handle_add_membership},
+    {"end_membership", TULAY__V1__REQUEST__BODY_END_MEMBERSHIP, ACCESS_SESSION, false, true,
+     handle_end_membership},
+    {"add_office", TULAY__V1__REQUEST__BODY_ADD_OFFICE, ACCESS_SESSION, false, true,
+     handle_add_office},
 };
 
 const struct handler *dispatch_find(int body)
@@ -57,6 +65,7 @@ const struct db_statement *dispatch_statements(unsigned *count)
 		    {orgs_statements, orgs_statements_count},
 		    {claims_statements, claims_statements_count},
 		    {users_statements, users_statements_count},
+		    {networks_statements, networks_statements_count},
 		};
 		for (size_t s = 0; s < N_ELEMS(sets); s++) {
 			for (unsigned i = 0; i < sets[s].count && n < N_ELEMS(all); i++)

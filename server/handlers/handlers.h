@@ -33,6 +33,20 @@ extern const unsigned orgs_statements_count;
 void handle_create_organisation(struct request *req);
 void handle_list_organisations(struct request *req);
 const char *org_kind_code(int kind);
+/* The Organisation in row `row` of a result with ORG_COLUMNS (in the arena); NULL when out
+ * of memory. */
+Tulay__V1__Organisation *org_from_row(struct request *req, const PGresult *res, int row);
+/* The columns org_from_row reads, for statements of other handler files. */
+#define ORG_COLUMNS                                                                                \
+	"org_id, acronym, name, kind, country, version, extract(epoch FROM created_at)::bigint"
+
+/* networks.c: memberships, field offices and an organisation's full picture */
+extern const struct db_statement networks_statements[];
+extern const unsigned networks_statements_count;
+void handle_get_organisation(struct request *req);
+void handle_add_membership(struct request *req);
+void handle_end_membership(struct request *req);
+void handle_add_office(struct request *req);
 
 /* Resolves the organisation a request names by acronym (`field` is its name in the
  * request). An empty acronym or the caller's own means the caller's organisation. Another

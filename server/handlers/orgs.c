@@ -12,10 +12,6 @@
 #define ORG_LIST_DEFAULT 50
 #define ORG_LIST_MAX     500
 
-#define ORG_COLUMNS                                                                                \
-	"org_id, acronym, name, kind, country, version, "                                          \
-	"extract(epoch FROM created_at)::bigint"
-
 const struct db_statement orgs_statements[] = {
     {"org_create", "SELECT org_id, outcome FROM create_organisation($1, $2, $3, $4, $5, $6)"},
     {"org_by_key", "SELECT " ORG_COLUMNS " FROM organisations WHERE idempotency_key = $1"},
@@ -51,7 +47,7 @@ static int org_kind_from_code(const char *code)
 	return 0;
 }
 
-static Tulay__V1__Organisation *org_from_row(struct request *req, const PGresult *res, int row)
+Tulay__V1__Organisation *org_from_row(struct request *req, const PGresult *res, int row)
 {
 	Tulay__V1__Organisation *o = request_alloc(req, sizeof(*o));
 	if (o == NULL)

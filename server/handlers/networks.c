@@ -1,0 +1,510 @@
+/* Networks of organisations: memberships (roles, dates, whether aggregates count upward),
+ * field offices, and an organisation's full picture (offices, members and networks,
+ * directly and at every level). Directory data: any authenticated user reads it; admins
+ * and the organisations' own org admins change it, checked here and by the RLS policies
+ * of migration 0006. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "common.h"
+#include "handlers.h"
+#include "request.h"
+#include "validate.h"
+#include "vault.h"
+
+/* The columns membership_from_row() reads: m is memberships, mo/no the member's and the
+ * network's organisations. */
+#define MEMBERSHIP_COLUMNS                                                                         \
+	"mo.acronym, no.acronym, m.role, to_char(m.since, 'YYYY-MM-DD'), "                         \
+	"coalesce(to_char(m.until, 'YYYY-MM-DD'), ''), m.shares_aggregates, m.version"
+#define MEMBERSHIP_JOIN                                                                            \
+	" FROM memberships m JOIN organisations mo ON mo.org_id = m.member_org "                   \
+	"JOIN organisations no ON no.org_id = m.network_org "
+#define MEMBERSHIP_CURRENT " (m.until IS NULL OR m.until > current_date) "
+#define LINK_SELECT(fn)                                                                            \
+	"SELECT o.acronym, o.name, l.depth, coalesce(v.acronym, '') "                              \
+	"FROM organisations x CROSS JOIN LATERAL " fn "(x.org_id) l "                              \
+	"JOIN organisations o ON o.org_id = l.org_id "                                             \
+	"LEFT JOIN organisations v ON v.org_id = l.via "                                           \
+	"WHERE x.acronym = $1 ORDER BY l.depth, o.acronym"
+
+const struct db_statement networks_statements[] = {
+    {"org_detail", "SELECT " ORG_COLUMNS " FROM organisations WHERE acronym = $1"},
+    {"org_offices", "SELECT f.office_id, o.acronym, f.name, f.city, f.country "
+		    "FROM offices f JOIN organisations o ON o.org_id = f.org_id "
+		    "WHERE o.acronym = $1 ORDER BY f.name"},
+    {"org_members", "SELECT " MEMBERSHIP_COLUMNS MEMBERSHIP_JOIN
+		    "WHERE no.acronym = $1 AND" MEMBERSHIP_CURRENT "ORDER BY mo.acronym"},
+    {"org_member_of", "SELECT " MEMBERSHIP_COLUMNS MEMBERSHIP_JOIN
+		      "WHERE mo.acronym = $1 AND" MEMBERSHIP_CURRENT "ORDER BY no.acronym"},
+    {"org_networks", LINK_SELECT("network_ancestors")},
+    {"org_all_members", LINK_SELECT("network_descendants")},
+    {"membership_add", "SELECT membership_id, outcome FROM add_membership($1, $2, "
+		       "(SELECT org_id FROM organisations WHERE acronym = $3), "
+		       "(SELECT org_id FROM organisations WHERE acronym = $4), $5, $6, $7, $8)"},
+    {"membership_by_key", "SELECT " MEMBERSHIP_COLUMNS MEMBERSHIP_JOIN
+			  "WHERE no.acronym = $1 AND m.idempotency_key = $2"},
+    {"membership_end",
+     "UPDATE memberships m SET until = $3, version = m.version + 1 "
+     "FROM organisations mo, organisations no "
+     "WHERE mo.org_id = m.member_org AND no.org_id = m.network_org "
+     "AND no.acronym = $1 AND mo.acronym = $2 AND m.until IS NULL AND m.version = $4 "
+     "AND $3::date >= m.since RETURNING " MEMBERSHIP_COLUMNS},
+    {"membership_state", "SELECT m.version, to_char(m.since, 'YYYY-MM-DD') " MEMBERSHIP_JOIN
+			 "WHERE no.acronym = $1 AND mo.acronym = $2 AND m.until IS NULL"},
+    {"office_add",
+     "INSERT INTO offices (org_id, name, city, country, idempotency_key, request_hash) "
+     "VALUES ($1, $2, $3, $4, $5, $6) "
+     "ON CONFLICT ON CONSTRAINT offices_idempotency_key DO NOTHING"},
+    {"office_by_key", "SELECT f.office_id, o.acronym, f.name, f.city, f.country, "
+		      "f.request_hash = $3 FROM offices f "
+		      "JOIN organisations o ON o.org_id = f.org_id "
+		      "WHERE f.org_id = $1 AND f.idempotency_key = $2"},
+};
+const unsigned networks_statements_count = N_ELEMS(networks_statements);
+
+static const char *const role_codes[] = {
+    [TULAY__V1__MEMBERSHIP_ROLE__MEMBERSHIP_ROLE_MEMBER] = "member",
+    [TULAY__V1__MEMBERSHIP_ROLE__MEMBERSHIP_ROLE_FOCAL_POINT] = "focal_point",
+    [TULAY__V1__MEMBERSHIP_ROLE__MEMBERSHIP_ROLE_PARTNER] = "partner",
+    [TULAY__V1__MEMBERSHIP_ROLE__MEMBERSHIP_ROLE_SECRETARIAT] = "secretariat",
+};
+
+static const char *membership_role_code(int role)
+{
+	return role > 0 && (size_t)role < N_ELEMS(role_codes) ? role_codes[role] : NULL;
+}
+
+static int membership_role_from_code(const char *code)
+{
+	for (size_t i = 1; i < N_ELEMS(role_codes); i++) {
+		if (strcmp(role_codes[i], code) == 0)
+			return (int)i;
+	}
+	return 0;
+}
+
+static bool oom(struct request *req, const void *p)
+{
+	if (p != NULL)
+		return false;
+	request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+	return true;
+}
+
+static Tulay__V1__Membership *membership_from_row(struct request *req, const PGresult *res, int row)
+{
+	Tulay__V1__Membership *m = request_alloc(req, sizeof(*m));
+	if (m == NULL)
+		return NULL;
+	tulay__v1__membership__init(m);
+	m->member = arena_strdup(&req->arena, PQgetvalue(res, row, 0));
+	m->network = arena_strdup(&req->arena, PQgetvalue(res, row, 1));
+	m->role = (Tulay__V1__MembershipRole)membership_role_from_code(PQgetvalue(res, row, 2));
+	m->since = arena_strdup(&req->arena, PQgetvalue(res, row, 3));
+	m->until = arena_strdup(&req->arena, PQgetvalue(res, row, 4));
+	m->shares_aggregates = strcmp(PQgetvalue(res, row, 5), "t") == 0;
+	m->version = strtoll(PQgetvalue(res, row, 6), NULL, 10);
+	return m->member && m->network && m->since && m->until ? m : NULL;
+}
+
+static Tulay__V1__Office *office_from_row(struct request *req, const PGresult *res, int row)
+{
+	Tulay__V1__Office *o = request_alloc(req, sizeof(*o));
+	if (o == NULL)
+		return NULL;
+	tulay__v1__office__init(o);
+	o->id = strtoll(PQgetvalue(res, row, 0), NULL, 10);
+	o->organisation = arena_strdup(&req->arena, PQgetvalue(res, row, 1));
+	o->name = arena_strdup(&req->arena, PQgetvalue(res, row, 2));
+	o->city = arena_strdup(&req->arena, PQgetvalue(res, row, 3));
+	o->country = arena_strdup(&req->arena, PQgetvalue(res, row, 4));
+	return o->organisation && o->name && o->city && o->country ? o : NULL;
+}
+
+static Tulay__V1__NetworkLink *link_from_row(struct request *req, const PGresult *res, int row)
+{
+	Tulay__V1__NetworkLink *l = request_alloc(req, sizeof(*l));
+	if (l == NULL)
+		return NULL;
+	tulay__v1__network_link__init(l);
+	l->acronym = arena_strdup(&req->arena, PQgetvalue(res, row, 0));
+	l->name = arena_strdup(&req->arena, PQgetvalue(res, row, 1));
+	l->depth = (uint32_t)strtoul(PQgetvalue(res, row, 2), NULL, 10);
+	l->via = arena_strdup(&req->arena, PQgetvalue(res, row, 3));
+	return l->acronym && l->name && l->via ? l : NULL;
+}
+
+/* Builds an array of messages from every row of `res` with `from_row`. Returns false
+ * (after ending the request) when out of memory. */
+static bool rows_to_array(struct request *req, const PGresult *res,
+			  void *(*from_row)(struct request *, const PGresult *, int), void ***out,
+			  size_t *n_out)
+{
+	int n = PQntuples(res);
+	void **items = request_alloc(req, sizeof(*items) * (size_t)(n + 1));
+	if (oom(req, items))
+		return false;
+	for (int i = 0; i < n; i++) {
+		if (oom(req, items[i] = from_row(req, res, i)))
+			return false;
+	}
+	*out = items;
+	*n_out = (size_t)n;
+	return true;
+}
+
+/* --- GetOrganisation ------------------------------------------------------------------- */
+
+static void organisation_loaded(struct request *req, enum db_outcome outcome)
+{
+	if (outcome != DB_OK) {
+		request_fail_db(req);
+		return;
+	}
+	if (PQntuples(request_result(req, 0)) != 1) {
+		request_fail(req, TULAY__V1__CODE__NOT_FOUND, "no organisation with this acronym");
+		return;
+	}
+	Tulay__V1__OrganisationDetail *d = request_alloc(req, sizeof(*d));
+	if (oom(req, d))
+		return;
+	tulay__v1__organisation_detail__init(d);
+	if (oom(req, d->organisation = org_from_row(req, request_result(req, 0), 0)))
+		return;
+	typedef void *(*row_fn)(struct request *, const PGresult *, int);
+	if (!rows_to_array(req, request_result(req, 1), (row_fn)office_from_row,
+			   (void ***)&d->offices, &d->n_offices) ||
+	    !rows_to_array(req, request_result(req, 2), (row_fn)membership_from_row,
+			   (void ***)&d->members, &d->n_members) ||
+	    !rows_to_array(req, request_result(req, 3), (row_fn)membership_from_row,
+			   (void ***)&d->member_of, &d->n_member_of) ||
+	    !rows_to_array(req, request_result(req, 4), (row_fn)link_from_row,
+			   (void ***)&d->networks, &d->n_networks) ||
+	    !rows_to_array(req, request_result(req, 5), (row_fn)link_from_row,
+			   (void ***)&d->all_members, &d->n_all_members))
+		return;
+	req->resp.body_case = TULAY__V1__RESPONSE__BODY_ORGANISATION_DETAIL;
+	req->resp.organisation_detail = d;
+	request_reply(req);
+}
+
+void handle_get_organisation(struct request *req)
+{
+	char *acronym = request_alloc(req, 24);
+	const char *given = req->msg->get_organisation->acronym;
+	if (oom(req, acronym))
+		return;
+	validate_upper(given, acronym, 24);
+	if (strlen(given) >= 24 || validate_acronym(acronym) != NULL) {
+		request_field_error(req, "acronym", "is not an organisation acronym");
+		request_fail_invalid(req, "invalid organisation acronym");
+		return;
+	}
+	static const char *const queries[] = {"org_detail",    "org_offices",  "org_members",
+					      "org_member_of", "org_networks", "org_all_members"};
+	for (size_t i = 0; i < N_ELEMS(queries); i++)
+		db_param_text(db_job_add(&req->job, queries[i]), acronym);
+	request_audit(req, "read_organisation", acronym, "");
+	request_db(req, organisation_loaded);
+}
+
+/* --- AddMembership --------------------------------------------------------------------- */
+
+struct membership_state {
+	char network[24], member[24];
+	uint8_t hash[32];
+	char user[24];
+};
+
+static void membership_added(struct request *req, enum db_outcome outcome)
+{
+	struct membership_state *st = req->state;
+	if (outcome != DB_OK) {
+		request_fail_db(req);
+		return;
+	}
+	const char *result = PQgetvalue(request_result(req, 0), 0, 1);
+	if (strcmp(result, "key_reused") == 0) {
+		request_fail_key_reused(req, "membership");
+	} else if (strcmp(result, "unknown_network") == 0 ||
+		   strcmp(result, "unknown_member") == 0) {
+		request_field_error(req, result + strlen("unknown_"),
+				    "is not a registered organisation acronym");
+		request_fail_invalid(req, "unknown organisation");
+	} else if (strcmp(result, "self") == 0) {
+		request_field_error(req, "member", "is the network itself");
+		request_fail(req, TULAY__V1__CODE__FAILED_PRECONDITION,
+			     "an organisation cannot be a member of itself");
+	} else if (strcmp(result, "cycle") == 0) {
+		char *message =
+		    arena_printf(&req->arena,
+				 "%s is already, at some level, a member of %s: adding it "
+				 "would make %s a member of itself",
+				 st->network, st->member, st->network);
+		request_field_error(req, "member", "would close a circle of memberships");
+		request_fail(req, TULAY__V1__CODE__FAILED_PRECONDITION,
+			     message != NULL ? message : "the membership would close a circle");
+	} else if (strcmp(result, "exists") == 0) {
+		request_field_error(req, "member", "is already a current member of this network");
+		request_fail(req, TULAY__V1__CODE__ALREADY_EXISTS,
+			     "this membership exists: end it first to change it");
+	} else {
+		const PGresult *res = request_result(req, 1);
+		Tulay__V1__Membership *m =
+		    PQntuples(res) == 1 ? membership_from_row(req, res, 0) : NULL;
+		if (oom(req, m))
+			return;
+		req->resp.body_case = TULAY__V1__RESPONSE__BODY_MEMBERSHIP;
+		req->resp.membership = m;
+		request_reply(req);
+	}
+}
+
+/* Upper-cases and checks an acronym field; records a field error if it is not one. */
+static void acronym_field(struct request *req, const char *field, const char *value, char *out)
+{
+	validate_upper(value, out, 24);
+	if (strlen(value) >= 24 || validate_acronym(out) != NULL)
+		request_field_error(req, field, "is not an organisation acronym");
+}
+
+void handle_add_membership(struct request *req)
+{
+	const Tulay__V1__AddMembership *m = req->msg->add_membership;
+	struct membership_state *st = request_alloc(req, sizeof(*st));
+	if (oom(req, st))
+		return;
+	req->state = st;
+	const char *problem;
+	struct civil_date since;
+	if ((problem = validate_idempotency_key(m->idempotency_key.len)) != NULL)
+		request_field_error(req, "idempotency_key", problem);
+	acronym_field(req, "network", m->network, st->network);
+	acronym_field(req, "member", m->member, st->member);
+	const char *role = membership_role_code(m->role);
+	if (role == NULL)
+		request_field_error(req, "role",
+				    "is required: member, focal point, partner or secretariat");
+	if ((problem = validate_date(m->since, &since)) != NULL)
+		request_field_error(req, "since", problem);
+	if (request_has_field_errors(req)) {
+		request_fail_invalid(req, "the membership was not added");
+		return;
+	}
+	if (req->session.role != TULAY__V1__ROLE__ROLE_ADMIN &&
+	    !(req->session.role == TULAY__V1__ROLE__ROLE_ORG_ADMIN &&
+	      strcmp(st->network, req->session.org_acronym) == 0)) {
+		request_fail(req, TULAY__V1__CODE__PERMISSION_DENIED,
+			     "only an admin or the network's organisation admin adds members");
+		return;
+	}
+	crypto_generichash_state h;
+	vault_request_hash_init(&h, sizeof(st->hash));
+	const char *parts[] = {st->network, st->member, role, m->since,
+			       m->shares_aggregates ? "t" : "f"};
+	for (size_t i = 0; i < N_ELEMS(parts); i++)
+		crypto_generichash_update(&h, (const uint8_t *)parts[i], strlen(parts[i]) + 1);
+	crypto_generichash_final(&h, st->hash, sizeof(st->hash));
+	snprintf(st->user, sizeof(st->user), "%lld", (long long)req->session.user_id);
+
+	struct db_query *q = db_job_add(&req->job, "membership_add");
+	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
+	db_param_bytes(q, st->hash, sizeof(st->hash));
+	db_param_text(q, st->network);
+	db_param_text(q, st->member);
+	db_param_text(q, role);
+	db_param_text(q, m->since);
+	db_param_text(q, m->shares_aggregates ? "t" : "f");
+	db_param_text(q, st->user);
+	q = db_job_add(&req->job, "membership_by_key");
+	db_param_text(q, st->network);
+	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
+	request_audit(req, "add_membership", st->member,
+		      arena_printf(&req->arena, "network=%s role=%s", st->network, role));
+	request_db(req, membership_added);
+}
+
+/* --- EndMembership --------------------------------------------------------------------- */
+
+static void membership_ended(struct request *req, enum db_outcome outcome)
+{
+	if (outcome != DB_OK) {
+		request_fail_db(req);
+		return;
+	}
+	const PGresult *done = request_result(req, 0);
+	if (PQntuples(done) == 1) {
+		Tulay__V1__Membership *m = membership_from_row(req, done, 0);
+		if (oom(req, m))
+			return;
+		req->resp.body_case = TULAY__V1__RESPONSE__BODY_MEMBERSHIP;
+		req->resp.membership = m;
+		request_reply(req);
+		return;
+	}
+	const PGresult *state = request_result(req, 1);
+	const Tulay__V1__EndMembership *e = req->msg->end_membership;
+	if (PQntuples(state) != 1) {
+		request_fail(req, TULAY__V1__CODE__NOT_FOUND,
+			     "no current membership of this member in this network");
+	} else if (strtoll(PQgetvalue(state, 0, 0), NULL, 10) != e->expected_version) {
+		char *message =
+		    arena_printf(&req->arena,
+				 "the membership changed since you looked (version is now "
+				 "%s): check again",
+				 PQgetvalue(state, 0, 0));
+		request_field_error(req, "expected_version", "is stale");
+		request_fail(req, TULAY__V1__CODE__FAILED_PRECONDITION,
+			     message != NULL ? message : "stale expected_version");
+	} else {
+		char *problem = arena_printf(&req->arena, "is before the membership began (%s)",
+					     PQgetvalue(state, 0, 1));
+		request_field_error(req, "until", problem != NULL ? problem : "is too early");
+		request_fail_invalid(req, "the membership was not ended");
+	}
+}
+
+void handle_end_membership(struct request *req)
+{
+	const Tulay__V1__EndMembership *e = req->msg->end_membership;
+	struct membership_state *st = request_alloc(req, sizeof(*st));
+	if (oom(req, st))
+		return;
+	const char *problem;
+	struct civil_date until;
+	acronym_field(req, "network", e->network, st->network);
+	acronym_field(req, "member", e->member, st->member);
+	if ((problem = validate_date(e->until, &until)) != NULL)
+		request_field_error(req, "until", problem);
+	if (e->expected_version <= 0)
+		request_field_error(req, "expected_version",
+				    "is required: the version of the membership you saw");
+	if (request_has_field_errors(req)) {
+		request_fail_invalid(req, "the membership was not ended");
+		return;
+	}
+	bool own_side = strcmp(st->network, req->session.org_acronym) == 0 ||
+			strcmp(st->member, req->session.org_acronym) == 0;
+	if (req->session.role != TULAY__V1__ROLE__ROLE_ADMIN &&
+	    !(req->session.role == TULAY__V1__ROLE__ROLE_ORG_ADMIN && own_side)) {
+		request_fail(req, TULAY__V1__CODE__PERMISSION_DENIED,
+			     "only an admin or an organisation admin of either side ends a "
+			     "membership");
+		return;
+	}
+	char *version = arena_printf(&req->arena, "%lld", (long long)e->expected_version);
+	if (oom(req, version))
+		return;
+	struct db_query *q = db_job_add(&req->job, "membership_end");
+	db_param_text(q, st->network);
+	db_param_text(q, st->member);
+	db_param_text(q, e->until);
+	db_param_text(q, version);
+	q = db_job_add(&req->job, "membership_state");
+	db_param_text(q, st->network);
+	db_param_text(q, st->member);
+	request_audit(req, "end_membership", st->member,
+		      arena_printf(&req->arena, "network=%s until=%s", st->network, e->until));
+	request_db(req, membership_ended);
+}
+
+/* --- AddOffice ------------------------------------------------------------------------- */
+
+struct office_state {
+	int64_t org_id;
+	char *org_param;
+	uint8_t hash[32];
+};
+
+static void office_added(struct request *req, enum db_outcome outcome)
+{
+	if (outcome == DB_QUERY_ERROR &&
+	    strcmp(db_sqlstate(req->job.results[req->job.failed_query]), "23505") == 0) {
+		request_field_error(req, "name", "is already the name of one of its offices");
+		request_fail(req, TULAY__V1__CODE__ALREADY_EXISTS,
+			     "an office with this name exists");
+		return;
+	}
+	if (outcome != DB_OK) {
+		request_fail_db(req);
+		return;
+	}
+	const PGresult *res = request_result(req, 1);
+	if (PQntuples(res) != 1) {
+		request_fail(req, TULAY__V1__CODE__INTERNAL, "the office could not be read back");
+		return;
+	}
+	if (strcmp(PQgetvalue(res, 0, 5), "t") != 0) {
+		request_fail_key_reused(req, "office");
+		return;
+	}
+	Tulay__V1__Office *o = office_from_row(req, res, 0);
+	if (oom(req, o))
+		return;
+	req->resp.body_case = TULAY__V1__RESPONSE__BODY_OFFICE;
+	req->resp.office = o;
+	request_reply(req);
+}
+
+static void office_resolved(struct request *req)
+{
+	const Tulay__V1__AddOffice *m = req->msg->add_office;
+	struct office_state *st = req->state;
+	st->org_param = arena_printf(&req->arena, "%lld", (long long)st->org_id);
+	if (oom(req, st->org_param))
+		return;
+	crypto_generichash_state h;
+	vault_request_hash_init(&h, sizeof(st->hash));
+	const char *parts[] = {st->org_param, m->name, m->city, m->country};
+	for (size_t i = 0; i < N_ELEMS(parts); i++)
+		crypto_generichash_update(&h, (const uint8_t *)parts[i], strlen(parts[i]) + 1);
+	crypto_generichash_final(&h, st->hash, sizeof(st->hash));
+	struct db_query *q = db_job_add(&req->job, "office_add");
+	db_param_text(q, st->org_param);
+	db_param_text(q, m->name);
+	db_param_text(q, m->city);
+	db_param_text(q, m->country);
+	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
+	db_param_bytes(q, st->hash, sizeof(st->hash));
+	q = db_job_add(&req->job, "office_by_key");
+	db_param_text(q, st->org_param);
+	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
+	db_param_bytes(q, st->hash, sizeof(st->hash));
+	request_audit(req, "add_office", m->name,
+		      arena_printf(&req->arena, "org=%s", st->org_param));
+	request_db(req, office_added);
+}
+
+void handle_add_office(struct request *req)
+{
+	const Tulay__V1__AddOffice *m = req->msg->add_office;
+	const char *problem;
+	if ((problem = validate_idempotency_key(m->idempotency_key.len)) != NULL)
+		request_field_error(req, "idempotency_key", problem);
+	if ((problem = validate_text(m->name, 1, 200)) != NULL)
+		request_field_error(req, "name", problem);
+	if ((problem = validate_text(m->city, 1, 100)) != NULL)
+		request_field_error(req, "city", problem);
+	if ((problem = validate_country(m->country)) != NULL)
+		request_field_error(req, "country", problem);
+	if (request_has_field_errors(req)) {
+		request_fail_invalid(req, "the office was not added");
+		return;
+	}
+	if (req->session.role != TULAY__V1__ROLE__ROLE_ADMIN &&
+	    req->session.role != TULAY__V1__ROLE__ROLE_ORG_ADMIN) {
+		request_fail(req, TULAY__V1__CODE__PERMISSION_DENIED,
+			     "only an admin or the organisation's admin adds offices");
+		return;
+	}
+	struct office_state *st = request_alloc(req, sizeof(*st));
+	if (oom(req, st))
+		return;
+	req->state = st;
+	orgs_resolve(req, m->organisation, "organisation",
+		     req->session.role == TULAY__V1__ROLE__ROLE_ADMIN, &st->org_id,
+		     office_resolved);
+}

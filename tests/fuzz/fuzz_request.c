@@ -330,6 +330,31 @@ static void check_body(const Tulay__V1__Request *req)
 		check_text_within(req->change_password->new_password, PASSWORD_MIN_CHARS,
 				  PASSWORD_MAX_CHARS);
 		break;
+	case TULAY__V1__REQUEST__BODY_GET_ORGANISATION:
+		check_acronym(req->get_organisation->acronym);
+		break;
+	case TULAY__V1__REQUEST__BODY_ADD_MEMBERSHIP: {
+		const Tulay__V1__AddMembership *m = req->add_membership;
+		struct civil_date since;
+		check_idempotency_key(&m->idempotency_key);
+		check_acronym(m->network);
+		check_acronym(m->member);
+		(void)check_date(m->since, &since);
+		break;
+	}
+	case TULAY__V1__REQUEST__BODY_END_MEMBERSHIP: {
+		struct civil_date until;
+		check_acronym(req->end_membership->network);
+		check_acronym(req->end_membership->member);
+		(void)check_date(req->end_membership->until, &until);
+		break;
+	}
+	case TULAY__V1__REQUEST__BODY_ADD_OFFICE:
+		check_idempotency_key(&req->add_office->idempotency_key);
+		check_acronym(req->add_office->organisation);
+		check_text_within(req->add_office->city, 1, 100);
+		check_country(req->add_office->country);
+		break;
 	default:
 		/* Either unpack invented a member, or envelope.proto gained a request type: then
 		 * add here what its handler checks. */

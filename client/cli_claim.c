@@ -29,6 +29,9 @@ static struct output_record *claim_record(const Tulay__V1__Claim *c)
 	output_add_money(rec, "amount_claimed", "Amount claimed", c->amount_claimed);
 	output_add_int(rec, "workers", "Workers", c->workers);
 	output_add_text(rec, "opened_on", "Opened on", c->opened_on);
+	/* Always a JSON key and a CSV column; in the listing only once the claim is closed. */
+	output_add_text(rec, "closed_on", c->closed_on[0] != '\0' ? "Closed on" : NULL,
+			c->closed_on);
 	output_add_int(rec, "version", "Version", c->version);
 	output_add_text(rec, "created_by", "Created by", c->created_by);
 	output_add_time(rec, "created_at", "Created at", c->created_at);
@@ -53,6 +56,11 @@ static struct output_record *claim_blank(void)
 		.name = "--org", .type = ARGS_ACRONYM, .target = (where), .metavar = "ACRONYM",    \
 		.help = what " (default: your own)",                                               \
 	}
+
+/* The REFERENCE operand of the commands about one claim. */
+#define CLAIM_REFERENCE_OPERAND(where)                                                             \
+	.operand = "REFERENCE", .operand_help = "the claim's reference, e.g. WT-2026-000123",      \
+	.operand_value = (where)
 
 /* What `claim add` collects before it builds the request. */
 struct claim_draft {
@@ -254,6 +262,80 @@ int claim_add(struct cli *cli, int argc, char **argv)
 	return rc;
 }
 
+/* --- one claim and its timeline -------------------------------------------------------- */
+
+/* A status word, or "" for none (the from_status of a note). */
+static const char *status_word(Tulay__V1__ClaimStatus status)
+{
+	if (status == TULAY__V1__CLAIM_STATUS__CLAIM_STATUS_UNSPECIFIED)
+		return "";
+	return vocab_word(&vocab_claim_statuses, status);
+}
+
+static struct output_record *event_record(const Tulay__V1__CaseEvent *e)
+{
+	struct output_record *rec = output_record_new();
+	if (rec == NULL)
+		return NULL;
+	const char *from = status_word(e->from_status), *to = status_word(e->to_status);
+	output_add_int(rec, "id", NULL, e->id);
+	output_add_text(rec, "occurred_on", "Occurred on", e->occurred_on);
+	output_add_text(rec, "kind", "Event", vocab_word(&vocab_case_event_kinds, e->kind));
+	output_add_text(rec, "from_status", NULL, from);
+	output_add_text(rec, "to_status", NULL, to);
+	/* "filed → in-mediation" for a move; the first status for the opening; none for a
+	 * note. */
+	if (from[0] != '\0')
+		output_add_human(rec, "change", "Change", "%s → %s", from, to);
+	else if (to[0] != '\0')
+		output_add_human(rec, "change", "Status", "%s", to);
+	const char *text_label = NULL; /* the text of a move is its reason, if it has one */
+	if (e->kind == TULAY__V1__CASE_EVENT_KIND__CASE_EVENT_KIND_NOTE)
+		text_label = "Note";
+	else if (e->text[0] != '\0')
+		text_label = "Reason";
+	output_add_text(rec, "text", text_label, e->text);
+	output_add_text(rec, "recorded_by", "Recorded by", e->recorded_by);
+	output_add_time(rec, "recorded_at", "Recorded at", e->recorded_at);
+	return rec;
+}
+
+/* The timeline is never printed as CSV (the claim alone is), so it needs no blank. */
+static const struct output_column event_columns[] = {
+    {"occurred_on", "WHEN", false}, {"kind", "EVENT", false},     {"change", "CHANGE", false},
+    {"text", "TEXT", false},        {"recorded_by", "BY", false},
+};
+
+static const struct output_list_spec timeline_spec = {
+    .columns = event_columns,
+    .n_columns = sizeof(event_columns) / sizeof(event_columns[0]),
+    .empty = "No events.",
+};
+
+/* Asks for the claim `reference` of `org` ("": the caller's own) on `rpc`. Returns
+ * CLI_EXIT_OK with the Response (body claim) in *out for the caller to free, or the exit
+ * code after saying what failed. */
+static int claim_get(struct rpc *rpc, const char *reference, const char *org,
+		     Tulay__V1__Response **out)
+{
+	Tulay__V1__GetClaim get = TULAY__V1__GET_CLAIM__INIT;
+	get.reference = (char *)reference;
+	get.organisation = (char *)org;
+	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
+	req.body_case = TULAY__V1__REQUEST__BODY_GET_CLAIM;
+	req.get_claim = &get;
+	return rpc_call(rpc, &req, TULAY__V1__RESPONSE__BODY_CLAIM, out);
+}
+
+static int claim_show_timeline(const struct cli *cli, const Tulay__V1__Claim *c)
+{
+	struct output_section timeline = {
+	    .key = "timeline", .title = "Timeline", .spec = &timeline_spec};
+	for (size_t i = 0; i < c->n_timeline; i++)
+		output_list_add(&timeline.list, event_record(c->timeline[i]));
+	return output_show_sections(cli, claim_record(c), &timeline, 1);
+}
+
 int claim_show(struct cli *cli, int argc, char **argv)
 {
 	const char *reference = NULL, *org = NULL;
@@ -263,12 +345,15 @@ int claim_show(struct cli *cli, int argc, char **argv)
 	};
 	const struct args_command cmd = {
 	    .name = "claim show",
-	    .description = "Shows one claim: corridor, sector, employer, work period, amount,\n"
-			   "status and who logged it.",
+	    .description =
+		"Shows one claim: corridor, sector, employer, work period, amount, status\n"
+		"and who logged it, then its timeline, oldest first: when it was opened,\n"
+		"each change of status with its reason, and the notes, each with the day it\n"
+		"happened and who recorded it.",
 	    .options = options,
-	    .operand = "REFERENCE",
-	    .operand_help = "the claim's reference, e.g. WT-2026-000123",
-	    .operand_value = &reference,
+	    CLAIM_REFERENCE_OPERAND(&reference),
+	    .notes = "With --format json, one object: the claim's fields and the array\n"
+		     "timeline. With --format csv, the claim's record only.",
 	    .example = "  tulay claim show WT-2026-000123\n"
 		       "  tulay claim show WT-2026-000123 --format json",
 	};
@@ -276,20 +361,13 @@ int claim_show(struct cli *cli, int argc, char **argv)
 	if (!args_parse(cli, &cmd, argc, argv, &rc))
 		return rc;
 
-	Tulay__V1__GetClaim get = TULAY__V1__GET_CLAIM__INIT;
-	get.reference = (char *)reference;
-	get.organisation = (char *)(org != NULL ? org : "");
-	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
-	req.body_case = TULAY__V1__REQUEST__BODY_GET_CLAIM;
-	req.get_claim = &get;
-
 	struct rpc rpc;
 	Tulay__V1__Response *resp = NULL;
 	rc = rpc_begin(cli, &rpc);
 	if (rc == CLI_EXIT_OK)
-		rc = rpc_call(&rpc, &req, TULAY__V1__RESPONSE__BODY_CLAIM, &resp);
+		rc = claim_get(&rpc, reference, org != NULL ? org : "", &resp);
 	if (rc == CLI_EXIT_OK)
-		rc = output_show(cli, claim_record(resp->claim));
+		rc = claim_show_timeline(cli, resp->claim);
 	tulay_response_free(resp);
 	rpc_end(&rpc);
 	return rc;
@@ -381,4 +459,246 @@ int claim_list(struct cli *cli, int argc, char **argv)
 	req.list_claims = &query;
 
 	return rpc_list(cli, &claim_lister, &req, &query.page_token, all);
+}
+
+/* --- the case's course: status changes and notes ------------------------------------ */
+
+/* Limits of the server (proto: ChangeClaimStatus.reason, AddCaseNote.text), in
+ * characters, checked here so that a long text is not typed in vain. */
+#define CLAIM_REASON_MAX 1000
+#define CLAIM_NOTE_MAX   4000
+
+/* The --on option of the timeline's commands. */
+#define CLAIM_ON_OPTION(where, what)                                                               \
+	{                                                                                          \
+		.name = "--on", .type = ARGS_DATE, .target = (where), .metavar = "YYYY-MM-DD",     \
+		.help = what " (default: today)",                                                  \
+	}
+
+static void check_length(struct cli *cli, const char *flag, const char *text, size_t max)
+{
+	size_t chars = text != NULL ? output_width(text) : 0;
+	if (chars > max)
+		cli_problem(cli, flag, "is %zu characters long: at most %zu, please shorten it",
+			    chars, max);
+}
+
+/* What `claim status` collects, for its check. */
+struct status_draft {
+	int status;
+	const char *reason;
+};
+
+static void claim_status_check(struct cli *cli, void *ctx)
+{
+	const struct status_draft *d = ctx;
+	check_length(cli, "--reason", d->reason, CLAIM_REASON_MAX);
+	/* Closing always needs a reason, and so does moving to intake: the only way there
+	 * is reopening a withdrawn claim. Reopening a rejected claim (to filed) is known only
+	 * to the server, which sees the current status. */
+	bool closing = d->status == TULAY__V1__CLAIM_STATUS__CLAIM_STATUS_REJECTED ||
+		       d->status == TULAY__V1__CLAIM_STATUS__CLAIM_STATUS_WITHDRAWN;
+	bool reopening = d->status == TULAY__V1__CLAIM_STATUS__CLAIM_STATUS_INTAKE;
+	if ((closing || reopening) && d->reason == NULL)
+		cli_problem(cli, "--reason", "is required to %s a claim (--to %s): say why",
+			    closing ? "close" : "reopen",
+			    vocab_word(&vocab_claim_statuses, d->status));
+}
+
+/* The version of claim `reference` (of the caller's organisation) as the server shows it
+ * now, for --expected-version's default. Returns CLI_EXIT_OK with *version set, or the
+ * exit code after saying why. */
+static int claim_current_version(struct rpc *rpc, const char *reference, int64_t *version)
+{
+	Tulay__V1__Response *resp = NULL;
+	int rc = claim_get(rpc, reference, "", &resp);
+	if (rc == CLI_EXIT_OK)
+		*version = resp->claim->version;
+	tulay_response_free(resp);
+	return rc;
+}
+
+int claim_status(struct cli *cli, int argc, char **argv)
+{
+	const char *reference = NULL, *on = NULL;
+	struct status_draft d = {0};
+	uint32_t expected = 0;
+	struct args_key key = {0};
+	const struct args_option options[] = {
+	    {
+		.name = "--to",
+		.type = ARGS_CHOICE,
+		.target = &d.status,
+		.metavar = "STATUS",
+		.help = "the new status: one the current one may move to (see below)",
+		.required = true,
+		.choices = &vocab_claim_statuses,
+	    },
+	    {
+		.name = "--reason",
+		.type = ARGS_TEXT,
+		.target = &d.reason,
+		.metavar = "TEXT",
+		.help = "why, 1-1000 characters: required to close (rejected, withdrawn) or "
+			"reopen a claim",
+	    },
+	    CLAIM_ON_OPTION(&on, "the day the status changed"),
+	    {
+		.name = "--expected-version",
+		.type = ARGS_COUNT,
+		.target = &expected,
+		.metavar = "N",
+		.help = "refuse if the claim changed since you saw version N (tulay claim show)",
+		.min = 1,
+		.max = UINT32_MAX,
+	    },
+	    ARGS_IDEMPOTENCY_KEY(&key),
+	    {0},
+	};
+	const struct args_command cmd = {
+	    .name = "claim status",
+	    .description =
+		"Moves a claim of your organisation to another status, as of a day, and\n"
+		"prints the claim. The move, its reason and who made it go into the claim's\n"
+		"timeline (tulay claim show).",
+	    .options = options,
+	    CLAIM_REFERENCE_OPERAND(&reference),
+	    .notes = "Allowed moves:\n"
+		     "  intake          -> filed, rejected, withdrawn\n"
+		     "  filed           -> in-mediation, awarded, rejected, withdrawn\n"
+		     "  in-mediation    -> filed, awarded, rejected, withdrawn\n"
+		     "  awarded         -> partially-paid, paid\n"
+		     "  partially-paid  -> paid\n"
+		     "  rejected        -> filed (reopened, e.g. on appeal)\n"
+		     "  withdrawn       -> intake (reopened)\n"
+		     "Closing a claim (rejected, withdrawn) and reopening it need --reason.\n"
+		     "\n"
+		     "Without --expected-version, the version the server shows just before is\n"
+		     "used: give it when you decided on the strength of what you saw earlier.",
+	    .example = "  tulay claim status WT-2026-000123 --to filed --on 2026-03-02\n"
+		       "  tulay claim status WT-2026-000123 --to withdrawn \\\n"
+		       "      --reason \"The worker went home and does not wish to go on\"",
+	    .check = claim_status_check,
+	    .check_ctx = &d,
+	};
+	int rc;
+	if (!args_parse(cli, &cmd, argc, argv, &rc))
+		return rc;
+	rc = args_key_finish(cli, &key);
+	if (rc != CLI_EXIT_OK)
+		return rc;
+
+	struct rpc rpc;
+	Tulay__V1__Response *resp = NULL;
+	int64_t version = expected;
+	/* A retry must send the very request of the attempt, version included: by then the
+	 * server may show a newer one, made by that attempt itself. */
+	char uncertain[160];
+	rc = rpc_begin(cli, &rpc);
+	if (rc == CLI_EXIT_OK && version == 0)
+		rc = claim_current_version(&rpc, reference, &version);
+	if (rc == CLI_EXIT_OK) {
+		const char *to = vocab_word(&vocab_claim_statuses, d.status);
+		if (expected == 0)
+			snprintf(uncertain, sizeof(uncertain),
+				 "The claim may or may not be %s now (this attempt sent "
+				 "--expected-version %lld: add that too)",
+				 to, (long long)version);
+		else
+			snprintf(uncertain, sizeof(uncertain), "The claim may or may not be %s now",
+				 to);
+		Tulay__V1__ChangeClaimStatus change = TULAY__V1__CHANGE_CLAIM_STATUS__INIT;
+		change.idempotency_key.data = key.bytes;
+		change.idempotency_key.len = sizeof(key.bytes);
+		change.reference = (char *)reference;
+		change.status = (Tulay__V1__ClaimStatus)d.status;
+		change.expected_version = version;
+		change.reason = (char *)(d.reason != NULL ? d.reason : "");
+		change.occurred_on = (char *)(on != NULL ? on : "");
+		Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
+		req.body_case = TULAY__V1__REQUEST__BODY_CHANGE_CLAIM_STATUS;
+		req.change_claim_status = &change;
+		rpc.idempotency_key = key.bytes;
+		rpc.uncertain = uncertain;
+		rc = rpc_call(&rpc, &req, TULAY__V1__RESPONSE__BODY_CLAIM, &resp);
+	}
+	if (rc == CLI_EXIT_OK) {
+		const Tulay__V1__Claim *c = resp->claim;
+		output_heading(cli, "%s is now %s", c->reference,
+			       vocab_word(&vocab_claim_statuses, c->status));
+		rc = output_show(cli, claim_record(c));
+	}
+	tulay_response_free(resp);
+	rpc_end(&rpc);
+	return rc;
+}
+
+/* `ctx` is the note's text (const char **). */
+static void claim_note_check(struct cli *cli, void *ctx)
+{
+	check_length(cli, "--text", *(const char **)ctx, CLAIM_NOTE_MAX);
+}
+
+int claim_note(struct cli *cli, int argc, char **argv)
+{
+	const char *reference = NULL, *on = NULL, *text = NULL;
+	struct args_key key = {0};
+	const struct args_option options[] = {
+	    {
+		.name = "--text",
+		.type = ARGS_TEXT,
+		.target = &text,
+		.metavar = "TEXT",
+		.help = "the note, 1-4000 characters (encrypted by the server)",
+		.required = true,
+	    },
+	    CLAIM_ON_OPTION(&on, "the day it happened"),
+	    ARGS_IDEMPOTENCY_KEY(&key),
+	    {0},
+	};
+	const struct args_command cmd = {
+	    .name = "claim note",
+	    .description =
+		"Adds a dated note to the timeline of a claim of your organisation: a call\n"
+		"with the worker, a hearing, a promise of payment. Prints the note as\n"
+		"recorded; tulay claim show lists all of them.",
+	    .options = options,
+	    CLAIM_REFERENCE_OPERAND(&reference),
+	    .example = "  tulay claim note WT-2026-000123 --on 2026-03-05 \\\n"
+		       "      --text \"Hearing at the labour office moved to 12 March\"",
+	    .check = claim_note_check,
+	    .check_ctx = &text,
+	};
+	int rc;
+	if (!args_parse(cli, &cmd, argc, argv, &rc))
+		return rc;
+	rc = args_key_finish(cli, &key);
+	if (rc != CLI_EXIT_OK)
+		return rc;
+
+	Tulay__V1__AddCaseNote add = TULAY__V1__ADD_CASE_NOTE__INIT;
+	add.idempotency_key.data = key.bytes;
+	add.idempotency_key.len = sizeof(key.bytes);
+	add.reference = (char *)reference;
+	add.occurred_on = (char *)(on != NULL ? on : "");
+	add.text = (char *)text;
+	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
+	req.body_case = TULAY__V1__REQUEST__BODY_ADD_CASE_NOTE;
+	req.add_case_note = &add;
+
+	struct rpc rpc;
+	Tulay__V1__Response *resp = NULL;
+	rc = rpc_begin(cli, &rpc);
+	if (rc == CLI_EXIT_OK) {
+		rpc.idempotency_key = key.bytes;
+		rpc.uncertain = "The note may or may not have been added";
+		rc = rpc_call(&rpc, &req, TULAY__V1__RESPONSE__BODY_CASE_EVENT, &resp);
+	}
+	if (rc == CLI_EXIT_OK) {
+		output_heading(cli, "Added a note to %s", reference);
+		rc = output_show(cli, event_record(resp->case_event));
+	}
+	tulay_response_free(resp);
+	rpc_end(&rpc);
+	return rc;
 }

@@ -1,4 +1,5 @@
-/* The wage-theft claim commands of the tulay CLI: claim add, claim show, claim list. */
+/* The wage-theft claim commands of the tulay CLI: claim add, claim show, claim list,
+ * claim status and claim note. */
 #ifndef TULAY_CLI_CLAIM_H
 #define TULAY_CLI_CLAIM_H
 
@@ -10,5 +11,7 @@
 int claim_add(struct cli *cli, int argc, char **argv);
 int claim_show(struct cli *cli, int argc, char **argv);
 int claim_list(struct cli *cli, int argc, char **argv);
+int claim_status(struct cli *cli, int argc, char **argv);
+int claim_note(struct cli *cli, int argc, char **argv);
 
 #endif

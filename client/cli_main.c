@@ -48,6 +48,8 @@ static const struct command claim_commands[] = {
     {"add", "log a new wage-theft claim", claim_add, NULL},
     {"show", "show one claim", claim_show, NULL},
     {"list", "list claims, with filters", claim_list, NULL},
+    {"status", "move a claim to another status", claim_status, NULL},
+    {"note", "add a dated note to a claim's timeline", claim_note, NULL},
     {0},
 };
 

@@ -51,10 +51,31 @@ static const struct {
     {"worker_id_number", "--worker-id-number"},
     {"current_password", "current password"},
     {"new_password", "new password"},
+    {"reason", "--reason"},
+    {"text", "--text"},
+    {"occurred_on", "--on"},
 };
 
-static const char *field_flag(const char *field)
+/* The exceptions to field_flags, where one command sets a field with another flag:
+ * `claim list` filters on `status` with --status, `claim status` sets it with --to. */
+static const struct {
+	const char *command;
+	const char *field;
+	const char *flag;
+} command_field_flags[] = {
+    {"claim status", "status", "--to"},
+};
+
+/* The flag of `field` for `command` (cli->command, NULL outside a command). */
+static const char *field_flag(const char *command, const char *field)
 {
+	for (size_t i = 0;
+	     command != NULL && i < sizeof(command_field_flags) / sizeof(command_field_flags[0]);
+	     i++) {
+		if (strcmp(command_field_flags[i].command, command) == 0 &&
+		    strcmp(command_field_flags[i].field, field) == 0)
+			return command_field_flags[i].flag;
+	}
 	for (size_t i = 0; i < sizeof(field_flags) / sizeof(field_flags[0]); i++) {
 		if (strcmp(field_flags[i].field, field) == 0)
 			return field_flags[i].flag;
@@ -106,7 +127,7 @@ int rpc_report_status(const struct rpc *rpc, const Tulay__V1__Status *status)
 		  status->message[0] != '\0' ? status->message : code_meaning(status->code));
 	for (size_t i = 0; i < status->n_field_errors; i++) {
 		const Tulay__V1__FieldError *fe = status->field_errors[i];
-		cli_detail("%s: %s", field_flag(fe->field), fe->problem);
+		cli_detail("%s: %s", field_flag(rpc->cli->command, fe->field), fe->problem);
 	}
 	if (status->code == TULAY__V1__CODE__UNAVAILABLE && status->outcome_unknown)
 		retry_hint(rpc);

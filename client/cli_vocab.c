@@ -33,6 +33,12 @@ static const struct vocab_word claim_statuses[] = {
     {TULAY__V1__CLAIM_STATUS__CLAIM_STATUS_WITHDRAWN, "withdrawn"},
 };
 
+static const struct vocab_word case_event_kinds[] = {
+    {TULAY__V1__CASE_EVENT_KIND__CASE_EVENT_KIND_OPENED, "opened"},
+    {TULAY__V1__CASE_EVENT_KIND__CASE_EVENT_KIND_STATUS_CHANGED, "status-changed"},
+    {TULAY__V1__CASE_EVENT_KIND__CASE_EVENT_KIND_NOTE, "note"},
+};
+
 static const struct vocab_word org_kinds[] = {
     {TULAY__V1__ORGANISATION_KIND__ORGANISATION_KIND_NETWORK, "network"},
     {TULAY__V1__ORGANISATION_KIND__ORGANISATION_KIND_NGO, "ngo"},
@@ -66,6 +72,7 @@ static const struct vocab_word formats[] = {
 
 const struct vocab vocab_sectors = WORDS("sector", sectors);
 const struct vocab vocab_claim_statuses = WORDS("claim status", claim_statuses);
+const struct vocab vocab_case_event_kinds = WORDS("case event", case_event_kinds);
 const struct vocab vocab_org_kinds = WORDS("organisation kind", org_kinds);
 const struct vocab vocab_roles = WORDS("role", roles);
 const struct vocab vocab_membership_roles = WORDS("membership role", membership_roles);

@@ -20,6 +20,7 @@ struct vocab {
 
 extern const struct vocab vocab_sectors;          /* Tulay__V1__Sector */
 extern const struct vocab vocab_claim_statuses;   /* Tulay__V1__ClaimStatus */
+extern const struct vocab vocab_case_event_kinds; /* Tulay__V1__CaseEventKind */
 extern const struct vocab vocab_org_kinds;        /* Tulay__V1__OrganisationKind */
 extern const struct vocab vocab_roles;            /* Tulay__V1__Role */
 extern const struct vocab vocab_membership_roles; /* Tulay__V1__MembershipRole */

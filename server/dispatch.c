@@ -40,6 +40,10 @@ static const struct handler handlers[] = {
      handle_end_membership},
     {"add_office", TULAY__V1__REQUEST__BODY_ADD_OFFICE, ACCESS_SESSION, false, true,
      handle_add_office},
+    {"change_claim_status", TULAY__V1__REQUEST__BODY_CHANGE_CLAIM_STATUS, ACCESS_SESSION, false,
+     true, handle_change_claim_status},
+    {"add_case_note", TULAY__V1__REQUEST__BODY_ADD_CASE_NOTE, ACCESS_SESSION, false, true,
+     handle_add_case_note},
 };
 
 const struct handler *dispatch_find(int body)

@@ -1,6 +1,7 @@
 /* Wage-theft claims: log one (idempotently), show one by reference, list them. */
 #include <ctype.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -23,15 +24,32 @@
 	"employer, to_char(work_started_on, 'YYYY-MM-DD'), "                                       \
 	"to_char(work_ended_on, 'YYYY-MM-DD'), amount_claimed_minor, "                             \
 	"amount_claimed_currency, workers, to_char(opened_on, 'YYYY-MM-DD'), version, "            \
-	"created_by, created_at, case_id"
-#define CLAIM_COLUMN_CASE_ID 16
+	"created_by, created_at, case_id, coalesce(to_char(closed_on, 'YYYY-MM-DD'), '')"
+#define CLAIM_COLUMN_CASE_ID   16
+#define CLAIM_COLUMN_CLOSED_ON 17
 /* And, to show one claim, the sealed worker identity with what it is bound to. */
 #define CLAIM_IDENTITY_COLUMNS                                                                     \
 	CLAIM_COLUMNS ", org_id, idempotency_key, worker_name_enc, worker_id_number_enc, "         \
 		      "worker_phone_enc"
-#define CLAIM_COLUMN_ORG_ID 17
+#define CLAIM_COLUMN_ORG_ID 18
 
 const struct db_statement claims_statements[] = {
+    {"claim_timeline",
+     "SELECT e.event_id, e.kind, to_char(e.occurred_on, 'YYYY-MM-DD'), "
+     "extract(epoch FROM e.recorded_at)::bigint, u.username, coalesce(e.from_status, ''), "
+     "coalesce(e.to_status, ''), e.text_enc, e.idempotency_key "
+     "FROM case_events e JOIN cases c ON c.org_id = e.org_id AND c.case_id = e.case_id "
+     "JOIN users u ON u.user_id = e.recorded_by "
+     "WHERE c.org_id = $1 AND c.reference = $2 ORDER BY e.recorded_at, e.event_id"},
+    {"claim_change_status", "SELECT outcome, detail FROM change_claim_status("
+			    "$1, $2, $3, $4, $5, $6, $7, $8, $9)"},
+    {"case_note_add", "SELECT event_id, outcome FROM add_case_note($1, $2, $3, $4, $5, $6, $7)"},
+    {"case_event_by_key",
+     "SELECT e.event_id, e.kind, to_char(e.occurred_on, 'YYYY-MM-DD'), "
+     "extract(epoch FROM e.recorded_at)::bigint, u.username, coalesce(e.from_status, ''), "
+     "coalesce(e.to_status, ''), e.text_enc, e.idempotency_key "
+     "FROM case_events e JOIN users u ON u.user_id = e.recorded_by "
+     "WHERE e.org_id = $1 AND e.idempotency_key = $2"},
     {"claim_create", "SELECT case_id, outcome FROM create_wage_theft_claim("
 		     "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "
 		     "$17)"},
@@ -119,6 +137,9 @@ static Tulay__V1__Claim *claim_from_row(struct request *req, const PGresult *res
 	    c->work_ended_on == NULL || amount->currency == NULL || c->opened_on == NULL ||
 	    c->created_by == NULL)
 		return NULL;
+	if (PQnfields(res) > CLAIM_COLUMN_CLOSED_ON &&
+	    (c->closed_on = arena_strdup(a, PQgetvalue(res, row, CLAIM_COLUMN_CLOSED_ON))) == NULL)
+		return NULL;
 	return c;
 }
 
@@ -179,22 +200,75 @@ static bool claim_open_identity(struct request *req, const PGresult *res, int ro
 	return true;
 }
 
-static void claim_reply(struct request *req, const PGresult *res)
+/* The claim in the first row of a CLAIM_IDENTITY_COLUMNS result, its identity opened.
+ * Returns NULL after ending the request when that fails. */
+static Tulay__V1__Claim *claim_build(struct request *req, const PGresult *res)
 {
 	Tulay__V1__Claim *claim = claim_from_row(req, res, 0);
 	if (claim == NULL) {
 		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
-		return;
+		return NULL;
 	}
 	if (!claim_open_identity(req, res, 0, claim)) {
 		request_fail(req, TULAY__V1__CODE__DATA_LOSS,
 			     "the worker's personal details of this claim fail their integrity "
 			     "check: they were altered in the database; the incident is logged");
-		return;
+		return NULL;
 	}
+	return claim;
+}
+
+static void claim_send(struct request *req, Tulay__V1__Claim *claim)
+{
 	req->resp.body_case = TULAY__V1__RESPONSE__BODY_CLAIM;
 	req->resp.claim = claim;
 	request_reply(req);
+}
+
+/* One timeline row (claim_timeline / case_event_by_key columns), its text opened; NULL on
+ * memory or integrity failure (*integrity_failed says which). */
+static Tulay__V1__CaseEvent *event_from_row(struct request *req, const PGresult *res, int row,
+					    int64_t org_id, bool *integrity_failed)
+{
+	static const char *const kinds[] = {"", "opened", "status_changed", "note"};
+	Tulay__V1__CaseEvent *e = request_alloc(req, sizeof(*e));
+	if (e == NULL)
+		return NULL;
+	tulay__v1__case_event__init(e);
+	e->id = strtoll(PQgetvalue(res, row, 0), NULL, 10);
+	e->kind =
+	    (Tulay__V1__CaseEventKind)value_of(kinds, N_ELEMS(kinds), PQgetvalue(res, row, 1));
+	e->occurred_on = arena_strdup(&req->arena, PQgetvalue(res, row, 2));
+	e->recorded_at = strtoll(PQgetvalue(res, row, 3), NULL, 10);
+	e->recorded_by = arena_strdup(&req->arena, PQgetvalue(res, row, 4));
+	e->from_status = (Tulay__V1__ClaimStatus)value_of(status_codes, N_ELEMS(status_codes),
+							  PQgetvalue(res, row, 5));
+	e->to_status = (Tulay__V1__ClaimStatus)value_of(status_codes, N_ELEMS(status_codes),
+							PQgetvalue(res, row, 6));
+	if (e->occurred_on == NULL || e->recorded_by == NULL)
+		return NULL;
+	if (PQgetisnull(res, row, 7))
+		return e;
+	size_t key_len = 0, len = 0;
+	uint8_t *key = bytea_value(req, res, row, 8, &key_len);
+	uint8_t *sealed = bytea_value(req, res, row, 7, &len);
+	struct vault_place place = {org_id, "case_events", "text", key, key_len};
+	if (key == NULL || sealed == NULL ||
+	    (e->text = vault_open(&req->arena, sealed, len, &place)) == NULL) {
+		log_error("event=identity_integrity_failure req=%llu column=case_events.text "
+			  "event=%lld",
+			  (unsigned long long)req->seq, (long long)e->id);
+		*integrity_failed = true;
+		return NULL;
+	}
+	return e;
+}
+
+static void claim_reply(struct request *req, const PGresult *res)
+{
+	Tulay__V1__Claim *claim = claim_build(req, res);
+	if (claim != NULL)
+		claim_send(req, claim);
 }
 
 static char *int_param(struct request *req, long long value)
@@ -436,7 +510,32 @@ static void claim_loaded(struct request *req, enum db_outcome outcome)
 		request_fail(req, TULAY__V1__CODE__NOT_FOUND, "no claim with this reference");
 		return;
 	}
-	claim_reply(req, res);
+	Tulay__V1__Claim *claim = claim_build(req, res);
+	if (claim == NULL)
+		return;
+	const PGresult *events = request_result(req, 1);
+	struct claim_read_state *st = req->state;
+	int n = PQntuples(events);
+	claim->timeline = request_alloc(req, sizeof(*claim->timeline) * (size_t)(n + 1));
+	if (claim->timeline == NULL) {
+		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		bool integrity_failed = false;
+		claim->timeline[i] = event_from_row(req, events, i, st->org_id, &integrity_failed);
+		if (claim->timeline[i] == NULL) {
+			request_fail(req,
+				     integrity_failed ? TULAY__V1__CODE__DATA_LOSS
+						      : TULAY__V1__CODE__RESOURCE_EXHAUSTED,
+				     integrity_failed ? "a timeline entry of this claim fails its "
+							"integrity check; the incident is logged"
+						      : "out of memory");
+			return;
+		}
+	}
+	claim->n_timeline = (size_t)n;
+	claim_send(req, claim);
 }
 
 static void claim_get_submit(struct request *req)
@@ -448,6 +547,9 @@ static void claim_get_submit(struct request *req)
 		return;
 	}
 	struct db_query *q = db_job_add(&req->job, "claim_by_reference");
+	db_param_text(q, st->org_param);
+	db_param_text(q, req->msg->get_claim->reference);
+	q = db_job_add(&req->job, "claim_timeline");
 	db_param_text(q, st->org_param);
 	db_param_text(q, req->msg->get_claim->reference);
 	request_audit(req, "read_claim", req->msg->get_claim->reference, "");
@@ -605,4 +707,213 @@ void handle_list_claims(struct request *req)
 	st->limit = m->limit != 0 ? m->limit : CLAIM_LIST_DEFAULT;
 	req->state = st;
 	orgs_resolve(req, m->organisation, "organisation", false, &st->org_id, claim_list_submit);
+}
+
+/* --- the lifecycle: ChangeClaimStatus and AddCaseNote ---------------------------------- */
+
+struct claim_event_state {
+	char org[24], user[24], version[24];
+	char occurred_on[11];
+	uint8_t hash[32];
+};
+
+/* What every timeline write shares: the caller may write, the key and reference are
+ * well-formed, the date is a date (empty: today, UTC), and free text is sealed to this
+ * event. Returns the state, or NULL after ending the request. On success *sealed is the
+ * sealed text (NULL for none). */
+static struct claim_event_state *
+claim_event_begin(struct request *req, const ProtobufCBinaryData *key, const char *reference,
+		  const char *occurred_on, const char *text, size_t max_text,
+		  const char *text_field, uint8_t **sealed, size_t *sealed_len)
+{
+	if (req->session.role == TULAY__V1__ROLE__ROLE_COORDINATOR) {
+		request_fail(req, TULAY__V1__CODE__PERMISSION_DENIED,
+			     "coordinators read claims; a field officer changes them");
+		return NULL;
+	}
+	struct claim_event_state *st = request_alloc(req, sizeof(*st));
+	if (st == NULL) {
+		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		return NULL;
+	}
+	const char *problem;
+	struct civil_date when;
+	if ((problem = validate_idempotency_key(key->len)) != NULL)
+		request_field_error(req, "idempotency_key", problem);
+	if (!reference_is_valid(reference))
+		request_field_error(req, "reference",
+				    "is not a claim reference such as WT-2026-000123");
+	if (*occurred_on == '\0') {
+		time_t now = time(NULL);
+		struct tm tm;
+		gmtime_r(&now, &tm);
+		strftime(st->occurred_on, sizeof(st->occurred_on), "%Y-%m-%d", &tm);
+	} else if ((problem = validate_date(occurred_on, &when)) != NULL) {
+		request_field_error(req, "occurred_on", problem);
+	} else {
+		snprintf(st->occurred_on, sizeof(st->occurred_on), "%s", occurred_on);
+	}
+	if (*text != '\0' && (problem = validate_text(text, 1, max_text)) != NULL)
+		request_field_error(req, text_field, problem);
+	if (request_has_field_errors(req)) {
+		request_fail_invalid(req, "nothing was changed");
+		return NULL;
+	}
+	snprintf(st->org, sizeof(st->org), "%lld", (long long)req->session.org_id);
+	snprintf(st->user, sizeof(st->user), "%lld", (long long)req->session.user_id);
+	*sealed = NULL;
+	*sealed_len = 0;
+	if (*text != '\0') {
+		struct vault_place place = {req->session.org_id, "case_events", "text", key->data,
+					    key->len};
+		if ((*sealed = vault_seal(&req->arena, text, &place, sealed_len)) == NULL) {
+			request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+			return NULL;
+		}
+	}
+	return st;
+}
+
+static void claim_event_hash(struct claim_event_state *st, const char *const *parts, size_t n)
+{
+	crypto_generichash_state h;
+	vault_request_hash_init(&h, sizeof(st->hash));
+	for (size_t i = 0; i < n; i++)
+		crypto_generichash_update(&h, (const uint8_t *)parts[i], strlen(parts[i]) + 1);
+	crypto_generichash_final(&h, st->hash, sizeof(st->hash));
+}
+
+static void claim_status_changed(struct request *req, enum db_outcome outcome)
+{
+	if (outcome != DB_OK) {
+		request_fail_db(req);
+		return;
+	}
+	const PGresult *r = request_result(req, 0);
+	const char *result = PQgetvalue(r, 0, 0), *detail = PQgetvalue(r, 0, 1);
+	if (strcmp(result, "key_reused") == 0) {
+		request_fail_key_reused(req, "status change");
+	} else if (strcmp(result, "not_found") == 0) {
+		request_fail(req, TULAY__V1__CODE__NOT_FOUND, "no claim with this reference");
+	} else if (strcmp(result, "stale") == 0) {
+		request_field_error(req, "expected_version", "is stale");
+		request_fail(req, TULAY__V1__CODE__FAILED_PRECONDITION,
+			     arena_printf(&req->arena,
+					  "the claim changed since you looked (version is now %s): "
+					  "check it again",
+					  detail));
+	} else if (strcmp(result, "illegal") == 0) {
+		request_field_error(req, "status", "is not a move allowed from the current status");
+		request_fail(req, TULAY__V1__CODE__FAILED_PRECONDITION,
+			     arena_printf(&req->arena, "a claim in status %s", detail));
+	} else if (strcmp(result, "reason_required") == 0) {
+		request_field_error(req, "reason",
+				    "is required to close or reopen a claim: say why");
+		request_fail_invalid(req, "nothing was changed");
+	} else {
+		const PGresult *res = request_result(req, 1);
+		if (PQntuples(res) != 1)
+			request_fail(req, TULAY__V1__CODE__INTERNAL, "the claim could not be read");
+		else
+			claim_reply(req, res);
+	}
+}
+
+void handle_change_claim_status(struct request *req)
+{
+	const Tulay__V1__ChangeClaimStatus *m = req->msg->change_claim_status;
+	const char *to = code_of(status_codes, N_ELEMS(status_codes), m->status);
+	if (to == NULL)
+		request_field_error(req, "status", "is required: the status to move the claim to");
+	if (m->expected_version <= 0)
+		request_field_error(req, "expected_version",
+				    "is required: the version of the claim you saw");
+	uint8_t *sealed;
+	size_t sealed_len;
+	struct claim_event_state *st =
+	    claim_event_begin(req, &m->idempotency_key, m->reference, m->occurred_on, m->reason,
+			      1000, "reason", &sealed, &sealed_len);
+	if (st == NULL)
+		return;
+	snprintf(st->version, sizeof(st->version), "%lld", (long long)m->expected_version);
+	const char *parts[] = {m->reference, to, st->version, st->occurred_on, m->reason};
+	claim_event_hash(st, parts, N_ELEMS(parts));
+	struct db_query *q = db_job_add(&req->job, "claim_change_status");
+	db_param_text(q, st->org);
+	db_param_text(q, st->user);
+	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
+	db_param_bytes(q, st->hash, sizeof(st->hash));
+	db_param_text(q, m->reference);
+	db_param_text(q, st->version);
+	db_param_text(q, to);
+	db_param_text(q, st->occurred_on);
+	if (sealed != NULL)
+		db_param_bytes(q, sealed, (int)sealed_len);
+	else
+		db_param_text(q, NULL);
+	q = db_job_add(&req->job, "claim_by_reference");
+	db_param_text(q, st->org);
+	db_param_text(q, m->reference);
+	request_audit(req, "change_claim_status", m->reference,
+		      arena_printf(&req->arena, "to=%s", to));
+	request_db(req, claim_status_changed);
+}
+
+static void case_note_added(struct request *req, enum db_outcome outcome)
+{
+	if (outcome != DB_OK) {
+		request_fail_db(req);
+		return;
+	}
+	const char *result = PQgetvalue(request_result(req, 0), 0, 1);
+	if (strcmp(result, "key_reused") == 0) {
+		request_fail_key_reused(req, "note");
+		return;
+	}
+	if (strcmp(result, "not_found") == 0) {
+		request_fail(req, TULAY__V1__CODE__NOT_FOUND, "no claim with this reference");
+		return;
+	}
+	const PGresult *res = request_result(req, 1);
+	bool integrity_failed = false;
+	Tulay__V1__CaseEvent *e =
+	    PQntuples(res) == 1
+		? event_from_row(req, res, 0, req->session.org_id, &integrity_failed)
+		: NULL;
+	if (e == NULL) {
+		request_fail(req, TULAY__V1__CODE__INTERNAL, "the note could not be read back");
+		return;
+	}
+	req->resp.body_case = TULAY__V1__RESPONSE__BODY_CASE_EVENT;
+	req->resp.case_event = e;
+	request_reply(req);
+}
+
+void handle_add_case_note(struct request *req)
+{
+	const Tulay__V1__AddCaseNote *m = req->msg->add_case_note;
+	if (*m->text == '\0')
+		request_field_error(req, "text", "is required: what happened");
+	uint8_t *sealed;
+	size_t sealed_len;
+	struct claim_event_state *st =
+	    claim_event_begin(req, &m->idempotency_key, m->reference, m->occurred_on, m->text, 4000,
+			      "text", &sealed, &sealed_len);
+	if (st == NULL)
+		return;
+	const char *parts[] = {m->reference, st->occurred_on, m->text};
+	claim_event_hash(st, parts, N_ELEMS(parts));
+	struct db_query *q = db_job_add(&req->job, "case_note_add");
+	db_param_text(q, st->org);
+	db_param_text(q, st->user);
+	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
+	db_param_bytes(q, st->hash, sizeof(st->hash));
+	db_param_text(q, m->reference);
+	db_param_text(q, st->occurred_on);
+	db_param_bytes(q, sealed, (int)sealed_len);
+	q = db_job_add(&req->job, "case_event_by_key");
+	db_param_text(q, st->org);
+	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
+	request_audit(req, "add_case_note", m->reference, "");
+	request_db(req, case_note_added);
 }

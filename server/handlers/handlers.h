@@ -70,5 +70,7 @@ extern const unsigned claims_statements_count;
 void handle_create_claim(struct request *req);
 void handle_get_claim(struct request *req);
 void handle_list_claims(struct request *req);
+void handle_change_claim_status(struct request *req);
+void handle_add_case_note(struct request *req);
 
 #endif

@@ -355,6 +355,24 @@ static void check_body(const Tulay__V1__Request *req)
 		check_text_within(req->add_office->city, 1, 100);
 		check_country(req->add_office->country);
 		break;
+	case TULAY__V1__REQUEST__BODY_CHANGE_CLAIM_STATUS: {
+		const Tulay__V1__ChangeClaimStatus *m = req->change_claim_status;
+		struct civil_date when;
+		check_idempotency_key(&m->idempotency_key);
+		check_text_within(m->reason, 1, 1000);
+		if (*m->occurred_on != '\0')
+			(void)check_date(m->occurred_on, &when);
+		break;
+	}
+	case TULAY__V1__REQUEST__BODY_ADD_CASE_NOTE: {
+		const Tulay__V1__AddCaseNote *m = req->add_case_note;
+		struct civil_date when;
+		check_idempotency_key(&m->idempotency_key);
+		check_text_within(m->text, 1, 4000);
+		if (*m->occurred_on != '\0')
+			(void)check_date(m->occurred_on, &when);
+		break;
+	}
 	default:
 		/* Either unpack invented a member, or envelope.proto gained a request type: then
 		 * add here what its handler checks. */

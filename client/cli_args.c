@@ -139,30 +139,12 @@ static bool acronym(char *text)
 	return true;
 }
 
-/* "a, b, c": the words of a vocabulary as a new string (NULL when memory runs out). */
-static char *words_joined(const struct vocab *v)
-{
-	size_t len = 1;
-	for (size_t i = 0; i < v->n; i++)
-		len += strlen(v->words[i].word) + 2;
-	char *out = malloc(len);
-	if (out == NULL)
-		return NULL;
-	out[0] = '\0';
-	for (size_t i = 0; i < v->n; i++) {
-		if (i > 0)
-			strcat(out, ", ");
-		strcat(out, v->words[i].word);
-	}
-	return out;
-}
-
 static void choice_problem(struct cli *cli, const struct args_option *opt, const char *value)
 {
-	char *words = words_joined(opt->choices);
+	char words[512];
+	bool ok = vocab_join(opt->choices, words, sizeof(words));
 	cli_problem(cli, opt->name, "'%s' is not a %s: use one of %s", value, opt->choices->noun,
-		    words != NULL ? words : "the words listed by --help");
-	free(words);
+		    ok ? words : "the words listed by --help");
 }
 
 /* Checks `value` by the option's type and stores it; reports a problem otherwise. */
@@ -419,11 +401,11 @@ static void print_options(FILE *out, const char *title, const struct args_option
 			fprintf(out, "%*s", (int)(column - 2 - width), "");
 		args_print_wrapped(out, column, column, o->help);
 		if (o->type == ARGS_CHOICE) {
-			char *words = words_joined(o->choices);
+			char words[512];
+			bool ok = vocab_join(o->choices, words, sizeof(words));
 			fprintf(out, "%*sone of: ", (int)column, "");
 			args_print_wrapped(out, column + strlen("one of: "), column + 2,
-					   words != NULL ? words : "(out of memory)");
-			free(words);
+					   ok ? words : "(too many to list)");
 		}
 	}
 }

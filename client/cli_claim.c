@@ -1,5 +1,8 @@
 #include "cli_claim.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 #include "civil_date.h"
 #include "cli_args.h"
 #include "cli_output.h"
@@ -8,11 +11,47 @@
 #include "iso.h"
 #include "money.h"
 
+/* The word of an optional enum field, or "" when it is unset (value 0). */
+static const char *optional_word(const struct vocab *v, int value)
+{
+	return value == 0 ? "" : vocab_word(v, value);
+}
+
+/* The label of a field that every claim has as a JSON key and a CSV column, but that the
+ * listing shows only when it is set. */
+static const char *label_if(bool set, const char *label)
+{
+	return set ? label : NULL;
+}
+
+/* The means of exploitation as the words --exploitation takes: "id-confiscated,threats",
+ * as a new string (NULL when memory runs out). */
+static char *exploitation_words(const Tulay__V1__Claim *c)
+{
+	size_t len = 1;
+	for (size_t i = 0; i < c->n_exploitation_means; i++)
+		len += strlen(vocab_word(&vocab_exploitation_means, c->exploitation_means[i])) + 1;
+	char *out = malloc(len);
+	if (out == NULL)
+		return NULL;
+	out[0] = '\0';
+	for (size_t i = 0; i < c->n_exploitation_means; i++) {
+		if (i > 0)
+			strcat(out, ",");
+		strcat(out, vocab_word(&vocab_exploitation_means, c->exploitation_means[i]));
+	}
+	return out;
+}
+
 static struct output_record *claim_record(const Tulay__V1__Claim *c)
 {
 	struct output_record *rec = output_record_new();
-	if (rec == NULL)
+	char *means = exploitation_words(c);
+	if (rec == NULL || means == NULL) {
+		output_record_free(rec);
+		free(means);
 		return NULL;
+	}
 	output_add_text(rec, "reference", "Reference", c->reference);
 	output_add_text(rec, "organisation", "Organisation", c->organisation);
 	output_add_text(rec, "status", "Status", vocab_word(&vocab_claim_statuses, c->status));
@@ -26,11 +65,33 @@ static struct output_record *claim_record(const Tulay__V1__Claim *c)
 	output_add_text(rec, "work_ended_on", NULL, c->work_ended_on);
 	output_add_human(rec, "work_period", "Work period", "%s – %s", c->work_started_on,
 			 c->work_ended_on);
+	/* The optional details: always JSON keys and CSV columns (null or empty when
+	 * unknown), in the listing only when known. */
+	output_add_text(rec, "recruitment_agency",
+			label_if(c->recruitment_agency[0] != '\0', "Recruitment agency"),
+			c->recruitment_agency);
+	output_add_money(rec, "recruitment_fee", label_if(c->recruitment_fee != NULL, "Agency fee"),
+			 c->recruitment_fee);
+	output_add_money(rec, "contract_wage", label_if(c->contract_wage != NULL, "Contract wage"),
+			 c->contract_wage);
+	output_add_money(rec, "actual_wage", label_if(c->actual_wage != NULL, "Actual wage"),
+			 c->actual_wage);
+	output_add_text(rec, "exploitation_means", label_if(means[0] != '\0', "Exploitation"),
+			means);
+	free(means);
 	output_add_money(rec, "amount_claimed", "Amount claimed", c->amount_claimed);
+	output_add_money(rec, "amount_awarded", label_if(c->amount_awarded != NULL, "Awarded"),
+			 c->amount_awarded);
+	output_add_money(rec, "amount_recovered",
+			 label_if(c->amount_recovered != NULL, "Recovered"), c->amount_recovered);
 	output_add_int(rec, "workers", "Workers", c->workers);
+	output_add_text(rec, "forum", label_if(c->forum != 0, "Forum"),
+			optional_word(&vocab_claim_forums, c->forum));
+	output_add_text(rec, "filing_deadline",
+			label_if(c->filing_deadline[0] != '\0', "Filing deadline"),
+			c->filing_deadline);
 	output_add_text(rec, "opened_on", "Opened on", c->opened_on);
-	/* Always a JSON key and a CSV column; in the listing only once the claim is closed. */
-	output_add_text(rec, "closed_on", c->closed_on[0] != '\0' ? "Closed on" : NULL,
+	output_add_text(rec, "closed_on", label_if(c->closed_on[0] != '\0', "Closed on"),
 			c->closed_on);
 	output_add_int(rec, "version", "Version", c->version);
 	output_add_text(rec, "created_by", "Created by", c->created_by);
@@ -62,6 +123,61 @@ static struct output_record *claim_blank(void)
 	.operand = "REFERENCE", .operand_help = "the claim's reference, e.g. WT-2026-000123",      \
 	.operand_value = (where)
 
+/* An amount option: the text given, and the Money once checked in its currency. */
+struct claim_amount {
+	const char *text; /* NULL: not given */
+	Tulay__V1__Money money;
+};
+
+/* Checks the amount `a` given with `flag` in `currency` (either may be missing: the
+ * pairing is checked apart) and stores it in a->money; reports a problem naming `flag`
+ * otherwise. Zero passes only with `zero_ok`. */
+static void check_amount(struct cli *cli, const char *flag, struct claim_amount *a,
+			 const char *currency, bool zero_ok)
+{
+	if (a->text == NULL || currency == NULL)
+		return;
+	const struct iso_currency *cur = iso_currency_find(currency);
+	int64_t minor_units = 0;
+	enum money_error err = money_parse(a->text, currency, &minor_units);
+	if (err == MONEY_TOO_PRECISE && cur != NULL && cur->minor_units == 0)
+		cli_problem(cli, flag,
+			    "'%s' has decimals, but %s has no minor unit: give a whole number",
+			    a->text, currency);
+	else if (err == MONEY_TOO_PRECISE && cur != NULL)
+		cli_problem(cli, flag, "'%s' has more than the %d decimal places of %s", a->text,
+			    cur->minor_units, currency);
+	else if (err != MONEY_OK)
+		cli_problem(cli, flag, "'%s' %s", a->text, money_error_text(err));
+	else if (minor_units == 0 && !zero_ok)
+		cli_problem(cli, flag, "must be more than zero");
+	a->money = (Tulay__V1__Money)TULAY__V1__MONEY__INIT;
+	a->money.minor_units = minor_units;
+	a->money.currency = (char *)currency;
+}
+
+/* The checked amount for a request, or NULL (unset) when it was not given. */
+static Tulay__V1__Money *amount_money(struct claim_amount *a)
+{
+	return a->text != NULL ? &a->money : NULL;
+}
+
+/* A currency option given without any of the amounts it is for, or amounts without it:
+ * `amounts` names their options ("--agency-fee"). */
+static void check_currency_given(struct cli *cli, const char *flag, const char *currency,
+				 bool amount_given, const char *amounts)
+{
+	if (amount_given && currency == NULL)
+		cli_problem(cli, flag, "is required with %s: say which currency it is in", amounts);
+	else if (!amount_given && currency != NULL)
+		cli_problem(cli, flag,
+			    "is only for %s, which is not given: add it or leave this out",
+			    amounts);
+}
+
+/* Room for the words of a vocabulary joined, in messages and help. */
+#define CLAIM_WORDS_BYTES 256
+
 /* What `claim add` collects before it builds the request. */
 struct claim_draft {
 	const char *nationality;
@@ -70,42 +186,87 @@ struct claim_draft {
 	const char *employer;
 	const char *work_start;
 	const char *work_end;
-	const char *amount;
+	struct claim_amount claimed;
 	const char *currency;
-	int64_t minor_units; /* the amount, once checked against the currency */
 	uint32_t workers;
 	const char *worker_name;
 	const char *worker_id_number;
 	const char *worker_phone;
+	const char *agency;
+	struct claim_amount agency_fee;
+	const char *agency_fee_currency;
+	struct claim_amount contract_wage, actual_wage;
+	const char *wage_currency;
+	int forum;
+	const char *filing_deadline;
+	const char *exploitation; /* the words as given */
+	/* ...once read: no repeats, so never more than the vocabulary's words */
+	Tulay__V1__ExploitationMeans means[16];
+	size_t n_means;
 	const char *org;
 	struct args_key key;
 };
 
-static void amount_problem(struct cli *cli, const struct claim_draft *d, enum money_error err)
+/* Reads --exploitation's comma-separated words (spaces around them allowed) into
+ * d->means, reporting each unknown or repeated word. */
+static void check_exploitation(struct cli *cli, struct claim_draft *d)
 {
-	const struct iso_currency *cur = iso_currency_find(d->currency);
-	if (err == MONEY_TOO_PRECISE && cur != NULL && cur->minor_units == 0)
-		cli_problem(cli, "--amount",
-			    "'%s' has decimals, but %s has no minor unit: give a whole number",
-			    d->amount, d->currency);
-	else if (err == MONEY_TOO_PRECISE && cur != NULL)
-		cli_problem(cli, "--amount", "'%s' has more than the %d decimal places of %s",
-			    d->amount, cur->minor_units, d->currency);
-	else
-		cli_problem(cli, "--amount", "'%s' %s", d->amount, money_error_text(err));
+	char words[CLAIM_WORDS_BYTES];
+	bool empty_said = false;
+	for (const char *p = d->exploitation; p != NULL;) {
+		p += strspn(p, " ");
+		size_t len = strcspn(p, ",");
+		const char *next = p[len] == ',' ? p + len + 1 : NULL;
+		while (len > 0 && p[len - 1] == ' ')
+			len--;
+		char word[32];
+		int value = 0;
+		bool known = len < sizeof(word);
+		if (known) {
+			memcpy(word, p, len);
+			word[len] = '\0';
+			known = vocab_parse(&vocab_exploitation_means, word, &value);
+		}
+		bool repeated = false;
+		for (size_t i = 0; known && i < d->n_means; i++)
+			repeated = repeated || (int)d->means[i] == value;
+		if (len == 0) {
+			if (!empty_said)
+				cli_problem(cli, "--exploitation",
+					    "'%s' has an empty word: separate the words by single "
+					    "commas",
+					    d->exploitation);
+			empty_said = true;
+		} else if (!known)
+			cli_problem(cli, "--exploitation", "'%.*s' is not a %s: use %s", (int)len,
+				    p, vocab_exploitation_means.noun,
+				    vocab_join(&vocab_exploitation_means, words, sizeof(words))
+					? words
+					: "the words listed by --help");
+		else if (repeated)
+			cli_problem(cli, "--exploitation", "'%.*s' is given twice: name each once",
+				    (int)len, p);
+		else if (d->n_means < sizeof(d->means) / sizeof(d->means[0]))
+			d->means[d->n_means++] = (Tulay__V1__ExploitationMeans)value;
+		p = next;
+	}
 }
 
-/* The checks that need two options: the amount in its currency, the period's order. */
+/* The checks that need two options: each amount in its currency, the period's order, and
+ * the --exploitation list. */
 static void claim_add_check(struct cli *cli, void *ctx)
 {
 	struct claim_draft *d = ctx;
-	if (d->amount != NULL && d->currency != NULL) {
-		enum money_error err = money_parse(d->amount, d->currency, &d->minor_units);
-		if (err != MONEY_OK)
-			amount_problem(cli, d, err);
-		else if (d->minor_units == 0)
-			cli_problem(cli, "--amount", "must be more than zero");
-	}
+	check_amount(cli, "--amount", &d->claimed, d->currency, false);
+	check_currency_given(cli, "--agency-fee-currency", d->agency_fee_currency,
+			     d->agency_fee.text != NULL, "--agency-fee");
+	check_amount(cli, "--agency-fee", &d->agency_fee, d->agency_fee_currency, true);
+	check_currency_given(cli, "--wage-currency", d->wage_currency,
+			     d->contract_wage.text != NULL || d->actual_wage.text != NULL,
+			     "--contract-wage or --actual-wage");
+	check_amount(cli, "--contract-wage", &d->contract_wage, d->wage_currency, false);
+	check_amount(cli, "--actual-wage", &d->actual_wage, d->wage_currency, true);
+	check_exploitation(cli, d);
 	struct civil_date start, end;
 	if (d->work_start != NULL && d->work_end != NULL &&
 	    civil_date_parse(d->work_start, &start) && civil_date_parse(d->work_end, &end) &&
@@ -117,6 +278,12 @@ static void claim_add_check(struct cli *cli, void *ctx)
 int claim_add(struct cli *cli, int argc, char **argv)
 {
 	struct claim_draft d = {.workers = 1};
+	char means_words[CLAIM_WORDS_BYTES], means_help[CLAIM_WORDS_BYTES + 80];
+	snprintf(means_help, sizeof(means_help),
+		 "how the worker was held or cheated, comma-separated words from: %s",
+		 vocab_join(&vocab_exploitation_means, means_words, sizeof(means_words))
+		     ? means_words
+		     : "(too many to list)");
 	const struct args_option options[] = {
 	    {.name = "--nationality",
 	     .type = ARGS_COUNTRY,
@@ -157,7 +324,7 @@ int claim_add(struct cli *cli, int argc, char **argv)
 	     .required = true},
 	    {.name = "--amount",
 	     .type = ARGS_TEXT,
-	     .target = &d.amount,
+	     .target = &d.claimed.text,
 	     .metavar = "AMOUNT",
 	     .help = "amount claimed, e.g. 45000.00: digits and one '.' only",
 	     .required = true},
@@ -189,6 +356,52 @@ int claim_add(struct cli *cli, int argc, char **argv)
 	     .target = &d.worker_phone,
 	     .metavar = "PHONE",
 	     .help = "the worker's phone number (optional; encrypted)"},
+	    {.name = "--agency",
+	     .type = ARGS_TEXT,
+	     .target = &d.agency,
+	     .metavar = "TEXT",
+	     .help = "the recruitment agency's name, 1-200 characters"},
+	    {.name = "--agency-fee",
+	     .type = ARGS_TEXT,
+	     .target = &d.agency_fee.text,
+	     .metavar = "AMOUNT",
+	     .help = "what the worker paid the agency (0 or more), with --agency-fee-currency"},
+	    {.name = "--agency-fee-currency",
+	     .type = ARGS_CURRENCY,
+	     .target = &d.agency_fee_currency,
+	     .metavar = "CODE",
+	     .help = "currency of the agency fee, often the origin country's (e.g. BDT)"},
+	    {.name = "--contract-wage",
+	     .type = ARGS_TEXT,
+	     .target = &d.contract_wage.text,
+	     .metavar = "AMOUNT",
+	     .help = "monthly wage in the contract (more than 0), with --wage-currency"},
+	    {.name = "--actual-wage",
+	     .type = ARGS_TEXT,
+	     .target = &d.actual_wage.text,
+	     .metavar = "AMOUNT",
+	     .help = "monthly wage actually paid (0 or more), with --wage-currency"},
+	    {.name = "--wage-currency",
+	     .type = ARGS_CURRENCY,
+	     .target = &d.wage_currency,
+	     .metavar = "CODE",
+	     .help = "currency of both wages (e.g. MYR)"},
+	    {.name = "--forum",
+	     .type = ARGS_CHOICE,
+	     .target = &d.forum,
+	     .metavar = "FORUM",
+	     .help = "where the claim is pursued",
+	     .choices = &vocab_claim_forums},
+	    {.name = "--filing-deadline",
+	     .type = ARGS_DATE,
+	     .target = &d.filing_deadline,
+	     .metavar = "YYYY-MM-DD",
+	     .help = "the last day to file the claim with the forum"},
+	    {.name = "--exploitation",
+	     .type = ARGS_TEXT,
+	     .target = &d.exploitation,
+	     .metavar = "LIST",
+	     .help = means_help},
 	    CLAIM_ORG_OPTION(&d.org, "log it for this organisation"),
 	    ARGS_IDEMPOTENCY_KEY(&d.key),
 	    {0},
@@ -202,13 +415,26 @@ int claim_add(struct cli *cli, int argc, char **argv)
 		"the idempotency key is printed: repeating the command with\n"
 		"--idempotency-key never logs the claim twice.",
 	    .options = options,
-	    .notes = "The amount is in the currency's units with at most its decimal places:\n"
-		     "45000.00 MYR, 1500 JPY (none), 12.345 KWD (three).",
+	    .notes = "Amounts are in the currency's units with at most its decimal places:\n"
+		     "45000.00 MYR, 1500 JPY (none), 12.345 KWD (three). The agency fee has a\n"
+		     "currency of its own (it is mostly paid at home); both wages are monthly,\n"
+		     "in --wage-currency. Recruitment details, forum, deadline and means of\n"
+		     "exploitation are optional: give what is known. Amounts awarded and\n"
+		     "recovered come later, with tulay claim amounts.",
 	    .example =
 		"  tulay claim add --nationality PH --country-of-work MY \\\n"
 		"      --sector construction --employer \"Syarikat Binaan Jaya Sdn Bhd\" \\\n"
 		"      --work-start 2025-01-06 --work-end 2025-11-30 \\\n"
-		"      --amount 45000.00 --currency MYR --workers 12",
+		"      --amount 45000.00 --currency MYR --workers 12\n"
+		"  tulay claim add --nationality BD --country-of-work MY \\\n"
+		"      --sector manufacturing --employer \"Perkasa Glove Industries Sdn Bhd\" \\\n"
+		"      --work-start 2024-03-01 --work-end 2025-08-31 \\\n"
+		"      --amount 10800.00 --currency MYR \\\n"
+		"      --agency \"Dhaka Overseas Manpower Ltd\" \\\n"
+		"      --agency-fee 450000 --agency-fee-currency BDT \\\n"
+		"      --contract-wage 1500.00 --actual-wage 900.00 --wage-currency MYR \\\n"
+		"      --forum labour-court --filing-deadline 2026-08-31 \\\n"
+		"      --exploitation id-confiscated,forced-signature",
 	    .check = claim_add_check,
 	    .check_ctx = &d,
 	};
@@ -219,9 +445,6 @@ int claim_add(struct cli *cli, int argc, char **argv)
 	if (rc != CLI_EXIT_OK)
 		return rc;
 
-	Tulay__V1__Money amount = TULAY__V1__MONEY__INIT;
-	amount.minor_units = d.minor_units;
-	amount.currency = (char *)d.currency;
 	Tulay__V1__CreateClaim create = TULAY__V1__CREATE_CLAIM__INIT;
 	create.idempotency_key.data = d.key.bytes;
 	create.idempotency_key.len = sizeof(d.key.bytes);
@@ -232,8 +455,16 @@ int claim_add(struct cli *cli, int argc, char **argv)
 	create.employer = (char *)d.employer;
 	create.work_started_on = (char *)d.work_start;
 	create.work_ended_on = (char *)d.work_end;
-	create.amount_claimed = &amount;
+	create.amount_claimed = amount_money(&d.claimed);
 	create.workers = d.workers;
+	create.recruitment_agency = (char *)(d.agency != NULL ? d.agency : "");
+	create.recruitment_fee = amount_money(&d.agency_fee);
+	create.contract_wage = amount_money(&d.contract_wage);
+	create.actual_wage = amount_money(&d.actual_wage);
+	create.forum = (Tulay__V1__ClaimForum)d.forum;
+	create.filing_deadline = (char *)(d.filing_deadline != NULL ? d.filing_deadline : "");
+	create.exploitation_means = d.means;
+	create.n_exploitation_means = d.n_means;
 	Tulay__V1__Worker worker = TULAY__V1__WORKER__INIT;
 	if (d.worker_name != NULL || d.worker_id_number != NULL || d.worker_phone != NULL) {
 		worker.name = (char *)(d.worker_name != NULL ? d.worker_name : "");
@@ -264,20 +495,14 @@ int claim_add(struct cli *cli, int argc, char **argv)
 
 /* --- one claim and its timeline -------------------------------------------------------- */
 
-/* A status word, or "" for none (the from_status of a note). */
-static const char *status_word(Tulay__V1__ClaimStatus status)
-{
-	if (status == TULAY__V1__CLAIM_STATUS__CLAIM_STATUS_UNSPECIFIED)
-		return "";
-	return vocab_word(&vocab_claim_statuses, status);
-}
-
 static struct output_record *event_record(const Tulay__V1__CaseEvent *e)
 {
 	struct output_record *rec = output_record_new();
 	if (rec == NULL)
 		return NULL;
-	const char *from = status_word(e->from_status), *to = status_word(e->to_status);
+	/* Only status changes have a from_status; a note or an amounts update has neither. */
+	const char *from = optional_word(&vocab_claim_statuses, e->from_status);
+	const char *to = optional_word(&vocab_claim_statuses, e->to_status);
 	output_add_int(rec, "id", NULL, e->id);
 	output_add_text(rec, "occurred_on", "Occurred on", e->occurred_on);
 	output_add_text(rec, "kind", "Event", vocab_word(&vocab_case_event_kinds, e->kind));
@@ -518,6 +743,71 @@ static int claim_current_version(struct rpc *rpc, const char *reference, int64_t
 	return rc;
 }
 
+/* The --expected-version option of the commands that change a claim. */
+#define CLAIM_EXPECTED_VERSION_OPTION(where)                                                       \
+	{                                                                                          \
+		.name = "--expected-version", .type = ARGS_COUNT, .target = (where),               \
+		.metavar = "N",                                                                    \
+		.help = "refuse if the claim changed since you saw version N (tulay claim show)",  \
+		.min = 1, .max = UINT32_MAX,                                                       \
+	}
+
+#define CLAIM_EXPECTED_VERSION_NOTE                                                                \
+	"Without --expected-version, the version the server shows just before is\n"                \
+	"used: give it when you decided on the strength of what you saw earlier."
+
+/* A change to one claim of the caller's organisation, made against a version of it. */
+struct claim_change {
+	const char *reference;
+	uint32_t expected; /* --expected-version; 0: the version the server shows now */
+	const struct args_key *key;
+	const char *uncertain;     /* "The claim may or may not be filed now" */
+	Tulay__V1__Request *req;   /* the change */
+	int64_t *expected_version; /* where in req the version goes */
+	/* Prints the heading over the changed claim, in the table format. */
+	void (*heading)(const struct cli *cli, const Tulay__V1__Claim *c);
+};
+
+/* Sends the change on one connection, after asking for the claim's current version when
+ * none was given, and prints the changed claim. Returns the exit code. */
+static int claim_change_send(struct cli *cli, const struct claim_change *ch)
+{
+	struct rpc rpc;
+	Tulay__V1__Response *resp = NULL;
+	int64_t version = ch->expected;
+	/* A retry must send the very request of the attempt, version included: by then the
+	 * server may show a newer one, made by that attempt itself. */
+	char uncertain[256];
+	int rc = rpc_begin(cli, &rpc);
+	if (rc == CLI_EXIT_OK && version == 0)
+		rc = claim_current_version(&rpc, ch->reference, &version);
+	if (rc == CLI_EXIT_OK) {
+		if (ch->expected == 0)
+			snprintf(uncertain, sizeof(uncertain),
+				 "%s (this attempt sent --expected-version %lld: add that too)",
+				 ch->uncertain, (long long)version);
+		else
+			snprintf(uncertain, sizeof(uncertain), "%s", ch->uncertain);
+		*ch->expected_version = version;
+		rpc.idempotency_key = ch->key->bytes;
+		rpc.uncertain = uncertain;
+		rc = rpc_call(&rpc, ch->req, TULAY__V1__RESPONSE__BODY_CLAIM, &resp);
+	}
+	if (rc == CLI_EXIT_OK) {
+		ch->heading(cli, resp->claim);
+		rc = output_show(cli, claim_record(resp->claim));
+	}
+	tulay_response_free(resp);
+	rpc_end(&rpc);
+	return rc;
+}
+
+static void status_heading(const struct cli *cli, const Tulay__V1__Claim *c)
+{
+	output_heading(cli, "%s is now %s", c->reference,
+		       vocab_word(&vocab_claim_statuses, c->status));
+}
+
 int claim_status(struct cli *cli, int argc, char **argv)
 {
 	const char *reference = NULL, *on = NULL;
@@ -543,15 +833,7 @@ int claim_status(struct cli *cli, int argc, char **argv)
 			"reopen a claim",
 	    },
 	    CLAIM_ON_OPTION(&on, "the day the status changed"),
-	    {
-		.name = "--expected-version",
-		.type = ARGS_COUNT,
-		.target = &expected,
-		.metavar = "N",
-		.help = "refuse if the claim changed since you saw version N (tulay claim show)",
-		.min = 1,
-		.max = UINT32_MAX,
-	    },
+	    CLAIM_EXPECTED_VERSION_OPTION(&expected),
 	    ARGS_IDEMPOTENCY_KEY(&key),
 	    {0},
 	};
@@ -572,9 +854,7 @@ int claim_status(struct cli *cli, int argc, char **argv)
 		     "  rejected        -> filed (reopened, e.g. on appeal)\n"
 		     "  withdrawn       -> intake (reopened)\n"
 		     "Closing a claim (rejected, withdrawn) and reopening it need --reason.\n"
-		     "\n"
-		     "Without --expected-version, the version the server shows just before is\n"
-		     "used: give it when you decided on the strength of what you saw earlier.",
+		     "\n" CLAIM_EXPECTED_VERSION_NOTE,
 	    .example = "  tulay claim status WT-2026-000123 --to filed --on 2026-03-02\n"
 		       "  tulay claim status WT-2026-000123 --to withdrawn \\\n"
 		       "      --reason \"The worker went home and does not wish to go on\"",
@@ -588,49 +868,152 @@ int claim_status(struct cli *cli, int argc, char **argv)
 	if (rc != CLI_EXIT_OK)
 		return rc;
 
-	struct rpc rpc;
-	Tulay__V1__Response *resp = NULL;
-	int64_t version = expected;
-	/* A retry must send the very request of the attempt, version included: by then the
-	 * server may show a newer one, made by that attempt itself. */
-	char uncertain[160];
-	rc = rpc_begin(cli, &rpc);
-	if (rc == CLI_EXIT_OK && version == 0)
-		rc = claim_current_version(&rpc, reference, &version);
-	if (rc == CLI_EXIT_OK) {
-		const char *to = vocab_word(&vocab_claim_statuses, d.status);
-		if (expected == 0)
-			snprintf(uncertain, sizeof(uncertain),
-				 "The claim may or may not be %s now (this attempt sent "
-				 "--expected-version %lld: add that too)",
-				 to, (long long)version);
-		else
-			snprintf(uncertain, sizeof(uncertain), "The claim may or may not be %s now",
-				 to);
-		Tulay__V1__ChangeClaimStatus change = TULAY__V1__CHANGE_CLAIM_STATUS__INIT;
-		change.idempotency_key.data = key.bytes;
-		change.idempotency_key.len = sizeof(key.bytes);
-		change.reference = (char *)reference;
-		change.status = (Tulay__V1__ClaimStatus)d.status;
-		change.expected_version = version;
-		change.reason = (char *)(d.reason != NULL ? d.reason : "");
-		change.occurred_on = (char *)(on != NULL ? on : "");
-		Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
-		req.body_case = TULAY__V1__REQUEST__BODY_CHANGE_CLAIM_STATUS;
-		req.change_claim_status = &change;
-		rpc.idempotency_key = key.bytes;
-		rpc.uncertain = uncertain;
-		rc = rpc_call(&rpc, &req, TULAY__V1__RESPONSE__BODY_CLAIM, &resp);
-	}
-	if (rc == CLI_EXIT_OK) {
-		const Tulay__V1__Claim *c = resp->claim;
-		output_heading(cli, "%s is now %s", c->reference,
-			       vocab_word(&vocab_claim_statuses, c->status));
-		rc = output_show(cli, claim_record(c));
-	}
-	tulay_response_free(resp);
-	rpc_end(&rpc);
-	return rc;
+	char uncertain[80];
+	snprintf(uncertain, sizeof(uncertain), "The claim may or may not be %s now",
+		 vocab_word(&vocab_claim_statuses, d.status));
+	Tulay__V1__ChangeClaimStatus change = TULAY__V1__CHANGE_CLAIM_STATUS__INIT;
+	change.idempotency_key.data = key.bytes;
+	change.idempotency_key.len = sizeof(key.bytes);
+	change.reference = (char *)reference;
+	change.status = (Tulay__V1__ClaimStatus)d.status;
+	change.reason = (char *)(d.reason != NULL ? d.reason : "");
+	change.occurred_on = (char *)(on != NULL ? on : "");
+	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
+	req.body_case = TULAY__V1__REQUEST__BODY_CHANGE_CLAIM_STATUS;
+	req.change_claim_status = &change;
+	const struct claim_change ch = {
+	    .reference = reference,
+	    .expected = expected,
+	    .key = &key,
+	    .uncertain = uncertain,
+	    .req = &req,
+	    .expected_version = &change.expected_version,
+	    .heading = status_heading,
+	};
+	return claim_change_send(cli, &ch);
+}
+
+/* --- amounts awarded and recovered ----------------------------------------------------- */
+
+/* What `claim amounts` collects, for its check. */
+struct amounts_draft {
+	struct claim_amount awarded, recovered;
+	const char *currency;
+};
+
+static void claim_amounts_check(struct cli *cli, void *ctx)
+{
+	struct amounts_draft *d = ctx;
+	if (d->awarded.text == NULL && d->recovered.text == NULL)
+		cli_problem(
+		    cli, "--awarded or --recovered",
+		    "is required: what was awarded, what has been recovered so far, or both");
+	check_amount(cli, "--awarded", &d->awarded, d->currency, true);
+	check_amount(cli, "--recovered", &d->recovered, d->currency, true);
+}
+
+/* `m` as "30000.00 MYR" in buf (64 bytes are plenty). */
+static const char *money_text(const Tulay__V1__Money *m, char *buf, size_t cap)
+{
+	char amount[32];
+	if (money_format(m->minor_units, m->currency, amount, sizeof(amount)) >= 0)
+		snprintf(buf, cap, "%s %s", amount, m->currency);
+	else
+		snprintf(buf, cap, "%lld minor units of %s", (long long)m->minor_units,
+			 m->currency);
+	return buf;
+}
+
+/* "WT-2026-000004: awarded 30000.00 MYR, recovered 12000.00 MYR", of what is known. */
+static void amounts_heading(const struct cli *cli, const Tulay__V1__Claim *c)
+{
+	char awarded[64] = "", recovered[64] = "";
+	if (c->amount_awarded != NULL)
+		money_text(c->amount_awarded, awarded, sizeof(awarded));
+	if (c->amount_recovered != NULL)
+		money_text(c->amount_recovered, recovered, sizeof(recovered));
+	output_heading(cli, "%s: %s%s%s%s%s", c->reference, awarded[0] ? "awarded " : "", awarded,
+		       awarded[0] && recovered[0] ? ", " : "", recovered[0] ? "recovered " : "",
+		       recovered);
+}
+
+int claim_amounts(struct cli *cli, int argc, char **argv)
+{
+	const char *reference = NULL;
+	struct amounts_draft d = {0};
+	uint32_t expected = 0;
+	struct args_key key = {0};
+	const struct args_option options[] = {
+	    {
+		.name = "--awarded",
+		.type = ARGS_TEXT,
+		.target = &d.awarded.text,
+		.metavar = "AMOUNT",
+		.help = "what the forum awarded the worker(s) in all, 0 or more",
+	    },
+	    {
+		.name = "--recovered",
+		.type = ARGS_TEXT,
+		.target = &d.recovered.text,
+		.metavar = "AMOUNT",
+		.help = "what has been recovered so far in all (not this payment alone)",
+	    },
+	    {
+		.name = "--currency",
+		.type = ARGS_CURRENCY,
+		.target = &d.currency,
+		.metavar = "CODE",
+		.help = "currency of the amounts, ISO 4217 (e.g. MYR)",
+		.required = true,
+	    },
+	    CLAIM_EXPECTED_VERSION_OPTION(&expected),
+	    ARGS_IDEMPOTENCY_KEY(&key),
+	    {0},
+	};
+	const struct args_command cmd = {
+	    .name = "claim amounts",
+	    .description =
+		"Records what was awarded on a claim of your organisation and what has been\n"
+		"recovered so far, and prints the claim. An amount not given stays as it\n"
+		"was. The update goes into the claim's timeline (tulay claim show).",
+	    .options = options,
+	    CLAIM_REFERENCE_OPERAND(&reference),
+	    .notes = "Give --awarded, --recovered or both, as totals in the currency's units\n"
+		     "with at most its decimal places: 30000.00 MYR, 1500 JPY (none).\n"
+		     "\n" CLAIM_EXPECTED_VERSION_NOTE,
+	    .example = "  tulay claim amounts WT-2026-000004 --awarded 30000.00 --currency MYR\n"
+		       "  tulay claim amounts WT-2026-000004 --recovered 12000.00 --currency MYR "
+		       "\\\n"
+		       "      --expected-version 5",
+	    .check = claim_amounts_check,
+	    .check_ctx = &d,
+	};
+	int rc;
+	if (!args_parse(cli, &cmd, argc, argv, &rc))
+		return rc;
+	rc = args_key_finish(cli, &key);
+	if (rc != CLI_EXIT_OK)
+		return rc;
+
+	Tulay__V1__UpdateClaimAmounts update = TULAY__V1__UPDATE_CLAIM_AMOUNTS__INIT;
+	update.idempotency_key.data = key.bytes;
+	update.idempotency_key.len = sizeof(key.bytes);
+	update.reference = (char *)reference;
+	update.amount_awarded = amount_money(&d.awarded);
+	update.amount_recovered = amount_money(&d.recovered);
+	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
+	req.body_case = TULAY__V1__REQUEST__BODY_UPDATE_CLAIM_AMOUNTS;
+	req.update_claim_amounts = &update;
+	const struct claim_change ch = {
+	    .reference = reference,
+	    .expected = expected,
+	    .key = &key,
+	    .uncertain = "The amounts may or may not have been recorded",
+	    .req = &req,
+	    .expected_version = &update.expected_version,
+	    .heading = amounts_heading,
+	};
+	return claim_change_send(cli, &ch);
 }
 
 /* `ctx` is the note's text (const char **). */

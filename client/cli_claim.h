@@ -1,5 +1,5 @@
 /* The wage-theft claim commands of the tulay CLI: claim add, claim show, claim list,
- * claim status and claim note. */
+ * claim status, claim amounts and claim note. */
 #ifndef TULAY_CLI_CLAIM_H
 #define TULAY_CLI_CLAIM_H
 
@@ -12,6 +12,7 @@ int claim_add(struct cli *cli, int argc, char **argv);
 int claim_show(struct cli *cli, int argc, char **argv);
 int claim_list(struct cli *cli, int argc, char **argv);
 int claim_status(struct cli *cli, int argc, char **argv);
+int claim_amounts(struct cli *cli, int argc, char **argv);
 int claim_note(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -49,6 +49,7 @@ static const struct command claim_commands[] = {
     {"show", "show one claim", claim_show, NULL},
     {"list", "list claims, with filters", claim_list, NULL},
     {"status", "move a claim to another status", claim_status, NULL},
+    {"amounts", "record amounts awarded and recovered", claim_amounts, NULL},
     {"note", "add a dated note to a claim's timeline", claim_note, NULL},
     {0},
 };

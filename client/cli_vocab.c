@@ -1,6 +1,7 @@
 #include "cli_vocab.h"
 
 #include <ctype.h>
+#include <stdio.h>
 
 #include "cli_output.h"
 #include "tulay/v1/envelope.pb-c.h"
@@ -37,6 +38,30 @@ static const struct vocab_word case_event_kinds[] = {
     {TULAY__V1__CASE_EVENT_KIND__CASE_EVENT_KIND_OPENED, "opened"},
     {TULAY__V1__CASE_EVENT_KIND__CASE_EVENT_KIND_STATUS_CHANGED, "status-changed"},
     {TULAY__V1__CASE_EVENT_KIND__CASE_EVENT_KIND_NOTE, "note"},
+    {TULAY__V1__CASE_EVENT_KIND__CASE_EVENT_KIND_AMOUNTS_UPDATED, "amounts-updated"},
+};
+
+static const struct vocab_word claim_forums[] = {
+    {TULAY__V1__CLAIM_FORUM__CLAIM_FORUM_LABOUR_COURT, "labour-court"},
+    {TULAY__V1__CLAIM_FORUM__CLAIM_FORUM_LABOUR_MINISTRY, "labour-ministry"},
+    {TULAY__V1__CLAIM_FORUM__CLAIM_FORUM_EMBASSY, "embassy"},
+    {TULAY__V1__CLAIM_FORUM__CLAIM_FORUM_MEDIATION, "mediation"},
+    {TULAY__V1__CLAIM_FORUM__CLAIM_FORUM_ORIGIN_AUTHORITY, "origin-authority"},
+    {TULAY__V1__CLAIM_FORUM__CLAIM_FORUM_CLAIMS_MECHANISM, "claims-mechanism"},
+    {TULAY__V1__CLAIM_FORUM__CLAIM_FORUM_OTHER, "other"},
+};
+
+static const struct vocab_word exploitation_means[] = {
+    {TULAY__V1__EXPLOITATION_MEANS__EXPLOITATION_MEANS_ID_CONFISCATED, "id-confiscated"},
+    {TULAY__V1__EXPLOITATION_MEANS__EXPLOITATION_MEANS_ATM_CARD_CONFISCATED,
+     "atm-card-confiscated"},
+    {TULAY__V1__EXPLOITATION_MEANS__EXPLOITATION_MEANS_ILLEGAL_DEDUCTIONS, "illegal-deductions"},
+    {TULAY__V1__EXPLOITATION_MEANS__EXPLOITATION_MEANS_FORCED_SIGNATURE, "forced-signature"},
+    {TULAY__V1__EXPLOITATION_MEANS__EXPLOITATION_MEANS_THREATS, "threats"},
+    {TULAY__V1__EXPLOITATION_MEANS__EXPLOITATION_MEANS_FALSE_ABSCONDING_REPORT,
+     "false-absconding-report"},
+    {TULAY__V1__EXPLOITATION_MEANS__EXPLOITATION_MEANS_REPATRIATED_UNPAID, "repatriated-unpaid"},
+    {TULAY__V1__EXPLOITATION_MEANS__EXPLOITATION_MEANS_OTHER, "other"},
 };
 
 static const struct vocab_word org_kinds[] = {
@@ -73,6 +98,8 @@ static const struct vocab_word formats[] = {
 const struct vocab vocab_sectors = WORDS("sector", sectors);
 const struct vocab vocab_claim_statuses = WORDS("claim status", claim_statuses);
 const struct vocab vocab_case_event_kinds = WORDS("case event", case_event_kinds);
+const struct vocab vocab_claim_forums = WORDS("forum", claim_forums);
+const struct vocab vocab_exploitation_means = WORDS("means of exploitation", exploitation_means);
 const struct vocab vocab_org_kinds = WORDS("organisation kind", org_kinds);
 const struct vocab vocab_roles = WORDS("role", roles);
 const struct vocab vocab_membership_roles = WORDS("membership role", membership_roles);
@@ -106,4 +133,20 @@ const char *vocab_word(const struct vocab *v, int value)
 			return v->words[i].word;
 	}
 	return "unknown";
+}
+
+bool vocab_join(const struct vocab *v, char *buf, size_t cap)
+{
+	if (cap == 0)
+		return false;
+	buf[0] = '\0';
+	for (size_t i = 0, len = 0; i < v->n; i++) {
+		int n = snprintf(buf + len, cap - len, "%s%s", i > 0 ? ", " : "", v->words[i].word);
+		if (n < 0 || (size_t)n >= cap - len) {
+			buf[0] = '\0';
+			return false;
+		}
+		len += (size_t)n;
+	}
+	return true;
 }

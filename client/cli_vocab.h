@@ -18,13 +18,15 @@ struct vocab {
 	size_t n;
 };
 
-extern const struct vocab vocab_sectors;          /* Tulay__V1__Sector */
-extern const struct vocab vocab_claim_statuses;   /* Tulay__V1__ClaimStatus */
-extern const struct vocab vocab_case_event_kinds; /* Tulay__V1__CaseEventKind */
-extern const struct vocab vocab_org_kinds;        /* Tulay__V1__OrganisationKind */
-extern const struct vocab vocab_roles;            /* Tulay__V1__Role */
-extern const struct vocab vocab_membership_roles; /* Tulay__V1__MembershipRole */
-extern const struct vocab vocab_formats;          /* enum output_format */
+extern const struct vocab vocab_sectors;            /* Tulay__V1__Sector */
+extern const struct vocab vocab_claim_statuses;     /* Tulay__V1__ClaimStatus */
+extern const struct vocab vocab_case_event_kinds;   /* Tulay__V1__CaseEventKind */
+extern const struct vocab vocab_claim_forums;       /* Tulay__V1__ClaimForum */
+extern const struct vocab vocab_exploitation_means; /* Tulay__V1__ExploitationMeans */
+extern const struct vocab vocab_org_kinds;          /* Tulay__V1__OrganisationKind */
+extern const struct vocab vocab_roles;              /* Tulay__V1__Role */
+extern const struct vocab vocab_membership_roles;   /* Tulay__V1__MembershipRole */
+extern const struct vocab vocab_formats;            /* enum output_format */
 
 /* Finds `text` among the words, ignoring case and reading '_' as '-'. Returns true and
  * stores the value, or false leaving *value untouched. */
@@ -34,5 +36,9 @@ bool vocab_parse(const struct vocab *v, const char *text, int *value)
 /* Returns the word for `value`, or "unknown" for a value this client does not know (a
  * newer server may send one). Static storage. */
 const char *vocab_word(const struct vocab *v, int value);
+
+/* Writes the words as "a, b, c" into buf, for messages and help. Returns false when they
+ * do not fit in `cap` bytes, leaving buf an empty string. */
+bool vocab_join(const struct vocab *v, char *buf, size_t cap) __attribute__((warn_unused_result));
 
 #endif

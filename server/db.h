@@ -20,7 +20,7 @@
 #include <uv.h>
 
 #define DB_MAX_QUERIES 10
-#define DB_MAX_PARAMS  24
+#define DB_MAX_PARAMS  32
 
 struct db_statement {
 	const char *name; /* prepared once per connection under this name */

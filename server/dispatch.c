@@ -44,6 +44,8 @@ static const struct handler handlers[] = {
      true, handle_change_claim_status},
     {"add_case_note", TULAY__V1__REQUEST__BODY_ADD_CASE_NOTE, ACCESS_SESSION, false, true,
      handle_add_case_note},
+    {"update_claim_amounts", TULAY__V1__REQUEST__BODY_UPDATE_CLAIM_AMOUNTS, ACCESS_SESSION, false,
+     true, handle_update_claim_amounts},
 };
 
 const struct handler *dispatch_find(int body)

@@ -24,16 +24,33 @@
 	"employer, to_char(work_started_on, 'YYYY-MM-DD'), "                                       \
 	"to_char(work_ended_on, 'YYYY-MM-DD'), amount_claimed_minor, "                             \
 	"amount_claimed_currency, workers, to_char(opened_on, 'YYYY-MM-DD'), version, "            \
-	"created_by, created_at, case_id, coalesce(to_char(closed_on, 'YYYY-MM-DD'), '')"
+	"created_by, created_at, case_id, coalesce(to_char(closed_on, 'YYYY-MM-DD'), ''), "        \
+	"coalesce(recruitment_agency, ''), recruitment_fee_minor, recruitment_fee_currency, "      \
+	"contract_wage_minor, contract_wage_currency, actual_wage_minor, actual_wage_currency, "   \
+	"coalesce(forum, ''), coalesce(to_char(filing_deadline, 'YYYY-MM-DD'), ''), "              \
+	"array_to_string(exploitation_means, ','), amount_awarded_minor, "                         \
+	"amount_awarded_currency, amount_recovered_minor, amount_recovered_currency"
 #define CLAIM_COLUMN_CASE_ID   16
 #define CLAIM_COLUMN_CLOSED_ON 17
+#define CLAIM_COLUMN_DETAILS   18 /* recruitment_agency, then the rest in that order */
 /* And, to show one claim, the sealed worker identity with what it is bound to. */
 #define CLAIM_IDENTITY_COLUMNS                                                                     \
 	CLAIM_COLUMNS ", org_id, idempotency_key, worker_name_enc, worker_id_number_enc, "         \
 		      "worker_phone_enc"
-#define CLAIM_COLUMN_ORG_ID 18
+#define CLAIM_COLUMN_ORG_ID 32
 
 const struct db_statement claims_statements[] = {
+    /* The details of a claim just created (or replayed: then the same values), in the
+     * same transaction; a reused key with other content matches nothing. */
+    {"claim_details",
+     "UPDATE wage_theft_claims w SET recruitment_agency = $3, recruitment_fee_minor = $4, "
+     "recruitment_fee_currency = $5, contract_wage_minor = $6, contract_wage_currency = $7, "
+     "actual_wage_minor = $8, actual_wage_currency = $9, forum = $10, filing_deadline = $11, "
+     "exploitation_means = $12::text[] FROM cases c "
+     "WHERE c.org_id = w.org_id AND c.case_id = w.case_id AND c.org_id = $1 "
+     "AND c.idempotency_key = $2 AND c.request_hash = $13"},
+    {"claim_update_amounts", "SELECT outcome, detail FROM update_claim_amounts("
+			     "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"},
     {"claim_timeline",
      "SELECT e.event_id, e.kind, to_char(e.occurred_on, 'YYYY-MM-DD'), "
      "extract(epoch FROM e.recorded_at)::bigint, u.username, coalesce(e.from_status, ''), "
@@ -79,6 +96,29 @@ static const char *const sector_codes[] = {
     [TULAY__V1__SECTOR__SECTOR_OTHER] = "other",
 };
 
+static const char *const forum_codes[] = {
+    [TULAY__V1__CLAIM_FORUM__CLAIM_FORUM_LABOUR_COURT] = "labour_court",
+    [TULAY__V1__CLAIM_FORUM__CLAIM_FORUM_LABOUR_MINISTRY] = "labour_ministry",
+    [TULAY__V1__CLAIM_FORUM__CLAIM_FORUM_EMBASSY] = "embassy",
+    [TULAY__V1__CLAIM_FORUM__CLAIM_FORUM_MEDIATION] = "mediation",
+    [TULAY__V1__CLAIM_FORUM__CLAIM_FORUM_ORIGIN_AUTHORITY] = "origin_authority",
+    [TULAY__V1__CLAIM_FORUM__CLAIM_FORUM_CLAIMS_MECHANISM] = "claims_mechanism",
+    [TULAY__V1__CLAIM_FORUM__CLAIM_FORUM_OTHER] = "other",
+};
+
+static const char *const means_codes[] = {
+    [TULAY__V1__EXPLOITATION_MEANS__EXPLOITATION_MEANS_ID_CONFISCATED] = "id_confiscated",
+    [TULAY__V1__EXPLOITATION_MEANS__EXPLOITATION_MEANS_ATM_CARD_CONFISCATED] =
+	"atm_card_confiscated",
+    [TULAY__V1__EXPLOITATION_MEANS__EXPLOITATION_MEANS_ILLEGAL_DEDUCTIONS] = "illegal_deductions",
+    [TULAY__V1__EXPLOITATION_MEANS__EXPLOITATION_MEANS_FORCED_SIGNATURE] = "forced_signature",
+    [TULAY__V1__EXPLOITATION_MEANS__EXPLOITATION_MEANS_THREATS] = "threats",
+    [TULAY__V1__EXPLOITATION_MEANS__EXPLOITATION_MEANS_FALSE_ABSCONDING_REPORT] =
+	"false_absconding_report",
+    [TULAY__V1__EXPLOITATION_MEANS__EXPLOITATION_MEANS_REPATRIATED_UNPAID] = "repatriated_unpaid",
+    [TULAY__V1__EXPLOITATION_MEANS__EXPLOITATION_MEANS_OTHER] = "other",
+};
+
 static const char *const status_codes[] = {
     [TULAY__V1__CLAIM_STATUS__CLAIM_STATUS_INTAKE] = "intake",
     [TULAY__V1__CLAIM_STATUS__CLAIM_STATUS_FILED] = "filed",
@@ -102,6 +142,54 @@ static int value_of(const char *const *codes, size_t n, const char *code)
 			return (int)i;
 	}
 	return 0;
+}
+
+/* A Money from a (minor units, currency) column pair; NULL when the pair is NULL (unset)
+ * or memory runs out (*oom then). */
+static Tulay__V1__Money *money_from_cols(struct request *req, const PGresult *res, int row, int col,
+					 bool *oom)
+{
+	if (PQgetisnull(res, row, col))
+		return NULL;
+	Tulay__V1__Money *m = request_alloc(req, sizeof(*m));
+	if (m != NULL) {
+		tulay__v1__money__init(m);
+		m->minor_units = strtoll(PQgetvalue(res, row, col), NULL, 10);
+		m->currency = arena_strdup(&req->arena, PQgetvalue(res, row, col + 1));
+	}
+	if (m == NULL || m->currency == NULL)
+		*oom = true;
+	return m;
+}
+
+static bool claim_details_from_row(struct request *req, const PGresult *res, int row,
+				   Tulay__V1__Claim *c)
+{
+	const int d = CLAIM_COLUMN_DETAILS;
+	bool oom = false;
+	c->recruitment_agency = arena_strdup(&req->arena, PQgetvalue(res, row, d));
+	c->recruitment_fee = money_from_cols(req, res, row, d + 1, &oom);
+	c->contract_wage = money_from_cols(req, res, row, d + 3, &oom);
+	c->actual_wage = money_from_cols(req, res, row, d + 5, &oom);
+	c->forum = (Tulay__V1__ClaimForum)value_of(forum_codes, N_ELEMS(forum_codes),
+						   PQgetvalue(res, row, d + 7));
+	c->filing_deadline = arena_strdup(&req->arena, PQgetvalue(res, row, d + 8));
+	c->amount_awarded = money_from_cols(req, res, row, d + 10, &oom);
+	c->amount_recovered = money_from_cols(req, res, row, d + 12, &oom);
+	/* "id_confiscated,threats" */
+	char *list = arena_strdup(&req->arena, PQgetvalue(res, row, d + 9));
+	c->exploitation_means =
+	    request_alloc(req, sizeof(*c->exploitation_means) * N_ELEMS(means_codes));
+	if (list == NULL || c->exploitation_means == NULL || c->recruitment_agency == NULL ||
+	    c->filing_deadline == NULL || oom)
+		return false;
+	char *save = NULL;
+	for (char *w = strtok_r(list, ",", &save);
+	     w != NULL && c->n_exploitation_means < N_ELEMS(means_codes);
+	     w = strtok_r(NULL, ",", &save))
+		c->exploitation_means[c->n_exploitation_means++] =
+		    (Tulay__V1__ExploitationMeans)value_of(means_codes, N_ELEMS(means_codes), w);
+	return true;
 }
 
 static Tulay__V1__Claim *claim_from_row(struct request *req, const PGresult *res, int row)
@@ -137,10 +225,9 @@ static Tulay__V1__Claim *claim_from_row(struct request *req, const PGresult *res
 	    c->work_ended_on == NULL || amount->currency == NULL || c->opened_on == NULL ||
 	    c->created_by == NULL)
 		return NULL;
-	if (PQnfields(res) > CLAIM_COLUMN_CLOSED_ON &&
-	    (c->closed_on = arena_strdup(a, PQgetvalue(res, row, CLAIM_COLUMN_CLOSED_ON))) == NULL)
+	if ((c->closed_on = arena_strdup(a, PQgetvalue(res, row, CLAIM_COLUMN_CLOSED_ON))) == NULL)
 		return NULL;
-	return c;
+	return claim_details_from_row(req, res, row, c) ? c : NULL;
 }
 
 static const char *const identity_columns[] = {"worker_name_enc", "worker_id_number_enc",
@@ -230,7 +317,8 @@ static void claim_send(struct request *req, Tulay__V1__Claim *claim)
 static Tulay__V1__CaseEvent *event_from_row(struct request *req, const PGresult *res, int row,
 					    int64_t org_id, bool *integrity_failed)
 {
-	static const char *const kinds[] = {"", "opened", "status_changed", "note"};
+	static const char *const kinds[] = {"", "opened", "status_changed", "note",
+					    "amounts_updated"};
 	Tulay__V1__CaseEvent *e = request_alloc(req, sizeof(*e));
 	if (e == NULL)
 		return NULL;
@@ -304,12 +392,60 @@ static void claim_created(struct request *req, enum db_outcome outcome)
 		request_fail_key_reused(req, "claim");
 		return;
 	}
-	const PGresult *res = request_result(req, 1);
+	const PGresult *res = request_result(req, 2) /* after claim_create, claim_details */;
 	if (PQntuples(res) != 1) {
 		request_fail(req, TULAY__V1__CODE__INTERNAL, "the claim could not be read back");
 		return;
 	}
 	claim_reply(req, res);
+}
+
+/* The claim_details parameters $3..$12, as text (NULL for unset). */
+struct claim_detail_params {
+	const char *values[10];
+};
+
+static char *money_minor_param(struct request *req, const Tulay__V1__Money *m)
+{
+	return m != NULL ? int_param(req, m->minor_units) : NULL;
+}
+
+static bool claim_detail_params(struct request *req, const Tulay__V1__CreateClaim *m,
+				struct claim_detail_params *p)
+{
+	/* The means as a PostgreSQL array literal: {id_confiscated,threats}. The codes are
+	 * ours (validated), so no quoting is needed. */
+	size_t cap = 3;
+	for (size_t i = 0; i < m->n_exploitation_means; i++)
+		cap +=
+		    strlen(code_of(means_codes, N_ELEMS(means_codes), m->exploitation_means[i])) +
+		    1;
+	char *means = request_alloc(req, cap);
+	if (means == NULL)
+		return false;
+	strcat(means, "{");
+	for (size_t i = 0; i < m->n_exploitation_means; i++) {
+		if (i > 0)
+			strcat(means, ",");
+		strcat(means, code_of(means_codes, N_ELEMS(means_codes), m->exploitation_means[i]));
+	}
+	strcat(means, "}");
+	const char *values[10] = {
+	    *m->recruitment_agency != '\0' ? m->recruitment_agency : NULL,
+	    money_minor_param(req, m->recruitment_fee),
+	    m->recruitment_fee != NULL ? m->recruitment_fee->currency : NULL,
+	    money_minor_param(req, m->contract_wage),
+	    m->contract_wage != NULL ? m->contract_wage->currency : NULL,
+	    money_minor_param(req, m->actual_wage),
+	    m->actual_wage != NULL ? m->actual_wage->currency : NULL,
+	    code_of(forum_codes, N_ELEMS(forum_codes), m->forum),
+	    *m->filing_deadline != '\0' ? m->filing_deadline : NULL,
+	    means,
+	};
+	memcpy(p->values, values, sizeof(values));
+	return (m->recruitment_fee == NULL || values[1] != NULL) &&
+	       (m->contract_wage == NULL || values[3] != NULL) &&
+	       (m->actual_wage == NULL || values[5] != NULL);
 }
 
 static void claim_create_submit(struct request *req)
@@ -343,6 +479,15 @@ static void claim_create_submit(struct request *req)
 	for (size_t i = 0; i < N_ELEMS(identity_columns); i++)
 		crypto_generichash_update(&h, (const uint8_t *)worker_field(m, i),
 					  strlen(worker_field(m, i)) + 1);
+	struct claim_detail_params dp;
+	if (!claim_detail_params(req, m, &dp)) {
+		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < N_ELEMS(dp.values); i++) {
+		const char *v = dp.values[i] != NULL ? dp.values[i] : "\x01"; /* NULL != "" */
+		crypto_generichash_update(&h, (const uint8_t *)v, strlen(v) + 1);
+	}
 	crypto_generichash_final(&h, st->hash, sizeof(st->hash));
 
 	/* Seal each part of the worker's identity given, bound to this row. */
@@ -395,6 +540,12 @@ static void claim_create_submit(struct request *req)
 		db_param_bytes(q, st->id_index, sizeof(st->id_index));
 	else
 		db_param_text(q, NULL);
+	q = db_job_add(&req->job, "claim_details");
+	db_param_text(q, org_id);
+	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
+	for (size_t i = 0; i < N_ELEMS(dp.values); i++)
+		db_param_text(q, dp.values[i]);
+	db_param_bytes(q, st->hash, sizeof(st->hash));
 	/* Same pipeline, same transaction: read back what was created or replayed. */
 	q = db_job_add(&req->job, "claim_by_key");
 	db_param_text(q, org_id);
@@ -402,6 +553,52 @@ static void claim_create_submit(struct request *req)
 	request_audit_case_key(req, "create_claim", m->idempotency_key.data,
 			       (int)m->idempotency_key.len);
 	request_db(req, claim_created);
+}
+
+/* An optional amount: unset is fine; set, its currency must be known and its minor units
+ * within [min, MONEY_MAX_MINOR_UNITS]. */
+static void validate_optional_money(struct request *req, const char *field,
+				    const Tulay__V1__Money *m, int64_t min)
+{
+	if (m == NULL)
+		return;
+	const char *problem = validate_currency(m->currency);
+	if (problem != NULL)
+		request_field_error(req, arena_printf(&req->arena, "%s.currency", field), problem);
+	if (m->minor_units < min || m->minor_units > MONEY_MAX_MINOR_UNITS)
+		request_field_error(req, arena_printf(&req->arena, "%s.minor_units", field),
+				    min > 0 ? "must be more than zero" : "must not be negative");
+}
+
+static void claim_validate_details(struct request *req, const Tulay__V1__CreateClaim *m)
+{
+	const char *problem;
+	if (*m->recruitment_agency != '\0' &&
+	    (problem = validate_text(m->recruitment_agency, 1, 200)) != NULL)
+		request_field_error(req, "recruitment_agency", problem);
+	validate_optional_money(req, "recruitment_fee", m->recruitment_fee, 0);
+	validate_optional_money(req, "contract_wage", m->contract_wage, 1);
+	validate_optional_money(req, "actual_wage", m->actual_wage, 0);
+	if (m->forum != TULAY__V1__CLAIM_FORUM__CLAIM_FORUM_UNSPECIFIED &&
+	    code_of(forum_codes, N_ELEMS(forum_codes), m->forum) == NULL)
+		request_field_error(req, "forum", "is not a forum tulay knows");
+	struct civil_date deadline;
+	if (*m->filing_deadline != '\0' &&
+	    (problem = validate_date(m->filing_deadline, &deadline)) != NULL)
+		request_field_error(req, "filing_deadline", problem);
+	bool seen[N_ELEMS(means_codes)] = {false};
+	for (size_t i = 0; i < m->n_exploitation_means; i++) {
+		int v = m->exploitation_means[i];
+		if (code_of(means_codes, N_ELEMS(means_codes), v) == NULL) {
+			request_field_error(req, "exploitation_means", "holds an unknown means");
+			break;
+		}
+		if (seen[v]) {
+			request_field_error(req, "exploitation_means", "names a means twice");
+			break;
+		}
+		seen[v] = true;
+	}
 }
 
 /* True if value has min..max characters, all from `allowed`. */
@@ -450,6 +647,7 @@ static void claim_validate(struct request *req, const Tulay__V1__CreateClaim *m)
 	}
 	if (m->workers > CLAIM_MAX_WORKERS)
 		request_field_error(req, "workers", "must be at most 100000");
+	claim_validate_details(req, m);
 	if (m->worker != NULL) {
 		if (*m->worker->name != '\0' &&
 		    (problem = validate_text(m->worker->name, 1, 200)) != NULL)
@@ -916,4 +1114,56 @@ void handle_add_case_note(struct request *req)
 	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
 	request_audit(req, "add_case_note", m->reference, "");
 	request_db(req, case_note_added);
+}
+
+/* --- UpdateClaimAmounts ---------------------------------------------------------------- */
+
+void handle_update_claim_amounts(struct request *req)
+{
+	const Tulay__V1__UpdateClaimAmounts *m = req->msg->update_claim_amounts;
+	validate_optional_money(req, "amount_awarded", m->amount_awarded, 0);
+	validate_optional_money(req, "amount_recovered", m->amount_recovered, 0);
+	if (m->amount_awarded == NULL && m->amount_recovered == NULL)
+		request_field_error(req, "amount_awarded", "or amount_recovered is required");
+	if (m->expected_version <= 0)
+		request_field_error(req, "expected_version",
+				    "is required: the version of the claim you saw");
+	uint8_t *sealed;
+	size_t sealed_len;
+	struct claim_event_state *st = claim_event_begin(req, &m->idempotency_key, m->reference, "",
+							 "", 0, "text", &sealed, &sealed_len);
+	if (st == NULL)
+		return;
+	snprintf(st->version, sizeof(st->version), "%lld", (long long)m->expected_version);
+	char *awarded = money_minor_param(req, m->amount_awarded);
+	char *recovered = money_minor_param(req, m->amount_recovered);
+	if ((m->amount_awarded != NULL && awarded == NULL) ||
+	    (m->amount_recovered != NULL && recovered == NULL)) {
+		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	const char *parts[] = {m->reference,
+			       st->version,
+			       awarded ? awarded : "-",
+			       m->amount_awarded ? m->amount_awarded->currency : "-",
+			       recovered ? recovered : "-",
+			       m->amount_recovered ? m->amount_recovered->currency : "-"};
+	claim_event_hash(st, parts, N_ELEMS(parts));
+	struct db_query *q = db_job_add(&req->job, "claim_update_amounts");
+	db_param_text(q, st->org);
+	db_param_text(q, st->user);
+	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
+	db_param_bytes(q, st->hash, sizeof(st->hash));
+	db_param_text(q, m->reference);
+	db_param_text(q, st->version);
+	db_param_text(q, awarded);
+	db_param_text(q, m->amount_awarded ? m->amount_awarded->currency : NULL);
+	db_param_text(q, recovered);
+	db_param_text(q, m->amount_recovered ? m->amount_recovered->currency : NULL);
+	db_param_text(q, st->occurred_on);
+	q = db_job_add(&req->job, "claim_by_reference");
+	db_param_text(q, st->org);
+	db_param_text(q, m->reference);
+	request_audit(req, "update_claim_amounts", m->reference, "");
+	request_db(req, claim_status_changed);
 }

@@ -72,5 +72,6 @@ void handle_get_claim(struct request *req);
 void handle_list_claims(struct request *req);
 void handle_change_claim_status(struct request *req);
 void handle_add_case_note(struct request *req);
+void handle_update_claim_amounts(struct request *req);
 
 #endif

@@ -281,6 +281,14 @@ static void check_create_claim(const Tulay__V1__CreateClaim *m)
 		fuzz_check_date_order(m->work_started_on, &start, m->work_ended_on, &end);
 	if (m->amount_claimed != NULL)
 		check_money(m->amount_claimed);
+	const Tulay__V1__Money *more[] = {m->recruitment_fee, m->contract_wage, m->actual_wage};
+	for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++) {
+		if (more[i] != NULL)
+			check_money(more[i]);
+	}
+	struct civil_date deadline;
+	if (*m->filing_deadline != '\0')
+		(void)check_date(m->filing_deadline, &deadline);
 }
 
 /* Reads the body as its handler does (server/handlers/). */
@@ -373,6 +381,13 @@ static void check_body(const Tulay__V1__Request *req)
 			(void)check_date(m->occurred_on, &when);
 		break;
 	}
+	case TULAY__V1__REQUEST__BODY_UPDATE_CLAIM_AMOUNTS:
+		check_idempotency_key(&req->update_claim_amounts->idempotency_key);
+		if (req->update_claim_amounts->amount_awarded != NULL)
+			check_money(req->update_claim_amounts->amount_awarded);
+		if (req->update_claim_amounts->amount_recovered != NULL)
+			check_money(req->update_claim_amounts->amount_recovered);
+		break;
 	default:
 		/* Either unpack invented a member, or envelope.proto gained a request type: then
 		 * add here what its handler checks. */

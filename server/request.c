@@ -90,7 +90,9 @@ void request_reply(struct request *req)
 void request_fail(struct request *req, Tulay__V1__Code code, const char *message)
 {
 	req->status.code = code;
-	req->status.message = (char *)message;
+	/* Callers may pass an arena_printf() result, NULL once the arena is exhausted. */
+	req->status.message =
+	    (char *)(message != NULL ? message : "the request could not be completed");
 	req->resp.body_case = TULAY__V1__RESPONSE__BODY__NOT_SET;
 	request_end(req);
 }

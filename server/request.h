@@ -63,7 +63,8 @@ int request_start(struct conn *c, const uint8_t *payload, size_t len);
 /* Ends the request with status OK and whatever body the handler set on req->resp. */
 void request_reply(struct request *req);
 
-/* Ends the request with `code` and `message` (a sentence for the user; no internals). */
+/* Ends the request with `code` and `message` (a sentence for the user; no internals;
+ * NULL gives a generic sentence). */
 void request_fail(struct request *req, Tulay__V1__Code code, const char *message);
 
 /* Records that `field` (its path in the request message, e.g. "amount_claimed.currency")

@@ -139,12 +139,73 @@ static bool acronym(char *text)
 	return true;
 }
 
-static void choice_problem(struct cli *cli, const struct args_option *opt, const char *value)
+/* `value` is the len bytes of the word not found. */
+static void choice_problem(struct cli *cli, const struct args_option *opt, const char *value,
+			   size_t len)
 {
 	char words[512];
 	bool ok = vocab_join(opt->choices, words, sizeof(words));
-	cli_problem(cli, opt->name, "'%s' is not a %s: use one of %s", value, opt->choices->noun,
+	cli_problem(cli, opt->name, "'%.*s' is not a %s: use %s%s", (int)len, value,
+		    opt->choices->noun, opt->type == ARGS_CHOICE ? "one of " : "",
 		    ok ? words : "the words listed by --help");
+}
+
+/* Reads the comma-separated words of an ARGS_CHOICES option (spaces around them allowed)
+ * into its target, reporting each empty, unknown or repeated word. */
+static void store_choices(struct cli *cli, const struct args_option *opt, const char *value)
+{
+	struct args_choices *out = opt->target;
+	bool empty_said = false;
+	out->n = 0;
+	for (const char *p = value; p != NULL;) {
+		p += strspn(p, " ");
+		size_t len = strcspn(p, ",");
+		const char *next = p[len] == ',' ? p + len + 1 : NULL;
+		while (len > 0 && p[len - 1] == ' ')
+			len--;
+		char word[32];
+		int v = 0;
+		bool known = len > 0 && len < sizeof(word);
+		if (known) {
+			memcpy(word, p, len);
+			word[len] = '\0';
+			known = vocab_parse(opt->choices, word, &v);
+		}
+		bool repeated = false;
+		for (size_t i = 0; known && i < out->n; i++)
+			repeated = repeated || out->values[i] == v;
+		if (len == 0 && !empty_said)
+			cli_problem(cli, opt->name,
+				    "'%s' has an empty word: separate the words by single commas",
+				    value);
+		empty_said = empty_said || len == 0;
+		if (len > 0 && !known)
+			choice_problem(cli, opt, p, len);
+		else if (repeated)
+			cli_problem(cli, opt->name, "'%.*s' is given twice: name each once",
+				    (int)len, p);
+		else if (known && out->n < ARGS_CHOICES_MAX)
+			out->values[out->n++] = v;
+		p = next;
+	}
+}
+
+/* Reads an ARGS_APPROX option's value: a leading '~' says "circa". */
+static void store_approx_date(struct cli *cli, const struct args_option *opt, const char *value)
+{
+	struct args_approx_date *out = opt->target;
+	const char *date = value[0] == '~' ? value + 1 : value;
+	struct civil_approx span;
+	if (civil_approx_parse(date, &span)) {
+		out->date = date;
+		out->circa = date != value;
+	} else {
+		cli_problem(cli, opt->name,
+			    "'%s' is not a date: write YYYY-MM-DD, or YYYY-MM or YYYY when only "
+			    "the month or year is known, with ~ in front when even that is "
+			    "approximate (~2025-03)",
+			    value);
+	}
 }
 
 /* Checks `value` by the option's type and stores it; reports a problem otherwise. */
@@ -208,7 +269,13 @@ static void store(struct cli *cli, const struct args_option *opt, char *value)
 		break;
 	case ARGS_CHOICE:
 		if (!vocab_parse(opt->choices, value, opt->target))
-			choice_problem(cli, opt, value);
+			choice_problem(cli, opt, value, strlen(value));
+		break;
+	case ARGS_CHOICES:
+		store_choices(cli, opt, value);
+		break;
+	case ARGS_APPROX:
+		store_approx_date(cli, opt, value);
 		break;
 	case ARGS_KEY:
 		if (!parse_key(value, opt->target))
@@ -400,11 +467,12 @@ static void print_options(FILE *out, const char *title, const struct args_option
 		else
 			fprintf(out, "%*s", (int)(column - 2 - width), "");
 		args_print_wrapped(out, column, column, o->help);
-		if (o->type == ARGS_CHOICE) {
+		if (o->type == ARGS_CHOICE || o->type == ARGS_CHOICES) {
 			char words[512];
 			bool ok = vocab_join(o->choices, words, sizeof(words));
-			fprintf(out, "%*sone of: ", (int)column, "");
-			args_print_wrapped(out, column + strlen("one of: "), column + 2,
+			const char *lead = o->type == ARGS_CHOICE ? "one of: " : "any of: ";
+			fprintf(out, "%*s%s", (int)column, "", lead);
+			args_print_wrapped(out, column + strlen(lead), column + 2,
 					   ok ? words : "(too many to list)");
 		}
 	}

@@ -26,6 +26,21 @@ enum args_type {
 	ARGS_COUNT,    /* uint32_t: a whole number from min to max */
 	ARGS_CHOICE,   /* int: the value of one of the words in `choices` */
 	ARGS_KEY,      /* struct args_key: 32 hexadecimal digits */
+	ARGS_CHOICES,  /* struct args_choices: comma-separated words of `choices`, each once */
+	ARGS_APPROX,   /* struct args_approx_date: YYYY-MM-DD, YYYY-MM or YYYY; "~" first: circa */
+};
+
+/* The words given to an ARGS_CHOICES option, as their values in the order given. */
+#define ARGS_CHOICES_MAX 16
+struct args_choices {
+	int values[ARGS_CHOICES_MAX];
+	size_t n;
+};
+
+/* A date given to an ARGS_APPROX option: "~2025-03" is date "2025-03", circa. */
+struct args_approx_date {
+	const char *date; /* NULL: not given */
+	bool circa;
 };
 
 /* An idempotency key given with --idempotency-key, or made up (args_key_finish). */
@@ -42,7 +57,7 @@ struct args_option {
 	const char *help;    /* one line */
 	bool required;
 	uint32_t min, max;           /* ARGS_COUNT */
-	const struct vocab *choices; /* ARGS_CHOICE; --help lists the words */
+	const struct vocab *choices; /* ARGS_CHOICE(S); --help lists the words */
 };
 
 struct args_command {

@@ -7,15 +7,13 @@
 #include "cli_args.h"
 #include "cli_output.h"
 #include "cli_rpc.h"
+#include "cli_timeline.h"
 #include "cli_vocab.h"
 #include "iso.h"
 #include "money.h"
 
-/* The word of an optional enum field, or "" when it is unset (value 0). */
-static const char *optional_word(const struct vocab *v, int value)
-{
-	return value == 0 ? "" : vocab_word(v, value);
-}
+/* Room for the words of a vocabulary joined, in messages, help and listings. */
+#define CLAIM_WORDS_BYTES 256
 
 /* The label of a field that every claim has as a JSON key and a CSV column, but that the
  * listing shows only when it is set. */
@@ -24,32 +22,15 @@ static const char *label_if(bool set, const char *label)
 	return set ? label : NULL;
 }
 
-/* The means of exploitation as the words --exploitation takes: "id-confiscated,threats",
- * as a new string (NULL when memory runs out). */
-static char *exploitation_words(const Tulay__V1__Claim *c)
-{
-	size_t len = 1;
-	for (size_t i = 0; i < c->n_exploitation_means; i++)
-		len += strlen(vocab_word(&vocab_exploitation_means, c->exploitation_means[i])) + 1;
-	char *out = malloc(len);
-	if (out == NULL)
-		return NULL;
-	out[0] = '\0';
-	for (size_t i = 0; i < c->n_exploitation_means; i++) {
-		if (i > 0)
-			strcat(out, ",");
-		strcat(out, vocab_word(&vocab_exploitation_means, c->exploitation_means[i]));
-	}
-	return out;
-}
-
 static struct output_record *claim_record(const Tulay__V1__Claim *c)
 {
 	struct output_record *rec = output_record_new();
-	char *means = exploitation_words(c);
-	if (rec == NULL || means == NULL) {
+	/* The means as the words --exploitation takes: "id-confiscated,threats". */
+	char means[CLAIM_WORDS_BYTES];
+	if (rec == NULL ||
+	    !vocab_join_values(&vocab_exploitation_means, (const int *)c->exploitation_means,
+			       c->n_exploitation_means, means, sizeof(means))) {
 		output_record_free(rec);
-		free(means);
 		return NULL;
 	}
 	output_add_text(rec, "reference", "Reference", c->reference);
@@ -78,7 +59,6 @@ static struct output_record *claim_record(const Tulay__V1__Claim *c)
 			 c->actual_wage);
 	output_add_text(rec, "exploitation_means", label_if(means[0] != '\0', "Exploitation"),
 			means);
-	free(means);
 	output_add_money(rec, "amount_claimed", "Amount claimed", c->amount_claimed);
 	output_add_money(rec, "amount_awarded", label_if(c->amount_awarded != NULL, "Awarded"),
 			 c->amount_awarded);
@@ -86,7 +66,7 @@ static struct output_record *claim_record(const Tulay__V1__Claim *c)
 			 label_if(c->amount_recovered != NULL, "Recovered"), c->amount_recovered);
 	output_add_int(rec, "workers", "Workers", c->workers);
 	output_add_text(rec, "forum", label_if(c->forum != 0, "Forum"),
-			optional_word(&vocab_claim_forums, c->forum));
+			vocab_optional_word(&vocab_claim_forums, c->forum));
 	output_add_text(rec, "filing_deadline",
 			label_if(c->filing_deadline[0] != '\0', "Filing deadline"),
 			c->filing_deadline);
@@ -175,9 +155,6 @@ static void check_currency_given(struct cli *cli, const char *flag, const char *
 			    amounts);
 }
 
-/* Room for the words of a vocabulary joined, in messages and help. */
-#define CLAIM_WORDS_BYTES 256
-
 /* What `claim add` collects before it builds the request. */
 struct claim_draft {
 	const char *nationality;
@@ -199,61 +176,12 @@ struct claim_draft {
 	const char *wage_currency;
 	int forum;
 	const char *filing_deadline;
-	const char *exploitation; /* the words as given */
-	/* ...once read: no repeats, so never more than the vocabulary's words */
-	Tulay__V1__ExploitationMeans means[16];
-	size_t n_means;
+	struct args_choices means; /* --exploitation */
 	const char *org;
 	struct args_key key;
 };
 
-/* Reads --exploitation's comma-separated words (spaces around them allowed) into
- * d->means, reporting each unknown or repeated word. */
-static void check_exploitation(struct cli *cli, struct claim_draft *d)
-{
-	char words[CLAIM_WORDS_BYTES];
-	bool empty_said = false;
-	for (const char *p = d->exploitation; p != NULL;) {
-		p += strspn(p, " ");
-		size_t len = strcspn(p, ",");
-		const char *next = p[len] == ',' ? p + len + 1 : NULL;
-		while (len > 0 && p[len - 1] == ' ')
-			len--;
-		char word[32];
-		int value = 0;
-		bool known = len < sizeof(word);
-		if (known) {
-			memcpy(word, p, len);
-			word[len] = '\0';
-			known = vocab_parse(&vocab_exploitation_means, word, &value);
-		}
-		bool repeated = false;
-		for (size_t i = 0; known && i < d->n_means; i++)
-			repeated = repeated || (int)d->means[i] == value;
-		if (len == 0) {
-			if (!empty_said)
-				cli_problem(cli, "--exploitation",
-					    "'%s' has an empty word: separate the words by single "
-					    "commas",
-					    d->exploitation);
-			empty_said = true;
-		} else if (!known)
-			cli_problem(cli, "--exploitation", "'%.*s' is not a %s: use %s", (int)len,
-				    p, vocab_exploitation_means.noun,
-				    vocab_join(&vocab_exploitation_means, words, sizeof(words))
-					? words
-					: "the words listed by --help");
-		else if (repeated)
-			cli_problem(cli, "--exploitation", "'%.*s' is given twice: name each once",
-				    (int)len, p);
-		else if (d->n_means < sizeof(d->means) / sizeof(d->means[0]))
-			d->means[d->n_means++] = (Tulay__V1__ExploitationMeans)value;
-		p = next;
-	}
-}
-
-/* The checks that need two options: each amount in its currency, the period's order, and
- * the --exploitation list. */
+/* The checks that need two options: each amount in its currency and the period's order. */
 static void claim_add_check(struct cli *cli, void *ctx)
 {
 	struct claim_draft *d = ctx;
@@ -266,7 +194,6 @@ static void claim_add_check(struct cli *cli, void *ctx)
 			     "--contract-wage or --actual-wage");
 	check_amount(cli, "--contract-wage", &d->contract_wage, d->wage_currency, false);
 	check_amount(cli, "--actual-wage", &d->actual_wage, d->wage_currency, true);
-	check_exploitation(cli, d);
 	struct civil_date start, end;
 	if (d->work_start != NULL && d->work_end != NULL &&
 	    civil_date_parse(d->work_start, &start) && civil_date_parse(d->work_end, &end) &&
@@ -278,12 +205,6 @@ static void claim_add_check(struct cli *cli, void *ctx)
 int claim_add(struct cli *cli, int argc, char **argv)
 {
 	struct claim_draft d = {.workers = 1};
-	char means_words[CLAIM_WORDS_BYTES], means_help[CLAIM_WORDS_BYTES + 80];
-	snprintf(means_help, sizeof(means_help),
-		 "how the worker was held or cheated, comma-separated words from: %s",
-		 vocab_join(&vocab_exploitation_means, means_words, sizeof(means_words))
-		     ? means_words
-		     : "(too many to list)");
 	const struct args_option options[] = {
 	    {.name = "--nationality",
 	     .type = ARGS_COUNTRY,
@@ -398,10 +319,11 @@ int claim_add(struct cli *cli, int argc, char **argv)
 	     .metavar = "YYYY-MM-DD",
 	     .help = "the last day to file the claim with the forum"},
 	    {.name = "--exploitation",
-	     .type = ARGS_TEXT,
-	     .target = &d.exploitation,
+	     .type = ARGS_CHOICES,
+	     .target = &d.means,
 	     .metavar = "LIST",
-	     .help = means_help},
+	     .help = "how the worker was held or cheated, comma-separated",
+	     .choices = &vocab_exploitation_means},
 	    CLAIM_ORG_OPTION(&d.org, "log it for this organisation"),
 	    ARGS_IDEMPOTENCY_KEY(&d.key),
 	    {0},
@@ -463,8 +385,8 @@ int claim_add(struct cli *cli, int argc, char **argv)
 	create.actual_wage = amount_money(&d.actual_wage);
 	create.forum = (Tulay__V1__ClaimForum)d.forum;
 	create.filing_deadline = (char *)(d.filing_deadline != NULL ? d.filing_deadline : "");
-	create.exploitation_means = d.means;
-	create.n_exploitation_means = d.n_means;
+	create.exploitation_means = (Tulay__V1__ExploitationMeans *)d.means.values;
+	create.n_exploitation_means = d.means.n;
 	Tulay__V1__Worker worker = TULAY__V1__WORKER__INIT;
 	if (d.worker_name != NULL || d.worker_id_number != NULL || d.worker_phone != NULL) {
 		worker.name = (char *)(d.worker_name != NULL ? d.worker_name : "");
@@ -495,48 +417,6 @@ int claim_add(struct cli *cli, int argc, char **argv)
 
 /* --- one claim and its timeline -------------------------------------------------------- */
 
-static struct output_record *event_record(const Tulay__V1__CaseEvent *e)
-{
-	struct output_record *rec = output_record_new();
-	if (rec == NULL)
-		return NULL;
-	/* Only status changes have a from_status; a note or an amounts update has neither. */
-	const char *from = optional_word(&vocab_claim_statuses, e->from_status);
-	const char *to = optional_word(&vocab_claim_statuses, e->to_status);
-	output_add_int(rec, "id", NULL, e->id);
-	output_add_text(rec, "occurred_on", "Occurred on", e->occurred_on);
-	output_add_text(rec, "kind", "Event", vocab_word(&vocab_case_event_kinds, e->kind));
-	output_add_text(rec, "from_status", NULL, from);
-	output_add_text(rec, "to_status", NULL, to);
-	/* "filed → in-mediation" for a move; the first status for the opening; none for a
-	 * note. */
-	if (from[0] != '\0')
-		output_add_human(rec, "change", "Change", "%s → %s", from, to);
-	else if (to[0] != '\0')
-		output_add_human(rec, "change", "Status", "%s", to);
-	const char *text_label = NULL; /* the text of a move is its reason, if it has one */
-	if (e->kind == TULAY__V1__CASE_EVENT_KIND__CASE_EVENT_KIND_NOTE)
-		text_label = "Note";
-	else if (e->text[0] != '\0')
-		text_label = "Reason";
-	output_add_text(rec, "text", text_label, e->text);
-	output_add_text(rec, "recorded_by", "Recorded by", e->recorded_by);
-	output_add_time(rec, "recorded_at", "Recorded at", e->recorded_at);
-	return rec;
-}
-
-/* The timeline is never printed as CSV (the claim alone is), so it needs no blank. */
-static const struct output_column event_columns[] = {
-    {"occurred_on", "WHEN", false}, {"kind", "EVENT", false},     {"change", "CHANGE", false},
-    {"text", "TEXT", false},        {"recorded_by", "BY", false},
-};
-
-static const struct output_list_spec timeline_spec = {
-    .columns = event_columns,
-    .n_columns = sizeof(event_columns) / sizeof(event_columns[0]),
-    .empty = "No events.",
-};
-
 /* Asks for the claim `reference` of `org` ("": the caller's own) on `rpc`. Returns
  * CLI_EXIT_OK with the Response (body claim) in *out for the caller to free, or the exit
  * code after saying what failed. */
@@ -550,15 +430,6 @@ static int claim_get(struct rpc *rpc, const char *reference, const char *org,
 	req.body_case = TULAY__V1__REQUEST__BODY_GET_CLAIM;
 	req.get_claim = &get;
 	return rpc_call(rpc, &req, TULAY__V1__RESPONSE__BODY_CLAIM, out);
-}
-
-static int claim_show_timeline(const struct cli *cli, const Tulay__V1__Claim *c)
-{
-	struct output_section timeline = {
-	    .key = "timeline", .title = "Timeline", .spec = &timeline_spec};
-	for (size_t i = 0; i < c->n_timeline; i++)
-		output_list_add(&timeline.list, event_record(c->timeline[i]));
-	return output_show_sections(cli, claim_record(c), &timeline, 1);
 }
 
 int claim_show(struct cli *cli, int argc, char **argv)
@@ -592,7 +463,8 @@ int claim_show(struct cli *cli, int argc, char **argv)
 	if (rc == CLI_EXIT_OK)
 		rc = claim_get(&rpc, reference, org != NULL ? org : "", &resp);
 	if (rc == CLI_EXIT_OK)
-		rc = claim_show_timeline(cli, resp->claim);
+		rc = timeline_show(cli, claim_record(resp->claim), resp->claim->timeline,
+				   resp->claim->n_timeline);
 	tulay_response_free(resp);
 	rpc_end(&rpc);
 	return rc;
@@ -733,10 +605,11 @@ static void claim_status_check(struct cli *cli, void *ctx)
 /* The version of claim `reference` (of the caller's organisation) as the server shows it
  * now, for --expected-version's default. Returns CLI_EXIT_OK with *version set, or the
  * exit code after saying why. */
-static int claim_current_version(struct rpc *rpc, const char *reference, int64_t *version)
+static int claim_current_version(struct rpc *rpc, const char *reference, const char *org,
+				 int64_t *version)
 {
 	Tulay__V1__Response *resp = NULL;
-	int rc = claim_get(rpc, reference, "", &resp);
+	int rc = claim_get(rpc, reference, org != NULL ? org : "", &resp);
 	if (rc == CLI_EXIT_OK)
 		*version = resp->claim->version;
 	tulay_response_free(resp);
@@ -756,9 +629,19 @@ static int claim_current_version(struct rpc *rpc, const char *reference, int64_t
 	"Without --expected-version, the version the server shows just before is\n"                \
 	"used: give it when you decided on the strength of what you saw earlier."
 
-/* A change to one claim of the caller's organisation, made against a version of it. */
+/* The --org option of the commands that change a case: a case another organisation
+ * referred to yours. */
+#define CASE_ORG_OPTION(where)                                                                     \
+	{                                                                                          \
+		.name = "--org", .type = ARGS_ACRONYM, .target = (where), .metavar = "ACRONYM",    \
+		.help = "the organisation whose case it is, when it referred the case to yours "   \
+			"(default: your own)",                                                     \
+	}
+
+/* A change to one claim, made against a version of it. */
 struct claim_change {
 	const char *reference;
+	const char *org;   /* --org: NULL for the caller's own organisation */
 	uint32_t expected; /* --expected-version; 0: the version the server shows now */
 	const struct args_key *key;
 	const char *uncertain;     /* "The claim may or may not be filed now" */
@@ -780,7 +663,7 @@ static int claim_change_send(struct cli *cli, const struct claim_change *ch)
 	char uncertain[256];
 	int rc = rpc_begin(cli, &rpc);
 	if (rc == CLI_EXIT_OK && version == 0)
-		rc = claim_current_version(&rpc, ch->reference, &version);
+		rc = claim_current_version(&rpc, ch->reference, ch->org, &version);
 	if (rc == CLI_EXIT_OK) {
 		if (ch->expected == 0)
 			snprintf(uncertain, sizeof(uncertain),
@@ -810,7 +693,7 @@ static void status_heading(const struct cli *cli, const Tulay__V1__Claim *c)
 
 int claim_status(struct cli *cli, int argc, char **argv)
 {
-	const char *reference = NULL, *on = NULL;
+	const char *reference = NULL, *on = NULL, *org = NULL;
 	struct status_draft d = {0};
 	uint32_t expected = 0;
 	struct args_key key = {0};
@@ -834,6 +717,7 @@ int claim_status(struct cli *cli, int argc, char **argv)
 	    },
 	    CLAIM_ON_OPTION(&on, "the day the status changed"),
 	    CLAIM_EXPECTED_VERSION_OPTION(&expected),
+	    CASE_ORG_OPTION(&org),
 	    ARGS_IDEMPOTENCY_KEY(&key),
 	    {0},
 	};
@@ -878,6 +762,7 @@ int claim_status(struct cli *cli, int argc, char **argv)
 	change.status = (Tulay__V1__ClaimStatus)d.status;
 	change.reason = (char *)(d.reason != NULL ? d.reason : "");
 	change.occurred_on = (char *)(on != NULL ? on : "");
+	change.organisation = (char *)(org != NULL ? org : "");
 	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
 	req.body_case = TULAY__V1__REQUEST__BODY_CHANGE_CLAIM_STATUS;
 	req.change_claim_status = &change;
@@ -889,6 +774,7 @@ int claim_status(struct cli *cli, int argc, char **argv)
 	    .req = &req,
 	    .expected_version = &change.expected_version,
 	    .heading = status_heading,
+	    .org = org,
 	};
 	return claim_change_send(cli, &ch);
 }
@@ -939,7 +825,7 @@ static void amounts_heading(const struct cli *cli, const Tulay__V1__Claim *c)
 
 int claim_amounts(struct cli *cli, int argc, char **argv)
 {
-	const char *reference = NULL;
+	const char *reference = NULL, *org = NULL;
 	struct amounts_draft d = {0};
 	uint32_t expected = 0;
 	struct args_key key = {0};
@@ -967,6 +853,7 @@ int claim_amounts(struct cli *cli, int argc, char **argv)
 		.required = true,
 	    },
 	    CLAIM_EXPECTED_VERSION_OPTION(&expected),
+	    CASE_ORG_OPTION(&org),
 	    ARGS_IDEMPOTENCY_KEY(&key),
 	    {0},
 	};
@@ -1001,6 +888,7 @@ int claim_amounts(struct cli *cli, int argc, char **argv)
 	update.reference = (char *)reference;
 	update.amount_awarded = amount_money(&d.awarded);
 	update.amount_recovered = amount_money(&d.recovered);
+	update.organisation = (char *)(org != NULL ? org : "");
 	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
 	req.body_case = TULAY__V1__REQUEST__BODY_UPDATE_CLAIM_AMOUNTS;
 	req.update_claim_amounts = &update;
@@ -1012,6 +900,7 @@ int claim_amounts(struct cli *cli, int argc, char **argv)
 	    .req = &req,
 	    .expected_version = &update.expected_version,
 	    .heading = amounts_heading,
+	    .org = org,
 	};
 	return claim_change_send(cli, &ch);
 }
@@ -1024,7 +913,7 @@ static void claim_note_check(struct cli *cli, void *ctx)
 
 int claim_note(struct cli *cli, int argc, char **argv)
 {
-	const char *reference = NULL, *on = NULL, *text = NULL;
+	const char *reference = NULL, *on = NULL, *text = NULL, *org = NULL;
 	struct args_key key = {0};
 	const struct args_option options[] = {
 	    {
@@ -1036,17 +925,21 @@ int claim_note(struct cli *cli, int argc, char **argv)
 		.required = true,
 	    },
 	    CLAIM_ON_OPTION(&on, "the day it happened"),
+	    CASE_ORG_OPTION(&org),
 	    ARGS_IDEMPOTENCY_KEY(&key),
 	    {0},
 	};
 	const struct args_command cmd = {
-	    .name = "claim note",
+	    .name = cli->command != NULL ? cli->command : "claim note",
 	    .description =
-		"Adds a dated note to the timeline of a claim of your organisation: a call\n"
-		"with the worker, a hearing, a promise of payment. Prints the note as\n"
-		"recorded; tulay claim show lists all of them.",
+		"Adds a dated note to the timeline of a case: a claim, a deportation or a\n"
+		"recommendation (a follow-up). A call with the worker, a hearing, a\n"
+		"promise of payment, a reply from a ministry. Prints the note as recorded;\n"
+		"the case's show command lists all of them.",
 	    .options = options,
-	    CLAIM_REFERENCE_OPERAND(&reference),
+	    .operand = "REFERENCE",
+	    .operand_help = "the case's reference, e.g. WT-2026-000123, DP-2026-000004",
+	    .operand_value = &reference,
 	    .example = "  tulay claim note WT-2026-000123 --on 2026-03-05 \\\n"
 		       "      --text \"Hearing at the labour office moved to 12 March\"",
 	    .check = claim_note_check,
@@ -1065,6 +958,7 @@ int claim_note(struct cli *cli, int argc, char **argv)
 	add.reference = (char *)reference;
 	add.occurred_on = (char *)(on != NULL ? on : "");
 	add.text = (char *)text;
+	add.organisation = (char *)(org != NULL ? org : "");
 	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
 	req.body_case = TULAY__V1__REQUEST__BODY_ADD_CASE_NOTE;
 	req.add_case_note = &add;
@@ -1079,7 +973,7 @@ int claim_note(struct cli *cli, int argc, char **argv)
 	}
 	if (rc == CLI_EXIT_OK) {
 		output_heading(cli, "Added a note to %s", reference);
-		rc = output_show(cli, event_record(resp->case_event));
+		rc = output_show(cli, timeline_event_record(resp->case_event));
 	}
 	tulay_response_free(resp);
 	rpc_end(&rpc);

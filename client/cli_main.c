@@ -6,9 +6,13 @@
 
 #include "cli.h"
 #include "cli_args.h"
+#include "cli_case.h"
 #include "cli_claim.h"
+#include "cli_deportation.h"
 #include "cli_org.h"
 #include "cli_output.h"
+#include "cli_recommendation.h"
+#include "cli_referral.h"
 #include "cli_session.h"
 #include "cli_user.h"
 #include "libtulay.h"
@@ -54,6 +58,41 @@ static const struct command claim_commands[] = {
     {0},
 };
 
+static const struct command deportation_commands[] = {
+    {"add", "log a deportation case", deportation_add, NULL},
+    {"show", "show one deportation case", deportation_show, NULL},
+    {"list", "list deportation cases, with filters", deportation_list, NULL},
+    {"stage", "record detention, release or deportation", deportation_stage, NULL},
+    {"intervention", "record a visit or representation", deportation_intervention, NULL},
+    {"note", "add a dated note to a case's timeline", claim_note, NULL},
+    {0},
+};
+
+static const struct command recommendation_commands[] = {
+    {"add", "record a policy recommendation", recommendation_add, NULL},
+    {"show", "show one recommendation", recommendation_show, NULL},
+    {"list", "list recommendations, with filters", recommendation_list, NULL},
+    {"status", "record what became of a recommendation", recommendation_status, NULL},
+    {"evidence", "link a case as evidence", recommendation_evidence, NULL},
+    {"note", "add a dated follow-up to a recommendation", claim_note, NULL},
+    {0},
+};
+
+static const struct command referral_commands[] = {
+    {"propose", "refer a case to a partner, with the worker's consent", referral_propose, NULL},
+    {"accept", "accept a referral to your organisation", referral_accept, NULL},
+    {"decline", "decline a referral to your organisation", referral_decline, NULL},
+    {"revoke", "withdraw a referral your organisation made", referral_revoke, NULL},
+    {"list", "list referrals to and from your organisation", referral_list, NULL},
+    {0},
+};
+
+static const struct command case_commands[] = {
+    {"list", "search cases of every kind", case_list, NULL},
+    {"note", "add a dated note to any case's timeline", claim_note, NULL},
+    {0},
+};
+
 static const struct command user_commands[] = {
     {"add", "create a user (admins, org admins)", user_add, NULL},
     {"list", "list an organisation's users", user_list, NULL},
@@ -67,6 +106,10 @@ static const struct command commands[] = {
     {"whoami", "show who you are logged in as", session_whoami, NULL},
     {"org", "organisations", NULL, org_commands},
     {"claim", "wage-theft claims", NULL, claim_commands},
+    {"deportation", "arrests, detention and deportations", NULL, deportation_commands},
+    {"recommendation", "policy recommendations", NULL, recommendation_commands},
+    {"referral", "referrals of cases between organisations", NULL, referral_commands},
+    {"case", "cases of every kind: search", NULL, case_commands},
     {"user", "users", NULL, user_commands},
     {"passwd", "change your password", user_passwd, NULL},
     {0},
@@ -84,7 +127,7 @@ static void print_commands(FILE *out, const struct command *table, const char *g
 		if (c->subcommands != NULL)
 			print_commands(out, c->subcommands, shown);
 		else
-			fprintf(out, "  %-16s %s\n", shown, c->summary);
+			fprintf(out, "  %-24s %s\n", shown, c->summary);
 	}
 }
 

@@ -73,6 +73,50 @@ static const struct {
     {"amount_recovered", "--recovered"},
     {"amount_recovered.minor_units", "--recovered"},
     {"amount_recovered.currency", "--currency"},
+    {"office", "--office"},
+    {"co_workers", "--co-worker"},
+    {"nationality", "--nationality"},
+    {"deported_from", "--deported-from"},
+    {"deported_to", "--deported-to"},
+    {"grounds", "--grounds"},
+    {"arrested_on", "--arrested-on"},
+    {"arrested_on.date", "--arrested-on"},
+    {"arrest_place", "--arrest-place"},
+    {"detained_on", "--detained-on"},
+    {"detained_on.date", "--detained-on"},
+    {"detention_place", "--detention-place"},
+    {"detention_type", "--detention-type"},
+    {"released_on", "--released-on"},
+    {"released_on.date", "--released-on"},
+    {"deported_on", "--deported-on"},
+    {"deported_on.date", "--deported-on"},
+    {"legal_counsel", "--counsel"},
+    {"consular_notified", "--consular-notified"},
+    {"family_separated", "--family-separated"},
+    {"person.name", "--person-name"},
+    {"person.id_number", "--person-id-number"},
+    {"stage", "--stage"},
+    {"on", "--on"},
+    {"on.date", "--on"},
+    {"note", "--note"},
+    {"title", "--title"},
+    {"source_document", "--source"},
+    {"source_date", "--source-date"},
+    {"addressed_to", "--addressed-to"},
+    {"target_body", "--target-body"},
+    {"theme", "--theme"},
+    {"co_signers", "--co-signers"},
+    {"evidence", "--evidence"},
+    {"evidence.reference", "--case"},
+    {"evidence.organisation", "--case-org"},
+    {"to_organisation", "--to"},
+    {"consent", "--consent-on"},
+    {"consent.given_on", "--consent-on"},
+    {"consent.form", "--consent"},
+    {"referral_id", "REFERRAL"},
+    {"opened_from", "--opened-from"},
+    {"opened_to", "--opened-to"},
+    {"page_token", "--page-token"},
 };
 
 /* The exceptions to field_flags, where one command sets a field with another flag:
@@ -83,6 +127,7 @@ static const struct {
 	const char *flag;
 } command_field_flags[] = {
     {"claim status", "status", "--to"},
+    {"recommendation status", "status", "--to"},
 };
 
 /* The flag of `field` for `command` (cli->command, NULL outside a command). */
@@ -362,7 +407,12 @@ static int call_pages(struct rpc *rpc, const struct rpc_lister *lister, Tulay__V
 		const char *next = lister->page(list, resp);
 		bool more = next[0] != '\0';
 		char *next_copy = NULL;
-		if (more && !all) {
+		if (more && !all && lister->page_token_option) {
+			cli_error(rpc->cli,
+				  "there are more %s: add --all to list them all, or "
+				  "--page-token %s for the next page",
+				  lister->noun, next);
+		} else if (more && !all) {
 			cli_error(rpc->cli, "there are more %s: add --all to list them all",
 				  lister->noun);
 		} else if (more && token != NULL && strcmp(next, token) == 0) {

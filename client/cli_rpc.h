@@ -68,6 +68,7 @@ typedef const char *(*rpc_page_fn)(struct output_list *list, const Tulay__V1__Re
 struct rpc_lister {
 	Tulay__V1__Response__BodyCase expect; /* the body of each page */
 	const char *noun;                     /* "claims": for "there are more claims" */
+	bool page_token_option; /* the command takes --page-token: name the next page's */
 	rpc_page_fn page;
 	const struct output_list_spec *spec;
 };

@@ -20,6 +20,7 @@ struct vocab {
 
 extern const struct vocab vocab_sectors;            /* Tulay__V1__Sector */
 extern const struct vocab vocab_claim_statuses;     /* Tulay__V1__ClaimStatus */
+extern const struct vocab vocab_case_kinds;         /* Tulay__V1__CaseKind */
 extern const struct vocab vocab_case_event_kinds;   /* Tulay__V1__CaseEventKind */
 extern const struct vocab vocab_claim_forums;       /* Tulay__V1__ClaimForum */
 extern const struct vocab vocab_exploitation_means; /* Tulay__V1__ExploitationMeans */
@@ -27,6 +28,22 @@ extern const struct vocab vocab_org_kinds;          /* Tulay__V1__OrganisationKi
 extern const struct vocab vocab_roles;              /* Tulay__V1__Role */
 extern const struct vocab vocab_membership_roles;   /* Tulay__V1__MembershipRole */
 extern const struct vocab vocab_formats;            /* enum output_format */
+extern const struct vocab vocab_referral_statuses;  /* Tulay__V1__ReferralStatus */
+extern const struct vocab vocab_consent_forms;      /* Tulay__V1__ConsentForm */
+
+/* Policy recommendations. */
+extern const struct vocab vocab_recommendation_statuses; /* Tulay__V1__RecommendationStatus */
+extern const struct vocab vocab_addressed_to;            /* Tulay__V1__AddressedTo */
+extern const struct vocab vocab_recommendation_themes;   /* Tulay__V1__RecommendationTheme */
+
+/* Deportations. */
+extern const struct vocab vocab_deportation_statuses; /* Tulay__V1__DeportationStatus */
+extern const struct vocab vocab_deportation_grounds;  /* Tulay__V1__DeportationGround */
+extern const struct vocab vocab_detention_types;      /* Tulay__V1__DetentionType */
+extern const struct vocab vocab_legal_counsel;        /* Tulay__V1__LegalCounsel */
+extern const struct vocab vocab_known;                /* Tulay__V1__Known */
+extern const struct vocab vocab_deportation_stages;   /* Tulay__V1__DeportationStage */
+extern const struct vocab vocab_intervention_kinds;   /* Tulay__V1__InterventionKind */
 
 /* Finds `text` among the words, ignoring case and reading '_' as '-'. Returns true and
  * stores the value, or false leaving *value untouched. */
@@ -36,6 +53,14 @@ bool vocab_parse(const struct vocab *v, const char *text, int *value)
 /* Returns the word for `value`, or "unknown" for a value this client does not know (a
  * newer server may send one). Static storage. */
 const char *vocab_word(const struct vocab *v, int value);
+
+/* Like vocab_word, but "" for 0, the value of an optional enum field that is unset. */
+const char *vocab_optional_word(const struct vocab *v, int value);
+
+/* Writes the words of `values` as "a,b,c" (as list options take them) into buf. Returns
+ * false when they do not fit in `cap` bytes, leaving buf an empty string. */
+bool vocab_join_values(const struct vocab *v, const int *values, size_t n, char *buf, size_t cap)
+    __attribute__((warn_unused_result));
 
 /* Writes the words as "a, b, c" into buf, for messages and help. Returns false when they
  * do not fit in `cap` bytes, leaving buf an empty string. */

@@ -55,3 +55,47 @@ void civil_date_format(const struct civil_date *d, char *buf, size_t cap)
 {
 	snprintf(buf, cap, "%04d-%02d-%02d", d->year, d->month, d->day);
 }
+
+bool civil_approx_parse(const char *text, struct civil_approx *out)
+{
+	if (text == NULL)
+		return false;
+	/* The shorter forms are read as their first day, which must be a real one. */
+	char full[11];
+	enum civil_precision precision;
+	switch (strlen(text)) {
+	case 4:
+		precision = CIVIL_PRECISION_YEAR;
+		snprintf(full, sizeof(full), "%s-01-01", text);
+		break;
+	case 7:
+		precision = CIVIL_PRECISION_MONTH;
+		snprintf(full, sizeof(full), "%s-01", text);
+		break;
+	case 10:
+		precision = CIVIL_PRECISION_DAY;
+		snprintf(full, sizeof(full), "%s", text);
+		break;
+	default:
+		return false;
+	}
+	struct civil_date first;
+	if (!civil_date_parse(full, &first))
+		return false;
+	struct civil_date last = first;
+	if (precision == CIVIL_PRECISION_YEAR) {
+		last.month = 12;
+		last.day = 31;
+	} else if (precision == CIVIL_PRECISION_MONTH) {
+		last.day = days_in_month(first.year, first.month);
+	}
+	out->first = first;
+	out->last = last;
+	out->precision = precision;
+	return true;
+}
+
+bool civil_approx_before(const struct civil_approx *a, const struct civil_approx *b)
+{
+	return civil_date_cmp(&a->last, &b->first) < 0;
+}

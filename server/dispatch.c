@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "handlers/case_common.h"
 #include "handlers/handlers.h"
 #include "request.h"
 #include "tulay/v1/envelope.pb-c.h"
@@ -46,6 +47,30 @@ static const struct handler handlers[] = {
      handle_add_case_note},
     {"update_claim_amounts", TULAY__V1__REQUEST__BODY_UPDATE_CLAIM_AMOUNTS, ACCESS_SESSION, false,
      true, handle_update_claim_amounts},
+    {"create_deportation", TULAY__V1__REQUEST__BODY_CREATE_DEPORTATION, ACCESS_SESSION, false, true,
+     handle_create_deportation},
+    {"get_deportation", TULAY__V1__REQUEST__BODY_GET_DEPORTATION, ACCESS_SESSION, false, false,
+     handle_get_deportation},
+    {"record_deportation_stage", TULAY__V1__REQUEST__BODY_RECORD_DEPORTATION_STAGE, ACCESS_SESSION,
+     false, true, handle_record_deportation_stage},
+    {"add_intervention", TULAY__V1__REQUEST__BODY_ADD_INTERVENTION, ACCESS_SESSION, false, true,
+     handle_add_intervention},
+    {"create_recommendation", TULAY__V1__REQUEST__BODY_CREATE_RECOMMENDATION, ACCESS_SESSION, false,
+     true, handle_create_recommendation},
+    {"get_recommendation", TULAY__V1__REQUEST__BODY_GET_RECOMMENDATION, ACCESS_SESSION, false,
+     false, handle_get_recommendation},
+    {"change_recommendation_status", TULAY__V1__REQUEST__BODY_CHANGE_RECOMMENDATION_STATUS,
+     ACCESS_SESSION, false, true, handle_change_recommendation_status},
+    {"link_evidence", TULAY__V1__REQUEST__BODY_LINK_EVIDENCE, ACCESS_SESSION, false, true,
+     handle_link_evidence},
+    {"propose_referral", TULAY__V1__REQUEST__BODY_PROPOSE_REFERRAL, ACCESS_SESSION, false, true,
+     handle_propose_referral},
+    {"decide_referral", TULAY__V1__REQUEST__BODY_DECIDE_REFERRAL, ACCESS_SESSION, false, true,
+     handle_decide_referral},
+    {"list_referrals", TULAY__V1__REQUEST__BODY_LIST_REFERRALS, ACCESS_SESSION, false, false,
+     handle_list_referrals},
+    {"list_cases", TULAY__V1__REQUEST__BODY_LIST_CASES, ACCESS_SESSION, false, false,
+     handle_list_cases},
 };
 
 const struct handler *dispatch_find(int body)
@@ -59,7 +84,7 @@ const struct handler *dispatch_find(int body)
 
 const struct db_statement *dispatch_statements(unsigned *count)
 {
-	static struct db_statement all[64];
+	static struct db_statement all[128];
 	static unsigned n;
 	if (n == 0) {
 		const struct {
@@ -72,6 +97,11 @@ const struct db_statement *dispatch_statements(unsigned *count)
 		    {claims_statements, claims_statements_count},
 		    {users_statements, users_statements_count},
 		    {networks_statements, networks_statements_count},
+		    {case_common_statements, case_common_statements_count},
+		    {deportations_statements, deportations_statements_count},
+		    {recommendations_statements, recommendations_statements_count},
+		    {referrals_statements, referrals_statements_count},
+		    {cases_statements, cases_statements_count},
 		};
 		for (size_t s = 0; s < N_ELEMS(sets); s++) {
 			for (unsigned i = 0; i < sets[s].count && n < N_ELEMS(all); i++)

@@ -7,6 +7,7 @@
 #include <sodium.h>
 
 #include "common.h"
+#include "case_common.h"
 #include "handlers.h"
 #include "money.h"
 #include "request.h"
@@ -29,7 +30,8 @@
 	"contract_wage_minor, contract_wage_currency, actual_wage_minor, actual_wage_currency, "   \
 	"coalesce(forum, ''), coalesce(to_char(filing_deadline, 'YYYY-MM-DD'), ''), "              \
 	"array_to_string(exploitation_means, ','), amount_awarded_minor, "                         \
-	"amount_awarded_currency, amount_recovered_minor, amount_recovered_currency"
+	"amount_awarded_currency, amount_recovered_minor, amount_recovered_currency, "             \
+	"coalesce(office, '')"
 #define CLAIM_COLUMN_CASE_ID   16
 #define CLAIM_COLUMN_CLOSED_ON 17
 #define CLAIM_COLUMN_DETAILS   18 /* recruitment_agency, then the rest in that order */
@@ -37,7 +39,8 @@
 #define CLAIM_IDENTITY_COLUMNS                                                                     \
 	CLAIM_COLUMNS ", org_id, idempotency_key, worker_name_enc, worker_id_number_enc, "         \
 		      "worker_phone_enc"
-#define CLAIM_COLUMN_ORG_ID 32
+#define CLAIM_COLUMN_OFFICE 32
+#define CLAIM_COLUMN_ORG_ID 33
 
 const struct db_statement claims_statements[] = {
     /* The details of a claim just created (or replayed: then the same values), in the
@@ -51,25 +54,25 @@ const struct db_statement claims_statements[] = {
      "AND c.idempotency_key = $2 AND c.request_hash = $13"},
     {"claim_update_amounts", "SELECT outcome, detail FROM update_claim_amounts("
 			     "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"},
-    {"claim_timeline",
-     "SELECT e.event_id, e.kind, to_char(e.occurred_on, 'YYYY-MM-DD'), "
-     "extract(epoch FROM e.recorded_at)::bigint, u.username, coalesce(e.from_status, ''), "
-     "coalesce(e.to_status, ''), e.text_enc, e.idempotency_key "
-     "FROM case_events e JOIN cases c ON c.org_id = e.org_id AND c.case_id = e.case_id "
-     "JOIN users u ON u.user_id = e.recorded_by "
-     "WHERE c.org_id = $1 AND c.reference = $2 ORDER BY e.recorded_at, e.event_id"},
     {"claim_change_status", "SELECT outcome, detail FROM change_claim_status("
 			    "$1, $2, $3, $4, $5, $6, $7, $8, $9)"},
-    {"case_note_add", "SELECT event_id, outcome FROM add_case_note($1, $2, $3, $4, $5, $6, $7)"},
-    {"case_event_by_key",
-     "SELECT e.event_id, e.kind, to_char(e.occurred_on, 'YYYY-MM-DD'), "
-     "extract(epoch FROM e.recorded_at)::bigint, u.username, coalesce(e.from_status, ''), "
-     "coalesce(e.to_status, ''), e.text_enc, e.idempotency_key "
-     "FROM case_events e JOIN users u ON u.user_id = e.recorded_by "
-     "WHERE e.org_id = $1 AND e.idempotency_key = $2"},
     {"claim_create", "SELECT case_id, outcome FROM create_wage_theft_claim("
 		     "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "
 		     "$17)"},
+    {"claim_office", "SELECT case_set_office($1, $2, $3, $4)"},
+    /* The other workers of a group claim, sealed; replays insert nothing new. */
+    {"claim_workers_add",
+     "INSERT INTO claim_workers (org_id, case_id, position, name_enc, id_number_enc, "
+     "phone_enc, id_number_index) SELECT c.org_id, c.case_id, w.position, w.name_enc, "
+     "w.id_enc, w.phone_enc, w.idx FROM cases c, unnest($4::bytea[], $5::bytea[], "
+     "$6::bytea[], $7::bytea[]) WITH ORDINALITY AS w(name_enc, id_enc, phone_enc, idx, "
+     "position) WHERE c.org_id = $1 AND c.idempotency_key = $2 AND c.request_hash = $3 "
+     "ON CONFLICT DO NOTHING"},
+    {"claim_workers_of",
+     "SELECT w.position, w.name_enc, w.id_number_enc, w.phone_enc, c.idempotency_key "
+     "FROM claim_workers w JOIN cases c ON c.org_id = w.org_id AND c.case_id = w.case_id "
+     "WHERE c.org_id = $1 AND (c.reference = $2 OR c.idempotency_key = $3) "
+     "ORDER BY w.position"},
     {"claim_by_key", "SELECT " CLAIM_IDENTITY_COLUMNS " FROM wage_theft_claim_view "
 		     " WHERE org_id = $1 AND idempotency_key = $2"},
     {"claim_by_reference", "SELECT " CLAIM_IDENTITY_COLUMNS " FROM wage_theft_claim_view "
@@ -79,22 +82,13 @@ const struct db_statement claims_statements[] = {
 		   "   AND ($2::text = '' OR country_of_work = $2::bpchar) "
 		   "   AND ($3::text = '' OR status = $3::text) "
 		   "   AND ($4::bigint = 0 OR case_id < $4::bigint) "
-		   "   AND ($6::bytea IS NULL OR worker_id_number_index = $6::bytea) "
+		   "   AND ($6::bytea IS NULL OR worker_id_number_index = $6::bytea "
+		   "        OR EXISTS (SELECT 1 FROM claim_workers cw WHERE cw.org_id = "
+		   "wage_theft_claim_view.org_id AND cw.case_id = wage_theft_claim_view.case_id "
+		   "AND cw.id_number_index = $6::bytea)) "
 		   " ORDER BY case_id DESC LIMIT $5::integer"},
 };
 const unsigned claims_statements_count = N_ELEMS(claims_statements);
-
-static const char *const sector_codes[] = {
-    [TULAY__V1__SECTOR__SECTOR_CONSTRUCTION] = "construction",
-    [TULAY__V1__SECTOR__SECTOR_AGRICULTURE] = "agriculture",
-    [TULAY__V1__SECTOR__SECTOR_FISHERIES] = "fisheries",
-    [TULAY__V1__SECTOR__SECTOR_MANUFACTURING] = "manufacturing",
-    [TULAY__V1__SECTOR__SECTOR_DOMESTIC_WORK] = "domestic_work",
-    [TULAY__V1__SECTOR__SECTOR_HOSPITALITY] = "hospitality",
-    [TULAY__V1__SECTOR__SECTOR_CARE] = "care",
-    [TULAY__V1__SECTOR__SECTOR_SERVICES] = "services",
-    [TULAY__V1__SECTOR__SECTOR_OTHER] = "other",
-};
 
 static const char *const forum_codes[] = {
     [TULAY__V1__CLAIM_FORUM__CLAIM_FORUM_LABOUR_COURT] = "labour_court",
@@ -130,52 +124,20 @@ static const char *const status_codes[] = {
     [TULAY__V1__CLAIM_STATUS__CLAIM_STATUS_WITHDRAWN] = "withdrawn",
 };
 
-static const char *code_of(const char *const *codes, size_t n, int value)
-{
-	return value > 0 && (size_t)value < n ? codes[value] : NULL;
-}
-
-static int value_of(const char *const *codes, size_t n, const char *code)
-{
-	for (size_t i = 1; i < n; i++) {
-		if (strcmp(codes[i], code) == 0)
-			return (int)i;
-	}
-	return 0;
-}
-
-/* A Money from a (minor units, currency) column pair; NULL when the pair is NULL (unset)
- * or memory runs out (*oom then). */
-static Tulay__V1__Money *money_from_cols(struct request *req, const PGresult *res, int row, int col,
-					 bool *oom)
-{
-	if (PQgetisnull(res, row, col))
-		return NULL;
-	Tulay__V1__Money *m = request_alloc(req, sizeof(*m));
-	if (m != NULL) {
-		tulay__v1__money__init(m);
-		m->minor_units = strtoll(PQgetvalue(res, row, col), NULL, 10);
-		m->currency = arena_strdup(&req->arena, PQgetvalue(res, row, col + 1));
-	}
-	if (m == NULL || m->currency == NULL)
-		*oom = true;
-	return m;
-}
-
 static bool claim_details_from_row(struct request *req, const PGresult *res, int row,
 				   Tulay__V1__Claim *c)
 {
 	const int d = CLAIM_COLUMN_DETAILS;
 	bool oom = false;
 	c->recruitment_agency = arena_strdup(&req->arena, PQgetvalue(res, row, d));
-	c->recruitment_fee = money_from_cols(req, res, row, d + 1, &oom);
-	c->contract_wage = money_from_cols(req, res, row, d + 3, &oom);
-	c->actual_wage = money_from_cols(req, res, row, d + 5, &oom);
+	c->recruitment_fee = case_money(req, res, row, d + 1, &oom);
+	c->contract_wage = case_money(req, res, row, d + 3, &oom);
+	c->actual_wage = case_money(req, res, row, d + 5, &oom);
 	c->forum = (Tulay__V1__ClaimForum)value_of(forum_codes, N_ELEMS(forum_codes),
 						   PQgetvalue(res, row, d + 7));
 	c->filing_deadline = arena_strdup(&req->arena, PQgetvalue(res, row, d + 8));
-	c->amount_awarded = money_from_cols(req, res, row, d + 10, &oom);
-	c->amount_recovered = money_from_cols(req, res, row, d + 12, &oom);
+	c->amount_awarded = case_money(req, res, row, d + 10, &oom);
+	c->amount_recovered = case_money(req, res, row, d + 12, &oom);
 	/* "id_confiscated,threats" */
 	char *list = arena_strdup(&req->arena, PQgetvalue(res, row, d + 9));
 	c->exploitation_means =
@@ -225,26 +187,15 @@ static Tulay__V1__Claim *claim_from_row(struct request *req, const PGresult *res
 	    c->work_ended_on == NULL || amount->currency == NULL || c->opened_on == NULL ||
 	    c->created_by == NULL)
 		return NULL;
-	if ((c->closed_on = arena_strdup(a, PQgetvalue(res, row, CLAIM_COLUMN_CLOSED_ON))) == NULL)
+	if ((c->closed_on = arena_strdup(a, PQgetvalue(res, row, CLAIM_COLUMN_CLOSED_ON))) ==
+		NULL ||
+	    (c->office = arena_strdup(a, PQgetvalue(res, row, CLAIM_COLUMN_OFFICE))) == NULL)
 		return NULL;
 	return claim_details_from_row(req, res, row, c) ? c : NULL;
 }
 
 static const char *const identity_columns[] = {"worker_name_enc", "worker_id_number_enc",
 					       "worker_phone_enc"};
-
-/* A bytea column in text form ("\x0a1b...") decoded into the arena. */
-static uint8_t *bytea_value(struct request *req, const PGresult *res, int row, int col, size_t *len)
-{
-	const char *text = PQgetvalue(res, row, col);
-	size_t hex = strlen(text);
-	if (hex < 2 || strncmp(text, "\\x", 2) != 0)
-		return NULL;
-	uint8_t *out = arena_alloc(&req->arena, hex / 2 + 1);
-	if (out == NULL || sodium_hex2bin(out, hex / 2, text + 2, hex - 2, NULL, len, NULL) != 0)
-		return NULL;
-	return out;
-}
 
 /* Opens the sealed worker identity of a row read with CLAIM_IDENTITY_COLUMNS. Returns
  * false if a ciphertext fails its integrity check: altered, or moved from another row or
@@ -254,7 +205,7 @@ static bool claim_open_identity(struct request *req, const PGresult *res, int ro
 {
 	Tulay__V1__Worker *w = request_alloc(req, sizeof(*w));
 	size_t key_len = 0;
-	uint8_t *key = bytea_value(req, res, row, CLAIM_COLUMN_ORG_ID + 1, &key_len);
+	uint8_t *key = case_bytea(req, res, row, CLAIM_COLUMN_ORG_ID + 1, &key_len);
 	if (w == NULL || key == NULL)
 		return false;
 	tulay__v1__worker__init(w);
@@ -271,7 +222,7 @@ static bool claim_open_identity(struct request *req, const PGresult *res, int ro
 		    .row_len = key_len,
 		};
 		size_t len = 0;
-		uint8_t *sealed = bytea_value(req, res, row, col, &len);
+		uint8_t *sealed = case_bytea(req, res, row, col, &len);
 		char *plain = sealed != NULL ? vault_open(&req->arena, sealed, len, &place) : NULL;
 		if (plain == NULL) {
 			log_error("event=identity_integrity_failure conn=%llu req=%llu column=%s "
@@ -305,6 +256,81 @@ static Tulay__V1__Claim *claim_build(struct request *req, const PGresult *res)
 	return claim;
 }
 
+/* The other workers of a group claim (a claim_workers_of result), opened. Their sealed
+ * fields are bound to the claim's key followed by the worker's position. */
+static const char *const co_worker_columns[] = {"name", "id_number", "phone"};
+
+static uint8_t *co_worker_row_key(struct request *req, const uint8_t *key, size_t len,
+				  unsigned position)
+{
+	uint8_t *k = request_alloc(req, len + 1);
+	if (k != NULL) {
+		memcpy(k, key, len);
+		k[len] = (uint8_t)position;
+	}
+	return k;
+}
+
+static bool claim_open_co_workers(struct request *req, const PGresult *res, int64_t org_id,
+				  Tulay__V1__Claim *claim)
+{
+	int n = PQntuples(res);
+	claim->co_workers = request_alloc(req, sizeof(*claim->co_workers) * (size_t)(n + 1));
+	if (claim->co_workers == NULL)
+		return false;
+	for (int row = 0; row < n; row++) {
+		Tulay__V1__Worker *w = request_alloc(req, sizeof(*w));
+		size_t key_len = 0;
+		uint8_t *key = case_bytea(req, res, row, 4, &key_len);
+		unsigned position = (unsigned)strtoul(PQgetvalue(res, row, 0), NULL, 10);
+		uint8_t *row_key =
+		    key != NULL ? co_worker_row_key(req, key, key_len, position) : NULL;
+		if (w == NULL || row_key == NULL)
+			return false;
+		tulay__v1__worker__init(w);
+		char **fields[] = {&w->name, &w->id_number, &w->phone};
+		for (size_t i = 0; i < N_ELEMS(fields); i++) {
+			if (PQgetisnull(res, row, 1 + (int)i))
+				continue;
+			size_t len = 0;
+			uint8_t *sealed = case_bytea(req, res, row, 1 + (int)i, &len);
+			struct vault_place place = {org_id, "claim_workers", co_worker_columns[i],
+						    row_key, key_len + 1};
+			char *plain =
+			    sealed != NULL ? vault_open(&req->arena, sealed, len, &place) : NULL;
+			if (plain == NULL) {
+				log_error("event=identity_integrity_failure req=%llu "
+					  "column=claim_workers.%s reference=%s position=%u",
+					  (unsigned long long)req->seq, co_worker_columns[i],
+					  claim->reference, position);
+				return false;
+			}
+			*fields[i] = plain;
+		}
+		claim->co_workers[row] = w;
+	}
+	claim->n_co_workers = (size_t)n;
+	return true;
+}
+
+/* The claim of a CLAIM_IDENTITY_COLUMNS result with its lead worker and, from a
+ * claim_workers_of result, the others; NULL after ending the request. */
+static Tulay__V1__Claim *claim_build_group(struct request *req, const PGresult *res,
+					   const PGresult *workers)
+{
+	Tulay__V1__Claim *claim = claim_build(req, res);
+	if (claim == NULL)
+		return NULL;
+	int64_t org_id = strtoll(PQgetvalue(res, 0, CLAIM_COLUMN_ORG_ID), NULL, 10);
+	if (!claim_open_co_workers(req, workers, org_id, claim)) {
+		request_fail(req, TULAY__V1__CODE__DATA_LOSS,
+			     "the other workers' personal details of this claim fail their "
+			     "integrity check; the incident is logged");
+		return NULL;
+	}
+	return claim;
+}
+
 static void claim_send(struct request *req, Tulay__V1__Claim *claim)
 {
 	req->resp.body_case = TULAY__V1__RESPONSE__BODY_CLAIM;
@@ -312,56 +338,11 @@ static void claim_send(struct request *req, Tulay__V1__Claim *claim)
 	request_reply(req);
 }
 
-/* One timeline row (claim_timeline / case_event_by_key columns), its text opened; NULL on
- * memory or integrity failure (*integrity_failed says which). */
-static Tulay__V1__CaseEvent *event_from_row(struct request *req, const PGresult *res, int row,
-					    int64_t org_id, bool *integrity_failed)
-{
-	static const char *const kinds[] = {"", "opened", "status_changed", "note",
-					    "amounts_updated"};
-	Tulay__V1__CaseEvent *e = request_alloc(req, sizeof(*e));
-	if (e == NULL)
-		return NULL;
-	tulay__v1__case_event__init(e);
-	e->id = strtoll(PQgetvalue(res, row, 0), NULL, 10);
-	e->kind =
-	    (Tulay__V1__CaseEventKind)value_of(kinds, N_ELEMS(kinds), PQgetvalue(res, row, 1));
-	e->occurred_on = arena_strdup(&req->arena, PQgetvalue(res, row, 2));
-	e->recorded_at = strtoll(PQgetvalue(res, row, 3), NULL, 10);
-	e->recorded_by = arena_strdup(&req->arena, PQgetvalue(res, row, 4));
-	e->from_status = (Tulay__V1__ClaimStatus)value_of(status_codes, N_ELEMS(status_codes),
-							  PQgetvalue(res, row, 5));
-	e->to_status = (Tulay__V1__ClaimStatus)value_of(status_codes, N_ELEMS(status_codes),
-							PQgetvalue(res, row, 6));
-	if (e->occurred_on == NULL || e->recorded_by == NULL)
-		return NULL;
-	if (PQgetisnull(res, row, 7))
-		return e;
-	size_t key_len = 0, len = 0;
-	uint8_t *key = bytea_value(req, res, row, 8, &key_len);
-	uint8_t *sealed = bytea_value(req, res, row, 7, &len);
-	struct vault_place place = {org_id, "case_events", "text", key, key_len};
-	if (key == NULL || sealed == NULL ||
-	    (e->text = vault_open(&req->arena, sealed, len, &place)) == NULL) {
-		log_error("event=identity_integrity_failure req=%llu column=case_events.text "
-			  "event=%lld",
-			  (unsigned long long)req->seq, (long long)e->id);
-		*integrity_failed = true;
-		return NULL;
-	}
-	return e;
-}
-
 static void claim_reply(struct request *req, const PGresult *res)
 {
 	Tulay__V1__Claim *claim = claim_build(req, res);
 	if (claim != NULL)
 		claim_send(req, claim);
-}
-
-static char *int_param(struct request *req, long long value)
-{
-	return arena_printf(&req->arena, "%lld", value);
 }
 
 /* --- CreateClaim ----------------------------------------------------------------------- */
@@ -384,7 +365,8 @@ static const char *worker_field(const Tulay__V1__CreateClaim *m, size_t i)
 static void claim_created(struct request *req, enum db_outcome outcome)
 {
 	if (outcome != DB_OK) {
-		request_fail_db(req);
+		if (!case_fail_unknown_office(req))
+			request_fail_db(req);
 		return;
 	}
 	const char *result = PQgetvalue(request_result(req, 0), 0, 1);
@@ -392,12 +374,15 @@ static void claim_created(struct request *req, enum db_outcome outcome)
 		request_fail_key_reused(req, "claim");
 		return;
 	}
-	const PGresult *res = request_result(req, 2) /* after claim_create, claim_details */;
+	/* After claim_create, claim_details, claim_office and claim_workers_add. */
+	const PGresult *res = request_result(req, 4);
 	if (PQntuples(res) != 1) {
 		request_fail(req, TULAY__V1__CODE__INTERNAL, "the claim could not be read back");
 		return;
 	}
-	claim_reply(req, res);
+	Tulay__V1__Claim *claim = claim_build_group(req, res, request_result(req, 5));
+	if (claim != NULL)
+		claim_send(req, claim);
 }
 
 /* The claim_details parameters $3..$12, as text (NULL for unset). */
@@ -407,7 +392,7 @@ struct claim_detail_params {
 
 static char *money_minor_param(struct request *req, const Tulay__V1__Money *m)
 {
-	return m != NULL ? int_param(req, m->minor_units) : NULL;
+	return m != NULL ? case_int_param(req, m->minor_units) : NULL;
 }
 
 static bool claim_detail_params(struct request *req, const Tulay__V1__CreateClaim *m,
@@ -417,9 +402,7 @@ static bool claim_detail_params(struct request *req, const Tulay__V1__CreateClai
 	 * ours (validated), so no quoting is needed. */
 	size_t cap = 3;
 	for (size_t i = 0; i < m->n_exploitation_means; i++)
-		cap +=
-		    strlen(code_of(means_codes, N_ELEMS(means_codes), m->exploitation_means[i])) +
-		    1;
+		cap += strlen(CODE_OF(means_codes, m->exploitation_means[i])) + 1;
 	char *means = request_alloc(req, cap);
 	if (means == NULL)
 		return false;
@@ -427,7 +410,7 @@ static bool claim_detail_params(struct request *req, const Tulay__V1__CreateClai
 	for (size_t i = 0; i < m->n_exploitation_means; i++) {
 		if (i > 0)
 			strcat(means, ",");
-		strcat(means, code_of(means_codes, N_ELEMS(means_codes), m->exploitation_means[i]));
+		strcat(means, CODE_OF(means_codes, m->exploitation_means[i]));
 	}
 	strcat(means, "}");
 	const char *values[10] = {
@@ -438,7 +421,7 @@ static bool claim_detail_params(struct request *req, const Tulay__V1__CreateClai
 	    m->contract_wage != NULL ? m->contract_wage->currency : NULL,
 	    money_minor_param(req, m->actual_wage),
 	    m->actual_wage != NULL ? m->actual_wage->currency : NULL,
-	    code_of(forum_codes, N_ELEMS(forum_codes), m->forum),
+	    CODE_OF(forum_codes, m->forum),
 	    *m->filing_deadline != '\0' ? m->filing_deadline : NULL,
 	    means,
 	};
@@ -448,11 +431,68 @@ static bool claim_detail_params(struct request *req, const Tulay__V1__CreateClai
 	       (m->actual_wage == NULL || values[5] != NULL);
 }
 
+/* Appends "\\x<hex>" (or NULL) as an element of a bytea[] literal. */
+static void bytea_element(char *out, const uint8_t *bytes, size_t len, bool first)
+{
+	char *end = out + strlen(out);
+	if (!first)
+		*end++ = ',';
+	if (bytes == NULL) {
+		strcpy(end, "NULL");
+		return;
+	}
+	strcpy(end, "\"\\\\x");
+	end += 4;
+	sodium_bin2hex(end, 2 * len + 1, bytes, len);
+	strcat(end, "\"");
+}
+
+/* The co-workers' sealed names, ID numbers, phones and ID number indexes as four bytea[]
+ * literals, positions 1.. in order. Returns false when memory runs out. */
+static bool claim_seal_co_workers(struct request *req, const Tulay__V1__CreateClaim *m,
+				  int64_t org_id, char *out[4])
+{
+	const ProtobufCBinaryData *key = &m->idempotency_key;
+	/* Generous: each element is at most a 4000-byte sealed value in hex plus quotes. */
+	size_t cap = 3 + m->n_co_workers * (2 * (VAULT_INDEX_BYTES + 2 * 200 + 64) + 8);
+	for (size_t i = 0; i < 4; i++) {
+		if ((out[i] = request_alloc(req, cap * 4)) == NULL)
+			return false;
+		strcpy(out[i], "{");
+	}
+	for (size_t w = 0; w < m->n_co_workers; w++) {
+		const Tulay__V1__Worker *cw = m->co_workers[w];
+		const char *fields[] = {cw->name, cw->id_number, cw->phone};
+		uint8_t *row_key = co_worker_row_key(req, key->data, key->len, (unsigned)w + 1);
+		if (row_key == NULL)
+			return false;
+		for (size_t i = 0; i < N_ELEMS(fields); i++) {
+			size_t len = 0;
+			uint8_t *sealed = NULL;
+			if (*fields[i] != '\0') {
+				sealed =
+				    case_seal(req, org_id, "claim_workers", co_worker_columns[i],
+					      row_key, key->len + 1, fields[i], &len);
+				if (sealed == NULL)
+					return false;
+			}
+			bytea_element(out[i], sealed, len, w == 0);
+		}
+		uint8_t index[VAULT_INDEX_BYTES];
+		if (*cw->id_number != '\0')
+			vault_index(org_id, cw->id_number, index);
+		bytea_element(out[3], *cw->id_number != '\0' ? index : NULL, sizeof(index), w == 0);
+	}
+	for (size_t i = 0; i < 4; i++)
+		strcat(out[i], "}");
+	return true;
+}
+
 static void claim_create_submit(struct request *req)
 {
 	const Tulay__V1__CreateClaim *m = req->msg->create_claim;
 	struct claim_create_state *st = req->state;
-	const char *sector = code_of(sector_codes, N_ELEMS(sector_codes), m->sector);
+	const char *sector = CODE_OF(sector_codes, m->sector);
 
 	/* The request's content as the server understood it, so that a retry is recognised
 	 * and a reused key with other content is refused. NUL-separated fields. */
@@ -488,7 +528,20 @@ static void claim_create_submit(struct request *req)
 		const char *v = dp.values[i] != NULL ? dp.values[i] : "\x01"; /* NULL != "" */
 		crypto_generichash_update(&h, (const uint8_t *)v, strlen(v) + 1);
 	}
+	crypto_generichash_update(&h, (const uint8_t *)m->office, strlen(m->office) + 1);
+	for (size_t w = 0; w < m->n_co_workers; w++) {
+		const Tulay__V1__Worker *cw = m->co_workers[w];
+		const char *fields[] = {cw->name, cw->id_number, cw->phone};
+		for (size_t i = 0; i < N_ELEMS(fields); i++)
+			crypto_generichash_update(&h, (const uint8_t *)fields[i],
+						  strlen(fields[i]) + 1);
+	}
 	crypto_generichash_final(&h, st->hash, sizeof(st->hash));
+	char *co_workers[4];
+	if (!claim_seal_co_workers(req, m, st->org_id, co_workers)) {
+		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
 
 	/* Seal each part of the worker's identity given, bound to this row. */
 	uint8_t *sealed[N_ELEMS(identity_columns)] = {NULL};
@@ -508,10 +561,10 @@ static void claim_create_submit(struct request *req)
 	if (indexed)
 		vault_index(st->org_id, worker_field(m, 1), st->id_index);
 
-	char *org_id = int_param(req, st->org_id);
-	char *user_id = int_param(req, req->session.user_id);
-	char *amount = int_param(req, m->amount_claimed->minor_units);
-	char *nworkers = int_param(req, st->workers);
+	char *org_id = case_int_param(req, st->org_id);
+	char *user_id = case_int_param(req, req->session.user_id);
+	char *amount = case_int_param(req, m->amount_claimed->minor_units);
+	char *nworkers = case_int_param(req, st->workers);
 	if (org_id == NULL || user_id == NULL || amount == NULL || nworkers == NULL) {
 		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
 		return;
@@ -546,9 +599,24 @@ static void claim_create_submit(struct request *req)
 	for (size_t i = 0; i < N_ELEMS(dp.values); i++)
 		db_param_text(q, dp.values[i]);
 	db_param_bytes(q, st->hash, sizeof(st->hash));
+	q = db_job_add(&req->job, "claim_office");
+	db_param_text(q, org_id);
+	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
+	db_param_bytes(q, st->hash, sizeof(st->hash));
+	db_param_text(q, m->office);
+	q = db_job_add(&req->job, "claim_workers_add");
+	db_param_text(q, org_id);
+	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
+	db_param_bytes(q, st->hash, sizeof(st->hash));
+	for (size_t i = 0; i < N_ELEMS(co_workers); i++)
+		db_param_text(q, co_workers[i]);
 	/* Same pipeline, same transaction: read back what was created or replayed. */
 	q = db_job_add(&req->job, "claim_by_key");
 	db_param_text(q, org_id);
+	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
+	q = db_job_add(&req->job, "claim_workers_of");
+	db_param_text(q, org_id);
+	db_param_text(q, NULL);
 	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
 	request_audit_case_key(req, "create_claim", m->idempotency_key.data,
 			       (int)m->idempotency_key.len);
@@ -580,7 +648,7 @@ static void claim_validate_details(struct request *req, const Tulay__V1__CreateC
 	validate_optional_money(req, "contract_wage", m->contract_wage, 1);
 	validate_optional_money(req, "actual_wage", m->actual_wage, 0);
 	if (m->forum != TULAY__V1__CLAIM_FORUM__CLAIM_FORUM_UNSPECIFIED &&
-	    code_of(forum_codes, N_ELEMS(forum_codes), m->forum) == NULL)
+	    CODE_OF(forum_codes, m->forum) == NULL)
 		request_field_error(req, "forum", "is not a forum tulay knows");
 	struct civil_date deadline;
 	if (*m->filing_deadline != '\0' &&
@@ -589,7 +657,7 @@ static void claim_validate_details(struct request *req, const Tulay__V1__CreateC
 	bool seen[N_ELEMS(means_codes)] = {false};
 	for (size_t i = 0; i < m->n_exploitation_means; i++) {
 		int v = m->exploitation_means[i];
-		if (code_of(means_codes, N_ELEMS(means_codes), v) == NULL) {
+		if (CODE_OF(means_codes, v) == NULL) {
 			request_field_error(req, "exploitation_means", "holds an unknown means");
 			break;
 		}
@@ -601,11 +669,20 @@ static void claim_validate_details(struct request *req, const Tulay__V1__CreateC
 	}
 }
 
-/* True if value has min..max characters, all from `allowed`. */
-static bool chars_in(const char *value, size_t min, size_t max, const char *allowed)
+/* A worker's identity: each part optional; field errors name `prefix`.name etc. */
+static void claim_validate_worker(struct request *req, const char *prefix,
+				  const Tulay__V1__Worker *w)
 {
-	size_t len = strlen(value);
-	return len >= min && len <= max && strspn(value, allowed) == len;
+	const char *problem;
+	if (*w->name != '\0' && (problem = validate_text(w->name, 1, 200)) != NULL)
+		request_field_error(req, arena_printf(&req->arena, "%s.name", prefix), problem);
+	if (*w->id_number != '\0' && !chars_in(w->id_number, 3, 40, ID_NUMBER_CHARS))
+		request_field_error(req, arena_printf(&req->arena, "%s.id_number", prefix),
+				    ID_NUMBER_PROBLEM);
+	if (*w->phone != '\0' && !chars_in(w->phone, 6, 30, "0123456789 +-()"))
+		request_field_error(req, arena_printf(&req->arena, "%s.phone", prefix),
+				    "must be 6 to 30 digits, spaces and + - ( ), e.g. "
+				    "+60 12 345 6789");
 }
 
 static void claim_validate(struct request *req, const Tulay__V1__CreateClaim *m)
@@ -617,7 +694,7 @@ static void claim_validate(struct request *req, const Tulay__V1__CreateClaim *m)
 		request_field_error(req, "worker_nationality", problem);
 	if ((problem = validate_country(m->country_of_work)) != NULL)
 		request_field_error(req, "country_of_work", problem);
-	if (code_of(sector_codes, N_ELEMS(sector_codes), m->sector) == NULL)
+	if (CODE_OF(sector_codes, m->sector) == NULL)
 		request_field_error(req, "sector",
 				    "is required: construction, agriculture, fisheries, "
 				    "manufacturing, domestic work, hospitality, care, services or "
@@ -648,22 +725,19 @@ static void claim_validate(struct request *req, const Tulay__V1__CreateClaim *m)
 	if (m->workers > CLAIM_MAX_WORKERS)
 		request_field_error(req, "workers", "must be at most 100000");
 	claim_validate_details(req, m);
-	if (m->worker != NULL) {
-		if (*m->worker->name != '\0' &&
-		    (problem = validate_text(m->worker->name, 1, 200)) != NULL)
-			request_field_error(req, "worker.name", problem);
-		if (*m->worker->id_number != '\0' &&
-		    !chars_in(m->worker->id_number, 3, 40,
-			      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 -./"))
-			request_field_error(req, "worker.id_number",
-					    "must be 3 to 40 letters and digits (spaces, '-', '.' "
-					    "and '/' allowed), as on the passport or ID card");
-		if (*m->worker->phone != '\0' &&
-		    !chars_in(m->worker->phone, 6, 30, "0123456789 +-()"))
-			request_field_error(req, "worker.phone",
-					    "must be 6 to 30 digits, spaces and + - ( ), e.g. "
-					    "+60 12 345 6789");
-	}
+	if (m->worker != NULL)
+		claim_validate_worker(req, "worker", m->worker);
+	if (*m->office != '\0' && (problem = validate_text(m->office, 1, 200)) != NULL)
+		request_field_error(req, "office", problem);
+	uint32_t workers = m->workers == 0 ? 1 : m->workers;
+	if (m->n_co_workers > 100 || m->n_co_workers >= workers)
+		request_field_error(
+		    req, "co_workers",
+		    "are too many: at most workers - 1 (the lead worker is `worker`) "
+		    "and at most 100");
+	for (size_t i = 0; i < m->n_co_workers && i < 100; i++)
+		claim_validate_worker(req, arena_printf(&req->arena, "co_workers[%zu]", i),
+				      m->co_workers[i]);
 }
 
 void handle_create_claim(struct request *req)
@@ -708,38 +782,20 @@ static void claim_loaded(struct request *req, enum db_outcome outcome)
 		request_fail(req, TULAY__V1__CODE__NOT_FOUND, "no claim with this reference");
 		return;
 	}
-	Tulay__V1__Claim *claim = claim_build(req, res);
+	Tulay__V1__Claim *claim = claim_build_group(req, res, request_result(req, 2));
 	if (claim == NULL)
 		return;
-	const PGresult *events = request_result(req, 1);
 	struct claim_read_state *st = req->state;
-	int n = PQntuples(events);
-	claim->timeline = request_alloc(req, sizeof(*claim->timeline) * (size_t)(n + 1));
-	if (claim->timeline == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+	if (!case_timeline(req, request_result(req, 1), st->org_id, &claim->timeline,
+			   &claim->n_timeline))
 		return;
-	}
-	for (int i = 0; i < n; i++) {
-		bool integrity_failed = false;
-		claim->timeline[i] = event_from_row(req, events, i, st->org_id, &integrity_failed);
-		if (claim->timeline[i] == NULL) {
-			request_fail(req,
-				     integrity_failed ? TULAY__V1__CODE__DATA_LOSS
-						      : TULAY__V1__CODE__RESOURCE_EXHAUSTED,
-				     integrity_failed ? "a timeline entry of this claim fails its "
-							"integrity check; the incident is logged"
-						      : "out of memory");
-			return;
-		}
-	}
-	claim->n_timeline = (size_t)n;
 	claim_send(req, claim);
 }
 
 static void claim_get_submit(struct request *req)
 {
 	struct claim_read_state *st = req->state;
-	st->org_param = int_param(req, st->org_id);
+	st->org_param = case_int_param(req, st->org_id);
 	if (st->org_param == NULL) {
 		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
 		return;
@@ -747,31 +803,21 @@ static void claim_get_submit(struct request *req)
 	struct db_query *q = db_job_add(&req->job, "claim_by_reference");
 	db_param_text(q, st->org_param);
 	db_param_text(q, req->msg->get_claim->reference);
-	q = db_job_add(&req->job, "claim_timeline");
+	q = db_job_add(&req->job, "case_timeline");
 	db_param_text(q, st->org_param);
 	db_param_text(q, req->msg->get_claim->reference);
+	q = db_job_add(&req->job, "claim_workers_of");
+	db_param_text(q, st->org_param);
+	db_param_text(q, req->msg->get_claim->reference);
+	db_param_text(q, NULL);
 	request_audit(req, "read_claim", req->msg->get_claim->reference, "");
 	request_db(req, claim_loaded);
-}
-
-/* A reference is two capital letters, the year and a sequence: WT-2026-000123. */
-static bool reference_is_valid(const char *ref)
-{
-	size_t len = strlen(ref);
-	if (len < 14 || len > 24 || !isupper((unsigned char)ref[0]) ||
-	    !isupper((unsigned char)ref[1]) || ref[2] != '-' || ref[7] != '-')
-		return false;
-	for (size_t i = 3; i < len; i++) {
-		if (i != 7 && !isdigit((unsigned char)ref[i]))
-			return false;
-	}
-	return true;
 }
 
 void handle_get_claim(struct request *req)
 {
 	const Tulay__V1__GetClaim *m = req->msg->get_claim;
-	if (!reference_is_valid(m->reference)) {
+	if (!case_reference_is_valid(m->reference)) {
 		request_field_error(req, "reference",
 				    "is not a claim reference such as WT-2026-000123");
 		request_fail_invalid(req, "invalid claim reference");
@@ -783,7 +829,7 @@ void handle_get_claim(struct request *req)
 		return;
 	}
 	req->state = st;
-	orgs_resolve(req, m->organisation, "organisation", false, &st->org_id, claim_get_submit);
+	orgs_resolve(req, m->organisation, "organisation", true, &st->org_id, claim_get_submit);
 }
 
 /* --- ListClaims ------------------------------------------------------------------------ */
@@ -829,9 +875,9 @@ static void claim_list_submit(struct request *req)
 {
 	const Tulay__V1__ListClaims *m = req->msg->list_claims;
 	struct claim_read_state *st = req->state;
-	const char *status = code_of(status_codes, N_ELEMS(status_codes), m->status);
-	st->org_param = int_param(req, st->org_id);
-	char *fetch = int_param(req, (long long)st->limit + 1);
+	const char *status = CODE_OF(status_codes, m->status);
+	st->org_param = case_int_param(req, st->org_id);
+	char *fetch = case_int_param(req, (long long)st->limit + 1);
 	if (st->org_param == NULL || fetch == NULL) {
 		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
 		return;
@@ -865,18 +911,6 @@ static void claim_list_submit(struct request *req)
 	request_db(req, claims_listed);
 }
 
-static bool page_token_is_valid(const char *token)
-{
-	size_t len = strlen(token);
-	if (len > 18)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		if (!isdigit((unsigned char)token[i]))
-			return false;
-	}
-	return true;
-}
-
 void handle_list_claims(struct request *req)
 {
 	const Tulay__V1__ListClaims *m = req->msg->list_claims;
@@ -884,13 +918,13 @@ void handle_list_claims(struct request *req)
 	if (*m->country_of_work != '\0' && (problem = validate_country(m->country_of_work)) != NULL)
 		request_field_error(req, "country_of_work", problem);
 	if (m->status != TULAY__V1__CLAIM_STATUS__CLAIM_STATUS_UNSPECIFIED &&
-	    code_of(status_codes, N_ELEMS(status_codes), m->status) == NULL)
+	    CODE_OF(status_codes, m->status) == NULL)
 		request_field_error(req, "status", "is not a claim status");
 	if (m->limit > CLAIM_LIST_MAX)
 		request_field_error(req, "limit", "must be at most 500");
 	if (strlen(m->worker_id_number) > 40)
 		request_field_error(req, "worker_id_number", "is longer than any ID number");
-	if (!page_token_is_valid(m->page_token))
+	if (!case_page_token_is_valid(m->page_token))
 		request_field_error(req, "page_token",
 				    "is not a next_page_token this server gave out");
 	if (request_has_field_errors(req)) {
@@ -907,154 +941,124 @@ void handle_list_claims(struct request *req)
 	orgs_resolve(req, m->organisation, "organisation", false, &st->org_id, claim_list_submit);
 }
 
-/* --- the lifecycle: ChangeClaimStatus and AddCaseNote ---------------------------------- */
+/* --- the lifecycle: ChangeClaimStatus, AddCaseNote, UpdateClaimAmounts ------------------ */
 
-struct claim_event_state {
-	char org[24], user[24], version[24];
-	char occurred_on[11];
-	uint8_t hash[32];
+/* A write to an existing case names it by reference and, for a case another organisation
+ * referred to the caller's, by that organisation. The write's state waits for the
+ * organisation to be resolved; then the request hash and the sealed text are made for it
+ * (row-level security decides whether the case is visible: if not, 'not_found'). */
+struct claim_write {
+	struct case_write *w;
+	const char **parts; /* what the request hash covers */
+	size_t n_parts;
+	const char *text; /* to seal into case_events.text, or "" */
+	uint8_t *sealed;  /* NULL for no text */
+	size_t sealed_len;
+	const ProtobufCBinaryData *key;
+	void (*submit)(struct request *req);
 };
 
-/* What every timeline write shares: the caller may write, the key and reference are
- * well-formed, the date is a date (empty: today, UTC), and free text is sealed to this
- * event. Returns the state, or NULL after ending the request. On success *sealed is the
- * sealed text (NULL for none). */
-static struct claim_event_state *
-claim_event_begin(struct request *req, const ProtobufCBinaryData *key, const char *reference,
-		  const char *occurred_on, const char *text, size_t max_text,
-		  const char *text_field, uint8_t **sealed, size_t *sealed_len)
+static void claim_write_resolved(struct request *req)
 {
-	if (req->session.role == TULAY__V1__ROLE__ROLE_COORDINATOR) {
-		request_fail(req, TULAY__V1__CODE__PERMISSION_DENIED,
-			     "coordinators read claims; a field officer changes them");
-		return NULL;
-	}
-	struct claim_event_state *st = request_alloc(req, sizeof(*st));
-	if (st == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
-		return NULL;
-	}
-	const char *problem;
-	struct civil_date when;
-	if ((problem = validate_idempotency_key(key->len)) != NULL)
-		request_field_error(req, "idempotency_key", problem);
-	if (!reference_is_valid(reference))
-		request_field_error(req, "reference",
-				    "is not a claim reference such as WT-2026-000123");
-	if (*occurred_on == '\0') {
-		time_t now = time(NULL);
-		struct tm tm;
-		gmtime_r(&now, &tm);
-		strftime(st->occurred_on, sizeof(st->occurred_on), "%Y-%m-%d", &tm);
-	} else if ((problem = validate_date(occurred_on, &when)) != NULL) {
-		request_field_error(req, "occurred_on", problem);
-	} else {
-		snprintf(st->occurred_on, sizeof(st->occurred_on), "%s", occurred_on);
-	}
-	if (*text != '\0' && (problem = validate_text(text, 1, max_text)) != NULL)
-		request_field_error(req, text_field, problem);
-	if (request_has_field_errors(req)) {
-		request_fail_invalid(req, "nothing was changed");
-		return NULL;
-	}
-	snprintf(st->org, sizeof(st->org), "%lld", (long long)req->session.org_id);
-	snprintf(st->user, sizeof(st->user), "%lld", (long long)req->session.user_id);
-	*sealed = NULL;
-	*sealed_len = 0;
-	if (*text != '\0') {
-		struct vault_place place = {req->session.org_id, "case_events", "text", key->data,
-					    key->len};
-		if ((*sealed = vault_seal(&req->arena, text, &place, sealed_len)) == NULL) {
+	struct claim_write *cw = req->state;
+	case_write_finish(req, cw->w, cw->w->org_id, cw->parts, cw->n_parts);
+	if (*cw->text != '\0') {
+		cw->sealed = case_seal(req, cw->w->org_id, "case_events", "text", cw->key->data,
+				       cw->key->len, cw->text, &cw->sealed_len);
+		if (cw->sealed == NULL) {
 			request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
-			return NULL;
+			return;
 		}
 	}
-	return st;
+	cw->submit(req);
 }
 
-static void claim_event_hash(struct claim_event_state *st, const char *const *parts, size_t n)
+/* Starts the write once case_write_begin accepted it: copies `parts` (n of them) and
+ * resolves `organisation`. */
+static void claim_write_start(struct request *req, struct case_write *w,
+			      const ProtobufCBinaryData *key, const char *organisation,
+			      const char *const *parts, size_t n, const char *text,
+			      void (*submit)(struct request *req))
 {
-	crypto_generichash_state h;
-	vault_request_hash_init(&h, sizeof(st->hash));
-	for (size_t i = 0; i < n; i++)
-		crypto_generichash_update(&h, (const uint8_t *)parts[i], strlen(parts[i]) + 1);
-	crypto_generichash_final(&h, st->hash, sizeof(st->hash));
+	struct claim_write *cw = request_alloc(req, sizeof(*cw));
+	const char **copy = request_alloc(req, sizeof(*copy) * n);
+	if (cw == NULL || copy == NULL) {
+		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	memcpy(copy, parts, sizeof(*copy) * n);
+	*cw = (struct claim_write){
+	    .w = w, .parts = copy, .n_parts = n, .text = text, .key = key, .submit = submit};
+	req->state = cw;
+	orgs_resolve(req, organisation, "organisation", true, &w->org_id, claim_write_resolved);
 }
 
-static void claim_status_changed(struct request *req, enum db_outcome outcome)
+/* The sealed text as the last parameter of a case function (NULL for none). */
+static void param_sealed(struct db_query *q, const struct claim_write *cw)
+{
+	if (cw->sealed != NULL)
+		db_param_bytes(q, cw->sealed, (int)cw->sealed_len);
+	else
+		db_param_text(q, NULL);
+}
+
+static void claim_changed(struct request *req, enum db_outcome outcome)
 {
 	if (outcome != DB_OK) {
 		request_fail_db(req);
 		return;
 	}
 	const PGresult *r = request_result(req, 0);
-	const char *result = PQgetvalue(r, 0, 0), *detail = PQgetvalue(r, 0, 1);
-	if (strcmp(result, "key_reused") == 0) {
-		request_fail_key_reused(req, "status change");
-	} else if (strcmp(result, "not_found") == 0) {
-		request_fail(req, TULAY__V1__CODE__NOT_FOUND, "no claim with this reference");
-	} else if (strcmp(result, "stale") == 0) {
-		request_field_error(req, "expected_version", "is stale");
-		request_fail(req, TULAY__V1__CODE__FAILED_PRECONDITION,
-			     arena_printf(&req->arena,
-					  "the claim changed since you looked (version is now %s): "
-					  "check it again",
-					  detail));
-	} else if (strcmp(result, "illegal") == 0) {
-		request_field_error(req, "status", "is not a move allowed from the current status");
-		request_fail(req, TULAY__V1__CODE__FAILED_PRECONDITION,
-			     arena_printf(&req->arena, "a claim in status %s", detail));
-	} else if (strcmp(result, "reason_required") == 0) {
-		request_field_error(req, "reason",
-				    "is required to close or reopen a claim: say why");
-		request_fail_invalid(req, "nothing was changed");
-	} else {
-		const PGresult *res = request_result(req, 1);
-		if (PQntuples(res) != 1)
-			request_fail(req, TULAY__V1__CODE__INTERNAL, "the claim could not be read");
-		else
-			claim_reply(req, res);
-	}
+	if (case_fail_outcome(req, PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), "claim", "reason"))
+		return;
+	const PGresult *res = request_result(req, 1);
+	if (PQntuples(res) != 1)
+		request_fail(req, TULAY__V1__CODE__INTERNAL, "the claim could not be read");
+	else
+		claim_reply(req, res);
+}
+
+static void claim_status_submit(struct request *req)
+{
+	const Tulay__V1__ChangeClaimStatus *m = req->msg->change_claim_status;
+	struct claim_write *cw = req->state;
+	struct case_write *w = cw->w;
+	const char *to = CODE_OF(status_codes, m->status);
+	struct db_query *q = db_job_add(&req->job, "claim_change_status");
+	db_param_text(q, w->org);
+	db_param_text(q, w->user);
+	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
+	db_param_bytes(q, w->hash, sizeof(w->hash));
+	db_param_text(q, m->reference);
+	db_param_text(q, w->version);
+	db_param_text(q, to);
+	db_param_text(q, w->occurred_on);
+	param_sealed(q, cw);
+	q = db_job_add(&req->job, "claim_by_reference");
+	db_param_text(q, w->org);
+	db_param_text(q, m->reference);
+	request_audit(req, "change_claim_status", m->reference,
+		      arena_printf(&req->arena, "to=%s org=%s", to, w->org));
+	request_db(req, claim_changed);
 }
 
 void handle_change_claim_status(struct request *req)
 {
 	const Tulay__V1__ChangeClaimStatus *m = req->msg->change_claim_status;
-	const char *to = code_of(status_codes, N_ELEMS(status_codes), m->status);
+	const char *to = CODE_OF(status_codes, m->status);
 	if (to == NULL)
 		request_field_error(req, "status", "is required: the status to move the claim to");
 	if (m->expected_version <= 0)
 		request_field_error(req, "expected_version",
 				    "is required: the version of the claim you saw");
-	uint8_t *sealed;
-	size_t sealed_len;
-	struct claim_event_state *st =
-	    claim_event_begin(req, &m->idempotency_key, m->reference, m->occurred_on, m->reason,
-			      1000, "reason", &sealed, &sealed_len);
-	if (st == NULL)
+	struct case_write *w =
+	    case_write_begin(req, &m->idempotency_key, m->reference, m->occurred_on, m->reason,
+			     1000, "reason", m->expected_version);
+	if (w == NULL)
 		return;
-	snprintf(st->version, sizeof(st->version), "%lld", (long long)m->expected_version);
-	const char *parts[] = {m->reference, to, st->version, st->occurred_on, m->reason};
-	claim_event_hash(st, parts, N_ELEMS(parts));
-	struct db_query *q = db_job_add(&req->job, "claim_change_status");
-	db_param_text(q, st->org);
-	db_param_text(q, st->user);
-	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
-	db_param_bytes(q, st->hash, sizeof(st->hash));
-	db_param_text(q, m->reference);
-	db_param_text(q, st->version);
-	db_param_text(q, to);
-	db_param_text(q, st->occurred_on);
-	if (sealed != NULL)
-		db_param_bytes(q, sealed, (int)sealed_len);
-	else
-		db_param_text(q, NULL);
-	q = db_job_add(&req->job, "claim_by_reference");
-	db_param_text(q, st->org);
-	db_param_text(q, m->reference);
-	request_audit(req, "change_claim_status", m->reference,
-		      arena_printf(&req->arena, "to=%s", to));
-	request_db(req, claim_status_changed);
+	const char *parts[] = {m->reference, to, w->version, w->occurred_on, m->reason};
+	claim_write_start(req, w, &m->idempotency_key, m->organisation, parts, N_ELEMS(parts),
+			  m->reason, claim_status_submit);
 }
 
 static void case_note_added(struct request *req, enum db_outcome outcome)
@@ -1063,28 +1067,31 @@ static void case_note_added(struct request *req, enum db_outcome outcome)
 		request_fail_db(req);
 		return;
 	}
-	const char *result = PQgetvalue(request_result(req, 0), 0, 1);
-	if (strcmp(result, "key_reused") == 0) {
-		request_fail_key_reused(req, "note");
+	struct claim_write *cw = req->state;
+	if (case_fail_outcome(req, PQgetvalue(request_result(req, 0), 0, 1), "", "case", "text"))
 		return;
-	}
-	if (strcmp(result, "not_found") == 0) {
-		request_fail(req, TULAY__V1__CODE__NOT_FOUND, "no claim with this reference");
-		return;
-	}
-	const PGresult *res = request_result(req, 1);
-	bool integrity_failed = false;
-	Tulay__V1__CaseEvent *e =
-	    PQntuples(res) == 1
-		? event_from_row(req, res, 0, req->session.org_id, &integrity_failed)
-		: NULL;
-	if (e == NULL) {
-		request_fail(req, TULAY__V1__CODE__INTERNAL, "the note could not be read back");
-		return;
-	}
-	req->resp.body_case = TULAY__V1__RESPONSE__BODY_CASE_EVENT;
-	req->resp.case_event = e;
-	request_reply(req);
+	case_event_reply(req, request_result(req, 1), cw->w->org_id);
+}
+
+static void case_note_submit(struct request *req)
+{
+	const Tulay__V1__AddCaseNote *m = req->msg->add_case_note;
+	struct claim_write *cw = req->state;
+	struct case_write *w = cw->w;
+	struct db_query *q = db_job_add(&req->job, "case_note_add");
+	db_param_text(q, w->org);
+	db_param_text(q, w->user);
+	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
+	db_param_bytes(q, w->hash, sizeof(w->hash));
+	db_param_text(q, m->reference);
+	db_param_text(q, w->occurred_on);
+	param_sealed(q, cw);
+	q = db_job_add(&req->job, "case_event_by_key");
+	db_param_text(q, w->org);
+	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
+	request_audit(req, "add_case_note", m->reference,
+		      arena_printf(&req->arena, "org=%s", w->org));
+	request_db(req, case_note_added);
 }
 
 void handle_add_case_note(struct request *req)
@@ -1092,31 +1099,41 @@ void handle_add_case_note(struct request *req)
 	const Tulay__V1__AddCaseNote *m = req->msg->add_case_note;
 	if (*m->text == '\0')
 		request_field_error(req, "text", "is required: what happened");
-	uint8_t *sealed;
-	size_t sealed_len;
-	struct claim_event_state *st =
-	    claim_event_begin(req, &m->idempotency_key, m->reference, m->occurred_on, m->text, 4000,
-			      "text", &sealed, &sealed_len);
-	if (st == NULL)
+	struct case_write *w = case_write_begin(req, &m->idempotency_key, m->reference,
+						m->occurred_on, m->text, 4000, "text", 0);
+	if (w == NULL)
 		return;
-	const char *parts[] = {m->reference, st->occurred_on, m->text};
-	claim_event_hash(st, parts, N_ELEMS(parts));
-	struct db_query *q = db_job_add(&req->job, "case_note_add");
-	db_param_text(q, st->org);
-	db_param_text(q, st->user);
-	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
-	db_param_bytes(q, st->hash, sizeof(st->hash));
-	db_param_text(q, m->reference);
-	db_param_text(q, st->occurred_on);
-	db_param_bytes(q, sealed, (int)sealed_len);
-	q = db_job_add(&req->job, "case_event_by_key");
-	db_param_text(q, st->org);
-	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
-	request_audit(req, "add_case_note", m->reference, "");
-	request_db(req, case_note_added);
+	const char *parts[] = {m->reference, w->occurred_on, m->text};
+	claim_write_start(req, w, &m->idempotency_key, m->organisation, parts, N_ELEMS(parts),
+			  m->text, case_note_submit);
 }
 
 /* --- UpdateClaimAmounts ---------------------------------------------------------------- */
+
+static void claim_amounts_submit(struct request *req)
+{
+	const Tulay__V1__UpdateClaimAmounts *m = req->msg->update_claim_amounts;
+	struct claim_write *cw = req->state;
+	struct case_write *w = cw->w;
+	struct db_query *q = db_job_add(&req->job, "claim_update_amounts");
+	db_param_text(q, w->org);
+	db_param_text(q, w->user);
+	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
+	db_param_bytes(q, w->hash, sizeof(w->hash));
+	db_param_text(q, m->reference);
+	db_param_text(q, w->version);
+	db_param_text(q, cw->parts[2][0] != '-' ? cw->parts[2] : NULL);
+	db_param_text(q, m->amount_awarded ? m->amount_awarded->currency : NULL);
+	db_param_text(q, cw->parts[4][0] != '-' ? cw->parts[4] : NULL);
+	db_param_text(q, m->amount_recovered ? m->amount_recovered->currency : NULL);
+	db_param_text(q, w->occurred_on);
+	q = db_job_add(&req->job, "claim_by_reference");
+	db_param_text(q, w->org);
+	db_param_text(q, m->reference);
+	request_audit(req, "update_claim_amounts", m->reference,
+		      arena_printf(&req->arena, "org=%s", w->org));
+	request_db(req, claim_changed);
+}
 
 void handle_update_claim_amounts(struct request *req)
 {
@@ -1128,13 +1145,11 @@ void handle_update_claim_amounts(struct request *req)
 	if (m->expected_version <= 0)
 		request_field_error(req, "expected_version",
 				    "is required: the version of the claim you saw");
-	uint8_t *sealed;
-	size_t sealed_len;
-	struct claim_event_state *st = claim_event_begin(req, &m->idempotency_key, m->reference, "",
-							 "", 0, "text", &sealed, &sealed_len);
-	if (st == NULL)
+	struct case_write *w = case_write_begin(req, &m->idempotency_key, m->reference, "", "", 0,
+						"text", m->expected_version);
+	if (w == NULL)
 		return;
-	snprintf(st->version, sizeof(st->version), "%lld", (long long)m->expected_version);
+	/* Amounts are never negative, so "-" marks one left as it is. */
 	char *awarded = money_minor_param(req, m->amount_awarded);
 	char *recovered = money_minor_param(req, m->amount_recovered);
 	if ((m->amount_awarded != NULL && awarded == NULL) ||
@@ -1143,27 +1158,11 @@ void handle_update_claim_amounts(struct request *req)
 		return;
 	}
 	const char *parts[] = {m->reference,
-			       st->version,
+			       w->version,
 			       awarded ? awarded : "-",
 			       m->amount_awarded ? m->amount_awarded->currency : "-",
 			       recovered ? recovered : "-",
 			       m->amount_recovered ? m->amount_recovered->currency : "-"};
-	claim_event_hash(st, parts, N_ELEMS(parts));
-	struct db_query *q = db_job_add(&req->job, "claim_update_amounts");
-	db_param_text(q, st->org);
-	db_param_text(q, st->user);
-	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
-	db_param_bytes(q, st->hash, sizeof(st->hash));
-	db_param_text(q, m->reference);
-	db_param_text(q, st->version);
-	db_param_text(q, awarded);
-	db_param_text(q, m->amount_awarded ? m->amount_awarded->currency : NULL);
-	db_param_text(q, recovered);
-	db_param_text(q, m->amount_recovered ? m->amount_recovered->currency : NULL);
-	db_param_text(q, st->occurred_on);
-	q = db_job_add(&req->job, "claim_by_reference");
-	db_param_text(q, st->org);
-	db_param_text(q, m->reference);
-	request_audit(req, "update_claim_amounts", m->reference, "");
-	request_db(req, claim_status_changed);
+	claim_write_start(req, w, &m->idempotency_key, m->organisation, parts, N_ELEMS(parts), "",
+			  claim_amounts_submit);
 }

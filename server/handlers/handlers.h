@@ -74,4 +74,32 @@ void handle_change_claim_status(struct request *req);
 void handle_add_case_note(struct request *req);
 void handle_update_claim_amounts(struct request *req);
 
+/* deportations.c */
+extern const struct db_statement deportations_statements[];
+extern const unsigned deportations_statements_count;
+void handle_create_deportation(struct request *req);
+void handle_get_deportation(struct request *req);
+void handle_record_deportation_stage(struct request *req);
+void handle_add_intervention(struct request *req);
+
+/* recommendations.c */
+extern const struct db_statement recommendations_statements[];
+extern const unsigned recommendations_statements_count;
+void handle_create_recommendation(struct request *req);
+void handle_get_recommendation(struct request *req);
+void handle_change_recommendation_status(struct request *req);
+void handle_link_evidence(struct request *req);
+
+/* referrals.c */
+extern const struct db_statement referrals_statements[];
+extern const unsigned referrals_statements_count;
+void handle_propose_referral(struct request *req);
+void handle_decide_referral(struct request *req);
+void handle_list_referrals(struct request *req);
+
+/* cases.c: cases of every kind together */
+extern const struct db_statement cases_statements[];
+extern const unsigned cases_statements_count;
+void handle_list_cases(struct request *req);
+
 #endif

@@ -1,6 +1,6 @@
 /* libFuzzer driver for the text parsers of proto/: money_parse (what a field officer types
  * as an amount, and what the server checks) and civil_date_parse (dates on forms), with
- * money_format, their inverse.
+ * money_format, their inverse, and civil_approx_parse (dates known to the month or year).
  *
  * The input is lines: a currency code, an amount, two dates and a number of minor units
  * (decimal, any int64) for money_format; missing lines are empty. Each parser is compared
@@ -145,6 +145,37 @@ static bool check_date(const char *text, struct civil_date *out)
 	return ok;
 }
 
+/* An approximate date (civil_approx_parse): the span of a day, a month or a year, whose
+ * first day written and cut to the text's length is the text; a full date is the day
+ * civil_date_parse reads. Returns whether it parsed, storing it in *out. */
+static bool check_approx(const char *text, const struct civil_date *day, bool day_ok,
+			 struct civil_approx *out)
+{
+	struct civil_approx got = {.first = {-1, -1, -1}};
+	bool ok = civil_approx_parse(text, &got);
+	size_t len = strlen(text);
+	if (len == 10)
+		FUZZ_CHECK(ok == day_ok);
+	if (!ok) {
+		FUZZ_CHECK(got.first.year == -1); /* untouched */
+		return false;
+	}
+	static const size_t lengths[] = {
+	    [CIVIL_PRECISION_DAY] = 10, [CIVIL_PRECISION_MONTH] = 7, [CIVIL_PRECISION_YEAR] = 4};
+	FUZZ_CHECK(lengths[got.precision] == len);
+	FUZZ_CHECK(civil_date_cmp(&got.first, &got.last) <= 0);
+	FUZZ_CHECK(!civil_approx_before(&got, &got));
+	char first[11], last[11];
+	civil_date_format(&got.first, first, sizeof(first));
+	civil_date_format(&got.last, last, sizeof(last));
+	FUZZ_CHECK(strncmp(first, text, len) == 0 && strncmp(last, text, len) == 0);
+	if (len == 10)
+		FUZZ_CHECK(civil_date_cmp(&got.first, day) == 0 &&
+			   civil_date_cmp(&got.last, day) == 0);
+	*out = got;
+	return true;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *line[N_LINES];
@@ -169,6 +200,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bool b_ok = check_date(line[LINE_DATE_B], &b);
 	if (a_ok && b_ok)
 		fuzz_check_date_order(line[LINE_DATE_A], &a, line[LINE_DATE_B], &b);
+	struct civil_approx approx_a, approx_b;
+	if (check_approx(line[LINE_DATE_A], &a, a_ok, &approx_a) &&
+	    check_approx(line[LINE_DATE_B], &b, b_ok, &approx_b)) {
+		/* "Certainly before" is a strict order of spans: never both ways. */
+		FUZZ_CHECK(!(civil_approx_before(&approx_a, &approx_b) &&
+			     civil_approx_before(&approx_b, &approx_a)));
+		FUZZ_CHECK(civil_approx_before(&approx_a, &approx_b) ==
+			   (civil_date_cmp(&approx_a.last, &approx_b.first) < 0));
+	}
 
 	for (int i = 0; i < N_LINES; i++)
 		free(line[i]);

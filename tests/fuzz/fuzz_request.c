@@ -388,6 +388,92 @@ static void check_body(const Tulay__V1__Request *req)
 		if (req->update_claim_amounts->amount_recovered != NULL)
 			check_money(req->update_claim_amounts->amount_recovered);
 		break;
+	case TULAY__V1__REQUEST__BODY_CREATE_DEPORTATION: {
+		const Tulay__V1__CreateDeportation *m = req->create_deportation;
+		check_idempotency_key(&m->idempotency_key);
+		check_acronym(m->organisation);
+		check_country(m->nationality);
+		check_country(m->deported_from);
+		check_country(m->deported_to);
+		check_text_within(m->arrest_place, 1, 200);
+		check_text_within(m->detention_place, 1, 200);
+		break;
+	}
+	case TULAY__V1__REQUEST__BODY_GET_DEPORTATION:
+		check_acronym(req->get_deportation->organisation);
+		break;
+	case TULAY__V1__REQUEST__BODY_RECORD_DEPORTATION_STAGE:
+		check_idempotency_key(&req->record_deportation_stage->idempotency_key);
+		check_acronym(req->record_deportation_stage->organisation);
+		check_country(req->record_deportation_stage->deported_to);
+		check_text_within(req->record_deportation_stage->note, 1, 1000);
+		break;
+	case TULAY__V1__REQUEST__BODY_ADD_INTERVENTION: {
+		struct civil_date when;
+		check_idempotency_key(&req->add_intervention->idempotency_key);
+		check_acronym(req->add_intervention->organisation);
+		check_text_within(req->add_intervention->text, 1, 4000);
+		if (*req->add_intervention->occurred_on != '\0')
+			(void)check_date(req->add_intervention->occurred_on, &when);
+		break;
+	}
+	case TULAY__V1__REQUEST__BODY_CREATE_RECOMMENDATION: {
+		const Tulay__V1__CreateRecommendation *m = req->create_recommendation;
+		struct civil_date when;
+		check_idempotency_key(&m->idempotency_key);
+		check_acronym(m->organisation);
+		check_text_within(m->title, 1, 200);
+		check_text_within(m->text, 1, 4000);
+		(void)check_date(m->source_date, &when);
+		check_country(m->country);
+		for (size_t i = 0; i < m->n_co_signers; i++)
+			check_acronym(m->co_signers[i]);
+		break;
+	}
+	case TULAY__V1__REQUEST__BODY_GET_RECOMMENDATION:
+		check_acronym(req->get_recommendation->organisation);
+		break;
+	case TULAY__V1__REQUEST__BODY_CHANGE_RECOMMENDATION_STATUS: {
+		struct civil_date when;
+		check_idempotency_key(&req->change_recommendation_status->idempotency_key);
+		check_text_within(req->change_recommendation_status->note, 1, 1000);
+		if (*req->change_recommendation_status->occurred_on != '\0')
+			(void)check_date(req->change_recommendation_status->occurred_on, &when);
+		break;
+	}
+	case TULAY__V1__REQUEST__BODY_LINK_EVIDENCE:
+		check_idempotency_key(&req->link_evidence->idempotency_key);
+		if (req->link_evidence->evidence != NULL)
+			check_acronym(req->link_evidence->evidence->organisation);
+		break;
+	case TULAY__V1__REQUEST__BODY_PROPOSE_REFERRAL: {
+		const Tulay__V1__ProposeReferral *m = req->propose_referral;
+		struct civil_date when;
+		check_idempotency_key(&m->idempotency_key);
+		check_acronym(m->to_organisation);
+		check_text_within(m->reason, 1, 1000);
+		if (m->consent != NULL)
+			(void)check_date(m->consent->given_on, &when);
+		break;
+	}
+	case TULAY__V1__REQUEST__BODY_DECIDE_REFERRAL:
+		check_idempotency_key(&req->decide_referral->idempotency_key);
+		check_text_within(req->decide_referral->reason, 1, 1000);
+		break;
+	case TULAY__V1__REQUEST__BODY_LIST_REFERRALS:
+		break; /* enums, numbers and strings: checked by the walk */
+	case TULAY__V1__REQUEST__BODY_LIST_CASES: {
+		const Tulay__V1__ListCases *m = req->list_cases;
+		struct civil_date from, to;
+		check_acronym(m->organisation);
+		check_country(m->country);
+		bool from_ok = check_date(m->opened_from, &from);
+		bool to_ok = check_date(m->opened_to, &to);
+		if (from_ok && to_ok)
+			fuzz_check_date_order(m->opened_from, &from, m->opened_to, &to);
+		check_text_within(m->text, 1, 100);
+		break;
+	}
 	default:
 		/* Either unpack invented a member, or envelope.proto gained a request type: then
 		 * add here what its handler checks. */

@@ -372,9 +372,11 @@ static void test_other_organisations_records(void **state)
 	tulay_response_free(resp);
 
 	struct tulay_client *kl = login_as("klofficer");
-	/* Asking for DEMO's claims by naming DEMO: refused. */
+	/* Asking for a DEMO claim by naming DEMO: not visible (only a claim DEMO referred to
+	 * KL's organisation and KL accepted would be), and not told apart from one that does
+	 * not exist. Listing DEMO's claims: refused outright. */
 	assert_int_equal(tulay_get_claim(kl, reference, "DEMO", &resp), 0);
-	assert_int_equal(resp->status->code, TULAY__V1__CODE__PERMISSION_DENIED);
+	assert_int_equal(resp->status->code, TULAY__V1__CODE__NOT_FOUND);
 	tulay_response_free(resp);
 	Tulay__V1__ListClaims q = TULAY__V1__LIST_CLAIMS__INIT;
 	q.organisation = "DEMO";
@@ -408,7 +410,7 @@ static void test_other_organisations_records(void **state)
 	assert_int_equal(resp->status->code, TULAY__V1__CODE__OK);
 	tulay_response_free(resp);
 	assert_int_equal(tulay_get_claim(admin, "WT-2026-000001", "MYNGO", &resp), 0);
-	assert_int_equal(resp->status->code, TULAY__V1__CODE__PERMISSION_DENIED);
+	assert_int_equal(resp->status->code, TULAY__V1__CODE__NOT_FOUND);
 	tulay_response_free(resp);
 	tulay_close(admin);
 	tulay_close(kl);
@@ -563,6 +565,77 @@ static void test_backpressure_loses_nothing(void **state)
 	tulay_close(c);
 }
 
+/* No consent, no referral: the server refuses a ProposeReferral without a consent (or
+ * with half of one), naming the field, and writes nothing; the same for a decline or a
+ * revocation without a reason. The CLI checks this too, but the server cannot rely on it. */
+static void test_referral_needs_consent(void **state)
+{
+	(void)state;
+	struct tulay_client *kl = login_as("klofficer");
+	struct claim_form f;
+	claim_form_init(&f, "Consent Check Sdn Bhd");
+	Tulay__V1__Response *resp = create(kl, &f);
+	assert_int_equal(resp->status->code, TULAY__V1__CODE__OK);
+	char reference[32];
+	snprintf(reference, sizeof(reference), "%s", resp->claim->reference);
+	tulay_response_free(resp);
+
+	uint8_t key[TULAY_IDEMPOTENCY_KEY_BYTES];
+	assert_int_equal(tulay_new_idempotency_key(key), 0);
+	Tulay__V1__ProposeReferral p = TULAY__V1__PROPOSE_REFERRAL__INIT;
+	p.idempotency_key.data = key;
+	p.idempotency_key.len = sizeof(key);
+	p.reference = reference;
+	p.to_organisation = "DEMO";
+	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
+	req.body_case = TULAY__V1__REQUEST__BODY_PROPOSE_REFERRAL;
+	req.propose_referral = &p;
+	assert_int_equal(tulay_call(kl, &req, &resp), 0);
+	assert_int_equal(resp->status->code, TULAY__V1__CODE__INVALID_ARGUMENT);
+	assert_true(has_field_error(resp, "consent"));
+	tulay_response_free(resp);
+
+	Tulay__V1__Consent half = TULAY__V1__CONSENT__INIT; /* a date but no form */
+	half.given_on = "2025-10-01";
+	p.consent = &half;
+	assert_int_equal(tulay_call(kl, &req, &resp), 0);
+	assert_int_equal(resp->status->code, TULAY__V1__CODE__INVALID_ARGUMENT);
+	assert_true(has_field_error(resp, "consent.form"));
+	tulay_response_free(resp);
+
+	/* With consent it goes through; a decline without a reason does not. */
+	half.form = TULAY__V1__CONSENT_FORM__CONSENT_FORM_VERBAL;
+	assert_int_equal(tulay_call(kl, &req, &resp), 0);
+	assert_int_equal(resp->status->code, TULAY__V1__CODE__OK);
+	int64_t id = resp->referral->id;
+	tulay_response_free(resp);
+	struct tulay_client *demo = login_as("officer");
+	Tulay__V1__DecideReferral d = TULAY__V1__DECIDE_REFERRAL__INIT;
+	assert_int_equal(tulay_new_idempotency_key(key), 0);
+	d.idempotency_key.data = key;
+	d.idempotency_key.len = sizeof(key);
+	d.referral_id = id;
+	d.decision = TULAY__V1__REFERRAL_DECISION__REFERRAL_DECISION_DECLINE;
+	req.body_case = TULAY__V1__REQUEST__BODY_DECIDE_REFERRAL;
+	req.decide_referral = &d;
+	assert_int_equal(tulay_call(demo, &req, &resp), 0);
+	assert_int_equal(resp->status->code, TULAY__V1__CODE__INVALID_ARGUMENT);
+	assert_true(has_field_error(resp, "reason"));
+	tulay_response_free(resp);
+	/* The same decline retried with its reason, twice: one decision, the same answer. */
+	d.reason = "No caseworker free";
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(tulay_call(demo, &req, &resp), 0);
+		assert_int_equal(resp->status->code, TULAY__V1__CODE__OK);
+		assert_int_equal(resp->referral->status,
+				 TULAY__V1__REFERRAL_STATUS__REFERRAL_STATUS_DECLINED);
+		assert_int_equal(resp->referral->version, 2);
+		tulay_response_free(resp);
+	}
+	tulay_close(demo);
+	tulay_close(kl);
+}
+
 int main(int argc, char **argv)
 {
 	it_load_env(argc, argv);
@@ -573,6 +646,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_invalid_values_are_named_and_nothing_is_written),
 	    cmocka_unit_test(test_other_organisations_records),
 	    cmocka_unit_test(test_roles),
+	    cmocka_unit_test(test_referral_needs_consent),
 	    cmocka_unit_test(test_two_clients_pipelining),
 	    cmocka_unit_test(test_backpressure_loses_nothing),
 	};

@@ -199,6 +199,70 @@ static void test_format_round_trip(void **state)
 	assert_string_equal(buf, "2025-01-02");
 }
 
+/* Parses the approximate date `text` and asserts its span and precision. */
+static void expect_approx(const char *text, enum civil_precision precision, const char *first,
+			  const char *last)
+{
+	struct civil_approx got;
+	char buf[11];
+	assert_true(civil_approx_parse(text, &got));
+	assert_int_equal(got.precision, precision);
+	civil_date_format(&got.first, buf, sizeof(buf));
+	assert_string_equal(buf, first);
+	civil_date_format(&got.last, buf, sizeof(buf));
+	assert_string_equal(buf, last);
+}
+
+static void test_approx_forms(void **state)
+{
+	(void)state;
+	expect_approx("2025-03-14", CIVIL_PRECISION_DAY, "2025-03-14", "2025-03-14");
+	expect_approx("2025-03", CIVIL_PRECISION_MONTH, "2025-03-01", "2025-03-31");
+	expect_approx("2025-04", CIVIL_PRECISION_MONTH, "2025-04-01", "2025-04-30");
+	expect_approx("2024-02", CIVIL_PRECISION_MONTH, "2024-02-01", "2024-02-29");
+	expect_approx("2025-02", CIVIL_PRECISION_MONTH, "2025-02-01", "2025-02-28");
+	expect_approx("2025", CIVIL_PRECISION_YEAR, "2025-01-01", "2025-12-31");
+	expect_approx("1950", CIVIL_PRECISION_YEAR, "1950-01-01", "1950-12-31");
+	expect_approx("2100-12", CIVIL_PRECISION_MONTH, "2100-12-01", "2100-12-31");
+}
+
+static void test_approx_invalid(void **state)
+{
+	(void)state;
+	static const char *invalid[] = {
+	    "",        "202",      "20250",      "2025-", "2025-3", "2025-13", "2025-00",
+	    "2025/03", "2025-03-", "2025-02-30", "1949",  "2101",   "1949-12", "~2025",
+	    "2025 ",   " 2025",    "2025-03-1x", "abcd",  "20-5",   "2025-0a", NULL,
+	};
+	for (size_t i = 0; i < sizeof(invalid) / sizeof(invalid[0]); i++) {
+		struct civil_approx got = {.first = {-1, -1, -1}};
+		assert_false(civil_approx_parse(invalid[i], &got));
+		assert_int_equal(got.first.year, -1); /* untouched */
+	}
+}
+
+/* "Certainly before": only spans that do not overlap are ordered. */
+static void test_approx_before(void **state)
+{
+	(void)state;
+	struct civil_approx march, march_10, feb_28, april_1, year_2025, year_2024;
+	assert_true(civil_approx_parse("2025-03", &march));
+	assert_true(civil_approx_parse("2025-03-10", &march_10));
+	assert_true(civil_approx_parse("2025-02-28", &feb_28));
+	assert_true(civil_approx_parse("2025-04-01", &april_1));
+	assert_true(civil_approx_parse("2025", &year_2025));
+	assert_true(civil_approx_parse("2024", &year_2024));
+	assert_false(civil_approx_before(&march, &march_10));
+	assert_false(civil_approx_before(&march_10, &march));
+	assert_true(civil_approx_before(&feb_28, &march));
+	assert_false(civil_approx_before(&march, &feb_28));
+	assert_true(civil_approx_before(&march, &april_1));
+	assert_false(civil_approx_before(&year_2025, &march));
+	assert_false(civil_approx_before(&march, &year_2025));
+	assert_true(civil_approx_before(&year_2024, &march));
+	assert_false(civil_approx_before(&march_10, &march_10)); /* the same day */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -211,6 +275,9 @@ int main(void)
 	    cmocka_unit_test(test_cmp),
 	    cmocka_unit_test(test_cmp_matches_text_order),
 	    cmocka_unit_test(test_format_round_trip),
+	    cmocka_unit_test(test_approx_forms),
+	    cmocka_unit_test(test_approx_invalid),
+	    cmocka_unit_test(test_approx_before),
 	};
 	return cmocka_run_group_tests_name("civil_date", tests, NULL, NULL);
 }

@@ -1,0 +1,154 @@
+/* What the handlers of every case kind share: enum <-> code tables, reading rows (bytea,
+ * money, timelines), sealing free text to a case, references, page tokens, and the
+ * preamble of every timeline write. */
+#ifndef TULAYD_CASE_COMMON_H
+#define TULAYD_CASE_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include "civil_date.h"
+#include "db.h"
+
+#include "tulay/v1/envelope.pb-c.h"
+
+struct request;
+
+/* A table of stored codes indexed by protobuf enum value: codes[value] ("filed"), NULL or
+ * "" at 0. code_of returns NULL for 0 and values outside the table; value_of returns 0
+ * for unknown codes. */
+const char *code_of(const char *const *codes, size_t n, int value);
+int value_of(const char *const *codes, size_t n, const char *code);
+#define CODE_OF(codes, value) code_of((codes), sizeof(codes) / sizeof((codes)[0]), (value))
+#define VALUE_OF(codes, code) value_of((codes), sizeof(codes) / sizeof((codes)[0]), (code))
+
+/* Shared code tables. */
+extern const char *const sector_codes[10];
+
+/* A bytea column in text form ("\x0a1b...") decoded into the arena; NULL if malformed or
+ * out of memory. */
+uint8_t *case_bytea(struct request *req, const PGresult *res, int row, int col, size_t *len);
+
+/* A Money from a (minor units, currency) column pair; NULL when the pair is NULL (unset)
+ * or memory runs out (*oom then). */
+Tulay__V1__Money *case_money(struct request *req, const PGresult *res, int row, int col, bool *oom);
+
+/* "%lld" of value in the arena (NULL when out of memory). */
+char *case_int_param(struct request *req, long long value);
+
+/* A case reference: two capital letters, the year and a sequence ("WT-2026-000123",
+ * "DP-2026-000001", "RC-2026-000007"). */
+bool case_reference_is_valid(const char *ref);
+
+/* A next_page_token this server gives out: empty, or up to 18 digits. */
+bool case_page_token_is_valid(const char *token);
+
+/* Today's date in UTC, the server's calendar (dates "not in the future" are checked
+ * against it, as PostgreSQL's opened_on is). */
+void case_today(struct civil_date *today);
+
+/* True if value has min..max characters, all from `allowed`. */
+bool chars_in(const char *value, size_t min, size_t max, const char *allowed);
+
+/* A repeated enum field (grounds, means): records a field error on `field` when a value
+ * has no code in `codes` ("is not a <noun>") or comes twice. `values` are the field's
+ * enum values (protobuf-c enums are int-sized). */
+void case_check_code_list(struct request *req, const char *field, const char *const *codes,
+			  size_t n_codes, const int *values, size_t n, const char *noun);
+
+/* The codes of checked `values` as a PostgreSQL array literal, "{no_permit,overstay}", in
+ * the arena; NULL when out of memory. Our codes need no quoting. */
+char *case_code_list_param(struct request *req, const char *const *codes, size_t n_codes,
+			   const int *values, size_t n);
+
+/* The enum values of a comma-separated list of codes (array_to_string(column, ',')) as an
+ * arena array of *n ints, skipping codes this server does not know; NULL when out of
+ * memory. */
+int *case_code_list_values(struct request *req, const char *list, const char *const *codes,
+			   size_t n_codes, size_t *n);
+
+/* The characters of ID numbers and phone numbers; field errors' wording. */
+#define ID_NUMBER_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 -./"
+#define ID_NUMBER_PROBLEM                                                                          \
+	"must be 3 to 40 letters and digits (spaces, '-', '.' and '/' allowed), as on the "        \
+	"passport or ID card"
+
+/* Seals `text` for (org_id, table, column, row key) into the arena; NULL when out of
+ * memory. */
+uint8_t *case_seal(struct request *req, int64_t org_id, const char *table, const char *column,
+		   const uint8_t *key, size_t key_len, const char *text, size_t *sealed_len);
+
+/* Opens the sealed value in column `col` of `row` (NULL column: *out = NULL, true). The
+ * row key is the bytea in column key_col. Returns false when it fails its integrity check
+ * (logged) or memory runs out. */
+bool case_open_column(struct request *req, const PGresult *res, int row, int col, int key_col,
+		      int64_t org_id, const char *table, const char *column, char **out);
+
+/* The columns case_event_from_row reads: statements "case_timeline" ($1 org_id, $2
+ * reference), "case_timeline_by_key" ($1 org_id, $2 the case's idempotency key, for the
+ * case a request creates) and "case_event_by_key" ($1 org_id, $2 the event's idempotency
+ * key) give them. */
+#define CASE_EVENT_COLUMNS                                                                         \
+	"e.event_id, e.kind, to_char(e.occurred_on, 'YYYY-MM-DD'), "                               \
+	"extract(epoch FROM e.recorded_at)::bigint, u.username, coalesce(e.from_status, ''), "     \
+	"coalesce(e.to_status, ''), e.text_enc, e.idempotency_key, coalesce(e.detail, ''), "       \
+	"u.organisation"
+
+/* One timeline row, its text opened (sealed for org_id); NULL on memory or integrity
+ * failure (*integrity_failed says which). `kind` is the case's kind ("wage_theft"): a
+ * claim's statuses also go into from_status/to_status. */
+Tulay__V1__CaseEvent *case_event_from_row(struct request *req, const PGresult *res, int row,
+					  int64_t org_id, bool *integrity_failed);
+
+/* All rows of a case_timeline result as a NULL-terminated array in *events and count
+ * *n. Returns false after ending the request (memory, integrity). */
+bool case_timeline(struct request *req, const PGresult *res, int64_t org_id,
+		   Tulay__V1__CaseEvent ***events, size_t *n);
+
+/* Replies with one CaseEvent read from a case_event_by_key result. */
+void case_event_reply(struct request *req, const PGresult *res, int64_t org_id);
+
+/* The state every timeline write shares: the case's organisation (resolved), caller,
+ * version and date as text parameters, and the keyed request hash. */
+struct case_write {
+	int64_t org_id;
+	char org[24], user[24], version[24];
+	char occurred_on[11];
+	uint8_t hash[32];
+};
+
+/* Checks what every write to an existing case shares: the caller may write (not a
+ * coordinator), the key and the reference are well-formed, occurred_on is a date (empty:
+ * today, UTC; copied to st->occurred_on) and `text` (optional) has 1..max_text
+ * characters. Records field errors; returns NULL after ending the request with them (or
+ * on other failure), else the state. expected_version <= 0 means "not needed". Callers
+ * add their own field errors before calling it, so that all are reported together. */
+struct case_write *case_write_begin(struct request *req, const ProtobufCBinaryData *key,
+				    const char *reference, const char *occurred_on,
+				    const char *text, size_t max_text, const char *text_field,
+				    int64_t expected_version);
+
+/* Finishes st once the case's organisation is known: sets org_id/org/user and the
+ * request hash over `parts` (NUL-separated). */
+void case_write_finish(struct request *req, struct case_write *st, int64_t org_id,
+		       const char *const *parts, size_t n);
+
+/* Maps the common outcomes of the case functions ('key_reused', 'not_found', 'stale',
+ * 'illegal', 'reason_required'; detail as they give it) to the request's failure and
+ * returns true, or returns false for others (success). `noun`: "claim", "deportation". */
+bool case_fail_outcome(struct request *req, const char *outcome, const char *detail,
+		       const char *noun, const char *reason_field);
+
+/* True (after ending the request with a field error on `office`) when query `i` of the
+ * job failed because the office named is not one of the organisation's (SQLSTATE TU001,
+ * raised by case_office_id()). */
+bool case_fail_unknown_office(struct request *req);
+
+/* The statements above. */
+extern const struct db_statement case_common_statements[];
+extern const unsigned case_common_statements_count;
+
+#endif

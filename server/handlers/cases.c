@@ -1,0 +1,345 @@
+/* Cases of every kind together: ListCases, the search behind `tulay case list` and the
+ * per-kind lists. One prepared statement over case_search_view (and its twin for shared
+ * cases) takes every filter: an unset filter is an empty or NULL parameter that matches
+ * everything, which the plan of each call folds away. Row-level security decides which
+ * cases exist for the caller. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "common.h"
+#include "case_common.h"
+#include "handlers.h"
+#include "request.h"
+#include "validate.h"
+#include "vault.h"
+
+#define CASE_LIST_DEFAULT  50
+#define CASE_LIST_MAX      500
+#define CASE_TEXT_MAX      100
+#define CASE_EMPLOYER_MAX  200
+#define CASE_OFFICE_MAX    200
+#define CASE_STATUS_MAX    30
+#define CASE_COUNTRIES_MAX 6 /* the most case_search_view.countries can hold */
+
+/* The columns case_summary_from_row() reads, in order. */
+#define CASE_SUMMARY_COLUMNS                                                                       \
+	"reference, organisation, kind, status, to_char(opened_on, 'YYYY-MM-DD'), "                \
+	"coalesce(to_char(closed_on, 'YYYY-MM-DD'), ''), coalesce(office, ''), "                   \
+	"array_to_string(countries, ','), coalesce(sector, ''), coalesce(employer, ''), "          \
+	"coalesce(summary, ''), version, case_id"
+#define CASE_COLUMN_CASE_ID 12
+
+/* The filters of ListCases, after the organisation ($1): $2 kind, $3 status, $4 and $5
+ * opened from and to (NULL: unset), $6 country, $7 sector, $8 employer, $9 office, $10
+ * text, $11 the last case_id of the previous page (0 for the first), $12 rows to fetch.
+ * An unset filter is '' (or NULL); custom plans fold its branch away. */
+#define CASE_LIST_FILTERS                                                                          \
+	"   AND ($2::text = '' OR kind = $2::text) "                                               \
+	"   AND ($3::text = '' OR status = $3::text) "                                             \
+	"   AND ($4::date IS NULL OR opened_on >= $4::date) "                                      \
+	"   AND ($5::date IS NULL OR opened_on <= $5::date) "                                      \
+	"   AND ($6::text = '' OR $6::text = ANY (countries)) "                                    \
+	"   AND ($7::text = '' OR sector = $7::text) "                                             \
+	"   AND ($8::text = '' OR strpos(lower(employer), lower($8::text)) > 0) "                  \
+	"   AND ($9::text = '' OR office = $9::text) "                                             \
+	"   AND ($10::text = '' OR strpos(lower(search_text), lower($10::text)) > 0) "             \
+	"   AND ($11::bigint = 0 OR case_id < $11::bigint) "                                       \
+	" ORDER BY case_id DESC LIMIT $12::integer"
+
+const struct db_statement cases_statements[] = {
+    /* The organisation's own cases: the primary key read backwards from the page's
+     * start. */
+    {"case_list", "SELECT " CASE_SUMMARY_COLUMNS
+		  " FROM case_search_view WHERE org_id = $1::bigint " CASE_LIST_FILTERS},
+    /* Cases other organisations referred to $1 (the caller's) and it accepted: found from
+     * the referrals, not by reading every other organisation's cases past row-level
+     * security. */
+    {"case_list_shared",
+     "SELECT " CASE_SUMMARY_COLUMNS " FROM case_search_view WHERE org_id <> $1::bigint "
+     "   AND (org_id, case_id) IN (SELECT s.org_id, s.case_id "
+     "                             FROM tulay_shared_cases() s) " CASE_LIST_FILTERS},
+};
+const unsigned cases_statements_count = N_ELEMS(cases_statements);
+
+static const char *const kind_codes[] = {
+    [TULAY__V1__CASE_KIND__CASE_KIND_WAGE_THEFT] = "wage_theft",
+    [TULAY__V1__CASE_KIND__CASE_KIND_DEPORTATION] = "deportation",
+    [TULAY__V1__CASE_KIND__CASE_KIND_RECOMMENDATION] = "recommendation",
+};
+
+/* The statuses of each kind, as the cases_status constraint (0009) allows them. */
+static const char *const wage_theft_statuses[] = {
+    "intake", "filed",    "in_mediation", "awarded", "partially_paid",
+    "paid",   "rejected", "withdrawn",    NULL,
+};
+static const char *const deportation_statuses[] = {
+    "arrested", "detained", "released", "deported", NULL,
+};
+static const char *const recommendation_statuses[] = {
+    "drafted",     "submitted", "acknowledged", "accepted", "partially_implemented",
+    "implemented", "noted",     "rejected",     NULL,
+};
+static const char *const *const kind_statuses[] = {
+    [TULAY__V1__CASE_KIND__CASE_KIND_WAGE_THEFT] = wage_theft_statuses,
+    [TULAY__V1__CASE_KIND__CASE_KIND_DEPORTATION] = deportation_statuses,
+    [TULAY__V1__CASE_KIND__CASE_KIND_RECOMMENDATION] = recommendation_statuses,
+};
+
+/* The field errors of a status that is no status of the kind asked for, listing them. */
+static const char *const kind_status_problems[] = {
+    [TULAY__V1__CASE_KIND__CASE_KIND_WAGE_THEFT] =
+	"is not a status of wage-theft claims: intake, filed, in_mediation, awarded, "
+	"partially_paid, paid, rejected or withdrawn",
+    [TULAY__V1__CASE_KIND__CASE_KIND_DEPORTATION] =
+	"is not a status of deportations: arrested, detained, released or deported",
+    [TULAY__V1__CASE_KIND__CASE_KIND_RECOMMENDATION] =
+	"is not a status of recommendations: drafted, submitted, acknowledged, accepted, "
+	"partially_implemented, implemented, noted or rejected",
+};
+
+static bool status_of_kind(int kind, const char *status)
+{
+	for (const char *const *s = kind_statuses[kind]; *s != NULL; s++) {
+		if (strcmp(*s, status) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* True if `status` is a status of `kind`, or of any kind when kind is unspecified. */
+static bool status_is_known(int kind, const char *status)
+{
+	if (kind != TULAY__V1__CASE_KIND__CASE_KIND_UNSPECIFIED)
+		return status_of_kind(kind, status);
+	for (size_t k = 1; k < N_ELEMS(kind_statuses); k++) {
+		if (status_of_kind((int)k, status))
+			return true;
+	}
+	return false;
+}
+
+struct case_list_state {
+	int64_t org_id;
+	uint32_t limit;
+};
+
+/* The countries of a row ("PH,MY") as a NULL-terminated array in the arena; false when
+ * memory runs out. */
+static bool countries_from_text(struct request *req, const char *text, Tulay__V1__CaseSummary *s)
+{
+	char **codes = request_alloc(req, sizeof(*codes) * (CASE_COUNTRIES_MAX + 1));
+	if (codes == NULL)
+		return false;
+	size_t n = 0;
+	for (const char *p = text; *p != '\0' && n < CASE_COUNTRIES_MAX;) {
+		size_t len = strcspn(p, ",");
+		if ((codes[n] = arena_printf(&req->arena, "%.*s", (int)len, p)) == NULL)
+			return false;
+		n++;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	s->countries = codes;
+	s->n_countries = n;
+	return true;
+}
+
+/* One CaseSummary from row `row` of a CASE_SUMMARY_COLUMNS result; NULL when out of
+ * memory. */
+static Tulay__V1__CaseSummary *case_summary_from_row(struct request *req, const PGresult *res,
+						     int row)
+{
+	Tulay__V1__CaseSummary *s = request_alloc(req, sizeof(*s));
+	if (s == NULL)
+		return NULL;
+	tulay__v1__case_summary__init(s);
+	struct arena *a = &req->arena;
+	s->reference = arena_strdup(a, PQgetvalue(res, row, 0));
+	s->organisation = arena_strdup(a, PQgetvalue(res, row, 1));
+	s->kind = (Tulay__V1__CaseKind)VALUE_OF(kind_codes, PQgetvalue(res, row, 2));
+	s->status = arena_strdup(a, PQgetvalue(res, row, 3));
+	s->opened_on = arena_strdup(a, PQgetvalue(res, row, 4));
+	s->closed_on = arena_strdup(a, PQgetvalue(res, row, 5));
+	s->office = arena_strdup(a, PQgetvalue(res, row, 6));
+	s->sector = (Tulay__V1__Sector)VALUE_OF(sector_codes, PQgetvalue(res, row, 8));
+	s->employer = arena_strdup(a, PQgetvalue(res, row, 9));
+	s->summary = arena_strdup(a, PQgetvalue(res, row, 10));
+	s->version = strtoll(PQgetvalue(res, row, 11), NULL, 10);
+	if (s->reference == NULL || s->organisation == NULL || s->status == NULL ||
+	    s->opened_on == NULL || s->closed_on == NULL || s->office == NULL ||
+	    s->employer == NULL || s->summary == NULL ||
+	    !countries_from_text(req, PQgetvalue(res, row, 7), s))
+		return NULL;
+	return s;
+}
+
+static void cases_listed(struct request *req, enum db_outcome outcome)
+{
+	struct case_list_state *st = req->state;
+	if (outcome != DB_OK) {
+		request_fail_db(req);
+		return;
+	}
+	const PGresult *res = request_result(req, 0);
+	int rows = PQntuples(res);
+	int n = rows > (int)st->limit ? (int)st->limit : rows;
+	Tulay__V1__CaseList *list = request_alloc(req, sizeof(*list));
+	Tulay__V1__CaseSummary **items = request_alloc(req, sizeof(*items) * (size_t)(n + 1));
+	if (list == NULL || items == NULL) {
+		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	tulay__v1__case_list__init(list);
+	for (int i = 0; i < n; i++) {
+		if ((items[i] = case_summary_from_row(req, res, i)) == NULL) {
+			request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+			return;
+		}
+	}
+	list->cases = items;
+	list->n_cases = (size_t)n;
+	list->next_page_token = "";
+	/* Keyset paging: the next page starts below the last case_id of this one, so rows
+	 * added meanwhile (newer, higher ids) never shift it. */
+	if (rows > n) {
+		char *token =
+		    arena_strdup(&req->arena, PQgetvalue(res, n - 1, CASE_COLUMN_CASE_ID));
+		if (token == NULL) {
+			request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+			return;
+		}
+		list->next_page_token = token;
+	}
+	req->resp.body_case = TULAY__V1__RESPONSE__BODY_CASES;
+	req->resp.cases = list;
+	request_reply(req);
+}
+
+static void case_list_submit(struct request *req)
+{
+	const Tulay__V1__ListCases *m = req->msg->list_cases;
+	struct case_list_state *st = req->state;
+	const char *kind = CODE_OF(kind_codes, m->kind);
+	const char *sector = CODE_OF(sector_codes, m->sector);
+	char *org = case_int_param(req, st->org_id);
+	char *fetch = case_int_param(req, (long long)st->limit + 1);
+	if (org == NULL || fetch == NULL) {
+		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	struct db_query *q = db_job_add(&req->job, m->shared ? "case_list_shared" : "case_list");
+	db_param_text(q, org);
+	db_param_text(q, kind != NULL ? kind : "");
+	db_param_text(q, m->status);
+	db_param_text(q, *m->opened_from != '\0' ? m->opened_from : NULL);
+	db_param_text(q, *m->opened_to != '\0' ? m->opened_to : NULL);
+	db_param_text(q, m->country);
+	db_param_text(q, sector != NULL ? sector : "");
+	db_param_text(q, m->employer);
+	db_param_text(q, m->office);
+	db_param_text(q, m->text);
+	db_param_text(q, *m->page_token != '\0' ? m->page_token : "0");
+	db_param_text(q, fetch);
+	/* Free text may be anything a user typed, a name among it: the audit entry names it
+	 * by its keyed hash (as ID numbers are), so an auditor holding the key can tell who
+	 * searched for what, and nobody else can read it. */
+	char text_hex[2 * VAULT_INDEX_BYTES + 1] = "";
+	if (*m->text != '\0') {
+		uint8_t index[VAULT_INDEX_BYTES];
+		vault_index(req->session.org_id, m->text, index);
+		sodium_bin2hex(text_hex, sizeof(text_hex), index, sizeof(index));
+	}
+	request_audit(req, "list_cases", "",
+		      arena_printf(&req->arena,
+				   "shared=%s kind=%s status=%s opened_from=%s opened_to=%s "
+				   "country=%s sector=%s employer=%s office=%s text_index=%s "
+				   "page_token=%s limit=%u",
+				   m->shared ? "true" : "false", kind != NULL ? kind : "",
+				   m->status, m->opened_from, m->opened_to, m->country,
+				   sector != NULL ? sector : "", m->employer, m->office, text_hex,
+				   m->page_token, st->limit));
+	request_db(req, cases_listed);
+}
+
+/* Checks the optional date `value` of `field`; true if it is set and valid (*out then). */
+static bool optional_date(struct request *req, const char *field, const char *value,
+			  struct civil_date *out)
+{
+	const char *problem;
+	if (*value == '\0')
+		return false;
+	if ((problem = validate_date(value, out)) != NULL) {
+		request_field_error(req, field, problem);
+		return false;
+	}
+	return true;
+}
+
+void handle_list_cases(struct request *req)
+{
+	const Tulay__V1__ListCases *m = req->msg->list_cases;
+	const char *problem;
+	bool kind_known = m->kind == TULAY__V1__CASE_KIND__CASE_KIND_UNSPECIFIED ||
+			  CODE_OF(kind_codes, m->kind) != NULL;
+	if (!kind_known)
+		request_field_error(req, "kind",
+				    "is not a kind of case: wage theft, deportation or "
+				    "recommendation");
+	if (*m->status != '\0') {
+		if (!chars_in(m->status, 1, CASE_STATUS_MAX, "abcdefghijklmnopqrstuvwxyz_"))
+			request_field_error(req, "status",
+					    "is not a status code: lower-case letters and '_', "
+					    "such as in_mediation");
+		else if (kind_known && !status_is_known(m->kind, m->status))
+			request_field_error(
+			    req, "status",
+			    m->kind != TULAY__V1__CASE_KIND__CASE_KIND_UNSPECIFIED
+				? kind_status_problems[m->kind]
+				: "is not a status of any kind of case (for example filed, "
+				  "detained, submitted)");
+	}
+	struct civil_date from, to;
+	bool has_from = optional_date(req, "opened_from", m->opened_from, &from);
+	bool has_to = optional_date(req, "opened_to", m->opened_to, &to);
+	if (has_from && has_to && civil_date_cmp(&from, &to) > 0)
+		request_field_error(req, "opened_to", "is before opened_from: no case can match");
+	if (*m->country != '\0' && (problem = validate_country(m->country)) != NULL)
+		request_field_error(req, "country", problem);
+	if (m->sector != TULAY__V1__SECTOR__SECTOR_UNSPECIFIED &&
+	    CODE_OF(sector_codes, m->sector) == NULL)
+		request_field_error(req, "sector", "is not a sector");
+	if (*m->employer != '\0' &&
+	    (problem = validate_text(m->employer, 1, CASE_EMPLOYER_MAX)) != NULL)
+		request_field_error(req, "employer", problem);
+	if (*m->office != '\0' && (problem = validate_text(m->office, 1, CASE_OFFICE_MAX)) != NULL)
+		request_field_error(req, "office", problem);
+	if (*m->text != '\0' && (problem = validate_text(m->text, 1, CASE_TEXT_MAX)) != NULL)
+		request_field_error(req, "text", problem);
+	if (m->limit > CASE_LIST_MAX)
+		request_field_error(req, "limit", "must be at most 500");
+	if (!case_page_token_is_valid(m->page_token))
+		request_field_error(req, "page_token",
+				    "is not a next_page_token this server gave out");
+	if (request_has_field_errors(req)) {
+		request_fail_invalid(req, "invalid case search");
+		return;
+	}
+	struct case_list_state *st = request_alloc(req, sizeof(*st));
+	if (st == NULL) {
+		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	st->limit = m->limit != 0 ? m->limit : CASE_LIST_DEFAULT;
+	req->state = st;
+	/* Shared cases are those referred to the caller's own organisation, whatever
+	 * `organisation` says. */
+	if (m->shared) {
+		st->org_id = req->session.org_id;
+		case_list_submit(req);
+		return;
+	}
+	orgs_resolve(req, m->organisation, "organisation", false, &st->org_id, case_list_submit);
+}

@@ -47,7 +47,7 @@ const char *const sector_codes[10] = {
     [TULAY__V1__SECTOR__SECTOR_OTHER] = "other",
 };
 
-static const char *const claim_status_codes[] = {
+const char *const claim_status_codes[9] = {
     [TULAY__V1__CLAIM_STATUS__CLAIM_STATUS_INTAKE] = "intake",
     [TULAY__V1__CLAIM_STATUS__CLAIM_STATUS_FILED] = "filed",
     [TULAY__V1__CLAIM_STATUS__CLAIM_STATUS_IN_MEDIATION] = "in_mediation",

@@ -27,6 +27,7 @@ int value_of(const char *const *codes, size_t n, const char *code);
 
 /* Shared code tables. */
 extern const char *const sector_codes[10];
+extern const char *const claim_status_codes[9]; /* Tulay__V1__ClaimStatus */
 
 /* A bytea column in text form ("\x0a1b...") decoded into the arena; NULL if malformed or
  * out of memory. */

@@ -113,17 +113,6 @@ static const char *const means_codes[] = {
     [TULAY__V1__EXPLOITATION_MEANS__EXPLOITATION_MEANS_OTHER] = "other",
 };
 
-static const char *const status_codes[] = {
-    [TULAY__V1__CLAIM_STATUS__CLAIM_STATUS_INTAKE] = "intake",
-    [TULAY__V1__CLAIM_STATUS__CLAIM_STATUS_FILED] = "filed",
-    [TULAY__V1__CLAIM_STATUS__CLAIM_STATUS_IN_MEDIATION] = "in_mediation",
-    [TULAY__V1__CLAIM_STATUS__CLAIM_STATUS_AWARDED] = "awarded",
-    [TULAY__V1__CLAIM_STATUS__CLAIM_STATUS_PARTIALLY_PAID] = "partially_paid",
-    [TULAY__V1__CLAIM_STATUS__CLAIM_STATUS_PAID] = "paid",
-    [TULAY__V1__CLAIM_STATUS__CLAIM_STATUS_REJECTED] = "rejected",
-    [TULAY__V1__CLAIM_STATUS__CLAIM_STATUS_WITHDRAWN] = "withdrawn",
-};
-
 static bool claim_details_from_row(struct request *req, const PGresult *res, int row,
 				   Tulay__V1__Claim *c)
 {
@@ -165,8 +154,7 @@ static Tulay__V1__Claim *claim_from_row(struct request *req, const PGresult *res
 	tulay__v1__money__init(amount);
 	c->reference = arena_strdup(a, PQgetvalue(res, row, 0));
 	c->organisation = arena_strdup(a, PQgetvalue(res, row, 1));
-	c->status = (Tulay__V1__ClaimStatus)value_of(status_codes, N_ELEMS(status_codes),
-						     PQgetvalue(res, row, 2));
+	c->status = (Tulay__V1__ClaimStatus)VALUE_OF(claim_status_codes, PQgetvalue(res, row, 2));
 	c->worker_nationality = arena_strdup(a, PQgetvalue(res, row, 3));
 	c->country_of_work = arena_strdup(a, PQgetvalue(res, row, 4));
 	c->sector = (Tulay__V1__Sector)value_of(sector_codes, N_ELEMS(sector_codes),
@@ -875,7 +863,7 @@ static void claim_list_submit(struct request *req)
 {
 	const Tulay__V1__ListClaims *m = req->msg->list_claims;
 	struct claim_read_state *st = req->state;
-	const char *status = CODE_OF(status_codes, m->status);
+	const char *status = CODE_OF(claim_status_codes, m->status);
 	st->org_param = case_int_param(req, st->org_id);
 	char *fetch = case_int_param(req, (long long)st->limit + 1);
 	if (st->org_param == NULL || fetch == NULL) {
@@ -918,7 +906,7 @@ void handle_list_claims(struct request *req)
 	if (*m->country_of_work != '\0' && (problem = validate_country(m->country_of_work)) != NULL)
 		request_field_error(req, "country_of_work", problem);
 	if (m->status != TULAY__V1__CLAIM_STATUS__CLAIM_STATUS_UNSPECIFIED &&
-	    CODE_OF(status_codes, m->status) == NULL)
+	    CODE_OF(claim_status_codes, m->status) == NULL)
 		request_field_error(req, "status", "is not a claim status");
 	if (m->limit > CLAIM_LIST_MAX)
 		request_field_error(req, "limit", "must be at most 500");
@@ -1023,7 +1011,7 @@ static void claim_status_submit(struct request *req)
 	const Tulay__V1__ChangeClaimStatus *m = req->msg->change_claim_status;
 	struct claim_write *cw = req->state;
 	struct case_write *w = cw->w;
-	const char *to = CODE_OF(status_codes, m->status);
+	const char *to = CODE_OF(claim_status_codes, m->status);
 	struct db_query *q = db_job_add(&req->job, "claim_change_status");
 	db_param_text(q, w->org);
 	db_param_text(q, w->user);
@@ -1045,7 +1033,7 @@ static void claim_status_submit(struct request *req)
 void handle_change_claim_status(struct request *req)
 {
 	const Tulay__V1__ChangeClaimStatus *m = req->msg->change_claim_status;
-	const char *to = CODE_OF(status_codes, m->status);
+	const char *to = CODE_OF(claim_status_codes, m->status);
 	if (to == NULL)
 		request_field_error(req, "status", "is required: the status to move the claim to");
 	if (m->expected_version <= 0)

@@ -5,10 +5,22 @@
 # development certificates of scripts/dev-certs.sh in var/tls. Running it again reuses the
 # cluster, its data and the certificates.
 #
-#   scripts/run.sh [TULAYD SETTINGS...]     e.g. scripts/run.sh --port 7500
+# With --demo it also loads the synthetic demo data set (build/client/tulay-demo: networks,
+# organisations, offices, users and a few hundred cases of each kind) in the background once
+# tulayd listens, and prints one summary line; the full report goes to var/demo.log and the
+# demo users' shared password to var/demo-password (mode 0600). Loading again adds nothing.
+#
+#   scripts/run.sh [--demo] [TULAYD SETTINGS...]     e.g. scripts/run.sh --demo --port 7500
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
+
+demo=false
+args=()
+for arg in "$@"; do
+	if [[ "$arg" == --demo ]]; then demo=true; else args+=("$arg"); fi
+done
+set -- ${args[@]+"${args[@]}"}
 
 scripts/install-deps.sh
 mkdir -p build
@@ -18,7 +30,7 @@ if ! { cmake -S . -B build -DTULAY_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo &
 	echo "run: the build failed (log above)" >&2
 	exit 1
 fi
-echo "run: built build/server/tulayd and build/client/tulay"
+echo "run: built build/server/tulayd, build/client/tulay and build/client/tulay-demo"
 
 mkdir -p var
 scripts/pg-cluster.sh start var/pg
@@ -65,11 +77,43 @@ the session remembers the development CA, so later commands need no --ca-file:
   tulay claim list --country-of-work MY --status intake --format csv
 
 MSG
+if $demo; then
+	cat <<MSG
+Loading the demo data set in the background (report in var/demo.log). Its users are
+ACRONYM.officer and ACRONYM.coord of each demo organisation, e.g. kl-mwa.officer, all with
+the password in var/demo-password:
+
+  tulay login --ca-file var/tls/ca.pem --username kl-mwa.officer --password-stdin < var/demo-password
+
+MSG
+fi
 # tulayd gets Ctrl-C from the terminal itself and drains; this script waits for it and
 # then stops PostgreSQL.
 trap 'true' INT TERM
+demo_pid=
+if $demo; then
+	# The loader retries until tulayd listens. Background jobs of a script ignore Ctrl-C,
+	# so the loader is stopped (SIGTERM) once tulayd has exited.
+	(
+		build/client/tulay-demo --server "127.0.0.1:$port" --ca-file var/tls/ca.pem --wait 60 \
+			--users-password-file var/demo-password <var/admin-password >var/demo.log 2>&1 &
+		loader=$!
+		trap 'kill "$loader" 2>/dev/null; exit 0' TERM
+		if wait "$loader"; then
+			echo "run: $(tail -n 1 var/demo.log)"
+		else
+			echo "run: loading the demo data failed: see var/demo.log (running it again with" \
+				"--demo completes it)" >&2
+		fi
+	) &
+	demo_pid=$!
+fi
 rc=0
 build/server/tulayd --listen 127.0.0.1 --tls-cert var/tls/server.pem --tls-key var/tls/server.key \
 	"$@" || rc=$?
+if [[ -n "$demo_pid" ]]; then
+	kill -TERM "$demo_pid" 2>/dev/null || true
+	wait "$demo_pid" 2>/dev/null || true
+fi
 scripts/pg-cluster.sh stop var/pg
 exit $rc

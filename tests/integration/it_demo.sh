@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# The demo data loader, tulay-demo, against the real tulayd at a small scale: everything
+# its plan names arrives (organisations, memberships with a network inside a network,
+# offices, users, cases and their lifecycle), a second run adds nothing, workers'
+# pseudonyms are stored sealed only, and the demo users can log in and read their cases.
+# Every request type the loader sends must succeed: none failed, none skipped.
+set -uo pipefail
+source "$(dirname "$0")/tap.sh" "$1"
+export TULAY_SERVER
+DEMO=$(dirname "$TULAY_CLI")/tulay-demo
+T=$TULAY_CLI
+SCALE=20
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+run_demo() {
+	TULAY_DEMO_PASSWORD=$TULAY_TEST_PASSWORD "$DEMO" --scale $SCALE \
+		--users-password-file "$work/users-password" "$@"
+}
+# column N of the summary table row of request type $1 in the output $2
+# (2 sent, 3 ok, 4 existing, 5 skipped, 6 failed)
+col() { awk -v rpc="$1" -v n="$3" '$1 == rpc { print $n }' <<<"$2"; }
+# a SQL list of the quoted fields $2.. of the plan's lines of kind $1: ('a','b'),(...)
+plan_values() {
+	local kind=$1
+	shift
+	awk -F'\t' -v kind="$kind" -v fields="$*" '
+		BEGIN { n = split(fields, f, " ") }
+		$1 == kind {
+			row = ""
+			for (i = 1; i <= n; i++) {
+				v = $(f[i]); gsub("\047", "\047\047", v)
+				row = row (i > 1 ? "," : "") "\047" v "\047"
+			}
+			out = out (out == "" ? "" : ",") "(" row ")"
+		}
+		END { print out }' <<<"$PLAN"
+}
+
+expect "--help says what it creates" 0 'networks' -- "$DEMO" --help
+match "--help says the data is synthetic" 'SYNTHETIC DATA ONLY' "$LAST"
+match "--help explains idempotency" 'adds nothing' "$LAST"
+help=$LAST
+for opt in --server --ca-file --admin --users-password-file --scale --seed --wait --timeout \
+	--print-plan; do
+	match "--help explains $opt" "^ +$opt" "$help"
+done
+expect "the users' password file is required" 2 'users-password-file' -- "$DEMO" --scale 1
+expect "a bad scale is refused" 2 '--scale' -- "$DEMO" --scale lots --print-plan
+echo "shared-password-123" >"$work/readable"
+chmod 644 "$work/readable"
+expect "a password file others may read is refused" 2 'chmod 600' -- \
+	env TULAY_DEMO_PASSWORD=x "$DEMO" --users-password-file "$work/readable"
+
+PLAN=$("$DEMO" --print-plan --scale $SCALE)
+n_orgs=$(grep -c '^organisation' <<<"$PLAN")
+n_members=$(grep -c '^membership' <<<"$PLAN")
+n_offices=$(grep -c '^office' <<<"$PLAN")
+n_users=$(grep -c '^user' <<<"$PLAN")
+match "the plan has $SCALE cases of each kind" "^$SCALE $SCALE $SCALE\$" \
+	"$(awk -F'\t' '$1 == "cases" { printf "%s%s", sep, $3; sep = " " }' <<<"$PLAN")"
+orgs=$(plan_values organisation 2 | tr -d '()')
+users=$(plan_values user 2 | tr -d '()')
+demo_user_ids="SELECT user_id FROM users WHERE username IN ($users)"
+
+totals() {
+	super -c "SELECT (SELECT count(*) FROM organisations) || ' ' ||
+		(SELECT count(*) FROM memberships) || ' ' || (SELECT count(*) FROM offices) || ' ' ||
+		(SELECT count(*) FROM users) || ' ' || (SELECT count(*) FROM cases) || ' ' ||
+		(SELECT count(*) FROM case_events) || ' ' || (SELECT count(*) FROM referrals) || ' ' ||
+		(SELECT count(*) FROM claim_workers)"
+}
+
+expect "the first run loads the demo set" 0 'loaded in .* 0 failed' -- run_demo
+FIRST=$LAST
+match "it says where the users' password is" 'password is in' "$FIRST"
+match "the users' password file is private" '^600$' "$(stat -c %a "$work/users-password")"
+for rpc in CreateOrganisation AddMembership EndMembership AddOffice CreateUser CreateClaim \
+	ChangeClaimStatus UpdateClaimAmounts AddCaseNote CreateDeportation RecordDeportationStage \
+	AddIntervention CreateRecommendation ChangeRecommendationStatus ProposeReferral \
+	DecideReferral; do
+	match "$rpc was sent" '^[1-9]' "$(col "$rpc" "$FIRST" 2)"
+	match "$rpc: nothing failed and nothing was skipped" '^0 0$' \
+		"$(col "$rpc" "$FIRST" 6) $(col "$rpc" "$FIRST" 5)"
+done
+
+match "every organisation of the plan exists" "^$n_orgs\$" \
+	"$(super -c "SELECT count(*) FROM organisations WHERE acronym IN ($orgs)")"
+match "every membership of the plan, with its role and dates" "^$n_members\$" "$(super -c "
+	SELECT count(*) FROM memberships m
+	  JOIN organisations a ON a.org_id = m.member_org
+	  JOIN organisations n ON n.org_id = m.network_org
+	 WHERE (a.acronym, n.acronym, m.role, m.since::text, coalesce(m.until::text, '-'))
+	    IN ($(plan_values membership 2 3 4 5 6))")"
+match "networks are members of networks (WARBE of MFA)" '^t$' "$(super -c "
+	SELECT bool_or(a.acronym = 'WARBE' AND n.acronym = 'MFA') AND count(*) >= 4
+	  FROM memberships m
+	  JOIN organisations a ON a.org_id = m.member_org AND a.kind = 'network'
+	  JOIN organisations n ON n.org_id = m.network_org AND n.kind = 'network'
+	 WHERE m.until IS NULL AND a.acronym IN ($orgs)")"
+match "every role is used" '^focal_point member partner secretariat$' \
+	"$(super -c "SELECT string_agg(DISTINCT m.role, ' ') FROM memberships m
+		JOIN organisations a ON a.org_id = m.member_org WHERE a.acronym IN ($orgs)")"
+match "one membership has ended" '^1$' "$(super -c "SELECT count(*) FROM memberships m
+	JOIN organisations a ON a.org_id = m.member_org
+	WHERE a.acronym IN ($orgs) AND m.until IS NOT NULL")"
+match "every office of the plan, in its city" "^$n_offices\$" "$(super -c "
+	SELECT count(*) FROM offices f JOIN organisations o USING (org_id)
+	 WHERE (o.acronym, f.name, f.city, f.country) IN ($(plan_values office 2 3 4 5))")"
+match "a field officer and a coordinator per organisation" "^$n_users\$" "$(super -c "
+	SELECT count(*) FROM users u JOIN organisations o USING (org_id)
+	 WHERE (u.username, o.acronym, u.role) IN ($(plan_values user 2 3 4))")"
+match "$SCALE claims logged by the demo field officers" "^$SCALE\$" "$(super -c "
+	SELECT count(*) FROM cases WHERE kind = 'wage_theft' AND created_by IN ($demo_user_ids)")"
+match "spread over corridors, sectors and organisations" '^t$' "$(super -c "
+	SELECT count(DISTINCT (w.worker_nationality, w.country_of_work)) >= 4
+	   AND count(DISTINCT w.sector) >= 3 AND count(DISTINCT c.org_id) >= 4
+	  FROM cases c JOIN wage_theft_claims w USING (org_id, case_id)
+	 WHERE c.created_by IN ($demo_user_ids)")"
+match "claims are spread over offices" '^([4-9]|[1-9][0-9]+)$' "$(super -c "
+	SELECT count(DISTINCT office_id) FROM cases
+	 WHERE kind = 'wage_theft' AND created_by IN ($demo_user_ids)")"
+match "the status changes the loader reports are on the timelines" \
+	"^$(col ChangeClaimStatus "$FIRST" 3) $(col UpdateClaimAmounts "$FIRST" 3) $(col AddCaseNote "$FIRST" 3)\$" \
+	"$(super -c "SELECT count(*) FILTER (WHERE e.kind = 'status_changed') || ' ' ||
+		count(*) FILTER (WHERE e.kind = 'amounts_updated') || ' ' ||
+		count(*) FILTER (WHERE e.kind = 'note')
+		FROM case_events e JOIN cases c USING (org_id, case_id)
+		WHERE c.kind = 'wage_theft' AND c.created_by IN ($demo_user_ids)")"
+match "claims moved beyond intake" '^t$' "$(super -c "
+	SELECT count(DISTINCT status) >= 3 FROM cases
+	 WHERE kind = 'wage_theft' AND created_by IN ($demo_user_ids)")"
+
+# Workers are pseudonyms at most, and stored only sealed: nonce (24) + text + tag (16).
+match "some claims carry a worker pseudonym" '^[1-9]' "$(super -c "
+	SELECT count(*) FROM wage_theft_claims w JOIN cases c USING (org_id, case_id)
+	 WHERE c.created_by IN ($demo_user_ids) AND w.worker_name_enc IS NOT NULL")"
+match "worker identities are sealed or NULL, never plaintext" '^0$' "$(super -c "
+	SELECT count(*) FROM wage_theft_claims w JOIN cases c USING (org_id, case_id)
+	 WHERE c.created_by IN ($demo_user_ids) AND (
+	       w.worker_phone_enc IS NOT NULL
+	    OR (w.worker_name_enc IS NOT NULL AND (length(w.worker_name_enc) <> 40 + 11
+	        OR position(convert_to('Worker', 'UTF8') IN w.worker_name_enc) > 0))
+	    OR (w.worker_id_number_enc IS NOT NULL AND (length(w.worker_id_number_enc) <> 40 + 11
+	        OR position(convert_to('DEMO', 'UTF8') IN w.worker_id_number_enc) > 0)))")"
+match "no group claim names its other workers" '^0$' "$(super -c "
+	SELECT count(*) FROM claim_workers w JOIN cases c USING (org_id, case_id)
+	 WHERE c.created_by IN ($demo_user_ids)")"
+
+# A demo field officer logs in with the shared password and reads a sealed pseudonym.
+row=$(super -c "SELECT u.username || ' ' || c.reference
+	FROM wage_theft_claims w JOIN cases c USING (org_id, case_id)
+	JOIN users u ON u.user_id = c.created_by
+	WHERE c.created_by IN ($demo_user_ids) AND w.worker_name_enc IS NOT NULL
+	ORDER BY c.case_id LIMIT 1")
+read -r officer reference <<<"$row"
+export TULAY_CONFIG_DIR="$work/cli"
+expect "a demo field officer logs in with the users' password" 0 "$officer" -- \
+	"$T" login --username "$officer" --password-stdin <"$work/users-password"
+expect "and reads the claim's pseudonym, unsealed by the server" 0 'Worker [0-9]{4}' -- \
+	"$T" claim show "$reference"
+"$T" logout >/dev/null 2>&1
+
+for kind in deportation recommendation; do
+	match "$SCALE ${kind}s logged by the demo users" "^$SCALE\$" "$(super -c "
+		SELECT count(*) FROM cases WHERE kind = '$kind' AND created_by IN ($demo_user_ids)")"
+done
+match "deportations moved through their stages" '^t$' "$(super -c "
+	SELECT count(DISTINCT status) >= 3 FROM cases
+	 WHERE kind = 'deportation' AND created_by IN ($demo_user_ids)")"
+match "the stages the loader reports are on the timelines" \
+	"^$(col RecordDeportationStage "$FIRST" 3) $(col AddIntervention "$FIRST" 3)\$" \
+	"$(super -c "SELECT count(*) FILTER (WHERE e.kind = 'stage_recorded') || ' ' ||
+		count(*) FILTER (WHERE e.kind = 'intervention')
+		FROM case_events e JOIN cases c USING (org_id, case_id)
+		WHERE c.kind = 'deportation' AND c.created_by IN ($demo_user_ids)")"
+match "persons are sealed or NULL, never plaintext" '^0$' "$(super -c "
+	SELECT count(*) FROM deportations d JOIN cases c USING (org_id, case_id)
+	 WHERE c.created_by IN ($demo_user_ids) AND (d.person_id_number_enc IS NOT NULL
+	    OR (d.person_name_enc IS NOT NULL AND (length(d.person_name_enc) <> 40 + 13
+	        OR position(convert_to('Deportee', 'UTF8') IN d.person_name_enc) > 0)))")"
+match "recommendations moved along their statuses" '^t$' "$(super -c "
+	SELECT count(DISTINCT status) >= 3 FROM cases
+	 WHERE kind = 'recommendation' AND created_by IN ($demo_user_ids)")"
+match "the referrals the loader reports exist, with consent" \
+	"^$(col ProposeReferral "$FIRST" 3) $(col DecideReferral "$FIRST" 3)\$" "$(super -c "
+	SELECT count(*) || ' ' || count(*) FILTER (WHERE r.status <> 'proposed')
+	  FROM referrals r WHERE r.proposed_by IN ($demo_user_ids)
+	   AND r.consent_given_on IS NOT NULL")"
+match "referrals go from destination to origin countries, accepted and declined" '^t$' \
+	"$(super -c "SELECT bool_and(f.country IN ('MY', 'TH', 'SG', 'HK'))
+		AND count(DISTINCT r.status) >= 2
+		FROM referrals r JOIN organisations f ON f.org_id = r.org_id
+		WHERE r.proposed_by IN ($demo_user_ids)")"
+
+before=$(totals)
+password=$(cat "$work/users-password")
+expect "the second run succeeds too" 0 'loaded in .* 0 failed' -- run_demo
+SECOND=$LAST
+match "and adds nothing" "^$before\$" "$(totals)"
+match "the second run keeps the users' password" "^$password\$" "$(cat "$work/users-password")"
+match "it replays the same requests" "^$(col CreateClaim "$FIRST" 3) $(col ChangeClaimStatus "$FIRST" 3)\$" \
+	"$(col CreateClaim "$SECOND" 3) $(col ChangeClaimStatus "$SECOND" 3)"
+
+finish

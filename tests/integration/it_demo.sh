@@ -91,12 +91,15 @@ match "every membership of the plan, with its role and dates" "^$n_members\$" "$
 	  JOIN organisations n ON n.org_id = m.network_org
 	 WHERE (a.acronym, n.acronym, m.role, m.since::text, coalesce(m.until::text, '-'))
 	    IN ($(plan_values membership 2 3 4 5 6))")"
+# The plan's networks (kind from the plan: an organisation another test made with the same
+# acronym is used as it is, whatever its kind).
+networks=$(awk -F'\t' '$1 == "organisation" && $3 == "network" { printf "%s\047%s\047", sep, $2; sep = "," }' <<<"$PLAN")
 match "networks are members of networks (WARBE of MFA)" '^t$' "$(super -c "
 	SELECT bool_or(a.acronym = 'WARBE' AND n.acronym = 'MFA') AND count(*) >= 4
 	  FROM memberships m
-	  JOIN organisations a ON a.org_id = m.member_org AND a.kind = 'network'
-	  JOIN organisations n ON n.org_id = m.network_org AND n.kind = 'network'
-	 WHERE m.until IS NULL AND a.acronym IN ($orgs)")"
+	  JOIN organisations a ON a.org_id = m.member_org
+	  JOIN organisations n ON n.org_id = m.network_org
+	 WHERE m.until IS NULL AND a.acronym IN ($networks) AND n.acronym IN ($networks)")"
 match "every role is used" '^focal_point member partner secretariat$' \
 	"$(super -c "SELECT string_agg(DISTINCT m.role, ' ') FROM memberships m
 		JOIN organisations a ON a.org_id = m.member_org WHERE a.acronym IN ($orgs)")"

@@ -488,8 +488,7 @@ static const char *const intervention_texts[] = {
     "Case raised at the monthly meeting with the labour department.",
 };
 static const char *const referral_reasons[] = {
-    "Repatriated before the claim was settled; the partner follows up in the country of "
-    "origin.",
+    "Repatriated before the claim was settled; the partner follows up at home.",
     "The claim continues with the origin-country authority; documents shared with consent.",
     "Support needed after return: legal follow-up and reintegration.",
 };

@@ -60,6 +60,8 @@ static const struct setting settings[] = {
 	 "login attempts per username and minute; more are refused unchecked"),
     UINT(login_attempts_per_minute_per_address, 1, 100000,
 	 "login attempts per client address (IPv6: per /64) and minute"),
+    UINT(report_min_cell, 5, 1000,
+	 "reports suppress every cell counting fewer cases than this (k; never below 5)"),
     STR(migrations, "directory of the NNNN_name.sql migration files"),
     STR(data_key_file, "file with the key that encrypts personal data (tulayd keygen FILE)"),
     STR(log_level, "debug, info, warn or error"),
@@ -86,6 +88,7 @@ void config_defaults(struct config *cfg)
 	cfg->idle_timeout_ms = 300000;
 	cfg->login_attempts_per_minute = 10;
 	cfg->login_attempts_per_minute_per_address = 30;
+	cfg->report_min_cell = 11;
 	snprintf(cfg->migrations, sizeof(cfg->migrations), "%s", TULAY_MIGRATIONS_DIR);
 	snprintf(cfg->log_level, sizeof(cfg->log_level), "info");
 }

@@ -31,8 +31,9 @@ struct config {
 	unsigned idle_timeout_ms;      /* no request, nothing in flight or no write progress */
 	unsigned login_attempts_per_minute;             /* per username */
 	unsigned login_attempts_per_minute_per_address; /* per source address (IPv6: /64) */
-	char migrations[512];                           /* directory of NNNN_name.sql files */
-	char data_key_file[512]; /* the key that encrypts personal data (vault.h) */
+	unsigned report_min_cell; /* k: report cells of fewer cases are suppressed */
+	char migrations[512];     /* directory of NNNN_name.sql files */
+	char data_key_file[512];  /* the key that encrypts personal data (vault.h) */
 	char log_level[8];
 };
 

@@ -71,6 +71,12 @@ static const struct handler handlers[] = {
      handle_list_referrals},
     {"list_cases", TULAY__V1__REQUEST__BODY_LIST_CASES, ACCESS_SESSION, false, false,
      handle_list_cases},
+    {"get_report", TULAY__V1__REQUEST__BODY_GET_REPORT, ACCESS_SESSION, false, false,
+     handle_get_report},
+    {"set_exchange_rate", TULAY__V1__REQUEST__BODY_SET_EXCHANGE_RATE, ACCESS_SESSION, false, true,
+     handle_set_exchange_rate},
+    {"list_exchange_rates", TULAY__V1__REQUEST__BODY_LIST_EXCHANGE_RATES, ACCESS_SESSION, false,
+     false, handle_list_exchange_rates},
 };
 
 const struct handler *dispatch_find(int body)
@@ -102,6 +108,7 @@ const struct db_statement *dispatch_statements(unsigned *count)
 		    {recommendations_statements, recommendations_statements_count},
 		    {referrals_statements, referrals_statements_count},
 		    {cases_statements, cases_statements_count},
+		    {reports_statements, reports_statements_count},
 		};
 		for (size_t s = 0; s < N_ELEMS(sets); s++) {
 			for (unsigned i = 0; i < sets[s].count && n < N_ELEMS(all); i++)

@@ -28,6 +28,20 @@ int value_of(const char *const *codes, size_t n, const char *code);
 /* Shared code tables. */
 extern const char *const sector_codes[10];
 extern const char *const claim_status_codes[9]; /* Tulay__V1__ClaimStatus */
+/* Indexed by their enums: claims.c, deportations.c and recommendations.c. */
+#define CLAIM_FORUM_CODES        (TULAY__V1__CLAIM_FORUM__CLAIM_FORUM_OTHER + 1)
+#define DEPORTATION_STATUS_CODES (TULAY__V1__DEPORTATION_STATUS__DEPORTATION_STATUS_DEPORTED + 1)
+#define DEPORTATION_GROUND_CODES (TULAY__V1__DEPORTATION_GROUND__DEPORTATION_GROUND_OTHER + 1)
+#define RECOMMENDATION_STATUS_CODES                                                                \
+	(TULAY__V1__RECOMMENDATION_STATUS__RECOMMENDATION_STATUS_REJECTED + 1)
+#define ADDRESSED_TO_CODES         (TULAY__V1__ADDRESSED_TO__ADDRESSED_TO_PARLIAMENT + 1)
+#define RECOMMENDATION_THEME_CODES (TULAY__V1__RECOMMENDATION_THEME__RECOMMENDATION_THEME_OTHER + 1)
+extern const char *const forum_codes[CLAIM_FORUM_CODES];
+extern const char *const deportation_status_codes[DEPORTATION_STATUS_CODES];
+extern const char *const ground_codes[DEPORTATION_GROUND_CODES];
+extern const char *const recommendation_status_codes[RECOMMENDATION_STATUS_CODES];
+extern const char *const addressed_to_codes[ADDRESSED_TO_CODES];
+extern const char *const theme_codes[RECOMMENDATION_THEME_CODES];
 
 /* A bytea column in text form ("\x0a1b...") decoded into the arena; NULL if malformed or
  * out of memory. */

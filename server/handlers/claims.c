@@ -90,7 +90,7 @@ const struct db_statement claims_statements[] = {
 };
 const unsigned claims_statements_count = N_ELEMS(claims_statements);
 
-static const char *const forum_codes[] = {
+const char *const forum_codes[CLAIM_FORUM_CODES] = {
     [TULAY__V1__CLAIM_FORUM__CLAIM_FORUM_LABOUR_COURT] = "labour_court",
     [TULAY__V1__CLAIM_FORUM__CLAIM_FORUM_LABOUR_MINISTRY] = "labour_ministry",
     [TULAY__V1__CLAIM_FORUM__CLAIM_FORUM_EMBASSY] = "embassy",

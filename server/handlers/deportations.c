@@ -84,14 +84,14 @@ const unsigned deportations_statements_count = N_ELEMS(deportations_statements);
 
 /* --- codes --------------------------------------------------------------------------- */
 
-static const char *const status_codes[] = {
+const char *const deportation_status_codes[DEPORTATION_STATUS_CODES] = {
     [TULAY__V1__DEPORTATION_STATUS__DEPORTATION_STATUS_ARRESTED] = "arrested",
     [TULAY__V1__DEPORTATION_STATUS__DEPORTATION_STATUS_DETAINED] = "detained",
     [TULAY__V1__DEPORTATION_STATUS__DEPORTATION_STATUS_RELEASED] = "released",
     [TULAY__V1__DEPORTATION_STATUS__DEPORTATION_STATUS_DEPORTED] = "deported",
 };
 
-static const char *const ground_codes[] = {
+const char *const ground_codes[DEPORTATION_GROUND_CODES] = {
     [TULAY__V1__DEPORTATION_GROUND__DEPORTATION_GROUND_NO_PERMIT] = "no_permit",
     [TULAY__V1__DEPORTATION_GROUND__DEPORTATION_GROUND_OVERSTAY] = "overstay",
     [TULAY__V1__DEPORTATION_GROUND__DEPORTATION_GROUND_ABSCONDING_REPORT] = "absconding_report",
@@ -261,7 +261,7 @@ static Tulay__V1__Deportation *deportation_from_row(struct request *req, const P
 			oom = true;
 	}
 	d->status =
-	    (Tulay__V1__DeportationStatus)VALUE_OF(status_codes, PQgetvalue(res, 0, COL_STATUS));
+	    (Tulay__V1__DeportationStatus)VALUE_OF(deportation_status_codes, PQgetvalue(res, 0, COL_STATUS));
 	d->sector = (Tulay__V1__Sector)VALUE_OF(sector_codes, PQgetvalue(res, 0, COL_SECTOR));
 	size_t n_grounds = 0;
 	d->grounds = (Tulay__V1__DeportationGround *)case_code_list_values(

@@ -102,4 +102,11 @@ extern const struct db_statement cases_statements[];
 extern const unsigned cases_statements_count;
 void handle_list_cases(struct request *req);
 
+/* reports.c: GetReport and exchange rates */
+extern const struct db_statement reports_statements[];
+extern const unsigned reports_statements_count;
+void handle_get_report(struct request *req);
+void handle_set_exchange_rate(struct request *req);
+void handle_list_exchange_rates(struct request *req);
+
 #endif

@@ -73,7 +73,7 @@ const struct db_statement recommendations_statements[] = {
 };
 const unsigned recommendations_statements_count = N_ELEMS(recommendations_statements);
 
-static const char *const status_codes[] = {
+const char *const recommendation_status_codes[RECOMMENDATION_STATUS_CODES] = {
     [TULAY__V1__RECOMMENDATION_STATUS__RECOMMENDATION_STATUS_DRAFTED] = "drafted",
     [TULAY__V1__RECOMMENDATION_STATUS__RECOMMENDATION_STATUS_SUBMITTED] = "submitted",
     [TULAY__V1__RECOMMENDATION_STATUS__RECOMMENDATION_STATUS_ACKNOWLEDGED] = "acknowledged",
@@ -85,7 +85,7 @@ static const char *const status_codes[] = {
     [TULAY__V1__RECOMMENDATION_STATUS__RECOMMENDATION_STATUS_REJECTED] = "rejected",
 };
 
-static const char *const addressed_to_codes[] = {
+const char *const addressed_to_codes[ADDRESSED_TO_CODES] = {
     [TULAY__V1__ADDRESSED_TO__ADDRESSED_TO_RECEIVING_STATES] = "receiving_states",
     [TULAY__V1__ADDRESSED_TO__ADDRESSED_TO_SENDING_STATES] = "sending_states",
     [TULAY__V1__ADDRESSED_TO__ADDRESSED_TO_RECEIVING_AND_SENDING_STATES] =
@@ -95,7 +95,7 @@ static const char *const addressed_to_codes[] = {
     [TULAY__V1__ADDRESSED_TO__ADDRESSED_TO_PARLIAMENT] = "parliament",
 };
 
-static const char *const theme_codes[] = {
+const char *const theme_codes[RECOMMENDATION_THEME_CODES] = {
     [TULAY__V1__RECOMMENDATION_THEME__RECOMMENDATION_THEME_WAGE_PROTECTION] = "wage_protection",
     [TULAY__V1__RECOMMENDATION_THEME__RECOMMENDATION_THEME_RECRUITMENT] = "recruitment",
     [TULAY__V1__RECOMMENDATION_THEME__RECOMMENDATION_THEME_ACCESS_TO_JUSTICE] = "access_to_justice",
@@ -156,7 +156,7 @@ static Tulay__V1__Recommendation *recommendation_from_row(struct request *req, c
 		    (*texts[col] = arena_strdup(a, PQgetvalue(res, 0, col))) == NULL)
 			return NULL;
 	}
-	r->status = (Tulay__V1__RecommendationStatus)VALUE_OF(status_codes, PQgetvalue(res, 0, 2));
+	r->status = (Tulay__V1__RecommendationStatus)VALUE_OF(recommendation_status_codes, PQgetvalue(res, 0, 2));
 	r->addressed_to =
 	    (Tulay__V1__AddressedTo)VALUE_OF(addressed_to_codes, PQgetvalue(res, 0, 7));
 	r->theme = (Tulay__V1__RecommendationTheme)VALUE_OF(theme_codes, PQgetvalue(res, 0, 10));
@@ -303,7 +303,7 @@ static void recommendation_create_submit(struct request *req)
 {
 	const Tulay__V1__CreateRecommendation *m = req->msg->create_recommendation;
 	struct recommendation_create_state *st = req->state;
-	const char *status = m->status != 0 ? CODE_OF(status_codes, m->status) : "drafted";
+	const char *status = m->status != 0 ? CODE_OF(recommendation_status_codes, m->status) : "drafted";
 	const char *addressed_to = CODE_OF(addressed_to_codes, m->addressed_to);
 	const char *theme = CODE_OF(theme_codes, m->theme);
 	char *org = case_int_param(req, st->org_id);
@@ -566,7 +566,7 @@ static void recommendation_status_changed(struct request *req, enum db_outcome o
 void handle_change_recommendation_status(struct request *req)
 {
 	const Tulay__V1__ChangeRecommendationStatus *m = req->msg->change_recommendation_status;
-	const char *to = CODE_OF(status_codes, m->status);
+	const char *to = CODE_OF(recommendation_status_codes, m->status);
 	if (to == NULL)
 		request_field_error(req, "status",
 				    "is required: the status to move the recommendation to");

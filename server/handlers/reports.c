@@ -1,0 +1,1137 @@
+/* Reports: GetReport, aggregates of cases over an organisation and its members, read from
+ * the rollups of migration 0011 (report_cells) and put through disclosure control here
+ * before they leave the server; and the exchange rates that convert their money
+ * (SetExchangeRate, ListExchangeRates).
+ *
+ * Disclosure control, in order:
+ *  1. a cell counting fewer than k cases (report_min_cell) is suppressed, all of it;
+ *  2. a money sum in which one claim is more than 85% of the total is suppressed;
+ *  3. complementary suppression: the report shows a total, so the cells hidden for one
+ *     measure must together be as safe as one cell (at least two of them, k cases, no
+ *     dominating claim); else more cells are hidden, smallest first, and if that is not
+ *     enough the total's measure too.
+ * A suppressed value is sent as 0 with `suppressed` set, never as a plain zero. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "civil_date.h"
+#include "common.h"
+#include "case_common.h"
+#include "handlers.h"
+#include "iso.h"
+#include "request.h"
+#include "server.h"
+#include "validate.h"
+#include "vault.h"
+
+#define REPORT_GROUP_MAX   4
+#define REPORT_FILTERS_MAX 16
+#define REPORT_TEXT_MAX    200
+#define REPORT_DIMS        7 /* d1..d7 of report_cells */
+/* The dominance rule: one claim above 85% of a sum. */
+#define DOMINANCE_PERCENT 85
+
+enum dim_type { DIM_COUNTRY, DIM_CODE, DIM_TEXT, DIM_ORG, DIM_CORRIDOR };
+
+struct dimension {
+	const char *name;
+	int pos; /* d1..d7; 0 for the organisation and the corridor */
+	enum dim_type type;
+	const char *const *codes; /* DIM_CODE: the codes, indexed by their enum */
+	size_t n_codes;
+	const char *problem; /* DIM_CODE: what to say of another value */
+};
+
+#define CODES(table) (table), N_ELEMS(table)
+
+static const struct dimension claim_dims[] = {
+    {"corridor", 0, DIM_CORRIDOR, NULL, 0, NULL},
+    {"origin", 1, DIM_COUNTRY, NULL, 0, NULL},
+    {"destination", 2, DIM_COUNTRY, NULL, 0, NULL},
+    {"sector", 3, DIM_CODE, CODES(sector_codes), "is not a sector"},
+    {"employer", 4, DIM_TEXT, NULL, 0, NULL},
+    {"agency", 5, DIM_TEXT, NULL, 0, NULL},
+    {"forum", 6, DIM_CODE, CODES(forum_codes), "is not a forum"},
+    {"status", 7, DIM_CODE, CODES(claim_status_codes), "is not a status of claims"},
+    {"organisation", 0, DIM_ORG, NULL, 0, NULL},
+};
+static const struct dimension deportation_dims[] = {
+    {"from", 1, DIM_COUNTRY, NULL, 0, NULL},
+    {"to", 2, DIM_COUNTRY, NULL, 0, NULL},
+    {"ground", 3, DIM_CODE, CODES(ground_codes), "is not a ground of deportation"},
+    {"stage", 4, DIM_CODE, CODES(deportation_status_codes),
+     "is not a stage: arrested, detained, released or deported"},
+    {"nationality", 5, DIM_COUNTRY, NULL, 0, NULL},
+    {"organisation", 0, DIM_ORG, NULL, 0, NULL},
+};
+static const struct dimension recommendation_dims[] = {
+    {"status", 1, DIM_CODE, CODES(recommendation_status_codes),
+     "is not a status of recommendations"},
+    {"target_body", 2, DIM_TEXT, NULL, 0, NULL},
+    {"theme", 3, DIM_CODE, CODES(theme_codes), "is not a theme"},
+    {"addressed_to", 4, DIM_CODE, CODES(addressed_to_codes), "is not an addressee"},
+    {"organisation", 0, DIM_ORG, NULL, 0, NULL},
+};
+
+struct report_kind {
+	const char *code; /* cases.kind */
+	const char *name;
+	const struct dimension *dims;
+	size_t n_dims;
+	const char *dim_names; /* for errors */
+};
+
+static const struct report_kind kinds[] = {
+    [TULAY__V1__REPORT_KIND__REPORT_KIND_CLAIMS] =
+	{"wage_theft", "claims", claim_dims, N_ELEMS(claim_dims),
+	 "corridor, origin, destination, sector, employer, agency, forum, status or "
+	 "organisation"},
+    [TULAY__V1__REPORT_KIND__REPORT_KIND_DEPORTATIONS] =
+	{"deportation", "deportations", deportation_dims, N_ELEMS(deportation_dims),
+	 "from, to, ground, stage, nationality or organisation"},
+    [TULAY__V1__REPORT_KIND__REPORT_KIND_RECOMMENDATIONS] =
+	{"recommendation", "recommendations", recommendation_dims, N_ELEMS(recommendation_dims),
+	 "status, target_body, theme, addressed_to or organisation"},
+};
+
+static const char *const period_codes[] = {
+    [TULAY__V1__REPORT_PERIOD__REPORT_PERIOD_NONE] = "",
+    [TULAY__V1__REPORT_PERIOD__REPORT_PERIOD_MONTH] = "month",
+    [TULAY__V1__REPORT_PERIOD__REPORT_PERIOD_QUARTER] = "quarter",
+    [TULAY__V1__REPORT_PERIOD__REPORT_PERIOD_YEAR] = "year",
+};
+
+/* The columns of report_cells' money measures, in row order: claimed, awarded, recovered;
+ * each sum, claims, largest. */
+enum { M_CLAIMED, M_AWARDED, M_RECOVERED, N_MEASURES };
+
+/* Row columns of "report_cells": 0 bucket, 1..7 keys, 8 organisation, 9 currency, 10
+ * cases, 11 workers, 12.. the measures (sum, n, max) x 3, 21 rollup, 22 whether a
+ * conversion applied, 23 rate, 24 rate valid_from, 25 the day whose rate applies. */
+#define COL_ORG       8
+#define COL_CURRENCY  9
+#define COL_CASES     10
+#define COL_WORKERS   11
+#define COL_MEASURES  12
+#define COL_ROLLUP    21
+#define COL_RATE_OK   22
+#define COL_RATE      23
+#define COL_RATE_FROM 24
+#define COL_RATE_DAY  25
+
+const struct db_statement reports_statements[] = {
+    /* The organisation reported on: the caller's own ($1 = '') or by acronym, and whether
+     * the caller may report on it. */
+    {"report_network",
+     "SELECT org_id, acronym, report_allowed(org_id) FROM organisations "
+     " WHERE CASE WHEN $1::text = '' THEN org_id = tulay_org() ELSE acronym = $1::text END"},
+    /* The cells before suppression, one row per cell and currency ('' the count row).
+     * $1 kind, $2 the organisation reported on, $3 dimensions the rollup must keep, $4
+     * grains that will do, $5 dimensions grouped by, $6 grouped by organisation, $7 the
+     * period grouping ('', month, quarter, year), $8 / $9 the first month and the first
+     * after (NULL: open), $10..$16 values d1..d7 must have (NULL: any), $17 organisations
+     * (NULL: all), $18 the reporting currency ('': none). With one, amounts are converted
+     * at the rate in force on the last day of the row's period bucket, or of the report's
+     * range, or today; no rate leaves the factor NULL and column 22 false. */
+    {"report_cells",
+     "WITH cube AS (SELECT c.cube, c.name FROM report_cubes c "
+     "               WHERE c.kind = $1::text AND c.dims @> $3::smallint[] "
+     "                 AND c.grain = ANY ($4::text[]) ORDER BY c.rank LIMIT 1), "
+     "rows AS (SELECT CASE $7::text WHEN 'month' THEN r.period "
+     "            WHEN 'quarter' THEN date_trunc('quarter', r.period)::date "
+     "            WHEN 'year' THEN date_trunc('year', r.period)::date END AS bucket, "
+     "   CASE WHEN 1 = ANY ($5::smallint[]) THEN r.d1 ELSE '' END AS k1, "
+     "   CASE WHEN 2 = ANY ($5::smallint[]) THEN r.d2 ELSE '' END AS k2, "
+     "   CASE WHEN 3 = ANY ($5::smallint[]) THEN r.d3 ELSE '' END AS k3, "
+     "   CASE WHEN 4 = ANY ($5::smallint[]) THEN r.d4 ELSE '' END AS k4, "
+     "   CASE WHEN 5 = ANY ($5::smallint[]) THEN r.d5 ELSE '' END AS k5, "
+     "   CASE WHEN 6 = ANY ($5::smallint[]) THEN r.d6 ELSE '' END AS k6, "
+     "   CASE WHEN 7 = ANY ($5::smallint[]) THEN r.d7 ELSE '' END AS k7, "
+     "   CASE WHEN $6::boolean THEN o.acronym ELSE '' END AS korg, r.* "
+     "  FROM report_cells r JOIN organisations o ON o.org_id = r.org_id "
+     " WHERE r.cube = (SELECT cube FROM cube) "
+     "   AND r.org_id IN (SELECT s.org_id FROM report_scope($2::bigint) s) "
+     "   AND ($8::date IS NULL OR r.period >= $8::date) "
+     "   AND ($9::date IS NULL OR r.period < $9::date) "
+     "   AND ($10::text[] IS NULL OR r.d1 = ANY ($10::text[])) "
+     "   AND ($11::text[] IS NULL OR r.d2 = ANY ($11::text[])) "
+     "   AND ($12::text[] IS NULL OR r.d3 = ANY ($12::text[])) "
+     "   AND ($13::text[] IS NULL OR r.d4 = ANY ($13::text[])) "
+     "   AND ($14::text[] IS NULL OR r.d5 = ANY ($14::text[])) "
+     "   AND ($15::text[] IS NULL OR r.d6 = ANY ($15::text[])) "
+     "   AND ($16::text[] IS NULL OR r.d7 = ANY ($16::text[])) "
+     "   AND ($17::text[] IS NULL OR o.acronym = ANY ($17::text[]))), "
+     "g AS (SELECT bucket, k1, k2, k3, k4, k5, k6, k7, korg, currency, sum(cases) AS cases, "
+     "   sum(workers) AS workers, sum(claimed) AS claimed, sum(claimed_n) AS claimed_n, "
+     "   max(claimed_max) AS claimed_max, sum(awarded) AS awarded, sum(awarded_n) AS awarded_n, "
+     "   max(awarded_max) AS awarded_max, sum(recovered) AS recovered, "
+     "   sum(recovered_n) AS recovered_n, max(recovered_max) AS recovered_max, "
+     "   CASE $7::text WHEN 'month' THEN (bucket + interval '1 month')::date - 1 "
+     "     WHEN 'quarter' THEN (bucket + interval '3 months')::date - 1 "
+     "     WHEN 'year' THEN (bucket + interval '1 year')::date - 1 "
+     "     ELSE coalesce($9::date - 1, current_date) END AS rate_day "
+     "  FROM rows GROUP BY bucket, k1, k2, k3, k4, k5, k6, k7, korg, currency) "
+     "SELECT coalesce(to_char(g.bucket, 'YYYY-MM-DD'), ''), g.k1, g.k2, g.k3, g.k4, g.k5, g.k6, "
+     "   g.k7, g.korg, g.currency, g.cases, g.workers, "
+     "   CASE WHEN x.factor IS NULL THEN g.claimed ELSE round(g.claimed * x.factor) END, "
+     "g.claimed_n, "
+     "   CASE WHEN x.factor IS NULL THEN g.claimed_max ELSE round(g.claimed_max * x.factor) END, "
+     "   CASE WHEN x.factor IS NULL THEN g.awarded ELSE round(g.awarded * x.factor) END, "
+     "g.awarded_n, "
+     "   CASE WHEN x.factor IS NULL THEN g.awarded_max ELSE round(g.awarded_max * x.factor) END, "
+     "   CASE WHEN x.factor IS NULL THEN g.recovered ELSE round(g.recovered * x.factor) END, "
+     "g.recovered_n, "
+     "   CASE WHEN x.factor IS NULL THEN g.recovered_max ELSE round(g.recovered_max * x.factor) "
+     "END, "
+     "   (SELECT name FROM cube), "
+     "   $18::text = '' OR g.currency IN ('', $18::text) OR x.factor IS NOT NULL, "
+     "   coalesce(x.rate::text, ''), coalesce(to_char(x.valid_from, 'YYYY-MM-DD'), ''), "
+     "   to_char(g.rate_day, 'YYYY-MM-DD') "
+     "  FROM g LEFT JOIN LATERAL ( "
+     "    SELECT e.rate, e.valid_from, "
+     "           e.rate * power(10::numeric, e.reporting_exponent - e.currency_exponent) AS factor "
+     "      FROM exchange_rates e "
+     "     WHERE $18::text NOT IN ('', g.currency) AND e.currency = g.currency "
+     "       AND e.reporting_currency = $18::text AND e.valid_from <= g.rate_day "
+     "     ORDER BY e.valid_from DESC LIMIT 1) x ON true "
+     " ORDER BY g.bucket, g.k1, g.k2, g.k3, g.k4, g.k5, g.k6, g.k7, g.korg, g.currency"},
+    /* The organisations a report covers, acronyms, sorted ($2: only these, or NULL). */
+    {"report_organisations",
+     "SELECT o.acronym FROM organisations o "
+     " WHERE o.org_id IN (SELECT s.org_id FROM report_scope($1::bigint) s) "
+     "   AND ($2::text[] IS NULL OR o.acronym = ANY ($2::text[])) ORDER BY o.acronym"},
+    {"rate_set", "SELECT set_exchange_rate($1::bytea, $2::bytea, $3::text, $4::text, $5::numeric, "
+		 "                         $6::date, $7::smallint, $8::smallint, $9::bigint)"},
+    {"rate_by_key", "SELECT e.currency, e.reporting_currency, e.rate::text, "
+		    "       to_char(e.valid_from, 'YYYY-MM-DD'), coalesce(u.username, ''), "
+		    "       extract(epoch FROM e.set_at)::bigint "
+		    "  FROM exchange_rates e LEFT JOIN user_names u ON u.user_id = e.set_by "
+		    " WHERE e.idempotency_key = $1::bytea"},
+    {"rate_list", "SELECT e.currency, e.reporting_currency, e.rate::text, "
+		  "       to_char(e.valid_from, 'YYYY-MM-DD'), coalesce(u.username, ''), "
+		  "       extract(epoch FROM e.set_at)::bigint "
+		  "  FROM exchange_rates e LEFT JOIN user_names u ON u.user_id = e.set_by "
+		  " WHERE ($1::text = '' OR e.currency = $1::text) "
+		  "   AND ($2::text = '' OR e.reporting_currency = $2::text) "
+		  " ORDER BY e.currency, e.reporting_currency, e.valid_from"},
+};
+const unsigned reports_statements_count = N_ELEMS(reports_statements);
+
+/* --- GetReport: what was asked --------------------------------------------------------- */
+
+struct group {
+	const struct dimension *dim;
+};
+
+struct measure {
+	int64_t sum, n, max;
+	bool hidden;
+};
+
+struct money {
+	const char *currency;
+	struct measure m[N_MEASURES];
+};
+
+struct cell {
+	const char *bucket;            /* YYYY-MM-DD of the period's first day, or "" */
+	const char *keys[REPORT_DIMS]; /* d1..d7 as grouped ('' otherwise) */
+	const char *org;
+	uint64_t cases, workers;
+	bool hidden;
+	struct money *money;
+	size_t n_money;
+};
+
+struct report_state {
+	const struct report_kind *kind;
+	const struct dimension *groups[REPORT_GROUP_MAX];
+	size_t n_groups;
+	const char *period;          /* '', month, quarter or year */
+	char from[32], to_after[32]; /* YYYY-MM-DD or "" */
+	const char *grains;          /* {month,quarter,year} that will do */
+	int64_t org_id;
+	const char *network;
+	char org_param[24];
+	/* parameters built from the request, in the arena */
+	const char *needed, *grouped, *by_org, *filters[REPORT_DIMS], *org_filter;
+	uint32_t k;
+};
+
+static const struct dimension *dimension_named(const struct report_kind *kind, const char *name)
+{
+	for (size_t i = 0; i < kind->n_dims; i++) {
+		if (strcmp(kind->dims[i].name, name) == 0)
+			return &kind->dims[i];
+	}
+	return NULL;
+}
+
+/* Parses "YYYY-MM" into *year and *month; false if it is not one. */
+static bool parse_month(const char *text, int *year, int *month)
+{
+	if (strlen(text) != 7 || text[4] != '-' || !chars_in(text, 7, 7, "0123456789-"))
+		return false;
+	*year = atoi(text);
+	*month = atoi(text + 5);
+	return text[0] != '-' && *year >= 1900 && *year <= 2200 && *month >= 1 && *month <= 12;
+}
+
+/* Checks one filter value of `dim`; NULL if fine, else the problem. */
+static const char *filter_value_problem(const struct dimension *dim, const char *value)
+{
+	if (*value == '\0')
+		return NULL; /* matches cases where it is not recorded */
+	switch (dim->type) {
+	case DIM_COUNTRY:
+		return validate_country(value);
+	case DIM_CODE:
+		return value_of(dim->codes, dim->n_codes, value) > 0 ? NULL : dim->problem;
+	case DIM_TEXT:
+		return validate_text(value, 1, REPORT_TEXT_MAX);
+	case DIM_ORG:
+		return validate_acronym(value);
+	case DIM_CORRIDOR:
+		break;
+	}
+	return "cannot be filtered on: filter by origin and destination";
+}
+
+/* A Postgres array literal of the strings, quoted, in the arena: {"a","b"}. */
+static char *text_array(struct request *req, const char *const *values, size_t n)
+{
+	size_t len = 3;
+	for (size_t i = 0; i < n; i++)
+		len += 2 * strlen(values[i]) + 3;
+	char *out = request_alloc(req, len);
+	if (out == NULL)
+		return NULL;
+	char *p = out;
+	*p++ = '{';
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			*p++ = ',';
+		*p++ = '"';
+		for (const char *v = values[i]; *v != '\0'; v++) {
+			if (*v == '"' || *v == '\\')
+				*p++ = '\\';
+			*p++ = *v;
+		}
+		*p++ = '"';
+	}
+	*p++ = '}';
+	*p = '\0';
+	return out;
+}
+
+/* Validates the request into st; false (with field errors recorded) if it is not one. */
+static bool report_read(struct request *req, struct report_state *st)
+{
+	const Tulay__V1__GetReport *m = req->msg->get_report;
+	const char *problem;
+	if (m->kind <= 0 || (size_t)m->kind >= N_ELEMS(kinds) || kinds[m->kind].code == NULL) {
+		request_field_error(req, "kind",
+				    "is required: claims, deportations or recommendations");
+		return false;
+	}
+	st->kind = &kinds[m->kind];
+	bool used[REPORT_DIMS + 1] = {false};
+	bool org_used = false;
+	if (m->n_group_by > REPORT_GROUP_MAX)
+		request_field_error(req, "group_by", "has more than 4 dimensions");
+	for (size_t i = 0; i < m->n_group_by && i < REPORT_GROUP_MAX; i++) {
+		const struct dimension *d = dimension_named(st->kind, m->group_by[i]);
+		if (d == NULL) {
+			request_field_error(
+			    req, "group_by",
+			    arena_printf(&req->arena, "'%.40s' is not a dimension of %s: %s",
+					 m->group_by[i], st->kind->name, st->kind->dim_names));
+			continue;
+		}
+		bool repeat = d->type == DIM_ORG        ? org_used
+			      : d->type == DIM_CORRIDOR ? used[1] || used[2]
+							: used[d->pos];
+		if (repeat) {
+			request_field_error(
+			    req, "group_by",
+			    arena_printf(&req->arena,
+					 "names %s twice (corridor is origin and destination)",
+					 d->name));
+			continue;
+		}
+		if (d->type == DIM_ORG)
+			org_used = true;
+		else if (d->type == DIM_CORRIDOR)
+			used[1] = used[2] = true;
+		else
+			used[d->pos] = true;
+		st->groups[st->n_groups++] = d;
+	}
+	if ((size_t)m->period >= N_ELEMS(period_codes))
+		request_field_error(req, "period", "is not a period: none, month, quarter or year");
+	else
+		st->period = period_codes[m->period];
+	int fy = 0, fm = 0, ty = 0, tm = 0;
+	bool has_from = *m->from_month != '\0', has_to = *m->to_month != '\0';
+	if (has_from && !parse_month(m->from_month, &fy, &fm))
+		request_field_error(req, "from_month", "is not a month: YYYY-MM, such as 2026-01");
+	if (has_to && !parse_month(m->to_month, &ty, &tm))
+		request_field_error(req, "to_month", "is not a month: YYYY-MM, such as 2026-12");
+	if (has_from && has_to && fy * 12 + fm > ty * 12 + tm)
+		request_field_error(req, "to_month", "is before from_month: no case can match");
+	if (m->n_filters > REPORT_FILTERS_MAX)
+		request_field_error(req, "filters", "has more than 16 filters");
+	const char *values[REPORT_DIMS + 1][REPORT_FILTERS_MAX];
+	size_t n_values[REPORT_DIMS + 1] = {0};
+	bool needed[REPORT_DIMS + 1] = {false};
+	memcpy(needed, used, sizeof(needed));
+	for (size_t i = 0; i < m->n_filters && i < REPORT_FILTERS_MAX; i++) {
+		const Tulay__V1__ReportFilter *f = m->filters[i];
+		const struct dimension *d = dimension_named(st->kind, f->dimension);
+		const char *field = arena_printf(&req->arena, "filters[%zu]", i);
+		if (d == NULL || d->type == DIM_CORRIDOR) {
+			request_field_error(
+			    req, field,
+			    arena_printf(&req->arena,
+					 "'%.40s' is not a dimension to filter %s on: %s",
+					 f->dimension, st->kind->name, st->kind->dim_names));
+			continue;
+		}
+		if ((problem = filter_value_problem(d, f->value)) != NULL) {
+			request_field_error(req, field,
+					    arena_printf(&req->arena, "%s: %s", d->name, problem));
+			continue;
+		}
+		int slot = d->type == DIM_ORG ? 0 : d->pos;
+		values[slot][n_values[slot]++] = f->value;
+		if (slot > 0)
+			needed[slot] = true;
+	}
+	if (*m->network != '\0' && (problem = validate_acronym(m->network)) != NULL)
+		request_field_error(req, "network", problem);
+	if (*m->currency != '\0') {
+		if (m->kind != TULAY__V1__REPORT_KIND__REPORT_KIND_CLAIMS)
+			request_field_error(req, "currency", "only claims reports have money");
+		else if ((problem = validate_currency(m->currency)) != NULL)
+			request_field_error(req, "currency", problem);
+	}
+	if (request_has_field_errors(req))
+		return false;
+
+	/* Which rollups will do: fine enough for the period grouped by and for the range's
+	 * ends (a quarter's rollup cannot start a report in February). */
+	bool month_only = strcmp(st->period, "month") == 0;
+	bool quarter_ok = !month_only && (!has_from || fm % 3 == 1) && (!has_to || tm % 3 == 0);
+	bool year_ok = quarter_ok && strcmp(st->period, "quarter") != 0 && (!has_from || fm == 1) &&
+		       (!has_to || tm == 12);
+	st->grains = year_ok ? "{month,quarter,year}" : quarter_ok ? "{month,quarter}" : "{month}";
+	if (has_from)
+		snprintf(st->from, sizeof(st->from), "%04d-%02d-01", fy, fm);
+	if (has_to)
+		snprintf(st->to_after, sizeof(st->to_after), "%04d-%02d-01", tm == 12 ? ty + 1 : ty,
+			 tm == 12 ? 1 : tm + 1);
+	char needed_text[32] = "{", grouped_text[32] = "{";
+	for (int i = 1; i <= REPORT_DIMS; i++) {
+		char one[4];
+		snprintf(one, sizeof(one), "%s%d", needed_text[1] != '\0' ? "," : "", i);
+		if (needed[i])
+			strcat(needed_text, one);
+		snprintf(one, sizeof(one), "%s%d", grouped_text[1] != '\0' ? "," : "", i);
+		if (used[i])
+			strcat(grouped_text, one);
+	}
+	strcat(needed_text, "}");
+	strcat(grouped_text, "}");
+	st->needed = arena_strdup(&req->arena, needed_text);
+	st->grouped = arena_strdup(&req->arena, grouped_text);
+	st->by_org = org_used ? "t" : "f";
+	for (int i = 1; i <= REPORT_DIMS; i++)
+		st->filters[i - 1] =
+		    n_values[i] > 0 ? text_array(req, values[i], n_values[i]) : NULL;
+	st->org_filter = n_values[0] > 0 ? text_array(req, values[0], n_values[0]) : NULL;
+	st->k = req->srv->cfg.report_min_cell;
+	return true;
+}
+
+/* --- GetReport: disclosure control ----------------------------------------------------- */
+
+/* True if the largest contribution is more than DOMINANCE_PERCENT of the sum. */
+static bool dominated(int64_t max, int64_t sum)
+{
+	return (__int128)max * 100 > (__int128)sum * DOMINANCE_PERCENT;
+}
+
+/* Counts: cells below k, then complementary suppression against the total. Returns
+ * whether the total's counts must be hidden too. */
+static bool suppress_counts(struct cell *cells, size_t n, uint64_t total, uint32_t k)
+{
+	uint64_t hidden_sum = 0;
+	size_t hidden = 0;
+	for (size_t i = 0; i < n; i++) {
+		cells[i].hidden = cells[i].cases < k;
+		if (cells[i].hidden) {
+			hidden_sum += cells[i].cases;
+			hidden++;
+		}
+	}
+	/* One hidden cell is the total minus the others; several that together count fewer
+	 * than k cases are a small cell again. */
+	while (hidden > 0 && (hidden == 1 || hidden_sum < k)) {
+		struct cell *smallest = NULL;
+		for (size_t i = 0; i < n; i++) {
+			if (!cells[i].hidden &&
+			    (smallest == NULL || cells[i].cases < smallest->cases))
+				smallest = &cells[i];
+		}
+		if (smallest == NULL)
+			break;
+		smallest->hidden = true;
+		hidden_sum += smallest->cases;
+		hidden++;
+	}
+	return total < k || (hidden > 0 && (hidden == 1 || hidden_sum < k));
+}
+
+/* The money entry of `cell` in `currency`, or NULL. */
+static struct money *money_of(struct cell *cell, const char *currency)
+{
+	for (size_t i = 0; i < cell->n_money; i++) {
+		if (strcmp(cell->money[i].currency, currency) == 0)
+			return &cell->money[i];
+	}
+	return NULL;
+}
+
+/* One money measure in one currency over every cell: hidden where the cell is, or where
+ * one claim dominates; then complementary suppression as for counts, the hidden cells
+ * together needing at least two cells, k claims and no dominating claim. `total` gets
+ * its own hidden flag. */
+static void suppress_measure(struct cell *cells, size_t n, const char *currency, int measure,
+			     struct measure *total, uint32_t k, bool total_hidden)
+{
+	int64_t sum = 0, count = 0, max = 0;
+	size_t hidden = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct money *mo = money_of(&cells[i], currency);
+		if (mo == NULL || mo->m[measure].n == 0)
+			continue;
+		struct measure *me = &mo->m[measure];
+		me->hidden = cells[i].hidden || dominated(me->max, me->sum);
+		if (me->hidden) {
+			sum += me->sum;
+			count += me->n;
+			max = me->max > max ? me->max : max;
+			hidden++;
+		}
+	}
+	while (hidden > 0 && (hidden == 1 || count < k || dominated(max, sum))) {
+		struct measure *smallest = NULL;
+		for (size_t i = 0; i < n; i++) {
+			struct money *mo = money_of(&cells[i], currency);
+			if (mo == NULL || mo->m[measure].n == 0 || mo->m[measure].hidden)
+				continue;
+			if (smallest == NULL || mo->m[measure].sum < smallest->sum)
+				smallest = &mo->m[measure];
+		}
+		if (smallest == NULL)
+			break;
+		smallest->hidden = true;
+		sum += smallest->sum;
+		count += smallest->n;
+		max = smallest->max > max ? smallest->max : max;
+		hidden++;
+	}
+	total->hidden = total_hidden || dominated(total->max, total->sum) ||
+			(hidden > 0 && (hidden == 1 || count < k || dominated(max, sum)));
+}
+
+/* --- GetReport: the answer ------------------------------------------------------------- */
+
+static Tulay__V1__ReportCount *count_out(struct request *req, uint64_t value, bool hidden)
+{
+	Tulay__V1__ReportCount *c = request_alloc(req, sizeof(*c));
+	if (c != NULL) {
+		tulay__v1__report_count__init(c);
+		c->suppressed = hidden;
+		c->value = hidden ? 0 : value;
+	}
+	return c;
+}
+
+static Tulay__V1__ReportAmount *amount_out(struct request *req, const struct measure *me)
+{
+	Tulay__V1__ReportAmount *a = request_alloc(req, sizeof(*a));
+	if (a != NULL) {
+		tulay__v1__report_amount__init(a);
+		a->suppressed = me->hidden;
+		a->minor = me->hidden ? 0 : me->sum;
+	}
+	return a;
+}
+
+static Tulay__V1__ReportMoney *money_out(struct request *req, const struct money *mo)
+{
+	Tulay__V1__ReportMoney *out = request_alloc(req, sizeof(*out));
+	if (out == NULL)
+		return NULL;
+	tulay__v1__report_money__init(out);
+	const struct measure *cl = &mo->m[M_CLAIMED], *rc = &mo->m[M_RECOVERED];
+	out->currency = (char *)mo->currency;
+	out->claimed = amount_out(req, cl);
+	out->awarded = amount_out(req, &mo->m[M_AWARDED]);
+	out->recovered = amount_out(req, rc);
+	out->has_awarded = mo->m[M_AWARDED].n > 0;
+	out->has_recovered = rc->n > 0;
+	/* Recovered of claimed; nothing recovered is 0%. */
+	bool rate_hidden = cl->hidden || (rc->n > 0 && rc->hidden);
+	uint64_t bp = 0;
+	if (cl->n > 0 && cl->sum > 0 && !rate_hidden)
+		bp = (uint64_t)(((__int128)(rc->n > 0 ? rc->sum : 0) * 10000 + cl->sum / 2) /
+				cl->sum);
+	out->recovery_rate_bp = count_out(req, bp, rate_hidden || cl->n == 0);
+	if (out->claimed == NULL || out->awarded == NULL || out->recovered == NULL ||
+	    out->recovery_rate_bp == NULL)
+		return NULL;
+	return out;
+}
+
+/* "2026-03", "2026-Q1" or "2026" for a bucket's first day. */
+static char *period_label(struct request *req, const char *period, const char *bucket)
+{
+	if (*bucket == '\0')
+		return "";
+	int month = atoi(bucket + 5);
+	if (strcmp(period, "month") == 0)
+		return arena_printf(&req->arena, "%.7s", bucket);
+	if (strcmp(period, "quarter") == 0)
+		return arena_printf(&req->arena, "%.4s-Q%d", bucket, (month - 1) / 3 + 1);
+	return arena_printf(&req->arena, "%.4s", bucket);
+}
+
+static Tulay__V1__ReportCell *cell_out(struct request *req, const struct report_state *st,
+				       const struct cell *c, bool money)
+{
+	Tulay__V1__ReportCell *out = request_alloc(req, sizeof(*out));
+	char **keys = request_alloc(req, sizeof(*keys) * (st->n_groups + 1));
+	Tulay__V1__ReportMoney **mo = request_alloc(req, sizeof(*mo) * (c->n_money + 1));
+	if (out == NULL || keys == NULL || mo == NULL)
+		return NULL;
+	tulay__v1__report_cell__init(out);
+	for (size_t i = 0; i < st->n_groups; i++) {
+		const struct dimension *d = st->groups[i];
+		keys[i] = d->type == DIM_ORG ? (char *)c->org
+			  : d->type == DIM_CORRIDOR
+			      ? arena_printf(&req->arena, "%s>%s", c->keys[0], c->keys[1])
+			      : (char *)c->keys[d->pos - 1];
+		if (keys[i] == NULL)
+			return NULL;
+	}
+	out->keys = keys;
+	out->n_keys = st->n_groups;
+	out->period = period_label(req, st->period, c->bucket);
+	out->cases = count_out(req, c->cases, c->hidden);
+	out->workers = count_out(req, c->workers, c->hidden);
+	if (out->period == NULL || out->cases == NULL || out->workers == NULL)
+		return NULL;
+	if (money) {
+		for (size_t i = 0; i < c->n_money; i++) {
+			if ((mo[i] = money_out(req, &c->money[i])) == NULL)
+				return NULL;
+		}
+		out->money = mo;
+		out->n_money = c->n_money;
+	}
+	return out;
+}
+
+static int64_t column_int(const PGresult *res, int row, int col)
+{
+	return strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+/* Adds row `row`'s money to `mo`. */
+static void money_add(struct money *mo, const PGresult *res, int row)
+{
+	for (int m = 0; m < N_MEASURES; m++) {
+		struct measure *me = &mo->m[m];
+		int64_t max = column_int(res, row, COL_MEASURES + 3 * m + 2);
+		me->sum += column_int(res, row, COL_MEASURES + 3 * m);
+		me->n += column_int(res, row, COL_MEASURES + 3 * m + 1);
+		me->max = max > me->max ? max : me->max;
+	}
+}
+
+/* True if row `a` and row `b` are the same cell (bucket, keys, organisation). */
+static bool same_cell(const PGresult *res, int a, int b)
+{
+	for (int col = 0; col <= COL_ORG; col++) {
+		if (strcmp(PQgetvalue(res, a, col), PQgetvalue(res, b, col)) != 0)
+			return false;
+	}
+	return true;
+}
+
+/* Builds the cells of the result (one row per cell and currency, sorted). */
+static struct cell *cells_from_rows(struct request *req, const PGresult *res, const char *target,
+				    size_t *n_out)
+{
+	int rows = PQntuples(res);
+	struct cell *cells = request_alloc(req, sizeof(*cells) * (size_t)(rows + 1));
+	if (cells == NULL)
+		return NULL;
+	size_t n = 0;
+	for (int r = 0; r < rows; r++) {
+		if (r == 0 || !same_cell(res, r - 1, r)) {
+			struct cell *c = &cells[n++];
+			memset(c, 0, sizeof(*c));
+			c->bucket = PQgetvalue(res, r, 0);
+			for (int i = 0; i < REPORT_DIMS; i++)
+				c->keys[i] = PQgetvalue(res, r, 1 + i);
+			c->org = PQgetvalue(res, r, COL_ORG);
+			c->money = request_alloc(req, sizeof(*c->money) * (size_t)rows);
+			if (c->money == NULL)
+				return NULL;
+		}
+		struct cell *c = &cells[n - 1];
+		const char *currency = PQgetvalue(res, r, COL_CURRENCY);
+		if (*currency == '\0') {
+			c->cases += (uint64_t)column_int(res, r, COL_CASES);
+			c->workers += (uint64_t)column_int(res, r, COL_WORKERS);
+			continue;
+		}
+		/* Converted amounts are all in the reporting currency: one entry. */
+		const char *as = *target != '\0' ? target : currency;
+		struct money *mo = money_of(c, as);
+		if (mo == NULL) {
+			mo = &c->money[c->n_money++];
+			memset(mo, 0, sizeof(*mo));
+			mo->currency = as;
+		}
+		money_add(mo, res, r);
+	}
+	*n_out = n;
+	return cells;
+}
+
+/* The rates a converted report used, distinct, in row order. */
+static bool rates_out(struct request *req, const PGresult *res, const char *target,
+		      Tulay__V1__Report *report)
+{
+	int rows = PQntuples(res);
+	Tulay__V1__ExchangeRate **rates = request_alloc(req, sizeof(*rates) * (size_t)(rows + 1));
+	if (rates == NULL)
+		return false;
+	size_t n = 0;
+	for (int r = 0; r < rows; r++) {
+		const char *from = PQgetvalue(res, r, COL_RATE_FROM);
+		const char *currency = PQgetvalue(res, r, COL_CURRENCY);
+		if (*from == '\0')
+			continue;
+		bool seen = false;
+		for (size_t i = 0; i < n && !seen; i++)
+			seen = strcmp(rates[i]->currency, currency) == 0 &&
+			       strcmp(rates[i]->valid_from, from) == 0;
+		if (seen)
+			continue;
+		Tulay__V1__ExchangeRate *e = request_alloc(req, sizeof(*e));
+		if (e == NULL)
+			return false;
+		tulay__v1__exchange_rate__init(e);
+		e->currency = (char *)currency;
+		e->reporting_currency = (char *)target;
+		e->rate = PQgetvalue(res, r, COL_RATE);
+		e->valid_from = (char *)from;
+		rates[n++] = e;
+	}
+	report->rates = rates;
+	report->n_rates = n;
+	return true;
+}
+
+static void report_done(struct request *req, enum db_outcome outcome)
+{
+	struct report_state *st = req->state;
+	const Tulay__V1__GetReport *m = req->msg->get_report;
+	if (outcome != DB_OK) {
+		request_fail_db(req);
+		return;
+	}
+	const PGresult *res = request_result(req, 0);
+	const PGresult *orgs = request_result(req, 1);
+	/* Never mix currencies silently: every amount converts, or the report fails. */
+	for (int r = 0; r < PQntuples(res); r++) {
+		if (strcmp(PQgetvalue(res, r, COL_RATE_OK), "t") != 0) {
+			request_fail(
+			    req, TULAY__V1__CODE__FAILED_PRECONDITION,
+			    arena_printf(&req->arena,
+					 "no exchange rate from %s to %s in force on %s: an "
+					 "admin sets one with `tulay rate set %s %s RATE "
+					 "--from DATE`",
+					 PQgetvalue(res, r, COL_CURRENCY), m->currency,
+					 PQgetvalue(res, r, COL_RATE_DAY),
+					 PQgetvalue(res, r, COL_CURRENCY), m->currency));
+			return;
+		}
+	}
+	size_t n = 0;
+	struct cell *cells = cells_from_rows(req, res, m->currency, &n);
+	Tulay__V1__Report *report = request_alloc(req, sizeof(*report));
+	struct cell *total = request_alloc(req, sizeof(*total));
+	if (cells == NULL || report == NULL || total == NULL) {
+		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	memset(total, 0, sizeof(*total));
+	total->bucket = total->org = "";
+	for (int i = 0; i < REPORT_DIMS; i++)
+		total->keys[i] = "";
+	total->money = request_alloc(req, sizeof(*total->money) * (size_t)(PQntuples(res) + 1));
+	if (total->money == NULL) {
+		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		total->cases += cells[i].cases;
+		total->workers += cells[i].workers;
+		for (size_t j = 0; j < cells[i].n_money; j++) {
+			const struct money *mo = &cells[i].money[j];
+			struct money *t = money_of(total, mo->currency);
+			if (t == NULL) {
+				t = &total->money[total->n_money++];
+				memset(t, 0, sizeof(*t));
+				t->currency = mo->currency;
+			}
+			for (int k = 0; k < N_MEASURES; k++) {
+				t->m[k].sum += mo->m[k].sum;
+				t->m[k].n += mo->m[k].n;
+				t->m[k].max =
+				    mo->m[k].max > t->m[k].max ? mo->m[k].max : t->m[k].max;
+			}
+		}
+	}
+	total->hidden = suppress_counts(cells, n, total->cases, st->k);
+	for (size_t j = 0; j < total->n_money; j++) {
+		for (int k = 0; k < N_MEASURES; k++)
+			suppress_measure(cells, n, total->money[j].currency, k,
+					 &total->money[j].m[k], st->k, total->hidden);
+	}
+
+	bool money = m->kind == TULAY__V1__REPORT_KIND__REPORT_KIND_CLAIMS;
+	tulay__v1__report__init(report);
+	report->kind = m->kind;
+	report->group_by = m->group_by;
+	report->n_group_by = m->n_group_by;
+	report->period = m->period;
+	report->network = (char *)st->network;
+	report->min_cell = st->k;
+	report->currency = m->currency;
+	report->rollup = PQntuples(res) > 0 ? PQgetvalue(res, 0, COL_ROLLUP) : "";
+	report->cells = request_alloc(req, sizeof(*report->cells) * (n + 1));
+	report->organisations =
+	    request_alloc(req, sizeof(*report->organisations) * (size_t)(PQntuples(orgs) + 1));
+	if (report->cells == NULL || report->organisations == NULL ||
+	    (report->total = cell_out(req, st, total, money)) == NULL ||
+	    (*m->currency != '\0' && !rates_out(req, res, m->currency, report))) {
+		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	/* The total has no keys. */
+	report->total->n_keys = 0;
+	for (size_t i = 0; i < n; i++) {
+		if ((report->cells[i] = cell_out(req, st, &cells[i], money)) == NULL) {
+			request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+			return;
+		}
+	}
+	report->n_cells = n;
+	for (int i = 0; i < PQntuples(orgs); i++)
+		report->organisations[i] = PQgetvalue(orgs, i, 0);
+	report->n_organisations = (size_t)PQntuples(orgs);
+	req->resp.body_case = TULAY__V1__RESPONSE__BODY_REPORT;
+	req->resp.report = report;
+	request_reply(req);
+}
+
+static void report_submit(struct request *req)
+{
+	struct report_state *st = req->state;
+	const Tulay__V1__GetReport *m = req->msg->get_report;
+	struct db_query *q = db_job_add(&req->job, "report_cells");
+	db_param_text(q, st->kind->code);
+	db_param_text(q, st->org_param);
+	db_param_text(q, st->needed);
+	db_param_text(q, st->grains);
+	db_param_text(q, st->grouped);
+	db_param_text(q, st->by_org);
+	db_param_text(q, st->period);
+	db_param_text(q, *st->from != '\0' ? st->from : NULL);
+	db_param_text(q, *st->to_after != '\0' ? st->to_after : NULL);
+	for (int i = 0; i < REPORT_DIMS; i++)
+		db_param_text(q, st->filters[i]);
+	db_param_text(q, st->org_filter);
+	db_param_text(q, m->currency);
+	q = db_job_add(&req->job, "report_organisations");
+	db_param_text(q, st->org_param);
+	db_param_text(q, st->org_filter);
+	char by[128] = "";
+	for (size_t i = 0; i < m->n_group_by; i++)
+		snprintf(by + strlen(by), sizeof(by) - strlen(by), "%s%.30s", i > 0 ? "," : "",
+			 m->group_by[i]);
+	char filters[64] = "";
+	for (size_t i = 0; i < m->n_filters && strlen(filters) < 40; i++)
+		snprintf(filters + strlen(filters), sizeof(filters) - strlen(filters), "%s%.20s",
+			 i > 0 ? "," : "", m->filters[i]->dimension);
+	request_audit(req, "report", st->network,
+		      arena_printf(&req->arena,
+				   "kind=%s group_by=%s period=%s from=%s to=%s filters=%s "
+				   "currency=%s",
+				   st->kind->name, by, st->period, m->from_month, m->to_month,
+				   filters, m->currency));
+	request_db(req, report_done);
+}
+
+static void report_network_resolved(struct request *req, enum db_outcome outcome)
+{
+	struct report_state *st = req->state;
+	const Tulay__V1__GetReport *m = req->msg->get_report;
+	if (outcome != DB_OK) {
+		request_fail_db(req);
+		return;
+	}
+	const PGresult *res = request_result(req, 0);
+	if (PQntuples(res) != 1) {
+		request_field_error(req, "network", "is not the acronym of an organisation");
+		request_fail_invalid(req, "no report");
+		return;
+	}
+	if (strcmp(PQgetvalue(res, 0, 2), "t") != 0) {
+		request_fail(req, TULAY__V1__CODE__PERMISSION_DENIED,
+			     arena_printf(&req->arena,
+					  "%s is outside your reports: a coordinator reports on "
+					  "their organisation and its members (where they share "
+					  "aggregates), others on their own organisation",
+					  m->network));
+		return;
+	}
+	snprintf(st->org_param, sizeof(st->org_param), "%s", PQgetvalue(res, 0, 0));
+	st->network = arena_strdup(&req->arena, PQgetvalue(res, 0, 1));
+	if (st->network == NULL) {
+		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	db_job_reset(&req->job);
+	report_submit(req);
+}
+
+void handle_get_report(struct request *req)
+{
+	struct report_state *st = request_alloc(req, sizeof(*st));
+	if (st == NULL) {
+		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	memset(st, 0, sizeof(*st));
+	req->state = st;
+	if (!report_read(req, st)) {
+		request_fail_invalid(req, "invalid report request");
+		return;
+	}
+	if (st->needed == NULL || st->grouped == NULL) {
+		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	struct db_query *q = db_job_add(&req->job, "report_network");
+	db_param_text(q, req->msg->get_report->network);
+	request_db(req, report_network_resolved);
+}
+
+/* --- exchange rates -------------------------------------------------------------------- */
+
+/* The rate in row `row` of a rate_by_key / rate_list result; NULL when out of memory. */
+static Tulay__V1__ExchangeRate *rate_from_row(struct request *req, const PGresult *res, int row)
+{
+	Tulay__V1__ExchangeRate *e = request_alloc(req, sizeof(*e));
+	if (e == NULL)
+		return NULL;
+	tulay__v1__exchange_rate__init(e);
+	e->currency = PQgetvalue(res, row, 0);
+	e->reporting_currency = PQgetvalue(res, row, 1);
+	/* numeric(24,12) prints twelve decimals: drop the trailing zeros. */
+	char *rate = arena_strdup(&req->arena, PQgetvalue(res, row, 2));
+	if (rate == NULL)
+		return NULL;
+	if (strchr(rate, '.') != NULL) {
+		size_t len = strlen(rate);
+		while (len > 0 && rate[len - 1] == '0')
+			rate[--len] = '\0';
+		if (len > 0 && rate[len - 1] == '.')
+			rate[--len] = '\0';
+	}
+	e->rate = rate;
+	e->valid_from = PQgetvalue(res, row, 3);
+	e->set_by = PQgetvalue(res, row, 4);
+	e->set_at = column_int(res, row, 5);
+	return e;
+}
+
+/* True if `text` is a decimal > 0 with 1-12 digits before the point and at most 12 after. */
+static bool rate_is_valid(const char *text)
+{
+	size_t whole = strspn(text, "0123456789");
+	const char *rest = text + whole;
+	size_t frac = 0;
+	if (*rest == '.') {
+		frac = strspn(rest + 1, "0123456789");
+		if (frac == 0)
+			return false;
+		rest += 1 + frac;
+	}
+	if (*rest != '\0' || whole == 0 || whole > 12 || frac > 12)
+		return false;
+	for (const char *p = text; *p != '\0'; p++) {
+		if (*p >= '1' && *p <= '9')
+			return true;
+	}
+	return false;
+}
+
+struct rate_state {
+	uint8_t hash[32];
+	char user[24], currency_exp[4], reporting_exp[4];
+};
+
+static void rate_set_done(struct request *req, enum db_outcome outcome)
+{
+	if (outcome != DB_OK) {
+		request_fail_db(req);
+		return;
+	}
+	const char *result = PQgetvalue(request_result(req, 0), 0, 0);
+	if (strcmp(result, "key_reused") == 0) {
+		request_fail_key_reused(req, "exchange rate");
+		return;
+	}
+	const PGresult *res = request_result(req, 1);
+	Tulay__V1__ExchangeRate *e = PQntuples(res) == 1 ? rate_from_row(req, res, 0) : NULL;
+	if (e == NULL) {
+		request_fail(req, TULAY__V1__CODE__INTERNAL,
+			     "the rate was not found after setting it");
+		return;
+	}
+	req->resp.body_case = TULAY__V1__RESPONSE__BODY_EXCHANGE_RATE;
+	req->resp.exchange_rate = e;
+	request_reply(req);
+}
+
+void handle_set_exchange_rate(struct request *req)
+{
+	const Tulay__V1__SetExchangeRate *m = req->msg->set_exchange_rate;
+	const char *problem;
+	struct civil_date from;
+	if ((problem = validate_idempotency_key(m->idempotency_key.len)) != NULL)
+		request_field_error(req, "idempotency_key", problem);
+	if ((problem = validate_currency(m->currency)) != NULL)
+		request_field_error(req, "currency", problem);
+	if ((problem = validate_currency(m->reporting_currency)) != NULL)
+		request_field_error(req, "reporting_currency", problem);
+	else if (strcmp(m->currency, m->reporting_currency) == 0)
+		request_field_error(req, "reporting_currency", "is the currency itself");
+	if (!rate_is_valid(m->rate))
+		request_field_error(
+		    req, "rate",
+		    "is not a rate: a decimal above 0 with at most 12 digits before "
+		    "and 12 after the point, such as 0.2135");
+	if ((problem = validate_date(m->valid_from, &from)) != NULL)
+		request_field_error(req, "valid_from", problem);
+	if (request_has_field_errors(req)) {
+		request_fail_invalid(req, "the exchange rate was not set");
+		return;
+	}
+	if (req->session.role != TULAY__V1__ROLE__ROLE_ADMIN) {
+		request_fail(req, TULAY__V1__CODE__PERMISSION_DENIED,
+			     "only an admin sets exchange rates");
+		return;
+	}
+	struct rate_state *st = request_alloc(req, sizeof(*st));
+	if (st == NULL) {
+		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	req->state = st;
+	crypto_generichash_state h;
+	vault_request_hash_init(&h, sizeof(st->hash));
+	const char *parts[] = {m->currency, m->reporting_currency, m->rate, m->valid_from};
+	for (size_t i = 0; i < N_ELEMS(parts); i++)
+		crypto_generichash_update(&h, (const uint8_t *)parts[i], strlen(parts[i]) + 1);
+	crypto_generichash_final(&h, st->hash, sizeof(st->hash));
+	snprintf(st->user, sizeof(st->user), "%lld", (long long)req->session.user_id);
+	snprintf(st->currency_exp, sizeof(st->currency_exp), "%d",
+		 iso_currency_find(m->currency)->minor_units);
+	snprintf(st->reporting_exp, sizeof(st->reporting_exp), "%d",
+		 iso_currency_find(m->reporting_currency)->minor_units);
+	struct db_query *q = db_job_add(&req->job, "rate_set");
+	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
+	db_param_bytes(q, st->hash, sizeof(st->hash));
+	db_param_text(q, m->currency);
+	db_param_text(q, m->reporting_currency);
+	db_param_text(q, m->rate);
+	db_param_text(q, m->valid_from);
+	db_param_text(q, st->currency_exp);
+	db_param_text(q, st->reporting_exp);
+	db_param_text(q, st->user);
+	q = db_job_add(&req->job, "rate_by_key");
+	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
+	request_audit(req, "set_exchange_rate", "",
+		      arena_printf(&req->arena, "currency=%s reporting_currency=%s rate=%s from=%s",
+				   m->currency, m->reporting_currency, m->rate, m->valid_from));
+	request_db(req, rate_set_done);
+}
+
+static void rates_listed(struct request *req, enum db_outcome outcome)
+{
+	if (outcome != DB_OK) {
+		request_fail_db(req);
+		return;
+	}
+	const PGresult *res = request_result(req, 0);
+	int n = PQntuples(res);
+	Tulay__V1__ExchangeRateList *list = request_alloc(req, sizeof(*list));
+	Tulay__V1__ExchangeRate **rates = request_alloc(req, sizeof(*rates) * (size_t)(n + 1));
+	if (list == NULL || rates == NULL) {
+		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	tulay__v1__exchange_rate_list__init(list);
+	for (int i = 0; i < n; i++) {
+		if ((rates[i] = rate_from_row(req, res, i)) == NULL) {
+			request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+			return;
+		}
+	}
+	list->rates = rates;
+	list->n_rates = (size_t)n;
+	req->resp.body_case = TULAY__V1__RESPONSE__BODY_EXCHANGE_RATES;
+	req->resp.exchange_rates = list;
+	request_reply(req);
+}
+
+void handle_list_exchange_rates(struct request *req)
+{
+	const Tulay__V1__ListExchangeRates *m = req->msg->list_exchange_rates;
+	const char *problem;
+	if (*m->currency != '\0' && (problem = validate_currency(m->currency)) != NULL)
+		request_field_error(req, "currency", problem);
+	if (*m->reporting_currency != '\0' &&
+	    (problem = validate_currency(m->reporting_currency)) != NULL)
+		request_field_error(req, "reporting_currency", problem);
+	if (request_has_field_errors(req)) {
+		request_fail_invalid(req, "invalid exchange rate list");
+		return;
+	}
+	struct db_query *q = db_job_add(&req->job, "rate_list");
+	db_param_text(q, m->currency);
+	db_param_text(q, m->reporting_currency);
+	request_db(req, rates_listed);
+}

@@ -208,6 +208,38 @@ static void store_approx_date(struct cli *cli, const struct args_option *opt, co
 	}
 }
 
+static void store(struct cli *cli, const struct args_option *opt, char *value);
+
+/* One more value of an ARGS_REPEATED option, checked by its `each` type as the value of
+ * an option of that type would be, and appended to the option's list when good. */
+static void store_repeated(struct cli *cli, const struct args_option *opt, char *value)
+{
+	struct args_list *list = opt->target;
+	assert(opt->each == ARGS_TEXT || opt->each == ARGS_COUNTRY || opt->each == ARGS_CURRENCY ||
+	       opt->each == ARGS_DATE || opt->each == ARGS_ACRONYM || opt->each == ARGS_CHOICE);
+	if (list->n == ARGS_LIST_MAX) {
+		if (!list->overflow)
+			cli_problem(cli, opt->name,
+				    "is given more than %d times: at most %d, please",
+				    ARGS_LIST_MAX, ARGS_LIST_MAX);
+		list->overflow = true;
+		return;
+	}
+	struct args_option one = *opt;
+	one.type = opt->each;
+	if (opt->each == ARGS_CHOICE)
+		one.target = &list->values[list->n];
+	else
+		one.target = &list->texts[list->n];
+	unsigned problems = cli->problems;
+	store(cli, &one, value);
+	if (cli->problems != problems)
+		return;
+	if (opt->each == ARGS_CHOICE)
+		list->texts[list->n] = value;
+	list->n++;
+}
+
 /* Checks `value` by the option's type and stores it; reports a problem otherwise. */
 static void store(struct cli *cli, const struct args_option *opt, char *value)
 {
@@ -277,6 +309,9 @@ static void store(struct cli *cli, const struct args_option *opt, char *value)
 	case ARGS_APPROX:
 		store_approx_date(cli, opt, value);
 		break;
+	case ARGS_REPEATED:
+		store_repeated(cli, opt, value);
+		break;
 	case ARGS_KEY:
 		if (!parse_key(value, opt->target))
 			cli_problem(
@@ -303,14 +338,36 @@ static const struct args_option *find_option(const struct args_option *const tab
 	return NULL;
 }
 
-/* One argument that is not an option. Returns true when parsing should stop there. */
-static bool operand(struct cli *cli, const struct args_command *cmd, char **argv, int i)
+/* The number of entries of a table of options or operands (NULL: none). */
+static size_t table_length(const struct args_option *table)
+{
+	size_t n = 0;
+	while (table != NULL && table[n].name != NULL)
+		n++;
+	return n;
+}
+
+/* One argument that is not an option; `*given` counts the cmd->operands given so far.
+ * Returns true when parsing should stop there. */
+static bool operand(struct cli *cli, const struct args_command *cmd, char **argv, int i,
+		    size_t *given)
 {
 	if (cmd->rest != NULL) {
 		*cmd->rest = i;
 		return true;
 	}
-	if (cmd->operand != NULL && *cmd->operand_value == NULL)
+	if (cmd->operands != NULL && *given < table_length(cmd->operands)) {
+		store(cli, &cmd->operands[(*given)++], argv[i]);
+	} else if (cmd->operands != NULL) {
+		char names[128] = "";
+		for (const struct args_option *o = cmd->operands; o->name != NULL; o++) {
+			size_t len = strlen(names);
+			snprintf(names + len, sizeof(names) - len, "%s%s", len > 0 ? " " : "",
+				 o->name);
+		}
+		cli_problem(cli, argv[i], "unexpected argument: 'tulay %s' takes %s and options",
+			    cmd->name, names);
+	} else if (cmd->operand != NULL && *cmd->operand_value == NULL)
 		*cmd->operand_value = argv[i];
 	else if (cmd->operand != NULL)
 		cli_problem(cli, argv[i], "unexpected argument: 'tulay %s' takes one %s", cmd->name,
@@ -331,13 +388,14 @@ bool args_parse(struct cli *cli, const struct args_command *cmd, int argc, char 
 	const struct args_option *const tables[2] = {cmd->options, common};
 	uint64_t seen = 0;
 	bool operands_only = false;
+	size_t operands_given = 0;
 
 	if (cmd->rest != NULL)
 		*cmd->rest = argc;
 	for (int i = 1; i < argc; i++) {
 		char *arg = argv[i];
 		if (operands_only || arg[0] != '-' || arg[1] == '\0') {
-			if (operand(cli, cmd, argv, i))
+			if (operand(cli, cmd, argv, i, &operands_given))
 				break;
 			continue;
 		}
@@ -382,6 +440,8 @@ bool args_parse(struct cli *cli, const struct args_command *cmd, int argc, char 
 	}
 	if (cmd->operand != NULL && *cmd->operand_value == NULL)
 		cli_problem(cli, cmd->operand, "is required: %s", cmd->operand_help);
+	for (size_t k = operands_given; k < table_length(cmd->operands); k++)
+		cli_problem(cli, cmd->operands[k].name, "is required: %s", cmd->operands[k].help);
 	if (cmd->check != NULL)
 		cmd->check(cli, cmd->check_ctx);
 	*exit_code = cli_usage_result(cli);
@@ -439,10 +499,10 @@ static void print_synopsis(FILE *out, const struct args_command *cmd)
 			if (o->required != (pass == 0))
 				continue;
 			char *unit = NULL;
-			int n =
-			    asprintf(&unit, "%s%s%s%s%s", o->required ? "" : "[", o->name,
-				     o->metavar != NULL ? " " : "",
-				     o->metavar != NULL ? o->metavar : "", o->required ? "" : "]");
+			int n = asprintf(
+			    &unit, "%s%s%s%s%s%s", o->required ? "" : "[", o->name,
+			    o->metavar != NULL ? " " : "", o->metavar != NULL ? o->metavar : "",
+			    o->required ? "" : "]", o->type == ARGS_REPEATED ? "..." : "");
 			if (n < 0)
 				continue; /* out of memory: the synopsis goes without it */
 			wrap_unit(&w, unit, (size_t)n);
@@ -451,6 +511,8 @@ static void print_synopsis(FILE *out, const struct args_command *cmd)
 	}
 	if (cmd->operand != NULL)
 		wrap_unit(&w, cmd->operand, strlen(cmd->operand));
+	for (const struct args_option *o = cmd->operands; o != NULL && o->name != NULL; o++)
+		wrap_unit(&w, o->name, strlen(o->name));
 	fputc('\n', out);
 }
 
@@ -467,10 +529,12 @@ static void print_options(FILE *out, const char *title, const struct args_option
 		else
 			fprintf(out, "%*s", (int)(column - 2 - width), "");
 		args_print_wrapped(out, column, column, o->help);
-		if (o->type == ARGS_CHOICE || o->type == ARGS_CHOICES) {
+		bool one_word =
+		    o->type == ARGS_CHOICE || (o->type == ARGS_REPEATED && o->each == ARGS_CHOICE);
+		if (one_word || o->type == ARGS_CHOICES) {
 			char words[512];
 			bool ok = vocab_join(o->choices, words, sizeof(words));
-			const char *lead = o->type == ARGS_CHOICE ? "one of: " : "any of: ";
+			const char *lead = one_word ? "one of: " : "any of: ";
 			fprintf(out, "%*s%s", (int)column, "", lead);
 			args_print_wrapped(out, column + strlen(lead), column + 2,
 					   ok ? words : "(too many to list)");
@@ -495,6 +559,10 @@ static void print_help(const struct args_command *cmd, const struct args_option 
 	}
 	if (cmd->operand != NULL && 2 + strlen(cmd->operand) + 2 > column)
 		column = 2 + strlen(cmd->operand) + 2;
+	for (const struct args_option *o = cmd->operands; o != NULL && o->name != NULL; o++) {
+		if (2 + strlen(o->name) + 2 > column)
+			column = 2 + strlen(o->name) + 2;
+	}
 	if (column > HELP_COLUMN_MAX)
 		column = HELP_COLUMN_MAX;
 
@@ -503,6 +571,12 @@ static void print_help(const struct args_command *cmd, const struct args_option 
 	if (cmd->operand != NULL) {
 		fprintf(out, "\nArguments:\n  %-*s", (int)(column - 2), cmd->operand);
 		args_print_wrapped(out, column, column, cmd->operand_help);
+	}
+	if (cmd->operands != NULL)
+		fputs("\nArguments:\n", out);
+	for (const struct args_option *o = cmd->operands; o != NULL && o->name != NULL; o++) {
+		fprintf(out, "  %-*s", (int)(column - 2), o->name);
+		args_print_wrapped(out, column, column, o->help);
 	}
 	if (cmd->options[0].name != NULL)
 		print_options(out, "Options", cmd->options, column);

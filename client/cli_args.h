@@ -28,6 +28,8 @@ enum args_type {
 	ARGS_KEY,      /* struct args_key: 32 hexadecimal digits */
 	ARGS_CHOICES,  /* struct args_choices: comma-separated words of `choices`, each once */
 	ARGS_APPROX,   /* struct args_approx_date: YYYY-MM-DD, YYYY-MM or YYYY; "~" first: circa */
+	ARGS_REPEATED, /* struct args_list: the option may be given again; each value is checked
+			* by the type `each` (TEXT, COUNTRY, CURRENCY, DATE, ACRONYM, CHOICE) */
 };
 
 /* The words given to an ARGS_CHOICES option, as their values in the order given. */
@@ -41,6 +43,16 @@ struct args_choices {
 struct args_approx_date {
 	const char *date; /* NULL: not given */
 	bool circa;
+};
+
+/* The values given to an ARGS_REPEATED option, in the order given. */
+#define ARGS_LIST_MAX 16
+struct args_list {
+	const char *texts[ARGS_LIST_MAX]; /* each value as its `each` type stores it; for
+					   * ARGS_CHOICE the word as given */
+	int values[ARGS_LIST_MAX];        /* ARGS_CHOICE: the value of each word */
+	size_t n;
+	bool overflow; /* given more than ARGS_LIST_MAX times (reported once) */
 };
 
 /* An idempotency key given with --idempotency-key, or made up (args_key_finish). */
@@ -58,6 +70,7 @@ struct args_option {
 	bool required;
 	uint32_t min, max;           /* ARGS_COUNT */
 	const struct vocab *choices; /* ARGS_CHOICE(S); --help lists the words */
+	enum args_type each;         /* ARGS_REPEATED: the type of each value */
 };
 
 struct args_command {
@@ -67,6 +80,10 @@ struct args_command {
 	const char *operand;      /* "REFERENCE": the one positional argument, or NULL */
 	const char *operand_help; /* one line */
 	const char **operand_value;
+	/* Several positional arguments instead of `operand`, in order, each required and
+	 * checked by its type like an option: `name` is what the synopsis and messages call
+	 * it ("CURRENCY"). Ended by an entry without a name; NULL for none. */
+	const struct args_option *operands;
 	const char *notes;   /* printed after the options, or NULL */
 	const char *example; /* command lines, one per line */
 	/* The top-level command line only: stop at the first operand (the command name) and

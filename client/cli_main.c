@@ -11,8 +11,10 @@
 #include "cli_deportation.h"
 #include "cli_org.h"
 #include "cli_output.h"
+#include "cli_rate.h"
 #include "cli_recommendation.h"
 #include "cli_referral.h"
+#include "cli_report.h"
 #include "cli_session.h"
 #include "cli_user.h"
 #include "libtulay.h"
@@ -93,6 +95,19 @@ static const struct command case_commands[] = {
     {0},
 };
 
+static const struct command report_commands[] = {
+    {"claims", "wage-theft claims counted and summed, small numbers hidden", report_claims, NULL},
+    {"deportations", "deportation cases counted, small numbers hidden", report_deportations, NULL},
+    {"recommendations", "policy recommendations counted", report_recommendations, NULL},
+    {0},
+};
+
+static const struct command rate_commands[] = {
+    {"set", "set an exchange rate for reports (admins)", rate_set, NULL},
+    {"list", "list exchange rates", rate_list, NULL},
+    {0},
+};
+
 static const struct command user_commands[] = {
     {"add", "create a user (admins, org admins)", user_add, NULL},
     {"list", "list an organisation's users", user_list, NULL},
@@ -110,6 +125,8 @@ static const struct command commands[] = {
     {"recommendation", "policy recommendations", NULL, recommendation_commands},
     {"referral", "referrals of cases between organisations", NULL, referral_commands},
     {"case", "cases of every kind: search", NULL, case_commands},
+    {"report", "reports over a network's cases", NULL, report_commands},
+    {"rate", "exchange rates for reports in one currency", NULL, rate_commands},
     {"user", "users", NULL, user_commands},
     {"passwd", "change your password", user_passwd, NULL},
     {0},
@@ -173,7 +190,8 @@ static void main_help(FILE *out)
 	      "\nExample:\n"
 	      "  tulay login --server tulay.example.org:7420 --ca-file tulay-ca.pem --username "
 	      "maria\n"
-	      "  tulay claim list --status in-mediation --format csv > claims.csv\n",
+	      "  tulay claim list --status in-mediation --format csv > claims.csv\n"
+	      "  tulay report claims --by corridor,quarter --from 2026-01 --network MFA\n",
 	      out);
 }
 

@@ -449,6 +449,11 @@ static void json_string(const char *s, FILE *out)
 	fputc('"', out);
 }
 
+void output_json_string(const char *s, FILE *out)
+{
+	json_string(s, out);
+}
+
 static void json_money(const struct field *f, FILE *out)
 {
 	char amount[AMOUNT_BYTES];

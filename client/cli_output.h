@@ -135,6 +135,11 @@ int output_show_sections(const struct cli *cli, struct output_record *rec,
  * (32 bytes are plenty). Returns false, writing nothing, for 0, which means unknown. */
 bool output_time(int64_t t, bool iso, char *buf, size_t cap);
 
+/* Writes `s` as a quoted JSON string; bytes that are not UTF-8 become U+FFFD and control
+ * characters are escaped, so the output always parses. For commands whose JSON is nested
+ * deeper than a record and its lists (reports). */
+void output_json_string(const char *s, FILE *out);
+
 /* Returns how many UTF-8 code points `s` holds: its width in a terminal, near enough
  * for the scripts tulay's users write in. */
 size_t output_width(const char *s);

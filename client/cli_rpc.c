@@ -117,6 +117,13 @@ static const struct {
     {"opened_from", "--opened-from"},
     {"opened_to", "--opened-to"},
     {"page_token", "--page-token"},
+    {"group_by", "--by"},
+    {"period", "--by"},
+    {"from_month", "--from"},
+    {"to_month", "--to"},
+    {"reporting_currency", "--reporting-currency"},
+    {"rate", "RATE"},
+    {"valid_from", "--from"},
 };
 
 /* The exceptions to field_flags, where one command sets a field with another flag:
@@ -128,6 +135,8 @@ static const struct {
 } command_field_flags[] = {
     {"claim status", "status", "--to"},
     {"recommendation status", "status", "--to"},
+    {"rate set", "currency", "CURRENCY"},
+    {"rate set", "reporting_currency", "REPORTING_CURRENCY"},
 };
 
 /* The flag of `field` for `command` (cli->command, NULL outside a command). */

@@ -1,0 +1,1440 @@
+#include "cli_report.h"
+
+#include <assert.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "civil_date.h"
+#include "cli_args.h"
+#include "cli_output.h"
+#include "cli_rpc.h"
+#include "cli_vocab.h"
+#include "iso.h"
+#include "money.h"
+
+/* Limits of the server (proto: GetReport): dimensions besides the period, and filters. */
+#define REPORT_DIMENSIONS_MAX 4
+#define REPORT_FILTERS_MAX    16
+/* The most filter options of a kind. */
+#define REPORT_FILTER_OPTIONS_MAX 10
+/* The options of a kind besides its filters, the end of the table included. */
+#define REPORT_OTHER_OPTIONS 8
+/* --by's words for the periods have the value of their ReportPeriod plus this, and the
+ * dimensions their index: the two never meet. */
+#define REPORT_BY_PERIOD 100
+/* Room for a dimension's or a filter value's protocol code: "receiving_and_sending_states". */
+#define REPORT_CODE_BYTES 40
+/* Room for a month, "2026-03", with space to spare. */
+#define REPORT_MONTH_BYTES 16
+/* Room for a count, an amount or a percentage as text. */
+#define REPORT_VALUE_BYTES 48
+/* The chart fits a terminal this wide; its labels take at most CHART_LABEL_MAX columns
+ * and its bars at least CHART_BAR_MIN. */
+#define CHART_WIDTH     80
+#define CHART_LABEL_MAX 32
+#define CHART_BAR_MIN   10
+
+/* --- the kinds of report --------------------------------------------------------------- */
+
+#define BY_PERIOD_WORDS                                                                            \
+	{REPORT_BY_PERIOD + TULAY__V1__REPORT_PERIOD__REPORT_PERIOD_MONTH, "month"},               \
+	    {REPORT_BY_PERIOD + TULAY__V1__REPORT_PERIOD__REPORT_PERIOD_QUARTER, "quarter"},       \
+	{                                                                                          \
+		REPORT_BY_PERIOD + TULAY__V1__REPORT_PERIOD__REPORT_PERIOD_YEAR, "year"            \
+	}
+
+/* The words of --by: each dimension (sent with '_' for '-') and each period. */
+static const struct vocab_word claim_by_words[] = {
+    {0, "corridor"}, {1, "origin"}, {2, "destination"}, {3, "sector"},       {4, "employer"},
+    {5, "agency"},   {6, "forum"},  {7, "status"},      {8, "organisation"}, BY_PERIOD_WORDS,
+};
+static const struct vocab_word deportation_by_words[] = {
+    {0, "from"},        {1, "to"},           {2, "ground"},   {3, "stage"},
+    {4, "nationality"}, {5, "organisation"}, BY_PERIOD_WORDS,
+};
+static const struct vocab_word recommendation_by_words[] = {
+    {0, "status"},       {1, "target-body"},  {2, "theme"},
+    {3, "addressed-to"}, {4, "organisation"}, BY_PERIOD_WORDS,
+};
+
+#define BY_WORDS(noun, array)                                                                      \
+	{                                                                                          \
+		noun, array, sizeof(array) / sizeof(array[0])                                      \
+	}
+static const struct vocab claim_by = BY_WORDS("dimension of claims", claim_by_words);
+static const struct vocab deportation_by =
+    BY_WORDS("dimension of deportations", deportation_by_words);
+static const struct vocab recommendation_by =
+    BY_WORDS("dimension of recommendations", recommendation_by_words);
+
+/* A filter option: each value it is given becomes a ReportFilter on `dimension`. */
+struct report_filter {
+	const char *flag;          /* "--from-country" */
+	const char *dimension;     /* "from": the protocol's name */
+	enum args_type each;       /* how a value is checked: ARGS_COUNTRY, ARGS_CHOICE, ... */
+	const struct vocab *words; /* ARGS_CHOICE: the words, sent as codes ('_' for '-') */
+	const char *metavar;
+	const char *help;
+};
+
+#define ORG_FILTER(what)                                                                           \
+	{                                                                                          \
+		"--org", "organisation", ARGS_ACRONYM, NULL, "ACRONYM",                            \
+		    "only " what " of this organisation (one of those reported)"                   \
+	}
+
+static const struct report_filter claim_filters[] = {
+    {"--origin", "origin", ARGS_COUNTRY, NULL, "CC",
+     "only claims of workers from this country (e.g. KH)"},
+    {"--destination", "destination", ARGS_COUNTRY, NULL, "CC",
+     "only claims for work in this country (e.g. TH)"},
+    {"--sector", "sector", ARGS_CHOICE, &vocab_sectors, "SECTOR", "only claims in this sector"},
+    {"--employer", "employer", ARGS_TEXT, NULL, "NAME",
+     "only claims against this employer, named as the report names it"},
+    {"--agency", "agency", ARGS_TEXT, NULL, "NAME",
+     "only claims with this recruitment agency, named as the report names it"},
+    {"--forum", "forum", ARGS_CHOICE, &vocab_claim_forums, "FORUM",
+     "only claims pursued in this forum"},
+    {"--status", "status", ARGS_CHOICE, &vocab_claim_statuses, "STATUS",
+     "only claims with this status now"},
+    ORG_FILTER("claims"),
+};
+
+static const struct report_filter deportation_filters[] = {
+    {"--from-country", "from", ARGS_COUNTRY, NULL, "CC",
+     "only people deported (or held) in this country (e.g. MY)"},
+    {"--to-country", "to", ARGS_COUNTRY, NULL, "CC",
+     "only people deported to this country (e.g. ID)"},
+    {"--ground", "ground", ARGS_CHOICE, &vocab_deportation_grounds, "GROUND",
+     "only cases whose first ground recorded is this"},
+    {"--stage", "stage", ARGS_CHOICE, &vocab_deportation_statuses, "STAGE",
+     "only cases at this stage now"},
+    {"--nationality", "nationality", ARGS_COUNTRY, NULL, "CC",
+     "only people of this nationality (e.g. ID)"},
+    ORG_FILTER("cases"),
+};
+
+static const struct report_filter recommendation_filters[] = {
+    {"--status", "status", ARGS_CHOICE, &vocab_recommendation_statuses, "STATUS",
+     "only recommendations with this status now"},
+    {"--target-body", "target_body", ARGS_TEXT, NULL, "TEXT",
+     "only recommendations to this body, named as the report names it"},
+    {"--theme", "theme", ARGS_CHOICE, &vocab_recommendation_themes, "THEME",
+     "only recommendations on this theme"},
+    {"--addressed-to", "addressed_to", ARGS_CHOICE, &vocab_addressed_to, "WHO",
+     "only recommendations addressed to these"},
+    ORG_FILTER("recommendations"),
+};
+
+/* How the value of a dimension reads. */
+enum report_style {
+	STYLE_AS_IS,    /* countries, names, acronyms: as the server sends them */
+	STYLE_WORD,     /* a protocol code ("domestic_work"), shown as the CLI's word */
+	STYLE_CORRIDOR, /* "KH>TH": "KH → TH" in tables and charts */
+};
+
+static const struct {
+	const char *dimension;
+	enum report_style style;
+} dimension_styles[] = {
+    {"corridor", STYLE_CORRIDOR}, {"sector", STYLE_WORD},       {"forum", STYLE_WORD},
+    {"status", STYLE_WORD},       {"ground", STYLE_WORD},       {"stage", STYLE_WORD},
+    {"theme", STYLE_WORD},        {"addressed_to", STYLE_WORD},
+};
+
+/* What differs between the three report commands. */
+struct report_kind {
+	const char *name;  /* "report claims" */
+	const char *noun;  /* "claims": the kind in JSON */
+	const char *title; /* "Wage-theft claims": the heading of the table */
+	Tulay__V1__ReportKind kind;
+	const struct vocab *by;
+	const struct report_filter *filters;
+	size_t n_filters;
+	bool money; /* claims: workers and amounts; --currency and --corridor */
+	const char *description;
+	const char *notes;
+	const char *example;
+};
+
+/* --- help ------------------------------------------------------------------------------ */
+
+#define REPORT_FILTER_NOTES                                                                        \
+	"Filters keep the cases with the value given. Given again, a filter keeps\n"               \
+	"either value (--status filed --status paid); different filters must all\n"                \
+	"match. At most 16 values in all. --from and --to take a month (2026-01),\n"               \
+	"or the first (--from) or last (--to) day of one: reports count by month.\n"
+
+#define REPORT_SUPPRESSION_NOTES                                                                   \
+	"Suppression: nothing in a report may identify a person. The server suppresses\n"          \
+	"cells that count fewer than K cases (K is the server's, at least 5: the\n"                \
+	"footer says which), sums of money where one claim is more than 85% of the\n"              \
+	"total, and more cells where needed so that a hidden one cannot be worked out\n"           \
+	"from the total or from the others. A suppressed value is never shown as 0:\n"             \
+	"tables show <K for a count of cases and \"suppressed\" for other values.\n"
+
+#define REPORT_JSON_NOTES                                                                          \
+	"JSON: one object like the protocol's Report: kind, network, organisations,\n"             \
+	"group_by, period, min_cell, currency, rates, rollup, cells and total. A cell\n"           \
+	"has period, keys (one per group_by, null when not recorded) and cases; a count\n"         \
+	"is {\"value\": 12, \"suppressed\": false} or {\"value\": null, \"suppressed\": true}."
+
+static const struct report_kind claim_kind = {
+    .name = "report claims",
+    .noun = "claims",
+    .title = "Wage-theft claims",
+    .kind = TULAY__V1__REPORT_KIND__REPORT_KIND_CLAIMS,
+    .by = &claim_by,
+    .filters = claim_filters,
+    .n_filters = sizeof(claim_filters) / sizeof(claim_filters[0]),
+    .money = true,
+    .description = "Counts the wage-theft claims of a network's organisations (or of your own),\n"
+		   "grouped by the dimensions of --by and by month, quarter or year: cases,\n"
+		   "workers, and the amounts claimed, awarded and recovered in each currency or,\n"
+		   "with --currency, converted into one. Small numbers are suppressed (below).",
+    .notes = "A claim counts in the month its work ended (when the wages went unpaid); a\n"
+	     "date known only to the month or year counts in that month, or in January.\n"
+	     "--by corridor groups by origin and destination together (KH → TH); --corridor\n"
+	     "KH-TH is short for --origin KH --destination TH.\n\n" REPORT_FILTER_NOTES
+	     "\n" REPORT_SUPPRESSION_NOTES "\n"
+	     "Table: PERIOD (with month, quarter or year), a column per dimension, CASES,\n"
+	     "WORKERS, then CUR, CLAIMED, AWARDED, RECOVERED and RECOVERY (recovered /\n"
+	     "claimed). A cell with amounts in several currencies takes a line per currency,\n"
+	     "its period, keys and counts on the first. With --currency, one line per cell,\n"
+	     "the currency in the headings. The last line is the TOTAL; the organisations\n"
+	     "included, K, the rates used and the rollup follow. (not recorded) is a value\n"
+	     "not recorded; - a measure no claim has (nothing awarded yet). --chart draws\n"
+	     "a bar per cell instead: its cases or, with --currency, the amount claimed.\n"
+	     "\n"
+	     "CSV: a header row, then a row per cell and currency, the total last, with the\n"
+	     "columns row (cell or total), period, one per dimension (corridor as KH>TH),\n"
+	     "cases, workers, currency, claimed, awarded, recovered, recovery_rate_percent\n"
+	     "and suppressed: the names of the values suppressed in the row, space-separated.\n"
+	     "Suppressed and absent values are empty. Cases and workers repeat on each\n"
+	     "currency's row of a cell: do not add them up across currencies.\n"
+	     "\n" REPORT_JSON_NOTES "\n"
+	     "A cell of claims adds workers and money: one entry per currency with currency,\n"
+	     "claimed, awarded, recovered (each {\"amount\": \"450.00\", \"minor_units\": 45000,\n"
+	     "\"suppressed\": false}, amount and minor_units null when suppressed, the whole\n"
+	     "null when no claim has it) and recovery_rate_bp (a count, in basis points).",
+    .example = "  tulay report claims --by corridor,quarter --from 2026-01-01 --network MFA\n"
+	       "  tulay report claims --by sector --currency USD\n"
+	       "  tulay report claims --by status,year --corridor KH-TH --chart\n"
+	       "  tulay report claims --by origin,month --sector domestic-work --format csv",
+};
+
+static const struct report_kind deportation_kind = {
+    .name = "report deportations",
+    .noun = "deportations",
+    .title = "Deportations",
+    .kind = TULAY__V1__REPORT_KIND__REPORT_KIND_DEPORTATIONS,
+    .by = &deportation_by,
+    .filters = deportation_filters,
+    .n_filters = sizeof(deportation_filters) / sizeof(deportation_filters[0]),
+    .description = "Counts the deportation cases of a network's organisations (or of your own),\n"
+		   "grouped by the dimensions of --by and by month, quarter or year. Small\n"
+		   "numbers are suppressed (below).",
+    .notes = "A case counts in the month of the first stage known (arrest, detention,\n"
+	     "deportation or release), else the month it was opened; a date known only to\n"
+	     "the month or year counts in that month, or in January. ground is the first\n"
+	     "ground recorded; stage the case's stage now (arrested, detained, released or\n"
+	     "deported).\n\n" REPORT_FILTER_NOTES "\n" REPORT_SUPPRESSION_NOTES "\n"
+	     "Table: PERIOD (with month, quarter or year), a column per dimension and\n"
+	     "CASES; the last line is the TOTAL; the organisations included, K and the\n"
+	     "rollup follow. (not recorded) is a value not recorded. --chart draws a bar\n"
+	     "per cell instead.\n"
+	     "\n"
+	     "CSV: a header row, then a row per cell, the total last, with the columns row\n"
+	     "(cell or total), period, one per dimension, cases and suppressed (\"cases\"\n"
+	     "when it is suppressed, and then empty).\n"
+	     "\n" REPORT_JSON_NOTES,
+    .example = "  tulay report deportations --by from,to,year\n"
+	       "  tulay report deportations --by ground,quarter --from 2026-01 --to 2026-06\n"
+	       "  tulay report deportations --by nationality --from-country MY --chart",
+};
+
+static const struct report_kind recommendation_kind = {
+    .name = "report recommendations",
+    .noun = "recommendations",
+    .title = "Policy recommendations",
+    .kind = TULAY__V1__REPORT_KIND__REPORT_KIND_RECOMMENDATIONS,
+    .by = &recommendation_by,
+    .filters = recommendation_filters,
+    .n_filters = sizeof(recommendation_filters) / sizeof(recommendation_filters[0]),
+    .description = "Counts the policy recommendations of a network's organisations (or of your\n"
+		   "own), grouped by the dimensions of --by and by month, quarter or year. Small\n"
+		   "numbers are suppressed (below).",
+    .notes = "A recommendation counts in the month of its source document's date.\n\n"
+	     "" REPORT_FILTER_NOTES "\n" REPORT_SUPPRESSION_NOTES "\n"
+	     "Table: PERIOD (with month, quarter or year), a column per dimension and\n"
+	     "CASES; the last line is the TOTAL; the organisations included, K and the\n"
+	     "rollup follow. (not recorded) is a value not recorded. --chart draws a bar\n"
+	     "per cell instead.\n"
+	     "\n"
+	     "CSV: a header row, then a row per cell, the total last, with the columns row\n"
+	     "(cell or total), period, one per dimension, cases and suppressed (\"cases\"\n"
+	     "when it is suppressed, and then empty).\n"
+	     "\n" REPORT_JSON_NOTES,
+    .example = "  tulay report recommendations --by status,theme\n"
+	       "  tulay report recommendations --by addressed-to,year --theme wage-protection",
+};
+
+/* --- the request ----------------------------------------------------------------------- */
+
+/* One run's options, and what report_check works out from them. */
+struct report_query {
+	const struct report_kind *kind;
+	struct args_choices by;
+	const char *from, *to, *network, *currency, *corridor;
+	bool chart;
+	struct args_list filters[REPORT_FILTER_OPTIONS_MAX]; /* as kind->filters */
+	/* Worked out by report_check. */
+	Tulay__V1__ReportPeriod period;
+	char dimensions[REPORT_DIMENSIONS_MAX][REPORT_CODE_BYTES]; /* protocol names */
+	size_t n_dimensions;
+	char from_month[REPORT_MONTH_BYTES], to_month[REPORT_MONTH_BYTES]; /* "" if not given */
+	char corridor_origin[3], corridor_destination[3];
+};
+
+/* Copies the CLI's word ("target-body", "domestic-work") as the protocol's code
+ * ("target_body", "domestic_work") into code[REPORT_CODE_BYTES]. */
+static void word_code(const char *word, char code[REPORT_CODE_BYTES])
+{
+	size_t i = 0;
+	for (; word[i] != '\0' && i + 1 < REPORT_CODE_BYTES; i++)
+		code[i] = word[i] == '-' ? '_' : word[i];
+	code[i] = '\0';
+}
+
+/* The dimensions of --by for `kind`, as "corridor, origin, ..." for messages. */
+static void dimension_names(const struct vocab *by, char *buf, size_t cap)
+{
+	size_t len = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < by->n && len < cap; i++) {
+		if (by->words[i].value >= REPORT_BY_PERIOD)
+			continue;
+		int n =
+		    snprintf(buf + len, cap - len, "%s%s", len > 0 ? ", " : "", by->words[i].word);
+		len += n > 0 ? (size_t)n : 0;
+	}
+}
+
+/* Reads --from (first) or --to: YYYY-MM, or a day that begins (--from) or ends (--to) a
+ * month. Stores "YYYY-MM" in month and the month's number since year 0 in *index and
+ * returns true; else reports the problem and returns false. */
+static bool parse_month(struct cli *cli, const char *flag, const char *text, bool first,
+			char month[REPORT_MONTH_BYTES], int *index)
+{
+	struct civil_approx span, whole;
+	if (!civil_approx_parse(text, &span) || span.precision == CIVIL_PRECISION_YEAR) {
+		cli_problem(cli, flag,
+			    "'%s' is not a month: write YYYY-MM, such as 2026-01, or the %s day "
+			    "of a month, such as %s",
+			    text, first ? "first" : "last", first ? "2026-01-01" : "2026-01-31");
+		return false;
+	}
+	snprintf(month, REPORT_MONTH_BYTES, "%04d-%02d", span.first.year, span.first.month);
+	if (span.precision == CIVIL_PRECISION_DAY && civil_approx_parse(month, &whole)) {
+		const struct civil_date *edge = first ? &whole.first : &whole.last;
+		if (civil_date_cmp(&span.first, edge) != 0) {
+			cli_problem(
+			    cli, flag,
+			    "'%s': reports count cases by month: %s must be the %s day of a "
+			    "month, such as %04d-%02d-%02d",
+			    text, flag, first ? "first" : "last", edge->year, edge->month,
+			    edge->day);
+			return false;
+		}
+	}
+	*index = span.first.year * 12 + span.first.month - 1;
+	return true;
+}
+
+/* The values given to the filter on `dimension`, or NULL when the kind has none. */
+static const struct args_list *filter_values(const struct report_query *q, const char *dimension)
+{
+	for (size_t i = 0; i < q->kind->n_filters; i++) {
+		if (strcmp(q->kind->filters[i].dimension, dimension) == 0)
+			return &q->filters[i];
+	}
+	return NULL;
+}
+
+/* Reads --corridor ORIGIN-DESTINATION ("KH-TH"; "kh>th" too) into the query. */
+static void check_corridor(struct cli *cli, struct report_query *q)
+{
+	const char *text = q->corridor;
+	if (text == NULL)
+		return;
+	char origin[3] = {0}, destination[3] = {0};
+	bool shape = strlen(text) == 5 && (text[2] == '-' || text[2] == '>');
+	for (size_t i = 0; shape && i < 2; i++) {
+		origin[i] =
+		    (char)(text[i] >= 'a' && text[i] <= 'z' ? text[i] - 'a' + 'A' : text[i]);
+		destination[i] =
+		    (char)(text[i + 3] >= 'a' && text[i + 3] <= 'z' ? text[i + 3] - 'a' + 'A'
+								    : text[i + 3]);
+	}
+	if (!shape) {
+		cli_problem(cli, "--corridor",
+			    "'%s' is not a corridor: write the countries of origin and destination "
+			    "as ISO 3166-1 alpha-2 codes with '-' between, such as KH-TH",
+			    text);
+		return;
+	}
+	if (iso_country_find(origin) == NULL || iso_country_find(destination) == NULL) {
+		cli_problem(cli, "--corridor",
+			    "'%s': %s is not a country code: use ISO 3166-1 alpha-2, such as KH-TH",
+			    text, iso_country_find(origin) == NULL ? origin : destination);
+		return;
+	}
+	const struct args_list *o = filter_values(q, "origin"),
+			       *d = filter_values(q, "destination");
+	if ((o != NULL && o->n > 0) || (d != NULL && d->n > 0))
+		cli_problem(cli, "--corridor",
+			    "cannot go with --origin or --destination: it sets both (give those "
+			    "two instead to combine several countries)");
+	memcpy(q->corridor_origin, origin, sizeof(origin));
+	memcpy(q->corridor_destination, destination, sizeof(destination));
+}
+
+static void report_check(struct cli *cli, void *ctx)
+{
+	struct report_query *q = ctx;
+	const struct report_kind *k = q->kind;
+	size_t periods = 0, dimensions = 0;
+	for (size_t i = 0; i < q->by.n; i++) {
+		int v = q->by.values[i];
+		if (v >= REPORT_BY_PERIOD) {
+			periods++;
+			q->period = (Tulay__V1__ReportPeriod)(v - REPORT_BY_PERIOD);
+		} else if (dimensions++ < REPORT_DIMENSIONS_MAX) {
+			word_code(vocab_word(k->by, v), q->dimensions[q->n_dimensions++]);
+		}
+	}
+	if (periods > 1)
+		cli_problem(cli, "--by",
+			    "names %zu periods: give at most one of month, quarter and year",
+			    periods);
+	if (dimensions > REPORT_DIMENSIONS_MAX) {
+		char names[256];
+		dimension_names(k->by, names, sizeof(names));
+		cli_problem(cli, "--by",
+			    "names %zu dimensions: at most %d (besides month, quarter or year) "
+			    "of %s",
+			    dimensions, REPORT_DIMENSIONS_MAX, names);
+	}
+
+	int from = 0, to = 0;
+	bool from_ok =
+	    q->from != NULL && parse_month(cli, "--from", q->from, true, q->from_month, &from);
+	bool to_ok = q->to != NULL && parse_month(cli, "--to", q->to, false, q->to_month, &to);
+	if (from_ok && to_ok && to < from)
+		cli_problem(cli, "--to", "%s is before --from %s: no case can count", q->to_month,
+			    q->from_month);
+
+	check_corridor(cli, q);
+	size_t values = q->corridor_origin[0] != '\0' ? 2 : 0;
+	for (size_t i = 0; i < k->n_filters; i++)
+		values += q->filters[i].n;
+	if (values > REPORT_FILTERS_MAX)
+		cli_problem(cli, "filters",
+			    "%zu values in all (a --corridor counts 2): at most %d, please", values,
+			    REPORT_FILTERS_MAX);
+	if (q->chart && cli->format != OUTPUT_TABLE)
+		cli_problem(cli, "--chart", "draws for people: it cannot go with --format %s",
+			    vocab_word(&vocab_formats, cli->format));
+}
+
+/* The filters of the request: every value of every filter option, and the corridor. */
+struct report_filters {
+	Tulay__V1__ReportFilter items[REPORT_FILTERS_MAX];
+	Tulay__V1__ReportFilter *pointers[REPORT_FILTERS_MAX];
+	char codes[REPORT_FILTERS_MAX][REPORT_CODE_BYTES];
+	size_t n;
+};
+
+static void add_filter(struct report_filters *f, const char *dimension, const char *value)
+{
+	assert(f->n < REPORT_FILTERS_MAX); /* report_check counted them */
+	Tulay__V1__ReportFilter *item = &f->items[f->n];
+	*item = (Tulay__V1__ReportFilter)TULAY__V1__REPORT_FILTER__INIT;
+	item->dimension = (char *)dimension;
+	item->value = (char *)value;
+	f->pointers[f->n++] = item;
+}
+
+static void build_filters(const struct report_query *q, struct report_filters *f)
+{
+	for (size_t i = 0; i < q->kind->n_filters; i++) {
+		const struct report_filter *rf = &q->kind->filters[i];
+		const struct args_list *list = &q->filters[i];
+		for (size_t j = 0; j < list->n; j++) {
+			if (rf->each != ARGS_CHOICE) {
+				add_filter(f, rf->dimension, list->texts[j]);
+				continue;
+			}
+			word_code(vocab_word(rf->words, list->values[j]), f->codes[f->n]);
+			add_filter(f, rf->dimension, f->codes[f->n]);
+		}
+	}
+	if (q->corridor_origin[0] != '\0') {
+		add_filter(f, "origin", q->corridor_origin);
+		add_filter(f, "destination", q->corridor_destination);
+	}
+}
+
+/* --- values as text -------------------------------------------------------------------- */
+
+/* Sub-messages the server left out read as their defaults, as in any proto3 message. */
+static const Tulay__V1__ReportCount no_count = TULAY__V1__REPORT_COUNT__INIT;
+static const Tulay__V1__ReportAmount no_amount = TULAY__V1__REPORT_AMOUNT__INIT;
+
+static const Tulay__V1__ReportCount *count_of(const Tulay__V1__ReportCount *c)
+{
+	return c != NULL ? c : &no_count;
+}
+
+static const Tulay__V1__ReportAmount *amount_of(const Tulay__V1__ReportAmount *a)
+{
+	return a != NULL ? a : &no_amount;
+}
+
+static enum report_style dimension_style(const char *dimension)
+{
+	for (size_t i = 0; i < sizeof(dimension_styles) / sizeof(dimension_styles[0]); i++) {
+		if (strcmp(dimension_styles[i].dimension, dimension) == 0)
+			return dimension_styles[i].style;
+	}
+	return STYLE_AS_IS;
+}
+
+/* The key of a cell on `dimension` as people read it: words with '-' ("domestic-work")
+ * and, for tables (`table`), corridors with an arrow ("KH → TH") and "(not recorded)"
+ * for an empty key. Returns `key` itself or buf, which it may use. */
+static const char *key_text(const char *dimension, const char *key, bool table, char *buf,
+			    size_t cap)
+{
+	if (key[0] == '\0')
+		return table ? "(not recorded)" : "";
+	size_t len = strlen(key);
+	const char *arrow = strchr(key, '>');
+	switch (dimension_style(dimension)) {
+	case STYLE_WORD:
+		if (len >= cap)
+			return key;
+		for (size_t i = 0; i <= len; i++)
+			buf[i] = key[i] == '_' ? '-' : key[i];
+		return buf;
+	case STYLE_CORRIDOR:
+		if (!table || arrow == NULL || len + sizeof(" → ") > cap)
+			return key;
+		snprintf(buf, cap, "%.*s → %s", (int)(arrow - key), key, arrow + 1);
+		return buf;
+	case STYLE_AS_IS:
+		break;
+	}
+	return key;
+}
+
+/* The key of a cell's i-th dimension (a server may send fewer keys than dimensions). */
+static const char *cell_key(const Tulay__V1__ReportCell *cell, size_t i)
+{
+	return i < cell->n_keys ? cell->keys[i] : "";
+}
+
+/* A count for a table: the number, or when suppressed "<K" for cases (K the smallest
+ * count shown) and "suppressed" for other counts. */
+static const char *count_text(const Tulay__V1__ReportCount *c, bool cases, uint32_t min_cell,
+			      char *buf, size_t cap)
+{
+	c = count_of(c);
+	if (c->suppressed && cases && min_cell > 0)
+		snprintf(buf, cap, "<%u", min_cell);
+	else if (c->suppressed)
+		snprintf(buf, cap, "suppressed");
+	else
+		snprintf(buf, cap, "%llu", (unsigned long long)c->value);
+	return buf;
+}
+
+/* An amount in `currency` as a decimal ("45000.00"), or as minor units for a currency
+ * this client does not know. */
+static const char *amount_decimal(int64_t minor, const char *currency, char *buf, size_t cap)
+{
+	if (money_format(minor, currency, buf, cap) < 0)
+		snprintf(buf, cap, "%lld (minor units)", (long long)minor);
+	return buf;
+}
+
+/* An amount for a table: "-" when no claim has it (`present` false), "suppressed", or
+ * the decimal amount. */
+static const char *amount_text(const Tulay__V1__ReportAmount *a, bool present, const char *currency,
+			       char *buf, size_t cap)
+{
+	a = amount_of(a);
+	if (a->suppressed)
+		return "suppressed";
+	if (!present)
+		return "-";
+	return amount_decimal(a->minor, currency, buf, cap);
+}
+
+/* Recovered / claimed for a table: basis points as a percentage with one decimal
+ * ("23.5%"), "suppressed", or "-" without recoveries or claims. */
+static const char *recovery_text(const Tulay__V1__ReportMoney *m, char *buf, size_t cap)
+{
+	const Tulay__V1__ReportCount *rate = count_of(m->recovery_rate_bp);
+	if (rate->suppressed)
+		return "suppressed";
+	if (!m->has_recovered || amount_of(m->claimed)->minor == 0)
+		return "-";
+	unsigned long long tenths = (rate->value + 5) / 10;
+	snprintf(buf, cap, "%llu.%llu%%", tenths / 10, tenths % 10);
+	return buf;
+}
+
+/* --- table ----------------------------------------------------------------------------- */
+
+/* The keys of the columns of the label: the period, and one per dimension. */
+static const char *const key_columns[REPORT_DIMENSIONS_MAX] = {"key1", "key2", "key3", "key4"};
+
+/* Whether the table needs a CUR column: amounts in more than the reporting currency. */
+static bool needs_currency_column(const Tulay__V1__Report *r)
+{
+	if (r->currency[0] == '\0')
+		return true;
+	for (size_t i = 0; i <= r->n_cells; i++) {
+		const Tulay__V1__ReportCell *cell = i < r->n_cells ? r->cells[i] : r->total;
+		for (size_t m = 0; cell != NULL && m < cell->n_money; m++) {
+			if (strcmp(cell->money[m]->currency, r->currency) != 0)
+				return true;
+		}
+	}
+	return false;
+}
+
+/* Whether the table has a PERIOD column: with a period, and to hold the total's label
+ * when there is no other column before the counts. */
+static bool has_period_column(const Tulay__V1__Report *r)
+{
+	return r->period != TULAY__V1__REPORT_PERIOD__REPORT_PERIOD_NONE || r->n_group_by == 0;
+}
+
+/* Adds the rows of one cell to a table: one per currency of claims (at least one), the
+ * period, keys and counts on the first only. `label` replaces the period and keys (the
+ * total's "TOTAL"), or is NULL. */
+static void add_table_rows(struct output_list *list, const struct report_query *q,
+			   const Tulay__V1__Report *r, const Tulay__V1__ReportCell *cell,
+			   const char *label)
+{
+	char buf[REPORT_VALUE_BYTES], key_buf[REPORT_VALUE_BYTES];
+	size_t rows = q->kind->money && cell->n_money > 1 ? cell->n_money : 1;
+	for (size_t row = 0; row < rows; row++) {
+		struct output_record *rec = output_record_new();
+		bool first = row == 0;
+		if (rec == NULL) {
+			output_list_add(list, NULL);
+			return;
+		}
+		/* The label goes in the first column: the period's, else the first key's. */
+		bool period_column = has_period_column(r);
+		const char *period = label != NULL ? label : cell->period;
+		if (period_column)
+			output_add_human(rec, "period", NULL, "%s", first ? period : "");
+		for (size_t i = 0; i < r->n_group_by; i++) {
+			const char *key = key_text(r->group_by[i], cell_key(cell, i), true, key_buf,
+						   sizeof(key_buf));
+			if (label != NULL)
+				key = i == 0 && !period_column ? label : "";
+			output_add_human(rec, key_columns[i], NULL, "%s", first ? key : "");
+		}
+		output_add_human(
+		    rec, "cases", NULL, "%s",
+		    first ? count_text(cell->cases, true, r->min_cell, buf, sizeof(buf)) : "");
+		if (!q->kind->money) {
+			output_list_add(list, rec);
+			continue;
+		}
+		output_add_human(
+		    rec, "workers", NULL, "%s",
+		    first ? count_text(cell->workers, false, r->min_cell, buf, sizeof(buf)) : "");
+		const Tulay__V1__ReportMoney *m = row < cell->n_money ? cell->money[row] : NULL;
+		if (m == NULL) {
+			output_add_human(rec, "currency", NULL, "%s", "");
+			output_add_human(rec, "claimed", NULL, "%s", "-");
+			output_add_human(rec, "awarded", NULL, "%s", "-");
+			output_add_human(rec, "recovered", NULL, "%s", "-");
+			output_add_human(rec, "recovery", NULL, "%s", "-");
+			output_list_add(list, rec);
+			continue;
+		}
+		output_add_human(rec, "currency", NULL, "%s", m->currency);
+		output_add_human(rec, "claimed", NULL, "%s",
+				 amount_text(m->claimed, true, m->currency, buf, sizeof(buf)));
+		output_add_human(
+		    rec, "awarded", NULL, "%s",
+		    amount_text(m->awarded, m->has_awarded, m->currency, buf, sizeof(buf)));
+		output_add_human(
+		    rec, "recovered", NULL, "%s",
+		    amount_text(m->recovered, m->has_recovered, m->currency, buf, sizeof(buf)));
+		output_add_human(rec, "recovery", NULL, "%s", recovery_text(m, buf, sizeof(buf)));
+		output_list_add(list, rec);
+	}
+}
+
+/* Room for the headings the table makes up: a dimension's, "CLAIMED (USD)". */
+#define HEADING_BYTES 48
+
+static int print_table(const struct report_query *q, const Tulay__V1__Report *r)
+{
+	struct output_column columns[1 + REPORT_DIMENSIONS_MAX + 7];
+	char headings[REPORT_DIMENSIONS_MAX + 3][HEADING_BYTES];
+	size_t n = 0;
+	if (has_period_column(r))
+		columns[n++] = (struct output_column){
+		    "period",
+		    r->period != TULAY__V1__REPORT_PERIOD__REPORT_PERIOD_NONE ? "PERIOD" : "",
+		    false};
+	for (size_t i = 0; i < r->n_group_by; i++) {
+		size_t len = 0;
+		for (const char *p = r->group_by[i]; *p != '\0' && len + 1 < HEADING_BYTES; p++)
+			headings[i][len++] =
+			    *p == '_' ? ' ' : (char)(*p >= 'a' && *p <= 'z' ? *p - 'a' + 'A' : *p);
+		headings[i][len] = '\0';
+		columns[n++] = (struct output_column){key_columns[i], headings[i], false};
+	}
+	columns[n++] = (struct output_column){"cases", "CASES", true};
+	if (q->kind->money) {
+		bool currency_column = needs_currency_column(r);
+		const char *suffix = currency_column ? "" : r->currency;
+		char *claimed = headings[REPORT_DIMENSIONS_MAX];
+		char *awarded = headings[REPORT_DIMENSIONS_MAX + 1];
+		char *recovered = headings[REPORT_DIMENSIONS_MAX + 2];
+		snprintf(claimed, HEADING_BYTES, "CLAIMED%s%.3s%s", suffix[0] ? " (" : "", suffix,
+			 suffix[0] ? ")" : "");
+		snprintf(awarded, HEADING_BYTES, "AWARDED%s%.3s%s", suffix[0] ? " (" : "", suffix,
+			 suffix[0] ? ")" : "");
+		snprintf(recovered, HEADING_BYTES, "RECOVERED%s%.3s%s", suffix[0] ? " (" : "",
+			 suffix, suffix[0] ? ")" : "");
+		columns[n++] = (struct output_column){"workers", "WORKERS", true};
+		if (currency_column)
+			columns[n++] = (struct output_column){"currency", "CUR", false};
+		columns[n++] = (struct output_column){"claimed", claimed, true};
+		columns[n++] = (struct output_column){"awarded", awarded, true};
+		columns[n++] = (struct output_column){"recovered", recovered, true};
+		columns[n++] = (struct output_column){"recovery", "RECOVERY", true};
+	}
+	assert(n <= sizeof(columns) / sizeof(columns[0]));
+
+	struct output_list list = {0};
+	for (size_t i = 0; i < r->n_cells; i++)
+		add_table_rows(&list, q, r, r->cells[i], NULL);
+	if (r->total != NULL)
+		add_table_rows(&list, q, r, r->total, "TOTAL");
+	const struct output_list_spec spec = {
+	    .columns = columns,
+	    .n_columns = n,
+	    .empty = "The report has no cells.",
+	};
+	int rc = output_print_list(OUTPUT_TABLE, &list, &spec, stdout);
+	output_list_clear(&list);
+	return rc;
+}
+
+/* --- chart ----------------------------------------------------------------------------- */
+
+/* One line of the chart. */
+struct chart_line {
+	char *label;                         /* period and keys, a new string */
+	char number[REPORT_VALUE_BYTES + 8]; /* the value after the bar */
+	double value;                        /* the measure, for the bar's length */
+	const char *instead;                 /* printed instead of bar and number, or NULL */
+	char instead_buf[REPORT_VALUE_BYTES];
+};
+
+static void put_spaces(size_t n, FILE *out)
+{
+	while (n-- > 0)
+		fputc(' ', out);
+}
+
+/* Writes `s` in `width` terminal columns: cut with "…" when longer, padded when shorter;
+ * control characters, which would let a server's string drive the terminal, become '?'. */
+static void put_fitted(const char *s, size_t width, FILE *out)
+{
+	size_t full = output_width(s);
+	size_t shown = full <= width ? full : width - 1, n = 0;
+	for (const char *p = s; *p != '\0'; p++) {
+		unsigned char ch = (unsigned char)*p;
+		bool starts = (ch & 0xc0) != 0x80;
+		if (starts && n == shown)
+			break;
+		n += starts;
+		fputc(ch < 0x20 || ch == 0x7f ? '?' : ch, out);
+	}
+	if (full > width) {
+		fputs("…", out);
+		n++;
+	}
+	put_spaces(width - n, out);
+}
+
+/* Draws `value` of `max` as a bar of whole and eighth blocks, padded to `width`. Any
+ * value above zero gets at least an eighth, so that it shows. */
+static void put_bar(double value, double max, size_t width, FILE *out)
+{
+	static const char *const eighths[] = {"", "▏", "▎", "▍", "▌", "▋", "▊", "▉"};
+	size_t units = max > 0 ? (size_t)(value / max * (double)(width * 8) + 0.5) : 0;
+	if (units == 0 && value > 0)
+		units = 1;
+	if (units > width * 8)
+		units = width * 8;
+	for (size_t i = 0; i < units / 8; i++)
+		fputs("█", out);
+	fputs(eighths[units % 8], out);
+	put_spaces(width - units / 8 - (units % 8 != 0), out);
+}
+
+/* The money of `cell` in the reporting currency (else its first), or NULL. */
+static const Tulay__V1__ReportMoney *reporting_money(const Tulay__V1__Report *r,
+						     const Tulay__V1__ReportCell *cell)
+{
+	for (size_t m = 0; m < cell->n_money; m++) {
+		if (strcmp(cell->money[m]->currency, r->currency) == 0)
+			return cell->money[m];
+	}
+	return cell->n_money > 0 ? cell->money[0] : NULL;
+}
+
+/* Fills `line` with the measure of `cell`: its cases, or with `by_amount` its amount
+ * claimed. Returns false when memory runs out. */
+static bool chart_line_fill(struct chart_line *line, const Tulay__V1__Report *r,
+			    const Tulay__V1__ReportCell *cell, bool by_amount)
+{
+	char key_buf[REPORT_VALUE_BYTES];
+	size_t len = strlen(cell->period) + 1;
+	for (size_t i = 0; i < r->n_group_by; i++)
+		len += 2 + strlen(key_text(r->group_by[i], cell_key(cell, i), true, key_buf,
+					   sizeof(key_buf)));
+	if ((line->label = malloc(len)) == NULL)
+		return false;
+	strcpy(line->label, cell->period);
+	for (size_t i = 0; i < r->n_group_by; i++) {
+		if (line->label[0] != '\0')
+			strcat(line->label, "  ");
+		strcat(line->label,
+		       key_text(r->group_by[i], cell_key(cell, i), true, key_buf, sizeof(key_buf)));
+	}
+
+	const Tulay__V1__ReportCount *cases = count_of(cell->cases);
+	const Tulay__V1__ReportMoney *m = by_amount ? reporting_money(r, cell) : NULL;
+	const Tulay__V1__ReportAmount *claimed = m != NULL ? amount_of(m->claimed) : NULL;
+	char amount[REPORT_VALUE_BYTES];
+	if (!by_amount && cases->suppressed) {
+		snprintf(line->instead_buf, sizeof(line->instead_buf),
+			 "suppressed (fewer than %u cases)", r->min_cell);
+		line->instead = r->min_cell > 0 ? line->instead_buf : "suppressed";
+	} else if (!by_amount) {
+		line->value = (double)cases->value;
+		snprintf(line->number, sizeof(line->number), "%llu",
+			 (unsigned long long)cases->value);
+	} else if (claimed == NULL) {
+		line->instead = "-";
+	} else if (claimed->suppressed) {
+		line->instead = "suppressed";
+	} else {
+		line->value = (double)claimed->minor;
+		snprintf(line->number, sizeof(line->number), "%s %.3s",
+			 amount_decimal(claimed->minor, m->currency, amount, sizeof(amount)),
+			 m->currency);
+	}
+	return true;
+}
+
+static int print_chart(const Tulay__V1__Report *r)
+{
+	bool by_amount = r->currency[0] != '\0';
+	size_t n = r->n_cells;
+	struct chart_line *lines = calloc(n + 1, sizeof(*lines));
+	int rc = -1;
+	if (lines == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (!chart_line_fill(&lines[i], r, r->cells[i], by_amount))
+			goto out;
+	}
+	size_t label_width = strlen("TOTAL"), number_width = 0;
+	double max = 0;
+	for (size_t i = 0; i < n; i++) {
+		size_t w = output_width(lines[i].label);
+		label_width = w > label_width ? w : label_width;
+		w = output_width(lines[i].number);
+		number_width = w > number_width ? w : number_width;
+		max = lines[i].instead == NULL && lines[i].value > max ? lines[i].value : max;
+	}
+	label_width = label_width < CHART_LABEL_MAX ? label_width : CHART_LABEL_MAX;
+	size_t taken = label_width + 2 + 1 + number_width;
+	size_t bar_width =
+	    taken + CHART_BAR_MIN < CHART_WIDTH ? CHART_WIDTH - taken : CHART_BAR_MIN;
+
+	if (n == 0)
+		puts("The report has no cells.");
+	for (size_t i = 0; i < n; i++) {
+		put_fitted(lines[i].label, label_width, stdout);
+		fputs("  ", stdout);
+		if (lines[i].instead != NULL) {
+			puts(lines[i].instead);
+			continue;
+		}
+		put_bar(lines[i].value, max, bar_width, stdout);
+		printf(" %s\n", lines[i].number);
+	}
+	if (r->total != NULL) {
+		struct chart_line *total = &lines[n];
+		if (!chart_line_fill(total, r, r->total, by_amount))
+			goto out;
+		put_fitted("TOTAL", label_width, stdout);
+		fputs("  ", stdout);
+		if (total->instead != NULL)
+			puts(total->instead);
+		else
+			printf("%s%s\n", total->number, by_amount ? " claimed" : " cases");
+	}
+	rc = ferror(stdout) ? -1 : 0;
+out:
+	for (size_t i = 0; i <= n; i++)
+		free(lines[i].label);
+	free(lines);
+	return rc;
+}
+
+/* --- what goes with the table ---------------------------------------------------------- */
+
+/* A sentence under the table or chart, wrapped; the server's words in it are sanitized. */
+static void print_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void print_note(const char *fmt, ...)
+{
+	char *text = NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vasprintf(&text, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	for (char *p = text; *p != '\0'; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	}
+	args_print_wrapped(stdout, 0, 2, text);
+	free(text);
+}
+
+/* The organisations as "A, B, C", as a new string (NULL when memory runs out). */
+static char *organisations_text(const Tulay__V1__Report *r)
+{
+	size_t len = 1;
+	for (size_t i = 0; i < r->n_organisations; i++)
+		len += strlen(r->organisations[i]) + 2;
+	char *text = malloc(len);
+	if (text == NULL)
+		return NULL;
+	text[0] = '\0';
+	for (size_t i = 0; i < r->n_organisations; i++) {
+		if (i > 0)
+			strcat(text, ", ");
+		strcat(text, r->organisations[i]);
+	}
+	return text;
+}
+
+/* The notes under the table or chart: who is counted, what is hidden, how amounts were
+ * converted and which rollup answered. */
+static int print_footer(const struct report_query *q, const Tulay__V1__Report *r)
+{
+	char *organisations = organisations_text(r);
+	if (organisations == NULL)
+		return -1;
+	fputc('\n', stdout);
+	print_note("Organisations included (%zu): %s", r->n_organisations,
+		   r->n_organisations > 0 ? organisations : "none");
+	free(organisations);
+	char how[80] = "";
+	if (!q->chart)
+		snprintf(how, sizeof(how), ": <%u%s hide%s a value, never a zero", r->min_cell,
+			 q->kind->money ? " and \"suppressed\"" : "", q->kind->money ? "" : "s");
+	if (r->min_cell > 0)
+		print_note("Cells with fewer than %u cases are suppressed, and so are %scells that "
+			   "would give a hidden one away%s.",
+			   r->min_cell, q->kind->money ? "sums that one claim dominates and " : "",
+			   how);
+	for (size_t i = 0; i < r->n_rates; i++) {
+		const Tulay__V1__ExchangeRate *rate = r->rates[i];
+		print_note("Rate used: 1 %s = %s %s from %s", rate->currency, rate->rate,
+			   rate->reporting_currency, rate->valid_from);
+	}
+	if (r->rollup[0] != '\0')
+		print_note("Rollup: %s", r->rollup);
+	return ferror(stdout) ? -1 : 0;
+}
+
+/* "Wage-theft claims in MFA by corridor, quarter, 2026-01 to 2026-06, in USD". */
+static void print_heading(const struct cli *cli, const struct report_query *q,
+			  const Tulay__V1__Report *r)
+{
+	char text[512];
+	size_t len = 0;
+#define APPEND(...)                                                                                \
+	do {                                                                                       \
+		int n_ = snprintf(text + len, sizeof(text) - len, __VA_ARGS__);                    \
+		len += n_ > 0 && (size_t)n_ < sizeof(text) - len ? (size_t)n_ : 0;                 \
+	} while (0)
+	APPEND("%s", q->kind->title);
+	if (r->network[0] != '\0')
+		APPEND(" in %s", r->network);
+	for (size_t i = 0; i < q->by.n; i++)
+		APPEND("%s%s", i == 0 ? " by " : ", ", vocab_word(q->kind->by, q->by.values[i]));
+	if (q->from_month[0] != '\0' && q->to_month[0] != '\0')
+		APPEND(", %s to %s", q->from_month, q->to_month);
+	else if (q->from_month[0] != '\0')
+		APPEND(", from %s", q->from_month);
+	else if (q->to_month[0] != '\0')
+		APPEND(", to %s", q->to_month);
+	if (r->currency[0] != '\0')
+		APPEND(", amounts in %s", r->currency);
+#undef APPEND
+	output_heading(cli, "%s", text);
+}
+
+/* --- CSV ------------------------------------------------------------------------------- */
+
+/* Appends `name` to the space-separated list of suppressed values when `suppressed`. */
+static void note_suppressed(char *list, size_t cap, bool suppressed, const char *name)
+{
+	size_t len = strlen(list);
+	if (suppressed)
+		snprintf(list + len, cap - len, "%s%s", len > 0 ? " " : "", name);
+}
+
+/* Adds the rows of one cell: one per currency of claims (at least one), each whole. */
+static void add_csv_rows(struct output_list *list, const struct report_query *q,
+			 const Tulay__V1__Report *r, const Tulay__V1__ReportCell *cell, bool total)
+{
+	char buf[REPORT_VALUE_BYTES], key_buf[REPORT_VALUE_BYTES], suppressed[128];
+	const Tulay__V1__ReportCount *cases = count_of(cell->cases);
+	const Tulay__V1__ReportCount *workers = count_of(cell->workers);
+	size_t rows = q->kind->money && cell->n_money > 1 ? cell->n_money : 1;
+	for (size_t row = 0; row < rows; row++) {
+		struct output_record *rec = output_record_new();
+		if (rec == NULL) {
+			output_list_add(list, NULL);
+			return;
+		}
+		suppressed[0] = '\0';
+		output_add_text(rec, "row", NULL, total ? "total" : "cell");
+		if (r->period != TULAY__V1__REPORT_PERIOD__REPORT_PERIOD_NONE)
+			output_add_text(rec, "period", NULL, cell->period);
+		for (size_t i = 0; i < r->n_group_by; i++)
+			output_add_text(rec, r->group_by[i], NULL,
+					key_text(r->group_by[i], cell_key(cell, i), false, key_buf,
+						 sizeof(key_buf)));
+		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)cases->value);
+		output_add_text(rec, "cases", NULL, cases->suppressed ? "" : buf);
+		note_suppressed(suppressed, sizeof(suppressed), cases->suppressed, "cases");
+		if (!q->kind->money) {
+			output_add_text(rec, "suppressed", NULL, suppressed);
+			output_list_add(list, rec);
+			continue;
+		}
+		snprintf(buf, sizeof(buf), "%llu", (unsigned long long)workers->value);
+		output_add_text(rec, "workers", NULL, workers->suppressed ? "" : buf);
+		note_suppressed(suppressed, sizeof(suppressed), workers->suppressed, "workers");
+
+		const Tulay__V1__ReportMoney *m = row < cell->n_money ? cell->money[row] : NULL;
+		const Tulay__V1__ReportAmount *claimed = amount_of(m != NULL ? m->claimed : NULL);
+		const Tulay__V1__ReportAmount *awarded = amount_of(m != NULL ? m->awarded : NULL);
+		const Tulay__V1__ReportAmount *recovered =
+		    amount_of(m != NULL ? m->recovered : NULL);
+		const Tulay__V1__ReportCount *rate =
+		    count_of(m != NULL ? m->recovery_rate_bp : NULL);
+		const char *currency = m != NULL ? m->currency : "";
+		output_add_text(rec, "currency", NULL, currency);
+		output_add_text(rec, "claimed", NULL,
+				m == NULL || claimed->suppressed
+				    ? ""
+				    : amount_decimal(claimed->minor, currency, buf, sizeof(buf)));
+		output_add_text(rec, "awarded", NULL,
+				m == NULL || !m->has_awarded || awarded->suppressed
+				    ? ""
+				    : amount_decimal(awarded->minor, currency, buf, sizeof(buf)));
+		output_add_text(rec, "recovered", NULL,
+				m == NULL || !m->has_recovered || recovered->suppressed
+				    ? ""
+				    : amount_decimal(recovered->minor, currency, buf, sizeof(buf)));
+		snprintf(buf, sizeof(buf), "%llu.%02llu", (unsigned long long)rate->value / 100,
+			 (unsigned long long)rate->value % 100);
+		output_add_text(rec, "recovery_rate_percent", NULL,
+				m == NULL || !m->has_recovered || rate->suppressed ||
+					claimed->minor == 0
+				    ? ""
+				    : buf);
+		note_suppressed(suppressed, sizeof(suppressed), claimed->suppressed, "claimed");
+		note_suppressed(suppressed, sizeof(suppressed), awarded->suppressed, "awarded");
+		note_suppressed(suppressed, sizeof(suppressed), recovered->suppressed, "recovered");
+		note_suppressed(suppressed, sizeof(suppressed), rate->suppressed, "recovery_rate");
+		output_add_text(rec, "suppressed", NULL, suppressed);
+		output_list_add(list, rec);
+	}
+}
+
+static int print_csv(const struct report_query *q, const Tulay__V1__Report *r)
+{
+	struct output_list list = {0};
+	for (size_t i = 0; i < r->n_cells; i++)
+		add_csv_rows(&list, q, r, r->cells[i], false);
+	if (r->total != NULL)
+		add_csv_rows(&list, q, r, r->total, true);
+	const struct output_list_spec spec = {.empty = ""};
+	int rc = output_print_list(OUTPUT_CSV, &list, &spec, stdout);
+	output_list_clear(&list);
+	return rc;
+}
+
+/* --- JSON ------------------------------------------------------------------------------ */
+
+static void json_count(const Tulay__V1__ReportCount *c, FILE *out)
+{
+	c = count_of(c);
+	if (c->suppressed)
+		fputs("{\"value\":null,\"suppressed\":true}", out);
+	else
+		fprintf(out, "{\"value\":%llu,\"suppressed\":false}", (unsigned long long)c->value);
+}
+
+/* An amount: null when no claim has it (`present` false). */
+static void json_amount(const Tulay__V1__ReportAmount *a, bool present, const char *currency,
+			FILE *out)
+{
+	char decimal[REPORT_VALUE_BYTES];
+	a = amount_of(a);
+	if (a->suppressed) {
+		fputs("{\"amount\":null,\"minor_units\":null,\"suppressed\":true}", out);
+		return;
+	}
+	if (!present) {
+		fputs("null", out);
+		return;
+	}
+	fputs("{\"amount\":", out);
+	if (money_format(a->minor, currency, decimal, sizeof(decimal)) >= 0)
+		output_json_string(decimal, out);
+	else
+		fputs("null", out);
+	fprintf(out, ",\"minor_units\":%lld,\"suppressed\":false}", (long long)a->minor);
+}
+
+/* A string, or null when it is empty. */
+static void json_optional(const char *s, FILE *out)
+{
+	if (s[0] == '\0')
+		fputs("null", out);
+	else
+		output_json_string(s, out);
+}
+
+static void json_money(const Tulay__V1__ReportMoney *m, FILE *out)
+{
+	fputs("{\"currency\":", out);
+	output_json_string(m->currency, out);
+	fputs(",\"claimed\":", out);
+	json_amount(m->claimed, true, m->currency, out);
+	fputs(",\"awarded\":", out);
+	json_amount(m->awarded, m->has_awarded, m->currency, out);
+	fputs(",\"recovered\":", out);
+	json_amount(m->recovered, m->has_recovered, m->currency, out);
+	fputs(",\"recovery_rate_bp\":", out);
+	if (m->has_recovered || count_of(m->recovery_rate_bp)->suppressed)
+		json_count(m->recovery_rate_bp, out);
+	else
+		fputs("null", out);
+	fputc('}', out);
+}
+
+static void json_cell(const struct report_query *q, const Tulay__V1__Report *r,
+		      const Tulay__V1__ReportCell *cell, FILE *out)
+{
+	char key_buf[REPORT_VALUE_BYTES];
+	fputs("{\"period\":", out);
+	json_optional(cell->period, out);
+	fputs(",\"keys\":[", out);
+	for (size_t i = 0; i < cell->n_keys; i++) {
+		const char *dimension = i < r->n_group_by ? r->group_by[i] : "";
+		if (i > 0)
+			fputc(',', out);
+		json_optional(key_text(dimension, cell->keys[i], false, key_buf, sizeof(key_buf)),
+			      out);
+	}
+	fputs("],\"cases\":", out);
+	json_count(cell->cases, out);
+	if (q->kind->money) {
+		fputs(",\"workers\":", out);
+		json_count(cell->workers, out);
+		fputs(",\"money\":[", out);
+		for (size_t m = 0; m < cell->n_money; m++) {
+			if (m > 0)
+				fputc(',', out);
+			json_money(cell->money[m], out);
+		}
+		fputc(']', out);
+	}
+	fputc('}', out);
+}
+
+static void json_rate(const Tulay__V1__ExchangeRate *rate, FILE *out)
+{
+	char when[32];
+	fputs("{\"currency\":", out);
+	output_json_string(rate->currency, out);
+	fputs(",\"reporting_currency\":", out);
+	output_json_string(rate->reporting_currency, out);
+	fputs(",\"rate\":", out);
+	output_json_string(rate->rate, out);
+	fputs(",\"valid_from\":", out);
+	output_json_string(rate->valid_from, out);
+	fputs(",\"set_by\":", out);
+	output_json_string(rate->set_by, out);
+	fputs(",\"set_at\":", out);
+	if (output_time(rate->set_at, true, when, sizeof(when)))
+		output_json_string(when, out);
+	else
+		fputs("null", out);
+	fputc('}', out);
+}
+
+static const char *period_word(Tulay__V1__ReportPeriod period)
+{
+	switch (period) {
+	case TULAY__V1__REPORT_PERIOD__REPORT_PERIOD_MONTH:
+		return "month";
+	case TULAY__V1__REPORT_PERIOD__REPORT_PERIOD_QUARTER:
+		return "quarter";
+	case TULAY__V1__REPORT_PERIOD__REPORT_PERIOD_YEAR:
+		return "year";
+	default:
+		return "";
+	}
+}
+
+static int print_json(const struct report_query *q, const Tulay__V1__Report *r, FILE *out)
+{
+	fputs("{\"kind\":", out);
+	output_json_string(q->kind->noun, out);
+	fputs(",\"network\":", out);
+	output_json_string(r->network, out);
+	fputs(",\"organisations\":[", out);
+	for (size_t i = 0; i < r->n_organisations; i++) {
+		if (i > 0)
+			fputc(',', out);
+		output_json_string(r->organisations[i], out);
+	}
+	fputs("],\"group_by\":[", out);
+	for (size_t i = 0; i < r->n_group_by; i++) {
+		if (i > 0)
+			fputc(',', out);
+		output_json_string(r->group_by[i], out);
+	}
+	fputs("],\"period\":", out);
+	json_optional(period_word(r->period), out);
+	fprintf(out, ",\"min_cell\":%u,\"currency\":", r->min_cell);
+	json_optional(r->currency, out);
+	fputs(",\"rates\":[", out);
+	for (size_t i = 0; i < r->n_rates; i++) {
+		if (i > 0)
+			fputc(',', out);
+		json_rate(r->rates[i], out);
+	}
+	fputs("],\"rollup\":", out);
+	json_optional(r->rollup, out);
+	fputs(",\"cells\":[", out);
+	for (size_t i = 0; i < r->n_cells; i++) {
+		fputs(i == 0 ? "\n  " : ",\n  ", out);
+		json_cell(q, r, r->cells[i], out);
+	}
+	fputs(r->n_cells > 0 ? "\n],\"total\":" : "],\"total\":", out);
+	if (r->total != NULL)
+		json_cell(q, r, r->total, out);
+	else
+		fputs("null", out);
+	fputs("}\n", out);
+	return ferror(out) ? -1 : 0;
+}
+
+/* --- the commands ---------------------------------------------------------------------- */
+
+static int report_show(const struct cli *cli, const struct report_query *q,
+		       const Tulay__V1__Report *r)
+{
+	if (r->n_group_by > REPORT_DIMENSIONS_MAX) {
+		cli_error(cli,
+			  "the server sent a report of %zu dimensions: at most %d were asked for",
+			  r->n_group_by, REPORT_DIMENSIONS_MAX);
+		return CLI_EXIT_UNREACHABLE;
+	}
+	int rc;
+	switch (cli->format) {
+	case OUTPUT_JSON:
+		rc = print_json(q, r, stdout);
+		break;
+	case OUTPUT_CSV:
+		rc = print_csv(q, r);
+		break;
+	default:
+		print_heading(cli, q, r);
+		rc = q->chart ? print_chart(r) : print_table(q, r);
+		if (rc == 0)
+			rc = print_footer(q, r);
+		break;
+	}
+	if (rc == 0)
+		return CLI_EXIT_OK;
+	cli_error(cli, "cannot print the report: %s",
+		  ferror(stdout) ? "standard output is not writable" : "out of memory");
+	return CLI_EXIT_LOCAL;
+}
+
+static int report_run(struct cli *cli, const struct report_kind *k, int argc, char **argv)
+{
+	struct report_query q = {.kind = k};
+	struct args_option options[REPORT_OTHER_OPTIONS + REPORT_FILTER_OPTIONS_MAX];
+	size_t n = 0;
+	assert(k->n_filters <= REPORT_FILTER_OPTIONS_MAX);
+	options[n++] = (struct args_option){
+	    .name = "--by",
+	    .type = ARGS_CHOICES,
+	    .target = &q.by,
+	    .metavar = "LIST",
+	    .help = "group by these, comma-separated: at most 4 dimensions, and one of month, "
+		    "quarter or year",
+	    .choices = k->by,
+	};
+	options[n++] = (struct args_option){
+	    .name = "--from",
+	    .type = ARGS_TEXT,
+	    .target = &q.from,
+	    .metavar = "YYYY-MM",
+	    .help = "count from this month on (or give its first day, YYYY-MM-01)",
+	};
+	options[n++] = (struct args_option){
+	    .name = "--to",
+	    .type = ARGS_TEXT,
+	    .target = &q.to,
+	    .metavar = "YYYY-MM",
+	    .help = "count up to this month, included (or give its last day)",
+	};
+	for (size_t i = 0; i < k->n_filters; i++) {
+		const struct report_filter *f = &k->filters[i];
+		options[n++] = (struct args_option){
+		    .name = f->flag,
+		    .type = ARGS_REPEATED,
+		    .each = f->each,
+		    .target = &q.filters[i],
+		    .metavar = f->metavar,
+		    .help = f->help,
+		    .choices = f->words,
+		};
+	}
+	if (k->money)
+		options[n++] = (struct args_option){
+		    .name = "--corridor",
+		    .type = ARGS_TEXT,
+		    .target = &q.corridor,
+		    .metavar = "CC-CC",
+		    .help = "only claims of this corridor, origin-destination (e.g. KH-TH)",
+		};
+	options[n++] = (struct args_option){
+	    .name = "--network",
+	    .type = ARGS_ACRONYM,
+	    .target = &q.network,
+	    .metavar = "ACRONYM",
+	    .help = "report on this network: its member organisations that share their "
+		    "numbers (default: your own organisation)",
+	};
+	if (k->money)
+		options[n++] = (struct args_option){
+		    .name = "--currency",
+		    .type = ARGS_CURRENCY,
+		    .target = &q.currency,
+		    .metavar = "CODE",
+		    .help = "convert every amount into this currency, ISO 4217 (e.g. USD), at "
+			    "the rates of tulay rate list",
+		};
+	options[n++] = (struct args_option){
+	    .name = "--chart",
+	    .type = ARGS_FLAG,
+	    .target = &q.chart,
+	    .help = "draw a bar chart instead of the table",
+	};
+	options[n++] = (struct args_option){0};
+	assert(n <= sizeof(options) / sizeof(options[0]));
+	const struct args_command cmd = {
+	    .name = k->name,
+	    .description = k->description,
+	    .options = options,
+	    .notes = k->notes,
+	    .example = k->example,
+	    .check = report_check,
+	    .check_ctx = &q,
+	};
+	int rc;
+	if (!args_parse(cli, &cmd, argc, argv, &rc))
+		return rc;
+
+	char *group_by[REPORT_DIMENSIONS_MAX];
+	for (size_t i = 0; i < q.n_dimensions; i++)
+		group_by[i] = q.dimensions[i];
+	struct report_filters filters = {0};
+	build_filters(&q, &filters);
+	Tulay__V1__GetReport get = TULAY__V1__GET_REPORT__INIT;
+	get.kind = k->kind;
+	get.n_group_by = q.n_dimensions;
+	get.group_by = group_by;
+	get.period = q.period;
+	get.from_month = q.from_month;
+	get.to_month = q.to_month;
+	get.n_filters = filters.n;
+	get.filters = filters.pointers;
+	get.network = (char *)(q.network != NULL ? q.network : "");
+	get.currency = (char *)(q.currency != NULL ? q.currency : "");
+	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
+	req.body_case = TULAY__V1__REQUEST__BODY_GET_REPORT;
+	req.get_report = &get;
+
+	struct rpc rpc;
+	Tulay__V1__Response *resp = NULL;
+	rc = rpc_begin(cli, &rpc);
+	if (rc == CLI_EXIT_OK)
+		rc = rpc_call(&rpc, &req, TULAY__V1__RESPONSE__BODY_REPORT, &resp);
+	if (rc == CLI_EXIT_OK)
+		rc = report_show(cli, &q, resp->report);
+	tulay_response_free(resp);
+	rpc_end(&rpc);
+	return rc;
+}
+
+int report_claims(struct cli *cli, int argc, char **argv)
+{
+	return report_run(cli, &claim_kind, argc, argv);
+}
+
+int report_deportations(struct cli *cli, int argc, char **argv)
+{
+	return report_run(cli, &deportation_kind, argc, argv);
+}
+
+int report_recommendations(struct cli *cli, int argc, char **argv)
+{
+	return report_run(cli, &recommendation_kind, argc, argv);
+}

@@ -172,7 +172,7 @@ struct report_kind {
 	"footer says which), sums of money where one claim is more than 85% of the\n"              \
 	"total, and more cells where needed so that a hidden one cannot be worked out\n"           \
 	"from the total or from the others. A suppressed value is never shown as 0:\n"             \
-	"tables show <K for a count of cases and \"suppressed\" for other values.\n"
+	"tables show \"suppressed\" (CSV: an empty value, named in the suppressed column).\n"
 
 #define REPORT_JSON_NOTES                                                                          \
 	"JSON: one object like the protocol's Report: kind, network, organisations,\n"             \
@@ -545,15 +545,12 @@ static const char *cell_key(const Tulay__V1__ReportCell *cell, size_t i)
 	return i < cell->n_keys ? cell->keys[i] : "";
 }
 
-/* A count for a table: the number, or when suppressed "<K" for cases (K the smallest
- * count shown) and "suppressed" for other counts. */
-static const char *count_text(const Tulay__V1__ReportCount *c, bool cases, uint32_t min_cell,
-			      char *buf, size_t cap)
+/* A count for a table: the number, or "suppressed". Not "<K": a cell hidden so that
+ * another cannot be recovered from the total may count K or more. */
+static const char *count_text(const Tulay__V1__ReportCount *c, char *buf, size_t cap)
 {
 	c = count_of(c);
-	if (c->suppressed && cases && min_cell > 0)
-		snprintf(buf, cap, "<%u", min_cell);
-	else if (c->suppressed)
+	if (c->suppressed)
 		snprintf(buf, cap, "suppressed");
 	else
 		snprintf(buf, cap, "%llu", (unsigned long long)c->value);
@@ -651,16 +648,14 @@ static void add_table_rows(struct output_list *list, const struct report_query *
 				key = i == 0 && !period_column ? label : "";
 			output_add_human(rec, key_columns[i], NULL, "%s", first ? key : "");
 		}
-		output_add_human(
-		    rec, "cases", NULL, "%s",
-		    first ? count_text(cell->cases, true, r->min_cell, buf, sizeof(buf)) : "");
+		output_add_human(rec, "cases", NULL, "%s",
+				 first ? count_text(cell->cases, buf, sizeof(buf)) : "");
 		if (!q->kind->money) {
 			output_list_add(list, rec);
 			continue;
 		}
-		output_add_human(
-		    rec, "workers", NULL, "%s",
-		    first ? count_text(cell->workers, false, r->min_cell, buf, sizeof(buf)) : "");
+		output_add_human(rec, "workers", NULL, "%s",
+				 first ? count_text(cell->workers, buf, sizeof(buf)) : "");
 		const Tulay__V1__ReportMoney *m = row < cell->n_money ? cell->money[row] : NULL;
 		if (m == NULL) {
 			output_add_human(rec, "currency", NULL, "%s", "");
@@ -964,8 +959,7 @@ static int print_footer(const struct report_query *q, const Tulay__V1__Report *r
 	free(organisations);
 	char how[80] = "";
 	if (!q->chart)
-		snprintf(how, sizeof(how), ": <%u%s hide%s a value, never a zero", r->min_cell,
-			 q->kind->money ? " and \"suppressed\"" : "", q->kind->money ? "" : "s");
+		snprintf(how, sizeof(how), ": \"suppressed\" hides a value, never a zero");
 	if (r->min_cell > 0)
 		print_note("Cells with fewer than %u cases are suppressed, and so are %scells that "
 			   "would give a hidden one away%s.",

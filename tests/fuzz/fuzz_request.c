@@ -474,6 +474,27 @@ static void check_body(const Tulay__V1__Request *req)
 		check_text_within(m->text, 1, 100);
 		break;
 	}
+	case TULAY__V1__REQUEST__BODY_GET_REPORT: {
+		const Tulay__V1__GetReport *m = req->get_report;
+		check_acronym(m->network);
+		check_currency(m->currency);
+		for (size_t i = 0; i < m->n_filters; i++)
+			check_text_within(m->filters[i]->value, 0, 200);
+		break;
+	}
+	case TULAY__V1__REQUEST__BODY_SET_EXCHANGE_RATE: {
+		const Tulay__V1__SetExchangeRate *m = req->set_exchange_rate;
+		struct civil_date from;
+		check_idempotency_key(&m->idempotency_key);
+		check_currency(m->currency);
+		check_currency(m->reporting_currency);
+		(void)check_date(m->valid_from, &from);
+		break;
+	}
+	case TULAY__V1__REQUEST__BODY_LIST_EXCHANGE_RATES:
+		check_currency(req->list_exchange_rates->currency);
+		check_currency(req->list_exchange_rates->reporting_currency);
+		break;
 	default:
 		/* Either unpack invented a member, or envelope.proto gained a request type: then
 		 * add here what its handler checks. */

@@ -260,8 +260,8 @@ static Tulay__V1__Deportation *deportation_from_row(struct request *req, const P
 		if ((*texts[i].field = arena_strdup(a, PQgetvalue(res, 0, texts[i].col))) == NULL)
 			oom = true;
 	}
-	d->status =
-	    (Tulay__V1__DeportationStatus)VALUE_OF(deportation_status_codes, PQgetvalue(res, 0, COL_STATUS));
+	d->status = (Tulay__V1__DeportationStatus)VALUE_OF(deportation_status_codes,
+							   PQgetvalue(res, 0, COL_STATUS));
 	d->sector = (Tulay__V1__Sector)VALUE_OF(sector_codes, PQgetvalue(res, 0, COL_SECTOR));
 	size_t n_grounds = 0;
 	d->grounds = (Tulay__V1__DeportationGround *)case_code_list_values(

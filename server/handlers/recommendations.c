@@ -156,7 +156,8 @@ static Tulay__V1__Recommendation *recommendation_from_row(struct request *req, c
 		    (*texts[col] = arena_strdup(a, PQgetvalue(res, 0, col))) == NULL)
 			return NULL;
 	}
-	r->status = (Tulay__V1__RecommendationStatus)VALUE_OF(recommendation_status_codes, PQgetvalue(res, 0, 2));
+	r->status = (Tulay__V1__RecommendationStatus)VALUE_OF(recommendation_status_codes,
+							      PQgetvalue(res, 0, 2));
 	r->addressed_to =
 	    (Tulay__V1__AddressedTo)VALUE_OF(addressed_to_codes, PQgetvalue(res, 0, 7));
 	r->theme = (Tulay__V1__RecommendationTheme)VALUE_OF(theme_codes, PQgetvalue(res, 0, 10));
@@ -303,7 +304,8 @@ static void recommendation_create_submit(struct request *req)
 {
 	const Tulay__V1__CreateRecommendation *m = req->msg->create_recommendation;
 	struct recommendation_create_state *st = req->state;
-	const char *status = m->status != 0 ? CODE_OF(recommendation_status_codes, m->status) : "drafted";
+	const char *status =
+	    m->status != 0 ? CODE_OF(recommendation_status_codes, m->status) : "drafted";
 	const char *addressed_to = CODE_OF(addressed_to_codes, m->addressed_to);
 	const char *theme = CODE_OF(theme_codes, m->theme);
 	char *org = case_int_param(req, st->org_id);

@@ -1,0 +1,223 @@
+#!/usr/bin/env bash
+# Coordinator reports through the tulay CLI against the real tulayd: a network whose
+# members share aggregates (one does not), claims written through the app role so the
+# rollup triggers run, and then: every report equals a brute-force computation over the raw
+# tables (also after status changes and new amounts); a unique individual planted in the
+# data is never revealed, by a small cell, by subtraction from the total, or by a
+# dominating amount; scope and permissions; exchange rates; and the rollups equal a
+# rebuild from scratch.
+set -uo pipefail
+source "$(dirname "$0")/tap.sh" "$1"
+export TULAY_SERVER
+T=$TULAY_CLI
+K=11
+home=$(mktemp -d)
+trap 'rm -rf "$home"' EXIT
+as() {
+	local who=$1
+	shift
+	TULAY_CONFIG_DIR="$home/$who" "$T" "$@"
+}
+login() { echo "$TULAY_TEST_PASSWORD" | as "$1" login --username "$1" --password-stdin >/dev/null; }
+owner() { TULAY_NEW_PASSWORD="$TULAY_TEST_PASSWORD" "$TULAYD" "$@" --db "$TULAY_TEST_DB_OWNER" >/dev/null; }
+# SQL as organisation $1's user $2 (role $3) through the app role, committed.
+as_org() {
+	psql -X -qAt -d "$TULAY_TEST_DB" -v ON_ERROR_STOP=1 2>&1 <<SQL
+BEGIN;
+SELECT set_config('tulay.org_id', '$1', true) AS o, set_config('tulay.user_id', '$2', true) AS u,
+       set_config('tulay.role', '$3', true) AS r \gset
+$4;
+COMMIT;
+SQL
+}
+org_id() { super -c "SELECT org_id FROM organisations WHERE acronym = '$1'"; }
+user_id() { super -c "SELECT user_id FROM users WHERE username = '$1'"; }
+
+owner org add --if-not-exists --acronym RPT --name "Report Network" --kind network --country PH
+for o in RPT-MY:MY RPT-TH:TH RPT-SG:SG RPT-OUT:KH; do
+	owner org add --if-not-exists --acronym "${o%%:*}" --name "Report member ${o%%:*}" --kind ngo \
+		--country "${o##*:}"
+done
+owner user add --if-not-exists --org RPT --username rpt.coord --role coordinator
+owner user add --if-not-exists --org RPT-MY --username rptmy.officer --role field_officer
+owner user add --if-not-exists --org RPT-OUT --username rptout.coord --role coordinator
+login admin
+login rpt.coord
+login rptmy.officer
+login rptout.coord
+as admin org member add --network RPT --member RPT-MY --role member --since 2020-01-01 \
+	--shares-aggregates >/dev/null
+as admin org member add --network RPT --member RPT-TH --role member --since 2020-01-01 \
+	--shares-aggregates >/dev/null
+as admin org member add --network RPT --member RPT-SG --role partner --since 2020-01-01 >/dev/null
+
+# Claims: 60 in Malaysia, 40 in Thailand, 30 in Singapore (outside the scope: its
+# membership does not share aggregates), 15 outside the network.
+claims() { # claims ORG USER N COUNTRY CURRENCY SEED
+	as_org "$1" "$2" field_officer "SELECT count(*) FROM generate_series(1, $3) i,
+	LATERAL create_wage_theft_claim($1, $2, decode(md5('$6-' || i), 'hex'),
+	    decode(repeat('ab', 32), 'hex'), (ARRAY['KH', 'MM', 'ID'])[1 + i % 3], '$4',
+	    (ARRAY['construction', 'agriculture', 'domestic_work', 'care'])[1 + (i / 3) % 4],
+	    'Employer ' || (i % 5), date '2024-01-01' + (i * 7) % 400, date '2025-01-01' + (i * 13) % 600,
+	    100000 + i * 1000, '$5', 1 + i % 4, NULL, NULL, NULL, NULL) c"
+}
+MY=$(org_id RPT-MY) TH=$(org_id RPT-TH) SG=$(org_id RPT-SG) OUT=$(org_id RPT-OUT)
+UMY=$(user_id rptmy.officer)
+claims "$MY" "$UMY" 60 MY MYR rpt-my >/dev/null
+claims "$TH" "$(user_id rpt.coord)" 40 TH THB rpt-th >/dev/null
+claims "$SG" "$(user_id rpt.coord)" 30 SG SGD rpt-sg >/dev/null
+claims "$OUT" "$(user_id rptout.coord)" 15 MY MYR rpt-out >/dev/null
+# The planted individual: the only worker from Laos, in fisheries in Thailand, with a
+# claim that dwarfs every other.
+as_org "$TH" "$(user_id rpt.coord)" field_officer "SELECT * FROM create_wage_theft_claim($TH,
+	$(user_id rpt.coord), decode(md5('rpt-unique'), 'hex'), decode(repeat('ab', 32), 'hex'),
+	'LA', 'TH', 'fisheries', 'Unique Trawler Co', '2024-02-01', '2025-06-15', 99900000, 'THB', 1,
+	NULL, NULL, NULL, NULL)" >/dev/null
+match "the claims are in" '^146$' "$(super -c "SELECT count(*) FROM cases c JOIN organisations o
+	USING (org_id) WHERE o.acronym LIKE 'RPT%'")"
+
+SCOPE="'RPT', 'RPT-MY', 'RPT-TH'"
+# Brute force: the cells of a grouping straight from the raw tables, as
+# "period|keys|cases|workers|currency|claimed" lines (claimed in major units, 2 decimals).
+# $1: SQL for the period label ('' none), $2: SQL for the keys joined by '|'.
+brute() {
+	super -c "SELECT p || '|' || k || '|' || count(*) || '|' || sum(w.workers) || '|' ||
+		       string_agg(DISTINCT w.amount_claimed_currency, '') || '|' ||
+		       to_char(sum(w.amount_claimed_minor) / 100.0, 'FM999999999990.00')
+		  FROM cases c JOIN wage_theft_claims w USING (org_id, case_id)
+		  JOIN organisations o ON o.org_id = c.org_id,
+		  LATERAL (SELECT $1 AS p, replace($2, '_', '-') AS k) x
+		 WHERE o.acronym IN ($SCOPE) GROUP BY p, k ORDER BY 1"
+}
+# The same from a CSV report: visible cells, suppressed cells ("period|keys|-"), total; a
+# suppressed sum in a visible cell is "*".
+# $1: the number of key columns, $2: whether there is a period column; CSV on stdin.
+from_csv() {
+	awk -F, -v nk="$1" -v hp="$2" '
+		NR == 1 { next }
+		{
+			c = 2; p = ""
+			if (hp) p = $(c++)
+			k = ""
+			for (i = 0; i < nk; i++) k = k (i ? "|" : "") $(c++)
+			cases = $(c++); workers = $(c++); cur = $(c++); claimed = $(c++)
+			if ($1 == "total") { print "TOTAL|" cases; next }
+			if (cases == "") print p "|" k "|-"
+			else print p "|" k "|" cases "|" workers "|" cur "|" (claimed == "" ? "*" : claimed)
+		}'
+}
+# Checks one grouping: every visible cell equals the brute force, every cell of fewer than
+# K cases is suppressed, every cell is there, and the suppressed cells together are not
+# one cell nor fewer than K cases (so the total gives nothing away).
+check_report() { # NAME BY PERIOD_SQL KEYS_SQL NKEYS HASPERIOD
+	local name=$1 by=$2 csv got want
+	csv=$(as rpt.coord report claims --by "$by" --network RPT --format csv 2>&1)
+	got=$(from_csv "$5" "$6" <<<"$csv")
+	want=$(brute "$3" "$4")
+	local visible_ok=1 small_ok=1 line key cases
+	while IFS= read -r line; do
+		[[ "$line" == TOTAL* || "$line" == *"|-" ]] && continue
+		# A suppressed sum ("*", dominated or complementary) leaves the counts to compare.
+		if [[ "$line" == *"|*" ]]; then
+			grep -qF -- "${line%\*}" <<<"$want"
+		else
+			grep -qxF -- "$line" <<<"$want"
+		fi || { visible_ok=0; echo "    | shown but not in the raw tables: $line"; }
+	done <<<"$got"
+	while IFS= read -r line; do
+		cases=$(awk -F'|' -v n="$5" -v hp="$6" '{ print $(n + 2) }' <<<"$line")
+		key=$(awk -F'|' -v n="$5" '{ s = $1; for (i = 2; i <= n + 1; i++) s = s "|" $i; print s }' <<<"$line")
+		if ((cases < K)) && ! grep -qxF -- "$key|-" <<<"$got"; then
+			small_ok=0
+			echo "    | a cell of $cases cases is not suppressed: $key"
+		fi
+	done <<<"$want"
+	match "$name: every visible cell equals the raw tables" '^1$' "$visible_ok"
+	match "$name: every cell under $K cases is suppressed" '^1$' "$small_ok"
+	match "$name: every cell is in the report" "^$(grep -c . <<<"$want")\$" \
+		"$(grep -vc '^TOTAL' <<<"$got")"
+	local total hidden n_hidden
+	total=$(grep '^TOTAL' <<<"$got" | cut -d'|' -f2)
+	n_hidden=$(grep -c '|-$' <<<"$got")
+	if [[ -n "$total" && "$n_hidden" -gt 0 ]]; then
+		hidden=$((total - $(grep -v '^TOTAL' <<<"$got" | grep -v '|-$' | awk -F'|' -v n="$5" '{ s += $(n + 2) } END { print s + 0 }')))
+		match "$name: the hidden cells are several and $K cases or more together" '^ok$' \
+			"$( ((n_hidden >= 2 && hidden >= K)) && echo ok || echo "$n_hidden cells, $hidden cases")"
+	fi
+	LAST_CSV=$csv
+}
+P_QUARTER="to_char(w.work_ended_on, 'YYYY') || '-Q' || to_char(w.work_ended_on, 'Q')"
+P_YEAR="to_char(w.work_ended_on, 'YYYY')"
+report_checks() {
+	check_report "corridor" corridor "''" "w.worker_nationality || '>' || w.country_of_work" 1 ""
+	check_report "corridor by year" corridor,year "$P_YEAR" "w.worker_nationality || '>' || w.country_of_work" 1 1
+	check_report "sector by quarter" sector,quarter "$P_QUARTER" "w.sector" 1 1
+	check_report "status" status "''" "c.status" 1 ""
+	check_report "organisation and origin" organisation,origin "''" "o.acronym || '|' || w.worker_nationality" 2 ""
+	check_report "employer" employer "''" "w.employer" 1 ""
+}
+report_checks
+
+csv=$(as rpt.coord report claims --by corridor --network RPT --format csv 2>&1)
+match "the planted individual's corridor is suppressed" '^row,corridor.*' "$csv"
+match "its cell shows no count" '^cell,LA>TH,,' "$csv"
+match "the report lists the organisations included, not the partner outside the scope" \
+	'RPT, RPT-MY, RPT-TH' "$(as rpt.coord report claims --by sector --network RPT 2>&1)"
+for by in corridor sector origin employer organisation,sector status corridor,quarter; do
+	out=$(as rpt.coord report claims --by "$by" --network RPT --format csv 2>&1)
+	match "by $by: 999000.00 (the planted claim) never shows" '^0$' "$(grep -c '999000\.00\|1[0-9]\{6\}\.00' <<<"$out" | tr -d ' ')"
+done
+
+# A dominating amount in a big cell: the cell's claimed sum is suppressed, its count not.
+as_org "$MY" "$UMY" field_officer "UPDATE wage_theft_claims SET amount_claimed_minor = 900000000
+	WHERE org_id = $MY AND case_id = (SELECT min(case_id) FROM cases WHERE org_id = $MY)" >/dev/null
+out=$(as rpt.coord report claims --by destination --network RPT --format csv 2>&1)
+match "a sum one claim dominates is suppressed, with the count shown" '^cell,MY,[0-9]+,[0-9]+,MYR,,' "$out"
+match "and the total's sum too (it would give the hidden sum away)" '^total,,[0-9]+,[0-9]+,MYR,,' "$out"
+
+# Updates: status changes and amounts move claims between cells; the reports follow.
+as_org "$MY" "$UMY" field_officer "UPDATE cases SET status = 'filed' WHERE org_id = $MY AND case_id % 2 = 0;
+	UPDATE wage_theft_claims SET amount_awarded_minor = 50000, amount_awarded_currency = 'MYR'
+	 WHERE org_id = $MY AND case_id % 3 = 0;
+	UPDATE wage_theft_claims SET sector = 'care' WHERE org_id = $MY AND case_id % 5 = 0" >/dev/null
+report_checks
+match "the rollups equal a rebuild from the cases" '^0 0$' "$(super <<'SQL' | tail -n 1
+BEGIN;
+CREATE TEMP TABLE inc AS SELECT * FROM report_cells;
+SELECT count(*) FROM (SELECT report_rebuild()) r \g /dev/null
+SELECT (SELECT count(*) FROM (SELECT * FROM inc EXCEPT SELECT * FROM report_cells) a) || ' ' ||
+       (SELECT count(*) FROM (SELECT * FROM report_cells EXCEPT SELECT * FROM inc) b);
+ROLLBACK;
+SQL
+)"
+
+# Scope and permissions.
+expect "a coordinator outside the network is refused" 2 'outside your reports' -- \
+	as rptout.coord report claims --network RPT
+expect "a field officer reports on their own organisation only" 2 'outside your reports' -- \
+	as rptmy.officer report claims --network RPT
+expect "but on their own, yes" 0 'TOTAL' -- as rptmy.officer report claims --by sector
+expect "a member of the scope may be reported on by the network's coordinator" 0 'RPT-MY' -- \
+	as rpt.coord report claims --network RPT-MY --by sector
+expect "an unknown network is named" 2 'network' -- as rpt.coord report claims --network NOPE
+expect "a dimension of another kind is refused, naming --by" 1 'by' -- \
+	as rpt.coord report claims --by ground
+match "tulay_app cannot write rollups" 'permission denied' "$(as_org "$MY" "$UMY" field_officer \
+	"INSERT INTO report_cells (org_id, cube, period) VALUES ($MY, 1, '2026-01-01')")"
+match "an organisation sees no other organisation's rollups" '^0$' "$(as_org "$OUT" \
+	"$(user_id rptout.coord)" field_officer "SELECT count(*) FROM report_cells WHERE org_id <> $OUT")"
+
+# Currencies: never mixed; converted only with a rate.
+expect "without a rate, no conversion" 2 'no exchange rate from MYR to USD' -- \
+	as rpt.coord report claims --network RPT --currency USD
+expect "only an admin sets rates" 2 'admin' -- as rpt.coord rate set MYR USD 0.25 --from 2020-01-01
+expect "an admin sets MYR" 0 'MYR' -- as admin rate set MYR USD 0.25 --from 2020-01-01
+expect "and THB" 0 'THB' -- as admin rate set THB USD 0.03 --from 2020-01-01
+expect "a rate of 0 is refused" 1 'RATE' -- as admin rate set THB USD 0 --from 2020-01-01
+expect "the rates are listed" 0 'THB +USD +0.03' -- as rpt.coord rate list
+out=$(as rpt.coord report claims --network RPT --currency USD --format csv 2>&1)
+match "converted: the total is in USD" '^total,[0-9]*,[0-9]*,USD,' "$(grep '^total' <<<"$out")"
+match "and nothing in MYR or THB is left" '^0$' "$(grep -c 'MYR\|THB' <<<"$out")"
+match "the deportation and recommendation reports answer" 'TOTAL' \
+	"$(as rpt.coord report deportations --by from,to 2>&1; as rpt.coord report recommendations --by status 2>&1)"
+finish

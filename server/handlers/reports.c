@@ -257,6 +257,8 @@ struct report_state {
 	char org_param[24];
 	/* parameters built from the request, in the arena */
 	const char *needed, *grouped, *by_org, *filters[REPORT_DIMS], *org_filter;
+	bool has_filter[REPORT_DIMS + 1]; /* d1..d7, then the organisation: a NULL array
+					   * there means out of memory, not "any" */
 	uint32_t k;
 };
 
@@ -690,7 +692,11 @@ static struct cell *cells_from_rows(struct request *req, const PGresult *res, co
 			for (int i = 0; i < REPORT_DIMS; i++)
 				c->keys[i] = PQgetvalue(res, r, 1 + i);
 			c->org = PQgetvalue(res, r, COL_ORG);
-			c->money = request_alloc(req, sizeof(*c->money) * (size_t)rows);
+			/* At most one money entry per further row of this cell. */
+			int end = r + 1;
+			while (end < rows && same_cell(res, r, end))
+				end++;
+			c->money = request_alloc(req, sizeof(*c->money) * (size_t)(end - r));
 			if (c->money == NULL)
 				return NULL;
 		}
@@ -938,7 +944,11 @@ void handle_get_report(struct request *req)
 		request_fail_invalid(req, "invalid report request");
 		return;
 	}
-	if (st->needed == NULL || st->grouped == NULL) {
+	bool oom = st->needed == NULL || st->grouped == NULL;
+	for (size_t i = 0; i < REPORT_DIMS; i++)
+		oom = oom || (st->has_filter[i] && st->filters[i] == NULL);
+	oom = oom || (st->has_filter[REPORT_DIMS] && st->org_filter == NULL);
+	if (oom) {
 		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
 		return;
 	}

@@ -19,7 +19,7 @@
 /* The most filter options of a kind. */
 #define REPORT_FILTER_OPTIONS_MAX 10
 /* The options of a kind besides its filters, the end of the table included. */
-#define REPORT_OTHER_OPTIONS 8
+#define REPORT_OTHER_OPTIONS 9
 /* --by's words for the periods have the value of their ReportPeriod plus this, and the
  * dimensions their index: the two never meet. */
 #define REPORT_BY_PERIOD 100
@@ -67,6 +67,18 @@ static const struct vocab deportation_by =
     BY_WORDS("dimension of deportations", deportation_by_words);
 static const struct vocab recommendation_by =
     BY_WORDS("dimension of recommendations", recommendation_by_words);
+
+/* The dimensions a case may lack, for --not-recorded: a claim's agency and forum, a
+ * deportation's destination and ground, a recommendation's target body. */
+static const struct vocab_word claim_optional_words[] = {{0, "agency"}, {1, "forum"}};
+static const struct vocab_word deportation_optional_words[] = {{0, "to"}, {1, "ground"}};
+static const struct vocab_word recommendation_optional_words[] = {{0, "target-body"}};
+static const struct vocab claim_optional =
+    BY_WORDS("dimension claims may lack", claim_optional_words);
+static const struct vocab deportation_optional =
+    BY_WORDS("dimension deportations may lack", deportation_optional_words);
+static const struct vocab recommendation_optional =
+    BY_WORDS("dimension recommendations may lack", recommendation_optional_words);
 
 /* A filter option: each value it is given becomes a ReportFilter on `dimension`. */
 struct report_filter {
@@ -152,7 +164,8 @@ struct report_kind {
 	const struct vocab *by;
 	const struct report_filter *filters;
 	size_t n_filters;
-	bool money; /* claims: workers and amounts; --currency and --corridor */
+	const struct vocab *optional; /* what --not-recorded takes */
+	bool money;                   /* claims: workers and amounts; --currency and --corridor */
 	const char *description;
 	const char *notes;
 	const char *example;
@@ -163,8 +176,10 @@ struct report_kind {
 #define REPORT_FILTER_NOTES                                                                        \
 	"Filters keep the cases with the value given. Given again, a filter keeps\n"               \
 	"either value (--status filed --status paid); different filters must all\n"                \
-	"match. At most 16 values in all. --from and --to take a month (2026-01),\n"               \
-	"or the first (--from) or last (--to) day of one: reports count by month.\n"
+	"match. --not-recorded DIMENSION keeps the cases that lack it (given with a\n"             \
+	"filter on the same dimension: either). At most 16 values in all. --from and\n"            \
+	"--to take a month (2026-01), or the first (--from) or last (--to) day of\n"               \
+	"one: reports count by month.\n"
 
 #define REPORT_SUPPRESSION_NOTES                                                                   \
 	"Suppression: nothing in a report may identify a person. The server suppresses\n"          \
@@ -188,6 +203,7 @@ static const struct report_kind claim_kind = {
     .by = &claim_by,
     .filters = claim_filters,
     .n_filters = sizeof(claim_filters) / sizeof(claim_filters[0]),
+    .optional = &claim_optional,
     .money = true,
     .description = "Counts the wage-theft claims of a network's organisations (or of your own),\n"
 		   "grouped by the dimensions of --by and by month, quarter or year: cases,\n"
@@ -232,6 +248,7 @@ static const struct report_kind deportation_kind = {
     .by = &deportation_by,
     .filters = deportation_filters,
     .n_filters = sizeof(deportation_filters) / sizeof(deportation_filters[0]),
+    .optional = &deportation_optional,
     .description = "Counts the deportation cases of a network's organisations (or of your own),\n"
 		   "grouped by the dimensions of --by and by month, quarter or year. Small\n"
 		   "numbers are suppressed (below).",
@@ -262,6 +279,7 @@ static const struct report_kind recommendation_kind = {
     .by = &recommendation_by,
     .filters = recommendation_filters,
     .n_filters = sizeof(recommendation_filters) / sizeof(recommendation_filters[0]),
+    .optional = &recommendation_optional,
     .description = "Counts the policy recommendations of a network's organisations (or of your\n"
 		   "own), grouped by the dimensions of --by and by month, quarter or year. Small\n"
 		   "numbers are suppressed (below).",
@@ -289,6 +307,7 @@ struct report_query {
 	const char *from, *to, *network, *currency, *corridor;
 	bool chart;
 	struct args_list filters[REPORT_FILTER_OPTIONS_MAX]; /* as kind->filters */
+	struct args_list not_recorded;                       /* words of kind->optional */
 	/* Worked out by report_check. */
 	Tulay__V1__ReportPeriod period;
 	char dimensions[REPORT_DIMENSIONS_MAX][REPORT_CODE_BYTES]; /* protocol names */
@@ -436,7 +455,7 @@ static void report_check(struct cli *cli, void *ctx)
 			    q->from_month);
 
 	check_corridor(cli, q);
-	size_t values = q->corridor_origin[0] != '\0' ? 2 : 0;
+	size_t values = (q->corridor_origin[0] != '\0' ? 2 : 0) + q->not_recorded.n;
 	for (size_t i = 0; i < k->n_filters; i++)
 		values += q->filters[i].n;
 	if (values > REPORT_FILTERS_MAX)
@@ -452,7 +471,7 @@ static void report_check(struct cli *cli, void *ctx)
 struct report_filters {
 	Tulay__V1__ReportFilter items[REPORT_FILTERS_MAX];
 	Tulay__V1__ReportFilter *pointers[REPORT_FILTERS_MAX];
-	char codes[REPORT_FILTERS_MAX][REPORT_CODE_BYTES];
+	char codes[REPORT_FILTERS_MAX][REPORT_CODE_BYTES]; /* codes, and dimensions lacking */
 	size_t n;
 };
 
@@ -479,6 +498,11 @@ static void build_filters(const struct report_query *q, struct report_filters *f
 			word_code(vocab_word(rf->words, list->values[j]), f->codes[f->n]);
 			add_filter(f, rf->dimension, f->codes[f->n]);
 		}
+	}
+	for (size_t j = 0; j < q->not_recorded.n; j++) {
+		/* "" is the protocol's value for "not recorded". */
+		word_code(vocab_word(q->kind->optional, q->not_recorded.values[j]), f->codes[f->n]);
+		add_filter(f, f->codes[f->n], "");
 	}
 	if (q->corridor_origin[0] != '\0') {
 		add_filter(f, "origin", q->corridor_origin);
@@ -1340,6 +1364,15 @@ static int report_run(struct cli *cli, const struct report_kind *k, int argc, ch
 		    .choices = f->words,
 		};
 	}
+	options[n++] = (struct args_option){
+	    .name = "--not-recorded",
+	    .type = ARGS_REPEATED,
+	    .each = ARGS_CHOICE,
+	    .target = &q.not_recorded,
+	    .metavar = "DIMENSION",
+	    .help = "only cases that lack this: repeat for several",
+	    .choices = k->optional,
+	};
 	if (k->money)
 		options[n++] = (struct args_option){
 		    .name = "--corridor",

@@ -61,8 +61,7 @@ static const struct dimension deportation_dims[] = {
     {"from", 1, DIM_COUNTRY, NULL, 0, NULL},
     {"to", 2, DIM_COUNTRY, NULL, 0, NULL},
     {"ground", 3, DIM_CODE, CODES(ground_codes), "is not a ground of deportation"},
-    {"stage", 4, DIM_CODE, CODES(deportation_status_codes),
-     "is not a stage: arrested, detained, released or deported"},
+    {"stage", 4, DIM_CODE, CODES(deportation_status_codes), "is not a stage"},
     {"nationality", 5, DIM_COUNTRY, NULL, 0, NULL},
     {"organisation", 0, DIM_ORG, NULL, 0, NULL},
 };
@@ -282,7 +281,8 @@ static bool parse_month(const char *text, int *year, int *month)
 }
 
 /* Checks one filter value of `dim`; NULL if fine, else the problem. */
-static const char *filter_value_problem(const struct dimension *dim, const char *value)
+static const char *filter_value_problem(struct request *req, const struct dimension *dim,
+					const char *value)
 {
 	if (*value == '\0')
 		return NULL; /* matches cases where it is not recorded */
@@ -290,7 +290,15 @@ static const char *filter_value_problem(const struct dimension *dim, const char 
 	case DIM_COUNTRY:
 		return validate_country(value);
 	case DIM_CODE:
-		return value_of(dim->codes, dim->n_codes, value) > 0 ? NULL : dim->problem;
+		if (value_of(dim->codes, dim->n_codes, value) > 0)
+			return NULL;
+		/* Name the values that would do: the fix is one of them. */
+		const char *problem = arena_printf(&req->arena, "'%.40s' %s:", value, dim->problem);
+		for (size_t i = 1; i < dim->n_codes && problem != NULL; i++)
+			if (dim->codes[i] != NULL)
+				problem = arena_printf(&req->arena, "%s%s %s", problem,
+						       i > 1 ? "," : "", dim->codes[i]);
+		return problem != NULL ? problem : dim->problem;
 	case DIM_TEXT:
 		return validate_text(value, 1, REPORT_TEXT_MAX);
 	case DIM_ORG:
@@ -401,7 +409,7 @@ static bool report_read(struct request *req, struct report_state *st)
 					 f->dimension, st->kind->name, st->kind->dim_names));
 			continue;
 		}
-		if ((problem = filter_value_problem(d, f->value)) != NULL) {
+		if ((problem = filter_value_problem(req, d, f->value)) != NULL) {
 			request_field_error(req, field,
 					    arena_printf(&req->arena, "%s: %s", d->name, problem));
 			continue;

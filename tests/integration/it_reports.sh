@@ -77,20 +77,24 @@ match "the claims are in" '^146$' "$(super -c "SELECT count(*) FROM cases c JOIN
 	USING (org_id) WHERE o.acronym LIKE 'RPT%'")"
 
 SCOPE="'RPT', 'RPT-MY', 'RPT-TH'"
-# Brute force: the cells of a grouping straight from the raw tables, as
-# "period|keys|cases|workers|currency|claimed" lines (claimed in major units, 2 decimals).
-# $1: SQL for the period label ('' none), $2: SQL for the keys joined by '|'.
+# Brute force: the cells of a grouping straight from the raw tables, one line per cell and
+# currency, as "period|keys|cases|workers|currency|claimed": the cell's cases and workers
+# (all currencies), the currency's amount claimed (major units, 2 decimals), as the CSV
+# report has them. $1: SQL for the period label ('' none), $2: SQL for the keys joined by '|'.
 brute() {
-	super -c "SELECT p || '|' || k || '|' || count(*) || '|' || sum(w.workers) || '|' ||
-		       string_agg(DISTINCT w.amount_claimed_currency, '') || '|' ||
-		       to_char(sum(w.amount_claimed_minor) / 100.0, 'FM999999999990.00')
-		  FROM cases c JOIN wage_theft_claims w USING (org_id, case_id)
-		  JOIN organisations o ON o.org_id = c.org_id,
-		  LATERAL (SELECT $1 AS p, replace($2, '_', '-') AS k) x
-		 WHERE o.acronym IN ($SCOPE) GROUP BY p, k ORDER BY 1"
+	super -c "WITH f AS (SELECT x.p, x.k, w.workers, w.amount_claimed_currency AS cur,
+		                    w.amount_claimed_minor AS amount
+		               FROM cases c JOIN wage_theft_claims w USING (org_id, case_id)
+		               JOIN organisations o ON o.org_id = c.org_id,
+		               LATERAL (SELECT $1 AS p, replace($2, '_', '-') AS k) x
+		              WHERE o.acronym IN ($SCOPE)),
+		     cell AS (SELECT p, k, count(*) AS n, sum(workers) AS workers FROM f GROUP BY p, k)
+		SELECT f.p || '|' || f.k || '|' || cell.n || '|' || cell.workers || '|' || f.cur || '|' ||
+		       to_char(sum(f.amount) / 100.0, 'FM999999999990.00')
+		  FROM f JOIN cell USING (p, k) GROUP BY f.p, f.k, cell.n, cell.workers, f.cur ORDER BY 1"
 }
 # The same from a CSV report: visible cells, suppressed cells ("period|keys|-"), total; a
-# suppressed sum in a visible cell is "*".
+# suppressed sum in a visible cell is "*". A line per currency, as in the CSV.
 # $1: the number of key columns, $2: whether there is a period column; CSV on stdin.
 from_csv() {
 	awk -F, -v nk="$1" -v hp="$2" '
@@ -137,10 +141,14 @@ check_report() { # NAME BY PERIOD_SQL KEYS_SQL NKEYS HASPERIOD
 	match "$name: every cell is in the report" "^$(grep -c . <<<"$want")\$" \
 		"$(grep -vc '^TOTAL' <<<"$got")"
 	local total hidden n_hidden
-	total=$(grep '^TOTAL' <<<"$got" | cut -d'|' -f2)
+	# The total's cases repeat on its row for each currency, and so do a cell's.
+	total=$(grep -m 1 '^TOTAL' <<<"$got" | cut -d'|' -f2)
 	n_hidden=$(grep -c '|-$' <<<"$got")
 	if [[ -n "$total" && "$n_hidden" -gt 0 ]]; then
-		hidden=$((total - $(grep -v '^TOTAL' <<<"$got" | grep -v '|-$' | awk -F'|' -v n="$5" '{ s += $(n + 2) } END { print s + 0 }')))
+		hidden=$((total - $(grep -v '^TOTAL' <<<"$got" | grep -v '|-$' | awk -F'|' -v n="$5" '
+			{ key = $1; for (i = 2; i <= n + 1; i++) key = key "|" $i }
+			!(key in seen) { seen[key] = 1; s += $(n + 2) }
+			END { print s + 0 }')))
 		match "$name: the hidden cells are several and $K cases or more together" '^ok$' \
 			"$( ((n_hidden >= 2 && hidden >= K)) && echo ok || echo "$n_hidden cells, $hidden cases")"
 	fi
@@ -181,6 +189,27 @@ as_org "$MY" "$UMY" field_officer "UPDATE cases SET status = 'filed' WHERE org_i
 	 WHERE org_id = $MY AND case_id % 3 = 0;
 	UPDATE wage_theft_claims SET sector = 'care' WHERE org_id = $MY AND case_id % 5 = 0" >/dev/null
 report_checks
+
+# Filters on a value not recorded: some claims get a forum, the rest have none.
+as_org "$MY" "$UMY" field_officer "UPDATE wage_theft_claims SET forum = 'labour_court'
+	WHERE org_id = $MY AND case_id % 4 = 1" >/dev/null
+forum_cells() { # the destination|cases lines of a report with the filter options given
+	as rpt.coord report claims --by destination --network RPT --format csv "$@" 2>&1 |
+		awk -F, '$1 == "cell" { print $2 "|" $3 }'
+}
+forum_brute() { # the same from the raw tables, for the condition on w.forum
+	super -c "SELECT w.country_of_work || '|' || count(*) FROM cases c
+		JOIN wage_theft_claims w USING (org_id, case_id) JOIN organisations o USING (org_id)
+		WHERE o.acronym IN ($SCOPE) AND $1 GROUP BY w.country_of_work ORDER BY 1"
+}
+match "--not-recorded forum counts the claims without one" "^$(forum_brute 'w.forum IS NULL' | tr '\n' ' ')\$" \
+	"$(forum_cells --not-recorded forum | tr '\n' ' ')"
+match "--forum counts those with it" "^$(forum_brute "w.forum = 'labour_court'" | tr '\n' ' ')\$" \
+	"$(forum_cells --forum labour-court | tr '\n' ' ')"
+match "both together count every claim" "^$(forum_brute 'true' | tr '\n' ' ')\$" \
+	"$(forum_cells --forum labour-court --not-recorded forum | tr '\n' ' ')"
+expect "a dimension no claim lacks is refused, naming the option" 1 'not-recorded' -- \
+	as rpt.coord report claims --not-recorded sector
 match "the rollups equal a rebuild from the cases" '^0 0$' "$(super <<'SQL' | tail -n 1
 BEGIN;
 CREATE TEMP TABLE inc AS SELECT * FROM report_cells;

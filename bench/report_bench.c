@@ -690,7 +690,7 @@ static long check_report(const struct bench_query *q, const Tulay__V1__Report *r
 /* --- the run ------------------------------------------------------------------------- */
 
 struct bench_row {
-	char rollup[64];
+	char rollup[96];
 	size_t report_cells;
 	double report_p50, report_p95;
 	size_t raw_cells;
@@ -823,7 +823,7 @@ out:
 
 static void print_header(void)
 {
-	printf("%-42s %-24s %7s %8s %8s | %9s %8s %8s\n", "grouping", "rollup", "cells", "p50 ms",
+	printf("%-42s %-58s %7s %8s %8s | %9s %8s %8s\n", "grouping", "rollup", "cells", "p50 ms",
 	       "p95 ms", "raw cells", "p50 ms", "p95 ms");
 }
 
@@ -831,10 +831,10 @@ static void print_row(const struct options *o, const struct bench_query *q,
 		      const struct bench_row *r)
 {
 	if (o->raw_only)
-		printf("%-42s %-24s %7s %8s %8s | %9zu %8.1f %8.1f\n", q->title, "-", "-", "-", "-",
+		printf("%-42s %-58s %7s %8s %8s | %9zu %8.1f %8.1f\n", q->title, "-", "-", "-", "-",
 		       r->raw_cells, r->raw_p50, r->raw_p95);
 	else
-		printf("%-42s %-24s %7zu %8.1f %8.1f | %9zu %8.1f %8.1f\n", q->title, r->rollup,
+		printf("%-42s %-58s %7zu %8.1f %8.1f | %9zu %8.1f %8.1f\n", q->title, r->rollup,
 		       r->report_cells, r->report_p50, r->report_p95, r->raw_cells, r->raw_p50,
 		       r->raw_p95);
 	fflush(stdout);
@@ -888,7 +888,7 @@ int main(int argc, char **argv)
 	char overall[64];
 	if (o.raw_only) {
 		snprintf(overall, sizeof(overall), "overall (%zu raw queries)", n_raw_pool);
-		printf("%-42s %-24s %7s %8s %8s | %9s %8.1f %8.1f\n", overall, "", "", "-", "-", "",
+		printf("%-42s %-58s %7s %8s %8s | %9s %8.1f %8.1f\n", overall, "", "", "-", "-", "",
 		       raw_p50, raw_p95);
 		printf("\nraw only: no reports were requested\n");
 	} else {
@@ -896,7 +896,7 @@ int main(int argc, char **argv)
 		double p95 = percentile(report_pool, n_report_pool, 0.95);
 		snprintf(overall, sizeof(overall), "overall (%zu reports, %zu raw)", n_report_pool,
 			 n_raw_pool);
-		printf("%-42s %-24s %7s %8.1f %8.1f | %9s %8.1f %8.1f\n", overall, "", "", p50, p95,
+		printf("%-42s %-58s %7s %8.1f %8.1f | %9s %8.1f %8.1f\n", overall, "", "", p50, p95,
 		       "", raw_p50, raw_p95);
 		printf("\nreport p95 over the mix: %.1f ms, target %u ms: %s; p50 %.0fx faster "
 		       "than the raw tables\n",

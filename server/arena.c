@@ -37,6 +37,12 @@ void arena_init(struct arena *a, size_t cap)
 	a->allocator.allocator_data = a;
 }
 
+void arena_raise_cap(struct arena *a, size_t cap)
+{
+	if (cap > a->cap)
+		a->cap = cap;
+}
+
 void *arena_alloc(struct arena *a, size_t size)
 {
 	size_t need = (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);

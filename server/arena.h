@@ -20,6 +20,10 @@ struct arena {
 /* Prepares an empty arena that will refuse to grow past `cap` bytes. */
 void arena_init(struct arena *a, size_t cap);
 
+/* Lets the arena grow to `cap` bytes if that is more than it may now: for a handler that
+ * learns from the database how much its answer needs (within its own bound). */
+void arena_raise_cap(struct arena *a, size_t cap);
+
 /* Returns `size` bytes aligned for any type, or NULL when the cap or memory is exhausted.
  * The memory lives until arena_release(). */
 void *arena_alloc(struct arena *a, size_t size) __attribute__((warn_unused_result));

@@ -62,6 +62,8 @@ static const struct setting settings[] = {
 	 "login attempts per client address (IPv6: per /64) and minute"),
     UINT(report_min_cell, 5, 1000,
 	 "reports suppress every cell counting fewer cases than this (k; never below 5)"),
+    UINT(report_refresh_ms, 1000, 86400000,
+	 "check this often that networks' report rollups count their current members"),
     STR(migrations, "directory of the NNNN_name.sql migration files"),
     STR(data_key_file, "file with the key that encrypts personal data (tulayd keygen FILE)"),
     STR(log_level, "debug, info, warn or error"),
@@ -89,6 +91,7 @@ void config_defaults(struct config *cfg)
 	cfg->login_attempts_per_minute = 10;
 	cfg->login_attempts_per_minute_per_address = 30;
 	cfg->report_min_cell = 11;
+	cfg->report_refresh_ms = 60000;
 	snprintf(cfg->migrations, sizeof(cfg->migrations), "%s", TULAY_MIGRATIONS_DIR);
 	snprintf(cfg->log_level, sizeof(cfg->log_level), "info");
 }

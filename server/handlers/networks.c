@@ -11,6 +11,7 @@
 #include "common.h"
 #include "handlers.h"
 #include "request.h"
+#include "server.h"
 #include "validate.h"
 #include "vault.h"
 
@@ -259,6 +260,8 @@ static void membership_added(struct request *req, enum db_outcome outcome)
 			return;
 		req->resp.body_case = TULAY__V1__RESPONSE__BODY_MEMBERSHIP;
 		req->resp.membership = m;
+		/* Before the reply, which ends the request: the scopes it changes. */
+		report_refresh_soon(&req->srv->report_refresh);
 		request_reply(req);
 	}
 }
@@ -342,6 +345,7 @@ static void membership_ended(struct request *req, enum db_outcome outcome)
 			return;
 		req->resp.body_case = TULAY__V1__RESPONSE__BODY_MEMBERSHIP;
 		req->resp.membership = m;
+		report_refresh_soon(&req->srv->report_refresh);
 		request_reply(req);
 		return;
 	}

@@ -30,6 +30,12 @@
 #define REPORT_FILTERS_MAX 16
 #define REPORT_TEXT_MAX    200
 #define REPORT_DIMS        7 /* d1..d7 of report_cells */
+/* A report answers at most this many rows (a cell per currency, and its count): enough for
+ * any table a person reads, and a bound on the memory one request takes. */
+#define REPORT_ROWS_MAX 10000
+/* What building the answer takes per row, at most: the cell, its money, the protobuf
+ * messages. The request's arena may grow by this much per row. */
+#define REPORT_ROW_BYTES 2048
 /* The dominance rule: one claim above 85% of a sum. */
 #define DOMINANCE_PERCENT 85
 
@@ -107,18 +113,33 @@ static const char *const period_codes[] = {
 enum { M_CLAIMED, M_AWARDED, M_RECOVERED, N_MEASURES };
 
 /* Row columns of "report_cells": 0 bucket, 1..7 keys, 8 organisation, 9 currency, 10
- * cases, 11 workers, 12.. the measures (sum, n, max) x 3, 21 rollup, 22 whether a
- * conversion applied, 23 rate, 24 rate valid_from, 25 the day whose rate applies. */
+ * cases, 11 workers, 12.. the measures (sum, n, max) x 3, 21 whether a conversion
+ * applied, 22 rate, 23 rate valid_from, 24 the day whose rate applies. */
 #define COL_ORG       8
 #define COL_CURRENCY  9
 #define COL_CASES     10
 #define COL_WORKERS   11
 #define COL_MEASURES  12
-#define COL_ROLLUP    21
-#define COL_RATE_OK   22
-#define COL_RATE      23
-#define COL_RATE_FROM 24
-#define COL_RATE_DAY  25
+#define COL_RATE_OK   21
+#define COL_RATE      22
+#define COL_RATE_FROM 23
+#define COL_RATE_DAY  24
+
+/* The rollup a report reads, as a CTE "cube": the lowest-ranked cube of the kind that keeps
+ * every dimension needed, at a grain that will do. */
+#define REPORT_CUBE_SQL(kind, dims, grains)                                                        \
+	"cube AS (SELECT c.cube, c.name, c.scoped FROM report_cubes c "                            \
+	"          WHERE c.kind = " kind "::text AND c.dims @> " dims "::smallint[] "              \
+	"            AND c.grain = ANY (" grains "::text[]) ORDER BY c.rank LIMIT 1)"
+/* As a CTE "whole": whether the network's whole rows serve, that is when they count
+ * exactly its scope today and the report neither groups nor filters by organisation; else
+ * its organisations' own rows do. */
+#define REPORT_WHOLE_SQL(org, by_org, orgs, whole_scope)                                           \
+	"whole AS (SELECT coalesce(" whole_scope "::boolean AND NOT " by_org "::boolean "          \
+	"            AND " orgs "::text[] IS NULL AND (SELECT scoped FROM cube) "                  \
+	"            AND (SELECT s.members FROM report_scopes s WHERE s.scope_id = " org           \
+	"::bigint AND s.cube = (SELECT cube FROM cube)) = report_members(" org "::bigint), "       \
+	"            false) AS ok)"
 
 const struct db_statement reports_statements[] = {
     /* The organisation reported on: the caller's own ($1 = '') or by acronym, and whether
@@ -131,75 +152,105 @@ const struct db_statement reports_statements[] = {
      * grains that will do, $5 dimensions grouped by, $6 grouped by organisation, $7 the
      * period grouping ('', month, quarter, year), $8 / $9 the first month and the first
      * after (NULL: open), $10..$16 values d1..d7 must have (NULL: any), $17 organisations
-     * (NULL: all), $18 the reporting currency ('': none). With one, amounts are converted
-     * at the rate in force on the last day of the row's period bucket, or of the report's
-     * range, or today; no rate leaves the factor NULL and column 22 false. */
+     * (NULL: all), $18 the reporting currency ('': none), $19 whether the organisation's
+     * whole scope counts (else itself only), $20 the most rows (one more than a report may
+     * have). With a reporting currency, amounts are
+     * converted at the rate in force on the last day of the row's period bucket, or of
+     * the report's range, or today; no rate leaves the factor NULL and column 22 false. */
     {"report_cells",
-     "WITH cube AS (SELECT c.cube, c.name FROM report_cubes c "
-     "               WHERE c.kind = $1::text AND c.dims @> $3::smallint[] "
-     "                 AND c.grain = ANY ($4::text[]) ORDER BY c.rank LIMIT 1), "
-     "rows AS (SELECT CASE $7::text WHEN 'month' THEN r.period "
-     "            WHEN 'quarter' THEN date_trunc('quarter', r.period)::date "
-     "            WHEN 'year' THEN date_trunc('year', r.period)::date END AS bucket, "
-     "   CASE WHEN 1 = ANY ($5::smallint[]) THEN r.d1 ELSE '' END AS k1, "
-     "   CASE WHEN 2 = ANY ($5::smallint[]) THEN r.d2 ELSE '' END AS k2, "
-     "   CASE WHEN 3 = ANY ($5::smallint[]) THEN r.d3 ELSE '' END AS k3, "
-     "   CASE WHEN 4 = ANY ($5::smallint[]) THEN r.d4 ELSE '' END AS k4, "
-     "   CASE WHEN 5 = ANY ($5::smallint[]) THEN r.d5 ELSE '' END AS k5, "
-     "   CASE WHEN 6 = ANY ($5::smallint[]) THEN r.d6 ELSE '' END AS k6, "
-     "   CASE WHEN 7 = ANY ($5::smallint[]) THEN r.d7 ELSE '' END AS k7, "
-     "   CASE WHEN $6::boolean THEN o.acronym ELSE '' END AS korg, r.* "
-     "  FROM report_cells r JOIN organisations o ON o.org_id = r.org_id "
-     " WHERE r.cube = (SELECT cube FROM cube) "
-     "   AND r.org_id IN (SELECT s.org_id FROM report_scope($2::bigint) s) "
-     "   AND ($8::date IS NULL OR r.period >= $8::date) "
-     "   AND ($9::date IS NULL OR r.period < $9::date) "
-     "   AND ($10::text[] IS NULL OR r.d1 = ANY ($10::text[])) "
-     "   AND ($11::text[] IS NULL OR r.d2 = ANY ($11::text[])) "
-     "   AND ($12::text[] IS NULL OR r.d3 = ANY ($12::text[])) "
-     "   AND ($13::text[] IS NULL OR r.d4 = ANY ($13::text[])) "
-     "   AND ($14::text[] IS NULL OR r.d5 = ANY ($14::text[])) "
-     "   AND ($15::text[] IS NULL OR r.d6 = ANY ($15::text[])) "
-     "   AND ($16::text[] IS NULL OR r.d7 = ANY ($16::text[])) "
-     "   AND ($17::text[] IS NULL OR o.acronym = ANY ($17::text[]))), "
-     "g AS (SELECT bucket, k1, k2, k3, k4, k5, k6, k7, korg, currency, sum(cases) AS cases, "
-     "   sum(workers) AS workers, sum(claimed) AS claimed, sum(claimed_n) AS claimed_n, "
-     "   max(claimed_max) AS claimed_max, sum(awarded) AS awarded, sum(awarded_n) AS awarded_n, "
-     "   max(awarded_max) AS awarded_max, sum(recovered) AS recovered, "
-     "   sum(recovered_n) AS recovered_n, max(recovered_max) AS recovered_max, "
-     "   CASE $7::text WHEN 'month' THEN (bucket + interval '1 month')::date - 1 "
-     "     WHEN 'quarter' THEN (bucket + interval '3 months')::date - 1 "
-     "     WHEN 'year' THEN (bucket + interval '1 year')::date - 1 "
-     "     ELSE coalesce($9::date - 1, current_date) END AS rate_day "
-     "  FROM rows GROUP BY bucket, k1, k2, k3, k4, k5, k6, k7, korg, currency) "
-     "SELECT coalesce(to_char(g.bucket, 'YYYY-MM-DD'), ''), g.k1, g.k2, g.k3, g.k4, g.k5, g.k6, "
-     "   g.k7, g.korg, g.currency, g.cases, g.workers, "
-     "   CASE WHEN x.factor IS NULL THEN g.claimed ELSE round(g.claimed * x.factor) END, "
-     "g.claimed_n, "
-     "   CASE WHEN x.factor IS NULL THEN g.claimed_max ELSE round(g.claimed_max * x.factor) END, "
-     "   CASE WHEN x.factor IS NULL THEN g.awarded ELSE round(g.awarded * x.factor) END, "
-     "g.awarded_n, "
-     "   CASE WHEN x.factor IS NULL THEN g.awarded_max ELSE round(g.awarded_max * x.factor) END, "
-     "   CASE WHEN x.factor IS NULL THEN g.recovered ELSE round(g.recovered * x.factor) END, "
-     "g.recovered_n, "
-     "   CASE WHEN x.factor IS NULL THEN g.recovered_max ELSE round(g.recovered_max * x.factor) "
-     "END, "
-     "   (SELECT name FROM cube), "
-     "   $18::text = '' OR g.currency IN ('', $18::text) OR x.factor IS NOT NULL, "
-     "   coalesce(x.rate::text, ''), coalesce(to_char(x.valid_from, 'YYYY-MM-DD'), ''), "
-     "   to_char(g.rate_day, 'YYYY-MM-DD') "
-     "  FROM g LEFT JOIN LATERAL ( "
-     "    SELECT e.rate, e.valid_from, "
-     "           e.rate * power(10::numeric, e.reporting_exponent - e.currency_exponent) AS factor "
-     "      FROM exchange_rates e "
-     "     WHERE $18::text NOT IN ('', g.currency) AND e.currency = g.currency "
-     "       AND e.reporting_currency = $18::text AND e.valid_from <= g.rate_day "
-     "     ORDER BY e.valid_from DESC LIMIT 1) x ON true "
-     " ORDER BY g.bucket, g.k1, g.k2, g.k3, g.k4, g.k5, g.k6, g.k7, g.korg, g.currency"},
-    /* The organisations a report covers, acronyms, sorted ($2: only these, or NULL). */
+     "WITH " REPORT_CUBE_SQL("$1", "$3", "$4") ", " REPORT_WHOLE_SQL(
+	 "$2", "$6", "$17",
+	 "$19") ", "
+		"src AS (SELECT r.*, '' AS acronym FROM report_cells r "
+		"         WHERE (SELECT ok FROM whole) AND r.org_id = $2::bigint AND r.whole "
+		"           AND r.cube = (SELECT cube FROM cube) "
+		"        UNION ALL "
+		"        SELECT r.*, o.acronym FROM report_cells r JOIN organisations o USING "
+		"(org_id) "
+		"         WHERE NOT (SELECT ok FROM whole) AND NOT r.whole "
+		"           AND r.cube = (SELECT cube FROM cube) "
+		"           AND r.org_id IN (SELECT s.org_id FROM report_scope($2::bigint) s "
+		"                             WHERE $19::boolean OR s.org_id = $2::bigint) "
+		"           AND ($17::text[] IS NULL OR o.acronym = ANY ($17::text[]))), "
+		"rows AS (SELECT CASE $7::text WHEN 'month' THEN r.period "
+		"            WHEN 'quarter' THEN date_trunc('quarter', r.period)::date "
+		"            WHEN 'year' THEN date_trunc('year', r.period)::date END AS bucket, "
+		"   CASE WHEN 1 = ANY ($5::smallint[]) THEN r.d1 ELSE '' END AS k1, "
+		"   CASE WHEN 2 = ANY ($5::smallint[]) THEN r.d2 ELSE '' END AS k2, "
+		"   CASE WHEN 3 = ANY ($5::smallint[]) THEN r.d3 ELSE '' END AS k3, "
+		"   CASE WHEN 4 = ANY ($5::smallint[]) THEN r.d4 ELSE '' END AS k4, "
+		"   CASE WHEN 5 = ANY ($5::smallint[]) THEN r.d5 ELSE '' END AS k5, "
+		"   CASE WHEN 6 = ANY ($5::smallint[]) THEN r.d6 ELSE '' END AS k6, "
+		"   CASE WHEN 7 = ANY ($5::smallint[]) THEN r.d7 ELSE '' END AS k7, "
+		"   CASE WHEN $6::boolean THEN r.acronym ELSE '' END AS korg, r.* "
+		"  FROM src r "
+		" WHERE ($8::date IS NULL OR r.period >= $8::date) "
+		"   AND ($9::date IS NULL OR r.period < $9::date) "
+		"   AND ($10::text[] IS NULL OR r.d1 = ANY ($10::text[])) "
+		"   AND ($11::text[] IS NULL OR r.d2 = ANY ($11::text[])) "
+		"   AND ($12::text[] IS NULL OR r.d3 = ANY ($12::text[])) "
+		"   AND ($13::text[] IS NULL OR r.d4 = ANY ($13::text[])) "
+		"   AND ($14::text[] IS NULL OR r.d5 = ANY ($14::text[])) "
+		"   AND ($15::text[] IS NULL OR r.d6 = ANY ($15::text[])) "
+		"   AND ($16::text[] IS NULL OR r.d7 = ANY ($16::text[]))), "
+		"g AS (SELECT bucket, k1, k2, k3, k4, k5, k6, k7, korg, currency, sum(cases) AS "
+		"cases, "
+		"   sum(workers) AS workers, sum(claimed) AS claimed, sum(claimed_n) AS claimed_n, "
+		"   max(claimed_max) AS claimed_max, sum(awarded) AS awarded, sum(awarded_n) AS "
+		"awarded_n, "
+		"   max(awarded_max) AS awarded_max, sum(recovered) AS recovered, "
+		"   sum(recovered_n) AS recovered_n, max(recovered_max) AS recovered_max, "
+		"   CASE $7::text WHEN 'month' THEN (bucket + interval '1 month')::date - 1 "
+		"     WHEN 'quarter' THEN (bucket + interval '3 months')::date - 1 "
+		"     WHEN 'year' THEN (bucket + interval '1 year')::date - 1 "
+		"     ELSE coalesce($9::date - 1, current_date) END AS rate_day "
+		"  FROM rows GROUP BY bucket, k1, k2, k3, k4, k5, k6, k7, korg, currency) "
+		"SELECT coalesce(to_char(g.bucket, 'YYYY-MM-DD'), ''), g.k1, g.k2, g.k3, g.k4, "
+		"g.k5, g.k6, "
+		"   g.k7, g.korg, g.currency, g.cases, g.workers, "
+		"   CASE WHEN x.factor IS NULL THEN g.claimed ELSE round(g.claimed * x.factor) "
+		"END, "
+		"g.claimed_n, "
+		"   CASE WHEN x.factor IS NULL THEN g.claimed_max ELSE round(g.claimed_max * "
+		"x.factor) END, "
+		"   CASE WHEN x.factor IS NULL THEN g.awarded ELSE round(g.awarded * x.factor) "
+		"END, "
+		"g.awarded_n, "
+		"   CASE WHEN x.factor IS NULL THEN g.awarded_max ELSE round(g.awarded_max * "
+		"x.factor) END, "
+		"   CASE WHEN x.factor IS NULL THEN g.recovered ELSE round(g.recovered * x.factor) "
+		"END, "
+		"g.recovered_n, "
+		"   CASE WHEN x.factor IS NULL THEN g.recovered_max ELSE round(g.recovered_max * "
+		"x.factor) "
+		"END, "
+		"   $18::text = '' OR g.currency IN ('', $18::text) OR x.factor IS NOT NULL, "
+		"   coalesce(x.rate::text, ''), coalesce(to_char(x.valid_from, 'YYYY-MM-DD'), ''), "
+		"   to_char(g.rate_day, 'YYYY-MM-DD') "
+		"  FROM g LEFT JOIN LATERAL ( "
+		"    SELECT e.rate, e.valid_from, "
+		"           e.rate * power(10::numeric, e.reporting_exponent - "
+		"e.currency_exponent) AS factor "
+		"      FROM exchange_rates e "
+		"     WHERE $18::text NOT IN ('', g.currency) AND e.currency = g.currency "
+		"       AND e.reporting_currency = $18::text AND e.valid_from <= g.rate_day "
+		"     ORDER BY e.valid_from DESC LIMIT 1) x ON true "
+		" ORDER BY g.bucket, g.k1, g.k2, g.k3, g.k4, g.k5, g.k6, g.k7, g.korg, g.currency "
+		" LIMIT $20::integer"},
+    /* The rollup that serves a report, named for Report.rollup (also when no row has
+     * cases): $1 kind, $2 the organisation, $3 dimensions needed, $4 grains, $5 grouped by
+     * organisation, $6 organisations (NULL: all), $7 whether the whole scope counts. */
+    {"report_rollup", "WITH " REPORT_CUBE_SQL("$1", "$3", "$4") ", " REPORT_WHOLE_SQL(
+			  "$2", "$5", "$6", "$7") " "
+						  "SELECT c.name || CASE WHEN w.ok THEN ' (network "
+						  "rows)' ELSE ' (organisation rows)' END "
+						  "  FROM cube c, whole w"},
+    /* The organisations a report covers, acronyms, sorted ($2: only these, or NULL; $3
+     * false: the organisation itself only). */
     {"report_organisations",
      "SELECT o.acronym FROM organisations o "
-     " WHERE o.org_id IN (SELECT s.org_id FROM report_scope($1::bigint) s) "
+     " WHERE o.org_id IN (SELECT s.org_id FROM report_scope($1::bigint) s "
+     "                     WHERE $3::boolean OR s.org_id = $1::bigint) "
      "   AND ($2::text[] IS NULL OR o.acronym = ANY ($2::text[])) ORDER BY o.acronym"},
     {"rate_set", "SELECT set_exchange_rate($1::bytea, $2::bytea, $3::text, $4::text, $5::numeric, "
 		 "                         $6::date, $7::smallint, $8::smallint, $9::bigint)"},
@@ -254,6 +305,7 @@ struct report_state {
 	int64_t org_id;
 	const char *network;
 	char org_param[24];
+	char row_limit[16]; /* REPORT_ROWS_MAX + 1, for the statement's LIMIT */
 	/* parameters built from the request, in the arena */
 	const char *needed, *grouped, *by_org, *filters[REPORT_DIMS], *org_filter;
 	bool has_filter[REPORT_DIMS + 1]; /* d1..d7, then the organisation: a NULL array
@@ -304,9 +356,9 @@ static const char *filter_value_problem(struct request *req, const struct dimens
 	case DIM_ORG:
 		return validate_acronym(value);
 	case DIM_CORRIDOR:
-		break;
+		break; /* report_read refuses it before asking */
 	}
-	return "cannot be filtered on: filter by origin and destination";
+	return "cannot be filtered on";
 }
 
 /* A Postgres array literal of the strings, quoted, in the arena: {"a","b"}. */
@@ -341,17 +393,17 @@ static bool report_read(struct request *req, struct report_state *st)
 {
 	const Tulay__V1__GetReport *m = req->msg->get_report;
 	const char *problem;
-	if (m->kind <= 0 || (size_t)m->kind >= N_ELEMS(kinds) || kinds[m->kind].code == NULL) {
+	/* Without a kind, the dimensions cannot be checked; everything else still is. */
+	if (m->kind <= 0 || (size_t)m->kind >= N_ELEMS(kinds) || kinds[m->kind].code == NULL)
 		request_field_error(req, "kind",
 				    "is required: claims, deportations or recommendations");
-		return false;
-	}
-	st->kind = &kinds[m->kind];
+	else
+		st->kind = &kinds[m->kind];
 	bool used[REPORT_DIMS + 1] = {false};
 	bool org_used = false;
 	if (m->n_group_by > REPORT_GROUP_MAX)
 		request_field_error(req, "group_by", "has more than 4 dimensions");
-	for (size_t i = 0; i < m->n_group_by && i < REPORT_GROUP_MAX; i++) {
+	for (size_t i = 0; st->kind != NULL && i < m->n_group_by && i < REPORT_GROUP_MAX; i++) {
 		const struct dimension *d = dimension_named(st->kind, m->group_by[i]);
 		if (d == NULL) {
 			request_field_error(
@@ -397,16 +449,21 @@ static bool report_read(struct request *req, struct report_state *st)
 	size_t n_values[REPORT_DIMS + 1] = {0};
 	bool needed[REPORT_DIMS + 1] = {false};
 	memcpy(needed, used, sizeof(needed));
-	for (size_t i = 0; i < m->n_filters && i < REPORT_FILTERS_MAX; i++) {
+	for (size_t i = 0; st->kind != NULL && i < m->n_filters && i < REPORT_FILTERS_MAX; i++) {
 		const Tulay__V1__ReportFilter *f = m->filters[i];
 		const struct dimension *d = dimension_named(st->kind, f->dimension);
 		const char *field = arena_printf(&req->arena, "filters[%zu]", i);
-		if (d == NULL || d->type == DIM_CORRIDOR) {
+		if (d == NULL) {
 			request_field_error(
 			    req, field,
-			    arena_printf(&req->arena,
-					 "'%.40s' is not a dimension to filter %s on: %s",
+			    arena_printf(&req->arena, "'%.40s' is not a dimension of %s: %s",
 					 f->dimension, st->kind->name, st->kind->dim_names));
+			continue;
+		}
+		if (d->type == DIM_CORRIDOR) {
+			request_field_error(req, field,
+					    "corridor cannot be filtered on: filter on origin and "
+					    "destination (one filter each)");
 			continue;
 		}
 		if ((problem = filter_value_problem(req, d, f->value)) != NULL) {
@@ -422,7 +479,7 @@ static bool report_read(struct request *req, struct report_state *st)
 	if (*m->network != '\0' && (problem = validate_acronym(m->network)) != NULL)
 		request_field_error(req, "network", problem);
 	if (*m->currency != '\0') {
-		if (m->kind != TULAY__V1__REPORT_KIND__REPORT_KIND_CLAIMS)
+		if (st->kind != NULL && m->kind != TULAY__V1__REPORT_KIND__REPORT_KIND_CLAIMS)
 			request_field_error(req, "currency", "only claims reports have money");
 		else if ((problem = validate_currency(m->currency)) != NULL)
 			request_field_error(req, "currency", problem);
@@ -473,32 +530,47 @@ static bool dominated(int64_t max, int64_t sum)
 	return (__int128)max * 100 > (__int128)sum * DOMINANCE_PERCENT;
 }
 
+/* A cell, or one money measure of it, that complementary suppression may hide; they are
+ * hidden smallest first, the earlier cell first among equals. */
+struct candidate {
+	int64_t size; /* cases, or the measure's sum */
+	size_t index;
+	struct cell *cell;
+	struct measure *me; /* NULL for counts */
+};
+
+static int candidate_cmp(const void *a, const void *b)
+{
+	const struct candidate *x = a, *y = b;
+	if (x->size != y->size)
+		return x->size < y->size ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index;
+}
+
 /* Counts: cells below k, then complementary suppression against the total. Returns
- * whether the total's counts must be hidden too. */
-static bool suppress_counts(struct cell *cells, size_t n, uint64_t total, uint32_t k)
+ * whether the total's counts must be hidden too. `scratch` has room for n candidates. */
+static bool suppress_counts(struct cell *cells, size_t n, uint64_t total, uint32_t k,
+			    struct candidate *scratch)
 {
 	uint64_t hidden_sum = 0;
-	size_t hidden = 0;
+	size_t hidden = 0, n_candidates = 0;
 	for (size_t i = 0; i < n; i++) {
 		cells[i].hidden = cells[i].cases < k;
 		if (cells[i].hidden) {
 			hidden_sum += cells[i].cases;
 			hidden++;
+		} else {
+			scratch[n_candidates++] = (struct candidate){
+			    .size = (int64_t)cells[i].cases, .index = i, .cell = &cells[i]};
 		}
 	}
 	/* One hidden cell is the total minus the others; several that together count fewer
 	 * than k cases are a small cell again. */
-	while (hidden > 0 && (hidden == 1 || hidden_sum < k)) {
-		struct cell *smallest = NULL;
-		for (size_t i = 0; i < n; i++) {
-			if (!cells[i].hidden &&
-			    (smallest == NULL || cells[i].cases < smallest->cases))
-				smallest = &cells[i];
-		}
-		if (smallest == NULL)
-			break;
-		smallest->hidden = true;
-		hidden_sum += smallest->cases;
+	if (hidden > 0)
+		qsort(scratch, n_candidates, sizeof(*scratch), candidate_cmp);
+	for (size_t i = 0; i < n_candidates && hidden > 0 && (hidden == 1 || hidden_sum < k); i++) {
+		scratch[i].cell->hidden = true;
+		hidden_sum += scratch[i].cell->cases;
 		hidden++;
 	}
 	return total < k || (hidden > 0 && (hidden == 1 || hidden_sum < k));
@@ -517,12 +589,13 @@ static struct money *money_of(struct cell *cell, const char *currency)
 /* One money measure in one currency over every cell: hidden where the cell is, or where
  * one claim dominates; then complementary suppression as for counts, the hidden cells
  * together needing at least two cells, k claims and no dominating claim. `total` gets
- * its own hidden flag. */
+ * its own hidden flag. `scratch` has room for n candidates. */
 static void suppress_measure(struct cell *cells, size_t n, const char *currency, int measure,
-			     struct measure *total, uint32_t k, bool total_hidden)
+			     struct measure *total, uint32_t k, bool total_hidden,
+			     struct candidate *scratch)
 {
 	int64_t sum = 0, count = 0, max = 0;
-	size_t hidden = 0;
+	size_t hidden = 0, n_candidates = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct money *mo = money_of(&cells[i], currency);
 		if (mo == NULL || mo->m[measure].n == 0)
@@ -534,23 +607,21 @@ static void suppress_measure(struct cell *cells, size_t n, const char *currency,
 			count += me->n;
 			max = me->max > max ? me->max : max;
 			hidden++;
+		} else {
+			scratch[n_candidates++] =
+			    (struct candidate){.size = me->sum, .index = i, .me = me};
 		}
 	}
-	while (hidden > 0 && (hidden == 1 || count < k || dominated(max, sum))) {
-		struct measure *smallest = NULL;
-		for (size_t i = 0; i < n; i++) {
-			struct money *mo = money_of(&cells[i], currency);
-			if (mo == NULL || mo->m[measure].n == 0 || mo->m[measure].hidden)
-				continue;
-			if (smallest == NULL || mo->m[measure].sum < smallest->sum)
-				smallest = &mo->m[measure];
-		}
-		if (smallest == NULL)
-			break;
-		smallest->hidden = true;
-		sum += smallest->sum;
-		count += smallest->n;
-		max = smallest->max > max ? smallest->max : max;
+	if (hidden > 0)
+		qsort(scratch, n_candidates, sizeof(*scratch), candidate_cmp);
+	for (size_t i = 0;
+	     i < n_candidates && hidden > 0 && (hidden == 1 || count < k || dominated(max, sum));
+	     i++) {
+		struct measure *me = scratch[i].me;
+		me->hidden = true;
+		sum += me->sum;
+		count += me->n;
+		max = me->max > max ? me->max : max;
 		hidden++;
 	}
 	total->hidden = total_hidden || dominated(total->max, total->sum) ||
@@ -774,6 +845,15 @@ static void report_done(struct request *req, enum db_outcome outcome)
 	}
 	const PGresult *res = request_result(req, 0);
 	const PGresult *orgs = request_result(req, 1);
+	if (PQntuples(res) > REPORT_ROWS_MAX) {
+		request_fail(req, TULAY__V1__CODE__FAILED_PRECONDITION,
+			     arena_printf(&req->arena,
+					  "the report would have more than %d rows: group by fewer "
+					  "dimensions or a coarser period, or filter",
+					  REPORT_ROWS_MAX));
+		return;
+	}
+	arena_raise_cap(&req->arena, req->arena.cap + (size_t)PQntuples(res) * REPORT_ROW_BYTES);
 	/* Never mix currencies silently: every amount converts, or the report fails. */
 	for (int r = 0; r < PQntuples(res); r++) {
 		if (strcmp(PQgetvalue(res, r, COL_RATE_OK), "t") != 0) {
@@ -825,11 +905,16 @@ static void report_done(struct request *req, enum db_outcome outcome)
 			}
 		}
 	}
-	total->hidden = suppress_counts(cells, n, total->cases, st->k);
+	struct candidate *scratch = request_alloc(req, sizeof(*scratch) * (n + 1));
+	if (scratch == NULL) {
+		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	total->hidden = suppress_counts(cells, n, total->cases, st->k, scratch);
 	for (size_t j = 0; j < total->n_money; j++) {
 		for (int k = 0; k < N_MEASURES; k++)
 			suppress_measure(cells, n, total->money[j].currency, k,
-					 &total->money[j].m[k], st->k, total->hidden);
+					 &total->money[j].m[k], st->k, total->hidden, scratch);
 	}
 
 	bool money = m->kind == TULAY__V1__REPORT_KIND__REPORT_KIND_CLAIMS;
@@ -841,7 +926,8 @@ static void report_done(struct request *req, enum db_outcome outcome)
 	report->network = (char *)st->network;
 	report->min_cell = st->k;
 	report->currency = m->currency;
-	report->rollup = PQntuples(res) > 0 ? PQgetvalue(res, 0, COL_ROLLUP) : "";
+	const PGresult *rollup = request_result(req, 2);
+	report->rollup = PQntuples(rollup) == 1 ? PQgetvalue(rollup, 0, 0) : "";
 	report->cells = request_alloc(req, sizeof(*report->cells) * (n + 1));
 	report->organisations =
 	    request_alloc(req, sizeof(*report->organisations) * (size_t)(PQntuples(orgs) + 1));
@@ -886,9 +972,27 @@ static void report_submit(struct request *req)
 		db_param_text(q, st->filters[i]);
 	db_param_text(q, st->org_filter);
 	db_param_text(q, m->currency);
+	/* Coordinators and admins report on the organisation's whole scope; anyone else on
+	 * their organisation's own cases only. */
+	const char *whole_scope = req->session.role == TULAY__V1__ROLE__ROLE_ADMIN ||
+					  req->session.role == TULAY__V1__ROLE__ROLE_COORDINATOR
+				      ? "true"
+				      : "false";
+	db_param_text(q, whole_scope);
+	snprintf(st->row_limit, sizeof(st->row_limit), "%d", REPORT_ROWS_MAX + 1);
+	db_param_text(q, st->row_limit);
 	q = db_job_add(&req->job, "report_organisations");
 	db_param_text(q, st->org_param);
 	db_param_text(q, st->org_filter);
+	db_param_text(q, whole_scope);
+	q = db_job_add(&req->job, "report_rollup");
+	db_param_text(q, st->kind->code);
+	db_param_text(q, st->org_param);
+	db_param_text(q, st->needed);
+	db_param_text(q, st->grains);
+	db_param_text(q, st->by_org);
+	db_param_text(q, st->org_filter);
+	db_param_text(q, whole_scope);
 	char by[128] = "";
 	for (size_t i = 0; i < m->n_group_by; i++)
 		snprintf(by + strlen(by), sizeof(by) - strlen(by), "%s%.30s", i > 0 ? "," : "",

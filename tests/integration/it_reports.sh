@@ -154,6 +154,18 @@ check_report() { # NAME BY PERIOD_SQL KEYS_SQL NKEYS HASPERIOD
 	fi
 	LAST_CSV=$csv
 }
+# The rows the triggers keep that a rebuild from the cases would not have, and the other way
+# round, as "N M" (rolled back: the rebuild is only compared).
+rollups_vs_rebuild() {
+	super <<'SQL' | tail -n 1
+BEGIN;
+CREATE TEMP TABLE inc AS SELECT * FROM report_cells;
+SELECT count(*) FROM (SELECT report_rebuild()) r \g /dev/null
+SELECT (SELECT count(*) FROM (SELECT * FROM inc EXCEPT SELECT * FROM report_cells) a) || ' ' ||
+       (SELECT count(*) FROM (SELECT * FROM report_cells EXCEPT SELECT * FROM inc) b);
+ROLLBACK;
+SQL
+}
 P_QUARTER="to_char(w.work_ended_on, 'YYYY') || '-Q' || to_char(w.work_ended_on, 'Q')"
 P_YEAR="to_char(w.work_ended_on, 'YYYY')"
 report_checks() {
@@ -210,15 +222,7 @@ match "both together count every claim" "^$(forum_brute 'true' | tr '\n' ' ')\$"
 	"$(forum_cells --forum labour-court --not-recorded forum | tr '\n' ' ')"
 expect "a dimension no claim lacks is refused, naming the option" 1 'not-recorded' -- \
 	as rpt.coord report claims --not-recorded sector
-match "the rollups equal a rebuild from the cases" '^0 0$' "$(super <<'SQL' | tail -n 1
-BEGIN;
-CREATE TEMP TABLE inc AS SELECT * FROM report_cells;
-SELECT count(*) FROM (SELECT report_rebuild()) r \g /dev/null
-SELECT (SELECT count(*) FROM (SELECT * FROM inc EXCEPT SELECT * FROM report_cells) a) || ' ' ||
-       (SELECT count(*) FROM (SELECT * FROM report_cells EXCEPT SELECT * FROM inc) b);
-ROLLBACK;
-SQL
-)"
+match "the rollups equal a rebuild from the cases" '^0 0$' "$(rollups_vs_rebuild)"
 
 # Scope and permissions.
 expect "a coordinator outside the network is refused" 2 'outside your reports' -- \
@@ -249,4 +253,39 @@ match "converted: the total is in USD" '^total,[0-9]*,[0-9]*,USD,' "$(grep '^tot
 match "and nothing in MYR or THB is left" '^0$' "$(grep -c 'MYR\|THB' <<<"$out")"
 match "the deportation and recommendation reports answer" 'TOTAL' \
 	"$(as rpt.coord report deportations --by from,to 2>&1; as rpt.coord report recommendations --by status 2>&1)"
+
+# A network's reports read its whole rows, kept for its scope; grouping by organisation
+# reads the organisations' own rows.
+served_by() { as rpt.coord report claims --network RPT "$@" 2>&1 | grep -o '([a-z]* rows)'; }
+match "a network's report reads the network's rows" '^\(network rows\)$' "$(served_by --by corridor)"
+match "by organisation, the organisations' rows" '^\(organisation rows\)$' \
+	"$(served_by --by organisation)"
+match "a field officer's report on their organisation reads its own rows" '(organisation rows)' \
+	"$(as rptmy.officer report claims --by sector 2>&1)"
+# The scope changes: RPT-TH leaves. At once, and again once tulayd has refreshed the
+# network's rows, every report counts the new scope exactly.
+as admin org member end --network RPT --member RPT-TH --until "$(date -u -d yesterday +%F)" >/dev/null
+SCOPE="'RPT', 'RPT-MY'"
+report_checks
+match "the report lists the organisations left" 'included \(2\): RPT, RPT-MY$' \
+	"$(as rpt.coord report claims --by sector --network RPT 2>&1)"
+for _ in $(seq 50); do
+	[[ "$(served_by --by corridor)" == "(network rows)" ]] && break
+	sleep 0.2
+done
+match "tulayd refreshes the network's rows for its new scope" '^\(network rows\)$' \
+	"$(served_by --by corridor)"
+report_checks
+match "after the refresh, the rollups still equal a rebuild" '^0 0$' "$(rollups_vs_rebuild)"
+
+# A report too big to read: more than 10000 rows is refused, naming what to do. Its rows
+# are planted in the rollup the report reads (employer by month: the all-dimensions one):
+# writing 10000 claims through the triggers would take minutes.
+super -c "INSERT INTO report_cells (org_id, cube, period, d4, cases, workers)
+	SELECT $OUT, c.cube, date '2024-01-01', 'Big employer ' || i, 1, 1
+	  FROM generate_series(1, 10001) i, report_cubes c WHERE c.name = 'claims_all_dimensions'" >/dev/null
+expect "a report of more than 10000 rows is refused, saying how to narrow it" 2 \
+	'more than 10000 rows: group by fewer' -- as rptout.coord report claims --by employer,month
+super -c "DELETE FROM report_cells WHERE org_id = $OUT AND d4 LIKE 'Big employer %'" >/dev/null
+expect "with them gone, it is answered" 0 'TOTAL' -- as rptout.coord report claims --by employer,month
 finish

@@ -24,14 +24,15 @@
 -- as much to keep as they save. Reports that need it read the organisations' rows.
 ALTER TABLE report_cubes ADD COLUMN scoped boolean NOT NULL DEFAULT true;
 UPDATE report_cubes SET scoped = false WHERE cube = 10;
--- Corridor and sector by month: "construction on KH>TH by quarter" would otherwise need
--- the all-dimensions cube.
--- Claims by year: reports by organisation read the organisations' own rows, and by month
--- that is 12 times as many as they need.
-UPDATE report_cubes SET rank = rank + 1 WHERE kind = 'wage_theft' AND rank >= 8;
+-- Corridor and sector by quarter and by year: "construction on KH>TH by quarter" would
+-- otherwise need the all-dimensions cube, and corridor x sector x year the one with
+-- status too (six times the rows). Claims by year: reports by organisation read the
+-- organisations' own rows, and by month that is 12 times as many as they need.
+UPDATE report_cubes SET rank = rank + 2 WHERE kind = 'wage_theft' AND rank >= 7;
 INSERT INTO report_cubes (cube, kind, name, grain, dims, rank)
-VALUES (11, 'wage_theft', 'claims_by_corridor_sector_month', 'month', '{1,2,3}', 8),
-       (12, 'wage_theft', 'claims_by_year', 'year', '{}', 0);
+VALUES (11, 'wage_theft', 'claims_by_corridor_sector_year', 'year', '{1,2,3}', 7),
+       (12, 'wage_theft', 'claims_by_corridor_sector_quarter', 'quarter', '{1,2,3}', 8),
+       (13, 'wage_theft', 'claims_by_year', 'year', '{}', 0);
 
 ALTER TABLE report_cells ADD COLUMN whole boolean NOT NULL DEFAULT false;
 ALTER TABLE report_cells DROP CONSTRAINT report_cells_pkey;

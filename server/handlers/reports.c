@@ -156,7 +156,9 @@ const struct db_statement reports_statements[] = {
      * whole scope counts (else itself only), $20 the most rows (one more than a report may
      * have). With a reporting currency, amounts are
      * converted at the rate in force on the last day of the row's period bucket, or of
-     * the report's range, or today; no rate leaves the factor NULL and column 22 false. */
+     * the report's range, or today; no rate leaves the factor NULL and column 21 false.
+     * Keys group and sort in the "C" collation: byte order, and several times faster to
+     * sort than the database's locale over tens of thousands of rows. */
     {"report_cells",
      "WITH " REPORT_CUBE_SQL("$1", "$3", "$4") ", " REPORT_WHOLE_SQL(
 	 "$2", "$6", "$17",
@@ -173,16 +175,17 @@ const struct db_statement reports_statements[] = {
 		"                             WHERE $19::boolean OR s.org_id = $2::bigint) "
 		"           AND ($17::text[] IS NULL OR o.acronym = ANY ($17::text[]))), "
 		"rows AS (SELECT CASE $7::text WHEN 'month' THEN r.period "
-		"            WHEN 'quarter' THEN date_trunc('quarter', r.period)::date "
-		"            WHEN 'year' THEN date_trunc('year', r.period)::date END AS bucket, "
-		"   CASE WHEN 1 = ANY ($5::smallint[]) THEN r.d1 ELSE '' END AS k1, "
-		"   CASE WHEN 2 = ANY ($5::smallint[]) THEN r.d2 ELSE '' END AS k2, "
-		"   CASE WHEN 3 = ANY ($5::smallint[]) THEN r.d3 ELSE '' END AS k3, "
-		"   CASE WHEN 4 = ANY ($5::smallint[]) THEN r.d4 ELSE '' END AS k4, "
-		"   CASE WHEN 5 = ANY ($5::smallint[]) THEN r.d5 ELSE '' END AS k5, "
-		"   CASE WHEN 6 = ANY ($5::smallint[]) THEN r.d6 ELSE '' END AS k6, "
-		"   CASE WHEN 7 = ANY ($5::smallint[]) THEN r.d7 ELSE '' END AS k7, "
-		"   CASE WHEN $6::boolean THEN r.acronym ELSE '' END AS korg, r.* "
+		"            WHEN 'quarter' THEN date_trunc('quarter', r.period::timestamp)::date "
+		"            WHEN 'year' THEN date_trunc('year', r.period::timestamp)::date END AS "
+		"bucket, "
+		"   CASE WHEN 1 = ANY ($5::smallint[]) THEN r.d1 ELSE '' END COLLATE \"C\" AS k1, "
+		"   CASE WHEN 2 = ANY ($5::smallint[]) THEN r.d2 ELSE '' END COLLATE \"C\" AS k2, "
+		"   CASE WHEN 3 = ANY ($5::smallint[]) THEN r.d3 ELSE '' END COLLATE \"C\" AS k3, "
+		"   CASE WHEN 4 = ANY ($5::smallint[]) THEN r.d4 ELSE '' END COLLATE \"C\" AS k4, "
+		"   CASE WHEN 5 = ANY ($5::smallint[]) THEN r.d5 ELSE '' END COLLATE \"C\" AS k5, "
+		"   CASE WHEN 6 = ANY ($5::smallint[]) THEN r.d6 ELSE '' END COLLATE \"C\" AS k6, "
+		"   CASE WHEN 7 = ANY ($5::smallint[]) THEN r.d7 ELSE '' END COLLATE \"C\" AS k7, "
+		"   CASE WHEN $6::boolean THEN r.acronym ELSE '' END COLLATE \"C\" AS korg, r.* "
 		"  FROM src r "
 		" WHERE ($8::date IS NULL OR r.period >= $8::date) "
 		"   AND ($9::date IS NULL OR r.period < $9::date) "

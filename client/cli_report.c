@@ -179,7 +179,8 @@ struct report_kind {
 	"match. --not-recorded DIMENSION keeps the cases that lack it (given with a\n"             \
 	"filter on the same dimension: either). At most 16 values in all. --from and\n"            \
 	"--to take a month (2026-01), or the first (--from) or last (--to) day of\n"               \
-	"one: reports count by month.\n"
+	"one: reports count by month. A report has at most 10000 rows (a cell per\n"               \
+	"currency): group by less, or filter, for more.\n"
 
 #define REPORT_SUPPRESSION_NOTES                                                                   \
 	"Suppression: nothing in a report may identify a person. The server suppresses\n"          \
@@ -188,6 +189,18 @@ struct report_kind {
 	"total, and more cells where needed so that a hidden one cannot be worked out\n"           \
 	"from the total or from the others. A suppressed value is never shown as 0:\n"             \
 	"tables show \"suppressed\" (CSV: an empty value, named in the suppressed column).\n"
+
+/* The table, CSV and JSON of the reports that only count (deportations, recommendations). */
+#define REPORT_COUNT_NOTES                                                                         \
+	"Table: PERIOD (with month, quarter or year), a column per dimension and\n"                \
+	"CASES; the last line is the TOTAL; the organisations included, K and the\n"               \
+	"rollup follow. (not recorded) is a value not recorded. --chart draws a bar\n"             \
+	"per cell instead.\n"                                                                      \
+	"\n"                                                                                       \
+	"CSV: a header row, then a row per cell, the total last, with the columns row\n"           \
+	"(cell or total), period, one per dimension, cases and suppressed (\"cases\"\n"            \
+	"when it is suppressed, and then empty).\n"                                                \
+	"\n" REPORT_JSON_NOTES
 
 #define REPORT_JSON_NOTES                                                                          \
 	"JSON: one object like the protocol's Report: kind, network, organisations,\n"             \
@@ -252,20 +265,12 @@ static const struct report_kind deportation_kind = {
     .description = "Counts the deportation cases of a network's organisations (or of your own),\n"
 		   "grouped by the dimensions of --by and by month, quarter or year. Small\n"
 		   "numbers are suppressed (below).",
-    .notes = "A case counts in the month of the first stage known (arrest, detention,\n"
-	     "deportation or release), else the month it was opened; a date known only to\n"
-	     "the month or year counts in that month, or in January. ground is the first\n"
-	     "ground recorded; stage the case's stage now (arrested, detained, released or\n"
-	     "deported).\n\n" REPORT_FILTER_NOTES "\n" REPORT_SUPPRESSION_NOTES "\n"
-	     "Table: PERIOD (with month, quarter or year), a column per dimension and\n"
-	     "CASES; the last line is the TOTAL; the organisations included, K and the\n"
-	     "rollup follow. (not recorded) is a value not recorded. --chart draws a bar\n"
-	     "per cell instead.\n"
-	     "\n"
-	     "CSV: a header row, then a row per cell, the total last, with the columns row\n"
-	     "(cell or total), period, one per dimension, cases and suppressed (\"cases\"\n"
-	     "when it is suppressed, and then empty).\n"
-	     "\n" REPORT_JSON_NOTES,
+    .notes =
+	"A case counts in the month of the first stage known (arrest, detention,\n"
+	"deportation or release), else the month it was opened; a date known only to\n"
+	"the month or year counts in that month, or in January. ground is the first\n"
+	"ground recorded; stage the case's stage now (arrested, detained, released or\n"
+	"deported).\n\n" REPORT_FILTER_NOTES "\n" REPORT_SUPPRESSION_NOTES "\n" REPORT_COUNT_NOTES,
     .example = "  tulay report deportations --by from,to,year\n"
 	       "  tulay report deportations --by ground,quarter --from 2026-01 --to 2026-06\n"
 	       "  tulay report deportations --by nationality --from-country MY --chart",
@@ -284,16 +289,7 @@ static const struct report_kind recommendation_kind = {
 		   "own), grouped by the dimensions of --by and by month, quarter or year. Small\n"
 		   "numbers are suppressed (below).",
     .notes = "A recommendation counts in the month of its source document's date.\n\n"
-	     "" REPORT_FILTER_NOTES "\n" REPORT_SUPPRESSION_NOTES "\n"
-	     "Table: PERIOD (with month, quarter or year), a column per dimension and\n"
-	     "CASES; the last line is the TOTAL; the organisations included, K and the\n"
-	     "rollup follow. (not recorded) is a value not recorded. --chart draws a bar\n"
-	     "per cell instead.\n"
-	     "\n"
-	     "CSV: a header row, then a row per cell, the total last, with the columns row\n"
-	     "(cell or total), period, one per dimension, cases and suppressed (\"cases\"\n"
-	     "when it is suppressed, and then empty).\n"
-	     "\n" REPORT_JSON_NOTES,
+	     "" REPORT_FILTER_NOTES "\n" REPORT_SUPPRESSION_NOTES "\n" REPORT_COUNT_NOTES,
     .example = "  tulay report recommendations --by status,theme\n"
 	       "  tulay report recommendations --by addressed-to,year --theme wage-protection",
 };

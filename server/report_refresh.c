@@ -8,6 +8,10 @@ const struct db_statement report_refresh_statements[] = {
 };
 const unsigned report_refresh_statements_count = N_ELEMS(report_refresh_statements);
 
+/* Refreshes in a row before waiting for the next tick: more than every network's rollups
+ * would need, so that a scope that never settles costs one burst a tick, not a busy loop. */
+#define REPORT_REFRESH_CHAIN_MAX 1000
+
 static void report_refresh_submit(struct report_refresh *r);
 
 static void report_refresh_done(struct db_job *job, enum db_outcome outcome)
@@ -36,8 +40,11 @@ static void report_refresh_done(struct db_job *job, enum db_outcome outcome)
 	db_job_clear(job);
 	if (r->stopping)
 		return;
-	if (more || r->again)
+	if (r->again || (more && ++r->chained < REPORT_REFRESH_CHAIN_MAX))
 		report_refresh_submit(r);
+	else if (more)
+		log_warn("event=report_refresh_paused refreshes=%u note=\"again at the next tick\"",
+			 r->chained);
 }
 
 static void report_refresh_submit(struct report_refresh *r)
@@ -58,7 +65,9 @@ static void report_refresh_submit(struct report_refresh *r)
 
 static void report_refresh_on_timer(uv_timer_t *t)
 {
-	report_refresh_submit(t->data);
+	struct report_refresh *r = t->data;
+	r->chained = 0;
+	report_refresh_submit(r);
 }
 
 void report_refresh_start(struct report_refresh *r, uv_loop_t *loop, struct db_pool *db,
@@ -73,6 +82,7 @@ void report_refresh_start(struct report_refresh *r, uv_loop_t *loop, struct db_p
 
 void report_refresh_soon(struct report_refresh *r)
 {
+	r->chained = 0;
 	report_refresh_submit(r);
 }
 

@@ -17,9 +17,10 @@ struct report_refresh {
 	struct db_pool *db;
 	struct db_job job;
 	unsigned interval_ms;
-	bool busy;     /* the job is in the pool */
-	bool again;    /* asked for while busy: run once more when the job ends */
-	bool stopping; /* closing: submit nothing more */
+	bool busy;        /* the job is in the pool */
+	bool again;       /* asked for while busy: run once more when the job ends */
+	bool stopping;    /* closing: submit nothing more */
+	unsigned chained; /* refreshes in a row since the last tick or request */
 };
 
 /* The statement the refresh runs, for the pool's list. */

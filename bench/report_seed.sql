@@ -394,12 +394,12 @@ SELECT org_id, case_id, origin, destination, sector, employer, started, ended, c
 -- What the server would have kept up: the identity and the reference counters, so claims
 -- logged later get fresh case ids and references.
 SELECT setval(pg_get_serial_sequence('cases', 'case_id'), max(case_id)) FROM cases \gset
-INSERT INTO case_counters AS cc (org_id, kind, year, last_value)
-SELECT org_id, 'wage_theft', split_part(reference, '-', 2)::integer,
-       max(split_part(reference, '-', 3)::bigint)
-  FROM cases WHERE kind = 'wage_theft' AND case_id > :case_base
- GROUP BY 1, 3
-ON CONFLICT (org_id, kind, year)
-DO UPDATE SET last_value = greatest(cc.last_value, excluded.last_value);
+SELECT count(*) FROM (
+    SELECT case_next_number(org_id, 'wage_theft', y),
+           setval(case_number_sequence(org_id, 'wage_theft', y)::regclass, n)
+      FROM (SELECT org_id, split_part(reference, '-', 2)::integer AS y,
+                   max(split_part(reference, '-', 3)::bigint) AS n
+              FROM cases WHERE kind = 'wage_theft' AND case_id > :case_base
+             GROUP BY 1, 2) m) x \gset
 
 COMMIT;

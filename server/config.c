@@ -64,6 +64,10 @@ static const struct setting settings[] = {
 	 "reports suppress every cell counting fewer cases than this (k; never below 5)"),
     UINT(report_refresh_ms, 1000, 86400000,
 	 "check this often that networks' report rollups count their current members"),
+    UINT(audit_seal_ms, 10, 60000,
+	 "seal committed audit entries into the hash chain this often (the unsealed tail)"),
+    UINT(report_fold_ms, 10, 60000,
+	 "fold new report contributions into the rollups this often (reports stay exact)"),
     STR(migrations, "directory of the NNNN_name.sql migration files"),
     STR(data_key_file, "file with the key that encrypts personal data (tulayd keygen FILE)"),
     STR(log_level, "debug, info, warn or error"),
@@ -92,6 +96,8 @@ void config_defaults(struct config *cfg)
 	cfg->login_attempts_per_minute_per_address = 30;
 	cfg->report_min_cell = 11;
 	cfg->report_refresh_ms = 60000;
+	cfg->audit_seal_ms = 200;
+	cfg->report_fold_ms = 200;
 	snprintf(cfg->migrations, sizeof(cfg->migrations), "%s", TULAY_MIGRATIONS_DIR);
 	snprintf(cfg->log_level, sizeof(cfg->log_level), "info");
 }

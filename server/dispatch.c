@@ -6,7 +6,7 @@
 #include "common.h"
 #include "handlers/case_common.h"
 #include "handlers/handlers.h"
-#include "report_refresh.h"
+#include "chore.h"
 #include "request.h"
 #include "tulay/v1/envelope.pb-c.h"
 
@@ -110,7 +110,7 @@ const struct db_statement *dispatch_statements(unsigned *count)
 		    {referrals_statements, referrals_statements_count},
 		    {cases_statements, cases_statements_count},
 		    {reports_statements, reports_statements_count},
-		    {report_refresh_statements, report_refresh_statements_count},
+		    {chore_statements, chore_statements_count},
 		};
 		for (size_t s = 0; s < N_ELEMS(sets); s++) {
 			for (unsigned i = 0; i < sets[s].count && n < N_ELEMS(all); i++)

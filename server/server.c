@@ -42,7 +42,10 @@ static void server_stop(struct server *srv)
 	log_info("event=stopping conns=%u requests_in_flight=%u", srv->nconns,
 		 srv->requests_in_flight);
 	uv_close((uv_handle_t *)&srv->drain_timer, server_on_handle_closed);
-	report_refresh_stop(&srv->report_refresh, server_on_handle_closed);
+	chore_stop(&srv->report_refresh, server_on_handle_closed);
+	chore_stop(&srv->case_numbering, server_on_handle_closed);
+	chore_stop(&srv->audit_seal, server_on_handle_closed);
+	chore_stop(&srv->report_fold, server_on_handle_closed);
 	while (srv->conns != NULL)
 		conn_close(srv->conns, "shutdown");
 	if (srv->db != NULL)
@@ -177,7 +180,13 @@ int server_run(const struct config *cfg)
 		log_error("event=db_pool_failed error=%s", strerror(-rc));
 		goto out_loop;
 	}
-	report_refresh_start(&srv->report_refresh, &srv->loop, srv->db, cfg->report_refresh_ms);
+	chore_start(&srv->report_refresh, "report_refresh", &srv->loop, srv->db,
+		    cfg->report_refresh_ms, true);
+	chore_start(&srv->case_numbering, "case_numbering", &srv->loop, srv->db,
+		    cfg->report_refresh_ms, false);
+	chore_start(&srv->audit_seal, "audit_seal", &srv->loop, srv->db, cfg->audit_seal_ms, false);
+	chore_start(&srv->report_fold, "report_fold", &srv->loop, srv->db, cfg->report_fold_ms,
+		    false);
 	uv_tcp_init(&srv->loop, &srv->listener);
 	srv->listener.data = srv;
 	uv_signal_init(&srv->loop, &srv->sigterm);

@@ -9,7 +9,7 @@
 #include <uv.h>
 
 #include "config.h"
-#include "report_refresh.h"
+#include "chore.h"
 #include "throttle.h"
 #include "tls.h"
 
@@ -23,8 +23,9 @@ struct server {
 	uv_signal_t sigterm, sigint;
 	uv_timer_t drain_timer;
 	struct db_pool *db;
-	struct report_refresh report_refresh; /* networks' whole report rows */
-	SSL_CTX *tls_ctx;                     /* NULL: plaintext (loopback only) */
+	/* The single-writer work kept off the request path (chore.h). */
+	struct chore report_refresh, case_numbering, audit_seal, report_fold;
+	SSL_CTX *tls_ctx; /* NULL: plaintext (loopback only) */
 	/* Where libuv reads ciphertext; each read goes into its connection's BIO at once. */
 	uint8_t tls_read_buf[TLS_BUFFERED_MAX];
 	struct login_throttle login_throttle;

@@ -340,6 +340,7 @@ struct claim_create_state {
 	uint32_t workers;
 	uint8_t hash[32];
 	uint8_t id_index[VAULT_INDEX_BYTES];
+	int readback; /* the query that reads the claim back; the next reads its workers */
 };
 
 static const char *worker_field(const Tulay__V1__CreateClaim *m, size_t i)
@@ -348,6 +349,21 @@ static const char *worker_field(const Tulay__V1__CreateClaim *m, size_t i)
 		return "";
 	const char *values[] = {m->worker->name, m->worker->id_number, m->worker->phone};
 	return values[i];
+}
+
+/* Whether the request has a co-worker, so that the created claim's workers are read. */
+static bool m_has_co_workers(const struct request *req)
+{
+	return req->msg->create_claim->n_co_workers > 0;
+}
+
+/* Whether CreateClaim sets any of the details that claim_details writes. */
+static bool claim_has_details(const Tulay__V1__CreateClaim *m)
+{
+	return *m->recruitment_agency != '\0' || m->recruitment_fee != NULL ||
+	       m->contract_wage != NULL || m->actual_wage != NULL ||
+	       m->forum != TULAY__V1__CLAIM_FORUM__CLAIM_FORUM_UNSPECIFIED ||
+	       *m->filing_deadline != '\0' || m->n_exploitation_means > 0;
 }
 
 static void claim_created(struct request *req, enum db_outcome outcome)
@@ -362,13 +378,16 @@ static void claim_created(struct request *req, enum db_outcome outcome)
 		request_fail_key_reused(req, "claim");
 		return;
 	}
-	/* After claim_create, claim_details, claim_office and claim_workers_add. */
-	const PGresult *res = request_result(req, 4);
+	/* After claim_create and those of claim_details, claim_office and claim_workers_add
+	 * that had something to write. */
+	const struct claim_create_state *st = req->state;
+	const PGresult *res = request_result(req, st->readback);
 	if (PQntuples(res) != 1) {
 		request_fail(req, TULAY__V1__CODE__INTERNAL, "the claim could not be read back");
 		return;
 	}
-	Tulay__V1__Claim *claim = claim_build_group(req, res, request_result(req, 5));
+	Tulay__V1__Claim *claim = claim_build_group(
+	    req, res, m_has_co_workers(req) ? request_result(req, st->readback + 1) : NULL);
 	if (claim != NULL)
 		claim_send(req, claim);
 }
@@ -581,31 +600,43 @@ static void claim_create_submit(struct request *req)
 		db_param_bytes(q, st->id_index, sizeof(st->id_index));
 	else
 		db_param_text(q, NULL);
-	q = db_job_add(&req->job, "claim_details");
-	db_param_text(q, org_id);
-	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
-	for (size_t i = 0; i < N_ELEMS(dp.values); i++)
-		db_param_text(q, dp.values[i]);
-	db_param_bytes(q, st->hash, sizeof(st->hash));
-	q = db_job_add(&req->job, "claim_office");
-	db_param_text(q, org_id);
-	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
-	db_param_bytes(q, st->hash, sizeof(st->hash));
-	db_param_text(q, m->office);
-	q = db_job_add(&req->job, "claim_workers_add");
-	db_param_text(q, org_id);
-	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
-	db_param_bytes(q, st->hash, sizeof(st->hash));
-	for (size_t i = 0; i < N_ELEMS(co_workers); i++)
-		db_param_text(q, co_workers[i]);
-	/* Same pipeline, same transaction: read back what was created or replayed. */
+	/* Each further statement only when it has something to write: an empty one would
+	 * still update the claim's row (and append report deltas) for nothing. */
+	if (claim_has_details(m)) {
+		q = db_job_add(&req->job, "claim_details");
+		db_param_text(q, org_id);
+		db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
+		for (size_t i = 0; i < N_ELEMS(dp.values); i++)
+			db_param_text(q, dp.values[i]);
+		db_param_bytes(q, st->hash, sizeof(st->hash));
+	}
+	if (*m->office != '\0') {
+		q = db_job_add(&req->job, "claim_office");
+		db_param_text(q, org_id);
+		db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
+		db_param_bytes(q, st->hash, sizeof(st->hash));
+		db_param_text(q, m->office);
+	}
+	if (m->n_co_workers > 0) {
+		q = db_job_add(&req->job, "claim_workers_add");
+		db_param_text(q, org_id);
+		db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
+		db_param_bytes(q, st->hash, sizeof(st->hash));
+		for (size_t i = 0; i < N_ELEMS(co_workers); i++)
+			db_param_text(q, co_workers[i]);
+	}
+	/* Same pipeline, same transaction: read back what was created or replayed (a replay
+	 * matches this request's hash, so it has the same co-workers, or none). */
+	st->readback = req->job.nqueries;
 	q = db_job_add(&req->job, "claim_by_key");
 	db_param_text(q, org_id);
 	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
-	q = db_job_add(&req->job, "claim_workers_of");
-	db_param_text(q, org_id);
-	db_param_text(q, NULL);
-	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
+	if (m->n_co_workers > 0) {
+		q = db_job_add(&req->job, "claim_workers_of");
+		db_param_text(q, org_id);
+		db_param_text(q, NULL);
+		db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
+	}
 	request_audit_case_key(req, "create_claim", m->idempotency_key.data,
 			       (int)m->idempotency_key.len);
 	request_db(req, claim_created);

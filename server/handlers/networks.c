@@ -261,7 +261,7 @@ static void membership_added(struct request *req, enum db_outcome outcome)
 		req->resp.body_case = TULAY__V1__RESPONSE__BODY_MEMBERSHIP;
 		req->resp.membership = m;
 		/* Before the reply, which ends the request: the scopes it changes. */
-		report_refresh_soon(&req->srv->report_refresh);
+		chore_soon(&req->srv->report_refresh);
 		request_reply(req);
 	}
 }
@@ -345,7 +345,7 @@ static void membership_ended(struct request *req, enum db_outcome outcome)
 			return;
 		req->resp.body_case = TULAY__V1__RESPONSE__BODY_MEMBERSHIP;
 		req->resp.membership = m;
-		report_refresh_soon(&req->srv->report_refresh);
+		chore_soon(&req->srv->report_refresh);
 		request_reply(req);
 		return;
 	}

@@ -7,6 +7,7 @@
 #include "common.h"
 #include "handlers.h"
 #include "request.h"
+#include "server.h"
 #include "validate.h"
 
 #define ORG_LIST_DEFAULT 50
@@ -96,6 +97,9 @@ static void org_created(struct request *req, enum db_outcome outcome)
 			     "the organisation could not be read back");
 		return;
 	}
+	/* Its case numbering, before its first case needs it (that case would otherwise
+	 * make it on the request path). */
+	chore_soon(&req->srv->case_numbering);
 	req->resp.body_case = TULAY__V1__RESPONSE__BODY_ORGANISATION;
 	req->resp.organisation = o;
 	request_reply(req);

@@ -12,7 +12,7 @@ export TULAY_SERVER TULAY_CONFIG_DIR
 TULAY_CONFIG_DIR=$(mktemp -d)
 trap 'rm -rf "$TULAY_CONFIG_DIR"' EXIT
 T=$TULAY_CLI
-before=$(super -c "SELECT coalesce(max(seq), 0) FROM audit_log")
+before=$(super -c "SELECT coalesce(max(id), 0) FROM audit_log")
 echo not-the-password | "$T" login --username officer --password-stdin >/dev/null 2>&1
 echo "$TULAY_TEST_PASSWORD" | "$T" login --username officer --password-stdin >/dev/null
 out=$("$T" claim add --nationality BD --country-of-work SG --sector construction \
@@ -23,7 +23,7 @@ ref=$(grep -oE 'WT-[0-9]{4}-[0-9]{6}' <<<"$out" | head -n 1)
 "$T" claim list --country-of-work SG >/dev/null
 "$T" org list >/dev/null
 "$T" logout >/dev/null
-entries=$(super -c "SELECT string_agg(action || ':' || target, ' ' ORDER BY seq) FROM audit_log WHERE seq > $before")
+entries=$(super -c "SELECT string_agg(action || ':' || target, ' ' ORDER BY id) FROM audit_log WHERE id > $before")
 match "a failed login is recorded (with the name tried)" 'login_failed:officer' "$entries"
 match "a login is recorded" '(^| )login:officer' "$entries"
 match "the new claim is recorded by its reference" "create_claim:$ref" "$entries"
@@ -34,13 +34,13 @@ match "logout is recorded" 'logout:officer' "$entries"
 match "entries name the organisation and user" '^[0-9]+\|[0-9]+$' \
 	"$(super -c "SELECT org_id || '|' || user_id FROM audit_log WHERE action = 'read_claim' AND target = '$ref' LIMIT 1")"
 match "the filters of a list are in its detail" 'country_of_work=SG' \
-	"$(super -c "SELECT detail FROM audit_log WHERE seq > $before AND action = 'list_claims'")"
+	"$(super -c "SELECT detail FROM audit_log WHERE id > $before AND action = 'list_claims'")"
 
 # An action whose audit entry cannot be written does not happen either.
 echo "$TULAY_TEST_PASSWORD" | "$T" login --username officer --password-stdin >/dev/null
 claims_before=$(super -c "SELECT count(*) FROM cases")
 psql -X -q -h "$sock" -U postgres -d tulay -c \
-	"BEGIN; LOCK TABLE audit_head IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(6); COMMIT;" >/dev/null 2>&1 &
+	"BEGIN; LOCK TABLE audit_log IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(6); COMMIT;" >/dev/null 2>&1 &
 sleep 0.5
 out=$("$T" claim add --nationality BD --country-of-work SG --sector construction \
 	--employer "Unaudited Pte Ltd" --work-start 2025-01-01 --work-end 2025-03-31 \
@@ -49,7 +49,13 @@ match "a claim whose audit entry is blocked is refused" 'UNAVAILABLE' "$out"
 wait
 match "and nothing of it was saved" "^$claims_before\$" "$(super -c "SELECT count(*) FROM cases")"
 
-match "the live log verifies" '^audit log intact: [0-9]+ entries' "$(verify)"
+# tulayd seals in the background, a block every --audit-seal-ms (200 ms): the entries above
+# are in the chain within moments, without anyone asking.
+sealed_all() { [[ $(verify) =~ " 0 unsealed" ]]; }
+for _ in $(seq 50); do sealed_all && break; sleep 0.1; done
+match "tulayd seals the entries by itself" '^audit log intact: [0-9]+ entries sealed in [0-9]+ blocks, 0 unsealed' "$(verify)"
+match "the entries above are sealed in the order they were made" '^t$' \
+	"$(super -c "SELECT bool_and(ok) FROM (SELECT seq > lag(seq) OVER (ORDER BY id) OR lag(seq) OVER (ORDER BY id) IS NULL AS ok FROM audit_log WHERE id > $before) x")"
 code=0
 verify >/dev/null || code=$?
 [[ $code == 0 ]] && ok "verify exits 0 when intact" || not_ok "verify exits 0 when intact (got $code)"
@@ -59,7 +65,13 @@ super -d postgres -c "DROP DATABASE IF EXISTS audit_src" -c "CREATE DATABASE aud
 "$TULAYD" migrate up --db "${TULAY_TEST_DB_OWNER/dbname=tulay/dbname=audit_src}" >/dev/null
 DB=audit_src super -c "SELECT set_config('tulay.org_id', '1', false), set_config('tulay.user_id', '7', false)" \
 	-c "SELECT count(audit_append('read_claim', 'WT-2026-' || lpad(g::text, 6, '0'), 'n=' || g)) FROM generate_series(1, 10) g" >/dev/null
-DB=audit_src match "the fresh copy verifies" '^audit log intact: 10 entries' "$(DB=audit_src verify)"
+seal() { "$TULAYD" audit seal --db "${TULAY_TEST_DB_OWNER/dbname=tulay/dbname=${DB:-tulay}}" 2>&1; }
+match "entries not sealed yet are counted as the tail" '^audit log intact: 0 entries sealed in 1 blocks, 10 unsealed' "$(DB=audit_src verify)"
+match "audit seal seals them" '^sealed 10 entries in 1 blocks; 0 unsealed' "$(DB=audit_src seal)"
+DB=audit_src super -c "SELECT set_config('tulay.org_id', '1', false)" \
+	-c "SELECT audit_append('read_claim', 'WT-2026-000011', 'n=11')" >/dev/null
+match "a second seal makes a second block" '^sealed 1 entries in 1 blocks' "$(DB=audit_src seal)"
+match "the fresh copy verifies" '^audit log intact: 11 entries sealed in 3 blocks, 0 unsealed' "$(DB=audit_src verify)"
 
 # tamper NAME EXPECTED SQL...: a fresh copy, the tampering, then verify must fail.
 tamper() {
@@ -79,8 +91,12 @@ tamper "a deleted entry" 'entry 5 is missing' -c "DELETE FROM audit_log WHERE se
 tamper "two entries swapped" 'entry 4 does not match' \
 	-c "UPDATE audit_log SET seq = -seq WHERE seq IN (4, 5)" \
 	-c "UPDATE audit_log SET seq = CASE seq WHEN -4 THEN 5 ELSE 4 END WHERE seq IN (-4, -5)"
-tamper "the last entry removed" 'removed from the end' -c "DELETE FROM audit_log WHERE seq = 10"
-tamper "a truncated log" 'head records 10 entries but the log ends at 0' -c "TRUNCATE audit_log"
+tamper "the last entry removed" 'removed from the end' -c "DELETE FROM audit_log WHERE seq = 11"
+tamper "a truncated log" 'blocks seal 11 entries but the log ends at 0' -c "TRUNCATE audit_log"
+tamper "an entry unsealed again" 'entry 5 is missing' -c "UPDATE audit_log SET seq = NULL, hash = NULL WHERE seq = 5"
+tamper "an edited block" 'block 1 does not match its hash' -c "UPDATE audit_blocks SET sealed_at = sealed_at + interval '1 second' WHERE block = 1"
+tamper "a deleted block" 'block 1 is missing' -c "DELETE FROM audit_blocks WHERE block = 1"
+tamper "the last block deleted" 'entries 11 to 11 are numbered but in no block' -c "DELETE FROM audit_blocks WHERE block = 2"
 super -d postgres -c "DROP DATABASE IF EXISTS audit_t" -c "DROP DATABASE audit_src" >/dev/null
 
 finish

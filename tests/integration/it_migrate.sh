@@ -52,7 +52,8 @@ BEGIN;
 SELECT outcome FROM create_wage_theft_claim(1, 1, decode(repeat('11', 16), 'hex'),
     decode(repeat('22', 32), 'hex'), 'PH', 'MY', 'construction', 'Clash Test',
     '2025-01-01', '2025-01-02', 100, 'MYR', 1, NULL, NULL, NULL, NULL);
-UPDATE case_counters SET last_value = last_value - 1 WHERE org_id = 1;
+SELECT setval(s::regclass, currval(s::regclass) - 1)
+  FROM case_number_sequence(1, 'wage_theft', extract(year FROM now() AT TIME ZONE 'UTC')::integer) s;
 SELECT outcome FROM create_wage_theft_claim(1, 1, decode(repeat('33', 16), 'hex'),
     decode(repeat('44', 32), 'hex'), 'PH', 'MY', 'construction', 'Clash Test',
     '2025-01-01', '2025-01-02', 100, 'MYR', 1, NULL, NULL, NULL, NULL);

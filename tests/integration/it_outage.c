@@ -154,7 +154,7 @@ static void test_lock_wait_ends_cleanly(void **state)
 	it_raw_login(fd, "officer");
 	outage_key[15] ^= 0xff; /* a key of its own */
 
-	psql("BEGIN; LOCK TABLE case_counters IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(6); "
+	psql("BEGIN; LOCK TABLE wage_theft_claims IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(6); "
 	     "COMMIT;",
 	     NULL, 0, true);
 	usleep(500 * 1000); /* let the lock be taken */

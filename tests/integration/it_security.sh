@@ -49,7 +49,7 @@ match "tulay_app may not DELETE or TRUNCATE anything" '^0$' \
 match "tulay_app can neither read nor change the audit log" '^f\|f\|f$' \
 	"$(super -c "SELECT has_table_privilege('tulay_app', 'audit_log', 'SELECT'),
 	 has_table_privilege('tulay_app', 'audit_log', 'UPDATE'),
-	 has_table_privilege('tulay_app', 'audit_head', 'UPDATE')")"
+	 has_table_privilege('tulay_app', 'audit_blocks', 'UPDATE')")"
 
 # --- (b) the cross-tenant matrix ----------------------------------------------------------
 A=$(super -c "SELECT org_id FROM organisations WHERE acronym = 'DEMO'")
@@ -70,15 +70,15 @@ COMMIT;
 SQL
 before=$(super -c "SELECT (SELECT count(*) FROM cases WHERE org_id = $B) || '/' ||
 	(SELECT count(*) FROM wage_theft_claims WHERE org_id = $B) || '/' ||
-	(SELECT sum(last_value) FROM case_counters WHERE org_id = $B) || '/' ||
+	(SELECT count(*) FROM pg_sequences WHERE sequencename LIKE 'case_number_' || $B || '_%' AND last_value IS NOT NULL) || '/' ||
 	(SELECT count(*) FROM users WHERE org_id = $B) || '/' ||
 	(SELECT count(*) FROM sessions WHERE user_id = $UB AND ended_at IS NULL)")
 match "organisation B has rows in every tenant table" '^[1-9][0-9]*/[1-9][0-9]*/[1-9][0-9]*/[1-9][0-9]*/[1-9]' "$before"
 
 ctx=("$A" "$UA" field_officer)
 # A column each table lets tulay_app update, so the UPDATE checks exercise RLS itself.
-declare -A writable=([cases]=version [wage_theft_claims]=employer [case_counters]=last_value [users]=version)
-for t in cases wage_theft_claims case_counters users; do
+declare -A writable=([cases]=version [wage_theft_claims]=employer [users]=version)
+for t in cases wage_theft_claims users; do
 	w=${writable[$t]}
 	match "$t: A sees none of B's rows" '^0$' \
 		"$(app "${ctx[@]}" "SELECT count(*) FROM $t WHERE org_id = $B;")"
@@ -95,8 +95,17 @@ match "cases: A cannot insert a case for B" 'row-level security' \
 	"$(app "${ctx[@]}" "INSERT INTO cases (org_id, reference, kind, status, opened_on, created_by, idempotency_key, request_hash) VALUES ($B, 'WT-2099-000001', 'wage_theft', 'intake', current_date, $UA, decode(repeat('01', 16), 'hex'), decode(repeat('02', 32), 'hex'));")"
 match "wage_theft_claims: A cannot insert claim details for B" 'row-level security' \
 	"$(app "${ctx[@]}" "INSERT INTO wage_theft_claims (org_id, case_id, worker_nationality, country_of_work, sector, employer, work_started_on, work_ended_on, amount_claimed_minor, amount_claimed_currency) VALUES ($B, 999999, 'PH', 'MY', 'care', 'X', '2025-01-01', '2025-01-02', 1, 'MYR');")"
-match "case_counters: A cannot insert a counter for B" 'row-level security' \
-	"$(app "${ctx[@]}" "INSERT INTO case_counters VALUES ($B, 'wage_theft', 2099, 1);")"
+seq_b="case_number_${B}_wage_theft_$(date -u +%Y)"
+match "case numbering: A cannot draw B's numbers directly" 'permission denied' \
+	"$(app "${ctx[@]}" "SELECT nextval('$seq_b');")"
+match "case numbering: A cannot set B's numbering back" 'permission denied' \
+	"$(app "${ctx[@]}" "SELECT setval('$seq_b', 1);")"
+match "report deltas: A sees none of B's" '^0$' \
+	"$(app "${ctx[@]}" "SELECT count(*) FROM report_deltas WHERE org_id = $B;")"
+match "report deltas: A cannot append one for B" 'permission denied' \
+	"$(app "${ctx[@]}" "INSERT INTO report_deltas (org_id, kind, day, d, sign, workers) VALUES ($B, 'wage_theft', current_date, '{}', 1, 1);")"
+match "the audit blocks are closed to tulay_app" 'permission denied' \
+	"$(app "${ctx[@]}" "SELECT count(*) FROM audit_blocks;")"
 match "users: A's field officer cannot create a user in B" 'row-level security' \
 	"$(app "${ctx[@]}" "INSERT INTO users (org_id, username, password_hash, role) VALUES ($B, 'intruder', 'x', 'admin');")"
 match "users: nobody promotes themselves (role is not updatable by tulay_app)" 'permission denied' \
@@ -129,7 +138,7 @@ match "the audit log cannot be emptied by tulay_app" 'permission denied' \
 	"$(app "${ctx[@]}" "TRUNCATE audit_log;")"
 after=$(super -c "SELECT (SELECT count(*) FROM cases WHERE org_id = $B) || '/' ||
 	(SELECT count(*) FROM wage_theft_claims WHERE org_id = $B) || '/' ||
-	(SELECT sum(last_value) FROM case_counters WHERE org_id = $B) || '/' ||
+	(SELECT count(*) FROM pg_sequences WHERE sequencename LIKE 'case_number_' || $B || '_%' AND last_value IS NOT NULL) || '/' ||
 	(SELECT count(*) FROM users WHERE org_id = $B) || '/' ||
 	(SELECT count(*) FROM sessions WHERE user_id = $UB AND ended_at IS NULL)")
 match "B's rows are exactly as before ($before)" "^$before\$" "$after"

@@ -23,8 +23,10 @@
 -- requests never wait on each other in a cycle): the cases row (SELECT ... FOR UPDATE)
 -- first, then its kind's row (wage_theft_claims, deportations, recommendations), then
 -- rows that only this case owns (events, stages, evidence, workers), then inserts into
--- append-only tables (case_events, report_deltas, audit_log). A referral locks its case
--- row before the referral row.
+-- append-only tables (case_events, report_deltas, audit_log). Proposing a referral locks
+-- its case row before writing the referral; deciding one locks the referral, then its case
+-- row only as the foreign-key check of the timeline entry (KEY SHARE), which waits for a
+-- writer of the case, and no writer of a case ever waits for a referral.
 
 -- --- Audit: append without a head, seal off the request path ----------------------------
 
@@ -84,12 +86,20 @@ DROP TABLE audit_head;
 
 -- Appends one entry for the current transaction's tenant context: an insert, nothing
 -- shared. Returns the entry's id (its place in the chain is given when it is sealed).
+-- PL/pgSQL rather than SQL here and in the other functions every write calls: PostgreSQL
+-- parses and plans a (not inlined) SQL function's body at every call, PL/pgSQL once per
+-- session.
 CREATE OR REPLACE FUNCTION audit_append(p_action text, p_target text, p_detail text)
-RETURNS bigint LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+RETURNS bigint LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    v_id bigint;
+BEGIN
     INSERT INTO audit_log (xid, at, org_id, user_id, action, target, detail)
     VALUES (pg_current_xact_id(), date_trunc('microseconds', clock_timestamp()), tulay_org(),
             tulay_user(), p_action, coalesce(p_target, ''), coalesce(p_detail, ''))
-    RETURNING id
+    RETURNING id INTO v_id;
+    RETURN v_id;
+END;
 $$;
 
 -- Seals up to p_max rows into one new block and returns how many; -1 when another sealer
@@ -171,10 +181,13 @@ $$;
 
 -- The reference of a new case: PREFIX-YEAR-NNNNNN.
 CREATE FUNCTION case_new_reference(p_org bigint, p_kind text, p_prefix text, p_year integer)
-RETURNS text LANGUAGE sql AS $$
-    SELECT p_prefix || '-' || p_year || '-' || CASE WHEN n < 1000000
-        THEN lpad(n::text, 6, '0') ELSE n::text END
-      FROM (SELECT case_next_number(p_org, p_kind, p_year) AS n) x
+RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    n bigint := case_next_number(p_org, p_kind, p_year);
+BEGIN
+    RETURN p_prefix || '-' || p_year || '-' || CASE WHEN n < 1000000
+        THEN lpad(n::text, 6, '0') ELSE n::text END;
+END;
 $$;
 
 -- Creates this year's sequences (and in December next year's) for every organisation and
@@ -337,13 +350,53 @@ CREATE OR REPLACE FUNCTION report_apply(
     p_org bigint, p_kind text, p_day date, p_d text[], p_sign integer, p_workers bigint,
     p_claimed_cur text, p_claimed bigint, p_awarded_cur text, p_awarded bigint,
     p_recovered_cur text, p_recovered bigint)
-RETURNS void LANGUAGE sql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
     INSERT INTO report_deltas (org_id, kind, day, d, sign, workers, claimed_cur, claimed,
                                awarded_cur, awarded, recovered_cur, recovered)
     VALUES (p_org, p_kind, p_day,
-            ARRAY(SELECT coalesce(p_d[i], '') FROM generate_series(1, 7) i ORDER BY i),
+            ARRAY[coalesce(p_d[1], ''), coalesce(p_d[2], ''), coalesce(p_d[3], ''),
+                  coalesce(p_d[4], ''), coalesce(p_d[5], ''), coalesce(p_d[6], ''),
+                  coalesce(p_d[7], '')],
             p_sign, p_workers, p_claimed_cur, p_claimed, p_awarded_cur, p_awarded,
-            p_recovered_cur, p_recovered)
+            p_recovered_cur, p_recovered);
+END;
+$$;
+
+-- 0011's, in PL/pgSQL (see audit_append).
+CREATE OR REPLACE FUNCTION report_claim_apply(w wage_theft_claims, p_status text,
+                                              p_sign integer)
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+    PERFORM report_apply(w.org_id, 'wage_theft', w.work_ended_on,
+        ARRAY[w.worker_nationality::text, w.country_of_work::text, w.sector, w.employer,
+              w.recruitment_agency, w.forum, p_status],
+        p_sign, w.workers, w.amount_claimed_currency::text, w.amount_claimed_minor,
+        w.amount_awarded_currency::text, w.amount_awarded_minor,
+        w.amount_recovered_currency::text, w.amount_recovered_minor);
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION report_deportation_apply(d deportations, p_status text,
+                                                    p_opened date, p_sign integer)
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+    PERFORM report_apply(d.org_id, 'deportation',
+        coalesce(d.arrested_on, d.detained_on, d.deported_on, d.released_on, p_opened),
+        ARRAY[d.deported_from::text, d.deported_to::text, d.grounds[1], p_status,
+              d.nationality::text, NULL, NULL],
+        p_sign, 0, NULL, NULL, NULL, NULL, NULL, NULL);
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION report_recommendation_apply(r recommendations, p_status text,
+                                                       p_sign integer)
+RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+    PERFORM report_apply(r.org_id, 'recommendation', r.source_date,
+        ARRAY[p_status, r.target_body, r.theme, r.addressed_to, NULL, NULL, NULL],
+        p_sign, 0, NULL, NULL, NULL, NULL, NULL, NULL);
+END;
 $$;
 
 -- Each delta as the rows of report_cells it changes, per cube of its kind: the count row
@@ -639,3 +692,26 @@ GRANT EXECUTE ON FUNCTION audit_seal(integer), case_number_sequence(bigint, text
 GRANT SELECT ON report_deltas, report_delta_rows TO tulay_app;
 
 SELECT case_numbering_prepare();
+
+-- 0010's, in PL/pgSQL (see audit_append): the policies of every case table call it, so
+-- every read and update of a case did parse it again.
+CREATE OR REPLACE FUNCTION tulay_shared_cases() RETURNS TABLE (org_id bigint, case_id bigint)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $$
+BEGIN
+    RETURN QUERY SELECT r.org_id, r.case_id FROM referrals r
+                  WHERE r.to_org_id = tulay_org() AND r.status = 'accepted';
+END;
+$$;
+
+-- Called only from the report triggers, which already run with the owner's rights and
+-- search_path: running them as the caller spares every write three nested changes of user
+-- and search_path (each of which costs more than the insert they wrap). Nobody else may
+-- execute them (0011 revoked that from PUBLIC).
+ALTER FUNCTION report_apply(bigint, text, date, text[], integer, bigint, text, bigint, text,
+                            bigint, text, bigint) SECURITY INVOKER RESET search_path;
+ALTER FUNCTION report_claim_apply(wage_theft_claims, text, integer)
+    SECURITY INVOKER RESET search_path;
+ALTER FUNCTION report_deportation_apply(deportations, text, date, integer)
+    SECURITY INVOKER RESET search_path;
+ALTER FUNCTION report_recommendation_apply(recommendations, text, integer)
+    SECURITY INVOKER RESET search_path;

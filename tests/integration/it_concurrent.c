@@ -80,6 +80,8 @@ int it_call_retrying(struct tulay_client *c, Tulay__V1__Request *req, int retrie
 			return rc;
 		}
 		tally_code(t, resp->status->code);
+		if (resp->status->outcome_unknown)
+			t->outcome_unknown++;
 		if (resp->status->code != TULAY__V1__CODE__UNAVAILABLE || attempt >= retries) {
 			*out = resp;
 			return 0;
@@ -94,6 +96,7 @@ void it_tally_add(struct it_tally *into, const struct it_tally *from)
 	for (int i = 0; i < IT_N_CODES; i++)
 		into->codes[i] += from->codes[i];
 	into->no_answer += from->no_answer;
+	into->outcome_unknown += from->outcome_unknown;
 }
 
 void it_tally_print(const char *name, const struct it_tally *t)
@@ -108,6 +111,8 @@ void it_tally_print(const char *name, const struct it_tally *t)
 	}
 	if (t->no_answer > 0)
 		printf("%sno answer %d", sep, t->no_answer);
+	if (t->outcome_unknown > 0)
+		printf(" (%d of the UNAVAILABLE with the outcome unknown)", t->outcome_unknown);
 	printf("\n");
 }
 

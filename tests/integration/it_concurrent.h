@@ -21,7 +21,8 @@
 /* How many answers of each status code a worker got, and how many calls got no answer. */
 struct it_tally {
 	int codes[IT_N_CODES];
-	int no_answer; /* a TULAY_E_* instead of a Response */
+	int no_answer;       /* a TULAY_E_* instead of a Response */
+	int outcome_unknown; /* UNAVAILABLE answers to writes that may have been applied */
 };
 
 /* Connects to TULAY_SERVER and logs in as `username` with the harness password. Returns

@@ -7,8 +7,7 @@
 #   REPORT_AS       the user who asks for the reports
 #   REPORT_NETWORK  the organisation reported on (--network)
 #   REPORT_AMOUNTS  "claimed" (the default): compare the amounts claimed; "all": the
-#                   amounts awarded and recovered too (claims whose award and recovery are
-#                   in the currency of their claim)
+#                   amounts awarded and recovered too
 #
 #   check_report NAME BY PERIOD_SQL KEYS_SQL NKEYS HASPERIOD   one grouping, as tap checks
 # shellcheck shell=bash
@@ -19,22 +18,35 @@
 # empty when none), as the CSV report has them. $1: SQL for the period label ('' none), $2:
 # SQL for the keys joined by '|'.
 brute() {
-	local money="to_char(sum(f.amount) / 100.0, 'FM999999999990.00')"
+	local from="cases c JOIN wage_theft_claims w USING (org_id, case_id)
+		    JOIN organisations o ON o.org_id = c.org_id,
+		    LATERAL (SELECT $1 AS p, replace($2, '_', '-') AS k) x
+		   WHERE o.acronym IN ($SCOPE)"
+	local amount="'FM999999999990.00'"
 	if [[ "${REPORT_AMOUNTS:-claimed}" == all ]]; then
-		money="$money || '|' || coalesce(to_char(sum(f.awarded) / 100.0, 'FM999999999990.00'), '')
-		       || '|' || coalesce(to_char(sum(f.recovered) / 100.0, 'FM999999999990.00'), '')"
+		# A line for every currency any of the three amounts is in.
+		super -c "WITH b AS (SELECT x.p, x.k, w.* FROM $from),
+			     cell AS (SELECT p, k, count(*) AS n, sum(workers) AS workers
+			                FROM b GROUP BY p, k),
+			     m AS (SELECT b.p, b.k, v.* FROM b, LATERAL (VALUES
+			             (b.amount_claimed_currency, b.amount_claimed_minor, NULL::bigint,
+			              NULL::bigint),
+			             (b.amount_awarded_currency, NULL, b.amount_awarded_minor, NULL),
+			             (b.amount_recovered_currency, NULL, NULL, b.amount_recovered_minor))
+			             v (cur, claimed, awarded, recovered) WHERE v.cur IS NOT NULL)
+			SELECT m.p || '|' || m.k || '|' || cell.n || '|' || cell.workers || '|' || m.cur
+			       || '|' || coalesce(to_char(sum(m.claimed) / 100.0, $amount), '')
+			       || '|' || coalesce(to_char(sum(m.awarded) / 100.0, $amount), '')
+			       || '|' || coalesce(to_char(sum(m.recovered) / 100.0, $amount), '')
+			  FROM m JOIN cell USING (p, k)
+			 GROUP BY m.p, m.k, cell.n, cell.workers, m.cur ORDER BY 1"
+		return
 	fi
 	super -c "WITH f AS (SELECT x.p, x.k, w.workers, w.amount_claimed_currency AS cur,
-		                    w.amount_claimed_minor AS amount,
-		                    w.amount_awarded_minor AS awarded,
-		                    w.amount_recovered_minor AS recovered
-		               FROM cases c JOIN wage_theft_claims w USING (org_id, case_id)
-		               JOIN organisations o ON o.org_id = c.org_id,
-		               LATERAL (SELECT $1 AS p, replace($2, '_', '-') AS k) x
-		              WHERE o.acronym IN ($SCOPE)),
+		                    w.amount_claimed_minor AS amount FROM $from),
 		     cell AS (SELECT p, k, count(*) AS n, sum(workers) AS workers FROM f GROUP BY p, k)
 		SELECT f.p || '|' || f.k || '|' || cell.n || '|' || cell.workers || '|' || f.cur || '|' ||
-		       $money
+		       to_char(sum(f.amount) / 100.0, $amount)
 		  FROM f JOIN cell USING (p, k) GROUP BY f.p, f.k, cell.n, cell.workers, f.cur ORDER BY 1"
 }
 
@@ -48,6 +60,7 @@ from_csv() {
 		}
 		NR == 1 { next }
 		{
+			sub(/\r$/, "") # CSV lines end in CRLF
 			c = 2; p = ""
 			if (hp) p = $(c++)
 			k = ""

@@ -77,86 +77,12 @@ match "the claims are in" '^146$' "$(super -c "SELECT count(*) FROM cases c JOIN
 	USING (org_id) WHERE o.acronym LIKE 'RPT%'")"
 
 SCOPE="'RPT', 'RPT-MY', 'RPT-TH'"
-# Brute force: the cells of a grouping straight from the raw tables, one line per cell and
-# currency, as "period|keys|cases|workers|currency|claimed": the cell's cases and workers
-# (all currencies), the currency's amount claimed (major units, 2 decimals), as the CSV
-# report has them. $1: SQL for the period label ('' none), $2: SQL for the keys joined by '|'.
-brute() {
-	super -c "WITH f AS (SELECT x.p, x.k, w.workers, w.amount_claimed_currency AS cur,
-		                    w.amount_claimed_minor AS amount
-		               FROM cases c JOIN wage_theft_claims w USING (org_id, case_id)
-		               JOIN organisations o ON o.org_id = c.org_id,
-		               LATERAL (SELECT $1 AS p, replace($2, '_', '-') AS k) x
-		              WHERE o.acronym IN ($SCOPE)),
-		     cell AS (SELECT p, k, count(*) AS n, sum(workers) AS workers FROM f GROUP BY p, k)
-		SELECT f.p || '|' || f.k || '|' || cell.n || '|' || cell.workers || '|' || f.cur || '|' ||
-		       to_char(sum(f.amount) / 100.0, 'FM999999999990.00')
-		  FROM f JOIN cell USING (p, k) GROUP BY f.p, f.k, cell.n, cell.workers, f.cur ORDER BY 1"
-}
-# The same from a CSV report: visible cells, suppressed cells ("period|keys|-"), total; a
-# suppressed sum in a visible cell is "*". A line per currency, as in the CSV.
-# $1: the number of key columns, $2: whether there is a period column; CSV on stdin.
-from_csv() {
-	awk -F, -v nk="$1" -v hp="$2" '
-		NR == 1 { next }
-		{
-			c = 2; p = ""
-			if (hp) p = $(c++)
-			k = ""
-			for (i = 0; i < nk; i++) k = k (i ? "|" : "") $(c++)
-			cases = $(c++); workers = $(c++); cur = $(c++); claimed = $(c++)
-			if ($1 == "total") { print "TOTAL|" cases; next }
-			if (cases == "") print p "|" k "|-"
-			else print p "|" k "|" cases "|" workers "|" cur "|" (claimed == "" ? "*" : claimed)
-		}'
-}
-# Checks one grouping: every visible cell equals the brute force, every cell of fewer than
-# K cases is suppressed, every cell is there, and the suppressed cells together are not
-# one cell nor fewer than K cases (so the total gives nothing away).
-check_report() { # NAME BY PERIOD_SQL KEYS_SQL NKEYS HASPERIOD
-	local name=$1 by=$2 csv got want
-	csv=$(as rpt.coord report claims --by "$by" --network RPT --format csv 2>&1)
-	got=$(from_csv "$5" "$6" <<<"$csv")
-	want=$(brute "$3" "$4")
-	local visible_ok=1 small_ok=1 line key cases
-	while IFS= read -r line; do
-		[[ "$line" == TOTAL* || "$line" == *"|-" ]] && continue
-		# A suppressed sum ("*", dominated or complementary) leaves the counts to compare.
-		if [[ "$line" == *"|*" ]]; then
-			grep -qF -- "${line%\*}" <<<"$want"
-		else
-			grep -qxF -- "$line" <<<"$want"
-		fi || { visible_ok=0; echo "    | shown but not in the raw tables: $line"; }
-	done <<<"$got"
-	while IFS= read -r line; do
-		cases=$(awk -F'|' -v n="$5" -v hp="$6" '{ print $(n + 2) }' <<<"$line")
-		key=$(awk -F'|' -v n="$5" '{ s = $1; for (i = 2; i <= n + 1; i++) s = s "|" $i; print s }' <<<"$line")
-		if ((cases < K)) && ! grep -qxF -- "$key|-" <<<"$got"; then
-			small_ok=0
-			echo "    | a cell of $cases cases is not suppressed: $key"
-		fi
-	done <<<"$want"
-	match "$name: every visible cell equals the raw tables" '^1$' "$visible_ok"
-	match "$name: every cell under $K cases is suppressed" '^1$' "$small_ok"
-	match "$name: every cell is in the report" "^$(grep -c . <<<"$want")\$" \
-		"$(grep -vc '^TOTAL' <<<"$got")"
-	local total hidden n_hidden
-	# The total's cases repeat on its row for each currency, and so do a cell's.
-	total=$(grep -m 1 '^TOTAL' <<<"$got" | cut -d'|' -f2)
-	n_hidden=$(grep -c '|-$' <<<"$got")
-	if [[ -n "$total" && "$n_hidden" -gt 0 ]]; then
-		hidden=$((total - $(grep -v '^TOTAL' <<<"$got" | grep -v '|-$' | awk -F'|' -v n="$5" '
-			{ key = $1; for (i = 2; i <= n + 1; i++) key = key "|" $i }
-			!(key in seen) { seen[key] = 1; s += $(n + 2) }
-			END { print s + 0 }')))
-		match "$name: the hidden cells are several and $K cases or more together" '^ok$' \
-			"$( ((n_hidden >= 2 && hidden >= K)) && echo ok || echo "$n_hidden cells, $hidden cases")"
-	fi
-	LAST_CSV=$csv
-}
-# The rows the folded deltas keep that a rebuild from the cases would not have, and the other
-# way round, as "N M" (everything committed folded first, as tulayd would within a moment;
-# rolled back: the rebuild is only compared).
+# Every report against a brute force over the raw tables: check_report (report_compare.sh).
+REPORT_AS=rpt.coord REPORT_NETWORK=RPT
+# shellcheck source=report_compare.sh
+source "$(dirname "$0")/report_compare.sh"
+# The rows the triggers keep that a rebuild from the cases would not have, and the other way
+# round, as "N M" (rolled back: the rebuild is only compared).
 rollups_vs_rebuild() {
 	super <<'SQL' | tail -n 1
 SELECT report_fold_all() \g /dev/null

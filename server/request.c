@@ -160,6 +160,21 @@ void request_fail_db(struct request *req)
 			     "the database is busy and nothing was saved; try again shortly");
 		return;
 	}
+	if (strcmp(db_sqlstate(res), "42501") == 0) {
+		/* Row-level security refused a row the request wrote: the caller's access to the
+		 * case ended while the request ran (a referral revoked by a concurrent request
+		 * between the function's checks and its insert). The transaction rolled back. */
+		log_warn("event=db_denied conn=%llu req=%llu type=%s query=%d sqlstate=42501 "
+			 "error=\"%s\"",
+			 req->conn != NULL ? (unsigned long long)req->conn->id : 0ULL,
+			 (unsigned long long)req->seq, request_type(req), i,
+			 log_clean(PQresultErrorMessage(res), clean, sizeof(clean)));
+		request_fail(req, TULAY__V1__CODE__PERMISSION_DENIED,
+			     "your organisation may no longer change this (its access ended while "
+			     "the request ran, for example a referral was revoked); nothing was "
+			     "saved");
+		return;
+	}
 	log_error(
 	    "event=db_error conn=%llu req=%llu type=%s query=%d sqlstate=%s error=\"%s\"",
 	    req->conn != NULL ? (unsigned long long)req->conn->id : 0ULL,

@@ -107,6 +107,14 @@ static Tulay__V1__Code code_of(const Tulay__V1__Response *resp)
 	return resp->status->code;
 }
 
+/* Whether the answer says MYNGO's access to a shared case ended: DEMO revoked the referral
+ * before the request (NOT_FOUND), or while it ran (PERMISSION_DENIED, nothing saved). */
+static bool lost_access(const struct worker *w, Tulay__V1__Code code)
+{
+	return w->partner &&
+	       (code == TULAY__V1__CODE__NOT_FOUND || code == TULAY__V1__CODE__PERMISSION_DENIED);
+}
+
 /* A read (counted apart from writes). Returns the response or NULL (recorded). */
 static Tulay__V1__Response *read_call(struct worker *w, Tulay__V1__Request *req, const char *what)
 {
@@ -182,7 +190,7 @@ static enum outcome claim_update(struct worker *w, const char *reference, bool a
 			return FAILED;
 		if (code_of(claim) != TULAY__V1__CODE__OK) {
 			/* A partner's access ends when DEMO revokes the referral. */
-			bool revoked = w->partner && code_of(claim) == TULAY__V1__CODE__NOT_FOUND;
+			bool revoked = lost_access(w, code_of(claim));
 			if (!revoked)
 				unexpected(w, "GetClaim", claim);
 			tulay_response_free(claim);
@@ -230,7 +238,7 @@ static enum outcome claim_update(struct worker *w, const char *reference, bool a
 			tulay_response_free(resp);
 			return WRITTEN;
 		}
-		bool revoked = w->partner && code == TULAY__V1__CODE__NOT_FOUND;
+		bool revoked = lost_access(w, code);
 		if (code != TULAY__V1__CODE__FAILED_PRECONDITION && !revoked)
 			unexpected(w, what, resp);
 		tulay_response_free(resp);
@@ -259,7 +267,7 @@ static enum outcome add_note(struct worker *w, const char *reference)
 	if (resp == NULL)
 		return FAILED;
 	enum outcome out = WRITTEN;
-	if (code_of(resp) == TULAY__V1__CODE__NOT_FOUND && w->partner) {
+	if (lost_access(w, code_of(resp))) {
 		out = REFUSED;
 	} else if (code_of(resp) != TULAY__V1__CODE__OK) {
 		unexpected(w, "AddCaseNote", resp);
@@ -287,7 +295,7 @@ static enum outcome add_intervention(struct worker *w, const char *reference)
 	if (resp == NULL)
 		return FAILED;
 	enum outcome out = WRITTEN;
-	if (code_of(resp) == TULAY__V1__CODE__NOT_FOUND && w->partner) {
+	if (lost_access(w, code_of(resp))) {
 		out = REFUSED;
 	} else if (code_of(resp) != TULAY__V1__CODE__OK) {
 		unexpected(w, "AddIntervention", resp);

@@ -825,6 +825,10 @@ static void test_no_deadlocks_under_overlapping_updates(void **state)
 	snprintf(tulayd_log, sizeof(tulayd_log), "%s/tulayd.log", it_env("TULAY_TEST_STATE"));
 	long pg_from = it_file_size(pg_log);
 	long tulayd_from = it_file_size(tulayd_log);
+	/* A line to find again: the log read below is the one PostgreSQL writes now. */
+	PGconn *su = it_db_connect(it_superuser_conninfo());
+	it_sql_exec(su, "DO $$BEGIN RAISE WARNING 'it_deadlock reads the log from here'; END$$");
+	PQfinish(su);
 
 	struct tulay_client *c = it_login_try("officer");
 	assert_non_null(c);
@@ -891,11 +895,18 @@ static void test_no_deadlocks_under_overlapping_updates(void **state)
 	it_tally_print("answers to reads", &reads);
 
 	printf("# PostgreSQL log since the start:\n");
+	assert_int_equal(
+	    it_count_lines(pg_log, pg_from, "it_deadlock reads the log from here", NULL, 0), 1);
 	int deadlocks = it_count_lines(pg_log, pg_from, "deadlock detected", NULL, 3);
-	it_count_lines(pg_log, pg_from, "Process ", " FROM ", 4); /* who deadlocked */
-	it_count_lines(pg_log, pg_from, "CONTEXT:", NULL, 2);     /* on what */
+	it_count_lines(pg_log, pg_from, "Process ", " FROM ", 4);    /* who deadlocked */
+	it_count_lines(pg_log, pg_from, "CONTEXT:  while", NULL, 2); /* on what */
 	int pg_errors = it_count_lines(pg_log, pg_from, "ERROR:", NULL, 0);
 	printf("# tulayd log since the start:\n");
+	/* tulayd logs every request it answers: the log read is the live one. */
+	int answered = 0;
+	for (int i = 0; i < IT_N_CODES; i++)
+		answered += writes.codes[i] + reads.codes[i];
+	assert_true(it_count_lines(tulayd_log, tulayd_from, "event=request", NULL, 0) >= answered);
 	int busy_deadlock =
 	    it_count_lines(tulayd_log, tulayd_from, "event=db_busy", "sqlstate=40P01", 3);
 	int busy = it_count_lines(tulayd_log, tulayd_from, "event=db_busy", NULL, 0);

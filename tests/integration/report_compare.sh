@@ -127,5 +127,6 @@ check_report() { # NAME BY PERIOD_SQL KEYS_SQL NKEYS HASPERIOD
 		match "$name: the hidden cells are several and $K cases or more together" '^ok$' \
 			"$( ((n_hidden >= 2 && hidden >= K)) && echo ok || echo "$n_hidden cells, $hidden cases")"
 	fi
+	# shellcheck disable=SC2034 # for the caller
 	LAST_CSV=$csv
 }

@@ -306,7 +306,19 @@ int audit_command(const struct config *cfg, int argc, char **argv)
 		PQfinish(pg);
 		return 1;
 	}
-	int rc = verify ? audit_verify(pg) : audit_seal_now(pg);
+	int rc;
+	if (verify) {
+		/* One snapshot for the entries, the blocks and the tail: the sealer may commit a
+		 * block meanwhile, and two snapshots would see its entries but not its block. */
+		PGresult *begin = PQexec(pg, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+		bool begun = PQresultStatus(begin) == PGRES_COMMAND_OK;
+		if (!begun)
+			fprintf(stderr, "tulayd audit: %s", PQresultErrorMessage(begin));
+		PQclear(begin);
+		rc = begun ? audit_verify(pg) : 1;
+	} else {
+		rc = audit_seal_now(pg);
+	}
 	PQfinish(pg);
 	return rc;
 }

@@ -34,7 +34,9 @@ static void report_refresh_done(struct db_job *job, enum db_outcome outcome)
 		    outcome == DB_QUERY_ERROR ? job->results[job->failed_query] : NULL;
 		char clean[256];
 		log_warn("event=report_refresh_failed error=\"%s\"",
-			 log_clean(res != NULL ? PQresultErrorMessage(res) : "database unavailable",
+			 log_clean(res != NULL          ? PQresultErrorMessage(res)
+				   : outcome == DB_BUSY ? "database busy: every connection taken"
+							: "database unavailable",
 				   clean, sizeof(clean)));
 	}
 	db_job_clear(job);

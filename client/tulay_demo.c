@@ -257,8 +257,12 @@ static void usage(FILE *out)
 	    "    origin-country partners (e.g. KL-MWA -> BD-MLA), most accepted, some declined.\n"
 	    "\n"
 	    "Idempotent: every write carries an idempotency key derived from what it creates\n"
-	    "(the first 16 bytes of SHA-256 of e.g. \"tulay-demo/1/claim/42\"), so running it\n"
-	    "again adds nothing, and a run interrupted half-way is completed by the next one.\n"
+	    "(the first 16 bytes of SHA-256 of e.g. \"tulay-demo/2/1/claim/42/create\": plan\n"
+	    "version, seed, kind, number, request), and every request is the same for a seed\n"
+	    "whatever is loaded already, so running it again adds nothing, and a run\n"
+	    "interrupted half-way is completed by the next one. A recommendation waits for\n"
+	    "every claim it cites as evidence. Answers that the server is busy or its database\n"
+	    "unavailable are retried (--retries) with the same keys.\n"
 	    "Case n is the same at every --scale, so a larger scale only adds cases. The\n"
 	    "organisations, memberships, offices and users do not depend on --seed; one that\n"
 	    "exists already (the same acronym, username or office name) is used as it is.\n"
@@ -684,13 +688,14 @@ static ProtobufCBinaryData key_of(struct scratch *s, const char *fmt, ...)
 	return (ProtobufCBinaryData){.len = DEMO_KEY_BYTES, .data = s->key};
 }
 
-/* The key of case n of `kind` (what: ""), or of one of its later writes (what:
- * "/step/3", "/referral", "/referral/decision"). */
+/* The key of one write about case n of `kind`: a function of the plan's version, the seed,
+ * the kind, n and the write (what: "create", "step/3", "referral", "referral/decision")
+ * only, so that every run of a plan sends the same keys whatever it finds loaded. */
 static ProtobufCBinaryData case_key(struct scratch *s, const struct loader *L, enum case_kind kind,
 				    size_t n, const char *what)
 {
-	return key_of(s, "tulay-demo/%" PRIu64 "/%s/%zu%s", L->opt.seed, case_kind_names[kind], n,
-		      what);
+	return key_of(s, "tulay-demo/%d/%" PRIu64 "/%s/%zu/%s", DEMO_PLAN_VERSION, L->opt.seed,
+		      case_kind_names[kind], n, what);
 }
 
 static Tulay__V1__Money *money(struct scratch *s, size_t slot, int64_t minor, const char *currency)
@@ -713,7 +718,7 @@ static void build_create_claim(const struct loader *L, size_t n, struct scratch 
 	const struct demo_claim *c = &L->claims[n];
 	Tulay__V1__CreateClaim *m = &s->body.create_claim;
 	tulay__v1__create_claim__init(m);
-	m->idempotency_key = case_key(s, L, CASE_CLAIM, n, "");
+	m->idempotency_key = case_key(s, L, CASE_CLAIM, n, "create");
 	m->office = or_empty(c->office);
 	m->worker_nationality = (char *)c->nationality;
 	m->country_of_work = (char *)c->country_of_work;
@@ -763,7 +768,7 @@ static void build_create_deportation(const struct loader *L, size_t n, struct sc
 	const struct demo_deportation *d = &L->deportations[n];
 	Tulay__V1__CreateDeportation *m = &s->body.create_deportation;
 	tulay__v1__create_deportation__init(m);
-	m->idempotency_key = case_key(s, L, CASE_DEPORTATION, n, "");
+	m->idempotency_key = case_key(s, L, CASE_DEPORTATION, n, "create");
 	m->office = or_empty(d->office);
 	m->nationality = (char *)d->nationality;
 	m->deported_from = (char *)d->deported_from;
@@ -797,7 +802,7 @@ static void build_create_recommendation(const struct loader *L, size_t n, struct
 	const struct demo_recommendation *r = &L->recommendations[n];
 	Tulay__V1__CreateRecommendation *m = &s->body.create_recommendation;
 	tulay__v1__create_recommendation__init(m);
-	m->idempotency_key = case_key(s, L, CASE_RECOMMENDATION, n, "");
+	m->idempotency_key = case_key(s, L, CASE_RECOMMENDATION, n, "create");
 	m->office = or_empty(r->office);
 	m->status = r->status;
 	m->title = (char *)r->title;
@@ -812,12 +817,10 @@ static void build_create_recommendation(const struct loader *L, size_t n, struct
 		s->co_signers[i] = (char *)demo_orgs[r->co_signers[i]].acronym;
 	m->n_co_signers = r->n_co_signers;
 	m->co_signers = s->co_signers;
-	/* Only claims the server created can be evidence. */
-	for (size_t i = 0; i < r->n_evidence; i++) {
-		char *ref = L->state[CASE_CLAIM][r->evidence[i]].reference;
-		if (ref[0] != '\0')
-			s->evidence[m->n_evidence++] = ref;
-	}
+	/* Every claim it cites was created (evidence_ready): the request is the same in
+	 * every run, whatever an earlier one left out. */
+	for (size_t i = 0; i < r->n_evidence; i++)
+		s->evidence[m->n_evidence++] = L->state[CASE_CLAIM][r->evidence[i]].reference;
 	m->evidence = s->evidence;
 	req->body_case = TULAY__V1__REQUEST__BODY_CREATE_RECOMMENDATION;
 	req->create_recommendation = m;
@@ -830,7 +833,7 @@ static void build_step(const struct loader *L, const struct job *j, struct scrat
 	const struct demo_step *st = &case_steps(L, j->kind, j->item, &count)[j->step];
 	char *reference = (char *)L->state[j->kind][j->item].reference;
 	char what[24];
-	snprintf(what, sizeof(what), "/step/%zu", j->step);
+	snprintf(what, sizeof(what), "step/%zu", j->step);
 	ProtobufCBinaryData key = case_key(s, L, j->kind, j->item, what);
 	const char *currency = j->kind == CASE_CLAIM ? L->claims[j->item].currency : "";
 	switch (st->kind) {
@@ -1016,7 +1019,7 @@ static void build(const struct loader *L, const struct job *j, struct scratch *s
 		const struct demo_referral *r = case_referral(L, j->kind, j->item);
 		Tulay__V1__ProposeReferral *m = &s->body.propose_referral;
 		tulay__v1__propose_referral__init(m);
-		m->idempotency_key = case_key(s, L, j->kind, j->item, "/referral");
+		m->idempotency_key = case_key(s, L, j->kind, j->item, "referral");
 		m->reference = (char *)L->state[j->kind][j->item].reference;
 		m->to_organisation = (char *)demo_orgs[r->to_org].acronym;
 		tulay__v1__consent__init(&s->consent);
@@ -1032,7 +1035,7 @@ static void build(const struct loader *L, const struct job *j, struct scratch *s
 		const struct demo_referral *r = case_referral(L, j->kind, j->item);
 		Tulay__V1__DecideReferral *m = &s->body.decide_referral;
 		tulay__v1__decide_referral__init(m);
-		m->idempotency_key = case_key(s, L, j->kind, j->item, "/referral/decision");
+		m->idempotency_key = case_key(s, L, j->kind, j->item, "referral/decision");
 		m->referral_id = L->state[j->kind][j->item].referral_id;
 		m->expected_version = 1;
 		m->decision = r->decision;
@@ -1570,11 +1573,29 @@ static int log_in_officers(struct loader *L, struct batch *b)
 	return run_batch(L, b);
 }
 
+/* Whether every claim recommendation n cites as evidence has its reference. A
+ * recommendation sent without one of them would differ from the same recommendation sent
+ * in full by a later run, and the server would refuse that one for ever as reusing its
+ * key (ALREADY_EXISTS): it is skipped instead, and the run that has its claims sends it. */
+static bool evidence_ready(const struct loader *L, size_t n)
+{
+	const struct demo_recommendation *r = &L->recommendations[n];
+	for (size_t i = 0; i < r->n_evidence; i++) {
+		if (L->state[CASE_CLAIM][r->evidence[i]].reference[0] == '\0')
+			return false;
+	}
+	return true;
+}
+
 static int create_cases(struct loader *L, struct batch *b, enum case_kind kind)
 {
 	static const enum rpc creates[N_CASE_KINDS] = {RPC_CREATE_CLAIM, RPC_CREATE_DEPORTATION,
 						       RPC_CREATE_RECOMMENDATION};
 	for (size_t i = 0; i < L->opt.scale; i++) {
+		if (kind == CASE_RECOMMENDATION && !evidence_ready(L, i)) {
+			L->tally[RPC_CREATE_RECOMMENDATION].skipped++;
+			continue;
+		}
 		struct job j = {.session = &L->orgs[case_org(L, kind, i)],
 				.rpc = creates[kind],
 				.kind = kind,

@@ -62,8 +62,18 @@ extern const struct demo_org demo_orgs[];
 extern const size_t demo_n_orgs;
 extern const struct demo_membership demo_memberships[];
 extern const size_t demo_n_memberships;
+/* An exchange rate an admin sets so that reports can convert the claims' currencies. */
+struct demo_rate {
+	const char *currency;
+	const char *reporting_currency;
+	const char *rate; /* 1 currency = rate reporting_currency */
+	const char *valid_from;
+};
+
 extern const struct demo_office demo_offices[];
 extern const size_t demo_n_offices;
+extern const struct demo_rate demo_rates[];
+extern const size_t demo_n_rates;
 
 /* The index of the organisation `acronym` in demo_orgs, or DEMO_NO_ORG. */
 size_t demo_org_index(const char *acronym);

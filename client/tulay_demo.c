@@ -26,7 +26,7 @@
 #define TULAY_VERSION "unknown"
 #endif
 #define CLIENT_NAME        "tulay-demo/" TULAY_VERSION
-#define DEFAULT_SCALE      300
+#define DEFAULT_SCALE      400
 #define MAX_SCALE          100000
 #define MAX_SHOWN_FAILURES 25
 #define PASSWORD_CAP       1024
@@ -54,6 +54,7 @@ enum rpc {
 	RPC_END_MEMBERSHIP,
 	RPC_ADD_OFFICE,
 	RPC_CREATE_USER,
+	RPC_SET_EXCHANGE_RATE,
 	RPC_CREATE_CLAIM,
 	RPC_CHANGE_CLAIM_STATUS,
 	RPC_UPDATE_CLAIM_AMOUNTS,
@@ -76,6 +77,7 @@ static const char *const rpc_names[N_RPCS] = {
     [RPC_END_MEMBERSHIP] = "EndMembership",
     [RPC_ADD_OFFICE] = "AddOffice",
     [RPC_CREATE_USER] = "CreateUser",
+    [RPC_SET_EXCHANGE_RATE] = "SetExchangeRate",
     [RPC_CREATE_CLAIM] = "CreateClaim",
     [RPC_CHANGE_CLAIM_STATUS] = "ChangeClaimStatus",
     [RPC_UPDATE_CLAIM_AMOUNTS] = "UpdateClaimAmounts",
@@ -201,6 +203,7 @@ struct scratch {
 		Tulay__V1__EndMembership end_membership;
 		Tulay__V1__AddOffice add_office;
 		Tulay__V1__CreateUser create_user;
+		Tulay__V1__SetExchangeRate set_exchange_rate;
 		Tulay__V1__CreateClaim create_claim;
 		Tulay__V1__ChangeClaimStatus change_claim_status;
 		Tulay__V1__UpdateClaimAmounts update_claim_amounts;
@@ -247,6 +250,8 @@ static void usage(FILE *out)
 	    "    Yangon, Kathmandu, Hong Kong);\n"
 	    "  - 2 users per organisation: ACRONYM.officer (field officer) and ACRONYM.coord\n"
 	    "    (coordinator), acronym in lower case, e.g. kl-mwa.officer, mfa.coord;\n"
+	    "  - exchange rates of MYR, THB and SGD in USD from 2020, for reports in one\n"
+	    "    currency (tulay report claims --currency USD);\n"
 	    "  - --scale wage-theft claims, deportations and policy recommendations each, spread\n"
 	    "    over corridors (BD, NP, ID, MM, PH, KH, LA -> MY, TH, SG), sectors, employers,\n"
 	    "    offices and statuses, back-dated to 2017-2026 (their opened_on is the day of\n"
@@ -624,6 +629,10 @@ static void print_plan(const struct loader *L)
 		username_of(i, false, name, sizeof(name));
 		printf("user\t%s\t%s\tcoordinator\n", name, demo_orgs[i].acronym);
 	}
+	for (size_t i = 0; i < demo_n_rates; i++)
+		printf("rate\t%s\t%s\t%s\t%s\n", demo_rates[i].currency,
+		       demo_rates[i].reporting_currency, demo_rates[i].rate,
+		       demo_rates[i].valid_from);
 	size_t referrals = 0;
 	for (size_t i = 0; i < L->opt.scale; i++) {
 		referrals += L->claims[i].referral.to_org != DEMO_NO_ORG;
@@ -1006,6 +1015,20 @@ static void build(const struct loader *L, const struct job *j, struct scratch *s
 		req->create_user = m;
 		break;
 	}
+	case RPC_SET_EXCHANGE_RATE: {
+		const struct demo_rate *r = &demo_rates[j->item];
+		Tulay__V1__SetExchangeRate *m = &s->body.set_exchange_rate;
+		tulay__v1__set_exchange_rate__init(m);
+		m->idempotency_key = key_of(s, "tulay-demo/rate/%s/%s/%s", r->currency,
+					    r->reporting_currency, r->valid_from);
+		m->currency = (char *)r->currency;
+		m->reporting_currency = (char *)r->reporting_currency;
+		m->rate = (char *)r->rate;
+		m->valid_from = (char *)r->valid_from;
+		req->body_case = TULAY__V1__REQUEST__BODY_SET_EXCHANGE_RATE;
+		req->set_exchange_rate = m;
+		break;
+	}
 	case RPC_CREATE_CLAIM:
 		build_create_claim(L, j->item, s, req);
 		break;
@@ -1073,6 +1096,10 @@ static void describe_job(const struct loader *L, const struct job *j, char *out,
 		break;
 	case RPC_CREATE_USER:
 		username_of(j->item / 2, j->item % 2 == 0, out, cap);
+		break;
+	case RPC_SET_EXCHANGE_RATE:
+		snprintf(out, cap, "%s in %s from %s", demo_rates[j->item].currency,
+			 demo_rates[j->item].reporting_currency, demo_rates[j->item].valid_from);
 		break;
 	default: {
 		const char *ref = L->state[j->kind][j->item].reference;
@@ -1529,6 +1556,11 @@ static int load_network(struct loader *L, struct batch *b)
 	}
 	for (size_t i = 0; i < 2 * demo_n_orgs; i++) {
 		if (!add_job(b, (struct job){.session = a, .rpc = RPC_CREATE_USER, .item = i}))
+			return -1;
+	}
+	for (size_t i = 0; i < demo_n_rates; i++) {
+		if (!add_job(b,
+			     (struct job){.session = a, .rpc = RPC_SET_EXCHANGE_RATE, .item = i}))
 			return -1;
 	}
 	if (run_batch(L, b) != 0)

@@ -1786,7 +1786,7 @@ static bool print_summary(const struct loader *L, bool complete, double seconds)
 	unsigned failed = 0, retried = 0;
 	for (size_t i = 0; i < N_RPCS; i++) {
 		const struct tally *t = &L->tally[i];
-		if (t->sent + t->skipped == 0)
+		if (t->sent + t->skipped + t->existing == 0)
 			continue;
 		printf("%-28s %6u %6u %8u %7u %6u %7u\n", rpc_names[i], t->sent, t->ok, t->existing,
 		       t->skipped, t->failed, t->retried);

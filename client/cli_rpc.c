@@ -255,7 +255,7 @@ static void on_retry(void *arg, const Tulay__V1__Request *req, const Tulay__V1__
 {
 	(void)req;
 	const struct rpc *rpc = arg;
-	cli_error(rpc->cli, "%s: %s; trying again in %.1f s (attempt %u of %u)",
+	cli_error(rpc->cli, "%s: %s (sending it again in %.1f s: attempt %u of %u)",
 		  tulay_code_name(status->code),
 		  status->message[0] != '\0' ? status->message : code_meaning(status->code),
 		  delay_ms / 1000.0, attempt, rpc->cli->retries + 1);

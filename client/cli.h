@@ -18,6 +18,11 @@ enum cli_exit {
 #define CLI_TIMEOUT_DEFAULT_S 10
 #define CLI_TIMEOUT_MAX_S     3600
 
+/* --retries and TULAY_RETRIES: how many times a request the server refused as busy or
+ * unavailable is sent again (libtulay's default number of attempts, less the first). */
+#define CLI_RETRIES_DEFAULT 4
+#define CLI_RETRIES_MAX     20
+
 /* The settings of one run, from options, environment and defaults. */
 struct cli {
 	const char *command; /* "claim add": names the command in messages */
@@ -25,6 +30,7 @@ struct cli {
 	const char *ca_file; /* --ca-file or TULAY_CA_FILE: TLS; NULL: the session's, if any */
 	int format;          /* enum output_format */
 	uint32_t timeout_s;  /* --timeout or TULAY_TIMEOUT */
+	uint32_t retries;    /* --retries or TULAY_RETRIES */
 	unsigned problems;   /* usage problems reported so far (cli_problem) */
 };
 

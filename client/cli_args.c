@@ -15,7 +15,7 @@
 #define HELP_COLUMN_MAX 30
 /* A command has at most this many options, common ones included (a bit mask of "seen"). */
 #define OPTIONS_MAX    64
-#define COMMON_OPTIONS 4
+#define COMMON_OPTIONS 5
 
 static void common_options(struct cli *cli, struct args_option out[COMMON_OPTIONS + 1])
 {
@@ -52,7 +52,18 @@ static void common_options(struct cli *cli, struct args_option out[COMMON_OPTION
 		    "required for a server not on this computer (default: TULAY_CA_FILE, else "
 		    "your session's)",
 	};
-	out[4] = (struct args_option){0};
+	out[4] = (struct args_option){
+	    .name = "--retries",
+	    .type = ARGS_COUNT,
+	    .target = &cli->retries,
+	    .metavar = "N",
+	    .help = "send a request the server refused as busy or unavailable again up to N "
+		    "times, waiting a little longer each time; writes keep their idempotency key "
+		    "(0-20, default: TULAY_RETRIES, else 4)",
+	    .min = 0,
+	    .max = CLI_RETRIES_MAX,
+	};
+	out[5] = (struct args_option){0};
 }
 
 bool args_count(const char *text, uint32_t min, uint32_t max, uint32_t *out)

@@ -3,8 +3,8 @@
  * A command lists its options (name, type, where the value goes, a line of help); the
  * parser reads "--name VALUE" and "--name=VALUE" in any order, checks each value by its
  * type (country codes, dates, numbers, enum words), reports every problem at once naming
- * the flag, and generates --help from the same table. --format, --server and --timeout
- * are accepted by every command. */
+ * the flag, and generates --help from the same table. --format, --server, --timeout,
+ * --ca-file and --retries are accepted by every command. */
 #ifndef TULAY_CLI_ARGS_H
 #define TULAY_CLI_ARGS_H
 

@@ -153,7 +153,8 @@ static void main_help(FILE *out)
 	fputs("tulay: the command-line client of tulayd, case management for migrant-support\n"
 	      "organisations.\n\n"
 	      "Usage: tulay [--server HOST:PORT] [--ca-file FILE] [--format FORMAT]\n"
-	      "             [--timeout SECONDS] COMMAND [SUBCOMMAND] [OPTIONS]\n\nCommands:\n",
+	      "             [--timeout SECONDS] [--retries N] COMMAND [SUBCOMMAND] [OPTIONS]\n"
+	      "\nCommands:\n",
 	      out);
 	print_commands(out, commands, NULL);
 	fputs("\nRun 'tulay COMMAND --help' (e.g. 'tulay claim add --help') for its options.\n"
@@ -171,12 +172,19 @@ static void main_help(FILE *out)
 	      "                      csv: RFC 4180 with a header row of field names\n"
 	      "  --timeout SECONDS   give up waiting for the server after this long, 1-3600\n"
 	      "                      (default: TULAY_TIMEOUT, else 10)\n"
+	      "  --retries N         when the server answers that it is busy or its database\n"
+	      "                      is unavailable, send the request again up to N times,\n"
+	      "                      0-20, waiting a random time up to 0.1 s, 0.2 s, 0.4 s ...\n"
+	      "                      (at most 2 s) first; only reads and writes that carry an\n"
+	      "                      idempotency key, always with the same key, so nothing is\n"
+	      "                      saved twice (default: TULAY_RETRIES, else 4; 0: never)\n"
 	      "  --version           print the version and exit\n"
 	      "  -h, --help          show this help and exit\n"
 	      "\nEnvironment:\n"
 	      "  TULAY_SERVER      the server when --server is not given\n"
 	      "  TULAY_CA_FILE     the CA file when --ca-file is not given\n"
 	      "  TULAY_TIMEOUT     seconds to wait for the server when --timeout is not given\n"
+	      "  TULAY_RETRIES     resends of a busy-refused request when --retries is not given\n"
 	      "  TULAY_USERNAME    the user name for 'tulay login' when --username is not given\n"
 	      "  TULAY_PASSWORD    the password for 'tulay login' (else it is asked for)\n"
 	      "  TULAY_CONFIG_DIR  where the session file is kept (default:\n"
@@ -243,7 +251,8 @@ static int dispatch(struct cli *cli, const struct command *table, const char *pa
 	return rc;
 }
 
-/* TULAY_SERVER, TULAY_CA_FILE and TULAY_TIMEOUT; options given later override them. */
+/* TULAY_SERVER, TULAY_CA_FILE, TULAY_TIMEOUT and TULAY_RETRIES; options given later
+ * override them. */
 static void read_environment(struct cli *cli)
 {
 	const char *ca_file = getenv("TULAY_CA_FILE");
@@ -258,11 +267,18 @@ static void read_environment(struct cli *cli)
 		cli_problem(cli, "TULAY_TIMEOUT",
 			    "'%s' is not a whole number of seconds from 1 to %d", timeout,
 			    CLI_TIMEOUT_MAX_S);
+	const char *retries = getenv("TULAY_RETRIES");
+	if (retries != NULL && retries[0] != '\0' &&
+	    !args_count(retries, 0, CLI_RETRIES_MAX, &cli->retries))
+		cli_problem(cli, "TULAY_RETRIES", "'%s' is not a whole number from 0 to %d",
+			    retries, CLI_RETRIES_MAX);
 }
 
 int main(int argc, char **argv)
 {
-	struct cli cli = {.format = OUTPUT_TABLE, .timeout_s = CLI_TIMEOUT_DEFAULT_S};
+	struct cli cli = {.format = OUTPUT_TABLE,
+			  .timeout_s = CLI_TIMEOUT_DEFAULT_S,
+			  .retries = CLI_RETRIES_DEFAULT};
 	bool version = false;
 	int rest = argc;
 	const struct args_option options[] = {

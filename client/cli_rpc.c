@@ -249,6 +249,18 @@ const char *rpc_server(const struct cli *cli, const char *session_server)
 	return TULAY_DEFAULT_SERVER;
 }
 
+/* Says why a command takes longer: libtulay is about to send a refused request again. */
+static void on_retry(void *arg, const Tulay__V1__Request *req, const Tulay__V1__Status *status,
+		     unsigned attempt, unsigned delay_ms)
+{
+	(void)req;
+	const struct rpc *rpc = arg;
+	cli_error(rpc->cli, "%s: %s (sending it again in %.1f s: attempt %u of %u)",
+		  tulay_code_name(status->code),
+		  status->message[0] != '\0' ? status->message : code_meaning(status->code),
+		  delay_ms / 1000.0, attempt, rpc->cli->retries + 1);
+}
+
 int rpc_connect(struct rpc *rpc, const char *server, const struct config_session *session)
 {
 	const struct cli *cli = rpc->cli;
@@ -270,7 +282,12 @@ int rpc_connect(struct rpc *rpc, const char *server, const struct config_session
 	} else {
 		rc = tulay_connect(server, timeout_ms, CLIENT_NAME, &rpc->client);
 	}
-	return rc < 0 ? rpc_report_failure(rpc, rc) : CLI_EXIT_OK;
+	if (rc < 0)
+		return rpc_report_failure(rpc, rc);
+	/* --retries is checked against the same bounds as libtulay's, so this cannot fail. */
+	(void)tulay_set_max_attempts(rpc->client, cli->retries + 1);
+	tulay_set_retry_observer(rpc->client, on_retry, rpc);
+	return CLI_EXIT_OK;
 }
 
 int rpc_begin(struct cli *cli, struct rpc *rpc)
@@ -318,7 +335,10 @@ int rpc_authenticate(struct rpc *rpc, Tulay__V1__Response **out)
 }
 
 /* Sends Authenticate and `req` back to back, then takes their responses in whatever order
- * they come. Stores req's Response in *out once Authenticate succeeded. */
+ * they come. Stores req's Response in *out once Authenticate succeeded. A refusal that says
+ * "try again" (UNAVAILABLE) is retried as libtulay retries tulay_call: the request's own
+ * with tulay_retry_unavailable; Authenticate's by authenticating alone and then sending
+ * the request, since without a session the request was not applied. */
 static int call_pipelined(struct rpc *rpc, Tulay__V1__Request *req, Tulay__V1__Response **out)
 {
 	Tulay__V1__Authenticate auth = TULAY__V1__AUTHENTICATE__INIT;
@@ -357,6 +377,17 @@ static int call_pipelined(struct rpc *rpc, Tulay__V1__Request *req, Tulay__V1__R
 		/* Without a session the request cannot have been applied: no need to wait. */
 		if (auth_resp != NULL && auth_resp->status->code != TULAY__V1__CODE__OK)
 			break;
+	}
+	if (rc == 0 && auth_resp->status->code == TULAY__V1__CODE__UNAVAILABLE &&
+	    rpc->cli->retries > 0) {
+		tulay_response_free(auth_resp);
+		tulay_response_free(resp);
+		auth_resp = resp = NULL;
+		rc = tulay_authenticate(rpc->client, rpc->session.token, &auth_resp);
+		if (rc == 0 && auth_resp->status->code == TULAY__V1__CODE__OK)
+			rc = tulay_call(rpc->client, req, &resp);
+	} else if (rc == 0 && auth_resp->status->code == TULAY__V1__CODE__OK) {
+		rc = tulay_retry_unavailable(rpc->client, req, &resp);
 	}
 	if (rc < 0)
 		result = rpc_report_failure(rpc, rc);

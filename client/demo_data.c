@@ -77,6 +77,7 @@ const struct demo_membership demo_memberships[] = {
     {"SG-MCS", "MFA", MROLE(MEMBER), "2014-01-15", true, NULL},
     {"MY-PFWU", "MFA", MROLE(PARTNER), "2018-08-01", false, NULL},
     {"BD-PCAUCUS", "MFA", MROLE(PARTNER), "2017-12-01", false, NULL},
+    {"MS-MWRC", "MFA", MROLE(MEMBER), "2012-05-01", true, NULL},
     {"TH-DESK", "TF-AMW", MROLE(SECRETARIAT), "2008-01-01", false, NULL},
     {"KL-MWA", "TF-AMW", MROLE(FOCAL_POINT), "2010-01-01", true, NULL},
     {"MS-MWRC", "TF-AMW", MROLE(FOCAL_POINT), "2010-01-01", true, NULL},
@@ -138,6 +139,15 @@ const struct demo_office demo_offices[] = {
     {"MMN-RI", "Chiang Mai office", "Chiang Mai", "TH"},
 };
 const size_t demo_n_offices = N_ELEMS(demo_offices);
+
+/* Every currency a claim's amounts are in (the destinations' below), in US dollars, from
+ * before the first claim: rough figures of the 2020s, for the demo's reports only. */
+const struct demo_rate demo_rates[] = {
+    {"MYR", "USD", "0.2150", "2020-01-01"},
+    {"THB", "USD", "0.0290", "2020-01-01"},
+    {"SGD", "USD", "0.7400", "2020-01-01"},
+};
+const size_t demo_n_rates = N_ELEMS(demo_rates);
 
 size_t demo_org_index(const char *acronym)
 {
@@ -291,10 +301,11 @@ static void format_date(char out[11], int64_t day, enum precision p)
 		snprintf(out, 11, "%04u-%02u-%02u", yy, mm, dd);
 }
 
-/* Every date of the data set is on or before this one, so none is in the future. */
+/* Every date of the data set is on or before this one, so none is in the future. It is
+ * fixed, not today: the data set must not change with the day it is loaded. */
 static int64_t latest_day(void)
 {
-	return days_from_civil(2026, 6, 30);
+	return days_from_civil(2026, 11, 30);
 }
 
 static int64_t clamp_day(int64_t day)
@@ -565,10 +576,23 @@ void demo_claim_plan(uint64_t seed, size_t n, struct demo_claim *c)
 	c->sector = sector_for(&r, dest, c->nationality);
 	employer_for(&r, dest, c->sector, c->employer, sizeof(c->employer));
 
-	int64_t start = days_from_civil(2021, 1, 1) + rng_range(&r, 0, 1275);
-	int64_t end = start + rng_range(&r, 90, 900);
-	if (end > days_from_civil(2025, 6, 30))
-		end = days_from_civil(2025, 6, 30) - rng_range(&r, 0, 60);
+	/* Most claims are of wages lost recently: half in the first half of 2026, the year a
+	 * coordinator reports on (README, "a network's report"), a third in 2025, the rest in
+	 * 2021-2024. */
+	static const unsigned eras[] = {50, 30, 20};
+	int64_t end;
+	switch (rng_weighted(&r, eras, N_ELEMS(eras))) {
+	case 0:
+		end = days_from_civil(2026, 1, 1) + rng_range(&r, 0, 180);
+		break;
+	case 1:
+		end = days_from_civil(2025, 1, 1) + rng_range(&r, 0, 364);
+		break;
+	default:
+		end = days_from_civil(2021, 1, 1) + rng_range(&r, 0, 1460);
+		break;
+	}
+	int64_t start = end - rng_range(&r, 90, 900);
 	format_date(c->work_started_on, start, DAY);
 	format_date(c->work_ended_on, end, DAY);
 
@@ -921,6 +945,39 @@ static const char *const parliaments[][2] = {
     {"PH", "House of Representatives of the Philippines"},
 };
 
+/* How much of the networks' advocacy is about each theme (by RecommendationTheme value):
+ * wage theft first, as in the claims they handle. */
+static const unsigned theme_weights[] = {
+    [THEME(WAGE_PROTECTION)] = 30,
+    [THEME(RECRUITMENT)] = 14,
+    [THEME(ACCESS_TO_JUSTICE)] = 20,
+    [THEME(DETENTION_AND_DEPORTATION)] = 14,
+    [THEME(SOCIAL_PROTECTION)] = 5,
+    [THEME(LABOUR_RIGHTS)] = 5,
+    [THEME(GENDER)] = 4,
+    [THEME(DATA_AND_MONITORING)] = 4,
+    [THEME(CIVIL_SOCIETY_PARTICIPATION)] = 4,
+};
+
+/* A template for `author`: its theme by theme_weights, then one of the theme's templates;
+ * a caucus addresses its parliament. */
+static const struct template *template_for(struct rng *r, const struct demo_org *author)
+{
+	unsigned weights[N_ELEMS(templates)];
+	for (size_t i = 0; i < N_ELEMS(templates); i++) {
+		unsigned same_theme = 0;
+		for (size_t j = 0; j < N_ELEMS(templates); j++)
+			same_theme += templates[j].theme == templates[i].theme;
+		size_t theme = (size_t)templates[i].theme;
+		weights[i] =
+		    theme < N_ELEMS(theme_weights) ? theme_weights[theme] * 12 / same_theme : 0;
+		if (author->kind == KIND(PARLIAMENTARY_CAUCUS) &&
+		    templates[i].addressed_to != TO(PARLIAMENT))
+			weights[i] = 0;
+	}
+	return &templates[rng_weighted(r, weights, N_ELEMS(templates))];
+}
+
 static const char *ministry_of(const char *country)
 {
 	for (size_t i = 0; i < N_ELEMS(ministries); i++) {
@@ -959,10 +1016,7 @@ void demo_recommendation_plan(uint64_t seed, size_t n, const struct demo_claim *
 	const struct demo_org *author = &demo_orgs[rec->org];
 	rec->office = office_in(&r, rec->org, author->country);
 
-	const struct template *t = &templates[rng_next(&r) % N_ELEMS(templates)];
-	/* A caucus addresses its parliament. */
-	while (author->kind == KIND(PARLIAMENTARY_CAUCUS) && t->addressed_to != TO(PARLIAMENT))
-		t = &templates[rng_next(&r) % N_ELEMS(templates)];
+	const struct template *t = template_for(&r, author);
 	rec->title = t->title;
 	rec->text = t->text;
 	rec->theme = t->theme;
@@ -1039,7 +1093,8 @@ void demo_recommendation_plan(uint64_t seed, size_t n, const struct demo_claim *
 	}
 
 	enum { DRAFTED, SUBMITTED, ACKNOWLEDGED, ACCEPTED, PARTIAL, IMPLEMENTED, NOTED, REJECTED };
-	static const unsigned finals[] = {12, 22, 16, 12, 8, 5, 13, 12};
+	/* Most advocacy waits for an answer: submitted or acknowledged. */
+	static const unsigned finals[] = {10, 34, 18, 10, 6, 4, 10, 8};
 	size_t final = rng_weighted(&r, finals, N_ELEMS(finals));
 	int64_t version = 1;
 	int64_t day = source_day + rng_range(&r, 0, 30);

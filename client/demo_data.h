@@ -9,7 +9,8 @@
  *
  * Everything is deterministic: case n of a kind is a function of (seed, kind, n) only, so
  * loading the same seed at a larger scale adds cases without changing the earlier ones,
- * and the idempotency keys (demo_key) of a second run are those of the first. */
+ * and the idempotency keys (demo_key) of a second run are those of the first. Nothing
+ * depends on the day of loading or on what is loaded already. */
 #ifndef TULAY_DEMO_DATA_H
 #define TULAY_DEMO_DATA_H
 
@@ -26,6 +27,10 @@
 #define DEMO_MAX_COSIGNERS 3
 #define DEMO_MAX_EVIDENCE  2
 #define DEMO_NO_ORG        ((size_t)-1)
+/* The version of the plan of cases, part of their idempotency keys: a plan that makes
+ * different cases from the same seed must change it, so that its keys never meet those of
+ * cases an older plan loaded (the server would refuse them as reused). */
+#define DEMO_PLAN_VERSION 2
 
 /* An organisation, and how many of each kind of case it logs (relative weights). */
 struct demo_org {
@@ -57,14 +62,24 @@ extern const struct demo_org demo_orgs[];
 extern const size_t demo_n_orgs;
 extern const struct demo_membership demo_memberships[];
 extern const size_t demo_n_memberships;
+/* An exchange rate an admin sets so that reports can convert the claims' currencies. */
+struct demo_rate {
+	const char *currency;
+	const char *reporting_currency;
+	const char *rate; /* 1 currency = rate reporting_currency */
+	const char *valid_from;
+};
+
 extern const struct demo_office demo_offices[];
 extern const size_t demo_n_offices;
+extern const struct demo_rate demo_rates[];
+extern const size_t demo_n_rates;
 
 /* The index of the organisation `acronym` in demo_orgs, or DEMO_NO_ORG. */
 size_t demo_org_index(const char *acronym);
 
 /* Fills key with the first 16 bytes of SHA-256(label): the idempotency key of the item
- * the label names (e.g. "tulay-demo/1/claim/42"). */
+ * the label names (e.g. "tulay-demo/2/1/claim/42/create"). */
 void demo_key(const char *label, uint8_t key[DEMO_KEY_BYTES]);
 
 /* One change to a case after it was logged, in the order they are sent. */

@@ -61,6 +61,11 @@ struct tulay_client {
 	size_t held_len;
 	size_t held_cap;
 	Tulay__V1__Response *hello; /* the answer to Hello; its body is the HelloReply */
+	unsigned max_attempts;      /* tulay_call's sends of one request, first included */
+	unsigned last_attempts;     /* the sends of the last tulay_call */
+	uint64_t jitter;            /* xorshift64 state for the pauses between attempts */
+	tulay_retry_fn retry_observer;
+	void *retry_observer_arg;
 	char error[ERROR_BYTES];
 };
 
@@ -671,6 +676,20 @@ static int say_hello(struct tulay_client *c, const char *client_name, int64_t de
 	return 0;
 }
 
+/* A seed for the pauses between attempts. It needs no secrecy, only to differ between
+ * clients that a busy server refused at the same moment, so that they do not come back
+ * together; without getrandom() the clock and the client's address still differ. */
+static uint64_t jitter_seed(const struct tulay_client *c)
+{
+	uint64_t seed = 0;
+	if (getrandom(&seed, sizeof(seed), GRND_NONBLOCK) != (ssize_t)sizeof(seed)) {
+		struct timespec ts;
+		(void)clock_gettime(CLOCK_REALTIME, &ts);
+		seed = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)(uintptr_t)c;
+	}
+	return seed != 0 ? seed : 0x9e3779b97f4a7c15u;
+}
+
 /* tulay_connect and tulay_connect_tls: TLS when ca_file is not NULL. */
 static int connect_to(const char *server, const char *ca_file, int timeout_ms,
 		      const char *client_name, struct tulay_client **out)
@@ -680,6 +699,8 @@ static int connect_to(const char *server, const char *ca_file, int timeout_ms,
 		return nomem(NULL);
 	c->fd = -1;
 	c->timeout_ms = timeout_ms;
+	c->max_attempts = TULAY_DEFAULT_MAX_ATTEMPTS;
+	c->jitter = jitter_seed(c);
 	c->server = strdup(server);
 	int rc;
 	if (c->server == NULL) {
@@ -861,12 +882,149 @@ int tulay_recv(struct tulay_client *c, Tulay__V1__Response **out)
 	return read_response(c, deadline_after(c->timeout_ms), out);
 }
 
+static int retry_unavailable(struct tulay_client *c, Tulay__V1__Request *req,
+			     Tulay__V1__Response **out);
+
 int tulay_call(struct tulay_client *c, Tulay__V1__Request *req, Tulay__V1__Response **out)
 {
 	if (c == NULL || req == NULL || out == NULL)
 		return TULAY_E_USAGE;
 	*out = NULL;
-	return call_until(c, req, deadline_after(c->timeout_ms), out);
+	c->last_attempts = 1;
+	int rc = call_until(c, req, deadline_after(c->timeout_ms), out);
+	if (rc < 0)
+		return rc;
+	return retry_unavailable(c, req, out);
+}
+
+int tulay_set_max_attempts(struct tulay_client *c, unsigned attempts)
+{
+	if (c == NULL || attempts == 0 || attempts > TULAY_MAX_ATTEMPTS)
+		return TULAY_E_USAGE;
+	c->max_attempts = attempts;
+	return 0;
+}
+
+unsigned tulay_last_attempts(const struct tulay_client *c)
+{
+	return c != NULL ? c->last_attempts : 0;
+}
+
+void tulay_set_retry_observer(struct tulay_client *c, tulay_retry_fn fn, void *arg)
+{
+	if (c == NULL)
+		return;
+	c->retry_observer = fn;
+	c->retry_observer_arg = arg;
+}
+
+/* The body message of a request: the member of its oneof that is set, or NULL. */
+static const ProtobufCMessage *request_body(const Tulay__V1__Request *req)
+{
+	const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(
+	    &tulay__v1__request__descriptor, (unsigned)req->body_case);
+	if (req->body_case == TULAY__V1__REQUEST__BODY__NOT_SET || f == NULL ||
+	    f->type != PROTOBUF_C_TYPE_MESSAGE)
+		return NULL;
+	return *(const ProtobufCMessage *const *)((const char *)req + f->offset);
+}
+
+bool tulay_request_retryable(const Tulay__V1__Request *req)
+{
+	if (req == NULL)
+		return false;
+	switch (req->body_case) {
+	case TULAY__V1__REQUEST__BODY_HELLO:
+	case TULAY__V1__REQUEST__BODY_AUTHENTICATE:
+	case TULAY__V1__REQUEST__BODY_LIST_ORGANISATIONS:
+	case TULAY__V1__REQUEST__BODY_GET_ORGANISATION:
+	case TULAY__V1__REQUEST__BODY_GET_CLAIM:
+	case TULAY__V1__REQUEST__BODY_LIST_CLAIMS:
+	case TULAY__V1__REQUEST__BODY_LIST_USERS:
+	case TULAY__V1__REQUEST__BODY_GET_DEPORTATION:
+	case TULAY__V1__REQUEST__BODY_GET_RECOMMENDATION:
+	case TULAY__V1__REQUEST__BODY_LIST_REFERRALS:
+	case TULAY__V1__REQUEST__BODY_LIST_CASES:
+	case TULAY__V1__REQUEST__BODY_GET_REPORT:
+	case TULAY__V1__REQUEST__BODY_LIST_EXCHANGE_RATES:
+		return true;
+	default:
+		break;
+	}
+	/* A write is safe to resend with its key, whichever request it is: found by name, so
+	 * that requests added to the protocol later are covered too. */
+	const ProtobufCMessage *body = request_body(req);
+	if (body == NULL)
+		return false;
+	const ProtobufCFieldDescriptor *key =
+	    protobuf_c_message_descriptor_get_field_by_name(body->descriptor, "idempotency_key");
+	if (key == NULL || key->type != PROTOBUF_C_TYPE_BYTES ||
+	    key->label == PROTOBUF_C_LABEL_REPEATED)
+		return false;
+	const ProtobufCBinaryData *value =
+	    (const ProtobufCBinaryData *)((const char *)body + key->offset);
+	return value->len > 0;
+}
+
+unsigned tulay_backoff_ms(unsigned retry, uint32_t random)
+{
+	if (retry == 0)
+		return 0;
+	/* The ceiling doubles from the base at each resend until it reaches the cap; the shift
+	 * stops early so that it cannot overflow. */
+	uint64_t ceiling = TULAY_BACKOFF_BASE_MS;
+	for (unsigned i = 1; i < retry && ceiling < TULAY_BACKOFF_CAP_MS; i++)
+		ceiling *= 2;
+	if (ceiling > TULAY_BACKOFF_CAP_MS)
+		ceiling = TULAY_BACKOFF_CAP_MS;
+	/* random / 2^32 scaled onto 0..ceiling, without the bias of a remainder. */
+	return (unsigned)(((uint64_t)random * (ceiling + 1)) >> 32);
+}
+
+static uint32_t jitter_next(struct tulay_client *c)
+{
+	c->jitter ^= c->jitter << 13;
+	c->jitter ^= c->jitter >> 7;
+	c->jitter ^= c->jitter << 17;
+	return (uint32_t)(c->jitter >> 32);
+}
+
+static void pause_ms(unsigned ms)
+{
+	struct timespec left = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+	while (nanosleep(&left, &left) != 0 && errno == EINTR)
+		;
+}
+
+/* The retry loop of tulay_call and tulay_retry_unavailable: c->last_attempts sends were
+ * made and *out is the last answer. */
+static int retry_unavailable(struct tulay_client *c, Tulay__V1__Request *req,
+			     Tulay__V1__Response **out)
+{
+	while ((*out)->status->code == TULAY__V1__CODE__UNAVAILABLE &&
+	       c->last_attempts < c->max_attempts && tulay_request_retryable(req)) {
+		unsigned delay = tulay_backoff_ms(c->last_attempts, jitter_next(c));
+		if (c->retry_observer != NULL)
+			c->retry_observer(c->retry_observer_arg, req, (*out)->status,
+					  c->last_attempts + 1, delay);
+		tulay_response_free(*out);
+		*out = NULL;
+		pause_ms(delay);
+		c->last_attempts++;
+		int rc = call_until(c, req, deadline_after(c->timeout_ms), out);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int tulay_retry_unavailable(struct tulay_client *c, Tulay__V1__Request *req,
+			    Tulay__V1__Response **resp)
+{
+	if (c == NULL || req == NULL || resp == NULL || *resp == NULL)
+		return TULAY_E_USAGE;
+	c->last_attempts = 1;
+	return retry_unavailable(c, req, resp);
 }
 
 void tulay_response_free(Tulay__V1__Response *resp)

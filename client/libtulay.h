@@ -3,8 +3,10 @@
  * One `struct tulay_client` is one TCP connection to tulayd speaking tulay.v1 (see
  * proto/README.md): over TLS 1.3 (tulay_connect_tls), or in plaintext to a server on this
  * computer (tulay_connect). Every call has a deadline (the timeout given at connect); no
- * call blocks longer. A client is not thread-safe: use one per thread. The library never
- * raises SIGPIPE.
+ * call blocks longer, except that tulay_call retries a refusal that says "try again"
+ * (UNAVAILABLE) a bounded number of times, each attempt with that deadline (see
+ * "Retrying"). A client is not thread-safe: use one per thread. The library never raises
+ * SIGPIPE.
  *
  * Return values: 0 when a Response arrived (its status may still be an error: look at
  * resp->status->code), or a negative TULAY_E_* when no response could be had. Responses
@@ -89,10 +91,66 @@ int tulay_recv(struct tulay_client *c, Tulay__V1__Response **out);
 /* Sends `req` and waits for the Response with its id; responses to other requests that
  * arrive meanwhile are kept for later tulay_recv calls. A Response with id 0 and an error
  * status (the server could not read a request, e.g. a frame over its limit) is returned
- * as the answer. */
+ * as the answer. An UNAVAILABLE answer to a request that is safe to resend is retried
+ * (see "Retrying" below): the request then gets a new id for each attempt. */
 int tulay_call(struct tulay_client *c, Tulay__V1__Request *req, Tulay__V1__Response **out);
 
 void tulay_response_free(Tulay__V1__Response *resp);
+
+/* Retrying. tulay_call, and so every typed helper, sends a request again when the server
+ * answered UNAVAILABLE (busy, or its database unreachable: proto/README.md, section 6) and
+ * sending it again is safe: the request only reads, or it carries an idempotency key, which
+ * is the same on every attempt, so the server applies the request at most once. Before
+ * resend n it pauses tulay_backoff_ms(n, random) on the calling thread. Each attempt has
+ * the client's timeout: a call that is retried can take up to max_attempts times the
+ * timeout plus the pauses (each under TULAY_BACKOFF_CAP_MS). The answer to the last attempt
+ * is returned. Resends use the same connection: a connection that closed is not reopened.
+ * tulay_send and tulay_recv never retry; a pipelining program can use
+ * tulay_retry_unavailable for an answer it received. */
+#define TULAY_DEFAULT_MAX_ATTEMPTS 5
+#define TULAY_MAX_ATTEMPTS         100
+#define TULAY_BACKOFF_BASE_MS      100u
+#define TULAY_BACKOFF_CAP_MS       2000u
+
+/* Sets how many times tulay_call may send one request, first attempt included: 1 never
+ * retries. New clients have TULAY_DEFAULT_MAX_ATTEMPTS. Returns 0, or TULAY_E_USAGE (and
+ * changes nothing) for 0 or more than TULAY_MAX_ATTEMPTS. */
+int tulay_set_max_attempts(struct tulay_client *c, unsigned attempts);
+
+/* How many times the last tulay_call or tulay_retry_unavailable sent its request, first
+ * attempt included (1: not retried; 0: nothing sent yet). */
+unsigned tulay_last_attempts(const struct tulay_client *c);
+
+/* Called before each resend with the request, the refusal that prompts it, the number of
+ * the attempt about to be made (2 for the first resend) and the pause before it, e.g. to
+ * tell a user why a command takes longer. `req` and `status` are only lent for the call. */
+typedef void (*tulay_retry_fn)(void *arg, const Tulay__V1__Request *req,
+			       const Tulay__V1__Status *status, unsigned attempt,
+			       unsigned delay_ms);
+
+/* Sets the function called before each resend (NULL: none). */
+void tulay_set_retry_observer(struct tulay_client *c, tulay_retry_fn fn, void *arg);
+
+/* True when `req` may be sent again after an UNAVAILABLE answer: it carries a non-empty
+ * idempotency_key (whatever its type), or it is a request that changes nothing (Hello,
+ * Authenticate, and the Get and List requests, GetReport included). Writes without a key
+ * (Login, Logout, EndMembership, DisableUser, ChangePassword) are false. */
+bool tulay_request_retryable(const Tulay__V1__Request *req);
+
+/* The pause in milliseconds before resend `retry` (1 for the first) with "full jitter":
+ * `random` (any uniformly random 32-bit number) scaled into [0, ceiling], where the ceiling
+ * is TULAY_BACKOFF_BASE_MS doubled for each resend after the first, at most
+ * TULAY_BACKOFF_CAP_MS. retry 0 gives 0. Pure: the same arguments give the same pause. */
+unsigned tulay_backoff_ms(unsigned retry, uint32_t random);
+
+/* For a pipelining program: `*resp` is the answer to `req`, sent once with tulay_send.
+ * When tulay_call would have retried it (UNAVAILABLE, tulay_request_retryable, attempts
+ * left), frees *resp, then pauses and resends `req` as tulay_call does, counting the send
+ * already made, and stores the last answer in *resp. Otherwise leaves *resp alone. Returns
+ * 0, or a TULAY_E_* when a resend got no answer (then *resp is NULL). Responses to other
+ * requests that arrive meanwhile are kept for tulay_recv. */
+int tulay_retry_unavailable(struct tulay_client *c, Tulay__V1__Request *req,
+			    Tulay__V1__Response **resp);
 
 /* Fills key[16] with random bytes for a mutating request's idempotency_key. Returns 0, or
  * TULAY_E_IO if the system has no randomness to give. */

@@ -26,10 +26,17 @@
 #define TULAY_VERSION "unknown"
 #endif
 #define CLIENT_NAME        "tulay-demo/" TULAY_VERSION
-#define DEFAULT_SCALE      300
+#define DEFAULT_SCALE      400
 #define MAX_SCALE          100000
 #define MAX_SHOWN_FAILURES 25
 #define PASSWORD_CAP       1024
+#define DEFAULT_RETRIES    (TULAY_DEFAULT_MAX_ATTEMPTS - 1)
+#define MAX_RETRIES        20
+/* Requests in flight over all sessions at the start; congestion control moves it between
+ * WINDOW_MIN and the sum of the sessions' windows. */
+#define WINDOW_START 32.0
+#define WINDOW_MIN   2.0
+#define WINDOW_MAX   512.0
 
 #define N_ELEMS(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -47,6 +54,7 @@ enum rpc {
 	RPC_END_MEMBERSHIP,
 	RPC_ADD_OFFICE,
 	RPC_CREATE_USER,
+	RPC_SET_EXCHANGE_RATE,
 	RPC_CREATE_CLAIM,
 	RPC_CHANGE_CLAIM_STATUS,
 	RPC_UPDATE_CLAIM_AMOUNTS,
@@ -69,6 +77,7 @@ static const char *const rpc_names[N_RPCS] = {
     [RPC_END_MEMBERSHIP] = "EndMembership",
     [RPC_ADD_OFFICE] = "AddOffice",
     [RPC_CREATE_USER] = "CreateUser",
+    [RPC_SET_EXCHANGE_RATE] = "SetExchangeRate",
     [RPC_CREATE_CLAIM] = "CreateClaim",
     [RPC_CHANGE_CLAIM_STATUS] = "ChangeClaimStatus",
     [RPC_UPDATE_CLAIM_AMOUNTS] = "UpdateClaimAmounts",
@@ -86,9 +95,11 @@ static const char *const rpc_names[N_RPCS] = {
 /* What became of the requests of one type. `existing`: refused because the thing is
  * there already (an organisation, membership, office or user made by someone else or by
  * an earlier run with other keys). `skipped`: not sent, because what it builds on is
- * missing (a case the server could not create, a session that could not log in). */
+ * missing (a case the server could not create, a session that could not log in).
+ * `retried`: sent again after the server said it was busy or its database unavailable
+ * (each resend counts; `sent` counts every request once). */
 struct tally {
-	unsigned sent, ok, existing, skipped, failed;
+	unsigned sent, ok, existing, skipped, failed, retried;
 };
 
 enum case_kind { CASE_CLAIM, CASE_DEPORTATION, CASE_RECOMMENDATION, N_CASE_KINDS };
@@ -124,8 +135,11 @@ struct job {
 	struct session *session;
 	enum rpc rpc;
 	enum case_kind kind;
-	size_t item; /* organisation, membership, office, user, or case number */
-	size_t step; /* the step of the case, for lifecycle requests */
+	size_t item;       /* organisation, membership, office, user, or case number */
+	size_t step;       /* the step of the case, for lifecycle requests */
+	unsigned attempts; /* times sent so far */
+	double sent_at;    /* when the last attempt was sent (now_s) */
+	double not_before; /* a resend waits until then */
 };
 
 struct options {
@@ -137,6 +151,7 @@ struct options {
 	uint64_t seed;
 	unsigned wait_s;
 	unsigned timeout_s;
+	unsigned retries;
 	bool print_plan;
 };
 
@@ -156,6 +171,14 @@ struct loader {
 	bool *membership_ended;
 	struct tally tally[N_RPCS];
 	unsigned failures_shown;
+	/* Congestion control over all sessions: at most `window` requests in flight in all.
+	 * A busy answer to a request sent after the last cut halves it; every other answer
+	 * widens it by 1/window, so by one a window's worth of answers (AIMD, as TCP does). */
+	double window;
+	double window_max;
+	double last_cut;
+	size_t in_flight;
+	uint64_t jitter; /* xorshift64 state for the pauses before resends */
 };
 
 /* Everything one request is built from: it lives until tulay_send has packed it. */
@@ -180,6 +203,7 @@ struct scratch {
 		Tulay__V1__EndMembership end_membership;
 		Tulay__V1__AddOffice add_office;
 		Tulay__V1__CreateUser create_user;
+		Tulay__V1__SetExchangeRate set_exchange_rate;
 		Tulay__V1__CreateClaim create_claim;
 		Tulay__V1__ChangeClaimStatus change_claim_status;
 		Tulay__V1__UpdateClaimAmounts update_claim_amounts;
@@ -226,6 +250,8 @@ static void usage(FILE *out)
 	    "    Yangon, Kathmandu, Hong Kong);\n"
 	    "  - 2 users per organisation: ACRONYM.officer (field officer) and ACRONYM.coord\n"
 	    "    (coordinator), acronym in lower case, e.g. kl-mwa.officer, mfa.coord;\n"
+	    "  - exchange rates of MYR, THB and SGD in USD from 2020, for reports in one\n"
+	    "    currency (tulay report claims --currency USD);\n"
 	    "  - --scale wage-theft claims, deportations and policy recommendations each, spread\n"
 	    "    over corridors (BD, NP, ID, MM, PH, KH, LA -> MY, TH, SG), sectors, employers,\n"
 	    "    offices and statuses, back-dated to 2017-2026 (their opened_on is the day of\n"
@@ -236,11 +262,16 @@ static void usage(FILE *out)
 	    "    origin-country partners (e.g. KL-MWA -> BD-MLA), most accepted, some declined.\n"
 	    "\n"
 	    "Idempotent: every write carries an idempotency key derived from what it creates\n"
-	    "(the first 16 bytes of SHA-256 of e.g. \"tulay-demo/1/claim/42\"), so running it\n"
-	    "again adds nothing, and a run interrupted half-way is completed by the next one.\n"
+	    "(the first 16 bytes of SHA-256 of e.g. \"tulay-demo/2/1/claim/42/create\": plan\n"
+	    "version, seed, kind, number, request), and every request is the same for a seed\n"
+	    "whatever is loaded already, so running it again adds nothing, and a run\n"
+	    "interrupted half-way is completed by the next one. A recommendation waits for\n"
+	    "every claim it cites as evidence. Answers that the server is busy or its database\n"
+	    "unavailable are retried (--retries) with the same keys.\n"
 	    "Case n is the same at every --scale, so a larger scale only adds cases. The\n"
-	    "organisations, memberships, offices and users do not depend on --seed; one that\n"
-	    "exists already (the same acronym, username or office name) is used as it is.\n"
+	    "organisations, memberships, offices, users and rates do not depend on --seed;\n"
+	    "one that exists already (the same acronym, username or office name) is used as\n"
+	    "it is.\n"
 	    "\n"
 	    "Passwords: the admin's password is read from TULAY_DEMO_PASSWORD, else from the\n"
 	    "first line of standard input. All demo users share one password, kept in the\n"
@@ -265,6 +296,11 @@ static void usage(FILE *out)
 	    "  --wait SECONDS        keep trying to connect this long while the server is\n"
 	    "                        starting (default: 0)\n"
 	    "  --timeout SECONDS     the longest wait for any answer (default: 60)\n"
+	    "  --retries N           send a request the server refused as busy or unavailable\n"
+	    "                        again up to N times, 0-%d, after a random pause of up to\n"
+	    "                        0.1 s, 0.2 s, 0.4 s ... (at most 2 s), with the same\n"
+	    "                        idempotency key (default: %d); a busy server also makes\n"
+	    "                        tulay-demo keep fewer requests in flight\n"
 	    "  --print-plan          print the organisations, memberships, offices, users and\n"
 	    "                        case counts it would load, tab-separated, and exit\n"
 	    "  --help, --version\n"
@@ -278,7 +314,7 @@ static void usage(FILE *out)
 	    "failed (run it again: it only adds what is missing); 2 for bad options or an\n"
 	    "unusable password file.\n",
 	    demo_n_orgs, demo_n_memberships, demo_n_offices, TULAY_DEFAULT_SERVER, DEFAULT_SCALE,
-	    MAX_SCALE);
+	    MAX_SCALE, MAX_RETRIES, DEFAULT_RETRIES);
 }
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -321,6 +357,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		OPT_SEED,
 		OPT_WAIT,
 		OPT_TIMEOUT,
+		OPT_RETRIES,
 		OPT_PLAN,
 		OPT_HELP,
 		OPT_VERSION
@@ -334,6 +371,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	    {"seed", required_argument, NULL, OPT_SEED},
 	    {"wait", required_argument, NULL, OPT_WAIT},
 	    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+	    {"retries", required_argument, NULL, OPT_RETRIES},
 	    {"print-plan", no_argument, NULL, OPT_PLAN},
 	    {"help", no_argument, NULL, OPT_HELP},
 	    {"version", no_argument, NULL, OPT_VERSION},
@@ -348,6 +386,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	    .scale = DEFAULT_SCALE,
 	    .seed = 1,
 	    .timeout_s = 60,
+	    .retries = DEFAULT_RETRIES,
 	};
 	int c;
 	uint64_t v;
@@ -389,6 +428,13 @@ static int parse_options(int argc, char **argv, struct options *o)
 				o->wait_s = (unsigned)v;
 			else
 				o->timeout_s = (unsigned)v;
+			break;
+		case OPT_RETRIES:
+			if (!parse_number(optarg, MAX_RETRIES, &v)) {
+				say("--retries: give a number from 0 to %d", MAX_RETRIES);
+				return EXIT_USAGE_ERR;
+			}
+			o->retries = (unsigned)v;
 			break;
 		case OPT_PLAN:
 			o->print_plan = true;
@@ -584,6 +630,10 @@ static void print_plan(const struct loader *L)
 		username_of(i, false, name, sizeof(name));
 		printf("user\t%s\t%s\tcoordinator\n", name, demo_orgs[i].acronym);
 	}
+	for (size_t i = 0; i < demo_n_rates; i++)
+		printf("rate\t%s\t%s\t%s\t%s\n", demo_rates[i].currency,
+		       demo_rates[i].reporting_currency, demo_rates[i].rate,
+		       demo_rates[i].valid_from);
 	size_t referrals = 0;
 	for (size_t i = 0; i < L->opt.scale; i++) {
 		referrals += L->claims[i].referral.to_org != DEMO_NO_ORG;
@@ -648,13 +698,14 @@ static ProtobufCBinaryData key_of(struct scratch *s, const char *fmt, ...)
 	return (ProtobufCBinaryData){.len = DEMO_KEY_BYTES, .data = s->key};
 }
 
-/* The key of case n of `kind` (what: ""), or of one of its later writes (what:
- * "/step/3", "/referral", "/referral/decision"). */
+/* The key of one write about case n of `kind`: a function of the plan's version, the seed,
+ * the kind, n and the write (what: "create", "step/3", "referral", "referral/decision")
+ * only, so that every run of a plan sends the same keys whatever it finds loaded. */
 static ProtobufCBinaryData case_key(struct scratch *s, const struct loader *L, enum case_kind kind,
 				    size_t n, const char *what)
 {
-	return key_of(s, "tulay-demo/%" PRIu64 "/%s/%zu%s", L->opt.seed, case_kind_names[kind], n,
-		      what);
+	return key_of(s, "tulay-demo/%d/%" PRIu64 "/%s/%zu/%s", DEMO_PLAN_VERSION, L->opt.seed,
+		      case_kind_names[kind], n, what);
 }
 
 static Tulay__V1__Money *money(struct scratch *s, size_t slot, int64_t minor, const char *currency)
@@ -677,7 +728,7 @@ static void build_create_claim(const struct loader *L, size_t n, struct scratch 
 	const struct demo_claim *c = &L->claims[n];
 	Tulay__V1__CreateClaim *m = &s->body.create_claim;
 	tulay__v1__create_claim__init(m);
-	m->idempotency_key = case_key(s, L, CASE_CLAIM, n, "");
+	m->idempotency_key = case_key(s, L, CASE_CLAIM, n, "create");
 	m->office = or_empty(c->office);
 	m->worker_nationality = (char *)c->nationality;
 	m->country_of_work = (char *)c->country_of_work;
@@ -727,7 +778,7 @@ static void build_create_deportation(const struct loader *L, size_t n, struct sc
 	const struct demo_deportation *d = &L->deportations[n];
 	Tulay__V1__CreateDeportation *m = &s->body.create_deportation;
 	tulay__v1__create_deportation__init(m);
-	m->idempotency_key = case_key(s, L, CASE_DEPORTATION, n, "");
+	m->idempotency_key = case_key(s, L, CASE_DEPORTATION, n, "create");
 	m->office = or_empty(d->office);
 	m->nationality = (char *)d->nationality;
 	m->deported_from = (char *)d->deported_from;
@@ -761,7 +812,7 @@ static void build_create_recommendation(const struct loader *L, size_t n, struct
 	const struct demo_recommendation *r = &L->recommendations[n];
 	Tulay__V1__CreateRecommendation *m = &s->body.create_recommendation;
 	tulay__v1__create_recommendation__init(m);
-	m->idempotency_key = case_key(s, L, CASE_RECOMMENDATION, n, "");
+	m->idempotency_key = case_key(s, L, CASE_RECOMMENDATION, n, "create");
 	m->office = or_empty(r->office);
 	m->status = r->status;
 	m->title = (char *)r->title;
@@ -776,12 +827,10 @@ static void build_create_recommendation(const struct loader *L, size_t n, struct
 		s->co_signers[i] = (char *)demo_orgs[r->co_signers[i]].acronym;
 	m->n_co_signers = r->n_co_signers;
 	m->co_signers = s->co_signers;
-	/* Only claims the server created can be evidence. */
-	for (size_t i = 0; i < r->n_evidence; i++) {
-		char *ref = L->state[CASE_CLAIM][r->evidence[i]].reference;
-		if (ref[0] != '\0')
-			s->evidence[m->n_evidence++] = ref;
-	}
+	/* Every claim it cites was created (evidence_ready): the request is the same in
+	 * every run, whatever an earlier one left out. */
+	for (size_t i = 0; i < r->n_evidence; i++)
+		s->evidence[m->n_evidence++] = L->state[CASE_CLAIM][r->evidence[i]].reference;
 	m->evidence = s->evidence;
 	req->body_case = TULAY__V1__REQUEST__BODY_CREATE_RECOMMENDATION;
 	req->create_recommendation = m;
@@ -794,7 +843,7 @@ static void build_step(const struct loader *L, const struct job *j, struct scrat
 	const struct demo_step *st = &case_steps(L, j->kind, j->item, &count)[j->step];
 	char *reference = (char *)L->state[j->kind][j->item].reference;
 	char what[24];
-	snprintf(what, sizeof(what), "/step/%zu", j->step);
+	snprintf(what, sizeof(what), "step/%zu", j->step);
 	ProtobufCBinaryData key = case_key(s, L, j->kind, j->item, what);
 	const char *currency = j->kind == CASE_CLAIM ? L->claims[j->item].currency : "";
 	switch (st->kind) {
@@ -967,6 +1016,20 @@ static void build(const struct loader *L, const struct job *j, struct scratch *s
 		req->create_user = m;
 		break;
 	}
+	case RPC_SET_EXCHANGE_RATE: {
+		const struct demo_rate *r = &demo_rates[j->item];
+		Tulay__V1__SetExchangeRate *m = &s->body.set_exchange_rate;
+		tulay__v1__set_exchange_rate__init(m);
+		m->idempotency_key = key_of(s, "tulay-demo/rate/%s/%s/%s", r->currency,
+					    r->reporting_currency, r->valid_from);
+		m->currency = (char *)r->currency;
+		m->reporting_currency = (char *)r->reporting_currency;
+		m->rate = (char *)r->rate;
+		m->valid_from = (char *)r->valid_from;
+		req->body_case = TULAY__V1__REQUEST__BODY_SET_EXCHANGE_RATE;
+		req->set_exchange_rate = m;
+		break;
+	}
 	case RPC_CREATE_CLAIM:
 		build_create_claim(L, j->item, s, req);
 		break;
@@ -980,7 +1043,7 @@ static void build(const struct loader *L, const struct job *j, struct scratch *s
 		const struct demo_referral *r = case_referral(L, j->kind, j->item);
 		Tulay__V1__ProposeReferral *m = &s->body.propose_referral;
 		tulay__v1__propose_referral__init(m);
-		m->idempotency_key = case_key(s, L, j->kind, j->item, "/referral");
+		m->idempotency_key = case_key(s, L, j->kind, j->item, "referral");
 		m->reference = (char *)L->state[j->kind][j->item].reference;
 		m->to_organisation = (char *)demo_orgs[r->to_org].acronym;
 		tulay__v1__consent__init(&s->consent);
@@ -996,7 +1059,7 @@ static void build(const struct loader *L, const struct job *j, struct scratch *s
 		const struct demo_referral *r = case_referral(L, j->kind, j->item);
 		Tulay__V1__DecideReferral *m = &s->body.decide_referral;
 		tulay__v1__decide_referral__init(m);
-		m->idempotency_key = case_key(s, L, j->kind, j->item, "/referral/decision");
+		m->idempotency_key = case_key(s, L, j->kind, j->item, "referral/decision");
 		m->referral_id = L->state[j->kind][j->item].referral_id;
 		m->expected_version = 1;
 		m->decision = r->decision;
@@ -1034,6 +1097,10 @@ static void describe_job(const struct loader *L, const struct job *j, char *out,
 		break;
 	case RPC_CREATE_USER:
 		username_of(j->item / 2, j->item % 2 == 0, out, cap);
+		break;
+	case RPC_SET_EXCHANGE_RATE:
+		snprintf(out, cap, "%s in %s from %s", demo_rates[j->item].currency,
+			 demo_rates[j->item].reporting_currency, demo_rates[j->item].valid_from);
 		break;
 	default: {
 		const char *ref = L->state[j->kind][j->item].reference;
@@ -1107,12 +1174,73 @@ static bool is_case_rpc(enum rpc rpc)
 	return rpc >= RPC_CREATE_CLAIM && rpc <= RPC_DECIDE_REFERRAL;
 }
 
-static void handle(struct loader *L, const struct job *j, const Tulay__V1__Response *resp)
+/* --- busy answers -------------------------------------------------------------------- */
+
+static bool enqueue(struct session *s, struct job *j);
+
+static uint32_t jitter_next(struct loader *L)
+{
+	L->jitter ^= L->jitter << 13;
+	L->jitter ^= L->jitter >> 7;
+	L->jitter ^= L->jitter << 17;
+	return (uint32_t)(L->jitter >> 32);
+}
+
+/* Whether a request the server refused with UNAVAILABLE may be sent again: every write
+ * of the demo carries its idempotency key, except Login, Logout and EndMembership. A Login
+ * sent twice costs at most a second session; the other two only when the server said
+ * nothing was done (outcome known). */
+static bool may_resend(const struct job *j, const Tulay__V1__Status *st)
+{
+	switch (j->rpc) {
+	case RPC_LOGIN:
+		return true;
+	case RPC_LOGOUT:
+	case RPC_END_MEMBERSHIP:
+		return !st->outcome_unknown;
+	default:
+		return true;
+	}
+}
+
+/* The server is busy: fewer requests in flight, at most once per round trip (only an
+ * answer to a request sent after the last cut counts, as in TCP's fast recovery). */
+static void congestion(struct loader *L, const struct job *j)
+{
+	if (j->sent_at <= L->last_cut)
+		return;
+	L->window /= 2;
+	if (L->window < WINDOW_MIN)
+		L->window = WINDOW_MIN;
+	L->last_cut = now_s();
+}
+
+/* Puts j back in its session's queue, to be sent again after the backoff pause. Returns
+ * false when it may not or must not be: no attempts left, or out of memory. */
+static bool resend_later(struct loader *L, struct job *j, const Tulay__V1__Status *st)
+{
+	if (j->attempts > L->opt.retries || !may_resend(j, st))
+		return false;
+	j->not_before = now_s() + tulay_backoff_ms(j->attempts, jitter_next(L)) / 1000.0;
+	if (!enqueue(j->session, j))
+		return false;
+	L->tally[j->rpc].retried++;
+	return true;
+}
+
+static void handle(struct loader *L, struct job *j, const Tulay__V1__Response *resp)
 {
 	struct tally *t = &L->tally[j->rpc];
 	const Tulay__V1__Status *st = resp->status;
 	Tulay__V1__Code code = st != NULL ? st->code : TULAY__V1__CODE__UNKNOWN;
 	struct case_state *cs = is_case_rpc(j->rpc) ? &L->state[j->kind][j->item] : NULL;
+	if (code == TULAY__V1__CODE__UNAVAILABLE) {
+		congestion(L, j);
+		if (resend_later(L, j, st))
+			return;
+	} else if (L->window < L->window_max) {
+		L->window += 1.0 / L->window;
+	}
 	if (code != TULAY__V1__CODE__OK) {
 		if (means_existing(j->rpc, code)) {
 			t->existing++;
@@ -1205,8 +1333,56 @@ static int connection_failed(struct session *s, int err, const char *doing)
 	return -1;
 }
 
+/* Sends the due jobs of every session while it and the loader have room in their windows.
+ * Returns 0, or -1 when a connection failed (already said). */
+static int send_due(struct loader *L, struct scratch *scratch)
+{
+	double now = now_s();
+	for (size_t i = 0; i < demo_n_orgs + 1; i++) {
+		struct session *s = session_at(L, i);
+		while (s->in_flight < s->window && (double)L->in_flight < L->window &&
+		       s->next < s->queued && s->queue[s->next]->not_before <= now) {
+			struct job *j = s->queue[s->next++];
+			Tulay__V1__Request req;
+			build(L, j, scratch, &req);
+			uint64_t id;
+			int err = tulay_send(s->client, &req, &id);
+			if (err != 0)
+				return connection_failed(s, err, "sending");
+			if (j->attempts++ == 0)
+				L->tally[j->rpc].sent++;
+			j->sent_at = now;
+			s->pending[s->in_flight++] = (struct pending){id, j};
+			L->in_flight++;
+		}
+	}
+	return 0;
+}
+
+/* Waits for the first resend that is due, when nothing is in flight. Returns false when
+ * no job is left either. */
+static bool wait_for_resends(struct loader *L)
+{
+	double first = 0;
+	bool any = false;
+	for (size_t i = 0; i < demo_n_orgs + 1; i++) {
+		const struct session *s = session_at(L, i);
+		if (s->next < s->queued && (!any || s->queue[s->next]->not_before < first)) {
+			first = s->queue[s->next]->not_before;
+			any = true;
+		}
+	}
+	double pause = first - now_s();
+	if (any && pause > 0) {
+		struct timespec ts = {(time_t)pause, (long)((pause - (double)(time_t)pause) * 1e9)};
+		nanosleep(&ts, NULL);
+	}
+	return any;
+}
+
 /* Sends every job, each session keeping up to its window of requests in flight, all
- * sessions at once; handles the answers as they come. Jobs of a session that is not
+ * sessions at once within the loader's window; handles the answers as they come, putting
+ * a busy-refused job back for a resend after its pause. Jobs of a session that is not
  * logged in are skipped. Returns 0, or -1 when a connection failed (already said). */
 static int run_jobs(struct loader *L, struct job *jobs, size_t n)
 {
@@ -1234,28 +1410,19 @@ static int run_jobs(struct loader *L, struct job *jobs, size_t n)
 	}
 	int rc = 0;
 	for (;;) {
-		bool waiting = false;
-		for (size_t i = 0; i < n_sessions; i++) {
-			struct session *s = session_at(L, i);
-			while (s->in_flight < s->window && s->next < s->queued) {
-				struct job *j = s->queue[s->next++];
-				Tulay__V1__Request req;
-				build(L, j, scratch, &req);
-				uint64_t id;
-				int err = tulay_send(s->client, &req, &id);
-				if (err != 0) {
-					rc = connection_failed(s, err, "sending");
-					goto out;
-				}
-				L->tally[j->rpc].sent++;
-				s->pending[s->in_flight++] = (struct pending){id, j};
-			}
+		if (send_due(L, scratch) != 0) {
+			rc = -1;
+			goto out;
+		}
+		if (L->in_flight == 0) {
+			if (!wait_for_resends(L))
+				break;
+			continue;
 		}
 		for (size_t i = 0; i < n_sessions; i++) {
 			struct session *s = session_at(L, i);
 			if (s->in_flight == 0)
 				continue;
-			waiting = true;
 			Tulay__V1__Response *resp = NULL;
 			int err = tulay_recv(s->client, &resp);
 			if (err != 0) {
@@ -1280,11 +1447,10 @@ static int run_jobs(struct loader *L, struct job *jobs, size_t n)
 			}
 			struct job *j = s->pending[k].job;
 			s->pending[k] = s->pending[--s->in_flight];
+			L->in_flight--;
 			handle(L, j, resp);
 			tulay_response_free(resp);
 		}
-		if (!waiting)
-			break;
 	}
 out:
 	free(scratch);
@@ -1393,6 +1559,11 @@ static int load_network(struct loader *L, struct batch *b)
 		if (!add_job(b, (struct job){.session = a, .rpc = RPC_CREATE_USER, .item = i}))
 			return -1;
 	}
+	for (size_t i = 0; i < demo_n_rates; i++) {
+		if (!add_job(b,
+			     (struct job){.session = a, .rpc = RPC_SET_EXCHANGE_RATE, .item = i}))
+			return -1;
+	}
 	if (run_batch(L, b) != 0)
 		return -1;
 	/* Ends the memberships that ended, unless an earlier run did (or, made by someone
@@ -1435,11 +1606,29 @@ static int log_in_officers(struct loader *L, struct batch *b)
 	return run_batch(L, b);
 }
 
+/* Whether every claim recommendation n cites as evidence has its reference. A
+ * recommendation sent without one of them would differ from the same recommendation sent
+ * in full by a later run, and the server would refuse that one for ever as reusing its
+ * key (ALREADY_EXISTS): it is skipped instead, and the run that has its claims sends it. */
+static bool evidence_ready(const struct loader *L, size_t n)
+{
+	const struct demo_recommendation *r = &L->recommendations[n];
+	for (size_t i = 0; i < r->n_evidence; i++) {
+		if (L->state[CASE_CLAIM][r->evidence[i]].reference[0] == '\0')
+			return false;
+	}
+	return true;
+}
+
 static int create_cases(struct loader *L, struct batch *b, enum case_kind kind)
 {
 	static const enum rpc creates[N_CASE_KINDS] = {RPC_CREATE_CLAIM, RPC_CREATE_DEPORTATION,
 						       RPC_CREATE_RECOMMENDATION};
 	for (size_t i = 0; i < L->opt.scale; i++) {
+		if (kind == CASE_RECOMMENDATION && !evidence_ready(L, i)) {
+			L->tally[RPC_CREATE_RECOMMENDATION].skipped++;
+			continue;
+		}
 		struct job j = {.session = &L->orgs[case_org(L, kind, i)],
 				.rpc = creates[kind],
 				.kind = kind,
@@ -1593,16 +1782,17 @@ out:
 /* Prints the table and the summary line; returns false if anything failed. */
 static bool print_summary(const struct loader *L, bool complete, double seconds)
 {
-	printf("%-28s %6s %6s %8s %7s %6s\n", "request", "sent", "ok", "existing", "skipped",
-	       "failed");
-	unsigned failed = 0;
+	printf("%-28s %6s %6s %8s %7s %6s %7s\n", "request", "sent", "ok", "existing", "skipped",
+	       "failed", "retried");
+	unsigned failed = 0, retried = 0;
 	for (size_t i = 0; i < N_RPCS; i++) {
 		const struct tally *t = &L->tally[i];
-		if (t->sent + t->skipped == 0)
+		if (t->sent + t->skipped + t->existing == 0)
 			continue;
-		printf("%-28s %6u %6u %8u %7u %6u\n", rpc_names[i], t->sent, t->ok, t->existing,
-		       t->skipped, t->failed);
+		printf("%-28s %6u %6u %8u %7u %6u %7u\n", rpc_names[i], t->sent, t->ok, t->existing,
+		       t->skipped, t->failed, t->retried);
 		failed += t->failed;
+		retried += t->retried;
 	}
 	const struct tally *t = L->tally;
 	printf("tulay-demo: %s in %.1f s: %u organisations, %u memberships, %u offices, %u "
@@ -1616,7 +1806,10 @@ static bool print_summary(const struct loader *L, bool complete, double seconds)
 	       t[RPC_CREATE_USER].ok + t[RPC_CREATE_USER].existing, t[RPC_CREATE_CLAIM].ok,
 	       t[RPC_CREATE_DEPORTATION].ok, t[RPC_CREATE_RECOMMENDATION].ok,
 	       t[RPC_PROPOSE_REFERRAL].ok);
-	printf("; %u failed\n", failed);
+	printf("; %u failed", failed);
+	if (retried > 0)
+		printf(" (%u resent after busy answers)", retried);
+	printf("\n");
 	return failed == 0;
 }
 
@@ -1644,6 +1837,12 @@ int main(int argc, char **argv)
 		say("out of memory");
 		return EXIT_FAILED;
 	}
+	L->window = WINDOW_START;
+	L->window_max = WINDOW_MAX;
+	uint8_t seed[TULAY_IDEMPOTENCY_KEY_BYTES] = {0};
+	(void)tulay_new_idempotency_key(seed); /* without randomness: the same pauses */
+	memcpy(&L->jitter, seed, sizeof(L->jitter));
+	L->jitter |= 1; /* xorshift never leaves 0 */
 	printf("tulay-demo: loading seed %" PRIu64 ", %zu cases of each kind, into %s\n",
 	       L->opt.seed, L->opt.scale, L->opt.server);
 	fflush(stdout);

@@ -43,7 +43,9 @@ static void chore_done(struct db_job *job, enum db_outcome outcome)
 		const PGresult *res =
 		    outcome == DB_QUERY_ERROR ? job->results[job->failed_query] : NULL;
 		log_warn("event=chore_failed chore=%s error=\"%s\"", c->name,
-			 log_clean(res != NULL ? PQresultErrorMessage(res) : "database unavailable",
+			 log_clean(res != NULL          ? PQresultErrorMessage(res)
+				   : outcome == DB_BUSY ? "database busy: every connection taken"
+							: "database unavailable",
 				   clean, sizeof(clean)));
 		c->failing = true;
 	}

@@ -63,6 +63,7 @@ struct db_pool {
 	struct db_pool_options opts;
 	struct db_conn *conns;
 	struct db_job *queue_head, *queue_tail;
+	unsigned queued; /* jobs in the queue */
 	uv_timer_t sweep;
 	uv_timer_t kick;
 	bool closing;
@@ -89,6 +90,8 @@ void db_job_reset(struct db_job *job)
 	job->nqueries = 0;
 	job->failed_query = -1;
 	job->sent = false;
+	job->waited_ms = 0;
+	job->queue_depth = 0;
 	job->next = NULL;
 }
 
@@ -569,34 +572,48 @@ static void watch_on_event(uv_poll_t *h, int status, int events)
 		conn_service(c, events);
 }
 
+/* Takes the job at the head of the queue. */
+static struct db_job *pool_dequeue(struct db_pool *pool)
+{
+	struct db_job *job = pool->queue_head;
+	pool->queue_head = job->next;
+	if (pool->queue_head == NULL)
+		pool->queue_tail = NULL;
+	job->next = NULL;
+	assert(pool->queued > 0);
+	pool->queued--;
+	job->waited_ms = pool_now(pool) - job->queued_at_ms;
+	return job;
+}
+
 static void pool_dispatch(struct db_pool *pool)
 {
 	for (unsigned i = 0; i < pool->opts.connections && pool->queue_head != NULL; i++) {
 		struct db_conn *c = &pool->conns[i];
 		if (c->state != DBC_READY)
 			continue;
-		struct db_job *job = pool->queue_head;
-		pool->queue_head = job->next;
-		if (pool->queue_head == NULL)
-			pool->queue_tail = NULL;
-		job->next = NULL;
-		conn_start_job(c, job);
+		conn_start_job(c, pool_dequeue(pool));
 	}
 }
 
 /* --- the pool ------------------------------------------------------------------------ */
 
+/* Fails the queued jobs whose queue timeout passed (expired_only), or all of them (the
+ * pool is closing: DB_UNAVAILABLE). An expired job fails DB_BUSY while some connection is
+ * up, since then PostgreSQL answers and the connections were only all taken; with none up,
+ * PostgreSQL cannot be reached and the job fails DB_UNAVAILABLE. */
 static void pool_fail_queue(struct db_pool *pool, bool expired_only)
 {
 	uint64_t now = pool_now(pool);
+	enum db_outcome outcome =
+	    expired_only && db_pool_ready(pool) > 0 ? DB_BUSY : DB_UNAVAILABLE;
 	while (pool->queue_head != NULL) {
-		struct db_job *job = pool->queue_head;
-		if (expired_only && job->deadline_ms > now)
+		if (expired_only && pool->queue_head->deadline_ms > now)
 			break; /* FIFO with one timeout: the rest are younger */
-		pool->queue_head = job->next;
-		if (pool->queue_head == NULL)
-			pool->queue_tail = NULL;
-		job_finish(job, DB_UNAVAILABLE);
+		unsigned depth = pool->queued;
+		struct db_job *job = pool_dequeue(pool);
+		job->queue_depth = outcome == DB_BUSY ? depth : 0;
+		job_finish(job, outcome);
 	}
 }
 
@@ -624,12 +641,16 @@ bool db_pool_submit(struct db_pool *pool, struct db_job *job)
 	job->next = NULL;
 	job->sent = false;
 	job->failed_query = -1;
-	job->deadline_ms = pool_now(pool) + pool->opts.queue_timeout_ms;
+	job->waited_ms = 0;
+	job->queue_depth = 0;
+	job->queued_at_ms = pool_now(pool);
+	job->deadline_ms = job->queued_at_ms + pool->opts.queue_timeout_ms;
 	if (pool->queue_tail != NULL)
 		pool->queue_tail->next = job;
 	else
 		pool->queue_head = job;
 	pool->queue_tail = job;
+	pool->queued++;
 	/* Start it from the loop, not from here: `done` must never run inside submit. */
 	uv_timer_start(&pool->kick, pool_on_kick, 0, 0);
 	return true;

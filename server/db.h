@@ -30,7 +30,10 @@ struct db_statement {
 enum db_outcome {
 	DB_OK,          /* every query ran and the transaction committed */
 	DB_QUERY_ERROR, /* results[failed_query] holds PostgreSQL's error; nothing committed */
-	DB_UNAVAILABLE, /* no connection in time, or it broke or timed out: see job->sent */
+	DB_UNAVAILABLE, /* PostgreSQL could not be reached in time, or the connection broke or
+			 * timed out: see job->sent */
+	DB_BUSY,        /* connections were up but all taken for the whole queue timeout: the
+			 * job was never sent (job->sent is false), so nothing of it happened */
 };
 
 struct db_query {
@@ -49,20 +52,27 @@ struct db_job {
 
 	/* Set by the pool before `done` runs. The owner releases results with
 	 * db_job_clear(). `sent` is true once the queries may have reached PostgreSQL: a write
-	 * that fails with DB_UNAVAILABLE and sent=true has an unknown outcome. */
+	 * that fails with DB_UNAVAILABLE and sent=true has an unknown outcome. `waited_ms` is
+	 * how long the job waited in the queue for a connection; for DB_BUSY, `queue_depth` is
+	 * the number of jobs that were waiting when it gave up, itself included (0 otherwise). */
 	PGresult *results[DB_MAX_QUERIES];
 	int failed_query;
 	bool sent;
+	uint64_t waited_ms;
+	unsigned queue_depth;
 
 	/* Private to the pool. */
 	struct db_job *next;
+	uint64_t queued_at_ms;
 	uint64_t deadline_ms;
 };
 
 struct db_pool_options {
 	const char *conninfo; /* libpq connection string; copied */
 	unsigned connections;
-	unsigned queue_timeout_ms; /* a job not started within this fails DB_UNAVAILABLE */
+	/* A job not started within this fails: DB_BUSY while some connection is up (they
+	 * were all taken), DB_UNAVAILABLE while none is (PostgreSQL cannot be reached). */
+	unsigned queue_timeout_ms;
 	unsigned query_timeout_ms; /* a job not finished within this fails and resets the conn */
 	const struct db_statement *statements; /* prepared on every connection; the */
 	unsigned nstatements;                  /* array must outlive the pool */
@@ -94,7 +104,7 @@ int db_pool_start(uv_loop_t *loop, const struct db_pool_options *opts, struct db
  * without queueing (and without ever calling `done`) once db_pool_close() has begun. */
 bool db_pool_submit(struct db_pool *pool, struct db_job *job) __attribute__((warn_unused_result));
 
-/* Number of connections ready to take a job right now (for logs and drain decisions). */
+/* Number of connections up (idle or running a job), for logs and drain decisions. */
 unsigned db_pool_ready(const struct db_pool *pool);
 
 /* Fails every queued and in-flight job with DB_UNAVAILABLE, closes every connection and

@@ -198,6 +198,22 @@ static void request_on_db(struct db_job *job, enum db_outcome outcome)
 			     "your session has ended or expired: log in again");
 		return;
 	}
+	if (outcome == DB_BUSY) {
+		/* Saturation, not an outage: every connection was taken for the whole queue
+		 * timeout. The job never reached PostgreSQL, so the outcome is known: nothing was
+		 * done, and the same request with the same key is safe to send again. */
+		log_warn("event=db_busy conn=%llu req=%llu type=%s queue_depth=%u waited_ms=%llu",
+			 req->conn != NULL ? (unsigned long long)req->conn->id : 0ULL,
+			 (unsigned long long)req->seq, request_type(req), job->queue_depth,
+			 (unsigned long long)job->waited_ms);
+		req->status.outcome_unknown = false;
+		request_fail(req, TULAY__V1__CODE__UNAVAILABLE,
+			     req->handler->mutating
+				 ? "the server is busy and nothing was saved: retry with the same "
+				   "idempotency key"
+				 : "the server is busy; try again shortly");
+		return;
+	}
 	if (outcome == DB_UNAVAILABLE) {
 		bool unknown = job->sent && req->handler->mutating;
 		req->status.outcome_unknown = unknown;

@@ -83,7 +83,9 @@ void request_fail_invalid(struct request *req, const char *message);
  * ends with the audit entry recorded by request_audit(), if any: the action and its audit
  * entry commit together or not at all. When the database is unavailable the request fails
  * with UNAVAILABLE by itself (flagged outcome_unknown for a mutating request that may have
- * reached PostgreSQL); otherwise done(req, DB_OK or DB_QUERY_ERROR) is called, and
+ * reached PostgreSQL), and so it does, saying the server is busy and nothing was saved,
+ * when every connection stayed taken for the queue timeout (DB_BUSY, logged at warn with
+ * the queue depth); otherwise done(req, DB_OK or DB_QUERY_ERROR) is called, and
  * request_result(req, i) is the result of the handler's i-th query. */
 void request_db(struct request *req, void (*done)(struct request *req, enum db_outcome outcome));
 

@@ -42,7 +42,8 @@ claims_before=$(super -c "SELECT count(*) FROM cases")
 psql -X -q -h "$sock" -U postgres -d tulay -c \
 	"BEGIN; LOCK TABLE audit_log IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(6); COMMIT;" >/dev/null 2>&1 &
 sleep 0.5
-out=$("$T" claim add --nationality BD --country-of-work SG --sector construction \
+# --retries 0: one attempt, refused while the lock is held (a retry would succeed after it).
+out=$("$T" claim add --retries 0 --nationality BD --country-of-work SG --sector construction \
 	--employer "Unaudited Pte Ltd" --work-start 2025-01-01 --work-end 2025-03-31 \
 	--amount 5200 --currency SGD 2>&1)
 match "a claim whose audit entry is blocked is refused" 'UNAVAILABLE' "$out"

@@ -1,24 +1,68 @@
 #!/usr/bin/env bash
-# The demo data loader, tulay-demo, against the real tulayd at a small scale: everything
-# its plan names arrives (organisations, memberships with a network inside a network,
-# offices, users, cases and their lifecycle), a second run adds nothing, workers'
-# pseudonyms are stored sealed only, and the demo users can log in and read their cases.
-# Every request type the loader sends must succeed: none failed, none skipped.
+# The demo data loader, tulay-demo, at its default scale, in a database of its own (the
+# harness's cluster, its own tulayd with the harness's small pool: 3 connections, 2 s queue
+# timeout): the first run loads everything its plan names on the first try (organisations,
+# memberships with a network inside a network, offices, users, exchange rates, cases and
+# their lifecycle), every report of the README's coordinator walkthrough shows figures, a
+# second run replays every request and adds nothing, workers' pseudonyms are stored sealed
+# only, and the demo users can log in and read their cases. Then a run against a saturated
+# tulayd (one connection, 100 ms queue timeout, no retries) stops half-way on busy answers,
+# and the next run completes it: the same requests, nothing refused as reusing a key,
+# nothing twice. Every request type the loader sends must succeed: none failed, none
+# skipped.
 set -uo pipefail
 source "$(dirname "$0")/tap.sh" "$1"
-export TULAY_SERVER
 DEMO=$(dirname "$TULAY_CLI")/tulay-demo
 T=$TULAY_CLI
-SCALE=20
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+pids=()
+cleanup() {
+	for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+# The demo database: migrated as the owner, with an admin, served by tulayds of our own.
+export DB=tulay_demo TULAY_DATA_KEY_FILE TULAY_MIGRATIONS="$TULAY_TEST_REPO/migrations"
+super -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB OWNER tulay" >/dev/null
+demo_owner="${TULAY_TEST_DB_OWNER/dbname=tulay/dbname=$DB}"
+demo_app="${TULAY_TEST_DB/dbname=tulay/dbname=$DB}"
+"$TULAYD" migrate up --db "$demo_owner" >/dev/null
+"$TULAYD" org add --db "$demo_owner" --acronym DEMO --name "Demo Migrant Support Centre" \
+	--kind ngo --country PH >/dev/null
+TULAY_NEW_PASSWORD="$TULAY_TEST_PASSWORD" "$TULAYD" user add --db "$demo_owner" --org DEMO \
+	--username admin --role admin >/dev/null
+# start_tulayd VAR LOG SETTINGS...: starts a tulayd on the demo database and sets VAR to its
+# address once it serves.
+start_tulayd() {
+	local var=$1 log=$2
+	shift 2
+	"$TULAYD" --db "$demo_app" --port 0 "$@" >"$log" 2>&1 &
+	pids+=($!)
+	local i
+	for ((i = 0; i < 200; i++)); do
+		if grep -q 'event=listening' "$log" && grep -q 'event=db_conn_ready' "$log"; then
+			printf -v "$var" '127.0.0.1:%s' \
+				"$(grep -m1 'event=listening' "$log" | sed -E 's/.* port=([0-9]+).*/\1/')"
+			return 0
+		fi
+		sleep 0.1
+	done
+	cat "$log" >&2
+	return 1
+}
+start_tulayd SERVER "$work/tulayd.log" --db-connections 3 --db-queue-timeout-ms 2000 \
+	--db-query-timeout-ms 5000 || exit 1
+start_tulayd BUSY "$work/busy.log" --db-connections 1 --db-queue-timeout-ms 100 \
+	--db-query-timeout-ms 5000 || exit 1
+export TULAY_SERVER=$SERVER
+
 run_demo() {
-	TULAY_DEMO_PASSWORD=$TULAY_TEST_PASSWORD "$DEMO" --scale $SCALE \
-		--users-password-file "$work/users-password" "$@"
+	TULAY_DEMO_PASSWORD=$TULAY_TEST_PASSWORD "$DEMO" --users-password-file "$work/users-password" "$@"
 }
 # column N of the summary table row of request type $1 in the output $2
-# (2 sent, 3 ok, 4 existing, 5 skipped, 6 failed)
-col() { awk -v rpc="$1" -v n="$3" '$1 == rpc { print $n }' <<<"$2"; }
+# (2 sent, 3 ok, 4 existing, 5 skipped, 6 failed, 7 retried)
+col() { awk -v rpc="$1" -v n="$3" '$1 == rpc { v = $n } END { print v + 0 }' <<<"$2"; }
 # a SQL list of the quoted fields $2.. of the plan's lines of kind $1: ('a','b'),(...)
 plan_values() {
 	local kind=$1
@@ -41,7 +85,7 @@ match "--help says the data is synthetic" 'SYNTHETIC DATA ONLY' "$LAST"
 match "--help explains idempotency" 'adds nothing' "$LAST"
 help=$LAST
 for opt in --server --ca-file --admin --users-password-file --scale --seed --wait --timeout \
-	--print-plan; do
+	--retries --print-plan; do
 	match "--help explains $opt" "^ +$opt" "$help"
 done
 expect "the users' password file is required" 2 'users-password-file' -- "$DEMO" --scale 1
@@ -51,7 +95,9 @@ chmod 644 "$work/readable"
 expect "a password file others may read is refused" 2 'chmod 600' -- \
 	env TULAY_DEMO_PASSWORD=x "$DEMO" --users-password-file "$work/readable"
 
-PLAN=$("$DEMO" --print-plan --scale $SCALE)
+PLAN=$("$DEMO" --print-plan)
+SCALE=$(awk -F'\t' '$1 == "cases" && $2 == "wage_theft" { print $3 }' <<<"$PLAN")
+match "the default scale is a few hundred cases of each kind" '^[1-9][0-9]{2}$' "$SCALE"
 n_orgs=$(grep -c '^organisation' <<<"$PLAN")
 n_members=$(grep -c '^membership' <<<"$PLAN")
 n_offices=$(grep -c '^office' <<<"$PLAN")
@@ -67,17 +113,18 @@ totals() {
 		(SELECT count(*) FROM memberships) || ' ' || (SELECT count(*) FROM offices) || ' ' ||
 		(SELECT count(*) FROM users) || ' ' || (SELECT count(*) FROM cases) || ' ' ||
 		(SELECT count(*) FROM case_events) || ' ' || (SELECT count(*) FROM referrals) || ' ' ||
-		(SELECT count(*) FROM claim_workers)"
+		(SELECT count(*) FROM claim_workers) || ' ' || (SELECT count(*) FROM exchange_rates)"
 }
 
 expect "the first run loads the demo set" 0 'loaded in .* 0 failed' -- run_demo
 FIRST=$LAST
 match "it says where the users' password is" 'password is in' "$FIRST"
 match "the users' password file is private" '^600$' "$(stat -c %a "$work/users-password")"
-for rpc in CreateOrganisation AddMembership EndMembership AddOffice CreateUser CreateClaim \
-	ChangeClaimStatus UpdateClaimAmounts AddCaseNote CreateDeportation RecordDeportationStage \
-	AddIntervention CreateRecommendation ChangeRecommendationStatus ProposeReferral \
-	DecideReferral; do
+RPCS="CreateOrganisation AddMembership EndMembership AddOffice CreateUser SetExchangeRate
+	CreateClaim ChangeClaimStatus UpdateClaimAmounts AddCaseNote CreateDeportation
+	RecordDeportationStage AddIntervention CreateRecommendation ChangeRecommendationStatus
+	ProposeReferral DecideReferral"
+for rpc in $RPCS; do
 	match "$rpc was sent" '^[1-9]' "$(col "$rpc" "$FIRST" 2)"
 	match "$rpc: nothing failed and nothing was skipped" '^0 0$' \
 		"$(col "$rpc" "$FIRST" 6) $(col "$rpc" "$FIRST" 5)"
@@ -195,13 +242,72 @@ match "referrals go from destination to origin countries, accepted and declined"
 		FROM referrals r JOIN organisations f ON f.org_id = r.org_id
 		WHERE r.proposed_by IN ($demo_user_ids)")"
 
+match "every exchange rate of the plan" "^$(grep -c '^rate' <<<"$PLAN")\$" "$(super -c "
+	SELECT count(*) FROM exchange_rates
+	 WHERE (currency::text, reporting_currency::text, rate::text, valid_from::text)
+	    IN (SELECT c, r, v::numeric(24, 12)::text, f
+		  FROM (VALUES $(plan_values rate 2 3 4 5)) AS plan (c, r, v, f))")"
+
+# The README's walkthrough of a network's report, as MFA's coordinator: every report shows
+# figures, not only "suppressed" (the demo set is large and recent enough for k = 11).
+export TULAY_CONFIG_DIR="$work/coord"
+expect "MFA's coordinator logs in" 0 'mfa.coord' -- \
+	"$T" login --username mfa.coord --password-stdin <"$work/users-password"
+# the number of cells of a CSV report whose case count is shown
+shown_cells() {
+	awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "cases") c = i; next }
+		$1 == "cell" && c > 0 && $c != "" { n++ } END { print n + 0 }' <<<"$1"
+}
+walkthrough=(
+	"claims --by corridor,quarter --from 2026-01-01 --network MFA"
+	"claims --by corridor --from 2026-01 --currency USD"
+	"claims --by sector --destination TH"
+	"deportations --by from,stage --network MFA"
+	"recommendations --by theme,status"
+)
+for report in "${walkthrough[@]}"; do
+	# shellcheck disable=SC2086 # the arguments are words
+	csv=$("$T" report $report --format csv 2>"$work/report.err")
+	code=$?
+	match "report $report: answered" '^0 *$' "$code $(cat "$work/report.err")"
+	match "report $report: shows figures, not only suppressed" '^[1-9]' "$(shown_cells "$csv")"
+done
+expect "the walkthrough's chart draws bars" 0 '█+ [0-9]+' -- \
+	"$T" report claims --by sector --destination TH --chart
+
 before=$(totals)
 password=$(cat "$work/users-password")
 expect "the second run succeeds too" 0 'loaded in .* 0 failed' -- run_demo
 SECOND=$LAST
 match "and adds nothing" "^$before\$" "$(totals)"
 match "the second run keeps the users' password" "^$password\$" "$(cat "$work/users-password")"
-match "it replays the same requests" "^$(col CreateClaim "$FIRST" 3) $(col ChangeClaimStatus "$FIRST" 3)\$" \
-	"$(col CreateClaim "$SECOND" 3) $(col ChangeClaimStatus "$SECOND" 3)"
+# ok + existing: the ended membership is found ended instead of ended again.
+for rpc in $RPCS; do
+	match "$rpc: the second run replays every request of the first" \
+		"^$(($(col "$rpc" "$FIRST" 3) + $(col "$rpc" "$FIRST" 4))) 0 0\$" \
+		"$(($(col "$rpc" "$SECOND" 3) + $(col "$rpc" "$SECOND" 4))) $(col "$rpc" "$SECOND" 5) $(col "$rpc" "$SECOND" 6)"
+done
+
+# Regression (issue 11): after a run cut short, 26 recommendations failed for ever with
+# ALREADY_EXISTS, sent again with more evidence than the first time. A run against a
+# saturated tulayd, without retries, stops short on busy answers; the next run completes
+# it with the same requests.
+count_cases() {
+	super -c "SELECT count(*) FROM cases WHERE created_by IN ($demo_user_ids)"
+}
+cases_before=$(count_cases)
+expect "against a saturated tulayd without retries the run stops short, the server busy" 1 \
+	'UNAVAILABLE: the server is busy' -- run_demo --server "$BUSY" --retries 0 --seed 2 --scale 60
+match "tulayd logged the busy answers at warn, with the queue depth and the wait" \
+	'level=warn event=db_busy conn=[0-9]+ req=[0-9]+ type=[a-z_]+ queue_depth=[1-9][0-9]* waited_ms=[0-9]+' \
+	"$(cat "$work/busy.log")"
+expect "the next run completes it" 0 'loaded in .* 0 failed' -- run_demo --seed 2 --scale 60
+if grep -q ALREADY_EXISTS <<<"$LAST"; then
+	not_ok "no request of the next run is refused as reusing a key" "$LAST"
+else
+	ok "no request of the next run is refused as reusing a key"
+fi
+match "every case of the seed once: $SCALE + 3 x 60" "^$((cases_before + 180))\$" "$(count_cases)"
+match "nothing skipped" '^0 0 0$' "$(col CreateClaim "$LAST" 5) $(col CreateRecommendation "$LAST" 5) $(col ChangeRecommendationStatus "$LAST" 5)"
 
 finish

@@ -1,0 +1,459 @@
+/* A saturated tulayd answers honestly and libtulay rides it out (issue 11, point 4).
+ *
+ * tulayd is started here with one database connection and a 100 ms queue timeout. While a
+ * transaction of ours holds the `cases` table, the first claim takes the only connection
+ * and waits for the lock, and every request behind it waits for that connection: past the
+ * queue timeout it is answered UNAVAILABLE, "the server is busy and nothing was saved",
+ * outcome known, and tulayd logs event=db_busy with the queue depth. Then: libtulay's
+ * retries get every claim stored once, however many attempts it took; a keyless write
+ * (Logout) is never resent; the CLI retries and says so, and with --retries 0 reports the
+ * busy answer. Each claim's key must name exactly one case. */
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "it_support.h"
+#include "libtulay.h"
+
+#define BUSY_MESSAGE "the server is busy and nothing was saved: retry with the same idempotency key"
+#define TIMEOUT_MS   20000
+#define LOCK_S       "1.5"
+
+static struct {
+	pid_t pid;
+	char log[512];
+	char server[64];
+} tulayd;
+
+static char *read_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+	assert_non_null(mem);
+	char buf[4096];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		fwrite(buf, 1, n, mem);
+	fclose(f);
+	fclose(mem);
+	return text;
+}
+
+/* Runs SQL as the cluster's superuser; returns the first output line (or "" in out). In
+ * the background (the lock holder) nothing is read. */
+static void psql(const char *sql, char *out, size_t cap, bool background)
+{
+	const char *db = it_env("TULAY_TEST_DB"); /* "host=DIR dbname=tulay user=..." */
+	char host[512];
+	snprintf(host, sizeof(host), "%s", db + strlen("host="));
+	host[strcspn(host, " ")] = '\0';
+	char cmd[4096];
+	snprintf(cmd, sizeof(cmd), "psql -X -qAt -h '%s' -U postgres -d tulay -c \"%s\"%s", host,
+		 sql, background ? " >/dev/null 2>&1 &" : "");
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	if (out != NULL && fgets(out, (int)cap, p) == NULL)
+		out[0] = '\0';
+	pclose(p);
+}
+
+/* Takes the `cases` table for LOCK_S seconds in a transaction of its own and returns once
+ * the lock is held: a claim that reaches PostgreSQL meanwhile waits for it. */
+static void hold_cases_lock(void)
+{
+	psql("BEGIN; LOCK TABLE cases IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(" LOCK_S
+	     "); COMMIT;",
+	     NULL, 0, true);
+	for (int i = 0; i < 200; i++) {
+		char line[32];
+		psql("SELECT count(*) FROM pg_locks WHERE relation = 'cases'::regclass AND "
+		     "mode = 'AccessExclusiveLock' AND granted",
+		     line, sizeof(line), false);
+		if (atoi(line) == 1)
+			return;
+		usleep(10 * 1000);
+	}
+	fail_msg("the lock on cases was not taken");
+}
+
+/* How many cases the idempotency key names (after the lock is gone). */
+static int cases_with_key(const uint8_t key[16])
+{
+	char sql[256], hex[33], line[32];
+	for (int i = 0; i < 16; i++)
+		snprintf(hex + 2 * i, 3, "%02x", key[i]);
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM cases WHERE idempotency_key = '\\\\x%s'",
+		 hex);
+	psql(sql, line, sizeof(line), false);
+	return atoi(line);
+}
+
+static void start_tulayd(void)
+{
+	snprintf(tulayd.log, sizeof(tulayd.log), "%s/it_retry.%d.log", it_env("TULAY_TEST_STATE"),
+		 (int)getpid());
+	int fd = open(tulayd.log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	const char *argv[] = {"tulayd",
+			      "--port",
+			      "0",
+			      "--db",
+			      it_env("TULAY_TEST_DB"),
+			      "--db-connections",
+			      "1",
+			      "--db-queue-timeout-ms",
+			      "100",
+			      "--db-query-timeout-ms",
+			      "10000",
+			      NULL};
+	tulayd.pid = fork();
+	assert_true(tulayd.pid >= 0);
+	if (tulayd.pid == 0) {
+		dup2(fd, STDERR_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		execv(it_env("TULAYD"), (char *const *)argv);
+		_exit(127);
+	}
+	close(fd);
+	for (int i = 0; i < 400; i++) {
+		char *text = read_file(tulayd.log);
+		const char *line = strstr(text, "event=listening");
+		bool ready = strstr(text, "event=db_conn_ready") != NULL;
+		if (line != NULL && ready) {
+			const char *port = strstr(line, " port=");
+			assert_non_null(port);
+			snprintf(tulayd.server, sizeof(tulayd.server), "127.0.0.1:%d",
+				 atoi(port + 6));
+			free(text);
+			return;
+		}
+		free(text);
+		usleep(50 * 1000);
+	}
+	fail_msg("tulayd did not start: see %s", tulayd.log);
+}
+
+static struct tulay_client *officer(unsigned attempts)
+{
+	struct tulay_client *c = NULL;
+	assert_int_equal(tulay_connect(tulayd.server, TIMEOUT_MS, "it_retry", &c), 0);
+	Tulay__V1__Response *resp = NULL;
+	assert_int_equal(tulay_login(c, "officer", it_env("TULAY_TEST_PASSWORD"), &resp), 0);
+	assert_int_equal(resp->status->code, TULAY__V1__CODE__OK);
+	tulay_response_free(resp);
+	assert_int_equal(tulay_set_max_attempts(c, attempts), 0);
+	return c;
+}
+
+/* A claim whose key is `tag` followed by `n`: distinct for every claim of this file. */
+struct claim {
+	uint8_t key[16];
+	Tulay__V1__Money amount;
+	Tulay__V1__CreateClaim body;
+	Tulay__V1__Request req;
+};
+
+static void claim_init(struct claim *c, char tag, unsigned n)
+{
+	memset(c->key, 0, sizeof(c->key));
+	memcpy(c->key, "it_retry", 8);
+	c->key[8] = (uint8_t)tag;
+	c->key[12] = (uint8_t)(n >> 8);
+	c->key[13] = (uint8_t)n;
+	c->key[15] = (uint8_t)(getpid() & 0xff); /* a rerun of the test is another claim */
+	c->key[14] = (uint8_t)((getpid() >> 8) & 0xff);
+	tulay__v1__money__init(&c->amount);
+	c->amount.minor_units = 100000 + n;
+	c->amount.currency = "MYR";
+	tulay__v1__create_claim__init(&c->body);
+	c->body.idempotency_key = (ProtobufCBinaryData){.len = sizeof(c->key), .data = c->key};
+	c->body.worker_nationality = "BD";
+	c->body.country_of_work = "MY";
+	c->body.sector = TULAY__V1__SECTOR__SECTOR_CONSTRUCTION;
+	c->body.employer = "Retry Test Builders Sdn Bhd";
+	c->body.work_started_on = "2025-01-06";
+	c->body.work_ended_on = "2025-11-30";
+	c->body.amount_claimed = &c->amount;
+	tulay__v1__request__init(&c->req);
+	c->req.body_case = TULAY__V1__REQUEST__BODY_CREATE_CLAIM;
+	c->req.create_claim = &c->body;
+}
+
+/* The busy answer itself: UNAVAILABLE saying the server is busy and nothing was saved,
+ * outcome known; and it is true: its key names no case. Logged with the queue depth. */
+static void test_busy_is_answered_as_busy_and_nothing_is_saved(void **state)
+{
+	(void)state;
+	enum { N = 8 };
+	struct tulay_client *c = officer(1);
+	struct claim claims[N];
+	uint64_t ids[N];
+	hold_cases_lock();
+	for (unsigned i = 0; i < N; i++) {
+		claim_init(&claims[i], 'a', i);
+		assert_int_equal(tulay_send(c, &claims[i].req, &ids[i]), 0);
+	}
+	Tulay__V1__Response *answers[N] = {0};
+	for (unsigned got = 0; got < N; got++) {
+		Tulay__V1__Response *resp = NULL;
+		assert_int_equal(tulay_recv(c, &resp), 0);
+		unsigned i = 0;
+		while (i < N && ids[i] != resp->id)
+			i++;
+		assert_true(i < N);
+		answers[i] = resp;
+	}
+	unsigned busy = 0;
+	for (unsigned i = 0; i < N; i++) {
+		const Tulay__V1__Status *st = answers[i]->status;
+		if (st->code == TULAY__V1__CODE__OK) {
+			assert_int_equal(cases_with_key(claims[i].key), 1);
+			continue;
+		}
+		assert_int_equal(st->code, TULAY__V1__CODE__UNAVAILABLE);
+		assert_string_equal(st->message, BUSY_MESSAGE);
+		assert_false(st->outcome_unknown);
+		assert_int_equal(cases_with_key(claims[i].key), 0);
+		busy++;
+	}
+	printf("# %u of %d claims answered busy\n", busy, N);
+	assert_true(busy >= N - 2); /* all but the one holding the connection (and a refresh) */
+	for (unsigned i = 0; i < N; i++)
+		tulay_response_free(answers[i]);
+	tulay_close(c);
+
+	char *log = read_file(tulayd.log);
+	const char *line = strstr(log, "level=warn event=db_busy ");
+	assert_non_null(line);
+	assert_non_null(strstr(line, " type=create_claim queue_depth="));
+	const char *waited = strstr(line, " waited_ms=");
+	assert_non_null(waited);
+	assert_true(atoi(waited + strlen(" waited_ms=")) >= 100);
+	free(log);
+}
+
+/* One writer thread: its client, its claims and what became of them. Threads record, the
+ * main thread asserts (cmocka's asserts belong to it). */
+struct writer {
+	pthread_t thread;
+	struct tulay_client *client;
+	struct claim claims[3];
+	int rc[3];
+	Tulay__V1__Code code[3];
+	char references[3][32];
+	unsigned attempts[3];
+	unsigned busy_retries; /* counted by the retry observer */
+	bool odd_retry;        /* the observer saw something other than a busy claim */
+	bool busy_message_seen;
+};
+
+static void on_retry(void *arg, const Tulay__V1__Request *req, const Tulay__V1__Status *st,
+		     unsigned attempt, unsigned delay_ms)
+{
+	struct writer *w = arg;
+	w->odd_retry |= req->body_case != TULAY__V1__REQUEST__BODY_CREATE_CLAIM ||
+			st->code != TULAY__V1__CODE__UNAVAILABLE || attempt < 2 ||
+			delay_ms > TULAY_BACKOFF_CAP_MS;
+	w->busy_retries++;
+	w->busy_message_seen |= strcmp(st->message, BUSY_MESSAGE) == 0;
+}
+
+static void *write_claims(void *arg)
+{
+	struct writer *w = arg;
+	tulay_set_retry_observer(w->client, on_retry, w);
+	for (unsigned i = 0; i < 3; i++) {
+		Tulay__V1__Response *resp = NULL;
+		w->rc[i] = tulay_create_claim(w->client, &w->claims[i].body, &resp);
+		if (w->rc[i] != 0)
+			continue;
+		w->code[i] = resp->status->code;
+		if (resp->status->code == TULAY__V1__CODE__OK)
+			snprintf(w->references[i], sizeof(w->references[i]), "%s",
+				 resp->claim->reference);
+		w->attempts[i] = tulay_last_attempts(w->client);
+		tulay_response_free(resp);
+	}
+	return NULL;
+}
+
+/* Four writers at once against the one busy connection: libtulay resends each refused
+ * claim with its key until it is stored; every key names one case, and sending a claim
+ * again returns the same reference. */
+static void test_libtulay_retries_until_stored_once(void **state)
+{
+	(void)state;
+	enum { WRITERS = 4 };
+	static struct writer writers[WRITERS];
+	memset(writers, 0, sizeof(writers));
+	for (unsigned t = 0; t < WRITERS; t++) {
+		for (unsigned i = 0; i < 3; i++)
+			claim_init(&writers[t].claims[i], 'b', t * 3 + i);
+		writers[t].client = officer(10);
+	}
+	hold_cases_lock();
+	for (unsigned t = 0; t < WRITERS; t++)
+		assert_int_equal(
+		    pthread_create(&writers[t].thread, NULL, write_claims, &writers[t]), 0);
+	unsigned retries = 0, retried_calls = 0;
+	bool busy_seen = false;
+	for (unsigned t = 0; t < WRITERS; t++) {
+		assert_int_equal(pthread_join(writers[t].thread, NULL), 0);
+		tulay_close(writers[t].client);
+		assert_false(writers[t].odd_retry);
+		retries += writers[t].busy_retries;
+		busy_seen |= writers[t].busy_message_seen;
+		for (unsigned i = 0; i < 3; i++) {
+			assert_int_equal(writers[t].rc[i], 0);
+			assert_int_equal(writers[t].code[i], TULAY__V1__CODE__OK);
+			retried_calls += writers[t].attempts[i] > 1;
+		}
+	}
+	printf("# %u resends over %u of %d calls\n", retries, retried_calls, WRITERS * 3);
+	assert_true(retried_calls > 0);
+	assert_true(busy_seen);
+
+	struct tulay_client *c = officer(10);
+	for (unsigned t = 0; t < WRITERS; t++) {
+		for (unsigned i = 0; i < 3; i++) {
+			assert_int_equal(cases_with_key(writers[t].claims[i].key), 1);
+			Tulay__V1__Response *resp = NULL;
+			assert_int_equal(tulay_create_claim(c, &writers[t].claims[i].body, &resp),
+					 0);
+			assert_int_equal(resp->status->code, TULAY__V1__CODE__OK);
+			assert_string_equal(resp->claim->reference, writers[t].references[i]);
+			tulay_response_free(resp);
+			assert_int_equal(cases_with_key(writers[t].claims[i].key), 1);
+		}
+	}
+	tulay_close(c);
+}
+
+/* A write without an idempotency key is answered busy like any other, and never resent. */
+static void test_keyless_write_is_not_resent(void **state)
+{
+	(void)state;
+	struct tulay_client *holder = officer(1), *c = officer(5);
+	struct claim claim;
+	claim_init(&claim, 'c', 0);
+	hold_cases_lock();
+	uint64_t id;
+	assert_int_equal(tulay_send(holder, &claim.req, &id), 0); /* takes the connection */
+	usleep(100 * 1000);
+	Tulay__V1__Response *resp = NULL;
+	assert_int_equal(tulay_logout(c, &resp), 0);
+	assert_int_equal(resp->status->code, TULAY__V1__CODE__UNAVAILABLE);
+	assert_false(resp->status->outcome_unknown);
+	assert_int_equal(tulay_last_attempts(c), 1);
+	tulay_response_free(resp);
+	assert_int_equal(tulay_recv(holder, &resp), 0);
+	assert_int_equal(resp->status->code, TULAY__V1__CODE__OK);
+	tulay_response_free(resp);
+	tulay_close(holder);
+	tulay_close(c);
+}
+
+/* Runs a shell command line; returns its exit status, with its output in out. */
+static int run(const char *cmd, char *out, size_t cap)
+{
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	size_t n = fread(out, 1, cap - 1, p);
+	out[n] = '\0';
+	int status = pclose(p);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* The CLI retries too (its Authenticate here: the session is checked in the database) and
+ * says so on stderr; with --retries 0 it reports the busy answer and exits 2. */
+static void test_cli_retries_and_says_so(void **state)
+{
+	(void)state;
+	char dir[512], env[1024], cmd[4096], out[8192];
+	snprintf(dir, sizeof(dir), "%s/it_retry-cli.%d", it_env("TULAY_TEST_STATE"), (int)getpid());
+	snprintf(env, sizeof(env),
+		 "env -u TULAY_RETRIES TULAY_CONFIG_DIR='%s' TULAY_SERVER='%s' '%s'", dir,
+		 tulayd.server, it_env("TULAY_CLI"));
+	snprintf(cmd, sizeof(cmd), "echo '%s' | %s login --username officer --password-stdin 2>&1",
+		 it_env("TULAY_TEST_PASSWORD"), env);
+	assert_int_equal(run(cmd, out, sizeof(out)), 0);
+
+	const char *add = "claim add --nationality NP --country-of-work MY --sector agriculture "
+			  "--employer 'Retry Test Estate' --work-start 2025-02-01 --work-end "
+			  "2025-10-31 --amount 3000.00 --currency MYR";
+	for (int retries = 0; retries <= 1; retries++) {
+		struct tulay_client *holder = officer(1);
+		struct claim claim;
+		claim_init(&claim, 'd', (unsigned)retries);
+		hold_cases_lock();
+		uint64_t id;
+		assert_int_equal(tulay_send(holder, &claim.req, &id), 0);
+		usleep(100 * 1000);
+		snprintf(cmd, sizeof(cmd), "%s %s --retries %d 2>&1", env, add,
+			 retries == 0 ? 0 : 10);
+		int code = run(cmd, out, sizeof(out));
+		printf("# tulay --retries %d: exit %d\n%s", retries == 0 ? 0 : 10, code, out);
+		if (retries == 0) {
+			assert_int_equal(code, 2);
+			assert_non_null(strstr(out, "UNAVAILABLE: the server is busy"));
+		} else {
+			assert_int_equal(code, 0);
+			assert_non_null(strstr(out, "UNAVAILABLE: the server is busy"));
+			assert_non_null(strstr(out, "(sending it again in "));
+			assert_non_null(strstr(out, "Logged claim"));
+		}
+		Tulay__V1__Response *resp = NULL;
+		assert_int_equal(tulay_recv(holder, &resp), 0);
+		assert_int_equal(resp->status->code, TULAY__V1__CODE__OK);
+		tulay_response_free(resp);
+		tulay_close(holder);
+	}
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	start_tulayd();
+	return 0;
+}
+
+/* SIGTERM: tulayd drains and exits 0, busy answers or not. */
+static int teardown(void **state)
+{
+	(void)state;
+	if (kill(tulayd.pid, SIGTERM) != 0)
+		return -1;
+	int status;
+	if (waitpid(tulayd.pid, &status, 0) != tulayd.pid)
+		return -1;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+int main(int argc, char **argv)
+{
+	it_load_env(argc, argv);
+	signal(SIGPIPE, SIG_IGN);
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_busy_is_answered_as_busy_and_nothing_is_saved),
+	    cmocka_unit_test(test_libtulay_retries_until_stored_once),
+	    cmocka_unit_test(test_keyless_write_is_not_resent),
+	    cmocka_unit_test(test_cli_retries_and_says_so),
+	};
+	return cmocka_run_group_tests_name("it_retry", tests, setup, teardown);
+}

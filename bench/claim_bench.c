@@ -16,6 +16,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -238,7 +239,8 @@ static void usage(FILE *out)
 	    "  --clients N         connections, each on its own thread (default 1, at most %u)\n"
 	    "  --depth D           requests in flight per connection (default 1); at most the\n"
 	    "                      server's max_requests_in_flight\n"
-	    "  --seconds S         stop sending after S seconds (decimals allowed)\n"
+	    "  --seconds S         stop sending after S seconds (decimals allowed); SIGINT or\n"
+	    "                      SIGTERM stops it sooner, with the same summary\n"
 	    "  --requests N        stop after N requests in all; with --seconds, whichever\n"
 	    "                      comes first; with neither, --seconds 10\n"
 	    "  --warmup-claims N   op get: the references of up to N claims per organisation,\n"
@@ -715,10 +717,23 @@ static void record_latency(struct bench_client *bc, double ms)
 	bc->latencies[bc->n_latencies++] = ms;
 }
 
-/* Whether another request may be sent: before the deadline and within --requests. */
+/* Set by SIGINT or SIGTERM: stop sending, let the requests in flight finish, print the
+ * results as at the deadline (a load run beside another benchmark is stopped this way). */
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int signum)
+{
+	(void)signum;
+	stop_requested = 1;
+}
+
+/* Whether another request may be sent: before the deadline, within --requests, and not
+ * asked to stop. */
 static bool may_send(struct bench_client *bc)
 {
 	const struct bench_shared *sh = bc->shared;
+	if (stop_requested)
+		return false;
 	if (sh->deadline_ms > 0 && now_ms() >= sh->deadline_ms)
 		return false;
 	if (sh->o->requests == 0)
@@ -996,6 +1011,12 @@ int main(int argc, char **argv)
 	int rc = parse_options(argc, argv, &o);
 	if (rc != EXIT_OK)
 		return rc;
+	struct sigaction stop = {.sa_handler = on_stop_signal};
+	sigemptyset(&stop.sa_mask);
+	if (sigaction(SIGINT, &stop, NULL) != 0 || sigaction(SIGTERM, &stop, NULL) != 0) {
+		say("cannot handle SIGINT/SIGTERM: %s", strerror(errno));
+		return EXIT_FAILED;
+	}
 	rc = EXIT_FAILED;
 	struct bench_client *clients = xcalloc(o.clients, sizeof(*clients));
 	struct bench_shared sh = {.o = &o};

@@ -3,13 +3,18 @@
 # reports from its rollups, beside the same aggregation computed from the raw tables.
 #
 #   bench/report_bench.sh [--claims N] [--orgs N] [--iterations N] [--raw-iterations N]
-#                         [--build DIR] [--no-build] [--raw-only]
+#                         [--writers N] [--build DIR] [--no-build] [--raw-only]
 #
 #   --claims N          wage-theft claims to seed (default 1000000)
 #   --orgs N            organisations, the top network included (default 200, at least 3)
 #   --iterations N      timed GetReports per grouping, after one warm-up (default 30)
 #   --raw-iterations N  timed raw queries per grouping, after one warm-up (default: as
 #                       --iterations, at most 10: at a million claims each takes seconds)
+#   --writers N         while the reports are timed, N clients keep creating claims
+#                       through the same tulayd (bench/claim_bench), in an organisation
+#                       outside the network's scope so that every report can still be
+#                       checked exactly against the raw tables; their rate is printed
+#                       (default 0: no writers)
 #   --build DIR         the build directory with server/tulayd and bench/report_bench
 #                       (default: build in the repository); configured and built there if
 #                       they are missing, else brought up to date (incrementally) unless
@@ -55,6 +60,7 @@ orgs=200
 iterations=30
 raw_iterations=
 build="$repo/build"
+writers=0
 do_build=true
 raw_only=false
 top=REGNET
@@ -72,13 +78,14 @@ number() { # number OPTION VALUE MIN MAX
 }
 while (($# > 0)); do
 	case "$1" in
-	--claims | --orgs | --iterations | --raw-iterations | --build)
+	--claims | --orgs | --iterations | --raw-iterations | --writers | --build)
 		(($# >= 2)) || die "$1 needs a value"
 		case "$1" in
 		--claims) number "$1" "$2" 1 100000000 && claims=$2 ;;
 		--orgs) number "$1" "$2" 3 100000 && orgs=$2 ;;
 		--iterations) number "$1" "$2" 1 100000 && iterations=$2 ;;
 		--raw-iterations) number "$1" "$2" 1 100000 && raw_iterations=$2 ;;
+		--writers) number "$1" "$2" 0 64 && writers=$2 ;;
 		--build) build=$2 ;;
 		esac
 		shift 2
@@ -102,7 +109,8 @@ fi
 cd "$repo"
 tulayd="$build/server/tulayd"
 bench="$build/bench/report_bench"
-if [[ ! -x "$tulayd" || ! -x "$bench" ]] || $do_build; then
+claim_bench="$build/bench/claim_bench"
+if [[ ! -x "$tulayd" || ! -x "$bench" || ! -x "$claim_bench" ]] || $do_build; then
 	if [[ ! -f "$build/CMakeCache.txt" ]]; then
 		say "configuring $build"
 		cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >"$build/bench-build.log" 2>&1 || {
@@ -110,7 +118,7 @@ if [[ ! -x "$tulayd" || ! -x "$bench" ]] || $do_build; then
 			exit 1
 		}
 	fi
-	cmake --build "$build" -j"$(nproc)" --target tulayd report_bench \
+	cmake --build "$build" -j"$(nproc)" --target tulayd report_bench claim_bench \
 		>"$build/bench-build.log" 2>&1 || {
 		cat "$build/bench-build.log" >&2
 		echo "report_bench: the build in $build failed (log above)" >&2
@@ -128,9 +136,14 @@ tmp=$(mktemp -d /tmp/tulay-bench.XXXXXX)
 chmod 0711 "$tmp"
 pgdir="$tmp/pg"
 tulayd_pid=
+writers_pid=
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
+	if [[ -n "$writers_pid" ]]; then
+		kill -TERM "$writers_pid" 2>/dev/null || true
+		wait "$writers_pid" 2>/dev/null || true
+	fi
 	if [[ -n "$tulayd_pid" ]] && kill -0 "$tulayd_pid" 2>/dev/null; then
 		kill -TERM "$tulayd_pid" 2>/dev/null || true
 		for _ in $(seq 200); do
@@ -225,7 +238,7 @@ if $raw_only; then
 else
 	"$tulayd" keygen "$tmp/data.key" >/dev/null
 	TULAY_DB="$app_db" TULAY_DATA_KEY_FILE="$tmp/data.key" "$tulayd" --listen 127.0.0.1 --port 0 \
-		--db-connections 2 </dev/null >"$tmp/tulayd.log" 2>&1 &
+		--db-connections $((2 + (writers < 14 ? writers : 14))) </dev/null >"$tmp/tulayd.log" 2>&1 &
 	tulayd_pid=$!
 	for _ in $(seq 200); do
 		grep -q 'event=listening' "$tmp/tulayd.log" && grep -q 'event=db_conn_ready' "$tmp/tulayd.log" &&
@@ -238,9 +251,33 @@ else
 	port=$(grep -m1 'event=listening' "$tmp/tulayd.log" | sed -E 's/.* port=([0-9]+).*/\1/')
 	bench_args+=(--server "127.0.0.1:$port" --username "$coordinator")
 	say "tulayd on 127.0.0.1:$port"
+	if ((writers > 0)); then
+		# Writers outside the network's scope: the reports' figures stay fixed, so they
+		# are still checked exactly, while tulayd and PostgreSQL carry the write load
+		# (appends, the sealer, the folder) and the reports read past its deltas.
+		{
+			"$tulayd" org add --db "$owner_db" --acronym WRITERS --kind ngo --country MY \
+				--name "Benchmark writers (outside the network)" &&
+				TULAY_NEW_PASSWORD="$password" "$tulayd" user add --db "$owner_db" \
+					--org WRITERS --username bench.writer --role field_officer
+		} >>"$tmp/bootstrap.log" 2>&1 || fail_with_log "$tmp/bootstrap.log" "adding the writers failed"
+		TULAY_BENCH_PASSWORD="$password" "$claim_bench" --server "127.0.0.1:$port" \
+			--user WRITERS:bench.writer --op create --clients "$writers" --seconds 86400 \
+			--allow-errors </dev/null >"$tmp/writers.log" 2>&1 &
+		writers_pid=$!
+		sleep 2
+		kill -0 "$writers_pid" 2>/dev/null || fail_with_log "$tmp/writers.log" "the writers did not start"
+		say "$writers writers creating claims in WRITERS meanwhile"
+	fi
 fi
 rc=0
 TULAY_BENCH_PASSWORD="$password" "$bench" "${bench_args[@]}" </dev/null || rc=$?
+if [[ -n "$writers_pid" ]]; then
+	kill -TERM "$writers_pid" 2>/dev/null || true
+	wait "$writers_pid" 2>/dev/null || true
+	writers_pid=
+	say "writers during the reports: $(grep -m1 '^op=create' "$tmp/writers.log" || tail -n 3 "$tmp/writers.log")"
+fi
 if ((rc != 0)) && [[ -n "$tulayd_pid" ]]; then
 	echo "report_bench: the last lines of tulayd's log:" >&2
 	tail -n 15 "$tmp/tulayd.log" >&2

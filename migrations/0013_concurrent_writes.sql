@@ -49,6 +49,27 @@ UPDATE audit_log SET block = 0;
 CREATE UNIQUE INDEX audit_log_seq ON audit_log (seq);
 CREATE INDEX audit_log_unsealed ON audit_log (xid, id) WHERE seq IS NULL;
 
+-- 0002's, in PL/pgSQL (see audit_append): the sealer calls it for every entry.
+CREATE OR REPLACE FUNCTION audit_payload(p_seq bigint, p_at timestamptz, p_org bigint,
+                                         p_user bigint, p_action text, p_target text,
+                                         p_detail text)
+RETURNS bytea LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    v_at text := ((extract(epoch FROM p_at) * 1000000)::bigint)::text;
+    v_org text := coalesce(p_org::text, '');
+    v_user text := coalesce(p_user::text, '');
+BEGIN
+    RETURN convert_to(
+        octet_length(p_seq::text) || ':' || p_seq::text || ';' ||
+        octet_length(v_at) || ':' || v_at || ';' ||
+        octet_length(v_org) || ':' || v_org || ';' ||
+        octet_length(v_user) || ':' || v_user || ';' ||
+        octet_length(p_action) || ':' || p_action || ';' ||
+        octet_length(p_target) || ':' || p_target || ';' ||
+        octet_length(p_detail) || ':' || p_detail || ';', 'UTF8');
+END;
+$$;
+
 -- One row per sealed block: rows first_seq..last_seq, the hash of the last of them (the
 -- row chain runs through every block), and the block chain. hash = SHA-256(prev_hash ||
 -- audit_block_payload(...) || last_hash); block 0's prev_hash is 32 zero bytes.
@@ -116,7 +137,9 @@ DECLARE
     r record;
     v_seq bigint;
     v_hash bytea;
-    v_n bigint := 0;
+    v_n integer := 0;
+    v_ids bigint[] := '{}';
+    v_hashes bytea[] := '{}';
     v_at timestamptz;
 BEGIN
     IF NOT pg_try_advisory_xact_lock(7420, -1) THEN
@@ -125,6 +148,7 @@ BEGIN
     SELECT * INTO STRICT b FROM audit_blocks ORDER BY block DESC LIMIT 1;
     v_seq := b.last_seq;
     v_hash := b.last_hash;
+    -- The chain is computed row by row in memory, then written by one UPDATE.
     FOR r IN SELECT a.id, a.at, a.org_id, a.user_id, a.action, a.target, a.detail
                FROM audit_log a
               WHERE a.seq IS NULL AND a.xid < v_xmin
@@ -132,12 +156,16 @@ BEGIN
         v_seq := v_seq + 1;
         v_hash := sha256(v_hash || audit_payload(v_seq, r.at, r.org_id, r.user_id, r.action,
                                                  r.target, r.detail));
-        UPDATE audit_log SET seq = v_seq, hash = v_hash, block = b.block + 1 WHERE id = r.id;
         v_n := v_n + 1;
+        v_ids[v_n] := r.id;
+        v_hashes[v_n] := v_hash;
     END LOOP;
     IF v_n = 0 THEN
         RETURN 0;
     END IF;
+    UPDATE audit_log a SET seq = b.last_seq + u.n, hash = u.hash, block = b.block + 1
+      FROM unnest(v_ids, v_hashes) WITH ORDINALITY AS u (id, hash, n)
+     WHERE a.id = u.id;
     v_at := date_trunc('microseconds', clock_timestamp());
     INSERT INTO audit_blocks (block, first_seq, last_seq, last_hash, prev_hash, hash, sealed_at)
     VALUES (b.block + 1, b.last_seq + 1, v_seq, v_hash, b.hash,
@@ -150,8 +178,10 @@ $$;
 -- --- References: a sequence per organisation, kind and year ------------------------------
 
 -- The sequence's name for an organisation, kind and year.
+-- STABLE, as format() is: then PostgreSQL inlines it (an IMMUTABLE wrapper of a STABLE
+-- expression is called, and parsed, at every use).
 CREATE FUNCTION case_number_sequence(p_org bigint, p_kind text, p_year integer) RETURNS text
-LANGUAGE sql IMMUTABLE AS $$
+LANGUAGE sql STABLE AS $$
     SELECT format('case_number_%s_%s_%s', p_org, p_kind, p_year)
 $$;
 
@@ -399,43 +429,78 @@ BEGIN
 END;
 $$;
 
--- Each delta as the rows of report_cells it changes, per cube of its kind: the count row
--- (currency '') and a money row per currency it has. *_rm: an amount withdrawn (its row's
--- largest amount may have to be found again). Reads report_deltas with the caller's
--- rights (security_invoker): coordinators see their scope's deltas only.
+-- Deltas as the rows of report_cells they change, per cube of their kind: the count row
+-- (currency '') and a money row per currency. The deltas are first summed per
+-- organisation, kind, month (no cube is finer), dimensions and currencies, so a busy
+-- second of similar claims costs a few rows, not a few per claim. *_rm: the largest
+-- amount withdrawn (its row's largest amount may have to be found again). p_ids: only
+-- these deltas (the folder's batch); NULL: every one the caller may read (reports: it
+-- runs with the caller's rights, so row-level security applies). One SQL statement,
+-- inlined into the query that calls it.
+CREATE FUNCTION report_delta_cells(p_ids bigint[])
+RETURNS TABLE (org_id bigint, cube smallint, scoped boolean, period date, d1 text, d2 text,
+               d3 text, d4 text, d5 text, d6 text, d7 text, currency text, cases bigint,
+               workers bigint, claimed numeric, claimed_n bigint, claimed_max bigint,
+               claimed_rm bigint, awarded numeric, awarded_n bigint, awarded_max bigint,
+               awarded_rm bigint, recovered numeric, recovered_n bigint,
+               recovered_max bigint, recovered_rm bigint)
+LANGUAGE sql STABLE AS $$
+    WITH g AS (
+        SELECT x.org_id, x.kind, date_trunc('month', x.day)::date AS month, x.d,
+               x.claimed_cur, x.awarded_cur, x.recovered_cur,
+               sum(x.sign)::bigint AS cases, sum(x.sign * x.workers)::bigint AS workers,
+               sum(x.sign * x.claimed)::numeric AS claimed,
+               sum(x.sign) FILTER (WHERE x.claimed IS NOT NULL)::bigint AS claimed_n,
+               max(x.claimed) FILTER (WHERE x.sign > 0) AS claimed_max,
+               max(x.claimed) FILTER (WHERE x.sign < 0) AS claimed_rm,
+               sum(x.sign * x.awarded)::numeric AS awarded,
+               sum(x.sign) FILTER (WHERE x.awarded IS NOT NULL)::bigint AS awarded_n,
+               max(x.awarded) FILTER (WHERE x.sign > 0) AS awarded_max,
+               max(x.awarded) FILTER (WHERE x.sign < 0) AS awarded_rm,
+               sum(x.sign * x.recovered)::numeric AS recovered,
+               sum(x.sign) FILTER (WHERE x.recovered IS NOT NULL)::bigint AS recovered_n,
+               max(x.recovered) FILTER (WHERE x.sign > 0) AS recovered_max,
+               max(x.recovered) FILTER (WHERE x.sign < 0) AS recovered_rm
+          FROM report_deltas x
+         WHERE p_ids IS NULL OR x.id = ANY (p_ids)
+         GROUP BY x.org_id, x.kind, date_trunc('month', x.day), x.d, x.claimed_cur,
+                  x.awarded_cur, x.recovered_cur)
+    SELECT g.org_id, c.cube, c.scoped, date_trunc(c.grain, g.month)::date,
+           CASE WHEN 1 = ANY (c.dims) THEN g.d[1] ELSE '' END,
+           CASE WHEN 2 = ANY (c.dims) THEN g.d[2] ELSE '' END,
+           CASE WHEN 3 = ANY (c.dims) THEN g.d[3] ELSE '' END,
+           CASE WHEN 4 = ANY (c.dims) THEN g.d[4] ELSE '' END,
+           CASE WHEN 5 = ANY (c.dims) THEN g.d[5] ELSE '' END,
+           CASE WHEN 6 = ANY (c.dims) THEN g.d[6] ELSE '' END,
+           CASE WHEN 7 = ANY (c.dims) THEN g.d[7] ELSE '' END,
+           m.cur,
+           CASE WHEN m.cur = '' THEN g.cases ELSE 0 END,
+           CASE WHEN m.cur = '' THEN g.workers ELSE 0 END,
+           CASE WHEN g.claimed_cur = m.cur THEN coalesce(g.claimed, 0) ELSE 0 END,
+           CASE WHEN g.claimed_cur = m.cur THEN coalesce(g.claimed_n, 0) ELSE 0 END,
+           CASE WHEN g.claimed_cur = m.cur THEN coalesce(g.claimed_max, 0) ELSE 0 END,
+           CASE WHEN g.claimed_cur = m.cur THEN g.claimed_rm END,
+           CASE WHEN g.awarded_cur = m.cur THEN coalesce(g.awarded, 0) ELSE 0 END,
+           CASE WHEN g.awarded_cur = m.cur THEN coalesce(g.awarded_n, 0) ELSE 0 END,
+           CASE WHEN g.awarded_cur = m.cur THEN coalesce(g.awarded_max, 0) ELSE 0 END,
+           CASE WHEN g.awarded_cur = m.cur THEN g.awarded_rm END,
+           CASE WHEN g.recovered_cur = m.cur THEN coalesce(g.recovered, 0) ELSE 0 END,
+           CASE WHEN g.recovered_cur = m.cur THEN coalesce(g.recovered_n, 0) ELSE 0 END,
+           CASE WHEN g.recovered_cur = m.cur THEN coalesce(g.recovered_max, 0) ELSE 0 END,
+           CASE WHEN g.recovered_cur = m.cur THEN g.recovered_rm END
+      FROM g
+      JOIN report_cubes c ON c.kind = g.kind
+     CROSS JOIN LATERAL (SELECT '' AS cur
+                         UNION
+                         SELECT y FROM unnest(ARRAY[g.claimed_cur, g.awarded_cur,
+                                                    g.recovered_cur]) y
+                          WHERE y IS NOT NULL) m
+$$;
+
+-- Every delta the caller may read, as rows of report_cells (reports add these to the
+-- folded rows).
 CREATE VIEW report_delta_rows WITH (security_invoker = true) AS
-SELECT x.id, x.org_id, c.cube, c.scoped, date_trunc(c.grain, x.day)::date AS period,
-       CASE WHEN 1 = ANY (c.dims) THEN x.d[1] ELSE '' END AS d1,
-       CASE WHEN 2 = ANY (c.dims) THEN x.d[2] ELSE '' END AS d2,
-       CASE WHEN 3 = ANY (c.dims) THEN x.d[3] ELSE '' END AS d3,
-       CASE WHEN 4 = ANY (c.dims) THEN x.d[4] ELSE '' END AS d4,
-       CASE WHEN 5 = ANY (c.dims) THEN x.d[5] ELSE '' END AS d5,
-       CASE WHEN 6 = ANY (c.dims) THEN x.d[6] ELSE '' END AS d6,
-       CASE WHEN 7 = ANY (c.dims) THEN x.d[7] ELSE '' END AS d7,
-       m.cur AS currency,
-       CASE WHEN m.cur = '' THEN x.sign ELSE 0 END::bigint AS cases,
-       CASE WHEN m.cur = '' THEN x.sign * x.workers ELSE 0 END::bigint AS workers,
-       CASE WHEN x.claimed_cur = m.cur THEN x.sign * x.claimed ELSE 0 END::numeric AS claimed,
-       CASE WHEN x.claimed_cur = m.cur THEN x.sign ELSE 0 END::bigint AS claimed_n,
-       CASE WHEN x.claimed_cur = m.cur AND x.sign > 0 THEN x.claimed ELSE 0 END AS claimed_max,
-       CASE WHEN x.claimed_cur = m.cur AND x.sign < 0 THEN x.claimed END AS claimed_rm,
-       CASE WHEN x.awarded_cur = m.cur THEN x.sign * x.awarded ELSE 0 END::numeric AS awarded,
-       CASE WHEN x.awarded_cur = m.cur THEN x.sign ELSE 0 END::bigint AS awarded_n,
-       CASE WHEN x.awarded_cur = m.cur AND x.sign > 0 THEN x.awarded ELSE 0 END AS awarded_max,
-       CASE WHEN x.awarded_cur = m.cur AND x.sign < 0 THEN x.awarded END AS awarded_rm,
-       CASE WHEN x.recovered_cur = m.cur THEN x.sign * x.recovered ELSE 0 END::numeric
-           AS recovered,
-       CASE WHEN x.recovered_cur = m.cur THEN x.sign ELSE 0 END::bigint AS recovered_n,
-       CASE WHEN x.recovered_cur = m.cur AND x.sign > 0 THEN x.recovered ELSE 0 END
-           AS recovered_max,
-       CASE WHEN x.recovered_cur = m.cur AND x.sign < 0 THEN x.recovered END AS recovered_rm
-  FROM report_deltas x
-  JOIN report_cubes c ON c.kind = x.kind
- CROSS JOIN LATERAL (SELECT '' AS cur
-                     UNION
-                     SELECT y FROM unnest(ARRAY[x.claimed_cur, x.awarded_cur,
-                                                x.recovered_cur]) y
-                      WHERE y IS NOT NULL) m;
+SELECT * FROM report_delta_cells(NULL);
 
 -- One batch of folded changes, per row of report_cells.
 CREATE TYPE report_fold_row AS (
@@ -477,13 +542,12 @@ BEGIN
                    max(r.claimed_rm), sum(r.awarded), sum(r.awarded_n)::bigint,
                    max(r.awarded_max), max(r.awarded_rm), sum(r.recovered),
                    sum(r.recovered_n)::bigint, max(r.recovered_max), max(r.recovered_rm)
-              FROM report_delta_rows r
+              FROM report_delta_cells(v_ids) r
              CROSS JOIN LATERAL (
                    SELECT r.org_id, false AS whole
                    UNION ALL
                    SELECT s.scope_id, true FROM report_scopes s
                     WHERE r.scoped AND s.cube = r.cube AND r.org_id = ANY (s.members)) t
-             WHERE r.id = ANY (v_ids)
              GROUP BY t.org_id, t.whole, r.cube, r.period, r.d1, r.d2, r.d3, r.d4, r.d5,
                       r.d6, r.d7, r.currency) g (org_id, whole, cube, period, d1, d2, d3, d4,
                       d5, d6, d7, currency, cases, workers, claimed, claimed_n, claimed_max,
@@ -690,6 +754,7 @@ GRANT EXECUTE ON FUNCTION audit_seal(integer), case_number_sequence(bigint, text
     case_next_number(bigint, text, integer), case_new_reference(bigint, text, text, integer),
     case_numbering_prepare(), report_fold(integer) TO tulay_app;
 GRANT SELECT ON report_deltas, report_delta_rows TO tulay_app;
+GRANT EXECUTE ON FUNCTION report_delta_cells(bigint[]) TO tulay_app;
 
 SELECT case_numbering_prepare();
 

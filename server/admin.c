@@ -176,6 +176,17 @@ int admin_org_command(const struct config *cfg, int argc, char **argv)
 		rc = 0;
 	}
 	PQclear(r);
+	if (rc == 0) {
+		/* The sequences of its case references, so that its first cases need not make
+		 * them (a running tulayd would do it within --report-refresh-ms). */
+		r = PQexec(pg, "SELECT case_numbering_prepare()");
+		if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+			fprintf(stderr, "tulayd org add: preparing its case numbering: %s",
+				PQresultErrorMessage(r));
+			rc = 1;
+		}
+		PQclear(r);
+	}
 	PQfinish(pg);
 	return rc;
 }

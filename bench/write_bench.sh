@@ -55,7 +55,9 @@
 #      beside pgbench -n -M prepared -c C -j 2 -T S -f pgbench_claim.sql peer at the same
 #      C; GetClaim and ListClaims at 16 clients over all organisations (no pgbench
 #      counterpart); with --prefill, CreateClaim at 16 clients into BENCH-EMPTY and into
-#      BENCH-FULL, alternating (empty, full, full, empty);
+#      BENCH-FULL, alternating (empty, full, full, empty); an ANALYZE of the tulay
+#      database before each group, as autovacuum keeps a database in service (here the
+#      tables grow faster than it follows, and plans made on the empty tables would stay);
 #   5. prints the table (bench/README.md explains the columns) and stops tulayd and
 #      PostgreSQL and removes the temporary directory, also on failure or Ctrl-C.
 #
@@ -452,18 +454,33 @@ measure_row() { # measure_row LABEL OP CLIENTS ORGS USERS_FILE PEER
 	done
 }
 
+# Statistics as autovacuum keeps them on a database in service: the tables grow from empty to
+# hundreds of thousands of rows within minutes here, faster than autovacuum's ANALYZE
+# follows, and tulayd's sessions keep the plans they made while the tables were small
+# (GetClaim's timeline read ran at a tenth of its speed on such a plan). ANALYZE before each
+# group of rows replaces them, as it would in service.
+analyze_now() {
+	psql_super -d tulay -c "ANALYZE" >"$tmp/analyze.log" 2>&1 ||
+		fail_with_log "$tmp/analyze.log" "ANALYZE failed"
+}
+
 say "measuring: $seconds s each, $rounds round$( ((rounds > 1)) && echo s), depth $depth"
 for c in "${create_clients[@]}"; do
+	analyze_now
 	measure_row create create "$c" 1 "$tmp/all.users" yes
 done
 # Client i acts for organisation i mod K: C clients reach min(C, K) of them.
 spread() { echo $(($1 < orgs ? $1 : orgs)); }
 for c in "${spread_clients[@]}"; do
+	analyze_now
 	measure_row create create "$c" "$(spread "$c")" "$tmp/all.users" yes
 done
+analyze_now
 measure_row get get "$read_clients" "$(spread "$read_clients")" "$tmp/all.users" no
+analyze_now
 measure_row list list "$read_clients" "$(spread "$read_clients")" "$tmp/all.users" no
 if ((prefill > 0)); then
+	analyze_now
 	# Alternating like the rest: empty, full, full, empty.
 	for r in $(seq 1 "$rounds"); do
 		for which in $( ((r % 2 == 1)) && echo "empty full" || echo "full empty"); do

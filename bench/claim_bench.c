@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_util.h"
 #include "libtulay.h"
 
 #define CLIENT_NAME   "claim_bench"
@@ -109,32 +110,6 @@ static char *xstrdup(const char *s)
 		exit(EXIT_FAILED);
 	}
 	return d;
-}
-
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int compare_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
-/* The q-quantile (0 < q <= 1) of n sorted samples by the nearest-rank method. */
-static double percentile(const double *sorted, size_t n, double q)
-{
-	if (n == 0)
-		return 0;
-	size_t rank = (size_t)(q * (double)n + 0.999999);
-	if (rank < 1)
-		rank = 1;
-	if (rank > n)
-		rank = n;
-	return sorted[rank - 1];
 }
 
 /* A small xorshift generator per client thread: which reference a GetClaim asks for. */
@@ -354,24 +329,6 @@ static bool read_users_file(struct options *o, size_t *cap, const char *path)
 	return ok;
 }
 
-/* The password of --user users: TULAY_BENCH_PASSWORD, else the first line of stdin. */
-static bool read_password(char *out, size_t cap)
-{
-	const char *env = getenv("TULAY_BENCH_PASSWORD");
-	if (env != NULL && *env != '\0') {
-		snprintf(out, cap, "%s", env);
-		return true;
-	}
-	if (fgets(out, (int)cap, stdin) == NULL)
-		out[0] = '\0';
-	out[strcspn(out, "\r\n")] = '\0';
-	if (out[0] == '\0') {
-		say("no password: set TULAY_BENCH_PASSWORD or give it on standard input");
-		return false;
-	}
-	return true;
-}
-
 static int parse_options(int argc, char **argv, struct options *o)
 {
 	enum {
@@ -529,7 +486,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		o->seconds = 10;
 	if (users_option) {
 		char password[PASSWORD_CAP];
-		if (!read_password(password, sizeof(password)))
+		if (!bench_read_password("claim_bench", password, sizeof(password)))
 			return EXIT_USAGE_ERR;
 		for (size_t i = 0; i < o->n_users; i++)
 			o->users[i].password = xstrdup(password);
@@ -734,7 +691,7 @@ static bool may_send(struct bench_client *bc)
 	const struct bench_shared *sh = bc->shared;
 	if (stop_requested)
 		return false;
-	if (sh->deadline_ms > 0 && now_ms() >= sh->deadline_ms)
+	if (sh->deadline_ms > 0 && bench_now_ms() >= sh->deadline_ms)
 		return false;
 	if (sh->o->requests == 0)
 		return true;
@@ -773,7 +730,7 @@ static int send_one(struct bench_client *bc, struct in_flight *slot)
 		req.list_claims = &list;
 		break;
 	}
-	slot->sent_ms = now_ms();
+	slot->sent_ms = bench_now_ms();
 	return tulay_send(bc->conn, &req, &slot->id);
 }
 
@@ -828,7 +785,7 @@ static void client_run(struct bench_client *bc)
 			return;
 		Tulay__V1__Response *resp = NULL;
 		int err = tulay_recv(bc->conn, &resp);
-		double at = now_ms();
+		double at = bench_now_ms();
 		if (err != 0) {
 			client_failed(bc, err, in_flight);
 			return;
@@ -922,9 +879,9 @@ static void summarise(const struct options *o, struct bench_client *clients, dou
 		memcpy(all + k, clients[i].latencies, clients[i].n_latencies * sizeof(*all));
 		k += clients[i].n_latencies;
 	}
-	qsort(all, n, sizeof(*all), compare_double);
-	r->p50 = percentile(all, n, 0.50);
-	r->p99 = percentile(all, n, 0.99);
+	bench_sort(all, n);
+	r->p50 = bench_percentile(all, n, 0.50);
+	r->p99 = bench_percentile(all, n, 0.99);
 	r->seconds = (last - t0_ms) / 1e3;
 	free(all);
 }
@@ -973,7 +930,7 @@ static bool run_clients(const struct options *o, struct bench_client *clients,
 	}
 	/* The generators' seed: random bytes, as an idempotency key has them. */
 	uint8_t seed_bytes[TULAY_IDEMPOTENCY_KEY_BYTES];
-	uint64_t seed = (uint64_t)now_ms();
+	uint64_t seed = (uint64_t)bench_now_ms();
 	if (tulay_new_idempotency_key(seed_bytes) == 0)
 		memcpy(&seed, seed_bytes, sizeof(seed));
 	for (unsigned i = 0; i < o->clients; i++) {
@@ -995,7 +952,7 @@ static bool run_clients(const struct options *o, struct bench_client *clients,
 	for (unsigned i = 0; i < started; i++)
 		ok &= !clients[i].setup_failed;
 	sh->go = ok;
-	sh->t0_ms = now_ms();
+	sh->t0_ms = bench_now_ms();
 	sh->deadline_ms = o->seconds > 0 ? sh->t0_ms + o->seconds * 1e3 : 0;
 	pthread_barrier_wait(&sh->start);
 	for (unsigned i = 0; i < started; i++)

@@ -26,6 +26,7 @@
 
 #include <libpq-fe.h>
 
+#include "bench_util.h"
 #include "libtulay.h"
 
 #define CLIENT_NAME        "report_bench"
@@ -139,13 +140,6 @@ static void say(const char *fmt, ...)
 	va_end(ap);
 }
 
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 /* A growing string; on allocation failure the program exits (a benchmark has no better
  * answer). */
 struct text {
@@ -189,24 +183,11 @@ static void text_free(struct text *t)
 	*t = (struct text){0};
 }
 
-static int compare_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
-
 /* The q-quantile (0 < q <= 1) of n samples by the nearest-rank method; sorts them. */
 static double percentile(double *samples, size_t n, double q)
 {
-	if (n == 0)
-		return 0;
-	qsort(samples, n, sizeof(*samples), compare_double);
-	size_t rank = (size_t)(q * (double)n + 0.999999);
-	if (rank < 1)
-		rank = 1;
-	if (rank > n)
-		rank = n;
-	return samples[rank - 1];
+	bench_sort(samples, n);
+	return bench_percentile(samples, n, q);
 }
 
 static size_t n_group_by(const struct bench_query *q)
@@ -380,24 +361,6 @@ static int parse_options(int argc, char **argv, struct options *o)
 		return EXIT_USAGE_ERR;
 	}
 	return EXIT_OK;
-}
-
-/* The coordinator's password: TULAY_BENCH_PASSWORD, else the first line of stdin. */
-static bool read_password(char *out, size_t cap)
-{
-	const char *env = getenv("TULAY_BENCH_PASSWORD");
-	if (env != NULL && *env != '\0') {
-		snprintf(out, cap, "%s", env);
-		return true;
-	}
-	if (fgets(out, (int)cap, stdin) == NULL)
-		out[0] = '\0';
-	out[strcspn(out, "\r\n")] = '\0';
-	if (out[0] == '\0') {
-		say("no password: set TULAY_BENCH_PASSWORD or give it on standard input");
-		return false;
-	}
-	return true;
 }
 
 /* --- the raw side -------------------------------------------------------------------- */
@@ -701,7 +664,7 @@ struct bench_row {
 static struct tulay_client *log_in(const struct options *o)
 {
 	char password[PASSWORD_CAP];
-	if (!read_password(password, sizeof(password)))
+	if (!bench_read_password("report_bench", password, sizeof(password)))
 		return NULL;
 	struct tulay_client *client = NULL;
 	int err = tulay_connect(o->server, (int)o->timeout_ms, CLIENT_NAME, &client);
@@ -775,9 +738,9 @@ static bool bench_one(const struct options *o, struct tulay_client *client, PGco
 		if (first == NULL)
 			goto out;
 		for (unsigned i = 0; i < o->iterations; i++) {
-			double t0 = now_ms();
+			double t0 = bench_now_ms();
 			Tulay__V1__Response *resp = get_report(client, q, &gr);
-			double t1 = now_ms();
+			double t1 = bench_now_ms();
 			if (resp == NULL)
 				goto out;
 			tulay_response_free(resp);
@@ -794,9 +757,9 @@ static bool bench_one(const struct options *o, struct tulay_client *client, PGco
 	if (!run_raw_query(pg, q, &rq, &raw)) /* the warm-up, kept for the check */
 		goto out;
 	for (unsigned i = 0; i < o->raw_iterations; i++) {
-		double t0 = now_ms();
+		double t0 = bench_now_ms();
 		bool done = run_raw_query(pg, q, &rq, NULL);
-		double t1 = now_ms();
+		double t1 = bench_now_ms();
 		if (!done)
 			goto out;
 		samples[i] = t1 - t0;

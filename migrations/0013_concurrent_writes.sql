@@ -23,10 +23,11 @@
 -- requests never wait on each other in a cycle): the cases row (SELECT ... FOR UPDATE)
 -- first, then its kind's row (wage_theft_claims, deportations, recommendations), then
 -- rows that only this case owns (events, stages, evidence, workers), then inserts into
--- append-only tables (case_events, report_deltas, audit_log). Proposing a referral locks
--- its case row before writing the referral; deciding one locks the referral, then its case
--- row only as the foreign-key check of the timeline entry (KEY SHARE), which waits for a
--- writer of the case, and no writer of a case ever waits for a referral.
+-- append-only tables (case_events, report_deltas, audit_log). Notes and interventions,
+-- which change no case row, hold it FOR KEY SHARE. Proposing a referral locks its case
+-- row before writing the referral; deciding one locks the referral, then its case row
+-- (FOR UPDATE, a barrier for the partner's writes in flight), and no writer of a case
+-- ever locks a referral, so no cycle is possible.
 
 -- --- Audit: append without a head, seal off the request path ----------------------------
 
@@ -780,3 +781,140 @@ ALTER FUNCTION report_deportation_apply(deportations, text, date, integer)
     SECURITY INVOKER RESET search_path;
 ALTER FUNCTION report_recommendation_apply(recommendations, text, integer)
     SECURITY INVOKER RESET search_path;
+
+
+-- A partner's write and the revocation of its referral, in one order. it_deadlock found a
+-- note written by a partner whose referral was revoked between the note's insert and its
+-- read-back in the same transaction: saved, but answered INTERNAL. Now a write on a case
+-- holds the case row from its access check to its commit (FOR UPDATE for the changes,
+-- FOR KEY SHARE for notes and interventions, which change no case row), and a decision on
+-- a referral locks the case row after the referral row and before changing it: a
+-- decision waits for the writes in flight on its case, and the writes after it see it
+-- (a write that checked before it and inserts after it is refused by row-level security,
+-- answered PERMISSION_DENIED, nothing saved). Writers never lock a referral, so this
+-- order has no cycle.
+CREATE OR REPLACE FUNCTION add_case_note(
+    p_org_id bigint, p_user_id bigint, p_idempotency_key bytea, p_request_hash bytea,
+    p_reference text, p_occurred_on date, p_text_enc bytea,
+    OUT event_id bigint, OUT outcome text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_hash bytea;
+    v_case bigint;
+BEGIN
+    SELECT e.event_id, e.request_hash INTO event_id, v_hash FROM case_events e
+     WHERE e.org_id = p_org_id AND e.idempotency_key = p_idempotency_key;
+    IF FOUND THEN
+        outcome := CASE WHEN v_hash = p_request_hash THEN 'replayed' ELSE 'key_reused' END;
+        RETURN;
+    END IF;
+    SELECT c.case_id INTO v_case FROM cases c
+     WHERE c.org_id = p_org_id AND c.reference = p_reference FOR KEY SHARE;
+    IF NOT FOUND THEN
+        outcome := 'not_found';
+        RETURN;
+    END IF;
+    INSERT INTO case_events (org_id, case_id, kind, occurred_on, recorded_by, text_enc,
+                             idempotency_key, request_hash)
+    VALUES (p_org_id, v_case, 'note', p_occurred_on, p_user_id, p_text_enc,
+            p_idempotency_key, p_request_hash)
+    RETURNING case_events.event_id INTO event_id;
+    outcome := 'added';
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION add_intervention(
+    p_org_id bigint, p_user_id bigint, p_idempotency_key bytea, p_request_hash bytea,
+    p_reference text, p_occurred_on date, p_kind text, p_text_enc bytea,
+    OUT event_id bigint, OUT outcome text)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_hash bytea;
+    v_case bigint;
+BEGIN
+    SELECT e.event_id, e.request_hash INTO event_id, v_hash FROM case_events e
+     WHERE e.org_id = p_org_id AND e.idempotency_key = p_idempotency_key;
+    IF FOUND THEN
+        outcome := CASE WHEN v_hash = p_request_hash THEN 'replayed' ELSE 'key_reused' END;
+        RETURN;
+    END IF;
+    SELECT c.case_id INTO v_case FROM cases c
+     WHERE c.org_id = p_org_id AND c.reference = p_reference AND c.kind = 'deportation'
+       FOR KEY SHARE;
+    IF NOT FOUND THEN
+        outcome := 'not_found';
+        RETURN;
+    END IF;
+    INSERT INTO case_events (org_id, case_id, kind, occurred_on, recorded_by, detail,
+                             text_enc, idempotency_key, request_hash)
+    VALUES (p_org_id, v_case, 'intervention', p_occurred_on, p_user_id, p_kind, p_text_enc,
+            p_idempotency_key, p_request_hash)
+    RETURNING case_events.event_id INTO event_id;
+    outcome := 'added';
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION decide_referral(
+    p_user_id bigint, p_referral_id bigint, p_expected_version bigint, p_decision text,
+    p_reason_enc bytea, p_event_text_enc bytea, p_event_key bytea, p_request_hash bytea,
+    OUT outcome text, OUT detail text)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    v record;
+    v_org bigint := tulay_org();
+    v_hash bytea;
+    v_partner text;
+BEGIN
+    IF v_org IS NULL OR tulay_role() = 'coordinator' OR p_user_id IS DISTINCT FROM tulay_user()
+       OR p_decision NOT IN ('accepted', 'declined', 'revoked') THEN
+        outcome := 'not_found';
+        RETURN;
+    END IF;
+    SELECT r.* INTO v FROM referrals r
+     WHERE r.referral_id = p_referral_id AND v_org IN (r.org_id, r.to_org_id) FOR UPDATE;
+    IF NOT FOUND THEN
+        outcome := 'not_found';
+        RETURN;
+    END IF;
+    -- A barrier for the partner's writes: they hold the case row (at least KEY SHARE)
+    -- from their access check to their commit, so a decision waits for those in flight,
+    -- and those after it see it.
+    PERFORM 1 FROM cases c WHERE c.org_id = v.org_id AND c.case_id = v.case_id FOR UPDATE;
+    SELECT e.request_hash INTO v_hash FROM case_events e
+     WHERE e.org_id = v.org_id AND e.idempotency_key = p_event_key;
+    IF FOUND THEN
+        outcome := CASE WHEN v_hash = p_request_hash THEN 'replayed' ELSE 'key_reused' END;
+        RETURN;
+    END IF;
+    IF (p_decision = 'revoked') <> (v_org = v.org_id) THEN
+        outcome := 'not_yours';
+        RETURN;
+    END IF;
+    IF p_expected_version <> 0 AND v.version <> p_expected_version THEN
+        outcome := 'stale';
+        detail := v.version::text;
+        RETURN;
+    END IF;
+    IF (p_decision IN ('accepted', 'declined') AND v.status <> 'proposed') OR
+       (p_decision = 'revoked' AND v.status NOT IN ('proposed', 'accepted')) THEN
+        outcome := 'illegal';
+        detail := v.status;
+        RETURN;
+    END IF;
+    IF p_decision = 'revoked' THEN
+        UPDATE referrals SET status = 'revoked', revoke_reason_enc = p_reason_enc,
+               revoked_by = p_user_id, revoked_at = now(), version = version + 1
+         WHERE referrals.referral_id = p_referral_id;
+    ELSE
+        UPDATE referrals SET status = p_decision, decision_reason_enc = p_reason_enc,
+               decided_by = p_user_id, decided_at = now(), version = version + 1
+         WHERE referrals.referral_id = p_referral_id;
+    END IF;
+    SELECT o.acronym INTO v_partner FROM organisations o WHERE o.org_id = v.to_org_id;
+    INSERT INTO case_events (org_id, case_id, kind, occurred_on, recorded_by, detail,
+                             text_enc, idempotency_key, request_hash)
+    VALUES (v.org_id, v.case_id, 'referral_' || p_decision, (now() AT TIME ZONE 'UTC')::date,
+            p_user_id, v_partner, p_event_text_enc, p_event_key, p_request_hash);
+    outcome := 'changed';
+END;
+$$;

@@ -340,7 +340,8 @@ struct claim_create_state {
 	uint32_t workers;
 	uint8_t hash[32];
 	uint8_t id_index[VAULT_INDEX_BYTES];
-	int readback; /* the query that reads the claim back; the next reads its workers */
+	int readback;         /* the query that reads the claim back */
+	int workers_readback; /* the one that reads its other workers, or -1: none sent */
 };
 
 static const char *worker_field(const Tulay__V1__CreateClaim *m, size_t i)
@@ -349,12 +350,6 @@ static const char *worker_field(const Tulay__V1__CreateClaim *m, size_t i)
 		return "";
 	const char *values[] = {m->worker->name, m->worker->id_number, m->worker->phone};
 	return values[i];
-}
-
-/* Whether the request has a co-worker, so that the created claim's workers are read. */
-static bool m_has_co_workers(const struct request *req)
-{
-	return req->msg->create_claim->n_co_workers > 0;
 }
 
 /* Whether CreateClaim sets any of the details that claim_details writes. */
@@ -387,7 +382,7 @@ static void claim_created(struct request *req, enum db_outcome outcome)
 		return;
 	}
 	Tulay__V1__Claim *claim = claim_build_group(
-	    req, res, m_has_co_workers(req) ? request_result(req, st->readback + 1) : NULL);
+	    req, res, st->workers_readback >= 0 ? request_result(req, st->workers_readback) : NULL);
 	if (claim != NULL)
 		claim_send(req, claim);
 }
@@ -631,7 +626,9 @@ static void claim_create_submit(struct request *req)
 	q = db_job_add(&req->job, "claim_by_key");
 	db_param_text(q, org_id);
 	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
+	st->workers_readback = -1;
 	if (m->n_co_workers > 0) {
+		st->workers_readback = req->job.nqueries;
 		q = db_job_add(&req->job, "claim_workers_of");
 		db_param_text(q, org_id);
 		db_param_text(q, NULL);

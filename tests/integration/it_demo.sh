@@ -296,8 +296,15 @@ count_cases() {
 	super -c "SELECT count(*) FROM cases WHERE created_by IN ($demo_user_ids)"
 }
 cases_before=$(count_cases)
+# Saturated for certain, however fast the server is: a table every request reads is locked
+# for 2 s (under the statement timeout), so the one connection waits and the requests
+# queued behind it are answered busy after 100 ms.
+super -c "BEGIN; LOCK TABLE organisations IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(2); COMMIT;" >/dev/null &
+locker=$!
+sleep 0.3
 expect "against a saturated tulayd without retries the run stops short, the server busy" 1 \
 	'UNAVAILABLE: the server is busy' -- run_demo --server "$BUSY" --retries 0 --seed 2 --scale 60
+wait "$locker"
 match "tulayd logged the busy answers at warn, with the queue depth and the wait" \
 	'level=warn event=db_busy conn=[0-9]+ req=[0-9]+ type=[a-z_]+ queue_depth=[1-9][0-9]* waited_ms=[0-9]+' \
 	"$(cat "$work/busy.log")"

@@ -52,7 +52,7 @@ BEGIN;
 SELECT outcome FROM create_wage_theft_claim(1, 1, decode(repeat('11', 16), 'hex'),
     decode(repeat('22', 32), 'hex'), 'PH', 'MY', 'construction', 'Clash Test',
     '2025-01-01', '2025-01-02', 100, 'MYR', 1, NULL, NULL, NULL, NULL);
-SELECT setval(s::regclass, currval(s::regclass) - 1)
+SELECT setval(s::regclass, currval(s::regclass), false)
   FROM case_number_sequence(1, 'wage_theft', extract(year FROM now() AT TIME ZONE 'UTC')::integer) s;
 SELECT outcome FROM create_wage_theft_claim(1, 1, decode(repeat('33', 16), 'hex'),
     decode(repeat('44', 32), 'hex'), 'PH', 'MY', 'construction', 'Clash Test',
@@ -61,5 +61,49 @@ ROLLBACK;
 SQL
 }
 expect "a reference clash is reported as such, not as a retry" 3 'cases_reference_key' -- clash
+
+# 0014 folded each hot table's CHECK constraints into one rule function per table. The
+# rules must still refuse what they refused, on insert and on update, and name the
+# constraint that was broken as PostgreSQL did. Each probe runs in a rolled-back
+# transaction, as the superuser (RLS would not reach these rows otherwise).
+rule() {
+	psql -X -q -h "$sock" -U postgres -d tulay -v ON_ERROR_STOP=1 2>&1 <<SQL
+BEGIN;
+SELECT outcome FROM create_wage_theft_claim(1, 1, decode(repeat('55', 16), 'hex'),
+    decode(repeat('66', 32), 'hex'), 'PH', 'MY', 'construction', 'Rule Test',
+    '2025-01-01', '2025-01-02', 100, 'MYR', 1, NULL, NULL, NULL, NULL);
+$1
+ROLLBACK;
+SQL
+}
+claim="(SELECT case_id FROM cases WHERE org_id = 1 AND idempotency_key = decode(repeat('55', 16), 'hex'))"
+expect "a claim within every rule is written" 0 'created' -- rule "SELECT 1;"
+expect "claims: a sector outside the list is refused by name" 3 \
+	'violates check constraint "wage_theft_claims_sector_check"' -- \
+	rule "UPDATE wage_theft_claims SET sector = 'mining' WHERE case_id = $claim;"
+expect "claims: work ending before it started is refused by name" 3 \
+	'violates check constraint "wage_theft_claims_period"' -- \
+	rule "UPDATE wage_theft_claims SET work_ended_on = '2024-12-31' WHERE case_id = $claim;"
+expect "claims: an amount without its currency is refused by name" 3 \
+	'violates check constraint "wage_theft_claims_money_pairs"' -- \
+	rule "UPDATE wage_theft_claims SET amount_awarded_minor = 5 WHERE case_id = $claim;"
+expect "claims: a NULL where a rule allows it still passes (CHECK semantics)" 0 'created' -- \
+	rule "UPDATE wage_theft_claims SET recruitment_agency = NULL, forum = NULL WHERE case_id = $claim;"
+expect "cases: a status of another kind is refused by name" 3 \
+	'violates check constraint "cases_status"' -- \
+	rule "UPDATE cases SET status = 'deported' WHERE case_id = $claim;"
+expect "case events: an unknown kind is refused by name" 3 \
+	'violates check constraint "case_events_kind_check"' -- \
+	rule "UPDATE case_events SET kind = 'erased' WHERE case_id = $claim;"
+expect "the error carries the SQLSTATE of a CHECK violation" 3 '23514' -- \
+	rule "\\set VERBOSITY verbose
+UPDATE cases SET kind = 'other' WHERE case_id = $claim;"
+listed=$(super -c "SELECT string_agg(conrelid::regclass || ':' || conname, ' '
+	ORDER BY conrelid::regclass::text)
+	FROM pg_constraint WHERE contype = 'c' AND conrelid = ANY ('{cases, wage_theft_claims,
+	deportations, recommendations, case_events}'::regclass[])")
+match "each hot table has exactly its one rule constraint" \
+	'^case_events:case_events_rules cases:cases_rules deportations:deportations_rules recommendations:recommendations_rules wage_theft_claims:wage_theft_claims_rules$' \
+	"$listed"
 
 finish

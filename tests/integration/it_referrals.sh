@@ -65,7 +65,9 @@ match "the referring side sees the partner's work, named" 'Filed with the migran
 match "the timeline shows the referral and its acceptance" 'referral-proposed(.|\n)*referral-accepted' "$show"
 match "the partner's entries carry its organisation" 'DEMO' "$show"
 expect "the partner's own organisation lists no MYNGO claim as its own" 0 '' -- ph claim list
-if grep -q "$ref" <<<"$LAST"; then not_ok "the shared claim is not in the partner's own list" "$LAST"; else ok "the shared claim is not in the partner's own list"; fi
+# By its employer: references are numbered per organisation, so DEMO may well hold a
+# claim of its own with the same reference.
+if grep -q "Keluarga Contoh" <<<"$LAST"; then not_ok "the shared claim is not in the partner's own list" "$LAST"; else ok "the shared claim is not in the partner's own list"; fi
 
 expect "revoking needs a reason (checked before sending)" 1 '--reason' -- my referral revoke "$id"
 expect "the partner cannot revoke" 2 'referring organisation' -- \

@@ -48,11 +48,17 @@ struct db_conn {
 	char *hostaddrs; /* "addr1,addr2": libpq tries them in turn */
 	unsigned backoff_ms;
 
-	/* The batch in flight: the prepares (DBC_PREPARING) or a job (DBC_BUSY). */
+	/* What is in flight: the prepares (DBC_PREPARING), or jobs (DBC_BUSY): one job
+	 * alone, or a batch of them in one transaction. job is the first; jobs[] all of them. */
 	struct db_job *job;
-	int query_index;
+	struct db_job *jobs[DB_MAX_BATCH];
+	unsigned njobs;
+	int query_index; /* counts every result sequence: BEGIN, each query, COMMIT */
 	bool query_open; /* results of query_index seen; the NULL that ends them is not */
 	bool prepare_failed;
+	unsigned syncs_left;  /* PIPELINE_SYNC results still to come */
+	bool batch_failed;    /* an error in the batch: it rolled back */
+	bool batch_committed; /* the batch's COMMIT answered COMMIT */
 };
 
 struct db_pool {
@@ -92,6 +98,7 @@ void db_job_reset(struct db_job *job)
 	job->sent = false;
 	job->waited_ms = 0;
 	job->queue_depth = 0;
+	job->batchable = false;
 	job->next = NULL;
 }
 
@@ -239,8 +246,11 @@ static int conn_lost(struct db_conn *c, const char *reason)
 		  "event=%s db_conn=%u state=%d reason=%s detail=\"%s\"",
 		  c->pool->closing ? "db_conn_closed" : "db_conn_lost", c->index, c->state, reason,
 		  log_clean(detail, clean, sizeof(clean)));
-	struct db_job *job = c->state == DBC_BUSY ? c->job : NULL;
+	struct db_job *jobs[DB_MAX_BATCH];
+	unsigned njobs = c->state == DBC_BUSY ? c->njobs : 0;
+	memcpy(jobs, c->jobs, sizeof(jobs[0]) * njobs);
 	c->job = NULL;
+	c->njobs = 0;
 	watch_close(c);
 	if (c->pg != NULL) {
 		PQfinish(c->pg);
@@ -249,8 +259,8 @@ static int conn_lost(struct db_conn *c, const char *reason)
 	c->state = DBC_DOWN;
 	if (!c->pool->closing)
 		conn_schedule_reconnect(c);
-	if (job != NULL)
-		job_finish(job, DB_UNAVAILABLE);
+	for (unsigned i = 0; i < njobs; i++)
+		job_finish(jobs[i], DB_UNAVAILABLE);
 	return -1;
 }
 
@@ -447,12 +457,8 @@ static int conn_flush_and_watch(struct db_conn *c)
 	return watch_set(c, events, false) == 0 ? 0 : conn_lost(c, "poll");
 }
 
-static int conn_start_job(struct db_conn *c, struct db_job *job)
+static int conn_send_job(struct db_conn *c, struct db_job *job)
 {
-	c->job = job;
-	c->state = DBC_BUSY;
-	c->query_index = 0;
-	c->query_open = false;
 	job->sent = true;
 	job->failed_query = -1;
 	job->deadline_ms = pool_now(c->pool) + c->pool->opts.query_timeout_ms;
@@ -461,14 +467,94 @@ static int conn_start_job(struct db_conn *c, struct db_job *job)
 		/* Text results: every value we read is small and text is what we log. */
 		if (PQsendQueryPrepared(c->pg, q->statement, q->nparams, q->values, q->lengths,
 					q->formats, 0) != 1)
+			return -1;
+	}
+	return 0;
+}
+
+/* Batches. Under load the queue holds several jobs, and most of what PostgreSQL spends
+ * on a small write is set-up it repeats for every transaction (executor and PL/pgSQL
+ * state, the commit): jobs marked batchable that wait at the head of the queue are sent
+ * together, as BEGIN, each job's queries, Sync, COMMIT, Sync, still one round trip. If
+ * any of their queries fails, the rest are skipped up to the first Sync and the COMMIT
+ * after it rolls back (COMMIT of a failed transaction is a ROLLBACK): nothing of the batch
+ * happened, and each job goes back to the head of the queue to run alone, so it gets its
+ * own outcome and no job fails because of another. */
+static bool conn_send_text(struct db_conn *c, const char *sql)
+{
+	return PQsendQueryParams(c->pg, sql, 0, NULL, NULL, NULL, NULL, 0) == 1;
+}
+
+static int conn_start_jobs(struct db_conn *c, struct db_job **jobs, unsigned njobs)
+{
+	assert(njobs >= 1 && njobs <= DB_MAX_BATCH);
+	memcpy(c->jobs, jobs, sizeof(jobs[0]) * njobs);
+	c->njobs = njobs;
+	c->job = jobs[0];
+	c->state = DBC_BUSY;
+	c->query_index = 0;
+	c->query_open = false;
+	c->batch_failed = false;
+	c->batch_committed = false;
+	bool batch = njobs > 1;
+	if (batch && !conn_send_text(c, "BEGIN"))
+		return conn_lost(c, "send_query");
+	for (unsigned i = 0; i < njobs; i++) {
+		if (conn_send_job(c, jobs[i]) != 0)
 			return conn_lost(c, "send_query");
 	}
 	if (PQpipelineSync(c->pg) != 1)
 		return conn_lost(c, "pipeline_sync");
+	c->syncs_left = 1;
+	if (batch) {
+		if (!conn_send_text(c, "COMMIT") || PQpipelineSync(c->pg) != 1)
+			return conn_lost(c, "pipeline_sync");
+		c->syncs_left = 2;
+	}
 	return conn_flush_and_watch(c);
 }
 
-/* The Sync of the batch in flight arrived: the prepares or the job are complete. */
+/* Where the result sequence `index` of the jobs in flight belongs: a job and its query,
+ * or (job NULL) the batch's BEGIN (-1) or COMMIT (-2). */
+static struct db_job *conn_result_owner(const struct db_conn *c, int index, int *query)
+{
+	if (c->njobs > 1) {
+		if (index == 0) {
+			*query = -1;
+			return NULL;
+		}
+		index--;
+	}
+	for (unsigned i = 0; i < c->njobs; i++) {
+		if (index < c->jobs[i]->nqueries) {
+			*query = index;
+			return c->jobs[i];
+		}
+		index -= c->jobs[i]->nqueries;
+	}
+	*query = -2;
+	return NULL;
+}
+
+/* A batch rolled back: its jobs go back to the head of the queue, in their order, to run
+ * alone. They were sent, but nothing of them happened. */
+static void pool_requeue_alone(struct db_pool *pool, struct db_job **jobs, unsigned njobs)
+{
+	for (unsigned i = njobs; i-- > 0;) {
+		struct db_job *job = jobs[i];
+		db_job_clear(job);
+		job->failed_query = -1;
+		job->sent = false;
+		job->batchable = false;
+		job->next = pool->queue_head;
+		pool->queue_head = job;
+		if (pool->queue_tail == NULL)
+			pool->queue_tail = job;
+		pool->queued++;
+	}
+}
+
+/* The last Sync of what was in flight arrived: the prepares or the jobs are complete. */
 static int conn_batch_done(struct db_conn *c)
 {
 	if (c->state == DBC_PREPARING) {
@@ -483,15 +569,28 @@ static int conn_batch_done(struct db_conn *c)
 		log_info("event=db_conn_ready db_conn=%u", c->index);
 		return 0;
 	}
-	struct db_job *job = c->job;
+	struct db_job *jobs[DB_MAX_BATCH];
+	unsigned njobs = c->njobs;
+	memcpy(jobs, c->jobs, sizeof(jobs[0]) * njobs);
 	c->job = NULL;
+	c->njobs = 0;
 	c->state = DBC_READY;
-	job_finish(job, job->failed_query >= 0 ? DB_QUERY_ERROR : DB_OK);
+	if (njobs == 1) {
+		job_finish(jobs[0], jobs[0]->failed_query >= 0 ? DB_QUERY_ERROR : DB_OK);
+		return 0;
+	}
+	if (c->batch_failed || !c->batch_committed) {
+		log_info("event=db_batch_rolled_back db_conn=%u jobs=%u", c->index, njobs);
+		pool_requeue_alone(c->pool, jobs, njobs);
+		return 0;
+	}
+	for (unsigned i = 0; i < njobs; i++)
+		job_finish(jobs[i], DB_OK);
 	return 0;
 }
 
 /* Takes every result libpq has complete. In pipeline mode each query yields its
- * result(s) and then NULL; the Sync yields PGRES_PIPELINE_SYNC. */
+ * result(s) and then NULL; each Sync yields PGRES_PIPELINE_SYNC. */
 static int conn_drain(struct db_conn *c)
 {
 	while ((c->state == DBC_PREPARING || c->state == DBC_BUSY) && !PQisBusy(c->pg)) {
@@ -506,6 +605,8 @@ static int conn_drain(struct db_conn *c)
 		ExecStatusType st = PQresultStatus(r);
 		if (st == PGRES_PIPELINE_SYNC) {
 			PQclear(r);
+			if (c->state == DBC_BUSY && --c->syncs_left > 0)
+				continue;
 			if (conn_batch_done(c) != 0)
 				return -1;
 			continue;
@@ -525,12 +626,23 @@ static int conn_drain(struct db_conn *c)
 			PQclear(r);
 			continue;
 		}
-		struct db_job *job = c->job;
-		int i = c->query_index;
-		if ((st == PGRES_FATAL_ERROR || st == PGRES_PIPELINE_ABORTED) &&
-		    job->failed_query < 0)
+		bool failed = st == PGRES_FATAL_ERROR || st == PGRES_PIPELINE_ABORTED;
+		int i;
+		struct db_job *job = conn_result_owner(c, c->query_index, &i);
+		if (failed)
+			c->batch_failed = true;
+		if (job == NULL) {
+			/* The batch's BEGIN or COMMIT; COMMIT of a failed transaction answers
+			 * ROLLBACK. */
+			if (i == -2 && st == PGRES_COMMAND_OK &&
+			    strcmp(PQcmdStatus(r), "COMMIT") == 0)
+				c->batch_committed = true;
+			PQclear(r);
+			continue;
+		}
+		if (failed && job->failed_query < 0)
 			job->failed_query = i;
-		if (i < job->nqueries && job->results[i] == NULL)
+		if (job->results[i] == NULL)
 			job->results[i] = r;
 		else
 			PQclear(r);
@@ -592,7 +704,14 @@ static void pool_dispatch(struct db_pool *pool)
 		struct db_conn *c = &pool->conns[i];
 		if (c->state != DBC_READY)
 			continue;
-		conn_start_job(c, pool_dequeue(pool));
+		/* The batchable jobs waiting at the head go together; any other job alone. */
+		struct db_job *jobs[DB_MAX_BATCH];
+		unsigned n = 0;
+		jobs[n++] = pool_dequeue(pool);
+		while (jobs[0]->batchable && n < DB_MAX_BATCH && pool->queue_head != NULL &&
+		       pool->queue_head->batchable)
+			jobs[n++] = pool_dequeue(pool);
+		conn_start_jobs(c, jobs, n);
 	}
 }
 

@@ -3,7 +3,9 @@
  * A request hands the pool a `struct db_job` of up to DB_MAX_QUERIES prepared statements.
  * The pool sends them on one connection in pipeline mode followed by a single Sync, so
  * the job costs one round trip and its statements run in one implicit transaction: either
- * all of them take effect or none do. Nothing here blocks: connections are opened with
+ * all of them take effect or none do. Under load, batchable jobs waiting together share one
+ * transaction (see `batchable` below); each still gets its own outcome. Nothing here
+ * blocks: connections are opened with
  * PQconnectStartParams/PQconnectPoll, host names are resolved on libuv's thread pool, and
  * every socket is watched by a uv_poll handle.
  *
@@ -21,6 +23,7 @@
 
 #define DB_MAX_QUERIES 10
 #define DB_MAX_PARAMS  32
+#define DB_MAX_BATCH   8 /* batchable jobs that may share one transaction */
 
 struct db_statement {
 	const char *name; /* prepared once per connection under this name */
@@ -49,6 +52,12 @@ struct db_job {
 	struct db_query queries[DB_MAX_QUERIES];
 	int nqueries;
 	void (*done)(struct db_job *job, enum db_outcome outcome);
+	/* The job may share its transaction with other batchable jobs queued with it (see
+	 * "Batches" in db.c): it only inserts rows nobody else writes and reads, so it takes
+	 * no lock another request could wait on, and it sets its own context first. The
+	 * outcome stays the job's own: if any job of a batch fails, the batch rolls back and
+	 * each of its jobs runs again alone. db_job_reset() clears it. */
+	bool batchable;
 
 	/* Set by the pool before `done` runs. The owner releases results with
 	 * db_job_clear(). `sent` is true once the queries may have reached PostgreSQL: a write

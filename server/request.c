@@ -334,6 +334,10 @@ void request_db(struct request *req, void (*done)(struct request *req, enum db_o
 		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
 		return;
 	}
+	/* A batch shares one transaction, so only jobs that set their own context first may
+	 * join one: not those without a session, nor the Login creating it. */
+	if (!req->session.authenticated || req->session_opening)
+		req->job.batchable = false;
 	req->db_done = done;
 	req->job.done = request_on_db;
 	if (req->srv->db == NULL || !db_pool_submit(req->srv->db, &req->job))

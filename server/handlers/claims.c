@@ -636,6 +636,7 @@ static void claim_create_submit(struct request *req)
 	}
 	request_audit_case_key(req, "create_claim", m->idempotency_key.data,
 			       (int)m->idempotency_key.len);
+	req->job.batchable = true; /* inserts only its own rows */
 	request_db(req, claim_created);
 }
 
@@ -827,6 +828,7 @@ static void claim_get_submit(struct request *req)
 	db_param_text(q, req->msg->get_claim->reference);
 	db_param_text(q, NULL);
 	request_audit(req, "read_claim", req->msg->get_claim->reference, "");
+	req->job.batchable = true; /* a read (and its audit entry) */
 	request_db(req, claim_loaded);
 }
 

@@ -200,7 +200,10 @@ static void claim_init(struct claim *c, char tag, unsigned n)
 static void test_busy_is_answered_as_busy_and_nothing_is_saved(void **state)
 {
 	(void)state;
-	enum { N = 8 };
+	/* tulayd sends up to 8 batchable requests waiting together in one transaction (see
+	 * server/db.h): the first of them take the one connection and wait on the lock, the
+	 * rest stay queued and are answered busy. */
+	enum { N = 16, BATCH = 8 };
 	struct tulay_client *c = officer(1);
 	struct claim claims[N];
 	uint64_t ids[N];
@@ -233,7 +236,8 @@ static void test_busy_is_answered_as_busy_and_nothing_is_saved(void **state)
 		busy++;
 	}
 	printf("# %u of %d claims answered busy\n", busy, N);
-	assert_true(busy >= N - 2); /* all but the one holding the connection (and a refresh) */
+	/* All but those holding the connection: one batch at most, or a chore and then one. */
+	assert_true(busy >= N - BATCH - 1);
 	for (unsigned i = 0; i < N; i++)
 		tulay_response_free(answers[i]);
 	tulay_close(c);

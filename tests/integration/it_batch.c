@@ -1,0 +1,241 @@
+/* Batches (issue 11): under load tulayd sends the batchable jobs waiting in its queue
+ * (CreateClaim, GetClaim) together in one transaction. This test makes that happen for
+ * certain: its own tulayd with one PostgreSQL connection and no chores to speak of, and
+ * wage_theft_claims locked while the creates arrive, so the first takes the connection
+ * and waits and the others queue behind it.
+ *
+ *   1. Six officers create a claim each: all six are answered OK, each claim is there
+ *      once, and the five that queued share one transaction (their audit entries carry
+ *      one xid).
+ *   2. Again, with a seventh request in the queue from a user whose session was ended in
+ *      the database meanwhile: its session check fails inside the batch, the batch rolls
+ *      back (logged) and each of its jobs runs again alone. The officers' claims are all
+ *      answered OK and written once; the other user is answered UNAUTHENTICATED and wrote
+ *      nothing. One request's failure fails no other. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "it_concurrent.h"
+#include "it_support.h"
+#include "libtulay.h"
+
+#define OFFICERS 6
+
+struct sender {
+	struct tulay_client *client;
+	char employer[96];
+	int code; /* the answer's status code, or -1 for no answer */
+	char message[200];
+};
+
+static pid_t tulayd_pid;
+static char tulayd_log[256];
+static char server[64];
+
+/* Starts a tulayd of our own on the harness database: one PostgreSQL connection, a queue
+ * that waits long enough, chores that only run at start. */
+static void start_tulayd(void)
+{
+	snprintf(tulayd_log, sizeof(tulayd_log), "%s/it_batch.tulayd.log",
+		 it_env("TULAY_TEST_STATE"));
+	tulayd_pid = fork();
+	assert_true(tulayd_pid >= 0);
+	if (tulayd_pid == 0) {
+		FILE *log = freopen(tulayd_log, "w", stderr);
+		if (log == NULL || dup2(fileno(log), STDOUT_FILENO) < 0)
+			_exit(127);
+		execl(it_env("TULAYD"), "tulayd", "--db", it_env("TULAY_TEST_DB"), "--port", "0",
+		      "--db-connections", "1", "--db-queue-timeout-ms", "30000",
+		      "--db-query-timeout-ms", "30000", "--audit-seal-ms", "60000",
+		      "--report-fold-ms", "60000", "--report-refresh-ms", "60000", (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 300; i++) {
+		it_sleep_ms(100);
+		FILE *f = fopen(tulayd_log, "r");
+		if (f == NULL)
+			continue;
+		char line[1024];
+		int port = 0;
+		bool ready = false;
+		while (fgets(line, sizeof(line), f) != NULL) {
+			const char *p = strstr(line, "event=listening");
+			if (p != NULL && (p = strstr(p, " port=")) != NULL)
+				port = atoi(p + 6);
+			ready = ready || strstr(line, "event=db_conn_ready") != NULL;
+		}
+		fclose(f);
+		if (port > 0 && ready) {
+			snprintf(server, sizeof(server), "127.0.0.1:%d", port);
+			setenv("TULAY_SERVER", server, 1);
+			it_sleep_ms(500); /* the start-up chores */
+			return;
+		}
+	}
+	fail_msg("tulayd did not start; see %s", tulayd_log);
+}
+
+static void stop_tulayd(void)
+{
+	if (tulayd_pid > 0) {
+		kill(tulayd_pid, SIGTERM);
+		waitpid(tulayd_pid, NULL, 0);
+		tulayd_pid = 0;
+	}
+}
+
+static void *send_claim(void *arg)
+{
+	struct sender *s = arg;
+	IT_REQUEST(req);
+	Tulay__V1__CreateClaim cc = TULAY__V1__CREATE_CLAIM__INIT;
+	Tulay__V1__Money amount = TULAY__V1__MONEY__INIT;
+	uint8_t key[TULAY_IDEMPOTENCY_KEY_BYTES];
+	it_new_key(key);
+	cc.idempotency_key.data = key;
+	cc.idempotency_key.len = sizeof(key);
+	cc.worker_nationality = "KH";
+	cc.country_of_work = "TH";
+	cc.sector = TULAY__V1__SECTOR__SECTOR_FISHERIES;
+	cc.employer = s->employer;
+	cc.work_started_on = "2025-03-01";
+	cc.work_ended_on = "2025-08-31";
+	amount.minor_units = 3100000;
+	amount.currency = "THB";
+	cc.amount_claimed = &amount;
+	req.body_case = TULAY__V1__REQUEST__BODY_CREATE_CLAIM;
+	req.create_claim = &cc;
+	Tulay__V1__Response *resp = NULL;
+	s->code = -1;
+	if (tulay_call(s->client, &req, &resp) != 0) {
+		snprintf(s->message, sizeof(s->message), "%s", tulay_last_error(s->client));
+		return NULL;
+	}
+	s->code = (int)resp->status->code;
+	snprintf(s->message, sizeof(s->message), "%s", resp->status->message);
+	tulay_response_free(resp);
+	return NULL;
+}
+
+/* Locks wage_theft_claims, sends the claims of senders[0..n) (the first alone, so that it
+ * takes the connection and waits; the rest then queue behind it), runs `meanwhile` on the
+ * superuser's other connection while they wait, and releases the lock. */
+static void send_behind_lock(PGconn *su, struct sender *senders, int n, const char *meanwhile)
+{
+	PGconn *locker = it_db_connect(it_superuser_conninfo());
+	it_sql_exec(locker, "BEGIN");
+	it_sql_exec(locker, "LOCK TABLE wage_theft_claims IN ACCESS EXCLUSIVE MODE");
+	pthread_t threads[OFFICERS + 1];
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(pthread_create(&threads[i], NULL, send_claim, &senders[i]), 0);
+		it_sleep_ms(i == 0 ? 300 : 50);
+	}
+	it_sleep_ms(300);
+	if (meanwhile != NULL)
+		it_sql_exec(su, meanwhile);
+	it_sql_exec(locker, "COMMIT");
+	PQfinish(locker);
+	for (int i = 0; i < n; i++)
+		pthread_join(threads[i], NULL);
+}
+
+static long long claims_with_employer(PGconn *su, const char *employer)
+{
+	return it_sql_number(su, "SELECT count(*) FROM wage_theft_claims WHERE employer = $1",
+			     employer);
+}
+
+static void test_batches_commit_together_and_fail_alone(void **state)
+{
+	(void)state;
+	start_tulayd();
+	PGconn *su = it_db_connect(it_superuser_conninfo());
+	struct sender senders[OFFICERS + 1];
+	memset(senders, 0, sizeof(senders));
+	for (int i = 0; i < OFFICERS + 1; i++) {
+		senders[i].client = it_login_try(i == OFFICERS - 2 ? "klofficer" : "officer");
+		assert_non_null(senders[i].client);
+	}
+	long rolled_back_before =
+	    it_count_lines(tulayd_log, 0, "event=db_batch_rolled_back", NULL, 0);
+
+	/* 1. Six officers' claims (the klofficer client sits this one out). */
+	struct sender first[OFFICERS];
+	int n = 0;
+	for (int i = 0; i < OFFICERS + 1; i++) {
+		if (i == OFFICERS - 2)
+			continue;
+		first[n] = senders[i];
+		snprintf(first[n].employer, sizeof(first[n].employer), "Batch One Employer %d", n);
+		n++;
+	}
+	send_behind_lock(su, first, n, NULL);
+	for (int i = 0; i < n; i++) {
+		if (first[i].code != TULAY__V1__CODE__OK)
+			fail_msg("batch 1, claim %d: code %d: %s", i, first[i].code,
+				 first[i].message);
+		assert_int_equal(claims_with_employer(su, first[i].employer), 1);
+	}
+	long long xids = it_sql_number(
+	    su,
+	    "SELECT count(DISTINCT a.xid) FROM audit_log a JOIN cases c ON c.org_id = a.org_id "
+	    "AND c.reference = a.target "
+	    "JOIN wage_theft_claims w ON w.org_id = c.org_id AND w.case_id = c.case_id "
+	    "WHERE a.action = 'create_claim' AND w.employer LIKE $1",
+	    "Batch One Employer %");
+	printf("# batch 1: %d claims written in %lld transactions\n", n, xids);
+	assert_true(xids < n); /* the queued ones shared one */
+	assert_int_equal(it_count_lines(tulayd_log, 0, "event=db_batch_rolled_back", NULL, 0),
+			 rolled_back_before);
+
+	/* 2. The same, with klofficer's request queued among the officers' and its session
+	 * ended while it waits. */
+	for (int i = 0; i < OFFICERS + 1; i++)
+		snprintf(senders[i].employer, sizeof(senders[i].employer), "Batch Two Employer %d",
+			 i);
+	send_behind_lock(
+	    su, senders, OFFICERS + 1,
+	    "UPDATE sessions SET ended_at = now() WHERE ended_at IS NULL AND user_id = "
+	    "(SELECT user_id FROM users WHERE username = 'klofficer')");
+	for (int i = 0; i < OFFICERS + 1; i++) {
+		if (i == OFFICERS - 2) {
+			if (senders[i].code != TULAY__V1__CODE__UNAUTHENTICATED)
+				fail_msg("the ended session's claim: code %d: %s", senders[i].code,
+					 senders[i].message);
+			assert_int_equal(claims_with_employer(su, senders[i].employer), 0);
+			continue;
+		}
+		if (senders[i].code != TULAY__V1__CODE__OK)
+			fail_msg("batch 2, officer's claim %d: code %d: %s", i, senders[i].code,
+				 senders[i].message);
+		assert_int_equal(claims_with_employer(su, senders[i].employer), 1);
+	}
+	assert_int_equal(it_count_lines(tulayd_log, 0, "event=db_batch_rolled_back", NULL, 3),
+			 rolled_back_before + 1);
+
+	for (int i = 0; i < OFFICERS + 1; i++)
+		tulay_close(senders[i].client);
+	PQfinish(su);
+	stop_tulayd();
+}
+
+int main(int argc, char **argv)
+{
+	it_load_env(argc, argv);
+	atexit(stop_tulayd);
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_batches_commit_together_and_fail_alone),
+	};
+	return cmocka_run_group_tests_name("it_batch", tests, NULL, NULL);
+}

@@ -926,6 +926,7 @@ static void claim_list_submit(struct request *req)
 	    arena_printf(&req->arena, "country_of_work=%s status=%s page_token=%s limit=%u%s%s",
 			 m->country_of_work, status != NULL ? status : "", m->page_token, st->limit,
 			 index_hex[0] != '\0' ? " worker_id_number_index=" : "", index_hex));
+	req->job.batchable = true; /* a read (and its audit entry) */
 	request_db(req, claims_listed);
 }
 

@@ -49,8 +49,7 @@ struct db_conn {
 	unsigned backoff_ms;
 
 	/* What is in flight: the prepares (DBC_PREPARING), or jobs (DBC_BUSY): one job
-	 * alone, or a batch of them in one transaction. job is the first; jobs[] all of them. */
-	struct db_job *job;
+	 * alone, or a batch of them in one transaction. */
 	struct db_job *jobs[DB_MAX_BATCH];
 	unsigned njobs;
 	int query_index; /* counts every result sequence: BEGIN, each query, COMMIT */
@@ -249,7 +248,6 @@ static int conn_lost(struct db_conn *c, const char *reason)
 	struct db_job *jobs[DB_MAX_BATCH];
 	unsigned njobs = c->state == DBC_BUSY ? c->njobs : 0;
 	memcpy(jobs, c->jobs, sizeof(jobs[0]) * njobs);
-	c->job = NULL;
 	c->njobs = 0;
 	watch_close(c);
 	if (c->pg != NULL) {
@@ -490,7 +488,6 @@ static int conn_start_jobs(struct db_conn *c, struct db_job **jobs, unsigned njo
 	assert(njobs >= 1 && njobs <= DB_MAX_BATCH);
 	memcpy(c->jobs, jobs, sizeof(jobs[0]) * njobs);
 	c->njobs = njobs;
-	c->job = jobs[0];
 	c->state = DBC_BUSY;
 	c->query_index = 0;
 	c->query_open = false;
@@ -572,7 +569,6 @@ static int conn_batch_done(struct db_conn *c)
 	struct db_job *jobs[DB_MAX_BATCH];
 	unsigned njobs = c->njobs;
 	memcpy(jobs, c->jobs, sizeof(jobs[0]) * njobs);
-	c->job = NULL;
 	c->njobs = 0;
 	c->state = DBC_READY;
 	if (njobs == 1) {
@@ -743,7 +739,7 @@ static void pool_on_sweep(uv_timer_t *t)
 	pool_fail_queue(pool, true);
 	for (unsigned i = 0; i < pool->opts.connections; i++) {
 		struct db_conn *c = &pool->conns[i];
-		if (c->state == DBC_BUSY && c->job->deadline_ms <= now)
+		if (c->state == DBC_BUSY && c->jobs[0]->deadline_ms <= now)
 			conn_lost(c, "query_timeout");
 	}
 }

@@ -297,13 +297,15 @@ static void *write_claims(void *arg)
 	return NULL;
 }
 
-/* Four writers at once against the one busy connection: libtulay resends each refused
+/* Twelve writers at once against the one busy connection: libtulay resends each refused
  * claim with its key until it is stored; every key names one case, and sending a claim
- * again returns the same reference. */
+ * again returns the same reference. tulayd puts up to 8 waiting claims in one transaction
+ * (server/db.h), so more writers than that are needed for some to be refused whatever the
+ * order they arrive in: the connection stays taken until the lock is released. */
 static void test_libtulay_retries_until_stored_once(void **state)
 {
 	(void)state;
-	enum { WRITERS = 4 };
+	enum { WRITERS = 12 };
 	static struct writer writers[WRITERS];
 	memset(writers, 0, sizeof(writers));
 	for (unsigned t = 0; t < WRITERS; t++) {

@@ -60,6 +60,9 @@
 #      BENCH-FULL, alternating (empty, full, full, empty); an ANALYZE of the tulay
 #      database before each group, as autovacuum keeps a database in service (here the
 #      tables grow faster than it follows, and plans made on the empty tables would stay);
+#      and a CHECKPOINT before every measurement, tulay's and pgbench's alike, so that a
+#      checkpoint set off by the WAL of earlier rounds never lands in one side's
+#      measurement only (one did, in the middle of a 16-organisation round);
 #   5. prints the table (bench/README.md explains the columns) and stops tulayd and
 #      PostgreSQL and removes the temporary directory, also on failure or Ctrl-C.
 #
@@ -357,8 +360,19 @@ say "tulayd on 127.0.0.1:$port, --db-connections $db_connections${tulayd_args:+ 
 run_no=0
 field() { sed -nE "s/^(.* )?$1=([^ ]*).*/\2/p" <<<"$2"; }
 
+# Every measurement starts just after a checkpoint, so none pays for one that the WAL of
+# earlier measurements set off (a checkpoint in progress, then a full-page image in the WAL
+# for each page first written after it: tulay's claims touch more pages than pgbench's row,
+# and sixteen organisations more than one). Nothing else is written in between, and one
+# measurement writes far less WAL than max_wal_size, so no other checkpoint starts within.
+checkpoint_now() {
+	psql_super -d postgres -c "CHECKPOINT" >"$tmp/checkpoint.log" 2>&1 ||
+		fail_with_log "$tmp/checkpoint.log" "CHECKPOINT failed"
+}
+
 measure_tulay() { # measure_tulay OP CLIENTS ORGS USERS_FILE
 	local out="$tmp/run.$((++run_no)).out" line
+	checkpoint_now
 	run_child "$bench" --server "127.0.0.1:$port" --users "$4" --orgs "$3" --op "$1" \
 		--clients "$2" --depth "$depth" --seconds "$seconds" --timeout-ms 60000 \
 		--allow-errors </dev/null >"$out" 2>&1 || {
@@ -382,6 +396,7 @@ measure_pgbench() { # measure_pgbench CLIENTS
 	local n=$((++run_no)) threads=$(($1 < 2 ? $1 : 2)) rc=0
 	local out="$tmp/run.$n.out" logs="$tmp/pgbench.$n"
 	mkdir -p "$logs"
+	checkpoint_now
 	run_child "$bindir/pgbench" -n -M prepared -c "$1" -j "$threads" -T "$seconds" \
 		-f "$peer_dir/pgbench_claim.sql" -l --log-prefix "$logs/tx" -h "$pgdir/run" -U tulay \
 		peer </dev/null >"$out" 2>&1 || rc=$?

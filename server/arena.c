@@ -32,6 +32,7 @@ void arena_init(struct arena *a, size_t cap)
 	a->chunks = NULL;
 	a->used = 0;
 	a->cap = cap;
+	a->refused = false;
 	a->allocator.alloc = arena_pb_alloc;
 	a->allocator.free = arena_pb_free;
 	a->allocator.allocator_data = a;
@@ -51,8 +52,10 @@ void *arena_alloc(struct arena *a, size_t size)
 	struct arena_chunk *c = a->chunks;
 	if (c == NULL || c->size - c->used < need) {
 		size_t chunk_size = need > ARENA_CHUNK_BYTES ? need : ARENA_CHUNK_BYTES;
-		if (a->used + sizeof(*c) + chunk_size > a->cap)
+		if (a->used + sizeof(*c) + chunk_size > a->cap) {
+			a->refused = true;
 			return NULL;
+		}
 		c = malloc(sizeof(*c) + chunk_size);
 		if (c == NULL)
 			return NULL;

@@ -4,6 +4,7 @@
 #ifndef TULAYD_ARENA_H
 #define TULAYD_ARENA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <protobuf-c/protobuf-c.h>
@@ -14,6 +15,7 @@ struct arena {
 	struct arena_chunk *chunks;
 	size_t used; /* bytes handed out plus chunk overhead, checked against cap */
 	size_t cap;
+	bool refused;                 /* an allocation was refused because of the cap */
 	ProtobufCAllocator allocator; /* for protobuf-c: allocates from this arena */
 };
 

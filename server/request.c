@@ -10,6 +10,7 @@
 #include "handlers/handlers.h"
 #include "log.h"
 #include "server.h"
+#include "wire.h"
 
 /* What one request may allocate: its unpacked frame (protobuf-c's structures cost a
  * multiple of the bytes, most for many tiny unknown fields) plus a response of up to a
@@ -380,7 +381,46 @@ int request_start(struct conn *c, const uint8_t *payload, size_t len)
 		return -1;
 	}
 	arena_init(&req->arena, REQUEST_ARENA_PER_BYTE * len + REQUEST_ARENA_OVERHEAD);
-	req->msg = tulay__v1__request__unpack(&req->arena.allocator, len, payload);
+	struct wire_scan scan;
+	wire_scan(&tulay__v1__request__descriptor, payload, len, &scan);
+	const char *refusal = NULL; /* RESOURCE_EXHAUSTED before anything is unpacked */
+	if (scan.finding == WIRE_TOO_MANY)
+		refusal = arena_printf(&req->arena,
+				       "%s: at most %zu elements in one request, this one has more",
+				       scan.path, scan.limit);
+	else if (scan.finding == WIRE_TOO_MANY_UNKNOWN)
+		refusal =
+		    arena_printf(&req->arena,
+				 "the request carries more than %d fields this server does not "
+				 "know",
+				 WIRE_MAX_UNKNOWN_FIELDS);
+	else {
+		req->msg = tulay__v1__request__unpack(&req->arena.allocator, len, payload);
+		if (req->msg == NULL && req->arena.refused) {
+			arena_release(&req->arena);
+			arena_init(&req->arena, REQUEST_ARENA_OVERHEAD);
+			refusal = arena_printf(
+			    &req->arena,
+			    "the request needs more than %zu bytes of server memory to read (%u "
+			    "per "
+			    "byte of the frame and %u more): send fewer or shorter values",
+			    (size_t)REQUEST_ARENA_PER_BYTE * len + REQUEST_ARENA_OVERHEAD,
+			    REQUEST_ARENA_PER_BYTE, REQUEST_ARENA_OVERHEAD);
+		}
+	}
+	if (refusal != NULL) {
+		/* Answered under its id, as a request of no known type. */
+		req->msg = arena_alloc(&req->arena, sizeof(*req->msg));
+		if (req->msg != NULL) {
+			tulay__v1__request__init(req->msg);
+			req->msg->id = scan.id;
+		}
+		log_warn("event=request_refused conn=%llu peer=%s bytes=%zu reason=%s",
+			 (unsigned long long)c->id, c->peer, len,
+			 scan.finding == WIRE_CLEAN      ? "unpack_memory"
+			 : scan.finding == WIRE_TOO_MANY ? "too_many_elements"
+							 : "too_many_unknown_fields");
+	}
 	if (req->msg == NULL) {
 		char sample[80];
 		log_warn("event=bad_frame conn=%llu peer=%s reason=not_a_request bytes=%zu "
@@ -410,6 +450,10 @@ int request_start(struct conn *c, const uint8_t *payload, size_t len)
 	if (req->handler != NULL && req->handler->barrier)
 		c->barrier = true;
 
+	if (refusal != NULL) {
+		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, refusal);
+		return 0;
+	}
 	if (req->handler == NULL) {
 		/* An unknown oneof member lands in the unknown fields: a newer client. */
 		if (req->msg->base.n_unknown_fields > 0)
@@ -420,7 +464,21 @@ int request_start(struct conn *c, const uint8_t *payload, size_t len)
 				     "the request has no body");
 		return 0;
 	}
-	if (request_admit(req, c))
-		req->handler->fn(req);
+	if (!request_admit(req, c))
+		return 0;
+	if (scan.finding == WIRE_CONTROL_CHAR) {
+		/* Unpacked, the string would have ended at the NUL: refused before any handler
+		 * sees it. */
+		const char *field = arena_strdup(&req->arena, scan.path);
+		request_field_error(
+		    req, field != NULL ? field : "",
+		    scan.nul ? "must not contain NUL characters"
+		    : scan.lines_allowed
+			? "must not contain control characters other than tab and line feed"
+			: "must not contain control characters such as line breaks or tabs");
+		request_fail_invalid(req, "the request was not read: correct the fields named");
+		return 0;
+	}
+	req->handler->fn(req);
 	return 0;
 }

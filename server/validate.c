@@ -79,7 +79,19 @@ static size_t utf8_next(const unsigned char *s, uint32_t *cp)
 	return n;
 }
 
+static const char *text_check(const char *value, size_t min_chars, size_t max_chars, bool lines);
+
 const char *validate_text(const char *value, size_t min_chars, size_t max_chars)
+{
+	return text_check(value, min_chars, max_chars, false);
+}
+
+const char *validate_free_text(const char *value, size_t min_chars, size_t max_chars)
+{
+	return text_check(value, min_chars, max_chars, true);
+}
+
+static const char *text_check(const char *value, size_t min_chars, size_t max_chars, bool lines)
 {
 	if (value == NULL)
 		value = "";
@@ -90,8 +102,17 @@ const char *validate_text(const char *value, size_t min_chars, size_t max_chars)
 		size_t n = utf8_next(p, &cp);
 		if (n == 0)
 			return "is not valid UTF-8 text";
+		if (lines && (cp == '\t' || cp == '\n')) {
+			chars++;
+			p += n;
+			continue;
+		}
 		if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0))
-			return "must not contain control characters such as line breaks or tabs";
+			return lines
+				   ? "must not contain control characters other than tab and line "
+				     "feed"
+				   : "must not contain control characters such as line breaks or "
+				     "tabs";
 		if (cp != ' ')
 			visible = true;
 		chars++;

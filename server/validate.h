@@ -28,6 +28,10 @@ const char *validate_date(const char *value, struct civil_date *out);
  * characters, and not only white space. */
 const char *validate_text(const char *value, size_t min_chars, size_t max_chars);
 
+/* validate_text() for notes and reasons written in sentences: tab and line feed allowed
+ * (server/wire.c lets them through for the same fields). */
+const char *validate_free_text(const char *value, size_t min_chars, size_t max_chars);
+
 /* Exactly 16 bytes. */
 const char *validate_idempotency_key(size_t len);
 

@@ -347,7 +347,7 @@ struct case_write *case_write_begin(struct request *req, const ProtobufCBinaryDa
 	} else {
 		snprintf(st->occurred_on, sizeof(st->occurred_on), "%s", occurred_on);
 	}
-	if (*text != '\0' && (problem = validate_text(text, 1, max_text)) != NULL)
+	if (*text != '\0' && (problem = validate_free_text(text, 1, max_text)) != NULL)
 		request_field_error(req, text_field, problem);
 	if (request_has_field_errors(req)) {
 		request_fail_invalid(req, "nothing was changed");

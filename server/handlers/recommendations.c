@@ -436,7 +436,7 @@ static void recommendation_validate(struct request *req, const Tulay__V1__Create
 				    "with it afterwards, as status changes");
 	if ((problem = validate_text(m->title, 1, RECOMMENDATION_TITLE_MAX)) != NULL)
 		request_field_error(req, "title", problem);
-	if ((problem = validate_text(m->text, 1, RECOMMENDATION_TEXT_MAX)) != NULL)
+	if ((problem = validate_free_text(m->text, 1, RECOMMENDATION_TEXT_MAX)) != NULL)
 		request_field_error(req, "text", problem);
 	if ((problem = validate_text(m->source_document, 1, RECOMMENDATION_SOURCE_MAX)) != NULL)
 		request_field_error(req, "source_document", problem);

@@ -12,7 +12,9 @@
  *    validate.h (not from validate.c), and what it accepts round-trips: an accepted date
  *    formats back to the same text, an accepted amount formats and parses back to the same
  *    minor units;
- *  - packing the request again is stable: pack(unpack(pack(x))) == pack(x).
+ *  - packing the request again is stable: pack(unpack(pack(x))) == pack(x);
+ *  - server/wire.c's scan finds the id protobuf-c unpacks, and reports a limit only when
+ *    a count is over it; the arena says when it refused.
  *
  * Half of the mutations are structure-aware (fuzz_message_mutate): without them the fuzzer
  * practically never grows a string inside a sub-message to a validator's length limit. */
@@ -32,6 +34,7 @@
 #include "money.h"
 #include "tulay/v1/envelope.pb-c.h"
 #include "validate.h"
+#include "wire.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size, unsigned int seed);
@@ -526,6 +529,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* The arena may refuse a request that malloc would take (that is its job), never the
 	 * other way round. */
 	FUZZ_CHECK(req == NULL || plain != NULL);
+	/* ... and when it refuses one, it says so (tulayd then answers RESOURCE_EXHAUSTED). */
+	FUZZ_CHECK(req != NULL || plain == NULL || arena.refused);
+
+	/* server/wire.c's look before unpacking: it finds the id protobuf-c would (the last
+	 * one), and a count over a limit is over it. */
+	struct wire_scan scan;
+	wire_scan(&tulay__v1__request__descriptor, data, size, &scan);
+	if (plain != NULL)
+		FUZZ_CHECK(scan.has_id ? plain->id == scan.id : plain->id == 0);
+	if (scan.finding == WIRE_TOO_MANY)
+		FUZZ_CHECK(scan.count > scan.limit && scan.path[0] != '\0');
 
 	if (req != NULL) {
 		const struct fuzz_walk walk = {.on_string = on_string};

@@ -321,6 +321,174 @@ static Tulay__V1__Code authenticate_code(const char *token)
 	return code;
 }
 
+/* Sends `req` with every '#' in its packed bytes turned into NUL (protobuf-c packs strings
+ * with strlen(), so a NUL cannot be put in any other way), and returns the answer. */
+static Tulay__V1__Response *send_with_nuls(int fd, const Tulay__V1__Request *req)
+{
+	size_t len = tulay__v1__request__get_packed_size(req);
+	uint8_t *buf = malloc(FRAME_HEADER_BYTES + len);
+	assert_non_null(buf);
+	frame_put_header(buf, (uint32_t)len);
+	tulay__v1__request__pack(req, buf + FRAME_HEADER_BYTES);
+	for (size_t i = FRAME_HEADER_BYTES; i < FRAME_HEADER_BYTES + len; i++)
+		if (buf[i] == '#')
+			buf[i] = 0;
+	assert_int_equal(it_raw_write(fd, buf, FRAME_HEADER_BYTES + len), 0);
+	free(buf);
+	Tulay__V1__Response *resp = it_raw_recv(fd);
+	assert_non_null(resp);
+	return resp;
+}
+
+static void claim_request(Tulay__V1__Request *req, Tulay__V1__CreateClaim *claim,
+			  Tulay__V1__Money *amount, uint64_t id)
+{
+	static const uint8_t key[16] = "it_protocol-nul";
+	tulay__v1__create_claim__init(claim);
+	tulay__v1__money__init(amount);
+	amount->minor_units = 300000;
+	amount->currency = "MYR";
+	claim->idempotency_key = (ProtobufCBinaryData){.len = sizeof(key), .data = (uint8_t *)key};
+	claim->worker_nationality = "NP";
+	claim->country_of_work = "MY";
+	claim->sector = TULAY__V1__SECTOR__SECTOR_AGRICULTURE;
+	claim->employer = "Ladang Sawit Sdn Bhd";
+	claim->work_started_on = "2025-02-01";
+	claim->work_ended_on = "2025-10-31";
+	claim->amount_claimed = amount;
+	req->id = id;
+	req->body_case = TULAY__V1__REQUEST__BODY_CREATE_CLAIM;
+	req->create_claim = claim;
+}
+
+static void expect_field_refused(const Tulay__V1__Response *resp, uint64_t id, const char *field,
+				 const char *problem)
+{
+	assert_int_equal(resp->id, id);
+	assert_int_equal(resp->status->code, TULAY__V1__CODE__INVALID_ARGUMENT);
+	assert_int_equal(resp->status->n_field_errors, 1);
+	assert_string_equal(resp->status->field_errors[0]->field, field);
+	assert_string_equal(resp->status->field_errors[0]->problem, problem);
+}
+
+/* Issue 12, finding 4: "a\0b" was stored as "a", and "\0" alone passed as "not given",
+ * even in coded fields. Now each is INVALID_ARGUMENT naming the field, nothing is stored
+ * (the same key then logs the claim as new), and the connection goes on. */
+static void test_finding4_strings_cut_at_nul(void **state)
+{
+	(void)state;
+	int fd = it_raw_connect();
+	it_raw_hello(fd);
+	it_raw_login(fd, "officer");
+	IT_REQUEST(req);
+	Tulay__V1__CreateClaim claim;
+	Tulay__V1__Money amount;
+	claim_request(&req, &claim, &amount, 41);
+	claim.employer = "Ladang#Sawit";
+	Tulay__V1__Response *resp = send_with_nuls(fd, &req);
+	expect_field_refused(resp, 41, "employer", "must not contain NUL characters");
+	tulay__v1__response__free_unpacked(resp, NULL);
+
+	claim_request(&req, &claim, &amount, 42);
+	claim.filing_deadline = "#";
+	resp = send_with_nuls(fd, &req);
+	expect_field_refused(resp, 42, "filing_deadline", "must not contain NUL characters");
+	tulay__v1__response__free_unpacked(resp, NULL);
+
+	Tulay__V1__Worker worker, *workers[1] = {&worker};
+	tulay__v1__worker__init(&worker);
+	worker.name = "Ram\tBahadur";
+	claim_request(&req, &claim, &amount, 43);
+	claim.workers = 2;
+	claim.n_co_workers = 1;
+	claim.co_workers = workers;
+	resp = send_with_nuls(fd, &req);
+	expect_field_refused(resp, 43, "co_workers[0].name",
+			     "must not contain control characters such as line breaks or tabs");
+	tulay__v1__response__free_unpacked(resp, NULL);
+
+	/* Nothing was stored under the key: the clean claim is created, not replayed. */
+	claim_request(&req, &claim, &amount, 44);
+	resp = roundtrip(fd, &req);
+	assert_int_equal(resp->status->code, TULAY__V1__CODE__OK);
+	assert_non_null(resp->claim);
+	assert_string_equal(resp->claim->employer, "Ladang Sawit Sdn Bhd");
+	assert_int_equal(resp->claim->version, 1);
+	tulay__v1__response__free_unpacked(resp, NULL);
+	close(fd);
+	assert_server_serves();
+}
+
+/* Issue 12, finding 5: 70,000 tiny co-workers (under 1 MiB) were dropped with the
+ * connection, 60,000 and 100,000 got INVALID_ARGUMENT. Now every count past the documented
+ * 100 gets RESOURCE_EXHAUSTED naming the field and the limit, under the request's id, and
+ * the connection goes on; so does a flood of unknown fields. */
+static void test_finding5_large_frames_dropped(void **state)
+{
+	(void)state;
+	int fd = it_raw_connect();
+	it_raw_hello(fd);
+	it_raw_login(fd, "officer");
+	const size_t counts[] = {101, 60000, 70000, 100000};
+	Tulay__V1__Worker *workers = calloc(100000, sizeof(*workers));
+	Tulay__V1__Worker **ptrs = calloc(100000, sizeof(*ptrs));
+	assert_non_null(workers);
+	assert_non_null(ptrs);
+	for (size_t i = 0; i < 100000; i++) {
+		tulay__v1__worker__init(&workers[i]);
+		workers[i].name = "w";
+		ptrs[i] = &workers[i];
+	}
+	for (size_t c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
+		IT_REQUEST(req);
+		Tulay__V1__CreateClaim claim;
+		Tulay__V1__Money amount;
+		claim_request(&req, &claim, &amount, 50 + c);
+		claim.workers = 100000;
+		claim.n_co_workers = counts[c];
+		claim.co_workers = ptrs;
+		assert_true(tulay__v1__request__get_packed_size(&req) < FRAME_DEFAULT_MAX_PAYLOAD);
+		Tulay__V1__Response *resp = roundtrip(fd, &req);
+		assert_int_equal(resp->id, 50 + c);
+		assert_int_equal(resp->status->code, TULAY__V1__CODE__RESOURCE_EXHAUSTED);
+		assert_string_equal(resp->status->message,
+				    "co_workers: at most 100 elements in one request, this one has "
+				    "more");
+		tulay__v1__response__free_unpacked(resp, NULL);
+	}
+	free(workers);
+	free(ptrs);
+
+	/* 1,001 unknown fields after id=60. */
+	size_t n = 1001, len = 2 + 3 * n;
+	uint8_t *frame = malloc(FRAME_HEADER_BYTES + len);
+	assert_non_null(frame);
+	frame_put_header(frame, (uint32_t)len);
+	uint8_t *p = frame + FRAME_HEADER_BYTES;
+	*p++ = 0x08;
+	*p++ = 60;
+	for (size_t i = 0; i < n; i++) {
+		*p++ = 0xf8; /* field 1999, varint 0 */
+		*p++ = 0x7c;
+		*p++ = 0;
+	}
+	assert_int_equal(it_raw_write(fd, frame, FRAME_HEADER_BYTES + len), 0);
+	free(frame);
+	Tulay__V1__Response *resp = it_raw_recv(fd);
+	assert_non_null(resp);
+	assert_int_equal(resp->id, 60);
+	assert_int_equal(resp->status->code, TULAY__V1__CODE__RESOURCE_EXHAUSTED);
+	tulay__v1__response__free_unpacked(resp, NULL);
+
+	/* The same connection still serves. */
+	IT_REQUEST(req);
+	Tulay__V1__ListClaims list;
+	list_claims_request(&req, &list, 61);
+	expect_code(fd, &req, TULAY__V1__CODE__OK);
+	close(fd);
+	assert_server_serves();
+}
+
 static void test_tokens_forged_and_after_logout(void **state)
 {
 	(void)state;
@@ -363,6 +531,8 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_unknown_request_type),
 	    cmocka_unit_test(test_pipelined_hello_login_request),
 	    cmocka_unit_test(test_tokens_forged_and_after_logout),
+	    cmocka_unit_test(test_finding4_strings_cut_at_nul),
+	    cmocka_unit_test(test_finding5_large_frames_dropped),
 	};
 	return cmocka_run_group_tests_name("it_protocol", tests, NULL, NULL);
 }

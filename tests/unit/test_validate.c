@@ -56,6 +56,24 @@ static void test_date(void **state)
 	assert_int_equal(d.day, 29);
 }
 
+/* Notes and reasons: tab and line feed allowed, every other control character refused, the
+ * rest as validate_text(). */
+static void test_free_text(void **state)
+{
+	(void)state;
+	assert_null(validate_free_text("Met the worker.\n\tPassport held by the agent.", 1, 4000));
+	assert_non_null(validate_text("Met the worker.\nPassport held.", 1, 4000));
+	assert_non_null(validate_free_text("carriage\rreturn", 1, 4000));
+	assert_non_null(validate_free_text("bell\x07", 1, 4000));
+	assert_non_null(validate_free_text("del\x7f", 1, 4000));
+	assert_non_null(validate_free_text("\xc2\x85", 1, 4000)); /* U+0085 */
+	assert_non_null(validate_free_text("", 1, 4000));
+	assert_non_null(validate_free_text("abcdef", 1, 5));
+	assert_null(validate_free_text("a\nb", 3, 3)); /* the line feed counts */
+	assert_string_equal(validate_free_text("x\x01", 1, 10),
+			    "must not contain control characters other than tab and line feed");
+}
+
 static void test_text(void **state)
 {
 	(void)state;
@@ -113,9 +131,9 @@ static void test_keys_and_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_country),        cmocka_unit_test(test_currency_and_amount),
-	    cmocka_unit_test(test_date),           cmocka_unit_test(test_text),
-	    cmocka_unit_test(test_keys_and_names),
+	    cmocka_unit_test(test_country),   cmocka_unit_test(test_currency_and_amount),
+	    cmocka_unit_test(test_date),      cmocka_unit_test(test_text),
+	    cmocka_unit_test(test_free_text), cmocka_unit_test(test_keys_and_names),
 	};
 	return cmocka_run_group_tests_name("validate", tests, NULL, NULL);
 }

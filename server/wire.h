@@ -1,0 +1,64 @@
+/* A look at a request's wire bytes before protobuf-c unpacks them, for what unpacking
+ * would hide or cost:
+ * - a string holding NUL or another C0 control character (unpacked, a C string ends at
+ *   its first NUL, so "a\0b" would be stored as "a" and "\0" as not given). Tab and line
+ *   feed are allowed in the free-text fields that take several lines (wire_free_text());
+ * - a repeated field with more elements than its limit (wire_limits[], documented in
+ *   proto/README.md), and more unknown fields than WIRE_MAX_UNKNOWN_FIELDS: refused before
+ *   anything is allocated, whatever the frame's size;
+ * - the request's id, so that even a request refused unread is answered under its id.
+ * It does not judge the framing: bytes it cannot walk are left to protobuf-c to refuse. */
+#ifndef TULAYD_WIRE_H
+#define TULAYD_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#define WIRE_MAX_UNKNOWN_FIELDS 1000
+#define WIRE_MAX_DEPTH          16
+#define WIRE_PATH_BYTES         160
+
+enum wire_finding {
+	WIRE_CLEAN,           /* nothing found (or bytes it could not walk) */
+	WIRE_CONTROL_CHAR,    /* `path` holds NUL or a control character */
+	WIRE_TOO_MANY,        /* `path` repeats more than `limit` times (`count` seen so far) */
+	WIRE_TOO_MANY_UNKNOWN /* more than WIRE_MAX_UNKNOWN_FIELDS unknown fields */
+};
+
+struct wire_scan {
+	bool has_id;
+	uint64_t id;
+	enum wire_finding finding;
+	bool nul;           /* WIRE_CONTROL_CHAR: the character was NUL */
+	bool lines_allowed; /* WIRE_CONTROL_CHAR: in a free-text field (tab, line feed fine) */
+	char path[WIRE_PATH_BYTES]; /* e.g. "co_workers[3].name" (the body's own name left out) */
+	size_t count, limit;
+};
+
+/* The most elements a repeated field of a request may have. */
+struct wire_limit {
+	const ProtobufCMessageDescriptor *message;
+	const char *field;
+	unsigned max;
+};
+extern const struct wire_limit wire_limits[];
+extern const size_t wire_n_limits;
+
+/* The limit of `field` of `message`: its wire_limits[] entry, else 0 (not a request field
+ * the table knows: refused at any count above 0 would be wrong, so callers treat 0 as
+ * "use WIRE_DEFAULT_REPEATED"). */
+#define WIRE_DEFAULT_REPEATED 100
+unsigned wire_limit_of(const ProtobufCMessageDescriptor *message, const char *field);
+
+/* True for the free-text fields where tab and line feed are allowed. */
+bool wire_free_text(const ProtobufCMessageDescriptor *message, const char *field);
+
+/* Walks `len` bytes as a `top` message (tulay.v1.Request) and fills `out`; stops at the
+ * first finding. */
+void wire_scan(const ProtobufCMessageDescriptor *top, const uint8_t *buf, size_t len,
+	       struct wire_scan *out);
+
+#endif

@@ -383,11 +383,12 @@ int request_start(struct conn *c, const uint8_t *payload, size_t len)
 	arena_init(&req->arena, REQUEST_ARENA_PER_BYTE * len + REQUEST_ARENA_OVERHEAD);
 	struct wire_scan scan;
 	wire_scan(&tulay__v1__request__descriptor, payload, len, &scan);
-	const char *refusal = NULL; /* RESOURCE_EXHAUSTED before anything is unpacked */
+	/* Answered before anything is unpacked: too many elements of a repeated field
+	 * (INVALID_ARGUMENT naming it, as a handler would), or a request too costly to read
+	 * (RESOURCE_EXHAUSTED naming the limit). */
+	const char *refusal = NULL, *too_many = NULL;
 	if (scan.finding == WIRE_TOO_MANY)
-		refusal = arena_printf(&req->arena,
-				       "%s: at most %zu elements in one request, this one has more",
-				       scan.path, scan.limit);
+		too_many = arena_printf(&req->arena, "must have at most %zu elements", scan.limit);
 	else if (scan.finding == WIRE_TOO_MANY_UNKNOWN)
 		refusal =
 		    arena_printf(&req->arena,
@@ -401,14 +402,12 @@ int request_start(struct conn *c, const uint8_t *payload, size_t len)
 			arena_init(&req->arena, REQUEST_ARENA_OVERHEAD);
 			refusal = arena_printf(
 			    &req->arena,
-			    "the request needs more than %zu bytes of server memory to read (%u "
-			    "per "
-			    "byte of the frame and %u more): send fewer or shorter values",
-			    (size_t)REQUEST_ARENA_PER_BYTE * len + REQUEST_ARENA_OVERHEAD,
-			    REQUEST_ARENA_PER_BYTE, REQUEST_ARENA_OVERHEAD);
+			    "the request needs more than %zu bytes of server memory to read: send "
+			    "fewer or shorter values",
+			    (size_t)REQUEST_ARENA_PER_BYTE * len + REQUEST_ARENA_OVERHEAD);
 		}
 	}
-	if (refusal != NULL) {
+	if (refusal != NULL || too_many != NULL) {
 		/* Answered under its id, as a request of no known type. */
 		req->msg = arena_alloc(&req->arena, sizeof(*req->msg));
 		if (req->msg != NULL) {
@@ -452,6 +451,12 @@ int request_start(struct conn *c, const uint8_t *payload, size_t len)
 
 	if (refusal != NULL) {
 		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, refusal);
+		return 0;
+	}
+	if (too_many != NULL) {
+		const char *field = arena_strdup(&req->arena, scan.path);
+		request_field_error(req, field != NULL ? field : "", too_many);
+		request_fail_invalid(req, "the request was not read: correct the fields named");
 		return 0;
 	}
 	if (req->handler == NULL) {

@@ -51,6 +51,14 @@ bool wire_free_text(const ProtobufCMessageDescriptor *message, const char *field
 	return false;
 }
 
+/* Paths as the handlers name their fields: a repeated string by the field alone
+ * ("co_signers", "group_by"), and a report filter by the element, whatever part of it is
+ * wrong ("filters[0]"). */
+static bool named_as_element(const ProtobufCMessageDescriptor *message)
+{
+	return message == &tulay__v1__report_filter__descriptor;
+}
+
 struct walker {
 	struct wire_scan *out;
 	size_t unknown;
@@ -208,7 +216,9 @@ static bool walk(struct walker *w, const ProtobufCMessageDescriptor *d, const ui
 			bool nul = false;
 			bool lines = wire_free_text(d, f->name);
 			if (control_char(value, (size_t)len, lines, &nul)) {
-				size_t old = path_push(w, f->name, repeated, index);
+				size_t old = named_as_element(d)
+						 ? strlen(w->path)
+						 : path_push(w, f->name, false, index);
 				finding(w, WIRE_CONTROL_CHAR);
 				w->path[old] = '\0';
 				w->out->nul = nul;

@@ -163,6 +163,45 @@ static void test_control_chars_and_free_text(void **state)
 	free(buf);
 }
 
+/* Paths as the handlers name fields: a report filter by its element, a repeated string by
+ * its field. */
+static void test_paths_as_handlers_name_them(void **state)
+{
+	(void)state;
+	Tulay__V1__Request req;
+	Tulay__V1__GetReport report;
+	Tulay__V1__ReportFilter f0, f1, *filters[2] = {&f0, &f1};
+	char *group_by[2] = {"origin", "sec\ttor"};
+	tulay__v1__request__init(&req);
+	tulay__v1__get_report__init(&report);
+	tulay__v1__report_filter__init(&f0);
+	tulay__v1__report_filter__init(&f1);
+	req.body_case = TULAY__V1__REQUEST__BODY_GET_REPORT;
+	req.get_report = &report;
+	f0.dimension = "origin";
+	f0.value = "MY";
+	f1.dimension = "employer";
+	f1.value = "a\nb";
+	report.n_filters = 2;
+	report.filters = filters;
+	size_t len;
+	uint8_t *buf = pack(&req, &len);
+	struct wire_scan s;
+	wire_scan(&tulay__v1__request__descriptor, buf, len, &s);
+	assert_int_equal(s.finding, WIRE_CONTROL_CHAR);
+	assert_string_equal(s.path, "filters[1]");
+	free(buf);
+
+	report.n_filters = 0;
+	report.n_group_by = 2;
+	report.group_by = group_by;
+	buf = pack(&req, &len);
+	wire_scan(&tulay__v1__request__descriptor, buf, len, &s);
+	assert_int_equal(s.finding, WIRE_CONTROL_CHAR);
+	assert_string_equal(s.path, "group_by");
+	free(buf);
+}
+
 /* Past the limit, whatever the count: 101, 60,000, 70,000 and 100,000 co-workers all get
  * the same finding; 100 do not. */
 static void test_repeated_limit_is_monotonic(void **state)
@@ -303,6 +342,7 @@ int main(void)
 	    cmocka_unit_test(test_clean_request),
 	    cmocka_unit_test(test_nul_is_found_by_field),
 	    cmocka_unit_test(test_control_chars_and_free_text),
+	    cmocka_unit_test(test_paths_as_handlers_name_them),
 	    cmocka_unit_test(test_repeated_limit_is_monotonic),
 	    cmocka_unit_test(test_packed_elements_count),
 	    cmocka_unit_test(test_unknown_field_flood),

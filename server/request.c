@@ -10,6 +10,7 @@
 #include "handlers/handlers.h"
 #include "log.h"
 #include "server.h"
+#include "validate.h"
 #include "wire.h"
 
 /* What one request may allocate: its unpacked frame (protobuf-c's structures cost a
@@ -372,6 +373,15 @@ static bool request_admit(struct request *req, struct conn *c)
 	return true;
 }
 
+/* Refuses a request server/wire.c found wrong before unpacking, naming the field at
+ * `path` (copied: the scan lives on the caller's stack). */
+static void fail_unread(struct request *req, const char *path, const char *problem)
+{
+	const char *field = arena_strdup(&req->arena, path);
+	request_field_error(req, field != NULL ? field : "", problem);
+	request_fail_invalid(req, "the request was not read: correct the fields named");
+}
+
 int request_start(struct conn *c, const uint8_t *payload, size_t len)
 {
 	struct server *srv = c->srv;
@@ -454,9 +464,7 @@ int request_start(struct conn *c, const uint8_t *payload, size_t len)
 		return 0;
 	}
 	if (too_many != NULL) {
-		const char *field = arena_strdup(&req->arena, scan.path);
-		request_field_error(req, field != NULL ? field : "", too_many);
-		request_fail_invalid(req, "the request was not read: correct the fields named");
+		fail_unread(req, scan.path, too_many);
 		return 0;
 	}
 	if (req->handler == NULL) {
@@ -474,14 +482,10 @@ int request_start(struct conn *c, const uint8_t *payload, size_t len)
 	if (scan.finding == WIRE_CONTROL_CHAR) {
 		/* Unpacked, the string would have ended at the NUL: refused before any handler
 		 * sees it. */
-		const char *field = arena_strdup(&req->arena, scan.path);
-		request_field_error(
-		    req, field != NULL ? field : "",
-		    scan.nul ? "must not contain NUL characters"
-		    : scan.lines_allowed
-			? "must not contain control characters other than tab and line feed"
-			: "must not contain control characters such as line breaks or tabs");
-		request_fail_invalid(req, "the request was not read: correct the fields named");
+		fail_unread(req, scan.path,
+			    scan.nul             ? "must not contain NUL characters"
+			    : scan.lines_allowed ? VALIDATE_FREE_TEXT_CONTROL_PROBLEM
+						 : VALIDATE_CONTROL_PROBLEM);
 		return 0;
 	}
 	req->handler->fn(req);

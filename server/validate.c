@@ -108,11 +108,8 @@ static const char *text_check(const char *value, size_t min_chars, size_t max_ch
 			continue;
 		}
 		if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0))
-			return lines
-				   ? "must not contain control characters other than tab and line "
-				     "feed"
-				   : "must not contain control characters such as line breaks or "
-				     "tabs";
+			return lines ? VALIDATE_FREE_TEXT_CONTROL_PROBLEM
+				     : VALIDATE_CONTROL_PROBLEM;
 		if (cp != ' ')
 			visible = true;
 		chars++;

@@ -24,6 +24,12 @@ const char *validate_amount(int64_t minor_units);
 /* Required "YYYY-MM-DD" of a real day; on success stores it in *out. */
 const char *validate_date(const char *value, struct civil_date *out);
 
+/* The problems validate_text() and validate_free_text() name for a control character
+ * (server/wire.c names the same before unpacking). */
+#define VALIDATE_CONTROL_PROBLEM "must not contain control characters such as line breaks or tabs"
+#define VALIDATE_FREE_TEXT_CONTROL_PROBLEM                                                         \
+	"must not contain control characters other than tab and line feed"
+
 /* Text of min..max characters (Unicode code points), valid UTF-8, without control
  * characters, and not only white space. */
 const char *validate_text(const char *value, size_t min_chars, size_t max_chars);

@@ -47,9 +47,8 @@ struct wire_limit {
 extern const struct wire_limit wire_limits[];
 extern const size_t wire_n_limits;
 
-/* The limit of `field` of `message`: its wire_limits[] entry, else 0 (not a request field
- * the table knows: refused at any count above 0 would be wrong, so callers treat 0 as
- * "use WIRE_DEFAULT_REPEATED"). */
+/* The limit of `field` of `message` in wire_limits[], or 0 when it has none there (the
+ * scan then uses WIRE_DEFAULT_REPEATED; unit_wire checks that no request field does). */
 #define WIRE_DEFAULT_REPEATED 100
 unsigned wire_limit_of(const ProtobufCMessageDescriptor *message, const char *field);
 

@@ -449,7 +449,7 @@ bool args_parse(struct cli *cli, const struct args_command *cmd, int argc, char 
 		if (o->required && !(seen & UINT64_C(1) << index))
 			cli_problem(cli, o->name, "is required: %s", o->help);
 	}
-	if (cmd->operand != NULL && *cmd->operand_value == NULL)
+	if (cmd->operand != NULL && !cmd->operand_optional && *cmd->operand_value == NULL)
 		cli_problem(cli, cmd->operand, "is required: %s", cmd->operand_help);
 	for (size_t k = operands_given; k < table_length(cmd->operands); k++)
 		cli_problem(cli, cmd->operands[k].name, "is required: %s", cmd->operands[k].help);
@@ -520,8 +520,13 @@ static void print_synopsis(FILE *out, const struct args_command *cmd)
 			free(unit);
 		}
 	}
-	if (cmd->operand != NULL)
+	if (cmd->operand != NULL && cmd->operand_optional) {
+		char unit[64];
+		int n = snprintf(unit, sizeof(unit), "[%s]", cmd->operand);
+		wrap_unit(&w, unit, n > 0 && (size_t)n < sizeof(unit) ? (size_t)n : 0);
+	} else if (cmd->operand != NULL) {
 		wrap_unit(&w, cmd->operand, strlen(cmd->operand));
+	}
 	for (const struct args_option *o = cmd->operands; o != NULL && o->name != NULL; o++)
 		wrap_unit(&w, o->name, strlen(o->name));
 	fputc('\n', out);

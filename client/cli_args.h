@@ -80,6 +80,7 @@ struct args_command {
 	const char *operand;      /* "REFERENCE": the one positional argument, or NULL */
 	const char *operand_help; /* one line */
 	const char **operand_value;
+	bool operand_optional; /* the operand may be left out (shown as [OPERAND]) */
 	/* Several positional arguments instead of `operand`, in order, each required and
 	 * checked by its type like an option: `name` is what the synopsis and messages call
 	 * it ("CURRENCY"). Ended by an entry without a name; NULL for none. */

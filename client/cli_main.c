@@ -31,8 +31,13 @@ struct command {
 };
 
 static const struct command org_member_commands[] = {
-    {"add", "make an organisation a member of a network", org_member_add, NULL},
-    {"end", "end a membership", org_member_end, NULL},
+    {"propose", "propose a membership; the other side accepts it", org_member_propose, NULL},
+    {"accept", "accept a membership the other side proposed", org_member_accept, NULL},
+    {"decline", "decline (or withdraw) a proposed membership", org_member_decline, NULL},
+    {"proposals", "list open membership proposals, incoming and outgoing", org_member_proposals,
+     NULL},
+    {"end", "end a membership (either side)", org_member_end, NULL},
+    {"add", "the same as 'org member propose'", org_member_add, NULL},
     {0},
 };
 

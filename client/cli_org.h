@@ -13,6 +13,10 @@ int org_list(struct cli *cli, int argc, char **argv);
 int org_show(struct cli *cli, int argc, char **argv);
 int org_member_add(struct cli *cli, int argc, char **argv);
 int org_member_end(struct cli *cli, int argc, char **argv);
+int org_member_propose(struct cli *cli, int argc, char **argv);
+int org_member_accept(struct cli *cli, int argc, char **argv);
+int org_member_decline(struct cli *cli, int argc, char **argv);
+int org_member_proposals(struct cli *cli, int argc, char **argv);
 int org_office_add(struct cli *cli, int argc, char **argv);
 
 #endif

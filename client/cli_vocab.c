@@ -157,6 +157,14 @@ static const struct vocab_word membership_roles[] = {
     {TULAY__V1__MEMBERSHIP_ROLE__MEMBERSHIP_ROLE_SECRETARIAT, "secretariat"},
 };
 
+static const struct vocab_word membership_states[] = {
+    {TULAY__V1__MEMBERSHIP_STATE__MEMBERSHIP_STATE_PROPOSED, "proposed"},
+    {TULAY__V1__MEMBERSHIP_STATE__MEMBERSHIP_STATE_ACCEPTED, "accepted"},
+    {TULAY__V1__MEMBERSHIP_STATE__MEMBERSHIP_STATE_DECLINED, "declined"},
+    {TULAY__V1__MEMBERSHIP_STATE__MEMBERSHIP_STATE_WITHDRAWN, "withdrawn"},
+    {TULAY__V1__MEMBERSHIP_STATE__MEMBERSHIP_STATE_ENDED, "ended"},
+};
+
 static const struct vocab_word recommendation_statuses[] = {
     {TULAY__V1__RECOMMENDATION_STATUS__RECOMMENDATION_STATUS_DRAFTED, "drafted"},
     {TULAY__V1__RECOMMENDATION_STATUS__RECOMMENDATION_STATUS_SUBMITTED, "submitted"},
@@ -232,6 +240,7 @@ const struct vocab vocab_intervention_kinds = WORDS("kind of intervention", inte
 const struct vocab vocab_org_kinds = WORDS("organisation kind", org_kinds);
 const struct vocab vocab_roles = WORDS("role", roles);
 const struct vocab vocab_membership_roles = WORDS("membership role", membership_roles);
+const struct vocab vocab_membership_states = WORDS("membership state", membership_states);
 const struct vocab vocab_recommendation_statuses =
     WORDS("recommendation status", recommendation_statuses);
 const struct vocab vocab_addressed_to = WORDS("addressee", addressed_to);

@@ -27,6 +27,7 @@ extern const struct vocab vocab_exploitation_means; /* Tulay__V1__ExploitationMe
 extern const struct vocab vocab_org_kinds;          /* Tulay__V1__OrganisationKind */
 extern const struct vocab vocab_roles;              /* Tulay__V1__Role */
 extern const struct vocab vocab_membership_roles;   /* Tulay__V1__MembershipRole */
+extern const struct vocab vocab_membership_states;  /* Tulay__V1__MembershipState */
 extern const struct vocab vocab_formats;            /* enum output_format */
 extern const struct vocab vocab_referral_statuses;  /* Tulay__V1__ReferralStatus */
 extern const struct vocab vocab_consent_forms;      /* Tulay__V1__ConsentForm */

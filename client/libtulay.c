@@ -947,6 +947,10 @@ bool tulay_request_retryable(const Tulay__V1__Request *req)
 	case TULAY__V1__REQUEST__BODY_LIST_CASES:
 	case TULAY__V1__REQUEST__BODY_GET_REPORT:
 	case TULAY__V1__REQUEST__BODY_LIST_EXCHANGE_RATES:
+	/* Decisions on a membership proposal are idempotent without a key: the server
+	 * answers a decision its caller already made as it did the first time. */
+	case TULAY__V1__REQUEST__BODY_ACCEPT_MEMBERSHIP:
+	case TULAY__V1__REQUEST__BODY_DECLINE_MEMBERSHIP:
 		return true;
 	default:
 		break;

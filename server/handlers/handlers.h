@@ -46,6 +46,8 @@ extern const unsigned networks_statements_count;
 void handle_get_organisation(struct request *req);
 void handle_add_membership(struct request *req);
 void handle_end_membership(struct request *req);
+void handle_accept_membership(struct request *req);
+void handle_decline_membership(struct request *req);
 void handle_add_office(struct request *req);
 
 /* Resolves the organisation a request names by acronym (`field` is its name in the

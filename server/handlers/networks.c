@@ -15,15 +15,34 @@
 #include "validate.h"
 #include "vault.h"
 
-/* The columns membership_from_row() reads: m is memberships, mo/no the member's and the
- * network's organisations. */
-#define MEMBERSHIP_COLUMNS                                                                         \
-	"mo.acronym, no.acronym, m.role, to_char(m.since, 'YYYY-MM-DD'), "                         \
-	"coalesce(to_char(m.until, 'YYYY-MM-DD'), ''), m.shares_aggregates, m.version"
-#define MEMBERSHIP_JOIN                                                                            \
-	" FROM memberships m JOIN organisations mo ON mo.org_id = m.member_org "                   \
-	"JOIN organisations no ON no.org_id = m.network_org "
-#define MEMBERSHIP_CURRENT " (m.until IS NULL OR m.until > current_date) "
+/* A Membership as membership_records (migration 0015) shows it, in the order of enum
+ * membership_column. */
+#define MEMBERSHIP_SELECT                                                                          \
+	"SELECT r.member, r.network, r.role, to_char(r.since, 'YYYY-MM-DD'), "                     \
+	"coalesce(to_char(r.until, 'YYYY-MM-DD'), ''), r.shares_aggregates, r.version, r.state, "  \
+	"r.proposal_id, " MEMBERSHIP_ACTOR("proposed") ", " MEMBERSHIP_ACTOR(                      \
+	    "decided") ", " MEMBERSHIP_ACTOR("ended") " FROM membership_records r "
+#define MEMBERSHIP_ACTOR(what)                                                                     \
+	"coalesce(r." what "_by, ''), coalesce(r." what "_by_user, ''), "                          \
+	"coalesce(extract(epoch FROM r." what "_at)::bigint, 0)"
+#define MEMBERSHIP_LATEST MEMBERSHIP_SELECT "WHERE r.network = $1 AND r.member = $2 "
+#define ORG_ID(param)     "(SELECT org_id FROM organisations WHERE acronym = " param ")"
+
+enum membership_column {
+	MC_MEMBER,
+	MC_NETWORK,
+	MC_ROLE,
+	MC_SINCE,
+	MC_UNTIL,
+	MC_SHARES,
+	MC_VERSION,
+	MC_STATE,
+	MC_PROPOSAL,
+	MC_PROPOSED_BY, /* then its _user and _at; likewise decided and ended */
+	MC_DECIDED_BY = MC_PROPOSED_BY + 3,
+	MC_ENDED_BY = MC_DECIDED_BY + 3,
+};
+
 #define LINK_SELECT(fn)                                                                            \
 	"SELECT o.acronym, o.name, l.depth, coalesce(v.acronym, '') "                              \
 	"FROM organisations x CROSS JOIN LATERAL " fn "(x.org_id) l "                              \
@@ -36,25 +55,37 @@ const struct db_statement networks_statements[] = {
     {"org_offices", "SELECT f.office_id, o.acronym, f.name, f.city, f.country "
 		    "FROM offices f JOIN organisations o ON o.org_id = f.org_id "
 		    "WHERE o.acronym = $1 ORDER BY f.name"},
-    {"org_members", "SELECT " MEMBERSHIP_COLUMNS MEMBERSHIP_JOIN
-		    "WHERE no.acronym = $1 AND" MEMBERSHIP_CURRENT "ORDER BY mo.acronym"},
-    {"org_member_of", "SELECT " MEMBERSHIP_COLUMNS MEMBERSHIP_JOIN
-		      "WHERE mo.acronym = $1 AND" MEMBERSHIP_CURRENT "ORDER BY no.acronym"},
+    {"org_members", MEMBERSHIP_SELECT "WHERE r.network = $1 AND r.state = 'accepted' "
+				      "ORDER BY r.member"},
+    {"org_member_of", MEMBERSHIP_SELECT "WHERE r.member = $1 AND r.state = 'accepted' "
+					"ORDER BY r.network"},
     {"org_networks", LINK_SELECT("network_ancestors")},
     {"org_all_members", LINK_SELECT("network_descendants")},
-    {"membership_add", "SELECT membership_id, outcome FROM add_membership($1, $2, "
-		       "(SELECT org_id FROM organisations WHERE acronym = $3), "
-		       "(SELECT org_id FROM organisations WHERE acronym = $4), $5, $6, $7, $8)"},
-    {"membership_by_key", "SELECT " MEMBERSHIP_COLUMNS MEMBERSHIP_JOIN
-			  "WHERE no.acronym = $1 AND m.idempotency_key = $2"},
+    /* Row-level security shows open proposals only to the two sides and admins. */
+    {"org_proposals", MEMBERSHIP_SELECT "WHERE $1 IN (r.network, r.member) "
+					"AND r.state = 'proposed' ORDER BY r.proposal_id"},
+    {"membership_propose", "SELECT proposal_id, outcome FROM propose_membership($1, $2, " ORG_ID(
+			       "$3") ", " ORG_ID("$4") ", $5, $6, $7)"},
+    {"membership_by_key",
+     MEMBERSHIP_SELECT "WHERE r.proposal_id = (SELECT p.proposal_id FROM membership_proposals p "
+		       "JOIN organisations n ON n.org_id = p.network_org "
+		       "WHERE n.acronym = $1 AND p.idempotency_key = $2)"},
+    {"membership_decide", "SELECT proposal_id, outcome FROM decide_membership(" ORG_ID(
+			      "$1") ", " ORG_ID("$2") ", $3, $4)"},
+    {"membership_latest", MEMBERSHIP_LATEST "ORDER BY r.proposal_id DESC LIMIT 1"},
+    /* until: NULL for today. ended_at = now() finds the row this transaction ended. */
     {"membership_end",
-     "UPDATE memberships m SET until = $3, version = m.version + 1 "
+     "UPDATE memberships m SET until = coalesce($3::date, current_date), "
+     "version = m.version + 1, ended_by = tulay_user(), ended_at = now() "
      "FROM organisations mo, organisations no "
      "WHERE mo.org_id = m.member_org AND no.org_id = m.network_org "
      "AND no.acronym = $1 AND mo.acronym = $2 AND m.until IS NULL AND m.version = $4 "
-     "AND $3::date >= m.since RETURNING " MEMBERSHIP_COLUMNS},
-    {"membership_state", "SELECT m.version, to_char(m.since, 'YYYY-MM-DD') " MEMBERSHIP_JOIN
-			 "WHERE no.acronym = $1 AND mo.acronym = $2 AND m.until IS NULL"},
+     "AND coalesce($3::date, current_date) >= m.since RETURNING m.version"},
+    {"membership_ended", MEMBERSHIP_LATEST "AND r.ended_at = now()"},
+    {"membership_state", "SELECT m.version, to_char(m.since, 'YYYY-MM-DD') FROM memberships m "
+			 "WHERE m.network_org = " ORG_ID("$1") " AND m.member_org = " ORG_ID(
+			     "$2") " "
+				   "AND m.until IS NULL"},
     {"office_add",
      "INSERT INTO offices (org_id, name, city, country, idempotency_key, request_hash) "
      "VALUES ($1, $2, $3, $4, $5, $6) "
@@ -95,20 +126,59 @@ static bool oom(struct request *req, const void *p)
 	return true;
 }
 
+static const char *const state_codes[] = {
+    [TULAY__V1__MEMBERSHIP_STATE__MEMBERSHIP_STATE_PROPOSED] = "proposed",
+    [TULAY__V1__MEMBERSHIP_STATE__MEMBERSHIP_STATE_ACCEPTED] = "accepted",
+    [TULAY__V1__MEMBERSHIP_STATE__MEMBERSHIP_STATE_DECLINED] = "declined",
+    [TULAY__V1__MEMBERSHIP_STATE__MEMBERSHIP_STATE_WITHDRAWN] = "withdrawn",
+    [TULAY__V1__MEMBERSHIP_STATE__MEMBERSHIP_STATE_ENDED] = "ended",
+};
+
+static int membership_state_from_code(const char *code)
+{
+	for (size_t i = 1; i < N_ELEMS(state_codes); i++) {
+		if (strcmp(state_codes[i], code) == 0)
+			return (int)i;
+	}
+	return 0;
+}
+
+/* One actor of a membership (who proposed, decided or ended it) from its three columns
+ * starting at `col`. False when out of memory. */
+static bool membership_actor(struct request *req, const PGresult *res, int row, int col, char **org,
+			     char **user, int64_t *at)
+{
+	*org = arena_strdup(&req->arena, PQgetvalue(res, row, col));
+	*user = arena_strdup(&req->arena, PQgetvalue(res, row, col + 1));
+	*at = strtoll(PQgetvalue(res, row, col + 2), NULL, 10);
+	return *org != NULL && *user != NULL;
+}
+
+/* The Membership in row `row` of a result of MEMBERSHIP_SELECT; NULL when out of memory. */
 static Tulay__V1__Membership *membership_from_row(struct request *req, const PGresult *res, int row)
 {
 	Tulay__V1__Membership *m = request_alloc(req, sizeof(*m));
 	if (m == NULL)
 		return NULL;
 	tulay__v1__membership__init(m);
-	m->member = arena_strdup(&req->arena, PQgetvalue(res, row, 0));
-	m->network = arena_strdup(&req->arena, PQgetvalue(res, row, 1));
-	m->role = (Tulay__V1__MembershipRole)membership_role_from_code(PQgetvalue(res, row, 2));
-	m->since = arena_strdup(&req->arena, PQgetvalue(res, row, 3));
-	m->until = arena_strdup(&req->arena, PQgetvalue(res, row, 4));
-	m->shares_aggregates = strcmp(PQgetvalue(res, row, 5), "t") == 0;
-	m->version = strtoll(PQgetvalue(res, row, 6), NULL, 10);
-	return m->member && m->network && m->since && m->until ? m : NULL;
+	m->member = arena_strdup(&req->arena, PQgetvalue(res, row, MC_MEMBER));
+	m->network = arena_strdup(&req->arena, PQgetvalue(res, row, MC_NETWORK));
+	m->role =
+	    (Tulay__V1__MembershipRole)membership_role_from_code(PQgetvalue(res, row, MC_ROLE));
+	m->since = arena_strdup(&req->arena, PQgetvalue(res, row, MC_SINCE));
+	m->until = arena_strdup(&req->arena, PQgetvalue(res, row, MC_UNTIL));
+	m->shares_aggregates = strcmp(PQgetvalue(res, row, MC_SHARES), "t") == 0;
+	m->version = strtoll(PQgetvalue(res, row, MC_VERSION), NULL, 10);
+	m->state =
+	    (Tulay__V1__MembershipState)membership_state_from_code(PQgetvalue(res, row, MC_STATE));
+	m->proposal_id = strtoll(PQgetvalue(res, row, MC_PROPOSAL), NULL, 10);
+	bool ok = membership_actor(req, res, row, MC_PROPOSED_BY, &m->proposed_by,
+				   &m->proposed_by_user, &m->proposed_at) &&
+		  membership_actor(req, res, row, MC_DECIDED_BY, &m->decided_by,
+				   &m->decided_by_user, &m->decided_at) &&
+		  membership_actor(req, res, row, MC_ENDED_BY, &m->ended_by, &m->ended_by_user,
+				   &m->ended_at);
+	return ok && m->member && m->network && m->since && m->until ? m : NULL;
 }
 
 static Tulay__V1__Office *office_from_row(struct request *req, const PGresult *res, int row)
@@ -185,7 +255,9 @@ static void organisation_loaded(struct request *req, enum db_outcome outcome)
 	    !rows_to_array(req, request_result(req, 4), (row_fn)link_from_row,
 			   (void ***)&d->networks, &d->n_networks) ||
 	    !rows_to_array(req, request_result(req, 5), (row_fn)link_from_row,
-			   (void ***)&d->all_members, &d->n_all_members))
+			   (void ***)&d->all_members, &d->n_all_members) ||
+	    !rows_to_array(req, request_result(req, 6), (row_fn)membership_from_row,
+			   (void ***)&d->proposals, &d->n_proposals))
 		return;
 	req->resp.body_case = TULAY__V1__RESPONSE__BODY_ORGANISATION_DETAIL;
 	req->resp.organisation_detail = d;
@@ -205,66 +277,21 @@ void handle_get_organisation(struct request *req)
 		return;
 	}
 	static const char *const queries[] = {"org_detail",    "org_offices",  "org_members",
-					      "org_member_of", "org_networks", "org_all_members"};
+					      "org_member_of", "org_networks", "org_all_members",
+					      "org_proposals"};
 	for (size_t i = 0; i < N_ELEMS(queries); i++)
 		db_param_text(db_job_add(&req->job, queries[i]), acronym);
 	request_audit(req, "read_organisation", acronym, "");
 	request_db(req, organisation_loaded);
 }
 
-/* --- AddMembership --------------------------------------------------------------------- */
+/* --- AddMembership, AcceptMembership, DeclineMembership, EndMembership ------------------ */
 
 struct membership_state {
 	char network[24], member[24];
 	uint8_t hash[32];
-	char user[24];
+	char proposal[24];
 };
-
-static void membership_added(struct request *req, enum db_outcome outcome)
-{
-	struct membership_state *st = req->state;
-	if (outcome != DB_OK) {
-		request_fail_db(req);
-		return;
-	}
-	const char *result = PQgetvalue(request_result(req, 0), 0, 1);
-	if (strcmp(result, "key_reused") == 0) {
-		request_fail_key_reused(req, "membership");
-	} else if (strcmp(result, "unknown_network") == 0 ||
-		   strcmp(result, "unknown_member") == 0) {
-		request_field_error(req, result + strlen("unknown_"),
-				    "is not a registered organisation acronym");
-		request_fail_invalid(req, "unknown organisation");
-	} else if (strcmp(result, "self") == 0) {
-		request_field_error(req, "member", "is the network itself");
-		request_fail(req, TULAY__V1__CODE__FAILED_PRECONDITION,
-			     "an organisation cannot be a member of itself");
-	} else if (strcmp(result, "cycle") == 0) {
-		char *message =
-		    arena_printf(&req->arena,
-				 "%s is already, at some level, a member of %s: adding it "
-				 "would make %s a member of itself",
-				 st->network, st->member, st->network);
-		request_field_error(req, "member", "would close a circle of memberships");
-		request_fail(req, TULAY__V1__CODE__FAILED_PRECONDITION,
-			     message != NULL ? message : "the membership would close a circle");
-	} else if (strcmp(result, "exists") == 0) {
-		request_field_error(req, "member", "is already a current member of this network");
-		request_fail(req, TULAY__V1__CODE__ALREADY_EXISTS,
-			     "this membership exists: end it first to change it");
-	} else {
-		const PGresult *res = request_result(req, 1);
-		Tulay__V1__Membership *m =
-		    PQntuples(res) == 1 ? membership_from_row(req, res, 0) : NULL;
-		if (oom(req, m))
-			return;
-		req->resp.body_case = TULAY__V1__RESPONSE__BODY_MEMBERSHIP;
-		req->resp.membership = m;
-		/* Before the reply, which ends the request: the scopes it changes. */
-		chore_soon(&req->srv->report_refresh);
-		request_reply(req);
-	}
-}
 
 /* Upper-cases and checks an acronym field; records a field error if it is not one. */
 static void acronym_field(struct request *req, const char *field, const char *value, char *out)
@@ -274,19 +301,125 @@ static void acronym_field(struct request *req, const char *field, const char *va
 		request_field_error(req, field, "is not an organisation acronym");
 }
 
+/* Checks the network and member fields into a new state (req->state); false after ending
+ * the request. Records field errors without ending it. */
+static struct membership_state *membership_sides(struct request *req, const char *network,
+						 const char *member)
+{
+	struct membership_state *st = request_alloc(req, sizeof(*st));
+	if (oom(req, st))
+		return NULL;
+	req->state = st;
+	acronym_field(req, "network", network, st->network);
+	acronym_field(req, "member", member, st->member);
+	return st;
+}
+
+/* Whether the caller may act on a membership of the pair: an admin, or an org admin of
+ * either side. Ends the request with PERMISSION_DENIED (saying `who`) if not. */
+static bool membership_caller_allowed(struct request *req, const struct membership_state *st,
+				      const char *who)
+{
+	bool own_side = strcmp(st->network, req->session.org_acronym) == 0 ||
+			strcmp(st->member, req->session.org_acronym) == 0;
+	if (req->session.role == TULAY__V1__ROLE__ROLE_ADMIN ||
+	    (req->session.role == TULAY__V1__ROLE__ROLE_ORG_ADMIN && own_side))
+		return true;
+	request_fail(req, TULAY__V1__CODE__PERMISSION_DENIED, who);
+	return false;
+}
+
+/* Replies with the Membership in the first row of `res`. */
+static void membership_reply(struct request *req, const PGresult *res, bool in_effect_changed)
+{
+	if (PQntuples(res) != 1) {
+		request_fail(req, TULAY__V1__CODE__INTERNAL,
+			     "the membership could not be read back");
+		return;
+	}
+	Tulay__V1__Membership *m = membership_from_row(req, res, 0);
+	if (oom(req, m))
+		return;
+	req->resp.body_case = TULAY__V1__RESPONSE__BODY_MEMBERSHIP;
+	req->resp.membership = m;
+	/* Before the reply, which ends the request: the report scopes it changes. */
+	if (in_effect_changed)
+		chore_soon(&req->srv->report_refresh);
+	request_reply(req);
+}
+
+/* Ends the request for the outcomes that proposing and deciding share; false if `outcome`
+ * is not one of them. */
+static bool membership_common_outcome(struct request *req, const char *outcome)
+{
+	const struct membership_state *st = req->state;
+	if (strcmp(outcome, "unknown_network") == 0 || strcmp(outcome, "unknown_member") == 0) {
+		request_field_error(req, outcome + strlen("unknown_"),
+				    "is not a registered organisation acronym");
+		request_fail_invalid(req, "unknown organisation");
+	} else if (strcmp(outcome, "cycle") == 0) {
+		char *message =
+		    arena_printf(&req->arena,
+				 "%s is already, at some level, a member of %s: adding it "
+				 "would make %s a member of itself",
+				 st->network, st->member, st->network);
+		request_field_error(req, "member", "would close a circle of memberships");
+		request_fail(req, TULAY__V1__CODE__FAILED_PRECONDITION,
+			     message != NULL ? message : "the membership would close a circle");
+	} else if (strcmp(outcome, "exists") == 0) {
+		request_field_error(req, "member", "is already a current member of this network");
+		request_fail(req, TULAY__V1__CODE__ALREADY_EXISTS,
+			     "this membership exists: end it first to change it");
+	} else if (strcmp(outcome, "denied") == 0) {
+		request_fail(req, TULAY__V1__CODE__PERMISSION_DENIED,
+			     "only an admin or an organisation admin of either side acts on a "
+			     "membership");
+	} else {
+		return false;
+	}
+	return true;
+}
+
+static void membership_proposed(struct request *req, enum db_outcome outcome)
+{
+	const struct membership_state *st = req->state;
+	if (outcome != DB_OK) {
+		request_fail_db(req);
+		return;
+	}
+	const char *result = PQgetvalue(request_result(req, 0), 0, 1);
+	if (membership_common_outcome(req, result))
+		return;
+	if (strcmp(result, "key_reused") == 0) {
+		request_fail_key_reused(req, "membership");
+	} else if (strcmp(result, "self") == 0) {
+		request_field_error(req, "member", "is the network itself");
+		request_fail(req, TULAY__V1__CODE__FAILED_PRECONDITION,
+			     "an organisation cannot be a member of itself");
+	} else if (strcmp(result, "pending") == 0) {
+		char *message = arena_printf(&req->arena,
+					     "a proposal of %s as a member of %s is open: accept, "
+					     "decline or withdraw it first",
+					     st->member, st->network);
+		request_field_error(req, "member", "has an open proposal in this network");
+		request_fail(req, TULAY__V1__CODE__ALREADY_EXISTS,
+			     message != NULL ? message : "a proposal of this membership is open");
+	} else {
+		/* proposed, accepted (an admin's) or replayed */
+		membership_reply(req, request_result(req, 1), strcmp(result, "proposed") != 0);
+	}
+}
+
 void handle_add_membership(struct request *req)
 {
 	const Tulay__V1__AddMembership *m = req->msg->add_membership;
-	struct membership_state *st = request_alloc(req, sizeof(*st));
-	if (oom(req, st))
+	struct membership_state *st = membership_sides(req, m->network, m->member);
+	if (st == NULL)
 		return;
-	req->state = st;
 	const char *problem;
 	struct civil_date since;
 	if ((problem = validate_idempotency_key(m->idempotency_key.len)) != NULL)
 		request_field_error(req, "idempotency_key", problem);
-	acronym_field(req, "network", m->network, st->network);
-	acronym_field(req, "member", m->member, st->member);
 	const char *role = membership_role_code(m->role);
 	if (role == NULL)
 		request_field_error(req, "role",
@@ -294,16 +427,13 @@ void handle_add_membership(struct request *req)
 	if ((problem = validate_date(m->since, &since)) != NULL)
 		request_field_error(req, "since", problem);
 	if (request_has_field_errors(req)) {
-		request_fail_invalid(req, "the membership was not added");
+		request_fail_invalid(req, "the membership was not proposed");
 		return;
 	}
-	if (req->session.role != TULAY__V1__ROLE__ROLE_ADMIN &&
-	    !(req->session.role == TULAY__V1__ROLE__ROLE_ORG_ADMIN &&
-	      strcmp(st->network, req->session.org_acronym) == 0)) {
-		request_fail(req, TULAY__V1__CODE__PERMISSION_DENIED,
-			     "only an admin or the network's organisation admin adds members");
+	if (!membership_caller_allowed(req, st,
+				       "only an admin or an organisation admin of either side "
+				       "proposes a membership"))
 		return;
-	}
 	crypto_generichash_state h;
 	vault_request_hash_init(&h, sizeof(st->hash));
 	const char *parts[] = {st->network, st->member, role, m->since,
@@ -311,9 +441,8 @@ void handle_add_membership(struct request *req)
 	for (size_t i = 0; i < N_ELEMS(parts); i++)
 		crypto_generichash_update(&h, (const uint8_t *)parts[i], strlen(parts[i]) + 1);
 	crypto_generichash_final(&h, st->hash, sizeof(st->hash));
-	snprintf(st->user, sizeof(st->user), "%lld", (long long)req->session.user_id);
 
-	struct db_query *q = db_job_add(&req->job, "membership_add");
+	struct db_query *q = db_job_add(&req->job, "membership_propose");
 	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
 	db_param_bytes(q, st->hash, sizeof(st->hash));
 	db_param_text(q, st->network);
@@ -321,16 +450,97 @@ void handle_add_membership(struct request *req)
 	db_param_text(q, role);
 	db_param_text(q, m->since);
 	db_param_text(q, m->shares_aggregates ? "t" : "f");
-	db_param_text(q, st->user);
 	q = db_job_add(&req->job, "membership_by_key");
 	db_param_text(q, st->network);
 	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
 	request_audit(req, "add_membership", st->member,
-		      arena_printf(&req->arena, "network=%s role=%s", st->network, role));
-	request_db(req, membership_added);
+		      arena_printf(&req->arena, "network=%s role=%s shares=%s", st->network, role,
+				   m->shares_aggregates ? "t" : "f"));
+	request_db(req, membership_proposed);
 }
 
-/* --- EndMembership --------------------------------------------------------------------- */
+static void membership_decided(struct request *req, enum db_outcome outcome)
+{
+	const struct membership_state *st = req->state;
+	if (outcome != DB_OK) {
+		request_fail_db(req);
+		return;
+	}
+	const PGresult *res = request_result(req, 0);
+	const char *result = PQgetvalue(res, 0, 1);
+	if (membership_common_outcome(req, result))
+		return;
+	if (strcmp(result, "no_proposal") == 0) {
+		char *message = arena_printf(&req->arena,
+					     "no open proposal of %s as a member of %s: one side "
+					     "proposes it first (AddMembership)",
+					     st->member, st->network);
+		request_fail(req, TULAY__V1__CODE__NOT_FOUND,
+			     message != NULL ? message : "no open proposal of this membership");
+	} else if (strcmp(result, "changed") == 0) {
+		char *problem = arena_printf(&req->arena,
+					     "is not the open proposal (that is %s): look at it "
+					     "again before you decide",
+					     PQgetvalue(res, 0, 0));
+		request_field_error(req, "proposal_id", problem != NULL ? problem : "is stale");
+		request_fail(req, TULAY__V1__CODE__FAILED_PRECONDITION,
+			     "the proposal changed since you looked");
+	} else if (strcmp(result, "own_proposal") == 0) {
+		request_fail(req, TULAY__V1__CODE__FAILED_PRECONDITION,
+			     "your organisation proposed this membership: the other side accepts "
+			     "it (or you withdraw it with DeclineMembership)");
+	} else {
+		/* accepted, declined, withdrawn or replayed */
+		membership_reply(req, request_result(req, 1), strcmp(result, "accepted") == 0);
+	}
+}
+
+/* AcceptMembership and DeclineMembership: the same request, one decision apart. */
+static void membership_decide(struct request *req, const char *network, const char *member,
+			      int64_t proposal_id, bool accept)
+{
+	struct membership_state *st = membership_sides(req, network, member);
+	if (st == NULL)
+		return;
+	if (proposal_id < 0)
+		request_field_error(req, "proposal_id",
+				    "is the proposal's id (Membership.proposal_id), or 0 for "
+				    "the open one");
+	if (request_has_field_errors(req)) {
+		request_fail_invalid(req, accept ? "the membership was not accepted"
+						 : "the membership was not declined");
+		return;
+	}
+	if (!membership_caller_allowed(req, st,
+				       "only an admin or an organisation admin of the other side "
+				       "decides on a proposed membership"))
+		return;
+	snprintf(st->proposal, sizeof(st->proposal), "%lld", (long long)proposal_id);
+	struct db_query *q = db_job_add(&req->job, "membership_decide");
+	db_param_text(q, st->network);
+	db_param_text(q, st->member);
+	db_param_text(q, st->proposal);
+	db_param_text(q, accept ? "t" : "f");
+	q = db_job_add(&req->job, "membership_latest");
+	db_param_text(q, st->network);
+	db_param_text(q, st->member);
+	request_audit(
+	    req, accept ? "accept_membership" : "decline_membership", st->member,
+	    arena_printf(&req->arena, "network=%s proposal=%s", st->network, st->proposal));
+	request_db(req, membership_decided);
+}
+
+void handle_accept_membership(struct request *req)
+{
+	const Tulay__V1__AcceptMembership *a = req->msg->accept_membership;
+	membership_decide(req, a->network, a->member, a->proposal_id, true);
+}
+
+void handle_decline_membership(struct request *req)
+{
+	const Tulay__V1__DeclineMembership *d = req->msg->decline_membership;
+	membership_decide(req, d->network, d->member, d->proposal_id, false);
+}
 
 static void membership_ended(struct request *req, enum db_outcome outcome)
 {
@@ -338,22 +548,16 @@ static void membership_ended(struct request *req, enum db_outcome outcome)
 		request_fail_db(req);
 		return;
 	}
-	const PGresult *done = request_result(req, 0);
-	if (PQntuples(done) == 1) {
-		Tulay__V1__Membership *m = membership_from_row(req, done, 0);
-		if (oom(req, m))
-			return;
-		req->resp.body_case = TULAY__V1__RESPONSE__BODY_MEMBERSHIP;
-		req->resp.membership = m;
-		chore_soon(&req->srv->report_refresh);
-		request_reply(req);
+	if (PQntuples(request_result(req, 0)) == 1) {
+		membership_reply(req, request_result(req, 1), true);
 		return;
 	}
-	const PGresult *state = request_result(req, 1);
+	const PGresult *state = request_result(req, 2);
 	const Tulay__V1__EndMembership *e = req->msg->end_membership;
 	if (PQntuples(state) != 1) {
 		request_fail(req, TULAY__V1__CODE__NOT_FOUND,
-			     "no current membership of this member in this network");
+			     "no current membership of this member in this network (a proposal "
+			     "not yet accepted is declined or withdrawn with DeclineMembership)");
 	} else if (strtoll(PQgetvalue(state, 0, 0), NULL, 10) != e->expected_version) {
 		char *message =
 		    arena_printf(&req->arena,
@@ -374,14 +578,13 @@ static void membership_ended(struct request *req, enum db_outcome outcome)
 void handle_end_membership(struct request *req)
 {
 	const Tulay__V1__EndMembership *e = req->msg->end_membership;
-	struct membership_state *st = request_alloc(req, sizeof(*st));
-	if (oom(req, st))
+	struct membership_state *st = membership_sides(req, e->network, e->member);
+	if (st == NULL)
 		return;
 	const char *problem;
 	struct civil_date until;
-	acronym_field(req, "network", e->network, st->network);
-	acronym_field(req, "member", e->member, st->member);
-	if ((problem = validate_date(e->until, &until)) != NULL)
+	/* Empty: today, so the membership stops counting at once. */
+	if (e->until[0] != '\0' && (problem = validate_date(e->until, &until)) != NULL)
 		request_field_error(req, "until", problem);
 	if (e->expected_version <= 0)
 		request_field_error(req, "expected_version",
@@ -390,28 +593,27 @@ void handle_end_membership(struct request *req)
 		request_fail_invalid(req, "the membership was not ended");
 		return;
 	}
-	bool own_side = strcmp(st->network, req->session.org_acronym) == 0 ||
-			strcmp(st->member, req->session.org_acronym) == 0;
-	if (req->session.role != TULAY__V1__ROLE__ROLE_ADMIN &&
-	    !(req->session.role == TULAY__V1__ROLE__ROLE_ORG_ADMIN && own_side)) {
-		request_fail(req, TULAY__V1__CODE__PERMISSION_DENIED,
-			     "only an admin or an organisation admin of either side ends a "
-			     "membership");
+	if (!membership_caller_allowed(req, st,
+				       "only an admin or an organisation admin of either side ends "
+				       "a membership"))
 		return;
-	}
 	char *version = arena_printf(&req->arena, "%lld", (long long)e->expected_version);
 	if (oom(req, version))
 		return;
 	struct db_query *q = db_job_add(&req->job, "membership_end");
 	db_param_text(q, st->network);
 	db_param_text(q, st->member);
-	db_param_text(q, e->until);
+	db_param_text(q, e->until[0] != '\0' ? e->until : NULL);
 	db_param_text(q, version);
+	q = db_job_add(&req->job, "membership_ended");
+	db_param_text(q, st->network);
+	db_param_text(q, st->member);
 	q = db_job_add(&req->job, "membership_state");
 	db_param_text(q, st->network);
 	db_param_text(q, st->member);
 	request_audit(req, "end_membership", st->member,
-		      arena_printf(&req->arena, "network=%s until=%s", st->network, e->until));
+		      arena_printf(&req->arena, "network=%s until=%s", st->network,
+				   e->until[0] != '\0' ? e->until : "today"));
 	request_db(req, membership_ended);
 }
 

@@ -360,6 +360,14 @@ static void check_body(const Tulay__V1__Request *req)
 		(void)check_date(req->end_membership->until, &until);
 		break;
 	}
+	case TULAY__V1__REQUEST__BODY_ACCEPT_MEMBERSHIP:
+		check_acronym(req->accept_membership->network);
+		check_acronym(req->accept_membership->member);
+		break;
+	case TULAY__V1__REQUEST__BODY_DECLINE_MEMBERSHIP:
+		check_acronym(req->decline_membership->network);
+		check_acronym(req->decline_membership->member);
+		break;
 	case TULAY__V1__REQUEST__BODY_ADD_OFFICE:
 		check_idempotency_key(&req->add_office->idempotency_key);
 		check_acronym(req->add_office->organisation);

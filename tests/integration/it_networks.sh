@@ -39,6 +39,8 @@ match "KH-LOCAL belongs to MFA through KH-COAL" 'MFA +2 +KH-COAL' "$show"
 match "as JSON too" '"all_members":' "$(as officer org show MFA --format json 2>&1)"
 
 before=$(super -c "SELECT count(*) FROM memberships")
+ours="network_org IN (SELECT org_id FROM organisations WHERE acronym IN ('MFA', 'KH-COAL', 'KH-LOCAL', 'TF-AMW'))"
+proposals_before=$(super -c "SELECT count(*) FROM membership_proposals WHERE $ours")
 expect "a network cannot be its own member (refused before sending)" 1 'itself' -- \
 	as admin org member add --network KH-COAL --member KH-COAL --role member --since 2022-01-01
 expect "nor through others: MFA cannot join KH-LOCAL" 2 'FAILED_PRECONDITION.*member of itself' -- \
@@ -52,8 +54,9 @@ expect "an unknown organisation is named" 2 '--member' -- \
 expect "a field officer adds no members" 2 'PERMISSION_DENIED' -- \
 	as officer org member add --network MFA --member DEMO --role member --since 2023-01-01
 match "the server refuses self-membership too (the CLI never sends one)" '^self$' \
-	"$(super -c "SELECT outcome FROM add_membership(decode(repeat('5a', 16), 'hex'), decode(repeat('5b', 32), 'hex'), (SELECT org_id FROM organisations WHERE acronym = 'MFA'), (SELECT org_id FROM organisations WHERE acronym = 'MFA'), 'member', '2024-01-01', true, 1)")"
+	"$(super -c "SET tulay.role = 'admin'; SET tulay.org_id = '1'; SET tulay.user_id = '1'; SELECT outcome FROM propose_membership(decode(repeat('5a', 16), 'hex'), decode(repeat('5b', 32), 'hex'), (SELECT org_id FROM organisations WHERE acronym = 'MFA'), (SELECT org_id FROM organisations WHERE acronym = 'MFA'), 'member', '2024-01-01', true)")"
 match "the refusals wrote nothing" "^$before\$" "$(super -c "SELECT count(*) FROM memberships")"
+match "nor any proposal" "^$proposals_before\$" "$(super -c "SELECT count(*) FROM membership_proposals WHERE $ours")"
 
 expect "a stale version is refused" 2 'FAILED_PRECONDITION' -- \
 	as admin org member end --network KH-COAL --member KH-LOCAL --until 2026-06-30 --expected-version 9

@@ -113,6 +113,16 @@ static void test_retryable_reads_and_keyless_writes(void **state)
 	req.body_case = TULAY__V1__REQUEST__BODY_END_MEMBERSHIP;
 	req.end_membership = &end;
 	assert_false(tulay_request_retryable(&req));
+	/* Membership decisions have no key, but the server answers a repeated one as the
+	 * first: they are resent. */
+	Tulay__V1__AcceptMembership accept = TULAY__V1__ACCEPT_MEMBERSHIP__INIT;
+	req.body_case = TULAY__V1__REQUEST__BODY_ACCEPT_MEMBERSHIP;
+	req.accept_membership = &accept;
+	assert_true(tulay_request_retryable(&req));
+	Tulay__V1__DeclineMembership decline = TULAY__V1__DECLINE_MEMBERSHIP__INIT;
+	req.body_case = TULAY__V1__REQUEST__BODY_DECLINE_MEMBERSHIP;
+	req.decline_membership = &decline;
+	assert_true(tulay_request_retryable(&req));
 	Tulay__V1__DisableUser disable = TULAY__V1__DISABLE_USER__INIT;
 	req.body_case = TULAY__V1__REQUEST__BODY_DISABLE_USER;
 	req.disable_user = &disable;

@@ -1,16 +1,9 @@
 /* Reports: GetReport, aggregates of cases over an organisation and its members, read from
- * the rollups of migration 0011 (report_cells) and put through disclosure control here
- * before they leave the server; and the exchange rates that convert their money
- * (SetExchangeRate, ListExchangeRates).
- *
- * Disclosure control, in order:
- *  1. a cell counting fewer than k cases (report_min_cell) is suppressed, all of it;
- *  2. a money sum in which one claim is more than 85% of the total is suppressed;
- *  3. complementary suppression: the report shows a total, so the cells hidden for one
- *     measure must together be as safe as one cell (at least two of them, k cases, no
- *     dominating claim); else more cells are hidden, smallest first, and if that is not
- *     enough the total's measure too.
- * A suppressed value is sent as 0 with `suppressed` set, never as a plain zero. */
+ * the rollups of migration 0011 (report_cells) and put through disclosure control
+ * (server/disclosure.c: every figure judged on its own contributors) before they leave the
+ * server; and the exchange rates that convert their money (SetExchangeRate,
+ * ListExchangeRates). A suppressed value is sent as 0 with `suppressed` set, never as a
+ * plain zero. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +11,7 @@
 
 #include "civil_date.h"
 #include "common.h"
+#include "disclosure.h"
 #include "case_common.h"
 #include "handlers.h"
 #include "iso.h"
@@ -29,15 +23,13 @@
 #define REPORT_GROUP_MAX   4
 #define REPORT_FILTERS_MAX 16
 #define REPORT_TEXT_MAX    200
-#define REPORT_DIMS        7 /* d1..d7 of report_cells */
+#define REPORT_DIMS        DISCLOSURE_DIMS /* d1..d7 of report_cells */
 /* A report answers at most this many rows (a cell per currency, and its count): enough for
  * any table a person reads, and a bound on the memory one request takes. */
 #define REPORT_ROWS_MAX 10000
 /* What building the answer takes per row, at most: the cell, its money, the protobuf
  * messages. The request's arena may grow by this much per row. */
 #define REPORT_ROW_BYTES 2048
-/* The dominance rule: one claim above 85% of a sum. */
-#define DOMINANCE_PERCENT 85
 
 enum dim_type { DIM_COUNTRY, DIM_CODE, DIM_TEXT, DIM_ORG, DIM_CORRIDOR };
 
@@ -108,9 +100,8 @@ static const char *const period_codes[] = {
     [TULAY__V1__REPORT_PERIOD__REPORT_PERIOD_YEAR] = "year",
 };
 
-/* The columns of report_cells' money measures, in row order: claimed, awarded, recovered;
- * each sum, claims, largest. */
-enum { M_CLAIMED, M_AWARDED, M_RECOVERED, N_MEASURES };
+/* The columns of report_cells' money measures are in the order of disclosure.h's M_*:
+ * claimed, awarded, recovered; each sum, claims, largest. */
 
 /* Row columns of "report_cells": 0 bucket, 1..7 keys, 8 organisation, 9 currency, 10
  * cases, 11 workers, 12.. the measures (sum, n, max) x 3, 21 whether a conversion
@@ -292,26 +283,6 @@ const unsigned reports_statements_count = N_ELEMS(reports_statements);
 
 struct group {
 	const struct dimension *dim;
-};
-
-struct measure {
-	int64_t sum, n, max;
-	bool hidden;
-};
-
-struct money {
-	const char *currency;
-	struct measure m[N_MEASURES];
-};
-
-struct cell {
-	const char *bucket;            /* YYYY-MM-DD of the period's first day, or "" */
-	const char *keys[REPORT_DIMS]; /* d1..d7 as grouped ('' otherwise) */
-	const char *org;
-	uint64_t cases, workers;
-	bool hidden;
-	struct money *money;
-	size_t n_money;
 };
 
 struct report_state {
@@ -541,112 +512,6 @@ static bool report_read(struct request *req, struct report_state *st)
 	return true;
 }
 
-/* --- GetReport: disclosure control ----------------------------------------------------- */
-
-/* True if the largest contribution is more than DOMINANCE_PERCENT of the sum. */
-static bool dominated(int64_t max, int64_t sum)
-{
-	return (__int128)max * 100 > (__int128)sum * DOMINANCE_PERCENT;
-}
-
-/* A cell, or one money measure of it, that complementary suppression may hide; they are
- * hidden smallest first, the earlier cell first among equals. */
-struct candidate {
-	int64_t size; /* cases, or the measure's sum */
-	size_t index;
-	struct cell *cell;
-	struct measure *me; /* NULL for counts */
-};
-
-static int candidate_cmp(const void *a, const void *b)
-{
-	const struct candidate *x = a, *y = b;
-	if (x->size != y->size)
-		return x->size < y->size ? -1 : 1;
-	return x->index < y->index ? -1 : x->index > y->index;
-}
-
-/* Counts: cells below k, then complementary suppression against the total. Returns
- * whether the total's counts must be hidden too. `scratch` has room for n candidates. */
-static bool suppress_counts(struct cell *cells, size_t n, uint64_t total, uint32_t k,
-			    struct candidate *scratch)
-{
-	uint64_t hidden_sum = 0;
-	size_t hidden = 0, n_candidates = 0;
-	for (size_t i = 0; i < n; i++) {
-		cells[i].hidden = cells[i].cases < k;
-		if (cells[i].hidden) {
-			hidden_sum += cells[i].cases;
-			hidden++;
-		} else {
-			scratch[n_candidates++] = (struct candidate){
-			    .size = (int64_t)cells[i].cases, .index = i, .cell = &cells[i]};
-		}
-	}
-	/* One hidden cell is the total minus the others; several that together count fewer
-	 * than k cases are a small cell again. */
-	if (hidden > 0)
-		qsort(scratch, n_candidates, sizeof(*scratch), candidate_cmp);
-	for (size_t i = 0; i < n_candidates && hidden > 0 && (hidden == 1 || hidden_sum < k); i++) {
-		scratch[i].cell->hidden = true;
-		hidden_sum += scratch[i].cell->cases;
-		hidden++;
-	}
-	return total < k || (hidden > 0 && (hidden == 1 || hidden_sum < k));
-}
-
-/* The money entry of `cell` in `currency`, or NULL. */
-static struct money *money_of(struct cell *cell, const char *currency)
-{
-	for (size_t i = 0; i < cell->n_money; i++) {
-		if (strcmp(cell->money[i].currency, currency) == 0)
-			return &cell->money[i];
-	}
-	return NULL;
-}
-
-/* One money measure in one currency over every cell: hidden where the cell is, or where
- * one claim dominates; then complementary suppression as for counts, the hidden cells
- * together needing at least two cells, k claims and no dominating claim. `total` gets
- * its own hidden flag. `scratch` has room for n candidates. */
-static void suppress_measure(struct cell *cells, size_t n, const char *currency, int measure,
-			     struct measure *total, uint32_t k, bool total_hidden,
-			     struct candidate *scratch)
-{
-	int64_t sum = 0, count = 0, max = 0;
-	size_t hidden = 0, n_candidates = 0;
-	for (size_t i = 0; i < n; i++) {
-		struct money *mo = money_of(&cells[i], currency);
-		if (mo == NULL || mo->m[measure].n == 0)
-			continue;
-		struct measure *me = &mo->m[measure];
-		me->hidden = cells[i].hidden || dominated(me->max, me->sum);
-		if (me->hidden) {
-			sum += me->sum;
-			count += me->n;
-			max = me->max > max ? me->max : max;
-			hidden++;
-		} else {
-			scratch[n_candidates++] =
-			    (struct candidate){.size = me->sum, .index = i, .me = me};
-		}
-	}
-	if (hidden > 0)
-		qsort(scratch, n_candidates, sizeof(*scratch), candidate_cmp);
-	for (size_t i = 0;
-	     i < n_candidates && hidden > 0 && (hidden == 1 || count < k || dominated(max, sum));
-	     i++) {
-		struct measure *me = scratch[i].me;
-		me->hidden = true;
-		sum += me->sum;
-		count += me->n;
-		max = me->max > max ? me->max : max;
-		hidden++;
-	}
-	total->hidden = total_hidden || dominated(total->max, total->sum) ||
-			(hidden > 0 && (hidden == 1 || count < k || dominated(max, sum)));
-}
-
 /* --- GetReport: the answer ------------------------------------------------------------- */
 
 static Tulay__V1__ReportCount *count_out(struct request *req, uint64_t value, bool hidden)
@@ -807,7 +672,7 @@ static struct cell *cells_from_rows(struct request *req, const PGresult *res, co
 		}
 		/* Converted amounts are all in the reporting currency: one entry. */
 		const char *as = *target != '\0' ? target : currency;
-		struct money *mo = money_of(c, as);
+		struct money *mo = disclosure_money_of(c, as);
 		if (mo == NULL) {
 			mo = &c->money[c->n_money++];
 			memset(mo, 0, sizeof(*mo));
@@ -905,36 +770,13 @@ static void report_done(struct request *req, enum db_outcome outcome)
 		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
 		return;
 	}
-	for (size_t i = 0; i < n; i++) {
-		total->cases += cells[i].cases;
-		total->workers += cells[i].workers;
-		for (size_t j = 0; j < cells[i].n_money; j++) {
-			const struct money *mo = &cells[i].money[j];
-			struct money *t = money_of(total, mo->currency);
-			if (t == NULL) {
-				t = &total->money[total->n_money++];
-				memset(t, 0, sizeof(*t));
-				t->currency = mo->currency;
-			}
-			for (int k = 0; k < N_MEASURES; k++) {
-				t->m[k].sum += mo->m[k].sum;
-				t->m[k].n += mo->m[k].n;
-				t->m[k].max =
-				    mo->m[k].max > t->m[k].max ? mo->m[k].max : t->m[k].max;
-			}
-		}
-	}
-	struct candidate *scratch = request_alloc(req, sizeof(*scratch) * (n + 1));
+	disclosure_total(cells, n, total);
+	struct disclosure_candidate *scratch = request_alloc(req, sizeof(*scratch) * (n + 1));
 	if (scratch == NULL) {
 		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
 		return;
 	}
-	total->hidden = suppress_counts(cells, n, total->cases, st->k, scratch);
-	for (size_t j = 0; j < total->n_money; j++) {
-		for (int k = 0; k < N_MEASURES; k++)
-			suppress_measure(cells, n, total->money[j].currency, k,
-					 &total->money[j].m[k], st->k, total->hidden, scratch);
-	}
+	disclosure_apply(cells, n, total, st->k, scratch);
 
 	bool money = m->kind == TULAY__V1__REPORT_KIND__REPORT_KIND_CLAIMS;
 	tulay__v1__report__init(report);

@@ -206,6 +206,18 @@ match "tulayd refreshes the network's rows for its new scope" '^\(network rows\)
 report_checks
 match "after the refresh, the rollups still equal a rebuild" '^0 0$' "$(rollups_vs_rebuild)"
 
+# Finding 2 (issue 12): a cell of 11 or more cases showed each currency's sum, even that of
+# a currency only two claims were in, which each of the two could subtract their own from.
+# Every figure now needs k contributors of its own. RPT-OUT's 15 claims in MYR get two in
+# USD, in the same cell (destination MY).
+claims "$OUT" "$(user_id rptout.coord)" 2 MY USD rpt-out-usd >/dev/null
+out=$(as rptout.coord report claims --by destination --format csv 2>&1)
+match "test_finding2: the cell's count and its MYR sum (15 claims) show" \
+	'^cell,MY,17,[0-9]+,MYR,[0-9]+\.[0-9]{2},' "$out"
+match "test_finding2: its USD sum (2 claims) is suppressed" '^cell,MY,17,[0-9]+,USD,,' "$out"
+match "test_finding2: and so is the USD total, which would be the same sum" \
+	'^total,,17,[0-9]+,USD,,' "$out"
+
 # A report too big to read: more than 10000 rows is refused, naming what to do. Its rows
 # are planted in the rollup the report reads (employer by month: the all-dimensions one):
 # writing 10000 claims through the triggers would take minutes.

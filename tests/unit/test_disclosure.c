@@ -1,0 +1,336 @@
+/* Disclosure control (server/disclosure.c), rule by rule, on hand-made tables, then on
+ * random adversarial tables checked against what an attacker holding the shown figures
+ * and the total can work out. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "disclosure.h"
+
+#define K              11
+#define MAX_CELLS      24
+#define MAX_CURRENCIES 3
+
+/* A table under test: its cells, their money, the total. */
+struct table {
+	struct cell cells[MAX_CELLS];
+	struct money money[MAX_CELLS][MAX_CURRENCIES];
+	struct cell total;
+	struct money total_money[MAX_CURRENCIES];
+	struct disclosure_candidate scratch[MAX_CELLS];
+	size_t n;
+};
+
+static void table_init(struct table *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->total.money = t->total_money;
+}
+
+/* Adds a cell of `cases` cases (and as many workers). */
+static struct cell *add_cell(struct table *t, uint64_t cases)
+{
+	struct cell *c = &t->cells[t->n];
+	c->cases = cases;
+	c->workers = cases;
+	c->money = t->money[t->n];
+	t->n++;
+	return c;
+}
+
+/* Sets measure `m` of `cell` in `currency`: n contributions summing to sum, the largest
+ * max. */
+static struct measure *set_measure(struct cell *cell, const char *currency, int m, int64_t n,
+				   int64_t sum, int64_t max)
+{
+	struct money *mo = disclosure_money_of(cell, currency);
+	if (mo == NULL) {
+		mo = &cell->money[cell->n_money++];
+		mo->currency = currency;
+	}
+	mo->m[m] = (struct measure){.sum = sum, .n = n, .max = max};
+	return &mo->m[m];
+}
+
+static void apply(struct table *t)
+{
+	disclosure_total(t->cells, t->n, &t->total);
+	disclosure_apply(t->cells, t->n, &t->total, K, t->scratch);
+}
+
+static void test_dominance_threshold(void **state)
+{
+	(void)state;
+	assert_false(disclosure_dominated(85, 100)); /* exactly 85%: not more */
+	assert_true(disclosure_dominated(86, 100));
+	assert_false(disclosure_dominated(0, 0));
+	/* No overflow near the top of int64. */
+	assert_true(disclosure_dominated(INT64_MAX, INT64_MAX));
+	assert_false(disclosure_dominated(INT64_MAX / 2, INT64_MAX));
+}
+
+/* Rule 1: a cell under k is hidden, and another with it so that the total minus the
+ * shown cells does not give it away. */
+static void test_small_count_and_its_complement(void **state)
+{
+	(void)state;
+	struct table t;
+	table_init(&t);
+	add_cell(&t, 3);
+	add_cell(&t, 40);
+	add_cell(&t, 12);
+	apply(&t);
+	assert_true(t.cells[0].hidden);
+	assert_true(t.cells[2].hidden); /* the smallest of the others */
+	assert_false(t.cells[1].hidden);
+	assert_false(t.total.hidden); /* 3 + 12 = 15 hidden together: safe */
+}
+
+/* Several small cells that together count fewer than k are one small cell again. */
+static void test_small_cells_together_under_k(void **state)
+{
+	(void)state;
+	struct table t;
+	table_init(&t);
+	add_cell(&t, 2);
+	add_cell(&t, 3);
+	add_cell(&t, 20);
+	add_cell(&t, 30);
+	apply(&t);
+	assert_true(t.cells[0].hidden && t.cells[1].hidden);
+	assert_true(t.cells[2].hidden); /* 5 < k: one more */
+	assert_false(t.cells[3].hidden);
+	assert_false(t.total.hidden);
+}
+
+/* No complement to hide behind: the total goes too. */
+static void test_total_hidden_when_nothing_covers(void **state)
+{
+	(void)state;
+	struct table t;
+	table_init(&t);
+	add_cell(&t, 4);
+	apply(&t);
+	assert_true(t.cells[0].hidden);
+	assert_true(t.total.hidden);
+
+	table_init(&t);
+	add_cell(&t, 5);
+	add_cell(&t, 5);
+	apply(&t);
+	assert_true(t.total.hidden); /* the total itself counts 10 < k */
+}
+
+/* Finding 2: a row of 11 or more cases showed each currency's sum, even a currency only
+ * two claims had; each of the two could work out the other's amount. Here 11 claims are
+ * in MYR and 2 in USD. */
+static void test_finding2_currency_with_few_claims(void **state)
+{
+	(void)state;
+	struct table t;
+	table_init(&t);
+	struct cell *row = add_cell(&t, 13);
+	set_measure(row, "MYR", M_CLAIMED, 11, 1100000, 110000);
+	struct measure *usd = set_measure(row, "USD", M_CLAIMED, 2, 250000, 150000);
+	struct cell *other = add_cell(&t, 30);
+	set_measure(other, "MYR", M_CLAIMED, 30, 3000000, 110000);
+	apply(&t);
+	assert_false(row->hidden); /* the counts are safe */
+	assert_false(disclosure_money_of(row, "MYR")->m[M_CLAIMED].hidden);
+	assert_true(usd->hidden);
+	/* The USD total would be that same sum: hidden too. */
+	assert_true(disclosure_money_of(&t.total, "USD")->m[M_CLAIMED].hidden);
+	assert_false(disclosure_money_of(&t.total, "MYR")->m[M_CLAIMED].hidden);
+}
+
+/* Each measure on its own: awards can be few where claims are many. */
+static void test_each_measure_on_its_own(void **state)
+{
+	(void)state;
+	struct table t;
+	table_init(&t);
+	for (int i = 0; i < 3; i++) {
+		struct cell *c = add_cell(&t, 20);
+		set_measure(c, "THB", M_CLAIMED, 20, 2000000, 120000);
+		set_measure(c, "THB", M_AWARDED, i == 0 ? 3 : 15, 300000, 40000);
+		set_measure(c, "THB", M_RECOVERED, 12, 120000, 15000);
+	}
+	apply(&t);
+	assert_true(t.cells[0].money[0].m[M_AWARDED].hidden);  /* 3 awards */
+	assert_true(t.cells[1].money[0].m[M_AWARDED].hidden);  /* its complement */
+	assert_false(t.cells[2].money[0].m[M_AWARDED].hidden); /* a third stays */
+	for (size_t i = 0; i < t.n; i++) {
+		assert_false(t.cells[i].money[0].m[M_CLAIMED].hidden);
+		assert_false(t.cells[i].money[0].m[M_RECOVERED].hidden);
+	}
+	assert_false(t.total.money[0].m[M_AWARDED].hidden); /* 18 hidden together: safe */
+}
+
+/* One claim above 85% of a sum hides it, and the sum it would be recovered from. */
+static void test_dominated_sum_and_complement(void **state)
+{
+	(void)state;
+	struct table t;
+	table_init(&t);
+	struct cell *a = add_cell(&t, 12);
+	set_measure(a, "MYR", M_CLAIMED, 12, 987654321 + 1100000, 987654321);
+	struct cell *b = add_cell(&t, 12);
+	set_measure(b, "MYR", M_CLAIMED, 12, 1200000, 100000);
+	struct cell *c = add_cell(&t, 12);
+	set_measure(c, "MYR", M_CLAIMED, 12, 1300000, 110000);
+	apply(&t);
+	assert_true(a->money[0].m[M_CLAIMED].hidden);
+	assert_true(b->money[0].m[M_CLAIMED].hidden); /* the smallest other sum */
+	/* a and b hidden together are still dominated by the one claim: c too, and then the
+	 * total (the one claim dominates it as well). */
+	assert_true(c->money[0].m[M_CLAIMED].hidden);
+	assert_true(t.total.money[0].m[M_CLAIMED].hidden);
+	assert_false(a->hidden || b->hidden || c->hidden); /* the counts are fine */
+}
+
+/* A measure hidden because its cell is: the money follows the count. */
+static void test_money_follows_hidden_count(void **state)
+{
+	(void)state;
+	struct table t;
+	table_init(&t);
+	struct cell *small = add_cell(&t, 4);
+	set_measure(small, "SGD", M_CLAIMED, 4, 40000, 10000);
+	for (int i = 0; i < 2; i++)
+		set_measure(add_cell(&t, 30), "SGD", M_CLAIMED, 30, 300000, 10000);
+	apply(&t);
+	assert_true(small->hidden);
+	assert_true(small->money[0].m[M_CLAIMED].hidden);
+	assert_true(t.cells[1].hidden);
+	assert_true(t.cells[1].money[0].m[M_CLAIMED].hidden);
+	assert_false(t.cells[2].money[0].m[M_CLAIMED].hidden);
+}
+
+/* What an attacker who sees the shown figures and the total can work out about the
+ * hidden ones of one figure: their sum (total minus the shown). That sum must be safe
+ * like a shown figure (at least two cells, k contributors, no dominating contribution),
+ * or the total must be hidden too. */
+static void check_measure(struct table *t, const char *currency, int m)
+{
+	const struct money *tm = disclosure_money_of(&t->total, currency);
+	struct measure hidden = {0};
+	size_t n_hidden = 0;
+	for (size_t i = 0; i < t->n; i++) {
+		const struct money *mo = disclosure_money_of(&t->cells[i], currency);
+		if (mo == NULL || mo->m[m].n == 0)
+			continue;
+		const struct measure *me = &mo->m[m];
+		if (!me->hidden) {
+			/* Every shown figure passes the rules on its own contributors. */
+			assert_true(me->n >= K);
+			assert_false(disclosure_dominated(me->max, me->sum));
+			assert_false(t->cells[i].hidden);
+			continue;
+		}
+		hidden.sum += me->sum;
+		hidden.n += me->n;
+		hidden.max = me->max > hidden.max ? me->max : hidden.max;
+		n_hidden++;
+	}
+	if (!tm->m[m].hidden) {
+		assert_true(tm->m[m].n >= K);
+		assert_false(disclosure_dominated(tm->m[m].max, tm->m[m].sum));
+		if (n_hidden > 0) {
+			assert_true(n_hidden >= 2);
+			assert_true(hidden.n >= K);
+			assert_false(disclosure_dominated(hidden.max, hidden.sum));
+		}
+	}
+}
+
+static void check_counts(struct table *t)
+{
+	uint64_t hidden = 0;
+	size_t n_hidden = 0;
+	for (size_t i = 0; i < t->n; i++) {
+		if (t->cells[i].hidden) {
+			hidden += t->cells[i].cases;
+			n_hidden++;
+		} else {
+			assert_true(t->cells[i].cases >= K);
+		}
+	}
+	if (!t->total.hidden) {
+		assert_true(t->total.cases >= K);
+		if (n_hidden > 0) {
+			assert_true(n_hidden >= 2);
+			assert_true(hidden >= K);
+		}
+	}
+}
+
+/* Random tables built to trip the rules: many small cells, currencies with one or two
+ * claims, single huge claims, cells just at k. */
+static void test_random_tables_leak_nothing(void **state)
+{
+	(void)state;
+	static const char *const currencies[MAX_CURRENCIES] = {"MYR", "THB", "USD"};
+	srand(20261204);
+	unsigned shown_money = 0, hidden_money = 0;
+	for (int round = 0; round < 20000; round++) {
+		struct table t;
+		table_init(&t);
+		size_t n = 1 + (size_t)(rand() % MAX_CELLS);
+		for (size_t i = 0; i < n; i++) {
+			int shape = rand() % 4;
+			uint64_t cases = shape == 0   ? (uint64_t)(rand() % K)
+					 : shape == 1 ? K + (uint64_t)(rand() % 2)
+						      : (uint64_t)(rand() % 60);
+			struct cell *c = add_cell(&t, cases);
+			for (size_t j = 0; j < MAX_CURRENCIES && cases > 0; j++) {
+				for (int m = 0; m < N_MEASURES; m++) {
+					if (rand() % 3 == 0)
+						continue;
+					int64_t claims = 1 + rand() % (int)cases;
+					int64_t typical = 1000 + rand() % 100000;
+					int64_t max = rand() % 10 == 0 ? typical * 1000 : typical;
+					set_measure(c, currencies[j], m, claims,
+						    max + (claims - 1) * (typical / 2), max);
+				}
+			}
+		}
+		apply(&t);
+		check_counts(&t);
+		for (size_t j = 0; j < t.total.n_money; j++) {
+			for (int m = 0; m < N_MEASURES; m++) {
+				if (t.total.money[j].m[m].n == 0)
+					continue;
+				check_measure(&t, t.total.money[j].currency, m);
+				if (t.total.money[j].m[m].hidden)
+					hidden_money++;
+				else
+					shown_money++;
+			}
+		}
+	}
+	/* The tables are not all hidden (a test that hid everything would pass vacuously). */
+	assert_true(shown_money > 1000);
+	assert_true(hidden_money > 1000);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_dominance_threshold),
+	    cmocka_unit_test(test_small_count_and_its_complement),
+	    cmocka_unit_test(test_small_cells_together_under_k),
+	    cmocka_unit_test(test_total_hidden_when_nothing_covers),
+	    cmocka_unit_test(test_finding2_currency_with_few_claims),
+	    cmocka_unit_test(test_each_measure_on_its_own),
+	    cmocka_unit_test(test_dominated_sum_and_complement),
+	    cmocka_unit_test(test_money_follows_hidden_count),
+	    cmocka_unit_test(test_random_tables_leak_nothing),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

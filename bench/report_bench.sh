@@ -237,7 +237,9 @@ if $raw_only; then
 	bench_args+=(--raw-only)
 else
 	"$tulayd" keygen "$tmp/data.key" >/dev/null
-	TULAY_DB="$app_db" TULAY_DATA_KEY_FILE="$tmp/data.key" "$tulayd" --listen 127.0.0.1 --port 0 \
+	# Exact figures (a setting for tests only), as every report is checked against SQL.
+	TULAY_DB="$app_db" TULAY_DATA_KEY_FILE="$tmp/data.key" TULAY_TESTING=1 \
+		TULAY_REPORT_PERTURBATION=0 "$tulayd" --listen 127.0.0.1 --port 0 \
 		--db-connections $((2 + (writers < 14 ? writers : 14))) </dev/null >"$tmp/tulayd.log" 2>&1 &
 	tulayd_pid=$!
 	for _ in $(seq 200); do

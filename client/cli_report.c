@@ -185,10 +185,17 @@ struct report_kind {
 #define REPORT_SUPPRESSION_NOTES                                                                   \
 	"Suppression: nothing in a report may identify a person. The server suppresses\n"          \
 	"cells that count fewer than K cases (K is the server's, at least 5: the\n"                \
-	"footer says which), sums of money where one claim is more than 85% of the\n"              \
-	"total, and more cells where needed so that a hidden one cannot be worked out\n"           \
-	"from the total or from the others. A suppressed value is never shown as 0:\n"             \
-	"tables show \"suppressed\" (CSV: an empty value, named in the suppressed column).\n"
+	"footer says which), sums of money fewer than K claims make or where one\n"                \
+	"claim is more than 85% of the total, and more cells where needed so that a\n"             \
+	"hidden one cannot be worked out from the total or from the others. A\n"                   \
+	"suppressed value is never shown as 0: tables show \"suppressed\" (CSV: an\n"              \
+	"empty value, named in the suppressed column).\n"                                          \
+	"\n"                                                                                       \
+	"Perturbation: every figure shown is moved a little, by an amount fixed by the\n"          \
+	"cases it counts (the footer gives the bounds: counts by at most 3, amounts by\n"          \
+	"at most 20% of the largest claim in them). The same question always gets the\n"           \
+	"same answer, and subtracting two reports gives noise, not one person's case.\n"           \
+	"Cells need not add up to the total exactly.\n"
 
 /* The table, CSV and JSON of the reports that only count (deportations, recommendations). */
 #define REPORT_COUNT_NOTES                                                                         \
@@ -204,7 +211,8 @@ struct report_kind {
 
 #define REPORT_JSON_NOTES                                                                          \
 	"JSON: one object like the protocol's Report: kind, network, organisations,\n"             \
-	"group_by, period, min_cell, currency, rates, rollup, cells and total. A cell\n"           \
+	"group_by, period, min_cell, currency, rates, rollup, perturbation (its bounds,\n"         \
+	"or null for exact figures), cells and total. A cell\n"                                    \
 	"has period, keys (one per group_by, null when not recorded) and cases; a count\n"         \
 	"is {\"value\": 12, \"suppressed\": false} or {\"value\": null, \"suppressed\": true}."
 
@@ -983,13 +991,31 @@ static int print_footer(const struct report_query *q, const Tulay__V1__Report *r
 	if (r->min_cell > 0)
 		print_note("Cells with fewer than %u cases are suppressed, and so are %scells that "
 			   "would give a hidden one away%s.",
-			   r->min_cell, q->kind->money ? "sums that one claim dominates and " : "",
+			   r->min_cell,
+			   q->kind->money
+			       ? "sums that fewer claims make or one claim dominates, and "
+			       : "",
 			   how);
 	for (size_t i = 0; i < r->n_rates; i++) {
 		const Tulay__V1__ExchangeRate *rate = r->rates[i];
 		print_note("Rate used: 1 %s = %s %s from %s", rate->currency, rate->rate,
 			   rate->reporting_currency, rate->valid_from);
 	}
+	const Tulay__V1__ReportPerturbation *p = r->perturbation;
+	if (p != NULL && q->kind->money)
+		print_note("Figures are perturbed so that reports cannot be differenced to find a "
+			   "person: counts by at most %u (variance %s), amounts by at most %u%% of "
+			   "the largest claim in them; the same query always gives the same "
+			   "figures.",
+			   p->count_max_change, p->count_variance, p->amount_max_percent);
+	else if (p != NULL)
+		print_note("Figures are perturbed so that reports cannot be differenced to find a "
+			   "person: counts by at most %u (variance %s); the same query always "
+			   "gives the same figures.",
+			   p->count_max_change, p->count_variance);
+	else
+		print_note("Figures are exact: this server does not perturb them (a test "
+			   "setting).");
 	if (r->rollup[0] != '\0')
 		print_note("Rollup: %s", r->rollup);
 	return ferror(stdout) ? -1 : 0;
@@ -1272,6 +1298,15 @@ static int print_json(const struct report_query *q, const Tulay__V1__Report *r, 
 	}
 	fputs("],\"rollup\":", out);
 	json_optional(r->rollup, out);
+	fputs(",\"perturbation\":", out);
+	if (r->perturbation != NULL) {
+		fprintf(out, "{\"count_max_change\":%u,\"count_variance\":",
+			r->perturbation->count_max_change);
+		output_json_string(r->perturbation->count_variance, out);
+		fprintf(out, ",\"amount_max_percent\":%u}", r->perturbation->amount_max_percent);
+	} else {
+		fputs("null", out);
+	}
 	fputs(",\"cells\":[", out);
 	for (size_t i = 0; i < r->n_cells; i++) {
 		fputs(i == 0 ? "\n  " : ",\n  ", out);

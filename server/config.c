@@ -62,6 +62,10 @@ static const struct setting settings[] = {
 	 "login attempts per client address (IPv6: per /64) and minute"),
     UINT(report_min_cell, 5, 1000,
 	 "reports suppress every cell counting fewer cases than this (k; never below 5)"),
+    UINT(report_perturbation, 0, 1,
+	 "1: every report figure gets cell-key noise so that differencing reports yields "
+	 "noise, not people; 0 (exact figures) is for tests only, refused unless "
+	 "TULAY_TESTING=1"),
     UINT(report_refresh_ms, 1000, 86400000,
 	 "check this often that networks' report rollups count their current members"),
     UINT(audit_seal_ms, 10, 60000,
@@ -95,6 +99,7 @@ void config_defaults(struct config *cfg)
 	cfg->login_attempts_per_minute = 10;
 	cfg->login_attempts_per_minute_per_address = 30;
 	cfg->report_min_cell = 11;
+	cfg->report_perturbation = 1;
 	cfg->report_refresh_ms = 60000;
 	cfg->audit_seal_ms = 200;
 	cfg->report_fold_ms = 200;
@@ -278,6 +283,14 @@ int config_load(struct config *cfg, int argc, char **argv, int first, int *rest,
 	if (!log_set_level(cfg->log_level)) {
 		snprintf(err, errlen, "log_level must be debug, info, warn or error, not '%s'",
 			 cfg->log_level);
+		return -1;
+	}
+	const char *testing = getenv("TULAY_TESTING");
+	if (cfg->report_perturbation == 0 && (testing == NULL || strcmp(testing, "1") != 0)) {
+		snprintf(err, errlen,
+			 "report_perturbation 0 publishes exact report figures, which two "
+			 "reports can be differenced to find one person in: it is for tests "
+			 "only and needs TULAY_TESTING=1 in the environment");
 		return -1;
 	}
 	if (cfg->max_frame_bytes_before_login > cfg->max_frame_bytes) {

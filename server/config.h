@@ -31,12 +31,13 @@ struct config {
 	unsigned idle_timeout_ms;      /* no request, nothing in flight or no write progress */
 	unsigned login_attempts_per_minute;             /* per username */
 	unsigned login_attempts_per_minute_per_address; /* per source address (IPv6: /64) */
-	unsigned report_min_cell;   /* k: report cells of fewer cases are suppressed */
-	unsigned report_refresh_ms; /* how often networks' whole report rows are checked */
-	unsigned audit_seal_ms;     /* how often committed audit rows are sealed */
-	unsigned report_fold_ms;    /* how often rollup deltas are folded */
-	char migrations[512];       /* directory of NNNN_name.sql files */
-	char data_key_file[512];    /* the key that encrypts personal data (vault.h) */
+	unsigned report_min_cell;     /* k: report cells of fewer cases are suppressed */
+	unsigned report_perturbation; /* 1: cell-key noise on report figures; 0 tests only */
+	unsigned report_refresh_ms;   /* how often networks' whole report rows are checked */
+	unsigned audit_seal_ms;       /* how often committed audit rows are sealed */
+	unsigned report_fold_ms;      /* how often rollup deltas are folded */
+	char migrations[512];         /* directory of NNNN_name.sql files */
+	char data_key_file[512];      /* the key that encrypts personal data (vault.h) */
 	char log_level[8];
 };
 

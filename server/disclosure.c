@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 bool disclosure_dominated(int64_t max, int64_t sum)
 {
 	return (__int128)max * 100 > (__int128)sum * DISCLOSURE_DOMINANCE_PERCENT;
@@ -135,4 +137,124 @@ void disclosure_apply(struct cell *cells, size_t n, struct cell *total, uint32_t
 			suppress_measure(cells, n, total->money[j].currency, m,
 					 &total->money[j].m[m], k, total->hidden, scratch);
 	}
+}
+
+/* --- cell-key perturbation -------------------------------------------------------------- */
+
+/* The probability, in thousandths, of each change of a count from -3 to 3. Its variance:
+ * 2 x (0.10 x 9 + 0.15 x 4 + 0.15 x 1) = 3.3 (DISCLOSURE_COUNT_VARIANCE). */
+_Static_assert(DISCLOSURE_KEY_BYTES == crypto_generichash_KEYBYTES,
+	       "the perturbation key is a BLAKE2b key");
+#define N_COUNT_CHANGES (2 * DISCLOSURE_COUNT_MAX_CHANGE + 1)
+static const unsigned count_table[N_COUNT_CHANGES] = {100, 150, 150, 200, 150, 150, 100};
+
+int disclosure_count_change(uint64_t u)
+{
+	unsigned r = (unsigned)(u % 1000), cumulative = 0;
+	for (int i = 0; i < (int)N_COUNT_CHANGES; i++) {
+		cumulative += count_table[i];
+		if (r < cumulative)
+			return i - DISCLOSURE_COUNT_MAX_CHANGE;
+	}
+	return DISCLOSURE_COUNT_MAX_CHANGE;
+}
+
+int64_t disclosure_amount_change(int64_t max, uint64_t u)
+{
+	/* A fraction of max from -P% to +P% in steps of 0.001%. */
+	const int64_t steps = DISCLOSURE_AMOUNT_MAX_PERCENT * 1000;
+	int64_t step = (int64_t)(u % (uint64_t)(2 * steps + 1)) - steps;
+	return (int64_t)((__int128)max * step / (100 * 1000));
+}
+
+static void hash_i64(crypto_generichash_state *h, int64_t v)
+{
+	uint8_t b[8];
+	for (int i = 0; i < 8; i++)
+		b[i] = (uint8_t)((uint64_t)v >> (8 * i));
+	crypto_generichash_update(h, b, sizeof(b));
+}
+
+/* The money entry of `cell` with the smallest currency after `after` (NULL: the
+ * smallest of all), so that a cell's key does not depend on the order its currencies
+ * came in. */
+static const struct money *money_after(const struct cell *cell, const char *after)
+{
+	const struct money *best = NULL;
+	for (size_t i = 0; i < cell->n_money; i++) {
+		const char *c = cell->money[i].currency;
+		if ((after == NULL || strcmp(c, after) > 0) &&
+		    (best == NULL || strcmp(c, best->currency) < 0))
+			best = &cell->money[i];
+	}
+	return best;
+}
+
+/* The cell's key: a keyed hash of what it counts, exactly, and nothing about the query
+ * (no labels, no maxima, which a withdrawal not yet folded may leave high for a moment). */
+static void cell_key(const struct cell *c, const uint8_t key[DISCLOSURE_KEY_BYTES],
+		     uint8_t out[crypto_generichash_BYTES])
+{
+	crypto_generichash_state h;
+	crypto_generichash_init(&h, key, DISCLOSURE_KEY_BYTES, crypto_generichash_BYTES);
+	hash_i64(&h, (int64_t)c->cases);
+	hash_i64(&h, (int64_t)c->workers);
+	for (const struct money *mo = money_after(c, NULL); mo != NULL;
+	     mo = money_after(c, mo->currency)) {
+		crypto_generichash_update(&h, (const uint8_t *)mo->currency,
+					  strlen(mo->currency) + 1);
+		for (int m = 0; m < N_MEASURES; m++) {
+			hash_i64(&h, mo->m[m].sum);
+			hash_i64(&h, mo->m[m].n);
+		}
+	}
+	crypto_generichash_final(&h, out, crypto_generichash_BYTES);
+}
+
+/* A uniform 64-bit draw for one figure of a cell: its key and the figure's name. */
+static uint64_t draw(const uint8_t cell[crypto_generichash_BYTES], const char *figure, int measure)
+{
+	uint8_t d[8];
+	crypto_generichash_state h;
+	crypto_generichash_init(&h, NULL, 0, sizeof(d));
+	crypto_generichash_update(&h, cell, crypto_generichash_BYTES);
+	crypto_generichash_update(&h, (const uint8_t *)figure, strlen(figure) + 1);
+	hash_i64(&h, measure);
+	crypto_generichash_final(&h, d, sizeof(d));
+	uint64_t u = 0;
+	for (int i = 0; i < 8; i++)
+		u |= (uint64_t)d[i] << (8 * i);
+	return u;
+}
+
+static uint64_t perturbed_count(uint64_t value, uint64_t u)
+{
+	int64_t v = (int64_t)value + disclosure_count_change(u);
+	return v > 0 ? (uint64_t)v : 0;
+}
+
+static void perturb_cell(struct cell *c, const uint8_t key[DISCLOSURE_KEY_BYTES])
+{
+	uint8_t ck[crypto_generichash_BYTES];
+	cell_key(c, key, ck);
+	if (!c->hidden && c->cases > 0) {
+		c->cases = perturbed_count(c->cases, draw(ck, "cases", 0));
+		c->workers = perturbed_count(c->workers, draw(ck, "workers", 0));
+	}
+	for (size_t i = 0; i < c->n_money; i++) {
+		for (int m = 0; m < N_MEASURES; m++) {
+			struct measure *me = &c->money[i].m[m];
+			if (!me->hidden && me->n > 0)
+				me->sum += disclosure_amount_change(
+				    me->max, draw(ck, c->money[i].currency, m));
+		}
+	}
+}
+
+void disclosure_perturb(struct cell *cells, size_t n, struct cell *total,
+			const uint8_t key[DISCLOSURE_KEY_BYTES])
+{
+	for (size_t i = 0; i < n; i++)
+		perturb_cell(&cells[i], key);
+	perturb_cell(total, key);
 }

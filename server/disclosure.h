@@ -20,13 +20,32 @@
  *  4. the total's own figures pass rules 1 and 2 like any cell.
  *
  * A hidden figure is marked, never replaced by a plausible number: the caller sends 0 with
- * `suppressed` set. */
+ * `suppressed` set.
+ *
+ * Then cell-key perturbation (the method of the Australian Bureau of Statistics'
+ * TableBuilder), so that differencing two reports yields noise rather than a person:
+ * every shown figure is moved by a small amount drawn from the cell's key, a keyed hash
+ * of the cell's exact contents (cases, workers, and per currency each measure's sum and
+ * contributors). The same cases always give the same key, whatever query produced the
+ * cell, so repeating or rephrasing a query cannot average the noise away; two cells that
+ * differ by one case get unrelated noise. Counts move by at most
+ * DISCLOSURE_COUNT_MAX_CHANGE (a table of probabilities whose variance is
+ * DISCLOSURE_COUNT_VARIANCE: small counts are moved most, relatively), amounts by at
+ * most DISCLOSURE_AMOUNT_MAX_PERCENT percent of the largest claim in them (small sums,
+ * where one claim matters, most). Hidden figures stay hidden and zeros stay zero. The
+ * rules above are applied to the exact figures first. */
 #ifndef TULAY_DISCLOSURE_H
 #define TULAY_DISCLOSURE_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* The published parameters of cell-key perturbation. */
+#define DISCLOSURE_COUNT_MAX_CHANGE   3
+#define DISCLOSURE_COUNT_VARIANCE     "3.3"
+#define DISCLOSURE_AMOUNT_MAX_PERCENT 20
+#define DISCLOSURE_KEY_BYTES          32
 
 /* One claim above this share of a sum dominates it. */
 #define DISCLOSURE_DOMINANCE_PERCENT 85
@@ -82,5 +101,18 @@ void disclosure_total(const struct cell *cells, size_t n, struct cell *total);
  * minimum k, setting every `hidden` flag. `scratch` has room for n candidates. */
 void disclosure_apply(struct cell *cells, size_t n, struct cell *total, uint32_t k,
 		      struct disclosure_candidate *scratch);
+
+/* Moves every figure that is shown (of the cells and of the total, after
+ * disclosure_apply) by its cell's noise under `key` (DISCLOSURE_KEY_BYTES, secret). */
+void disclosure_perturb(struct cell *cells, size_t n, struct cell *total,
+			const uint8_t key[DISCLOSURE_KEY_BYTES]);
+
+/* The change of a count for the uniform draw `u`, from the perturbation table:
+ * -DISCLOSURE_COUNT_MAX_CHANGE..DISCLOSURE_COUNT_MAX_CHANGE. */
+int disclosure_count_change(uint64_t u);
+
+/* The change of an amount whose largest contribution is `max`, for the draw `u`: within
+ * DISCLOSURE_AMOUNT_MAX_PERCENT percent of max, either way. */
+int64_t disclosure_amount_change(int64_t max, uint64_t u);
 
 #endif

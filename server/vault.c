@@ -10,12 +10,13 @@
 
 #define VAULT_CONTEXT "tulay-v1" /* libsodium KDF context: exactly 8 characters */
 
-enum { SUBKEY_ENCRYPTION = 1, SUBKEY_INDEX = 2, SUBKEY_REQUEST_HASH = 3 };
+enum { SUBKEY_ENCRYPTION = 1, SUBKEY_INDEX = 2, SUBKEY_REQUEST_HASH = 3, SUBKEY_CELL = 4 };
 
 struct vault_keys {
 	uint8_t encryption[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
 	uint8_t index[crypto_generichash_KEYBYTES];
 	uint8_t request_hash[crypto_generichash_KEYBYTES];
+	uint8_t cell[crypto_generichash_KEYBYTES];
 };
 
 /* In libsodium's guarded allocation: locked in memory, left out of core dumps, with guard
@@ -82,6 +83,8 @@ int vault_load(const char *path, char *err, size_t errlen)
 				   master);
 	crypto_kdf_derive_from_key(keys->request_hash, sizeof(keys->request_hash),
 				   SUBKEY_REQUEST_HASH, VAULT_CONTEXT, master);
+	crypto_kdf_derive_from_key(keys->cell, sizeof(keys->cell), SUBKEY_CELL, VAULT_CONTEXT,
+				   master);
 	rc = 0;
 out:
 	sodium_memzero(master, sizeof(master));
@@ -191,4 +194,9 @@ void vault_index(int64_t org_id, const char *id_number, uint8_t out[VAULT_INDEX_
 void vault_request_hash_init(crypto_generichash_state *state, size_t out_len)
 {
 	crypto_generichash_init(state, keys->request_hash, sizeof(keys->request_hash), out_len);
+}
+
+const uint8_t *vault_cell_key(void)
+{
+	return keys->cell;
 }

@@ -2,8 +2,9 @@
  * inside tulayd, so that PostgreSQL only ever holds ciphertext.
  *
  * One 32-byte master key, read at start from a file outside the database (mode 0600),
- * gives three subkeys (libsodium's KDF): one for XChaCha20-Poly1305 encryption, one for
- * blind indexes (keyed hashes for exact lookup), one for keyed request hashes. Every
+ * gives four subkeys (libsodium's KDF): one for XChaCha20-Poly1305 encryption, one for
+ * blind indexes (keyed hashes for exact lookup), one for keyed request hashes, one for
+ * the cell keys of report perturbation. Every
  * ciphertext's associated data binds organisation, table, column and row, so a ciphertext
  * copied elsewhere fails to decrypt. Plaintext is never logged. */
 #ifndef TULAYD_VAULT_H
@@ -56,5 +57,10 @@ void vault_index(int64_t org_id, const char *id_number, uint8_t out[VAULT_INDEX_
 /* Starts a keyed hash of a request's content (its idempotency fingerprint): unlike a
  * plain hash it cannot be brute-forced back to low-entropy personal data. */
 void vault_request_hash_init(crypto_generichash_state *state, size_t out_len);
+
+/* The key of report cell-key perturbation (crypto_generichash_KEYBYTES bytes): the same
+ * on every tulayd of a deployment, so that the same cases always get the same noise,
+ * and unknown to anyone who could otherwise compute the noise away. */
+const uint8_t *vault_cell_key(void);
 
 #endif

@@ -777,6 +777,19 @@ static void report_done(struct request *req, enum db_outcome outcome)
 		return;
 	}
 	disclosure_apply(cells, n, total, st->k, scratch);
+	Tulay__V1__ReportPerturbation *perturbation = NULL;
+	if (req->srv->cfg.report_perturbation) {
+		disclosure_perturb(cells, n, total, vault_cell_key());
+		perturbation = request_alloc(req, sizeof(*perturbation));
+		if (perturbation == NULL) {
+			request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+			return;
+		}
+		tulay__v1__report_perturbation__init(perturbation);
+		perturbation->count_max_change = DISCLOSURE_COUNT_MAX_CHANGE;
+		perturbation->count_variance = DISCLOSURE_COUNT_VARIANCE;
+		perturbation->amount_max_percent = DISCLOSURE_AMOUNT_MAX_PERCENT;
+	}
 
 	bool money = m->kind == TULAY__V1__REPORT_KIND__REPORT_KIND_CLAIMS;
 	tulay__v1__report__init(report);
@@ -787,6 +800,7 @@ static void report_done(struct request *req, enum db_outcome outcome)
 	report->network = (char *)st->network;
 	report->min_cell = st->k;
 	report->currency = m->currency;
+	report->perturbation = perturbation;
 	const PGresult *rollup = request_result(req, 2);
 	report->rollup = PQntuples(rollup) == 1 ? PQgetvalue(rollup, 0, 0) : "";
 	report->cells = request_alloc(req, sizeof(*report->cells) * (n + 1));

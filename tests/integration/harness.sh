@@ -50,6 +50,10 @@ start)
 	"$tulayd" keygen "$state/data.key" >/dev/null
 	export TULAY_DATA_KEY_FILE="$state/data.key"
 
+	# Reports with exact figures, so that tests can compare them with SQL over the raw
+	# tables: a setting for tests only (it_report_perturbation starts its own tulayd with
+	# the perturbation every real server has). Tests' own tulayds inherit both.
+	export TULAY_TESTING=1 TULAY_REPORT_PERTURBATION=0
 	# Detached from ctest: its own session, no inherited pipes (ctest would wait on them).
 	export TULAY_DB="$db"
 	setsid bash -c '"$1" --port 0 --db-connections 3 --db-queue-timeout-ms 2000 \
@@ -71,6 +75,8 @@ start)
 		echo "TULAY_TEST_DB='$db'"
 		echo "TULAY_TEST_DB_OWNER='$db_owner'"
 		echo "TULAY_DATA_KEY_FILE='$state/data.key'"
+		echo "TULAY_TESTING='1'"
+		echo "TULAY_REPORT_PERTURBATION='0'"
 		echo "TULAY_TEST_PGDIR='$pgdir'"
 		echo "TULAY_TEST_PASSWORD='$password'"
 		echo "TULAY_TEST_STATE='$state'"

@@ -8,6 +8,7 @@
 #   super ARGS...                       psql as the cluster's superuser on ${DB:-tulay}
 # shellcheck shell=bash disable=SC1090
 source "$1"
+export TULAY_TESTING TULAY_REPORT_PERTURBATION # for the tests' own tulayds
 sock=${TULAY_TEST_DB#host=}
 sock=${sock%% *}
 TAP_PASSES=0

@@ -95,6 +95,33 @@ static void test_errors_name_the_setting(void **state)
 	assert_non_null(strstr(err, "max_frame_bytes_before_login"));
 }
 
+/* Exact reports can be differenced to find one person: only tests may ask for them. */
+static void test_exact_reports_for_tests_only(void **state)
+{
+	(void)state;
+	struct config cfg;
+	char err[256];
+	int n_rest;
+	char *exact[] = {"tulayd", "--report-perturbation", "0", NULL};
+
+	config_defaults(&cfg);
+	assert_int_equal(cfg.report_perturbation, 1);
+	unsetenv("TULAY_TESTING");
+	assert_int_equal(load(&cfg, 3, exact, &n_rest, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "report_perturbation 0"));
+	assert_non_null(strstr(err, "TULAY_TESTING=1"));
+
+	config_defaults(&cfg);
+	setenv("TULAY_TESTING", "yes", 1); /* only 1 will do */
+	assert_int_equal(load(&cfg, 3, exact, &n_rest, err, sizeof(err)), -1);
+
+	config_defaults(&cfg);
+	setenv("TULAY_TESTING", "1", 1);
+	assert_int_equal(load(&cfg, 3, exact, &n_rest, err, sizeof(err)), 0);
+	assert_int_equal(cfg.report_perturbation, 0);
+	unsetenv("TULAY_TESTING");
+}
+
 static void test_password_masking(void **state)
 {
 	(void)state;
@@ -175,6 +202,7 @@ int main(void)
 	    cmocka_unit_test(test_defaults),
 	    cmocka_unit_test(test_precedence),
 	    cmocka_unit_test(test_errors_name_the_setting),
+	    cmocka_unit_test(test_exact_reports_for_tests_only),
 	    cmocka_unit_test(test_password_masking),
 	    cmocka_unit_test(test_transport_rule),
 	    cmocka_unit_test(test_arena_cap),

@@ -319,6 +319,165 @@ static void test_random_tables_leak_nothing(void **state)
 	assert_true(hidden_money > 1000);
 }
 
+/* --- cell-key perturbation --------------------------------------------------------- */
+
+static const uint8_t test_key[DISCLOSURE_KEY_BYTES] = {7, 4, 2, 0};
+
+static void test_count_table(void **state)
+{
+	(void)state;
+	unsigned seen[2 * DISCLOSURE_COUNT_MAX_CHANGE + 1] = {0};
+	double mean = 0, square = 0;
+	for (uint64_t u = 0; u < 1000; u++) {
+		int c = disclosure_count_change(u);
+		assert_in_range(c + DISCLOSURE_COUNT_MAX_CHANGE, 0,
+				2 * DISCLOSURE_COUNT_MAX_CHANGE);
+		seen[c + DISCLOSURE_COUNT_MAX_CHANGE]++;
+		mean += c;
+		square += c * c;
+	}
+	static const unsigned table[] = {100, 150, 150, 200, 150, 150, 100};
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		assert_int_equal(seen[i], table[i]);
+	/* The published variance, exactly: a mean of 0 and 3.3. */
+	assert_true(mean == 0);
+	assert_true(square / 1000 > 3.2999 && square / 1000 < 3.3001);
+	assert_string_equal(DISCLOSURE_COUNT_VARIANCE, "3.3");
+}
+
+static void test_amount_change_bounds(void **state)
+{
+	(void)state;
+	int64_t max = 987654321, lo = 0, hi = 0;
+	for (uint64_t u = 0; u < 200000; u++) {
+		int64_t c = disclosure_amount_change(max, u * 2654435761u);
+		assert_true(c * 100 <= max * DISCLOSURE_AMOUNT_MAX_PERCENT);
+		assert_true(-c * 100 <= max * DISCLOSURE_AMOUNT_MAX_PERCENT);
+		lo = c < lo ? c : lo;
+		hi = c > hi ? c : hi;
+	}
+	/* Both ways, and to near the bound. */
+	assert_true(lo * 100 < -max * (DISCLOSURE_AMOUNT_MAX_PERCENT - 1));
+	assert_true(hi * 100 > max * (DISCLOSURE_AMOUNT_MAX_PERCENT - 1));
+}
+
+/* The figures shown for a table of one cell of `cases` claims in MYR summing to `sum`
+ * (largest `max`), perturbed. */
+struct shown {
+	uint64_t cases, workers;
+	int64_t claimed;
+};
+
+static struct shown perturbed_cell(uint64_t cases, int64_t sum, int64_t max, const char *label)
+{
+	struct table t;
+	table_init(&t);
+	struct cell *c = add_cell(&t, cases);
+	c->keys[0] = label;
+	set_measure(c, "MYR", M_CLAIMED, (int64_t)cases, sum, max);
+	set_measure(c, "MYR", M_AWARDED, (int64_t)cases, sum / 2, max / 2);
+	apply(&t);
+	disclosure_perturb(t.cells, t.n, &t.total, test_key);
+	return (struct shown){c->cases, c->workers, c->money[0].m[M_CLAIMED].sum};
+}
+
+/* The same cases give the same figures, whatever the query called the cell. */
+static void test_same_cases_same_figures(void **state)
+{
+	(void)state;
+	struct shown a = perturbed_cell(40, 4000000, 150000, "KH>TH");
+	struct shown b = perturbed_cell(40, 4000000, 150000, "another label");
+	assert_int_equal(a.cases, b.cases);
+	assert_int_equal(a.workers, b.workers);
+	assert_int_equal(a.claimed, b.claimed);
+	/* Currencies in another order: the same key. */
+	struct table t1, t2;
+	table_init(&t1);
+	table_init(&t2);
+	struct cell *c1 = add_cell(&t1, 30), *c2 = add_cell(&t2, 30);
+	set_measure(c1, "MYR", M_CLAIMED, 15, 1500000, 110000);
+	set_measure(c1, "THB", M_CLAIMED, 15, 4500000, 330000);
+	set_measure(c2, "THB", M_CLAIMED, 15, 4500000, 330000);
+	set_measure(c2, "MYR", M_CLAIMED, 15, 1500000, 110000);
+	apply(&t1);
+	apply(&t2);
+	disclosure_perturb(t1.cells, 1, &t1.total, test_key);
+	disclosure_perturb(t2.cells, 1, &t2.total, test_key);
+	assert_int_equal(c1->cases, c2->cases);
+	assert_int_equal(disclosure_money_of(c1, "THB")->m[M_CLAIMED].sum,
+			 disclosure_money_of(c2, "THB")->m[M_CLAIMED].sum);
+	/* Another key, other noise (over a few cells, not all alike). */
+	unsigned differ = 0;
+	for (uint64_t cases = 20; cases < 40; cases++) {
+		struct table x, y;
+		table_init(&x);
+		table_init(&y);
+		add_cell(&x, cases);
+		add_cell(&y, cases);
+		apply(&x);
+		apply(&y);
+		uint8_t other[DISCLOSURE_KEY_BYTES] = {1};
+		disclosure_perturb(x.cells, 1, &x.total, test_key);
+		disclosure_perturb(y.cells, 1, &y.total, other);
+		differ += x.cells[0].cases != y.cells[0].cases;
+	}
+	assert_true(differ >= 10);
+}
+
+/* Hidden figures are not touched; shown ones stay within the published bounds. */
+static void test_perturbation_bounds_and_hidden(void **state)
+{
+	(void)state;
+	struct table t;
+	table_init(&t);
+	struct cell *small = add_cell(&t, 4);
+	set_measure(small, "MYR", M_CLAIMED, 4, 40000, 10000);
+	for (int i = 0; i < 5; i++)
+		set_measure(add_cell(&t, 30 + (uint64_t)i), "MYR", M_CLAIMED, 30 + i,
+			    3000000 + i * 1000, 200000);
+	apply(&t);
+	struct table exact = t;
+	disclosure_perturb(t.cells, t.n, &t.total, test_key);
+	assert_true(small->hidden);
+	assert_int_equal(small->cases, 4); /* hidden: never sent, not perturbed */
+	assert_int_equal(small->money[0].m[M_CLAIMED].sum, 40000);
+	for (size_t i = 0; i < t.n; i++) {
+		if (t.cells[i].hidden)
+			continue;
+		int64_t dc = (int64_t)t.cells[i].cases - (int64_t)exact.cells[i].cases;
+		assert_true(dc >= -DISCLOSURE_COUNT_MAX_CHANGE &&
+			    dc <= DISCLOSURE_COUNT_MAX_CHANGE);
+		int64_t dm =
+		    t.cells[i].money[0].m[M_CLAIMED].sum - exact.money[i][0].m[M_CLAIMED].sum;
+		assert_true((dm < 0 ? -dm : dm) * 100 <= 200000 * DISCLOSURE_AMOUNT_MAX_PERCENT);
+	}
+	int64_t dt = (int64_t)t.total.cases - (int64_t)exact.total.cases;
+	assert_true(dt >= -DISCLOSURE_COUNT_MAX_CHANGE && dt <= DISCLOSURE_COUNT_MAX_CHANGE);
+}
+
+/* Finding 3: the report of everyone minus the report without one person gave that person
+ * (1 case, their exact amount). Now the difference is noise in the large majority of
+ * tries, and the amount is never exact. */
+static void test_finding3_differencing_gives_noise(void **state)
+{
+	(void)state;
+	unsigned count_exposed = 0, amount_exposed = 0, tries = 1000;
+	for (unsigned i = 0; i < tries; i++) {
+		uint64_t others = 15 + i % 40;
+		int64_t typical = 100000 + (int64_t)(i * 7919 % 50000);
+		int64_t person = 987654321 % (typical * 3) + typical; /* below dominance */
+		int64_t sum = typical * (int64_t)others;
+		int64_t largest = person > typical + 5000 ? person : typical + 5000;
+		struct shown without = perturbed_cell(others, sum, typical + 5000, "");
+		struct shown with = perturbed_cell(others + 1, sum + person, largest, "");
+		count_exposed += with.cases - without.cases == 1;
+		amount_exposed += with.claimed - without.claimed == person;
+	}
+	/* Equal changes on both sides happen with probability 0.15 (the table's squares). */
+	assert_true(count_exposed < tries / 4);
+	assert_true(amount_exposed <= 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -331,6 +490,11 @@ int main(void)
 	    cmocka_unit_test(test_dominated_sum_and_complement),
 	    cmocka_unit_test(test_money_follows_hidden_count),
 	    cmocka_unit_test(test_random_tables_leak_nothing),
+	    cmocka_unit_test(test_count_table),
+	    cmocka_unit_test(test_amount_change_bounds),
+	    cmocka_unit_test(test_same_cases_same_figures),
+	    cmocka_unit_test(test_perturbation_bounds_and_hidden),
+	    cmocka_unit_test(test_finding3_differencing_gives_noise),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

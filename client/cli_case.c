@@ -138,7 +138,7 @@ struct case_list_variant {
 
 /* The options of one run, for the checks across options. */
 struct case_query {
-	const char *org, *status, *opened_from, *opened_to, *page_token;
+	const char *org, *status, *opened_from, *opened_to, *page_token, *id_number;
 	bool shared;
 	char status_code[CASE_STATUS_MAX + 2];
 };
@@ -156,6 +156,10 @@ static void case_list_check(struct cli *cli, void *ctx)
 		cli_problem(cli, "--org",
 			    "cannot go with --shared, which lists the cases other organisations "
 			    "referred to your own");
+	if (q->shared && q->id_number != NULL)
+		cli_problem(cli, "--id-number",
+			    "searches your organisation's own cases (ID numbers are indexed per "
+			    "organisation): leave out --shared");
 	/* The status as the protocol's code: the server knows the statuses of each kind
 	 * and says which it takes. Words are typed with '-' ("in-mediation"). */
 	if (q->status != NULL) {
@@ -183,7 +187,7 @@ static const char case_status_notes[] =
 	"--text looks in what is not personal: the reference, employer, recruitment\n"             \
 	"agency, places of arrest and detention, a recommendation's title, text, source\n"         \
 	"and target body, and the office's name and city. Never in names, ID numbers or\n"         \
-	"notes: search a worker by ID number with `tulay claim list --worker-id-number`.\n"        \
+	"notes: search a worker or deported person by ID number with --id-number.\n"               \
 	"\n"                                                                                       \
 	"Pages: newest first, --limit at a time (default 50). Without --all, only the\n"           \
 	"first page is listed, and when there are more, stderr names the --page-token\n"           \
@@ -201,6 +205,7 @@ static const struct case_list_variant case_variant = {
 	       "  tulay case list --text \"Bina Jaya\" --opened-from 2026-01-01\n"
 	       "  tulay case list --sector construction --office \"Kuala Lumpur\" --all\n"
 	       "  tulay case list --shared\n"
+	       "  tulay case list --id-number AB1234567\n"
 	       "  tulay case list --all --format csv > cases.csv",
     .notes = "--status takes a status of the --kind given, or of any kind without it.\n"
 	     "--shared lists instead the cases other organisations referred to yours and\n"
@@ -216,6 +221,7 @@ static const struct case_list_variant deportation_variant = {
 		   "`tulay case list`: a case is listed when it matches all of them.",
     .example = "  tulay deportation list --status detained --country MY\n"
 	       "  tulay deportation list --text \"Semenyih\" --opened-from 2026-01-01\n"
+	       "  tulay deportation list --id-number \"EB 123 4567\"\n"
 	       "  tulay deportation list --all --format csv > deportations.csv",
     .notes = "--status: arrested, detained, released or deported. --country matches the\n"
 	     "nationality and the countries deported from and to.\n\n" CASE_TEXT_NOTES,
@@ -236,7 +242,8 @@ static const struct case_list_variant recommendation_variant = {
 	     "implemented, noted or rejected. --country matches the country addressed.\n"
 	     "\n" CASE_TEXT_NOTES,
     .kind = TULAY__V1__CASE_KIND__CASE_KIND_RECOMMENDATION,
-    .omit = (const char *const[]){"--kind", "--employer", "--sector", "--shared", NULL},
+    .omit =
+	(const char *const[]){"--kind", "--employer", "--sector", "--shared", "--id-number", NULL},
     .noun = "recommendations",
     .empty = "No recommendations.",
 };
@@ -331,6 +338,14 @@ static int case_list_run(struct cli *cli, const struct case_list_variant *v, int
 			"1-100 characters; see below)",
 	    },
 	    {
+		.name = "--id-number",
+		.type = ARGS_TEXT,
+		.target = &q.id_number,
+		.metavar = "NUMBER",
+		.help = "only cases whose worker (or co-worker) or deported person has this "
+			"passport or ID number (exact; spaces, '-', '.' and '/' ignored)",
+	    },
+	    {
 		.name = "--shared",
 		.type = ARGS_FLAG,
 		.target = &q.shared,
@@ -387,6 +402,7 @@ static int case_list_run(struct cli *cli, const struct case_list_variant *v, int
 	query.employer = (char *)(employer != NULL ? employer : "");
 	query.office = (char *)(office != NULL ? office : "");
 	query.text = (char *)(text != NULL ? text : "");
+	query.id_number = (char *)(q.id_number != NULL ? q.id_number : "");
 	query.shared = q.shared;
 	query.limit = limit;
 	query.page_token = (char *)(q.page_token != NULL ? q.page_token : "");
@@ -424,4 +440,30 @@ int deportation_list(struct cli *cli, int argc, char **argv)
 int recommendation_list(struct cli *cli, int argc, char **argv)
 {
 	return case_list_run(cli, &recommendation_variant, argc, argv);
+}
+
+void case_warn_duplicates(const struct cli *cli, char *const *refs, size_t n)
+{
+	if (n == 0)
+		return;
+	size_t len = 1;
+	for (size_t i = 0; i < n; i++)
+		len += strlen(refs[i]) + 2;
+	char *list = malloc(len);
+	if (list == NULL) {
+		cli_error(cli, "possible duplicate: %zu other case%s hold%s the same ID number", n,
+			  n == 1 ? "" : "s", n == 1 ? "s" : "");
+		return;
+	}
+	list[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			strcat(list, ", ");
+		strcat(list, refs[i]);
+	}
+	cli_error(cli, "possible duplicate of %s: a worker or person with the same ID number",
+		  list);
+	cli_detail("the case was logged; check that it is not one already logged (tulay case list "
+		   "--id-number NUMBER)");
+	free(list);
 }

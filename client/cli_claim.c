@@ -5,6 +5,7 @@
 
 #include "civil_date.h"
 #include "cli_args.h"
+#include "cli_case.h"
 #include "cli_output.h"
 #include "cli_rpc.h"
 #include "cli_timeline.h"
@@ -271,7 +272,8 @@ int claim_add(struct cli *cli, int argc, char **argv)
 	     .type = ARGS_TEXT,
 	     .target = &d.worker_id_number,
 	     .metavar = "ID",
-	     .help = "passport or ID number (optional; encrypted, findable by exact match)"},
+	     .help = "passport or ID number (optional; encrypted; found by exact match with tulay "
+		     "case list --id-number)"},
 	    {.name = "--worker-phone",
 	     .type = ARGS_TEXT,
 	     .target = &d.worker_phone,
@@ -408,6 +410,8 @@ int claim_add(struct cli *cli, int argc, char **argv)
 	}
 	if (rc == CLI_EXIT_OK) {
 		output_heading(cli, "Logged claim %s", resp->claim->reference);
+		case_warn_duplicates(cli, resp->claim->possible_duplicates,
+				     resp->claim->n_possible_duplicates);
 		rc = output_show(cli, claim_record(resp->claim));
 	}
 	tulay_response_free(resp);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli_args.h"
+#include "cli_case.h"
 #include "cli_output.h"
 #include "cli_rpc.h"
 #include "cli_timeline.h"
@@ -269,7 +270,8 @@ int deportation_add(struct cli *cli, int argc, char **argv)
 	     .type = ARGS_TEXT,
 	     .target = &d.person_id_number,
 	     .metavar = "ID",
-	     .help = "passport or ID number (optional; encrypted, findable by exact match)"},
+	     .help = "passport or ID number (optional; encrypted; found by exact match with tulay "
+		     "case list --id-number)"},
 	    {.name = "--office",
 	     .type = ARGS_TEXT,
 	     .target = &d.office,
@@ -349,6 +351,8 @@ int deportation_add(struct cli *cli, int argc, char **argv)
 	}
 	if (rc == CLI_EXIT_OK) {
 		output_heading(cli, "Logged deportation %s", resp->deportation->reference);
+		case_warn_duplicates(cli, resp->deportation->possible_duplicates,
+				     resp->deportation->n_possible_duplicates);
 		rc = output_show(cli, deportation_record(resp->deportation));
 	}
 	tulay_response_free(resp);

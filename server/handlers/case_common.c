@@ -32,6 +32,14 @@ const struct db_statement case_common_statements[] = {
      "JOIN user_names u ON u.user_id = e.recorded_by "
      "WHERE c.org_id = $1 AND c.idempotency_key = $2 ORDER BY e.recorded_at, e.event_id"},
     {"case_note_add", "SELECT event_id, outcome FROM add_case_note($1, $2, $3, $4, $5, $6, $7)"},
+    /* Possible duplicates: the organisation's ($1) other cases (not the one with key $4)
+     * holding one of these ID numbers' blind indexes: $2 one, $3 an array (migration
+     * 0016's case_id_numbers). */
+    {"case_duplicates", "SELECT DISTINCT c.reference FROM case_id_numbers i "
+			"JOIN cases c ON c.org_id = i.org_id AND c.case_id = i.case_id "
+			"WHERE i.org_id = $1::bigint "
+			"AND (i.id_index = $2::bytea OR i.id_index = ANY ($3::bytea[])) "
+			"AND c.idempotency_key <> $4::bytea ORDER BY 1 LIMIT 20"},
 };
 const unsigned case_common_statements_count = N_ELEMS(case_common_statements);
 
@@ -422,4 +430,32 @@ void case_today(struct civil_date *today)
 	today->year = tm.tm_year + 1900;
 	today->month = tm.tm_mon + 1;
 	today->day = tm.tm_mday;
+}
+
+void case_find_duplicates(struct request *req, const char *org_id, const uint8_t *index,
+			  const char *indexes, const ProtobufCBinaryData *key)
+{
+	struct db_query *q = db_job_add(&req->job, "case_duplicates");
+	db_param_text(q, org_id);
+	if (index != NULL)
+		db_param_bytes(q, index, VAULT_INDEX_BYTES);
+	else
+		db_param_text(q, NULL);
+	db_param_text(q, indexes);
+	db_param_bytes(q, key->data, (int)key->len);
+}
+
+bool case_references(struct request *req, const PGresult *res, char ***out, size_t *n)
+{
+	int rows = PQntuples(res);
+	char **refs = request_alloc(req, sizeof(*refs) * (size_t)(rows + 1));
+	if (refs == NULL)
+		return false;
+	for (int i = 0; i < rows; i++) {
+		if ((refs[i] = arena_strdup(&req->arena, PQgetvalue(res, i, 0))) == NULL)
+			return false;
+	}
+	*out = refs;
+	*n = (size_t)rows;
+	return true;
 }

@@ -123,6 +123,17 @@ Tulay__V1__CaseEvent *case_event_from_row(struct request *req, const PGresult *r
 bool case_timeline(struct request *req, const PGresult *res, int64_t org_id,
 		   Tulay__V1__CaseEvent ***events, size_t *n);
 
+/* Adds the query "case_duplicates" to the request's job: the references of the
+ * organisation's (org_id) other cases than the one with idempotency key `key` holding the
+ * ID number whose blind index is `index` (NULL: none) or one of `indexes` (a bytea[]
+ * literal, NULL: none). Read its result with case_references. */
+void case_find_duplicates(struct request *req, const char *org_id, const uint8_t *index,
+			  const char *indexes, const ProtobufCBinaryData *key);
+
+/* The first column of every row of `res` (references) as an arena array. False when out
+ * of memory. */
+bool case_references(struct request *req, const PGresult *res, char ***out, size_t *n);
+
 /* Replies with one CaseEvent read from a case_event_by_key result. */
 void case_event_reply(struct request *req, const PGresult *res, int64_t org_id);
 

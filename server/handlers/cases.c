@@ -33,7 +33,8 @@
 
 /* The filters of ListCases, after the organisation ($1): $2 kind, $3 status, $4 and $5
  * opened from and to (NULL: unset), $6 country, $7 sector, $8 employer, $9 office, $10
- * text, $11 the last case_id of the previous page (0 for the first), $12 rows to fetch.
+ * text, $11 the last case_id of the previous page (0 for the first), $12 rows to fetch,
+ * $13 the blind index of an ID number (migration 0016's case_id_numbers).
  * An unset filter is '' (or NULL); custom plans fold its branch away. */
 #define CASE_LIST_FILTERS                                                                          \
 	"   AND ($2::text = '' OR kind = $2::text) "                                               \
@@ -46,6 +47,9 @@
 	"   AND ($9::text = '' OR office = $9::text) "                                             \
 	"   AND ($10::text = '' OR strpos(lower(search_text), lower($10::text)) > 0) "             \
 	"   AND ($11::bigint = 0 OR case_id < $11::bigint) "                                       \
+	"   AND ($13::bytea IS NULL OR (org_id, case_id) IN (SELECT i.org_id, i.case_id "          \
+	"        FROM case_id_numbers i WHERE i.org_id = $1::bigint AND i.id_index = "             \
+	"$13::bytea)) "                                                                            \
 	" ORDER BY case_id DESC LIMIT $12::integer"
 
 const struct db_statement cases_statements[] = {
@@ -243,6 +247,19 @@ static void case_list_submit(struct request *req)
 	db_param_text(q, m->text);
 	db_param_text(q, *m->page_token != '\0' ? m->page_token : "0");
 	db_param_text(q, fetch);
+	char index_hex[2 * VAULT_INDEX_BYTES + 1] = "";
+	if (*m->id_number != '\0') {
+		uint8_t *index = arena_alloc(&req->arena, VAULT_INDEX_BYTES);
+		if (index == NULL) {
+			request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+			return;
+		}
+		vault_index(st->org_id, m->id_number, index);
+		db_param_bytes(q, index, VAULT_INDEX_BYTES);
+		sodium_bin2hex(index_hex, sizeof(index_hex), index, VAULT_INDEX_BYTES);
+	} else {
+		db_param_text(q, NULL);
+	}
 	/* Free text may be anything a user typed, a name among it: the audit entry names it
 	 * by its keyed hash (as ID numbers are), so an auditor holding the key can tell who
 	 * searched for what, and nobody else can read it. */
@@ -256,11 +273,11 @@ static void case_list_submit(struct request *req)
 		      arena_printf(&req->arena,
 				   "shared=%s kind=%s status=%s opened_from=%s opened_to=%s "
 				   "country=%s sector=%s employer=%s office=%s text_index=%s "
-				   "page_token=%s limit=%u",
+				   "id_number_index=%s page_token=%s limit=%u",
 				   m->shared ? "true" : "false", kind != NULL ? kind : "",
 				   m->status, m->opened_from, m->opened_to, m->country,
 				   sector != NULL ? sector : "", m->employer, m->office, text_hex,
-				   m->page_token, st->limit));
+				   index_hex, m->page_token, st->limit));
 	request_db(req, cases_listed);
 }
 
@@ -318,6 +335,13 @@ void handle_list_cases(struct request *req)
 		request_field_error(req, "office", problem);
 	if (*m->text != '\0' && (problem = validate_text(m->text, 1, CASE_TEXT_MAX)) != NULL)
 		request_field_error(req, "text", problem);
+	if (*m->id_number != '\0' && !chars_in(m->id_number, 3, 40, ID_NUMBER_CHARS))
+		request_field_error(req, "id_number", ID_NUMBER_PROBLEM);
+	if (*m->id_number != '\0' && m->shared)
+		request_field_error(
+		    req, "id_number",
+		    "searches your organisation's own cases: ID numbers are indexed "
+		    "per organisation, so leave out shared");
 	if (m->limit > CASE_LIST_MAX)
 		request_field_error(req, "limit", "must be at most 500");
 	if (!case_page_token_is_valid(m->page_token))

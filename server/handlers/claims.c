@@ -342,6 +342,7 @@ struct claim_create_state {
 	uint8_t id_index[VAULT_INDEX_BYTES];
 	int readback;         /* the query that reads the claim back */
 	int workers_readback; /* the one that reads its other workers, or -1: none sent */
+	int duplicates;       /* the one that finds possible duplicates, or -1: none sent */
 };
 
 static const char *worker_field(const Tulay__V1__CreateClaim *m, size_t i)
@@ -383,6 +384,12 @@ static void claim_created(struct request *req, enum db_outcome outcome)
 	}
 	Tulay__V1__Claim *claim = claim_build_group(
 	    req, res, st->workers_readback >= 0 ? request_result(req, st->workers_readback) : NULL);
+	if (claim != NULL && st->duplicates >= 0 &&
+	    !case_references(req, request_result(req, st->duplicates), &claim->possible_duplicates,
+			     &claim->n_possible_duplicates)) {
+		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
 	if (claim != NULL)
 		claim_send(req, claim);
 }
@@ -633,6 +640,15 @@ static void claim_create_submit(struct request *req)
 		db_param_text(q, org_id);
 		db_param_text(q, NULL);
 		db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
+	}
+	bool co_indexed = false;
+	for (size_t w = 0; w < m->n_co_workers; w++)
+		co_indexed = co_indexed || *m->co_workers[w]->id_number != '\0';
+	st->duplicates = -1;
+	if (indexed || co_indexed) {
+		st->duplicates = req->job.nqueries;
+		case_find_duplicates(req, org_id, indexed ? st->id_index : NULL, co_workers[3],
+				     &m->idempotency_key);
 	}
 	request_audit_case_key(req, "create_claim", m->idempotency_key.data,
 			       (int)m->idempotency_key.len);

@@ -354,6 +354,7 @@ struct deportation_create_state {
 	int64_t org_id;
 	struct stage_date dates[N_STAGES];
 	uint8_t id_index[VAULT_INDEX_BYTES];
+	bool indexed; /* a person's ID number was given: possible duplicates are looked for */
 };
 
 /* Records a field error on each stage date that certainly precedes an earlier stage's,
@@ -456,7 +457,16 @@ static void deportation_created(struct request *req, enum db_outcome outcome)
 		request_fail_key_reused(req, "deportation");
 		return;
 	}
-	deportation_reply(req, 1);
+	const struct deportation_create_state *st = req->state;
+	Tulay__V1__Deportation *d = deportation_build(req, request_result(req, 1));
+	if (d != NULL && st->indexed &&
+	    !case_references(req, request_result(req, 2), &d->possible_duplicates,
+			     &d->n_possible_duplicates)) {
+		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	if (d != NULL)
+		deportation_send(req, d);
 }
 
 /* Seals one part of the person for the new row (NULL for an empty one). Returns false
@@ -513,7 +523,8 @@ static void deportation_create_submit(struct request *req)
 		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
 		return;
 	}
-	if (*id_number != '\0')
+	st->indexed = *id_number != '\0';
+	if (st->indexed)
 		vault_index(st->org_id, id_number, st->id_index);
 
 	/* The request as the server understood it, so that a retry is recognised and a key
@@ -572,6 +583,8 @@ static void deportation_create_submit(struct request *req)
 	q = db_job_add(&req->job, "deportation_by_key");
 	db_param_text(q, w->org);
 	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
+	if (st->indexed)
+		case_find_duplicates(req, w->org, st->id_index, NULL, &m->idempotency_key);
 	request_audit_case_key(req, "create_deportation", m->idempotency_key.data,
 			       (int)m->idempotency_key.len);
 	request_db(req, deportation_created);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -100,6 +101,75 @@ static bool has_field_error(const Tulay__V1__Response *resp, const char *field)
 			return true;
 	}
 	return false;
+}
+
+/* A claim whose worker or co-worker has the ID number of an earlier case of the
+ * organisation is logged, and names that case as a possible duplicate (issue 12, point 6):
+ * written another way, as a co-worker, never the claim itself on a retry, and never a
+ * case of another organisation. */
+static void test_possible_duplicates(void **state)
+{
+	(void)state;
+	struct tulay_client *c = login_as("officer");
+	char number[32];
+	snprintf(number, sizeof(number), "DUP %u", (unsigned)(time(NULL) % 1000000));
+
+	struct claim_form first;
+	claim_form_init(&first, "Duplicate Check Sdn Bhd");
+	Tulay__V1__Worker worker = TULAY__V1__WORKER__INIT;
+	worker.id_number = number;
+	first.msg.worker = &worker;
+	Tulay__V1__Response *a = create(c, &first);
+	assert_int_equal(a->status->code, TULAY__V1__CODE__OK);
+	assert_int_equal(a->claim->n_possible_duplicates, 0);
+
+	/* The same number as a co-worker's, without the space. */
+	char squeezed[32];
+	size_t o = 0;
+	for (const char *p = number; *p != '\0'; p++)
+		if (*p != ' ')
+			squeezed[o++] = *p;
+	squeezed[o] = '\0';
+	struct claim_form second;
+	claim_form_init(&second, "Duplicate Check Sdn Bhd");
+	Tulay__V1__Worker lead = TULAY__V1__WORKER__INIT, co = TULAY__V1__WORKER__INIT;
+	lead.name = "Lead worker";
+	co.name = "Co-worker";
+	co.id_number = squeezed;
+	Tulay__V1__Worker *co_workers[] = {&co};
+	second.msg.worker = &lead;
+	second.msg.co_workers = co_workers;
+	second.msg.n_co_workers = 1;
+	second.msg.workers = 2;
+	Tulay__V1__Response *b = create(c, &second);
+	assert_int_equal(b->status->code, TULAY__V1__CODE__OK);
+	assert_int_equal(b->claim->n_possible_duplicates, 1);
+	assert_string_equal(b->claim->possible_duplicates[0], a->claim->reference);
+
+	/* A retry answers the same claim and does not call it its own duplicate. */
+	Tulay__V1__Response *again = create(c, &second);
+	assert_int_equal(again->status->code, TULAY__V1__CODE__OK);
+	assert_string_equal(again->claim->reference, b->claim->reference);
+	assert_int_equal(again->claim->n_possible_duplicates, 1);
+	assert_string_equal(again->claim->possible_duplicates[0], a->claim->reference);
+
+	/* Another organisation's claim with the same number is no duplicate of these. */
+	struct tulay_client *kl = login_as("klofficer");
+	struct claim_form other;
+	claim_form_init(&other, "Duplicate Check Sdn Bhd");
+	Tulay__V1__Worker same = TULAY__V1__WORKER__INIT;
+	same.id_number = number;
+	other.msg.worker = &same;
+	Tulay__V1__Response *d = create(kl, &other);
+	assert_int_equal(d->status->code, TULAY__V1__CODE__OK);
+	assert_int_equal(d->claim->n_possible_duplicates, 0);
+
+	tulay_response_free(a);
+	tulay_response_free(b);
+	tulay_response_free(again);
+	tulay_response_free(d);
+	tulay_close(kl);
+	tulay_close(c);
 }
 
 static void test_create_show_list(void **state)
@@ -649,6 +719,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_referral_needs_consent),
 	    cmocka_unit_test(test_two_clients_pipelining),
 	    cmocka_unit_test(test_backpressure_loses_nothing),
+	    cmocka_unit_test(test_possible_duplicates),
 	};
 	return cmocka_run_group_tests_name("it_claims", tests, NULL, NULL);
 }

@@ -212,6 +212,39 @@ for secret in "Wulandari" "4471902" "Jomar" "Visited Siti"; do
 	fi
 done
 
+# --- found by the person's ID number; a second case of the same person flagged -----------
+# The help promised "findable by exact match", and only claims were (issue 12, point 6).
+expect "a deportation is found by the person's ID number, written any way" 0 "$ref" -- \
+	as officer deportation list --id-number "c-4471902"
+match "and only that one" '^1$' "$(as officer case list --id-number "C4471902" --format csv 2>&1 | grep -c '^DP-')"
+expect "another number finds nothing" 0 'No deportations' -- as officer deportation list --id-number "C 4471903"
+expect "another organisation's officer does not find it (indexes are per organisation)" 0 'No cases' -- \
+	as klofficer case list --id-number "C 4471902"
+expect "a malformed number is refused, naming the option" 2 'id_number' -- \
+	as officer case list --id-number "ab"
+expect "with --shared it is refused before sending" 1 '--id-number' -- \
+	as officer case list --id-number "C 4471902" --shared
+before=$(cases)
+expect "the same person deported again: logged, and flagged as a possible duplicate" 0 \
+	"possible duplicate.*$ref" -- as officer deportation add --nationality ID --deported-from MY \
+	--arrested-on 2026-02-01 --person-id-number "C4471902"
+second=$(grep -oE 'Logged deportation DP-[0-9]{4}-[0-9]{6}' <<<"$LAST" | grep -oE 'DP-[0-9]{4}-[0-9]{6}')
+match "the second case is logged all the same" "^$((before + 1))\$" "$(cases)"
+expect "a claim of the same worker is flagged too, with both deportations" 0 \
+	"possible duplicate.*$ref.*$second|possible duplicate.*$second.*$ref" -- \
+	as officer claim add --nationality ID --country-of-work MY --sector domestic-work \
+	--employer "Keluarga Contoh" --work-start 2024-01-01 --work-end 2025-03-01 \
+	--amount 5400.00 --currency MYR --worker-id-number "C 4471902"
+claim=$(grep -oE 'WT-[0-9]{4}-[0-9]{6}' <<<"$LAST" | head -n 1)
+if grep -q 'possible duplicate' <<<"$(as officer deportation add --nationality ID --deported-from MY \
+	--arrested-on 2026-02-02 --person-id-number "Z 9990001" 2>&1)"; then
+	not_ok "a person never seen before is not flagged"
+else
+	ok "a person never seen before is not flagged"
+fi
+match "the search is audited by the number's blind index, never the number" 'id_number_index=[0-9a-f]{64}' \
+	"$(super -c "SELECT detail FROM audit_log WHERE action = 'list_cases' ORDER BY id DESC LIMIT 1")"
+
 for cmd in "deportation add" "deportation show" "deportation stage" "deportation intervention"; do
 	# shellcheck disable=SC2086
 	expect "$cmd --help" 0 'Usage: tulay '"$cmd" -- as officer $cmd --help

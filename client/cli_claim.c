@@ -606,20 +606,6 @@ static void claim_status_check(struct cli *cli, void *ctx)
 			    vocab_word(&vocab_claim_statuses, d->status));
 }
 
-/* The version of claim `reference` (of the caller's organisation) as the server shows it
- * now, for --expected-version's default. Returns CLI_EXIT_OK with *version set, or the
- * exit code after saying why. */
-static int claim_current_version(struct rpc *rpc, const char *reference, const char *org,
-				 int64_t *version)
-{
-	Tulay__V1__Response *resp = NULL;
-	int rc = claim_get(rpc, reference, org != NULL ? org : "", &resp);
-	if (rc == CLI_EXIT_OK)
-		*version = resp->claim->version;
-	tulay_response_free(resp);
-	return rc;
-}
-
 /* The --expected-version option of the commands that change a claim. */
 #define CLAIM_EXPECTED_VERSION_OPTION(where)                                                       \
 	{                                                                                          \
@@ -653,7 +639,31 @@ struct claim_change {
 	int64_t *expected_version; /* where in req the version goes */
 	/* Prints the heading over the changed claim, in the table format. */
 	void (*heading)(const struct cli *cli, const Tulay__V1__Claim *c);
+	/* The change sets the award: without --expected-version it is refused when the claim
+	 * has one already (it would be overwritten unseen), and a stale version is answered
+	 * with the award and version the claim has now. */
+	bool sets_award;
 };
+
+/* "30000.00 MYR" in buf, or "none" when `m` is unset. */
+static const char *money_or_none(const Tulay__V1__Money *m, char *buf, size_t cap);
+
+/* After a refusal of an award change sent with `sent`: when the claim has moved on,
+ * says what its award and version are now. */
+static void award_now(struct rpc *rpc, const struct claim_change *ch, int64_t sent)
+{
+	Tulay__V1__Response *resp = NULL;
+	if (claim_get(rpc, ch->reference, ch->org != NULL ? ch->org : "", &resp) == CLI_EXIT_OK &&
+	    resp->claim->version != sent) {
+		char award[64];
+		cli_detail("the claim is at version %lld now, its award %s: check it (tulay claim "
+			   "show %s), then give --expected-version %lld",
+			   (long long)resp->claim->version,
+			   money_or_none(resp->claim->amount_awarded, award, sizeof(award)),
+			   ch->reference, (long long)resp->claim->version);
+	}
+	tulay_response_free(resp);
+}
 
 /* Sends the change on one connection, after asking for the claim's current version when
  * none was given, and prints the changed claim. Returns the exit code. */
@@ -666,8 +676,25 @@ static int claim_change_send(struct cli *cli, const struct claim_change *ch)
 	 * server may show a newer one, made by that attempt itself. */
 	char uncertain[256];
 	int rc = rpc_begin(cli, &rpc);
-	if (rc == CLI_EXIT_OK && version == 0)
-		rc = claim_current_version(&rpc, ch->reference, ch->org, &version);
+	if (rc == CLI_EXIT_OK && version == 0) {
+		Tulay__V1__Response *now = NULL;
+		rc = claim_get(&rpc, ch->reference, ch->org != NULL ? ch->org : "", &now);
+		if (rc == CLI_EXIT_OK) {
+			version = now->claim->version;
+			if (ch->sets_award && now->claim->amount_awarded != NULL) {
+				char award[64];
+				cli_error(
+				    cli,
+				    "%s already has an award of %s (version %lld): to replace "
+				    "it, give --expected-version %lld",
+				    ch->reference,
+				    money_or_none(now->claim->amount_awarded, award, sizeof(award)),
+				    (long long)version, (long long)version);
+				rc = CLI_EXIT_REFUSED;
+			}
+		}
+		tulay_response_free(now);
+	}
 	if (rc == CLI_EXIT_OK) {
 		if (ch->expected == 0)
 			snprintf(uncertain, sizeof(uncertain),
@@ -679,6 +706,8 @@ static int claim_change_send(struct cli *cli, const struct claim_change *ch)
 		rpc.idempotency_key = ch->key->bytes;
 		rpc.uncertain = uncertain;
 		rc = rpc_call(&rpc, ch->req, TULAY__V1__RESPONSE__BODY_CLAIM, &resp);
+		if (rc == CLI_EXIT_REFUSED && ch->sets_award)
+			award_now(&rpc, ch, version);
 	}
 	if (rc == CLI_EXIT_OK) {
 		ch->heading(cli, resp->claim);
@@ -802,6 +831,12 @@ static void claim_amounts_check(struct cli *cli, void *ctx)
 	check_amount(cli, "--recovered", &d->recovered, d->currency, true);
 }
 
+static void claim_pay_check(struct cli *cli, void *ctx)
+{
+	struct amounts_draft *d = ctx;
+	check_amount(cli, "--amount", &d->recovered, d->currency, false);
+}
+
 /* `m` as "30000.00 MYR" in buf (64 bytes are plenty). */
 static const char *money_text(const Tulay__V1__Money *m, char *buf, size_t cap)
 {
@@ -812,6 +847,15 @@ static const char *money_text(const Tulay__V1__Money *m, char *buf, size_t cap)
 		snprintf(buf, cap, "%lld minor units of %s", (long long)m->minor_units,
 			 m->currency);
 	return buf;
+}
+
+static const char *money_or_none(const Tulay__V1__Money *m, char *buf, size_t cap)
+{
+	if (m == NULL) {
+		snprintf(buf, cap, "none");
+		return buf;
+	}
+	return money_text(m, buf, cap);
 }
 
 /* "WT-2026-000004: awarded 30000.00 MYR, recovered 12000.00 MYR", of what is known. */
@@ -827,9 +871,18 @@ static void amounts_heading(const struct cli *cli, const Tulay__V1__Claim *c)
 		       recovered);
 }
 
+/* The --rate-date option of the commands that record money on a claim. */
+#define CLAIM_RATE_DATE_OPTION(where)                                                              \
+	{                                                                                          \
+		.name = "--rate-date", .type = ARGS_DATE, .target = (where),                       \
+		.metavar = "YYYY-MM-DD",                                                           \
+		.help = "amounts in another currency than the claim's: convert them at the "       \
+			"exchange rate in force on this day (tulay rate list)",                    \
+	}
+
 int claim_amounts(struct cli *cli, int argc, char **argv)
 {
-	const char *reference = NULL, *org = NULL;
+	const char *reference = NULL, *org = NULL, *rate_date = NULL;
 	struct amounts_draft d = {0};
 	uint32_t expected = 0;
 	struct args_key key = {0};
@@ -846,16 +899,19 @@ int claim_amounts(struct cli *cli, int argc, char **argv)
 		.type = ARGS_TEXT,
 		.target = &d.recovered.text,
 		.metavar = "AMOUNT",
-		.help = "what has been recovered so far in all (not this payment alone)",
+		.help = "what has been recovered in all, while nothing is recorded yet; after "
+			"that, record each payment with tulay claim pay",
 	    },
 	    {
 		.name = "--currency",
 		.type = ARGS_CURRENCY,
 		.target = &d.currency,
 		.metavar = "CODE",
-		.help = "currency of the amounts, ISO 4217 (e.g. MYR)",
+		.help = "currency of the amounts, ISO 4217 (e.g. MYR): the claim's, unless "
+			"--rate-date converts them",
 		.required = true,
 	    },
+	    CLAIM_RATE_DATE_OPTION(&rate_date),
 	    CLAIM_EXPECTED_VERSION_OPTION(&expected),
 	    CASE_ORG_OPTION(&org),
 	    ARGS_IDEMPOTENCY_KEY(&key),
@@ -864,14 +920,20 @@ int claim_amounts(struct cli *cli, int argc, char **argv)
 	const struct args_command cmd = {
 	    .name = "claim amounts",
 	    .description =
-		"Records what was awarded on a claim of your organisation and what has been\n"
-		"recovered so far, and prints the claim. An amount not given stays as it\n"
-		"was. The update goes into the claim's timeline (tulay claim show).",
+		"Records what was awarded on a claim of your organisation (and, while nothing\n"
+		"is recorded as recovered, what has been), and prints the claim. An amount not\n"
+		"given stays as it was. The update goes into the claim's timeline (tulay\n"
+		"claim show). Recoveries after the first are payments: tulay claim pay.",
 	    .options = options,
 	    CLAIM_REFERENCE_OPERAND(&reference),
 	    .notes = "Give --awarded, --recovered or both, as totals in the currency's units\n"
-		     "with at most its decimal places: 30000.00 MYR, 1500 JPY (none).\n"
-		     "\n" CLAIM_EXPECTED_VERSION_NOTE,
+		     "with at most its decimal places: 30000.00 MYR, 1500 JPY (none), in the\n"
+		     "claim's currency; in another only with --rate-date, which converts them.\n"
+		     "\n"
+		     "An award is never replaced unseen: when the claim has one, give the\n"
+		     "--expected-version you saw it at (tulay claim show); if the claim changed\n"
+		     "since, the award and version it has now are shown. Without an award yet,\n"
+		     "the version the server shows just before is used.",
 	    .example = "  tulay claim amounts WT-2026-000004 --awarded 30000.00 --currency MYR\n"
 		       "  tulay claim amounts WT-2026-000004 --recovered 12000.00 --currency MYR "
 		       "\\\n"
@@ -893,6 +955,7 @@ int claim_amounts(struct cli *cli, int argc, char **argv)
 	update.amount_awarded = amount_money(&d.awarded);
 	update.amount_recovered = amount_money(&d.recovered);
 	update.organisation = (char *)(org != NULL ? org : "");
+	update.exchange_rate_date = (char *)(rate_date != NULL ? rate_date : "");
 	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
 	req.body_case = TULAY__V1__REQUEST__BODY_UPDATE_CLAIM_AMOUNTS;
 	req.update_claim_amounts = &update;
@@ -905,8 +968,100 @@ int claim_amounts(struct cli *cli, int argc, char **argv)
 	    .expected_version = &update.expected_version,
 	    .heading = amounts_heading,
 	    .org = org,
+	    .sets_award = d.awarded.text != NULL,
 	};
 	return claim_change_send(cli, &ch);
+}
+
+int claim_pay(struct cli *cli, int argc, char **argv)
+{
+	const char *reference = NULL, *org = NULL, *rate_date = NULL, *paid_on = NULL;
+	struct amounts_draft d = {0};
+	struct args_key key = {0};
+	const struct args_option options[] = {
+	    {
+		.name = "--amount",
+		.type = ARGS_TEXT,
+		.target = &d.recovered.text,
+		.metavar = "AMOUNT",
+		.help = "what was paid this time, more than 0 (not the total so far)",
+		.required = true,
+	    },
+	    {
+		.name = "--currency",
+		.type = ARGS_CURRENCY,
+		.target = &d.currency,
+		.metavar = "CODE",
+		.help = "currency of the payment, ISO 4217: the claim's, unless --rate-date "
+			"converts it",
+		.required = true,
+	    },
+	    {
+		.name = "--paid-on",
+		.type = ARGS_DATE,
+		.target = &paid_on,
+		.metavar = "YYYY-MM-DD",
+		.help = "the day it was paid, not in the future",
+		.required = true,
+	    },
+	    CLAIM_RATE_DATE_OPTION(&rate_date),
+	    CASE_ORG_OPTION(&org),
+	    ARGS_IDEMPOTENCY_KEY(&key),
+	    {0},
+	};
+	const struct args_command cmd = {
+	    .name = "claim pay",
+	    .description =
+		"Records a payment recovered for the worker(s) of a claim: payments add up\n"
+		"into what the claim has recovered, and never replace one another. Prints\n"
+		"the claim; the payment goes into its timeline (tulay claim show).",
+	    .options = options,
+	    CLAIM_REFERENCE_OPERAND(&reference),
+	    .notes = "The amount is in the claim's currency; a payment in another currency\n"
+		     "needs --rate-date, the day whose exchange rate converts it (an admin sets\n"
+		     "rates: tulay rate set). Run again with the --idempotency-key printed when\n"
+		     "the outcome is unknown: a payment is never recorded twice.",
+	    .example = "  tulay claim pay WT-2026-000004 --amount 4000.00 --currency MYR "
+		       "--paid-on 2026-11-30\n"
+		       "  tulay claim pay WT-2026-000004 --amount 900.00 --currency USD \\\n"
+		       "      --paid-on 2026-12-01 --rate-date 2026-12-01",
+	    .check = claim_pay_check,
+	    .check_ctx = &d,
+	};
+	int rc;
+	if (!args_parse(cli, &cmd, argc, argv, &rc))
+		return rc;
+	rc = args_key_finish(cli, &key);
+	if (rc != CLI_EXIT_OK)
+		return rc;
+
+	Tulay__V1__RecordPayment pay = TULAY__V1__RECORD_PAYMENT__INIT;
+	pay.idempotency_key.data = key.bytes;
+	pay.idempotency_key.len = sizeof(key.bytes);
+	pay.reference = (char *)reference;
+	pay.amount = amount_money(&d.recovered);
+	pay.paid_on = (char *)paid_on;
+	pay.exchange_rate_date = (char *)(rate_date != NULL ? rate_date : "");
+	pay.organisation = (char *)(org != NULL ? org : "");
+	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
+	req.body_case = TULAY__V1__REQUEST__BODY_RECORD_PAYMENT;
+	req.record_payment = &pay;
+
+	struct rpc rpc;
+	Tulay__V1__Response *resp = NULL;
+	rc = rpc_begin(cli, &rpc);
+	if (rc == CLI_EXIT_OK) {
+		rpc.idempotency_key = key.bytes;
+		rpc.uncertain = "The payment may or may not have been recorded";
+		rc = rpc_call(&rpc, &req, TULAY__V1__RESPONSE__BODY_CLAIM, &resp);
+	}
+	if (rc == CLI_EXIT_OK) {
+		amounts_heading(cli, resp->claim);
+		rc = output_show(cli, claim_record(resp->claim));
+	}
+	tulay_response_free(resp);
+	rpc_end(&rpc);
+	return rc;
 }
 
 /* `ctx` is the note's text (const char **). */

@@ -13,6 +13,7 @@ int claim_show(struct cli *cli, int argc, char **argv);
 int claim_list(struct cli *cli, int argc, char **argv);
 int claim_status(struct cli *cli, int argc, char **argv);
 int claim_amounts(struct cli *cli, int argc, char **argv);
+int claim_pay(struct cli *cli, int argc, char **argv);
 int claim_note(struct cli *cli, int argc, char **argv);
 
 #endif

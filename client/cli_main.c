@@ -60,7 +60,8 @@ static const struct command claim_commands[] = {
     {"show", "show one claim", claim_show, NULL},
     {"list", "list claims, with filters", claim_list, NULL},
     {"status", "move a claim to another status", claim_status, NULL},
-    {"amounts", "record amounts awarded and recovered", claim_amounts, NULL},
+    {"amounts", "record the amount awarded (and a first recovery)", claim_amounts, NULL},
+    {"pay", "record a payment recovered: payments add up", claim_pay, NULL},
     {"note", "add a dated note to a claim's timeline", claim_note, NULL},
     {0},
 };

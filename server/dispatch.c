@@ -52,6 +52,8 @@ static const struct handler handlers[] = {
      handle_add_case_note},
     {"update_claim_amounts", TULAY__V1__REQUEST__BODY_UPDATE_CLAIM_AMOUNTS, ACCESS_SESSION, false,
      true, handle_update_claim_amounts},
+    {"record_payment", TULAY__V1__REQUEST__BODY_RECORD_PAYMENT, ACCESS_SESSION, false, true,
+     handle_record_payment},
     {"create_deportation", TULAY__V1__REQUEST__BODY_CREATE_DEPORTATION, ACCESS_SESSION, false, true,
      handle_create_deportation},
     {"get_deportation", TULAY__V1__REQUEST__BODY_GET_DEPORTATION, ACCESS_SESSION, false, false,

@@ -52,8 +52,10 @@ const struct db_statement claims_statements[] = {
      "exploitation_means = $12::text[] FROM cases c "
      "WHERE c.org_id = w.org_id AND c.case_id = w.case_id AND c.org_id = $1 "
      "AND c.idempotency_key = $2 AND c.request_hash = $13"},
-    {"claim_update_amounts", "SELECT outcome, detail FROM update_claim_amounts("
-			     "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"},
+    {"claim_update_amounts", "SELECT outcome, detail FROM claim_update_amounts("
+			     "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"},
+    {"claim_record_payment", "SELECT outcome, detail FROM claim_record_payment("
+			     "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"},
     {"claim_change_status", "SELECT outcome, detail FROM change_claim_status("
 			    "$1, $2, $3, $4, $5, $6, $7, $8, $9)"},
     {"claim_create", "SELECT case_id, outcome FROM create_wage_theft_claim("
@@ -1143,7 +1145,78 @@ void handle_add_case_note(struct request *req)
 			  m->text, case_note_submit);
 }
 
-/* --- UpdateClaimAmounts ---------------------------------------------------------------- */
+/* --- UpdateClaimAmounts, RecordPayment ---------------------------------------------------- */
+
+/* The money outcomes of migration 0017's functions: an amount in another currency than
+ * the claim's without a rate date, no rate for that date, or a recovery given as a total
+ * where payments exist. `detail`: field|currency|claim currency[|date], or the total
+ * recovered. True if it ended the request. */
+static bool claim_money_outcome(struct request *req, const char *outcome, const char *detail)
+{
+	char field[32] = "", currency[8] = "", claim_currency[8] = "", date[16] = "";
+	sscanf(detail, "%31[^|]|%7[^|]|%7[^|]|%15s", field, currency, claim_currency, date);
+	if (strcmp(outcome, "currency") == 0) {
+		request_field_error(
+		    req, arena_printf(&req->arena, "%s.currency", field),
+		    arena_printf(&req->arena,
+				 "is %s but the claim is in %s: give the amount in %s, or "
+				 "a rate date to convert it at that day's rate "
+				 "(exchange_rate_date)",
+				 currency, claim_currency, claim_currency));
+		request_fail_invalid(req, "nothing was changed: the claim keeps one currency");
+	} else if (strcmp(outcome, "no_rate") == 0) {
+		request_field_error(req, "exchange_rate_date",
+				    arena_printf(&req->arena,
+						 "has no rate between %s and %s in force: an admin "
+						 "sets one with `tulay rate set %s %s RATE --from "
+						 "DATE`",
+						 currency, claim_currency, currency,
+						 claim_currency));
+		request_fail(req, TULAY__V1__CODE__FAILED_PRECONDITION,
+			     "no exchange rate to convert the amount: nothing was changed");
+	} else if (strcmp(outcome, "payments") == 0) {
+		long long total = 0;
+		char total_text[48] = "?";
+		if (sscanf(detail, "%lld %7s", &total, currency) == 2 &&
+		    money_format(total, currency, total_text, sizeof(total_text)) < 0)
+			snprintf(total_text, sizeof(total_text), "%lld minor units of", total);
+		request_field_error(
+		    req, "amount_recovered",
+		    arena_printf(&req->arena,
+				 "would overwrite the payments recorded (%s %s so "
+				 "far): record what was recovered since as a payment "
+				 "(RecordPayment; tulay claim pay)",
+				 total_text, currency));
+		request_fail(req, TULAY__V1__CODE__FAILED_PRECONDITION,
+			     "recoveries of this claim are dated payments: nothing was changed");
+	} else {
+		return false;
+	}
+	return true;
+}
+
+static void claim_money_changed(struct request *req, enum db_outcome outcome)
+{
+	if (outcome != DB_OK) {
+		request_fail_db(req);
+		return;
+	}
+	const PGresult *r = request_result(req, 0);
+	if (claim_money_outcome(req, PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1)))
+		return;
+	claim_changed(req, outcome);
+}
+
+/* `m` as the decimal tulayd writes ("1000.00"), for the event's detail; "-" for none. */
+static const char *money_text_param(struct request *req, const Tulay__V1__Money *m)
+{
+	if (m == NULL)
+		return "-";
+	char buf[48];
+	if (money_format(m->minor_units, m->currency, buf, sizeof(buf)) < 0)
+		return "?";
+	return arena_strdup(&req->arena, buf);
+}
 
 static void claim_amounts_submit(struct request *req)
 {
@@ -1162,12 +1235,24 @@ static void claim_amounts_submit(struct request *req)
 	db_param_text(q, cw->parts[4][0] != '-' ? cw->parts[4] : NULL);
 	db_param_text(q, m->amount_recovered ? m->amount_recovered->currency : NULL);
 	db_param_text(q, w->occurred_on);
+	db_param_text(q, *m->exchange_rate_date != '\0' ? m->exchange_rate_date : NULL);
+	db_param_text(q, money_text_param(req, m->amount_awarded));
+	db_param_text(q, money_text_param(req, m->amount_recovered));
 	q = db_job_add(&req->job, "claim_by_reference");
 	db_param_text(q, w->org);
 	db_param_text(q, m->reference);
 	request_audit(req, "update_claim_amounts", m->reference,
 		      arena_printf(&req->arena, "org=%s", w->org));
-	request_db(req, claim_changed);
+	request_db(req, claim_money_changed);
+}
+
+/* The optional exchange_rate_date of both requests. */
+static void validate_rate_date(struct request *req, const char *value)
+{
+	struct civil_date day;
+	const char *problem;
+	if (*value != '\0' && (problem = validate_date(value, &day)) != NULL)
+		request_field_error(req, "exchange_rate_date", problem);
 }
 
 void handle_update_claim_amounts(struct request *req)
@@ -1180,6 +1265,7 @@ void handle_update_claim_amounts(struct request *req)
 	if (m->expected_version <= 0)
 		request_field_error(req, "expected_version",
 				    "is required: the version of the claim you saw");
+	validate_rate_date(req, m->exchange_rate_date);
 	struct case_write *w = case_write_begin(req, &m->idempotency_key, m->reference, "", "", 0,
 						"text", m->expected_version);
 	if (w == NULL)
@@ -1197,7 +1283,69 @@ void handle_update_claim_amounts(struct request *req)
 			       awarded ? awarded : "-",
 			       m->amount_awarded ? m->amount_awarded->currency : "-",
 			       recovered ? recovered : "-",
-			       m->amount_recovered ? m->amount_recovered->currency : "-"};
+			       m->amount_recovered ? m->amount_recovered->currency : "-",
+			       *m->exchange_rate_date != '\0' ? m->exchange_rate_date : "-"};
 	claim_write_start(req, w, &m->idempotency_key, m->organisation, parts, N_ELEMS(parts), "",
 			  claim_amounts_submit);
+}
+
+static void claim_payment_submit(struct request *req)
+{
+	const Tulay__V1__RecordPayment *m = req->msg->record_payment;
+	struct claim_write *cw = req->state;
+	struct case_write *w = cw->w;
+	struct db_query *q = db_job_add(&req->job, "claim_record_payment");
+	db_param_text(q, w->org);
+	db_param_text(q, w->user);
+	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
+	db_param_bytes(q, w->hash, sizeof(w->hash));
+	db_param_text(q, m->reference);
+	db_param_text(q, cw->parts[1]);
+	db_param_text(q, m->amount->currency);
+	db_param_text(q, w->occurred_on);
+	db_param_text(q, *m->exchange_rate_date != '\0' ? m->exchange_rate_date : NULL);
+	db_param_text(q, money_text_param(req, m->amount));
+	q = db_job_add(&req->job, "claim_by_reference");
+	db_param_text(q, w->org);
+	db_param_text(q, m->reference);
+	request_audit(req, "record_payment", m->reference,
+		      arena_printf(&req->arena, "org=%s paid_on=%s", w->org, w->occurred_on));
+	request_db(req, claim_money_changed);
+}
+
+void handle_record_payment(struct request *req)
+{
+	const Tulay__V1__RecordPayment *m = req->msg->record_payment;
+	if (m->amount == NULL)
+		request_field_error(req, "amount", "is required: what was paid, more than zero");
+	validate_optional_money(req, "amount", m->amount, 1);
+	struct civil_date paid;
+	const char *problem;
+	char today[11];
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(today, sizeof(today), "%Y-%m-%d", &tm);
+	if (*m->paid_on == '\0')
+		request_field_error(req, "paid_on", "is required: the day the payment was made");
+	else if ((problem = validate_date(m->paid_on, &paid)) != NULL)
+		request_field_error(req, "paid_on", problem);
+	else if (strcmp(m->paid_on, today) > 0)
+		request_field_error(req, "paid_on", "is in the future: record a payment once made");
+	validate_rate_date(req, m->exchange_rate_date);
+	/* paid_on, checked above, is the event's day. */
+	struct case_write *w =
+	    case_write_begin(req, &m->idempotency_key, m->reference,
+			     request_has_field_errors(req) ? "" : m->paid_on, "", 0, "text", 0);
+	if (w == NULL)
+		return;
+	char *amount = money_minor_param(req, m->amount);
+	if (amount == NULL) {
+		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	const char *parts[] = {m->reference, amount, m->amount->currency, w->occurred_on,
+			       *m->exchange_rate_date != '\0' ? m->exchange_rate_date : "-"};
+	claim_write_start(req, w, &m->idempotency_key, m->organisation, parts, N_ELEMS(parts), "",
+			  claim_payment_submit);
 }

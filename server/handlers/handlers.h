@@ -75,6 +75,7 @@ void handle_list_claims(struct request *req);
 void handle_change_claim_status(struct request *req);
 void handle_add_case_note(struct request *req);
 void handle_update_claim_amounts(struct request *req);
+void handle_record_payment(struct request *req);
 
 /* deportations.c */
 extern const struct db_statement deportations_statements[];

@@ -399,6 +399,17 @@ static void check_body(const Tulay__V1__Request *req)
 		if (req->update_claim_amounts->amount_recovered != NULL)
 			check_money(req->update_claim_amounts->amount_recovered);
 		break;
+	case TULAY__V1__REQUEST__BODY_RECORD_PAYMENT: {
+		const Tulay__V1__RecordPayment *m = req->record_payment;
+		struct civil_date day;
+		check_idempotency_key(&m->idempotency_key);
+		check_acronym(m->organisation);
+		if (m->amount != NULL)
+			check_money(m->amount);
+		(void)check_date(m->paid_on, &day);
+		(void)check_date(m->exchange_rate_date, &day);
+		break;
+	}
 	case TULAY__V1__REQUEST__BODY_CREATE_DEPORTATION: {
 		const Tulay__V1__CreateDeportation *m = req->create_deportation;
 		check_idempotency_key(&m->idempotency_key);

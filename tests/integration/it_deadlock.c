@@ -173,7 +173,8 @@ static Tulay__V1__ClaimStatus next_claim_status(struct worker *w, Tulay__V1__Cla
 	}
 }
 
-/* Reads the claim (fresh version), then moves it or records amounts with that version;
+/* Reads the claim (fresh version), then moves it or records amounts with that version
+ * (once something is recovered, half the time a payment instead, which needs no version);
  * a newer version meanwhile is read again and retried. */
 static enum outcome claim_update(struct worker *w, const char *reference, bool amounts)
 {
@@ -203,7 +204,21 @@ static enum outcome claim_update(struct worker *w, const char *reference, bool a
 		Tulay__V1__UpdateClaimAmounts update = TULAY__V1__UPDATE_CLAIM_AMOUNTS__INIT;
 		Tulay__V1__Money awarded = TULAY__V1__MONEY__INIT;
 		Tulay__V1__Money recovered = TULAY__V1__MONEY__INIT;
-		if (amounts) {
+		Tulay__V1__RecordPayment pay = TULAY__V1__RECORD_PAYMENT__INIT;
+		bool paid = claim->claim->amount_recovered != NULL &&
+			    claim->claim->amount_recovered->minor_units > 0;
+		if (amounts && paid && it_rand(&w->rng, 2) == 0) {
+			recovered.minor_units = 100 + it_rand(&w->rng, 100000);
+			recovered.currency = "MYR"; /* the claims of this test are in MYR */
+			pay.idempotency_key.data = key;
+			pay.idempotency_key.len = sizeof(key);
+			pay.reference = (char *)reference;
+			pay.organisation = case_org(w);
+			pay.amount = &recovered;
+			pay.paid_on = "2026-01-15";
+			req.body_case = TULAY__V1__REQUEST__BODY_RECORD_PAYMENT;
+			req.record_payment = &pay;
+		} else if (amounts) {
 			awarded.minor_units = 100000 + it_rand(&w->rng, 4000000);
 			awarded.currency = "MYR";
 			recovered.minor_units = it_rand(&w->rng, (uint32_t)awarded.minor_units);
@@ -214,7 +229,10 @@ static enum outcome claim_update(struct worker *w, const char *reference, bool a
 			update.organisation = case_org(w);
 			update.expected_version = claim->claim->version;
 			update.amount_awarded = &awarded;
-			update.amount_recovered = &recovered;
+			/* A recovery as a total only while none is recorded: afterwards payments.
+			 */
+			if (!paid)
+				update.amount_recovered = &recovered;
 			req.body_case = TULAY__V1__REQUEST__BODY_UPDATE_CLAIM_AMOUNTS;
 			req.update_claim_amounts = &update;
 		} else {

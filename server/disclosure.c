@@ -87,10 +87,20 @@ static bool measure_unsafe(const struct measure *me, uint32_t k)
 	return me->n < (int64_t)k || disclosure_dominated(me->max, me->sum);
 }
 
-/* One money measure in one currency over every cell: hidden where the cell is or where
- * the measure is unsafe on its own contributors; then complementary suppression as for
- * counts, the hidden cells together needing at least two cells, k claims and no
- * dominating claim. `total` gets its own hidden flag. */
+/* The measure of `cell` that one pass of suppress_measure works on, or NULL if the cell
+ * has none: a money measure (`currency`, `measure`), or the workers (currency NULL). */
+static struct measure *measure_of(struct cell *cell, const char *currency, int measure)
+{
+	if (currency == NULL)
+		return cell->cases > 0 ? &cell->workers_measure : NULL;
+	struct money *mo = disclosure_money_of(cell, currency);
+	return mo != NULL && mo->m[measure].n > 0 ? &mo->m[measure] : NULL;
+}
+
+/* One measure over every cell: hidden where the cell is or where the measure is unsafe
+ * on its own contributors; then complementary suppression as for counts, the hidden
+ * cells together needing at least two cells, k contributors and no dominating one.
+ * `total` gets its own hidden flag. */
 static void suppress_measure(struct cell *cells, size_t n, const char *currency, int measure,
 			     struct measure *total, uint32_t k, bool total_hidden,
 			     struct disclosure_candidate *scratch)
@@ -98,10 +108,9 @@ static void suppress_measure(struct cell *cells, size_t n, const char *currency,
 	struct measure together = {0};
 	size_t hidden = 0, n_candidates = 0;
 	for (size_t i = 0; i < n; i++) {
-		struct money *mo = disclosure_money_of(&cells[i], currency);
-		if (mo == NULL || mo->m[measure].n == 0)
+		struct measure *me = measure_of(&cells[i], currency, measure);
+		if (me == NULL)
 			continue;
-		struct measure *me = &mo->m[measure];
 		me->hidden = cells[i].hidden || measure_unsafe(me, k);
 		if (me->hidden) {
 			together.sum += me->sum;
@@ -128,10 +137,25 @@ static void suppress_measure(struct cell *cells, size_t n, const char *currency,
 			(hidden > 0 && (hidden == 1 || measure_unsafe(&together, k)));
 }
 
+/* The workers of `c` as a measure: a case holds at least one worker, so the largest
+ * group is at most the workers less one for each other case. */
+static void workers_measure(struct cell *c)
+{
+	c->workers_measure = (struct measure){
+	    .sum = (int64_t)c->workers,
+	    .n = (int64_t)c->cases,
+	    .max = c->cases > 0 ? (int64_t)c->workers - ((int64_t)c->cases - 1) : 0,
+	};
+}
+
 void disclosure_apply(struct cell *cells, size_t n, struct cell *total, uint32_t k,
 		      struct disclosure_candidate *scratch)
 {
+	for (size_t i = 0; i < n; i++)
+		workers_measure(&cells[i]);
+	workers_measure(total);
 	total->hidden = suppress_counts(cells, n, total->cases, k, scratch);
+	suppress_measure(cells, n, NULL, 0, &total->workers_measure, k, total->hidden, scratch);
 	for (size_t j = 0; j < total->n_money; j++) {
 		for (int m = 0; m < N_MEASURES; m++)
 			suppress_measure(cells, n, total->money[j].currency, m,
@@ -237,10 +261,10 @@ static void perturb_cell(struct cell *c, const uint8_t key[DISCLOSURE_KEY_BYTES]
 {
 	uint8_t ck[crypto_generichash_BYTES];
 	cell_key(c, key, ck);
-	if (!c->hidden && c->cases > 0) {
+	if (!c->hidden && c->cases > 0)
 		c->cases = perturbed_count(c->cases, draw(ck, "cases", 0));
+	if (!c->workers_measure.hidden && c->cases > 0)
 		c->workers = perturbed_count(c->workers, draw(ck, "workers", 0));
-	}
 	for (size_t i = 0; i < c->n_money; i++) {
 		for (int m = 0; m < N_MEASURES; m++) {
 			struct measure *me = &c->money[i].m[m];

@@ -8,7 +8,10 @@
  * judged on its own contributors:
  *
  *  1. counts: a cell counting fewer than k cases is hidden, cases and workers alike (the
- *     workers' contributors are the cell's cases);
+ *     workers' contributors are the cell's cases); its workers are hidden too when one
+ *     claim might hold more than DISCLOSURE_DOMINANCE_PERCENT of them (a group claim):
+ *     the rollups keep no largest group, so the largest possible one is taken, the
+ *     workers less one for each other case. That errs toward hiding;
  *  2. money: a measure in one currency is hidden where its cell's counts are, where fewer
  *     than k claims contribute to it (a cell of 11 cases with 2 claims in USD shows no
  *     USD sum), or where one claim is more than DISCLOSURE_DOMINANCE_PERCENT of it;
@@ -74,6 +77,9 @@ struct cell {
 	/* What it counts. */
 	uint64_t cases, workers;
 	bool hidden; /* the counts */
+	/* The workers as a measure of their own (set by disclosure_apply): sum the workers,
+	 * n the cases, max the largest group one case may hold; `hidden` for the workers. */
+	struct measure workers_measure;
 	struct money *money;
 	size_t n_money;
 };

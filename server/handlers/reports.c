@@ -597,7 +597,7 @@ static Tulay__V1__ReportCell *cell_out(struct request *req, const struct report_
 	out->n_keys = st->n_groups;
 	out->period = period_label(req, st->period, c->bucket);
 	out->cases = count_out(req, c->cases, c->hidden);
-	out->workers = count_out(req, c->workers, c->hidden);
+	out->workers = count_out(req, c->workers, c->hidden || c->workers_measure.hidden);
 	if (out->period == NULL || out->cases == NULL || out->workers == NULL)
 		return NULL;
 	if (money) {

@@ -149,6 +149,38 @@ static void test_finding2_currency_with_few_claims(void **state)
 	assert_false(disclosure_money_of(&t.total, "MYR")->m[M_CLAIMED].hidden);
 }
 
+/* The workers of a cell where one group claim may hold most of them are hidden (a group
+ * of 100 among 10 single workers would be read off the count), and another cell with
+ * them; a cell of single workers, or of modest groups, shows its workers. */
+static void test_workers_one_group_dominates(void **state)
+{
+	(void)state;
+	struct table t;
+	table_init(&t);
+	struct cell *group = add_cell(&t, 11);
+	group->workers = 110; /* at most 100 in one claim: more than 85% */
+	struct cell *singles = add_cell(&t, 12);
+	struct cell *modest = add_cell(&t, 30);
+	modest->workers = 60; /* at most 31 in one claim */
+	apply(&t);
+	assert_false(group->hidden); /* the number of cases is safe */
+	assert_true(group->workers_measure.hidden);
+	assert_true(singles->workers_measure.hidden); /* the smallest other: its complement */
+	assert_false(modest->workers_measure.hidden);
+	assert_false(singles->hidden || modest->hidden);
+	/* Hidden together, 122 workers of which one group holds at most 100 (82%): safe, so
+	 * the total's workers show. */
+	assert_false(t.total.workers_measure.hidden);
+
+	table_init(&t);
+	for (int i = 0; i < 3; i++)
+		add_cell(&t, 20)->workers = 20 + (uint64_t)i;
+	apply(&t);
+	for (size_t i = 0; i < t.n; i++)
+		assert_false(t.cells[i].workers_measure.hidden);
+	assert_false(t.total.workers_measure.hidden);
+}
+
 /* Each measure on its own: awards can be few where claims are many. */
 static void test_each_measure_on_its_own(void **state)
 {
@@ -268,6 +300,29 @@ static void check_counts(struct table *t)
 			assert_true(hidden >= K);
 		}
 	}
+	/* Workers: shown only where no group can dominate them, hidden ones covered. */
+	struct measure workers_hidden = {0};
+	size_t n_workers_hidden = 0;
+	for (size_t i = 0; i < t->n; i++) {
+		const struct cell *c = &t->cells[i];
+		if (c->cases == 0)
+			continue;
+		int64_t largest = (int64_t)c->workers - ((int64_t)c->cases - 1);
+		if (!c->workers_measure.hidden) {
+			assert_false(c->hidden);
+			assert_false(disclosure_dominated(largest, (int64_t)c->workers));
+			continue;
+		}
+		workers_hidden.sum += (int64_t)c->workers;
+		workers_hidden.n += (int64_t)c->cases;
+		workers_hidden.max = largest > workers_hidden.max ? largest : workers_hidden.max;
+		n_workers_hidden++;
+	}
+	if (!t->total.workers_measure.hidden && n_workers_hidden > 0) {
+		assert_true(n_workers_hidden >= 2);
+		assert_true(workers_hidden.n >= K);
+		assert_false(disclosure_dominated(workers_hidden.max, workers_hidden.sum));
+	}
 }
 
 /* Random tables built to trip the rules: many small cells, currencies with one or two
@@ -288,6 +343,8 @@ static void test_random_tables_leak_nothing(void **state)
 					 : shape == 1 ? K + (uint64_t)(rand() % 2)
 						      : (uint64_t)(rand() % 60);
 			struct cell *c = add_cell(&t, cases);
+			if (cases > 0 && rand() % 4 == 0)
+				c->workers = cases + (uint64_t)(rand() % 200);
 			for (size_t j = 0; j < MAX_CURRENCIES && cases > 0; j++) {
 				for (int m = 0; m < N_MEASURES; m++) {
 					if (rand() % 3 == 0)
@@ -487,6 +544,7 @@ int main(void)
 	    cmocka_unit_test(test_total_hidden_when_nothing_covers),
 	    cmocka_unit_test(test_finding2_currency_with_few_claims),
 	    cmocka_unit_test(test_each_measure_on_its_own),
+	    cmocka_unit_test(test_workers_one_group_dominates),
 	    cmocka_unit_test(test_dominated_sum_and_complement),
 	    cmocka_unit_test(test_money_follows_hidden_count),
 	    cmocka_unit_test(test_random_tables_leak_nothing),

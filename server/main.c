@@ -75,12 +75,17 @@ int main(int argc, char **argv)
 	config_defaults(&cfg);
 	int *rest = calloc((size_t)argc + 1, sizeof(*rest));
 	char **rest_argv = calloc((size_t)argc + 1, sizeof(*rest_argv));
-	if (rest == NULL || rest_argv == NULL)
+	if (rest == NULL || rest_argv == NULL) {
+		free(rest);
+		free(rest_argv);
 		return 1;
+	}
 	int n_rest = 0;
 	char err[512];
 	if (config_load(&cfg, argc, argv, first, rest, &n_rest, err, sizeof(err)) != 0) {
 		fprintf(stderr, "tulayd: %s\n", err);
+		free(rest);
+		free(rest_argv);
 		return 64;
 	}
 	for (int i = 0; i < n_rest; i++)

@@ -322,6 +322,25 @@ static const struct output_list_spec proposal_list_spec = {
     .blank = membership_blank,
 };
 
+static const struct output_column past_columns[] = {
+    {"network", "NETWORK", false},
+    {"member", "MEMBER", false},
+    {"role", "ROLE", false},
+    {"state", "STATE", false},
+    {"since", "SINCE", false},
+    {"until", "UNTIL", false},
+    {"proposed", "PROPOSED BY", false},
+    {"decided", "DECIDED BY", false},
+    {"ended", "ENDED BY", false},
+};
+
+static const struct output_list_spec past_list_spec = {
+    .columns = past_columns,
+    .n_columns = sizeof(past_columns) / sizeof(past_columns[0]),
+    .empty = "None.",
+    .blank = membership_blank,
+};
+
 static const struct output_column proposal_direction_columns[] = {
     {"proposal_id", "PROPOSAL", true},
     {"direction", "DIRECTION", false},
@@ -400,6 +419,7 @@ static int org_show_detail(const struct cli *cli, const Tulay__V1__OrganisationD
 	    {.key = "proposals",
 	     .title = "Open proposals (seen by both sides only)",
 	     .spec = &proposal_list_spec},
+	    {.key = "past", .title = "Past memberships and proposals", .spec = &past_list_spec},
 	};
 	for (size_t i = 0; i < d->n_offices; i++)
 		output_list_add(&sections[0].list, office_record(d->offices[i]));
@@ -413,6 +433,8 @@ static int org_show_detail(const struct cli *cli, const Tulay__V1__OrganisationD
 		output_list_add(&sections[4].list, link_record(d->all_members[i]));
 	for (size_t i = 0; i < d->n_proposals; i++)
 		output_list_add(&sections[5].list, membership_record(d->proposals[i]));
+	for (size_t i = 0; i < d->n_past; i++)
+		output_list_add(&sections[6].list, membership_record(d->past[i]));
 	return output_show_sections(cli, org_record(d->organisation), sections,
 				    sizeof(sections) / sizeof(sections[0]));
 }
@@ -430,14 +452,16 @@ int org_show(struct cli *cli, int argc, char **argv)
 		"below it, with how many steps away (depth) and through whom (via).\n"
 		"Each membership says who proposed it and who accepted it for the other\n"
 		"side. Users of the organisation (and of the other side) also see the open\n"
-		"proposals of memberships it is part of.",
+		"proposals of memberships it is part of, and the past ones: memberships\n"
+		"ended, proposals declined or withdrawn, with who did what and when.",
 	    .options = options,
 	    .operand = "ACRONYM",
 	    .operand_help = "the organisation's acronym, e.g. TF-AMW",
 	    .operand_value = &acronym,
-	    .notes = "With --format json, one object: the organisation's fields and the arrays\n"
-		     "offices, members, member_of, networks, all_members and proposals. With\n"
-		     "--format csv, the organisation's record only.",
+	    .notes =
+		"With --format json, one object: the organisation's fields and the arrays\n"
+		"offices, members, member_of, networks, all_members, proposals and past. With\n"
+		"--format csv, the organisation's record only.",
 	    .example = "  tulay org show TF-AMW\n  tulay org show MFA --format json",
 	};
 	int rc;

@@ -64,6 +64,9 @@ const struct db_statement networks_statements[] = {
     /* Row-level security shows open proposals only to the two sides and admins. */
     {"org_proposals", MEMBERSHIP_SELECT "WHERE $1 IN (r.network, r.member) "
 					"AND r.state = 'proposed' ORDER BY r.proposal_id"},
+    {"org_past_memberships", MEMBERSHIP_SELECT "WHERE $1 IN (r.network, r.member) "
+					       "AND r.state IN ('ended', 'declined', 'withdrawn') "
+					       "ORDER BY r.proposal_id DESC LIMIT 50"},
     {"membership_propose", "SELECT proposal_id, outcome FROM propose_membership($1, $2, " ORG_ID(
 			       "$3") ", " ORG_ID("$4") ", $5, $6, $7)"},
     {"membership_by_key",
@@ -257,7 +260,9 @@ static void organisation_loaded(struct request *req, enum db_outcome outcome)
 	    !rows_to_array(req, request_result(req, 5), (row_fn)link_from_row,
 			   (void ***)&d->all_members, &d->n_all_members) ||
 	    !rows_to_array(req, request_result(req, 6), (row_fn)membership_from_row,
-			   (void ***)&d->proposals, &d->n_proposals))
+			   (void ***)&d->proposals, &d->n_proposals) ||
+	    !rows_to_array(req, request_result(req, 7), (row_fn)membership_from_row,
+			   (void ***)&d->past, &d->n_past))
 		return;
 	req->resp.body_case = TULAY__V1__RESPONSE__BODY_ORGANISATION_DETAIL;
 	req->resp.organisation_detail = d;
@@ -276,9 +281,9 @@ void handle_get_organisation(struct request *req)
 		request_fail_invalid(req, "invalid organisation acronym");
 		return;
 	}
-	static const char *const queries[] = {"org_detail",    "org_offices",  "org_members",
-					      "org_member_of", "org_networks", "org_all_members",
-					      "org_proposals"};
+	static const char *const queries[] = {
+	    "org_detail",   "org_offices",     "org_members",   "org_member_of",
+	    "org_networks", "org_all_members", "org_proposals", "org_past_memberships"};
 	for (size_t i = 0; i < N_ELEMS(queries); i++)
 		db_param_text(db_job_add(&req->job, queries[i]), acronym);
 	request_audit(req, "read_organisation", acronym, "");

@@ -113,6 +113,19 @@ match "ended, at once out of STRANGER's reports" '^"organisations": *\["STRANGER
 match "who ended it is kept" "^WARBEX\|warbex.admin\|ended\$" \
 	"$(super -c "SELECT o.acronym || '|' || u.username || '|' || CASE WHEN m.until <= current_date THEN 'ended' ELSE 'current' END FROM memberships m JOIN users u ON u.user_id = m.ended_by JOIN organisations o ON o.org_id = u.org_id JOIN organisations w ON w.org_id = m.member_org WHERE w.acronym = 'WARBEX'")"
 
+past=$(as warbex.officer org show STRANGER 2>&1 | sed -n '/^Past memberships/,$p')
+match "org show keeps the past: the ended membership, who ended it and when" \
+	"STRANGER +WARBEX +member +ended .*WARBEX/warbex.admin $(date -u +%F)\$" "$past"
+match "and the declined and withdrawn proposals" 'declined(.|\s)*withdrawn|withdrawn(.|\s)*declined' \
+	"$(tr '\n' ' ' <<<"$past")"
+past=$(as third.admin org show STRANGER 2>&1 | sed -n '/^Past memberships/,$p')
+match "an organisation of neither side sees the ended membership" 'STRANGER +WARBEX +member +ended' "$past"
+if grep -qE 'declined|withdrawn' <<<"$past"; then
+	not_ok "but not the declined or withdrawn proposals" "$past"
+else
+	ok "but not the declined or withdrawn proposals"
+fi
+
 expect "a member asks to join a network" 0 'It takes effect when JOINNET accepts' -- \
 	as warbex.admin org member propose --network JOINNET --member WARBEX --role partner \
 	--since 2024-01-01

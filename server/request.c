@@ -177,6 +177,18 @@ void request_fail_db(struct request *req)
 			     "saved");
 		return;
 	}
+	const char *constraint = PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME);
+	size_t len = constraint != NULL ? strlen(constraint) : 0;
+	if (strcmp(db_sqlstate(res), "23505") == 0 && len > 16 &&
+	    strcmp(constraint + len - 16, "_idempotency_key") == 0) {
+		/* The key was used before by a request of another kind (a payment's key sent
+		 * again to log a deportation): its functions only recognise their own. */
+		log_warn("event=key_reused conn=%llu req=%llu type=%s constraint=%s",
+			 req->conn != NULL ? (unsigned long long)req->conn->id : 0ULL,
+			 (unsigned long long)req->seq, request_type(req), constraint);
+		request_fail_key_reused(req, "request");
+		return;
+	}
 	log_error(
 	    "event=db_error conn=%llu req=%llu type=%s query=%d sqlstate=%s error=\"%s\"",
 	    req->conn != NULL ? (unsigned long long)req->conn->id : 0ULL,

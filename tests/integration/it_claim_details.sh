@@ -72,12 +72,17 @@ expect "test_finding6: an award is not replaced unseen: the current one and its 
 	"$T" claim amounts "$ref" --awarded 20000.00 --currency MYR
 match "nothing changed still" "^$v\$" "$(version)"
 
+key=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
 expect "a payment adds to what was recovered" 0 'recovered 6000.00 MYR' -- \
 	"$T" claim pay "$ref" --amount 1000.00 --currency MYR --paid-on 2026-01-10 \
-	--idempotency-key 0123456789abcdef0123456789abcdef
+	--idempotency-key "$key"
 expect "sent again with its key, it is not counted twice" 0 'recovered 6000.00 MYR' -- \
 	"$T" claim pay "$ref" --amount 1000.00 --currency MYR --paid-on 2026-01-10 \
-	--idempotency-key 0123456789abcdef0123456789abcdef
+	--idempotency-key "$key"
+expect "its key sent again for another kind of request is refused as reused, not an error" 2 \
+	'ALREADY_EXISTS.*another request' -- \
+	"$T" deportation add --nationality BD --deported-from MY --arrested-on 2026-01-02 \
+	--idempotency-key "$key"
 expect "a payment in the future is refused" 2 'paid_on.*future' -- \
 	"$T" claim pay "$ref" --amount 10.00 --currency MYR --paid-on "$(date -u -d '+2 days' +%F)"
 echo "$TULAY_TEST_PASSWORD" | TULAY_CONFIG_DIR="$TULAY_CONFIG_DIR/admin" "$T" login --username admin --password-stdin >/dev/null

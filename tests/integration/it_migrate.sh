@@ -41,6 +41,11 @@ fi
 applied=$(cat "$tmp/a.out" "$tmp/b.out" | grep -c '^applied 0001_foundation.sql')
 match "and exactly one of them applied 0001" '^1$' "$applied"
 expect "status is up to date afterwards" 0 'up to date' -- "$TULAYD" migrate status --db "$empty"
+# migrations/schema/current.sql is for reading the schema in one place: it must be what the
+# migrations make.
+"$TULAY_TEST_REPO/scripts/schema.sh" --dump "$sock" tulay_empty >"$tmp/schema.sql"
+expect "migrations/schema/current.sql is what the migrations make (else: scripts/schema.sh > migrations/schema/current.sql)" \
+	0 '' -- diff -u "$TULAY_TEST_REPO/migrations/schema/current.sql" "$tmp/schema.sql"
 psql_admin -c "DROP DATABASE tulay_empty"
 
 # Regression (review finding): the claim function caught every unique violation as if a

@@ -10,12 +10,6 @@ export TULAY_SERVER
 home=$(mktemp -d)
 trap 'rm -rf "$home"' EXIT
 T=$TULAY_CLI
-as() {
-	local who=$1
-	shift
-	TULAY_CONFIG_DIR="$home/$who" "$T" "$@"
-}
-login() { echo "$TULAY_TEST_PASSWORD" | as "$1" login --username "$1" --password-stdin >/dev/null; }
 for u in admin officer coord klofficer; do login $u; done
 
 demo="(SELECT org_id FROM organisations WHERE acronym = 'DEMO')"

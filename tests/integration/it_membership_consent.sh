@@ -11,12 +11,6 @@ export TULAY_SERVER
 T=$TULAY_CLI
 home=$(mktemp -d)
 trap 'rm -rf "$home"' EXIT
-as() {
-	local who=$1
-	shift
-	TULAY_CONFIG_DIR="$home/$who" "$T" "$@"
-}
-login() { echo "$TULAY_TEST_PASSWORD" | as "$1" login --username "$1" --password-stdin >/dev/null; }
 user() { # user NAME ROLE ORG
 	echo "$TULAY_TEST_PASSWORD" | as admin user add --username "$1" --role "$2" --org "$3" --password-stdin >/dev/null &&
 		login "$1"

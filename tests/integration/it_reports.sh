@@ -13,12 +13,6 @@ T=$TULAY_CLI
 K=11
 home=$(mktemp -d)
 trap 'rm -rf "$home"' EXIT
-as() {
-	local who=$1
-	shift
-	TULAY_CONFIG_DIR="$home/$who" "$T" "$@"
-}
-login() { echo "$TULAY_TEST_PASSWORD" | as "$1" login --username "$1" --password-stdin >/dev/null; }
 owner() { TULAY_NEW_PASSWORD="$TULAY_TEST_PASSWORD" "$TULAYD" "$@" --db "$TULAY_TEST_DB_OWNER" >/dev/null; }
 # SQL as organisation $1's user $2 (role $3) through the app role, committed.
 as_org() {

@@ -14,12 +14,6 @@ K=11
 home=$(mktemp -d)
 trap 'rm -rf "$home"' EXIT
 # Each writer and reader has a session of its own: as DIR CLI-ARGS...
-as() {
-	local dir=$1
-	shift
-	TULAY_CONFIG_DIR="$home/$dir" "$T" "$@"
-}
-login() { echo "$TULAY_TEST_PASSWORD" | as "$1" login --username "$2" --password-stdin >/dev/null; }
 
 CLAIMS=12
 ORIGINS=(PH ID NP BD MM)

@@ -13,12 +13,6 @@ export TULAY_SERVER
 T=$TULAY_CLI
 home=$(mktemp -d)
 trap 'rm -rf "$home"' EXIT
-as() {
-	local who=$1
-	shift
-	TULAY_CONFIG_DIR="$home/$who" "$T" "$@"
-}
-login() { echo "$TULAY_TEST_PASSWORD" | as "$1" login --username "$1" --password-stdin >/dev/null; }
 login admin
 login officer
 login klofficer

@@ -9,13 +9,7 @@ home=$(mktemp -d)
 trap 'rm -rf "$home"' EXIT
 unset TULAY_PASSWORD TULAY_USERNAME
 
-# as WHO COMMAND...: runs the CLI with WHO's own session directory.
-as() {
-	local who=$1
-	shift
-	TULAY_CONFIG_DIR="$home/$who" "$T" "$@"
-}
-# login WHO PASSWORD
+# login USER PASSWORD: unlike tap.sh's, with the password given (users made here).
 login() { echo "$2" | as "$1" login --username "$1" --password-stdin >/dev/null 2>&1; }
 P=$TULAY_TEST_PASSWORD
 login admin "$P"

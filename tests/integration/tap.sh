@@ -6,6 +6,10 @@
 #   match NAME PATTERN TEXT             TEXT must match the extended regex PATTERN
 #   expect NAME EXIT PATTERN -- CMD...  CMD must exit EXIT with output matching PATTERN
 #   super ARGS...                       psql as the cluster's superuser on ${DB:-tulay}
+#   as WHO CLI-ARGS...                  the tulay CLI with WHO's own session: a config
+#                                       directory $home/WHO ($home: the test's own)
+#   login WHO [USERNAME]                logs WHO in as USERNAME (default WHO) with the
+#                                       test password
 # shellcheck shell=bash disable=SC1090
 source "$1"
 export TULAY_TESTING TULAY_REPORT_PERTURBATION # for the tests' own tulayds
@@ -42,6 +46,16 @@ expect() {
 }
 
 super() { psql -X -qAt -h "$sock" -U postgres -d "${DB:-tulay}" -v ON_ERROR_STOP=1 "$@" 2>&1; }
+
+as() {
+	local who=$1
+	shift
+	TULAY_CONFIG_DIR="$home/$who" "$TULAY_CLI" "$@"
+}
+
+login() {
+	echo "$TULAY_TEST_PASSWORD" | as "$1" login --username "${2:-$1}" --password-stdin >/dev/null
+}
 
 finish() {
 	echo "$TAP_PASSES passed, $TAP_FAILS failed"

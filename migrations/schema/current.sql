@@ -580,6 +580,11 @@ BEGIN
     END IF;
     SELECT w.amount_claimed_currency INTO currency FROM wage_theft_claims w
      WHERE w.org_id = p_org_id AND w.case_id = claim_money_target.case_id;
+    IF NOT FOUND THEN
+        -- A partner whose referral was revoked since the case was locked (each statement
+        -- sees what has committed): the claim is no longer theirs to see.
+        outcome := 'not_found';
+    END IF;
 END;
 $$;
 

@@ -4,7 +4,8 @@
  * The pool sends them on one connection in pipeline mode followed by a single Sync, so
  * the job costs one round trip and its statements run in one implicit transaction: either
  * all of them take effect or none do. Under load, batchable jobs waiting together share one
- * transaction (see `batchable` below); each still gets its own outcome. Nothing here
+ * transaction (see `batchable` below), and jobs of one merge's shape one statement (see
+ * `merge`); each still gets its own outcome. Nothing here
  * blocks: connections are opened with
  * PQconnectStartParams/PQconnectPoll, host names are resolved on libuv's thread pool, and
  * every socket is watched by a uv_poll handle.
@@ -47,6 +48,21 @@ struct db_query {
 	int formats[DB_MAX_PARAMS];
 };
 
+/* A statement that does the work of several jobs of one shape at once (see "Merged
+ * batches" in db.c). It takes one text[] parameter per parameter of the shape's queries,
+ * in order, with one element per job (binary values as hex digits), and returns one row
+ * per job, in the jobs' order, its first column the job's position (1, 2, ...). */
+struct db_merge {
+	const char *statement;    /* the merged statement, prepared like any other */
+	const char *const *shape; /* the statements of each job, in order; NULL-terminated */
+	/* Columns [first, first + count) of a job's row become the result of its query
+	 * `query` (count -1: to the last column); its other queries get an empty result. */
+	struct db_merge_part {
+		int query, first, count;
+	} parts[2];
+	unsigned nparts;
+};
+
 struct db_job {
 	/* Set by the owner (db_job_reset, db_job_add, db_param_*). */
 	struct db_query queries[DB_MAX_QUERIES];
@@ -58,6 +74,9 @@ struct db_job {
 	 * outcome stays the job's own: if any job of a batch fails, the batch rolls back and
 	 * each of its jobs runs again alone. db_job_reset() clears it. */
 	bool batchable;
+	/* A batchable job whose queries have this merge's shape may be merged with others of
+	 * the same shape waiting with it. db_job_reset() clears it. */
+	const struct db_merge *merge;
 
 	/* Set by the pool before `done` runs. The owner releases results with
 	 * db_job_clear(). `sent` is true once the queries may have reached PostgreSQL: a write

@@ -358,19 +358,21 @@ $$;
 
 ALTER FUNCTION public.case_open(p_org_id bigint, p_user_id bigint, p_idempotency_key bytea, p_request_hash bytea, p_kind text, p_prefix text, p_status text, p_office text, OUT case_id bigint, OUT outcome text) OWNER TO tulay;
 
-CREATE FUNCTION public.case_opened_event() RETURNS trigger
+CREATE FUNCTION public.case_opened_events() RETURNS trigger
     LANGUAGE plpgsql
     AS $$
 BEGIN
     INSERT INTO case_events (org_id, case_id, kind, occurred_on, recorded_at, recorded_by,
                              to_status, idempotency_key, request_hash)
-    VALUES (NEW.org_id, NEW.case_id, 'opened', NEW.opened_on, NEW.created_at, NEW.created_by,
-            NEW.status, NEW.idempotency_key, NEW.request_hash);
-    RETURN NEW;
+    SELECT o.org_id, o.case_id, 'opened', o.opened_on, o.created_at, o.created_by, o.status,
+           o.idempotency_key, o.request_hash
+      FROM opened o
+     ORDER BY o.case_id;
+    RETURN NULL;
 END;
 $$;
 
-ALTER FUNCTION public.case_opened_event() OWNER TO tulay;
+ALTER FUNCTION public.case_opened_events() OWNER TO tulay;
 
 CREATE FUNCTION public.case_set_office(p_org bigint, p_idempotency_key bytea, p_request_hash bytea, p_office text) RETURNS void
     LANGUAGE sql
@@ -912,6 +914,339 @@ END;
 $$;
 
 ALTER FUNCTION public.create_wage_theft_claim(p_org_id bigint, p_user_id bigint, p_idempotency_key bytea, p_request_hash bytea, p_worker_nationality text, p_country_of_work text, p_sector text, p_employer text, p_work_started_on date, p_work_ended_on date, p_amount_claimed_minor bigint, p_amount_claimed_currency text, p_workers integer, p_worker_name_enc bytea, p_worker_id_number_enc bytea, p_worker_phone_enc bytea, p_worker_id_number_index bytea, OUT case_id bigint, OUT outcome text) OWNER TO tulay;
+
+CREATE FUNCTION public.wage_theft_claims_rules(worker_nationality character, country_of_work character, sector text, employer text, work_started_on date, work_ended_on date, amount_claimed_minor bigint, amount_claimed_currency character, workers integer, worker_id_number_index bytea, recruitment_agency text, recruitment_fee_minor bigint, recruitment_fee_currency character, contract_wage_minor bigint, contract_wage_currency character, actual_wage_minor bigint, actual_wage_currency character, forum text, exploitation_means text[], amount_awarded_minor bigint, amount_awarded_currency character, amount_recovered_minor bigint, amount_recovered_currency character) RETURNS boolean
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    AS $_$
+DECLARE
+    v_broken text;
+BEGIN
+    v_broken := CASE
+        WHEN NOT coalesce((actual_wage_currency ~ '^[A-Z]{3}$'::text), true) THEN 'wage_theft_claims_actual_wage_currency_check'
+        WHEN NOT coalesce(((actual_wage_minor >= 0) AND (actual_wage_minor <= '1000000000000000'::bigint)), true) THEN 'wage_theft_claims_actual_wage_minor_check'
+        WHEN NOT coalesce((amount_awarded_currency ~ '^[A-Z]{3}$'::text), true) THEN 'wage_theft_claims_amount_awarded_currency_check'
+        WHEN NOT coalesce(((amount_awarded_minor >= 0) AND (amount_awarded_minor <= '1000000000000000'::bigint)), true) THEN 'wage_theft_claims_amount_awarded_minor_check'
+        WHEN NOT coalesce((amount_claimed_currency ~ '^[A-Z]{3}$'::text), true) THEN 'wage_theft_claims_amount_claimed_currency_check'
+        WHEN NOT coalesce(((amount_claimed_minor > 0) AND (amount_claimed_minor <= '1000000000000000'::bigint)), true) THEN 'wage_theft_claims_amount_claimed_minor_check'
+        WHEN NOT coalesce((amount_recovered_currency ~ '^[A-Z]{3}$'::text), true) THEN 'wage_theft_claims_amount_recovered_currency_check'
+        WHEN NOT coalesce(((amount_recovered_minor >= 0) AND (amount_recovered_minor <= '1000000000000000'::bigint)), true) THEN 'wage_theft_claims_amount_recovered_minor_check'
+        WHEN NOT coalesce((contract_wage_currency ~ '^[A-Z]{3}$'::text), true) THEN 'wage_theft_claims_contract_wage_currency_check'
+        WHEN NOT coalesce(((contract_wage_minor >= 1) AND (contract_wage_minor <= '1000000000000000'::bigint)), true) THEN 'wage_theft_claims_contract_wage_minor_check'
+        WHEN NOT coalesce((country_of_work ~ '^[A-Z]{2}$'::text), true) THEN 'wage_theft_claims_country_of_work_check'
+        WHEN NOT coalesce(((char_length(employer) >= 1) AND (char_length(employer) <= 200)), true) THEN 'wage_theft_claims_employer_check'
+        WHEN NOT coalesce((exploitation_means <@ ARRAY['id_confiscated'::text, 'atm_card_confiscated'::text, 'illegal_deductions'::text, 'forced_signature'::text, 'threats'::text, 'false_absconding_report'::text, 'repatriated_unpaid'::text, 'other'::text]), true) THEN 'wage_theft_claims_exploitation_means_check'
+        WHEN NOT coalesce((forum = ANY (ARRAY['labour_court'::text, 'labour_ministry'::text, 'embassy'::text, 'mediation'::text, 'origin_authority'::text, 'claims_mechanism'::text, 'other'::text])), true) THEN 'wage_theft_claims_forum_check'
+        WHEN NOT coalesce((((recruitment_fee_minor IS NULL) = (recruitment_fee_currency IS NULL)) AND ((contract_wage_minor IS NULL) = (contract_wage_currency IS NULL)) AND ((actual_wage_minor IS NULL) = (actual_wage_currency IS NULL)) AND ((amount_awarded_minor IS NULL) = (amount_awarded_currency IS NULL)) AND ((amount_recovered_minor IS NULL) = (amount_recovered_currency IS NULL))), true) THEN 'wage_theft_claims_money_pairs'
+        WHEN NOT coalesce((work_ended_on >= work_started_on), true) THEN 'wage_theft_claims_period'
+        WHEN NOT coalesce(((char_length(recruitment_agency) >= 1) AND (char_length(recruitment_agency) <= 200)), true) THEN 'wage_theft_claims_recruitment_agency_check'
+        WHEN NOT coalesce((recruitment_fee_currency ~ '^[A-Z]{3}$'::text), true) THEN 'wage_theft_claims_recruitment_fee_currency_check'
+        WHEN NOT coalesce(((recruitment_fee_minor >= 0) AND (recruitment_fee_minor <= '1000000000000000'::bigint)), true) THEN 'wage_theft_claims_recruitment_fee_minor_check'
+        WHEN NOT coalesce((sector = ANY (ARRAY['construction'::text, 'agriculture'::text, 'fisheries'::text, 'manufacturing'::text, 'domestic_work'::text, 'hospitality'::text, 'care'::text, 'services'::text, 'other'::text])), true) THEN 'wage_theft_claims_sector_check'
+        WHEN NOT coalesce((length(worker_id_number_index) = 32), true) THEN 'wage_theft_claims_worker_id_number_index_check'
+        WHEN NOT coalesce((worker_nationality ~ '^[A-Z]{2}$'::text), true) THEN 'wage_theft_claims_worker_nationality_check'
+        WHEN NOT coalesce(((workers >= 1) AND (workers <= 100000)), true) THEN 'wage_theft_claims_workers_check'
+        END;
+    IF v_broken IS NULL THEN
+        RETURN true;
+    END IF;
+    RAISE EXCEPTION 'new row for relation "wage_theft_claims" violates check constraint "%"', v_broken
+        USING ERRCODE = 'check_violation', TABLE = 'wage_theft_claims', CONSTRAINT = v_broken;
+END;
+$_$;
+
+ALTER FUNCTION public.wage_theft_claims_rules(worker_nationality character, country_of_work character, sector text, employer text, work_started_on date, work_ended_on date, amount_claimed_minor bigint, amount_claimed_currency character, workers integer, worker_id_number_index bytea, recruitment_agency text, recruitment_fee_minor bigint, recruitment_fee_currency character, contract_wage_minor bigint, contract_wage_currency character, actual_wage_minor bigint, actual_wage_currency character, forum text, exploitation_means text[], amount_awarded_minor bigint, amount_awarded_currency character, amount_recovered_minor bigint, amount_recovered_currency character) OWNER TO tulay;
+
+COMMENT ON FUNCTION public.wage_theft_claims_rules(worker_nationality character, country_of_work character, sector text, employer text, work_started_on date, work_ended_on date, amount_claimed_minor bigint, amount_claimed_currency character, workers integer, worker_id_number_index bytea, recruitment_agency text, recruitment_fee_minor bigint, recruitment_fee_currency character, contract_wage_minor bigint, contract_wage_currency character, actual_wage_minor bigint, actual_wage_currency character, forum text, exploitation_means text[], amount_awarded_minor bigint, amount_awarded_currency character, amount_recovered_minor bigint, amount_recovered_currency character) IS 'The 23 CHECK constraints of wage_theft_claims, folded into one (migration 0014).';
+
+CREATE TABLE public.cases (
+    org_id bigint NOT NULL,
+    case_id bigint NOT NULL,
+    reference text NOT NULL,
+    kind text NOT NULL,
+    status text NOT NULL,
+    opened_on date NOT NULL,
+    closed_on date,
+    version bigint DEFAULT 1 NOT NULL,
+    created_by bigint NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    idempotency_key bytea NOT NULL,
+    request_hash bytea NOT NULL,
+    office_id bigint,
+    CONSTRAINT cases_rules CHECK (public.cases_rules(kind, status, idempotency_key, request_hash))
+);
+
+ALTER TABLE ONLY public.cases FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE public.cases OWNER TO tulay;
+
+CREATE TABLE public.offices (
+    org_id bigint NOT NULL,
+    office_id bigint NOT NULL,
+    name text NOT NULL,
+    city text NOT NULL,
+    country character(2) NOT NULL,
+    idempotency_key bytea NOT NULL,
+    request_hash bytea NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT offices_city_check CHECK (((char_length(city) >= 1) AND (char_length(city) <= 100))),
+    CONSTRAINT offices_country_check CHECK ((country ~ '^[A-Z]{2}$'::text)),
+    CONSTRAINT offices_idempotency_key_check CHECK ((length(idempotency_key) = 16)),
+    CONSTRAINT offices_name_check CHECK (((char_length(name) >= 1) AND (char_length(name) <= 200))),
+    CONSTRAINT offices_request_hash_check CHECK ((length(request_hash) = 32))
+);
+
+ALTER TABLE ONLY public.offices FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE public.offices OWNER TO tulay;
+
+CREATE TABLE public.organisations (
+    org_id bigint NOT NULL,
+    acronym text NOT NULL,
+    name text NOT NULL,
+    kind text NOT NULL,
+    country character(2) NOT NULL,
+    version bigint DEFAULT 1 NOT NULL,
+    idempotency_key bytea,
+    request_hash bytea,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT organisations_acronym_check CHECK ((acronym ~ '^[A-Z0-9_-]{2,20}$'::text)),
+    CONSTRAINT organisations_country_check CHECK ((country ~ '^[A-Z]{2}$'::text)),
+    CONSTRAINT organisations_idempotency_key_check CHECK ((length(idempotency_key) = 16)),
+    CONSTRAINT organisations_kind_check CHECK ((kind = ANY (ARRAY['network'::text, 'ngo'::text, 'trade_union'::text, 'migrant_association'::text, 'faith_based'::text, 'research_institute'::text, 'parliamentary_caucus'::text, 'other'::text]))),
+    CONSTRAINT organisations_name_check CHECK (((char_length(name) >= 1) AND (char_length(name) <= 200))),
+    CONSTRAINT organisations_request_hash_check CHECK ((length(request_hash) = 32))
+);
+
+ALTER TABLE ONLY public.organisations FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE public.organisations OWNER TO tulay;
+
+CREATE TABLE public.users (
+    user_id bigint NOT NULL,
+    org_id bigint NOT NULL,
+    username text NOT NULL,
+    password_hash text NOT NULL,
+    role text NOT NULL,
+    disabled_at timestamp with time zone,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    version bigint DEFAULT 1 NOT NULL,
+    idempotency_key bytea,
+    request_hash bytea,
+    CONSTRAINT users_idempotency_key_check CHECK ((length(idempotency_key) = 16)),
+    CONSTRAINT users_request_hash_check CHECK ((length(request_hash) = 32)),
+    CONSTRAINT users_role_check CHECK ((role = ANY (ARRAY['field_officer'::text, 'coordinator'::text, 'org_admin'::text, 'admin'::text]))),
+    CONSTRAINT users_username_check CHECK ((username ~ '^[a-z0-9._-]{2,64}$'::text))
+);
+
+ALTER TABLE ONLY public.users FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE public.users OWNER TO tulay;
+
+CREATE VIEW public.user_names AS
+ SELECT u.user_id,
+    u.username,
+    o.acronym AS organisation
+   FROM (public.users u
+     JOIN public.organisations o ON ((o.org_id = u.org_id)));
+
+ALTER TABLE public.user_names OWNER TO tulay;
+
+CREATE TABLE public.wage_theft_claims (
+    org_id bigint NOT NULL,
+    case_id bigint NOT NULL,
+    worker_nationality character(2) NOT NULL,
+    country_of_work character(2) NOT NULL,
+    sector text NOT NULL,
+    employer text NOT NULL,
+    work_started_on date NOT NULL,
+    work_ended_on date NOT NULL,
+    amount_claimed_minor bigint NOT NULL,
+    amount_claimed_currency character(3) NOT NULL,
+    workers integer DEFAULT 1 NOT NULL,
+    worker_name_enc bytea,
+    worker_id_number_enc bytea,
+    worker_phone_enc bytea,
+    worker_id_number_index bytea,
+    recruitment_agency text,
+    recruitment_fee_minor bigint,
+    recruitment_fee_currency character(3),
+    contract_wage_minor bigint,
+    contract_wage_currency character(3),
+    actual_wage_minor bigint,
+    actual_wage_currency character(3),
+    forum text,
+    filing_deadline date,
+    exploitation_means text[] DEFAULT '{}'::text[] NOT NULL,
+    amount_awarded_minor bigint,
+    amount_awarded_currency character(3),
+    amount_recovered_minor bigint,
+    amount_recovered_currency character(3),
+    CONSTRAINT wage_theft_claims_rules CHECK (public.wage_theft_claims_rules(worker_nationality, country_of_work, sector, employer, work_started_on, work_ended_on, amount_claimed_minor, amount_claimed_currency, workers, worker_id_number_index, recruitment_agency, recruitment_fee_minor, recruitment_fee_currency, contract_wage_minor, contract_wage_currency, actual_wage_minor, actual_wage_currency, forum, exploitation_means, amount_awarded_minor, amount_awarded_currency, amount_recovered_minor, amount_recovered_currency))
+);
+
+ALTER TABLE ONLY public.wage_theft_claims FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE public.wage_theft_claims OWNER TO tulay;
+
+CREATE VIEW public.wage_theft_claim_view WITH (security_invoker='true') AS
+ SELECT c.org_id,
+    c.case_id,
+    c.idempotency_key,
+    c.reference,
+    o.acronym AS organisation,
+    c.status,
+    w.worker_nationality,
+    w.country_of_work,
+    w.sector,
+    w.employer,
+    w.work_started_on,
+    w.work_ended_on,
+    w.amount_claimed_minor,
+    w.amount_claimed_currency,
+    w.workers,
+    c.opened_on,
+    c.version,
+    u.username AS created_by,
+    (EXTRACT(epoch FROM c.created_at))::bigint AS created_at,
+    w.worker_name_enc,
+    w.worker_id_number_enc,
+    w.worker_phone_enc,
+    w.worker_id_number_index,
+    c.closed_on,
+    w.recruitment_agency,
+    w.recruitment_fee_minor,
+    w.recruitment_fee_currency,
+    w.contract_wage_minor,
+    w.contract_wage_currency,
+    w.actual_wage_minor,
+    w.actual_wage_currency,
+    w.forum,
+    w.filing_deadline,
+    w.exploitation_means,
+    w.amount_awarded_minor,
+    w.amount_awarded_currency,
+    w.amount_recovered_minor,
+    w.amount_recovered_currency,
+    f.name AS office
+   FROM ((((public.cases c
+     JOIN public.wage_theft_claims w USING (org_id, case_id))
+     JOIN public.organisations o ON ((o.org_id = c.org_id)))
+     JOIN public.user_names u ON ((u.user_id = c.created_by)))
+     LEFT JOIN public.offices f ON (((f.org_id = c.org_id) AND (f.office_id = c.office_id))))
+  WHERE (c.kind = 'wage_theft'::text);
+
+ALTER TABLE public.wage_theft_claim_view OWNER TO tulay;
+
+CREATE FUNCTION public.create_wage_theft_claims(t_org text[], t_user text[], t_role text[], t_token text[], c_org text[], c_user text[], c_key text[], c_hash text[], c_nationality text[], c_country text[], c_sector text[], c_employer text[], c_started text[], c_ended text[], c_amount text[], c_currency text[], c_workers text[], c_name text[], c_id_number text[], c_phone text[], c_id_index text[], r_org text[], r_key text[], a_action text[], a_target text[], a_key text[], a_detail text[]) RETURNS TABLE(m_ord bigint, m_case_id bigint, m_outcome text, m_claim public.wage_theft_claim_view)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_opened date := (now() AT TIME ZONE 'UTC')::date;
+    v_year integer := extract(year FROM v_opened)::integer;
+    v_n integer := cardinality(t_org);
+    v_refused bigint;
+    v_created bigint;
+BEGIN
+    IF v_n IS NULL OR v_n < 1 OR EXISTS (
+        SELECT 1 FROM unnest(ARRAY[
+            cardinality(t_user), cardinality(t_role), cardinality(t_token),
+            cardinality(c_org), cardinality(c_user), cardinality(c_key), cardinality(c_hash),
+            cardinality(c_nationality), cardinality(c_country), cardinality(c_sector),
+            cardinality(c_employer), cardinality(c_started), cardinality(c_ended),
+            cardinality(c_amount), cardinality(c_currency), cardinality(c_workers),
+            cardinality(c_name), cardinality(c_id_number), cardinality(c_phone),
+            cardinality(c_id_index), cardinality(r_org), cardinality(r_key),
+            cardinality(a_action), cardinality(a_target), cardinality(a_key),
+            cardinality(a_detail)]) AS n(n)
+        WHERE n.n IS DISTINCT FROM v_n) THEN
+        RAISE EXCEPTION 'create_wage_theft_claims: the arrays differ in length'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    -- What tulay_enter(), the policies and create_wage_theft_claim() would each check.
+    SELECT count(*) INTO v_refused
+      FROM unnest(t_org, t_user, t_role, t_token, c_org, c_user, c_key, r_org, r_key, a_key,
+                  c_id_index)
+           AS i(t_org, t_user, t_role, t_token, c_org, c_user, c_key, r_org, r_key, a_key,
+                c_id_index)
+     WHERE i.c_org IS DISTINCT FROM i.t_org OR i.c_user IS DISTINCT FROM i.t_user
+        OR i.r_org IS DISTINCT FROM i.c_org OR i.r_key IS DISTINCT FROM i.c_key
+        OR i.a_key IS DISTINCT FROM i.c_key OR i.c_id_index IS NOT NULL
+        OR NOT EXISTS (
+            SELECT 1 FROM sessions s JOIN users u ON u.user_id = s.user_id
+             WHERE s.token_hash = decode(i.t_token, 'hex') AND s.ended_at IS NULL
+               AND s.expires_at > now() AND u.disabled_at IS NULL
+               AND u.user_id = i.t_user::bigint AND u.org_id = i.t_org::bigint
+               AND u.role = i.t_role)
+        OR EXISTS (
+            SELECT 1 FROM cases c
+             WHERE c.org_id = i.c_org::bigint AND c.idempotency_key = decode(i.c_key, 'hex'));
+    IF v_refused > 0 OR (SELECT count(DISTINCT (o, k)) FROM unnest(c_org, c_key) AS x(o, k))
+                        <> v_n THEN
+        RAISE EXCEPTION 'create_wage_theft_claims: % of % claims cannot be created together',
+            v_refused, v_n USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+
+    WITH i AS (
+        SELECT i.*, decode(i.k, 'hex') AS key
+          FROM unnest(c_org, c_user, c_key, c_hash, c_nationality, c_country, c_sector,
+                      c_employer, c_started, c_ended, c_amount, c_currency, c_workers,
+                      c_name, c_id_number, c_phone, a_action, a_target, a_detail)
+               WITH ORDINALITY
+               AS i(org, usr, k, h, nationality, country, sector, employer, started, ended,
+                    amount, currency, workers, name, id_number, phone, action, target,
+                    detail, ord)
+    ), new_cases AS (
+        INSERT INTO cases (org_id, reference, kind, status, opened_on, created_by,
+                           idempotency_key, request_hash)
+        SELECT i.org::bigint,
+               'WT-' || v_year || '-' ||
+                   CASE WHEN i.n < 1000000 THEN lpad(i.n::text, 6, '0') ELSE i.n::text END,
+               'wage_theft', 'intake', v_opened, i.usr::bigint, i.key, decode(i.h, 'hex')
+          FROM (SELECT i.*, nextval(case_number_sequence(i.org::bigint, 'wage_theft',
+                                                         v_year)::regclass) AS n
+                  FROM i ORDER BY i.ord) i
+         ORDER BY i.ord
+        RETURNING cases.org_id, cases.case_id, cases.reference, cases.created_by,
+                  cases.idempotency_key
+    ), new_claims AS (
+        INSERT INTO wage_theft_claims (org_id, case_id, worker_nationality, country_of_work,
+                                       sector, employer, work_started_on, work_ended_on,
+                                       amount_claimed_minor, amount_claimed_currency, workers,
+                                       worker_name_enc, worker_id_number_enc,
+                                       worker_phone_enc)
+        SELECT n.org_id, n.case_id, i.nationality, i.country, i.sector, i.employer,
+               i.started::date, i.ended::date, i.amount::bigint, i.currency,
+               i.workers::integer, decode(i.name, 'hex'), decode(i.id_number, 'hex'),
+               decode(i.phone, 'hex')
+          FROM new_cases n JOIN i ON i.org::bigint = n.org_id AND i.key = n.idempotency_key
+         ORDER BY i.ord
+        RETURNING 1
+    )
+    INSERT INTO audit_log (xid, at, org_id, user_id, action, target, detail)
+    SELECT pg_current_xact_id(), date_trunc('microseconds', clock_timestamp()), n.org_id,
+           n.created_by, i.action, coalesce(i.target, n.reference), coalesce(i.detail, '')
+      FROM new_cases n JOIN i ON i.org::bigint = n.org_id AND i.key = n.idempotency_key
+     WHERE (SELECT count(*) FROM new_claims) = v_n
+     ORDER BY i.ord;
+    GET DIAGNOSTICS v_created = ROW_COUNT;
+    IF v_created <> v_n THEN
+        RAISE EXCEPTION 'create_wage_theft_claims: % of % claims written', v_created, v_n
+            USING ERRCODE = 'internal_error';
+    END IF;
+
+    RETURN QUERY
+    SELECT i.ord, v.case_id, 'created'::text, v
+      FROM unnest(c_org, c_key) WITH ORDINALITY AS i(org, k, ord)
+      JOIN wage_theft_claim_view v
+        ON v.org_id = i.org::bigint AND v.idempotency_key = decode(i.k, 'hex')
+     ORDER BY i.ord;
+END;
+$$;
+
+ALTER FUNCTION public.create_wage_theft_claims(t_org text[], t_user text[], t_role text[], t_token text[], c_org text[], c_user text[], c_key text[], c_hash text[], c_nationality text[], c_country text[], c_sector text[], c_employer text[], c_started text[], c_ended text[], c_amount text[], c_currency text[], c_workers text[], c_name text[], c_id_number text[], c_phone text[], c_id_index text[], r_org text[], r_key text[], a_action text[], a_target text[], a_key text[], a_detail text[]) OWNER TO tulay;
 
 CREATE FUNCTION public.decide_membership(p_network bigint, p_member bigint, p_proposal bigint, p_accept boolean, OUT proposal_id bigint, OUT outcome text) RETURNS record
     LANGUAGE plpgsql
@@ -1523,86 +1858,6 @@ $$;
 
 ALTER FUNCTION public.report_case_status_changed() OWNER TO tulay;
 
-CREATE FUNCTION public.wage_theft_claims_rules(worker_nationality character, country_of_work character, sector text, employer text, work_started_on date, work_ended_on date, amount_claimed_minor bigint, amount_claimed_currency character, workers integer, worker_id_number_index bytea, recruitment_agency text, recruitment_fee_minor bigint, recruitment_fee_currency character, contract_wage_minor bigint, contract_wage_currency character, actual_wage_minor bigint, actual_wage_currency character, forum text, exploitation_means text[], amount_awarded_minor bigint, amount_awarded_currency character, amount_recovered_minor bigint, amount_recovered_currency character) RETURNS boolean
-    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
-    AS $_$
-DECLARE
-    v_broken text;
-BEGIN
-    v_broken := CASE
-        WHEN NOT coalesce((actual_wage_currency ~ '^[A-Z]{3}$'::text), true) THEN 'wage_theft_claims_actual_wage_currency_check'
-        WHEN NOT coalesce(((actual_wage_minor >= 0) AND (actual_wage_minor <= '1000000000000000'::bigint)), true) THEN 'wage_theft_claims_actual_wage_minor_check'
-        WHEN NOT coalesce((amount_awarded_currency ~ '^[A-Z]{3}$'::text), true) THEN 'wage_theft_claims_amount_awarded_currency_check'
-        WHEN NOT coalesce(((amount_awarded_minor >= 0) AND (amount_awarded_minor <= '1000000000000000'::bigint)), true) THEN 'wage_theft_claims_amount_awarded_minor_check'
-        WHEN NOT coalesce((amount_claimed_currency ~ '^[A-Z]{3}$'::text), true) THEN 'wage_theft_claims_amount_claimed_currency_check'
-        WHEN NOT coalesce(((amount_claimed_minor > 0) AND (amount_claimed_minor <= '1000000000000000'::bigint)), true) THEN 'wage_theft_claims_amount_claimed_minor_check'
-        WHEN NOT coalesce((amount_recovered_currency ~ '^[A-Z]{3}$'::text), true) THEN 'wage_theft_claims_amount_recovered_currency_check'
-        WHEN NOT coalesce(((amount_recovered_minor >= 0) AND (amount_recovered_minor <= '1000000000000000'::bigint)), true) THEN 'wage_theft_claims_amount_recovered_minor_check'
-        WHEN NOT coalesce((contract_wage_currency ~ '^[A-Z]{3}$'::text), true) THEN 'wage_theft_claims_contract_wage_currency_check'
-        WHEN NOT coalesce(((contract_wage_minor >= 1) AND (contract_wage_minor <= '1000000000000000'::bigint)), true) THEN 'wage_theft_claims_contract_wage_minor_check'
-        WHEN NOT coalesce((country_of_work ~ '^[A-Z]{2}$'::text), true) THEN 'wage_theft_claims_country_of_work_check'
-        WHEN NOT coalesce(((char_length(employer) >= 1) AND (char_length(employer) <= 200)), true) THEN 'wage_theft_claims_employer_check'
-        WHEN NOT coalesce((exploitation_means <@ ARRAY['id_confiscated'::text, 'atm_card_confiscated'::text, 'illegal_deductions'::text, 'forced_signature'::text, 'threats'::text, 'false_absconding_report'::text, 'repatriated_unpaid'::text, 'other'::text]), true) THEN 'wage_theft_claims_exploitation_means_check'
-        WHEN NOT coalesce((forum = ANY (ARRAY['labour_court'::text, 'labour_ministry'::text, 'embassy'::text, 'mediation'::text, 'origin_authority'::text, 'claims_mechanism'::text, 'other'::text])), true) THEN 'wage_theft_claims_forum_check'
-        WHEN NOT coalesce((((recruitment_fee_minor IS NULL) = (recruitment_fee_currency IS NULL)) AND ((contract_wage_minor IS NULL) = (contract_wage_currency IS NULL)) AND ((actual_wage_minor IS NULL) = (actual_wage_currency IS NULL)) AND ((amount_awarded_minor IS NULL) = (amount_awarded_currency IS NULL)) AND ((amount_recovered_minor IS NULL) = (amount_recovered_currency IS NULL))), true) THEN 'wage_theft_claims_money_pairs'
-        WHEN NOT coalesce((work_ended_on >= work_started_on), true) THEN 'wage_theft_claims_period'
-        WHEN NOT coalesce(((char_length(recruitment_agency) >= 1) AND (char_length(recruitment_agency) <= 200)), true) THEN 'wage_theft_claims_recruitment_agency_check'
-        WHEN NOT coalesce((recruitment_fee_currency ~ '^[A-Z]{3}$'::text), true) THEN 'wage_theft_claims_recruitment_fee_currency_check'
-        WHEN NOT coalesce(((recruitment_fee_minor >= 0) AND (recruitment_fee_minor <= '1000000000000000'::bigint)), true) THEN 'wage_theft_claims_recruitment_fee_minor_check'
-        WHEN NOT coalesce((sector = ANY (ARRAY['construction'::text, 'agriculture'::text, 'fisheries'::text, 'manufacturing'::text, 'domestic_work'::text, 'hospitality'::text, 'care'::text, 'services'::text, 'other'::text])), true) THEN 'wage_theft_claims_sector_check'
-        WHEN NOT coalesce((length(worker_id_number_index) = 32), true) THEN 'wage_theft_claims_worker_id_number_index_check'
-        WHEN NOT coalesce((worker_nationality ~ '^[A-Z]{2}$'::text), true) THEN 'wage_theft_claims_worker_nationality_check'
-        WHEN NOT coalesce(((workers >= 1) AND (workers <= 100000)), true) THEN 'wage_theft_claims_workers_check'
-        END;
-    IF v_broken IS NULL THEN
-        RETURN true;
-    END IF;
-    RAISE EXCEPTION 'new row for relation "wage_theft_claims" violates check constraint "%"', v_broken
-        USING ERRCODE = 'check_violation', TABLE = 'wage_theft_claims', CONSTRAINT = v_broken;
-END;
-$_$;
-
-ALTER FUNCTION public.wage_theft_claims_rules(worker_nationality character, country_of_work character, sector text, employer text, work_started_on date, work_ended_on date, amount_claimed_minor bigint, amount_claimed_currency character, workers integer, worker_id_number_index bytea, recruitment_agency text, recruitment_fee_minor bigint, recruitment_fee_currency character, contract_wage_minor bigint, contract_wage_currency character, actual_wage_minor bigint, actual_wage_currency character, forum text, exploitation_means text[], amount_awarded_minor bigint, amount_awarded_currency character, amount_recovered_minor bigint, amount_recovered_currency character) OWNER TO tulay;
-
-COMMENT ON FUNCTION public.wage_theft_claims_rules(worker_nationality character, country_of_work character, sector text, employer text, work_started_on date, work_ended_on date, amount_claimed_minor bigint, amount_claimed_currency character, workers integer, worker_id_number_index bytea, recruitment_agency text, recruitment_fee_minor bigint, recruitment_fee_currency character, contract_wage_minor bigint, contract_wage_currency character, actual_wage_minor bigint, actual_wage_currency character, forum text, exploitation_means text[], amount_awarded_minor bigint, amount_awarded_currency character, amount_recovered_minor bigint, amount_recovered_currency character) IS 'The 23 CHECK constraints of wage_theft_claims, folded into one (migration 0014).';
-
-CREATE TABLE public.wage_theft_claims (
-    org_id bigint NOT NULL,
-    case_id bigint NOT NULL,
-    worker_nationality character(2) NOT NULL,
-    country_of_work character(2) NOT NULL,
-    sector text NOT NULL,
-    employer text NOT NULL,
-    work_started_on date NOT NULL,
-    work_ended_on date NOT NULL,
-    amount_claimed_minor bigint NOT NULL,
-    amount_claimed_currency character(3) NOT NULL,
-    workers integer DEFAULT 1 NOT NULL,
-    worker_name_enc bytea,
-    worker_id_number_enc bytea,
-    worker_phone_enc bytea,
-    worker_id_number_index bytea,
-    recruitment_agency text,
-    recruitment_fee_minor bigint,
-    recruitment_fee_currency character(3),
-    contract_wage_minor bigint,
-    contract_wage_currency character(3),
-    actual_wage_minor bigint,
-    actual_wage_currency character(3),
-    forum text,
-    filing_deadline date,
-    exploitation_means text[] DEFAULT '{}'::text[] NOT NULL,
-    amount_awarded_minor bigint,
-    amount_awarded_currency character(3),
-    amount_recovered_minor bigint,
-    amount_recovered_currency character(3),
-    CONSTRAINT wage_theft_claims_rules CHECK (public.wage_theft_claims_rules(worker_nationality, country_of_work, sector, employer, work_started_on, work_ended_on, amount_claimed_minor, amount_claimed_currency, workers, worker_id_number_index, recruitment_agency, recruitment_fee_minor, recruitment_fee_currency, contract_wage_minor, contract_wage_currency, actual_wage_minor, actual_wage_currency, forum, exploitation_means, amount_awarded_minor, amount_awarded_currency, amount_recovered_minor, amount_recovered_currency))
-);
-
-ALTER TABLE ONLY public.wage_theft_claims FORCE ROW LEVEL SECURITY;
-
-ALTER TABLE public.wage_theft_claims OWNER TO tulay;
-
 CREATE FUNCTION public.report_claim_delta(w public.wage_theft_claims, p_status text, p_sign integer) RETURNS TABLE(org_id bigint, kind text, day date, d text[], sign smallint, workers bigint, claimed_cur text, claimed bigint, awarded_cur text, awarded bigint, recovered_cur text, recovered bigint)
     LANGUAGE sql IMMUTABLE
     AS $$
@@ -1648,6 +1903,23 @@ END;
 $$;
 
 ALTER FUNCTION public.report_claims_fix_max(p_org bigint, p_cube smallint, p_period date, p_k text[], p_cur text) OWNER TO tulay;
+
+CREATE FUNCTION public.report_claims_inserted() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+BEGIN
+    INSERT INTO report_deltas (org_id, kind, day, d, sign, workers, claimed_cur, claimed,
+                               awarded_cur, awarded, recovered_cur, recovered)
+    SELECT x.*
+      FROM inserted w
+      JOIN cases c ON c.org_id = w.org_id AND c.case_id = w.case_id,
+           LATERAL report_claim_delta(w, c.status, 1) x;
+    RETURN NULL;
+END;
+$$;
+
+ALTER FUNCTION public.report_claims_inserted() OWNER TO tulay;
 
 CREATE FUNCTION public.report_delta_cells(p_ids bigint[]) RETURNS TABLE(org_id bigint, cube smallint, scoped boolean, period date, d1 text, d2 text, d3 text, d4 text, d5 text, d6 text, d7 text, currency text, cases bigint, workers bigint, claimed numeric, claimed_n bigint, claimed_max bigint, claimed_rm bigint, awarded numeric, awarded_n bigint, awarded_max bigint, awarded_rm bigint, recovered numeric, recovered_n bigint, recovered_max bigint, recovered_rm bigint)
     LANGUAGE sql STABLE
@@ -2419,70 +2691,6 @@ UNION ALL
 
 ALTER TABLE public.case_id_numbers OWNER TO tulay;
 
-CREATE TABLE public.cases (
-    org_id bigint NOT NULL,
-    case_id bigint NOT NULL,
-    reference text NOT NULL,
-    kind text NOT NULL,
-    status text NOT NULL,
-    opened_on date NOT NULL,
-    closed_on date,
-    version bigint DEFAULT 1 NOT NULL,
-    created_by bigint NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    updated_at timestamp with time zone DEFAULT now() NOT NULL,
-    idempotency_key bytea NOT NULL,
-    request_hash bytea NOT NULL,
-    office_id bigint,
-    CONSTRAINT cases_rules CHECK (public.cases_rules(kind, status, idempotency_key, request_hash))
-);
-
-ALTER TABLE ONLY public.cases FORCE ROW LEVEL SECURITY;
-
-ALTER TABLE public.cases OWNER TO tulay;
-
-CREATE TABLE public.offices (
-    org_id bigint NOT NULL,
-    office_id bigint NOT NULL,
-    name text NOT NULL,
-    city text NOT NULL,
-    country character(2) NOT NULL,
-    idempotency_key bytea NOT NULL,
-    request_hash bytea NOT NULL,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT offices_city_check CHECK (((char_length(city) >= 1) AND (char_length(city) <= 100))),
-    CONSTRAINT offices_country_check CHECK ((country ~ '^[A-Z]{2}$'::text)),
-    CONSTRAINT offices_idempotency_key_check CHECK ((length(idempotency_key) = 16)),
-    CONSTRAINT offices_name_check CHECK (((char_length(name) >= 1) AND (char_length(name) <= 200))),
-    CONSTRAINT offices_request_hash_check CHECK ((length(request_hash) = 32))
-);
-
-ALTER TABLE ONLY public.offices FORCE ROW LEVEL SECURITY;
-
-ALTER TABLE public.offices OWNER TO tulay;
-
-CREATE TABLE public.organisations (
-    org_id bigint NOT NULL,
-    acronym text NOT NULL,
-    name text NOT NULL,
-    kind text NOT NULL,
-    country character(2) NOT NULL,
-    version bigint DEFAULT 1 NOT NULL,
-    idempotency_key bytea,
-    request_hash bytea,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    CONSTRAINT organisations_acronym_check CHECK ((acronym ~ '^[A-Z0-9_-]{2,20}$'::text)),
-    CONSTRAINT organisations_country_check CHECK ((country ~ '^[A-Z]{2}$'::text)),
-    CONSTRAINT organisations_idempotency_key_check CHECK ((length(idempotency_key) = 16)),
-    CONSTRAINT organisations_kind_check CHECK ((kind = ANY (ARRAY['network'::text, 'ngo'::text, 'trade_union'::text, 'migrant_association'::text, 'faith_based'::text, 'research_institute'::text, 'parliamentary_caucus'::text, 'other'::text]))),
-    CONSTRAINT organisations_name_check CHECK (((char_length(name) >= 1) AND (char_length(name) <= 200))),
-    CONSTRAINT organisations_request_hash_check CHECK ((length(request_hash) = 32))
-);
-
-ALTER TABLE ONLY public.organisations FORCE ROW LEVEL SECURITY;
-
-ALTER TABLE public.organisations OWNER TO tulay;
-
 CREATE VIEW public.case_search_view WITH (security_invoker='true') AS
  SELECT c.org_id,
     c.case_id,
@@ -2795,36 +3003,6 @@ CREATE VIEW public.referral_cases AS
 
 ALTER TABLE public.referral_cases OWNER TO tulay;
 
-CREATE TABLE public.users (
-    user_id bigint NOT NULL,
-    org_id bigint NOT NULL,
-    username text NOT NULL,
-    password_hash text NOT NULL,
-    role text NOT NULL,
-    disabled_at timestamp with time zone,
-    created_at timestamp with time zone DEFAULT now() NOT NULL,
-    version bigint DEFAULT 1 NOT NULL,
-    idempotency_key bytea,
-    request_hash bytea,
-    CONSTRAINT users_idempotency_key_check CHECK ((length(idempotency_key) = 16)),
-    CONSTRAINT users_request_hash_check CHECK ((length(request_hash) = 32)),
-    CONSTRAINT users_role_check CHECK ((role = ANY (ARRAY['field_officer'::text, 'coordinator'::text, 'org_admin'::text, 'admin'::text]))),
-    CONSTRAINT users_username_check CHECK ((username ~ '^[a-z0-9._-]{2,64}$'::text))
-);
-
-ALTER TABLE ONLY public.users FORCE ROW LEVEL SECURITY;
-
-ALTER TABLE public.users OWNER TO tulay;
-
-CREATE VIEW public.user_names AS
- SELECT u.user_id,
-    u.username,
-    o.acronym AS organisation
-   FROM (public.users u
-     JOIN public.organisations o ON ((o.org_id = u.org_id)));
-
-ALTER TABLE public.user_names OWNER TO tulay;
-
 CREATE VIEW public.referral_view WITH (security_invoker='true') AS
  SELECT r.referral_id,
     r.org_id,
@@ -3061,55 +3239,6 @@ ALTER TABLE public.users ALTER COLUMN user_id ADD GENERATED ALWAYS AS IDENTITY (
     CACHE 1
 );
 
-CREATE VIEW public.wage_theft_claim_view WITH (security_invoker='true') AS
- SELECT c.org_id,
-    c.case_id,
-    c.idempotency_key,
-    c.reference,
-    o.acronym AS organisation,
-    c.status,
-    w.worker_nationality,
-    w.country_of_work,
-    w.sector,
-    w.employer,
-    w.work_started_on,
-    w.work_ended_on,
-    w.amount_claimed_minor,
-    w.amount_claimed_currency,
-    w.workers,
-    c.opened_on,
-    c.version,
-    u.username AS created_by,
-    (EXTRACT(epoch FROM c.created_at))::bigint AS created_at,
-    w.worker_name_enc,
-    w.worker_id_number_enc,
-    w.worker_phone_enc,
-    w.worker_id_number_index,
-    c.closed_on,
-    w.recruitment_agency,
-    w.recruitment_fee_minor,
-    w.recruitment_fee_currency,
-    w.contract_wage_minor,
-    w.contract_wage_currency,
-    w.actual_wage_minor,
-    w.actual_wage_currency,
-    w.forum,
-    w.filing_deadline,
-    w.exploitation_means,
-    w.amount_awarded_minor,
-    w.amount_awarded_currency,
-    w.amount_recovered_minor,
-    w.amount_recovered_currency,
-    f.name AS office
-   FROM ((((public.cases c
-     JOIN public.wage_theft_claims w USING (org_id, case_id))
-     JOIN public.organisations o ON ((o.org_id = c.org_id)))
-     JOIN public.user_names u ON ((u.user_id = c.created_by)))
-     LEFT JOIN public.offices f ON (((f.org_id = c.org_id) AND (f.office_id = c.office_id))))
-  WHERE (c.kind = 'wage_theft'::text);
-
-ALTER TABLE public.wage_theft_claim_view OWNER TO tulay;
-
 ALTER TABLE ONLY public.audit_log ALTER COLUMN id SET DEFAULT nextval('public.audit_log_id_seq'::regclass);
 
 ALTER TABLE ONLY public.report_deltas ALTER COLUMN id SET DEFAULT nextval('public.report_deltas_id_seq'::regclass);
@@ -3268,11 +3397,13 @@ CREATE INDEX wage_theft_claims_report ON public.wage_theft_claims USING btree (o
 
 CREATE INDEX wage_theft_claims_worker_id_number ON public.wage_theft_claims USING btree (org_id, worker_id_number_index) WHERE (worker_id_number_index IS NOT NULL);
 
-CREATE TRIGGER cases_opened AFTER INSERT ON public.cases FOR EACH ROW EXECUTE FUNCTION public.case_opened_event();
+CREATE TRIGGER cases_opened AFTER INSERT ON public.cases REFERENCING NEW TABLE AS opened FOR EACH STATEMENT EXECUTE FUNCTION public.case_opened_events();
 
 CREATE TRIGGER report_case_status AFTER UPDATE OF status, opened_on ON public.cases FOR EACH ROW WHEN (((old.status IS DISTINCT FROM new.status) OR (old.opened_on IS DISTINCT FROM new.opened_on))) EXECUTE FUNCTION public.report_case_status_changed();
 
-CREATE TRIGGER report_claims AFTER INSERT OR UPDATE ON public.wage_theft_claims FOR EACH ROW EXECUTE FUNCTION public.report_kind_row_changed();
+CREATE TRIGGER report_claims AFTER UPDATE ON public.wage_theft_claims FOR EACH ROW EXECUTE FUNCTION public.report_kind_row_changed();
+
+CREATE TRIGGER report_claims_inserted AFTER INSERT ON public.wage_theft_claims REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION public.report_claims_inserted();
 
 CREATE TRIGGER report_deportations AFTER INSERT OR UPDATE ON public.deportations FOR EACH ROW EXECUTE FUNCTION public.report_kind_row_changed();
 
@@ -3618,7 +3749,7 @@ GRANT ALL ON FUNCTION public.case_office_id(p_org bigint, p_office text) TO tula
 REVOKE ALL ON FUNCTION public.case_open(p_org_id bigint, p_user_id bigint, p_idempotency_key bytea, p_request_hash bytea, p_kind text, p_prefix text, p_status text, p_office text, OUT case_id bigint, OUT outcome text) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.case_open(p_org_id bigint, p_user_id bigint, p_idempotency_key bytea, p_request_hash bytea, p_kind text, p_prefix text, p_status text, p_office text, OUT case_id bigint, OUT outcome text) TO tulay_app;
 
-REVOKE ALL ON FUNCTION public.case_opened_event() FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.case_opened_events() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.case_set_office(p_org bigint, p_idempotency_key bytea, p_request_hash bytea, p_office text) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.case_set_office(p_org bigint, p_idempotency_key bytea, p_request_hash bytea, p_office text) TO tulay_app;
@@ -3662,61 +3793,42 @@ GRANT ALL ON FUNCTION public.create_user(p_idempotency_key bytea, p_request_hash
 REVOKE ALL ON FUNCTION public.create_wage_theft_claim(p_org_id bigint, p_user_id bigint, p_idempotency_key bytea, p_request_hash bytea, p_worker_nationality text, p_country_of_work text, p_sector text, p_employer text, p_work_started_on date, p_work_ended_on date, p_amount_claimed_minor bigint, p_amount_claimed_currency text, p_workers integer, p_worker_name_enc bytea, p_worker_id_number_enc bytea, p_worker_phone_enc bytea, p_worker_id_number_index bytea, OUT case_id bigint, OUT outcome text) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.create_wage_theft_claim(p_org_id bigint, p_user_id bigint, p_idempotency_key bytea, p_request_hash bytea, p_worker_nationality text, p_country_of_work text, p_sector text, p_employer text, p_work_started_on date, p_work_ended_on date, p_amount_claimed_minor bigint, p_amount_claimed_currency text, p_workers integer, p_worker_name_enc bytea, p_worker_id_number_enc bytea, p_worker_phone_enc bytea, p_worker_id_number_index bytea, OUT case_id bigint, OUT outcome text) TO tulay_app;
 
-REVOKE ALL ON FUNCTION public.decide_membership(p_network bigint, p_member bigint, p_proposal bigint, p_accept boolean, OUT proposal_id bigint, OUT outcome text) FROM PUBLIC;
-GRANT ALL ON FUNCTION public.decide_membership(p_network bigint, p_member bigint, p_proposal bigint, p_accept boolean, OUT proposal_id bigint, OUT outcome text) TO tulay_app;
-
-REVOKE ALL ON FUNCTION public.decide_referral(p_user_id bigint, p_referral_id bigint, p_expected_version bigint, p_decision text, p_reason_enc bytea, p_event_text_enc bytea, p_event_key bytea, p_request_hash bytea, OUT outcome text, OUT detail text) FROM PUBLIC;
-GRANT ALL ON FUNCTION public.decide_referral(p_user_id bigint, p_referral_id bigint, p_expected_version bigint, p_decision text, p_reason_enc bytea, p_event_text_enc bytea, p_event_key bytea, p_request_hash bytea, OUT outcome text, OUT detail text) TO tulay_app;
-
-REVOKE ALL ON FUNCTION public.deportations_rules(nationality character, deported_from character, deported_to character, sector text, grounds text[], arrested_on date, arrested_precision text, arrest_place text, detained_on date, detained_precision text, detention_place text, detention_type text, released_on date, released_precision text, deported_on date, deported_precision text, legal_counsel text, person_id_number_index bytea) FROM PUBLIC;
-GRANT ALL ON FUNCTION public.deportations_rules(nationality character, deported_from character, deported_to character, sector text, grounds text[], arrested_on date, arrested_precision text, arrest_place text, detained_on date, detained_precision text, detention_place text, detention_type text, released_on date, released_precision text, deported_on date, deported_precision text, legal_counsel text, person_id_number_index bytea) TO tulay_app;
-
-REVOKE ALL ON FUNCTION public.link_recommendation_evidence(p_org_id bigint, p_user_id bigint, p_idempotency_key bytea, p_request_hash bytea, p_reference text, p_evidence_org bigint, p_evidence_reference text, p_occurred_on date, OUT outcome text) FROM PUBLIC;
-GRANT ALL ON FUNCTION public.link_recommendation_evidence(p_org_id bigint, p_user_id bigint, p_idempotency_key bytea, p_request_hash bytea, p_reference text, p_evidence_org bigint, p_evidence_reference text, p_occurred_on date, OUT outcome text) TO tulay_app;
-
-REVOKE ALL ON FUNCTION public.login_lookup(p_username text) FROM PUBLIC;
-GRANT ALL ON FUNCTION public.login_lookup(p_username text) TO tulay_app;
-
-REVOKE ALL ON FUNCTION public.membership_actor(p_user bigint, p_network bigint, p_member bigint, OUT org text, OUT username text) FROM PUBLIC;
-GRANT ALL ON FUNCTION public.membership_actor(p_user bigint, p_network bigint, p_member bigint, OUT org text, OUT username text) TO tulay_app;
-
-REVOKE ALL ON FUNCTION public.membership_sides_problem(p_network bigint, p_member bigint) FROM PUBLIC;
-GRANT ALL ON FUNCTION public.membership_sides_problem(p_network bigint, p_member bigint) TO tulay_app;
-
-REVOKE ALL ON FUNCTION public.membership_take_effect(p_proposal bigint) FROM PUBLIC;
-GRANT ALL ON FUNCTION public.membership_take_effect(p_proposal bigint) TO tulay_app;
-
-REVOKE ALL ON FUNCTION public.money_convert(p_minor bigint, p_from text, p_to text, p_day date, OUT minor bigint, OUT rate numeric) FROM PUBLIC;
-GRANT ALL ON FUNCTION public.money_convert(p_minor bigint, p_from text, p_to text, p_day date, OUT minor bigint, OUT rate numeric) TO tulay_app;
-
-REVOKE ALL ON FUNCTION public.money_text(p_amount text, p_currency text, p_rate numeric, p_rate_date date) FROM PUBLIC;
-GRANT ALL ON FUNCTION public.money_text(p_amount text, p_currency text, p_rate numeric, p_rate_date date) TO tulay_app;
-
-REVOKE ALL ON FUNCTION public.network_ancestors(p_org bigint) FROM PUBLIC;
-GRANT ALL ON FUNCTION public.network_ancestors(p_org bigint) TO tulay_app;
-
-REVOKE ALL ON FUNCTION public.network_descendants(p_org bigint) FROM PUBLIC;
-GRANT ALL ON FUNCTION public.network_descendants(p_org bigint) TO tulay_app;
-
-REVOKE ALL ON FUNCTION public.propose_membership(p_idempotency_key bytea, p_request_hash bytea, p_network bigint, p_member bigint, p_role text, p_since date, p_shares boolean, OUT proposal_id bigint, OUT outcome text) FROM PUBLIC;
-GRANT ALL ON FUNCTION public.propose_membership(p_idempotency_key bytea, p_request_hash bytea, p_network bigint, p_member bigint, p_role text, p_since date, p_shares boolean, OUT proposal_id bigint, OUT outcome text) TO tulay_app;
-
-REVOKE ALL ON FUNCTION public.propose_referral(p_org_id bigint, p_user_id bigint, p_idempotency_key bytea, p_request_hash bytea, p_reference text, p_to_org bigint, p_consent_given_on date, p_consent_form text, p_reason_enc bytea, p_event_text_enc bytea, p_event_key bytea, OUT referral_id bigint, OUT outcome text) FROM PUBLIC;
-GRANT ALL ON FUNCTION public.propose_referral(p_org_id bigint, p_user_id bigint, p_idempotency_key bytea, p_request_hash bytea, p_reference text, p_to_org bigint, p_consent_given_on date, p_consent_form text, p_reason_enc bytea, p_event_text_enc bytea, p_event_key bytea, OUT referral_id bigint, OUT outcome text) TO tulay_app;
-
-REVOKE ALL ON FUNCTION public.recommendations_rules(title text, body text, source_document text, addressed_to text, target_body text, country character, theme text) FROM PUBLIC;
-GRANT ALL ON FUNCTION public.recommendations_rules(title text, body text, source_document text, addressed_to text, target_body text, country character, theme text) TO tulay_app;
-
-REVOKE ALL ON FUNCTION public.record_deportation_stage(p_org_id bigint, p_user_id bigint, p_idempotency_key bytea, p_request_hash bytea, p_reference text, p_expected_version bigint, p_stage text, p_on date, p_precision text, p_circa boolean, p_place text, p_detention_type text, p_deported_to text, p_text_enc bytea, OUT outcome text, OUT detail text) FROM PUBLIC;
-GRANT ALL ON FUNCTION public.record_deportation_stage(p_org_id bigint, p_user_id bigint, p_idempotency_key bytea, p_request_hash bytea, p_reference text, p_expected_version bigint, p_stage text, p_on date, p_precision text, p_circa boolean, p_place text, p_detention_type text, p_deported_to text, p_text_enc bytea, OUT outcome text, OUT detail text) TO tulay_app;
-
-REVOKE ALL ON FUNCTION public.report_allowed(p_org bigint) FROM PUBLIC;
-GRANT ALL ON FUNCTION public.report_allowed(p_org bigint) TO tulay_app;
-
-REVOKE ALL ON FUNCTION public.report_case_status_changed() FROM PUBLIC;
-
 REVOKE ALL ON FUNCTION public.wage_theft_claims_rules(worker_nationality character, country_of_work character, sector text, employer text, work_started_on date, work_ended_on date, amount_claimed_minor bigint, amount_claimed_currency character, workers integer, worker_id_number_index bytea, recruitment_agency text, recruitment_fee_minor bigint, recruitment_fee_currency character, contract_wage_minor bigint, contract_wage_currency character, actual_wage_minor bigint, actual_wage_currency character, forum text, exploitation_means text[], amount_awarded_minor bigint, amount_awarded_currency character, amount_recovered_minor bigint, amount_recovered_currency character) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.wage_theft_claims_rules(worker_nationality character, country_of_work character, sector text, employer text, work_started_on date, work_ended_on date, amount_claimed_minor bigint, amount_claimed_currency character, workers integer, worker_id_number_index bytea, recruitment_agency text, recruitment_fee_minor bigint, recruitment_fee_currency character, contract_wage_minor bigint, contract_wage_currency character, actual_wage_minor bigint, actual_wage_currency character, forum text, exploitation_means text[], amount_awarded_minor bigint, amount_awarded_currency character, amount_recovered_minor bigint, amount_recovered_currency character) TO tulay_app;
+
+GRANT SELECT,INSERT ON TABLE public.cases TO tulay_app;
+
+GRANT UPDATE(status) ON TABLE public.cases TO tulay_app;
+
+GRANT UPDATE(closed_on) ON TABLE public.cases TO tulay_app;
+
+GRANT UPDATE(version) ON TABLE public.cases TO tulay_app;
+
+GRANT UPDATE(updated_at) ON TABLE public.cases TO tulay_app;
+
+GRANT UPDATE(office_id) ON TABLE public.cases TO tulay_app;
+
+GRANT SELECT,INSERT ON TABLE public.offices TO tulay_app;
+
+GRANT SELECT,INSERT ON TABLE public.organisations TO tulay_app;
+
+GRANT UPDATE(name) ON TABLE public.organisations TO tulay_app;
+
+GRANT UPDATE(kind) ON TABLE public.organisations TO tulay_app;
+
+GRANT UPDATE(country) ON TABLE public.organisations TO tulay_app;
+
+GRANT UPDATE(version) ON TABLE public.organisations TO tulay_app;
+
+GRANT SELECT,INSERT ON TABLE public.users TO tulay_app;
+
+GRANT UPDATE(password_hash) ON TABLE public.users TO tulay_app;
+
+GRANT UPDATE(disabled_at) ON TABLE public.users TO tulay_app;
+
+GRANT UPDATE(version) ON TABLE public.users TO tulay_app;
+
+GRANT SELECT ON TABLE public.user_names TO tulay_app;
 
 GRANT SELECT,INSERT ON TABLE public.wage_theft_claims TO tulay_app;
 
@@ -3774,9 +3886,69 @@ GRANT UPDATE(amount_recovered_minor) ON TABLE public.wage_theft_claims TO tulay_
 
 GRANT UPDATE(amount_recovered_currency) ON TABLE public.wage_theft_claims TO tulay_app;
 
+GRANT SELECT ON TABLE public.wage_theft_claim_view TO tulay_app;
+
+REVOKE ALL ON FUNCTION public.create_wage_theft_claims(t_org text[], t_user text[], t_role text[], t_token text[], c_org text[], c_user text[], c_key text[], c_hash text[], c_nationality text[], c_country text[], c_sector text[], c_employer text[], c_started text[], c_ended text[], c_amount text[], c_currency text[], c_workers text[], c_name text[], c_id_number text[], c_phone text[], c_id_index text[], r_org text[], r_key text[], a_action text[], a_target text[], a_key text[], a_detail text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.create_wage_theft_claims(t_org text[], t_user text[], t_role text[], t_token text[], c_org text[], c_user text[], c_key text[], c_hash text[], c_nationality text[], c_country text[], c_sector text[], c_employer text[], c_started text[], c_ended text[], c_amount text[], c_currency text[], c_workers text[], c_name text[], c_id_number text[], c_phone text[], c_id_index text[], r_org text[], r_key text[], a_action text[], a_target text[], a_key text[], a_detail text[]) TO tulay_app;
+
+REVOKE ALL ON FUNCTION public.decide_membership(p_network bigint, p_member bigint, p_proposal bigint, p_accept boolean, OUT proposal_id bigint, OUT outcome text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.decide_membership(p_network bigint, p_member bigint, p_proposal bigint, p_accept boolean, OUT proposal_id bigint, OUT outcome text) TO tulay_app;
+
+REVOKE ALL ON FUNCTION public.decide_referral(p_user_id bigint, p_referral_id bigint, p_expected_version bigint, p_decision text, p_reason_enc bytea, p_event_text_enc bytea, p_event_key bytea, p_request_hash bytea, OUT outcome text, OUT detail text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.decide_referral(p_user_id bigint, p_referral_id bigint, p_expected_version bigint, p_decision text, p_reason_enc bytea, p_event_text_enc bytea, p_event_key bytea, p_request_hash bytea, OUT outcome text, OUT detail text) TO tulay_app;
+
+REVOKE ALL ON FUNCTION public.deportations_rules(nationality character, deported_from character, deported_to character, sector text, grounds text[], arrested_on date, arrested_precision text, arrest_place text, detained_on date, detained_precision text, detention_place text, detention_type text, released_on date, released_precision text, deported_on date, deported_precision text, legal_counsel text, person_id_number_index bytea) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.deportations_rules(nationality character, deported_from character, deported_to character, sector text, grounds text[], arrested_on date, arrested_precision text, arrest_place text, detained_on date, detained_precision text, detention_place text, detention_type text, released_on date, released_precision text, deported_on date, deported_precision text, legal_counsel text, person_id_number_index bytea) TO tulay_app;
+
+REVOKE ALL ON FUNCTION public.link_recommendation_evidence(p_org_id bigint, p_user_id bigint, p_idempotency_key bytea, p_request_hash bytea, p_reference text, p_evidence_org bigint, p_evidence_reference text, p_occurred_on date, OUT outcome text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.link_recommendation_evidence(p_org_id bigint, p_user_id bigint, p_idempotency_key bytea, p_request_hash bytea, p_reference text, p_evidence_org bigint, p_evidence_reference text, p_occurred_on date, OUT outcome text) TO tulay_app;
+
+REVOKE ALL ON FUNCTION public.login_lookup(p_username text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.login_lookup(p_username text) TO tulay_app;
+
+REVOKE ALL ON FUNCTION public.membership_actor(p_user bigint, p_network bigint, p_member bigint, OUT org text, OUT username text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.membership_actor(p_user bigint, p_network bigint, p_member bigint, OUT org text, OUT username text) TO tulay_app;
+
+REVOKE ALL ON FUNCTION public.membership_sides_problem(p_network bigint, p_member bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.membership_sides_problem(p_network bigint, p_member bigint) TO tulay_app;
+
+REVOKE ALL ON FUNCTION public.membership_take_effect(p_proposal bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.membership_take_effect(p_proposal bigint) TO tulay_app;
+
+REVOKE ALL ON FUNCTION public.money_convert(p_minor bigint, p_from text, p_to text, p_day date, OUT minor bigint, OUT rate numeric) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.money_convert(p_minor bigint, p_from text, p_to text, p_day date, OUT minor bigint, OUT rate numeric) TO tulay_app;
+
+REVOKE ALL ON FUNCTION public.money_text(p_amount text, p_currency text, p_rate numeric, p_rate_date date) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.money_text(p_amount text, p_currency text, p_rate numeric, p_rate_date date) TO tulay_app;
+
+REVOKE ALL ON FUNCTION public.network_ancestors(p_org bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.network_ancestors(p_org bigint) TO tulay_app;
+
+REVOKE ALL ON FUNCTION public.network_descendants(p_org bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.network_descendants(p_org bigint) TO tulay_app;
+
+REVOKE ALL ON FUNCTION public.propose_membership(p_idempotency_key bytea, p_request_hash bytea, p_network bigint, p_member bigint, p_role text, p_since date, p_shares boolean, OUT proposal_id bigint, OUT outcome text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.propose_membership(p_idempotency_key bytea, p_request_hash bytea, p_network bigint, p_member bigint, p_role text, p_since date, p_shares boolean, OUT proposal_id bigint, OUT outcome text) TO tulay_app;
+
+REVOKE ALL ON FUNCTION public.propose_referral(p_org_id bigint, p_user_id bigint, p_idempotency_key bytea, p_request_hash bytea, p_reference text, p_to_org bigint, p_consent_given_on date, p_consent_form text, p_reason_enc bytea, p_event_text_enc bytea, p_event_key bytea, OUT referral_id bigint, OUT outcome text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.propose_referral(p_org_id bigint, p_user_id bigint, p_idempotency_key bytea, p_request_hash bytea, p_reference text, p_to_org bigint, p_consent_given_on date, p_consent_form text, p_reason_enc bytea, p_event_text_enc bytea, p_event_key bytea, OUT referral_id bigint, OUT outcome text) TO tulay_app;
+
+REVOKE ALL ON FUNCTION public.recommendations_rules(title text, body text, source_document text, addressed_to text, target_body text, country character, theme text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.recommendations_rules(title text, body text, source_document text, addressed_to text, target_body text, country character, theme text) TO tulay_app;
+
+REVOKE ALL ON FUNCTION public.record_deportation_stage(p_org_id bigint, p_user_id bigint, p_idempotency_key bytea, p_request_hash bytea, p_reference text, p_expected_version bigint, p_stage text, p_on date, p_precision text, p_circa boolean, p_place text, p_detention_type text, p_deported_to text, p_text_enc bytea, OUT outcome text, OUT detail text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.record_deportation_stage(p_org_id bigint, p_user_id bigint, p_idempotency_key bytea, p_request_hash bytea, p_reference text, p_expected_version bigint, p_stage text, p_on date, p_precision text, p_circa boolean, p_place text, p_detention_type text, p_deported_to text, p_text_enc bytea, OUT outcome text, OUT detail text) TO tulay_app;
+
+REVOKE ALL ON FUNCTION public.report_allowed(p_org bigint) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.report_allowed(p_org bigint) TO tulay_app;
+
+REVOKE ALL ON FUNCTION public.report_case_status_changed() FROM PUBLIC;
+
 REVOKE ALL ON FUNCTION public.report_claim_delta(w public.wage_theft_claims, p_status text, p_sign integer) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.report_claims_fix_max(p_org bigint, p_cube smallint, p_period date, p_k text[], p_cur text) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION public.report_claims_inserted() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.report_delta_cells(p_ids bigint[]) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.report_delta_cells(p_ids bigint[]) TO tulay_app;
@@ -3867,30 +4039,6 @@ GRANT SELECT,INSERT ON TABLE public.claim_workers TO tulay_app;
 
 GRANT SELECT ON TABLE public.case_id_numbers TO tulay_app;
 
-GRANT SELECT,INSERT ON TABLE public.cases TO tulay_app;
-
-GRANT UPDATE(status) ON TABLE public.cases TO tulay_app;
-
-GRANT UPDATE(closed_on) ON TABLE public.cases TO tulay_app;
-
-GRANT UPDATE(version) ON TABLE public.cases TO tulay_app;
-
-GRANT UPDATE(updated_at) ON TABLE public.cases TO tulay_app;
-
-GRANT UPDATE(office_id) ON TABLE public.cases TO tulay_app;
-
-GRANT SELECT,INSERT ON TABLE public.offices TO tulay_app;
-
-GRANT SELECT,INSERT ON TABLE public.organisations TO tulay_app;
-
-GRANT UPDATE(name) ON TABLE public.organisations TO tulay_app;
-
-GRANT UPDATE(kind) ON TABLE public.organisations TO tulay_app;
-
-GRANT UPDATE(country) ON TABLE public.organisations TO tulay_app;
-
-GRANT UPDATE(version) ON TABLE public.organisations TO tulay_app;
-
 GRANT SELECT ON TABLE public.case_search_view TO tulay_app;
 
 GRANT SELECT ON TABLE public.case_transitions TO tulay_app;
@@ -3947,16 +4095,6 @@ GRANT UPDATE(version) ON TABLE public.referrals TO tulay_app;
 
 GRANT SELECT ON TABLE public.referral_cases TO tulay_app;
 
-GRANT SELECT,INSERT ON TABLE public.users TO tulay_app;
-
-GRANT UPDATE(password_hash) ON TABLE public.users TO tulay_app;
-
-GRANT UPDATE(disabled_at) ON TABLE public.users TO tulay_app;
-
-GRANT UPDATE(version) ON TABLE public.users TO tulay_app;
-
-GRANT SELECT ON TABLE public.user_names TO tulay_app;
-
 GRANT SELECT ON TABLE public.referral_view TO tulay_app;
 
 GRANT SELECT ON TABLE public.report_cells TO tulay_app;
@@ -3974,8 +4112,6 @@ GRANT SELECT ON TABLE public.schema_migrations TO tulay_app;
 GRANT SELECT,INSERT ON TABLE public.sessions TO tulay_app;
 
 GRANT UPDATE(ended_at) ON TABLE public.sessions TO tulay_app;
-
-GRANT SELECT ON TABLE public.wage_theft_claim_view TO tulay_app;
 
 ALTER DEFAULT PRIVILEGES FOR ROLE tulay REVOKE ALL ON FUNCTIONS  FROM PUBLIC;
 

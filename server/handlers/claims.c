@@ -61,6 +61,16 @@ const struct db_statement claims_statements[] = {
     {"claim_create", "SELECT case_id, outcome FROM create_wage_theft_claim("
 		     "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "
 		     "$17)"},
+    /* Plain CreateClaims waiting together, in one statement (db.c, "Merged batches";
+     * migration 0018): the parameters of claim_create_shape's statements as arrays. */
+    {"claim_create_merged",
+     "SELECT m.m_ord, m.m_case_id, m.m_outcome, " CLAIM_IDENTITY_COLUMNS
+     " FROM create_wage_theft_claims($1::text[], $2::text[], $3::text[], $4::text[], "
+     "$5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], "
+     "$12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], "
+     "$18::text[], $19::text[], $20::text[], $21::text[], $22::text[], $23::text[], "
+     "$24::text[], $25::text[], $26::text[], $27::text[]) m, "
+     "LATERAL (SELECT (m.m_claim).*) v ORDER BY m.m_ord"},
     {"claim_office", "SELECT case_set_office($1, $2, $3, $4)"},
     /* The other workers of a group claim, sealed; replays insert nothing new. */
     {"claim_workers_add",
@@ -91,6 +101,17 @@ const struct db_statement claims_statements[] = {
 		   " ORDER BY case_id DESC LIMIT $5::integer"},
 };
 const unsigned claims_statements_count = N_ELEMS(claims_statements);
+
+/* A plain CreateClaim's job, as request_db() wraps it; claim_created() reads the results
+ * of claim_create (columns 1-2 of the merged row) and claim_by_key (the rest). */
+static const char *const claim_create_shape[] = {"tenant_context_checked", "claim_create",
+						 "claim_by_key", "audit", NULL};
+static const struct db_merge claim_create_merge = {
+    .statement = "claim_create_merged",
+    .shape = claim_create_shape,
+    .parts = {{.query = 1, .first = 1, .count = 2}, {.query = 2, .first = 3, .count = -1}},
+    .nparts = 2,
+};
 
 const char *const forum_codes[CLAIM_FORUM_CODES] = {
     [TULAY__V1__CLAIM_FORUM__CLAIM_FORUM_LABOUR_COURT] = "labour_court",
@@ -654,7 +675,8 @@ static void claim_create_submit(struct request *req)
 	}
 	request_audit_case_key(req, "create_claim", m->idempotency_key.data,
 			       (int)m->idempotency_key.len);
-	req->job.batchable = true; /* inserts only its own rows */
+	req->job.batchable = true;            /* inserts only its own rows */
+	req->job.merge = &claim_create_merge; /* taken only if nothing above was added */
 	request_db(req, claim_created);
 }
 

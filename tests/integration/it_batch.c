@@ -11,7 +11,14 @@
  *      the database meanwhile: its session check fails inside the batch, the batch rolls
  *      back (logged) and each of its jobs runs again alone. The officers' claims are all
  *      answered OK and written once; the other user is answered UNAUTHENTICATED and wrote
- *      nothing. One request's failure fails no other. */
+ *      nothing. One request's failure fails no other.
+ *   3. Plain claims queued together are merged into one statement (migration 0018,
+ *      "Merged batches" in server/db.c), for officers of two organisations, with employer
+ *      names and worker identities that an array literal must carry exactly (quotes,
+ *      backslashes, braces, commas, the word NULL, Thai). Each claim reads back as sent,
+ *      and as the same claim sent alone reads back; each has one opened event and one
+ *      audit entry naming its reference and its officer; a resend of one is answered
+ *      with its reference. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -35,8 +42,12 @@
 struct sender {
 	struct tulay_client *client;
 	char employer[96];
+	const char *worker_name; /* optional: a worker identity, sealed */
+	const char *worker_phone;
+	uint8_t key[TULAY_IDEMPOTENCY_KEY_BYTES]; /* the last claim's */
 	int code; /* the answer's status code, or -1 for no answer */
 	char message[200];
+	char reference[32]; /* the claim's, when answered OK */
 };
 
 static pid_t tulayd_pid;
@@ -95,16 +106,22 @@ static void stop_tulayd(void)
 	}
 }
 
-static void *send_claim(void *arg)
+/* Sends the sender's claim with the key in s->key: a new one unless `resend`. */
+static void send_claim_keyed(struct sender *s, bool resend)
 {
-	struct sender *s = arg;
 	IT_REQUEST(req);
 	Tulay__V1__CreateClaim cc = TULAY__V1__CREATE_CLAIM__INIT;
 	Tulay__V1__Money amount = TULAY__V1__MONEY__INIT;
-	uint8_t key[TULAY_IDEMPOTENCY_KEY_BYTES];
-	it_new_key(key);
-	cc.idempotency_key.data = key;
-	cc.idempotency_key.len = sizeof(key);
+	Tulay__V1__Worker worker = TULAY__V1__WORKER__INIT;
+	if (!resend)
+		it_new_key(s->key);
+	cc.idempotency_key.data = s->key;
+	cc.idempotency_key.len = sizeof(s->key);
+	if (s->worker_name != NULL) {
+		worker.name = (char *)s->worker_name;
+		worker.phone = s->worker_phone != NULL ? (char *)s->worker_phone : "";
+		cc.worker = &worker;
+	}
 	cc.worker_nationality = "KH";
 	cc.country_of_work = "TH";
 	cc.sector = TULAY__V1__SECTOR__SECTOR_FISHERIES;
@@ -118,13 +135,21 @@ static void *send_claim(void *arg)
 	req.create_claim = &cc;
 	Tulay__V1__Response *resp = NULL;
 	s->code = -1;
+	s->reference[0] = '\0';
 	if (tulay_call(s->client, &req, &resp) != 0) {
 		snprintf(s->message, sizeof(s->message), "%s", tulay_last_error(s->client));
-		return NULL;
+		return;
 	}
 	s->code = (int)resp->status->code;
 	snprintf(s->message, sizeof(s->message), "%s", resp->status->message);
+	if (resp->claim != NULL)
+		snprintf(s->reference, sizeof(s->reference), "%s", resp->claim->reference);
 	tulay_response_free(resp);
+}
+
+static void *send_claim(void *arg)
+{
+	send_claim_keyed(arg, false);
 	return NULL;
 }
 
@@ -230,12 +255,176 @@ static void test_batches_commit_together_and_fail_alone(void **state)
 	stop_tulayd();
 }
 
+/* The claim `reference` as GetClaim shows it to `client`, less what differs between two
+ * claims of the same content (reference, case, key-derived times, timeline). */
+static Tulay__V1__Response *get_claim(struct tulay_client *client, const char *reference)
+{
+	Tulay__V1__Response *resp = NULL;
+	assert_int_equal(tulay_get_claim(client, reference, "", &resp), 0);
+	if (resp->status->code != TULAY__V1__CODE__OK)
+		fail_msg("GetClaim %s: code %d: %s", reference, (int)resp->status->code,
+			 resp->status->message);
+	assert_non_null(resp->claim);
+	return resp;
+}
+
+static void assert_same_claim(const Tulay__V1__Claim *a, const Tulay__V1__Claim *b)
+{
+	assert_string_equal(a->organisation, b->organisation);
+	assert_int_equal(a->status, b->status);
+	assert_string_equal(a->worker_nationality, b->worker_nationality);
+	assert_string_equal(a->country_of_work, b->country_of_work);
+	assert_int_equal(a->sector, b->sector);
+	assert_string_equal(a->employer, b->employer);
+	assert_string_equal(a->work_started_on, b->work_started_on);
+	assert_string_equal(a->work_ended_on, b->work_ended_on);
+	assert_int_equal(a->amount_claimed->minor_units, b->amount_claimed->minor_units);
+	assert_string_equal(a->amount_claimed->currency, b->amount_claimed->currency);
+	assert_int_equal(a->workers, b->workers);
+	assert_string_equal(a->opened_on, b->opened_on);
+	assert_int_equal(a->version, b->version);
+	assert_string_equal(a->created_by, b->created_by);
+	assert_string_equal(a->office, b->office);
+	assert_int_equal(a->worker != NULL, b->worker != NULL);
+	if (a->worker != NULL) {
+		assert_string_equal(a->worker->name, b->worker->name);
+		assert_string_equal(a->worker->phone, b->worker->phone);
+		assert_string_equal(a->worker->id_number, b->worker->id_number);
+	}
+	assert_int_equal(a->n_timeline, b->n_timeline);
+	for (size_t i = 0; i < a->n_timeline; i++) {
+		assert_int_equal(a->timeline[i]->kind, b->timeline[i]->kind);
+		assert_string_equal(a->timeline[i]->to_code, b->timeline[i]->to_code);
+	}
+}
+
+static void test_merged_claims_equal_claims_made_alone(void **state)
+{
+	(void)state;
+	enum { N = 7 };
+	static const char *const employers[N] = {
+	    "Merge Lead Employer",
+	    "Merge \"Quoted\" and back\\slash Sdn. Bhd.",
+	    "Merge {braces},commas, \"NULL\" & O'Brien",
+	    "NULL",
+	    "Merge บริษัท ประมง",
+	    "Merge \\\\ two backslashes \\\"",
+	    "Merge Plain Employer",
+	};
+	static const char *const names[N] = {
+	    NULL, "Sok \"Dara\" Chan", NULL, "NULL", "สมชาย \\ {x}", NULL, "Nguyen, Van A",
+	};
+	static const char *const phones[N] = {NULL, "+66 81 234 5678", NULL, NULL, "",
+					      NULL, "0812345678"};
+	start_tulayd();
+	PGconn *su = it_db_connect(it_superuser_conninfo());
+	struct sender senders[N];
+	memset(senders, 0, sizeof(senders));
+	for (int i = 0; i < N; i++) {
+		senders[i].client = it_login_try(i % 2 == 0 ? "officer" : "klofficer");
+		assert_non_null(senders[i].client);
+		snprintf(senders[i].employer, sizeof(senders[i].employer), "%s", employers[i]);
+		senders[i].worker_name = names[i];
+		senders[i].worker_phone = phones[i];
+	}
+	long merged_before = it_count_lines(tulayd_log, 0, "event=db_merged", NULL, 0);
+	long rolled_back_before =
+	    it_count_lines(tulayd_log, 0, "event=db_batch_rolled_back", NULL, 0);
+
+	/* The first takes the connection and waits on the lock; the six behind it merge. */
+	send_behind_lock(su, senders, N, NULL);
+	for (int i = 0; i < N; i++) {
+		if (senders[i].code != TULAY__V1__CODE__OK)
+			fail_msg("claim %d: code %d: %s", i, senders[i].code, senders[i].message);
+	}
+	assert_int_equal(it_count_lines(tulayd_log, 0, "event=db_merged", "jobs=6", 3),
+			 merged_before + 1);
+	assert_int_equal(it_count_lines(tulayd_log, 0, "event=db_batch_rolled_back", NULL, 3),
+			 rolled_back_before);
+
+	/* The six merged share one transaction. */
+	char merged_employers[6 * 96];
+	merged_employers[0] = '\0';
+	for (int i = 1; i < N; i++) {
+		strcat(merged_employers, employers[i]);
+		if (i + 1 < N)
+			strcat(merged_employers, "|");
+	}
+	assert_int_equal(
+	    it_sql_number(su,
+			  "SELECT count(DISTINCT a.xid) FROM audit_log a JOIN cases c ON c.org_id "
+			  "= a.org_id AND c.reference = a.target JOIN wage_theft_claims w ON "
+			  "w.org_id = c.org_id AND w.case_id = c.case_id WHERE a.action = "
+			  "'create_claim' AND w.employer = ANY "
+			  "(string_to_array($1, '|'))",
+			  merged_employers),
+	    1);
+
+	for (int i = 0; i < N; i++) {
+		struct sender *s = &senders[i];
+		/* One case, one opened event, one audit entry naming it and its officer, in
+		 * the merged transaction for all but the first. */
+		assert_int_equal(claims_with_employer(su, s->employer), 1);
+		assert_int_equal(
+		    it_sql_number(su,
+				  "SELECT count(*) FROM case_events e JOIN cases c USING (org_id, "
+				  "case_id) JOIN wage_theft_claims w USING (org_id, case_id) WHERE "
+				  "w.employer = $1 AND e.kind = 'opened' AND e.recorded_by = "
+				  "c.created_by AND e.to_status = 'intake'",
+				  s->employer),
+		    1);
+		assert_int_equal(
+		    it_sql_number(
+			su,
+			"SELECT count(*) FROM audit_log a JOIN cases c ON c.org_id = "
+			"a.org_id AND c.reference = a.target AND c.created_by = a.user_id "
+			"JOIN wage_theft_claims w ON w.org_id = c.org_id AND w.case_id = c.case_id "
+			"WHERE a.action = "
+			"'create_claim' AND w.employer = $1",
+			s->employer),
+		    1);
+
+		/* As sent, and as the same claim sent alone reads back. */
+		Tulay__V1__Response *merged = get_claim(s->client, s->reference);
+		assert_string_equal(merged->claim->employer, s->employer);
+		if (s->worker_name != NULL) {
+			assert_non_null(merged->claim->worker);
+			assert_string_equal(merged->claim->worker->name, s->worker_name);
+			assert_string_equal(merged->claim->worker->phone,
+					    s->worker_phone != NULL ? s->worker_phone : "");
+		}
+		char first_reference[32];
+		snprintf(first_reference, sizeof(first_reference), "%s", s->reference);
+		snprintf(s->employer, sizeof(s->employer), "%s", employers[i]);
+		send_claim_keyed(s, false);
+		if (s->code != TULAY__V1__CODE__OK)
+			fail_msg("claim %d alone: code %d: %s", i, s->code, s->message);
+		Tulay__V1__Response *alone = get_claim(s->client, s->reference);
+		assert_same_claim(merged->claim, alone->claim);
+		tulay_response_free(merged);
+		tulay_response_free(alone);
+
+		/* A resend of the alone claim's request is answered with its reference. */
+		char alone_reference[32];
+		snprintf(alone_reference, sizeof(alone_reference), "%s", s->reference);
+		send_claim_keyed(s, true);
+		assert_int_equal(s->code, TULAY__V1__CODE__OK);
+		assert_string_equal(s->reference, alone_reference);
+		assert_string_not_equal(first_reference, alone_reference);
+	}
+	for (int i = 0; i < N; i++)
+		tulay_close(senders[i].client);
+	PQfinish(su);
+	stop_tulayd();
+}
+
 int main(int argc, char **argv)
 {
 	it_load_env(argc, argv);
 	atexit(stop_tulayd);
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_batches_commit_together_and_fail_alone),
+	    cmocka_unit_test(test_merged_claims_equal_claims_made_alone),
 	};
 	return cmocka_run_group_tests_name("it_batch", tests, NULL, NULL);
 }

@@ -85,7 +85,6 @@ DECLARE
     v_opened date := (now() AT TIME ZONE 'UTC')::date;
     v_year integer := extract(year FROM v_opened)::integer;
     v_n integer := cardinality(t_org);
-    v_refused bigint;
     v_created bigint;
 BEGIN
     IF v_n IS NULL OR v_n < 1 OR EXISTS (
@@ -104,31 +103,29 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
 
-    -- What tulay_enter(), the policies and create_wage_theft_claim() would each check.
-    SELECT count(*) INTO v_refused
-      FROM unnest(t_org, t_user, t_role, t_token, c_org, c_user, c_key, r_org, r_key, a_key,
-                  c_id_index)
-           AS i(t_org, t_user, t_role, t_token, c_org, c_user, c_key, r_org, r_key, a_key,
-                c_id_index)
-     WHERE i.c_org IS DISTINCT FROM i.t_org OR i.c_user IS DISTINCT FROM i.t_user
-        OR i.r_org IS DISTINCT FROM i.c_org OR i.r_key IS DISTINCT FROM i.c_key
-        OR i.a_key IS DISTINCT FROM i.c_key OR i.c_id_index IS NOT NULL
-        OR NOT EXISTS (
-            SELECT 1 FROM sessions s JOIN users u ON u.user_id = s.user_id
-             WHERE s.token_hash = decode(i.t_token, 'hex') AND s.ended_at IS NULL
-               AND s.expires_at > now() AND u.disabled_at IS NULL
-               AND u.user_id = i.t_user::bigint AND u.org_id = i.t_org::bigint
-               AND u.role = i.t_role)
-        OR EXISTS (
-            SELECT 1 FROM cases c
-             WHERE c.org_id = i.c_org::bigint AND c.idempotency_key = decode(i.c_key, 'hex'));
-    IF v_refused > 0 OR (SELECT count(DISTINCT (o, k)) FROM unnest(c_org, c_key) AS x(o, k))
-                        <> v_n THEN
-        RAISE EXCEPTION 'create_wage_theft_claims: % of % claims cannot be created together',
-            v_refused, v_n USING ERRCODE = 'object_not_in_prerequisite_state';
-    END IF;
-
-    WITH i AS (
+    -- One statement (its plan cached once): the checks, then the inserts, which insert
+    -- nothing when any claim is refused.
+    WITH refused AS (
+        -- What tulay_enter(), the policies and create_wage_theft_claim() would each check.
+        SELECT count(*) AS n
+          FROM unnest(t_org, t_user, t_role, t_token, c_org, c_user, c_key, r_org, r_key,
+                      a_key, c_id_index)
+               AS i(t_org, t_user, t_role, t_token, c_org, c_user, c_key, r_org, r_key, a_key,
+                    c_id_index)
+         WHERE i.c_org IS DISTINCT FROM i.t_org OR i.c_user IS DISTINCT FROM i.t_user
+            OR i.r_org IS DISTINCT FROM i.c_org OR i.r_key IS DISTINCT FROM i.c_key
+            OR i.a_key IS DISTINCT FROM i.c_key OR i.c_id_index IS NOT NULL
+            OR NOT EXISTS (
+                SELECT 1 FROM sessions s JOIN users u ON u.user_id = s.user_id
+                 WHERE s.token_hash = decode(i.t_token, 'hex') AND s.ended_at IS NULL
+                   AND s.expires_at > now() AND u.disabled_at IS NULL
+                   AND u.user_id = i.t_user::bigint AND u.org_id = i.t_org::bigint
+                   AND u.role = i.t_role)
+            OR EXISTS (
+                SELECT 1 FROM cases c
+                 WHERE c.org_id = i.c_org::bigint
+                   AND c.idempotency_key = decode(i.c_key, 'hex'))
+    ), i AS (
         SELECT i.*, decode(i.k, 'hex') AS key
           FROM unnest(c_org, c_user, c_key, c_hash, c_nationality, c_country, c_sector,
                       c_employer, c_started, c_ended, c_amount, c_currency, c_workers,
@@ -146,7 +143,10 @@ BEGIN
                'wage_theft', 'intake', v_opened, i.usr::bigint, i.key, decode(i.h, 'hex')
           FROM (SELECT i.*, nextval(case_number_sequence(i.org::bigint, 'wage_theft',
                                                          v_year)::regclass) AS n
-                  FROM i ORDER BY i.ord) i
+                  FROM i
+                 WHERE (SELECT r.n FROM refused r) = 0
+                   AND (SELECT count(DISTINCT (x.org, x.key)) FROM i x) = v_n
+                 ORDER BY i.ord) i
          ORDER BY i.ord
         RETURNING cases.org_id, cases.case_id, cases.reference, cases.created_by,
                   cases.idempotency_key
@@ -172,8 +172,9 @@ BEGIN
      ORDER BY i.ord;
     GET DIAGNOSTICS v_created = ROW_COUNT;
     IF v_created <> v_n THEN
-        RAISE EXCEPTION 'create_wage_theft_claims: % of % claims written', v_created, v_n
-            USING ERRCODE = 'internal_error';
+        RAISE EXCEPTION 'create_wage_theft_claims: not every one of the % claims can be '
+                        'created together', v_n
+            USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
 
     RETURN QUERY

@@ -1,4 +1,4 @@
--- Claims created together in one statement (issue 11). Under load tulayd already sends
+-- Claims created, and read, together in one statement (issue 11). Under load tulayd already sends
 -- the CreateClaims waiting in its queue in one transaction; most of what PostgreSQL then
 -- spends is still per statement (executor and PL/pgSQL set-up, a row trigger each for the
 -- opened event and the report delta, the session check, the read-back, the audit entry),
@@ -80,7 +80,10 @@ CREATE FUNCTION create_wage_theft_claims(
     -- audit_append: action, target (or NULL: the case's reference), case key, detail
     a_action text[], a_target text[], a_key text[], a_detail text[])
 RETURNS TABLE (m_ord bigint, m_case_id bigint, m_outcome text, m_claim wage_theft_claim_view)
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp
+-- Generic plans: with custom ones, made for each call's arrays, PostgreSQL planned a
+-- statement again on every call (about 350 us each).
+SET plan_cache_mode = force_generic_plan AS $$
 DECLARE
     v_opened date := (now() AT TIME ZONE 'UTC')::date;
     v_year integer := extract(year FROM v_opened)::integer;
@@ -186,15 +189,113 @@ BEGIN
 END;
 $$;
 
+-- GetClaims waiting together, in one statement: the same idea for reads. It takes the
+-- parameters of tulay_enter, claim_by_reference, case_timeline, claim_workers_of and
+-- audit_append, and serves only reads of the caller's own organisation's claims (a
+-- claim referred by another organisation runs alone, under the policies that share it);
+-- anything else raises and each request runs alone. It appends one audit entry per
+-- request, as audit_append() does, and returns each request's claim (none if there is no
+-- claim of that reference), the timeline of the case of that reference and its
+-- co-workers, one row each, tagged 'claim_by_reference', 'case_timeline' and
+-- 'claim_workers_of', in the orders those statements give.
+CREATE FUNCTION read_wage_theft_claims(
+    -- tulay_enter($4 token_hash, $1 org, $2 user, $3 role)
+    t_org text[], t_user text[], t_role text[], t_token text[],
+    c_org text[], c_ref text[],               -- claim_by_reference($1 org, $2 reference)
+    e_org text[], e_ref text[],               -- case_timeline($1 org, $2 reference)
+    w_org text[], w_ref text[], w_key text[], -- claim_workers_of($1 org, $2 ref, $3 key)
+    a_action text[], a_target text[], a_key text[], a_detail text[])
+RETURNS TABLE (m_ord bigint, m_part text, m_seq bigint, m_claim wage_theft_claim_view,
+               m_event case_events, m_recorder user_names, m_worker claim_workers,
+               m_key bytea)
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp
+SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+    v_n integer := cardinality(t_org);
+    v_audited bigint;
+BEGIN
+    IF v_n IS NULL OR v_n < 1 OR EXISTS (
+        SELECT 1 FROM unnest(ARRAY[
+            cardinality(t_user), cardinality(t_role), cardinality(t_token),
+            cardinality(c_org), cardinality(c_ref), cardinality(e_org), cardinality(e_ref),
+            cardinality(w_org), cardinality(w_ref), cardinality(w_key),
+            cardinality(a_action), cardinality(a_target), cardinality(a_key),
+            cardinality(a_detail)]) AS n(n)
+        WHERE n.n IS DISTINCT FROM v_n) THEN
+        RAISE EXCEPTION 'read_wage_theft_claims: the arrays differ in length'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    WITH refused AS (
+        -- What tulay_enter() checks, and that each read is of the caller's own claims.
+        SELECT count(*) AS n
+          FROM unnest(t_org, t_user, t_role, t_token, c_org, c_ref, e_org, e_ref, w_org,
+                      w_ref, w_key, a_target, a_key)
+               AS i(t_org, t_user, t_role, t_token, c_org, c_ref, e_org, e_ref, w_org, w_ref,
+                    w_key, a_target, a_key)
+         WHERE i.c_org IS DISTINCT FROM i.t_org OR i.e_org IS DISTINCT FROM i.c_org
+            OR i.w_org IS DISTINCT FROM i.c_org OR i.e_ref IS DISTINCT FROM i.c_ref
+            OR i.w_ref IS DISTINCT FROM i.c_ref OR i.w_key IS NOT NULL
+            OR i.a_target IS DISTINCT FROM i.c_ref OR i.a_key IS NOT NULL
+            OR NOT EXISTS (
+                SELECT 1 FROM sessions s JOIN users u ON u.user_id = s.user_id
+                 WHERE s.token_hash = decode(i.t_token, 'hex') AND s.ended_at IS NULL
+                   AND s.expires_at > now() AND u.disabled_at IS NULL
+                   AND u.user_id = i.t_user::bigint AND u.org_id = i.t_org::bigint
+                   AND u.role = i.t_role)
+    )
+    INSERT INTO audit_log (xid, at, org_id, user_id, action, target, detail)
+    SELECT pg_current_xact_id(), date_trunc('microseconds', clock_timestamp()),
+           i.o::bigint, i.u::bigint, i.action, coalesce(i.target, ''),
+           coalesce(i.detail, '')
+      FROM unnest(t_org, t_user, a_action, a_target, a_detail) WITH ORDINALITY
+           AS i(o, u, action, target, detail, ord)
+     WHERE (SELECT r.n FROM refused r) = 0
+     ORDER BY i.ord;
+    GET DIAGNOSTICS v_audited = ROW_COUNT;
+    IF v_audited <> v_n THEN
+        RAISE EXCEPTION 'read_wage_theft_claims: not every one of the % reads can be '
+                        'served together', v_n
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+
+    RETURN QUERY
+    WITH i AS (
+        SELECT x.o::bigint AS org, x.r AS ref, x.ord
+          FROM unnest(c_org, c_ref) WITH ORDINALITY AS x(o, r, ord)
+    ), k AS (
+        SELECT i.ord, c.org_id, c.case_id, c.idempotency_key
+          FROM i JOIN cases c ON c.org_id = i.org AND c.reference = i.ref
+    )
+    SELECT i.ord, 'claim_by_reference'::text, 0::bigint, v, NULL::case_events,
+           NULL::user_names, NULL::claim_workers, NULL::bytea
+      FROM i JOIN wage_theft_claim_view v ON v.org_id = i.org AND v.reference = i.ref
+    UNION ALL
+    SELECT k.ord, 'case_timeline', row_number() OVER (PARTITION BY k.ord
+                                                      ORDER BY e.recorded_at, e.event_id),
+           NULL::wage_theft_claim_view, e, u, NULL::claim_workers, NULL::bytea
+      FROM k JOIN case_events e ON e.org_id = k.org_id AND e.case_id = k.case_id
+      JOIN user_names u ON u.user_id = e.recorded_by
+    UNION ALL
+    SELECT k.ord, 'claim_workers_of', w.position::bigint, NULL::wage_theft_claim_view,
+           NULL::case_events, NULL::user_names, w, k.idempotency_key
+      FROM k JOIN claim_workers w ON w.org_id = k.org_id AND w.case_id = k.case_id;
+END;
+$$;
+
 REVOKE ALL ON FUNCTION
     create_wage_theft_claims(text[], text[], text[], text[], text[], text[], text[], text[],
                              text[], text[], text[], text[], text[], text[], text[], text[],
                              text[], text[], text[], text[], text[], text[], text[], text[],
-                             text[], text[], text[])
+                             text[], text[], text[]),
+    read_wage_theft_claims(text[], text[], text[], text[], text[], text[], text[], text[],
+                           text[], text[], text[], text[], text[], text[], text[])
     FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION
     create_wage_theft_claims(text[], text[], text[], text[], text[], text[], text[], text[],
                              text[], text[], text[], text[], text[], text[], text[], text[],
                              text[], text[], text[], text[], text[], text[], text[], text[],
-                             text[], text[], text[])
+                             text[], text[], text[]),
+    read_wage_theft_claims(text[], text[], text[], text[], text[], text[], text[], text[],
+                           text[], text[], text[], text[], text[], text[], text[])
     TO tulay_app;

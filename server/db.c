@@ -574,12 +574,13 @@ static void pool_requeue_alone(struct db_pool *pool, struct db_job **jobs, unsig
 /* Merged batches. A batch shares one transaction but still runs each job's statements
  * one by one, and for a small write most of PostgreSQL's time is that per-statement
  * set-up. Batchable jobs with the same `merge` whose queries have its shape (plain
- * CreateClaims) that wait together are sent instead as the merge's one statement, which
- * does the work of them all in a few set-based statements: each parameter of the shape's
- * queries becomes a text[] with one element per job, and each job gets, from its row of
- * the result, the results its own queries would have had. If the statement fails (it
- * refuses anything but the plain case: a replay, a reused key, an ended session), nothing
- * of it happened and each job runs again alone, as a failed batch's jobs do. */
+ * CreateClaims, GetClaims) that wait together are sent instead as the merge's one
+ * statement, which does the work of them all in a few set-based statements: each
+ * parameter of the shape's queries becomes a text[] with one element per job, and each
+ * job gets, from its rows of the result, the results its own queries would have had. If
+ * the statement fails (it refuses anything but the plain case: a replay, a reused key,
+ * an ended session), nothing of it happened and each job runs again alone, as a failed
+ * batch's jobs do. */
 static bool merge_fits(const struct db_job *job, const struct db_job *first)
 {
 	const struct db_merge *m = first->merge;
@@ -704,13 +705,14 @@ static int conn_start_merged(struct db_conn *c, struct db_job **jobs, unsigned n
 	return conn_flush_and_watch(c);
 }
 
-/* Columns [first, first + count) of row `row` of `res` as a result of its own. */
-static PGresult *merge_part(const PGresult *res, int row, int first, int count)
+/* Columns [first, end) of the rows [from, to) of `res` whose second column is `tag` (any
+ * with tag NULL), as a result of their own. */
+static PGresult *merge_part(const PGresult *res, int from, int to, int first, int end,
+			    const char *tag)
 {
 	PGresAttDesc attrs[64];
-	if (count < 0)
-		count = PQnfields(res) - first;
-	if (count < 0 || count > (int)N_ELEMS(attrs) || first + count > PQnfields(res))
+	int count = end - first;
+	if (first < 0 || count < 0 || count > (int)N_ELEMS(attrs))
 		return NULL;
 	PGresult *r = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
 	if (r == NULL)
@@ -727,10 +729,16 @@ static PGresult *merge_part(const PGresult *res, int row, int first, int count)
 		};
 	}
 	bool ok = PQsetResultAttrs(r, count, attrs) == 1;
-	for (int k = 0; ok && k < count; k++) {
-		bool null = PQgetisnull(res, row, first + k);
-		ok = PQsetvalue(r, 0, k, null ? NULL : PQgetvalue(res, row, first + k),
-				null ? -1 : PQgetlength(res, row, first + k)) == 1;
+	int out = 0;
+	for (int row = from; ok && row < to; row++) {
+		if (tag != NULL && strcmp(PQgetvalue(res, row, 1), tag) != 0)
+			continue;
+		for (int k = 0; ok && k < count; k++) {
+			bool null = PQgetisnull(res, row, first + k);
+			ok = PQsetvalue(r, out, k, null ? NULL : PQgetvalue(res, row, first + k),
+					null ? -1 : PQgetlength(res, row, first + k)) == 1;
+		}
+		out++;
 	}
 	if (!ok) {
 		PQclear(r);
@@ -739,23 +747,41 @@ static PGresult *merge_part(const PGresult *res, int row, int first, int count)
 	return r;
 }
 
-/* Gives each job of the merged batch its results from its row. Returns false when the
- * result does not have one row per job in order, or when out of memory. */
+/* Gives each job of the merged batch its results from its rows. Returns false when the
+ * result does not fit the merge (rows out of order, a part's column missing, an untagged
+ * job without exactly one row), or when out of memory. */
 static bool merge_split(struct db_conn *c, struct db_job *const *jobs, unsigned n)
 {
 	const PGresult *res = c->merge_result;
 	const struct db_merge *m = jobs[0]->merge;
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != (int)n)
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQnfields(res) < (m->tagged ? 2 : 1))
 		return false;
+	int first[DB_MERGE_MAX_PARTS], end[DB_MERGE_MAX_PARTS];
+	for (unsigned k = 0; k < m->nparts; k++) {
+		first[k] = PQfnumber(res, m->parts[k].name) + 1;
+		end[k] = PQnfields(res);
+		if (first[k] <= 0)
+			return false;
+	}
+	for (unsigned k = 0; k < m->nparts; k++) {
+		for (unsigned l = 0; l < m->nparts; l++) {
+			if (first[l] > first[k] && first[l] - 1 < end[k])
+				end[k] = first[l] - 1;
+		}
+	}
+	int rows = PQntuples(res), row = 0;
 	for (unsigned i = 0; i < n; i++) {
 		struct db_job *job = jobs[i];
-		if (strtoll(PQgetvalue(res, (int)i, 0), NULL, 10) != (long long)i + 1)
+		int from = row;
+		while (row < rows && strtoll(PQgetvalue(res, row, 0), NULL, 10) == (long long)i + 1)
+			row++;
+		if (!m->tagged && row - from != 1)
 			return false;
 		for (unsigned k = 0; k < m->nparts; k++) {
 			const struct db_merge_part *part = &m->parts[k];
 			assert(part->query < job->nqueries);
-			job->results[part->query] =
-			    merge_part(res, (int)i, part->first, part->count);
+			job->results[part->query] = merge_part(res, from, row, first[k], end[k],
+							       m->tagged ? part->name : NULL);
 			if (job->results[part->query] == NULL)
 				return false;
 		}
@@ -765,7 +791,7 @@ static bool merge_split(struct db_conn *c, struct db_job *const *jobs, unsigned 
 				return false;
 		}
 	}
-	return true;
+	return row == rows;
 }
 
 /* The merged batch in flight is complete: each job gets its results, or runs again alone

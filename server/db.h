@@ -50,17 +50,22 @@ struct db_query {
 
 /* A statement that does the work of several jobs of one shape at once (see "Merged
  * batches" in db.c). It takes one text[] parameter per parameter of the shape's queries,
- * in order, with one element per job (binary values as hex digits), and returns one row
- * per job, in the jobs' order, its first column the job's position (1, 2, ...). */
+ * in order, with one element per job (binary values as hex digits), and returns rows in
+ * the jobs' order, each with its job's position (1, 2, ...) in its first column. */
+#define DB_MERGE_MAX_PARTS 3
 struct db_merge {
 	const char *statement;    /* the merged statement, prepared like any other */
 	const char *const *shape; /* the statements of each job, in order; NULL-terminated */
-	/* Columns [first, first + count) of a job's row become the result of its query
-	 * `query` (count -1: to the last column); its other queries get an empty result. */
+	/* Each part answers one of the job's queries: its columns are those after the
+	 * column named `name` up to the next part's or the last; its rows, the job's one
+	 * row, or (tagged) those whose second column holds `name`, as many as there are.
+	 * The job's other queries get an empty result. */
 	struct db_merge_part {
-		int query, first, count;
-	} parts[2];
+		int query;
+		const char *name;
+	} parts[DB_MERGE_MAX_PARTS];
 	unsigned nparts;
+	bool tagged;
 };
 
 struct db_job {

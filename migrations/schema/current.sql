@@ -1141,6 +1141,7 @@ ALTER TABLE public.wage_theft_claim_view OWNER TO tulay;
 CREATE FUNCTION public.create_wage_theft_claims(t_org text[], t_user text[], t_role text[], t_token text[], c_org text[], c_user text[], c_key text[], c_hash text[], c_nationality text[], c_country text[], c_sector text[], c_employer text[], c_started text[], c_ended text[], c_amount text[], c_currency text[], c_workers text[], c_name text[], c_id_number text[], c_phone text[], c_id_index text[], r_org text[], r_key text[], a_action text[], a_target text[], a_key text[], a_detail text[]) RETURNS TABLE(m_ord bigint, m_case_id bigint, m_outcome text, m_claim public.wage_theft_claim_view)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'public', 'pg_temp'
+    SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 DECLARE
     v_opened date := (now() AT TIME ZONE 'UTC')::date;
@@ -1705,6 +1706,123 @@ END;
 $$;
 
 ALTER FUNCTION public.propose_referral(p_org_id bigint, p_user_id bigint, p_idempotency_key bytea, p_request_hash bytea, p_reference text, p_to_org bigint, p_consent_given_on date, p_consent_form text, p_reason_enc bytea, p_event_text_enc bytea, p_event_key bytea, OUT referral_id bigint, OUT outcome text) OWNER TO tulay;
+
+CREATE TABLE public.case_events (
+    org_id bigint NOT NULL,
+    case_id bigint NOT NULL,
+    event_id bigint NOT NULL,
+    kind text NOT NULL,
+    occurred_on date NOT NULL,
+    recorded_at timestamp with time zone DEFAULT now() NOT NULL,
+    recorded_by bigint NOT NULL,
+    from_status text,
+    to_status text,
+    text_enc bytea,
+    idempotency_key bytea NOT NULL,
+    request_hash bytea NOT NULL,
+    detail text,
+    CONSTRAINT case_events_rules CHECK (public.case_events_rules(kind, idempotency_key, request_hash, detail))
+);
+
+ALTER TABLE ONLY public.case_events FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE public.case_events OWNER TO tulay;
+
+CREATE TABLE public.claim_workers (
+    org_id bigint NOT NULL,
+    case_id bigint NOT NULL,
+    "position" integer NOT NULL,
+    name_enc bytea,
+    id_number_enc bytea,
+    phone_enc bytea,
+    id_number_index bytea,
+    CONSTRAINT claim_workers_id_number_index_check CHECK ((length(id_number_index) = 32)),
+    CONSTRAINT claim_workers_position_check CHECK ((("position" >= 1) AND ("position" <= 100)))
+);
+
+ALTER TABLE ONLY public.claim_workers FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE public.claim_workers OWNER TO tulay;
+
+CREATE FUNCTION public.read_wage_theft_claims(t_org text[], t_user text[], t_role text[], t_token text[], c_org text[], c_ref text[], e_org text[], e_ref text[], w_org text[], w_ref text[], w_key text[], a_action text[], a_target text[], a_key text[], a_detail text[]) RETURNS TABLE(m_ord bigint, m_part text, m_seq bigint, m_claim public.wage_theft_claim_view, m_event public.case_events, m_recorder public.user_names, m_worker public.claim_workers, m_key bytea)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    SET plan_cache_mode TO 'force_generic_plan'
+    AS $$
+DECLARE
+    v_n integer := cardinality(t_org);
+    v_audited bigint;
+BEGIN
+    IF v_n IS NULL OR v_n < 1 OR EXISTS (
+        SELECT 1 FROM unnest(ARRAY[
+            cardinality(t_user), cardinality(t_role), cardinality(t_token),
+            cardinality(c_org), cardinality(c_ref), cardinality(e_org), cardinality(e_ref),
+            cardinality(w_org), cardinality(w_ref), cardinality(w_key),
+            cardinality(a_action), cardinality(a_target), cardinality(a_key),
+            cardinality(a_detail)]) AS n(n)
+        WHERE n.n IS DISTINCT FROM v_n) THEN
+        RAISE EXCEPTION 'read_wage_theft_claims: the arrays differ in length'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    WITH refused AS (
+        -- What tulay_enter() checks, and that each read is of the caller's own claims.
+        SELECT count(*) AS n
+          FROM unnest(t_org, t_user, t_role, t_token, c_org, c_ref, e_org, e_ref, w_org,
+                      w_ref, w_key, a_target, a_key)
+               AS i(t_org, t_user, t_role, t_token, c_org, c_ref, e_org, e_ref, w_org, w_ref,
+                    w_key, a_target, a_key)
+         WHERE i.c_org IS DISTINCT FROM i.t_org OR i.e_org IS DISTINCT FROM i.c_org
+            OR i.w_org IS DISTINCT FROM i.c_org OR i.e_ref IS DISTINCT FROM i.c_ref
+            OR i.w_ref IS DISTINCT FROM i.c_ref OR i.w_key IS NOT NULL
+            OR i.a_target IS DISTINCT FROM i.c_ref OR i.a_key IS NOT NULL
+            OR NOT EXISTS (
+                SELECT 1 FROM sessions s JOIN users u ON u.user_id = s.user_id
+                 WHERE s.token_hash = decode(i.t_token, 'hex') AND s.ended_at IS NULL
+                   AND s.expires_at > now() AND u.disabled_at IS NULL
+                   AND u.user_id = i.t_user::bigint AND u.org_id = i.t_org::bigint
+                   AND u.role = i.t_role)
+    )
+    INSERT INTO audit_log (xid, at, org_id, user_id, action, target, detail)
+    SELECT pg_current_xact_id(), date_trunc('microseconds', clock_timestamp()),
+           i.o::bigint, i.u::bigint, i.action, coalesce(i.target, ''),
+           coalesce(i.detail, '')
+      FROM unnest(t_org, t_user, a_action, a_target, a_detail) WITH ORDINALITY
+           AS i(o, u, action, target, detail, ord)
+     WHERE (SELECT r.n FROM refused r) = 0
+     ORDER BY i.ord;
+    GET DIAGNOSTICS v_audited = ROW_COUNT;
+    IF v_audited <> v_n THEN
+        RAISE EXCEPTION 'read_wage_theft_claims: not every one of the % reads can be '
+                        'served together', v_n
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+
+    RETURN QUERY
+    WITH i AS (
+        SELECT x.o::bigint AS org, x.r AS ref, x.ord
+          FROM unnest(c_org, c_ref) WITH ORDINALITY AS x(o, r, ord)
+    ), k AS (
+        SELECT i.ord, c.org_id, c.case_id, c.idempotency_key
+          FROM i JOIN cases c ON c.org_id = i.org AND c.reference = i.ref
+    )
+    SELECT i.ord, 'claim_by_reference'::text, 0::bigint, v, NULL::case_events,
+           NULL::user_names, NULL::claim_workers, NULL::bytea
+      FROM i JOIN wage_theft_claim_view v ON v.org_id = i.org AND v.reference = i.ref
+    UNION ALL
+    SELECT k.ord, 'case_timeline', row_number() OVER (PARTITION BY k.ord
+                                                      ORDER BY e.recorded_at, e.event_id),
+           NULL::wage_theft_claim_view, e, u, NULL::claim_workers, NULL::bytea
+      FROM k JOIN case_events e ON e.org_id = k.org_id AND e.case_id = k.case_id
+      JOIN user_names u ON u.user_id = e.recorded_by
+    UNION ALL
+    SELECT k.ord, 'claim_workers_of', w.position::bigint, NULL::wage_theft_claim_view,
+           NULL::case_events, NULL::user_names, w, k.idempotency_key
+      FROM k JOIN claim_workers w ON w.org_id = k.org_id AND w.case_id = k.case_id;
+END;
+$$;
+
+ALTER FUNCTION public.read_wage_theft_claims(t_org text[], t_user text[], t_role text[], t_token text[], c_org text[], c_ref text[], e_org text[], e_ref text[], w_org text[], w_ref text[], w_key text[], a_action text[], a_target text[], a_key text[], a_detail text[]) OWNER TO tulay;
 
 CREATE FUNCTION public.recommendations_rules(title text, body text, source_document text, addressed_to text, target_body text, country character, theme text) RETURNS boolean
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
@@ -2625,27 +2743,6 @@ ALTER TABLE public.audit_log_id_seq OWNER TO tulay;
 
 ALTER SEQUENCE public.audit_log_id_seq OWNED BY public.audit_log.id;
 
-CREATE TABLE public.case_events (
-    org_id bigint NOT NULL,
-    case_id bigint NOT NULL,
-    event_id bigint NOT NULL,
-    kind text NOT NULL,
-    occurred_on date NOT NULL,
-    recorded_at timestamp with time zone DEFAULT now() NOT NULL,
-    recorded_by bigint NOT NULL,
-    from_status text,
-    to_status text,
-    text_enc bytea,
-    idempotency_key bytea NOT NULL,
-    request_hash bytea NOT NULL,
-    detail text,
-    CONSTRAINT case_events_rules CHECK (public.case_events_rules(kind, idempotency_key, request_hash, detail))
-);
-
-ALTER TABLE ONLY public.case_events FORCE ROW LEVEL SECURITY;
-
-ALTER TABLE public.case_events OWNER TO tulay;
-
 ALTER TABLE public.case_events ALTER COLUMN event_id ADD GENERATED ALWAYS AS IDENTITY (
     SEQUENCE NAME public.case_events_event_id_seq
     START WITH 1
@@ -2654,22 +2751,6 @@ ALTER TABLE public.case_events ALTER COLUMN event_id ADD GENERATED ALWAYS AS IDE
     NO MAXVALUE
     CACHE 1
 );
-
-CREATE TABLE public.claim_workers (
-    org_id bigint NOT NULL,
-    case_id bigint NOT NULL,
-    "position" integer NOT NULL,
-    name_enc bytea,
-    id_number_enc bytea,
-    phone_enc bytea,
-    id_number_index bytea,
-    CONSTRAINT claim_workers_id_number_index_check CHECK ((length(id_number_index) = 32)),
-    CONSTRAINT claim_workers_position_check CHECK ((("position" >= 1) AND ("position" <= 100)))
-);
-
-ALTER TABLE ONLY public.claim_workers FORCE ROW LEVEL SECURITY;
-
-ALTER TABLE public.claim_workers OWNER TO tulay;
 
 CREATE VIEW public.case_id_numbers WITH (security_invoker='true') AS
  SELECT w.org_id,
@@ -3934,6 +4015,13 @@ GRANT ALL ON FUNCTION public.propose_membership(p_idempotency_key bytea, p_reque
 REVOKE ALL ON FUNCTION public.propose_referral(p_org_id bigint, p_user_id bigint, p_idempotency_key bytea, p_request_hash bytea, p_reference text, p_to_org bigint, p_consent_given_on date, p_consent_form text, p_reason_enc bytea, p_event_text_enc bytea, p_event_key bytea, OUT referral_id bigint, OUT outcome text) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.propose_referral(p_org_id bigint, p_user_id bigint, p_idempotency_key bytea, p_request_hash bytea, p_reference text, p_to_org bigint, p_consent_given_on date, p_consent_form text, p_reason_enc bytea, p_event_text_enc bytea, p_event_key bytea, OUT referral_id bigint, OUT outcome text) TO tulay_app;
 
+GRANT SELECT,INSERT ON TABLE public.case_events TO tulay_app;
+
+GRANT SELECT,INSERT ON TABLE public.claim_workers TO tulay_app;
+
+REVOKE ALL ON FUNCTION public.read_wage_theft_claims(t_org text[], t_user text[], t_role text[], t_token text[], c_org text[], c_ref text[], e_org text[], e_ref text[], w_org text[], w_ref text[], w_key text[], a_action text[], a_target text[], a_key text[], a_detail text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.read_wage_theft_claims(t_org text[], t_user text[], t_role text[], t_token text[], c_org text[], c_ref text[], e_org text[], e_ref text[], w_org text[], w_ref text[], w_key text[], a_action text[], a_target text[], a_key text[], a_detail text[]) TO tulay_app;
+
 REVOKE ALL ON FUNCTION public.recommendations_rules(title text, body text, source_document text, addressed_to text, target_body text, country character, theme text) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.recommendations_rules(title text, body text, source_document text, addressed_to text, target_body text, country character, theme text) TO tulay_app;
 
@@ -4033,10 +4121,6 @@ GRANT ALL ON FUNCTION public.tulay_user() TO tulay_app;
 
 REVOKE ALL ON FUNCTION public.update_claim_amounts(p_org_id bigint, p_user_id bigint, p_idempotency_key bytea, p_request_hash bytea, p_reference text, p_expected_version bigint, p_awarded_minor bigint, p_awarded_currency text, p_recovered_minor bigint, p_recovered_currency text, p_occurred_on date, OUT outcome text, OUT detail text) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.update_claim_amounts(p_org_id bigint, p_user_id bigint, p_idempotency_key bytea, p_request_hash bytea, p_reference text, p_expected_version bigint, p_awarded_minor bigint, p_awarded_currency text, p_recovered_minor bigint, p_recovered_currency text, p_occurred_on date, OUT outcome text, OUT detail text) TO tulay_app;
-
-GRANT SELECT,INSERT ON TABLE public.case_events TO tulay_app;
-
-GRANT SELECT,INSERT ON TABLE public.claim_workers TO tulay_app;
 
 GRANT SELECT ON TABLE public.case_id_numbers TO tulay_app;
 

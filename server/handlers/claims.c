@@ -64,13 +64,30 @@ const struct db_statement claims_statements[] = {
     /* Plain CreateClaims waiting together, in one statement (db.c, "Merged batches";
      * migration 0018): the parameters of claim_create_shape's statements as arrays. */
     {"claim_create_merged",
-     "SELECT m.m_ord, m.m_case_id, m.m_outcome, " CLAIM_IDENTITY_COLUMNS
+     "SELECT m.m_ord, NULL AS claim_create, m.m_case_id, m.m_outcome, "
+     "NULL AS claim_by_key, " CLAIM_IDENTITY_COLUMNS
      " FROM create_wage_theft_claims($1::text[], $2::text[], $3::text[], $4::text[], "
      "$5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], "
      "$12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], "
      "$18::text[], $19::text[], $20::text[], $21::text[], $22::text[], $23::text[], "
      "$24::text[], $25::text[], $26::text[], $27::text[]) m, "
      "LATERAL (SELECT (m.m_claim).*) v ORDER BY m.m_ord"},
+    /* GetClaims of the caller's own claims waiting together, in one statement (migration
+     * 0018): each row one of claim_get_shape's results, tagged with its statement's name,
+     * its columns after the column of that name. */
+    {"claim_get_merged",
+     "SELECT m.m_ord, m.m_part, NULL AS claim_by_reference, c_.*, NULL AS case_timeline, "
+     "e_.*, NULL AS claim_workers_of, w_.* FROM read_wage_theft_claims($1::text[], "
+     "$2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], "
+     "$9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], "
+     "$15::text[]) m "
+     "LEFT JOIN LATERAL (SELECT " CLAIM_IDENTITY_COLUMNS " FROM (SELECT (m.m_claim).*) v) c_ "
+     "ON m.m_part = 'claim_by_reference' "
+     "LEFT JOIN LATERAL (SELECT " CASE_EVENT_COLUMNS " FROM (SELECT (m.m_event).*) e, "
+     "(SELECT (m.m_recorder).*) u) e_ ON m.m_part = 'case_timeline' "
+     "LEFT JOIN LATERAL (SELECT w.position, w.name_enc, w.id_number_enc, w.phone_enc, "
+     "m.m_key FROM (SELECT (m.m_worker).*) w) w_ ON m.m_part = 'claim_workers_of' "
+     "ORDER BY m.m_ord, m.m_part, m.m_seq"},
     {"claim_office", "SELECT case_set_office($1, $2, $3, $4)"},
     /* The other workers of a group claim, sealed; replays insert nothing new. */
     {"claim_workers_add",
@@ -103,14 +120,32 @@ const struct db_statement claims_statements[] = {
 const unsigned claims_statements_count = N_ELEMS(claims_statements);
 
 /* A plain CreateClaim's job, as request_db() wraps it; claim_created() reads the results
- * of claim_create (columns 1-2 of the merged row) and claim_by_key (the rest). */
+ * of claim_create and claim_by_key, each from its part of the merged row. */
 static const char *const claim_create_shape[] = {"tenant_context_checked", "claim_create",
 						 "claim_by_key", "audit", NULL};
 static const struct db_merge claim_create_merge = {
     .statement = "claim_create_merged",
     .shape = claim_create_shape,
-    .parts = {{.query = 1, .first = 1, .count = 2}, {.query = 2, .first = 3, .count = -1}},
+    .parts = {{.query = 1, .name = "claim_create"}, {.query = 2, .name = "claim_by_key"}},
     .nparts = 2,
+};
+
+/* A GetClaim's job, as request_db() wraps it; claim_loaded() reads the claim, its timeline
+ * and its co-workers, each from the rows tagged with its statement's name. */
+static const char *const claim_get_shape[] = {"tenant_context_checked",
+					      "claim_by_reference",
+					      "case_timeline",
+					      "claim_workers_of",
+					      "audit",
+					      NULL};
+static const struct db_merge claim_get_merge = {
+    .statement = "claim_get_merged",
+    .shape = claim_get_shape,
+    .parts = {{.query = 1, .name = "claim_by_reference"},
+	      {.query = 2, .name = "case_timeline"},
+	      {.query = 3, .name = "claim_workers_of"}},
+    .nparts = 3,
+    .tagged = true,
 };
 
 const char *const forum_codes[CLAIM_FORUM_CODES] = {
@@ -869,6 +904,7 @@ static void claim_get_submit(struct request *req)
 	db_param_text(q, NULL);
 	request_audit(req, "read_claim", req->msg->get_claim->reference, "");
 	req->job.batchable = true; /* a read (and its audit entry) */
+	req->job.merge = &claim_get_merge;
 	request_db(req, claim_loaded);
 }
 

@@ -18,7 +18,11 @@
  *      backslashes, braces, commas, the word NULL, Thai). Each claim reads back as sent,
  *      and as the same claim sent alone reads back; each has one opened event and one
  *      audit entry naming its reference and its officer; a resend of one is answered
- *      with its reference. */
+ *      with its reference.
+ *   4. GetClaims queued together are merged the same way: a claim with co-workers and
+ *      notes, plain claims of two organisations, and a reference that names no claim.
+ *      Each answer equals the same GetClaim made alone (NOT_FOUND for the missing one),
+ *      and each read has its audit entry, the merged ones in one transaction. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -418,6 +422,184 @@ static void test_merged_claims_equal_claims_made_alone(void **state)
 	stop_tulayd();
 }
 
+struct reader {
+	struct tulay_client *client;
+	char reference[32];
+	Tulay__V1__Response *resp; /* the answer, or NULL */
+};
+
+static void *read_claim(void *arg)
+{
+	struct reader *r = arg;
+	r->resp = NULL;
+	if (tulay_get_claim(r->client, r->reference, "", &r->resp) != 0)
+		r->resp = NULL;
+	return NULL;
+}
+
+/* The claim `s` describes, with `co_worker` as a second worker and a note in its
+ * timeline: made alone. Its reference into `reference`. */
+static void claim_with_co_worker_and_note(struct sender *s, char *reference, size_t cap)
+{
+	IT_REQUEST(req);
+	Tulay__V1__CreateClaim cc = TULAY__V1__CREATE_CLAIM__INIT;
+	Tulay__V1__Money amount = TULAY__V1__MONEY__INIT;
+	Tulay__V1__Worker worker = TULAY__V1__WORKER__INIT;
+	Tulay__V1__Worker co = TULAY__V1__WORKER__INIT;
+	Tulay__V1__Worker *co_workers[] = {&co};
+	it_new_key(s->key);
+	cc.idempotency_key.data = s->key;
+	cc.idempotency_key.len = sizeof(s->key);
+	worker.name = "Read Merge Worker";
+	co.name = "Read Merge \"Co\" Worker";
+	co.phone = "+60 12 345 6789";
+	cc.worker = &worker;
+	cc.co_workers = co_workers;
+	cc.n_co_workers = 1;
+	cc.workers = 2;
+	cc.worker_nationality = "MM";
+	cc.country_of_work = "MY";
+	cc.sector = TULAY__V1__SECTOR__SECTOR_MANUFACTURING;
+	cc.employer = s->employer;
+	cc.work_started_on = "2025-01-01";
+	cc.work_ended_on = "2025-06-30";
+	amount.minor_units = 450000;
+	amount.currency = "MYR";
+	cc.amount_claimed = &amount;
+	req.body_case = TULAY__V1__REQUEST__BODY_CREATE_CLAIM;
+	req.create_claim = &cc;
+	Tulay__V1__Response *resp = NULL;
+	assert_int_equal(tulay_call(s->client, &req, &resp), 0);
+	assert_int_equal(resp->status->code, TULAY__V1__CODE__OK);
+	snprintf(reference, cap, "%s", resp->claim->reference);
+	tulay_response_free(resp);
+	for (int i = 0; i < 2; i++) {
+		IT_REQUEST(note_req);
+		Tulay__V1__AddCaseNote note = TULAY__V1__ADD_CASE_NOTE__INIT;
+		uint8_t key[TULAY_IDEMPOTENCY_KEY_BYTES];
+		it_new_key(key);
+		note.idempotency_key.data = key;
+		note.idempotency_key.len = sizeof(key);
+		note.reference = reference;
+		note.text = i == 0 ? "First note, with \"quotes\"" : "Second note";
+		note_req.body_case = TULAY__V1__REQUEST__BODY_ADD_CASE_NOTE;
+		note_req.add_case_note = &note;
+		assert_int_equal(tulay_call(s->client, &note_req, &resp), 0);
+		assert_int_equal(resp->status->code, TULAY__V1__CODE__OK);
+		tulay_response_free(resp);
+	}
+}
+
+static void assert_same_timeline_and_workers(const Tulay__V1__Claim *a, const Tulay__V1__Claim *b)
+{
+	assert_same_claim(a, b);
+	for (size_t i = 0; i < a->n_timeline; i++) {
+		assert_string_equal(a->timeline[i]->text, b->timeline[i]->text);
+		assert_string_equal(a->timeline[i]->recorded_by, b->timeline[i]->recorded_by);
+		assert_string_equal(a->timeline[i]->occurred_on, b->timeline[i]->occurred_on);
+	}
+	assert_int_equal(a->n_co_workers, b->n_co_workers);
+	for (size_t i = 0; i < a->n_co_workers; i++) {
+		assert_string_equal(a->co_workers[i]->name, b->co_workers[i]->name);
+		assert_string_equal(a->co_workers[i]->phone, b->co_workers[i]->phone);
+	}
+}
+
+static void test_merged_reads_equal_reads_alone(void **state)
+{
+	(void)state;
+	enum { N = 6 };
+	start_tulayd();
+	PGconn *su = it_db_connect(it_superuser_conninfo());
+	struct sender makers[2];
+	memset(makers, 0, sizeof(makers));
+	makers[0].client = it_login_try("officer");
+	makers[1].client = it_login_try("klofficer");
+	assert_non_null(makers[0].client);
+	assert_non_null(makers[1].client);
+	char rich[32], plain[2][32];
+	snprintf(makers[0].employer, sizeof(makers[0].employer), "Read Merge Rich Employer");
+	claim_with_co_worker_and_note(&makers[0], rich, sizeof(rich));
+	for (int i = 0; i < 2; i++) {
+		snprintf(makers[i].employer, sizeof(makers[i].employer), "Read Merge Plain %d", i);
+		send_claim_keyed(&makers[i], false);
+		assert_int_equal(makers[i].code, TULAY__V1__CODE__OK);
+		snprintf(plain[i], sizeof(plain[i]), "%s", makers[i].reference);
+	}
+
+	/* The first read takes the connection and waits on the lock; five merge behind it. */
+	struct reader readers[N];
+	memset(readers, 0, sizeof(readers));
+	const char *refs[N] = {plain[0], rich, plain[1], "WT-1999-999999", rich, plain[0]};
+	const char *users[N] = {"officer",   "officer", "klofficer",
+				"klofficer", "officer", "officer"};
+	for (int i = 0; i < N; i++) {
+		readers[i].client = it_login_try(users[i]);
+		assert_non_null(readers[i].client);
+		snprintf(readers[i].reference, sizeof(readers[i].reference), "%s", refs[i]);
+	}
+	long merged_before = it_count_lines(tulayd_log, 0, "event=db_merged", "claim_get", 0);
+	PGconn *locker = it_db_connect(it_superuser_conninfo());
+	it_sql_exec(locker, "BEGIN");
+	it_sql_exec(locker, "LOCK TABLE wage_theft_claims IN ACCESS EXCLUSIVE MODE");
+	pthread_t threads[N];
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(pthread_create(&threads[i], NULL, read_claim, &readers[i]), 0);
+		it_sleep_ms(i == 0 ? 300 : 50);
+	}
+	it_sleep_ms(300);
+	it_sql_exec(locker, "COMMIT");
+	PQfinish(locker);
+	for (int i = 0; i < N; i++)
+		pthread_join(threads[i], NULL);
+	assert_int_equal(it_count_lines(tulayd_log, 0, "event=db_merged", "claim_get", 3),
+			 merged_before + 1);
+
+	for (int i = 0; i < N; i++) {
+		Tulay__V1__Response *merged = readers[i].resp;
+		assert_non_null(merged);
+		Tulay__V1__Response *alone = NULL;
+		assert_int_equal(tulay_get_claim(readers[i].client, refs[i], "", &alone), 0);
+		assert_int_equal(merged->status->code, alone->status->code);
+		if (i == 3) {
+			assert_int_equal(merged->status->code, TULAY__V1__CODE__NOT_FOUND);
+			assert_string_equal(merged->status->message, alone->status->message);
+		} else {
+			if (merged->status->code != TULAY__V1__CODE__OK)
+				fail_msg("read %d: code %d: %s", i, (int)merged->status->code,
+					 merged->status->message);
+			assert_string_equal(merged->claim->reference, refs[i]);
+			assert_same_timeline_and_workers(merged->claim, alone->claim);
+		}
+		tulay_response_free(merged);
+		tulay_response_free(alone);
+	}
+	/* The rich claim's timeline and co-worker came through the merge. */
+	assert_int_equal(it_sql_number(su,
+				       "SELECT count(*) FROM case_events e JOIN cases c USING "
+				       "(org_id, case_id) WHERE c.reference = $1 AND c.org_id = "
+				       "(SELECT org_id FROM organisations WHERE acronym = 'DEMO')",
+				       rich),
+			 3);
+	/* Every read audited: the five merged in one transaction. */
+	char targets[160];
+	snprintf(targets, sizeof(targets), "%s|%s|%s|WT-1999-999999", plain[0], plain[1], rich);
+	assert_int_equal(
+	    it_sql_number(su,
+			  "SELECT count(*) FROM (SELECT xid FROM audit_log WHERE action = "
+			  "'read_claim' AND target = ANY (string_to_array($1, '|')) GROUP BY "
+			  "xid HAVING count(*) = 5) x",
+			  targets),
+	    1);
+
+	for (int i = 0; i < N; i++)
+		tulay_close(readers[i].client);
+	for (int i = 0; i < 2; i++)
+		tulay_close(makers[i].client);
+	PQfinish(su);
+	stop_tulayd();
+}
+
 int main(int argc, char **argv)
 {
 	it_load_env(argc, argv);
@@ -425,6 +607,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_batches_commit_together_and_fail_alone),
 	    cmocka_unit_test(test_merged_claims_equal_claims_made_alone),
+	    cmocka_unit_test(test_merged_reads_equal_reads_alone),
 	};
 	return cmocka_run_group_tests_name("it_batch", tests, NULL, NULL);
 }

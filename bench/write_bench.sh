@@ -19,9 +19,9 @@
 #                        holding N claims with one holding none (default 0: no comparison)
 #   --orgs N             organisations with one field officer each (default 16)
 #   --depth D            requests in flight per tulay connection (default 1)
-#   --db-connections N   tulayd's PostgreSQL connections (default 4, tulayd's own default:
-#                        on two cores a few busy backends keep the processors full, and
-#                        requests that wait for a connection are sent in batches)
+#   --db-connections N   tulayd's PostgreSQL connections (default: tulayd's own, this
+#                        machine's processors, 2 to 8: requests that wait for a connection
+#                        are sent together, merged where they can be)
 #   --commit-delay US    PostgreSQL's commit_delay, in microseconds (group commit
 #                        experiments; default: PostgreSQL's 0); commit_siblings is then
 #                        --commit-siblings (default: PostgreSQL's 5)
@@ -81,7 +81,8 @@ quick=false
 prefill=0
 orgs=16
 depth=1
-db_connections=4
+processors=$(nproc)
+db_connections=$((processors < 2 ? 2 : processors > 8 ? 8 : processors))
 commit_delay=
 commit_siblings=
 tulayd_args=

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <uv.h>
+
 #include "common.h"
 #include "frame.h"
 #include "log.h"
@@ -35,7 +37,8 @@ static const struct setting settings[] = {
     STR(listen, "address to listen on (plaintext is for loopback only)"),
     UINT(port, 0, 65535, "TCP port; 0 picks a free one and logs it"),
     STR(db, "libpq connection string of the tulay database"),
-    UINT(db_connections, 1, 64, "PostgreSQL connections in the pool"),
+    UINT(db_connections, 1, 64,
+	 "PostgreSQL connections in the pool (default: this machine's processors, 2 to 8)"),
     UINT(db_queue_timeout_ms, 100, 600000,
 	 "how long a request may wait for a database connection before UNAVAILABLE"),
     UINT(db_query_timeout_ms, 100, 600000,
@@ -83,7 +86,11 @@ void config_defaults(struct config *cfg)
 	snprintf(cfg->listen, sizeof(cfg->listen), "127.0.0.1");
 	cfg->port = 7420;
 	snprintf(cfg->db, sizeof(cfg->db), "dbname=tulay");
-	cfg->db_connections = 4;
+	/* As many as processors, 2 to 8. Requests that wait for a connection are sent
+	 * together, merged where they can be (server/db.c): on two cores two connections
+	 * wrote 2,800 claims a second where four wrote 1,900 (bench/README.md). */
+	unsigned processors = uv_available_parallelism();
+	cfg->db_connections = processors < 2 ? 2 : processors > 8 ? 8 : processors;
 	cfg->db_queue_timeout_ms = 3000;
 	cfg->db_query_timeout_ms = 10000;
 	cfg->max_frame_bytes = FRAME_DEFAULT_MAX_PAYLOAD;

@@ -710,8 +710,11 @@ static void claim_create_submit(struct request *req)
 	}
 	request_audit_case_key(req, "create_claim", m->idempotency_key.data,
 			       (int)m->idempotency_key.len);
-	req->job.batchable = true;            /* inserts only its own rows */
-	req->job.merge = &claim_create_merge; /* taken only if nothing above was added */
+	req->job.batchable = true; /* inserts only its own rows */
+	/* Merged with others only if nothing above was added, and in the caller's own
+	 * organisation: create_wage_theft_claims() would refuse any other. */
+	if (st->org_id == req->session.org_id)
+		req->job.merge = &claim_create_merge;
 	request_db(req, claim_created);
 }
 
@@ -904,7 +907,10 @@ static void claim_get_submit(struct request *req)
 	db_param_text(q, NULL);
 	request_audit(req, "read_claim", req->msg->get_claim->reference, "");
 	req->job.batchable = true; /* a read (and its audit entry) */
-	req->job.merge = &claim_get_merge;
+	/* A claim another organisation shares with the caller is read alone, under the
+	 * policies that share it: read_wage_theft_claims() would refuse it. */
+	if (st->org_id == req->session.org_id)
+		req->job.merge = &claim_get_merge;
 	request_db(req, claim_loaded);
 }
 

@@ -24,7 +24,7 @@
 
 #define DB_MAX_QUERIES 10
 #define DB_MAX_PARAMS  32
-#define DB_MAX_BATCH   8 /* batchable jobs that may share one transaction */
+#define DB_MAX_BATCH   16 /* batchable jobs that may share one transaction */
 
 struct db_statement {
 	const char *name; /* prepared once per connection under this name */

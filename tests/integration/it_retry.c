@@ -200,10 +200,10 @@ static void claim_init(struct claim *c, char tag, unsigned n)
 static void test_busy_is_answered_as_busy_and_nothing_is_saved(void **state)
 {
 	(void)state;
-	/* tulayd sends up to 8 batchable requests waiting together in one transaction (see
+	/* tulayd sends up to 16 batchable requests waiting together in one transaction (see
 	 * server/db.h): the first of them take the one connection and wait on the lock, the
 	 * rest stay queued and are answered busy. */
-	enum { N = 16, BATCH = 8 };
+	enum { N = 32, BATCH = 16 };
 	struct tulay_client *c = officer(1);
 	struct claim claims[N];
 	uint64_t ids[N];
@@ -297,15 +297,15 @@ static void *write_claims(void *arg)
 	return NULL;
 }
 
-/* Twelve writers at once against the one busy connection: libtulay resends each refused
+/* Twenty writers at once against the one busy connection: libtulay resends each refused
  * claim with its key until it is stored; every key names one case, and sending a claim
- * again returns the same reference. tulayd puts up to 8 waiting claims in one transaction
+ * again returns the same reference. tulayd puts up to 16 waiting claims in one transaction
  * (server/db.h), so more writers than that are needed for some to be refused whatever the
  * order they arrive in: the connection stays taken until the lock is released. */
 static void test_libtulay_retries_until_stored_once(void **state)
 {
 	(void)state;
-	enum { WRITERS = 12 };
+	enum { WRITERS = 20 };
 	static struct writer writers[WRITERS];
 	memset(writers, 0, sizeof(writers));
 	for (unsigned t = 0; t < WRITERS; t++) {

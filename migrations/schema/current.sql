@@ -1149,8 +1149,7 @@ DECLARE
     v_n integer := cardinality(t_org);
     v_created bigint;
 BEGIN
-    IF v_n IS NULL OR v_n < 1 OR EXISTS (
-        SELECT 1 FROM unnest(ARRAY[
+    IF NOT merged_lengths_ok(v_n,
             cardinality(t_user), cardinality(t_role), cardinality(t_token),
             cardinality(c_org), cardinality(c_user), cardinality(c_key), cardinality(c_hash),
             cardinality(c_nationality), cardinality(c_country), cardinality(c_sector),
@@ -1159,8 +1158,7 @@ BEGIN
             cardinality(c_name), cardinality(c_id_number), cardinality(c_phone),
             cardinality(c_id_index), cardinality(r_org), cardinality(r_key),
             cardinality(a_action), cardinality(a_target), cardinality(a_key),
-            cardinality(a_detail)]) AS n(n)
-        WHERE n.n IS DISTINCT FROM v_n) THEN
+            cardinality(a_detail)) THEN
         RAISE EXCEPTION 'create_wage_theft_claims: the arrays differ in length'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
@@ -1177,7 +1175,8 @@ BEGIN
          WHERE i.c_org IS DISTINCT FROM i.t_org OR i.c_user IS DISTINCT FROM i.t_user
             OR i.r_org IS DISTINCT FROM i.c_org OR i.r_key IS DISTINCT FROM i.c_key
             OR i.a_key IS DISTINCT FROM i.c_key OR i.c_id_index IS NOT NULL
-            OR NOT EXISTS (
+            OR NOT EXISTS (  -- what tulay_enter() checks (written out: a function
+                             -- holding a subquery would not be inlined, but called per row)
                 SELECT 1 FROM sessions s JOIN users u ON u.user_id = s.user_id
                  WHERE s.token_hash = decode(i.t_token, 'hex') AND s.ended_at IS NULL
                    AND s.expires_at > now() AND u.disabled_at IS NULL
@@ -1516,6 +1515,15 @@ $$;
 
 ALTER FUNCTION public.membership_take_effect(p_proposal bigint) OWNER TO tulay;
 
+CREATE FUNCTION public.merged_lengths_ok(p_n integer, VARIADIC p_lengths integer[]) RETURNS boolean
+    LANGUAGE sql IMMUTABLE
+    AS $$
+    SELECT p_n IS NOT NULL AND p_n >= 1
+       AND NOT EXISTS (SELECT 1 FROM unnest(p_lengths) AS l(n) WHERE l.n IS DISTINCT FROM p_n)
+$$;
+
+ALTER FUNCTION public.merged_lengths_ok(p_n integer, VARIADIC p_lengths integer[]) OWNER TO tulay;
+
 CREATE FUNCTION public.money_convert(p_minor bigint, p_from text, p_to text, p_day date, OUT minor bigint, OUT rate numeric) RETURNS record
     LANGUAGE plpgsql STABLE
     AS $$
@@ -1753,14 +1761,12 @@ DECLARE
     v_n integer := cardinality(t_org);
     v_audited bigint;
 BEGIN
-    IF v_n IS NULL OR v_n < 1 OR EXISTS (
-        SELECT 1 FROM unnest(ARRAY[
+    IF NOT merged_lengths_ok(v_n,
             cardinality(t_user), cardinality(t_role), cardinality(t_token),
             cardinality(c_org), cardinality(c_ref), cardinality(e_org), cardinality(e_ref),
             cardinality(w_org), cardinality(w_ref), cardinality(w_key),
             cardinality(a_action), cardinality(a_target), cardinality(a_key),
-            cardinality(a_detail)]) AS n(n)
-        WHERE n.n IS DISTINCT FROM v_n) THEN
+            cardinality(a_detail)) THEN
         RAISE EXCEPTION 'read_wage_theft_claims: the arrays differ in length'
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
@@ -1776,7 +1782,8 @@ BEGIN
             OR i.w_org IS DISTINCT FROM i.c_org OR i.e_ref IS DISTINCT FROM i.c_ref
             OR i.w_ref IS DISTINCT FROM i.c_ref OR i.w_key IS NOT NULL
             OR i.a_target IS DISTINCT FROM i.c_ref OR i.a_key IS NOT NULL
-            OR NOT EXISTS (
+            OR NOT EXISTS (  -- what tulay_enter() checks (written out: a function
+                             -- holding a subquery would not be inlined, but called per row)
                 SELECT 1 FROM sessions s JOIN users u ON u.user_id = s.user_id
                  WHERE s.token_hash = decode(i.t_token, 'hex') AND s.ended_at IS NULL
                    AND s.expires_at > now() AND u.disabled_at IS NULL
@@ -3996,6 +4003,8 @@ GRANT ALL ON FUNCTION public.membership_sides_problem(p_network bigint, p_member
 
 REVOKE ALL ON FUNCTION public.membership_take_effect(p_proposal bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.membership_take_effect(p_proposal bigint) TO tulay_app;
+
+REVOKE ALL ON FUNCTION public.merged_lengths_ok(p_n integer, VARIADIC p_lengths integer[]) FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.money_convert(p_minor bigint, p_from text, p_to text, p_day date, OUT minor bigint, OUT rate numeric) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.money_convert(p_minor bigint, p_from text, p_to text, p_day date, OUT minor bigint, OUT rate numeric) TO tulay_app;

@@ -48,6 +48,8 @@ struct sender {
 	char employer[96];
 	const char *worker_name; /* optional: a worker identity, sealed */
 	const char *worker_phone;
+	const char *co_worker_name; /* optional: a second worker (not a plain claim then) */
+	const char *co_worker_phone;
 	uint8_t key[TULAY_IDEMPOTENCY_KEY_BYTES]; /* the last claim's */
 	int code; /* the answer's status code, or -1 for no answer */
 	char message[200];
@@ -117,6 +119,8 @@ static void send_claim_keyed(struct sender *s, bool resend)
 	Tulay__V1__CreateClaim cc = TULAY__V1__CREATE_CLAIM__INIT;
 	Tulay__V1__Money amount = TULAY__V1__MONEY__INIT;
 	Tulay__V1__Worker worker = TULAY__V1__WORKER__INIT;
+	Tulay__V1__Worker co = TULAY__V1__WORKER__INIT;
+	Tulay__V1__Worker *co_workers[] = {&co};
 	if (!resend)
 		it_new_key(s->key);
 	cc.idempotency_key.data = s->key;
@@ -125,6 +129,13 @@ static void send_claim_keyed(struct sender *s, bool resend)
 		worker.name = (char *)s->worker_name;
 		worker.phone = s->worker_phone != NULL ? (char *)s->worker_phone : "";
 		cc.worker = &worker;
+	}
+	if (s->co_worker_name != NULL) {
+		co.name = (char *)s->co_worker_name;
+		co.phone = s->co_worker_phone != NULL ? (char *)s->co_worker_phone : "";
+		cc.co_workers = co_workers;
+		cc.n_co_workers = 1;
+		cc.workers = 2;
 	}
 	cc.worker_nationality = "KH";
 	cc.country_of_work = "TH";
@@ -437,42 +448,19 @@ static void *read_claim(void *arg)
 	return NULL;
 }
 
-/* The claim `s` describes, with `co_worker` as a second worker and a note in its
- * timeline: made alone. Its reference into `reference`. */
+/* The claim `s` describes, with a second worker and two notes in its timeline: made alone.
+ * Its reference into `reference`. */
 static void claim_with_co_worker_and_note(struct sender *s, char *reference, size_t cap)
 {
-	IT_REQUEST(req);
-	Tulay__V1__CreateClaim cc = TULAY__V1__CREATE_CLAIM__INIT;
-	Tulay__V1__Money amount = TULAY__V1__MONEY__INIT;
-	Tulay__V1__Worker worker = TULAY__V1__WORKER__INIT;
-	Tulay__V1__Worker co = TULAY__V1__WORKER__INIT;
-	Tulay__V1__Worker *co_workers[] = {&co};
-	it_new_key(s->key);
-	cc.idempotency_key.data = s->key;
-	cc.idempotency_key.len = sizeof(s->key);
-	worker.name = "Read Merge Worker";
-	co.name = "Read Merge \"Co\" Worker";
-	co.phone = "+60 12 345 6789";
-	cc.worker = &worker;
-	cc.co_workers = co_workers;
-	cc.n_co_workers = 1;
-	cc.workers = 2;
-	cc.worker_nationality = "MM";
-	cc.country_of_work = "MY";
-	cc.sector = TULAY__V1__SECTOR__SECTOR_MANUFACTURING;
-	cc.employer = s->employer;
-	cc.work_started_on = "2025-01-01";
-	cc.work_ended_on = "2025-06-30";
-	amount.minor_units = 450000;
-	amount.currency = "MYR";
-	cc.amount_claimed = &amount;
-	req.body_case = TULAY__V1__REQUEST__BODY_CREATE_CLAIM;
-	req.create_claim = &cc;
+	s->worker_name = "Read Merge Worker";
+	s->co_worker_name = "Read Merge \"Co\" Worker";
+	s->co_worker_phone = "+60 12 345 6789";
+	send_claim_keyed(s, false);
+	s->worker_name = s->co_worker_name = s->co_worker_phone = NULL;
+	if (s->code != TULAY__V1__CODE__OK)
+		fail_msg("the claim with a co-worker: code %d: %s", s->code, s->message);
+	snprintf(reference, cap, "%s", s->reference);
 	Tulay__V1__Response *resp = NULL;
-	assert_int_equal(tulay_call(s->client, &req, &resp), 0);
-	assert_int_equal(resp->status->code, TULAY__V1__CODE__OK);
-	snprintf(reference, cap, "%s", resp->claim->reference);
-	tulay_response_free(resp);
 	for (int i = 0; i < 2; i++) {
 		IT_REQUEST(note_req);
 		Tulay__V1__AddCaseNote note = TULAY__V1__ADD_CASE_NOTE__INIT;

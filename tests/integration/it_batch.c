@@ -22,7 +22,11 @@
  *   4. GetClaims queued together are merged the same way: a claim with co-workers and
  *      notes, plain claims of two organisations, and a reference that names no claim.
  *      Each answer equals the same GetClaim made alone (NOT_FOUND for the missing one),
- *      and each read has its audit entry, the merged ones in one transaction. */
+ *      and each read has its audit entry, the merged ones in one transaction.
+ *   5. The merged functions, called directly as tulay_app, refuse what the policies
+ *      would: a claim in another organisation than the session's, a session that does
+ *      not exist, a read of another organisation's claim. The same call with the
+ *      session's own organisation succeeds. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -588,6 +592,87 @@ static void test_merged_reads_equal_reads_alone(void **state)
 	stop_tulayd();
 }
 
+/* Calls create_wage_theft_claims() (or, with `read`, read_wage_theft_claims()) for one
+ * request as tulay_app, with session `token` (hex) of user `user` in `org`, for a claim of
+ * organisation `claim_org`. Returns the SQLSTATE of its error, or "" when it answered. */
+static const char *merged_call(PGconn *app, bool read, const char *token, const char *org,
+			       const char *user, const char *claim_org, char *state, size_t cap)
+{
+	uint8_t key[TULAY_IDEMPOTENCY_KEY_BYTES];
+	char key_hex[2 * sizeof(key) + 1];
+	it_new_key(key);
+	for (size_t i = 0; i < sizeof(key); i++)
+		snprintf(key_hex + 2 * i, 3, "%02x", key[i]);
+	const char *values[] = {token, org, user, claim_org, key_hex};
+	const char *sql =
+	    read ? "SELECT count(*) FROM read_wage_theft_claims(ARRAY[$2::text], ARRAY[$3::text], "
+		   "ARRAY['field_officer'], ARRAY[$1::text], ARRAY[$4::text], "
+		   "ARRAY['WT-2025-000001'], ARRAY[$4::text], ARRAY['WT-2025-000001'], "
+		   "ARRAY[$4::text], ARRAY['WT-2025-000001'], ARRAY[NULL::text], "
+		   "ARRAY['read_claim'], ARRAY['WT-2025-000001'], ARRAY[NULL::text], "
+		   "ARRAY[$5::text])"
+		 : "SELECT count(*) FROM create_wage_theft_claims(ARRAY[$2::text], "
+		   "ARRAY[$3::text], ARRAY['field_officer'], ARRAY[$1::text], ARRAY[$4::text], "
+		   "ARRAY[$3::text], ARRAY[$5::text], ARRAY[encode(sha256($5::bytea), 'hex')], "
+		   "ARRAY['KH'], ARRAY['TH'], ARRAY['fisheries'], ARRAY['Merged Function Check'], "
+		   "ARRAY['2025-03-01'], ARRAY['2025-08-31'], ARRAY['3100000'], ARRAY['THB'], "
+		   "ARRAY['1'], ARRAY[NULL::text], ARRAY[NULL::text], ARRAY[NULL::text], "
+		   "ARRAY[NULL::text], ARRAY[$4::text], ARRAY[$5::text], ARRAY['create_claim'], "
+		   "ARRAY[NULL::text], ARRAY[$5::text], ARRAY[''])";
+	PGresult *r = PQexecParams(app, sql, 5, NULL, values, NULL, NULL, 0);
+	const char *code = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+	snprintf(state, cap, "%s", PQresultStatus(r) == PGRES_TUPLES_OK ? "" : code ? code : "?");
+	PQclear(r);
+	return state;
+}
+
+static void test_merged_functions_refuse_what_policies_refuse(void **state)
+{
+	(void)state;
+	start_tulayd();
+	struct tulay_client *officer = it_login_try("officer");
+	assert_non_null(officer);
+	PGconn *su = it_db_connect(it_superuser_conninfo());
+	PGconn *app = it_db_connect(it_env("TULAY_TEST_DB"));
+	PGresult *r = PQexec(su, "SELECT encode(s.token_hash, 'hex'), u.org_id::text, "
+				 "u.user_id::text, (SELECT org_id::text FROM organisations WHERE "
+				 "acronym = 'MYNGO') FROM sessions s JOIN users u USING (user_id) "
+				 "WHERE u.username = 'officer' AND s.ended_at IS NULL AND "
+				 "s.expires_at > now() ORDER BY s.created_at DESC LIMIT 1");
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	assert_int_equal(PQntuples(r), 1);
+	const char *token = PQgetvalue(r, 0, 0), *org = PQgetvalue(r, 0, 1);
+	const char *user = PQgetvalue(r, 0, 2), *other = PQgetvalue(r, 0, 3);
+	char st[8];
+	/* The control: the session's own organisation. */
+	assert_string_equal(merged_call(app, false, token, org, user, org, st, sizeof(st)), "");
+	/* Another organisation's claim, a session that does not exist, another's read. */
+	assert_string_equal(merged_call(app, false, token, org, user, other, st, sizeof(st)),
+			    "55000");
+	assert_string_equal(merged_call(app, false, token, other, user, other, st, sizeof(st)),
+			    "55000");
+	char forged[65];
+	snprintf(forged, sizeof(forged), "%s", token);
+	forged[0] = forged[0] == '0' ? '1' : '0';
+	assert_string_equal(merged_call(app, false, forged, org, user, org, st, sizeof(st)),
+			    "55000");
+	assert_string_equal(merged_call(app, true, token, org, user, other, st, sizeof(st)),
+			    "55000");
+	assert_string_equal(merged_call(app, true, token, org, user, org, st, sizeof(st)), "");
+	assert_int_equal(
+	    it_sql_number(su,
+			  "SELECT count(*) FROM wage_theft_claims w JOIN organisations "
+			  "o USING (org_id) WHERE w.employer = $1 AND o.acronym = "
+			  "'MYNGO'",
+			  "Merged Function Check"),
+	    0);
+	PQclear(r);
+	PQfinish(app);
+	PQfinish(su);
+	tulay_close(officer);
+	stop_tulayd();
+}
+
 int main(int argc, char **argv)
 {
 	it_load_env(argc, argv);
@@ -596,6 +681,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_batches_commit_together_and_fail_alone),
 	    cmocka_unit_test(test_merged_claims_equal_claims_made_alone),
 	    cmocka_unit_test(test_merged_reads_equal_reads_alone),
+	    cmocka_unit_test(test_merged_functions_refuse_what_policies_refuse),
 	};
 	return cmocka_run_group_tests_name("it_batch", tests, NULL, NULL);
 }

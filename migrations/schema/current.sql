@@ -214,6 +214,39 @@ $$;
 
 ALTER FUNCTION public.audit_seal(p_max integer) OWNER TO tulay;
 
+CREATE FUNCTION public.case_events_references_exist() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_row record;
+BEGIN
+    SELECT n.org_id, n.case_id, n.recorded_by,
+           EXISTS (SELECT 1 FROM cases c
+                    WHERE c.org_id = n.org_id AND c.case_id = n.case_id) AS case_found
+      INTO v_row
+      FROM inserted n
+     WHERE NOT EXISTS (SELECT 1 FROM cases c
+                        WHERE c.org_id = n.org_id AND c.case_id = n.case_id)
+        OR NOT EXISTS (SELECT 1 FROM users u WHERE u.user_id = n.recorded_by)
+     LIMIT 1;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    ELSIF NOT v_row.case_found THEN
+        PERFORM references_missing('case_events', 'case_events_org_id_case_id_fkey',
+            format('Key (org_id, case_id)=(%s, %s) is not present in table "cases".',
+                   v_row.org_id, v_row.case_id));
+    ELSE
+        PERFORM references_missing('case_events', 'case_events_recorded_by_fkey',
+            format('Key (recorded_by)=(%s) is not present in table "users".',
+                   v_row.recorded_by));
+    END IF;
+    RETURN NULL;
+END;
+$$;
+
+ALTER FUNCTION public.case_events_references_exist() OWNER TO tulay;
+
 CREATE FUNCTION public.case_events_rules(kind text, idempotency_key bytea, request_hash bytea, detail text) RETURNS boolean
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
     AS $$
@@ -237,6 +270,29 @@ $$;
 ALTER FUNCTION public.case_events_rules(kind text, idempotency_key bytea, request_hash bytea, detail text) OWNER TO tulay;
 
 COMMENT ON FUNCTION public.case_events_rules(kind text, idempotency_key bytea, request_hash bytea, detail text) IS 'The 4 CHECK constraints of case_events, folded into one (migration 0014).';
+
+CREATE FUNCTION public.case_kind_references_exist() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_row record;
+BEGIN
+    SELECT n.org_id, n.case_id INTO v_row
+      FROM inserted n
+     WHERE NOT EXISTS (SELECT 1 FROM cases c
+                        WHERE c.org_id = n.org_id AND c.case_id = n.case_id)
+     LIMIT 1;
+    IF FOUND THEN
+        PERFORM references_missing(TG_TABLE_NAME, TG_TABLE_NAME || '_org_id_case_id_fkey',
+            format('Key (org_id, case_id)=(%s, %s) is not present in table "cases".',
+                   v_row.org_id, v_row.case_id));
+    END IF;
+    RETURN NULL;
+END;
+$$;
+
+ALTER FUNCTION public.case_kind_references_exist() OWNER TO tulay;
 
 CREATE FUNCTION public.case_new_reference(p_org bigint, p_kind text, p_prefix text, p_year integer) RETURNS text
     LANGUAGE plpgsql
@@ -383,6 +439,35 @@ CREATE FUNCTION public.case_set_office(p_org bigint, p_idempotency_key bytea, p_
 $$;
 
 ALTER FUNCTION public.case_set_office(p_org bigint, p_idempotency_key bytea, p_request_hash bytea, p_office text) OWNER TO tulay;
+
+CREATE FUNCTION public.cases_references_exist() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_row record;
+BEGIN
+    SELECT n.org_id, n.created_by,
+           EXISTS (SELECT 1 FROM organisations o WHERE o.org_id = n.org_id) AS org_found
+      INTO v_row
+      FROM inserted n
+     WHERE NOT EXISTS (SELECT 1 FROM organisations o WHERE o.org_id = n.org_id)
+        OR NOT EXISTS (SELECT 1 FROM users u WHERE u.user_id = n.created_by)
+     LIMIT 1;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    ELSIF NOT v_row.org_found THEN
+        PERFORM references_missing('cases', 'cases_org_id_fkey',
+            format('Key (org_id)=(%s) is not present in table "organisations".', v_row.org_id));
+    ELSE
+        PERFORM references_missing('cases', 'cases_created_by_fkey',
+            format('Key (created_by)=(%s) is not present in table "users".', v_row.created_by));
+    END IF;
+    RETURN NULL;
+END;
+$$;
+
+ALTER FUNCTION public.cases_references_exist() OWNER TO tulay;
 
 CREATE FUNCTION public.cases_rules(kind text, status text, idempotency_key bytea, request_hash bytea) RETURNS boolean
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
@@ -1518,8 +1603,7 @@ ALTER FUNCTION public.membership_take_effect(p_proposal bigint) OWNER TO tulay;
 CREATE FUNCTION public.merged_lengths_ok(p_n integer, VARIADIC p_lengths integer[]) RETURNS boolean
     LANGUAGE sql IMMUTABLE
     AS $$
-    SELECT p_n IS NOT NULL AND p_n >= 1
-       AND NOT EXISTS (SELECT 1 FROM unnest(p_lengths) AS l(n) WHERE l.n IS DISTINCT FROM p_n)
+    SELECT coalesce(p_n >= 1 AND p_n = ALL (p_lengths), false)
 $$;
 
 ALTER FUNCTION public.merged_lengths_ok(p_n integer, VARIADIC p_lengths integer[]) OWNER TO tulay;
@@ -1940,6 +2024,44 @@ END;
 $$;
 
 ALTER FUNCTION public.record_deportation_stage(p_org_id bigint, p_user_id bigint, p_idempotency_key bytea, p_request_hash bytea, p_reference text, p_expected_version bigint, p_stage text, p_on date, p_precision text, p_circa boolean, p_place text, p_detention_type text, p_deported_to text, p_text_enc bytea, OUT outcome text, OUT detail text) OWNER TO tulay;
+
+CREATE FUNCTION public.references_missing(p_table text, p_constraint text, p_detail text) RETURNS void
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    RAISE EXCEPTION 'insert or update on table "%" violates foreign key constraint "%"',
+                    p_table, p_constraint
+        USING ERRCODE = 'foreign_key_violation', TABLE = p_table, CONSTRAINT = p_constraint,
+              DETAIL = p_detail;
+END;
+$$;
+
+ALTER FUNCTION public.references_missing(p_table text, p_constraint text, p_detail text) OWNER TO tulay;
+
+CREATE FUNCTION public.refuse_key_change() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    RAISE EXCEPTION '%.(%) never changes: other rows refer to it', TG_TABLE_NAME,
+                    array_to_string(TG_ARGV, ', ')
+        USING ERRCODE = 'restrict_violation', TABLE = TG_TABLE_NAME;
+END;
+$$;
+
+ALTER FUNCTION public.refuse_key_change() OWNER TO tulay;
+
+CREATE FUNCTION public.refuse_removal() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+    RAISE EXCEPTION '% rows are never deleted: other rows refer to them without a foreign key',
+                    TG_TABLE_NAME
+        USING ERRCODE = 'restrict_violation', TABLE = TG_TABLE_NAME,
+              HINT = 'disable a user (tulay user disable) or close a case instead';
+END;
+$$;
+
+ALTER FUNCTION public.refuse_removal() OWNER TO tulay;
 
 CREATE FUNCTION public.report_allowed(p_org bigint) RETURNS boolean
     LANGUAGE sql STABLE SECURITY DEFINER
@@ -3486,7 +3608,29 @@ CREATE INDEX wage_theft_claims_report ON public.wage_theft_claims USING btree (o
 
 CREATE INDEX wage_theft_claims_worker_id_number ON public.wage_theft_claims USING btree (org_id, worker_id_number_index) WHERE (worker_id_number_index IS NOT NULL);
 
+CREATE TRIGGER case_events_check_references AFTER INSERT ON public.case_events REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION public.case_events_references_exist();
+
+CREATE TRIGGER case_events_key BEFORE UPDATE OF org_id, case_id, recorded_by ON public.case_events FOR EACH ROW WHEN (((old.org_id IS DISTINCT FROM new.org_id) OR (old.case_id IS DISTINCT FROM new.case_id) OR (old.recorded_by IS DISTINCT FROM new.recorded_by))) EXECUTE FUNCTION public.refuse_key_change('org_id', 'case_id', 'recorded_by');
+
+CREATE TRIGGER cases_check_references AFTER INSERT ON public.cases REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION public.cases_references_exist();
+
+CREATE TRIGGER cases_kept BEFORE DELETE OR TRUNCATE ON public.cases FOR EACH STATEMENT EXECUTE FUNCTION public.refuse_removal();
+
+CREATE TRIGGER cases_key BEFORE UPDATE OF org_id, case_id, created_by ON public.cases FOR EACH ROW WHEN (((old.org_id IS DISTINCT FROM new.org_id) OR (old.case_id IS DISTINCT FROM new.case_id) OR (old.created_by IS DISTINCT FROM new.created_by))) EXECUTE FUNCTION public.refuse_key_change('org_id', 'case_id', 'created_by');
+
 CREATE TRIGGER cases_opened AFTER INSERT ON public.cases REFERENCING NEW TABLE AS opened FOR EACH STATEMENT EXECUTE FUNCTION public.case_opened_events();
+
+CREATE TRIGGER deportations_check_references AFTER INSERT ON public.deportations REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION public.case_kind_references_exist();
+
+CREATE TRIGGER deportations_key BEFORE UPDATE OF org_id, case_id ON public.deportations FOR EACH ROW WHEN (((old.org_id IS DISTINCT FROM new.org_id) OR (old.case_id IS DISTINCT FROM new.case_id))) EXECUTE FUNCTION public.refuse_key_change('org_id', 'case_id');
+
+CREATE TRIGGER organisations_kept BEFORE DELETE OR TRUNCATE ON public.organisations FOR EACH STATEMENT EXECUTE FUNCTION public.refuse_removal();
+
+CREATE TRIGGER organisations_key BEFORE UPDATE OF org_id ON public.organisations FOR EACH ROW WHEN ((old.org_id IS DISTINCT FROM new.org_id)) EXECUTE FUNCTION public.refuse_key_change('org_id');
+
+CREATE TRIGGER recommendations_check_references AFTER INSERT ON public.recommendations REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION public.case_kind_references_exist();
+
+CREATE TRIGGER recommendations_key BEFORE UPDATE OF org_id, case_id ON public.recommendations FOR EACH ROW WHEN (((old.org_id IS DISTINCT FROM new.org_id) OR (old.case_id IS DISTINCT FROM new.case_id))) EXECUTE FUNCTION public.refuse_key_change('org_id', 'case_id');
 
 CREATE TRIGGER report_case_status AFTER UPDATE OF status, opened_on ON public.cases FOR EACH ROW WHEN (((old.status IS DISTINCT FROM new.status) OR (old.opened_on IS DISTINCT FROM new.opened_on))) EXECUTE FUNCTION public.report_case_status_changed();
 
@@ -3498,20 +3642,16 @@ CREATE TRIGGER report_deportations AFTER INSERT OR UPDATE ON public.deportations
 
 CREATE TRIGGER report_recommendations AFTER INSERT OR UPDATE ON public.recommendations FOR EACH ROW EXECUTE FUNCTION public.report_kind_row_changed();
 
-ALTER TABLE ONLY public.case_events
-    ADD CONSTRAINT case_events_org_id_case_id_fkey FOREIGN KEY (org_id, case_id) REFERENCES public.cases(org_id, case_id);
+CREATE TRIGGER users_kept BEFORE DELETE OR TRUNCATE ON public.users FOR EACH STATEMENT EXECUTE FUNCTION public.refuse_removal();
 
-ALTER TABLE ONLY public.case_events
-    ADD CONSTRAINT case_events_recorded_by_fkey FOREIGN KEY (recorded_by) REFERENCES public.users(user_id);
+CREATE TRIGGER users_key BEFORE UPDATE OF user_id ON public.users FOR EACH ROW WHEN ((old.user_id IS DISTINCT FROM new.user_id)) EXECUTE FUNCTION public.refuse_key_change('user_id');
 
-ALTER TABLE ONLY public.cases
-    ADD CONSTRAINT cases_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.users(user_id);
+CREATE TRIGGER wage_theft_claims_check_references AFTER INSERT ON public.wage_theft_claims REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION public.case_kind_references_exist();
+
+CREATE TRIGGER wage_theft_claims_key BEFORE UPDATE OF org_id, case_id ON public.wage_theft_claims FOR EACH ROW WHEN (((old.org_id IS DISTINCT FROM new.org_id) OR (old.case_id IS DISTINCT FROM new.case_id))) EXECUTE FUNCTION public.refuse_key_change('org_id', 'case_id');
 
 ALTER TABLE ONLY public.cases
     ADD CONSTRAINT cases_office FOREIGN KEY (org_id, office_id) REFERENCES public.offices(org_id, office_id);
-
-ALTER TABLE ONLY public.cases
-    ADD CONSTRAINT cases_org_id_fkey FOREIGN KEY (org_id) REFERENCES public.organisations(org_id);
 
 ALTER TABLE ONLY public.claim_payments
     ADD CONSTRAINT claim_payments_org_id_case_id_fkey FOREIGN KEY (org_id, case_id) REFERENCES public.wage_theft_claims(org_id, case_id);
@@ -3521,9 +3661,6 @@ ALTER TABLE ONLY public.claim_payments
 
 ALTER TABLE ONLY public.claim_workers
     ADD CONSTRAINT claim_workers_org_id_case_id_fkey FOREIGN KEY (org_id, case_id) REFERENCES public.wage_theft_claims(org_id, case_id);
-
-ALTER TABLE ONLY public.deportations
-    ADD CONSTRAINT deportations_org_id_case_id_fkey FOREIGN KEY (org_id, case_id) REFERENCES public.cases(org_id, case_id);
 
 ALTER TABLE ONLY public.exchange_rates
     ADD CONSTRAINT exchange_rates_set_by_fkey FOREIGN KEY (set_by) REFERENCES public.users(user_id);
@@ -3576,9 +3713,6 @@ ALTER TABLE ONLY public.recommendation_signatories
 ALTER TABLE ONLY public.recommendation_signatories
     ADD CONSTRAINT recommendation_signatories_signatory_org_fkey FOREIGN KEY (signatory_org) REFERENCES public.organisations(org_id);
 
-ALTER TABLE ONLY public.recommendations
-    ADD CONSTRAINT recommendations_org_id_case_id_fkey FOREIGN KEY (org_id, case_id) REFERENCES public.cases(org_id, case_id);
-
 ALTER TABLE ONLY public.referrals
     ADD CONSTRAINT referrals_decided_by_fkey FOREIGN KEY (decided_by) REFERENCES public.users(user_id);
 
@@ -3611,9 +3745,6 @@ ALTER TABLE ONLY public.sessions
 
 ALTER TABLE ONLY public.users
     ADD CONSTRAINT users_org_id_fkey FOREIGN KEY (org_id) REFERENCES public.organisations(org_id);
-
-ALTER TABLE ONLY public.wage_theft_claims
-    ADD CONSTRAINT wage_theft_claims_org_id_case_id_fkey FOREIGN KEY (org_id, case_id) REFERENCES public.cases(org_id, case_id);
 
 ALTER TABLE public.audit_blocks ENABLE ROW LEVEL SECURITY;
 
@@ -3817,8 +3948,12 @@ REVOKE ALL ON FUNCTION public.audit_payload(p_seq bigint, p_at timestamp with ti
 REVOKE ALL ON FUNCTION public.audit_seal(p_max integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.audit_seal(p_max integer) TO tulay_app;
 
+REVOKE ALL ON FUNCTION public.case_events_references_exist() FROM PUBLIC;
+
 REVOKE ALL ON FUNCTION public.case_events_rules(kind text, idempotency_key bytea, request_hash bytea, detail text) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.case_events_rules(kind text, idempotency_key bytea, request_hash bytea, detail text) TO tulay_app;
+
+REVOKE ALL ON FUNCTION public.case_kind_references_exist() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.case_new_reference(p_org bigint, p_kind text, p_prefix text, p_year integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.case_new_reference(p_org bigint, p_kind text, p_prefix text, p_year integer) TO tulay_app;
@@ -3842,6 +3977,8 @@ REVOKE ALL ON FUNCTION public.case_opened_events() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.case_set_office(p_org bigint, p_idempotency_key bytea, p_request_hash bytea, p_office text) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.case_set_office(p_org bigint, p_idempotency_key bytea, p_request_hash bytea, p_office text) TO tulay_app;
+
+REVOKE ALL ON FUNCTION public.cases_references_exist() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.cases_rules(kind text, status text, idempotency_key bytea, request_hash bytea) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.cases_rules(kind text, status text, idempotency_key bytea, request_hash bytea) TO tulay_app;
@@ -4036,6 +4173,12 @@ GRANT ALL ON FUNCTION public.recommendations_rules(title text, body text, source
 
 REVOKE ALL ON FUNCTION public.record_deportation_stage(p_org_id bigint, p_user_id bigint, p_idempotency_key bytea, p_request_hash bytea, p_reference text, p_expected_version bigint, p_stage text, p_on date, p_precision text, p_circa boolean, p_place text, p_detention_type text, p_deported_to text, p_text_enc bytea, OUT outcome text, OUT detail text) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.record_deportation_stage(p_org_id bigint, p_user_id bigint, p_idempotency_key bytea, p_request_hash bytea, p_reference text, p_expected_version bigint, p_stage text, p_on date, p_precision text, p_circa boolean, p_place text, p_detention_type text, p_deported_to text, p_text_enc bytea, OUT outcome text, OUT detail text) TO tulay_app;
+
+REVOKE ALL ON FUNCTION public.references_missing(p_table text, p_constraint text, p_detail text) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION public.refuse_key_change() FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION public.refuse_removal() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.report_allowed(p_org bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.report_allowed(p_org bigint) TO tulay_app;

@@ -6,7 +6,10 @@
 #      transaction of organisation A can neither see nor change organisation B's rows, and
 #      one without tenant context sees nothing;
 #  (c) through the CLI: expired tokens, and a coordinator asking for another
-#      organisation's case details.
+#      organisation's case details;
+#  (d) the references checked without foreign keys (migration 0019): organisations,
+#      users and cases are never deleted nor re-keyed, and a new row referring to a
+#      missing one is refused.
 set -uo pipefail
 source "$(dirname "$0")/tap.sh" "$1"
 
@@ -168,5 +171,79 @@ if grep -q 'Rumah Tangga' <<<"$out"; then
 else
 	ok "the same reference in their own organisation never shows B's claim"
 fi
+
+# --- (d) references kept without row locks (migration 0019) --------------------------------
+# The case write path's references are checked per statement instead of by foreign keys;
+# the rows they refer to can be neither deleted nor re-keyed. Each check runs in a
+# transaction that rolls back, as the superuser (triggers bind every role alike).
+# B has a claim (made in (b)).
+CASE_B=$(super -c "SELECT case_id FROM wage_theft_claims WHERE org_id = $B ORDER BY case_id LIMIT 1")
+in_tx() { super -c "BEGIN; $1; ROLLBACK;"; }
+for t in organisations users cases; do
+	match "no row of $t can be deleted" "$t rows are never deleted" \
+		"$(in_tx "DELETE FROM $t WHERE false")"
+	match "$t cannot be truncated" "$t rows are never deleted" "$(in_tx "TRUNCATE $t CASCADE")"
+done
+match "an organisation's key never changes" 'organisations\.\(org_id\) never changes' \
+	"$(in_tx "UPDATE organisations SET org_id = DEFAULT WHERE org_id = $A")"
+match "a case never moves to another organisation" \
+	'cases\.\(org_id, case_id, created_by\) never changes' \
+	"$(in_tx "UPDATE cases SET org_id = $A WHERE org_id = $B AND case_id = $CASE_B")"
+match "a case's author never changes" 'never changes' \
+	"$(in_tx "UPDATE cases SET created_by = $UA WHERE org_id = $B AND case_id = $CASE_B")"
+match "an event never moves to another case" \
+	'case_events\.\(org_id, case_id, recorded_by\) never changes' \
+	"$(in_tx "UPDATE case_events SET case_id = case_id + 1000000 WHERE org_id = $B")"
+match "a claim never moves to another case" 'wage_theft_claims\.\(org_id, case_id\) never changes' \
+	"$(in_tx "UPDATE wage_theft_claims SET case_id = case_id + 1000000 WHERE org_id = $B")"
+match "an update that keeps the keys is allowed" '^1$' \
+	"$(in_tx "WITH u AS (UPDATE cases SET org_id = org_id, created_by = created_by
+	 WHERE org_id = $B AND case_id = $CASE_B RETURNING 1) SELECT count(*) FROM u")"
+# New rows: a case of an organisation or user that does not exist; events whose last row
+# refers to a missing case, and a claim row of a missing case (every row is checked).
+new_case() { # ORG USER
+	in_tx "INSERT INTO cases (org_id, reference, kind, status, opened_on, created_by,
+	 idempotency_key, request_hash) VALUES ($1, 'WT-1999-990001', 'wage_theft',
+	 'intake', '2026-01-01', $2, decode(md5('new case'), 'hex'), sha256('new case'))"
+}
+match "a case of a missing organisation is refused (cases_org_id_fkey)" \
+	'violates foreign key constraint "cases_org_id_fkey"' "$(new_case 987654321 "$UB")"
+match "a case of a missing user is refused (cases_created_by_fkey)" \
+	'violates foreign key constraint "cases_created_by_fkey"' "$(new_case "$B" 987654321)"
+match "a case of existing rows is accepted" '^$' "$(new_case "$B" "$UB")"
+new_events() { # CASE_ID_OF_THE_LAST USER_OF_THE_LAST
+	in_tx "INSERT INTO case_events (org_id, case_id, kind, occurred_on, recorded_by,
+	 idempotency_key, request_hash)
+	 SELECT $B, CASE WHEN g = 3 THEN $1 ELSE $CASE_B END, 'note', '2026-01-01',
+	        CASE WHEN g = 3 THEN $2 ELSE $UB END, decode(md5('event ' || g), 'hex'),
+	        sha256(('event ' || g)::bytea)
+	   FROM generate_series(1, 3) g"
+}
+match "an event of a missing case, last of three rows, is refused" \
+	'violates foreign key constraint "case_events_org_id_case_id_fkey"' \
+	"$(new_events 987654321 "$UB")"
+match "an event of a missing user, last of three rows, is refused" \
+	'violates foreign key constraint "case_events_recorded_by_fkey"' \
+	"$(new_events "$CASE_B" 987654321)"
+match "events of existing rows are accepted" '^$' "$(new_events "$CASE_B" "$UB")"
+match "a claim row of a missing case is refused" \
+	'violates foreign key constraint "wage_theft_claims_org_id_case_id_fkey"' \
+	"$(in_tx "CREATE TEMP TABLE c AS SELECT * FROM wage_theft_claims
+	 WHERE org_id = $B AND case_id = $CASE_B; UPDATE c SET case_id = 987654321;
+	 INSERT INTO wage_theft_claims SELECT * FROM c")"
+
+# The merged functions refuse arrays of different lengths, and an empty batch.
+merged_args() { # N_ARRAYS LAST_ARRAY
+	local i args=
+	for ((i = 1; i < $1; i++)); do args+="ARRAY['1'], "; done
+	echo "$args$2"
+}
+match "merged_lengths_ok: equal lengths only, at least one" '^t\|f\|f\|f\|f$' \
+	"$(super -c "SELECT merged_lengths_ok(2, 2, 2), merged_lengths_ok(2, 2, 3),
+	 merged_lengths_ok(0, 0), merged_lengths_ok(2, 2, NULL), merged_lengths_ok(NULL, 1)")"
+match "create_wage_theft_claims refuses arrays of different lengths" 'arrays differ in length' \
+	"$(app '' '' '' "SELECT create_wage_theft_claims($(merged_args 27 "ARRAY['1', '2']"));")"
+match "read_wage_theft_claims refuses arrays of different lengths" 'arrays differ in length' \
+	"$(app '' '' '' "SELECT read_wage_theft_claims($(merged_args 15 "ARRAY[]::text[]"));")"
 
 finish

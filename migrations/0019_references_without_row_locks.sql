@@ -105,67 +105,43 @@ BEGIN
 END;
 $$;
 
+-- Each reference is checked by its own statement, one anti-join probing the referred
+-- table's primary key per new row. (Written as one statement with NOT EXISTS ... OR NOT
+-- EXISTS, PostgreSQL hashed the whole referred table on every call instead: quadratic.)
 CREATE FUNCTION cases_references_exist() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
-    v_row record;
+    v_missing bigint;
 BEGIN
-    SELECT n.org_id, n.created_by,
-           EXISTS (SELECT 1 FROM organisations o WHERE o.org_id = n.org_id) AS org_found
-      INTO v_row
+    SELECT n.org_id INTO v_missing
       FROM inserted n
      WHERE NOT EXISTS (SELECT 1 FROM organisations o WHERE o.org_id = n.org_id)
-        OR NOT EXISTS (SELECT 1 FROM users u WHERE u.user_id = n.created_by)
      LIMIT 1;
-    IF NOT FOUND THEN
-        RETURN NULL;
-    ELSIF NOT v_row.org_found THEN
+    IF FOUND THEN
         PERFORM references_missing('cases', 'cases_org_id_fkey',
-            format('Key (org_id)=(%s) is not present in table "organisations".', v_row.org_id));
-    ELSE
-        PERFORM references_missing('cases', 'cases_created_by_fkey',
-            format('Key (created_by)=(%s) is not present in table "users".', v_row.created_by));
+            format('Key (org_id)=(%s) is not present in table "organisations".', v_missing));
     END IF;
-    RETURN NULL;
-END;
-$$;
-
-CREATE FUNCTION case_events_references_exist() RETURNS trigger
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
-DECLARE
-    v_row record;
-BEGIN
-    SELECT n.org_id, n.case_id, n.recorded_by,
-           EXISTS (SELECT 1 FROM cases c
-                    WHERE c.org_id = n.org_id AND c.case_id = n.case_id) AS case_found
-      INTO v_row
+    SELECT n.created_by INTO v_missing
       FROM inserted n
-     WHERE NOT EXISTS (SELECT 1 FROM cases c
-                        WHERE c.org_id = n.org_id AND c.case_id = n.case_id)
-        OR NOT EXISTS (SELECT 1 FROM users u WHERE u.user_id = n.recorded_by)
+     WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.user_id = n.created_by)
      LIMIT 1;
-    IF NOT FOUND THEN
-        RETURN NULL;
-    ELSIF NOT v_row.case_found THEN
-        PERFORM references_missing('case_events', 'case_events_org_id_case_id_fkey',
-            format('Key (org_id, case_id)=(%s, %s) is not present in table "cases".',
-                   v_row.org_id, v_row.case_id));
-    ELSE
-        PERFORM references_missing('case_events', 'case_events_recorded_by_fkey',
-            format('Key (recorded_by)=(%s) is not present in table "users".',
-                   v_row.recorded_by));
+    IF FOUND THEN
+        PERFORM references_missing('cases', 'cases_created_by_fkey',
+            format('Key (created_by)=(%s) is not present in table "users".', v_missing));
     END IF;
     RETURN NULL;
 END;
 $$;
 
--- For the kind tables (wage_theft_claims, deportations, recommendations): each row's case.
-CREATE FUNCTION case_kind_references_exist() RETURNS trigger
+-- The kind rows of a case (wage_theft_claims, deportations, recommendations): each row's
+-- case.
+CREATE FUNCTION case_rows_have_cases() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
 DECLARE
-    v_row record;
+    v_org bigint;
+    v_case bigint;
 BEGIN
-    SELECT n.org_id, n.case_id INTO v_row
+    SELECT n.org_id, n.case_id INTO v_org, v_case
       FROM inserted n
      WHERE NOT EXISTS (SELECT 1 FROM cases c
                         WHERE c.org_id = n.org_id AND c.case_id = n.case_id)
@@ -173,18 +149,40 @@ BEGIN
     IF FOUND THEN
         PERFORM references_missing(TG_TABLE_NAME, TG_TABLE_NAME || '_org_id_case_id_fkey',
             format('Key (org_id, case_id)=(%s, %s) is not present in table "cases".',
-                   v_row.org_id, v_row.case_id));
+                   v_org, v_case));
     END IF;
     RETURN NULL;
 END;
 $$;
 
-ALTER TABLE cases DROP CONSTRAINT cases_org_id_fkey, DROP CONSTRAINT cases_created_by_fkey;
-ALTER TABLE case_events DROP CONSTRAINT case_events_org_id_case_id_fkey,
-                        DROP CONSTRAINT case_events_recorded_by_fkey;
-ALTER TABLE wage_theft_claims DROP CONSTRAINT wage_theft_claims_org_id_case_id_fkey;
-ALTER TABLE deportations DROP CONSTRAINT deportations_org_id_case_id_fkey;
-ALTER TABLE recommendations DROP CONSTRAINT recommendations_org_id_case_id_fkey;
+-- An event's case, then its recorder.
+CREATE FUNCTION case_events_references_exist() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_temp AS $$
+DECLARE
+    v_org bigint;
+    v_missing bigint;
+BEGIN
+    SELECT n.org_id, n.case_id INTO v_org, v_missing
+      FROM inserted n
+     WHERE NOT EXISTS (SELECT 1 FROM cases c
+                        WHERE c.org_id = n.org_id AND c.case_id = n.case_id)
+     LIMIT 1;
+    IF FOUND THEN
+        PERFORM references_missing('case_events', 'case_events_org_id_case_id_fkey',
+            format('Key (org_id, case_id)=(%s, %s) is not present in table "cases".',
+                   v_org, v_missing));
+    END IF;
+    SELECT n.recorded_by INTO v_missing
+      FROM inserted n
+     WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.user_id = n.recorded_by)
+     LIMIT 1;
+    IF FOUND THEN
+        PERFORM references_missing('case_events', 'case_events_recorded_by_fkey',
+            format('Key (recorded_by)=(%s) is not present in table "users".', v_missing));
+    END IF;
+    RETURN NULL;
+END;
+$$;
 
 CREATE TRIGGER cases_check_references AFTER INSERT ON cases REFERENCING NEW TABLE AS inserted
     FOR EACH STATEMENT EXECUTE FUNCTION cases_references_exist();
@@ -193,11 +191,10 @@ CREATE TRIGGER case_events_check_references AFTER INSERT ON case_events
     FOR EACH STATEMENT EXECUTE FUNCTION case_events_references_exist();
 CREATE TRIGGER wage_theft_claims_check_references AFTER INSERT ON wage_theft_claims
     REFERENCING NEW TABLE AS inserted
-    FOR EACH STATEMENT EXECUTE FUNCTION case_kind_references_exist();
+    FOR EACH STATEMENT EXECUTE FUNCTION case_rows_have_cases();
 CREATE TRIGGER deportations_check_references AFTER INSERT ON deportations
     REFERENCING NEW TABLE AS inserted
-    FOR EACH STATEMENT EXECUTE FUNCTION case_kind_references_exist();
+    FOR EACH STATEMENT EXECUTE FUNCTION case_rows_have_cases();
 CREATE TRIGGER recommendations_check_references AFTER INSERT ON recommendations
     REFERENCING NEW TABLE AS inserted
-    FOR EACH STATEMENT EXECUTE FUNCTION case_kind_references_exist();
-
+    FOR EACH STATEMENT EXECUTE FUNCTION case_rows_have_cases();

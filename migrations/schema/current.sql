@@ -219,27 +219,26 @@ CREATE FUNCTION public.case_events_references_exist() RETURNS trigger
     SET search_path TO 'public', 'pg_temp'
     AS $$
 DECLARE
-    v_row record;
+    v_org bigint;
+    v_missing bigint;
 BEGIN
-    SELECT n.org_id, n.case_id, n.recorded_by,
-           EXISTS (SELECT 1 FROM cases c
-                    WHERE c.org_id = n.org_id AND c.case_id = n.case_id) AS case_found
-      INTO v_row
+    SELECT n.org_id, n.case_id INTO v_org, v_missing
       FROM inserted n
      WHERE NOT EXISTS (SELECT 1 FROM cases c
                         WHERE c.org_id = n.org_id AND c.case_id = n.case_id)
-        OR NOT EXISTS (SELECT 1 FROM users u WHERE u.user_id = n.recorded_by)
      LIMIT 1;
-    IF NOT FOUND THEN
-        RETURN NULL;
-    ELSIF NOT v_row.case_found THEN
+    IF FOUND THEN
         PERFORM references_missing('case_events', 'case_events_org_id_case_id_fkey',
             format('Key (org_id, case_id)=(%s, %s) is not present in table "cases".',
-                   v_row.org_id, v_row.case_id));
-    ELSE
+                   v_org, v_missing));
+    END IF;
+    SELECT n.recorded_by INTO v_missing
+      FROM inserted n
+     WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.user_id = n.recorded_by)
+     LIMIT 1;
+    IF FOUND THEN
         PERFORM references_missing('case_events', 'case_events_recorded_by_fkey',
-            format('Key (recorded_by)=(%s) is not present in table "users".',
-                   v_row.recorded_by));
+            format('Key (recorded_by)=(%s) is not present in table "users".', v_missing));
     END IF;
     RETURN NULL;
 END;
@@ -270,29 +269,6 @@ $$;
 ALTER FUNCTION public.case_events_rules(kind text, idempotency_key bytea, request_hash bytea, detail text) OWNER TO tulay;
 
 COMMENT ON FUNCTION public.case_events_rules(kind text, idempotency_key bytea, request_hash bytea, detail text) IS 'The 4 CHECK constraints of case_events, folded into one (migration 0014).';
-
-CREATE FUNCTION public.case_kind_references_exist() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'public', 'pg_temp'
-    AS $$
-DECLARE
-    v_row record;
-BEGIN
-    SELECT n.org_id, n.case_id INTO v_row
-      FROM inserted n
-     WHERE NOT EXISTS (SELECT 1 FROM cases c
-                        WHERE c.org_id = n.org_id AND c.case_id = n.case_id)
-     LIMIT 1;
-    IF FOUND THEN
-        PERFORM references_missing(TG_TABLE_NAME, TG_TABLE_NAME || '_org_id_case_id_fkey',
-            format('Key (org_id, case_id)=(%s, %s) is not present in table "cases".',
-                   v_row.org_id, v_row.case_id));
-    END IF;
-    RETURN NULL;
-END;
-$$;
-
-ALTER FUNCTION public.case_kind_references_exist() OWNER TO tulay;
 
 CREATE FUNCTION public.case_new_reference(p_org bigint, p_kind text, p_prefix text, p_year integer) RETURNS text
     LANGUAGE plpgsql
@@ -430,6 +406,30 @@ $$;
 
 ALTER FUNCTION public.case_opened_events() OWNER TO tulay;
 
+CREATE FUNCTION public.case_rows_have_cases() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_org bigint;
+    v_case bigint;
+BEGIN
+    SELECT n.org_id, n.case_id INTO v_org, v_case
+      FROM inserted n
+     WHERE NOT EXISTS (SELECT 1 FROM cases c
+                        WHERE c.org_id = n.org_id AND c.case_id = n.case_id)
+     LIMIT 1;
+    IF FOUND THEN
+        PERFORM references_missing(TG_TABLE_NAME, TG_TABLE_NAME || '_org_id_case_id_fkey',
+            format('Key (org_id, case_id)=(%s, %s) is not present in table "cases".',
+                   v_org, v_case));
+    END IF;
+    RETURN NULL;
+END;
+$$;
+
+ALTER FUNCTION public.case_rows_have_cases() OWNER TO tulay;
+
 CREATE FUNCTION public.case_set_office(p_org bigint, p_idempotency_key bytea, p_request_hash bytea, p_office text) RETURNS void
     LANGUAGE sql
     AS $$
@@ -445,23 +445,23 @@ CREATE FUNCTION public.cases_references_exist() RETURNS trigger
     SET search_path TO 'public', 'pg_temp'
     AS $$
 DECLARE
-    v_row record;
+    v_missing bigint;
 BEGIN
-    SELECT n.org_id, n.created_by,
-           EXISTS (SELECT 1 FROM organisations o WHERE o.org_id = n.org_id) AS org_found
-      INTO v_row
+    SELECT n.org_id INTO v_missing
       FROM inserted n
      WHERE NOT EXISTS (SELECT 1 FROM organisations o WHERE o.org_id = n.org_id)
-        OR NOT EXISTS (SELECT 1 FROM users u WHERE u.user_id = n.created_by)
      LIMIT 1;
-    IF NOT FOUND THEN
-        RETURN NULL;
-    ELSIF NOT v_row.org_found THEN
+    IF FOUND THEN
         PERFORM references_missing('cases', 'cases_org_id_fkey',
-            format('Key (org_id)=(%s) is not present in table "organisations".', v_row.org_id));
-    ELSE
+            format('Key (org_id)=(%s) is not present in table "organisations".', v_missing));
+    END IF;
+    SELECT n.created_by INTO v_missing
+      FROM inserted n
+     WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.user_id = n.created_by)
+     LIMIT 1;
+    IF FOUND THEN
         PERFORM references_missing('cases', 'cases_created_by_fkey',
-            format('Key (created_by)=(%s) is not present in table "users".', v_row.created_by));
+            format('Key (created_by)=(%s) is not present in table "users".', v_missing));
     END IF;
     RETURN NULL;
 END;
@@ -3620,7 +3620,7 @@ CREATE TRIGGER cases_key BEFORE UPDATE OF org_id, case_id, created_by ON public.
 
 CREATE TRIGGER cases_opened AFTER INSERT ON public.cases REFERENCING NEW TABLE AS opened FOR EACH STATEMENT EXECUTE FUNCTION public.case_opened_events();
 
-CREATE TRIGGER deportations_check_references AFTER INSERT ON public.deportations REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION public.case_kind_references_exist();
+CREATE TRIGGER deportations_check_references AFTER INSERT ON public.deportations REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION public.case_rows_have_cases();
 
 CREATE TRIGGER deportations_key BEFORE UPDATE OF org_id, case_id ON public.deportations FOR EACH ROW WHEN (((old.org_id IS DISTINCT FROM new.org_id) OR (old.case_id IS DISTINCT FROM new.case_id))) EXECUTE FUNCTION public.refuse_key_change('org_id', 'case_id');
 
@@ -3628,7 +3628,7 @@ CREATE TRIGGER organisations_kept BEFORE DELETE OR TRUNCATE ON public.organisati
 
 CREATE TRIGGER organisations_key BEFORE UPDATE OF org_id ON public.organisations FOR EACH ROW WHEN ((old.org_id IS DISTINCT FROM new.org_id)) EXECUTE FUNCTION public.refuse_key_change('org_id');
 
-CREATE TRIGGER recommendations_check_references AFTER INSERT ON public.recommendations REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION public.case_kind_references_exist();
+CREATE TRIGGER recommendations_check_references AFTER INSERT ON public.recommendations REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION public.case_rows_have_cases();
 
 CREATE TRIGGER recommendations_key BEFORE UPDATE OF org_id, case_id ON public.recommendations FOR EACH ROW WHEN (((old.org_id IS DISTINCT FROM new.org_id) OR (old.case_id IS DISTINCT FROM new.case_id))) EXECUTE FUNCTION public.refuse_key_change('org_id', 'case_id');
 
@@ -3646,12 +3646,24 @@ CREATE TRIGGER users_kept BEFORE DELETE OR TRUNCATE ON public.users FOR EACH STA
 
 CREATE TRIGGER users_key BEFORE UPDATE OF user_id ON public.users FOR EACH ROW WHEN ((old.user_id IS DISTINCT FROM new.user_id)) EXECUTE FUNCTION public.refuse_key_change('user_id');
 
-CREATE TRIGGER wage_theft_claims_check_references AFTER INSERT ON public.wage_theft_claims REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION public.case_kind_references_exist();
+CREATE TRIGGER wage_theft_claims_check_references AFTER INSERT ON public.wage_theft_claims REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION public.case_rows_have_cases();
 
 CREATE TRIGGER wage_theft_claims_key BEFORE UPDATE OF org_id, case_id ON public.wage_theft_claims FOR EACH ROW WHEN (((old.org_id IS DISTINCT FROM new.org_id) OR (old.case_id IS DISTINCT FROM new.case_id))) EXECUTE FUNCTION public.refuse_key_change('org_id', 'case_id');
 
+ALTER TABLE ONLY public.case_events
+    ADD CONSTRAINT case_events_org_id_case_id_fkey FOREIGN KEY (org_id, case_id) REFERENCES public.cases(org_id, case_id);
+
+ALTER TABLE ONLY public.case_events
+    ADD CONSTRAINT case_events_recorded_by_fkey FOREIGN KEY (recorded_by) REFERENCES public.users(user_id);
+
+ALTER TABLE ONLY public.cases
+    ADD CONSTRAINT cases_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.users(user_id);
+
 ALTER TABLE ONLY public.cases
     ADD CONSTRAINT cases_office FOREIGN KEY (org_id, office_id) REFERENCES public.offices(org_id, office_id);
+
+ALTER TABLE ONLY public.cases
+    ADD CONSTRAINT cases_org_id_fkey FOREIGN KEY (org_id) REFERENCES public.organisations(org_id);
 
 ALTER TABLE ONLY public.claim_payments
     ADD CONSTRAINT claim_payments_org_id_case_id_fkey FOREIGN KEY (org_id, case_id) REFERENCES public.wage_theft_claims(org_id, case_id);
@@ -3661,6 +3673,9 @@ ALTER TABLE ONLY public.claim_payments
 
 ALTER TABLE ONLY public.claim_workers
     ADD CONSTRAINT claim_workers_org_id_case_id_fkey FOREIGN KEY (org_id, case_id) REFERENCES public.wage_theft_claims(org_id, case_id);
+
+ALTER TABLE ONLY public.deportations
+    ADD CONSTRAINT deportations_org_id_case_id_fkey FOREIGN KEY (org_id, case_id) REFERENCES public.cases(org_id, case_id);
 
 ALTER TABLE ONLY public.exchange_rates
     ADD CONSTRAINT exchange_rates_set_by_fkey FOREIGN KEY (set_by) REFERENCES public.users(user_id);
@@ -3713,6 +3728,9 @@ ALTER TABLE ONLY public.recommendation_signatories
 ALTER TABLE ONLY public.recommendation_signatories
     ADD CONSTRAINT recommendation_signatories_signatory_org_fkey FOREIGN KEY (signatory_org) REFERENCES public.organisations(org_id);
 
+ALTER TABLE ONLY public.recommendations
+    ADD CONSTRAINT recommendations_org_id_case_id_fkey FOREIGN KEY (org_id, case_id) REFERENCES public.cases(org_id, case_id);
+
 ALTER TABLE ONLY public.referrals
     ADD CONSTRAINT referrals_decided_by_fkey FOREIGN KEY (decided_by) REFERENCES public.users(user_id);
 
@@ -3745,6 +3763,9 @@ ALTER TABLE ONLY public.sessions
 
 ALTER TABLE ONLY public.users
     ADD CONSTRAINT users_org_id_fkey FOREIGN KEY (org_id) REFERENCES public.organisations(org_id);
+
+ALTER TABLE ONLY public.wage_theft_claims
+    ADD CONSTRAINT wage_theft_claims_org_id_case_id_fkey FOREIGN KEY (org_id, case_id) REFERENCES public.cases(org_id, case_id);
 
 ALTER TABLE public.audit_blocks ENABLE ROW LEVEL SECURITY;
 
@@ -3953,8 +3974,6 @@ REVOKE ALL ON FUNCTION public.case_events_references_exist() FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.case_events_rules(kind text, idempotency_key bytea, request_hash bytea, detail text) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.case_events_rules(kind text, idempotency_key bytea, request_hash bytea, detail text) TO tulay_app;
 
-REVOKE ALL ON FUNCTION public.case_kind_references_exist() FROM PUBLIC;
-
 REVOKE ALL ON FUNCTION public.case_new_reference(p_org bigint, p_kind text, p_prefix text, p_year integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.case_new_reference(p_org bigint, p_kind text, p_prefix text, p_year integer) TO tulay_app;
 
@@ -3974,6 +3993,8 @@ REVOKE ALL ON FUNCTION public.case_open(p_org_id bigint, p_user_id bigint, p_ide
 GRANT ALL ON FUNCTION public.case_open(p_org_id bigint, p_user_id bigint, p_idempotency_key bytea, p_request_hash bytea, p_kind text, p_prefix text, p_status text, p_office text, OUT case_id bigint, OUT outcome text) TO tulay_app;
 
 REVOKE ALL ON FUNCTION public.case_opened_events() FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION public.case_rows_have_cases() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.case_set_office(p_org bigint, p_idempotency_key bytea, p_request_hash bytea, p_office text) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.case_set_office(p_org bigint, p_idempotency_key bytea, p_request_hash bytea, p_office text) TO tulay_app;

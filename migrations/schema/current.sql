@@ -3650,20 +3650,8 @@ CREATE TRIGGER wage_theft_claims_check_references AFTER INSERT ON public.wage_th
 
 CREATE TRIGGER wage_theft_claims_key BEFORE UPDATE OF org_id, case_id ON public.wage_theft_claims FOR EACH ROW WHEN (((old.org_id IS DISTINCT FROM new.org_id) OR (old.case_id IS DISTINCT FROM new.case_id))) EXECUTE FUNCTION public.refuse_key_change('org_id', 'case_id');
 
-ALTER TABLE ONLY public.case_events
-    ADD CONSTRAINT case_events_org_id_case_id_fkey FOREIGN KEY (org_id, case_id) REFERENCES public.cases(org_id, case_id);
-
-ALTER TABLE ONLY public.case_events
-    ADD CONSTRAINT case_events_recorded_by_fkey FOREIGN KEY (recorded_by) REFERENCES public.users(user_id);
-
-ALTER TABLE ONLY public.cases
-    ADD CONSTRAINT cases_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.users(user_id);
-
 ALTER TABLE ONLY public.cases
     ADD CONSTRAINT cases_office FOREIGN KEY (org_id, office_id) REFERENCES public.offices(org_id, office_id);
-
-ALTER TABLE ONLY public.cases
-    ADD CONSTRAINT cases_org_id_fkey FOREIGN KEY (org_id) REFERENCES public.organisations(org_id);
 
 ALTER TABLE ONLY public.claim_payments
     ADD CONSTRAINT claim_payments_org_id_case_id_fkey FOREIGN KEY (org_id, case_id) REFERENCES public.wage_theft_claims(org_id, case_id);
@@ -3673,9 +3661,6 @@ ALTER TABLE ONLY public.claim_payments
 
 ALTER TABLE ONLY public.claim_workers
     ADD CONSTRAINT claim_workers_org_id_case_id_fkey FOREIGN KEY (org_id, case_id) REFERENCES public.wage_theft_claims(org_id, case_id);
-
-ALTER TABLE ONLY public.deportations
-    ADD CONSTRAINT deportations_org_id_case_id_fkey FOREIGN KEY (org_id, case_id) REFERENCES public.cases(org_id, case_id);
 
 ALTER TABLE ONLY public.exchange_rates
     ADD CONSTRAINT exchange_rates_set_by_fkey FOREIGN KEY (set_by) REFERENCES public.users(user_id);
@@ -3728,9 +3713,6 @@ ALTER TABLE ONLY public.recommendation_signatories
 ALTER TABLE ONLY public.recommendation_signatories
     ADD CONSTRAINT recommendation_signatories_signatory_org_fkey FOREIGN KEY (signatory_org) REFERENCES public.organisations(org_id);
 
-ALTER TABLE ONLY public.recommendations
-    ADD CONSTRAINT recommendations_org_id_case_id_fkey FOREIGN KEY (org_id, case_id) REFERENCES public.cases(org_id, case_id);
-
 ALTER TABLE ONLY public.referrals
     ADD CONSTRAINT referrals_decided_by_fkey FOREIGN KEY (decided_by) REFERENCES public.users(user_id);
 
@@ -3763,9 +3745,6 @@ ALTER TABLE ONLY public.sessions
 
 ALTER TABLE ONLY public.users
     ADD CONSTRAINT users_org_id_fkey FOREIGN KEY (org_id) REFERENCES public.organisations(org_id);
-
-ALTER TABLE ONLY public.wage_theft_claims
-    ADD CONSTRAINT wage_theft_claims_org_id_case_id_fkey FOREIGN KEY (org_id, case_id) REFERENCES public.cases(org_id, case_id);
 
 ALTER TABLE public.audit_blocks ENABLE ROW LEVEL SECURITY;
 

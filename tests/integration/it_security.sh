@@ -7,7 +7,7 @@
 #      one without tenant context sees nothing;
 #  (c) through the CLI: expired tokens, and a coordinator asking for another
 #      organisation's case details;
-#  (d) the references checked without foreign keys (migration 0019): organisations,
+#  (d) the references checked without foreign keys (0019, 0020): organisations,
 #      users and cases are never deleted nor re-keyed, and a new row referring to a
 #      missing one is refused.
 set -uo pipefail
@@ -172,7 +172,7 @@ else
 	ok "the same reference in their own organisation never shows B's claim"
 fi
 
-# --- (d) references kept without row locks (migration 0019) --------------------------------
+# --- (d) references kept without row locks (migrations 0019, 0020) ------------------------
 # The case write path's references are checked per statement instead of by foreign keys;
 # the rows they refer to can be neither deleted nor re-keyed. Each check runs in a
 # transaction that rolls back, as the superuser (triggers bind every role alike).
@@ -211,6 +211,35 @@ match "a case of a missing organisation is refused (cases_org_id_fkey)" \
 match "a case of a missing user is refused (cases_created_by_fkey)" \
 	'violates foreign key constraint "cases_created_by_fkey"' "$(new_case "$B" 987654321)"
 match "a case of existing rows is accepted" '^$' "$(new_case "$B" "$UB")"
+# No row lock on what a new row refers to (a foreign key takes FOR KEY SHARE until commit):
+# while one session holds an uncommitted insert, another locks the rows it refers to at once.
+unlocked_while() { # INSERT_SQL LOCK_SQL...: each LOCK_SQL's outcome while INSERT_SQL is held
+	local line sql
+	coproc HOLDER { super -v ON_ERROR_STOP=1 2>&1; }
+	printf 'BEGIN;\n%s;\n\\echo held\n' "$1" >&"${HOLDER[1]}"
+	while IFS= read -r -t 30 line <&"${HOLDER[0]}" && [[ $line != held ]]; do
+		echo "holder: $line"
+	done
+	shift
+	for sql; do
+		super -c "SET lock_timeout = '2s'; BEGIN; $sql FOR UPDATE NOWAIT; ROLLBACK;" >/dev/null &&
+			echo free || echo locked
+	done
+	printf 'ROLLBACK;\n\\q\n' >&"${HOLDER[1]}"
+	wait "$HOLDER_PID" 2>/dev/null
+}
+match "a pending new case locks neither its organisation nor its user" '^free free$' \
+	"$(unlocked_while "INSERT INTO cases (org_id, reference, kind, status, opened_on,
+	 created_by, idempotency_key, request_hash) VALUES ($B, 'WT-1999-990002', 'wage_theft',
+	 'intake', '2026-01-01', $UB, decode(md5('unlocked'), 'hex'), sha256('unlocked'))" \
+		"SELECT 1 FROM organisations WHERE org_id = $B" \
+		"SELECT 1 FROM users WHERE user_id = $UB" | xargs)"
+match "a pending new event locks neither its case nor its recorder" '^free free$' \
+	"$(unlocked_while "INSERT INTO case_events (org_id, case_id, kind, occurred_on,
+	 recorded_by, idempotency_key, request_hash) VALUES ($B, $CASE_B, 'note', '2026-01-01',
+	 $UB, decode(md5('unlocked event'), 'hex'), sha256('unlocked event'))" \
+		"SELECT 1 FROM cases WHERE org_id = $B AND case_id = $CASE_B" \
+		"SELECT 1 FROM users WHERE user_id = $UB" | xargs)"
 new_events() { # CASE_ID_OF_THE_LAST USER_OF_THE_LAST
 	in_tx "INSERT INTO case_events (org_id, case_id, kind, occurred_on, recorded_by,
 	 idempotency_key, request_hash)

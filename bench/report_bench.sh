@@ -3,7 +3,7 @@
 # reports from its rollups, beside the same aggregation computed from the raw tables.
 #
 #   bench/report_bench.sh [--claims N] [--orgs N] [--iterations N] [--raw-iterations N]
-#                         [--writers N] [--build DIR] [--no-build] [--raw-only]
+#                         [--writers N] [--build DIR] [--no-build] [--raw-only] [--keep]
 #
 #   --claims N          wage-theft claims to seed (default 1000000)
 #   --orgs N            organisations, the top network included (default 200, at least 3)
@@ -20,6 +20,9 @@
 #                       they are missing, else brought up to date (incrementally) unless
 #                       --no-build
 #   --raw-only          seed and time the raw queries only: no report_rebuild(), no tulayd
+#   --keep              leave the cluster running afterwards, seeded and rebuilt (tulayd and
+#                       the writers are stopped), and say how to reach and remove it: to
+#                       look into one report's plan without seeding again
 #
 # Run it from anywhere, e.g. `bench/report_bench.sh` (a million claims: half a minute of
 # seeding, then about 3 minutes of timing on 2 cores, nearly all of it the raw queries) or
@@ -64,6 +67,7 @@ build="$repo/build"
 writers=0
 do_build=true
 raw_only=false
+keep=false
 top=REGNET
 coordinator=regnet.coord
 
@@ -93,6 +97,7 @@ while (($# > 0)); do
 		;;
 	--no-build) do_build=false && shift ;;
 	--raw-only) raw_only=true && shift ;;
+	--keep) keep=true && shift ;;
 	-h | --help)
 		sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'
 		exit 0
@@ -154,8 +159,15 @@ cleanup() {
 		kill -KILL "$tulayd_pid" 2>/dev/null || true
 		wait "$tulayd_pid" 2>/dev/null || true
 	fi
-	"$repo/scripts/pg-cluster.sh" stop "$pgdir" >/dev/null 2>&1 || true
-	rm -rf "$tmp"
+	if $keep && [[ -f "$pgdir/data/PG_VERSION" ]]; then
+		echo "report_bench: the cluster is still running in $pgdir:"
+		echo "  $bindir/psql -h $pgdir/run -U postgres tulay"
+		echo "  $coordinator's password is in $tmp/coordinator.password"
+		echo "  stop it: $repo/scripts/pg-cluster.sh stop $pgdir && rm -rf $tmp"
+	else
+		"$repo/scripts/pg-cluster.sh" stop "$pgdir" >/dev/null 2>&1 || true
+		rm -rf "$tmp"
+	fi
 	exit "$rc"
 }
 trap cleanup EXIT
@@ -188,6 +200,9 @@ export TULAY_MIGRATIONS="${TULAY_MIGRATIONS:-$repo/migrations}"
 	fail_with_log "$tmp/migrate.log" "migrating failed"
 say "migrated: $(tail -n 1 "$tmp/migrate.log")"
 password="bench-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+if $keep; then
+	(umask 077 && echo "$password" >"$tmp/coordinator.password")
+fi
 {
 	"$tulayd" org add --db "$owner_db" --acronym "$top" --kind network --country TH \
 		--name "Regional Migrant Rights Network (benchmark)" &&

@@ -138,115 +138,22 @@ const struct db_statement reports_statements[] = {
     {"report_network",
      "SELECT org_id, acronym, report_allowed(org_id) FROM organisations "
      " WHERE CASE WHEN $1::text = '' THEN org_id = tulay_org() ELSE acronym = $1::text END"},
-    /* The cells before suppression, one row per cell and currency ('' the count row).
-     * $1 kind, $2 the organisation reported on, $3 dimensions the rollup must keep, $4
-     * grains that will do, $5 dimensions grouped by, $6 grouped by organisation, $7 the
-     * period grouping ('', month, quarter, year), $8 / $9 the first month and the first
-     * after (NULL: open), $10..$16 values d1..d7 must have (NULL: any), $17 organisations
-     * (NULL: all), $18 the reporting currency ('': none), $19 whether the organisation's
-     * whole scope counts (else itself only), $20 the most rows (one more than a report may
-     * have). With a reporting currency, amounts are
-     * converted at the rate in force on the last day of the row's period bucket, or of
-     * the report's range, or today; no rate leaves the factor NULL and column 21 false.
-     * Keys group and sort in the "C" collation: byte order, and several times faster to
-     * sort than the database's locale over tens of thousands of rows. */
+    /* The cells before suppression, one row per cell and currency ('' the count row),
+     * from report_cells_of() (migration 0021), which picks the rollup first and plans the
+     * read for it: $1 kind, $2 the organisation reported on, $3 dimensions the rollup must
+     * keep, $4 grains that will do, $5 dimensions grouped by, $6 grouped by organisation,
+     * $7 the period grouping ('', month, quarter, year), $8 / $9 the first month and the
+     * first after (NULL: open), $10..$16 values d1..d7 must have (NULL: any), $17
+     * organisations (NULL: all), $18 the reporting currency ('': none), $19 whether the
+     * organisation's whole scope counts (else itself only), $20 the most rows (one more
+     * than a report may have). With a reporting currency, amounts are converted at the
+     * rate in force on the last day of the row's period bucket, or of the report's range,
+     * or today; no rate leaves the factor NULL and column 21 false. */
     {"report_cells",
-     "WITH " REPORT_CUBE_SQL("$1", "$3", "$4") ", " REPORT_WHOLE_SQL(
-	 "$2", "$6", "$17",
-	 "$19") ", "
-		"src AS (SELECT r.*, '' AS acronym FROM report_cells r "
-		"         WHERE (SELECT ok FROM whole) AND r.org_id = $2::bigint AND r.whole "
-		"           AND r.cube = (SELECT cube FROM cube) "
-		"        UNION ALL "
-		"        SELECT r.*, o.acronym FROM report_cells r JOIN organisations o USING "
-		"(org_id) "
-		"         WHERE NOT (SELECT ok FROM whole) AND NOT r.whole "
-		"           AND r.cube = (SELECT cube FROM cube) "
-		"           AND r.org_id IN (SELECT s.org_id FROM report_scope($2::bigint) s "
-		"                             WHERE $19::boolean OR s.org_id = $2::bigint) "
-		"           AND ($17::text[] IS NULL OR o.acronym = ANY ($17::text[])) "
-		/* The deltas not folded yet, as rows of the same cube: the report is exact the
-		 * moment a write commits. A withdrawn amount cannot lower a row's largest
-		 * amount until it is folded, so until then dominance errs toward hiding. */
-		"        UNION ALL "
-		"        SELECT r.org_id, r.cube, r.period, r.d1, r.d2, r.d3, r.d4, r.d5, r.d6, "
-		"               r.d7, r.currency, r.cases, r.workers, r.claimed, r.claimed_n, "
-		"               r.claimed_max, r.awarded, r.awarded_n, r.awarded_max, r.recovered, "
-		"               r.recovered_n, r.recovered_max, false, o.acronym "
-		"          FROM report_delta_rows r JOIN organisations o USING (org_id) "
-		"         WHERE r.cube = (SELECT cube FROM cube) "
-		"           AND r.org_id IN (SELECT s.org_id FROM report_scope($2::bigint) s "
-		"                             WHERE $19::boolean OR s.org_id = $2::bigint) "
-		"           AND ($17::text[] IS NULL OR o.acronym = ANY ($17::text[]))), "
-		"rows AS (SELECT CASE $7::text WHEN 'month' THEN r.period "
-		"            WHEN 'quarter' THEN date_trunc('quarter', r.period::timestamp)::date "
-		"            WHEN 'year' THEN date_trunc('year', r.period::timestamp)::date END AS "
-		"bucket, "
-		"   CASE WHEN 1 = ANY ($5::smallint[]) THEN r.d1 ELSE '' END COLLATE \"C\" AS k1, "
-		"   CASE WHEN 2 = ANY ($5::smallint[]) THEN r.d2 ELSE '' END COLLATE \"C\" AS k2, "
-		"   CASE WHEN 3 = ANY ($5::smallint[]) THEN r.d3 ELSE '' END COLLATE \"C\" AS k3, "
-		"   CASE WHEN 4 = ANY ($5::smallint[]) THEN r.d4 ELSE '' END COLLATE \"C\" AS k4, "
-		"   CASE WHEN 5 = ANY ($5::smallint[]) THEN r.d5 ELSE '' END COLLATE \"C\" AS k5, "
-		"   CASE WHEN 6 = ANY ($5::smallint[]) THEN r.d6 ELSE '' END COLLATE \"C\" AS k6, "
-		"   CASE WHEN 7 = ANY ($5::smallint[]) THEN r.d7 ELSE '' END COLLATE \"C\" AS k7, "
-		"   CASE WHEN $6::boolean THEN r.acronym ELSE '' END COLLATE \"C\" AS korg, r.* "
-		"  FROM src r "
-		" WHERE ($8::date IS NULL OR r.period >= $8::date) "
-		"   AND ($9::date IS NULL OR r.period < $9::date) "
-		"   AND ($10::text[] IS NULL OR r.d1 = ANY ($10::text[])) "
-		"   AND ($11::text[] IS NULL OR r.d2 = ANY ($11::text[])) "
-		"   AND ($12::text[] IS NULL OR r.d3 = ANY ($12::text[])) "
-		"   AND ($13::text[] IS NULL OR r.d4 = ANY ($13::text[])) "
-		"   AND ($14::text[] IS NULL OR r.d5 = ANY ($14::text[])) "
-		"   AND ($15::text[] IS NULL OR r.d6 = ANY ($15::text[])) "
-		"   AND ($16::text[] IS NULL OR r.d7 = ANY ($16::text[]))), "
-		"g AS (SELECT bucket, k1, k2, k3, k4, k5, k6, k7, korg, currency, sum(cases) AS "
-		"cases, "
-		"   sum(workers) AS workers, sum(claimed) AS claimed, sum(claimed_n) AS claimed_n, "
-		"   max(claimed_max) AS claimed_max, sum(awarded) AS awarded, sum(awarded_n) AS "
-		"awarded_n, "
-		"   max(awarded_max) AS awarded_max, sum(recovered) AS recovered, "
-		"   sum(recovered_n) AS recovered_n, max(recovered_max) AS recovered_max, "
-		"   CASE $7::text WHEN 'month' THEN (bucket + interval '1 month')::date - 1 "
-		"     WHEN 'quarter' THEN (bucket + interval '3 months')::date - 1 "
-		"     WHEN 'year' THEN (bucket + interval '1 year')::date - 1 "
-		"     ELSE coalesce($9::date - 1, current_date) END AS rate_day "
-		"  FROM rows GROUP BY bucket, k1, k2, k3, k4, k5, k6, k7, korg, currency "
-		/* Rows that unfolded withdrawals have emptied, as folding would remove them. */
-		" HAVING CASE WHEN currency = '' THEN sum(cases) > 0 "
-		"             ELSE sum(claimed_n) + sum(awarded_n) + sum(recovered_n) > 0 END) "
-		"SELECT coalesce(to_char(g.bucket, 'YYYY-MM-DD'), ''), g.k1, g.k2, g.k3, g.k4, "
-		"g.k5, g.k6, "
-		"   g.k7, g.korg, g.currency, g.cases, g.workers, "
-		"   CASE WHEN x.factor IS NULL THEN g.claimed ELSE round(g.claimed * x.factor) "
-		"END, "
-		"g.claimed_n, "
-		"   CASE WHEN x.factor IS NULL THEN g.claimed_max ELSE round(g.claimed_max * "
-		"x.factor) END, "
-		"   CASE WHEN x.factor IS NULL THEN g.awarded ELSE round(g.awarded * x.factor) "
-		"END, "
-		"g.awarded_n, "
-		"   CASE WHEN x.factor IS NULL THEN g.awarded_max ELSE round(g.awarded_max * "
-		"x.factor) END, "
-		"   CASE WHEN x.factor IS NULL THEN g.recovered ELSE round(g.recovered * x.factor) "
-		"END, "
-		"g.recovered_n, "
-		"   CASE WHEN x.factor IS NULL THEN g.recovered_max ELSE round(g.recovered_max * "
-		"x.factor) "
-		"END, "
-		"   $18::text = '' OR g.currency IN ('', $18::text) OR x.factor IS NOT NULL, "
-		"   coalesce(x.rate::text, ''), coalesce(to_char(x.valid_from, 'YYYY-MM-DD'), ''), "
-		"   to_char(g.rate_day, 'YYYY-MM-DD') "
-		"  FROM g LEFT JOIN LATERAL ( "
-		"    SELECT e.rate, e.valid_from, "
-		"           e.rate * power(10::numeric, e.reporting_exponent - "
-		"e.currency_exponent) AS factor "
-		"      FROM exchange_rates e "
-		"     WHERE $18::text NOT IN ('', g.currency) AND e.currency = g.currency "
-		"       AND e.reporting_currency = $18::text AND e.valid_from <= g.rate_day "
-		"     ORDER BY e.valid_from DESC LIMIT 1) x ON true "
-		" ORDER BY g.bucket, g.k1, g.k2, g.k3, g.k4, g.k5, g.k6, g.k7, g.korg, g.currency "
-		" LIMIT $20::integer"},
+     "SELECT * FROM report_cells_of($1::text, $2::bigint, $3::smallint[], $4::text[], "
+     "$5::smallint[], $6::boolean, $7::text, $8::date, $9::date, $10::text[], $11::text[], "
+     "$12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], "
+     "$18::text, $19::boolean, $20::integer)"},
     /* The rollup that serves a report, named for Report.rollup (also when no row has
      * cases): $1 kind, $2 the organisation, $3 dimensions needed, $4 grains, $5 grouped by
      * organisation, $6 organisations (NULL: all), $7 whether the whole scope counts. */

@@ -1,12 +1,47 @@
 #include "log.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 static enum log_level min_level = LOG_INFO;
+
+/* Held lines (log_hold): info and debug lines of one turn of the event loop, written
+ * together when it ends. */
+static char held[64 * 1024];
+static size_t held_len;
+static bool holding;
+
+static void write_all(const char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(STDERR_FILENO, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return; /* nowhere to log: nothing better to do than go on */
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+void log_flush(void)
+{
+	if (held_len > 0)
+		write_all(held, held_len);
+	held_len = 0;
+}
+
+void log_hold(bool on)
+{
+	if (!on)
+		log_flush();
+	holding = on;
+}
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
 bool log_set_level(const char *name)
@@ -43,7 +78,15 @@ void log_event(enum log_level level, const char *fmt, ...)
 	if (len > sizeof(line) - 2)
 		len = sizeof(line) - 2;
 	line[len++] = '\n';
-	fwrite(line, 1, len, stderr);
+	if (holding && level < LOG_WARN) {
+		if (held_len + len > sizeof(held))
+			log_flush();
+		memcpy(held + held_len, line, len);
+		held_len += len;
+		return;
+	}
+	log_flush(); /* what came before goes first */
+	write_all(line, len);
 }
 
 char *log_sample(const void *data, size_t len, size_t max, char *out, size_t cap)

@@ -17,6 +17,15 @@ bool log_set_level(const char *name) __attribute__((warn_unused_result));
 /* Writes one line: the timestamp and level, then `fmt` (which should be key=value pairs). */
 void log_event(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Holding on: info and debug lines are kept in memory (up to 64 KiB) until log_flush(),
+ * which tulayd's event loop calls once per turn, before it waits for I/O: one write for
+ * all the lines of a turn instead of one per line (a write per request cost tulayd about
+ * a twentieth of its CPU). Warnings and errors are written at once, after whatever is
+ * held. Off: every line is written at once (the default; holding off flushes). A crash
+ * loses at most the info lines of the turn it happened in. */
+void log_hold(bool on);
+void log_flush(void);
+
 /* Writes a printable, quote-free sample of untrusted bytes into out (at most `max` input
  * bytes, as hex), so a log line can show what a peer sent without letting it forge fields.
  * Returns out. */

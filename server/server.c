@@ -33,6 +33,13 @@ static void server_on_db_closed(void *arg)
 	log_info("event=db_closed");
 }
 
+/* Before the loop waits for I/O: the lines logged in this turn, in one write. */
+static void server_on_turn_end(uv_prepare_t *h)
+{
+	(void)h;
+	log_flush();
+}
+
 /* Closes every remaining handle so that uv_run returns. */
 static void server_stop(struct server *srv)
 {
@@ -42,6 +49,7 @@ static void server_stop(struct server *srv)
 	log_info("event=stopping conns=%u requests_in_flight=%u", srv->nconns,
 		 srv->requests_in_flight);
 	uv_close((uv_handle_t *)&srv->drain_timer, server_on_handle_closed);
+	uv_close((uv_handle_t *)&srv->log_flusher, server_on_handle_closed);
 	chore_stop(&srv->report_refresh, server_on_handle_closed);
 	chore_stop(&srv->case_numbering, server_on_handle_closed);
 	chore_stop(&srv->audit_seal, server_on_handle_closed);
@@ -187,6 +195,10 @@ int server_run(const struct config *cfg)
 	chore_start(&srv->audit_seal, "audit_seal", &srv->loop, srv->db, cfg->audit_seal_ms, false);
 	chore_start(&srv->report_fold, "report_fold", &srv->loop, srv->db, cfg->report_fold_ms,
 		    false);
+	uv_prepare_init(&srv->loop, &srv->log_flusher);
+	uv_prepare_start(&srv->log_flusher, server_on_turn_end);
+	uv_unref((uv_handle_t *)&srv->log_flusher); /* it alone keeps no loop running */
+	log_hold(true);
 	uv_tcp_init(&srv->loop, &srv->listener);
 	srv->listener.data = srv;
 	uv_signal_init(&srv->loop, &srv->sigterm);
@@ -209,6 +221,7 @@ int server_run(const struct config *cfg)
 	exit_code = 0;
 
 out_loop:
+	log_hold(false);
 	rc = uv_loop_close(&srv->loop);
 	if (rc != 0) {
 		uv_walk(&srv->loop, server_walk_report, NULL);

@@ -22,6 +22,7 @@ struct server {
 	uv_tcp_t listener;
 	uv_signal_t sigterm, sigint;
 	uv_timer_t drain_timer;
+	uv_prepare_t log_flusher; /* writes the turn's held log lines (log_hold) */
 	struct db_pool *db;
 	/* The single-writer work kept off the request path (chore.h). */
 	struct chore report_refresh, case_numbering, audit_seal, report_fold;

@@ -2204,7 +2204,8 @@ BEGIN
     )
     -- With a reporting currency, amounts are converted at the rate in force on the last
     -- day of the row's period bucket, or of the report's range, or today; no rate leaves
-    -- the factor NULL and o_rate_ok false.
+    -- the factor NULL and o_rate_ok false. Without one (p_currency ''), the planner folds
+    -- the lookup's WHERE to false and never runs it: otherwise it ran once per cell.
     SELECT coalesce(to_char(g.bucket, 'YYYY-MM-DD'), ''), g.k1, g.k2, g.k3, g.k4, g.k5,
            g.k6, g.k7, g.korg, g.currency, g.cases, g.workers,
            CASE WHEN x.factor IS NULL THEN g.claimed ELSE round(g.claimed * x.factor) END,
@@ -2229,7 +2230,7 @@ BEGIN
                  e.rate * power(10::numeric, e.reporting_exponent - e.currency_exponent)
                      AS factor
             FROM exchange_rates e
-           WHERE p_currency NOT IN ('', g.currency) AND e.currency = g.currency
+           WHERE p_currency <> '' AND p_currency <> g.currency AND e.currency = g.currency
              AND e.reporting_currency = p_currency AND e.valid_from <= g.rate_day
            ORDER BY e.valid_from DESC LIMIT 1) x ON true
      ORDER BY g.bucket, g.k1, g.k2, g.k3, g.k4, g.k5, g.k6, g.k7, g.korg, g.currency

@@ -39,6 +39,9 @@ static const struct setting settings[] = {
     STR(db, "libpq connection string of the tulay database"),
     UINT(db_connections, 1, 64,
 	 "PostgreSQL connections in the pool (default: this machine's processors, 2 to 8)"),
+    UINT(
+	db_min_batch, 1, 16,
+	"while one runs, smallest merged batch of CreateClaims or GetClaims to start (1: no wait)"),
     UINT(db_queue_timeout_ms, 100, 600000,
 	 "how long a request may wait for a database connection before UNAVAILABLE"),
     UINT(db_query_timeout_ms, 100, 600000,
@@ -91,6 +94,7 @@ void config_defaults(struct config *cfg)
 	 * wrote 2,800 claims a second where four wrote 1,900 (bench/README.md). */
 	unsigned processors = uv_available_parallelism();
 	cfg->db_connections = processors < 2 ? 2 : processors > 8 ? 8 : processors;
+	cfg->db_min_batch = 4;
 	cfg->db_queue_timeout_ms = 3000;
 	cfg->db_query_timeout_ms = 10000;
 	cfg->max_frame_bytes = FRAME_DEFAULT_MAX_PAYLOAD;

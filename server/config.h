@@ -15,6 +15,7 @@ struct config {
 	unsigned port;           /* 0: any free port (logged at start) */
 	char db[1024];           /* libpq connection string */
 	unsigned db_connections; /* size of the pool */
+	unsigned db_min_batch;   /* smallest batch started while another runs */
 	unsigned db_queue_timeout_ms;
 	unsigned db_query_timeout_ms;
 	unsigned max_frame_bytes;

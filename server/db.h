@@ -103,6 +103,10 @@ struct db_job {
 struct db_pool_options {
 	const char *conninfo; /* libpq connection string; copied */
 	unsigned connections;
+	/* While another connection runs mergeable jobs (db_job.merge), a free connection
+	 * starts no batch of fewer mergeable jobs than this: they wait for more to queue or
+	 * for that batch to end. 0 or 1 starts every job at once. */
+	unsigned min_batch;
 	/* A job not started within this fails: DB_BUSY while some connection is up (they
 	 * were all taken), DB_UNAVAILABLE while none is (PostgreSQL cannot be reached). */
 	unsigned queue_timeout_ms;

@@ -178,6 +178,7 @@ int server_run(const struct config *cfg)
 	struct db_pool_options opts = {
 	    .conninfo = cfg->db,
 	    .connections = cfg->db_connections,
+	    .min_batch = cfg->db_min_batch,
 	    .queue_timeout_ms = cfg->db_queue_timeout_ms,
 	    .query_timeout_ms = cfg->db_query_timeout_ms,
 	    .statements = statements,

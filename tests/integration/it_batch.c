@@ -26,7 +26,9 @@
  *   5. The merged functions, called directly as tulay_app, refuse what the policies
  *      would: a claim in another organisation than the session's, a session that does
  *      not exist, a read of another organisation's claim. The same call with the
- *      session's own organisation succeeds. */
+ *      session's own organisation succeeds.
+ *   6. --db-min-batch: with two connections, claims that would start a small batch while
+ *      the other connection runs one wait for company or for it to end (test comment). */
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -64,9 +66,10 @@ static pid_t tulayd_pid;
 static char tulayd_log[256];
 static char server[64];
 
-/* Starts a tulayd of our own on the harness database: one PostgreSQL connection, a queue
- * that waits long enough, chores that only run at start. */
-static void start_tulayd(void)
+/* Starts a tulayd of our own on the harness database: `connections` PostgreSQL
+ * connections (--db-min-batch `min_batch`), a queue that waits long enough, chores that
+ * only run at start. */
+static void start_tulayd_with(const char *connections, const char *min_batch)
 {
 	snprintf(tulayd_log, sizeof(tulayd_log), "%s/it_batch.tulayd.log",
 		 it_env("TULAY_TEST_STATE"));
@@ -77,9 +80,10 @@ static void start_tulayd(void)
 		if (log == NULL || dup2(fileno(log), STDOUT_FILENO) < 0)
 			_exit(127);
 		execl(it_env("TULAYD"), "tulayd", "--db", it_env("TULAY_TEST_DB"), "--port", "0",
-		      "--db-connections", "1", "--db-queue-timeout-ms", "30000",
-		      "--db-query-timeout-ms", "30000", "--audit-seal-ms", "60000",
-		      "--report-fold-ms", "60000", "--report-refresh-ms", "60000", (char *)NULL);
+		      "--db-connections", connections, "--db-min-batch", min_batch,
+		      "--db-queue-timeout-ms", "30000", "--db-query-timeout-ms", "30000",
+		      "--audit-seal-ms", "60000", "--report-fold-ms", "60000",
+		      "--report-refresh-ms", "60000", (char *)NULL);
 		_exit(127);
 	}
 	for (int i = 0; i < 300; i++) {
@@ -105,6 +109,11 @@ static void start_tulayd(void)
 		}
 	}
 	fail_msg("tulayd did not start; see %s", tulayd_log);
+}
+
+static void start_tulayd(void)
+{
+	start_tulayd_with("1", "4");
 }
 
 static void stop_tulayd(void)
@@ -673,6 +682,106 @@ static void test_merged_functions_refuse_what_policies_refuse(void **state)
 	stop_tulayd();
 }
 
+/* tulayd's backends waiting for the lock on wage_theft_claims, as many as there are
+ * connections with claims in flight (the harness's own tulayd never writes claims). */
+static long long claim_backends_waiting(PGconn *su)
+{
+	return it_sql_number(su,
+			     "SELECT count(*) FROM pg_stat_activity WHERE usename = 'tulay_app' "
+			     "AND wait_event_type = 'Lock' AND query ILIKE $1",
+			     "%wage_theft_claim%");
+}
+
+/* Waits up to 10 s for `want` waiting backends; returns how many there are then. */
+static long long await_claim_backends(PGconn *su, long long want)
+{
+	long long n = -1;
+	for (int i = 0; i < 200 && (n = claim_backends_waiting(su)) != want; i++)
+		it_sleep_ms(50);
+	return n;
+}
+
+static void start_claims(struct sender *senders, pthread_t *threads, int from, int to)
+{
+	for (int i = from; i < to; i++)
+		assert_int_equal(pthread_create(&threads[i], NULL, send_claim, &senders[i]), 0);
+}
+
+/* How many transactions wrote the claims of senders[from..to). */
+static long long claims_transactions(PGconn *su, const struct sender *senders, int from, int to)
+{
+	char refs[512] = "{";
+	for (int i = from; i < to; i++)
+		snprintf(refs + strlen(refs), sizeof(refs) - strlen(refs), "%s%s",
+			 i > from ? "," : "", senders[i].reference);
+	snprintf(refs + strlen(refs), sizeof(refs) - strlen(refs), "}");
+	return it_sql_number(su,
+			     "SELECT count(DISTINCT a.xid) FROM audit_log a "
+			     "WHERE a.action = 'create_claim' AND a.target = ANY ($1::text[])",
+			     refs);
+}
+
+/* --db-min-batch: while one connection runs mergeable claims, a free connection waits for
+ * at least that many before it starts a batch, and the ones held back go when the running
+ * batch ends. Two connections, min batch 4, wage_theft_claims locked: the first claim
+ * takes a connection and waits on the lock; two more are held in the queue (the second
+ * connection stays free: one backend waits on the lock); two more make four, which go
+ * together on the second connection (two backends wait); all are answered once the lock
+ * goes, the four in one transaction. Then the first claim alone again, two held behind
+ * it, and the lock released with only those: the two go when the first one ends. */
+static void test_small_batches_wait_while_one_runs(void **state)
+{
+	(void)state;
+	enum { N = 5 };
+	start_tulayd_with("2", "4");
+	PGconn *su = it_db_connect(it_superuser_conninfo());
+	struct sender senders[N];
+	pthread_t threads[N];
+	memset(senders, 0, sizeof(senders));
+	for (int i = 0; i < N; i++) {
+		senders[i].client = it_login_try("officer");
+		assert_non_null(senders[i].client);
+	}
+
+	for (int round = 1; round <= 2; round++) {
+		int n = round == 1 ? N : 3;
+		for (int i = 0; i < n; i++)
+			snprintf(senders[i].employer, sizeof(senders[i].employer),
+				 "Min Batch %d Employer %d", round, i);
+		PGconn *locker = it_db_connect(it_superuser_conninfo());
+		it_sql_exec(locker, "BEGIN");
+		it_sql_exec(locker, "LOCK TABLE wage_theft_claims IN ACCESS EXCLUSIVE MODE");
+		start_claims(senders, threads, 0, 1);
+		assert_int_equal(await_claim_backends(su, 1), 1);
+		start_claims(senders, threads, 1, 3);
+		it_sleep_ms(500); /* time enough to take the free connection, were they let */
+		assert_int_equal(claim_backends_waiting(su), 1);
+		if (round == 1) {
+			start_claims(senders, threads, 3, N);
+			assert_int_equal(await_claim_backends(su, 2), 2);
+		}
+		it_sql_exec(locker, "COMMIT");
+		PQfinish(locker);
+		for (int i = 0; i < n; i++) {
+			pthread_join(threads[i], NULL);
+			if (senders[i].code != TULAY__V1__CODE__OK)
+				fail_msg("round %d, claim %d: code %d: %s", round, i,
+					 senders[i].code, senders[i].message);
+			assert_int_equal(claims_with_employer(su, senders[i].employer), 1);
+		}
+		long long xids = claims_transactions(su, senders, 1, n);
+		printf("# round %d: the %d claims held back were written in %lld transaction(s)\n",
+		       round, n - 1, xids);
+		assert_int_equal(xids, 1);
+		assert_int_equal(claims_transactions(su, senders, 0, n), 2);
+	}
+
+	for (int i = 0; i < N; i++)
+		tulay_close(senders[i].client);
+	PQfinish(su);
+	stop_tulayd();
+}
+
 int main(int argc, char **argv)
 {
 	it_load_env(argc, argv);
@@ -682,6 +791,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_merged_claims_equal_claims_made_alone),
 	    cmocka_unit_test(test_merged_reads_equal_reads_alone),
 	    cmocka_unit_test(test_merged_functions_refuse_what_policies_refuse),
+	    cmocka_unit_test(test_small_batches_wait_while_one_runs),
 	};
 	return cmocka_run_group_tests_name("it_batch", tests, NULL, NULL);
 }

@@ -994,13 +994,17 @@ static struct db_job *pool_dequeue(struct db_pool *pool)
  * statement and a commit on each pair while the processors idle through the flushes. So
  * while some connection runs mergeable jobs, fewer than min_batch mergeable jobs wait for
  * more to arrive or for that batch to end, a few milliseconds at most; then they go.
- * Other jobs never wait: a batch of ListClaims shares only its commit, and a chore's job
- * may take long. On the benchmark's 2 cores, 16 clients: about 19% more claims a second
- * (bench/README.md). */
+ * Other jobs never wait, nor make anyone wait behind held ones: a batch of ListClaims
+ * shares only its commit, and a chore's job may take long. On the benchmark's 2 cores, 16 clients:
+ * about 19% more claims a second (bench/README.md). */
 static bool pool_hold_small_batch(const struct db_pool *pool)
 {
-	if (pool->queued >= pool->opts.min_batch || pool->queue_head->merge == NULL)
+	if (pool->queued >= pool->opts.min_batch)
 		return false;
+	for (const struct db_job *j = pool->queue_head; j != NULL; j = j->next) {
+		if (j->merge == NULL)
+			return false; /* someone who would wait behind them */
+	}
 	for (unsigned i = 0; i < pool->opts.connections; i++) {
 		const struct db_conn *c = &pool->conns[i];
 		if (c->state == DBC_BUSY && c->jobs[0]->merge != NULL)

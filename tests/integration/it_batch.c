@@ -69,8 +69,11 @@ static char server[64];
 /* Starts a tulayd of our own on the harness database: `connections` PostgreSQL
  * connections (--db-min-batch `min_batch`), a queue that waits long enough, chores that
  * only run at start. */
+static void stop_tulayd(void);
+
 static void start_tulayd_with(const char *connections, const char *min_batch)
 {
+	stop_tulayd(); /* a test that failed half-way left its own running */
 	snprintf(tulayd_log, sizeof(tulayd_log), "%s/it_batch.tulayd.log",
 		 it_env("TULAY_TEST_STATE"));
 	tulayd_pid = fork();

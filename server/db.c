@@ -995,8 +995,8 @@ static struct db_job *pool_dequeue(struct db_pool *pool)
  * while some connection runs mergeable jobs, fewer than min_batch mergeable jobs wait for
  * more to arrive or for that batch to end, a few milliseconds at most; then they go.
  * Other jobs never wait, nor make anyone wait behind held ones: a batch of ListClaims
- * shares only its commit, and a chore's job may take long. On the benchmark's 2 cores, 16 clients:
- * about 19% more claims a second (bench/README.md). */
+ * shares only its commit, and a chore's job may take long. On the benchmark's 2 cores at
+ * 16 clients: about 19% more claims a second (bench/README.md). */
 static bool pool_hold_small_batch(const struct db_pool *pool)
 {
 	if (pool->queued >= pool->opts.min_batch)
@@ -1019,9 +1019,9 @@ static void pool_dispatch(struct db_pool *pool)
 		struct db_conn *c = &pool->conns[i];
 		if (c->state != DBC_READY)
 			continue;
+		/* Held: dispatched again when that batch ends (conn_service, conn_lost). */
 		if (pool_hold_small_batch(pool))
-			return; /* dispatched again when that batch ends (conn_service, conn_lost)
-				 */
+			return;
 		/* The batchable jobs waiting at the head go together; any other job alone. */
 		struct db_job *jobs[DB_MAX_BATCH];
 		unsigned n = 0;

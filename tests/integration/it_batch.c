@@ -66,11 +66,11 @@ static pid_t tulayd_pid;
 static char tulayd_log[256];
 static char server[64];
 
+static void stop_tulayd(void);
+
 /* Starts a tulayd of our own on the harness database: `connections` PostgreSQL
  * connections (--db-min-batch `min_batch`), a queue that waits long enough, chores that
  * only run at start. */
-static void stop_tulayd(void);
-
 static void start_tulayd_with(const char *connections, const char *min_batch)
 {
 	stop_tulayd(); /* a test that failed half-way left its own running */

@@ -8,7 +8,7 @@ static bool is_leap(int year)
 	return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
 }
 
-static int days_in_month(int year, int month)
+int civil_days_in_month(int year, int month)
 {
 	static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	return month == 2 && is_leap(year) ? 29 : days[month - 1];
@@ -32,7 +32,7 @@ bool civil_date_parse(const char *text, struct civil_date *out)
 	int year = digits(text, 4), month = digits(text + 5, 2), day = digits(text + 8, 2);
 	if (year < CIVIL_DATE_MIN_YEAR || year > CIVIL_DATE_MAX_YEAR)
 		return false;
-	if (month < 1 || month > 12 || day < 1 || day > days_in_month(year, month))
+	if (month < 1 || month > 12 || day < 1 || day > civil_days_in_month(year, month))
 		return false;
 	out->year = year;
 	out->month = month;
@@ -87,7 +87,7 @@ bool civil_approx_parse(const char *text, struct civil_approx *out)
 		last.month = 12;
 		last.day = 31;
 	} else if (precision == CIVIL_PRECISION_MONTH) {
-		last.day = days_in_month(first.year, first.month);
+		last.day = civil_days_in_month(first.year, first.month);
 	}
 	out->first = first;
 	out->last = last;

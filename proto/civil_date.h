@@ -23,6 +23,9 @@ bool civil_date_parse(const char *text, struct civil_date *out) __attribute__((w
 /* Returns <0, 0 or >0 as a is before, equal to or after b. */
 int civil_date_cmp(const struct civil_date *a, const struct civil_date *b);
 
+/* The days of `month` (1..12) of `year`, leap years included. */
+int civil_days_in_month(int year, int month);
+
 /* Writes "YYYY-MM-DD" and a NUL into buf (at least 11 bytes). */
 void civil_date_format(const struct civil_date *d, char *buf, size_t cap);
 

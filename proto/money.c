@@ -89,3 +89,40 @@ int money_format(int64_t minor, const char *currency, char *buf, size_t cap)
 		return -1;
 	return n;
 }
+
+bool money_convert(int64_t minor, const char *factor, int64_t *out)
+{
+	/* factor = whole + frac / 10^scale, each part below 10^18; minor below 2^63: both
+	 * products fit in 128 bits. */
+	size_t n_whole = strspn(factor, "0123456789");
+	const char *frac_text = factor + n_whole;
+	size_t n_frac = 0;
+	if (*frac_text == '.') {
+		frac_text++;
+		n_frac = strspn(frac_text, "0123456789");
+		if (frac_text[n_frac] != '\0')
+			return false;
+		while (n_frac > 0 && frac_text[n_frac - 1] == '0')
+			n_frac--;
+	} else if (*frac_text != '\0') {
+		return false;
+	}
+	if (n_whole + n_frac == 0 || n_whole > 18 || n_frac > 18)
+		return false;
+	__int128 whole = 0, frac = 0, scale = 1;
+	for (size_t i = 0; i < n_whole; i++)
+		whole = whole * 10 + (factor[i] - '0');
+	for (size_t i = 0; i < n_frac; i++) {
+		frac = frac * 10 + (frac_text[i] - '0');
+		scale *= 10;
+	}
+	__int128 m = minor < 0 ? -(__int128)minor : (__int128)minor;
+	__int128 part = m * frac;
+	__int128 q = m * whole + part / scale;
+	if (2 * (part % scale) >= scale)
+		q++;
+	if (q > INT64_MAX)
+		return false;
+	*out = minor < 0 ? -(int64_t)q : (int64_t)q;
+	return true;
+}

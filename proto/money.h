@@ -4,6 +4,7 @@
 #ifndef TULAY_MONEY_H
 #define TULAY_MONEY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -34,5 +35,13 @@ const char *money_error_text(enum money_error err);
 /* Writes `minor` in `currency` as a plain decimal ("45000.00", "1200" for JPY) into buf.
  * Returns the length written, or -1 if the currency is unknown or buf is too small. */
 int money_format(int64_t minor, const char *currency, char *buf, size_t cap);
+
+/* Multiplies `minor` (any sign) by the decimal `factor` ("0.2135", "12", "0.000021350000":
+ * digits and at most one point, at most 18 digits before it and, trailing zeros aside, 18
+ * after) and rounds half away from zero, as PostgreSQL's round(numeric) does: the same
+ * figure as round(minor * factor) in SQL. Stores it in *out and returns true; false if the
+ * factor is not such a decimal or the result does not fit in int64 (*out untouched). */
+bool money_convert(int64_t minor, const char *factor, int64_t *out)
+    __attribute__((warn_unused_result));
 
 #endif

@@ -15,6 +15,7 @@
 #include "case_common.h"
 #include "handlers.h"
 #include "iso.h"
+#include "money.h"
 #include "request.h"
 #include "server.h"
 #include "validate.h"
@@ -27,6 +28,9 @@
 /* A report answers at most this many rows (a cell per currency, and its count): enough for
  * any table a person reads, and a bound on the memory one request takes. */
 #define REPORT_ROWS_MAX 10000
+/* It adds up at most this many rows of its rollup (and deltas): the rollups of a
+ * million-claim network read at most 40,000. */
+#define REPORT_SOURCE_ROWS_MAX 200000
 /* What building the answer takes per row, at most: the cell, its money, the protobuf
  * messages. The request's arena may grow by this much per row. */
 #define REPORT_ROW_BYTES 2048
@@ -103,18 +107,19 @@ static const char *const period_codes[] = {
 /* The columns of report_cells' money measures are in the order of disclosure.h's M_*:
  * claimed, awarded, recovered; each sum, claims, largest. */
 
-/* Row columns of "report_cells": 0 bucket, 1..7 keys, 8 organisation, 9 currency, 10
- * cases, 11 workers, 12.. the measures (sum, n, max) x 3, 21 whether a conversion
- * applied, 22 rate, 23 rate valid_from, 24 the day whose rate applies. */
-#define COL_ORG       8
-#define COL_CURRENCY  9
-#define COL_CASES     10
-#define COL_WORKERS   11
-#define COL_MEASURES  12
-#define COL_RATE_OK   21
-#define COL_RATE      22
-#define COL_RATE_FROM 23
-#define COL_RATE_DAY  24
+/* Row columns of "report_rows": 0 the period's first day, 1..7 keys, 8 organisation, 9
+ * currency (columns 1..9 are the keys of struct report_row), 10 cases, 11 workers, 12..
+ * the measures (sum, n, max) x 3. */
+#define COL_CASES    10
+#define COL_WORKERS  11
+#define COL_MEASURES 12
+/* Row columns of "report_rates": 0 today, 1 currency, 2 valid_from, 3 rate, 4 the factor
+ * from the currency's minor units to the reporting currency's. */
+#define COL_RATE_TODAY    0
+#define COL_RATE_CURRENCY 1
+#define COL_RATE_FROM     2
+#define COL_RATE          3
+#define COL_RATE_FACTOR   4
 
 /* The rollup a report reads, as a CTE "cube": the lowest-ranked cube of the kind that keeps
  * every dimension needed, at a grain that will do. */
@@ -138,22 +143,29 @@ const struct db_statement reports_statements[] = {
     {"report_network",
      "SELECT org_id, acronym, report_allowed(org_id) FROM organisations "
      " WHERE CASE WHEN $1::text = '' THEN org_id = tulay_org() ELSE acronym = $1::text END"},
-    /* The cells before suppression, one row per cell and currency ('' the count row),
-     * from report_cells_of() (migration 0021), which picks the rollup first and plans the
-     * read for it: $1 kind, $2 the organisation reported on, $3 dimensions the rollup must
+    /* The rows the report adds up, neither grouped nor sorted: the rollup's and the
+     * deltas not folded yet, one per combination and currency ('' the count row), from
+     * report_rows_of() (migration 0022), which picks the rollup first and plans the read
+     * for it: $1 kind, $2 the organisation reported on, $3 dimensions the rollup must
      * keep, $4 grains that will do, $5 dimensions grouped by, $6 grouped by organisation,
      * $7 the period grouping ('', month, quarter, year), $8 / $9 the first month and the
      * first after (NULL: open), $10..$16 values d1..d7 must have (NULL: any), $17
-     * organisations (NULL: all), $18 the reporting currency ('': none), $19 whether the
-     * organisation's whole scope counts (else itself only), $20 the most rows (one more
-     * than a report may have). With a reporting currency, amounts are converted at the
-     * rate in force on the last day of the row's period bucket, or of the report's range,
-     * or today; no rate leaves the factor NULL and column 21 false. */
-    {"report_cells",
-     "SELECT * FROM report_cells_of($1::text, $2::bigint, $3::smallint[], $4::text[], "
+     * organisations (NULL: all), $18 whether the organisation's whole scope counts (else
+     * itself only), $19 the most rows (one more than a report may add up). */
+    {"report_rows",
+     "SELECT * FROM report_rows_of($1::text, $2::bigint, $3::smallint[], $4::text[], "
      "$5::smallint[], $6::boolean, $7::text, $8::date, $9::date, $10::text[], $11::text[], "
      "$12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], "
-     "$18::text, $19::boolean, $20::integer)"},
+     "$18::boolean, $19::integer)"},
+    /* Today, and every rate into the reporting currency $1 by currency and date, with its
+     * factor from minor units to minor units (a first row of NULLs when there is none). */
+    {"report_rates",
+     "SELECT to_char(current_date, 'YYYY-MM-DD'), e.currency, "
+     "       to_char(e.valid_from, 'YYYY-MM-DD'), e.rate::text, "
+     "       (e.rate * power(10::numeric, e.reporting_exponent - e.currency_exponent))::text "
+     "  FROM (VALUES (1)) one (x) "
+     "  LEFT JOIN exchange_rates e ON e.reporting_currency = $1::text "
+     " ORDER BY e.currency, e.valid_from"},
     /* The rollup that serves a report, named for Report.rollup (also when no row has
      * cases): $1 kind, $2 the organisation, $3 dimensions needed, $4 grains, $5 grouped by
      * organisation, $6 organisations (NULL: all), $7 whether the whole scope counts. */
@@ -198,11 +210,12 @@ struct report_state {
 	size_t n_groups;
 	const char *period;          /* '', month, quarter or year */
 	char from[32], to_after[32]; /* YYYY-MM-DD or "" */
+	char to_last[32];            /* the last day of the range, YYYY-MM-DD, or "" */
 	const char *grains;          /* {month,quarter,year} that will do */
 	int64_t org_id;
 	const char *network;
 	char org_param[24];
-	char row_limit[16]; /* REPORT_ROWS_MAX + 1, for the statement's LIMIT */
+	char row_limit[16]; /* REPORT_SOURCE_ROWS_MAX + 1, for the statement's LIMIT */
 	/* parameters built from the request, in the arena */
 	const char *needed, *grouped, *by_org, *filters[REPORT_DIMS], *org_filter;
 	bool has_filter[REPORT_DIMS + 1]; /* d1..d7, then the organisation: a NULL array
@@ -393,9 +406,12 @@ static bool report_read(struct request *req, struct report_state *st)
 	st->grains = year_ok ? "{month,quarter,year}" : quarter_ok ? "{month,quarter}" : "{month}";
 	if (has_from)
 		snprintf(st->from, sizeof(st->from), "%04d-%02d-01", fy, fm);
-	if (has_to)
+	if (has_to) {
 		snprintf(st->to_after, sizeof(st->to_after), "%04d-%02d-01", tm == 12 ? ty + 1 : ty,
 			 tm == 12 ? 1 : tm + 1);
+		snprintf(st->to_last, sizeof(st->to_last), "%04d-%02d-%02d", ty, tm,
+			 civil_days_in_month(ty, tm));
+	}
 	char needed_text[32] = "{", grouped_text[32] = "{";
 	for (int i = 1; i <= REPORT_DIMS; i++) {
 		char one[4];
@@ -523,61 +539,291 @@ static int64_t column_int(const PGresult *res, int row, int col)
 	return strtoll(PQgetvalue(res, row, col), NULL, 10);
 }
 
-/* Adds row `row`'s money to `mo`. */
-static void money_add(struct money *mo, const PGresult *res, int row)
+/* --- GetReport: adding up ------------------------------------------------------------- */
+
+/* The keys of a report row, in the order its cells sort by: the period bucket, d1..d7,
+ * the organisation, the currency. Row columns 1..9 of report_rows are keys 1..9. */
+enum { KEY_BUCKET, KEY_ORG = 1 + REPORT_DIMS, KEY_CURRENCY, N_KEYS };
+
+/* A row of report_rows and, once added up, a row of the report: one cell's counts
+ * (currency "") or its money in one currency. */
+struct report_row {
+	const char *key[N_KEYS];
+	char bucket[11]; /* key[KEY_BUCKET]: YYYY-MM-DD, or "" without a period */
+	int64_t cases, workers;
+	int64_t sum[N_MEASURES], n[N_MEASURES], max[N_MEASURES];
+	const char *rate, *rate_from; /* the rate that converted its money, or NULL */
+};
+
+/* The keys a report's rows can differ in, in order: the others are "" in every row. */
+struct row_order {
+	int key[N_KEYS];
+	int n;
+};
+
+static void row_order_of(const struct report_state *st, struct row_order *o)
 {
-	for (int m = 0; m < N_MEASURES; m++) {
-		struct measure *me = &mo->m[m];
-		int64_t max = column_int(res, row, COL_MEASURES + 3 * m + 2);
-		me->sum += column_int(res, row, COL_MEASURES + 3 * m);
-		me->n += column_int(res, row, COL_MEASURES + 3 * m + 1);
-		me->max = max > me->max ? max : me->max;
+	bool active[N_KEYS] = {[KEY_BUCKET] = *st->period != '\0', [KEY_CURRENCY] = true};
+	for (size_t i = 0; i < st->n_groups; i++) {
+		const struct dimension *d = st->groups[i];
+		if (d->type == DIM_ORG)
+			active[KEY_ORG] = true;
+		else if (d->type == DIM_CORRIDOR)
+			active[1] = active[2] = true;
+		else
+			active[d->pos] = true;
+	}
+	o->n = 0;
+	for (int k = 0; k < N_KEYS; k++) {
+		if (active[k])
+			o->key[o->n++] = k;
 	}
 }
 
-/* True if row `a` and row `b` are the same cell (bucket, keys, organisation). */
-static bool same_cell(const PGresult *res, int a, int b)
+/* Byte order of the keys, as cells are sorted. With `cell_only`, the currency aside. */
+static int row_keys_cmp(const struct report_row *a, const struct report_row *b,
+			const struct row_order *o, bool cell_only)
 {
-	for (int col = 0; col <= COL_ORG; col++) {
-		if (strcmp(PQgetvalue(res, a, col), PQgetvalue(res, b, col)) != 0)
+	for (int i = 0; i < o->n; i++) {
+		int k = o->key[i];
+		if (cell_only && k == KEY_CURRENCY)
+			continue;
+		int c = strcmp(a->key[k], b->key[k]);
+		if (c != 0)
+			return c;
+	}
+	return 0;
+}
+
+static int row_cmp(const void *a, const void *b, void *order)
+{
+	return row_keys_cmp(*(struct report_row *const *)a, *(struct report_row *const *)b, order,
+			    false);
+}
+
+/* A decimal integer column ("-12", "4500000"); *overflow when it does not fit in 64 bits. */
+static int64_t column_i64(const PGresult *res, int row, int col, bool *overflow)
+{
+	const char *p = PQgetvalue(res, row, col);
+	bool negative = *p == '-';
+	int64_t v = 0;
+	for (p += negative; *p >= '0' && *p <= '9'; p++) {
+		*overflow |= __builtin_mul_overflow(v, 10, &v);
+		*overflow |= __builtin_add_overflow(v, negative ? '0' - *p : *p - '0', &v);
+	}
+	return v;
+}
+
+/* The first day of the `period` (month, quarter, year) that holds `day` (YYYY-MM-DD, the
+ * first of a month); "" for "" (no period). */
+static void bucket_of(const char *period, const char *day, char out[11])
+{
+	snprintf(out, 11, "%s", day);
+	if (strlen(out) != 10)
+		return;
+	int month = (day[5] - '0') * 10 + (day[6] - '0');
+	if (strcmp(period, "quarter") == 0)
+		month = (month - 1) / 3 * 3 + 1;
+	else if (strcmp(period, "year") == 0)
+		month = 1;
+	out[5] = (char)('0' + month / 10);
+	out[6] = (char)('0' + month % 10);
+	out[8] = '0';
+	out[9] = '1';
+}
+
+/* The day whose exchange rate converts a row: the last of its bucket's period, else of
+ * the report's range (`to_last`), else today. */
+static void rate_day_of(const char *period, const char *bucket, const char *to_last,
+			const char *today, char out[32])
+{
+	if (*bucket == '\0') {
+		snprintf(out, 32, "%s", *to_last != '\0' ? to_last : today);
+		return;
+	}
+	int year = atoi(bucket);
+	int month = atoi(bucket + 5);
+	if (strcmp(period, "quarter") == 0)
+		month += 2;
+	else if (strcmp(period, "year") == 0)
+		month = 12;
+	snprintf(out, 32, "%04d-%02d-%02d", year, month, civil_days_in_month(year, month));
+}
+
+/* Adds up the rows of `res` per cell and currency and sorts them as cells are; drops the
+ * ones left without cases or contributors (withdrawals not folded yet), as folding would.
+ * NULL when out of memory; *overflow when a sum does not fit in 64 bits. */
+static struct report_row **rows_added_up(struct request *req, const PGresult *res,
+					 const struct row_order *order, size_t *n_out,
+					 bool *overflow)
+{
+	const char *period = ((const struct report_state *)req->state)->period;
+	int rows = PQntuples(res);
+	struct report_row *all = request_alloc(req, sizeof(*all) * (size_t)(rows + 1));
+	struct report_row **sorted = request_alloc(req, sizeof(*sorted) * (size_t)(rows + 1));
+	if (all == NULL || sorted == NULL)
+		return NULL;
+	for (int r = 0; r < rows; r++) {
+		struct report_row *x = &all[r];
+		bucket_of(period, PQgetvalue(res, r, 0), x->bucket);
+		x->key[KEY_BUCKET] = x->bucket;
+		for (int k = 1; k < N_KEYS; k++)
+			x->key[k] = PQgetvalue(res, r, k);
+		x->cases = column_i64(res, r, COL_CASES, overflow);
+		x->workers = column_i64(res, r, COL_WORKERS, overflow);
+		for (int m = 0; m < N_MEASURES; m++) {
+			x->sum[m] = column_i64(res, r, COL_MEASURES + 3 * m, overflow);
+			x->n[m] = column_i64(res, r, COL_MEASURES + 3 * m + 1, overflow);
+			x->max[m] = column_i64(res, r, COL_MEASURES + 3 * m + 2, overflow);
+		}
+		x->rate = x->rate_from = NULL;
+		sorted[r] = x;
+	}
+	qsort_r(sorted, (size_t)rows, sizeof(*sorted), row_cmp, (void *)order);
+	size_t n = 0;
+	for (int r = 0; r < rows; r++) {
+		struct report_row *x = sorted[r], *g = n > 0 ? sorted[n - 1] : NULL;
+		if (g == NULL || row_keys_cmp(g, x, order, false) != 0) {
+			sorted[n++] = x;
+			continue;
+		}
+		*overflow |= __builtin_add_overflow(g->cases, x->cases, &g->cases);
+		*overflow |= __builtin_add_overflow(g->workers, x->workers, &g->workers);
+		for (int m = 0; m < N_MEASURES; m++) {
+			*overflow |= __builtin_add_overflow(g->sum[m], x->sum[m], &g->sum[m]);
+			*overflow |= __builtin_add_overflow(g->n[m], x->n[m], &g->n[m]);
+			g->max[m] = x->max[m] > g->max[m] ? x->max[m] : g->max[m];
+		}
+	}
+	size_t kept = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct report_row *g = sorted[i];
+		if (*g->key[KEY_CURRENCY] == '\0'
+			? g->cases > 0
+			: g->n[M_CLAIMED] + g->n[M_AWARDED] + g->n[M_RECOVERED] > 0)
+			sorted[kept++] = sorted[i];
+	}
+	*n_out = kept;
+	return sorted;
+}
+
+/* Converts the money of every row into the reporting currency `target` at the rate in force
+ * on its rate day (`rates`: report_rates' result, by currency and valid_from). False, and
+ * the request failed, when a rate is missing or an amount would not fit. */
+static bool rows_converted(struct request *req, struct report_row **rows, size_t n,
+			   const PGresult *rates, const char *target)
+{
+	const struct report_state *st = req->state;
+	const char *today = PQgetvalue(rates, 0, COL_RATE_TODAY);
+	for (size_t i = 0; i < n; i++) {
+		struct report_row *x = rows[i];
+		const char *currency = x->key[KEY_CURRENCY];
+		if (*currency == '\0' || strcmp(currency, target) == 0)
+			continue;
+		char day[32];
+		rate_day_of(st->period, x->bucket, st->to_last, today, day);
+		int found = -1; /* the latest rate from that day or before */
+		for (int r = 0; r < PQntuples(rates); r++) {
+			if (strcmp(PQgetvalue(rates, r, COL_RATE_CURRENCY), currency) == 0 &&
+			    strcmp(PQgetvalue(rates, r, COL_RATE_FROM), day) <= 0)
+				found = r;
+		}
+		if (found < 0) {
+			request_fail(
+			    req, TULAY__V1__CODE__FAILED_PRECONDITION,
+			    arena_printf(&req->arena,
+					 "no exchange rate from %s to %s in force on %s: an "
+					 "admin sets one with `tulay rate set %s %s RATE "
+					 "--from DATE`",
+					 currency, target, day, currency, target));
 			return false;
+		}
+		const char *factor = PQgetvalue(rates, found, COL_RATE_FACTOR);
+		for (int m = 0; m < N_MEASURES; m++) {
+			if (!money_convert(x->sum[m], factor, &x->sum[m]) ||
+			    !money_convert(x->max[m], factor, &x->max[m])) {
+				request_fail(
+				    req, TULAY__V1__CODE__FAILED_PRECONDITION,
+				    arena_printf(&req->arena,
+						 "an amount in %s is too large to show in %s: "
+						 "report without a currency, or filter",
+						 currency, target));
+				return false;
+			}
+		}
+		x->rate = PQgetvalue(rates, found, COL_RATE);
+		x->rate_from = PQgetvalue(rates, found, COL_RATE_FROM);
 	}
 	return true;
 }
 
-/* Builds the cells of the result (one row per cell and currency, sorted). */
-static struct cell *cells_from_rows(struct request *req, const PGresult *res, const char *target,
-				    size_t *n_out)
+/* The rates a converted report used, distinct, in row order. */
+static bool rates_out(struct request *req, struct report_row *const *rows, size_t n_rows,
+		      const char *target, Tulay__V1__Report *report)
 {
-	int rows = PQntuples(res);
-	struct cell *cells = request_alloc(req, sizeof(*cells) * (size_t)(rows + 1));
+	Tulay__V1__ExchangeRate **rates = request_alloc(req, sizeof(*rates) * (n_rows + 1));
+	if (rates == NULL)
+		return false;
+	size_t n = 0;
+	for (size_t r = 0; r < n_rows; r++) {
+		const struct report_row *x = rows[r];
+		if (x->rate_from == NULL)
+			continue;
+		bool seen = false;
+		for (size_t i = 0; i < n && !seen; i++)
+			seen = strcmp(rates[i]->currency, x->key[KEY_CURRENCY]) == 0 &&
+			       strcmp(rates[i]->valid_from, x->rate_from) == 0;
+		if (seen)
+			continue;
+		Tulay__V1__ExchangeRate *e = request_alloc(req, sizeof(*e));
+		if (e == NULL)
+			return false;
+		tulay__v1__exchange_rate__init(e);
+		e->currency = (char *)x->key[KEY_CURRENCY];
+		e->reporting_currency = (char *)target;
+		e->rate = (char *)x->rate;
+		e->valid_from = (char *)x->rate_from;
+		rates[n++] = e;
+	}
+	report->rates = rates;
+	report->n_rates = n;
+	return true;
+}
+
+/* Builds the cells of the report's rows (added up, sorted: a cell's rows are adjacent).
+ * Converted money is all in the reporting currency `target`: one entry per cell. */
+static struct cell *cells_from_rows(struct request *req, struct report_row *const *rows,
+				    size_t n_rows, const struct row_order *order,
+				    const char *target, size_t *n_out)
+{
+	struct cell *cells = request_alloc(req, sizeof(*cells) * (n_rows + 1));
 	if (cells == NULL)
 		return NULL;
 	size_t n = 0;
-	for (int r = 0; r < rows; r++) {
-		if (r == 0 || !same_cell(res, r - 1, r)) {
+	for (size_t r = 0; r < n_rows; r++) {
+		const struct report_row *x = rows[r];
+		if (r == 0 || row_keys_cmp(rows[r - 1], x, order, true) != 0) {
 			struct cell *c = &cells[n++];
 			memset(c, 0, sizeof(*c));
-			c->bucket = PQgetvalue(res, r, 0);
+			c->bucket = x->bucket;
 			for (int i = 0; i < REPORT_DIMS; i++)
-				c->keys[i] = PQgetvalue(res, r, 1 + i);
-			c->org = PQgetvalue(res, r, COL_ORG);
+				c->keys[i] = x->key[1 + i];
+			c->org = x->key[KEY_ORG];
 			/* At most one money entry per further row of this cell. */
-			int end = r + 1;
-			while (end < rows && same_cell(res, r, end))
+			size_t end = r + 1;
+			while (end < n_rows && row_keys_cmp(rows[end], x, order, true) == 0)
 				end++;
-			c->money = request_alloc(req, sizeof(*c->money) * (size_t)(end - r));
+			c->money = request_alloc(req, sizeof(*c->money) * (end - r));
 			if (c->money == NULL)
 				return NULL;
 		}
 		struct cell *c = &cells[n - 1];
-		const char *currency = PQgetvalue(res, r, COL_CURRENCY);
+		const char *currency = x->key[KEY_CURRENCY];
 		if (*currency == '\0') {
-			c->cases += (uint64_t)column_int(res, r, COL_CASES);
-			c->workers += (uint64_t)column_int(res, r, COL_WORKERS);
+			c->cases += (uint64_t)x->cases;
+			c->workers += (uint64_t)x->workers;
 			continue;
 		}
-		/* Converted amounts are all in the reporting currency: one entry. */
 		const char *as = *target != '\0' ? target : currency;
 		struct money *mo = disclosure_money_of(c, as);
 		if (mo == NULL) {
@@ -585,45 +831,15 @@ static struct cell *cells_from_rows(struct request *req, const PGresult *res, co
 			memset(mo, 0, sizeof(*mo));
 			mo->currency = as;
 		}
-		money_add(mo, res, r);
+		for (int m = 0; m < N_MEASURES; m++) {
+			struct measure *me = &mo->m[m];
+			me->sum += x->sum[m];
+			me->n += x->n[m];
+			me->max = x->max[m] > me->max ? x->max[m] : me->max;
+		}
 	}
 	*n_out = n;
 	return cells;
-}
-
-/* The rates a converted report used, distinct, in row order. */
-static bool rates_out(struct request *req, const PGresult *res, const char *target,
-		      Tulay__V1__Report *report)
-{
-	int rows = PQntuples(res);
-	Tulay__V1__ExchangeRate **rates = request_alloc(req, sizeof(*rates) * (size_t)(rows + 1));
-	if (rates == NULL)
-		return false;
-	size_t n = 0;
-	for (int r = 0; r < rows; r++) {
-		const char *from = PQgetvalue(res, r, COL_RATE_FROM);
-		const char *currency = PQgetvalue(res, r, COL_CURRENCY);
-		if (*from == '\0')
-			continue;
-		bool seen = false;
-		for (size_t i = 0; i < n && !seen; i++)
-			seen = strcmp(rates[i]->currency, currency) == 0 &&
-			       strcmp(rates[i]->valid_from, from) == 0;
-		if (seen)
-			continue;
-		Tulay__V1__ExchangeRate *e = request_alloc(req, sizeof(*e));
-		if (e == NULL)
-			return false;
-		tulay__v1__exchange_rate__init(e);
-		e->currency = (char *)currency;
-		e->reporting_currency = (char *)target;
-		e->rate = PQgetvalue(res, r, COL_RATE);
-		e->valid_from = (char *)from;
-		rates[n++] = e;
-	}
-	report->rates = rates;
-	report->n_rates = n;
-	return true;
 }
 
 static void report_done(struct request *req, enum db_outcome outcome)
@@ -636,7 +852,34 @@ static void report_done(struct request *req, enum db_outcome outcome)
 	}
 	const PGresult *res = request_result(req, 0);
 	const PGresult *orgs = request_result(req, 1);
-	if (PQntuples(res) > REPORT_ROWS_MAX) {
+	if (PQntuples(res) > REPORT_SOURCE_ROWS_MAX) {
+		request_fail(
+		    req, TULAY__V1__CODE__FAILED_PRECONDITION,
+		    arena_printf(&req->arena,
+				 "the report would add up more than %d rows of its rollup: "
+				 "filter, or report on a shorter range",
+				 REPORT_SOURCE_ROWS_MAX));
+		return;
+	}
+	arena_raise_cap(&req->arena,
+			req->arena.cap +
+			    (size_t)PQntuples(res) * (sizeof(struct report_row) + sizeof(void *)));
+	bool overflow = false;
+	size_t n_rows = 0;
+	struct row_order order;
+	row_order_of(st, &order);
+	struct report_row **rows = rows_added_up(req, res, &order, &n_rows, &overflow);
+	if (rows == NULL) {
+		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		return;
+	}
+	if (overflow) {
+		request_fail(req, TULAY__V1__CODE__FAILED_PRECONDITION,
+			     "a figure of the report is too large to add up: filter, or group by "
+			     "more dimensions");
+		return;
+	}
+	if (n_rows > REPORT_ROWS_MAX) {
 		request_fail(req, TULAY__V1__CODE__FAILED_PRECONDITION,
 			     arena_printf(&req->arena,
 					  "the report would have more than %d rows: group by fewer "
@@ -644,24 +887,13 @@ static void report_done(struct request *req, enum db_outcome outcome)
 					  REPORT_ROWS_MAX));
 		return;
 	}
-	arena_raise_cap(&req->arena, req->arena.cap + (size_t)PQntuples(res) * REPORT_ROW_BYTES);
+	arena_raise_cap(&req->arena, req->arena.cap + n_rows * REPORT_ROW_BYTES);
 	/* Never mix currencies silently: every amount converts, or the report fails. */
-	for (int r = 0; r < PQntuples(res); r++) {
-		if (strcmp(PQgetvalue(res, r, COL_RATE_OK), "t") != 0) {
-			request_fail(
-			    req, TULAY__V1__CODE__FAILED_PRECONDITION,
-			    arena_printf(&req->arena,
-					 "no exchange rate from %s to %s in force on %s: an "
-					 "admin sets one with `tulay rate set %s %s RATE "
-					 "--from DATE`",
-					 PQgetvalue(res, r, COL_CURRENCY), m->currency,
-					 PQgetvalue(res, r, COL_RATE_DAY),
-					 PQgetvalue(res, r, COL_CURRENCY), m->currency));
-			return;
-		}
-	}
+	if (*m->currency != '\0' &&
+	    !rows_converted(req, rows, n_rows, request_result(req, 3), m->currency))
+		return;
 	size_t n = 0;
-	struct cell *cells = cells_from_rows(req, res, m->currency, &n);
+	struct cell *cells = cells_from_rows(req, rows, n_rows, &order, m->currency, &n);
 	Tulay__V1__Report *report = request_alloc(req, sizeof(*report));
 	struct cell *total = request_alloc(req, sizeof(*total));
 	if (cells == NULL || report == NULL || total == NULL) {
@@ -672,7 +904,7 @@ static void report_done(struct request *req, enum db_outcome outcome)
 	total->bucket = total->org = "";
 	for (int i = 0; i < REPORT_DIMS; i++)
 		total->keys[i] = "";
-	total->money = request_alloc(req, sizeof(*total->money) * (size_t)(PQntuples(res) + 1));
+	total->money = request_alloc(req, sizeof(*total->money) * (n_rows + 1));
 	if (total->money == NULL) {
 		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
 		return;
@@ -715,7 +947,7 @@ static void report_done(struct request *req, enum db_outcome outcome)
 	    request_alloc(req, sizeof(*report->organisations) * (size_t)(PQntuples(orgs) + 1));
 	if (report->cells == NULL || report->organisations == NULL ||
 	    (report->total = cell_out(req, st, total, money)) == NULL ||
-	    (*m->currency != '\0' && !rates_out(req, res, m->currency, report))) {
+	    (*m->currency != '\0' && !rates_out(req, rows, n_rows, m->currency, report))) {
 		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
 		return;
 	}
@@ -740,7 +972,7 @@ static void report_submit(struct request *req)
 {
 	struct report_state *st = req->state;
 	const Tulay__V1__GetReport *m = req->msg->get_report;
-	struct db_query *q = db_job_add(&req->job, "report_cells");
+	struct db_query *q = db_job_add(&req->job, "report_rows");
 	db_param_text(q, st->kind->code);
 	db_param_text(q, st->org_param);
 	db_param_text(q, st->needed);
@@ -753,7 +985,6 @@ static void report_submit(struct request *req)
 	for (int i = 0; i < REPORT_DIMS; i++)
 		db_param_text(q, st->filters[i]);
 	db_param_text(q, st->org_filter);
-	db_param_text(q, m->currency);
 	/* Coordinators and admins report on the organisation's whole scope; anyone else on
 	 * their organisation's own cases only. */
 	const char *whole_scope = req->session.role == TULAY__V1__ROLE__ROLE_ADMIN ||
@@ -761,7 +992,7 @@ static void report_submit(struct request *req)
 				      ? "true"
 				      : "false";
 	db_param_text(q, whole_scope);
-	snprintf(st->row_limit, sizeof(st->row_limit), "%d", REPORT_ROWS_MAX + 1);
+	snprintf(st->row_limit, sizeof(st->row_limit), "%d", REPORT_SOURCE_ROWS_MAX + 1);
 	db_param_text(q, st->row_limit);
 	q = db_job_add(&req->job, "report_organisations");
 	db_param_text(q, st->org_param);
@@ -775,6 +1006,10 @@ static void report_submit(struct request *req)
 	db_param_text(q, st->by_org);
 	db_param_text(q, st->org_filter);
 	db_param_text(q, whole_scope);
+	if (*m->currency != '\0') {
+		q = db_job_add(&req->job, "report_rates");
+		db_param_text(q, m->currency);
+	}
 	char by[128] = "";
 	for (size_t i = 0; i < m->n_group_by; i++)
 		snprintf(by + strlen(by), sizeof(by) - strlen(by), "%s%.30s", i > 0 ? "," : "",

@@ -173,6 +173,33 @@ expect "the rates are listed" 0 'THB +USD +0.03' -- as rpt.coord rate list
 out=$(as rpt.coord report claims --network RPT --currency USD --format csv 2>&1)
 match "converted: the total is in USD" '^total,[0-9]*,[0-9]*,USD,' "$(grep '^total' <<<"$out")"
 match "and nothing in MYR or THB is left" '^0$' "$(grep -c 'MYR\|THB' <<<"$out")"
+# Conversion is exact and dated: a cell's amount in USD is, per currency, its sum times the
+# rate in force on the last day of the cell's period, rounded half away from zero (as
+# PostgreSQL's round), added up. MYR gets a second rate for 2026 whose products end in .5.
+expect "a second MYR rate, from 2026" 0 'MYR' -- as admin rate set MYR USD 0.2345 --from 2026-01-01
+converted_brute() { # "year|destination|claimed in USD" per cell of 2026, from the raw tables
+	super -c "WITH s AS (SELECT extract(year FROM w.work_ended_on)::int AS y, w.country_of_work AS d,
+		                    w.amount_claimed_currency AS cur, sum(w.amount_claimed_minor) AS sum
+		               FROM cases c JOIN wage_theft_claims w USING (org_id, case_id)
+		               JOIN organisations o ON o.org_id = c.org_id
+		              WHERE o.acronym IN ($SCOPE) AND w.work_ended_on >= '2026-01-01'
+		              GROUP BY 1, 2, 3)
+		SELECT y || '|' || d || '|' || to_char(sum(round(s.sum * (
+		           SELECT e.rate FROM exchange_rates e
+		            WHERE e.currency = s.cur AND e.reporting_currency = 'USD'
+		              AND e.valid_from <= make_date(y, 12, 31)
+		            ORDER BY e.valid_from DESC LIMIT 1))) / 100.0, 'FM999999999990.00')
+		  FROM s GROUP BY y, d ORDER BY 1"
+}
+want=$(converted_brute)
+# 2026 only: the planted dominating claims of 2025 would hide every sum.
+got=$(as rpt.coord report claims --network RPT --by year,destination --from 2026-01 --to 2026-12 \
+	--currency USD --format csv 2>&1 |
+	awk -F, '$1 == "cell" && $7 != "" { sub(/\r$/, ""); print $2 "|" $3 "|" $7 }')
+match "converted by year: the 2026 cells are shown" '^2026\|MY\|[0-9.]+ 2026\|TH\|[0-9.]+ $' \
+	"$(tr '\n' ' ' <<<"$got")"
+match "converted by year: every shown amount is the brute force's" '^$' \
+	"$(comm -23 <(sort <<<"$got") <(sort <<<"$want"))"
 match "the deportation and recommendation reports answer" 'TOTAL' \
 	"$(as rpt.coord report deportations --by from,to 2>&1; as rpt.coord report recommendations --by status 2>&1)"
 

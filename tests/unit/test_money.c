@@ -255,9 +255,70 @@ static void test_error_text(void **state)
 	assert_true(strlen(other) > 0);
 }
 
+/* money_convert gives what PostgreSQL's round(minor::numeric * factor::numeric) gives
+ * (each expected figure below was computed by PostgreSQL 15). */
+static void test_convert_matches_postgres(void **state)
+{
+	(void)state;
+	static const struct {
+		int64_t minor;
+		const char *factor;
+		int64_t want;
+	} cases[] = {
+	    {12345, "0.2135", 2636},
+	    {5, "0.5", 3},   /* half away from zero */
+	    {-5, "0.5", -3}, /* and below zero too */
+	    {15, "0.1", 2},
+	    {25, "0.1", 3},
+	    {4500000, "0.000021350000000000", 96},
+	    {4500000, "0.0213500000000000", 96075},
+	    {1, "0.4999999999999999", 0},
+	    {INT64_C(9000000000000000000), "1", INT64_C(9000000000000000000)},
+	    {0, "7", 0},
+	    {7, "0", 0},
+	    {333, "3.000000000000", 999},
+	    {100, "12", 1200},
+	    /* numeric(24,12) times 10^-2: 28 decimals, trailing zeros */
+	    {400, "0.0025000000000000000000000000", 1},
+	    {INT64_MAX, "0.999999999999999999", INT64_C(9223372036854775798)},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int64_t out = UNTOUCHED;
+		assert_true(money_convert(cases[i].minor, cases[i].factor, &out));
+		assert_int_equal(out, cases[i].want);
+	}
+}
+
+static void test_convert_refuses(void **state)
+{
+	(void)state;
+	static const char *const bad[] = {"",
+					  ".",
+					  "1.2.3",
+					  "-1",
+					  "1e3",
+					  "0x10",
+					  " 1",
+					  "1 ",
+					  "1234567890123456789",
+					  "0.1234567890123456789"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int64_t out = UNTOUCHED;
+		assert_false(money_convert(100, bad[i], &out));
+		assert_int_equal(out, UNTOUCHED);
+	}
+	/* 10^15 * 123456.789... is 1.2e20: more than int64 holds. */
+	int64_t out = UNTOUCHED;
+	assert_false(money_convert(INT64_C(1000000000000000), "123456.789012345678", &out));
+	assert_false(money_convert(INT64_MAX, "1.5", &out));
+	assert_int_equal(out, UNTOUCHED);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_convert_matches_postgres),
+	    cmocka_unit_test(test_convert_refuses),
 	    cmocka_unit_test(test_parse_two_decimal_currency),
 	    cmocka_unit_test(test_parse_zero_decimal_currency),
 	    cmocka_unit_test(test_parse_three_decimal_currency),

@@ -2137,10 +2137,11 @@ BEGIN
                    max(f.recovered) FILTER (WHERE f.recovered_cur = p_cur) AS recovered_max
               FROM report_claim_facts f
              WHERE f.org_id = p_org
-               AND f.day >= p_period
-               AND f.day < p_period + CASE c.grain WHEN 'month' THEN interval '1 month'
-                                            WHEN 'quarter' THEN interval '3 months'
-                                            ELSE interval '1 year' END
+               AND (c.grain = 'all'
+                    OR (f.day >= p_period
+                        AND f.day < p_period + CASE c.grain WHEN 'month' THEN interval '1 month'
+                                                   WHEN 'quarter' THEN interval '3 months'
+                                                   ELSE interval '1 year' END))
                AND NOT EXISTS (SELECT 1 FROM generate_series(1, 7) i
                                 WHERE i = ANY (c.dims) AND f.d[i] <> p_k[i])) m
      WHERE (t.org_id, t.whole, t.cube, t.period, t.d1, t.d2, t.d3, t.d4, t.d5, t.d6, t.d7,
@@ -2192,7 +2193,7 @@ CREATE FUNCTION public.report_delta_cells(p_ids bigint[]) RETURNS TABLE(org_id b
          WHERE p_ids IS NULL OR x.id = ANY (p_ids)
          GROUP BY x.org_id, x.kind, date_trunc('month', x.day), x.d, x.claimed_cur,
                   x.awarded_cur, x.recovered_cur)
-    SELECT g.org_id, c.cube, c.scoped, date_trunc(c.grain, g.month)::date,
+    SELECT g.org_id, c.cube, c.scoped, report_period(c.grain, g.month),
            CASE WHEN 1 = ANY (c.dims) THEN g.d[1] ELSE '' END,
            CASE WHEN 2 = ANY (c.dims) THEN g.d[2] ELSE '' END,
            CASE WHEN 3 = ANY (c.dims) THEN g.d[3] ELSE '' END,
@@ -2467,6 +2468,15 @@ $$;
 
 ALTER FUNCTION public.report_members(p_org bigint) OWNER TO tulay;
 
+CREATE FUNCTION public.report_period(p_grain text, p_day date) RETURNS date
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT CASE WHEN p_grain = 'all' THEN date '1900-01-01'
+                ELSE date_trunc(p_grain, p_day)::date END
+$$;
+
+ALTER FUNCTION public.report_period(p_grain text, p_day date) OWNER TO tulay;
+
 CREATE FUNCTION public.report_rebuild() RETURNS bigint
     LANGUAGE plpgsql
     SET search_path TO 'public', 'pg_temp'
@@ -2511,7 +2521,7 @@ BEGIN
             'INSERT INTO report_cells (org_id, cube, period, d1, d2, d3, d4, d5, d6, d7, '
             '                          currency, cases, workers) '
             'SELECT org_id, %s, period, d1, d2, d3, d4, d5, d6, d7, '''', count(*), sum(workers) '
-            '  FROM (SELECT f.org_id, date_trunc(%L, f.day)::date AS period, %s, f.workers '
+            '  FROM (SELECT f.org_id, report_period(%L, f.day) AS period, %s, f.workers '
             '          FROM %I f) x '
             ' GROUP BY org_id, period, d1, d2, d3, d4, d5, d6, d7',
             c.cube, c.grain, v_keys, v_facts);
@@ -2529,7 +2539,7 @@ BEGIN
                 '       coalesce(max(a) FILTER (WHERE m = 2), 0), '
                 '       coalesce(sum(a) FILTER (WHERE m = 3), 0), count(*) FILTER (WHERE m = 3), '
                 '       coalesce(max(a) FILTER (WHERE m = 3), 0) '
-                '  FROM (SELECT f.org_id, date_trunc(%L, f.day)::date AS period, %s, v.m, '
+                '  FROM (SELECT f.org_id, report_period(%L, f.day) AS period, %s, v.m, '
                 '               v.cur, v.a '
                 '          FROM report_claim_facts f, LATERAL (VALUES '
                 '               (1, f.claimed_cur, f.claimed), (2, f.awarded_cur, f.awarded), '
@@ -3395,7 +3405,7 @@ CREATE TABLE public.report_cubes (
     rank smallint NOT NULL,
     scoped boolean DEFAULT true NOT NULL,
     CONSTRAINT report_cubes_dims_check CHECK ((dims <@ ARRAY[(1)::smallint, (2)::smallint, (3)::smallint, (4)::smallint, (5)::smallint, (6)::smallint, (7)::smallint])),
-    CONSTRAINT report_cubes_grain_check CHECK ((grain = ANY (ARRAY['month'::text, 'quarter'::text, 'year'::text]))),
+    CONSTRAINT report_cubes_grain_check CHECK ((grain = ANY (ARRAY['month'::text, 'quarter'::text, 'year'::text, 'all'::text]))),
     CONSTRAINT report_cubes_kind_check CHECK ((kind = ANY (ARRAY['wage_theft'::text, 'deportation'::text, 'recommendation'::text])))
 );
 
@@ -4313,6 +4323,9 @@ REVOKE ALL ON FUNCTION public.report_kind_row_changed() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.report_members(p_org bigint) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.report_members(p_org bigint) TO tulay_app;
+
+REVOKE ALL ON FUNCTION public.report_period(p_grain text, p_day date) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.report_period(p_grain text, p_day date) TO tulay_app;
 
 REVOKE ALL ON FUNCTION public.report_rebuild() FROM PUBLIC;
 

@@ -211,7 +211,7 @@ struct report_state {
 	const char *period;          /* '', month, quarter or year */
 	char from[32], to_after[32]; /* YYYY-MM-DD or "" */
 	char to_last[32];            /* the last day of the range, YYYY-MM-DD, or "" */
-	const char *grains;          /* {month,quarter,year} that will do */
+	const char *grains;          /* {month,quarter,year,all} that will do */
 	int64_t org_id;
 	const char *network;
 	char org_param[24];
@@ -403,7 +403,12 @@ static bool report_read(struct request *req, struct report_state *st)
 	bool quarter_ok = !month_only && (!has_from || fm % 3 == 1) && (!has_to || tm % 3 == 0);
 	bool year_ok = quarter_ok && strcmp(st->period, "quarter") != 0 && (!has_from || fm == 1) &&
 		       (!has_to || tm == 12);
-	st->grains = year_ok ? "{month,quarter,year}" : quarter_ok ? "{month,quarter}" : "{month}";
+	/* Without a period or a range, the rollups over all time will do too (0023). */
+	bool all_ok = year_ok && *st->period == '\0' && !has_from && !has_to;
+	st->grains = all_ok       ? "{month,quarter,year,all}"
+		     : year_ok    ? "{month,quarter,year}"
+		     : quarter_ok ? "{month,quarter}"
+				  : "{month}";
 	if (has_from)
 		snprintf(st->from, sizeof(st->from), "%04d-%02d-01", fy, fm);
 	if (has_to) {

@@ -211,6 +211,16 @@ match "by organisation, the organisations' rows" '^\(organisation rows\)$' \
 	"$(served_by --by organisation)"
 match "a field officer's report on their organisation reads its own rows" '(organisation rows)' \
 	"$(as rptmy.officer report claims --by sector 2>&1)"
+# Without a period or a range, the rollups over all time serve what they can (0023).
+rollup_of() { as rpt.coord report claims --network RPT "$@" 2>&1 | sed -n 's/^Rollup: //p'; }
+match "by employer, no period: the rollup over all time" \
+	'^claims_by_employer_all_time \(network rows\)$' "$(rollup_of --by employer)"
+match "by organisation: the organisations' rows over all time" \
+	'^claims_all_time \(organisation rows\)$' "$(rollup_of --by organisation)"
+match "by employer with a range: a rollup by period" '^claims_by_employer_year ' \
+	"$(rollup_of --by employer --from 2024-01 --to 2025-12)"
+match "by employer and year: a rollup by period" '^claims_by_employer_year ' \
+	"$(rollup_of --by employer,year)"
 # The scope changes: RPT-TH leaves. At once, and again once tulayd has refreshed the
 # network's rows, every report counts the new scope exactly.
 as admin org member end --network RPT --member RPT-TH --until "$(date -u -d yesterday +%F)" >/dev/null

@@ -218,6 +218,8 @@ struct report_state {
 	char row_limit[16]; /* REPORT_SOURCE_ROWS_MAX + 1, for the statement's LIMIT */
 	/* parameters built from the request, in the arena */
 	const char *needed, *grouped, *by_org, *filters[REPORT_DIMS], *org_filter;
+	bool used[REPORT_DIMS + 1];       /* d1..d7 grouped by (index 0 unused) */
+	bool org_used;                    /* grouped by organisation */
 	bool has_filter[REPORT_DIMS + 1]; /* d1..d7, then the organisation: a NULL array
 					   * there means out of memory, not "any" */
 	uint32_t k;
@@ -309,8 +311,7 @@ static bool report_read(struct request *req, struct report_state *st)
 				    "is required: claims, deportations or recommendations");
 	else
 		st->kind = &kinds[m->kind];
-	bool used[REPORT_DIMS + 1] = {false};
-	bool org_used = false;
+	bool *used = st->used, org_used = false;
 	if (m->n_group_by > REPORT_GROUP_MAX)
 		request_field_error(req, "group_by", "has more than 4 dimensions");
 	for (size_t i = 0; st->kind != NULL && i < m->n_group_by && i < REPORT_GROUP_MAX; i++) {
@@ -432,6 +433,7 @@ static bool report_read(struct request *req, struct report_state *st)
 	st->needed = arena_strdup(&req->arena, needed_text);
 	st->grouped = arena_strdup(&req->arena, grouped_text);
 	st->by_org = org_used ? "t" : "f";
+	st->org_used = org_used;
 	for (int i = 1; i <= REPORT_DIMS; i++)
 		st->filters[i - 1] =
 		    n_values[i] > 0 ? text_array(req, values[i], n_values[i]) : NULL;
@@ -568,21 +570,16 @@ struct row_order {
 
 static void row_order_of(const struct report_state *st, struct row_order *o)
 {
-	bool active[N_KEYS] = {[KEY_BUCKET] = *st->period != '\0', [KEY_CURRENCY] = true};
-	for (size_t i = 0; i < st->n_groups; i++) {
-		const struct dimension *d = st->groups[i];
-		if (d->type == DIM_ORG)
-			active[KEY_ORG] = true;
-		else if (d->type == DIM_CORRIDOR)
-			active[1] = active[2] = true;
-		else
-			active[d->pos] = true;
-	}
 	o->n = 0;
-	for (int k = 0; k < N_KEYS; k++) {
-		if (active[k])
-			o->key[o->n++] = k;
+	if (*st->period != '\0')
+		o->key[o->n++] = KEY_BUCKET;
+	for (int i = 1; i <= REPORT_DIMS; i++) {
+		if (st->used[i])
+			o->key[o->n++] = i;
 	}
+	if (st->org_used)
+		o->key[o->n++] = KEY_ORG;
+	o->key[o->n++] = KEY_CURRENCY;
 }
 
 /* Byte order of the keys, as cells are sorted. With `cell_only`, the currency aside. */

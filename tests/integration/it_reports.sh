@@ -259,4 +259,13 @@ expect "a report of more than 10000 rows is refused, saying how to narrow it" 2 
 	'more than 10000 rows: group by fewer' -- as rptout.coord report claims --by employer,month
 super -c "DELETE FROM report_cells WHERE org_id = $OUT AND d4 LIKE 'Big employer %'" >/dev/null
 expect "with them gone, it is answered" 0 'TOTAL' -- as rptout.coord report claims --by employer,month
+# More than 200000 rows of its rollup to add up is refused too, before tulayd adds them up:
+# the cells would be few (one employer), the rows are not.
+super -c "INSERT INTO report_cells (org_id, cube, period, d4, d7, cases, workers)
+	SELECT $OUT, c.cube, date '2024-01-01', 'One employer', 'status ' || i, 1, 1
+	  FROM generate_series(1, 200001) i, report_cubes c WHERE c.name = 'claims_all_dimensions'" >/dev/null
+expect "a report adding up more than 200000 rows is refused, saying how to narrow it" 2 \
+	'more than 200000 rows of its rollup: filter' -- as rptout.coord report claims --by employer,month
+super -c "DELETE FROM report_cells WHERE org_id = $OUT AND d4 = 'One employer'" >/dev/null
+expect "with them gone, it is answered again" 0 'TOTAL' -- as rptout.coord report claims --by employer,month
 finish

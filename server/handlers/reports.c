@@ -218,8 +218,14 @@ struct report_state {
 	char row_limit[16]; /* REPORT_SOURCE_ROWS_MAX + 1, for the statement's LIMIT */
 	/* parameters built from the request, in the arena */
 	const char *needed, *grouped, *by_org, *filters[REPORT_DIMS], *org_filter;
-	bool used[REPORT_DIMS + 1];       /* d1..d7 grouped by (index 0 unused) */
-	bool org_used;                    /* grouped by organisation */
+	bool used[REPORT_DIMS + 1]; /* d1..d7 grouped by (index 0 unused) */
+	bool org_used;              /* grouped by organisation */
+	/* Adding up, on the thread pool: the rows read, room for them, and what it gave. */
+	const PGresult *rows_read;
+	struct report_row *rows_all, **rows;
+	struct row_order *order;
+	size_t n_rows;
+	bool overflow;
 	bool has_filter[REPORT_DIMS + 1]; /* d1..d7, then the organisation: a NULL array
 					   * there means out of memory, not "any" */
 	uint32_t k;
@@ -652,19 +658,20 @@ static void rate_day_of(const char *period, const char *bucket, const char *to_l
 	snprintf(out, 32, "%04d-%02d-%02d", year, month, civil_days_in_month(year, month));
 }
 
-/* Adds up the rows of `res` per cell and currency and sorts them as cells are; drops the
- * ones left without cases or contributors (withdrawals not folded yet), as folding would.
- * NULL when out of memory; *overflow when a sum does not fit in 64 bits. */
-static struct report_row **rows_added_up(struct request *req, const PGresult *res,
-					 const struct row_order *order, size_t *n_out,
-					 bool *overflow)
+/* Adds up st->rows_read per cell and currency into st->rows (st->n_rows of them, sorted
+ * as cells are); drops the ones left without cases or contributors (withdrawals not folded
+ * yet), as folding would; st->overflow when a figure does not fit in 64 bits. Runs on the
+ * thread pool (request_offload): a report may add up 200,000 rows, tens of milliseconds
+ * the event loop would not serve anyone else. Touches only the state. */
+static void report_add_up(struct request *req)
 {
-	const char *period = ((const struct report_state *)req->state)->period;
+	struct report_state *st = req->state;
+	const PGresult *res = st->rows_read;
+	const char *period = st->period;
+	const struct row_order *order = st->order;
+	bool *overflow = &st->overflow;
+	struct report_row *all = st->rows_all, **sorted = st->rows;
 	int rows = PQntuples(res);
-	struct report_row *all = request_alloc(req, sizeof(*all) * (size_t)(rows + 1));
-	struct report_row **sorted = request_alloc(req, sizeof(*sorted) * (size_t)(rows + 1));
-	if (all == NULL || sorted == NULL)
-		return NULL;
 	for (int r = 0; r < rows; r++) {
 		struct report_row *x = &all[r];
 		bucket_of(period, PQgetvalue(res, r, 0), x->bucket);
@@ -705,8 +712,7 @@ static struct report_row **rows_added_up(struct request *req, const PGresult *re
 			: g->n[M_CLAIMED] + g->n[M_AWARDED] + g->n[M_RECOVERED] > 0)
 			sorted[kept++] = sorted[i];
 	}
-	*n_out = kept;
-	return sorted;
+	st->n_rows = kept;
 }
 
 /* Converts the money of every row into the reporting currency `target` at the rate in force
@@ -844,16 +850,16 @@ static struct cell *cells_from_rows(struct request *req, struct report_row *cons
 	return cells;
 }
 
+static void report_added_up(struct request *req, bool ok);
+
 static void report_done(struct request *req, enum db_outcome outcome)
 {
 	struct report_state *st = req->state;
-	const Tulay__V1__GetReport *m = req->msg->get_report;
 	if (outcome != DB_OK) {
 		request_fail_db(req);
 		return;
 	}
 	const PGresult *res = request_result(req, 0);
-	const PGresult *orgs = request_result(req, 1);
 	if (PQntuples(res) > REPORT_SOURCE_ROWS_MAX) {
 		request_fail(
 		    req, TULAY__V1__CODE__FAILED_PRECONDITION,
@@ -866,16 +872,33 @@ static void report_done(struct request *req, enum db_outcome outcome)
 	arena_raise_cap(&req->arena,
 			req->arena.cap +
 			    (size_t)PQntuples(res) * (sizeof(struct report_row) + sizeof(void *)));
-	bool overflow = false;
-	size_t n_rows = 0;
-	struct row_order order;
-	row_order_of(st, &order);
-	struct report_row **rows = rows_added_up(req, res, &order, &n_rows, &overflow);
-	if (rows == NULL) {
+	size_t n = (size_t)PQntuples(res) + 1;
+	st->rows_read = res;
+	st->rows_all = request_alloc(req, sizeof(*st->rows_all) * n);
+	st->rows = request_alloc(req, sizeof(*st->rows) * n);
+	st->order = request_alloc(req, sizeof(*st->order));
+	if (st->rows_all == NULL || st->rows == NULL || st->order == NULL) {
 		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
 		return;
 	}
-	if (overflow) {
+	row_order_of(st, st->order);
+	request_offload(req, report_add_up, report_added_up);
+}
+
+/* The report's rows added up (report_add_up): the cells, disclosure control, the answer. */
+static void report_added_up(struct request *req, bool ok)
+{
+	struct report_state *st = req->state;
+	const Tulay__V1__GetReport *m = req->msg->get_report;
+	const PGresult *orgs = request_result(req, 1);
+	struct report_row **rows = st->rows;
+	size_t n_rows = st->n_rows;
+	if (!ok) {
+		request_fail(req, TULAY__V1__CODE__UNAVAILABLE,
+			     "the server could not add up the report now: try again");
+		return;
+	}
+	if (st->overflow) {
 		request_fail(req, TULAY__V1__CODE__FAILED_PRECONDITION,
 			     "a figure of the report is too large to add up: filter, or group by "
 			     "more dimensions");
@@ -895,7 +918,7 @@ static void report_done(struct request *req, enum db_outcome outcome)
 	    !rows_converted(req, rows, n_rows, request_result(req, 3), m->currency))
 		return;
 	size_t n = 0;
-	struct cell *cells = cells_from_rows(req, rows, n_rows, &order, m->currency, &n);
+	struct cell *cells = cells_from_rows(req, rows, n_rows, st->order, m->currency, &n);
 	Tulay__V1__Report *report = request_alloc(req, sizeof(*report));
 	struct cell *total = request_alloc(req, sizeof(*total));
 	if (cells == NULL || report == NULL || total == NULL) {

@@ -547,11 +547,6 @@ static Tulay__V1__ReportCell *cell_out(struct request *req, const struct report_
 	return out;
 }
 
-static int64_t column_int(const PGresult *res, int row, int col)
-{
-	return strtoll(PQgetvalue(res, row, col), NULL, 10);
-}
-
 /* --- GetReport: adding up ------------------------------------------------------------- */
 
 /* The keys of a report row, in the order its cells sort by: the period bucket, d1..d7,
@@ -1136,7 +1131,8 @@ static Tulay__V1__ExchangeRate *rate_from_row(struct request *req, const PGresul
 	e->rate = rate;
 	e->valid_from = PQgetvalue(res, row, 3);
 	e->set_by = PQgetvalue(res, row, 4);
-	e->set_at = column_int(res, row, 5);
+	bool overflow = false; /* seconds since 1970: cannot overflow */
+	e->set_at = column_i64(res, row, 5, &overflow);
 	return e;
 }
 

@@ -1,5 +1,5 @@
 /* libFuzzer driver for what libtulay does with a frame's payload: unpack it as a
- * tulay.v1.Response with the default allocator (client/libtulay.c, take_frame), read it,
+ * tulay.v1.Response with the default allocator (client/lib/libtulay.c, take_frame), read it,
  * and free it. A server, or whatever answers in its place, controls every byte.
  *
  * Beyond "no crash, no leak", it checks that the unpacked response has the structure the
@@ -34,7 +34,7 @@ static void find_currency(const ProtobufCMessage *msg, void *ctx)
 		rw->currency = ((const Tulay__V1__Money *)msg)->currency;
 }
 
-/* Prints the amount as the CLI does (client/cli_output.c) and reads the text back. */
+/* Prints the amount as the CLI does (client/cli/cli_output.c) and reads the text back. */
 static void check_money(const ProtobufCMessage *msg, void *ctx)
 {
 	(void)ctx;

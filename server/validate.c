@@ -5,6 +5,7 @@
 
 #include "iso.h"
 #include "money.h"
+#include "utf8.h"
 
 const char *validate_country(const char *value)
 {
@@ -42,41 +43,6 @@ const char *validate_date(const char *value, struct civil_date *out)
 	if (!civil_date_parse(value, out))
 		return "is not a real date written YYYY-MM-DD (years 1950 to 2100)";
 	return NULL;
-}
-
-/* Decodes one UTF-8 sequence at s; returns its length, or 0 if it is invalid (overlong,
- * surrogate, beyond U+10FFFF, or truncated). Stores the code point in *cp. */
-static size_t utf8_next(const unsigned char *s, uint32_t *cp)
-{
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	size_t n;
-	uint32_t min;
-	if ((s[0] & 0xe0) == 0xc0) {
-		n = 2;
-		min = 0x80;
-		*cp = s[0] & 0x1f;
-	} else if ((s[0] & 0xf0) == 0xe0) {
-		n = 3;
-		min = 0x800;
-		*cp = s[0] & 0x0f;
-	} else if ((s[0] & 0xf8) == 0xf0) {
-		n = 4;
-		min = 0x10000;
-		*cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		*cp = (*cp << 6) | (s[i] & 0x3f);
-	}
-	if (*cp < min || *cp > 0x10ffff || (*cp >= 0xd800 && *cp <= 0xdfff))
-		return 0;
-	return n;
 }
 
 static const char *text_check(const char *value, size_t min_chars, size_t max_chars, bool lines);

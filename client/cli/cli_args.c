@@ -8,6 +8,7 @@
 
 #include "civil_date.h"
 #include "iso.h"
+#include "utf8.h"
 
 /* Help text is wrapped to this many columns. */
 #define HELP_WIDTH 90
@@ -77,6 +78,14 @@ bool args_count(const char *text, uint32_t min, uint32_t max, uint32_t *out)
 		return false;
 	*out = (uint32_t)n;
 	return true;
+}
+
+void args_check_length(struct cli *cli, const char *flag, const char *text, size_t max)
+{
+	size_t chars = text != NULL ? utf8_chars(text) : 0;
+	if (chars > max)
+		cli_problem(cli, flag, "is %zu characters long: at most %zu, please shorten it",
+			    chars, max);
 }
 
 static int hex_digit(char ch)

@@ -125,6 +125,10 @@ struct args_command {
 bool args_parse(struct cli *cli, const struct args_command *cmd, int argc, char **argv,
 		int *exit_code) __attribute__((warn_unused_result));
 
+/* Reports a problem (cli_problem) naming `flag` when `text` (NULL: not given) has more
+ * than `max` characters, with its length and the limit: for commands' checks. */
+void args_check_length(struct cli *cli, const char *flag, const char *text, size_t max);
+
 /* Parses a whole number from min to max. Returns false for anything else. */
 bool args_count(const char *text, uint32_t min, uint32_t max, uint32_t *out)
     __attribute__((warn_unused_result));

@@ -9,6 +9,7 @@
 #include "cli_output.h"
 #include "cli_rpc.h"
 #include "cli_vocab.h"
+#include "utf8.h"
 
 /* Characters of a summary in the table format; JSON and CSV give all of it. */
 #define CASE_SUMMARY_SHOWN 40
@@ -27,22 +28,17 @@ static char *code_word(const char *code)
 	return word;
 }
 
-/* `text` cut to `max` code points, the last of them then "…", as a new string; NULL when
- * memory runs out. */
+/* `text` cut to `max` terminal columns, the last of them then "…", as a new string; NULL
+ * when memory runs out. */
 static char *shortened(const char *text, size_t max)
 {
-	if (output_width(text) <= max)
+	if (utf8_width(text) <= max)
 		return strdup(text);
-	const char *p = text;
-	for (size_t n = 0; n < max - 1 && *p != '\0'; n++) {
-		p++;
-		while (((unsigned char)*p & 0xC0) == 0x80)
-			p++;
-	}
-	char *out = malloc((size_t)(p - text) + sizeof("…"));
+	size_t len = utf8_fit(text, max - 1, NULL);
+	char *out = malloc(len + sizeof("…"));
 	if (out != NULL) {
-		memcpy(out, text, (size_t)(p - text));
-		strcpy(out + (p - text), "…");
+		memcpy(out, text, len);
+		strcpy(out + len, "…");
 	}
 	return out;
 }

@@ -576,14 +576,6 @@ int claim_list(struct cli *cli, int argc, char **argv)
 		.help = what " (default: today)",                                                  \
 	}
 
-static void check_length(struct cli *cli, const char *flag, const char *text, size_t max)
-{
-	size_t chars = text != NULL ? output_width(text) : 0;
-	if (chars > max)
-		cli_problem(cli, flag, "is %zu characters long: at most %zu, please shorten it",
-			    chars, max);
-}
-
 /* What `claim status` collects, for its check. */
 struct status_draft {
 	int status;
@@ -593,7 +585,7 @@ struct status_draft {
 static void claim_status_check(struct cli *cli, void *ctx)
 {
 	const struct status_draft *d = ctx;
-	check_length(cli, "--reason", d->reason, CLAIM_REASON_MAX);
+	args_check_length(cli, "--reason", d->reason, CLAIM_REASON_MAX);
 	/* Closing always needs a reason, and so does moving to intake: the only way there
 	 * is reopening a withdrawn claim. Reopening a rejected claim (to filed) is known only
 	 * to the server, which sees the current status. */
@@ -1067,7 +1059,7 @@ int claim_pay(struct cli *cli, int argc, char **argv)
 /* `ctx` is the note's text (const char **). */
 static void claim_note_check(struct cli *cli, void *ctx)
 {
-	check_length(cli, "--text", *(const char **)ctx, CLAIM_NOTE_MAX);
+	args_check_length(cli, "--text", *(const char **)ctx, CLAIM_NOTE_MAX);
 }
 
 int claim_note(struct cli *cli, int argc, char **argv)

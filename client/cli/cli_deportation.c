@@ -129,14 +129,6 @@ static Tulay__V1__ApproxDate *approx_message(const struct args_approx_date *give
 	return msg;
 }
 
-static void check_length(struct cli *cli, const char *flag, const char *text, size_t max)
-{
-	size_t chars = text != NULL ? output_width(text) : 0;
-	if (chars > max)
-		cli_problem(cli, flag, "is %zu characters long: at most %zu, please shorten it",
-			    chars, max);
-}
-
 /* "" for an option not given. */
 static char *or_empty(const char *text)
 {
@@ -426,7 +418,7 @@ static void stage_check(struct cli *cli, void *ctx)
 		cli_problem(cli, "--detention-type", "is only for --stage detention");
 	if (!deportation && d->deported_to != NULL)
 		cli_problem(cli, "--deported-to", "is only for --stage deportation");
-	check_length(cli, "--note", d->note, DEPORTATION_NOTE_MAX);
+	args_check_length(cli, "--note", d->note, DEPORTATION_NOTE_MAX);
 }
 
 int deportation_stage(struct cli *cli, int argc, char **argv)
@@ -571,7 +563,7 @@ int deportation_stage(struct cli *cli, int argc, char **argv)
 /* `ctx` is the text (const char **). */
 static void intervention_check(struct cli *cli, void *ctx)
 {
-	check_length(cli, "--text", *(const char **)ctx, INTERVENTION_TEXT_MAX);
+	args_check_length(cli, "--text", *(const char **)ctx, INTERVENTION_TEXT_MAX);
 }
 
 int deportation_intervention(struct cli *cli, int argc, char **argv)

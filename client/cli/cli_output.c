@@ -7,6 +7,7 @@
 
 #include "iso.h"
 #include "money.h"
+#include "utf8.h"
 
 enum field_type {
 	FIELD_TEXT,
@@ -174,16 +175,6 @@ void output_list_clear(struct output_list *list)
 	*list = (struct output_list){0};
 }
 
-size_t output_width(const char *s)
-{
-	size_t width = 0;
-	for (; *s != '\0'; s++) {
-		if (((unsigned char)*s & 0xc0) != 0x80) /* not a continuation byte */
-			width++;
-	}
-	return width;
-}
-
 /* --- values as text ------------------------------------------------------------------- */
 
 /* The decimal amount of a MONEY field ("45000.00"), or false when the currency is not
@@ -310,14 +301,14 @@ static int table_print(const struct table *t, const bool *right, FILE *out)
 	if (widths == NULL)
 		return -1;
 	for (size_t i = 0; i < t->n_rows * t->n_columns; i++) {
-		size_t w = output_width(t->cells[i]);
+		size_t w = utf8_width(t->cells[i]);
 		if (w > widths[i % t->n_columns])
 			widths[i % t->n_columns] = w;
 	}
 	for (size_t r = 0; r < t->n_rows; r++) {
 		for (size_t c = 0; c < t->n_columns; c++) {
 			const char *cell = t->cells[r * t->n_columns + c];
-			size_t pad = widths[c] - output_width(cell);
+			size_t pad = widths[c] - utf8_width(cell);
 			bool last = c + 1 == t->n_columns;
 			if (c > 0)
 				put_spaces(2, out);
@@ -395,37 +386,6 @@ out:
 
 /* --- JSON format -------------------------------------------------------------------- */
 
-/* Returns the length of the valid UTF-8 sequence at s (1 to 4), or 0 when the bytes there
- * are not valid UTF-8 (overlong forms and surrogates included). */
-static size_t utf8_sequence(const unsigned char *s)
-{
-	static const uint32_t least[] = {0, 0, 0x80, 0x800, 0x10000};
-	size_t len;
-	uint32_t cp;
-	if (s[0] < 0x80)
-		return 1;
-	if ((s[0] & 0xe0) == 0xc0) {
-		len = 2;
-		cp = s[0] & 0x1f;
-	} else if ((s[0] & 0xf0) == 0xe0) {
-		len = 3;
-		cp = s[0] & 0x0f;
-	} else if ((s[0] & 0xf8) == 0xf0) {
-		len = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80) /* stops at the terminating NUL too */
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if (cp < least[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 /* Writes `s` as a JSON string. Bytes that are not UTF-8 become U+FFFD, so the output
  * always parses. */
 static void json_string(const char *s, FILE *out)
@@ -433,7 +393,8 @@ static void json_string(const char *s, FILE *out)
 	const unsigned char *p = (const unsigned char *)s;
 	fputc('"', out);
 	while (*p != '\0') {
-		size_t len = utf8_sequence(p);
+		uint32_t cp;
+		size_t len = utf8_next(p, &cp);
 		if (len == 0) {
 			fputs("\\ufffd", out);
 			p++;

@@ -140,8 +140,4 @@ bool output_time(int64_t t, bool iso, char *buf, size_t cap);
  * deeper than a record and its lists (reports). */
 void output_json_string(const char *s, FILE *out);
 
-/* Returns how many UTF-8 code points `s` holds: its width in a terminal, near enough
- * for the scripts tulay's users write in. */
-size_t output_width(const char *s);
-
 #endif

@@ -160,14 +160,6 @@ static int recommendation_send(struct cli *cli, Tulay__V1__Request *req, const u
 		.help = what " (default: today)",                                                  \
 	}
 
-static void check_length(struct cli *cli, const char *flag, const char *text, size_t max)
-{
-	size_t chars = text != NULL ? output_width(text) : 0;
-	if (chars > max)
-		cli_problem(cli, flag, "is %zu characters long: at most %zu, please shorten it",
-			    chars, max);
-}
-
 /* --- recommendation add ---------------------------------------------------------------- */
 
 /* A comma-separated list option (--co-signers, --evidence): the text given, and its
@@ -247,10 +239,10 @@ static void today_utc(struct civil_date *today)
 static void recommendation_add_check(struct cli *cli, void *ctx)
 {
 	struct rec_draft *d = ctx;
-	check_length(cli, "--title", d->title, REC_TITLE_MAX);
-	check_length(cli, "--text", d->text, REC_TEXT_MAX);
-	check_length(cli, "--source", d->source, REC_SOURCE_MAX);
-	check_length(cli, "--target-body", d->target_body, REC_BODY_MAX);
+	args_check_length(cli, "--title", d->title, REC_TITLE_MAX);
+	args_check_length(cli, "--text", d->text, REC_TEXT_MAX);
+	args_check_length(cli, "--source", d->source, REC_SOURCE_MAX);
+	args_check_length(cli, "--target-body", d->target_body, REC_BODY_MAX);
 	struct civil_date source, today;
 	today_utc(&today);
 	if (d->source_date != NULL && civil_date_parse(d->source_date, &source) &&
@@ -483,7 +475,7 @@ struct rec_status_draft {
 static void recommendation_status_check(struct cli *cli, void *ctx)
 {
 	const struct rec_status_draft *d = ctx;
-	check_length(cli, "--note", d->note, REC_NOTE_MAX);
+	args_check_length(cli, "--note", d->note, REC_NOTE_MAX);
 	/* Noted and rejected need a follow-up; so does resubmitting, which only the server
 	 * can tell (it knows the current status). */
 	if ((d->status == TULAY__V1__RECOMMENDATION_STATUS__RECOMMENDATION_STATUS_NOTED ||

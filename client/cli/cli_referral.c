@@ -51,11 +51,7 @@ static struct output_record *referral_record(const Tulay__V1__Referral *r)
 
 static void check_reason(struct cli *cli, const char *reason)
 {
-	size_t chars = reason != NULL ? output_width(reason) : 0;
-	if (chars > REFERRAL_REASON_MAX)
-		cli_problem(cli, "--reason",
-			    "is %zu characters long: at most %d, please shorten it", chars,
-			    REFERRAL_REASON_MAX);
+	args_check_length(cli, "--reason", reason, REFERRAL_REASON_MAX);
 }
 
 /* Sends a write that answers with a Referral and prints it under `heading`. */

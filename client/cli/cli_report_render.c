@@ -6,6 +6,7 @@
 
 #include "cli_output.h"
 #include "money.h"
+#include "utf8.h"
 
 /* Room for a count, an amount or a percentage as text. */
 #define REPORT_VALUE_BYTES 48
@@ -305,21 +306,19 @@ static void put_spaces(size_t n, FILE *out)
  * control characters, which would let a server's string drive the terminal, become '?'. */
 static void put_fitted(const char *s, size_t width, FILE *out)
 {
-	size_t full = output_width(s);
-	size_t shown = full <= width ? full : width - 1, n = 0;
-	for (const char *p = s; *p != '\0'; p++) {
-		unsigned char ch = (unsigned char)*p;
-		bool starts = (ch & 0xc0) != 0x80;
-		if (starts && n == shown)
-			break;
-		n += starts;
+	if (width == 0)
+		return;
+	size_t used;
+	size_t len = utf8_fit(s, utf8_width(s) <= width ? width : width - 1, &used);
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
 		fputc(ch < 0x20 || ch == 0x7f ? '?' : ch, out);
 	}
-	if (full > width) {
+	if (s[len] != '\0') {
 		fputs("…", out);
-		n++;
+		used++;
 	}
-	put_spaces(width - n, out);
+	put_spaces(width - used, out);
 }
 
 /* Draws `value` of `max` as a bar of whole and eighth blocks, padded to `width`. Any
@@ -409,9 +408,9 @@ static int print_chart(const Tulay__V1__Report *r)
 	size_t label_width = strlen("TOTAL"), number_width = 0;
 	double max = 0;
 	for (size_t i = 0; i < n; i++) {
-		size_t w = output_width(lines[i].label);
+		size_t w = utf8_width(lines[i].label);
 		label_width = w > label_width ? w : label_width;
-		w = output_width(lines[i].number);
+		w = utf8_width(lines[i].number);
 		number_width = w > number_width ? w : number_width;
 		max = lines[i].instead == NULL && lines[i].value > max ? lines[i].value : max;
 	}

@@ -46,7 +46,27 @@ if grep -q ',TH,' <<<"$LAST"; then
 else
 	ok "the country filter holds"
 fi
+# Thai: vowel and tone marks above and below take no column of their own.
+expect "claim add with a Thai employer" 0 'Logged claim' -- "$T" claim add \
+	--nationality MM --country-of-work TH --sector fisheries \
+	--employer "บริษัท สุขสันต์ ประมง จำกัด" --work-start 2025-02-01 --work-end 2025-08-31 \
+	--amount 30000 --currency THB
 expect "claim list as a table" 0 'REFERENCE +STATUS' -- "$T" claim list --all
+# Every row's WORK PERIOD (its first YYYY-MM-DD) starts in the header's column, by the
+# terminal's display width (wc -L in a UTF-8 locale), the Thai row included.
+columns_of() { printf '%s' "$1" | LC_ALL=C.UTF-8 wc -L; }
+header=$(grep -m 1 '^REFERENCE' <<<"$LAST")
+want=$(columns_of "${header%%WORK PERIOD*}")
+misaligned=""
+while IFS= read -r row; do
+	lead=${row%%[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*}
+	[[ $(columns_of "$lead") == "$want" ]] || misaligned+="$row"$'\n'
+done < <(grep '^WT-' <<<"$LAST")
+if [[ -z $misaligned ]] && grep -q 'บริษัท' <<<"$LAST"; then
+	ok "table columns align by display width (Thai)"
+else
+	not_ok "table columns align by display width (Thai)" "header at $want: $misaligned$LAST"
+fi
 expect "claim list as JSON" 0 '^\[' -- "$T" claim list --format json --limit 2
 
 expect "the same idempotency key twice gives one claim" 0 'Logged claim' -- "$T" claim add \

@@ -15,7 +15,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config \
       libuv1-dev libprotobuf-c-dev protobuf-c-compiler \
-      libpq-dev libssl-dev libsodium-dev \
+      libpq-dev libssl-dev libsodium-dev libjansson-dev \
  && rm -rf /var/lib/apt/lists/*
 
 WORKDIR /src
@@ -29,7 +29,7 @@ FROM debian:bookworm-slim
 
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      libuv1 libprotobuf-c1 libpq5 libssl3 libsodium23 ca-certificates openssl \
+      libuv1 libprotobuf-c1 libpq5 libssl3 libsodium23 libjansson4 ca-certificates openssl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --home-dir /nonexistent --no-create-home \
       --shell /usr/sbin/nologin tulay

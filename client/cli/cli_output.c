@@ -386,109 +386,188 @@ out:
 
 /* --- JSON format -------------------------------------------------------------------- */
 
-/* Writes `s` as a JSON string. Bytes that are not UTF-8 become U+FFFD, so the output
- * always parses. */
-static void json_string(const char *s, FILE *out)
+json_t *output_json_text(const char *s)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	fputc('"', out);
-	while (*p != '\0') {
+	/* The worst case: every byte invalid, each then the 3 bytes of U+FFFD. */
+	size_t len = strlen(s);
+	char *clean = malloc(len * 3 + 1), *w = clean;
+	if (clean == NULL)
+		return NULL;
+	for (const unsigned char *p = (const unsigned char *)s; *p != '\0';) {
 		uint32_t cp;
-		size_t len = utf8_next(p, &cp);
-		if (len == 0) {
-			fputs("\\ufffd", out);
+		size_t n = utf8_next(p, &cp);
+		if (n == 0) {
+			memcpy(w, "\xef\xbf\xbd", 3);
+			w += 3;
 			p++;
-		} else if (*p == '"' || *p == '\\') {
-			fprintf(out, "\\%c", *p++);
-		} else if (*p < 0x20 || *p == 0x7f) {
-			fprintf(out, "\\u%04x", *p++);
 		} else {
-			fwrite(p, 1, len, out);
-			p += len;
+			memcpy(w, p, n);
+			w += n;
+			p += n;
 		}
 	}
-	fputc('"', out);
+	json_t *value = json_stringn(clean, (size_t)(w - clean));
+	free(clean);
+	return value;
 }
 
-void output_json_string(const char *s, FILE *out)
+void output_json_put(json_t *obj, const char *key, json_t *value, bool *ok)
 {
-	json_string(s, out);
+	if (value == NULL || json_object_set_new(obj, key, value) != 0)
+		*ok = false;
 }
 
-static void json_money(const struct field *f, FILE *out)
+void output_json_add(json_t *array, json_t *value, bool *ok)
+{
+	if (value == NULL || json_array_append_new(array, value) != 0)
+		*ok = false;
+}
+
+static bool is_array_of_objects(const json_t *value)
+{
+	return json_is_array(value) && json_array_size(value) > 0 &&
+	       json_is_object(json_array_get(value, 0));
+}
+
+/* An array of objects, one element per line; anything else compact. */
+static int print_spread(const json_t *value, FILE *out)
+{
+	if (!is_array_of_objects(value))
+		return json_dumpf(value, out, JSON_COMPACT | JSON_ENCODE_ANY);
+	size_t i;
+	const json_t *element;
+	fputc('[', out);
+	json_array_foreach(value, i, element)
+	{
+		fputs(i == 0 ? "\n  " : ",\n  ", out);
+		if (json_dumpf(element, out, JSON_COMPACT) != 0)
+			return -1;
+	}
+	fputs("\n]", out);
+	return 0;
+}
+
+int output_json_print(const json_t *value, FILE *out)
+{
+	if (json_is_object(value)) {
+		const char *key;
+		const json_t *member;
+		bool first = true;
+		fputc('{', out);
+		json_object_foreach((json_t *)value, key, member)
+		{
+			json_t *name = json_string(key);
+			if (!first)
+				fputc(',', out);
+			first = false;
+			if (name == NULL || json_dumpf(name, out, JSON_ENCODE_ANY) != 0) {
+				json_decref(name);
+				return -1;
+			}
+			json_decref(name);
+			fputc(':', out);
+			if (print_spread(member, out) != 0)
+				return -1;
+		}
+		fputc('}', out);
+	} else if (print_spread(value, out) != 0) {
+		return -1;
+	}
+	fputc('\n', out);
+	return ferror(out) ? -1 : 0;
+}
+
+static json_t *json_money(const struct field *f)
 {
 	char amount[AMOUNT_BYTES];
-	if (!f->present) {
-		fputs("null", out);
-		return;
+	if (!f->present)
+		return json_null();
+	bool ok = true;
+	json_t *money = json_object();
+	if (money == NULL)
+		return NULL;
+	output_json_put(
+	    money, "amount",
+	    amount_text(f, amount, sizeof(amount)) ? output_json_text(amount) : json_null(), &ok);
+	output_json_put(money, "currency", output_json_text(f->text), &ok);
+	output_json_put(money, "minor_units", json_integer(f->number), &ok);
+	if (!ok) {
+		json_decref(money);
+		return NULL;
 	}
-	fputs("{\"amount\":", out);
-	if (amount_text(f, amount, sizeof(amount)))
-		json_string(amount, out);
-	else
-		fputs("null", out);
-	fputs(",\"currency\":", out);
-	json_string(f->text, out);
-	fprintf(out, ",\"minor_units\":%lld}", (long long)f->number);
+	return money;
 }
 
-/* Writes the record's fields as the members of a JSON object, without the braces;
- * `first`: nothing precedes them in the object. Returns whether the object is still
- * empty afterwards. */
-static bool json_fields(const struct output_record *rec, bool first, FILE *out)
+/* Adds the record's fields to `obj`; clears *ok when memory runs out. */
+static void json_fields(const struct output_record *rec, json_t *obj, bool *ok)
 {
 	char when[TIME_BYTES];
 	for (size_t i = 0; i < rec->n; i++) {
 		const struct field *f = &rec->fields[i];
-		if (f->type == FIELD_HUMAN)
-			continue;
-		if (!first)
-			fputc(',', out);
-		first = false;
-		json_string(f->key, out);
-		fputc(':', out);
+		json_t *value = NULL;
 		switch (f->type) {
+		case FIELD_HUMAN:
+			continue;
 		case FIELD_TEXT:
 		case FIELD_COUNTRY:
-		case FIELD_HUMAN:
-			json_string(f->text, out);
+			value = output_json_text(f->text);
 			break;
 		case FIELD_INT:
-			fprintf(out, "%lld", (long long)f->number);
+			value = json_integer(f->number);
 			break;
 		case FIELD_MONEY:
-			json_money(f, out);
+			value = json_money(f);
 			break;
 		case FIELD_TIME:
-			if (output_time(f->number, true, when, sizeof(when)))
-				json_string(when, out);
-			else
-				fputs("null", out);
+			value = output_time(f->number, true, when, sizeof(when))
+				    ? output_json_text(when)
+				    : json_null();
 			break;
 		case FIELD_BOOL:
-			fputs(f->number ? "true" : "false", out);
+			value = json_boolean(f->number);
 			break;
 		}
+		output_json_put(obj, f->key, value, ok);
 	}
-	return first;
 }
 
-static void json_record(const struct output_record *rec, FILE *out)
+static json_t *json_record(const struct output_record *rec)
 {
-	fputc('{', out);
-	json_fields(rec, true, out);
-	fputc('}', out);
+	bool ok = true;
+	json_t *obj = json_object();
+	if (obj == NULL)
+		return NULL;
+	json_fields(rec, obj, &ok);
+	if (!ok) {
+		json_decref(obj);
+		return NULL;
+	}
+	return obj;
 }
 
-/* The records as a JSON array, one per line, without a newline after it. */
-static void json_array(const struct output_list *list, FILE *out)
+static json_t *json_list(const struct output_list *list)
 {
-	fputc('[', out);
-	for (size_t r = 0; r < list->n; r++) {
-		fputs(r == 0 ? "\n  " : ",\n  ", out);
-		json_record(list->records[r], out);
+	bool ok = true;
+	json_t *array = json_array();
+	if (array == NULL)
+		return NULL;
+	for (size_t r = 0; r < list->n; r++)
+		output_json_add(array, json_record(list->records[r]), &ok);
+	if (!ok) {
+		json_decref(array);
+		return NULL;
 	}
-	fputs(list->n > 0 ? "\n]" : "]", out);
+	return array;
+}
+
+/* Prints `value` (NULL: memory ran out building it) and frees it. */
+static int json_print_new(json_t *value, FILE *out)
+{
+	if (value == NULL)
+		return -1;
+	int rc = output_json_print(value, out);
+	json_decref(value);
+	return rc;
 }
 
 /* --- CSV format --------------------------------------------------------------------- */
@@ -592,9 +671,7 @@ int output_print_record(enum output_format format, const struct output_record *r
 	case OUTPUT_TABLE:
 		return print_listing(rec, out);
 	case OUTPUT_JSON:
-		json_record(rec, out);
-		fputc('\n', out);
-		break;
+		return json_print_new(json_record(rec), out);
 	case OUTPUT_CSV: {
 		struct output_record *one = (struct output_record *)rec;
 		struct output_list list = {.records = &one, .n = 1};
@@ -623,9 +700,7 @@ int output_print_list(enum output_format format, const struct output_list *list,
 	case OUTPUT_TABLE:
 		return print_table(list, spec, out);
 	case OUTPUT_JSON:
-		json_array(list, out);
-		fputc('\n', out);
-		break;
+		return json_print_new(json_list(list), out);
 	case OUTPUT_CSV:
 		return print_csv(list, spec->blank, out);
 	}
@@ -653,17 +728,15 @@ static int print_sections(enum output_format format, const struct output_record 
 		}
 		break;
 	case OUTPUT_JSON: {
-		fputc('{', out);
-		bool first = json_fields(rec, true, out);
-		for (size_t s = 0; s < n_sections; s++, first = false) {
-			if (!first)
-				fputc(',', out);
-			json_string(sections[s].key, out);
-			fputc(':', out);
-			json_array(&sections[s].list, out);
+		bool ok = true;
+		json_t *obj = json_record(rec);
+		for (size_t s = 0; obj != NULL && s < n_sections; s++)
+			output_json_put(obj, sections[s].key, json_list(&sections[s].list), &ok);
+		if (!ok) {
+			json_decref(obj);
+			return -1;
 		}
-		fputs("}\n", out);
-		break;
+		return json_print_new(obj, out);
 	}
 	case OUTPUT_CSV:
 		return output_print_record(format, rec, out);

@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "cli.h"
 #include "tulay/v1/common.pb-c.h"
 
@@ -135,9 +137,22 @@ int output_show_sections(const struct cli *cli, struct output_record *rec,
  * (32 bytes are plenty). Returns false, writing nothing, for 0, which means unknown. */
 bool output_time(int64_t t, bool iso, char *buf, size_t cap);
 
-/* Writes `s` as a quoted JSON string; bytes that are not UTF-8 become U+FFFD and control
- * characters are escaped, so the output always parses. For commands whose JSON is nested
- * deeper than a record and its lists (reports). */
-void output_json_string(const char *s, FILE *out);
+/* --- JSON, through jansson, for commands whose output is nested deeper than a record and
+ * its lists (reports) ------------------------------------------------------------------- */
+
+/* `s` as a JSON string, bytes that are not UTF-8 replaced by U+FFFD; NULL when memory runs
+ * out. */
+json_t *output_json_text(const char *s);
+
+/* Sets obj[key] to `value`, which it takes; clears *ok when `value` is NULL (memory ran
+ * out building it) or memory runs out now. */
+void output_json_put(json_t *obj, const char *key, json_t *value, bool *ok);
+
+/* Appends `value` to `array`, like output_json_put. */
+void output_json_add(json_t *array, json_t *value, bool *ok);
+
+/* Prints `value` and a newline: compact, except that an array of objects (the value itself,
+ * or a member of it) has one element per line. Returns 0, or -1 when `out` failed. */
+int output_json_print(const json_t *value, FILE *out);
 
 #endif

@@ -661,113 +661,108 @@ static int print_csv(const struct report_query *q, const Tulay__V1__Report *r)
 
 /* --- JSON ------------------------------------------------------------------------------ */
 
-static void json_count(const Tulay__V1__ReportCount *c, FILE *out)
+/* Each builds a value and returns it, or NULL when memory runs out. */
+
+static json_t *json_count(const Tulay__V1__ReportCount *c)
 {
 	c = count_of(c);
-	if (c->suppressed)
-		fputs("{\"value\":null,\"suppressed\":true}", out);
-	else
-		fprintf(out, "{\"value\":%llu,\"suppressed\":false}", (unsigned long long)c->value);
+	return json_pack("{s:o,s:b}", "value",
+			 c->suppressed ? json_null() : json_integer((json_int_t)c->value),
+			 "suppressed", c->suppressed);
 }
 
 /* An amount: null when no claim has it (`present` false). */
-static void json_amount(const Tulay__V1__ReportAmount *a, bool present, const char *currency,
-			FILE *out)
+static json_t *json_amount(const Tulay__V1__ReportAmount *a, bool present, const char *currency)
 {
 	char decimal[REPORT_VALUE_BYTES];
 	a = amount_of(a);
-	if (a->suppressed) {
-		fputs("{\"amount\":null,\"minor_units\":null,\"suppressed\":true}", out);
-		return;
-	}
-	if (!present) {
-		fputs("null", out);
-		return;
-	}
-	fputs("{\"amount\":", out);
-	if (money_format(a->minor, currency, decimal, sizeof(decimal)) >= 0)
-		output_json_string(decimal, out);
-	else
-		fputs("null", out);
-	fprintf(out, ",\"minor_units\":%lld,\"suppressed\":false}", (long long)a->minor);
+	if (a->suppressed)
+		return json_pack("{s:n,s:n,s:b}", "amount", "minor_units", "suppressed", 1);
+	if (!present)
+		return json_null();
+	return json_pack("{s:o,s:I,s:b}", "amount",
+			 money_format(a->minor, currency, decimal, sizeof(decimal)) >= 0
+			     ? output_json_text(decimal)
+			     : json_null(),
+			 "minor_units", (json_int_t)a->minor, "suppressed", 0);
 }
 
 /* A string, or null when it is empty. */
-static void json_optional(const char *s, FILE *out)
+static json_t *json_optional(const char *s)
 {
-	if (s[0] == '\0')
-		fputs("null", out);
-	else
-		output_json_string(s, out);
+	return s[0] == '\0' ? json_null() : output_json_text(s);
 }
 
-static void json_money(const Tulay__V1__ReportMoney *m, FILE *out)
+static json_t *json_money(const Tulay__V1__ReportMoney *m)
 {
-	fputs("{\"currency\":", out);
-	output_json_string(m->currency, out);
-	fputs(",\"claimed\":", out);
-	json_amount(m->claimed, true, m->currency, out);
-	fputs(",\"awarded\":", out);
-	json_amount(m->awarded, m->has_awarded, m->currency, out);
-	fputs(",\"recovered\":", out);
-	json_amount(m->recovered, m->has_recovered, m->currency, out);
-	fputs(",\"recovery_rate_bp\":", out);
-	if (m->has_recovered || count_of(m->recovery_rate_bp)->suppressed)
-		json_count(m->recovery_rate_bp, out);
-	else
-		fputs("null", out);
-	fputc('}', out);
+	bool rate = m->has_recovered || count_of(m->recovery_rate_bp)->suppressed;
+	return json_pack("{s:o,s:o,s:o,s:o,s:o}", "currency", output_json_text(m->currency),
+			 "claimed", json_amount(m->claimed, true, m->currency), "awarded",
+			 json_amount(m->awarded, m->has_awarded, m->currency), "recovered",
+			 json_amount(m->recovered, m->has_recovered, m->currency),
+			 "recovery_rate_bp", rate ? json_count(m->recovery_rate_bp) : json_null());
 }
 
-static void json_cell(const struct report_query *q, const Tulay__V1__Report *r,
-		      const Tulay__V1__ReportCell *cell, FILE *out)
+static json_t *json_cell(const struct report_query *q, const Tulay__V1__Report *r,
+			 const Tulay__V1__ReportCell *cell)
 {
 	char key_buf[REPORT_VALUE_BYTES];
-	fputs("{\"period\":", out);
-	json_optional(cell->period, out);
-	fputs(",\"keys\":[", out);
-	for (size_t i = 0; i < cell->n_keys; i++) {
+	bool ok = true;
+	json_t *keys = json_array();
+	for (size_t i = 0; keys != NULL && i < cell->n_keys; i++) {
 		const char *dimension = i < r->n_group_by ? r->group_by[i] : "";
-		if (i > 0)
-			fputc(',', out);
-		json_optional(key_text(dimension, cell->keys[i], false, key_buf, sizeof(key_buf)),
-			      out);
+		output_json_add(keys,
+				json_optional(key_text(dimension, cell->keys[i], false, key_buf,
+						       sizeof(key_buf))),
+				&ok);
 	}
-	fputs("],\"cases\":", out);
-	json_count(cell->cases, out);
+	json_t *obj = json_object();
+	if (obj == NULL || keys == NULL || !ok) {
+		json_decref(keys);
+		json_decref(obj);
+		return NULL;
+	}
+	output_json_put(obj, "period", json_optional(cell->period), &ok);
+	output_json_put(obj, "keys", keys, &ok);
+	output_json_put(obj, "cases", json_count(cell->cases), &ok);
 	if (q->kind->money) {
-		fputs(",\"workers\":", out);
-		json_count(cell->workers, out);
-		fputs(",\"money\":[", out);
-		for (size_t m = 0; m < cell->n_money; m++) {
-			if (m > 0)
-				fputc(',', out);
-			json_money(cell->money[m], out);
-		}
-		fputc(']', out);
+		json_t *money = json_array();
+		for (size_t m = 0; money != NULL && m < cell->n_money; m++)
+			output_json_add(money, json_money(cell->money[m]), &ok);
+		output_json_put(obj, "workers", json_count(cell->workers), &ok);
+		output_json_put(obj, "money", money, &ok);
 	}
-	fputc('}', out);
+	if (!ok) {
+		json_decref(obj);
+		return NULL;
+	}
+	return obj;
 }
 
-static void json_rate(const Tulay__V1__ExchangeRate *rate, FILE *out)
+static json_t *json_rate(const Tulay__V1__ExchangeRate *rate)
 {
 	char when[32];
-	fputs("{\"currency\":", out);
-	output_json_string(rate->currency, out);
-	fputs(",\"reporting_currency\":", out);
-	output_json_string(rate->reporting_currency, out);
-	fputs(",\"rate\":", out);
-	output_json_string(rate->rate, out);
-	fputs(",\"valid_from\":", out);
-	output_json_string(rate->valid_from, out);
-	fputs(",\"set_by\":", out);
-	output_json_string(rate->set_by, out);
-	fputs(",\"set_at\":", out);
-	if (output_time(rate->set_at, true, when, sizeof(when)))
-		output_json_string(when, out);
-	else
-		fputs("null", out);
-	fputc('}', out);
+	return json_pack(
+	    "{s:o,s:o,s:o,s:o,s:o,s:o}", "currency", output_json_text(rate->currency),
+	    "reporting_currency", output_json_text(rate->reporting_currency), "rate",
+	    output_json_text(rate->rate), "valid_from", output_json_text(rate->valid_from),
+	    "set_by", output_json_text(rate->set_by), "set_at",
+	    output_time(rate->set_at, true, when, sizeof(when)) ? output_json_text(when)
+								: json_null());
+}
+
+/* The strings of a repeated field as an array. */
+static json_t *json_texts(char **texts, size_t n)
+{
+	bool ok = true;
+	json_t *array = json_array();
+	for (size_t i = 0; array != NULL && i < n; i++)
+		output_json_add(array, output_json_text(texts[i]), &ok);
+	if (!ok) {
+		json_decref(array);
+		return NULL;
+	}
+	return array;
 }
 
 static const char *period_word(Tulay__V1__ReportPeriod period)
@@ -784,57 +779,54 @@ static const char *period_word(Tulay__V1__ReportPeriod period)
 	}
 }
 
+static json_t *json_report(const struct report_query *q, const Tulay__V1__Report *r)
+{
+	bool ok = true;
+	json_t *obj = json_object();
+	if (obj == NULL)
+		return NULL;
+	output_json_put(obj, "kind", output_json_text(q->kind->noun), &ok);
+	output_json_put(obj, "network", output_json_text(r->network), &ok);
+	output_json_put(obj, "organisations", json_texts(r->organisations, r->n_organisations),
+			&ok);
+	output_json_put(obj, "group_by", json_texts(r->group_by, r->n_group_by), &ok);
+	output_json_put(obj, "period", json_optional(period_word(r->period)), &ok);
+	output_json_put(obj, "min_cell", json_integer(r->min_cell), &ok);
+	output_json_put(obj, "currency", json_optional(r->currency), &ok);
+	json_t *rates = json_array();
+	for (size_t i = 0; rates != NULL && i < r->n_rates; i++)
+		output_json_add(rates, json_rate(r->rates[i]), &ok);
+	output_json_put(obj, "rates", rates, &ok);
+	output_json_put(obj, "rollup", json_optional(r->rollup), &ok);
+	const Tulay__V1__ReportPerturbation *p = r->perturbation;
+	output_json_put(obj, "perturbation",
+			p == NULL ? json_null()
+				  : json_pack("{s:i,s:o,s:i}", "count_max_change",
+					      (int)p->count_max_change, "count_variance",
+					      output_json_text(p->count_variance),
+					      "amount_max_percent", (int)p->amount_max_percent),
+			&ok);
+	json_t *cells = json_array();
+	for (size_t i = 0; cells != NULL && i < r->n_cells; i++)
+		output_json_add(cells, json_cell(q, r, r->cells[i]), &ok);
+	output_json_put(obj, "cells", cells, &ok);
+	output_json_put(obj, "total", r->total != NULL ? json_cell(q, r, r->total) : json_null(),
+			&ok);
+	if (!ok) {
+		json_decref(obj);
+		return NULL;
+	}
+	return obj;
+}
+
 static int print_json(const struct report_query *q, const Tulay__V1__Report *r, FILE *out)
 {
-	fputs("{\"kind\":", out);
-	output_json_string(q->kind->noun, out);
-	fputs(",\"network\":", out);
-	output_json_string(r->network, out);
-	fputs(",\"organisations\":[", out);
-	for (size_t i = 0; i < r->n_organisations; i++) {
-		if (i > 0)
-			fputc(',', out);
-		output_json_string(r->organisations[i], out);
-	}
-	fputs("],\"group_by\":[", out);
-	for (size_t i = 0; i < r->n_group_by; i++) {
-		if (i > 0)
-			fputc(',', out);
-		output_json_string(r->group_by[i], out);
-	}
-	fputs("],\"period\":", out);
-	json_optional(period_word(r->period), out);
-	fprintf(out, ",\"min_cell\":%u,\"currency\":", r->min_cell);
-	json_optional(r->currency, out);
-	fputs(",\"rates\":[", out);
-	for (size_t i = 0; i < r->n_rates; i++) {
-		if (i > 0)
-			fputc(',', out);
-		json_rate(r->rates[i], out);
-	}
-	fputs("],\"rollup\":", out);
-	json_optional(r->rollup, out);
-	fputs(",\"perturbation\":", out);
-	if (r->perturbation != NULL) {
-		fprintf(out, "{\"count_max_change\":%u,\"count_variance\":",
-			r->perturbation->count_max_change);
-		output_json_string(r->perturbation->count_variance, out);
-		fprintf(out, ",\"amount_max_percent\":%u}", r->perturbation->amount_max_percent);
-	} else {
-		fputs("null", out);
-	}
-	fputs(",\"cells\":[", out);
-	for (size_t i = 0; i < r->n_cells; i++) {
-		fputs(i == 0 ? "\n  " : ",\n  ", out);
-		json_cell(q, r, r->cells[i], out);
-	}
-	fputs(r->n_cells > 0 ? "\n],\"total\":" : "],\"total\":", out);
-	if (r->total != NULL)
-		json_cell(q, r, r->total, out);
-	else
-		fputs("null", out);
-	fputs("}\n", out);
-	return ferror(out) ? -1 : 0;
+	json_t *report = json_report(q, r);
+	if (report == NULL)
+		return -1;
+	int rc = output_json_print(report, out);
+	json_decref(report);
+	return rc;
 }
 
 /* --- the report as a whole ---------------------------------------------------------- */

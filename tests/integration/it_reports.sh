@@ -268,4 +268,13 @@ expect "a report adding up more than 200000 rows is refused, saying how to narro
 	'more than 200000 rows of its rollup: filter' -- as rptout.coord report claims --by employer,month
 super -c "DELETE FROM report_cells WHERE org_id = $OUT AND d4 = 'One employer'" >/dev/null
 expect "with them gone, it is answered again" 0 'TOTAL' -- as rptout.coord report claims --by employer,month
+# JSON (written through jansson): it parses, and what is hidden is null, marked.
+json=$(as rpt.coord report claims --by corridor,year --network RPT --currency USD --format json 2>&1)
+if python3 -c 'import json, sys; r = json.load(sys.stdin); assert r["cells"] and r["rates"]' \
+	<<<"$json"; then
+	ok "report JSON parses, with its cells and rates"
+else
+	not_ok "report JSON parses, with its cells and rates" "$json"
+fi
+match "report JSON: a suppressed count is null" '"cases":\{"value":null,"suppressed":true\}' "$json"
 finish

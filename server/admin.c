@@ -10,7 +10,9 @@
 #include <libpq-fe.h>
 #include <sodium.h>
 
+#include "codes.h"
 #include "common.h"
+#include "tulay/v1/organisations.pb-c.h"
 #include "validate.h"
 
 #define EXIT_USAGE         64
@@ -64,30 +66,6 @@ static PGconn *admin_connect(const struct config *cfg)
 	return pg;
 }
 
-static const char *const org_kinds[] = {
-    "network",
-    "ngo",
-    "trade_union",
-    "migrant_association",
-    "faith_based",
-    "research_institute",
-    "parliamentary_caucus",
-    "other",
-};
-
-static const char *org_kind_normalise(const char *value, char *out, size_t cap)
-{
-	size_t i = 0;
-	for (; value[i] != '\0' && i + 1 < cap; i++)
-		out[i] = value[i] == '-' ? '_' : value[i];
-	out[i] = '\0';
-	for (size_t k = 0; k < N_ELEMS(org_kinds); k++) {
-		if (strcmp(out, org_kinds[k]) == 0)
-			return out;
-	}
-	return NULL;
-}
-
 static void org_usage(FILE *out)
 {
 	fprintf(
@@ -129,7 +107,8 @@ int admin_org_command(const struct config *cfg, int argc, char **argv)
 		org_usage(stdout);
 		return 0;
 	}
-	char acronym[32], kind[32];
+	char acronym[32];
+	const char *kind = NULL;
 	const char *problem = NULL, *field = NULL;
 	if (opts[0].value == NULL || strlen(opts[0].value) >= 24) {
 		field = "--acronym", problem = "is required (2-20 characters)";
@@ -139,7 +118,9 @@ int admin_org_command(const struct config *cfg, int argc, char **argv)
 	} else if ((problem = validate_text(opts[1].value, 1, 200)) != NULL) {
 		field = "--name";
 	} else if (opts[2].value == NULL ||
-		   org_kind_normalise(opts[2].value, kind, sizeof(kind)) == NULL) {
+		   (kind = proto_code(&tulay__v1__organisation_kind__descriptor,
+				      proto_word_value(&tulay__v1__organisation_kind__descriptor,
+						       opts[2].value))) == NULL) {
 		field = "--kind", problem = "must be one of network, ngo, trade-union, "
 					    "migrant-association, faith-based, research-institute, "
 					    "parliamentary-caucus, other";

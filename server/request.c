@@ -286,7 +286,7 @@ static bool request_wrap_job(struct request *req)
 	if (req->session.authenticated) {
 		char *org = arena_printf(&req->arena, "%lld", (long long)req->session.org_id);
 		char *user = arena_printf(&req->arena, "%lld", (long long)req->session.user_id);
-		const char *role = role_code(req->session.role);
+		const char *role = CODE_OF(role, req->session.role);
 		if (org == NULL || user == NULL || role == NULL)
 			return false;
 		assert(job->nqueries < DB_MAX_QUERIES);

@@ -260,9 +260,8 @@ static const struct vocab_word create_status_words[] = {
     {TULAY__V1__RECOMMENDATION_STATUS__RECOMMENDATION_STATUS_DRAFTED, "drafted"},
     {TULAY__V1__RECOMMENDATION_STATUS__RECOMMENDATION_STATUS_SUBMITTED, "submitted"},
 };
-static const struct vocab create_statuses = {"status for a new recommendation", create_status_words,
-					     sizeof(create_status_words) /
-						 sizeof(create_status_words[0])};
+static const struct vocab create_statuses =
+    VOCAB_WORDS("status for a new recommendation", create_status_words);
 
 int recommendation_add(struct cli *cli, int argc, char **argv)
 {

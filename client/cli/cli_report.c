@@ -42,15 +42,11 @@ static const struct vocab_word recommendation_by_words[] = {
     {3, "addressed-to"}, {4, "organisation"}, BY_PERIOD_WORDS,
 };
 
-#define BY_WORDS(noun, array)                                                                      \
-	{                                                                                          \
-		noun, array, sizeof(array) / sizeof(array[0])                                      \
-	}
-static const struct vocab claim_by = BY_WORDS("dimension of claims", claim_by_words);
+static const struct vocab claim_by = VOCAB_WORDS("dimension of claims", claim_by_words);
 static const struct vocab deportation_by =
-    BY_WORDS("dimension of deportations", deportation_by_words);
+    VOCAB_WORDS("dimension of deportations", deportation_by_words);
 static const struct vocab recommendation_by =
-    BY_WORDS("dimension of recommendations", recommendation_by_words);
+    VOCAB_WORDS("dimension of recommendations", recommendation_by_words);
 
 /* The dimensions a case may lack, for --not-recorded: a claim's agency and forum, a
  * deportation's destination and ground, a recommendation's target body. */
@@ -58,11 +54,11 @@ static const struct vocab_word claim_optional_words[] = {{0, "agency"}, {1, "for
 static const struct vocab_word deportation_optional_words[] = {{0, "to"}, {1, "ground"}};
 static const struct vocab_word recommendation_optional_words[] = {{0, "target-body"}};
 static const struct vocab claim_optional =
-    BY_WORDS("dimension claims may lack", claim_optional_words);
+    VOCAB_WORDS("dimension claims may lack", claim_optional_words);
 static const struct vocab deportation_optional =
-    BY_WORDS("dimension deportations may lack", deportation_optional_words);
+    VOCAB_WORDS("dimension deportations may lack", deportation_optional_words);
 static const struct vocab recommendation_optional =
-    BY_WORDS("dimension recommendations may lack", recommendation_optional_words);
+    VOCAB_WORDS("dimension recommendations may lack", recommendation_optional_words);
 
 /* A filter option: each value it is given becomes a ReportFilter on `dimension`. */
 struct report_filter {

@@ -1,11 +1,14 @@
 /* The CLI's words for the protocol's enums: what a field officer types after --sector and
- * what tables, CSV and JSON print ("domestic-work", "in-mediation"). One table per enum,
- * so parsing, printing and the allowed values in --help never disagree. */
+ * what tables, CSV and JSON print ("domestic-work", "in-mediation"). A protocol enum's words
+ * are its codes with '-' for '_', from its protobuf-c descriptor (proto/codes.h), as the
+ * server's codes are: parsing, printing, --help and the server never disagree. */
 #ifndef TULAY_CLI_VOCAB_H
 #define TULAY_CLI_VOCAB_H
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#include <protobuf-c/protobuf-c.h>
 
 struct vocab_word {
 	int value; /* the protocol enum value */
@@ -13,10 +16,18 @@ struct vocab_word {
 };
 
 struct vocab {
-	const char *noun; /* "sector": for messages */
-	const struct vocab_word *words;
+	const char *noun;               /* "sector": for messages */
+	const struct vocab_word *words; /* words of its own (--format, --by), or NULL: */
 	size_t n;
+	const ProtobufCEnumDescriptor *e; /* the words of this protocol enum */
 };
+
+/* A vocabulary of words of its own: VOCAB_WORDS("format", formats) for an array of
+ * struct vocab_word. */
+#define VOCAB_WORDS(noun, array)                                                                   \
+	{                                                                                          \
+		(noun), (array), sizeof(array) / sizeof((array)[0]), NULL                          \
+	}
 
 extern const struct vocab vocab_sectors;            /* Tulay__V1__Sector */
 extern const struct vocab vocab_claim_statuses;     /* Tulay__V1__ClaimStatus */

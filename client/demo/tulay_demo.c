@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "codes.h"
 #include "demo_data.h"
 #include "libtulay.h"
 
@@ -589,36 +590,25 @@ static bool make_plans(struct loader *L)
 	return true;
 }
 
-static const char *kind_code(Tulay__V1__OrganisationKind k)
+/* The protocol's code of an organisation kind or membership role ("trade_union"). */
+static const char *code_or_unspecified(const ProtobufCEnumDescriptor *e, int value)
 {
-	static const char *const codes[] = {"unspecified",
-					    "network",
-					    "ngo",
-					    "trade_union",
-					    "migrant_association",
-					    "faith_based",
-					    "research_institute",
-					    "parliamentary_caucus",
-					    "other"};
-	return (size_t)k < N_ELEMS(codes) ? codes[k] : "other";
-}
-
-static const char *role_code(Tulay__V1__MembershipRole r)
-{
-	static const char *const codes[] = {"unspecified", "member", "focal_point", "partner",
-					    "secretariat"};
-	return (size_t)r < N_ELEMS(codes) ? codes[r] : "unspecified";
+	const char *code = proto_code(e, value);
+	return code != NULL ? code : "unspecified";
 }
 
 static void print_plan(const struct loader *L)
 {
 	for (size_t i = 0; i < demo_n_orgs; i++)
 		printf("organisation\t%s\t%s\t%s\t%s\n", demo_orgs[i].acronym,
-		       kind_code(demo_orgs[i].kind), demo_orgs[i].country, demo_orgs[i].name);
+		       code_or_unspecified(&tulay__v1__organisation_kind__descriptor,
+					   demo_orgs[i].kind),
+		       demo_orgs[i].country, demo_orgs[i].name);
 	for (size_t i = 0; i < demo_n_memberships; i++) {
 		const struct demo_membership *m = &demo_memberships[i];
 		printf("membership\t%s\t%s\t%s\t%s\t%s\n", m->member, m->network,
-		       role_code(m->role), m->since, m->until != NULL ? m->until : "-");
+		       code_or_unspecified(&tulay__v1__membership_role__descriptor, m->role),
+		       m->since, m->until != NULL ? m->until : "-");
 	}
 	for (size_t i = 0; i < demo_n_offices; i++)
 		printf("office\t%s\t%s\t%s\t%s\n", demo_offices[i].org, demo_offices[i].name,

@@ -43,43 +43,6 @@ const struct db_statement case_common_statements[] = {
 };
 const unsigned case_common_statements_count = N_ELEMS(case_common_statements);
 
-const char *const sector_codes[10] = {
-    [TULAY__V1__SECTOR__SECTOR_CONSTRUCTION] = "construction",
-    [TULAY__V1__SECTOR__SECTOR_AGRICULTURE] = "agriculture",
-    [TULAY__V1__SECTOR__SECTOR_FISHERIES] = "fisheries",
-    [TULAY__V1__SECTOR__SECTOR_MANUFACTURING] = "manufacturing",
-    [TULAY__V1__SECTOR__SECTOR_DOMESTIC_WORK] = "domestic_work",
-    [TULAY__V1__SECTOR__SECTOR_HOSPITALITY] = "hospitality",
-    [TULAY__V1__SECTOR__SECTOR_CARE] = "care",
-    [TULAY__V1__SECTOR__SECTOR_SERVICES] = "services",
-    [TULAY__V1__SECTOR__SECTOR_OTHER] = "other",
-};
-
-const char *const claim_status_codes[9] = {
-    [TULAY__V1__CLAIM_STATUS__CLAIM_STATUS_INTAKE] = "intake",
-    [TULAY__V1__CLAIM_STATUS__CLAIM_STATUS_FILED] = "filed",
-    [TULAY__V1__CLAIM_STATUS__CLAIM_STATUS_IN_MEDIATION] = "in_mediation",
-    [TULAY__V1__CLAIM_STATUS__CLAIM_STATUS_AWARDED] = "awarded",
-    [TULAY__V1__CLAIM_STATUS__CLAIM_STATUS_PARTIALLY_PAID] = "partially_paid",
-    [TULAY__V1__CLAIM_STATUS__CLAIM_STATUS_PAID] = "paid",
-    [TULAY__V1__CLAIM_STATUS__CLAIM_STATUS_REJECTED] = "rejected",
-    [TULAY__V1__CLAIM_STATUS__CLAIM_STATUS_WITHDRAWN] = "withdrawn",
-};
-
-const char *code_of(const char *const *codes, size_t n, int value)
-{
-	return value > 0 && (size_t)value < n && codes[value] != NULL ? codes[value] : NULL;
-}
-
-int value_of(const char *const *codes, size_t n, const char *code)
-{
-	for (size_t i = 1; i < n; i++) {
-		if (codes[i] != NULL && strcmp(codes[i], code) == 0)
-			return (int)i;
-	}
-	return 0;
-}
-
 uint8_t *case_bytea(struct request *req, const PGresult *res, int row, int col, size_t *len)
 {
 	const char *text = PQgetvalue(res, row, col);
@@ -143,11 +106,11 @@ bool chars_in(const char *value, size_t min, size_t max, const char *allowed)
 	return len >= min && len <= max && strspn(value, allowed) == len;
 }
 
-void case_check_code_list(struct request *req, const char *field, const char *const *codes,
-			  size_t n_codes, const int *values, size_t n, const char *noun)
+void case_check_code_list(struct request *req, const char *field, const ProtobufCEnumDescriptor *e,
+			  const int *values, size_t n, const char *noun)
 {
 	for (size_t i = 0; i < n; i++) {
-		if (code_of(codes, n_codes, values[i]) == NULL) {
+		if (proto_code(e, values[i]) == NULL) {
 			request_field_error(
 			    req, field,
 			    arena_printf(&req->arena, "holds a value that is not a %s", noun));
@@ -155,29 +118,29 @@ void case_check_code_list(struct request *req, const char *field, const char *co
 		}
 		for (size_t j = 0; j < i; j++) {
 			if (values[j] == values[i]) {
-				request_field_error(
-				    req, field,
-				    arena_printf(&req->arena, "names %s twice: give each once",
-						 code_of(codes, n_codes, values[i])));
+				request_field_error(req, field,
+						    arena_printf(&req->arena,
+								 "names %s twice: give each once",
+								 proto_code(e, values[i])));
 				return;
 			}
 		}
 	}
 }
 
-char *case_code_list_param(struct request *req, const char *const *codes, size_t n_codes,
-			   const int *values, size_t n)
+char *case_code_list_param(struct request *req, const ProtobufCEnumDescriptor *e, const int *values,
+			   size_t n)
 {
 	size_t cap = 3; /* "{", "}" and the NUL */
 	for (size_t i = 0; i < n; i++)
-		cap += strlen(code_of(codes, n_codes, values[i])) + 1;
+		cap += strlen(proto_code(e, values[i])) + 1;
 	char *out = request_alloc(req, cap);
 	if (out == NULL)
 		return NULL;
 	size_t len = 0;
 	out[len++] = '{';
 	for (size_t i = 0; i < n; i++) {
-		const char *code = code_of(codes, n_codes, values[i]);
+		const char *code = proto_code(e, values[i]);
 		if (i > 0)
 			out[len++] = ',';
 		memcpy(out + len, code, strlen(code));
@@ -188,8 +151,8 @@ char *case_code_list_param(struct request *req, const char *const *codes, size_t
 	return out;
 }
 
-int *case_code_list_values(struct request *req, const char *list, const char *const *codes,
-			   size_t n_codes, size_t *n)
+int *case_code_list_values(struct request *req, const char *list, const ProtobufCEnumDescriptor *e,
+			   size_t *n)
 {
 	/* At most one value per comma, plus one. */
 	size_t cap = 1;
@@ -202,7 +165,7 @@ int *case_code_list_values(struct request *req, const char *list, const char *co
 	*n = 0;
 	char *save = NULL;
 	for (char *w = strtok_r(copy, ",", &save); w != NULL; w = strtok_r(NULL, ",", &save)) {
-		int v = value_of(codes, n_codes, w);
+		int v = proto_value(e, w);
 		if (v != 0)
 			values[(*n)++] = v;
 	}
@@ -238,34 +201,20 @@ bool case_open_column(struct request *req, const PGresult *res, int row, int col
 Tulay__V1__CaseEvent *case_event_from_row(struct request *req, const PGresult *res, int row,
 					  int64_t org_id, bool *integrity_failed)
 {
-	static const char *const kinds[] = {
-	    "",
-	    "opened",
-	    "status_changed",
-	    "note",
-	    "amounts_updated",
-	    "stage_recorded",
-	    "intervention",
-	    "evidence_linked",
-	    "referral_proposed",
-	    "referral_accepted",
-	    "referral_declined",
-	    "referral_revoked",
-	};
 	Tulay__V1__CaseEvent *e = request_alloc(req, sizeof(*e));
 	if (e == NULL)
 		return NULL;
 	tulay__v1__case_event__init(e);
 	struct arena *a = &req->arena;
 	e->id = strtoll(PQgetvalue(res, row, 0), NULL, 10);
-	e->kind = (Tulay__V1__CaseEventKind)VALUE_OF(kinds, PQgetvalue(res, row, 1));
+	e->kind = (Tulay__V1__CaseEventKind)VALUE_OF(case_event_kind, PQgetvalue(res, row, 1));
 	e->occurred_on = arena_strdup(a, PQgetvalue(res, row, 2));
 	e->recorded_at = strtoll(PQgetvalue(res, row, 3), NULL, 10);
 	e->recorded_by = arena_strdup(a, PQgetvalue(res, row, 4));
 	e->from_code = arena_strdup(a, PQgetvalue(res, row, 5));
 	e->to_code = arena_strdup(a, PQgetvalue(res, row, 6));
-	e->from_status = (Tulay__V1__ClaimStatus)VALUE_OF(claim_status_codes, e->from_code ?: "");
-	e->to_status = (Tulay__V1__ClaimStatus)VALUE_OF(claim_status_codes, e->to_code ?: "");
+	e->from_status = (Tulay__V1__ClaimStatus)VALUE_OF(claim_status, e->from_code ?: "");
+	e->to_status = (Tulay__V1__ClaimStatus)VALUE_OF(claim_status, e->to_code ?: "");
 	e->detail = arena_strdup(a, PQgetvalue(res, row, 9));
 	e->recorded_by_organisation = arena_strdup(a, PQgetvalue(res, row, 10));
 	if (e->occurred_on == NULL || e->recorded_by == NULL || e->from_code == NULL ||

@@ -11,37 +11,12 @@
 #include <libpq-fe.h>
 
 #include "civil_date.h"
+#include "common.h"
 #include "db.h"
 
 #include "tulay/v1/envelope.pb-c.h"
 
 struct request;
-
-/* A table of stored codes indexed by protobuf enum value: codes[value] ("filed"), NULL or
- * "" at 0. code_of returns NULL for 0 and values outside the table; value_of returns 0
- * for unknown codes. */
-const char *code_of(const char *const *codes, size_t n, int value);
-int value_of(const char *const *codes, size_t n, const char *code);
-#define CODE_OF(codes, value) code_of((codes), sizeof(codes) / sizeof((codes)[0]), (value))
-#define VALUE_OF(codes, code) value_of((codes), sizeof(codes) / sizeof((codes)[0]), (code))
-
-/* Shared code tables. */
-extern const char *const sector_codes[10];
-extern const char *const claim_status_codes[9]; /* Tulay__V1__ClaimStatus */
-/* Indexed by their enums: claims.c, deportations.c and recommendations.c. */
-#define CLAIM_FORUM_CODES        (TULAY__V1__CLAIM_FORUM__CLAIM_FORUM_OTHER + 1)
-#define DEPORTATION_STATUS_CODES (TULAY__V1__DEPORTATION_STATUS__DEPORTATION_STATUS_DEPORTED + 1)
-#define DEPORTATION_GROUND_CODES (TULAY__V1__DEPORTATION_GROUND__DEPORTATION_GROUND_OTHER + 1)
-#define RECOMMENDATION_STATUS_CODES                                                                \
-	(TULAY__V1__RECOMMENDATION_STATUS__RECOMMENDATION_STATUS_REJECTED + 1)
-#define ADDRESSED_TO_CODES         (TULAY__V1__ADDRESSED_TO__ADDRESSED_TO_PARLIAMENT + 1)
-#define RECOMMENDATION_THEME_CODES (TULAY__V1__RECOMMENDATION_THEME__RECOMMENDATION_THEME_OTHER + 1)
-extern const char *const forum_codes[CLAIM_FORUM_CODES];
-extern const char *const deportation_status_codes[DEPORTATION_STATUS_CODES];
-extern const char *const ground_codes[DEPORTATION_GROUND_CODES];
-extern const char *const recommendation_status_codes[RECOMMENDATION_STATUS_CODES];
-extern const char *const addressed_to_codes[ADDRESSED_TO_CODES];
-extern const char *const theme_codes[RECOMMENDATION_THEME_CODES];
 
 /* A bytea column in text form ("\x0a1b...") decoded into the arena; NULL if malformed or
  * out of memory. */
@@ -71,19 +46,19 @@ bool chars_in(const char *value, size_t min, size_t max, const char *allowed);
 /* A repeated enum field (grounds, means): records a field error on `field` when a value
  * has no code in `codes` ("is not a <noun>") or comes twice. `values` are the field's
  * enum values (protobuf-c enums are int-sized). */
-void case_check_code_list(struct request *req, const char *field, const char *const *codes,
-			  size_t n_codes, const int *values, size_t n, const char *noun);
+void case_check_code_list(struct request *req, const char *field, const ProtobufCEnumDescriptor *e,
+			  const int *values, size_t n, const char *noun);
 
 /* The codes of checked `values` as a PostgreSQL array literal, "{no_permit,overstay}", in
  * the arena; NULL when out of memory. Our codes need no quoting. */
-char *case_code_list_param(struct request *req, const char *const *codes, size_t n_codes,
-			   const int *values, size_t n);
+char *case_code_list_param(struct request *req, const ProtobufCEnumDescriptor *e, const int *values,
+			   size_t n);
 
 /* The enum values of a comma-separated list of codes (array_to_string(column, ',')) as an
  * arena array of *n ints, skipping codes this server does not know; NULL when out of
  * memory. */
-int *case_code_list_values(struct request *req, const char *list, const char *const *codes,
-			   size_t n_codes, size_t *n);
+int *case_code_list_values(struct request *req, const char *list, const ProtobufCEnumDescriptor *e,
+			   size_t *n);
 
 /* The characters of ID numbers and phone numbers; field errors' wording. */
 #define ID_NUMBER_CHARS "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 -./"

@@ -67,12 +67,6 @@ const struct db_statement cases_statements[] = {
 };
 const unsigned cases_statements_count = N_ELEMS(cases_statements);
 
-static const char *const kind_codes[] = {
-    [TULAY__V1__CASE_KIND__CASE_KIND_WAGE_THEFT] = "wage_theft",
-    [TULAY__V1__CASE_KIND__CASE_KIND_DEPORTATION] = "deportation",
-    [TULAY__V1__CASE_KIND__CASE_KIND_RECOMMENDATION] = "recommendation",
-};
-
 /* The statuses of each kind, as the cases_status constraint (0009) allows them. */
 static const char *const wage_theft_statuses[] = {
     "intake", "filed",    "in_mediation", "awarded", "partially_paid",
@@ -163,12 +157,12 @@ static Tulay__V1__CaseSummary *case_summary_from_row(struct request *req, const 
 	struct arena *a = &req->arena;
 	s->reference = arena_strdup(a, PQgetvalue(res, row, 0));
 	s->organisation = arena_strdup(a, PQgetvalue(res, row, 1));
-	s->kind = (Tulay__V1__CaseKind)VALUE_OF(kind_codes, PQgetvalue(res, row, 2));
+	s->kind = (Tulay__V1__CaseKind)VALUE_OF(case_kind, PQgetvalue(res, row, 2));
 	s->status = arena_strdup(a, PQgetvalue(res, row, 3));
 	s->opened_on = arena_strdup(a, PQgetvalue(res, row, 4));
 	s->closed_on = arena_strdup(a, PQgetvalue(res, row, 5));
 	s->office = arena_strdup(a, PQgetvalue(res, row, 6));
-	s->sector = (Tulay__V1__Sector)VALUE_OF(sector_codes, PQgetvalue(res, row, 8));
+	s->sector = (Tulay__V1__Sector)VALUE_OF(sector, PQgetvalue(res, row, 8));
 	s->employer = arena_strdup(a, PQgetvalue(res, row, 9));
 	s->summary = arena_strdup(a, PQgetvalue(res, row, 10));
 	s->version = strtoll(PQgetvalue(res, row, 11), NULL, 10);
@@ -226,8 +220,8 @@ static void case_list_submit(struct request *req)
 {
 	const Tulay__V1__ListCases *m = req->msg->list_cases;
 	struct case_list_state *st = req->state;
-	const char *kind = CODE_OF(kind_codes, m->kind);
-	const char *sector = CODE_OF(sector_codes, m->sector);
+	const char *kind = CODE_OF(case_kind, m->kind);
+	const char *sector = CODE_OF(sector, m->sector);
 	char *org = case_int_param(req, st->org_id);
 	char *fetch = case_int_param(req, (long long)st->limit + 1);
 	if (org == NULL || fetch == NULL) {
@@ -300,7 +294,7 @@ void handle_list_cases(struct request *req)
 	const Tulay__V1__ListCases *m = req->msg->list_cases;
 	const char *problem;
 	bool kind_known = m->kind == TULAY__V1__CASE_KIND__CASE_KIND_UNSPECIFIED ||
-			  CODE_OF(kind_codes, m->kind) != NULL;
+			  CODE_OF(case_kind, m->kind) != NULL;
 	if (!kind_known)
 		request_field_error(req, "kind",
 				    "is not a kind of case: wage theft, deportation or "
@@ -326,7 +320,7 @@ void handle_list_cases(struct request *req)
 	if (*m->country != '\0' && (problem = validate_country(m->country)) != NULL)
 		request_field_error(req, "country", problem);
 	if (m->sector != TULAY__V1__SECTOR__SECTOR_UNSPECIFIED &&
-	    CODE_OF(sector_codes, m->sector) == NULL)
+	    CODE_OF(sector, m->sector) == NULL)
 		request_field_error(req, "sector", "is not a sector");
 	if (*m->employer != '\0' &&
 	    (problem = validate_text(m->employer, 1, CASE_EMPLOYER_MAX)) != NULL)

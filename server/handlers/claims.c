@@ -148,29 +148,6 @@ static const struct db_merge claim_get_merge = {
     .tagged = true,
 };
 
-const char *const forum_codes[CLAIM_FORUM_CODES] = {
-    [TULAY__V1__CLAIM_FORUM__CLAIM_FORUM_LABOUR_COURT] = "labour_court",
-    [TULAY__V1__CLAIM_FORUM__CLAIM_FORUM_LABOUR_MINISTRY] = "labour_ministry",
-    [TULAY__V1__CLAIM_FORUM__CLAIM_FORUM_EMBASSY] = "embassy",
-    [TULAY__V1__CLAIM_FORUM__CLAIM_FORUM_MEDIATION] = "mediation",
-    [TULAY__V1__CLAIM_FORUM__CLAIM_FORUM_ORIGIN_AUTHORITY] = "origin_authority",
-    [TULAY__V1__CLAIM_FORUM__CLAIM_FORUM_CLAIMS_MECHANISM] = "claims_mechanism",
-    [TULAY__V1__CLAIM_FORUM__CLAIM_FORUM_OTHER] = "other",
-};
-
-static const char *const means_codes[] = {
-    [TULAY__V1__EXPLOITATION_MEANS__EXPLOITATION_MEANS_ID_CONFISCATED] = "id_confiscated",
-    [TULAY__V1__EXPLOITATION_MEANS__EXPLOITATION_MEANS_ATM_CARD_CONFISCATED] =
-	"atm_card_confiscated",
-    [TULAY__V1__EXPLOITATION_MEANS__EXPLOITATION_MEANS_ILLEGAL_DEDUCTIONS] = "illegal_deductions",
-    [TULAY__V1__EXPLOITATION_MEANS__EXPLOITATION_MEANS_FORCED_SIGNATURE] = "forced_signature",
-    [TULAY__V1__EXPLOITATION_MEANS__EXPLOITATION_MEANS_THREATS] = "threats",
-    [TULAY__V1__EXPLOITATION_MEANS__EXPLOITATION_MEANS_FALSE_ABSCONDING_REPORT] =
-	"false_absconding_report",
-    [TULAY__V1__EXPLOITATION_MEANS__EXPLOITATION_MEANS_REPATRIATED_UNPAID] = "repatriated_unpaid",
-    [TULAY__V1__EXPLOITATION_MEANS__EXPLOITATION_MEANS_OTHER] = "other",
-};
-
 static bool claim_details_from_row(struct request *req, const PGresult *res, int row,
 				   Tulay__V1__Claim *c)
 {
@@ -180,24 +157,17 @@ static bool claim_details_from_row(struct request *req, const PGresult *res, int
 	c->recruitment_fee = case_money(req, res, row, d + 1, &oom);
 	c->contract_wage = case_money(req, res, row, d + 3, &oom);
 	c->actual_wage = case_money(req, res, row, d + 5, &oom);
-	c->forum = (Tulay__V1__ClaimForum)value_of(forum_codes, N_ELEMS(forum_codes),
-						   PQgetvalue(res, row, d + 7));
+	c->forum = (Tulay__V1__ClaimForum)VALUE_OF(claim_forum, PQgetvalue(res, row, d + 7));
 	c->filing_deadline = arena_strdup(&req->arena, PQgetvalue(res, row, d + 8));
 	c->amount_awarded = case_money(req, res, row, d + 10, &oom);
 	c->amount_recovered = case_money(req, res, row, d + 12, &oom);
 	/* "id_confiscated,threats" */
-	char *list = arena_strdup(&req->arena, PQgetvalue(res, row, d + 9));
-	c->exploitation_means =
-	    request_alloc(req, sizeof(*c->exploitation_means) * N_ELEMS(means_codes));
-	if (list == NULL || c->exploitation_means == NULL || c->recruitment_agency == NULL ||
+	c->exploitation_means = (Tulay__V1__ExploitationMeans *)case_code_list_values(
+	    req, PQgetvalue(res, row, d + 9), ENUM_OF(exploitation_means),
+	    &c->n_exploitation_means);
+	if (c->exploitation_means == NULL || c->recruitment_agency == NULL ||
 	    c->filing_deadline == NULL || oom)
 		return false;
-	char *save = NULL;
-	for (char *w = strtok_r(list, ",", &save);
-	     w != NULL && c->n_exploitation_means < N_ELEMS(means_codes);
-	     w = strtok_r(NULL, ",", &save))
-		c->exploitation_means[c->n_exploitation_means++] =
-		    (Tulay__V1__ExploitationMeans)value_of(means_codes, N_ELEMS(means_codes), w);
 	return true;
 }
 
@@ -212,11 +182,10 @@ static Tulay__V1__Claim *claim_from_row(struct request *req, const PGresult *res
 	tulay__v1__money__init(amount);
 	c->reference = arena_strdup(a, PQgetvalue(res, row, 0));
 	c->organisation = arena_strdup(a, PQgetvalue(res, row, 1));
-	c->status = (Tulay__V1__ClaimStatus)VALUE_OF(claim_status_codes, PQgetvalue(res, row, 2));
+	c->status = (Tulay__V1__ClaimStatus)VALUE_OF(claim_status, PQgetvalue(res, row, 2));
 	c->worker_nationality = arena_strdup(a, PQgetvalue(res, row, 3));
 	c->country_of_work = arena_strdup(a, PQgetvalue(res, row, 4));
-	c->sector = (Tulay__V1__Sector)value_of(sector_codes, N_ELEMS(sector_codes),
-						PQgetvalue(res, row, 5));
+	c->sector = (Tulay__V1__Sector)VALUE_OF(sector, PQgetvalue(res, row, 5));
 	c->employer = arena_strdup(a, PQgetvalue(res, row, 6));
 	c->work_started_on = arena_strdup(a, PQgetvalue(res, row, 7));
 	c->work_ended_on = arena_strdup(a, PQgetvalue(res, row, 8));
@@ -465,21 +434,12 @@ static char *money_minor_param(struct request *req, const Tulay__V1__Money *m)
 static bool claim_detail_params(struct request *req, const Tulay__V1__CreateClaim *m,
 				struct claim_detail_params *p)
 {
-	/* The means as a PostgreSQL array literal: {id_confiscated,threats}. The codes are
-	 * ours (validated), so no quoting is needed. */
-	size_t cap = 3;
-	for (size_t i = 0; i < m->n_exploitation_means; i++)
-		cap += strlen(CODE_OF(means_codes, m->exploitation_means[i])) + 1;
-	char *means = request_alloc(req, cap);
+	/* The means as a PostgreSQL array literal: {id_confiscated,threats}. */
+	char *means =
+	    case_code_list_param(req, ENUM_OF(exploitation_means),
+				 (const int *)m->exploitation_means, m->n_exploitation_means);
 	if (means == NULL)
 		return false;
-	strcat(means, "{");
-	for (size_t i = 0; i < m->n_exploitation_means; i++) {
-		if (i > 0)
-			strcat(means, ",");
-		strcat(means, CODE_OF(means_codes, m->exploitation_means[i]));
-	}
-	strcat(means, "}");
 	const char *values[10] = {
 	    *m->recruitment_agency != '\0' ? m->recruitment_agency : NULL,
 	    money_minor_param(req, m->recruitment_fee),
@@ -488,7 +448,7 @@ static bool claim_detail_params(struct request *req, const Tulay__V1__CreateClai
 	    m->contract_wage != NULL ? m->contract_wage->currency : NULL,
 	    money_minor_param(req, m->actual_wage),
 	    m->actual_wage != NULL ? m->actual_wage->currency : NULL,
-	    CODE_OF(forum_codes, m->forum),
+	    CODE_OF(claim_forum, m->forum),
 	    *m->filing_deadline != '\0' ? m->filing_deadline : NULL,
 	    means,
 	};
@@ -559,7 +519,7 @@ static void claim_create_submit(struct request *req)
 {
 	const Tulay__V1__CreateClaim *m = req->msg->create_claim;
 	struct claim_create_state *st = req->state;
-	const char *sector = CODE_OF(sector_codes, m->sector);
+	const char *sector = CODE_OF(sector, m->sector);
 
 	/* The request's content as the server understood it, so that a retry is recognised
 	 * and a reused key with other content is refused. NUL-separated fields. */
@@ -743,25 +703,15 @@ static void claim_validate_details(struct request *req, const Tulay__V1__CreateC
 	validate_optional_money(req, "contract_wage", m->contract_wage, 1);
 	validate_optional_money(req, "actual_wage", m->actual_wage, 0);
 	if (m->forum != TULAY__V1__CLAIM_FORUM__CLAIM_FORUM_UNSPECIFIED &&
-	    CODE_OF(forum_codes, m->forum) == NULL)
+	    CODE_OF(claim_forum, m->forum) == NULL)
 		request_field_error(req, "forum", "is not a forum tulay knows");
 	struct civil_date deadline;
 	if (*m->filing_deadline != '\0' &&
 	    (problem = validate_date(m->filing_deadline, &deadline)) != NULL)
 		request_field_error(req, "filing_deadline", problem);
-	bool seen[N_ELEMS(means_codes)] = {false};
-	for (size_t i = 0; i < m->n_exploitation_means; i++) {
-		int v = m->exploitation_means[i];
-		if (CODE_OF(means_codes, v) == NULL) {
-			request_field_error(req, "exploitation_means", "holds an unknown means");
-			break;
-		}
-		if (seen[v]) {
-			request_field_error(req, "exploitation_means", "names a means twice");
-			break;
-		}
-		seen[v] = true;
-	}
+	case_check_code_list(req, "exploitation_means", ENUM_OF(exploitation_means),
+			     (const int *)m->exploitation_means, m->n_exploitation_means,
+			     "means of exploitation");
 }
 
 /* A worker's identity: each part optional; field errors name `prefix`.name etc. */
@@ -789,7 +739,7 @@ static void claim_validate(struct request *req, const Tulay__V1__CreateClaim *m)
 		request_field_error(req, "worker_nationality", problem);
 	if ((problem = validate_country(m->country_of_work)) != NULL)
 		request_field_error(req, "country_of_work", problem);
-	if (CODE_OF(sector_codes, m->sector) == NULL)
+	if (CODE_OF(sector, m->sector) == NULL)
 		request_field_error(req, "sector",
 				    "is required: construction, agriculture, fisheries, "
 				    "manufacturing, domestic work, hospitality, care, services or "
@@ -975,7 +925,7 @@ static void claim_list_submit(struct request *req)
 {
 	const Tulay__V1__ListClaims *m = req->msg->list_claims;
 	struct claim_read_state *st = req->state;
-	const char *status = CODE_OF(claim_status_codes, m->status);
+	const char *status = CODE_OF(claim_status, m->status);
 	st->org_param = case_int_param(req, st->org_id);
 	char *fetch = case_int_param(req, (long long)st->limit + 1);
 	if (st->org_param == NULL || fetch == NULL) {
@@ -1019,7 +969,7 @@ void handle_list_claims(struct request *req)
 	if (*m->country_of_work != '\0' && (problem = validate_country(m->country_of_work)) != NULL)
 		request_field_error(req, "country_of_work", problem);
 	if (m->status != TULAY__V1__CLAIM_STATUS__CLAIM_STATUS_UNSPECIFIED &&
-	    CODE_OF(claim_status_codes, m->status) == NULL)
+	    CODE_OF(claim_status, m->status) == NULL)
 		request_field_error(req, "status", "is not a claim status");
 	if (m->limit > CLAIM_LIST_MAX)
 		request_field_error(req, "limit", "must be at most 500");
@@ -1124,7 +1074,7 @@ static void claim_status_submit(struct request *req)
 	const Tulay__V1__ChangeClaimStatus *m = req->msg->change_claim_status;
 	struct claim_write *cw = req->state;
 	struct case_write *w = cw->w;
-	const char *to = CODE_OF(claim_status_codes, m->status);
+	const char *to = CODE_OF(claim_status, m->status);
 	struct db_query *q = db_job_add(&req->job, "claim_change_status");
 	db_param_text(q, w->org);
 	db_param_text(q, w->user);
@@ -1146,7 +1096,7 @@ static void claim_status_submit(struct request *req)
 void handle_change_claim_status(struct request *req)
 {
 	const Tulay__V1__ChangeClaimStatus *m = req->msg->change_claim_status;
-	const char *to = CODE_OF(claim_status_codes, m->status);
+	const char *to = CODE_OF(claim_status, m->status);
 	if (to == NULL)
 		request_field_error(req, "status", "is required: the status to move the claim to");
 	if (m->expected_version <= 0)

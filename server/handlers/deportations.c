@@ -84,60 +84,10 @@ const unsigned deportations_statements_count = N_ELEMS(deportations_statements);
 
 /* --- codes --------------------------------------------------------------------------- */
 
-const char *const deportation_status_codes[DEPORTATION_STATUS_CODES] = {
-    [TULAY__V1__DEPORTATION_STATUS__DEPORTATION_STATUS_ARRESTED] = "arrested",
-    [TULAY__V1__DEPORTATION_STATUS__DEPORTATION_STATUS_DETAINED] = "detained",
-    [TULAY__V1__DEPORTATION_STATUS__DEPORTATION_STATUS_RELEASED] = "released",
-    [TULAY__V1__DEPORTATION_STATUS__DEPORTATION_STATUS_DEPORTED] = "deported",
-};
-
-const char *const ground_codes[DEPORTATION_GROUND_CODES] = {
-    [TULAY__V1__DEPORTATION_GROUND__DEPORTATION_GROUND_NO_PERMIT] = "no_permit",
-    [TULAY__V1__DEPORTATION_GROUND__DEPORTATION_GROUND_OVERSTAY] = "overstay",
-    [TULAY__V1__DEPORTATION_GROUND__DEPORTATION_GROUND_ABSCONDING_REPORT] = "absconding_report",
-    [TULAY__V1__DEPORTATION_GROUND__DEPORTATION_GROUND_CRIMINAL_CHARGE] = "criminal_charge",
-    [TULAY__V1__DEPORTATION_GROUND__DEPORTATION_GROUND_HEALTH_SCREENING] = "health_screening",
-    [TULAY__V1__DEPORTATION_GROUND__DEPORTATION_GROUND_OTHER] = "other",
-};
-
-static const char *const detention_type_codes[] = {
-    [TULAY__V1__DETENTION_TYPE__DETENTION_TYPE_IMMIGRATION_DEPOT] = "immigration_depot",
-    [TULAY__V1__DETENTION_TYPE__DETENTION_TYPE_POLICE_CELL] = "police_cell",
-    [TULAY__V1__DETENTION_TYPE__DETENTION_TYPE_PRISON] = "prison",
-    [TULAY__V1__DETENTION_TYPE__DETENTION_TYPE_SHELTER] = "shelter",
-    [TULAY__V1__DETENTION_TYPE__DETENTION_TYPE_OTHER] = "other",
-};
-
-/* LEGAL_COUNSEL_UNKNOWN (0) has no code here: it is sent as NULL and stored as 'unknown',
- * which reads back as 0. */
-static const char *const counsel_codes[] = {
-    [TULAY__V1__LEGAL_COUNSEL__LEGAL_COUNSEL_NONE] = "none",
-    [TULAY__V1__LEGAL_COUNSEL__LEGAL_COUNSEL_NGO_LAWYER] = "ngo_lawyer",
-    [TULAY__V1__LEGAL_COUNSEL__LEGAL_COUNSEL_LEGAL_AID] = "legal_aid",
-    [TULAY__V1__LEGAL_COUNSEL__LEGAL_COUNSEL_PRIVATE_LAWYER] = "private_lawyer",
-};
-
 /* A Known as a boolean parameter: unknown is NULL. */
 static const char *const known_params[] = {
     [TULAY__V1__KNOWN__KNOWN_YES] = "true",
     [TULAY__V1__KNOWN__KNOWN_NO] = "false",
-};
-
-static const char *const stage_codes[] = {
-    [TULAY__V1__DEPORTATION_STAGE__DEPORTATION_STAGE_DETENTION] = "detention",
-    [TULAY__V1__DEPORTATION_STAGE__DEPORTATION_STAGE_RELEASE] = "release",
-    [TULAY__V1__DEPORTATION_STAGE__DEPORTATION_STAGE_DEPORTATION] = "deportation",
-};
-
-static const char *const intervention_codes[] = {
-    [TULAY__V1__INTERVENTION_KIND__INTERVENTION_KIND_VISIT] = "visit",
-    [TULAY__V1__INTERVENTION_KIND__INTERVENTION_KIND_REPRESENTATION_MINISTRY] =
-	"representation_ministry",
-    [TULAY__V1__INTERVENTION_KIND__INTERVENTION_KIND_REPRESENTATION_EMBASSY] =
-	"representation_embassy",
-    [TULAY__V1__INTERVENTION_KIND__INTERVENTION_KIND_LEGAL_REPRESENTATION] = "legal_representation",
-    [TULAY__V1__INTERVENTION_KIND__INTERVENTION_KIND_REPATRIATION_SUPPORT] = "repatriation_support",
-    [TULAY__V1__INTERVENTION_KIND__INTERVENTION_KIND_OTHER] = "other",
 };
 
 /* deportations.*_precision, by enum civil_precision. */
@@ -260,21 +210,21 @@ static Tulay__V1__Deportation *deportation_from_row(struct request *req, const P
 		if ((*texts[i].field = arena_strdup(a, PQgetvalue(res, 0, texts[i].col))) == NULL)
 			oom = true;
 	}
-	d->status = (Tulay__V1__DeportationStatus)VALUE_OF(deportation_status_codes,
+	d->status = (Tulay__V1__DeportationStatus)VALUE_OF(deportation_status,
 							   PQgetvalue(res, 0, COL_STATUS));
-	d->sector = (Tulay__V1__Sector)VALUE_OF(sector_codes, PQgetvalue(res, 0, COL_SECTOR));
+	d->sector = (Tulay__V1__Sector)VALUE_OF(sector, PQgetvalue(res, 0, COL_SECTOR));
 	size_t n_grounds = 0;
 	d->grounds = (Tulay__V1__DeportationGround *)case_code_list_values(
-	    req, PQgetvalue(res, 0, COL_GROUNDS), ground_codes, N_ELEMS(ground_codes), &n_grounds);
+	    req, PQgetvalue(res, 0, COL_GROUNDS), ENUM_OF(deportation_ground), &n_grounds);
 	d->n_grounds = n_grounds;
 	d->arrested_on = approx_from_cols(req, res, COL_ARRESTED_ON, &oom);
 	d->detained_on = approx_from_cols(req, res, COL_DETAINED_ON, &oom);
 	d->released_on = approx_from_cols(req, res, COL_RELEASED_ON, &oom);
 	d->deported_on = approx_from_cols(req, res, COL_DEPORTED_ON, &oom);
 	d->detention_type = (Tulay__V1__DetentionType)VALUE_OF(
-	    detention_type_codes, PQgetvalue(res, 0, COL_DETENTION_TYPE));
+	    detention_type, PQgetvalue(res, 0, COL_DETENTION_TYPE));
 	d->legal_counsel =
-	    (Tulay__V1__LegalCounsel)VALUE_OF(counsel_codes, PQgetvalue(res, 0, COL_LEGAL_COUNSEL));
+	    (Tulay__V1__LegalCounsel)VALUE_OF(legal_counsel, PQgetvalue(res, 0, COL_LEGAL_COUNSEL));
 	d->consular_notified = known_from_col(res, COL_CONSULAR_NOTIFIED);
 	d->family_separated = known_from_col(res, COL_FAMILY_SEPARATED);
 	d->version = strtoll(PQgetvalue(res, 0, COL_VERSION), NULL, 10);
@@ -387,10 +337,10 @@ static void check_place(struct request *req, const char *field, const char *valu
 }
 
 /* An optional enum field: 0 or a value with a code. */
-static void check_optional_code(struct request *req, const char *field, const char *const *codes,
-				size_t n, int value, const char *problem)
+static void check_optional_code(struct request *req, const char *field,
+				const ProtobufCEnumDescriptor *e, int value, const char *problem)
 {
-	if (value != 0 && code_of(codes, n, value) == NULL)
+	if (value != 0 && proto_code(e, value) == NULL)
 		request_field_error(req, field, problem);
 }
 
@@ -408,10 +358,10 @@ static void deportation_validate(struct request *req, const Tulay__V1__CreateDep
 		request_field_error(req, "deported_from", problem);
 	if (*m->deported_to != '\0' && (problem = validate_country(m->deported_to)) != NULL)
 		request_field_error(req, "deported_to", problem);
-	check_optional_code(req, "sector", sector_codes, N_ELEMS(sector_codes), m->sector,
+	check_optional_code(req, "sector", ENUM_OF(sector), m->sector,
 			    "is not a sector tulay knows");
-	case_check_code_list(req, "grounds", ground_codes, N_ELEMS(ground_codes),
-			     (const int *)m->grounds, m->n_grounds, "ground of deportation");
+	case_check_code_list(req, "grounds", ENUM_OF(deportation_ground), (const int *)m->grounds,
+			     m->n_grounds, "ground of deportation");
 	const Tulay__V1__ApproxDate *given[N_STAGES] = {m->arrested_on, m->detained_on,
 							m->released_on, m->deported_on};
 	for (int s = 0; s < N_STAGES; s++)
@@ -419,8 +369,7 @@ static void deportation_validate(struct request *req, const Tulay__V1__CreateDep
 	check_stage_order(req, dates);
 	check_place(req, "arrest_place", m->arrest_place);
 	check_place(req, "detention_place", m->detention_place);
-	check_optional_code(req, "detention_type", detention_type_codes,
-			    N_ELEMS(detention_type_codes), m->detention_type,
+	check_optional_code(req, "detention_type", ENUM_OF(detention_type), m->detention_type,
 			    "is not a type of detention tulay knows");
 	/* Where and how someone was held belongs to a detention: without its date the case
 	 * would say "arrested" while naming a place of detention. */
@@ -429,12 +378,12 @@ static void deportation_validate(struct request *req, const Tulay__V1__CreateDep
 		request_field_error(req, "detained_on",
 				    "is required with a place or type of detention: give the "
 				    "date, even roughly (YYYY-MM or YYYY, circa if unsure)");
-	check_optional_code(req, "legal_counsel", counsel_codes, N_ELEMS(counsel_codes),
-			    m->legal_counsel, "is not a kind of legal counsel tulay knows");
-	check_optional_code(req, "consular_notified", known_params, N_ELEMS(known_params),
-			    m->consular_notified, "must be yes, no or unknown");
-	check_optional_code(req, "family_separated", known_params, N_ELEMS(known_params),
-			    m->family_separated, "must be yes, no or unknown");
+	check_optional_code(req, "legal_counsel", ENUM_OF(legal_counsel), m->legal_counsel,
+			    "is not a kind of legal counsel tulay knows");
+	check_optional_code(req, "consular_notified", ENUM_OF(known), m->consular_notified,
+			    "must be yes, no or unknown");
+	check_optional_code(req, "family_separated", ENUM_OF(known), m->family_separated,
+			    "must be yes, no or unknown");
 	if (m->person != NULL) {
 		if (*m->person->name != '\0' &&
 		    (problem = validate_text(m->person->name, 1, 200)) != NULL)
@@ -506,13 +455,14 @@ static void deportation_create_submit(struct request *req)
 	const char *empty_person = "";
 	const char *name = m->person != NULL ? m->person->name : empty_person;
 	const char *id_number = m->person != NULL ? m->person->id_number : empty_person;
-	const char *sector = code_of(sector_codes, N_ELEMS(sector_codes), m->sector);
-	const char *detention_type =
-	    code_of(detention_type_codes, N_ELEMS(detention_type_codes), m->detention_type);
-	const char *counsel = code_of(counsel_codes, N_ELEMS(counsel_codes), m->legal_counsel);
-	const char *consular = code_of(known_params, N_ELEMS(known_params), m->consular_notified);
-	const char *family = code_of(known_params, N_ELEMS(known_params), m->family_separated);
-	char *grounds = case_code_list_param(req, ground_codes, N_ELEMS(ground_codes),
+	const char *sector = CODE_OF(sector, m->sector);
+	const char *detention_type = CODE_OF(detention_type, m->detention_type);
+	/* LEGAL_COUNSEL_UNKNOWN (0) has no code: it is sent as NULL and stored as 'unknown',
+	 * which reads back as 0. */
+	const char *counsel = CODE_OF(legal_counsel, m->legal_counsel);
+	const char *consular = TABLE_WORD(known_params, m->consular_notified);
+	const char *family = TABLE_WORD(known_params, m->family_separated);
+	char *grounds = case_code_list_param(req, ENUM_OF(deportation_ground),
 					     (const int *)m->grounds, m->n_grounds);
 	struct case_write *w = request_alloc(req, sizeof(*w));
 	uint8_t *sealed_name, *sealed_id;
@@ -732,9 +682,8 @@ static void deportation_stage_submit(struct request *req)
 	const Tulay__V1__RecordDeportationStage *m = req->msg->record_deportation_stage;
 	struct deportation_stage_state *st = req->state;
 	struct case_write *w = st->w;
-	const char *stage = code_of(stage_codes, N_ELEMS(stage_codes), m->stage);
-	const char *detention_type =
-	    code_of(detention_type_codes, N_ELEMS(detention_type_codes), m->detention_type);
+	const char *stage = CODE_OF(deportation_stage, m->stage);
+	const char *detention_type = CODE_OF(detention_type, m->detention_type);
 	const char *parts[] = {
 	    m->reference,
 	    w->version,
@@ -785,12 +734,11 @@ void handle_record_deportation_stage(struct request *req)
 		return;
 	}
 	const char *problem;
-	if (code_of(stage_codes, N_ELEMS(stage_codes), m->stage) == NULL)
+	if (CODE_OF(deportation_stage, m->stage) == NULL)
 		request_field_error(req, "stage", "is required: detention, release or deportation");
 	stage_date_read(req, "on", m->on, true, &st->on);
 	check_place(req, "detention_place", m->detention_place);
-	check_optional_code(req, "detention_type", detention_type_codes,
-			    N_ELEMS(detention_type_codes), m->detention_type,
+	check_optional_code(req, "detention_type", ENUM_OF(detention_type), m->detention_type,
 			    "is not a type of detention tulay knows");
 	bool detention = m->stage == TULAY__V1__DEPORTATION_STAGE__DEPORTATION_STAGE_DETENTION;
 	bool deportation = m->stage == TULAY__V1__DEPORTATION_STAGE__DEPORTATION_STAGE_DEPORTATION;
@@ -835,7 +783,7 @@ static void intervention_submit(struct request *req)
 {
 	const Tulay__V1__AddIntervention *m = req->msg->add_intervention;
 	struct case_write *w = req->state;
-	const char *kind = code_of(intervention_codes, N_ELEMS(intervention_codes), m->kind);
+	const char *kind = CODE_OF(intervention_kind, m->kind);
 	const char *parts[] = {m->reference, kind, w->occurred_on, m->text};
 	case_write_finish(req, w, w->org_id, parts, N_ELEMS(parts));
 	uint8_t *sealed = NULL;
@@ -866,7 +814,7 @@ static void intervention_submit(struct request *req)
 void handle_add_intervention(struct request *req)
 {
 	const Tulay__V1__AddIntervention *m = req->msg->add_intervention;
-	if (code_of(intervention_codes, N_ELEMS(intervention_codes), m->kind) == NULL)
+	if (CODE_OF(intervention_kind, m->kind) == NULL)
 		request_field_error(req, "kind",
 				    "is required: visit, representation to a ministry or an "
 				    "embassy, legal representation, repatriation support or other");

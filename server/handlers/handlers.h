@@ -6,10 +6,25 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "codes.h"
+#include "common.h"
 #include "db.h"
 #include "tulay/v1/envelope.pb-c.h"
 
 struct request;
+
+/* The code stored for a value of one of the protocol's enums, and back, from its protobuf-c
+ * descriptor (proto/codes.h): CODE_OF(sector, TULAY__V1__SECTOR__SECTOR_DOMESTIC_WORK) is
+ * "domestic_work", NULL for 0 and unknown values; VALUE_OF(sector, code) is 0 for an
+ * unknown code. `e` is the enum's name in snake case. */
+#define ENUM_OF(e)        (&tulay__v1__##e##__descriptor)
+#define CODE_OF(e, value) proto_code(ENUM_OF(e), (value))
+#define VALUE_OF(e, code) proto_value(ENUM_OF(e), (code))
+
+/* A mapping of enum values to other words than their codes (a Known as "true"/"false"):
+ * table[value], NULL for 0 and values outside the table. */
+#define TABLE_WORD(table, value)                                                                   \
+	((value) > 0 && (size_t)(value) < N_ELEMS(table) ? (table)[(value)] : NULL)
 
 /* session.c */
 extern const struct db_statement session_statements[];
@@ -22,17 +37,11 @@ void handle_login(struct request *req);
 void handle_authenticate(struct request *req);
 void handle_logout(struct request *req);
 
-/* Role names as stored in users.role; NULL for ROLE_UNSPECIFIED or unknown values. */
-const char *role_code(int role);
-/* The Tulay__V1__Role for a stored role name, ROLE_UNSPECIFIED if unknown. */
-int role_from_code(const char *code);
-
 /* orgs.c */
 extern const struct db_statement orgs_statements[];
 extern const unsigned orgs_statements_count;
 void handle_create_organisation(struct request *req);
 void handle_list_organisations(struct request *req);
-const char *org_kind_code(int kind);
 /* The Organisation in row `row` of a result with ORG_COLUMNS (in the arena); NULL when out
  * of memory. */
 Tulay__V1__Organisation *org_from_row(struct request *req, const PGresult *res, int row);

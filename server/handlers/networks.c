@@ -100,50 +100,12 @@ const struct db_statement networks_statements[] = {
 };
 const unsigned networks_statements_count = N_ELEMS(networks_statements);
 
-static const char *const role_codes[] = {
-    [TULAY__V1__MEMBERSHIP_ROLE__MEMBERSHIP_ROLE_MEMBER] = "member",
-    [TULAY__V1__MEMBERSHIP_ROLE__MEMBERSHIP_ROLE_FOCAL_POINT] = "focal_point",
-    [TULAY__V1__MEMBERSHIP_ROLE__MEMBERSHIP_ROLE_PARTNER] = "partner",
-    [TULAY__V1__MEMBERSHIP_ROLE__MEMBERSHIP_ROLE_SECRETARIAT] = "secretariat",
-};
-
-static const char *membership_role_code(int role)
-{
-	return role > 0 && (size_t)role < N_ELEMS(role_codes) ? role_codes[role] : NULL;
-}
-
-static int membership_role_from_code(const char *code)
-{
-	for (size_t i = 1; i < N_ELEMS(role_codes); i++) {
-		if (strcmp(role_codes[i], code) == 0)
-			return (int)i;
-	}
-	return 0;
-}
-
 static bool oom(struct request *req, const void *p)
 {
 	if (p != NULL)
 		return false;
 	request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
 	return true;
-}
-
-static const char *const state_codes[] = {
-    [TULAY__V1__MEMBERSHIP_STATE__MEMBERSHIP_STATE_PROPOSED] = "proposed",
-    [TULAY__V1__MEMBERSHIP_STATE__MEMBERSHIP_STATE_ACCEPTED] = "accepted",
-    [TULAY__V1__MEMBERSHIP_STATE__MEMBERSHIP_STATE_DECLINED] = "declined",
-    [TULAY__V1__MEMBERSHIP_STATE__MEMBERSHIP_STATE_WITHDRAWN] = "withdrawn",
-    [TULAY__V1__MEMBERSHIP_STATE__MEMBERSHIP_STATE_ENDED] = "ended",
-};
-
-static int membership_state_from_code(const char *code)
-{
-	for (size_t i = 1; i < N_ELEMS(state_codes); i++) {
-		if (strcmp(state_codes[i], code) == 0)
-			return (int)i;
-	}
-	return 0;
 }
 
 /* One actor of a membership (who proposed, decided or ended it) from its three columns
@@ -167,13 +129,13 @@ static Tulay__V1__Membership *membership_from_row(struct request *req, const PGr
 	m->member = arena_strdup(&req->arena, PQgetvalue(res, row, MC_MEMBER));
 	m->network = arena_strdup(&req->arena, PQgetvalue(res, row, MC_NETWORK));
 	m->role =
-	    (Tulay__V1__MembershipRole)membership_role_from_code(PQgetvalue(res, row, MC_ROLE));
+	    (Tulay__V1__MembershipRole)VALUE_OF(membership_role, PQgetvalue(res, row, MC_ROLE));
 	m->since = arena_strdup(&req->arena, PQgetvalue(res, row, MC_SINCE));
 	m->until = arena_strdup(&req->arena, PQgetvalue(res, row, MC_UNTIL));
 	m->shares_aggregates = strcmp(PQgetvalue(res, row, MC_SHARES), "t") == 0;
 	m->version = strtoll(PQgetvalue(res, row, MC_VERSION), NULL, 10);
 	m->state =
-	    (Tulay__V1__MembershipState)membership_state_from_code(PQgetvalue(res, row, MC_STATE));
+	    (Tulay__V1__MembershipState)VALUE_OF(membership_state, PQgetvalue(res, row, MC_STATE));
 	m->proposal_id = strtoll(PQgetvalue(res, row, MC_PROPOSAL), NULL, 10);
 	bool ok = membership_actor(req, res, row, MC_PROPOSED_BY, &m->proposed_by,
 				   &m->proposed_by_user, &m->proposed_at) &&
@@ -425,7 +387,7 @@ void handle_add_membership(struct request *req)
 	struct civil_date since;
 	if ((problem = validate_idempotency_key(m->idempotency_key.len)) != NULL)
 		request_field_error(req, "idempotency_key", problem);
-	const char *role = membership_role_code(m->role);
+	const char *role = CODE_OF(membership_role, m->role);
 	if (role == NULL)
 		request_field_error(req, "role",
 				    "is required: member, focal point, partner or secretariat");

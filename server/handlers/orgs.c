@@ -23,31 +23,6 @@ const struct db_statement orgs_statements[] = {
 };
 const unsigned orgs_statements_count = N_ELEMS(orgs_statements);
 
-static const char *const kind_codes[] = {
-    [TULAY__V1__ORGANISATION_KIND__ORGANISATION_KIND_NETWORK] = "network",
-    [TULAY__V1__ORGANISATION_KIND__ORGANISATION_KIND_NGO] = "ngo",
-    [TULAY__V1__ORGANISATION_KIND__ORGANISATION_KIND_TRADE_UNION] = "trade_union",
-    [TULAY__V1__ORGANISATION_KIND__ORGANISATION_KIND_MIGRANT_ASSOCIATION] = "migrant_association",
-    [TULAY__V1__ORGANISATION_KIND__ORGANISATION_KIND_FAITH_BASED] = "faith_based",
-    [TULAY__V1__ORGANISATION_KIND__ORGANISATION_KIND_RESEARCH_INSTITUTE] = "research_institute",
-    [TULAY__V1__ORGANISATION_KIND__ORGANISATION_KIND_PARLIAMENTARY_CAUCUS] = "parliamentary_caucus",
-    [TULAY__V1__ORGANISATION_KIND__ORGANISATION_KIND_OTHER] = "other",
-};
-
-const char *org_kind_code(int kind)
-{
-	return kind > 0 && (size_t)kind < N_ELEMS(kind_codes) ? kind_codes[kind] : NULL;
-}
-
-static int org_kind_from_code(const char *code)
-{
-	for (size_t i = 1; i < N_ELEMS(kind_codes); i++) {
-		if (strcmp(kind_codes[i], code) == 0)
-			return (int)i;
-	}
-	return 0;
-}
-
 Tulay__V1__Organisation *org_from_row(struct request *req, const PGresult *res, int row)
 {
 	Tulay__V1__Organisation *o = request_alloc(req, sizeof(*o));
@@ -57,7 +32,7 @@ Tulay__V1__Organisation *org_from_row(struct request *req, const PGresult *res, 
 	o->id = strtoll(PQgetvalue(res, row, 0), NULL, 10);
 	o->acronym = arena_strdup(&req->arena, PQgetvalue(res, row, 1));
 	o->name = arena_strdup(&req->arena, PQgetvalue(res, row, 2));
-	o->kind = (Tulay__V1__OrganisationKind)org_kind_from_code(PQgetvalue(res, row, 3));
+	o->kind = (Tulay__V1__OrganisationKind)VALUE_OF(organisation_kind, PQgetvalue(res, row, 3));
 	o->country = arena_strdup(&req->arena, PQgetvalue(res, row, 4));
 	o->version = strtoll(PQgetvalue(res, row, 5), NULL, 10);
 	o->created_at = strtoll(PQgetvalue(res, row, 6), NULL, 10);
@@ -129,7 +104,7 @@ void handle_create_organisation(struct request *req)
 		request_field_error(req, "acronym", problem);
 	if ((problem = validate_text(m->name, 1, 200)) != NULL)
 		request_field_error(req, "name", problem);
-	const char *kind = org_kind_code(m->kind);
+	const char *kind = CODE_OF(organisation_kind, m->kind);
 	if (kind == NULL)
 		request_field_error(
 		    req, "kind",

@@ -73,44 +73,6 @@ const struct db_statement recommendations_statements[] = {
 };
 const unsigned recommendations_statements_count = N_ELEMS(recommendations_statements);
 
-const char *const recommendation_status_codes[RECOMMENDATION_STATUS_CODES] = {
-    [TULAY__V1__RECOMMENDATION_STATUS__RECOMMENDATION_STATUS_DRAFTED] = "drafted",
-    [TULAY__V1__RECOMMENDATION_STATUS__RECOMMENDATION_STATUS_SUBMITTED] = "submitted",
-    [TULAY__V1__RECOMMENDATION_STATUS__RECOMMENDATION_STATUS_ACKNOWLEDGED] = "acknowledged",
-    [TULAY__V1__RECOMMENDATION_STATUS__RECOMMENDATION_STATUS_ACCEPTED] = "accepted",
-    [TULAY__V1__RECOMMENDATION_STATUS__RECOMMENDATION_STATUS_PARTIALLY_IMPLEMENTED] =
-	"partially_implemented",
-    [TULAY__V1__RECOMMENDATION_STATUS__RECOMMENDATION_STATUS_IMPLEMENTED] = "implemented",
-    [TULAY__V1__RECOMMENDATION_STATUS__RECOMMENDATION_STATUS_NOTED] = "noted",
-    [TULAY__V1__RECOMMENDATION_STATUS__RECOMMENDATION_STATUS_REJECTED] = "rejected",
-};
-
-const char *const addressed_to_codes[ADDRESSED_TO_CODES] = {
-    [TULAY__V1__ADDRESSED_TO__ADDRESSED_TO_RECEIVING_STATES] = "receiving_states",
-    [TULAY__V1__ADDRESSED_TO__ADDRESSED_TO_SENDING_STATES] = "sending_states",
-    [TULAY__V1__ADDRESSED_TO__ADDRESSED_TO_RECEIVING_AND_SENDING_STATES] =
-	"receiving_and_sending_states",
-    [TULAY__V1__ADDRESSED_TO__ADDRESSED_TO_ASEAN] = "asean",
-    [TULAY__V1__ADDRESSED_TO__ADDRESSED_TO_NATIONAL_GOVERNMENT] = "national_government",
-    [TULAY__V1__ADDRESSED_TO__ADDRESSED_TO_PARLIAMENT] = "parliament",
-};
-
-const char *const theme_codes[RECOMMENDATION_THEME_CODES] = {
-    [TULAY__V1__RECOMMENDATION_THEME__RECOMMENDATION_THEME_WAGE_PROTECTION] = "wage_protection",
-    [TULAY__V1__RECOMMENDATION_THEME__RECOMMENDATION_THEME_RECRUITMENT] = "recruitment",
-    [TULAY__V1__RECOMMENDATION_THEME__RECOMMENDATION_THEME_ACCESS_TO_JUSTICE] = "access_to_justice",
-    [TULAY__V1__RECOMMENDATION_THEME__RECOMMENDATION_THEME_DETENTION_AND_DEPORTATION] =
-	"detention_and_deportation",
-    [TULAY__V1__RECOMMENDATION_THEME__RECOMMENDATION_THEME_SOCIAL_PROTECTION] = "social_protection",
-    [TULAY__V1__RECOMMENDATION_THEME__RECOMMENDATION_THEME_LABOUR_RIGHTS] = "labour_rights",
-    [TULAY__V1__RECOMMENDATION_THEME__RECOMMENDATION_THEME_GENDER] = "gender",
-    [TULAY__V1__RECOMMENDATION_THEME__RECOMMENDATION_THEME_DATA_AND_MONITORING] =
-	"data_and_monitoring",
-    [TULAY__V1__RECOMMENDATION_THEME__RECOMMENDATION_THEME_CIVIL_SOCIETY_PARTICIPATION] =
-	"civil_society_participation",
-    [TULAY__V1__RECOMMENDATION_THEME__RECOMMENDATION_THEME_OTHER] = "other",
-};
-
 /* --- reading one back ------------------------------------------------------------------ */
 
 /* Splits the comma-separated acronyms of column `col` into r->co_signers. */
@@ -156,11 +118,11 @@ static Tulay__V1__Recommendation *recommendation_from_row(struct request *req, c
 		    (*texts[col] = arena_strdup(a, PQgetvalue(res, 0, col))) == NULL)
 			return NULL;
 	}
-	r->status = (Tulay__V1__RecommendationStatus)VALUE_OF(recommendation_status_codes,
-							      PQgetvalue(res, 0, 2));
-	r->addressed_to =
-	    (Tulay__V1__AddressedTo)VALUE_OF(addressed_to_codes, PQgetvalue(res, 0, 7));
-	r->theme = (Tulay__V1__RecommendationTheme)VALUE_OF(theme_codes, PQgetvalue(res, 0, 10));
+	r->status =
+	    (Tulay__V1__RecommendationStatus)VALUE_OF(recommendation_status, PQgetvalue(res, 0, 2));
+	r->addressed_to = (Tulay__V1__AddressedTo)VALUE_OF(addressed_to, PQgetvalue(res, 0, 7));
+	r->theme =
+	    (Tulay__V1__RecommendationTheme)VALUE_OF(recommendation_theme, PQgetvalue(res, 0, 10));
 	r->version = strtoll(PQgetvalue(res, 0, 14), NULL, 10);
 	if ((r->created_by = arena_strdup(a, PQgetvalue(res, 0, 15))) == NULL)
 		return NULL;
@@ -304,10 +266,9 @@ static void recommendation_create_submit(struct request *req)
 {
 	const Tulay__V1__CreateRecommendation *m = req->msg->create_recommendation;
 	struct recommendation_create_state *st = req->state;
-	const char *status =
-	    m->status != 0 ? CODE_OF(recommendation_status_codes, m->status) : "drafted";
-	const char *addressed_to = CODE_OF(addressed_to_codes, m->addressed_to);
-	const char *theme = CODE_OF(theme_codes, m->theme);
+	const char *status = m->status != 0 ? CODE_OF(recommendation_status, m->status) : "drafted";
+	const char *addressed_to = CODE_OF(addressed_to, m->addressed_to);
+	const char *theme = CODE_OF(recommendation_theme, m->theme);
 	char *org = case_int_param(req, st->org_id);
 	char *user = case_int_param(req, req->session.user_id);
 	if (org == NULL || user == NULL) {
@@ -447,7 +408,7 @@ static void recommendation_validate(struct request *req, const Tulay__V1__Create
 	else if (civil_date_cmp(&source, &today) > 0)
 		request_field_error(req, "source_date",
 				    "is in the future: the day the source document was issued");
-	if (CODE_OF(addressed_to_codes, m->addressed_to) == NULL)
+	if (CODE_OF(addressed_to, m->addressed_to) == NULL)
 		request_field_error(req, "addressed_to",
 				    "is required: receiving states, sending states, receiving "
 				    "and sending states, ASEAN, a national government or a "
@@ -457,7 +418,7 @@ static void recommendation_validate(struct request *req, const Tulay__V1__Create
 		request_field_error(req, "target_body", problem);
 	if (*m->country != '\0' && (problem = validate_country(m->country)) != NULL)
 		request_field_error(req, "country", problem);
-	if (CODE_OF(theme_codes, m->theme) == NULL)
+	if (CODE_OF(recommendation_theme, m->theme) == NULL)
 		request_field_error(req, "theme",
 				    "is required: wage protection, recruitment, access to "
 				    "justice, detention and deportation, social protection, "
@@ -568,7 +529,7 @@ static void recommendation_status_changed(struct request *req, enum db_outcome o
 void handle_change_recommendation_status(struct request *req)
 {
 	const Tulay__V1__ChangeRecommendationStatus *m = req->msg->change_recommendation_status;
-	const char *to = CODE_OF(recommendation_status_codes, m->status);
+	const char *to = CODE_OF(recommendation_status, m->status);
 	if (to == NULL)
 		request_field_error(req, "status",
 				    "is required: the status to move the recommendation to");

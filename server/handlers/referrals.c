@@ -47,20 +47,8 @@ const struct db_statement referrals_statements[] = {
 };
 const unsigned referrals_statements_count = N_ELEMS(referrals_statements);
 
-static const char *const status_codes[] = {
-    [TULAY__V1__REFERRAL_STATUS__REFERRAL_STATUS_PROPOSED] = "proposed",
-    [TULAY__V1__REFERRAL_STATUS__REFERRAL_STATUS_ACCEPTED] = "accepted",
-    [TULAY__V1__REFERRAL_STATUS__REFERRAL_STATUS_DECLINED] = "declined",
-    [TULAY__V1__REFERRAL_STATUS__REFERRAL_STATUS_REVOKED] = "revoked",
-};
-
-static const char *const consent_codes[] = {
-    [TULAY__V1__CONSENT_FORM__CONSENT_FORM_WRITTEN] = "written",
-    [TULAY__V1__CONSENT_FORM__CONSENT_FORM_VERBAL] = "verbal",
-    [TULAY__V1__CONSENT_FORM__CONSENT_FORM_RECORDED_MESSAGE] = "recorded_message",
-};
-
-static const char *const decision_codes[] = {
+/* The status each decision leads to. */
+static const char *const decision_statuses[] = {
     [TULAY__V1__REFERRAL_DECISION__REFERRAL_DECISION_ACCEPT] = "accepted",
     [TULAY__V1__REFERRAL_DECISION__REFERRAL_DECISION_DECLINE] = "declined",
     [TULAY__V1__REFERRAL_DECISION__REFERRAL_DECISION_REVOKE] = "revoked",
@@ -86,9 +74,9 @@ static Tulay__V1__Referral *referral_from_row(struct request *req, const PGresul
 	r->case_kind = arena_strdup(a, PQgetvalue(res, row, 2));
 	r->from_organisation = arena_strdup(a, PQgetvalue(res, row, 3));
 	r->to_organisation = arena_strdup(a, PQgetvalue(res, row, 4));
-	r->status = (Tulay__V1__ReferralStatus)VALUE_OF(status_codes, PQgetvalue(res, row, 5));
+	r->status = (Tulay__V1__ReferralStatus)VALUE_OF(referral_status, PQgetvalue(res, row, 5));
 	consent->given_on = arena_strdup(a, PQgetvalue(res, row, 6));
-	consent->form = (Tulay__V1__ConsentForm)VALUE_OF(consent_codes, PQgetvalue(res, row, 7));
+	consent->form = (Tulay__V1__ConsentForm)VALUE_OF(consent_form, PQgetvalue(res, row, 7));
 	r->consent = consent;
 	r->proposed_by = arena_strdup(a, PQgetvalue(res, row, 11));
 	r->proposed_at = strtoll(PQgetvalue(res, row, 12), NULL, 10);
@@ -221,7 +209,7 @@ static void referral_propose_submit(struct request *req)
 	snprintf(st->org, sizeof(st->org), "%lld", (long long)org);
 	snprintf(st->user, sizeof(st->user), "%lld", (long long)req->session.user_id);
 	snprintf(st->to, sizeof(st->to), "%lld", (long long)st->to_org);
-	const char *form = CODE_OF(consent_codes, m->consent->form);
+	const char *form = CODE_OF(consent_form, m->consent->form);
 	const char *parts[] = {st->org, m->reference, st->to, m->consent->given_on,
 			       form,    m->reason};
 	referral_hash(parts, N_ELEMS(parts), st->hash);
@@ -277,7 +265,7 @@ void handle_propose_referral(struct request *req)
 					    "is required: the date the worker consented");
 		else if ((problem = validate_date(m->consent->given_on, &given)) != NULL)
 			request_field_error(req, "consent.given_on", problem);
-		if (CODE_OF(consent_codes, m->consent->form) == NULL)
+		if (CODE_OF(consent_form, m->consent->form) == NULL)
 			request_field_error(req, "consent.form",
 					    "is required: written, verbal or recorded message");
 	}
@@ -359,7 +347,7 @@ static void referral_read_for_decision(struct request *req, enum db_outcome outc
 		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
 		return;
 	}
-	const char *decision = CODE_OF(decision_codes, m->decision);
+	const char *decision = TABLE_WORD(decision_statuses, m->decision);
 	const char *column = m->decision == TULAY__V1__REFERRAL_DECISION__REFERRAL_DECISION_REVOKE
 				 ? "revoke_reason"
 				 : "decision_reason";
@@ -398,7 +386,7 @@ void handle_decide_referral(struct request *req)
 		request_field_error(req, "referral_id", "is required: the referral's number");
 	if (m->expected_version < 0)
 		request_field_error(req, "expected_version", "must not be negative");
-	const char *decision = CODE_OF(decision_codes, m->decision);
+	const char *decision = TABLE_WORD(decision_statuses, m->decision);
 	if (decision == NULL)
 		request_field_error(req, "decision", "is required: accept, decline or revoke");
 	bool needs_reason = m->decision != TULAY__V1__REFERRAL_DECISION__REFERRAL_DECISION_ACCEPT;
@@ -478,7 +466,7 @@ void handle_list_referrals(struct request *req)
 	const char *direction = m->direction >= 0 && (size_t)m->direction < N_ELEMS(directions)
 				    ? directions[m->direction]
 				    : NULL;
-	const char *status = CODE_OF(status_codes, m->status);
+	const char *status = CODE_OF(referral_status, m->status);
 	if (direction == NULL)
 		request_field_error(req, "direction", "is not incoming, outgoing or all");
 	if (m->status != TULAY__V1__REFERRAL_STATUS__REFERRAL_STATUS_UNSPECIFIED && status == NULL)

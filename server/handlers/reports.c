@@ -41,39 +41,35 @@ struct dimension {
 	const char *name;
 	int pos; /* d1..d7; 0 for the organisation and the corridor */
 	enum dim_type type;
-	const char *const *codes; /* DIM_CODE: the codes, indexed by their enum */
-	size_t n_codes;
-	const char *problem; /* DIM_CODE: what to say of another value */
+	const ProtobufCEnumDescriptor *codes; /* DIM_CODE: the enum whose codes it holds */
+	const char *problem;                  /* DIM_CODE: what to say of another value */
 };
-
-#define CODES(table) (table), N_ELEMS(table)
 
 static const struct dimension claim_dims[] = {
-    {"corridor", 0, DIM_CORRIDOR, NULL, 0, NULL},
-    {"origin", 1, DIM_COUNTRY, NULL, 0, NULL},
-    {"destination", 2, DIM_COUNTRY, NULL, 0, NULL},
-    {"sector", 3, DIM_CODE, CODES(sector_codes), "is not a sector"},
-    {"employer", 4, DIM_TEXT, NULL, 0, NULL},
-    {"agency", 5, DIM_TEXT, NULL, 0, NULL},
-    {"forum", 6, DIM_CODE, CODES(forum_codes), "is not a forum"},
-    {"status", 7, DIM_CODE, CODES(claim_status_codes), "is not a status of claims"},
-    {"organisation", 0, DIM_ORG, NULL, 0, NULL},
+    {"corridor", 0, DIM_CORRIDOR, NULL, NULL},
+    {"origin", 1, DIM_COUNTRY, NULL, NULL},
+    {"destination", 2, DIM_COUNTRY, NULL, NULL},
+    {"sector", 3, DIM_CODE, ENUM_OF(sector), "is not a sector"},
+    {"employer", 4, DIM_TEXT, NULL, NULL},
+    {"agency", 5, DIM_TEXT, NULL, NULL},
+    {"forum", 6, DIM_CODE, ENUM_OF(claim_forum), "is not a forum"},
+    {"status", 7, DIM_CODE, ENUM_OF(claim_status), "is not a status of claims"},
+    {"organisation", 0, DIM_ORG, NULL, NULL},
 };
 static const struct dimension deportation_dims[] = {
-    {"from", 1, DIM_COUNTRY, NULL, 0, NULL},
-    {"to", 2, DIM_COUNTRY, NULL, 0, NULL},
-    {"ground", 3, DIM_CODE, CODES(ground_codes), "is not a ground of deportation"},
-    {"stage", 4, DIM_CODE, CODES(deportation_status_codes), "is not a stage"},
-    {"nationality", 5, DIM_COUNTRY, NULL, 0, NULL},
-    {"organisation", 0, DIM_ORG, NULL, 0, NULL},
+    {"from", 1, DIM_COUNTRY, NULL, NULL},
+    {"to", 2, DIM_COUNTRY, NULL, NULL},
+    {"ground", 3, DIM_CODE, ENUM_OF(deportation_ground), "is not a ground of deportation"},
+    {"stage", 4, DIM_CODE, ENUM_OF(deportation_status), "is not a stage"},
+    {"nationality", 5, DIM_COUNTRY, NULL, NULL},
+    {"organisation", 0, DIM_ORG, NULL, NULL},
 };
 static const struct dimension recommendation_dims[] = {
-    {"status", 1, DIM_CODE, CODES(recommendation_status_codes),
-     "is not a status of recommendations"},
-    {"target_body", 2, DIM_TEXT, NULL, 0, NULL},
-    {"theme", 3, DIM_CODE, CODES(theme_codes), "is not a theme"},
-    {"addressed_to", 4, DIM_CODE, CODES(addressed_to_codes), "is not an addressee"},
-    {"organisation", 0, DIM_ORG, NULL, 0, NULL},
+    {"status", 1, DIM_CODE, ENUM_OF(recommendation_status), "is not a status of recommendations"},
+    {"target_body", 2, DIM_TEXT, NULL, NULL},
+    {"theme", 3, DIM_CODE, ENUM_OF(recommendation_theme), "is not a theme"},
+    {"addressed_to", 4, DIM_CODE, ENUM_OF(addressed_to), "is not an addressee"},
+    {"organisation", 0, DIM_ORG, NULL, NULL},
 };
 
 struct report_kind {
@@ -95,13 +91,6 @@ static const struct report_kind kinds[] = {
     [TULAY__V1__REPORT_KIND__REPORT_KIND_RECOMMENDATIONS] =
 	{"recommendation", "recommendations", recommendation_dims, N_ELEMS(recommendation_dims),
 	 "status, target_body, theme, addressed_to or organisation"},
-};
-
-static const char *const period_codes[] = {
-    [TULAY__V1__REPORT_PERIOD__REPORT_PERIOD_NONE] = "",
-    [TULAY__V1__REPORT_PERIOD__REPORT_PERIOD_MONTH] = "month",
-    [TULAY__V1__REPORT_PERIOD__REPORT_PERIOD_QUARTER] = "quarter",
-    [TULAY__V1__REPORT_PERIOD__REPORT_PERIOD_YEAR] = "year",
 };
 
 /* The columns of report_cells' money measures are in the order of disclosure.h's M_*:
@@ -260,14 +249,14 @@ static const char *filter_value_problem(struct request *req, const struct dimens
 	case DIM_COUNTRY:
 		return validate_country(value);
 	case DIM_CODE:
-		if (value_of(dim->codes, dim->n_codes, value) > 0)
+		if (proto_value(dim->codes, value) > 0)
 			return NULL;
 		/* Name the values that would do: the fix is one of them. */
 		const char *problem = arena_printf(&req->arena, "'%.40s' %s:", value, dim->problem);
-		for (size_t i = 1; i < dim->n_codes && problem != NULL; i++)
-			if (dim->codes[i] != NULL)
-				problem = arena_printf(&req->arena, "%s%s %s", problem,
-						       i > 1 ? "," : "", dim->codes[i]);
+		for (size_t i = 0; proto_nth_value(dim->codes, i) != 0 && problem != NULL; i++)
+			problem =
+			    arena_printf(&req->arena, "%s%s %s", problem, i > 0 ? "," : "",
+					 proto_code(dim->codes, proto_nth_value(dim->codes, i)));
 		return problem != NULL ? problem : dim->problem;
 	case DIM_TEXT:
 		return validate_text(value, 1, REPORT_TEXT_MAX);
@@ -348,10 +337,12 @@ static bool report_read(struct request *req, struct report_state *st)
 			used[d->pos] = true;
 		st->groups[st->n_groups++] = d;
 	}
-	if ((size_t)m->period >= N_ELEMS(period_codes))
+	/* REPORT_PERIOD_NONE is "": no grouping by time. */
+	st->period = m->period == TULAY__V1__REPORT_PERIOD__REPORT_PERIOD_NONE
+			 ? ""
+			 : CODE_OF(report_period, m->period);
+	if (st->period == NULL)
 		request_field_error(req, "period", "is not a period: none, month, quarter or year");
-	else
-		st->period = period_codes[m->period];
 	int fy = 0, fm = 0, ty = 0, tm = 0;
 	bool has_from = *m->from_month != '\0', has_to = *m->to_month != '\0';
 	if (has_from && !parse_month(m->from_month, &fy, &fm))

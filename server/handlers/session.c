@@ -29,27 +29,6 @@ const struct db_statement session_statements[] = {
 };
 const unsigned session_statements_count = N_ELEMS(session_statements);
 
-static const char *const role_codes[] = {
-    [TULAY__V1__ROLE__ROLE_FIELD_OFFICER] = "field_officer",
-    [TULAY__V1__ROLE__ROLE_COORDINATOR] = "coordinator",
-    [TULAY__V1__ROLE__ROLE_ORG_ADMIN] = "org_admin",
-    [TULAY__V1__ROLE__ROLE_ADMIN] = "admin",
-};
-
-const char *role_code(int role)
-{
-	return role > 0 && (size_t)role < N_ELEMS(role_codes) ? role_codes[role] : NULL;
-}
-
-int role_from_code(const char *code)
-{
-	for (size_t i = 1; i < N_ELEMS(role_codes); i++) {
-		if (strcmp(role_codes[i], code) == 0)
-			return (int)i;
-	}
-	return TULAY__V1__ROLE__ROLE_UNSPECIFIED;
-}
-
 /* A login for a username that does not exist verifies against this hash anyway, so that
  * the answer takes as long as for a wrong password and says nothing about who exists. */
 static char decoy_hash[crypto_pwhash_STRBYTES];
@@ -99,7 +78,7 @@ static void session_bind_and_reply(struct request *req, const struct conn_sessio
 		req->conn->session = *s;
 		log_info("event=authenticated conn=%llu req=%llu user_id=%lld org_id=%lld role=%s",
 			 (unsigned long long)req->conn->id, (unsigned long long)req->seq,
-			 (long long)s->user_id, (long long)s->org_id, role_code(s->role));
+			 (long long)s->user_id, (long long)s->org_id, CODE_OF(role, s->role));
 	}
 	req->resp.body_case = TULAY__V1__RESPONSE__BODY_SESSION;
 	req->resp.session = msg;
@@ -235,7 +214,7 @@ static void login_user_loaded(struct request *req, enum db_outcome outcome)
 		snprintf(st->hash, sizeof(st->hash), "%s", PQgetvalue(res, 0, 2));
 		st->session.user_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 		st->session.org_id = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-		st->session.role = role_from_code(PQgetvalue(res, 0, 3));
+		st->session.role = VALUE_OF(role, PQgetvalue(res, 0, 3));
 		snprintf(st->session.username, sizeof(st->session.username), "%s",
 			 req->msg->login->username);
 		snprintf(st->session.org_acronym, sizeof(st->session.org_acronym), "%s",
@@ -304,7 +283,7 @@ static void authenticate_loaded(struct request *req, enum db_outcome outcome)
 	st->session.user_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	st->session.org_id = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
 	snprintf(st->session.username, sizeof(st->session.username), "%s", PQgetvalue(res, 0, 2));
-	st->session.role = role_from_code(PQgetvalue(res, 0, 3));
+	st->session.role = VALUE_OF(role, PQgetvalue(res, 0, 3));
 	snprintf(st->session.org_acronym, sizeof(st->session.org_acronym), "%s",
 		 PQgetvalue(res, 0, 4));
 	st->session.expires_at = strtoll(PQgetvalue(res, 0, 5), NULL, 10);

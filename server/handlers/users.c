@@ -55,7 +55,7 @@ static Tulay__V1__User *user_from_row(struct request *req, const PGresult *res, 
 	u->id = strtoll(PQgetvalue(res, row, 0), NULL, 10);
 	u->username = arena_strdup(&req->arena, PQgetvalue(res, row, 1));
 	u->organisation = arena_strdup(&req->arena, PQgetvalue(res, row, 2));
-	u->role = (Tulay__V1__Role)role_from_code(PQgetvalue(res, row, 3));
+	u->role = (Tulay__V1__Role)VALUE_OF(role, PQgetvalue(res, row, 3));
 	u->disabled = strcmp(PQgetvalue(res, row, 4), "t") == 0;
 	u->version = strtoll(PQgetvalue(res, row, 5), NULL, 10);
 	u->created_at = strtoll(PQgetvalue(res, row, 6), NULL, 10);
@@ -138,10 +138,10 @@ static void user_hashed(struct request *req, bool ok)
 	db_param_text(q, st->org_param);
 	db_param_text(q, m->username);
 	db_param_text(q, st->hash);
-	db_param_text(q, role_code(m->role));
+	db_param_text(q, CODE_OF(role, m->role));
 	q = db_job_add(&req->job, "user_by_key");
 	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
-	request_audit(req, "create_user", m->username, role_code(m->role));
+	request_audit(req, "create_user", m->username, CODE_OF(role, m->role));
 	request_db(req, user_created);
 }
 
@@ -158,7 +158,7 @@ static void user_create_resolved(struct request *req)
 	 * must not be stored in a fast hash), so a retry never changes it. */
 	crypto_generichash_state h;
 	crypto_generichash_init(&h, NULL, 0, sizeof(st->request_hash));
-	const char *parts[] = {st->org_param, m->username, role_code(m->role)};
+	const char *parts[] = {st->org_param, m->username, CODE_OF(role, m->role)};
 	for (size_t i = 0; i < N_ELEMS(parts); i++)
 		crypto_generichash_update(&h, (const uint8_t *)parts[i], strlen(parts[i]) + 1);
 	crypto_generichash_final(&h, st->request_hash, sizeof(st->request_hash));
@@ -178,7 +178,7 @@ void handle_create_user(struct request *req)
 		request_field_error(req, "idempotency_key", problem);
 	if ((problem = validate_username(m->username)) != NULL)
 		request_field_error(req, "username", problem);
-	if (role_code(m->role) == NULL)
+	if (CODE_OF(role, m->role) == NULL)
 		request_field_error(req, "role",
 				    "is required: field officer, coordinator, org admin or admin");
 	if ((problem = validate_password(m->password)) != NULL)

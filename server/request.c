@@ -5,6 +5,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "common.h"
 #include "dispatch.h"
 #include "handlers/handlers.h"
@@ -115,6 +117,64 @@ void request_field_error(struct request *req, const char *field, const char *pro
 bool request_has_field_errors(const struct request *req)
 {
 	return req->status.n_field_errors > 0;
+}
+
+void request_fail_oom(struct request *req)
+{
+	request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+}
+
+bool request_oom(struct request *req, const void *p)
+{
+	if (p != NULL)
+		return false;
+	request_fail_oom(req);
+	return true;
+}
+
+char *request_array_param(struct request *req, const char *const *values, size_t n)
+{
+	size_t cap = 3; /* "{", "}" and the NUL */
+	for (size_t i = 0; i < n; i++)
+		cap += values[i] != NULL ? 2 * strlen(values[i]) + 3 : sizeof("NULL,");
+	char *out = request_alloc(req, cap);
+	if (out == NULL)
+		return NULL;
+	char *p = out;
+	*p++ = '{';
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			*p++ = ',';
+		if (values[i] == NULL) {
+			memcpy(p, "NULL", 4);
+			p += 4;
+			continue;
+		}
+		*p++ = '"';
+		for (const char *v = values[i]; *v != '\0'; v++) {
+			if (*v == '"' || *v == '\\')
+				*p++ = '\\';
+			*p++ = *v;
+		}
+		*p++ = '"';
+	}
+	*p++ = '}';
+	*p = '\0';
+	return out;
+}
+
+const char *request_bytea_text(struct request *req, const uint8_t *bytes, size_t len, bool *oom)
+{
+	if (bytes == NULL)
+		return NULL;
+	char *text = request_alloc(req, 2 * len + 3);
+	if (text == NULL) {
+		*oom = true;
+		return NULL;
+	}
+	memcpy(text, "\\x", 2);
+	sodium_bin2hex(text + 2, 2 * len + 1, bytes, len);
+	return text;
 }
 
 void request_fail_invalid(struct request *req, const char *message)
@@ -345,7 +405,7 @@ void request_offload(struct request *req, void (*work)(struct request *req),
 void request_db(struct request *req, void (*done)(struct request *req, enum db_outcome outcome))
 {
 	if (!request_wrap_job(req)) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	/* A batch shares one transaction, so only jobs that set their own context first may

@@ -67,6 +67,23 @@ void request_reply(struct request *req);
  * NULL gives a generic sentence). */
 void request_fail(struct request *req, Tulay__V1__Code code, const char *message);
 
+/* Ends the request with RESOURCE_EXHAUSTED, "out of memory": its arena is full or
+ * malloc failed. */
+void request_fail_oom(struct request *req);
+
+/* When `p` is NULL (an allocation failed), ends the request as request_fail_oom does and
+ * returns true; else false: `if (request_oom(req, p)) return;`. */
+bool request_oom(struct request *req, const void *p);
+
+/* A PostgreSQL array literal of `values` as the text of a text[], integer[] or bytea[]
+ * parameter, in the arena: every element quoted, '"' and '\' escaped ({"a","b\"c"}),
+ * NULL ones as NULL; NULL when out of memory. The one way handlers pass arrays. */
+char *request_array_param(struct request *req, const char *const *values, size_t n);
+
+/* `bytes` as the text of a bytea ("\x0a1b..."), in the arena, for request_array_param;
+ * NULL for NULL bytes, and when out of memory (*oom then). */
+const char *request_bytea_text(struct request *req, const uint8_t *bytes, size_t len, bool *oom);
+
 /* Records that `field` (its path in the request message, e.g. "amount_claimed.currency")
  * is invalid because of `problem` (static or arena storage). */
 void request_field_error(struct request *req, const char *field, const char *problem);

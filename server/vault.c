@@ -191,9 +191,23 @@ void vault_index(int64_t org_id, const char *id_number, uint8_t out[VAULT_INDEX_
 	crypto_generichash_final(&h, out, VAULT_INDEX_BYTES);
 }
 
-void vault_request_hash_init(crypto_generichash_state *state, size_t out_len)
+void vault_fingerprint_start(crypto_generichash_state *state, size_t out_len)
 {
 	crypto_generichash_init(state, keys->request_hash, sizeof(keys->request_hash), out_len);
+}
+
+void vault_fingerprint_add(crypto_generichash_state *state, const char *const *parts, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		crypto_generichash_update(state, (const uint8_t *)parts[i], strlen(parts[i]) + 1);
+}
+
+void vault_fingerprint(const char *const *parts, size_t n, uint8_t *out, size_t out_len)
+{
+	crypto_generichash_state h;
+	vault_fingerprint_start(&h, out_len);
+	vault_fingerprint_add(&h, parts, n);
+	crypto_generichash_final(&h, out, out_len);
 }
 
 const uint8_t *vault_cell_key(void)

@@ -54,9 +54,16 @@ char *vault_open(struct arena *a, const uint8_t *sealed, size_t len,
  * form (upper case, without spaces, '-', '.' and '/'), so "ab 123-456" finds "AB123456". */
 void vault_index(int64_t org_id, const char *id_number, uint8_t out[VAULT_INDEX_BYTES]);
 
-/* Starts a keyed hash of a request's content (its idempotency fingerprint): unlike a
- * plain hash it cannot be brute-forced back to low-entropy personal data. */
-void vault_request_hash_init(crypto_generichash_state *state, size_t out_len);
+/* A request's fingerprint, stored with what it created so that a retry is recognised and
+ * a reused idempotency key with other content refused: a keyed hash (the deployment's
+ * request key: unlike a plain hash it cannot be brute-forced back to low-entropy personal
+ * data) of `parts`, each with its terminating NUL (no part holds one), in order. */
+void vault_fingerprint(const char *const *parts, size_t n, uint8_t *out, size_t out_len);
+
+/* The same in steps, for requests with lists: start, add parts, then
+ * crypto_generichash_final(state, out, out_len). */
+void vault_fingerprint_start(crypto_generichash_state *state, size_t out_len);
+void vault_fingerprint_add(crypto_generichash_state *state, const char *const *parts, size_t n);
 
 /* The key of report cell-key perturbation (crypto_generichash_KEYBYTES bytes): the same
  * on every tulayd of a deployment, so that the same cases always get the same noise,

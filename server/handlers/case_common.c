@@ -131,24 +131,12 @@ void case_check_code_list(struct request *req, const char *field, const Protobuf
 char *case_code_list_param(struct request *req, const ProtobufCEnumDescriptor *e, const int *values,
 			   size_t n)
 {
-	size_t cap = 3; /* "{", "}" and the NUL */
-	for (size_t i = 0; i < n; i++)
-		cap += strlen(proto_code(e, values[i])) + 1;
-	char *out = request_alloc(req, cap);
-	if (out == NULL)
+	const char **codes = request_alloc(req, sizeof(*codes) * (n + 1));
+	if (codes == NULL)
 		return NULL;
-	size_t len = 0;
-	out[len++] = '{';
-	for (size_t i = 0; i < n; i++) {
-		const char *code = proto_code(e, values[i]);
-		if (i > 0)
-			out[len++] = ',';
-		memcpy(out + len, code, strlen(code));
-		len += strlen(code);
-	}
-	out[len++] = '}';
-	out[len] = '\0';
-	return out;
+	for (size_t i = 0; i < n; i++)
+		codes[i] = proto_code(e, values[i]);
+	return request_array_param(req, codes, n);
 }
 
 int *case_code_list_values(struct request *req, const char *list, const ProtobufCEnumDescriptor *e,
@@ -236,7 +224,7 @@ bool case_timeline(struct request *req, const PGresult *res, int64_t org_id,
 	int rows = PQntuples(res);
 	Tulay__V1__CaseEvent **list = request_alloc(req, sizeof(*list) * (size_t)(rows + 1));
 	if (list == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return false;
 	}
 	for (int i = 0; i < rows; i++) {
@@ -284,7 +272,7 @@ struct case_write *case_write_begin(struct request *req, const ProtobufCBinaryDa
 	}
 	struct case_write *st = request_alloc(req, sizeof(*st));
 	if (st == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return NULL;
 	}
 	const char *problem;
@@ -321,11 +309,11 @@ void case_write_finish(struct request *req, struct case_write *st, int64_t org_i
 	snprintf(st->org, sizeof(st->org), "%lld", (long long)org_id);
 	snprintf(st->user, sizeof(st->user), "%lld", (long long)req->session.user_id);
 	crypto_generichash_state h;
-	vault_request_hash_init(&h, sizeof(st->hash));
+	vault_fingerprint_start(&h, sizeof(st->hash));
 	/* The organisation of the case is part of what was asked. */
-	crypto_generichash_update(&h, (const uint8_t *)st->org, strlen(st->org) + 1);
-	for (size_t i = 0; i < n; i++)
-		crypto_generichash_update(&h, (const uint8_t *)parts[i], strlen(parts[i]) + 1);
+	const char *org = st->org;
+	vault_fingerprint_add(&h, &org, 1);
+	vault_fingerprint_add(&h, parts, n);
 	crypto_generichash_final(&h, st->hash, sizeof(st->hash));
 }
 

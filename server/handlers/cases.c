@@ -187,13 +187,13 @@ static void cases_listed(struct request *req, enum db_outcome outcome)
 	Tulay__V1__CaseList *list = request_alloc(req, sizeof(*list));
 	Tulay__V1__CaseSummary **items = request_alloc(req, sizeof(*items) * (size_t)(n + 1));
 	if (list == NULL || items == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	tulay__v1__case_list__init(list);
 	for (int i = 0; i < n; i++) {
 		if ((items[i] = case_summary_from_row(req, res, i)) == NULL) {
-			request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+			request_fail_oom(req);
 			return;
 		}
 	}
@@ -206,7 +206,7 @@ static void cases_listed(struct request *req, enum db_outcome outcome)
 		char *token =
 		    arena_strdup(&req->arena, PQgetvalue(res, n - 1, CASE_COLUMN_CASE_ID));
 		if (token == NULL) {
-			request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+			request_fail_oom(req);
 			return;
 		}
 		list->next_page_token = token;
@@ -225,7 +225,7 @@ static void case_list_submit(struct request *req)
 	char *org = case_int_param(req, st->org_id);
 	char *fetch = case_int_param(req, (long long)st->limit + 1);
 	if (org == NULL || fetch == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	struct db_query *q = db_job_add(&req->job, m->shared ? "case_list_shared" : "case_list");
@@ -245,7 +245,7 @@ static void case_list_submit(struct request *req)
 	if (*m->id_number != '\0') {
 		uint8_t *index = arena_alloc(&req->arena, VAULT_INDEX_BYTES);
 		if (index == NULL) {
-			request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+			request_fail_oom(req);
 			return;
 		}
 		vault_index(st->org_id, m->id_number, index);
@@ -347,7 +347,7 @@ void handle_list_cases(struct request *req)
 	}
 	struct case_list_state *st = request_alloc(req, sizeof(*st));
 	if (st == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	st->limit = m->limit != 0 ? m->limit : CASE_LIST_DEFAULT;

@@ -259,7 +259,7 @@ static Tulay__V1__Claim *claim_build(struct request *req, const PGresult *res)
 {
 	Tulay__V1__Claim *claim = claim_from_row(req, res, 0);
 	if (claim == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return NULL;
 	}
 	if (!claim_open_identity(req, res, 0, claim)) {
@@ -414,7 +414,7 @@ static void claim_created(struct request *req, enum db_outcome outcome)
 	if (claim != NULL && st->duplicates >= 0 &&
 	    !case_references(req, request_result(req, st->duplicates), &claim->possible_duplicates,
 			     &claim->n_possible_duplicates)) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	if (claim != NULL)
@@ -458,34 +458,18 @@ static bool claim_detail_params(struct request *req, const Tulay__V1__CreateClai
 	       (m->actual_wage == NULL || values[5] != NULL);
 }
 
-/* Appends "\\x<hex>" (or NULL) as an element of a bytea[] literal. */
-static void bytea_element(char *out, const uint8_t *bytes, size_t len, bool first)
-{
-	char *end = out + strlen(out);
-	if (!first)
-		*end++ = ',';
-	if (bytes == NULL) {
-		strcpy(end, "NULL");
-		return;
-	}
-	strcpy(end, "\"\\\\x");
-	end += 4;
-	sodium_bin2hex(end, 2 * len + 1, bytes, len);
-	strcat(end, "\"");
-}
-
 /* The co-workers' sealed names, ID numbers, phones and ID number indexes as four bytea[]
  * literals, positions 1.. in order. Returns false when memory runs out. */
 static bool claim_seal_co_workers(struct request *req, const Tulay__V1__CreateClaim *m,
 				  int64_t org_id, char *out[4])
 {
 	const ProtobufCBinaryData *key = &m->idempotency_key;
-	/* Generous: each element is at most a 4000-byte sealed value in hex plus quotes. */
-	size_t cap = 3 + m->n_co_workers * (2 * (VAULT_INDEX_BYTES + 2 * 200 + 64) + 8);
+	const char **columns[4];
+	bool oom = false;
 	for (size_t i = 0; i < 4; i++) {
-		if ((out[i] = request_alloc(req, cap * 4)) == NULL)
+		if ((columns[i] = request_alloc(req, sizeof(char *) * (m->n_co_workers + 1))) ==
+		    NULL)
 			return false;
-		strcpy(out[i], "{");
 	}
 	for (size_t w = 0; w < m->n_co_workers; w++) {
 		const Tulay__V1__Worker *cw = m->co_workers[w];
@@ -503,16 +487,17 @@ static bool claim_seal_co_workers(struct request *req, const Tulay__V1__CreateCl
 				if (sealed == NULL)
 					return false;
 			}
-			bytea_element(out[i], sealed, len, w == 0);
+			columns[i][w] = request_bytea_text(req, sealed, len, &oom);
 		}
 		uint8_t index[VAULT_INDEX_BYTES];
 		if (*cw->id_number != '\0')
 			vault_index(org_id, cw->id_number, index);
-		bytea_element(out[3], *cw->id_number != '\0' ? index : NULL, sizeof(index), w == 0);
+		columns[3][w] = request_bytea_text(req, *cw->id_number != '\0' ? index : NULL,
+						   sizeof(index), &oom);
 	}
-	for (size_t i = 0; i < 4; i++)
-		strcat(out[i], "}");
-	return true;
+	for (size_t i = 0; i < 4 && !oom; i++)
+		oom = (out[i] = request_array_param(req, columns[i], m->n_co_workers)) == NULL;
+	return !oom;
 }
 
 static void claim_create_submit(struct request *req)
@@ -540,33 +525,32 @@ static void claim_create_submit(struct request *req)
 	/* Keyed: the stored fingerprint covers the worker's identity too, and a plain hash of
 	 * an ID number could be brute-forced back. */
 	crypto_generichash_state h;
-	vault_request_hash_init(&h, sizeof(st->hash));
-	for (size_t i = 0; i < N_ELEMS(parts); i++)
-		crypto_generichash_update(&h, (const uint8_t *)parts[i], strlen(parts[i]) + 1);
-	for (size_t i = 0; i < N_ELEMS(identity_columns); i++)
-		crypto_generichash_update(&h, (const uint8_t *)worker_field(m, i),
-					  strlen(worker_field(m, i)) + 1);
+	vault_fingerprint_start(&h, sizeof(st->hash));
+	vault_fingerprint_add(&h, parts, N_ELEMS(parts));
+	for (size_t i = 0; i < N_ELEMS(identity_columns); i++) {
+		const char *field = worker_field(m, i);
+		vault_fingerprint_add(&h, &field, 1);
+	}
 	struct claim_detail_params dp;
 	if (!claim_detail_params(req, m, &dp)) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	for (size_t i = 0; i < N_ELEMS(dp.values); i++) {
 		const char *v = dp.values[i] != NULL ? dp.values[i] : "\x01"; /* NULL != "" */
-		crypto_generichash_update(&h, (const uint8_t *)v, strlen(v) + 1);
+		vault_fingerprint_add(&h, &v, 1);
 	}
-	crypto_generichash_update(&h, (const uint8_t *)m->office, strlen(m->office) + 1);
+	const char *office = m->office;
+	vault_fingerprint_add(&h, &office, 1);
 	for (size_t w = 0; w < m->n_co_workers; w++) {
 		const Tulay__V1__Worker *cw = m->co_workers[w];
 		const char *fields[] = {cw->name, cw->id_number, cw->phone};
-		for (size_t i = 0; i < N_ELEMS(fields); i++)
-			crypto_generichash_update(&h, (const uint8_t *)fields[i],
-						  strlen(fields[i]) + 1);
+		vault_fingerprint_add(&h, fields, N_ELEMS(fields));
 	}
 	crypto_generichash_final(&h, st->hash, sizeof(st->hash));
 	char *co_workers[4];
 	if (!claim_seal_co_workers(req, m, st->org_id, co_workers)) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 
@@ -580,7 +564,7 @@ static void claim_create_submit(struct request *req)
 					    m->idempotency_key.data, m->idempotency_key.len};
 		sealed[i] = vault_seal(&req->arena, worker_field(m, i), &place, &sealed_len[i]);
 		if (sealed[i] == NULL) {
-			request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+			request_fail_oom(req);
 			return;
 		}
 	}
@@ -593,7 +577,7 @@ static void claim_create_submit(struct request *req)
 	char *amount = case_int_param(req, m->amount_claimed->minor_units);
 	char *nworkers = case_int_param(req, st->workers);
 	if (org_id == NULL || user_id == NULL || amount == NULL || nworkers == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	struct db_query *q = db_job_add(&req->job, "claim_create");
@@ -800,7 +784,7 @@ void handle_create_claim(struct request *req)
 	}
 	struct claim_create_state *st = request_alloc(req, sizeof(*st));
 	if (st == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	st->workers = m->workers == 0 ? 1 : m->workers;
@@ -842,7 +826,7 @@ static void claim_get_submit(struct request *req)
 	struct claim_read_state *st = req->state;
 	st->org_param = case_int_param(req, st->org_id);
 	if (st->org_param == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	struct db_query *q = db_job_add(&req->job, "claim_by_reference");
@@ -875,7 +859,7 @@ void handle_get_claim(struct request *req)
 	}
 	struct claim_read_state *st = request_alloc(req, sizeof(*st));
 	if (st == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	req->state = st;
@@ -897,13 +881,13 @@ static void claims_listed(struct request *req, enum db_outcome outcome)
 	Tulay__V1__ClaimList *list = request_alloc(req, sizeof(*list));
 	Tulay__V1__Claim **items = request_alloc(req, sizeof(*items) * (size_t)(n + 1));
 	if (list == NULL || items == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	tulay__v1__claim_list__init(list);
 	for (int i = 0; i < n; i++) {
 		if ((items[i] = claim_from_row(req, res, i)) == NULL) {
-			request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+			request_fail_oom(req);
 			return;
 		}
 	}
@@ -929,7 +913,7 @@ static void claim_list_submit(struct request *req)
 	st->org_param = case_int_param(req, st->org_id);
 	char *fetch = case_int_param(req, (long long)st->limit + 1);
 	if (st->org_param == NULL || fetch == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	struct db_query *q = db_job_add(&req->job, "claim_list");
@@ -942,7 +926,7 @@ static void claim_list_submit(struct request *req)
 	if (*m->worker_id_number != '\0') {
 		uint8_t *index = arena_alloc(&req->arena, VAULT_INDEX_BYTES);
 		if (index == NULL) {
-			request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+			request_fail_oom(req);
 			return;
 		}
 		vault_index(st->org_id, m->worker_id_number, index);
@@ -984,7 +968,7 @@ void handle_list_claims(struct request *req)
 	}
 	struct claim_read_state *st = request_alloc(req, sizeof(*st));
 	if (st == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	st->limit = m->limit != 0 ? m->limit : CLAIM_LIST_DEFAULT;
@@ -1017,7 +1001,7 @@ static void claim_write_resolved(struct request *req)
 		cw->sealed = case_seal(req, cw->w->org_id, "case_events", "text", cw->key->data,
 				       cw->key->len, cw->text, &cw->sealed_len);
 		if (cw->sealed == NULL) {
-			request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+			request_fail_oom(req);
 			return;
 		}
 	}
@@ -1034,7 +1018,7 @@ static void claim_write_start(struct request *req, struct case_write *w,
 	struct claim_write *cw = request_alloc(req, sizeof(*cw));
 	const char **copy = request_alloc(req, sizeof(*copy) * n);
 	if (cw == NULL || copy == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	memcpy(copy, parts, sizeof(*copy) * n);
@@ -1289,7 +1273,7 @@ void handle_update_claim_amounts(struct request *req)
 	char *recovered = money_minor_param(req, m->amount_recovered);
 	if ((m->amount_awarded != NULL && awarded == NULL) ||
 	    (m->amount_recovered != NULL && recovered == NULL)) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	const char *parts[] = {m->reference,
@@ -1355,7 +1339,7 @@ void handle_record_payment(struct request *req)
 		return;
 	char *amount = money_minor_param(req, m->amount);
 	if (amount == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	const char *parts[] = {m->reference, amount, m->amount->currency, w->occurred_on,

@@ -243,7 +243,7 @@ static Tulay__V1__Deportation *deportation_build(struct request *req, const PGre
 	Tulay__V1__Deportation *d = deportation_from_row(req, res);
 	Tulay__V1__Person *p = request_alloc(req, sizeof(*p));
 	if (d == NULL || p == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return NULL;
 	}
 	tulay__v1__person__init(p);
@@ -411,7 +411,7 @@ static void deportation_created(struct request *req, enum db_outcome outcome)
 	if (d != NULL && st->indexed &&
 	    !case_references(req, request_result(req, 2), &d->possible_duplicates,
 			     &d->n_possible_duplicates)) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	if (d != NULL)
@@ -470,7 +470,7 @@ static void deportation_create_submit(struct request *req)
 	if (grounds == NULL || w == NULL ||
 	    !seal_person_part(req, st, PERSON_NAME, name, &sealed_name, &name_len) ||
 	    !seal_person_part(req, st, PERSON_ID, id_number, &sealed_id, &id_len)) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	st->indexed = *id_number != '\0';
@@ -550,7 +550,7 @@ void handle_create_deportation(struct request *req)
 	}
 	struct deportation_create_state *st = request_alloc(req, sizeof(*st));
 	if (st == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	deportation_validate(req, m, st->dates);
@@ -593,7 +593,7 @@ static void deportation_get_submit(struct request *req)
 	const Tulay__V1__GetDeportation *m = req->msg->get_deportation;
 	struct deportation_read_state *st = req->state;
 	if ((st->org_param = case_int_param(req, st->org_id)) == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	struct db_query *q = db_job_add(&req->job, "deportation_by_reference");
@@ -617,7 +617,7 @@ void handle_get_deportation(struct request *req)
 	}
 	struct deportation_read_state *st = request_alloc(req, sizeof(*st));
 	if (st == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	req->state = st;
@@ -701,7 +701,7 @@ static void deportation_stage_submit(struct request *req)
 	if (*m->note != '\0' &&
 	    (sealed = case_seal(req, w->org_id, "case_events", "text", m->idempotency_key.data,
 				m->idempotency_key.len, m->note, &sealed_len)) == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	struct db_query *q = db_job_add(&req->job, "deportation_stage");
@@ -730,7 +730,7 @@ void handle_record_deportation_stage(struct request *req)
 	const Tulay__V1__RecordDeportationStage *m = req->msg->record_deportation_stage;
 	struct deportation_stage_state *st = request_alloc(req, sizeof(*st));
 	if (st == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	const char *problem;
@@ -791,7 +791,7 @@ static void intervention_submit(struct request *req)
 	if (*m->text != '\0' &&
 	    (sealed = case_seal(req, w->org_id, "case_events", "text", m->idempotency_key.data,
 				m->idempotency_key.len, m->text, &sealed_len)) == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	struct db_query *q = db_job_add(&req->job, "deportation_intervention");

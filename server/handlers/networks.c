@@ -100,14 +100,6 @@ const struct db_statement networks_statements[] = {
 };
 const unsigned networks_statements_count = N_ELEMS(networks_statements);
 
-static bool oom(struct request *req, const void *p)
-{
-	if (p != NULL)
-		return false;
-	request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
-	return true;
-}
-
 /* One actor of a membership (who proposed, decided or ended it) from its three columns
  * starting at `col`. False when out of memory. */
 static bool membership_actor(struct request *req, const PGresult *res, int row, int col, char **org,
@@ -181,10 +173,10 @@ static bool rows_to_array(struct request *req, const PGresult *res,
 {
 	int n = PQntuples(res);
 	void **items = request_alloc(req, sizeof(*items) * (size_t)(n + 1));
-	if (oom(req, items))
+	if (request_oom(req, items))
 		return false;
 	for (int i = 0; i < n; i++) {
-		if (oom(req, items[i] = from_row(req, res, i)))
+		if (request_oom(req, items[i] = from_row(req, res, i)))
 			return false;
 	}
 	*out = items;
@@ -205,10 +197,10 @@ static void organisation_loaded(struct request *req, enum db_outcome outcome)
 		return;
 	}
 	Tulay__V1__OrganisationDetail *d = request_alloc(req, sizeof(*d));
-	if (oom(req, d))
+	if (request_oom(req, d))
 		return;
 	tulay__v1__organisation_detail__init(d);
-	if (oom(req, d->organisation = org_from_row(req, request_result(req, 0), 0)))
+	if (request_oom(req, d->organisation = org_from_row(req, request_result(req, 0), 0)))
 		return;
 	typedef void *(*row_fn)(struct request *, const PGresult *, int);
 	if (!rows_to_array(req, request_result(req, 1), (row_fn)office_from_row,
@@ -235,7 +227,7 @@ void handle_get_organisation(struct request *req)
 {
 	char *acronym = request_alloc(req, 24);
 	const char *given = req->msg->get_organisation->acronym;
-	if (oom(req, acronym))
+	if (request_oom(req, acronym))
 		return;
 	validate_upper(given, acronym, 24);
 	if (strlen(given) >= 24 || validate_acronym(acronym) != NULL) {
@@ -274,7 +266,7 @@ static struct membership_state *membership_sides(struct request *req, const char
 						 const char *member)
 {
 	struct membership_state *st = request_alloc(req, sizeof(*st));
-	if (oom(req, st))
+	if (request_oom(req, st))
 		return NULL;
 	req->state = st;
 	acronym_field(req, "network", network, st->network);
@@ -305,7 +297,7 @@ static void membership_reply(struct request *req, const PGresult *res, bool in_e
 		return;
 	}
 	Tulay__V1__Membership *m = membership_from_row(req, res, 0);
-	if (oom(req, m))
+	if (request_oom(req, m))
 		return;
 	req->resp.body_case = TULAY__V1__RESPONSE__BODY_MEMBERSHIP;
 	req->resp.membership = m;
@@ -401,13 +393,9 @@ void handle_add_membership(struct request *req)
 				       "only an admin or an organisation admin of either side "
 				       "proposes a membership"))
 		return;
-	crypto_generichash_state h;
-	vault_request_hash_init(&h, sizeof(st->hash));
 	const char *parts[] = {st->network, st->member, role, m->since,
 			       m->shares_aggregates ? "t" : "f"};
-	for (size_t i = 0; i < N_ELEMS(parts); i++)
-		crypto_generichash_update(&h, (const uint8_t *)parts[i], strlen(parts[i]) + 1);
-	crypto_generichash_final(&h, st->hash, sizeof(st->hash));
+	vault_fingerprint(parts, N_ELEMS(parts), st->hash, sizeof(st->hash));
 
 	struct db_query *q = db_job_add(&req->job, "membership_propose");
 	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
@@ -565,7 +553,7 @@ void handle_end_membership(struct request *req)
 				       "a membership"))
 		return;
 	char *version = arena_printf(&req->arena, "%lld", (long long)e->expected_version);
-	if (oom(req, version))
+	if (request_oom(req, version))
 		return;
 	struct db_query *q = db_job_add(&req->job, "membership_end");
 	db_param_text(q, st->network);
@@ -615,7 +603,7 @@ static void office_added(struct request *req, enum db_outcome outcome)
 		return;
 	}
 	Tulay__V1__Office *o = office_from_row(req, res, 0);
-	if (oom(req, o))
+	if (request_oom(req, o))
 		return;
 	req->resp.body_case = TULAY__V1__RESPONSE__BODY_OFFICE;
 	req->resp.office = o;
@@ -627,14 +615,10 @@ static void office_resolved(struct request *req)
 	const Tulay__V1__AddOffice *m = req->msg->add_office;
 	struct office_state *st = req->state;
 	st->org_param = arena_printf(&req->arena, "%lld", (long long)st->org_id);
-	if (oom(req, st->org_param))
+	if (request_oom(req, st->org_param))
 		return;
-	crypto_generichash_state h;
-	vault_request_hash_init(&h, sizeof(st->hash));
 	const char *parts[] = {st->org_param, m->name, m->city, m->country};
-	for (size_t i = 0; i < N_ELEMS(parts); i++)
-		crypto_generichash_update(&h, (const uint8_t *)parts[i], strlen(parts[i]) + 1);
-	crypto_generichash_final(&h, st->hash, sizeof(st->hash));
+	vault_fingerprint(parts, N_ELEMS(parts), st->hash, sizeof(st->hash));
 	struct db_query *q = db_job_add(&req->job, "office_add");
 	db_param_text(q, st->org_param);
 	db_param_text(q, m->name);
@@ -674,7 +658,7 @@ void handle_add_office(struct request *req)
 		return;
 	}
 	struct office_state *st = request_alloc(req, sizeof(*st));
-	if (oom(req, st))
+	if (request_oom(req, st))
 		return;
 	req->state = st;
 	orgs_resolve(req, m->organisation, "organisation",

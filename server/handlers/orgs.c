@@ -9,6 +9,7 @@
 #include "request.h"
 #include "server.h"
 #include "validate.h"
+#include "vault.h"
 
 #define ORG_LIST_DEFAULT 50
 #define ORG_LIST_MAX     500
@@ -90,7 +91,7 @@ void handle_create_organisation(struct request *req)
 	}
 	struct org_create_state *st = request_alloc(req, sizeof(*st));
 	if (st == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	req->state = st;
@@ -119,12 +120,8 @@ void handle_create_organisation(struct request *req)
 
 	/* What the request asks for, so a reused key with other content is told apart from
 	 * a retry. Fields are NUL-separated: none can contain NUL. */
-	crypto_generichash_state h;
-	crypto_generichash_init(&h, NULL, 0, sizeof(st->hash));
 	const char *parts[] = {st->acronym, m->name, kind, m->country};
-	for (size_t i = 0; i < N_ELEMS(parts); i++)
-		crypto_generichash_update(&h, (const uint8_t *)parts[i], strlen(parts[i]) + 1);
-	crypto_generichash_final(&h, st->hash, sizeof(st->hash));
+	vault_fingerprint(parts, N_ELEMS(parts), st->hash, sizeof(st->hash));
 
 	struct db_query *q = db_job_add(&req->job, "org_create");
 	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
@@ -154,13 +151,13 @@ static void orgs_listed(struct request *req, enum db_outcome outcome)
 	Tulay__V1__OrganisationList *list = request_alloc(req, sizeof(*list));
 	Tulay__V1__Organisation **items = request_alloc(req, sizeof(*items) * (size_t)(n + 1));
 	if (list == NULL || items == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	tulay__v1__organisation_list__init(list);
 	for (int i = 0; i < n; i++) {
 		if ((items[i] = org_from_row(req, res, i)) == NULL) {
-			request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+			request_fail_oom(req);
 			return;
 		}
 	}
@@ -187,7 +184,7 @@ void handle_list_organisations(struct request *req)
 	unsigned *limit = request_alloc(req, sizeof(*limit));
 	char *fetch = arena_printf(&req->arena, "%u", (m->limit ? m->limit : ORG_LIST_DEFAULT) + 1);
 	if (limit == NULL || fetch == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	*limit = m->limit ? m->limit : ORG_LIST_DEFAULT;
@@ -242,7 +239,7 @@ void orgs_resolve(struct request *req, const char *acronym, const char *field, b
 {
 	struct org_resolve_state *st = request_alloc(req, sizeof(*st));
 	if (st == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	validate_upper(acronym, st->acronym, sizeof(st->acronym));

@@ -165,7 +165,7 @@ static void recommendation_reply(struct request *req, int first, int64_t org_id)
 	}
 	Tulay__V1__Recommendation *r = recommendation_from_row(req, res);
 	if (r == NULL || !evidence_from_rows(req, request_result(req, first + 1), r)) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	if (!case_timeline(req, request_result(req, first + 2), org_id, &r->timeline,
@@ -205,26 +205,6 @@ struct recommendation_create_state {
 	char *evidence;   /* {WT-2026-000001} */
 	uint8_t hash[32];
 };
-
-/* `items` (upper-cased acronyms or references, validated: no characters that need
- * quoting) as a PostgreSQL array literal in the arena; NULL when out of memory. */
-static char *array_literal(struct request *req, char *const *items, size_t n)
-{
-	size_t cap = 3;
-	for (size_t i = 0; i < n; i++)
-		cap += strlen(items[i]) + 1;
-	char *out = request_alloc(req, cap);
-	if (out == NULL)
-		return NULL;
-	strcat(out, "{");
-	for (size_t i = 0; i < n; i++) {
-		if (i > 0)
-			strcat(out, ",");
-		strcat(out, items[i]);
-	}
-	strcat(out, "}");
-	return out;
-}
 
 static void recommendation_created(struct request *req, enum db_outcome outcome)
 {
@@ -272,7 +252,7 @@ static void recommendation_create_submit(struct request *req)
 	char *org = case_int_param(req, st->org_id);
 	char *user = case_int_param(req, req->session.user_id);
 	if (org == NULL || user == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	/* The request's content as the server understood it, so that a retry is recognised
@@ -281,11 +261,7 @@ static void recommendation_create_submit(struct request *req)
 	    org,          status,         m->title,   m->text, m->source_document, m->source_date,
 	    addressed_to, m->target_body, m->country, theme,   m->office,          st->co_signers,
 	    st->evidence};
-	crypto_generichash_state h;
-	vault_request_hash_init(&h, sizeof(st->hash));
-	for (size_t i = 0; i < N_ELEMS(parts); i++)
-		crypto_generichash_update(&h, (const uint8_t *)parts[i], strlen(parts[i]) + 1);
-	crypto_generichash_final(&h, st->hash, sizeof(st->hash));
+	vault_fingerprint(parts, N_ELEMS(parts), st->hash, sizeof(st->hash));
 
 	struct db_query *q = db_job_add(&req->job, "recommendation_create");
 	db_param_text(q, org);
@@ -346,7 +322,8 @@ static bool recommendation_co_signers(struct request *req, const Tulay__V1__Crea
 		}
 	}
 	if (!request_has_field_errors(req) &&
-	    (st->co_signers = array_literal(req, upper, m->n_co_signers)) == NULL)
+	    (st->co_signers =
+		 request_array_param(req, (const char *const *)upper, m->n_co_signers)) == NULL)
 		return false;
 	return true;
 }
@@ -379,7 +356,8 @@ static bool recommendation_evidence(struct request *req, const Tulay__V1__Create
 		}
 	}
 	if (!request_has_field_errors(req) &&
-	    (st->evidence = array_literal(req, m->evidence, m->n_evidence)) == NULL)
+	    (st->evidence =
+		 request_array_param(req, (const char *const *)m->evidence, m->n_evidence)) == NULL)
 		return false;
 	return true;
 }
@@ -439,12 +417,12 @@ void handle_create_recommendation(struct request *req)
 	}
 	struct recommendation_create_state *st = request_alloc(req, sizeof(*st));
 	if (st == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	recommendation_validate(req, m);
 	if (!recommendation_co_signers(req, m, st) || !recommendation_evidence(req, m, st)) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	if (request_has_field_errors(req)) {
@@ -483,7 +461,7 @@ static void recommendation_get_submit(struct request *req)
 	const char *reference = req->msg->get_recommendation->reference;
 	char *org = case_int_param(req, st->org_id);
 	if (org == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	recommendation_read_queries(req, org, reference, NULL);
@@ -502,7 +480,7 @@ void handle_get_recommendation(struct request *req)
 	}
 	struct recommendation_read_state *st = request_alloc(req, sizeof(*st));
 	if (st == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	req->state = st;
@@ -550,7 +528,7 @@ void handle_change_recommendation_status(struct request *req)
 	if (*m->note != '\0' &&
 	    (sealed = case_seal(req, st->org_id, "case_events", "text", m->idempotency_key.data,
 				m->idempotency_key.len, m->note, &sealed_len)) == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	struct db_query *q = db_job_add(&req->job, "recommendation_change_status");
@@ -619,7 +597,7 @@ static void recommendation_link_submit(struct request *req)
 	struct case_write *w = st->write;
 	char *evidence_org = case_int_param(req, st->evidence_org);
 	if (evidence_org == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	const char *parts[] = {m->reference, evidence_org, m->evidence->reference, w->occurred_on};
@@ -658,7 +636,7 @@ void handle_link_evidence(struct request *req)
 	const char *org = m->evidence->organisation;
 	char *acronym = request_alloc(req, strlen(org) + 1);
 	if (st == NULL || acronym == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	validate_upper(org, acronym, strlen(org) + 1);

@@ -64,7 +64,7 @@ static Tulay__V1__Referral *referral_from_row(struct request *req, const PGresul
 	Tulay__V1__Referral *r = request_alloc(req, sizeof(*r));
 	Tulay__V1__Consent *consent = request_alloc(req, sizeof(*consent));
 	if (r == NULL || consent == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return NULL;
 	}
 	tulay__v1__referral__init(r);
@@ -88,7 +88,7 @@ static Tulay__V1__Referral *referral_from_row(struct request *req, const PGresul
 	if (r->reference == NULL || r->case_kind == NULL || r->from_organisation == NULL ||
 	    r->to_organisation == NULL || consent->given_on == NULL || r->proposed_by == NULL ||
 	    r->decided_by == NULL || r->revoked_by == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return NULL;
 	}
 	int64_t org_id = strtoll(PQgetvalue(res, row, COL_ORG_ID), NULL, 10);
@@ -130,16 +130,6 @@ static bool referral_may_write(struct request *req)
 	request_fail(req, TULAY__V1__CODE__PERMISSION_DENIED,
 		     "coordinators read referrals; a field officer or org admin makes them");
 	return false;
-}
-
-/* The request hash over NUL-separated parts. */
-static void referral_hash(const char *const *parts, size_t n, uint8_t out[32])
-{
-	crypto_generichash_state h;
-	vault_request_hash_init(&h, 32);
-	for (size_t i = 0; i < n; i++)
-		crypto_generichash_update(&h, (const uint8_t *)parts[i], strlen(parts[i]) + 1);
-	crypto_generichash_final(&h, out, 32);
 }
 
 /* Adds `text` sealed for (org, table, column, key) as a parameter; NULL when empty.
@@ -212,7 +202,7 @@ static void referral_propose_submit(struct request *req)
 	const char *form = CODE_OF(consent_form, m->consent->form);
 	const char *parts[] = {st->org, m->reference, st->to, m->consent->given_on,
 			       form,    m->reason};
-	referral_hash(parts, N_ELEMS(parts), st->hash);
+	vault_fingerprint(parts, N_ELEMS(parts), st->hash, 32);
 	const ProtobufCBinaryData *key = &m->idempotency_key;
 	struct db_query *q = db_job_add(&req->job, "referral_propose");
 	db_param_text(q, st->org);
@@ -227,7 +217,7 @@ static void referral_propose_submit(struct request *req)
 			       m->reason) ||
 	    !param_sealed_text(req, q, org, "case_events", "text", key->data, key->len,
 			       m->reason)) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	db_param_bytes(q, key->data, (int)key->len);
@@ -277,7 +267,7 @@ void handle_propose_referral(struct request *req)
 	}
 	struct propose_state *st = request_alloc(req, sizeof(*st));
 	if (st == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	req->state = st;
@@ -344,7 +334,7 @@ static void referral_read_for_decision(struct request *req, enum db_outcome outc
 	snprintf(st->org, sizeof(st->org), "%lld", (long long)st->org_id);
 	st->referral_key = case_bytea(req, res, 0, COL_KEY, &st->referral_key_len);
 	if (st->referral_key == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	const char *decision = TABLE_WORD(decision_statuses, m->decision);
@@ -362,7 +352,7 @@ static void referral_read_for_decision(struct request *req, enum db_outcome outc
 			       st->referral_key_len, m->reason) ||
 	    !param_sealed_text(req, q, st->org_id, "case_events", "text", key->data, key->len,
 			       m->reason)) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	db_param_bytes(q, key->data, (int)key->len);
@@ -401,14 +391,14 @@ void handle_decide_referral(struct request *req)
 	}
 	struct decide_state *st = request_alloc(req, sizeof(*st));
 	if (st == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	snprintf(st->id, sizeof(st->id), "%lld", (long long)m->referral_id);
 	snprintf(st->user, sizeof(st->user), "%lld", (long long)req->session.user_id);
 	snprintf(st->version, sizeof(st->version), "%lld", (long long)m->expected_version);
 	const char *parts[] = {st->id, st->version, decision, m->reason};
-	referral_hash(parts, N_ELEMS(parts), st->hash);
+	vault_fingerprint(parts, N_ELEMS(parts), st->hash, 32);
 	req->state = st;
 	struct db_query *q = db_job_add(&req->job, "referral_by_id");
 	db_param_text(q, st->id);
@@ -434,7 +424,7 @@ static void referrals_listed(struct request *req, enum db_outcome outcome)
 	Tulay__V1__ReferralList *list = request_alloc(req, sizeof(*list));
 	Tulay__V1__Referral **items = request_alloc(req, sizeof(*items) * (size_t)(n + 1));
 	if (list == NULL || items == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	tulay__v1__referral_list__init(list);
@@ -447,7 +437,7 @@ static void referrals_listed(struct request *req, enum db_outcome outcome)
 	list->next_page_token = "";
 	if (rows > n && (list->next_page_token =
 			     arena_strdup(&req->arena, PQgetvalue(res, n - 1, 0))) == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	req->resp.body_case = TULAY__V1__RESPONSE__BODY_REFERRALS;
@@ -485,14 +475,14 @@ void handle_list_referrals(struct request *req)
 	}
 	struct list_state *st = request_alloc(req, sizeof(*st));
 	if (st == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	st->limit = m->limit != 0 ? m->limit : REFERRAL_LIST_DEFAULT;
 	req->state = st;
 	char *fetch = case_int_param(req, (long long)st->limit + 1);
 	if (fetch == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	struct db_query *q = db_job_add(&req->job, "referral_list");

@@ -268,33 +268,6 @@ static const char *filter_value_problem(struct request *req, const struct dimens
 	return "cannot be filtered on";
 }
 
-/* A Postgres array literal of the strings, quoted, in the arena: {"a","b"}. */
-static char *text_array(struct request *req, const char *const *values, size_t n)
-{
-	size_t len = 3;
-	for (size_t i = 0; i < n; i++)
-		len += 2 * strlen(values[i]) + 3;
-	char *out = request_alloc(req, len);
-	if (out == NULL)
-		return NULL;
-	char *p = out;
-	*p++ = '{';
-	for (size_t i = 0; i < n; i++) {
-		if (i > 0)
-			*p++ = ',';
-		*p++ = '"';
-		for (const char *v = values[i]; *v != '\0'; v++) {
-			if (*v == '"' || *v == '\\')
-				*p++ = '\\';
-			*p++ = *v;
-		}
-		*p++ = '"';
-	}
-	*p++ = '}';
-	*p = '\0';
-	return out;
-}
-
 /* Validates the request into st; false (with field errors recorded) if it is not one. */
 static bool report_read(struct request *req, struct report_state *st)
 {
@@ -415,26 +388,25 @@ static bool report_read(struct request *req, struct report_state *st)
 		snprintf(st->to_last, sizeof(st->to_last), "%04d-%02d-%02d", ty, tm,
 			 civil_days_in_month(ty, tm));
 	}
-	char needed_text[32] = "{", grouped_text[32] = "{";
+	/* The dimensions (d1..d7) the report needs and groups by, as integer[] parameters. */
+	static const char *const dim_numbers[] = {"0", "1", "2", "3", "4", "5", "6", "7"};
+	_Static_assert(N_ELEMS(dim_numbers) == REPORT_DIMS + 1, "a number for each dimension");
+	const char *needed_dims[REPORT_DIMS], *grouped_dims[REPORT_DIMS];
+	size_t n_needed = 0, n_grouped = 0;
 	for (int i = 1; i <= REPORT_DIMS; i++) {
-		char one[4];
-		snprintf(one, sizeof(one), "%s%d", needed_text[1] != '\0' ? "," : "", i);
 		if (needed[i])
-			strcat(needed_text, one);
-		snprintf(one, sizeof(one), "%s%d", grouped_text[1] != '\0' ? "," : "", i);
+			needed_dims[n_needed++] = dim_numbers[i];
 		if (used[i])
-			strcat(grouped_text, one);
+			grouped_dims[n_grouped++] = dim_numbers[i];
 	}
-	strcat(needed_text, "}");
-	strcat(grouped_text, "}");
-	st->needed = arena_strdup(&req->arena, needed_text);
-	st->grouped = arena_strdup(&req->arena, grouped_text);
+	st->needed = request_array_param(req, needed_dims, n_needed);
+	st->grouped = request_array_param(req, grouped_dims, n_grouped);
 	st->by_org = org_used ? "t" : "f";
 	st->org_used = org_used;
 	for (int i = 1; i <= REPORT_DIMS; i++)
 		st->filters[i - 1] =
-		    n_values[i] > 0 ? text_array(req, values[i], n_values[i]) : NULL;
-	st->org_filter = n_values[0] > 0 ? text_array(req, values[0], n_values[0]) : NULL;
+		    n_values[i] > 0 ? request_array_param(req, values[i], n_values[i]) : NULL;
+	st->org_filter = n_values[0] > 0 ? request_array_param(req, values[0], n_values[0]) : NULL;
 	st->k = req->srv->cfg.report_min_cell;
 	return true;
 }
@@ -864,7 +836,7 @@ static void report_done(struct request *req, enum db_outcome outcome)
 	st->rows = request_alloc(req, sizeof(*st->rows) * n);
 	st->order = request_alloc(req, sizeof(*st->order));
 	if (st->rows_all == NULL || st->rows == NULL || st->order == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	row_order_of(st, st->order);
@@ -908,7 +880,7 @@ static void report_added_up(struct request *req, bool ok)
 	Tulay__V1__Report *report = request_alloc(req, sizeof(*report));
 	struct cell *total = request_alloc(req, sizeof(*total));
 	if (cells == NULL || report == NULL || total == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	memset(total, 0, sizeof(*total));
@@ -917,13 +889,13 @@ static void report_added_up(struct request *req, bool ok)
 		total->keys[i] = "";
 	total->money = request_alloc(req, sizeof(*total->money) * (n_rows + 1));
 	if (total->money == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	disclosure_total(cells, n, total);
 	struct disclosure_candidate *scratch = request_alloc(req, sizeof(*scratch) * (n + 1));
 	if (scratch == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	disclosure_apply(cells, n, total, st->k, scratch);
@@ -932,7 +904,7 @@ static void report_added_up(struct request *req, bool ok)
 		disclosure_perturb(cells, n, total, vault_cell_key());
 		perturbation = request_alloc(req, sizeof(*perturbation));
 		if (perturbation == NULL) {
-			request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+			request_fail_oom(req);
 			return;
 		}
 		tulay__v1__report_perturbation__init(perturbation);
@@ -959,14 +931,14 @@ static void report_added_up(struct request *req, bool ok)
 	if (report->cells == NULL || report->organisations == NULL ||
 	    (report->total = cell_out(req, st, total, money)) == NULL ||
 	    (*m->currency != '\0' && !rates_out(req, rows, n_rows, m->currency, report))) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	/* The total has no keys. */
 	report->total->n_keys = 0;
 	for (size_t i = 0; i < n; i++) {
 		if ((report->cells[i] = cell_out(req, st, &cells[i], money)) == NULL) {
-			request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+			request_fail_oom(req);
 			return;
 		}
 	}
@@ -1064,7 +1036,7 @@ static void report_network_resolved(struct request *req, enum db_outcome outcome
 	snprintf(st->org_param, sizeof(st->org_param), "%s", PQgetvalue(res, 0, 0));
 	st->network = arena_strdup(&req->arena, PQgetvalue(res, 0, 1));
 	if (st->network == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	db_job_reset(&req->job);
@@ -1075,7 +1047,7 @@ void handle_get_report(struct request *req)
 {
 	struct report_state *st = request_alloc(req, sizeof(*st));
 	if (st == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	memset(st, 0, sizeof(*st));
@@ -1089,7 +1061,7 @@ void handle_get_report(struct request *req)
 		oom = oom || (st->has_filter[i] && st->filters[i] == NULL);
 	oom = oom || (st->has_filter[REPORT_DIMS] && st->org_filter == NULL);
 	if (oom) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	struct db_query *q = db_job_add(&req->job, "report_network");
@@ -1207,16 +1179,12 @@ void handle_set_exchange_rate(struct request *req)
 	}
 	struct rate_state *st = request_alloc(req, sizeof(*st));
 	if (st == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	req->state = st;
-	crypto_generichash_state h;
-	vault_request_hash_init(&h, sizeof(st->hash));
 	const char *parts[] = {m->currency, m->reporting_currency, m->rate, m->valid_from};
-	for (size_t i = 0; i < N_ELEMS(parts); i++)
-		crypto_generichash_update(&h, (const uint8_t *)parts[i], strlen(parts[i]) + 1);
-	crypto_generichash_final(&h, st->hash, sizeof(st->hash));
+	vault_fingerprint(parts, N_ELEMS(parts), st->hash, sizeof(st->hash));
 	snprintf(st->user, sizeof(st->user), "%lld", (long long)req->session.user_id);
 	snprintf(st->currency_exp, sizeof(st->currency_exp), "%d",
 		 iso_currency_find(m->currency)->minor_units);
@@ -1251,13 +1219,13 @@ static void rates_listed(struct request *req, enum db_outcome outcome)
 	Tulay__V1__ExchangeRateList *list = request_alloc(req, sizeof(*list));
 	Tulay__V1__ExchangeRate **rates = request_alloc(req, sizeof(*rates) * (size_t)(n + 1));
 	if (list == NULL || rates == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	tulay__v1__exchange_rate_list__init(list);
 	for (int i = 0; i < n; i++) {
 		if ((rates[i] = rate_from_row(req, res, i)) == NULL) {
-			request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+			request_fail_oom(req);
 			return;
 		}
 	}

@@ -69,7 +69,7 @@ static void session_bind_and_reply(struct request *req, const struct conn_sessio
 {
 	Tulay__V1__Session *msg = session_message(req, s);
 	if (msg == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	if (token != NULL)
@@ -99,7 +99,7 @@ void handle_hello(struct request *req)
 	}
 	Tulay__V1__HelloReply *reply = request_alloc(req, sizeof(*reply));
 	if (reply == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	tulay__v1__hello_reply__init(reply);
@@ -184,7 +184,7 @@ static void login_verified(struct request *req, bool ok)
 	snprintf(st->ttl, sizeof(st->ttl), "%u", req->srv->cfg.session_ttl_s);
 	char *user_id = arena_printf(&req->arena, "%lld", (long long)st->session.user_id);
 	if (user_id == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	db_job_reset(&req->job);
@@ -239,7 +239,7 @@ void handle_login(struct request *req)
 	}
 	struct login_state *st = request_alloc(req, sizeof(*st));
 	if (st == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	req->state = st;
@@ -302,7 +302,7 @@ void handle_authenticate(struct request *req)
 	}
 	struct auth_state *st = request_alloc(req, sizeof(*st));
 	if (st == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	req->state = st;

@@ -13,6 +13,7 @@
 #include "server.h"
 #include "throttle.h"
 #include "validate.h"
+#include "vault.h"
 
 #define PASSWORD_MIN_CHARS 10
 #define PASSWORD_MAX_CHARS 1000
@@ -151,17 +152,13 @@ static void user_create_resolved(struct request *req)
 	struct user_create_state *st = req->state;
 	st->org_param = arena_printf(&req->arena, "%lld", (long long)st->org_id);
 	if (st->org_param == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	/* A retry is the same organisation, username and role; the password is left out (it
 	 * must not be stored in a fast hash), so a retry never changes it. */
-	crypto_generichash_state h;
-	crypto_generichash_init(&h, NULL, 0, sizeof(st->request_hash));
 	const char *parts[] = {st->org_param, m->username, CODE_OF(role, m->role)};
-	for (size_t i = 0; i < N_ELEMS(parts); i++)
-		crypto_generichash_update(&h, (const uint8_t *)parts[i], strlen(parts[i]) + 1);
-	crypto_generichash_final(&h, st->request_hash, sizeof(st->request_hash));
+	vault_fingerprint(parts, N_ELEMS(parts), st->request_hash, sizeof(st->request_hash));
 	request_offload(req, user_hash_work, user_hashed);
 }
 
@@ -195,7 +192,7 @@ void handle_create_user(struct request *req)
 	}
 	struct user_create_state *st = request_alloc(req, sizeof(*st));
 	if (st == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	req->state = st;
@@ -217,13 +214,13 @@ static void users_listed(struct request *req, enum db_outcome outcome)
 	Tulay__V1__UserList *list = request_alloc(req, sizeof(*list));
 	Tulay__V1__User **items = request_alloc(req, sizeof(*items) * (size_t)(n + 1));
 	if (list == NULL || items == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	tulay__v1__user_list__init(list);
 	for (int i = 0; i < n; i++) {
 		if ((items[i] = user_from_row(req, res, i)) == NULL) {
-			request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+			request_fail_oom(req);
 			return;
 		}
 	}
@@ -239,7 +236,7 @@ static void user_list_resolved(struct request *req)
 	int64_t *org_id = req->state;
 	char *org = arena_printf(&req->arena, "%lld", (long long)*org_id);
 	if (org == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	struct db_query *q = db_job_add(&req->job, "user_list");
@@ -257,7 +254,7 @@ void handle_list_users(struct request *req)
 	}
 	int64_t *org_id = request_alloc(req, sizeof(*org_id));
 	if (org_id == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	req->state = org_id;
@@ -328,7 +325,7 @@ void handle_disable_user(struct request *req)
 	}
 	char *version = arena_printf(&req->arena, "%lld", (long long)m->expected_version);
 	if (version == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	struct db_query *q = db_job_add(&req->job, "user_disable");
@@ -432,7 +429,7 @@ void handle_change_password(struct request *req)
 	}
 	struct passwd_state *st = request_alloc(req, sizeof(*st));
 	if (st == NULL) {
-		request_fail(req, TULAY__V1__CODE__RESOURCE_EXHAUSTED, "out of memory");
+		request_fail_oom(req);
 		return;
 	}
 	req->state = st;

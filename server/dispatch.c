@@ -1,5 +1,6 @@
 #include "dispatch.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -116,11 +117,22 @@ const struct db_statement *dispatch_statements(unsigned *count)
 		    {referrals_statements, referrals_statements_count},
 		    {cases_statements, cases_statements_count},
 		    {reports_statements, reports_statements_count},
+		    {rates_statements, rates_statements_count},
 		    {chore_statements, chore_statements_count},
 		};
 		for (size_t s = 0; s < N_ELEMS(sets); s++) {
-			for (unsigned i = 0; i < sets[s].count && n < N_ELEMS(all); i++)
+			for (unsigned i = 0; i < sets[s].count; i++) {
+				/* A table that outgrows `all` is a programming error: stop at
+				 * once rather than serve without some statements. */
+				if (n == N_ELEMS(all)) {
+					fprintf(stderr,
+						"tulayd: more than %zu prepared statements: "
+						"raise the size of all[] in dispatch.c\n",
+						N_ELEMS(all));
+					abort();
+				}
 				all[n++] = sets[s].set[i];
+			}
 		}
 	}
 	*count = n;

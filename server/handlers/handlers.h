@@ -114,10 +114,14 @@ extern const struct db_statement cases_statements[];
 extern const unsigned cases_statements_count;
 void handle_list_cases(struct request *req);
 
-/* reports.c: GetReport and exchange rates */
+/* reports.c: GetReport */
 extern const struct db_statement reports_statements[];
 extern const unsigned reports_statements_count;
 void handle_get_report(struct request *req);
+
+/* rates.c: exchange rates */
+extern const struct db_statement rates_statements[];
+extern const unsigned rates_statements_count;
 void handle_set_exchange_rate(struct request *req);
 void handle_list_exchange_rates(struct request *req);
 

@@ -302,6 +302,19 @@ struct case_write *case_write_begin(struct request *req, const ProtobufCBinaryDa
 	return st;
 }
 
+struct db_query *case_write_query(struct request *req, const char *statement,
+				  const struct case_write *w, const ProtobufCBinaryData *key,
+				  const char *reference)
+{
+	struct db_query *q = db_job_add(&req->job, statement);
+	db_param_text(q, w->org);
+	db_param_text(q, w->user);
+	db_param_bytes(q, key->data, (int)key->len);
+	db_param_bytes(q, w->hash, sizeof(w->hash));
+	db_param_text(q, reference);
+	return q;
+}
+
 void case_write_finish(struct request *req, struct case_write *st, int64_t org_id,
 		       const char *const *parts, size_t n)
 {

@@ -121,6 +121,13 @@ struct case_write {
 	uint8_t hash[32];
 };
 
+/* Adds `statement` to the request's job with the parameters every case function takes
+ * first: the organisation and user of `w`, the idempotency key, the request's fingerprint
+ * and the case's reference. The caller adds the rest. */
+struct db_query *case_write_query(struct request *req, const char *statement,
+				  const struct case_write *w, const ProtobufCBinaryData *key,
+				  const char *reference);
+
 /* Checks what every write to an existing case shares: the caller may write (not a
  * coordinator), the key and the reference are well-formed, occurred_on is a date (empty:
  * today, UTC; copied to st->occurred_on) and `text` (optional) has 1..max_text

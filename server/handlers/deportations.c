@@ -704,12 +704,8 @@ static void deportation_stage_submit(struct request *req)
 		request_fail_oom(req);
 		return;
 	}
-	struct db_query *q = db_job_add(&req->job, "deportation_stage");
-	db_param_text(q, w->org);
-	db_param_text(q, w->user);
-	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
-	db_param_bytes(q, w->hash, sizeof(w->hash));
-	db_param_text(q, m->reference);
+	struct db_query *q =
+	    case_write_query(req, "deportation_stage", w, &m->idempotency_key, m->reference);
 	db_param_text(q, w->version);
 	db_param_text(q, stage);
 	stage_date_params(q, &st->on);
@@ -794,12 +790,8 @@ static void intervention_submit(struct request *req)
 		request_fail_oom(req);
 		return;
 	}
-	struct db_query *q = db_job_add(&req->job, "deportation_intervention");
-	db_param_text(q, w->org);
-	db_param_text(q, w->user);
-	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
-	db_param_bytes(q, w->hash, sizeof(w->hash));
-	db_param_text(q, m->reference);
+	struct db_query *q =
+	    case_write_query(req, "deportation_intervention", w, &m->idempotency_key, m->reference);
 	db_param_text(q, w->occurred_on);
 	db_param_text(q, kind);
 	param_bytes_or_null(q, sealed, sealed_len);

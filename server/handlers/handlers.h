@@ -81,6 +81,10 @@ extern const unsigned claims_statements_count;
 void handle_create_claim(struct request *req);
 void handle_get_claim(struct request *req);
 void handle_list_claims(struct request *req);
+
+/* claim_lifecycle.c */
+extern const struct db_statement claim_lifecycle_statements[];
+extern const unsigned claim_lifecycle_statements_count;
 void handle_change_claim_status(struct request *req);
 void handle_add_case_note(struct request *req);
 void handle_update_claim_amounts(struct request *req);

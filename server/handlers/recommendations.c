@@ -531,12 +531,8 @@ void handle_change_recommendation_status(struct request *req)
 		request_fail_oom(req);
 		return;
 	}
-	struct db_query *q = db_job_add(&req->job, "recommendation_change_status");
-	db_param_text(q, st->org);
-	db_param_text(q, st->user);
-	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
-	db_param_bytes(q, st->hash, sizeof(st->hash));
-	db_param_text(q, m->reference);
+	struct db_query *q = case_write_query(req, "recommendation_change_status", st,
+					      &m->idempotency_key, m->reference);
 	db_param_text(q, st->version);
 	db_param_text(q, to);
 	db_param_text(q, st->occurred_on);
@@ -602,12 +598,8 @@ static void recommendation_link_submit(struct request *req)
 	}
 	const char *parts[] = {m->reference, evidence_org, m->evidence->reference, w->occurred_on};
 	case_write_finish(req, w, req->session.org_id, parts, N_ELEMS(parts));
-	struct db_query *q = db_job_add(&req->job, "recommendation_link_evidence");
-	db_param_text(q, w->org);
-	db_param_text(q, w->user);
-	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
-	db_param_bytes(q, w->hash, sizeof(w->hash));
-	db_param_text(q, m->reference);
+	struct db_query *q = case_write_query(req, "recommendation_link_evidence", w,
+					      &m->idempotency_key, m->reference);
 	db_param_text(q, evidence_org);
 	db_param_text(q, m->evidence->reference);
 	db_param_text(q, w->occurred_on);

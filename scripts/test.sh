@@ -36,7 +36,9 @@ run_suite() { # [ctest_label=LABEL] run_suite BUILD_DIR CMAKE_ARGS... (LABEL: ru
 		exit 1
 	fi
 	echo "== ctest $dir"
-	ctest --test-dir "$dir" --output-on-failure --timeout 300 ${ctest_label:+-L "$ctest_label"}
+	# -j4: the four integration groups (a stack each) and the benchmarks' smoke runs side
+	# by side; the tests of one group take turns (tests/integration/CMakeLists.txt).
+	ctest --test-dir "$dir" --output-on-failure --timeout 300 -j4 ${ctest_label:+-L "$ctest_label"}
 }
 
 run_suite build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTULAY_SANITIZE=OFF

@@ -93,6 +93,12 @@ stop)
 	# shellcheck disable=SC1091
 	source "$state/env"
 	rc=0
+	# CPU seconds the stack used (the suite is CPU-bound on small machines): tulayd's own,
+	# and PostgreSQL's ended backends' (the postmaster's children).
+	ticks=$(getconf CLK_TCK)
+	cpu() { awk -v t="$ticks" -v f="$2" '{ split(f, i, ","); s = 0; for (k in i) s += $(i[k]); printf "%.1f", s / t }' "/proc/$1/stat" 2>/dev/null; }
+	pm=$(head -n 1 "$TULAY_TEST_PGDIR/data/postmaster.pid" 2>/dev/null || true)
+	echo "harness: cpu seconds: tulayd $(cpu "$TULAYD_PID" 14,15), postgres backends $(cpu "$pm" 16,17)"
 	if kill -0 "$TULAYD_PID" 2>/dev/null; then
 		kill -TERM "$TULAYD_PID"
 		exited() { [[ -f "$state/tulayd.exit" ]]; }

@@ -32,23 +32,6 @@ static void cluster(const char *action)
 	assert_int_equal(system(cmd), 0);
 }
 
-/* Runs SQL as the cluster's superuser through psql; returns the first output line. */
-static void psql(const char *sql, char *out, size_t cap, bool background)
-{
-	const char *db = it_env("TULAY_TEST_DB"); /* "host=DIR dbname=tulay user=tulay" */
-	char host[512];
-	snprintf(host, sizeof(host), "%s", db + strlen("host="));
-	host[strcspn(host, " ")] = '\0';
-	char cmd[2048];
-	snprintf(cmd, sizeof(cmd), "psql -X -qAt -h '%s' -U postgres -d tulay -c \"%s\"%s", host,
-		 sql, background ? " >/dev/null 2>&1 &" : "");
-	FILE *p = popen(cmd, "r");
-	assert_non_null(p);
-	if (out != NULL && fgets(out, (int)cap, p) == NULL)
-		out[0] = '\0';
-	pclose(p);
-}
-
 static uint8_t outage_key[16] = {0x6f, 0x75, 0x74, 0x61, 0x67, 0x65, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
 
 static Tulay__V1__Response *create_claim(int fd, uint64_t id)
@@ -154,10 +137,7 @@ static void test_lock_wait_ends_cleanly(void **state)
 	it_raw_login(fd, "officer");
 	outage_key[15] ^= 0xff; /* a key of its own */
 
-	psql("BEGIN; LOCK TABLE wage_theft_claims IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(6); "
-	     "COMMIT;",
-	     NULL, 0, true);
-	usleep(500 * 1000); /* let the lock be taken */
+	it_lock_table("wage_theft_claims", "60");
 	double t0 = now_s();
 	Tulay__V1__Response *resp = create_claim(fd, 200);
 	printf("# answered %.2f s into the lock wait: %s\n", now_s() - t0, resp->status->message);
@@ -166,12 +146,12 @@ static void test_lock_wait_ends_cleanly(void **state)
 	tulay__v1__response__free_unpacked(resp, NULL);
 
 	char line[64];
-	psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'tulayd' AND "
-	     "wait_event_type = 'Lock'",
-	     line, sizeof(line), false);
+	it_psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'tulayd' AND "
+		"wait_event_type = 'Lock'",
+		line, sizeof(line), false);
 	assert_int_equal(atoi(line), 0);
 
-	sleep(6); /* the lock holder commits */
+	it_unlock_table("wage_theft_claims");
 	assert_stored_once(fd, 201);
 	close(fd);
 }
@@ -186,9 +166,9 @@ static void test_session_ended_elsewhere(void **state)
 	it_raw_hello(fd);
 	it_raw_login(fd, "coord");
 	assert_int_equal(list_code(fd, 300), TULAY__V1__CODE__OK);
-	psql("UPDATE sessions SET ended_at = now() WHERE user_id = "
-	     "(SELECT user_id FROM users WHERE username = 'coord') AND ended_at IS NULL",
-	     NULL, 0, false);
+	it_psql("UPDATE sessions SET ended_at = now() WHERE user_id = "
+		"(SELECT user_id FROM users WHERE username = 'coord') AND ended_at IS NULL",
+		NULL, 0, false);
 	assert_int_equal(list_code(fd, 301), TULAY__V1__CODE__UNAUTHENTICATED);
 	/* and the connection stays logged out */
 	assert_int_equal(list_code(fd, 302), TULAY__V1__CODE__UNAUTHENTICATED);

@@ -55,43 +55,6 @@ static char *read_file(const char *path)
 	return text;
 }
 
-/* Runs SQL as the cluster's superuser; returns the first output line (or "" in out). In
- * the background (the lock holder) nothing is read. */
-static void psql(const char *sql, char *out, size_t cap, bool background)
-{
-	const char *db = it_env("TULAY_TEST_DB"); /* "host=DIR dbname=tulay user=..." */
-	char host[512];
-	snprintf(host, sizeof(host), "%s", db + strlen("host="));
-	host[strcspn(host, " ")] = '\0';
-	char cmd[4096];
-	snprintf(cmd, sizeof(cmd), "psql -X -qAt -h '%s' -U postgres -d tulay -c \"%s\"%s", host,
-		 sql, background ? " >/dev/null 2>&1 &" : "");
-	FILE *p = popen(cmd, "r");
-	assert_non_null(p);
-	if (out != NULL && fgets(out, (int)cap, p) == NULL)
-		out[0] = '\0';
-	pclose(p);
-}
-
-/* Takes the `cases` table for LOCK_S seconds in a transaction of its own and returns once
- * the lock is held: a claim that reaches PostgreSQL meanwhile waits for it. */
-static void hold_cases_lock(void)
-{
-	psql("BEGIN; LOCK TABLE cases IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(" LOCK_S
-	     "); COMMIT;",
-	     NULL, 0, true);
-	for (int i = 0; i < 200; i++) {
-		char line[32];
-		psql("SELECT count(*) FROM pg_locks WHERE relation = 'cases'::regclass AND "
-		     "mode = 'AccessExclusiveLock' AND granted",
-		     line, sizeof(line), false);
-		if (atoi(line) == 1)
-			return;
-		usleep(10 * 1000);
-	}
-	fail_msg("the lock on cases was not taken");
-}
-
 /* How many cases the idempotency key names (after the lock is gone). */
 static int cases_with_key(const uint8_t key[16])
 {
@@ -100,7 +63,7 @@ static int cases_with_key(const uint8_t key[16])
 		snprintf(hex + 2 * i, 3, "%02x", key[i]);
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM cases WHERE idempotency_key = '\\\\x%s'",
 		 hex);
-	psql(sql, line, sizeof(line), false);
+	it_psql(sql, line, sizeof(line), false);
 	return atoi(line);
 }
 
@@ -207,7 +170,7 @@ static void test_busy_is_answered_as_busy_and_nothing_is_saved(void **state)
 	struct tulay_client *c = officer(1);
 	struct claim claims[N];
 	uint64_t ids[N];
-	hold_cases_lock();
+	it_lock_table("cases", LOCK_S);
 	for (unsigned i = 0; i < N; i++) {
 		claim_init(&claims[i], 'a', i);
 		assert_int_equal(tulay_send(c, &claims[i].req, &ids[i]), 0);
@@ -313,7 +276,7 @@ static void test_libtulay_retries_until_stored_once(void **state)
 			claim_init(&writers[t].claims[i], 'b', t * 3 + i);
 		writers[t].client = officer(10);
 	}
-	hold_cases_lock();
+	it_lock_table("cases", LOCK_S);
 	for (unsigned t = 0; t < WRITERS; t++)
 		assert_int_equal(
 		    pthread_create(&writers[t].thread, NULL, write_claims, &writers[t]), 0);
@@ -358,7 +321,7 @@ static void test_keyless_write_is_not_resent(void **state)
 	struct tulay_client *holder = officer(1), *c = officer(5);
 	struct claim claim;
 	claim_init(&claim, 'c', 0);
-	hold_cases_lock();
+	it_lock_table("cases", LOCK_S);
 	uint64_t id;
 	assert_int_equal(tulay_send(holder, &claim.req, &id), 0); /* takes the connection */
 	usleep(100 * 1000);
@@ -407,7 +370,7 @@ static void test_cli_retries_and_says_so(void **state)
 		struct tulay_client *holder = officer(1);
 		struct claim claim;
 		claim_init(&claim, 'd', (unsigned)retries);
-		hold_cases_lock();
+		it_lock_table("cases", LOCK_S);
 		uint64_t id;
 		assert_int_equal(tulay_send(holder, &claim.req, &id), 0);
 		usleep(100 * 1000);

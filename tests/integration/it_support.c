@@ -187,3 +187,62 @@ void it_raw_login(int fd, const char *username)
 	assert_int_equal(resp->status->code, TULAY__V1__CODE__OK);
 	tulay__v1__response__free_unpacked(resp, NULL);
 }
+
+void it_psql(const char *sql, char *out, size_t cap, bool background)
+{
+	const char *db = it_env("TULAY_TEST_DB"); /* "host=DIR dbname=tulay user=..." */
+	char host[512];
+	snprintf(host, sizeof(host), "%s", db + strlen("host="));
+	host[strcspn(host, " ")] = '\0';
+	char cmd[4096];
+	snprintf(cmd, sizeof(cmd), "psql -X -qAt -h '%s' -U postgres -d tulay -c \"%s\"%s", host,
+		 sql, background ? " >/dev/null 2>&1 &" : "");
+	FILE *p = popen(cmd, "r");
+	assert_non_null(p);
+	if (out != NULL && fgets(out, (int)cap, p) == NULL)
+		out[0] = '\0';
+	pclose(p);
+}
+
+/* The number of granted ACCESS EXCLUSIVE locks on `table`. */
+static int exclusive_locks(const char *table)
+{
+	char sql[512], line[32];
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM pg_locks WHERE relation = '%s'::regclass AND "
+		 "mode = 'AccessExclusiveLock' AND granted",
+		 table);
+	it_psql(sql, line, sizeof(line), false);
+	return atoi(line);
+}
+
+void it_lock_table(const char *table, const char *seconds)
+{
+	char sql[512];
+	snprintf(sql, sizeof(sql),
+		 "BEGIN; LOCK TABLE %s IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(%s); COMMIT;",
+		 table, seconds);
+	it_psql(sql, NULL, 0, true);
+	for (int i = 0; i < 500; i++) {
+		if (exclusive_locks(table) == 1)
+			return;
+		usleep(10 * 1000);
+	}
+	fail_msg("the lock on %s was not taken within 5 s", table);
+}
+
+void it_unlock_table(const char *table)
+{
+	char sql[512];
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE relation = "
+		 "'%s'::regclass AND mode = 'AccessExclusiveLock' AND granted",
+		 table);
+	it_psql(sql, NULL, 0, false);
+	for (int i = 0; i < 500; i++) {
+		if (exclusive_locks(table) == 0)
+			return;
+		usleep(10 * 1000);
+	}
+	fail_msg("the lock on %s was still held 5 s after its holder was ended", table);
+}

@@ -46,6 +46,18 @@ void it_raw_send_login(int fd, uint64_t id, const char *username);
 void it_raw_login(int fd, const char *username);
 
 /* A request with only an id and a body set by the caller. */
+/* Runs SQL as the cluster's superuser through psql; the first output line goes to out ("" if
+ * none; out may be NULL). In the background (a lock holder, say) nothing is read. */
+void it_psql(const char *sql, char *out, size_t cap, bool background);
+
+/* Takes `table` in ACCESS EXCLUSIVE mode for `seconds` (a number, as SQL reads it) in a
+ * transaction of its own, and returns once the lock is held: statements on the table wait
+ * until then. */
+void it_lock_table(const char *table, const char *seconds);
+
+/* Ends the transaction holding `table` (it_lock_table) and returns once the lock is gone. */
+void it_unlock_table(const char *table);
+
 #define IT_REQUEST(name) Tulay__V1__Request name = TULAY__V1__REQUEST__INIT
 
 #endif

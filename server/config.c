@@ -59,7 +59,8 @@ static const struct setting settings[] = {
     UINT(handshake_timeout_ms, 100, 600000,
 	 "a TLS client must finish its handshake within this of connecting"),
     UINT(login_timeout_ms, 100, 3600000,
-	 "Hello and a successful login must come within this of connecting"),
+	 "Hello and a successful login must come within this of connecting (a login under way is "
+	 "answered first)"),
     UINT(idle_timeout_ms, 100, 86400000,
 	 "close a connection idle (or with responses unsent and not moving) this long"),
     UINT(login_attempts_per_minute, 1, 100000,

@@ -128,7 +128,10 @@ static uint64_t conn_next_deadline(const struct conn *c, const char **reason)
 	} deadlines[] = {
 	    {conn_is_tls(c) && !c->tls.handshake_done, c->opened_ms + cfg->handshake_timeout_ms,
 	     "handshake_timeout"},
-	    {!c->session.authenticated && c->login_due_ms != 0, c->login_due_ms, "login_timeout"},
+	    /* A Login already read is answered first, however long the server takes to hash
+	     * its password: the client kept the deadline, the server did not. */
+	    {!c->session.authenticated && c->login_due_ms != 0 && c->inflight == 0, c->login_due_ms,
+	     "login_timeout"},
 	    /* Responses unsent and none written for so long: the client does not read. */
 	    {c->out_writes > 0, c->last_write_ms + cfg->idle_timeout_ms, "write_stalled"},
 	    {c->out_writes == 0 && c->inflight == 0, c->last_request_ms + cfg->idle_timeout_ms,

@@ -365,11 +365,13 @@ static void test_login_and_idle_deadlines(void **state)
 {
 	(void)state;
 	struct tulayd d;
-	start_tls_tulayd(&d, "--login-timeout-ms 1000 --idle-timeout-ms 1500");
+	/* A login deadline that a loaded machine keeps (TLS handshake, Hello, Login and its
+	 * password hash) and that a silent client misses. */
+	start_tls_tulayd(&d, "--login-timeout-ms 2000 --idle-timeout-ms 2500");
 
 	/* Hello, then no login. */
 	struct tulay_client *c = connect_tls(d.server, ca_file);
-	usleep(1600 * 1000);
+	usleep(2100 * 1000);
 	Tulay__V1__Response *resp = NULL;
 	assert_int_equal(tulay_login(c, "officer", it_env("TULAY_TEST_PASSWORD"), &resp),
 			 TULAY_E_CLOSED);
@@ -383,10 +385,22 @@ static void test_login_and_idle_deadlines(void **state)
 		assert_int_equal(list_claims(c, NULL), TULAY__V1__CODE__OK);
 	}
 	/* Then idle past idle_timeout_ms. */
-	usleep(2000 * 1000);
+	usleep(2700 * 1000);
 	assert_true(list_claims(c, NULL) == TULAY_E_CLOSED);
 	tulay_close(c);
 	assert_true(logged_within(&d, "reason=idle_timeout", 0));
+
+	/* A Login read before the deadline is answered, however long the server takes over it:
+	 * here the users table is locked until 3 s after connecting, past the 2 s deadline. */
+	c = connect_tls(d.server, ca_file);
+	int64_t t0 = now_ms();
+	it_lock_table("users", "3");
+	assert_int_equal(login_code(c, "officer", NULL), TULAY__V1__CODE__OK);
+	printf("# logged in %lld ms after connecting (login deadline 2000 ms)\n",
+	       (long long)(now_ms() - t0));
+	assert_true(now_ms() - t0 > 2000);
+	assert_int_equal(list_claims(c, NULL), TULAY__V1__CODE__OK);
+	tulay_close(c);
 	stop_tulayd(&d);
 }
 

@@ -1,4 +1,5 @@
 #include "cli_claim.h"
+#include "cli_claim_common.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +24,7 @@ static const char *label_if(bool set, const char *label)
 	return set ? label : NULL;
 }
 
-static struct output_record *claim_record(const Tulay__V1__Claim *c)
+struct output_record *claim_record(const Tulay__V1__Claim *c)
 {
 	struct output_record *rec = output_record_new();
 	/* The means as the words --exploitation takes: "id-confiscated,threats". */
@@ -92,29 +93,11 @@ static struct output_record *claim_blank(void)
 	return claim_record(&claim);
 }
 
-/* The --org option, naming another organisation than the user's own. */
-#define CLAIM_ORG_OPTION(where, what)                                                              \
-	{                                                                                          \
-		.name = "--org", .type = ARGS_ACRONYM, .target = (where), .metavar = "ACRONYM",    \
-		.help = what " (default: your own)",                                               \
-	}
-
-/* The REFERENCE operand of the commands about one claim. */
-#define CLAIM_REFERENCE_OPERAND(where)                                                             \
-	.operand = "REFERENCE", .operand_help = "the claim's reference, e.g. WT-2026-000123",      \
-	.operand_value = (where)
-
-/* An amount option: the text given, and the Money once checked in its currency. */
-struct claim_amount {
-	const char *text; /* NULL: not given */
-	Tulay__V1__Money money;
-};
-
 /* Checks the amount `a` given with `flag` in `currency` (either may be missing: the
  * pairing is checked apart) and stores it in a->money; reports a problem naming `flag`
  * otherwise. Zero passes only with `zero_ok`. */
-static void check_amount(struct cli *cli, const char *flag, struct claim_amount *a,
-			 const char *currency, bool zero_ok)
+void claim_check_amount(struct cli *cli, const char *flag, struct claim_amount *a,
+			const char *currency, bool zero_ok)
 {
 	if (a->text == NULL || currency == NULL)
 		return;
@@ -138,7 +121,7 @@ static void check_amount(struct cli *cli, const char *flag, struct claim_amount 
 }
 
 /* The checked amount for a request, or NULL (unset) when it was not given. */
-static Tulay__V1__Money *amount_money(struct claim_amount *a)
+Tulay__V1__Money *claim_amount_money(struct claim_amount *a)
 {
 	return a->text != NULL ? &a->money : NULL;
 }
@@ -186,15 +169,15 @@ struct claim_draft {
 static void claim_add_check(struct cli *cli, void *ctx)
 {
 	struct claim_draft *d = ctx;
-	check_amount(cli, "--amount", &d->claimed, d->currency, false);
+	claim_check_amount(cli, "--amount", &d->claimed, d->currency, false);
 	check_currency_given(cli, "--agency-fee-currency", d->agency_fee_currency,
 			     d->agency_fee.text != NULL, "--agency-fee");
-	check_amount(cli, "--agency-fee", &d->agency_fee, d->agency_fee_currency, true);
+	claim_check_amount(cli, "--agency-fee", &d->agency_fee, d->agency_fee_currency, true);
 	check_currency_given(cli, "--wage-currency", d->wage_currency,
 			     d->contract_wage.text != NULL || d->actual_wage.text != NULL,
 			     "--contract-wage or --actual-wage");
-	check_amount(cli, "--contract-wage", &d->contract_wage, d->wage_currency, false);
-	check_amount(cli, "--actual-wage", &d->actual_wage, d->wage_currency, true);
+	claim_check_amount(cli, "--contract-wage", &d->contract_wage, d->wage_currency, false);
+	claim_check_amount(cli, "--actual-wage", &d->actual_wage, d->wage_currency, true);
 	struct civil_date start, end;
 	if (d->work_start != NULL && d->work_end != NULL &&
 	    civil_date_parse(d->work_start, &start) && civil_date_parse(d->work_end, &end) &&
@@ -379,12 +362,12 @@ int claim_add(struct cli *cli, int argc, char **argv)
 	create.employer = (char *)d.employer;
 	create.work_started_on = (char *)d.work_start;
 	create.work_ended_on = (char *)d.work_end;
-	create.amount_claimed = amount_money(&d.claimed);
+	create.amount_claimed = claim_amount_money(&d.claimed);
 	create.workers = d.workers;
 	create.recruitment_agency = (char *)(d.agency != NULL ? d.agency : "");
-	create.recruitment_fee = amount_money(&d.agency_fee);
-	create.contract_wage = amount_money(&d.contract_wage);
-	create.actual_wage = amount_money(&d.actual_wage);
+	create.recruitment_fee = claim_amount_money(&d.agency_fee);
+	create.contract_wage = claim_amount_money(&d.contract_wage);
+	create.actual_wage = claim_amount_money(&d.actual_wage);
 	create.forum = (Tulay__V1__ClaimForum)d.forum;
 	create.filing_deadline = (char *)(d.filing_deadline != NULL ? d.filing_deadline : "");
 	create.exploitation_means = (Tulay__V1__ExploitationMeans *)d.means.values;
@@ -400,14 +383,9 @@ int claim_add(struct cli *cli, int argc, char **argv)
 	req.body_case = TULAY__V1__REQUEST__BODY_CREATE_CLAIM;
 	req.create_claim = &create;
 
-	struct rpc rpc;
 	Tulay__V1__Response *resp = NULL;
-	rc = rpc_begin(cli, &rpc);
-	if (rc == CLI_EXIT_OK) {
-		rpc.idempotency_key = d.key.bytes;
-		rpc.uncertain = "The claim may or may not have been logged";
-		rc = rpc_call(&rpc, &req, TULAY__V1__RESPONSE__BODY_CLAIM, &resp);
-	}
+	rc = rpc_once(cli, &req, TULAY__V1__RESPONSE__BODY_CLAIM, d.key.bytes,
+		      "The claim may or may not have been logged", &resp);
 	if (rc == CLI_EXIT_OK) {
 		output_heading(cli, "Logged claim %s", resp->claim->reference);
 		case_warn_duplicates(cli, resp->claim->possible_duplicates,
@@ -415,7 +393,6 @@ int claim_add(struct cli *cli, int argc, char **argv)
 		rc = output_show(cli, claim_record(resp->claim));
 	}
 	tulay_response_free(resp);
-	rpc_end(&rpc);
 	return rc;
 }
 
@@ -564,18 +541,6 @@ int claim_list(struct cli *cli, int argc, char **argv)
 
 /* --- the case's course: status changes and notes ------------------------------------ */
 
-/* Limits of the server (proto: ChangeClaimStatus.reason, AddCaseNote.text), in
- * characters, checked here so that a long text is not typed in vain. */
-#define CLAIM_REASON_MAX 1000
-#define CLAIM_NOTE_MAX   4000
-
-/* The --on option of the timeline's commands. */
-#define CLAIM_ON_OPTION(where, what)                                                               \
-	{                                                                                          \
-		.name = "--on", .type = ARGS_DATE, .target = (where), .metavar = "YYYY-MM-DD",     \
-		.help = what " (default: today)",                                                  \
-	}
-
 /* What `claim status` collects, for its check. */
 struct status_draft {
 	int status;
@@ -598,47 +563,27 @@ static void claim_status_check(struct cli *cli, void *ctx)
 			    vocab_word(&vocab_claim_statuses, d->status));
 }
 
-/* The --expected-version option of the commands that change a claim. */
-#define CLAIM_EXPECTED_VERSION_OPTION(where)                                                       \
-	{                                                                                          \
-		.name = "--expected-version", .type = ARGS_COUNT, .target = (where),               \
-		.metavar = "N",                                                                    \
-		.help = "refuse if the claim changed since you saw version N (tulay claim show)",  \
-		.min = 1, .max = UINT32_MAX,                                                       \
-	}
-
-#define CLAIM_EXPECTED_VERSION_NOTE                                                                \
-	"Without --expected-version, the version the server shows just before is\n"                \
-	"used: give it when you decided on the strength of what you saw earlier."
-
-/* The --org option of the commands that change a case: a case another organisation
- * referred to yours. */
-#define CASE_ORG_OPTION(where)                                                                     \
-	{                                                                                          \
-		.name = "--org", .type = ARGS_ACRONYM, .target = (where), .metavar = "ACRONYM",    \
-		.help = "the organisation whose case it is, when it referred the case to yours "   \
-			"(default: your own)",                                                     \
-	}
-
-/* A change to one claim, made against a version of it. */
-struct claim_change {
-	const char *reference;
-	const char *org;   /* --org: NULL for the caller's own organisation */
-	uint32_t expected; /* --expected-version; 0: the version the server shows now */
-	const struct args_key *key;
-	const char *uncertain;     /* "The claim may or may not be filed now" */
-	Tulay__V1__Request *req;   /* the change */
-	int64_t *expected_version; /* where in req the version goes */
-	/* Prints the heading over the changed claim, in the table format. */
-	void (*heading)(const struct cli *cli, const Tulay__V1__Claim *c);
-	/* The change sets the award: without --expected-version it is refused when the claim
-	 * has one already (it would be overwritten unseen), and a stale version is answered
-	 * with the award and version the claim has now. */
-	bool sets_award;
-};
+/* `m` as "30000.00 MYR" in buf (64 bytes are plenty). */
+const char *claim_money_text(const Tulay__V1__Money *m, char *buf, size_t cap)
+{
+	char amount[32];
+	if (money_format(m->minor_units, m->currency, amount, sizeof(amount)) >= 0)
+		snprintf(buf, cap, "%s %s", amount, m->currency);
+	else
+		snprintf(buf, cap, "%lld minor units of %s", (long long)m->minor_units,
+			 m->currency);
+	return buf;
+}
 
 /* "30000.00 MYR" in buf, or "none" when `m` is unset. */
-static const char *money_or_none(const Tulay__V1__Money *m, char *buf, size_t cap);
+const char *claim_money_or_none(const Tulay__V1__Money *m, char *buf, size_t cap)
+{
+	if (m == NULL) {
+		snprintf(buf, cap, "none");
+		return buf;
+	}
+	return claim_money_text(m, buf, cap);
+}
 
 /* After a refusal of an award change sent with `sent`: when the claim has moved on,
  * says what its award and version are now. */
@@ -651,7 +596,7 @@ static void award_now(struct rpc *rpc, const struct claim_change *ch, int64_t se
 		cli_detail("the claim is at version %lld now, its award %s: check it (tulay claim "
 			   "show %s), then give --expected-version %lld",
 			   (long long)resp->claim->version,
-			   money_or_none(resp->claim->amount_awarded, award, sizeof(award)),
+			   claim_money_or_none(resp->claim->amount_awarded, award, sizeof(award)),
 			   ch->reference, (long long)resp->claim->version);
 	}
 	tulay_response_free(resp);
@@ -659,7 +604,7 @@ static void award_now(struct rpc *rpc, const struct claim_change *ch, int64_t se
 
 /* Sends the change on one connection, after asking for the claim's current version when
  * none was given, and prints the changed claim. Returns the exit code. */
-static int claim_change_send(struct cli *cli, const struct claim_change *ch)
+int claim_change_send(struct cli *cli, const struct claim_change *ch)
 {
 	struct rpc rpc;
 	Tulay__V1__Response *resp = NULL;
@@ -680,7 +625,8 @@ static int claim_change_send(struct cli *cli, const struct claim_change *ch)
 				    "%s already has an award of %s (version %lld): to replace "
 				    "it, give --expected-version %lld",
 				    ch->reference,
-				    money_or_none(now->claim->amount_awarded, award, sizeof(award)),
+				    claim_money_or_none(now->claim->amount_awarded, award,
+							sizeof(award)),
 				    (long long)version, (long long)version);
 				rc = CLI_EXIT_REFUSED;
 			}
@@ -802,331 +748,4 @@ int claim_status(struct cli *cli, int argc, char **argv)
 	    .org = org,
 	};
 	return claim_change_send(cli, &ch);
-}
-
-/* --- amounts awarded and recovered ----------------------------------------------------- */
-
-/* What `claim amounts` collects, for its check. */
-struct amounts_draft {
-	struct claim_amount awarded, recovered;
-	const char *currency;
-};
-
-static void claim_amounts_check(struct cli *cli, void *ctx)
-{
-	struct amounts_draft *d = ctx;
-	if (d->awarded.text == NULL && d->recovered.text == NULL)
-		cli_problem(
-		    cli, "--awarded or --recovered",
-		    "is required: what was awarded, what has been recovered so far, or both");
-	check_amount(cli, "--awarded", &d->awarded, d->currency, true);
-	check_amount(cli, "--recovered", &d->recovered, d->currency, true);
-}
-
-static void claim_pay_check(struct cli *cli, void *ctx)
-{
-	struct amounts_draft *d = ctx;
-	check_amount(cli, "--amount", &d->recovered, d->currency, false);
-}
-
-/* `m` as "30000.00 MYR" in buf (64 bytes are plenty). */
-static const char *money_text(const Tulay__V1__Money *m, char *buf, size_t cap)
-{
-	char amount[32];
-	if (money_format(m->minor_units, m->currency, amount, sizeof(amount)) >= 0)
-		snprintf(buf, cap, "%s %s", amount, m->currency);
-	else
-		snprintf(buf, cap, "%lld minor units of %s", (long long)m->minor_units,
-			 m->currency);
-	return buf;
-}
-
-static const char *money_or_none(const Tulay__V1__Money *m, char *buf, size_t cap)
-{
-	if (m == NULL) {
-		snprintf(buf, cap, "none");
-		return buf;
-	}
-	return money_text(m, buf, cap);
-}
-
-/* "WT-2026-000004: awarded 30000.00 MYR, recovered 12000.00 MYR", of what is known. */
-static void amounts_heading(const struct cli *cli, const Tulay__V1__Claim *c)
-{
-	char awarded[64] = "", recovered[64] = "";
-	if (c->amount_awarded != NULL)
-		money_text(c->amount_awarded, awarded, sizeof(awarded));
-	if (c->amount_recovered != NULL)
-		money_text(c->amount_recovered, recovered, sizeof(recovered));
-	output_heading(cli, "%s: %s%s%s%s%s", c->reference, awarded[0] ? "awarded " : "", awarded,
-		       awarded[0] && recovered[0] ? ", " : "", recovered[0] ? "recovered " : "",
-		       recovered);
-}
-
-/* The --rate-date option of the commands that record money on a claim. */
-#define CLAIM_RATE_DATE_OPTION(where)                                                              \
-	{                                                                                          \
-		.name = "--rate-date", .type = ARGS_DATE, .target = (where),                       \
-		.metavar = "YYYY-MM-DD",                                                           \
-		.help = "amounts in another currency than the claim's: convert them at the "       \
-			"exchange rate in force on this day (tulay rate list)",                    \
-	}
-
-int claim_amounts(struct cli *cli, int argc, char **argv)
-{
-	const char *reference = NULL, *org = NULL, *rate_date = NULL;
-	struct amounts_draft d = {0};
-	uint32_t expected = 0;
-	struct args_key key = {0};
-	const struct args_option options[] = {
-	    {
-		.name = "--awarded",
-		.type = ARGS_TEXT,
-		.target = &d.awarded.text,
-		.metavar = "AMOUNT",
-		.help = "what the forum awarded the worker(s) in all, 0 or more",
-	    },
-	    {
-		.name = "--recovered",
-		.type = ARGS_TEXT,
-		.target = &d.recovered.text,
-		.metavar = "AMOUNT",
-		.help = "what has been recovered in all, while nothing is recorded yet; after "
-			"that, record each payment with tulay claim pay",
-	    },
-	    {
-		.name = "--currency",
-		.type = ARGS_CURRENCY,
-		.target = &d.currency,
-		.metavar = "CODE",
-		.help = "currency of the amounts, ISO 4217 (e.g. MYR): the claim's, unless "
-			"--rate-date converts them",
-		.required = true,
-	    },
-	    CLAIM_RATE_DATE_OPTION(&rate_date),
-	    CLAIM_EXPECTED_VERSION_OPTION(&expected),
-	    CASE_ORG_OPTION(&org),
-	    ARGS_IDEMPOTENCY_KEY(&key),
-	    {0},
-	};
-	const struct args_command cmd = {
-	    .name = "claim amounts",
-	    .description =
-		"Records what was awarded on a claim of your organisation (and, while nothing\n"
-		"is recorded as recovered, what has been), and prints the claim. An amount not\n"
-		"given stays as it was. The update goes into the claim's timeline (tulay\n"
-		"claim show). Recoveries after the first are payments: tulay claim pay.",
-	    .options = options,
-	    CLAIM_REFERENCE_OPERAND(&reference),
-	    .notes = "Give --awarded, --recovered or both, as totals in the currency's units\n"
-		     "with at most its decimal places: 30000.00 MYR, 1500 JPY (none), in the\n"
-		     "claim's currency; in another only with --rate-date, which converts them.\n"
-		     "\n"
-		     "An award is never replaced unseen: when the claim has one, give the\n"
-		     "--expected-version you saw it at (tulay claim show); if the claim changed\n"
-		     "since, the award and version it has now are shown. Without an award yet,\n"
-		     "the version the server shows just before is used.",
-	    .example = "  tulay claim amounts WT-2026-000004 --awarded 30000.00 --currency MYR\n"
-		       "  tulay claim amounts WT-2026-000004 --recovered 12000.00 --currency MYR "
-		       "\\\n"
-		       "      --expected-version 5",
-	    .check = claim_amounts_check,
-	    .check_ctx = &d,
-	};
-	int rc;
-	if (!args_parse(cli, &cmd, argc, argv, &rc))
-		return rc;
-	rc = args_key_finish(cli, &key);
-	if (rc != CLI_EXIT_OK)
-		return rc;
-
-	Tulay__V1__UpdateClaimAmounts update = TULAY__V1__UPDATE_CLAIM_AMOUNTS__INIT;
-	update.idempotency_key.data = key.bytes;
-	update.idempotency_key.len = sizeof(key.bytes);
-	update.reference = (char *)reference;
-	update.amount_awarded = amount_money(&d.awarded);
-	update.amount_recovered = amount_money(&d.recovered);
-	update.organisation = (char *)(org != NULL ? org : "");
-	update.exchange_rate_date = (char *)(rate_date != NULL ? rate_date : "");
-	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
-	req.body_case = TULAY__V1__REQUEST__BODY_UPDATE_CLAIM_AMOUNTS;
-	req.update_claim_amounts = &update;
-	const struct claim_change ch = {
-	    .reference = reference,
-	    .expected = expected,
-	    .key = &key,
-	    .uncertain = "The amounts may or may not have been recorded",
-	    .req = &req,
-	    .expected_version = &update.expected_version,
-	    .heading = amounts_heading,
-	    .org = org,
-	    .sets_award = d.awarded.text != NULL,
-	};
-	return claim_change_send(cli, &ch);
-}
-
-int claim_pay(struct cli *cli, int argc, char **argv)
-{
-	const char *reference = NULL, *org = NULL, *rate_date = NULL, *paid_on = NULL;
-	struct amounts_draft d = {0};
-	struct args_key key = {0};
-	const struct args_option options[] = {
-	    {
-		.name = "--amount",
-		.type = ARGS_TEXT,
-		.target = &d.recovered.text,
-		.metavar = "AMOUNT",
-		.help = "what was paid this time, more than 0 (not the total so far)",
-		.required = true,
-	    },
-	    {
-		.name = "--currency",
-		.type = ARGS_CURRENCY,
-		.target = &d.currency,
-		.metavar = "CODE",
-		.help = "currency of the payment, ISO 4217: the claim's, unless --rate-date "
-			"converts it",
-		.required = true,
-	    },
-	    {
-		.name = "--paid-on",
-		.type = ARGS_DATE,
-		.target = &paid_on,
-		.metavar = "YYYY-MM-DD",
-		.help = "the day it was paid, not in the future",
-		.required = true,
-	    },
-	    CLAIM_RATE_DATE_OPTION(&rate_date),
-	    CASE_ORG_OPTION(&org),
-	    ARGS_IDEMPOTENCY_KEY(&key),
-	    {0},
-	};
-	const struct args_command cmd = {
-	    .name = "claim pay",
-	    .description =
-		"Records a payment recovered for the worker(s) of a claim: payments add up\n"
-		"into what the claim has recovered, and never replace one another. Prints\n"
-		"the claim; the payment goes into its timeline (tulay claim show).",
-	    .options = options,
-	    CLAIM_REFERENCE_OPERAND(&reference),
-	    .notes = "The amount is in the claim's currency; a payment in another currency\n"
-		     "needs --rate-date, the day whose exchange rate converts it (an admin sets\n"
-		     "rates: tulay rate set). Run again with the --idempotency-key printed when\n"
-		     "the outcome is unknown: a payment is never recorded twice.",
-	    .example = "  tulay claim pay WT-2026-000004 --amount 4000.00 --currency MYR "
-		       "--paid-on 2026-11-30\n"
-		       "  tulay claim pay WT-2026-000004 --amount 900.00 --currency USD \\\n"
-		       "      --paid-on 2026-12-01 --rate-date 2026-12-01",
-	    .check = claim_pay_check,
-	    .check_ctx = &d,
-	};
-	int rc;
-	if (!args_parse(cli, &cmd, argc, argv, &rc))
-		return rc;
-	rc = args_key_finish(cli, &key);
-	if (rc != CLI_EXIT_OK)
-		return rc;
-
-	Tulay__V1__RecordPayment pay = TULAY__V1__RECORD_PAYMENT__INIT;
-	pay.idempotency_key.data = key.bytes;
-	pay.idempotency_key.len = sizeof(key.bytes);
-	pay.reference = (char *)reference;
-	pay.amount = amount_money(&d.recovered);
-	pay.paid_on = (char *)paid_on;
-	pay.exchange_rate_date = (char *)(rate_date != NULL ? rate_date : "");
-	pay.organisation = (char *)(org != NULL ? org : "");
-	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
-	req.body_case = TULAY__V1__REQUEST__BODY_RECORD_PAYMENT;
-	req.record_payment = &pay;
-
-	struct rpc rpc;
-	Tulay__V1__Response *resp = NULL;
-	rc = rpc_begin(cli, &rpc);
-	if (rc == CLI_EXIT_OK) {
-		rpc.idempotency_key = key.bytes;
-		rpc.uncertain = "The payment may or may not have been recorded";
-		rc = rpc_call(&rpc, &req, TULAY__V1__RESPONSE__BODY_CLAIM, &resp);
-	}
-	if (rc == CLI_EXIT_OK) {
-		amounts_heading(cli, resp->claim);
-		rc = output_show(cli, claim_record(resp->claim));
-	}
-	tulay_response_free(resp);
-	rpc_end(&rpc);
-	return rc;
-}
-
-/* `ctx` is the note's text (const char **). */
-static void claim_note_check(struct cli *cli, void *ctx)
-{
-	args_check_length(cli, "--text", *(const char **)ctx, CLAIM_NOTE_MAX);
-}
-
-int claim_note(struct cli *cli, int argc, char **argv)
-{
-	const char *reference = NULL, *on = NULL, *text = NULL, *org = NULL;
-	struct args_key key = {0};
-	const struct args_option options[] = {
-	    {
-		.name = "--text",
-		.type = ARGS_TEXT,
-		.target = &text,
-		.metavar = "TEXT",
-		.help = "the note, 1-4000 characters (encrypted by the server)",
-		.required = true,
-	    },
-	    CLAIM_ON_OPTION(&on, "the day it happened"),
-	    CASE_ORG_OPTION(&org),
-	    ARGS_IDEMPOTENCY_KEY(&key),
-	    {0},
-	};
-	const struct args_command cmd = {
-	    .name = cli->command != NULL ? cli->command : "claim note",
-	    .description =
-		"Adds a dated note to the timeline of a case: a claim, a deportation or a\n"
-		"recommendation (a follow-up). A call with the worker, a hearing, a\n"
-		"promise of payment, a reply from a ministry. Prints the note as recorded;\n"
-		"the case's show command lists all of them.",
-	    .options = options,
-	    .operand = "REFERENCE",
-	    .operand_help = "the case's reference, e.g. WT-2026-000123, DP-2026-000004",
-	    .operand_value = &reference,
-	    .example = "  tulay claim note WT-2026-000123 --on 2026-03-05 \\\n"
-		       "      --text \"Hearing at the labour office moved to 12 March\"",
-	    .check = claim_note_check,
-	    .check_ctx = &text,
-	};
-	int rc;
-	if (!args_parse(cli, &cmd, argc, argv, &rc))
-		return rc;
-	rc = args_key_finish(cli, &key);
-	if (rc != CLI_EXIT_OK)
-		return rc;
-
-	Tulay__V1__AddCaseNote add = TULAY__V1__ADD_CASE_NOTE__INIT;
-	add.idempotency_key.data = key.bytes;
-	add.idempotency_key.len = sizeof(key.bytes);
-	add.reference = (char *)reference;
-	add.occurred_on = (char *)(on != NULL ? on : "");
-	add.text = (char *)text;
-	add.organisation = (char *)(org != NULL ? org : "");
-	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
-	req.body_case = TULAY__V1__REQUEST__BODY_ADD_CASE_NOTE;
-	req.add_case_note = &add;
-
-	struct rpc rpc;
-	Tulay__V1__Response *resp = NULL;
-	rc = rpc_begin(cli, &rpc);
-	if (rc == CLI_EXIT_OK) {
-		rpc.idempotency_key = key.bytes;
-		rpc.uncertain = "The note may or may not have been added";
-		rc = rpc_call(&rpc, &req, TULAY__V1__RESPONSE__BODY_CASE_EVENT, &resp);
-	}
-	if (rc == CLI_EXIT_OK) {
-		output_heading(cli, "Added a note to %s", reference);
-		rc = output_show(cli, timeline_event_record(resp->case_event));
-	}
-	tulay_response_free(resp);
-	rpc_end(&rpc);
-	return rc;
 }

@@ -333,14 +333,9 @@ int deportation_add(struct cli *cli, int argc, char **argv)
 	req.body_case = TULAY__V1__REQUEST__BODY_CREATE_DEPORTATION;
 	req.create_deportation = &create;
 
-	struct rpc rpc;
 	Tulay__V1__Response *resp = NULL;
-	rc = rpc_begin(cli, &rpc);
-	if (rc == CLI_EXIT_OK) {
-		rpc.idempotency_key = d.key.bytes;
-		rpc.uncertain = "The deportation may or may not have been logged";
-		rc = rpc_call(&rpc, &req, TULAY__V1__RESPONSE__BODY_DEPORTATION, &resp);
-	}
+	rc = rpc_once(cli, &req, TULAY__V1__RESPONSE__BODY_DEPORTATION, d.key.bytes,
+		      "The deportation may or may not have been logged", &resp);
 	if (rc == CLI_EXIT_OK) {
 		output_heading(cli, "Logged deportation %s", resp->deportation->reference);
 		case_warn_duplicates(cli, resp->deportation->possible_duplicates,
@@ -348,7 +343,6 @@ int deportation_add(struct cli *cli, int argc, char **argv)
 		rc = output_show(cli, deportation_record(resp->deportation));
 	}
 	tulay_response_free(resp);
-	rpc_end(&rpc);
 	return rc;
 }
 
@@ -631,20 +625,14 @@ int deportation_intervention(struct cli *cli, int argc, char **argv)
 	req.body_case = TULAY__V1__REQUEST__BODY_ADD_INTERVENTION;
 	req.add_intervention = &add;
 
-	struct rpc rpc;
 	Tulay__V1__Response *resp = NULL;
-	rc = rpc_begin(cli, &rpc);
-	if (rc == CLI_EXIT_OK) {
-		rpc.idempotency_key = key.bytes;
-		rpc.uncertain = "The intervention may or may not have been recorded";
-		rc = rpc_call(&rpc, &req, TULAY__V1__RESPONSE__BODY_CASE_EVENT, &resp);
-	}
+	rc = rpc_once(cli, &req, TULAY__V1__RESPONSE__BODY_CASE_EVENT, key.bytes,
+		      "The intervention may or may not have been recorded", &resp);
 	if (rc == CLI_EXIT_OK) {
 		output_heading(cli, "Recorded %s on %s",
 			       vocab_word(&vocab_intervention_kinds, kind), reference);
 		rc = output_show(cli, timeline_event_record(resp->case_event));
 	}
 	tulay_response_free(resp);
-	rpc_end(&rpc);
 	return rc;
 }

@@ -151,14 +151,9 @@ int rate_set(struct cli *cli, int argc, char **argv)
 	req.body_case = TULAY__V1__REQUEST__BODY_SET_EXCHANGE_RATE;
 	req.set_exchange_rate = &set;
 
-	struct rpc rpc;
 	Tulay__V1__Response *resp = NULL;
-	rc = rpc_begin(cli, &rpc);
-	if (rc == CLI_EXIT_OK) {
-		rpc.idempotency_key = key.bytes;
-		rpc.uncertain = "The rate may or may not have been set";
-		rc = rpc_call(&rpc, &req, TULAY__V1__RESPONSE__BODY_EXCHANGE_RATE, &resp);
-	}
+	rc = rpc_once(cli, &req, TULAY__V1__RESPONSE__BODY_EXCHANGE_RATE, key.bytes,
+		      "The rate may or may not have been set", &resp);
 	if (rc == CLI_EXIT_OK) {
 		const Tulay__V1__ExchangeRate *r = resp->exchange_rate;
 		output_heading(cli, "Set 1 %s = %s %s from %s", r->currency, r->rate,
@@ -166,7 +161,6 @@ int rate_set(struct cli *cli, int argc, char **argv)
 		rc = output_show(cli, rate_record(r));
 	}
 	tulay_response_free(resp);
-	rpc_end(&rpc);
 	return rc;
 }
 

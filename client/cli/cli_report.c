@@ -564,15 +564,11 @@ static int report_run(struct cli *cli, const struct report_kind *k, int argc, ch
 	req.body_case = TULAY__V1__REQUEST__BODY_GET_REPORT;
 	req.get_report = &get;
 
-	struct rpc rpc;
 	Tulay__V1__Response *resp = NULL;
-	rc = rpc_begin(cli, &rpc);
-	if (rc == CLI_EXIT_OK)
-		rc = rpc_call(&rpc, &req, TULAY__V1__RESPONSE__BODY_REPORT, &resp);
+	rc = rpc_once(cli, &req, TULAY__V1__RESPONSE__BODY_REPORT, NULL, NULL, &resp);
 	if (rc == CLI_EXIT_OK)
 		rc = report_show(cli, &q, resp->report);
 	tulay_response_free(resp);
-	rpc_end(&rpc);
 	return rc;
 }
 

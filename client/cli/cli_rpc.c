@@ -489,6 +489,21 @@ int rpc_list(struct cli *cli, const struct rpc_lister *lister, Tulay__V1__Reques
 	return rc;
 }
 
+int rpc_once(struct cli *cli, Tulay__V1__Request *req, Tulay__V1__Response__BodyCase expect,
+	     const uint8_t *key, const char *uncertain, Tulay__V1__Response **out)
+{
+	struct rpc rpc;
+	*out = NULL;
+	int rc = rpc_begin(cli, &rpc);
+	if (rc == CLI_EXIT_OK) {
+		rpc.idempotency_key = key;
+		rpc.uncertain = uncertain;
+		rc = rpc_call(&rpc, req, expect, out);
+	}
+	rpc_end(&rpc);
+	return rc;
+}
+
 void rpc_end(struct rpc *rpc)
 {
 	tulay_close(rpc->client);

@@ -88,6 +88,14 @@ int rpc_report_status(const struct rpc *rpc, const Tulay__V1__Status *status);
  * CLI_EXIT_UNREACHABLE mostly; CLI_EXIT_USAGE for a malformed --server. */
 int rpc_report_failure(const struct rpc *rpc, int err);
 
+/* One request on a connection of its own: rpc_begin, rpc_call with the idempotency key
+ * and the sentence for an unknown outcome (either may be NULL: a read), rpc_end. Returns
+ * the exit code, with the Response (body `expect`) in *out, which the caller frees (NULL
+ * when nothing came). */
+int rpc_once(struct cli *cli, Tulay__V1__Request *req, Tulay__V1__Response__BodyCase expect,
+	     const uint8_t *key, const char *uncertain, Tulay__V1__Response **out)
+    __attribute__((warn_unused_result));
+
 /* Closes the connection and forgets the session. */
 void rpc_end(struct rpc *rpc);
 

@@ -124,21 +124,15 @@ int user_add(struct cli *cli, int argc, char **argv)
 	req.body_case = TULAY__V1__REQUEST__BODY_CREATE_USER;
 	req.create_user = &create;
 
-	struct rpc rpc;
 	Tulay__V1__Response *resp = NULL;
-	rc = rpc_begin(cli, &rpc);
-	if (rc == CLI_EXIT_OK) {
-		rpc.idempotency_key = key.bytes;
-		rpc.uncertain = "The user may or may not have been created";
-		rc = rpc_call(&rpc, &req, TULAY__V1__RESPONSE__BODY_USER, &resp);
-	}
+	rc = rpc_once(cli, &req, TULAY__V1__RESPONSE__BODY_USER, key.bytes,
+		      "The user may or may not have been created", &resp);
 	session_forget_secret(password);
 	if (rc == CLI_EXIT_OK) {
 		output_heading(cli, "Created user %s", resp->user->username);
 		rc = output_show(cli, user_record(resp->user));
 	}
 	tulay_response_free(resp);
-	rpc_end(&rpc);
 	return rc;
 }
 
@@ -316,16 +310,12 @@ int user_passwd(struct cli *cli, int argc, char **argv)
 	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
 	req.body_case = TULAY__V1__REQUEST__BODY_CHANGE_PASSWORD;
 	req.change_password = &change;
-	struct rpc rpc;
 	Tulay__V1__Response *resp = NULL;
-	rc = rpc_begin(cli, &rpc);
-	if (rc == CLI_EXIT_OK)
-		rc = rpc_call(&rpc, &req, TULAY__V1__RESPONSE__BODY__NOT_SET, &resp);
+	rc = rpc_once(cli, &req, TULAY__V1__RESPONSE__BODY__NOT_SET, NULL, NULL, &resp);
 	session_forget_secret(current);
 	session_forget_secret(fresh);
 	if (rc == CLI_EXIT_OK)
 		output_heading(cli, "Password changed; your other sessions have ended");
 	tulay_response_free(resp);
-	rpc_end(&rpc);
 	return rc;
 }

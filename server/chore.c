@@ -90,9 +90,9 @@ void chore_start(struct chore *c, const char *name, uv_loop_t *loop, struct db_p
 	c->db = db;
 	c->interval_ms = interval_ms;
 	c->log_each = log_each;
-	uv_timer_init(loop, &c->timer);
+	UV_MUST(uv_timer_init(loop, &c->timer));
 	c->timer.data = c;
-	uv_timer_start(&c->timer, chore_on_timer, 0, interval_ms);
+	UV_MUST(uv_timer_start(&c->timer, chore_on_timer, 0, interval_ms));
 }
 
 void chore_soon(struct chore *c)

@@ -573,8 +573,8 @@ void conn_accept(struct server *srv)
 	c->in_cap = CONN_INITIAL_INPUT;
 	c->opened_ms = c->last_request_ms = uv_now(&srv->loop);
 	c->login_due_ms = c->opened_ms + srv->cfg.login_timeout_ms;
-	uv_tcp_init(&srv->loop, &c->tcp);
-	uv_timer_init(&srv->loop, &c->timer);
+	UV_MUST(uv_tcp_init(&srv->loop, &c->tcp));
+	UV_MUST(uv_timer_init(&srv->loop, &c->timer));
 	c->tcp.data = c;
 	c->timer.data = c;
 	c->handles_open = 2;
@@ -595,7 +595,8 @@ void conn_accept(struct server *srv)
 	char host[INET6_ADDRSTRLEN] = "?";
 	int port = 0;
 	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&addr, &len) == 0) {
-		uv_ip_name((struct sockaddr *)&addr, host, sizeof(host));
+		if (uv_ip_name((struct sockaddr *)&addr, host, sizeof(host)) != 0)
+			snprintf(host, sizeof(host), "?");
 		port = ntohs(addr.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&addr)->sin6_port
 							: ((struct sockaddr_in *)&addr)->sin_port);
 		throttle_addr_from((struct sockaddr *)&addr, &c->source);

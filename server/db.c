@@ -9,87 +9,12 @@
 
 #include "common.h"
 #include "log.h"
+#include "db_internal.h"
 
-#define DB_BACKOFF_MIN_MS     100
-#define DB_BACKOFF_MAX_MS     5000
-#define DB_CONNECT_TIMEOUT_MS 5000
-#define DB_SWEEP_MS           100
-
-enum db_conn_state {
-	DBC_DOWN,       /* waiting for the backoff timer */
-	DBC_RESOLVING,  /* host name lookup on the thread pool */
-	DBC_CONNECTING, /* PQconnectPoll steps */
-	DBC_PREPARING,  /* statements being prepared */
-	DBC_READY,      /* idle, takes the next job */
-	DBC_BUSY,       /* a job in flight */
-	DBC_CLOSED,
-};
-
-/* The poll handle of one libpq socket. It lives on the heap, apart from its connection,
- * because libpq may replace the socket while connecting (next address, SSL fallback) and
- * a new socket may even reuse the old fd number: a fresh handle is made for every connect
- * step, and the old one is freed in its close callback. */
-struct db_watch {
-	uv_poll_t poll;
-	struct db_conn *conn; /* NULL once stale */
-};
-
-struct db_conn {
-	struct db_pool *pool;
-	unsigned index;
-	enum db_conn_state state;
-	PGconn *pg;
-	struct db_watch *watch;
-	int watch_events;
-	uv_timer_t timer; /* backoff, connect deadline */
-	uv_getaddrinfo_t resolver;
-	bool resolving;
-	char *hosts;     /* "name,name": the host name once per resolved address */
-	char *hostaddrs; /* "addr1,addr2": libpq tries them in turn */
-	unsigned backoff_ms;
-
-	/* What is in flight: the prepares (DBC_PREPARING), or jobs (DBC_BUSY): one job
-	 * alone, or a batch of them in one transaction. */
-	struct db_job *jobs[DB_MAX_BATCH];
-	unsigned njobs;
-	int query_index; /* counts every result sequence: BEGIN, each query, COMMIT */
-	bool query_open; /* results of query_index seen; the NULL that ends them is not */
-	bool prepare_failed;
-	unsigned syncs_left;  /* PIPELINE_SYNC results still to come */
-	bool batch_failed;    /* an error in the batch: it rolled back */
-	bool batch_committed; /* the batch's COMMIT answered COMMIT */
-
-	/* A merged batch in flight: its one query, the memory of its parameters, and its
-	 * result. */
-	bool merged;
-	struct db_query merge_query;
-	char *merge_buf;
-	PGresult *merge_result;
-};
-
-struct db_pool {
-	uv_loop_t *loop;
-	char *conninfo;
-	char *resolve_host; /* host name to look up before each connect, or NULL */
-	char *options;      /* server settings sent at connect (the user's, then ours) */
-	struct db_pool_options opts;
-	struct db_conn *conns;
-	struct db_job *queue_head, *queue_tail;
-	unsigned queued; /* jobs in the queue */
-	uv_timer_t sweep;
-	uv_timer_t kick;
-	bool closing;
-	unsigned open_handles; /* handles and requests whose close callback has not run */
-	void (*closed)(void *arg);
-	void *closed_arg;
-};
-
-static void conn_schedule_reconnect(struct db_conn *c);
-static int conn_service(struct db_conn *c, int events);
 static void pool_dispatch(struct db_pool *pool);
 static void pool_on_kick(uv_timer_t *t);
 
-static uint64_t pool_now(const struct db_pool *pool)
+uint64_t db_pool_now(const struct db_pool *pool)
 {
 	return uv_now(pool->loop);
 }
@@ -151,7 +76,7 @@ const char *db_sqlstate(const PGresult *res)
 	return s != NULL ? s : "";
 }
 
-static void job_finish(struct db_job *job, enum db_outcome outcome)
+void db_job_finish(struct db_job *job, enum db_outcome outcome)
 {
 	job->next = NULL;
 	job->done(job, outcome);
@@ -159,7 +84,7 @@ static void job_finish(struct db_job *job, enum db_outcome outcome)
 
 /* --- handles ------------------------------------------------------------------------- */
 
-static void pool_handle_closed(struct db_pool *pool)
+void db_pool_handle_closed(struct db_pool *pool)
 {
 	assert(pool->open_handles > 0);
 	if (--pool->open_handles == 0 && pool->closing) {
@@ -184,12 +109,12 @@ static void watch_on_close(uv_handle_t *h)
 	struct db_watch *w = container_of((uv_poll_t *)h, struct db_watch, poll);
 	struct db_pool *pool = h->data;
 	free(w);
-	pool_handle_closed(pool);
+	db_pool_handle_closed(pool);
 }
 
 static void timer_on_close(uv_handle_t *h)
 {
-	pool_handle_closed(h->data);
+	db_pool_handle_closed(h->data);
 }
 
 static void watch_close(struct db_conn *c)
@@ -206,7 +131,7 @@ static void watch_on_event(uv_poll_t *h, int status, int events);
 
 /* Watches the libpq socket for `events`. A fresh handle is made when asked (each connect
  * step) or when there is none; otherwise the mask is changed only if it differs. */
-static int watch_set(struct db_conn *c, int events, bool fresh)
+int dbc_watch(struct db_conn *c, int events, bool fresh)
 {
 	int fd = PQsocket(c->pg);
 	if (fd < 0)
@@ -243,20 +168,10 @@ static int watch_set(struct db_conn *c, int events, bool fresh)
 
 /* --- connection loss ----------------------------------------------------------------- */
 
-/* Forgets the merged batch in flight, if any. */
-static void conn_merge_clear(struct db_conn *c)
-{
-	c->merged = false;
-	free(c->merge_buf);
-	c->merge_buf = NULL;
-	PQclear(c->merge_result);
-	c->merge_result = NULL;
-}
-
 /* Drops the connection: fails its job (outcome unknown if sent), frees libpq's state and
  * schedules a reconnect unless the pool is closing. Always returns -1 so callers can
- * `return conn_lost(...)` and stop touching the connection. */
-static int conn_lost(struct db_conn *c, const char *reason)
+ * `return dbc_lost(...)` and stop touching the connection. */
+int dbc_lost(struct db_conn *c, const char *reason)
 {
 	char clean[256];
 	const char *detail = c->pg != NULL ? PQerrorMessage(c->pg) : "";
@@ -268,7 +183,7 @@ static int conn_lost(struct db_conn *c, const char *reason)
 	unsigned njobs = c->state == DBC_BUSY ? c->njobs : 0;
 	memcpy(jobs, c->jobs, sizeof(jobs[0]) * njobs);
 	c->njobs = 0;
-	conn_merge_clear(c);
+	dbc_merge_clear(c);
 	watch_close(c);
 	if (c->pg != NULL) {
 		PQfinish(c->pg);
@@ -276,213 +191,33 @@ static int conn_lost(struct db_conn *c, const char *reason)
 	}
 	c->state = DBC_DOWN;
 	if (!c->pool->closing) {
-		conn_schedule_reconnect(c);
+		dbc_schedule_reconnect(c);
 		/* Jobs held back for this connection's batch (pool_hold_small_batch) go now. */
-		uv_timer_start(&c->pool->kick, pool_on_kick, 0, 0);
+		UV_MUST(uv_timer_start(&c->pool->kick, pool_on_kick, 0, 0));
 	}
 	for (unsigned i = 0; i < njobs; i++)
-		job_finish(jobs[i], DB_UNAVAILABLE);
+		db_job_finish(jobs[i], DB_UNAVAILABLE);
 	return -1;
-}
-
-/* --- connecting ---------------------------------------------------------------------- */
-
-static int conn_connect_step(struct db_conn *c, PostgresPollingStatusType st)
-{
-	switch (st) {
-	case PGRES_POLLING_READING:
-		return watch_set(c, UV_READABLE, true) == 0 ? 0 : conn_lost(c, "poll");
-	case PGRES_POLLING_WRITING:
-		return watch_set(c, UV_WRITABLE, true) == 0 ? 0 : conn_lost(c, "poll");
-	case PGRES_POLLING_OK:
-		break;
-	default:
-		return conn_lost(c, "connect_failed");
-	}
-
-	/* The connect deadline keeps running until the statements are prepared too: a lock
-	 * held by a migration must not leave the connection preparing forever. */
-	if (PQsetnonblocking(c->pg, 1) != 0 || PQenterPipelineMode(c->pg) != 1)
-		return conn_lost(c, "pipeline_mode");
-	for (unsigned i = 0; i < c->pool->opts.nstatements; i++) {
-		const struct db_statement *s = &c->pool->opts.statements[i];
-		if (PQsendPrepare(c->pg, s->name, s->sql, 0, NULL) != 1)
-			return conn_lost(c, "send_prepare");
-	}
-	if (PQpipelineSync(c->pg) != 1)
-		return conn_lost(c, "pipeline_sync");
-	c->state = DBC_PREPARING;
-	c->query_index = 0;
-	c->query_open = false;
-	c->prepare_failed = false;
-	return conn_service(c, 0);
-}
-
-static void conn_on_timer(uv_timer_t *t);
-
-static void conn_connect(struct db_conn *c)
-{
-	struct db_pool *pool = c->pool;
-	const char *keys[12], *values[12];
-	int n = 0;
-	keys[n] = "dbname"; /* expanded: the whole connection string; later keys override */
-	values[n++] = pool->conninfo;
-	if (c->hostaddrs != NULL) {
-		keys[n] = "host";
-		values[n++] = c->hosts;
-		keys[n] = "hostaddr";
-		values[n++] = c->hostaddrs;
-	}
-	keys[n] = "application_name";
-	values[n++] = "tulayd";
-	keys[n] = "options";
-	values[n++] = pool->options;
-	/* Notice a silently vanished server (network partition) within about a minute. */
-	keys[n] = "keepalives";
-	values[n++] = "1";
-	keys[n] = "keepalives_idle";
-	values[n++] = "30";
-	keys[n] = "keepalives_interval";
-	values[n++] = "10";
-	keys[n] = "keepalives_count";
-	values[n++] = "3";
-	keys[n] = NULL;
-	values[n] = NULL;
-
-	c->pg = PQconnectStartParams(keys, values, 1);
-	if (c->pg == NULL || PQstatus(c->pg) == CONNECTION_BAD) {
-		conn_lost(c, "connect_start");
-		return;
-	}
-	c->state = DBC_CONNECTING;
-	uv_timer_start(&c->timer, conn_on_timer, DB_CONNECT_TIMEOUT_MS, 0);
-	/* libpq's contract: after PQconnectStart, act as if PQconnectPoll said WRITING. */
-	conn_connect_step(c, PGRES_POLLING_WRITING);
-}
-
-/* Builds the host and hostaddr lists from every address the name resolved to, so that
- * libpq tries each in turn (localhost may be ::1 first while PostgreSQL listens on
- * 127.0.0.1 only). */
-static int conn_set_addresses(struct db_conn *c, const char *host, const struct addrinfo *res)
-{
-	size_t cap = 0;
-	for (const struct addrinfo *a = res; a != NULL; a = a->ai_next)
-		cap += INET6_ADDRSTRLEN + 1 + strlen(host) + 1;
-	char *hosts = calloc(1, cap + 1), *addrs = calloc(1, cap + 1);
-	if (hosts == NULL || addrs == NULL) {
-		free(hosts);
-		free(addrs);
-		return -ENOMEM;
-	}
-	size_t nh = 0, na = 0;
-	for (const struct addrinfo *a = res; a != NULL; a = a->ai_next) {
-		char ip[INET6_ADDRSTRLEN];
-		if (uv_ip_name(a->ai_addr, ip, sizeof(ip)) != 0)
-			continue;
-		/* getaddrinfo may list an address more than once; keep the first. */
-		bool seen = false;
-		for (const struct addrinfo *b = res; b != a && !seen; b = b->ai_next) {
-			char other[INET6_ADDRSTRLEN];
-			seen = uv_ip_name(b->ai_addr, other, sizeof(other)) == 0 &&
-			       strcmp(ip, other) == 0;
-		}
-		if (seen)
-			continue;
-		na += (size_t)snprintf(addrs + na, cap + 1 - na, "%s%s", na ? "," : "", ip);
-		nh += (size_t)snprintf(hosts + nh, cap + 1 - nh, "%s%s", nh ? "," : "", host);
-	}
-	free(c->hosts);
-	free(c->hostaddrs);
-	c->hosts = hosts;
-	c->hostaddrs = addrs;
-	return na > 0 ? 0 : -ENOENT;
-}
-
-static void conn_on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
-{
-	struct db_conn *c = container_of(req, struct db_conn, resolver);
-	struct db_pool *pool = c->pool;
-	c->resolving = false;
-	if (pool->closing) {
-		uv_freeaddrinfo(res);
-		pool_handle_closed(pool);
-		return;
-	}
-	pool_handle_closed(pool); /* the request is over; the pool itself stays open */
-	if (status != 0 || res == NULL) {
-		log_warn("event=db_resolve_failed db_conn=%u host=%s error=%s", c->index,
-			 pool->resolve_host, uv_strerror(status));
-		uv_freeaddrinfo(res);
-		c->state = DBC_DOWN;
-		conn_schedule_reconnect(c);
-		return;
-	}
-	int rc = conn_set_addresses(c, pool->resolve_host, res);
-	uv_freeaddrinfo(res);
-	if (rc != 0) {
-		c->state = DBC_DOWN;
-		conn_schedule_reconnect(c);
-		return;
-	}
-	conn_connect(c);
-}
-
-static void conn_begin(struct db_conn *c)
-{
-	struct db_pool *pool = c->pool;
-	if (pool->resolve_host == NULL) {
-		conn_connect(c);
-		return;
-	}
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
-	c->state = DBC_RESOLVING;
-	int rc = uv_getaddrinfo(pool->loop, &c->resolver, conn_on_resolved, pool->resolve_host,
-				NULL, &hints);
-	if (rc != 0) {
-		log_warn("event=db_resolve_failed db_conn=%u error=%s", c->index, uv_strerror(rc));
-		c->state = DBC_DOWN;
-		conn_schedule_reconnect(c);
-		return;
-	}
-	c->resolving = true;
-	pool->open_handles++;
-}
-
-static void conn_on_timer(uv_timer_t *t)
-{
-	struct db_conn *c = container_of(t, struct db_conn, timer);
-	if (c->state == DBC_DOWN)
-		conn_begin(c);
-	else if (c->state == DBC_CONNECTING || c->state == DBC_PREPARING)
-		conn_lost(c, "connect_timeout");
-}
-
-static void conn_schedule_reconnect(struct db_conn *c)
-{
-	c->backoff_ms = c->backoff_ms == 0 ? DB_BACKOFF_MIN_MS : c->backoff_ms * 2;
-	if (c->backoff_ms > DB_BACKOFF_MAX_MS)
-		c->backoff_ms = DB_BACKOFF_MAX_MS;
-	uv_timer_start(&c->timer, conn_on_timer, c->backoff_ms, 0);
 }
 
 /* --- running jobs -------------------------------------------------------------------- */
 
-static int conn_flush_and_watch(struct db_conn *c)
+int dbc_flush_and_watch(struct db_conn *c)
 {
 	int rc = PQflush(c->pg);
 	if (rc < 0)
-		return conn_lost(c, "flush");
+		return dbc_lost(c, "flush");
 	/* Reads stay armed always (to notice a dead server); writes only while libpq has
 	 * unsent data. */
 	int events = UV_READABLE | (rc == 1 ? UV_WRITABLE : 0);
-	return watch_set(c, events, false) == 0 ? 0 : conn_lost(c, "poll");
+	return dbc_watch(c, events, false) == 0 ? 0 : dbc_lost(c, "poll");
 }
 
-static int conn_send_job(struct db_conn *c, struct db_job *job)
+static int dbc_send_job(struct db_conn *c, struct db_job *job)
 {
 	job->sent = true;
 	job->failed_query = -1;
-	job->deadline_ms = pool_now(c->pool) + c->pool->opts.query_timeout_ms;
+	job->deadline_ms = db_pool_now(c->pool) + c->pool->opts.query_timeout_ms;
 	for (int i = 0; i < job->nqueries; i++) {
 		const struct db_query *q = &job->queries[i];
 		/* Text results: every value we read is small and text is what we log. */
@@ -501,12 +236,12 @@ static int conn_send_job(struct db_conn *c, struct db_job *job)
  * after it rolls back (COMMIT of a failed transaction is a ROLLBACK): nothing of the batch
  * happened, and each job goes back to the head of the queue to run alone, so it gets its
  * own outcome and no job fails because of another. */
-static bool conn_send_text(struct db_conn *c, const char *sql)
+static bool dbc_send_text(struct db_conn *c, const char *sql)
 {
 	return PQsendQueryParams(c->pg, sql, 0, NULL, NULL, NULL, NULL, 0) == 1;
 }
 
-static int conn_start_jobs(struct db_conn *c, struct db_job **jobs, unsigned njobs)
+int dbc_start_jobs(struct db_conn *c, struct db_job **jobs, unsigned njobs)
 {
 	assert(njobs >= 1 && njobs <= DB_MAX_BATCH);
 	memcpy(c->jobs, jobs, sizeof(jobs[0]) * njobs);
@@ -518,26 +253,26 @@ static int conn_start_jobs(struct db_conn *c, struct db_job **jobs, unsigned njo
 	c->batch_committed = false;
 	c->merged = false;
 	bool batch = njobs > 1;
-	if (batch && !conn_send_text(c, "BEGIN"))
-		return conn_lost(c, "send_query");
+	if (batch && !dbc_send_text(c, "BEGIN"))
+		return dbc_lost(c, "send_query");
 	for (unsigned i = 0; i < njobs; i++) {
-		if (conn_send_job(c, jobs[i]) != 0)
-			return conn_lost(c, "send_query");
+		if (dbc_send_job(c, jobs[i]) != 0)
+			return dbc_lost(c, "send_query");
 	}
 	if (PQpipelineSync(c->pg) != 1)
-		return conn_lost(c, "pipeline_sync");
+		return dbc_lost(c, "pipeline_sync");
 	c->syncs_left = 1;
 	if (batch) {
-		if (!conn_send_text(c, "COMMIT") || PQpipelineSync(c->pg) != 1)
-			return conn_lost(c, "pipeline_sync");
+		if (!dbc_send_text(c, "COMMIT") || PQpipelineSync(c->pg) != 1)
+			return dbc_lost(c, "pipeline_sync");
 		c->syncs_left = 2;
 	}
-	return conn_flush_and_watch(c);
+	return dbc_flush_and_watch(c);
 }
 
 /* Where the result sequence `index` of the jobs in flight belongs: a job and its query,
  * or (job NULL) the batch's BEGIN (-1) or COMMIT (-2). */
-static struct db_job *conn_result_owner(const struct db_conn *c, int index, int *query)
+static struct db_job *dbc_result_owner(const struct db_conn *c, int index, int *query)
 {
 	if (c->njobs > 1) {
 		if (index == 0) {
@@ -559,7 +294,7 @@ static struct db_job *conn_result_owner(const struct db_conn *c, int index, int 
 
 /* A batch rolled back: its jobs go back to the head of the queue, in their order, to run
  * alone. They were sent, but nothing of them happened. */
-static void pool_requeue_alone(struct db_pool *pool, struct db_job **jobs, unsigned njobs)
+void db_pool_requeue_alone(struct db_pool *pool, struct db_job **jobs, unsigned njobs)
 {
 	for (unsigned i = njobs; i-- > 0;) {
 		struct db_job *job = jobs[i];
@@ -575,272 +310,16 @@ static void pool_requeue_alone(struct db_pool *pool, struct db_job **jobs, unsig
 	}
 }
 
-/* Merged batches. A batch shares one transaction but still runs each job's statements
- * one by one, and for a small write most of PostgreSQL's time is that per-statement
- * set-up. Batchable jobs with the same `merge` whose queries have its shape (plain
- * CreateClaims, GetClaims) that wait together are sent instead as the merge's one
- * statement, which does the work of them all in a few set-based statements: each
- * parameter of the shape's queries becomes a text[] with one element per job, and each
- * job gets, from its rows of the result, the results its own queries would have had. If
- * the statement fails (it refuses anything but the plain case: a replay, a reused key,
- * an ended session), nothing of it happened and each job runs again alone, as a failed
- * batch's jobs do. */
-static bool merge_fits(const struct db_job *job, const struct db_job *first)
-{
-	const struct db_merge *m = first->merge;
-	if (!job->batchable || job->merge != m || job->nqueries != first->nqueries)
-		return false;
-	int i = 0;
-	for (; m->shape[i] != NULL; i++) {
-		if (i >= job->nqueries || strcmp(job->queries[i].statement, m->shape[i]) != 0 ||
-		    job->queries[i].nparams != first->queries[i].nparams)
-			return false;
-	}
-	return i == job->nqueries;
-}
-
-/* One element of a text[] literal at `out` (or only its length, out NULL): NULL, or the
- * value in double quotes with " and \ escaped, a binary value as hex digits. */
-static size_t merge_element(char *out, const struct db_query *q, int p)
-{
-	static const char hex[] = "0123456789abcdef";
-	const char *v = q->values[p];
-	if (v == NULL) {
-		if (out != NULL)
-			memcpy(out, "NULL", 4);
-		return 4;
-	}
-	size_t n = 0;
-	if (out != NULL)
-		out[n] = '"';
-	n++;
-	if (q->formats[p] == 1) {
-		for (int i = 0; i < q->lengths[p]; i++) {
-			unsigned char b = (unsigned char)v[i];
-			if (out != NULL) {
-				out[n] = hex[b >> 4];
-				out[n + 1] = hex[b & 15];
-			}
-			n += 2;
-		}
-	} else {
-		for (const char *t = v; *t != '\0'; t++) {
-			if (*t == '"' || *t == '\\') {
-				if (out != NULL)
-					out[n] = '\\';
-				n++;
-			}
-			if (out != NULL)
-				out[n] = *t;
-			n++;
-		}
-	}
-	if (out != NULL)
-		out[n] = '"';
-	return n + 1;
-}
-
-/* Builds the merged query of jobs[0..n) into c->merge_query, its parameters in
- * c->merge_buf. Returns false when out of memory or past DB_MAX_PARAMS. */
-static bool merge_build(struct db_conn *c, struct db_job *const *jobs, unsigned n)
-{
-	const struct db_job *first = jobs[0];
-	size_t size = 0;
-	int nparams = 0;
-	for (int q = 0; q < first->nqueries; q++) {
-		for (int p = 0; p < first->queries[q].nparams; p++) {
-			nparams++;
-			size += 3; /* {, } and the terminating NUL */
-			for (unsigned j = 0; j < n; j++)
-				size += merge_element(NULL, &jobs[j]->queries[q], p) + 1;
-		}
-	}
-	if (nparams > DB_MAX_PARAMS)
-		return false;
-	char *w = malloc(size);
-	if (w == NULL)
-		return false;
-	c->merge_buf = w;
-	struct db_query *mq = &c->merge_query;
-	memset(mq, 0, sizeof(*mq));
-	mq->statement = first->merge->statement;
-	for (int q = 0; q < first->nqueries; q++) {
-		for (int p = 0; p < first->queries[q].nparams; p++) {
-			mq->values[mq->nparams++] = w;
-			*w++ = '{';
-			for (unsigned j = 0; j < n; j++) {
-				if (j > 0)
-					*w++ = ',';
-				w += merge_element(w, &jobs[j]->queries[q], p);
-			}
-			*w++ = '}';
-			*w++ = '\0';
-		}
-	}
-	return true;
-}
-
-/* Sends jobs[0..n) as one merged statement, or as a plain batch when it cannot be built. */
-static int conn_start_merged(struct db_conn *c, struct db_job **jobs, unsigned n)
-{
-	if (!merge_build(c, jobs, n)) {
-		conn_merge_clear(c);
-		return conn_start_jobs(c, jobs, n);
-	}
-	memcpy(c->jobs, jobs, sizeof(jobs[0]) * n);
-	c->njobs = n;
-	c->state = DBC_BUSY;
-	c->query_index = 0;
-	c->query_open = false;
-	c->batch_failed = false;
-	c->batch_committed = false;
-	c->merged = true;
-	uint64_t deadline = pool_now(c->pool) + c->pool->opts.query_timeout_ms;
-	for (unsigned i = 0; i < n; i++) {
-		jobs[i]->sent = true;
-		jobs[i]->failed_query = -1;
-		jobs[i]->deadline_ms = deadline;
-	}
-	const struct db_query *q = &c->merge_query;
-	if (PQsendQueryPrepared(c->pg, q->statement, q->nparams, q->values, NULL, NULL, 0) != 1 ||
-	    PQpipelineSync(c->pg) != 1)
-		return conn_lost(c, "send_query");
-	c->syncs_left = 1;
-	return conn_flush_and_watch(c);
-}
-
-/* Columns [first, end) of the rows [from, to) of `res` whose second column is `tag` (any
- * with tag NULL), as a result of their own. */
-static PGresult *merge_part(const PGresult *res, int from, int to, int first, int end,
-			    const char *tag)
-{
-	PGresAttDesc attrs[64];
-	int count = end - first;
-	if (first < 0 || count < 0 || count > (int)N_ELEMS(attrs))
-		return NULL;
-	PGresult *r = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
-	if (r == NULL)
-		return NULL;
-	for (int k = 0; k < count; k++) {
-		attrs[k] = (PGresAttDesc){
-		    .name = PQfname(res, first + k),
-		    .tableid = PQftable(res, first + k),
-		    .columnid = PQftablecol(res, first + k),
-		    .format = PQfformat(res, first + k),
-		    .typid = PQftype(res, first + k),
-		    .typlen = PQfsize(res, first + k),
-		    .atttypmod = PQfmod(res, first + k),
-		};
-	}
-	bool ok = PQsetResultAttrs(r, count, attrs) == 1;
-	int out = 0;
-	for (int row = from; ok && row < to; row++) {
-		if (tag != NULL && strcmp(PQgetvalue(res, row, 1), tag) != 0)
-			continue;
-		for (int k = 0; ok && k < count; k++) {
-			bool null = PQgetisnull(res, row, first + k);
-			ok = PQsetvalue(r, out, k, null ? NULL : PQgetvalue(res, row, first + k),
-					null ? -1 : PQgetlength(res, row, first + k)) == 1;
-		}
-		out++;
-	}
-	if (!ok) {
-		PQclear(r);
-		return NULL;
-	}
-	return r;
-}
-
-/* Gives each job of the merged batch its results from its rows. Returns false when the
- * result does not fit the merge (rows out of order, a part's column missing, an untagged
- * job without exactly one row), or when out of memory. */
-static bool merge_split(struct db_conn *c, struct db_job *const *jobs, unsigned n)
-{
-	const PGresult *res = c->merge_result;
-	const struct db_merge *m = jobs[0]->merge;
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQnfields(res) < (m->tagged ? 2 : 1))
-		return false;
-	int first[DB_MERGE_MAX_PARTS], end[DB_MERGE_MAX_PARTS];
-	for (unsigned k = 0; k < m->nparts; k++) {
-		first[k] = PQfnumber(res, m->parts[k].name) + 1;
-		end[k] = PQnfields(res);
-		if (first[k] <= 0)
-			return false;
-	}
-	for (unsigned k = 0; k < m->nparts; k++) {
-		for (unsigned l = 0; l < m->nparts; l++) {
-			if (first[l] > first[k] && first[l] - 1 < end[k])
-				end[k] = first[l] - 1;
-		}
-	}
-	int rows = PQntuples(res), row = 0;
-	for (unsigned i = 0; i < n; i++) {
-		struct db_job *job = jobs[i];
-		int from = row;
-		while (row < rows && strtoll(PQgetvalue(res, row, 0), NULL, 10) == (long long)i + 1)
-			row++;
-		if (!m->tagged && row - from != 1)
-			return false;
-		for (unsigned k = 0; k < m->nparts; k++) {
-			const struct db_merge_part *part = &m->parts[k];
-			assert(part->query < job->nqueries);
-			job->results[part->query] = merge_part(res, from, row, first[k], end[k],
-							       m->tagged ? part->name : NULL);
-			if (job->results[part->query] == NULL)
-				return false;
-		}
-		for (int q = 0; q < job->nqueries; q++) {
-			if (job->results[q] == NULL &&
-			    (job->results[q] = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK)) == NULL)
-				return false;
-		}
-	}
-	return row == rows;
-}
-
-/* The merged batch in flight is complete: each job gets its results, or runs again alone
- * if the statement failed. */
-static void conn_merged_done(struct db_conn *c, struct db_job **jobs, unsigned njobs)
-{
-	if (c->batch_failed || c->merge_result == NULL) {
-		char clean[256];
-		log_info("event=db_batch_rolled_back db_conn=%u jobs=%u merged=1 error=\"%s\"",
-			 c->index, njobs,
-			 log_clean(c->merge_result != NULL ? PQresultErrorMessage(c->merge_result)
-							   : "no result",
-				   clean, sizeof(clean)));
-		conn_merge_clear(c);
-		pool_requeue_alone(c->pool, jobs, njobs);
-		return;
-	}
-	bool split = merge_split(c, jobs, njobs);
-	conn_merge_clear(c);
-	if (!split) {
-		/* Committed, but the answers are lost: the outcome is unknown to the clients,
-		 * who resend with the same keys and are answered from what was stored. */
-		log_error("event=db_merge_split_failed db_conn=%u jobs=%u", c->index, njobs);
-		for (unsigned i = 0; i < njobs; i++) {
-			db_job_clear(jobs[i]);
-			job_finish(jobs[i], DB_UNAVAILABLE);
-		}
-		return;
-	}
-	log_info("event=db_merged db_conn=%u jobs=%u statement=%s", c->index, njobs,
-		 jobs[0]->merge->statement);
-	for (unsigned i = 0; i < njobs; i++)
-		job_finish(jobs[i], DB_OK);
-}
-
 /* The last Sync of what was in flight arrived: the prepares or the jobs are complete. */
-static int conn_batch_done(struct db_conn *c)
+static int dbc_batch_done(struct db_conn *c)
 {
 	if (c->state == DBC_PREPARING) {
 		if (c->prepare_failed) {
 			/* Most likely the schema is older than this tulayd: retrying later is all
 			 * we can do; the log line says why. */
-			return conn_lost(c, "prepare_failed");
+			return dbc_lost(c, "prepare_failed");
 		}
-		uv_timer_stop(&c->timer);
+		UV_MUST(uv_timer_stop(&c->timer));
 		c->state = DBC_READY;
 		c->backoff_ms = 0;
 		log_info("event=db_conn_ready db_conn=%u", c->index);
@@ -852,26 +331,26 @@ static int conn_batch_done(struct db_conn *c)
 	c->njobs = 0;
 	c->state = DBC_READY;
 	if (c->merged) {
-		conn_merged_done(c, jobs, njobs);
+		dbc_merged_done(c, jobs, njobs);
 		return 0;
 	}
 	if (njobs == 1) {
-		job_finish(jobs[0], jobs[0]->failed_query >= 0 ? DB_QUERY_ERROR : DB_OK);
+		db_job_finish(jobs[0], jobs[0]->failed_query >= 0 ? DB_QUERY_ERROR : DB_OK);
 		return 0;
 	}
 	if (c->batch_failed || !c->batch_committed) {
 		log_info("event=db_batch_rolled_back db_conn=%u jobs=%u", c->index, njobs);
-		pool_requeue_alone(c->pool, jobs, njobs);
+		db_pool_requeue_alone(c->pool, jobs, njobs);
 		return 0;
 	}
 	for (unsigned i = 0; i < njobs; i++)
-		job_finish(jobs[i], DB_OK);
+		db_job_finish(jobs[i], DB_OK);
 	return 0;
 }
 
 /* Takes every result libpq has complete. In pipeline mode each query yields its
  * result(s) and then NULL; each Sync yields PGRES_PIPELINE_SYNC. */
-static int conn_drain(struct db_conn *c)
+static int dbc_drain(struct db_conn *c)
 {
 	while ((c->state == DBC_PREPARING || c->state == DBC_BUSY) && !PQisBusy(c->pg)) {
 		PGresult *r = PQgetResult(c->pg);
@@ -887,7 +366,7 @@ static int conn_drain(struct db_conn *c)
 			PQclear(r);
 			if (c->state == DBC_BUSY && --c->syncs_left > 0)
 				continue;
-			if (conn_batch_done(c) != 0)
+			if (dbc_batch_done(c) != 0)
 				return -1;
 			continue;
 		}
@@ -917,7 +396,7 @@ static int conn_drain(struct db_conn *c)
 			continue;
 		}
 		int i;
-		struct db_job *job = conn_result_owner(c, c->query_index, &i);
+		struct db_job *job = dbc_result_owner(c, c->query_index, &i);
 		if (failed)
 			c->batch_failed = true;
 		if (job == NULL) {
@@ -940,15 +419,15 @@ static int conn_drain(struct db_conn *c)
 }
 
 /* The one service function of a connected socket: read, flush, drain, re-arm. */
-static int conn_service(struct db_conn *c, int events)
+int dbc_service(struct db_conn *c, int events)
 {
 	if ((events & UV_READABLE) && PQconsumeInput(c->pg) != 1)
-		return conn_lost(c, "read");
+		return dbc_lost(c, "read");
 	if (PQstatus(c->pg) == CONNECTION_BAD)
-		return conn_lost(c, "bad");
-	if (conn_flush_and_watch(c) != 0)
+		return dbc_lost(c, "bad");
+	if (dbc_flush_and_watch(c) != 0)
 		return -1;
-	if (conn_drain(c) != 0)
+	if (dbc_drain(c) != 0)
 		return -1;
 	if (c->state == DBC_READY)
 		pool_dispatch(c->pool);
@@ -962,15 +441,15 @@ static void watch_on_event(uv_poll_t *h, int status, int events)
 	if (c == NULL)
 		return;
 	if (status < 0) {
-		/* libuv stopped the handle; re-arm it on the next watch_set, and let libpq find
+		/* libuv stopped the handle; re-arm it on the next dbc_watch, and let libpq find
 		 * out what went wrong with the socket. */
 		c->watch_events = 0;
 		events = UV_READABLE;
 	}
 	if (c->state == DBC_CONNECTING)
-		conn_connect_step(c, PQconnectPoll(c->pg));
+		dbc_connect_step(c, PQconnectPoll(c->pg));
 	else
-		conn_service(c, events);
+		dbc_service(c, events);
 }
 
 /* Takes the job at the head of the queue. */
@@ -983,7 +462,7 @@ static struct db_job *pool_dequeue(struct db_pool *pool)
 	job->next = NULL;
 	assert(pool->queued > 0);
 	pool->queued--;
-	job->waited_ms = pool_now(pool) - job->queued_at_ms;
+	job->waited_ms = db_pool_now(pool) - job->queued_at_ms;
 	return job;
 }
 
@@ -1019,27 +498,27 @@ static void pool_dispatch(struct db_pool *pool)
 		struct db_conn *c = &pool->conns[i];
 		if (c->state != DBC_READY)
 			continue;
-		/* Held: dispatched again when that batch ends (conn_service, conn_lost). */
+		/* Held: dispatched again when that batch ends (dbc_service, dbc_lost). */
 		if (pool_hold_small_batch(pool))
 			return;
 		/* The batchable jobs waiting at the head go together; any other job alone. */
 		struct db_job *jobs[DB_MAX_BATCH];
 		unsigned n = 0;
 		jobs[n++] = pool_dequeue(pool);
-		if (jobs[0]->merge != NULL && merge_fits(jobs[0], jobs[0])) {
+		if (jobs[0]->merge != NULL && db_merge_fits(jobs[0], jobs[0])) {
 			/* Those of the same shape waiting behind it go in one statement. */
 			while (n < DB_MAX_BATCH && pool->queue_head != NULL &&
-			       merge_fits(pool->queue_head, jobs[0]))
+			       db_merge_fits(pool->queue_head, jobs[0]))
 				jobs[n++] = pool_dequeue(pool);
 			if (n > 1) {
-				conn_start_merged(c, jobs, n);
+				dbc_start_merged(c, jobs, n);
 				continue;
 			}
 		}
 		while (jobs[0]->batchable && n < DB_MAX_BATCH && pool->queue_head != NULL &&
 		       pool->queue_head->batchable)
 			jobs[n++] = pool_dequeue(pool);
-		conn_start_jobs(c, jobs, n);
+		dbc_start_jobs(c, jobs, n);
 	}
 }
 
@@ -1051,7 +530,7 @@ static void pool_dispatch(struct db_pool *pool)
  * PostgreSQL cannot be reached and the job fails DB_UNAVAILABLE. */
 static void pool_fail_queue(struct db_pool *pool, bool expired_only)
 {
-	uint64_t now = pool_now(pool);
+	uint64_t now = db_pool_now(pool);
 	enum db_outcome outcome =
 	    expired_only && db_pool_ready(pool) > 0 ? DB_BUSY : DB_UNAVAILABLE;
 	while (pool->queue_head != NULL) {
@@ -1060,19 +539,19 @@ static void pool_fail_queue(struct db_pool *pool, bool expired_only)
 		unsigned depth = pool->queued;
 		struct db_job *job = pool_dequeue(pool);
 		job->queue_depth = outcome == DB_BUSY ? depth : 0;
-		job_finish(job, outcome);
+		db_job_finish(job, outcome);
 	}
 }
 
 static void pool_on_sweep(uv_timer_t *t)
 {
 	struct db_pool *pool = container_of(t, struct db_pool, sweep);
-	uint64_t now = pool_now(pool);
+	uint64_t now = db_pool_now(pool);
 	pool_fail_queue(pool, true);
 	for (unsigned i = 0; i < pool->opts.connections; i++) {
 		struct db_conn *c = &pool->conns[i];
 		if (c->state == DBC_BUSY && c->jobs[0]->deadline_ms <= now)
-			conn_lost(c, "query_timeout");
+			dbc_lost(c, "query_timeout");
 	}
 }
 
@@ -1090,7 +569,7 @@ bool db_pool_submit(struct db_pool *pool, struct db_job *job)
 	job->failed_query = -1;
 	job->waited_ms = 0;
 	job->queue_depth = 0;
-	job->queued_at_ms = pool_now(pool);
+	job->queued_at_ms = db_pool_now(pool);
 	job->deadline_ms = job->queued_at_ms + pool->opts.queue_timeout_ms;
 	if (pool->queue_tail != NULL)
 		pool->queue_tail->next = job;
@@ -1099,7 +578,7 @@ bool db_pool_submit(struct db_pool *pool, struct db_job *job)
 	pool->queue_tail = job;
 	pool->queued++;
 	/* Start it from the loop, not from here: `done` must never run inside submit. */
-	uv_timer_start(&pool->kick, pool_on_kick, 0, 0);
+	UV_MUST(uv_timer_start(&pool->kick, pool_on_kick, 0, 0));
 	return true;
 }
 
@@ -1207,21 +686,21 @@ int db_pool_start(uv_loop_t *loop, const struct db_pool_options *opts, struct db
 		return rc;
 	}
 
-	uv_timer_init(loop, &pool->sweep);
-	uv_timer_init(loop, &pool->kick);
+	UV_MUST(uv_timer_init(loop, &pool->sweep));
+	UV_MUST(uv_timer_init(loop, &pool->kick));
 	pool->sweep.data = pool;
 	pool->kick.data = pool;
 	pool->open_handles = 2;
-	uv_timer_start(&pool->sweep, pool_on_sweep, DB_SWEEP_MS, DB_SWEEP_MS);
+	UV_MUST(uv_timer_start(&pool->sweep, pool_on_sweep, DB_SWEEP_MS, DB_SWEEP_MS));
 	for (unsigned i = 0; i < opts->connections; i++) {
 		struct db_conn *c = &pool->conns[i];
 		c->pool = pool;
 		c->index = i;
 		c->state = DBC_DOWN;
-		uv_timer_init(loop, &c->timer);
+		UV_MUST(uv_timer_init(loop, &c->timer));
 		c->timer.data = pool;
 		pool->open_handles++;
-		conn_begin(c);
+		dbc_begin(c);
 	}
 	*out = pool;
 	return 0;
@@ -1238,10 +717,12 @@ void db_pool_close(struct db_pool *pool, void (*closed)(void *arg), void *arg)
 	for (unsigned i = 0; i < pool->opts.connections; i++) {
 		struct db_conn *c = &pool->conns[i];
 		if (c->state != DBC_DOWN && c->state != DBC_RESOLVING)
-			conn_lost(c, "shutdown");
+			dbc_lost(c, "shutdown");
 		c->state = DBC_CLOSED;
 		if (c->resolving)
-			uv_cancel((uv_req_t *)&c->resolver); /* its callback releases it */
+			/* Fails (UV_EBUSY) once the lookup runs; its callback releases it either
+			 * way. */
+			(void)uv_cancel((uv_req_t *)&c->resolver);
 		uv_close((uv_handle_t *)&c->timer, timer_on_close);
 	}
 	uv_close((uv_handle_t *)&pool->sweep, timer_on_close);

@@ -3,10 +3,13 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <uv.h>
 
 static enum log_level min_level = LOG_INFO;
 
@@ -111,4 +114,14 @@ char *log_clean(const char *text, char *out, size_t cap)
 	if (cap > 0)
 		out[o] = '\0';
 	return out;
+}
+
+void log_uv_must(int rc, const char *call, const char *file, int line)
+{
+	if (rc == 0)
+		return;
+	log_error("event=uv_failed call=\"%s\" at=%s:%d error=%s", call, file, line,
+		  uv_strerror(rc));
+	log_flush();
+	abort();
 }

@@ -24,6 +24,13 @@ void log_event(enum log_level level, const char *fmt, ...) __attribute__((format
  * held. Off: every line is written at once (the default; holding off flushes). A crash
  * loses at most the info lines of the turn it happened in. */
 void log_hold(bool on);
+
+/* For libuv calls that fail only when misused (a closing handle, a NULL callback) or when
+ * the process lacks what any server needs (a signal pipe at start-up): `rc` is their
+ * result. A failure is a bug, not a condition to serve through: it is logged with the
+ * call and where it was made, and tulayd aborts. UV_MUST(uv_timer_start(...)). */
+void log_uv_must(int rc, const char *call, const char *file, int line);
+#define UV_MUST(call) log_uv_must((call), #call, __FILE__, __LINE__)
 void log_flush(void);
 
 /* Writes a printable, quote-free sample of untrusted bytes into out (at most `max` input

@@ -93,7 +93,8 @@ static void server_on_signal(uv_signal_t *h, int signum)
 	uv_close((uv_handle_t *)&srv->listener, server_on_handle_closed);
 	for (struct conn *c = srv->conns; c != NULL; c = c->next)
 		conn_update_reading(c);
-	uv_timer_start(&srv->drain_timer, server_on_drain_timeout, srv->cfg.drain_timeout_ms, 0);
+	UV_MUST(uv_timer_start(&srv->drain_timer, server_on_drain_timeout,
+			       srv->cfg.drain_timeout_ms, 0));
 	server_check_drained(srv);
 }
 
@@ -117,7 +118,7 @@ static int server_listen(struct server *srv)
 		return rc;
 	}
 	int len = sizeof(addr);
-	uv_tcp_getsockname(&srv->listener, (struct sockaddr *)&addr, &len);
+	UV_MUST(uv_tcp_getsockname(&srv->listener, (struct sockaddr *)&addr, &len));
 	int port = ntohs(addr.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&addr)->sin6_port
 						    : ((struct sockaddr_in *)&addr)->sin_port);
 	if (srv->tls_ctx != NULL)
@@ -196,29 +197,29 @@ int server_run(const struct config *cfg)
 	chore_start(&srv->audit_seal, "audit_seal", &srv->loop, srv->db, cfg->audit_seal_ms, false);
 	chore_start(&srv->report_fold, "report_fold", &srv->loop, srv->db, cfg->report_fold_ms,
 		    false);
-	uv_prepare_init(&srv->loop, &srv->log_flusher);
-	uv_prepare_start(&srv->log_flusher, server_on_turn_end);
+	UV_MUST(uv_prepare_init(&srv->loop, &srv->log_flusher));
+	UV_MUST(uv_prepare_start(&srv->log_flusher, server_on_turn_end));
 	uv_unref((uv_handle_t *)&srv->log_flusher); /* it alone keeps no loop running */
 	log_hold(true);
-	uv_tcp_init(&srv->loop, &srv->listener);
+	UV_MUST(uv_tcp_init(&srv->loop, &srv->listener));
 	srv->listener.data = srv;
-	uv_signal_init(&srv->loop, &srv->sigterm);
-	uv_signal_init(&srv->loop, &srv->sigint);
-	uv_timer_init(&srv->loop, &srv->drain_timer);
+	UV_MUST(uv_signal_init(&srv->loop, &srv->sigterm));
+	UV_MUST(uv_signal_init(&srv->loop, &srv->sigint));
+	UV_MUST(uv_timer_init(&srv->loop, &srv->drain_timer));
 	srv->sigterm.data = srv->sigint.data = srv->drain_timer.data = srv;
-	uv_signal_start(&srv->sigterm, server_on_signal, SIGTERM);
-	uv_signal_start(&srv->sigint, server_on_signal, SIGINT);
+	UV_MUST(uv_signal_start(&srv->sigterm, server_on_signal, SIGTERM));
+	UV_MUST(uv_signal_start(&srv->sigint, server_on_signal, SIGINT));
 
 	if (server_listen(srv) != 0) {
 		/* Close what was opened and let the loop finish closing it. */
 		uv_close((uv_handle_t *)&srv->listener, server_on_handle_closed);
 		srv->draining = true;
 		server_stop(srv);
-		uv_run(&srv->loop, UV_RUN_DEFAULT);
+		(void)uv_run(&srv->loop, UV_RUN_DEFAULT); /* returns once no handle is left */
 		goto out_loop;
 	}
 
-	uv_run(&srv->loop, UV_RUN_DEFAULT);
+	(void)uv_run(&srv->loop, UV_RUN_DEFAULT); /* returns once no handle is left */
 	exit_code = 0;
 
 out_loop:

@@ -100,6 +100,36 @@ bool case_page_token_is_valid(const char *token)
 	return true;
 }
 
+void case_check_paging(struct request *req, uint32_t limit, const char *page_token)
+{
+	if (limit > CASE_PAGE_MAX)
+		request_field_error(req, "limit", "must be at most " CASE_PAGE_MAX_TEXT);
+	if (!case_page_token_is_valid(page_token))
+		request_field_error(req, "page_token",
+				    "is not a next_page_token this server gave out");
+}
+
+bool case_page(struct request *req, const PGresult *res, unsigned limit, int id_column,
+	       case_item_fn *item, struct case_page *page)
+{
+	int rows = PQntuples(res);
+	int n = rows > (int)limit ? (int)limit : rows;
+	void **items = request_alloc(req, sizeof(*items) * (size_t)(n + 1));
+	if (request_oom(req, items))
+		return false;
+	for (int i = 0; i < n; i++) {
+		if ((items[i] = item(req, res, i)) == NULL)
+			return false;
+	}
+	items[n] = NULL;
+	char *next = "";
+	if (rows > n &&
+	    request_oom(req, next = arena_strdup(&req->arena, PQgetvalue(res, n - 1, id_column))))
+		return false;
+	*page = (struct case_page){items, (size_t)n, next};
+	return true;
+}
+
 bool chars_in(const char *value, size_t min, size_t max, const char *allowed)
 {
 	size_t len = strlen(value);
@@ -370,6 +400,21 @@ bool case_fail_unknown_office(struct request *req)
 			    "is not one of the organisation's field offices (see: tulay org show)");
 	request_fail_invalid(req, "nothing was logged: correct the fields named");
 	return true;
+}
+
+const PGresult *case_created(struct request *req, enum db_outcome outcome, const char *what)
+{
+	if (outcome != DB_OK) {
+		if (!case_fail_unknown_office(req))
+			request_fail_db(req);
+		return NULL;
+	}
+	const PGresult *res = request_result(req, 0);
+	if (strcmp(PQgetvalue(res, 0, 1), "key_reused") == 0) {
+		request_fail_key_reused(req, what);
+		return NULL;
+	}
+	return res;
 }
 
 void case_today(struct civil_date *today)

@@ -36,6 +36,31 @@ bool case_reference_is_valid(const char *ref);
 /* A next_page_token this server gives out: empty, or up to 18 digits. */
 bool case_page_token_is_valid(const char *token);
 
+/* The most items one page of a list holds (its request's `limit`). */
+#define CASE_PAGE_MAX      500
+#define CASE_PAGE_MAX_TEXT "500"
+
+/* Adds the field errors of a list request's `limit` (at most CASE_PAGE_MAX) and
+ * `page_token` (one this server gave out). */
+void case_check_paging(struct request *req, uint32_t limit, const char *page_token);
+
+/* Makes the item of row `row` of res; NULL after failing the request. */
+typedef void *case_item_fn(struct request *req, const PGresult *res, int row);
+
+/* One page of a keyset-paged list: its items, their count, and the next page's token. */
+struct case_page {
+	void **items;
+	size_t n;
+	char *next;
+};
+
+/* The page of res, whose statement fetched up to limit + 1 rows: the items item() makes of
+ * the first `limit` rows (in the request's arena), and the next page's token: column
+ * `id_column` of the last item shown when more rows came (rows added meanwhile have higher
+ * ids, so they never shift a page), else "". False after failing the request. */
+bool case_page(struct request *req, const PGresult *res, unsigned limit, int id_column,
+	       case_item_fn *item, struct case_page *page);
+
 /* Today's date in UTC, the server's calendar (dates "not in the future" are checked
  * against it, as PostgreSQL's opened_on is). */
 void case_today(struct civil_date *today);
@@ -154,6 +179,11 @@ bool case_fail_outcome(struct request *req, const char *outcome, const char *det
  * job failed because the office named is not one of the organisation's (SQLSTATE TU001,
  * raised by case_office_id()). */
 bool case_fail_unknown_office(struct request *req);
+
+/* The first result of a case's create function (query 0: its case id and result), or NULL
+ * after ending the request: the job failed (an unknown office named, see above), or the
+ * idempotency key came with other content ("key_reused"; `what` names the case kind). */
+const PGresult *case_created(struct request *req, enum db_outcome outcome, const char *what);
 
 /* The statements above. */
 extern const struct db_statement case_common_statements[];

@@ -16,7 +16,6 @@
 #include "vault.h"
 
 #define CASE_LIST_DEFAULT  50
-#define CASE_LIST_MAX      500
 #define CASE_TEXT_MAX      100
 #define CASE_EMPLOYER_MAX  200
 #define CASE_OFFICE_MAX    200
@@ -174,6 +173,14 @@ static Tulay__V1__CaseSummary *case_summary_from_row(struct request *req, const 
 	return s;
 }
 
+static void *case_item(struct request *req, const PGresult *res, int row)
+{
+	Tulay__V1__CaseSummary *summary = case_summary_from_row(req, res, row);
+	if (summary == NULL)
+		request_fail_oom(req);
+	return summary;
+}
+
 static void cases_listed(struct request *req, enum db_outcome outcome)
 {
 	struct case_list_state *st = req->state;
@@ -181,36 +188,17 @@ static void cases_listed(struct request *req, enum db_outcome outcome)
 		request_fail_db(req);
 		return;
 	}
-	const PGresult *res = request_result(req, 0);
-	int rows = PQntuples(res);
-	int n = rows > (int)st->limit ? (int)st->limit : rows;
 	Tulay__V1__CaseList *list = request_alloc(req, sizeof(*list));
-	Tulay__V1__CaseSummary **items = request_alloc(req, sizeof(*items) * (size_t)(n + 1));
-	if (list == NULL || items == NULL) {
-		request_fail_oom(req);
+	if (request_oom(req, list))
 		return;
-	}
 	tulay__v1__case_list__init(list);
-	for (int i = 0; i < n; i++) {
-		if ((items[i] = case_summary_from_row(req, res, i)) == NULL) {
-			request_fail_oom(req);
-			return;
-		}
-	}
-	list->cases = items;
-	list->n_cases = (size_t)n;
-	list->next_page_token = "";
-	/* Keyset paging: the next page starts below the last case_id of this one, so rows
-	 * added meanwhile (newer, higher ids) never shift it. */
-	if (rows > n) {
-		char *token =
-		    arena_strdup(&req->arena, PQgetvalue(res, n - 1, CASE_COLUMN_CASE_ID));
-		if (token == NULL) {
-			request_fail_oom(req);
-			return;
-		}
-		list->next_page_token = token;
-	}
+	struct case_page page;
+	if (!case_page(req, request_result(req, 0), st->limit, CASE_COLUMN_CASE_ID, case_item,
+		       &page))
+		return;
+	list->cases = (Tulay__V1__CaseSummary **)page.items;
+	list->n_cases = page.n;
+	list->next_page_token = page.next;
 	req->resp.body_case = TULAY__V1__RESPONSE__BODY_CASES;
 	req->resp.cases = list;
 	request_reply(req);
@@ -336,11 +324,7 @@ void handle_list_cases(struct request *req)
 		    req, "id_number",
 		    "searches your organisation's own cases: ID numbers are indexed "
 		    "per organisation, so leave out shared");
-	if (m->limit > CASE_LIST_MAX)
-		request_field_error(req, "limit", "must be at most 500");
-	if (!case_page_token_is_valid(m->page_token))
-		request_field_error(req, "page_token",
-				    "is not a next_page_token this server gave out");
+	case_check_paging(req, m->limit, m->page_token);
 	if (request_has_field_errors(req)) {
 		request_fail_invalid(req, "invalid case search");
 		return;

@@ -18,31 +18,7 @@
 #include "vault.h"
 
 #define CLAIM_LIST_DEFAULT 50
-#define CLAIM_LIST_MAX     500
 #define CLAIM_MAX_WORKERS  100000
-
-/* The columns claim_from_row() reads, in order, from wage_theft_claim_view. */
-#define CLAIM_COLUMNS                                                                              \
-	"reference, organisation, status, worker_nationality, country_of_work, sector, "           \
-	"employer, to_char(work_started_on, 'YYYY-MM-DD'), "                                       \
-	"to_char(work_ended_on, 'YYYY-MM-DD'), amount_claimed_minor, "                             \
-	"amount_claimed_currency, workers, to_char(opened_on, 'YYYY-MM-DD'), version, "            \
-	"created_by, created_at, case_id, coalesce(to_char(closed_on, 'YYYY-MM-DD'), ''), "        \
-	"coalesce(recruitment_agency, ''), recruitment_fee_minor, recruitment_fee_currency, "      \
-	"contract_wage_minor, contract_wage_currency, actual_wage_minor, actual_wage_currency, "   \
-	"coalesce(forum, ''), coalesce(to_char(filing_deadline, 'YYYY-MM-DD'), ''), "              \
-	"array_to_string(exploitation_means, ','), amount_awarded_minor, "                         \
-	"amount_awarded_currency, amount_recovered_minor, amount_recovered_currency, "             \
-	"coalesce(office, '')"
-#define CLAIM_COLUMN_CASE_ID   16
-#define CLAIM_COLUMN_CLOSED_ON 17
-#define CLAIM_COLUMN_DETAILS   18 /* recruitment_agency, then the rest in that order */
-/* And, to show one claim, the sealed worker identity with what it is bound to. */
-#define CLAIM_IDENTITY_COLUMNS                                                                     \
-	CLAIM_COLUMNS ", org_id, idempotency_key, worker_name_enc, worker_id_number_enc, "         \
-		      "worker_phone_enc"
-#define CLAIM_COLUMN_OFFICE 32
-#define CLAIM_COLUMN_ORG_ID 33
 
 const struct db_statement claims_statements[] = {
     /* The details of a claim just created (or replayed: then the same values), in the
@@ -144,218 +120,6 @@ static const struct db_merge claim_get_merge = {
     .tagged = true,
 };
 
-static bool claim_details_from_row(struct request *req, const PGresult *res, int row,
-				   Tulay__V1__Claim *c)
-{
-	const int d = CLAIM_COLUMN_DETAILS;
-	bool oom = false;
-	c->recruitment_agency = arena_strdup(&req->arena, PQgetvalue(res, row, d));
-	c->recruitment_fee = case_money(req, res, row, d + 1, &oom);
-	c->contract_wage = case_money(req, res, row, d + 3, &oom);
-	c->actual_wage = case_money(req, res, row, d + 5, &oom);
-	c->forum = (Tulay__V1__ClaimForum)VALUE_OF(claim_forum, PQgetvalue(res, row, d + 7));
-	c->filing_deadline = arena_strdup(&req->arena, PQgetvalue(res, row, d + 8));
-	c->amount_awarded = case_money(req, res, row, d + 10, &oom);
-	c->amount_recovered = case_money(req, res, row, d + 12, &oom);
-	/* "id_confiscated,threats" */
-	c->exploitation_means = (Tulay__V1__ExploitationMeans *)case_code_list_values(
-	    req, PQgetvalue(res, row, d + 9), ENUM_OF(exploitation_means),
-	    &c->n_exploitation_means);
-	if (c->exploitation_means == NULL || c->recruitment_agency == NULL ||
-	    c->filing_deadline == NULL || oom)
-		return false;
-	return true;
-}
-
-static Tulay__V1__Claim *claim_from_row(struct request *req, const PGresult *res, int row)
-{
-	struct arena *a = &req->arena;
-	Tulay__V1__Claim *c = request_alloc(req, sizeof(*c));
-	Tulay__V1__Money *amount = request_alloc(req, sizeof(*amount));
-	if (c == NULL || amount == NULL)
-		return NULL;
-	tulay__v1__claim__init(c);
-	tulay__v1__money__init(amount);
-	c->reference = arena_strdup(a, PQgetvalue(res, row, 0));
-	c->organisation = arena_strdup(a, PQgetvalue(res, row, 1));
-	c->status = (Tulay__V1__ClaimStatus)VALUE_OF(claim_status, PQgetvalue(res, row, 2));
-	c->worker_nationality = arena_strdup(a, PQgetvalue(res, row, 3));
-	c->country_of_work = arena_strdup(a, PQgetvalue(res, row, 4));
-	c->sector = (Tulay__V1__Sector)VALUE_OF(sector, PQgetvalue(res, row, 5));
-	c->employer = arena_strdup(a, PQgetvalue(res, row, 6));
-	c->work_started_on = arena_strdup(a, PQgetvalue(res, row, 7));
-	c->work_ended_on = arena_strdup(a, PQgetvalue(res, row, 8));
-	amount->minor_units = strtoll(PQgetvalue(res, row, 9), NULL, 10);
-	amount->currency = arena_strdup(a, PQgetvalue(res, row, 10));
-	c->amount_claimed = amount;
-	c->workers = (uint32_t)strtoul(PQgetvalue(res, row, 11), NULL, 10);
-	c->opened_on = arena_strdup(a, PQgetvalue(res, row, 12));
-	c->version = strtoll(PQgetvalue(res, row, 13), NULL, 10);
-	c->created_by = arena_strdup(a, PQgetvalue(res, row, 14));
-	c->created_at = strtoll(PQgetvalue(res, row, 15), NULL, 10);
-	if (c->reference == NULL || c->organisation == NULL || c->worker_nationality == NULL ||
-	    c->country_of_work == NULL || c->employer == NULL || c->work_started_on == NULL ||
-	    c->work_ended_on == NULL || amount->currency == NULL || c->opened_on == NULL ||
-	    c->created_by == NULL)
-		return NULL;
-	if ((c->closed_on = arena_strdup(a, PQgetvalue(res, row, CLAIM_COLUMN_CLOSED_ON))) ==
-		NULL ||
-	    (c->office = arena_strdup(a, PQgetvalue(res, row, CLAIM_COLUMN_OFFICE))) == NULL)
-		return NULL;
-	return claim_details_from_row(req, res, row, c) ? c : NULL;
-}
-
-static const char *const identity_columns[] = {"worker_name_enc", "worker_id_number_enc",
-					       "worker_phone_enc"};
-
-/* Opens the sealed worker identity of a row read with CLAIM_IDENTITY_COLUMNS. Returns
- * false if a ciphertext fails its integrity check: altered, or moved from another row or
- * column (the associated data binds organisation, table, column and the case's key). */
-static bool claim_open_identity(struct request *req, const PGresult *res, int row,
-				Tulay__V1__Claim *claim)
-{
-	Tulay__V1__Worker *w = request_alloc(req, sizeof(*w));
-	size_t key_len = 0;
-	uint8_t *key = case_bytea(req, res, row, CLAIM_COLUMN_ORG_ID + 1, &key_len);
-	if (w == NULL || key == NULL)
-		return false;
-	tulay__v1__worker__init(w);
-	char **fields[] = {&w->name, &w->id_number, &w->phone};
-	for (size_t i = 0; i < N_ELEMS(fields); i++) {
-		int col = CLAIM_COLUMN_ORG_ID + 2 + (int)i;
-		if (PQgetisnull(res, row, col))
-			continue;
-		struct vault_place place = {
-		    .org_id = strtoll(PQgetvalue(res, row, CLAIM_COLUMN_ORG_ID), NULL, 10),
-		    .table = "wage_theft_claims",
-		    .column = identity_columns[i],
-		    .row = key,
-		    .row_len = key_len,
-		};
-		size_t len = 0;
-		uint8_t *sealed = case_bytea(req, res, row, col, &len);
-		char *plain = sealed != NULL ? vault_open(&req->arena, sealed, len, &place) : NULL;
-		if (plain == NULL) {
-			log_error("event=identity_integrity_failure conn=%llu req=%llu column=%s "
-				  "reference=%s",
-				  req->conn != NULL ? (unsigned long long)req->conn->id : 0ULL,
-				  (unsigned long long)req->seq, identity_columns[i],
-				  claim->reference);
-			return false;
-		}
-		*fields[i] = plain;
-	}
-	claim->worker = w;
-	return true;
-}
-
-/* The claim in the first row of a CLAIM_IDENTITY_COLUMNS result, its identity opened.
- * Returns NULL after ending the request when that fails. */
-static Tulay__V1__Claim *claim_build(struct request *req, const PGresult *res)
-{
-	Tulay__V1__Claim *claim = claim_from_row(req, res, 0);
-	if (claim == NULL) {
-		request_fail_oom(req);
-		return NULL;
-	}
-	if (!claim_open_identity(req, res, 0, claim)) {
-		request_fail(req, TULAY__V1__CODE__DATA_LOSS,
-			     "the worker's personal details of this claim fail their integrity "
-			     "check: they were altered in the database; the incident is logged");
-		return NULL;
-	}
-	return claim;
-}
-
-/* The other workers of a group claim (a claim_workers_of result), opened. Their sealed
- * fields are bound to the claim's key followed by the worker's position. */
-static const char *const co_worker_columns[] = {"name", "id_number", "phone"};
-
-static uint8_t *co_worker_row_key(struct request *req, const uint8_t *key, size_t len,
-				  unsigned position)
-{
-	uint8_t *k = request_alloc(req, len + 1);
-	if (k != NULL) {
-		memcpy(k, key, len);
-		k[len] = (uint8_t)position;
-	}
-	return k;
-}
-
-static bool claim_open_co_workers(struct request *req, const PGresult *res, int64_t org_id,
-				  Tulay__V1__Claim *claim)
-{
-	int n = PQntuples(res);
-	claim->co_workers = request_alloc(req, sizeof(*claim->co_workers) * (size_t)(n + 1));
-	if (claim->co_workers == NULL)
-		return false;
-	for (int row = 0; row < n; row++) {
-		Tulay__V1__Worker *w = request_alloc(req, sizeof(*w));
-		size_t key_len = 0;
-		uint8_t *key = case_bytea(req, res, row, 4, &key_len);
-		unsigned position = (unsigned)strtoul(PQgetvalue(res, row, 0), NULL, 10);
-		uint8_t *row_key =
-		    key != NULL ? co_worker_row_key(req, key, key_len, position) : NULL;
-		if (w == NULL || row_key == NULL)
-			return false;
-		tulay__v1__worker__init(w);
-		char **fields[] = {&w->name, &w->id_number, &w->phone};
-		for (size_t i = 0; i < N_ELEMS(fields); i++) {
-			if (PQgetisnull(res, row, 1 + (int)i))
-				continue;
-			size_t len = 0;
-			uint8_t *sealed = case_bytea(req, res, row, 1 + (int)i, &len);
-			struct vault_place place = {org_id, "claim_workers", co_worker_columns[i],
-						    row_key, key_len + 1};
-			char *plain =
-			    sealed != NULL ? vault_open(&req->arena, sealed, len, &place) : NULL;
-			if (plain == NULL) {
-				log_error("event=identity_integrity_failure req=%llu "
-					  "column=claim_workers.%s reference=%s position=%u",
-					  (unsigned long long)req->seq, co_worker_columns[i],
-					  claim->reference, position);
-				return false;
-			}
-			*fields[i] = plain;
-		}
-		claim->co_workers[row] = w;
-	}
-	claim->n_co_workers = (size_t)n;
-	return true;
-}
-
-/* The claim of a CLAIM_IDENTITY_COLUMNS result with its lead worker and, from a
- * claim_workers_of result, the others; NULL after ending the request. */
-static Tulay__V1__Claim *claim_build_group(struct request *req, const PGresult *res,
-					   const PGresult *workers)
-{
-	Tulay__V1__Claim *claim = claim_build(req, res);
-	if (claim == NULL)
-		return NULL;
-	int64_t org_id = strtoll(PQgetvalue(res, 0, CLAIM_COLUMN_ORG_ID), NULL, 10);
-	if (!claim_open_co_workers(req, workers, org_id, claim)) {
-		request_fail(req, TULAY__V1__CODE__DATA_LOSS,
-			     "the other workers' personal details of this claim fail their "
-			     "integrity check; the incident is logged");
-		return NULL;
-	}
-	return claim;
-}
-
-static void claim_send(struct request *req, Tulay__V1__Claim *claim)
-{
-	req->resp.body_case = TULAY__V1__RESPONSE__BODY_CLAIM;
-	req->resp.claim = claim;
-	request_reply(req);
-}
-
-void claim_reply(struct request *req, const PGresult *res)
-{
-	Tulay__V1__Claim *claim = claim_build(req, res);
-	if (claim != NULL)
-		claim_send(req, claim);
-}
-
 /* --- CreateClaim ----------------------------------------------------------------------- */
 
 struct claim_create_state {
@@ -387,16 +151,8 @@ static bool claim_has_details(const Tulay__V1__CreateClaim *m)
 
 static void claim_created(struct request *req, enum db_outcome outcome)
 {
-	if (outcome != DB_OK) {
-		if (!case_fail_unknown_office(req))
-			request_fail_db(req);
+	if (case_created(req, outcome, "claim") == NULL)
 		return;
-	}
-	const char *result = PQgetvalue(request_result(req, 0), 0, 1);
-	if (strcmp(result, "key_reused") == 0) {
-		request_fail_key_reused(req, "claim");
-		return;
-	}
 	/* After claim_create and those of claim_details, claim_office and claim_workers_add
 	 * that had something to write. */
 	const struct claim_create_state *st = req->state;
@@ -470,16 +226,16 @@ static bool claim_seal_co_workers(struct request *req, const Tulay__V1__CreateCl
 	for (size_t w = 0; w < m->n_co_workers; w++) {
 		const Tulay__V1__Worker *cw = m->co_workers[w];
 		const char *fields[] = {cw->name, cw->id_number, cw->phone};
-		uint8_t *row_key = co_worker_row_key(req, key->data, key->len, (unsigned)w + 1);
+		uint8_t *row_key = claim_co_worker_key(req, key->data, key->len, (unsigned)w + 1);
 		if (row_key == NULL)
 			return false;
 		for (size_t i = 0; i < N_ELEMS(fields); i++) {
 			size_t len = 0;
 			uint8_t *sealed = NULL;
 			if (*fields[i] != '\0') {
-				sealed =
-				    case_seal(req, org_id, "claim_workers", co_worker_columns[i],
-					      row_key, key->len + 1, fields[i], &len);
+				sealed = case_seal(req, org_id, "claim_workers",
+						   claim_co_worker_columns[i], row_key,
+						   key->len + 1, fields[i], &len);
 				if (sealed == NULL)
 					return false;
 			}
@@ -523,7 +279,7 @@ static void claim_create_submit(struct request *req)
 	crypto_generichash_state h;
 	vault_fingerprint_start(&h, sizeof(st->hash));
 	vault_fingerprint_add(&h, parts, N_ELEMS(parts));
-	for (size_t i = 0; i < N_ELEMS(identity_columns); i++) {
+	for (size_t i = 0; i < N_ELEMS(claim_identity_columns); i++) {
 		const char *field = worker_field(m, i);
 		vault_fingerprint_add(&h, &field, 1);
 	}
@@ -551,13 +307,14 @@ static void claim_create_submit(struct request *req)
 	}
 
 	/* Seal each part of the worker's identity given, bound to this row. */
-	uint8_t *sealed[N_ELEMS(identity_columns)] = {NULL};
-	size_t sealed_len[N_ELEMS(identity_columns)] = {0};
-	for (size_t i = 0; i < N_ELEMS(identity_columns); i++) {
+	uint8_t *sealed[N_ELEMS(claim_identity_columns)] = {NULL};
+	size_t sealed_len[N_ELEMS(claim_identity_columns)] = {0};
+	for (size_t i = 0; i < N_ELEMS(claim_identity_columns); i++) {
 		if (*worker_field(m, i) == '\0')
 			continue;
-		struct vault_place place = {st->org_id, "wage_theft_claims", identity_columns[i],
-					    m->idempotency_key.data, m->idempotency_key.len};
+		struct vault_place place = {st->org_id, "wage_theft_claims",
+					    claim_identity_columns[i], m->idempotency_key.data,
+					    m->idempotency_key.len};
 		sealed[i] = vault_seal(&req->arena, worker_field(m, i), &place, &sealed_len[i]);
 		if (sealed[i] == NULL) {
 			request_fail_oom(req);
@@ -590,7 +347,7 @@ static void claim_create_submit(struct request *req)
 	db_param_text(q, amount);
 	db_param_text(q, m->amount_claimed->currency);
 	db_param_text(q, nworkers);
-	for (size_t i = 0; i < N_ELEMS(identity_columns); i++) {
+	for (size_t i = 0; i < N_ELEMS(claim_identity_columns); i++) {
 		if (sealed[i] != NULL)
 			db_param_bytes(q, sealed[i], (int)sealed_len[i]);
 		else
@@ -862,6 +619,14 @@ void handle_get_claim(struct request *req)
 
 /* --- ListClaims ------------------------------------------------------------------------ */
 
+static void *claim_item(struct request *req, const PGresult *res, int row)
+{
+	Tulay__V1__Claim *claim = claim_from_row(req, res, row);
+	if (claim == NULL)
+		request_fail_oom(req);
+	return claim;
+}
+
 static void claims_listed(struct request *req, enum db_outcome outcome)
 {
 	struct claim_read_state *st = req->state;
@@ -869,31 +634,17 @@ static void claims_listed(struct request *req, enum db_outcome outcome)
 		request_fail_db(req);
 		return;
 	}
-	const PGresult *res = request_result(req, 0);
-	int rows = PQntuples(res);
-	int n = rows > (int)st->limit ? (int)st->limit : rows;
 	Tulay__V1__ClaimList *list = request_alloc(req, sizeof(*list));
-	Tulay__V1__Claim **items = request_alloc(req, sizeof(*items) * (size_t)(n + 1));
-	if (list == NULL || items == NULL) {
-		request_fail_oom(req);
+	if (request_oom(req, list))
 		return;
-	}
 	tulay__v1__claim_list__init(list);
-	for (int i = 0; i < n; i++) {
-		if ((items[i] = claim_from_row(req, res, i)) == NULL) {
-			request_fail_oom(req);
-			return;
-		}
-	}
-	list->claims = items;
-	list->n_claims = (size_t)n;
-	list->next_page_token = "";
-	if (rows > n) {
-		char *token =
-		    arena_strdup(&req->arena, PQgetvalue(res, n - 1, CLAIM_COLUMN_CASE_ID));
-		if (token != NULL)
-			list->next_page_token = token;
-	}
+	struct case_page page;
+	if (!case_page(req, request_result(req, 0), st->limit, CLAIM_COLUMN_CASE_ID, claim_item,
+		       &page))
+		return;
+	list->claims = (Tulay__V1__Claim **)page.items;
+	list->n_claims = page.n;
+	list->next_page_token = page.next;
 	req->resp.body_case = TULAY__V1__RESPONSE__BODY_CLAIMS;
 	req->resp.claims = list;
 	request_reply(req);
@@ -949,13 +700,9 @@ void handle_list_claims(struct request *req)
 	if (m->status != TULAY__V1__CLAIM_STATUS__CLAIM_STATUS_UNSPECIFIED &&
 	    CODE_OF(claim_status, m->status) == NULL)
 		request_field_error(req, "status", "is not a claim status");
-	if (m->limit > CLAIM_LIST_MAX)
-		request_field_error(req, "limit", "must be at most 500");
 	if (strlen(m->worker_id_number) > 40)
 		request_field_error(req, "worker_id_number", "is longer than any ID number");
-	if (!case_page_token_is_valid(m->page_token))
-		request_field_error(req, "page_token",
-				    "is not a next_page_token this server gave out");
+	case_check_paging(req, m->limit, m->page_token);
 	if (request_has_field_errors(req)) {
 		request_fail_invalid(req, "invalid claim list request");
 		return;

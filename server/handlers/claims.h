@@ -8,6 +8,50 @@
 
 struct request;
 
+/* The columns claim_from_row() reads, in order, from wage_theft_claim_view. */
+#define CLAIM_COLUMNS                                                                              \
+	"reference, organisation, status, worker_nationality, country_of_work, sector, "           \
+	"employer, to_char(work_started_on, 'YYYY-MM-DD'), "                                       \
+	"to_char(work_ended_on, 'YYYY-MM-DD'), amount_claimed_minor, "                             \
+	"amount_claimed_currency, workers, to_char(opened_on, 'YYYY-MM-DD'), version, "            \
+	"created_by, created_at, case_id, coalesce(to_char(closed_on, 'YYYY-MM-DD'), ''), "        \
+	"coalesce(recruitment_agency, ''), recruitment_fee_minor, recruitment_fee_currency, "      \
+	"contract_wage_minor, contract_wage_currency, actual_wage_minor, actual_wage_currency, "   \
+	"coalesce(forum, ''), coalesce(to_char(filing_deadline, 'YYYY-MM-DD'), ''), "              \
+	"array_to_string(exploitation_means, ','), amount_awarded_minor, "                         \
+	"amount_awarded_currency, amount_recovered_minor, amount_recovered_currency, "             \
+	"coalesce(office, '')"
+#define CLAIM_COLUMN_CASE_ID   16
+#define CLAIM_COLUMN_CLOSED_ON 17
+#define CLAIM_COLUMN_DETAILS   18 /* recruitment_agency, then the rest in that order */
+/* And, to show one claim, the sealed worker identity with what it is bound to. */
+#define CLAIM_IDENTITY_COLUMNS                                                                     \
+	CLAIM_COLUMNS ", org_id, idempotency_key, worker_name_enc, worker_id_number_enc, "         \
+		      "worker_phone_enc"
+#define CLAIM_COLUMN_OFFICE 32
+#define CLAIM_COLUMN_ORG_ID 33
+
+/* --- claim_rows.c: a claim from its rows ---------------------------------------------- */
+
+/* The claim in row `row` of a result with CLAIM_COLUMNS (no identity, no timeline). NULL
+ * (the request failed) when out of memory. */
+Tulay__V1__Claim *claim_from_row(struct request *req, const PGresult *res, int row);
+/* The claim of a CLAIM_IDENTITY_COLUMNS result (one row), its identity opened, with its
+ * lead worker and, from a claim_workers_of result, the others; NULL after ending the
+ * request. */
+Tulay__V1__Claim *claim_build_group(struct request *req, const PGresult *res,
+				    const PGresult *workers);
+/* The sealed columns of a worker's identity: wage_theft_claims' (name, ID number, phone),
+ * and claim_workers' for the other workers of a group claim. */
+extern const char *const claim_identity_columns[3];
+extern const char *const claim_co_worker_columns[3];
+/* What a group claim's other worker at `position` (1, 2, ...) is sealed bound to: the
+ * claim's idempotency key followed by the position; in the request's arena. */
+uint8_t *claim_co_worker_key(struct request *req, const uint8_t *key, size_t len,
+			     unsigned position);
+/* Answers the request with the claim. */
+void claim_send(struct request *req, Tulay__V1__Claim *claim);
+
 /* Replies with the claim of a claim_by_key / claim_by_reference result (its identity
  * opened), or ends the request when it cannot. */
 void claim_reply(struct request *req, const PGresult *res);

@@ -396,16 +396,8 @@ static void deportation_validate(struct request *req, const Tulay__V1__CreateDep
 
 static void deportation_created(struct request *req, enum db_outcome outcome)
 {
-	if (outcome != DB_OK) {
-		if (!case_fail_unknown_office(req))
-			request_fail_db(req);
+	if (case_created(req, outcome, "deportation") == NULL)
 		return;
-	}
-	const char *result = PQgetvalue(request_result(req, 0), 0, 1);
-	if (strcmp(result, "key_reused") == 0) {
-		request_fail_key_reused(req, "deportation");
-		return;
-	}
 	const struct deportation_create_state *st = req->state;
 	Tulay__V1__Deportation *d = deportation_build(req, request_result(req, 1));
 	if (d != NULL && st->indexed &&

@@ -4,6 +4,7 @@
 
 #include <sodium.h>
 
+#include "case_common.h"
 #include "common.h"
 #include "handlers.h"
 #include "request.h"
@@ -12,7 +13,6 @@
 #include "vault.h"
 
 #define ORG_LIST_DEFAULT 50
-#define ORG_LIST_MAX     500
 
 const struct db_statement orgs_statements[] = {
     {"org_create", "SELECT org_id, outcome FROM create_organisation($1, $2, $3, $4, $5, $6)"},
@@ -138,32 +138,32 @@ void handle_create_organisation(struct request *req)
 
 /* --- ListOrganisations ----------------------------------------------------------------- */
 
+static void *org_item(struct request *req, const PGresult *res, int row)
+{
+	Tulay__V1__Organisation *org = org_from_row(req, res, row);
+	if (org == NULL)
+		request_fail_oom(req);
+	return org;
+}
+
 static void orgs_listed(struct request *req, enum db_outcome outcome)
 {
 	if (outcome != DB_OK) {
 		request_fail_db(req);
 		return;
 	}
-	const PGresult *res = request_result(req, 0);
 	unsigned limit = *(unsigned *)req->state;
-	int rows = PQntuples(res);
-	int n = rows > (int)limit ? (int)limit : rows;
 	Tulay__V1__OrganisationList *list = request_alloc(req, sizeof(*list));
-	Tulay__V1__Organisation **items = request_alloc(req, sizeof(*items) * (size_t)(n + 1));
-	if (list == NULL || items == NULL) {
-		request_fail_oom(req);
+	if (request_oom(req, list))
 		return;
-	}
 	tulay__v1__organisation_list__init(list);
-	for (int i = 0; i < n; i++) {
-		if ((items[i] = org_from_row(req, res, i)) == NULL) {
-			request_fail_oom(req);
-			return;
-		}
-	}
-	list->organisations = items;
-	list->n_organisations = (size_t)n;
-	list->next_page_token = rows > n ? items[n - 1]->acronym : "";
+	/* The next page starts after the last acronym shown (column 1). */
+	struct case_page page;
+	if (!case_page(req, request_result(req, 0), limit, 1, org_item, &page))
+		return;
+	list->organisations = (Tulay__V1__Organisation **)page.items;
+	list->n_organisations = page.n;
+	list->next_page_token = page.next;
 	req->resp.body_case = TULAY__V1__RESPONSE__BODY_ORGANISATIONS;
 	req->resp.organisations = list;
 	request_reply(req);
@@ -175,8 +175,8 @@ void handle_list_organisations(struct request *req)
 	const char *problem;
 	if (*m->country != '\0' && (problem = validate_country(m->country)) != NULL)
 		request_field_error(req, "country", problem);
-	if (m->limit > ORG_LIST_MAX)
-		request_field_error(req, "limit", "must be at most 500");
+	if (m->limit > CASE_PAGE_MAX)
+		request_field_error(req, "limit", "must be at most " CASE_PAGE_MAX_TEXT);
 	if (request_has_field_errors(req)) {
 		request_fail_invalid(req, "invalid organisation list request");
 		return;

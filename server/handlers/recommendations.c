@@ -209,17 +209,10 @@ struct recommendation_create_state {
 static void recommendation_created(struct request *req, enum db_outcome outcome)
 {
 	struct recommendation_create_state *st = req->state;
-	if (outcome != DB_OK) {
-		if (!case_fail_unknown_office(req))
-			request_fail_db(req);
+	const PGresult *res = case_created(req, outcome, "recommendation");
+	if (res == NULL)
 		return;
-	}
-	const PGresult *res = request_result(req, 0);
 	const char *result = PQgetvalue(res, 0, 1), *detail = PQgetvalue(res, 0, 2);
-	if (strcmp(result, "key_reused") == 0) {
-		request_fail_key_reused(req, "recommendation");
-		return;
-	}
 	if (strcmp(result, "unknown_signatory") == 0)
 		request_field_error(req, "co_signers",
 				    arena_printf(&req->arena,

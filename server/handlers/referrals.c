@@ -15,7 +15,6 @@
 #include "vault.h"
 
 #define REFERRAL_LIST_DEFAULT 50
-#define REFERRAL_LIST_MAX     500
 
 /* The columns referral_from_row reads, from referral_view. */
 #define REFERRAL_COLUMNS                                                                           \
@@ -411,6 +410,11 @@ struct list_state {
 	unsigned limit;
 };
 
+static void *referral_item(struct request *req, const PGresult *res, int row)
+{
+	return referral_from_row(req, res, row);
+}
+
 static void referrals_listed(struct request *req, enum db_outcome outcome)
 {
 	if (outcome != DB_OK) {
@@ -418,28 +422,16 @@ static void referrals_listed(struct request *req, enum db_outcome outcome)
 		return;
 	}
 	struct list_state *st = req->state;
-	const PGresult *res = request_result(req, 0);
-	int rows = PQntuples(res);
-	int n = rows > (int)st->limit ? (int)st->limit : rows;
 	Tulay__V1__ReferralList *list = request_alloc(req, sizeof(*list));
-	Tulay__V1__Referral **items = request_alloc(req, sizeof(*items) * (size_t)(n + 1));
-	if (list == NULL || items == NULL) {
-		request_fail_oom(req);
+	if (request_oom(req, list))
 		return;
-	}
 	tulay__v1__referral_list__init(list);
-	for (int i = 0; i < n; i++) {
-		if ((items[i] = referral_from_row(req, res, i)) == NULL)
-			return;
-	}
-	list->referrals = items;
-	list->n_referrals = (size_t)n;
-	list->next_page_token = "";
-	if (rows > n && (list->next_page_token =
-			     arena_strdup(&req->arena, PQgetvalue(res, n - 1, 0))) == NULL) {
-		request_fail_oom(req);
+	struct case_page page;
+	if (!case_page(req, request_result(req, 0), st->limit, 0, referral_item, &page))
 		return;
-	}
+	list->referrals = (Tulay__V1__Referral **)page.items;
+	list->n_referrals = page.n;
+	list->next_page_token = page.next;
 	req->resp.body_case = TULAY__V1__RESPONSE__BODY_REFERRALS;
 	req->resp.referrals = list;
 	request_reply(req);
@@ -464,11 +456,7 @@ void handle_list_referrals(struct request *req)
 	if (*m->reference != '\0' && !case_reference_is_valid(m->reference))
 		request_field_error(req, "reference",
 				    "is not a case reference such as WT-2026-000123");
-	if (m->limit > REFERRAL_LIST_MAX)
-		request_field_error(req, "limit", "must be at most 500");
-	if (!case_page_token_is_valid(m->page_token))
-		request_field_error(req, "page_token",
-				    "is not a next_page_token this server gave out");
+	case_check_paging(req, m->limit, m->page_token);
 	if (request_has_field_errors(req)) {
 		request_fail_invalid(req, "invalid referral list request");
 		return;

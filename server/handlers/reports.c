@@ -13,36 +13,13 @@
 #include "disclosure.h"
 #include "case_common.h"
 #include "handlers.h"
+#include "report.h"
 #include "iso.h"
 #include "money.h"
 #include "request.h"
 #include "server.h"
 #include "validate.h"
 #include "vault.h"
-
-#define REPORT_GROUP_MAX   4
-#define REPORT_FILTERS_MAX 16
-#define REPORT_TEXT_MAX    200
-#define REPORT_DIMS        DISCLOSURE_DIMS /* d1..d7 of report_cells */
-/* A report answers at most this many rows (a cell per currency, and its count): enough for
- * any table a person reads, and a bound on the memory one request takes. */
-#define REPORT_ROWS_MAX 10000
-/* It adds up at most this many rows of its rollup (and deltas): the rollups of a
- * million-claim network read at most 40,000. */
-#define REPORT_SOURCE_ROWS_MAX 200000
-/* What building the answer takes per row, at most: the cell, its money, the protobuf
- * messages. The request's arena may grow by this much per row. */
-#define REPORT_ROW_BYTES 2048
-
-enum dim_type { DIM_COUNTRY, DIM_CODE, DIM_TEXT, DIM_ORG, DIM_CORRIDOR };
-
-struct dimension {
-	const char *name;
-	int pos; /* d1..d7; 0 for the organisation and the corridor */
-	enum dim_type type;
-	const ProtobufCEnumDescriptor *codes; /* DIM_CODE: the enum whose codes it holds */
-	const char *problem;                  /* DIM_CODE: what to say of another value */
-};
 
 static const struct dimension claim_dims[] = {
     {"corridor", 0, DIM_CORRIDOR, NULL, NULL},
@@ -71,14 +48,6 @@ static const struct dimension recommendation_dims[] = {
     {"organisation", 0, DIM_ORG, NULL, NULL},
 };
 
-struct report_kind {
-	const char *code; /* cases.kind */
-	const char *name;
-	const struct dimension *dims;
-	size_t n_dims;
-	const char *dim_names; /* for errors */
-};
-
 static const struct report_kind kinds[] = {
     [TULAY__V1__REPORT_KIND__REPORT_KIND_CLAIMS] =
 	{"wage_theft", "claims", claim_dims, N_ELEMS(claim_dims),
@@ -91,23 +60,6 @@ static const struct report_kind kinds[] = {
 	{"recommendation", "recommendations", recommendation_dims, N_ELEMS(recommendation_dims),
 	 "status, target_body, theme, addressed_to or organisation"},
 };
-
-/* The columns of report_cells' money measures are in the order of disclosure.h's M_*:
- * claimed, awarded, recovered; each sum, claims, largest. */
-
-/* Row columns of "report_rows": 0 the period's first day, 1..7 keys, 8 organisation, 9
- * currency (columns 1..9 are the keys of struct report_row), 10 cases, 11 workers, 12..
- * the measures (sum, n, max) x 3. */
-#define COL_CASES    10
-#define COL_WORKERS  11
-#define COL_MEASURES 12
-/* Row columns of "report_rates": 0 today, 1 currency, 2 valid_from, 3 rate, 4 the factor
- * from the currency's minor units to the reporting currency's. */
-#define COL_RATE_TODAY    0
-#define COL_RATE_CURRENCY 1
-#define COL_RATE_FROM     2
-#define COL_RATE          3
-#define COL_RATE_FACTOR   4
 
 /* The rollup a report reads, as a CTE "cube": the lowest-ranked cube of the kind that keeps
  * every dimension needed, at a grain that will do. */
@@ -173,37 +125,6 @@ const struct db_statement reports_statements[] = {
 const unsigned reports_statements_count = N_ELEMS(reports_statements);
 
 /* --- GetReport: what was asked --------------------------------------------------------- */
-
-struct group {
-	const struct dimension *dim;
-};
-
-struct report_state {
-	const struct report_kind *kind;
-	const struct dimension *groups[REPORT_GROUP_MAX];
-	size_t n_groups;
-	const char *period;          /* '', month, quarter or year */
-	char from[32], to_after[32]; /* YYYY-MM-DD or "" */
-	char to_last[32];            /* the last day of the range, YYYY-MM-DD, or "" */
-	const char *grains;          /* {month,quarter,year,all} that will do */
-	int64_t org_id;
-	const char *network;
-	char org_param[24];
-	char row_limit[16]; /* REPORT_SOURCE_ROWS_MAX + 1, for the statement's LIMIT */
-	/* parameters built from the request, in the arena */
-	const char *needed, *grouped, *by_org, *filters[REPORT_DIMS], *org_filter;
-	bool used[REPORT_DIMS + 1]; /* d1..d7 grouped by (index 0 unused) */
-	bool org_used;              /* grouped by organisation */
-	/* Adding up, on the thread pool: the rows read, room for them, and what it gave. */
-	const PGresult *rows_read;
-	struct report_row *rows_all, **rows;
-	struct row_order *order;
-	size_t n_rows;
-	bool overflow;
-	bool has_filter[REPORT_DIMS + 1]; /* d1..d7, then the organisation: a NULL array
-					   * there means out of memory, not "any" */
-	uint32_t k;
-};
 
 static const struct dimension *dimension_named(const struct report_kind *kind, const char *name)
 {
@@ -495,304 +416,6 @@ static Tulay__V1__ReportCell *cell_out(struct request *req, const struct report_
 	return out;
 }
 
-/* --- GetReport: adding up ------------------------------------------------------------- */
-
-/* The keys of a report row, in the order its cells sort by: the period bucket, d1..d7,
- * the organisation, the currency. Row columns 1..9 of report_rows are keys 1..9. */
-enum { KEY_BUCKET, KEY_ORG = 1 + REPORT_DIMS, KEY_CURRENCY, N_KEYS };
-
-/* A row of report_rows and, once added up, a row of the report: one cell's counts
- * (currency "") or its money in one currency. */
-struct report_row {
-	const char *key[N_KEYS];
-	char bucket[11]; /* key[KEY_BUCKET]: YYYY-MM-DD, or "" without a period */
-	int64_t cases, workers;
-	int64_t sum[N_MEASURES], n[N_MEASURES], max[N_MEASURES];
-	const char *rate, *rate_from; /* the rate that converted its money, or NULL */
-};
-
-/* The keys a report's rows can differ in, in order: the others are "" in every row. */
-struct row_order {
-	int key[N_KEYS];
-	int n;
-};
-
-static void row_order_of(const struct report_state *st, struct row_order *o)
-{
-	o->n = 0;
-	if (*st->period != '\0')
-		o->key[o->n++] = KEY_BUCKET;
-	for (int i = 1; i <= REPORT_DIMS; i++) {
-		if (st->used[i])
-			o->key[o->n++] = i;
-	}
-	if (st->org_used)
-		o->key[o->n++] = KEY_ORG;
-	o->key[o->n++] = KEY_CURRENCY;
-}
-
-/* Byte order of the keys, as cells are sorted. With `cell_only`, the currency aside. */
-static int row_keys_cmp(const struct report_row *a, const struct report_row *b,
-			const struct row_order *o, bool cell_only)
-{
-	for (int i = 0; i < o->n; i++) {
-		int k = o->key[i];
-		if (cell_only && k == KEY_CURRENCY)
-			continue;
-		int c = strcmp(a->key[k], b->key[k]);
-		if (c != 0)
-			return c;
-	}
-	return 0;
-}
-
-static int row_cmp(const void *a, const void *b, void *order)
-{
-	return row_keys_cmp(*(struct report_row *const *)a, *(struct report_row *const *)b, order,
-			    false);
-}
-
-/* A decimal integer column ("-12", "4500000"); *overflow when it does not fit in 64 bits. */
-static int64_t column_i64(const PGresult *res, int row, int col, bool *overflow)
-{
-	const char *p = PQgetvalue(res, row, col);
-	bool negative = *p == '-';
-	int64_t v = 0;
-	for (p += negative; *p >= '0' && *p <= '9'; p++) {
-		*overflow |= __builtin_mul_overflow(v, 10, &v);
-		*overflow |= __builtin_add_overflow(v, negative ? '0' - *p : *p - '0', &v);
-	}
-	return v;
-}
-
-/* The first day of the `period` (month, quarter, year) that holds `day` (YYYY-MM-DD, the
- * first of a month); "" for "" (no period). */
-static void bucket_of(const char *period, const char *day, char out[11])
-{
-	snprintf(out, 11, "%s", day);
-	if (strlen(out) != 10)
-		return;
-	int month = (day[5] - '0') * 10 + (day[6] - '0');
-	if (strcmp(period, "quarter") == 0)
-		month = (month - 1) / 3 * 3 + 1;
-	else if (strcmp(period, "year") == 0)
-		month = 1;
-	out[5] = (char)('0' + month / 10);
-	out[6] = (char)('0' + month % 10);
-	out[8] = '0';
-	out[9] = '1';
-}
-
-/* The day whose exchange rate converts a row: the last of its bucket's period, else of
- * the report's range (`to_last`), else today. */
-static void rate_day_of(const char *period, const char *bucket, const char *to_last,
-			const char *today, char out[32])
-{
-	if (*bucket == '\0') {
-		snprintf(out, 32, "%s", *to_last != '\0' ? to_last : today);
-		return;
-	}
-	int year = atoi(bucket);
-	int month = atoi(bucket + 5);
-	if (strcmp(period, "quarter") == 0)
-		month += 2;
-	else if (strcmp(period, "year") == 0)
-		month = 12;
-	snprintf(out, 32, "%04d-%02d-%02d", year, month, civil_days_in_month(year, month));
-}
-
-/* Adds up st->rows_read per cell and currency into st->rows (st->n_rows of them, sorted
- * as cells are); drops the ones left without cases or contributors (withdrawals not folded
- * yet), as folding would; st->overflow when a figure does not fit in 64 bits. Runs on the
- * thread pool (request_offload): a report may add up 200,000 rows, tens of milliseconds
- * the event loop would not serve anyone else. Touches only the state. */
-static void report_add_up(struct request *req)
-{
-	struct report_state *st = req->state;
-	const PGresult *res = st->rows_read;
-	const char *period = st->period;
-	const struct row_order *order = st->order;
-	bool *overflow = &st->overflow;
-	struct report_row *all = st->rows_all, **sorted = st->rows;
-	int rows = PQntuples(res);
-	for (int r = 0; r < rows; r++) {
-		struct report_row *x = &all[r];
-		bucket_of(period, PQgetvalue(res, r, 0), x->bucket);
-		x->key[KEY_BUCKET] = x->bucket;
-		for (int k = 1; k < N_KEYS; k++)
-			x->key[k] = PQgetvalue(res, r, k);
-		x->cases = column_i64(res, r, COL_CASES, overflow);
-		x->workers = column_i64(res, r, COL_WORKERS, overflow);
-		for (int m = 0; m < N_MEASURES; m++) {
-			x->sum[m] = column_i64(res, r, COL_MEASURES + 3 * m, overflow);
-			x->n[m] = column_i64(res, r, COL_MEASURES + 3 * m + 1, overflow);
-			x->max[m] = column_i64(res, r, COL_MEASURES + 3 * m + 2, overflow);
-		}
-		x->rate = x->rate_from = NULL;
-		sorted[r] = x;
-	}
-	qsort_r(sorted, (size_t)rows, sizeof(*sorted), row_cmp, (void *)order);
-	size_t n = 0;
-	for (int r = 0; r < rows; r++) {
-		struct report_row *x = sorted[r], *g = n > 0 ? sorted[n - 1] : NULL;
-		if (g == NULL || row_keys_cmp(g, x, order, false) != 0) {
-			sorted[n++] = x;
-			continue;
-		}
-		*overflow |= __builtin_add_overflow(g->cases, x->cases, &g->cases);
-		*overflow |= __builtin_add_overflow(g->workers, x->workers, &g->workers);
-		for (int m = 0; m < N_MEASURES; m++) {
-			*overflow |= __builtin_add_overflow(g->sum[m], x->sum[m], &g->sum[m]);
-			*overflow |= __builtin_add_overflow(g->n[m], x->n[m], &g->n[m]);
-			g->max[m] = x->max[m] > g->max[m] ? x->max[m] : g->max[m];
-		}
-	}
-	size_t kept = 0;
-	for (size_t i = 0; i < n; i++) {
-		const struct report_row *g = sorted[i];
-		if (*g->key[KEY_CURRENCY] == '\0'
-			? g->cases > 0
-			: g->n[M_CLAIMED] + g->n[M_AWARDED] + g->n[M_RECOVERED] > 0)
-			sorted[kept++] = sorted[i];
-	}
-	st->n_rows = kept;
-}
-
-/* Converts the money of every row into the reporting currency `target` at the rate in force
- * on its rate day (`rates`: report_rates' result, by currency and valid_from). False, and
- * the request failed, when a rate is missing or an amount would not fit. */
-static bool rows_converted(struct request *req, struct report_row **rows, size_t n,
-			   const PGresult *rates, const char *target)
-{
-	const struct report_state *st = req->state;
-	const char *today = PQgetvalue(rates, 0, COL_RATE_TODAY);
-	for (size_t i = 0; i < n; i++) {
-		struct report_row *x = rows[i];
-		const char *currency = x->key[KEY_CURRENCY];
-		if (*currency == '\0' || strcmp(currency, target) == 0)
-			continue;
-		char day[32];
-		rate_day_of(st->period, x->bucket, st->to_last, today, day);
-		int found = -1; /* the latest rate from that day or before */
-		for (int r = 0; r < PQntuples(rates); r++) {
-			if (strcmp(PQgetvalue(rates, r, COL_RATE_CURRENCY), currency) == 0 &&
-			    strcmp(PQgetvalue(rates, r, COL_RATE_FROM), day) <= 0)
-				found = r;
-		}
-		if (found < 0) {
-			request_fail(
-			    req, TULAY__V1__CODE__FAILED_PRECONDITION,
-			    arena_printf(&req->arena,
-					 "no exchange rate from %s to %s in force on %s: an "
-					 "admin sets one with `tulay rate set %s %s RATE "
-					 "--from DATE`",
-					 currency, target, day, currency, target));
-			return false;
-		}
-		const char *factor = PQgetvalue(rates, found, COL_RATE_FACTOR);
-		for (int m = 0; m < N_MEASURES; m++) {
-			if (!money_convert(x->sum[m], factor, &x->sum[m]) ||
-			    !money_convert(x->max[m], factor, &x->max[m])) {
-				request_fail(
-				    req, TULAY__V1__CODE__FAILED_PRECONDITION,
-				    arena_printf(&req->arena,
-						 "an amount in %s is too large to show in %s: "
-						 "report without a currency, or filter",
-						 currency, target));
-				return false;
-			}
-		}
-		x->rate = PQgetvalue(rates, found, COL_RATE);
-		x->rate_from = PQgetvalue(rates, found, COL_RATE_FROM);
-	}
-	return true;
-}
-
-/* The rates a converted report used, distinct, in row order. */
-static bool rates_out(struct request *req, struct report_row *const *rows, size_t n_rows,
-		      const char *target, Tulay__V1__Report *report)
-{
-	Tulay__V1__ExchangeRate **rates = request_alloc(req, sizeof(*rates) * (n_rows + 1));
-	if (rates == NULL)
-		return false;
-	size_t n = 0;
-	for (size_t r = 0; r < n_rows; r++) {
-		const struct report_row *x = rows[r];
-		if (x->rate_from == NULL)
-			continue;
-		bool seen = false;
-		for (size_t i = 0; i < n && !seen; i++)
-			seen = strcmp(rates[i]->currency, x->key[KEY_CURRENCY]) == 0 &&
-			       strcmp(rates[i]->valid_from, x->rate_from) == 0;
-		if (seen)
-			continue;
-		Tulay__V1__ExchangeRate *e = request_alloc(req, sizeof(*e));
-		if (e == NULL)
-			return false;
-		tulay__v1__exchange_rate__init(e);
-		e->currency = (char *)x->key[KEY_CURRENCY];
-		e->reporting_currency = (char *)target;
-		e->rate = (char *)x->rate;
-		e->valid_from = (char *)x->rate_from;
-		rates[n++] = e;
-	}
-	report->rates = rates;
-	report->n_rates = n;
-	return true;
-}
-
-/* Builds the cells of the report's rows (added up, sorted: a cell's rows are adjacent).
- * Converted money is all in the reporting currency `target`: one entry per cell. */
-static struct cell *cells_from_rows(struct request *req, struct report_row *const *rows,
-				    size_t n_rows, const struct row_order *order,
-				    const char *target, size_t *n_out)
-{
-	struct cell *cells = request_alloc(req, sizeof(*cells) * (n_rows + 1));
-	if (cells == NULL)
-		return NULL;
-	size_t n = 0;
-	for (size_t r = 0; r < n_rows; r++) {
-		const struct report_row *x = rows[r];
-		if (r == 0 || row_keys_cmp(rows[r - 1], x, order, true) != 0) {
-			struct cell *c = &cells[n++];
-			memset(c, 0, sizeof(*c));
-			c->bucket = x->bucket;
-			for (int i = 0; i < REPORT_DIMS; i++)
-				c->keys[i] = x->key[1 + i];
-			c->org = x->key[KEY_ORG];
-			/* At most one money entry per further row of this cell. */
-			size_t end = r + 1;
-			while (end < n_rows && row_keys_cmp(rows[end], x, order, true) == 0)
-				end++;
-			c->money = request_alloc(req, sizeof(*c->money) * (end - r));
-			if (c->money == NULL)
-				return NULL;
-		}
-		struct cell *c = &cells[n - 1];
-		const char *currency = x->key[KEY_CURRENCY];
-		if (*currency == '\0') {
-			c->cases += (uint64_t)x->cases;
-			c->workers += (uint64_t)x->workers;
-			continue;
-		}
-		const char *as = *target != '\0' ? target : currency;
-		struct money *mo = disclosure_money_of(c, as);
-		if (mo == NULL) {
-			mo = &c->money[c->n_money++];
-			memset(mo, 0, sizeof(*mo));
-			mo->currency = as;
-		}
-		for (int m = 0; m < N_MEASURES; m++) {
-			struct measure *me = &mo->m[m];
-			me->sum += x->sum[m];
-			me->n += x->n[m];
-			me->max = x->max[m] > me->max ? x->max[m] : me->max;
-		}
-	}
-	*n_out = n;
-	return cells;
-}
-
 static void report_added_up(struct request *req, bool ok);
 
 static void report_done(struct request *req, enum db_outcome outcome)
@@ -824,7 +447,7 @@ static void report_done(struct request *req, enum db_outcome outcome)
 		request_fail_oom(req);
 		return;
 	}
-	row_order_of(st, st->order);
+	report_row_order(st, st->order);
 	request_offload(req, report_add_up, report_added_up);
 }
 
@@ -858,10 +481,10 @@ static void report_added_up(struct request *req, bool ok)
 	arena_raise_cap(&req->arena, req->arena.cap + n_rows * REPORT_ROW_BYTES);
 	/* Never mix currencies silently: every amount converts, or the report fails. */
 	if (*m->currency != '\0' &&
-	    !rows_converted(req, rows, n_rows, request_result(req, 3), m->currency))
+	    !report_rows_converted(req, rows, n_rows, request_result(req, 3), m->currency))
 		return;
 	size_t n = 0;
-	struct cell *cells = cells_from_rows(req, rows, n_rows, st->order, m->currency, &n);
+	struct cell *cells = report_cells_from_rows(req, rows, n_rows, st->order, m->currency, &n);
 	Tulay__V1__Report *report = request_alloc(req, sizeof(*report));
 	struct cell *total = request_alloc(req, sizeof(*total));
 	if (cells == NULL || report == NULL || total == NULL) {
@@ -915,7 +538,7 @@ static void report_added_up(struct request *req, bool ok)
 	    request_alloc(req, sizeof(*report->organisations) * (size_t)(PQntuples(orgs) + 1));
 	if (report->cells == NULL || report->organisations == NULL ||
 	    (report->total = cell_out(req, st, total, money)) == NULL ||
-	    (*m->currency != '\0' && !rates_out(req, rows, n_rows, m->currency, report))) {
+	    (*m->currency != '\0' && !report_rates_out(req, rows, n_rows, m->currency, report))) {
 		request_fail_oom(req);
 		return;
 	}

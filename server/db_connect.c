@@ -1,0 +1,193 @@
+/* tulayd's database pool: connecting. Each connection resolves its host on libuv's thread
+ * pool (never on the loop), steps PQconnectPoll as its socket becomes ready (a fresh poll
+ * handle per step: libpq may change the socket), prepares the statements, and after a loss
+ * reconnects with a doubling backoff. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+#include "db_internal.h"
+#include "log.h"
+
+/* --- connecting ---------------------------------------------------------------------- */
+
+int dbc_connect_step(struct db_conn *c, PostgresPollingStatusType st)
+{
+	switch (st) {
+	case PGRES_POLLING_READING:
+		return dbc_watch(c, UV_READABLE, true) == 0 ? 0 : dbc_lost(c, "poll");
+	case PGRES_POLLING_WRITING:
+		return dbc_watch(c, UV_WRITABLE, true) == 0 ? 0 : dbc_lost(c, "poll");
+	case PGRES_POLLING_OK:
+		break;
+	default:
+		return dbc_lost(c, "connect_failed");
+	}
+
+	/* The connect deadline keeps running until the statements are prepared too: a lock
+	 * held by a migration must not leave the connection preparing forever. */
+	if (PQsetnonblocking(c->pg, 1) != 0 || PQenterPipelineMode(c->pg) != 1)
+		return dbc_lost(c, "pipeline_mode");
+	for (unsigned i = 0; i < c->pool->opts.nstatements; i++) {
+		const struct db_statement *s = &c->pool->opts.statements[i];
+		if (PQsendPrepare(c->pg, s->name, s->sql, 0, NULL) != 1)
+			return dbc_lost(c, "send_prepare");
+	}
+	if (PQpipelineSync(c->pg) != 1)
+		return dbc_lost(c, "pipeline_sync");
+	c->state = DBC_PREPARING;
+	c->query_index = 0;
+	c->query_open = false;
+	c->prepare_failed = false;
+	return dbc_service(c, 0);
+}
+
+static void dbc_on_timer(uv_timer_t *t);
+
+static void dbc_connect(struct db_conn *c)
+{
+	struct db_pool *pool = c->pool;
+	const char *keys[12], *values[12];
+	int n = 0;
+	keys[n] = "dbname"; /* expanded: the whole connection string; later keys override */
+	values[n++] = pool->conninfo;
+	if (c->hostaddrs != NULL) {
+		keys[n] = "host";
+		values[n++] = c->hosts;
+		keys[n] = "hostaddr";
+		values[n++] = c->hostaddrs;
+	}
+	keys[n] = "application_name";
+	values[n++] = "tulayd";
+	keys[n] = "options";
+	values[n++] = pool->options;
+	/* Notice a silently vanished server (network partition) within about a minute. */
+	keys[n] = "keepalives";
+	values[n++] = "1";
+	keys[n] = "keepalives_idle";
+	values[n++] = "30";
+	keys[n] = "keepalives_interval";
+	values[n++] = "10";
+	keys[n] = "keepalives_count";
+	values[n++] = "3";
+	keys[n] = NULL;
+	values[n] = NULL;
+
+	c->pg = PQconnectStartParams(keys, values, 1);
+	if (c->pg == NULL || PQstatus(c->pg) == CONNECTION_BAD) {
+		dbc_lost(c, "connect_start");
+		return;
+	}
+	c->state = DBC_CONNECTING;
+	UV_MUST(uv_timer_start(&c->timer, dbc_on_timer, DB_CONNECT_TIMEOUT_MS, 0));
+	/* libpq's contract: after PQconnectStart, act as if PQconnectPoll said WRITING. */
+	dbc_connect_step(c, PGRES_POLLING_WRITING);
+}
+
+/* Builds the host and hostaddr lists from every address the name resolved to, so that
+ * libpq tries each in turn (localhost may be ::1 first while PostgreSQL listens on
+ * 127.0.0.1 only). */
+static int dbc_set_addresses(struct db_conn *c, const char *host, const struct addrinfo *res)
+{
+	size_t cap = 0;
+	for (const struct addrinfo *a = res; a != NULL; a = a->ai_next)
+		cap += INET6_ADDRSTRLEN + 1 + strlen(host) + 1;
+	char *hosts = calloc(1, cap + 1), *addrs = calloc(1, cap + 1);
+	if (hosts == NULL || addrs == NULL) {
+		free(hosts);
+		free(addrs);
+		return -ENOMEM;
+	}
+	size_t nh = 0, na = 0;
+	for (const struct addrinfo *a = res; a != NULL; a = a->ai_next) {
+		char ip[INET6_ADDRSTRLEN];
+		if (uv_ip_name(a->ai_addr, ip, sizeof(ip)) != 0)
+			continue;
+		/* getaddrinfo may list an address more than once; keep the first. */
+		bool seen = false;
+		for (const struct addrinfo *b = res; b != a && !seen; b = b->ai_next) {
+			char other[INET6_ADDRSTRLEN];
+			seen = uv_ip_name(b->ai_addr, other, sizeof(other)) == 0 &&
+			       strcmp(ip, other) == 0;
+		}
+		if (seen)
+			continue;
+		na += (size_t)snprintf(addrs + na, cap + 1 - na, "%s%s", na ? "," : "", ip);
+		nh += (size_t)snprintf(hosts + nh, cap + 1 - nh, "%s%s", nh ? "," : "", host);
+	}
+	free(c->hosts);
+	free(c->hostaddrs);
+	c->hosts = hosts;
+	c->hostaddrs = addrs;
+	return na > 0 ? 0 : -ENOENT;
+}
+
+static void dbc_on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+	struct db_conn *c = container_of(req, struct db_conn, resolver);
+	struct db_pool *pool = c->pool;
+	c->resolving = false;
+	if (pool->closing) {
+		uv_freeaddrinfo(res);
+		db_pool_handle_closed(pool);
+		return;
+	}
+	db_pool_handle_closed(pool); /* the request is over; the pool itself stays open */
+	if (status != 0 || res == NULL) {
+		log_warn("event=db_resolve_failed db_conn=%u host=%s error=%s", c->index,
+			 pool->resolve_host, uv_strerror(status));
+		uv_freeaddrinfo(res);
+		c->state = DBC_DOWN;
+		dbc_schedule_reconnect(c);
+		return;
+	}
+	int rc = dbc_set_addresses(c, pool->resolve_host, res);
+	uv_freeaddrinfo(res);
+	if (rc != 0) {
+		c->state = DBC_DOWN;
+		dbc_schedule_reconnect(c);
+		return;
+	}
+	dbc_connect(c);
+}
+
+void dbc_begin(struct db_conn *c)
+{
+	struct db_pool *pool = c->pool;
+	if (pool->resolve_host == NULL) {
+		dbc_connect(c);
+		return;
+	}
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+	c->state = DBC_RESOLVING;
+	int rc = uv_getaddrinfo(pool->loop, &c->resolver, dbc_on_resolved, pool->resolve_host, NULL,
+				&hints);
+	if (rc != 0) {
+		log_warn("event=db_resolve_failed db_conn=%u error=%s", c->index, uv_strerror(rc));
+		c->state = DBC_DOWN;
+		dbc_schedule_reconnect(c);
+		return;
+	}
+	c->resolving = true;
+	pool->open_handles++;
+}
+
+static void dbc_on_timer(uv_timer_t *t)
+{
+	struct db_conn *c = container_of(t, struct db_conn, timer);
+	if (c->state == DBC_DOWN)
+		dbc_begin(c);
+	else if (c->state == DBC_CONNECTING || c->state == DBC_PREPARING)
+		dbc_lost(c, "connect_timeout");
+}
+
+void dbc_schedule_reconnect(struct db_conn *c)
+{
+	c->backoff_ms = c->backoff_ms == 0 ? DB_BACKOFF_MIN_MS : c->backoff_ms * 2;
+	if (c->backoff_ms > DB_BACKOFF_MAX_MS)
+		c->backoff_ms = DB_BACKOFF_MAX_MS;
+	UV_MUST(uv_timer_start(&c->timer, dbc_on_timer, c->backoff_ms, 0));
+}

@@ -1,0 +1,228 @@
+/* Wage-theft claims: a claim message from the rows of wage_theft_claim_view, its worker's
+ * identity opened with the data key (bound to the organisation and the claim's key), its
+ * group's other workers and its timeline added. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "case_common.h"
+#include "claims.h"
+#include "common.h"
+#include "handlers.h"
+#include "log.h"
+#include "money.h"
+#include "request.h"
+#include "vault.h"
+
+static bool claim_details_from_row(struct request *req, const PGresult *res, int row,
+				   Tulay__V1__Claim *c)
+{
+	const int d = CLAIM_COLUMN_DETAILS;
+	bool oom = false;
+	c->recruitment_agency = arena_strdup(&req->arena, PQgetvalue(res, row, d));
+	c->recruitment_fee = case_money(req, res, row, d + 1, &oom);
+	c->contract_wage = case_money(req, res, row, d + 3, &oom);
+	c->actual_wage = case_money(req, res, row, d + 5, &oom);
+	c->forum = (Tulay__V1__ClaimForum)VALUE_OF(claim_forum, PQgetvalue(res, row, d + 7));
+	c->filing_deadline = arena_strdup(&req->arena, PQgetvalue(res, row, d + 8));
+	c->amount_awarded = case_money(req, res, row, d + 10, &oom);
+	c->amount_recovered = case_money(req, res, row, d + 12, &oom);
+	/* "id_confiscated,threats" */
+	c->exploitation_means = (Tulay__V1__ExploitationMeans *)case_code_list_values(
+	    req, PQgetvalue(res, row, d + 9), ENUM_OF(exploitation_means),
+	    &c->n_exploitation_means);
+	if (c->exploitation_means == NULL || c->recruitment_agency == NULL ||
+	    c->filing_deadline == NULL || oom)
+		return false;
+	return true;
+}
+
+Tulay__V1__Claim *claim_from_row(struct request *req, const PGresult *res, int row)
+{
+	struct arena *a = &req->arena;
+	Tulay__V1__Claim *c = request_alloc(req, sizeof(*c));
+	Tulay__V1__Money *amount = request_alloc(req, sizeof(*amount));
+	if (c == NULL || amount == NULL)
+		return NULL;
+	tulay__v1__claim__init(c);
+	tulay__v1__money__init(amount);
+	c->reference = arena_strdup(a, PQgetvalue(res, row, 0));
+	c->organisation = arena_strdup(a, PQgetvalue(res, row, 1));
+	c->status = (Tulay__V1__ClaimStatus)VALUE_OF(claim_status, PQgetvalue(res, row, 2));
+	c->worker_nationality = arena_strdup(a, PQgetvalue(res, row, 3));
+	c->country_of_work = arena_strdup(a, PQgetvalue(res, row, 4));
+	c->sector = (Tulay__V1__Sector)VALUE_OF(sector, PQgetvalue(res, row, 5));
+	c->employer = arena_strdup(a, PQgetvalue(res, row, 6));
+	c->work_started_on = arena_strdup(a, PQgetvalue(res, row, 7));
+	c->work_ended_on = arena_strdup(a, PQgetvalue(res, row, 8));
+	amount->minor_units = strtoll(PQgetvalue(res, row, 9), NULL, 10);
+	amount->currency = arena_strdup(a, PQgetvalue(res, row, 10));
+	c->amount_claimed = amount;
+	c->workers = (uint32_t)strtoul(PQgetvalue(res, row, 11), NULL, 10);
+	c->opened_on = arena_strdup(a, PQgetvalue(res, row, 12));
+	c->version = strtoll(PQgetvalue(res, row, 13), NULL, 10);
+	c->created_by = arena_strdup(a, PQgetvalue(res, row, 14));
+	c->created_at = strtoll(PQgetvalue(res, row, 15), NULL, 10);
+	if (c->reference == NULL || c->organisation == NULL || c->worker_nationality == NULL ||
+	    c->country_of_work == NULL || c->employer == NULL || c->work_started_on == NULL ||
+	    c->work_ended_on == NULL || amount->currency == NULL || c->opened_on == NULL ||
+	    c->created_by == NULL)
+		return NULL;
+	if ((c->closed_on = arena_strdup(a, PQgetvalue(res, row, CLAIM_COLUMN_CLOSED_ON))) ==
+		NULL ||
+	    (c->office = arena_strdup(a, PQgetvalue(res, row, CLAIM_COLUMN_OFFICE))) == NULL)
+		return NULL;
+	return claim_details_from_row(req, res, row, c) ? c : NULL;
+}
+
+const char *const claim_identity_columns[3] = {"worker_name_enc", "worker_id_number_enc",
+					       "worker_phone_enc"};
+
+/* Opens the sealed worker identity of a row read with CLAIM_IDENTITY_COLUMNS. Returns
+ * false if a ciphertext fails its integrity check: altered, or moved from another row or
+ * column (the associated data binds organisation, table, column and the case's key). */
+static bool claim_open_identity(struct request *req, const PGresult *res, int row,
+				Tulay__V1__Claim *claim)
+{
+	Tulay__V1__Worker *w = request_alloc(req, sizeof(*w));
+	size_t key_len = 0;
+	uint8_t *key = case_bytea(req, res, row, CLAIM_COLUMN_ORG_ID + 1, &key_len);
+	if (w == NULL || key == NULL)
+		return false;
+	tulay__v1__worker__init(w);
+	char **fields[] = {&w->name, &w->id_number, &w->phone};
+	for (size_t i = 0; i < N_ELEMS(fields); i++) {
+		int col = CLAIM_COLUMN_ORG_ID + 2 + (int)i;
+		if (PQgetisnull(res, row, col))
+			continue;
+		struct vault_place place = {
+		    .org_id = strtoll(PQgetvalue(res, row, CLAIM_COLUMN_ORG_ID), NULL, 10),
+		    .table = "wage_theft_claims",
+		    .column = claim_identity_columns[i],
+		    .row = key,
+		    .row_len = key_len,
+		};
+		size_t len = 0;
+		uint8_t *sealed = case_bytea(req, res, row, col, &len);
+		char *plain = sealed != NULL ? vault_open(&req->arena, sealed, len, &place) : NULL;
+		if (plain == NULL) {
+			log_error("event=identity_integrity_failure conn=%llu req=%llu column=%s "
+				  "reference=%s",
+				  req->conn != NULL ? (unsigned long long)req->conn->id : 0ULL,
+				  (unsigned long long)req->seq, claim_identity_columns[i],
+				  claim->reference);
+			return false;
+		}
+		*fields[i] = plain;
+	}
+	claim->worker = w;
+	return true;
+}
+
+/* The claim in the first row of a CLAIM_IDENTITY_COLUMNS result, its identity opened.
+ * Returns NULL after ending the request when that fails. */
+static Tulay__V1__Claim *claim_build(struct request *req, const PGresult *res)
+{
+	Tulay__V1__Claim *claim = claim_from_row(req, res, 0);
+	if (claim == NULL) {
+		request_fail_oom(req);
+		return NULL;
+	}
+	if (!claim_open_identity(req, res, 0, claim)) {
+		request_fail(req, TULAY__V1__CODE__DATA_LOSS,
+			     "the worker's personal details of this claim fail their integrity "
+			     "check: they were altered in the database; the incident is logged");
+		return NULL;
+	}
+	return claim;
+}
+
+/* The other workers of a group claim (a claim_workers_of result), opened. Their sealed
+ * fields are bound to the claim's key followed by the worker's position. */
+const char *const claim_co_worker_columns[3] = {"name", "id_number", "phone"};
+
+uint8_t *claim_co_worker_key(struct request *req, const uint8_t *key, size_t len, unsigned position)
+{
+	uint8_t *k = request_alloc(req, len + 1);
+	if (k != NULL) {
+		memcpy(k, key, len);
+		k[len] = (uint8_t)position;
+	}
+	return k;
+}
+
+static bool claim_open_co_workers(struct request *req, const PGresult *res, int64_t org_id,
+				  Tulay__V1__Claim *claim)
+{
+	int n = PQntuples(res);
+	claim->co_workers = request_alloc(req, sizeof(*claim->co_workers) * (size_t)(n + 1));
+	if (claim->co_workers == NULL)
+		return false;
+	for (int row = 0; row < n; row++) {
+		Tulay__V1__Worker *w = request_alloc(req, sizeof(*w));
+		size_t key_len = 0;
+		uint8_t *key = case_bytea(req, res, row, 4, &key_len);
+		unsigned position = (unsigned)strtoul(PQgetvalue(res, row, 0), NULL, 10);
+		uint8_t *row_key =
+		    key != NULL ? claim_co_worker_key(req, key, key_len, position) : NULL;
+		if (w == NULL || row_key == NULL)
+			return false;
+		tulay__v1__worker__init(w);
+		char **fields[] = {&w->name, &w->id_number, &w->phone};
+		for (size_t i = 0; i < N_ELEMS(fields); i++) {
+			if (PQgetisnull(res, row, 1 + (int)i))
+				continue;
+			size_t len = 0;
+			uint8_t *sealed = case_bytea(req, res, row, 1 + (int)i, &len);
+			struct vault_place place = {org_id, "claim_workers",
+						    claim_co_worker_columns[i], row_key,
+						    key_len + 1};
+			char *plain =
+			    sealed != NULL ? vault_open(&req->arena, sealed, len, &place) : NULL;
+			if (plain == NULL) {
+				log_error("event=identity_integrity_failure req=%llu "
+					  "column=claim_workers.%s reference=%s position=%u",
+					  (unsigned long long)req->seq, claim_co_worker_columns[i],
+					  claim->reference, position);
+				return false;
+			}
+			*fields[i] = plain;
+		}
+		claim->co_workers[row] = w;
+	}
+	claim->n_co_workers = (size_t)n;
+	return true;
+}
+
+/* The claim of a CLAIM_IDENTITY_COLUMNS result with its lead worker and, from a
+ * claim_workers_of result, the others; NULL after ending the request. */
+Tulay__V1__Claim *claim_build_group(struct request *req, const PGresult *res,
+				    const PGresult *workers)
+{
+	Tulay__V1__Claim *claim = claim_build(req, res);
+	if (claim == NULL)
+		return NULL;
+	int64_t org_id = strtoll(PQgetvalue(res, 0, CLAIM_COLUMN_ORG_ID), NULL, 10);
+	if (!claim_open_co_workers(req, workers, org_id, claim)) {
+		request_fail(req, TULAY__V1__CODE__DATA_LOSS,
+			     "the other workers' personal details of this claim fail their "
+			     "integrity check; the incident is logged");
+		return NULL;
+	}
+	return claim;
+}
+
+void claim_send(struct request *req, Tulay__V1__Claim *claim)
+{
+	req->resp.body_case = TULAY__V1__RESPONSE__BODY_CLAIM;
+	req->resp.claim = claim;
+	request_reply(req);
+}
+
+void claim_reply(struct request *req, const PGresult *res)
+{
+	Tulay__V1__Claim *claim = claim_build(req, res);
+	if (claim != NULL)
+		claim_send(req, claim);
+}

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "common.h"
+#include "conn_transport.h"
 #include "frame.h"
 #include "log.h"
 #include "request.h"
@@ -14,19 +15,7 @@
 #define CONN_SHRINK_ABOVE  (64 * 1024)
 #define CONN_LINGER_MS     2000
 
-struct conn_write {
-	uv_write_t req;
-	struct conn *conn;
-	size_t len;
-	uint8_t data[];
-};
-
 static void conn_process_input(struct conn *c);
-
-static bool conn_is_tls(const struct conn *c)
-{
-	return c->tls.ssl != NULL;
-}
 
 static void conn_on_close(uv_handle_t *h)
 {
@@ -42,9 +31,9 @@ static void conn_on_close(uv_handle_t *h)
 
 void conn_close(struct conn *c, const char *reason)
 {
-	if (c->closing)
+	if (c->state == CONN_CLOSING)
 		return;
-	c->closing = true;
+	c->state = CONN_CLOSING;
 	log_info("event=conn_close conn=%llu peer=%s reason=%s", (unsigned long long)c->id, c->peer,
 		 reason);
 	for (struct request *r = c->requests; r != NULL; r = r->next)
@@ -74,17 +63,12 @@ static void conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
 	struct conn *c = h->data;
 	(void)suggested;
-	if (conn_is_tls(c)) {
-		/* Ciphertext lands in the server's scratch buffer and conn_on_read moves it into
-		 * the read BIO before anything else can use the buffer. The BIO holds at most
-		 * TLS_BUFFERED_MAX bytes: when it is full this yields UV_ENOBUFS, and reading
-		 * pauses until the decrypt step has taken some. */
-		size_t held = c->discarding ? 0 : tls_conn_buffered(&c->tls);
-		buf->base = (char *)c->srv->tls_read_buf;
-		buf->len = held < TLS_BUFFERED_MAX ? TLS_BUFFERED_MAX - held : 0;
-		return;
-	}
-	if (c->discarding) {
+	c->transport->alloc(c, buf);
+}
+
+static void plain_alloc(struct conn *c, uv_buf_t *buf)
+{
+	if (c->state == CONN_DISCARDING) {
 		/* Bytes after a refused frame are read only to be dropped. */
 		c->in_len = 0;
 	}
@@ -99,20 +83,19 @@ static void conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 static bool conn_paused(const struct conn *c)
 {
 	const struct config *cfg = &c->srv->cfg;
-	return c->closing || c->close_after_write || c->barrier || c->srv->draining ||
+	return c->state != CONN_OPEN || c->barrier || c->srv->draining ||
 	       c->inflight >= cfg->max_requests_in_flight || c->out_bytes >= cfg->max_output_bytes;
 }
 
 static bool conn_should_read(const struct conn *c)
 {
-	if (c->closing)
+	if (c->state == CONN_CLOSING)
 		return false;
-	if (c->discarding)
+	if (c->state == CONN_DISCARDING)
 		return true;
 	if (conn_paused(c) || c->in_len >= c->in_cap)
 		return false;
-	return !conn_is_tls(c) ||
-	       (!c->tls_peer_closed && tls_conn_buffered(&c->tls) < TLS_BUFFERED_MAX);
+	return c->transport->has_room(c);
 }
 
 /* --- deadlines -------------------------------------------------------------------------- */
@@ -126,7 +109,7 @@ static uint64_t conn_next_deadline(const struct conn *c, const char **reason)
 		uint64_t at;
 		const char *name;
 	} deadlines[] = {
-	    {conn_is_tls(c) && !c->tls.handshake_done, c->opened_ms + cfg->handshake_timeout_ms,
+	    {c->transport->handshaking(c), c->opened_ms + cfg->handshake_timeout_ms,
 	     "handshake_timeout"},
 	    /* A Login already read is answered first, however long the server takes to hash
 	     * its password: the client kept the deadline, the server did not. */
@@ -155,7 +138,7 @@ static void conn_on_timer(uv_timer_t *t);
  * looks again and re-arms, so busy connections cost no timer updates. */
 static void conn_schedule(struct conn *c)
 {
-	if (c->closing || c->discarding)
+	if (c->state == CONN_CLOSING || c->state == CONN_DISCARDING)
 		return; /* the linger timer, if any, decides now */
 	const char *reason;
 	uint64_t due = conn_next_deadline(c, &reason);
@@ -191,7 +174,7 @@ static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 
 void conn_update_reading(struct conn *c)
 {
-	if (c->closing)
+	if (c->state == CONN_CLOSING)
 		return;
 	bool want = conn_should_read(c);
 	if (want != c->reading) {
@@ -225,9 +208,7 @@ static void conn_on_shutdown(uv_shutdown_t *sd, int status)
 
 static void conn_on_write(uv_write_t *wr, int status);
 
-/* Queues w (data and len filled in) with uv_write and takes it over. Returns 0, or -1
- * after closing the connection. */
-static int conn_queue_write(struct conn *c, struct conn_write *w)
+int conn_queue_write(struct conn *c, struct conn_write *w)
 {
 	w->conn = c;
 	uv_buf_t b = uv_buf_init((char *)w->data, (unsigned)w->len);
@@ -246,50 +227,20 @@ static int conn_queue_write(struct conn *c, struct conn_write *w)
 	return 0;
 }
 
-/* Sends the ciphertext OpenSSL has produced: handshake messages, records, alerts.
- * Returns 0, or -1 after closing the connection. */
-static int conn_tls_flush(struct conn *c)
-{
-	size_t pending = tls_conn_output(&c->tls);
-	if (pending == 0)
-		return 0;
-	struct conn_write *w = malloc(sizeof(*w) + pending);
-	if (w == NULL) {
-		conn_close(c, "out_of_memory");
-		return -1;
-	}
-	w->len = tls_conn_take_output(&c->tls, w->data, pending);
-	return conn_queue_write(c, w);
-}
-
-/* A TLS failure: logs OpenSSL's reason and closes. */
-static void conn_tls_failed(struct conn *c, const char *reason)
-{
-	char clean[sizeof(c->tls.error)];
-	log_warn("event=tls_failed conn=%llu peer=%s reason=%s error=\"%s\"",
-		 (unsigned long long)c->id, c->peer, reason,
-		 log_clean(c->tls.error, clean, sizeof(clean)));
-	conn_close(c, reason);
-}
-
 /* After a fatal protocol error: once the requests still in flight have answered and
  * every reply is written, half-close, drain what the client still sends, then close.
  * Closing at once with unread input would reset the connection and could destroy the
  * replies in flight. Returns true if the connection is on its way out. */
 static bool conn_finish_after_error(struct conn *c)
 {
-	if (!c->close_after_write || c->discarding)
-		return c->discarding;
+	if (c->state != CONN_FINISHING)
+		return c->state == CONN_DISCARDING;
 	if (c->out_writes > 0 || c->inflight > 0)
 		return false;
-	c->discarding = true;
+	c->state = CONN_DISCARDING;
 	c->in_len = 0;
-	if (conn_is_tls(c)) {
-		/* close_notify goes out before the FIN: uv_shutdown waits for queued writes. */
-		tls_conn_close_notify(&c->tls);
-		if (conn_tls_flush(c) != 0)
-			return true;
-	}
+	if (c->transport->goodbye(c) != 0)
+		return true;
 	uv_shutdown_t *sd = malloc(sizeof(*sd));
 	if (sd == NULL || uv_shutdown(sd, (uv_stream_t *)&c->tcp, conn_on_shutdown) != 0) {
 		free(sd);
@@ -312,7 +263,7 @@ static void conn_on_write(uv_write_t *wr, int status)
 	c->out_bytes -= w->len;
 	c->out_writes--;
 	free(w);
-	if (c->closing)
+	if (c->state == CONN_CLOSING)
 		return;
 	if (status < 0) {
 		conn_close(c, "write_failed");
@@ -328,7 +279,7 @@ static void conn_on_write(uv_write_t *wr, int status)
 
 int conn_send(struct conn *c, const ProtobufCMessage *msg)
 {
-	if (c->closing)
+	if (c->state == CONN_CLOSING)
 		return -1;
 	size_t size = protobuf_c_message_get_packed_size(msg);
 	struct conn_write *w = malloc(sizeof(*w) + FRAME_HEADER_BYTES + size);
@@ -340,21 +291,7 @@ int conn_send(struct conn *c, const ProtobufCMessage *msg)
 	frame_put_header(w->data, (uint32_t)size);
 	protobuf_c_message_pack(msg, w->data + FRAME_HEADER_BYTES);
 	w->len = FRAME_HEADER_BYTES + size;
-	int rc;
-	if (conn_is_tls(c)) {
-		/* Encrypted into the write BIO and sent from there; the plaintext (a session
-		 * token, personal data) does not outlive this. */
-		rc = tls_conn_write(&c->tls, w->data, w->len);
-		explicit_bzero(w->data, w->len);
-		free(w);
-		if (rc != 0) {
-			conn_tls_failed(c, "tls_write_failed");
-			return -1;
-		}
-		rc = conn_tls_flush(c);
-	} else {
-		rc = conn_queue_write(c, w);
-	}
+	int rc = c->transport->send(c, w);
 	if (rc != 0)
 		return -1;
 	conn_update_reading(c);
@@ -363,7 +300,8 @@ int conn_send(struct conn *c, const ProtobufCMessage *msg)
 
 void conn_close_after_reply(struct conn *c)
 {
-	c->close_after_write = true;
+	if (c->state == CONN_OPEN)
+		c->state = CONN_FINISHING;
 	conn_update_reading(c);
 }
 
@@ -407,45 +345,6 @@ static int conn_reserve(struct conn *c, size_t announced)
 	return 0;
 }
 
-/* The decrypt step: completes the handshake, then moves plaintext out of OpenSSL into the
- * input buffer while it has room. Returns true when it stopped because the buffer is full,
- * so that OpenSSL may hold more. May close the connection. */
-static bool conn_tls_decrypt(struct conn *c)
-{
-	if (c->tls_peer_closed)
-		return false;
-	if (!c->tls.handshake_done) {
-		enum tls_result r = tls_conn_handshake(&c->tls);
-		if (conn_tls_flush(c) != 0 || r == TLS_WANT_MORE)
-			return false;
-		if (r != TLS_OK) {
-			conn_tls_failed(c, "tls_handshake_failed");
-			return false;
-		}
-		log_info("event=tls_handshake conn=%llu version=%s cipher=%s ms=%llu",
-			 (unsigned long long)c->id, tls_conn_version(&c->tls),
-			 tls_conn_cipher(&c->tls),
-			 (unsigned long long)(uv_now(&c->srv->loop) - c->opened_ms));
-	}
-	while (c->in_len < c->in_cap) {
-		size_t n;
-		enum tls_result r =
-		    tls_conn_read(&c->tls, c->in + c->in_len, c->in_cap - c->in_len, &n);
-		if (r == TLS_OK) {
-			c->in_len += n;
-			continue;
-		}
-		if (conn_tls_flush(c) != 0)
-			return false;
-		if (r == TLS_EOF)
-			c->tls_peer_closed = true; /* closed once the input before it is used */
-		else if (r == TLS_FAILED)
-			conn_tls_failed(c, "tls_error");
-		return false;
-	}
-	return conn_tls_flush(c) == 0; /* a read can answer a key update */
-}
-
 /* Starts a request for each complete frame in the input buffer while the connection is
  * not paused, then moves what is left to the buffer's start, with room for the next
  * frame. Returns false once the connection is closing or refusing input. */
@@ -469,7 +368,7 @@ static bool conn_take_frames(struct conn *c)
 			break;
 		}
 	}
-	if (c->closing || c->close_after_write)
+	if (c->state != CONN_OPEN)
 		return false;
 	memmove(c->in, c->in + off, c->in_len - off);
 	c->in_len -= off;
@@ -493,18 +392,18 @@ static bool conn_take_frames(struct conn *c)
  * is what picks up plaintext OpenSSL decrypted earlier but the buffer had no room for. */
 static void conn_process_input(struct conn *c)
 {
-	if (c->in_process || c->closing || c->discarding)
+	if (c->in_process || c->state == CONN_CLOSING || c->state == CONN_DISCARDING)
 		return;
 	c->in_process = true;
 	bool more = true;
 	while (more) {
-		more = conn_is_tls(c) && !conn_paused(c) && conn_tls_decrypt(c);
+		more = !conn_paused(c) && c->transport->pump(c);
 		if (!conn_take_frames(c))
 			break;
 		/* The buffer was full and frames left it: OpenSSL may hold the next ones. */
 		more = more && !conn_paused(c) && c->in_len < c->in_cap;
 	}
-	if (c->tls_peer_closed && !conn_paused(c)) {
+	if (c->peer_closed && !conn_paused(c)) {
 		if (c->in_len > 0)
 			log_warn("event=bad_frame conn=%llu peer=%s reason=truncated bytes=%zu",
 				 (unsigned long long)c->id, c->peer, c->in_len);
@@ -522,25 +421,18 @@ static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		return;
 	}
 	if (nread < 0) {
-		size_t held = c->in_len + (conn_is_tls(c) ? tls_conn_buffered(&c->tls) : 0);
-		if (held > 0 && !c->discarding) {
+		size_t held = c->in_len + c->transport->held(c);
+		if (held > 0 && c->state != CONN_DISCARDING) {
 			log_warn("event=bad_frame conn=%llu peer=%s reason=truncated bytes=%zu",
 				 (unsigned long long)c->id, c->peer, held);
 		}
 		conn_close(c, nread == UV_EOF ? "eof" : uv_err_name((int)nread));
 		return;
 	}
-	if (c->discarding)
+	if (c->state == CONN_DISCARDING)
 		return;
-	if (conn_is_tls(c)) {
-		if (tls_conn_feed(&c->tls, buf->base, (size_t)nread) != 0) {
-			conn_tls_failed(c, "out_of_memory");
-			return;
-		}
-	} else {
-		c->in_len += (size_t)nread;
-	}
-	conn_process_input(c);
+	if (c->transport->received(c, buf->base, (size_t)nread) == 0)
+		conn_process_input(c);
 }
 
 void conn_request_ended(struct conn *c, bool was_barrier)
@@ -548,7 +440,7 @@ void conn_request_ended(struct conn *c, bool was_barrier)
 	c->inflight--;
 	if (was_barrier)
 		c->barrier = false;
-	if (c->closing)
+	if (c->state == CONN_CLOSING)
 		return;
 	c->last_request_ms = uv_now(&c->srv->loop);
 	/* Login, Logout or an expired session may have changed who is logged in: a connection
@@ -562,6 +454,57 @@ void conn_request_ended(struct conn *c, bool was_barrier)
 	conn_process_input(c);
 }
 
+/* --- plaintext: the socket's bytes are the frames ------------------------------------ */
+
+static bool plain_has_room(const struct conn *c)
+{
+	(void)c;
+	return true;
+}
+
+static bool plain_handshaking(const struct conn *c)
+{
+	(void)c;
+	return false;
+}
+
+static size_t plain_held(const struct conn *c)
+{
+	(void)c;
+	return 0;
+}
+
+static int plain_received(struct conn *c, const char *buf, size_t n)
+{
+	(void)buf; /* read into c->in by plain_alloc */
+	c->in_len += n;
+	return 0;
+}
+
+static bool plain_pump(struct conn *c)
+{
+	(void)c;
+	return false;
+}
+
+static int plain_goodbye(struct conn *c)
+{
+	(void)c;
+	return 0;
+}
+
+const struct conn_transport conn_plaintext = {
+    .name = "plaintext",
+    .alloc = plain_alloc,
+    .has_room = plain_has_room,
+    .handshaking = plain_handshaking,
+    .held = plain_held,
+    .received = plain_received,
+    .pump = plain_pump,
+    .send = conn_queue_write,
+    .goodbye = plain_goodbye,
+};
+
 void conn_accept(struct server *srv)
 {
 	struct conn *c = calloc(1, sizeof(*c));
@@ -573,6 +516,7 @@ void conn_accept(struct server *srv)
 	c->in_cap = CONN_INITIAL_INPUT;
 	c->opened_ms = c->last_request_ms = uv_now(&srv->loop);
 	c->login_due_ms = c->opened_ms + srv->cfg.login_timeout_ms;
+	c->transport = &conn_plaintext; /* conn_tls_start switches to TLS */
 	UV_MUST(uv_tcp_init(&srv->loop, &c->tcp));
 	UV_MUST(uv_timer_init(&srv->loop, &c->timer));
 	c->tcp.data = c;
@@ -614,9 +558,7 @@ void conn_accept(struct server *srv)
 		conn_close(c, "max_connections");
 		return;
 	}
-	if (srv->tls_ctx != NULL && tls_conn_init(&c->tls, srv->tls_ctx) != 0) {
-		conn_tls_failed(c, "tls_init_failed");
+	if (srv->tls_ctx != NULL && conn_tls_start(c) != 0)
 		return;
-	}
 	conn_update_reading(c);
 }

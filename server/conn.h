@@ -29,6 +29,8 @@
 #include "throttle.h"
 #include "tls.h"
 
+struct conn_transport;
+
 struct server;
 struct request;
 
@@ -44,6 +46,14 @@ struct conn_session {
 	uint8_t token_hash[32];
 };
 
+/* Where a connection is on its way from accept to close; it only moves down this list. */
+enum conn_state {
+	CONN_OPEN,       /* reading frames and answering them */
+	CONN_FINISHING,  /* a fatal error reply is queued: no new request, writes drain */
+	CONN_DISCARDING, /* replies written, half-closed: read and drop until EOF or linger */
+	CONN_CLOSING,    /* handles closing; nothing more is done */
+};
+
 struct conn {
 	uv_tcp_t tcp;
 	uv_timer_t timer; /* the deadlines; the linger after a refused frame */
@@ -52,8 +62,12 @@ struct conn {
 	uint64_t id;
 	char peer[64];
 	struct throttle_addr source; /* the client's address, for the login throttle */
-	struct tls_conn tls;         /* tls.ssl is NULL on a plaintext connection */
-	bool tls_peer_closed;        /* close_notify came: close once the input is used */
+	/* How bytes cross the socket: conn_plaintext, or conn_tls (conn_tls.c), chosen at
+	 * accept. conn.c calls through it wherever the two differ. */
+	const struct conn_transport *transport;
+	struct tls_conn tls; /* tls.ssl is NULL on a plaintext connection */
+	bool peer_closed;    /* the peer said goodbye (TLS close_notify): close once the
+			      * input before it is used */
 
 	/* Deadlines and clocks, in uv_now() milliseconds; 0: none. */
 	uint64_t opened_ms;       /* accepted: the handshake deadline counts from here */
@@ -74,9 +88,7 @@ struct conn {
 	bool in_process; /* inside conn_process_input: do not re-enter */
 	bool barrier;    /* a Hello/Login/Authenticate/Logout runs: hold later frames */
 	bool hello_done;
-	bool close_after_write; /* a fatal error reply is queued */
-	bool discarding;        /* after a refused frame: read and drop until EOF or linger */
-	bool closing;
+	enum conn_state state;
 	int handles_open;
 
 	struct conn_session session;

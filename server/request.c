@@ -337,6 +337,34 @@ const PGresult *request_result(const struct request *req, int i)
 	return req->job.results[req->job_base + i];
 }
 
+/* The index in the job of the handler's first query of `statement`, or -1. */
+static int request_query_of(const struct request *req, const char *statement)
+{
+	for (int i = req->job_base; i < req->job.nqueries; i++) {
+		if (strcmp(req->job.queries[i].statement, statement) == 0)
+			return i;
+	}
+	return -1;
+}
+
+const PGresult *request_result_if(const struct request *req, const char *statement)
+{
+	int i = request_query_of(req, statement);
+	return i >= 0 ? req->job.results[i] : NULL;
+}
+
+const PGresult *request_result_of(const struct request *req, const char *statement)
+{
+	int i = request_query_of(req, statement);
+	if (i < 0) {
+		log_error("event=bug what=\"no query %s in the job of request %llu\"", statement,
+			  (unsigned long long)req->seq);
+		log_flush();
+		abort();
+	}
+	return req->job.results[i];
+}
+
 /* Wraps the handler's queries: tenant context first, audit entry last. Returns false when
  * out of memory. */
 static bool request_wrap_job(struct request *req)

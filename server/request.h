@@ -110,6 +110,13 @@ void request_db(struct request *req, void (*done)(struct request *req, enum db_o
  * and audit queries request_db adds). */
 const PGresult *request_result(const struct request *req, int i);
 
+/* The result of the handler's query of `statement` (its first, if it sent that statement
+ * more than once). request_result_of insists that the job had one: a handler that asks
+ * for a statement it never sent is a bug, logged before tulayd aborts. request_result_if
+ * answers NULL instead, for queries a handler sends only sometimes. */
+const PGresult *request_result_of(const struct request *req, const char *statement);
+const PGresult *request_result_if(const struct request *req, const char *statement);
+
 /* Records the audit entry for the next request_db(): `action` ("read_claim"), `target`
  * (what it acted on, e.g. a reference; no personal data) and `detail` (e.g. the filters of
  * a list). Strings must outlive the job. */

@@ -332,6 +332,11 @@ struct case_write *case_write_begin(struct request *req, const ProtobufCBinaryDa
 	return st;
 }
 
+const PGresult *case_write_result(const struct request *req)
+{
+	return request_result(req, 0);
+}
+
 struct db_query *case_write_query(struct request *req, const char *statement,
 				  const struct case_write *w, const ProtobufCBinaryData *key,
 				  const char *reference)

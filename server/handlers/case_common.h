@@ -153,6 +153,10 @@ struct db_query *case_write_query(struct request *req, const char *statement,
 				  const struct case_write *w, const ProtobufCBinaryData *key,
 				  const char *reference);
 
+/* The result of the case function case_write_query added: its outcome ("ok", "stale",
+ * ...) and detail. It is the job's first query, whichever function it is. */
+const PGresult *case_write_result(const struct request *req);
+
 /* Checks what every write to an existing case shares: the caller may write (not a
  * coordinator), the key and the reference are well-formed, occurred_on is a date (empty:
  * today, UTC; copied to st->occurred_on) and `text` (optional) has 1..max_text

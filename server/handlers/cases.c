@@ -192,9 +192,11 @@ static void cases_listed(struct request *req, enum db_outcome outcome)
 	if (request_oom(req, list))
 		return;
 	tulay__v1__case_list__init(list);
+	const PGresult *res = request_result_if(req, "case_list_shared");
+	if (res == NULL)
+		res = request_result_of(req, "case_list");
 	struct case_page page;
-	if (!case_page(req, request_result(req, 0), st->limit, CASE_COLUMN_CASE_ID, case_item,
-		       &page))
+	if (!case_page(req, res, st->limit, CASE_COLUMN_CASE_ID, case_item, &page))
 		return;
 	list->cases = (Tulay__V1__CaseSummary **)page.items;
 	list->n_cases = page.n;

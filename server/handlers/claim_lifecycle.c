@@ -88,10 +88,10 @@ static void claim_changed(struct request *req, enum db_outcome outcome)
 		request_fail_db(req);
 		return;
 	}
-	const PGresult *r = request_result(req, 0);
+	const PGresult *r = case_write_result(req);
 	if (case_fail_outcome(req, PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), "claim", "reason"))
 		return;
-	const PGresult *res = request_result(req, 1);
+	const PGresult *res = request_result_of(req, "claim_by_reference");
 	if (PQntuples(res) != 1)
 		request_fail(req, TULAY__V1__CODE__INTERNAL, "the claim could not be read");
 	else
@@ -144,9 +144,9 @@ static void case_note_added(struct request *req, enum db_outcome outcome)
 		return;
 	}
 	struct claim_write *cw = req->state;
-	if (case_fail_outcome(req, PQgetvalue(request_result(req, 0), 0, 1), "", "case", "text"))
+	if (case_fail_outcome(req, PQgetvalue(case_write_result(req), 0, 1), "", "case", "text"))
 		return;
-	case_event_reply(req, request_result(req, 1), cw->w->org_id);
+	case_event_reply(req, request_result_of(req, "case_event_by_key"), cw->w->org_id);
 }
 
 static void case_note_submit(struct request *req)
@@ -236,7 +236,7 @@ static void claim_money_changed(struct request *req, enum db_outcome outcome)
 		request_fail_db(req);
 		return;
 	}
-	const PGresult *r = request_result(req, 0);
+	const PGresult *r = case_write_result(req);
 	if (claim_money_outcome(req, PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1)))
 		return;
 	claim_changed(req, outcome);

@@ -127,9 +127,6 @@ struct claim_create_state {
 	uint32_t workers;
 	uint8_t hash[32];
 	uint8_t id_index[VAULT_INDEX_BYTES];
-	int readback;         /* the query that reads the claim back */
-	int workers_readback; /* the one that reads its other workers, or -1: none sent */
-	int duplicates;       /* the one that finds possible duplicates, or -1: none sent */
 };
 
 static const char *worker_field(const Tulay__V1__CreateClaim *m, size_t i)
@@ -153,18 +150,17 @@ static void claim_created(struct request *req, enum db_outcome outcome)
 {
 	if (case_created(req, outcome, "claim") == NULL)
 		return;
-	/* After claim_create and those of claim_details, claim_office and claim_workers_add
-	 * that had something to write. */
-	const struct claim_create_state *st = req->state;
-	const PGresult *res = request_result(req, st->readback);
+	/* The claim read back; its other workers and possible duplicates, when asked for. */
+	const PGresult *res = request_result_of(req, "claim_by_key");
 	if (PQntuples(res) != 1) {
 		request_fail(req, TULAY__V1__CODE__INTERNAL, "the claim could not be read back");
 		return;
 	}
-	Tulay__V1__Claim *claim = claim_build_group(
-	    req, res, st->workers_readback >= 0 ? request_result(req, st->workers_readback) : NULL);
-	if (claim != NULL && st->duplicates >= 0 &&
-	    !case_references(req, request_result(req, st->duplicates), &claim->possible_duplicates,
+	Tulay__V1__Claim *claim =
+	    claim_build_group(req, res, request_result_if(req, "claim_workers_of"));
+	const PGresult *duplicates = request_result_if(req, "case_duplicates");
+	if (claim != NULL && duplicates != NULL &&
+	    !case_references(req, duplicates, &claim->possible_duplicates,
 			     &claim->n_possible_duplicates)) {
 		request_fail_oom(req);
 		return;
@@ -384,13 +380,10 @@ static void claim_create_submit(struct request *req)
 	}
 	/* Same pipeline, same transaction: read back what was created or replayed (a replay
 	 * matches this request's hash, so it has the same co-workers, or none). */
-	st->readback = req->job.nqueries;
 	q = db_job_add(&req->job, "claim_by_key");
 	db_param_text(q, org_id);
 	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
-	st->workers_readback = -1;
 	if (m->n_co_workers > 0) {
-		st->workers_readback = req->job.nqueries;
 		q = db_job_add(&req->job, "claim_workers_of");
 		db_param_text(q, org_id);
 		db_param_text(q, NULL);
@@ -399,9 +392,7 @@ static void claim_create_submit(struct request *req)
 	bool co_indexed = false;
 	for (size_t w = 0; w < m->n_co_workers; w++)
 		co_indexed = co_indexed || *m->co_workers[w]->id_number != '\0';
-	st->duplicates = -1;
 	if (indexed || co_indexed) {
-		st->duplicates = req->job.nqueries;
 		case_find_duplicates(req, org_id, indexed ? st->id_index : NULL, co_workers[3],
 				     &m->idempotency_key);
 	}
@@ -557,17 +548,18 @@ static void claim_loaded(struct request *req, enum db_outcome outcome)
 		request_fail_db(req);
 		return;
 	}
-	const PGresult *res = request_result(req, 0);
+	const PGresult *res = request_result_of(req, "claim_by_reference");
 	if (PQntuples(res) != 1) {
 		request_fail(req, TULAY__V1__CODE__NOT_FOUND, "no claim with this reference");
 		return;
 	}
-	Tulay__V1__Claim *claim = claim_build_group(req, res, request_result(req, 2));
+	Tulay__V1__Claim *claim =
+	    claim_build_group(req, res, request_result_of(req, "claim_workers_of"));
 	if (claim == NULL)
 		return;
 	struct claim_read_state *st = req->state;
-	if (!case_timeline(req, request_result(req, 1), st->org_id, &claim->timeline,
-			   &claim->n_timeline))
+	if (!case_timeline(req, request_result_of(req, "case_timeline"), st->org_id,
+			   &claim->timeline, &claim->n_timeline))
 		return;
 	claim_send(req, claim);
 }
@@ -639,8 +631,8 @@ static void claims_listed(struct request *req, enum db_outcome outcome)
 		return;
 	tulay__v1__claim_list__init(list);
 	struct case_page page;
-	if (!case_page(req, request_result(req, 0), st->limit, CLAIM_COLUMN_CASE_ID, claim_item,
-		       &page))
+	if (!case_page(req, request_result_of(req, "claim_list"), st->limit, CLAIM_COLUMN_CASE_ID,
+		       claim_item, &page))
 		return;
 	list->claims = (Tulay__V1__Claim **)page.items;
 	list->n_claims = page.n;

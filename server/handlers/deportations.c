@@ -274,10 +274,10 @@ static void deportation_send(struct request *req, Tulay__V1__Deportation *d)
 	request_reply(req);
 }
 
-/* Replies with the deportation of a DEPORTATION_COLUMNS result (the handler's query i). */
-static void deportation_reply(struct request *req, int i)
+/* Replies with the deportation of a DEPORTATION_COLUMNS result. */
+static void deportation_reply(struct request *req, const PGresult *res)
 {
-	Tulay__V1__Deportation *d = deportation_build(req, request_result(req, i));
+	Tulay__V1__Deportation *d = deportation_build(req, res);
 	if (d != NULL)
 		deportation_send(req, d);
 }
@@ -399,10 +399,11 @@ static void deportation_created(struct request *req, enum db_outcome outcome)
 	if (case_created(req, outcome, "deportation") == NULL)
 		return;
 	const struct deportation_create_state *st = req->state;
-	Tulay__V1__Deportation *d = deportation_build(req, request_result(req, 1));
+	Tulay__V1__Deportation *d =
+	    deportation_build(req, request_result_of(req, "deportation_by_key"));
 	if (d != NULL && st->indexed &&
-	    !case_references(req, request_result(req, 2), &d->possible_duplicates,
-			     &d->n_possible_duplicates)) {
+	    !case_references(req, request_result_of(req, "case_duplicates"),
+			     &d->possible_duplicates, &d->n_possible_duplicates)) {
 		request_fail_oom(req);
 		return;
 	}
@@ -570,11 +571,13 @@ static void deportation_loaded(struct request *req, enum db_outcome outcome)
 		request_fail_db(req);
 		return;
 	}
-	Tulay__V1__Deportation *d = deportation_build(req, request_result(req, 0));
+	Tulay__V1__Deportation *d =
+	    deportation_build(req, request_result_of(req, "deportation_by_reference"));
 	if (d == NULL)
 		return;
 	size_t n = 0;
-	if (!case_timeline(req, request_result(req, 1), st->org_id, &d->timeline, &n))
+	if (!case_timeline(req, request_result_of(req, "case_timeline"), st->org_id, &d->timeline,
+			   &n))
 		return;
 	d->n_timeline = n;
 	deportation_send(req, d);
@@ -627,11 +630,11 @@ struct deportation_stage_state {
 };
 
 /* The problem of a stage date before an earlier stage's. `detail` names that stage by
- * the first day of its span ("arrest on 2025-04-01"); the case read back unchanged (the
- * handler's query 1) tells it as it was given ("~2025-04"). */
+ * the first day of its span ("arrest on 2025-04-01"); the case read back unchanged
+ * (deportation_by_reference) tells it as it was given ("~2025-04"). */
 static const char *out_of_order_problem(struct request *req, const char *detail)
 {
-	const PGresult *res = request_result(req, 1);
+	const PGresult *res = request_result_of(req, "deportation_by_reference");
 	bool arrest = strncmp(detail, "arrest ", strlen("arrest ")) == 0;
 	bool oom = false;
 	const Tulay__V1__ApproxDate *earlier =
@@ -653,7 +656,7 @@ static void deportation_stage_recorded(struct request *req, enum db_outcome outc
 		request_fail_db(req);
 		return;
 	}
-	const PGresult *r = request_result(req, 0);
+	const PGresult *r = request_result_of(req, "deportation_stage");
 	const char *result = PQgetvalue(r, 0, 0), *detail = PQgetvalue(r, 0, 1);
 	if (strcmp(result, "out_of_order") == 0) {
 		request_field_error(req, "on", out_of_order_problem(req, detail));
@@ -665,7 +668,8 @@ static void deportation_stage_recorded(struct request *req, enum db_outcome outc
 		request_fail(req, TULAY__V1__CODE__FAILED_PRECONDITION,
 			     arena_printf(&req->arena, "a deportation in status %s", detail));
 	} else if (!case_fail_outcome(req, result, detail, "deportation", "note")) {
-		deportation_reply(req, 1); /* changed, or replayed: the case as it is now */
+		/* changed, or replayed: the case as it is now */
+		deportation_reply(req, request_result_of(req, "deportation_by_reference"));
 	}
 }
 
@@ -762,9 +766,10 @@ static void intervention_added(struct request *req, enum db_outcome outcome)
 		request_fail_db(req);
 		return;
 	}
-	const char *result = PQgetvalue(request_result(req, 0), 0, 1);
+	const char *result = PQgetvalue(request_result_of(req, "deportation_intervention"), 0, 1);
 	if (!case_fail_outcome(req, result, "", "deportation", "text"))
-		case_event_reply(req, request_result(req, 1), w->org_id); /* added, replayed */
+		case_event_reply(req, request_result_of(req, "case_event_by_key"),
+				 w->org_id); /* added, replayed */
 }
 
 static void intervention_submit(struct request *req)

@@ -192,7 +192,7 @@ static void organisation_loaded(struct request *req, enum db_outcome outcome)
 		request_fail_db(req);
 		return;
 	}
-	if (PQntuples(request_result(req, 0)) != 1) {
+	if (PQntuples(request_result_of(req, "org_detail")) != 1) {
 		request_fail(req, TULAY__V1__CODE__NOT_FOUND, "no organisation with this acronym");
 		return;
 	}
@@ -200,23 +200,24 @@ static void organisation_loaded(struct request *req, enum db_outcome outcome)
 	if (request_oom(req, d))
 		return;
 	tulay__v1__organisation_detail__init(d);
-	if (request_oom(req, d->organisation = org_from_row(req, request_result(req, 0), 0)))
+	if (request_oom(req, d->organisation =
+				 org_from_row(req, request_result_of(req, "org_detail"), 0)))
 		return;
 	typedef void *(*row_fn)(struct request *, const PGresult *, int);
-	if (!rows_to_array(req, request_result(req, 1), (row_fn)office_from_row,
+	if (!rows_to_array(req, request_result_of(req, "org_offices"), (row_fn)office_from_row,
 			   (void ***)&d->offices, &d->n_offices) ||
-	    !rows_to_array(req, request_result(req, 2), (row_fn)membership_from_row,
+	    !rows_to_array(req, request_result_of(req, "org_members"), (row_fn)membership_from_row,
 			   (void ***)&d->members, &d->n_members) ||
-	    !rows_to_array(req, request_result(req, 3), (row_fn)membership_from_row,
-			   (void ***)&d->member_of, &d->n_member_of) ||
-	    !rows_to_array(req, request_result(req, 4), (row_fn)link_from_row,
+	    !rows_to_array(req, request_result_of(req, "org_member_of"),
+			   (row_fn)membership_from_row, (void ***)&d->member_of, &d->n_member_of) ||
+	    !rows_to_array(req, request_result_of(req, "org_networks"), (row_fn)link_from_row,
 			   (void ***)&d->networks, &d->n_networks) ||
-	    !rows_to_array(req, request_result(req, 5), (row_fn)link_from_row,
+	    !rows_to_array(req, request_result_of(req, "org_all_members"), (row_fn)link_from_row,
 			   (void ***)&d->all_members, &d->n_all_members) ||
-	    !rows_to_array(req, request_result(req, 6), (row_fn)membership_from_row,
-			   (void ***)&d->proposals, &d->n_proposals) ||
-	    !rows_to_array(req, request_result(req, 7), (row_fn)membership_from_row,
-			   (void ***)&d->past, &d->n_past))
+	    !rows_to_array(req, request_result_of(req, "org_proposals"),
+			   (row_fn)membership_from_row, (void ***)&d->proposals, &d->n_proposals) ||
+	    !rows_to_array(req, request_result_of(req, "org_past_memberships"),
+			   (row_fn)membership_from_row, (void ***)&d->past, &d->n_past))
 		return;
 	req->resp.body_case = TULAY__V1__RESPONSE__BODY_ORGANISATION_DETAIL;
 	req->resp.organisation_detail = d;
@@ -346,7 +347,7 @@ static void membership_proposed(struct request *req, enum db_outcome outcome)
 		request_fail_db(req);
 		return;
 	}
-	const char *result = PQgetvalue(request_result(req, 0), 0, 1);
+	const char *result = PQgetvalue(request_result_of(req, "membership_propose"), 0, 1);
 	if (membership_common_outcome(req, result))
 		return;
 	if (strcmp(result, "key_reused") == 0) {
@@ -365,7 +366,8 @@ static void membership_proposed(struct request *req, enum db_outcome outcome)
 			     message != NULL ? message : "a proposal of this membership is open");
 	} else {
 		/* proposed, accepted (an admin's) or replayed */
-		membership_reply(req, request_result(req, 1), strcmp(result, "proposed") != 0);
+		membership_reply(req, request_result_of(req, "membership_by_key"),
+				 strcmp(result, "proposed") != 0);
 	}
 }
 
@@ -421,7 +423,7 @@ static void membership_decided(struct request *req, enum db_outcome outcome)
 		request_fail_db(req);
 		return;
 	}
-	const PGresult *res = request_result(req, 0);
+	const PGresult *res = request_result_of(req, "membership_decide");
 	const char *result = PQgetvalue(res, 0, 1);
 	if (membership_common_outcome(req, result))
 		return;
@@ -446,7 +448,8 @@ static void membership_decided(struct request *req, enum db_outcome outcome)
 			     "it (or you withdraw it with DeclineMembership)");
 	} else {
 		/* accepted, declined, withdrawn or replayed */
-		membership_reply(req, request_result(req, 1), strcmp(result, "accepted") == 0);
+		membership_reply(req, request_result_of(req, "membership_latest"),
+				 strcmp(result, "accepted") == 0);
 	}
 }
 
@@ -503,11 +506,11 @@ static void membership_ended(struct request *req, enum db_outcome outcome)
 		request_fail_db(req);
 		return;
 	}
-	if (PQntuples(request_result(req, 0)) == 1) {
-		membership_reply(req, request_result(req, 1), true);
+	if (PQntuples(request_result_of(req, "membership_end")) == 1) {
+		membership_reply(req, request_result_of(req, "membership_ended"), true);
 		return;
 	}
-	const PGresult *state = request_result(req, 2);
+	const PGresult *state = request_result_of(req, "membership_state");
 	const Tulay__V1__EndMembership *e = req->msg->end_membership;
 	if (PQntuples(state) != 1) {
 		request_fail(req, TULAY__V1__CODE__NOT_FOUND,
@@ -593,7 +596,7 @@ static void office_added(struct request *req, enum db_outcome outcome)
 		request_fail_db(req);
 		return;
 	}
-	const PGresult *res = request_result(req, 1);
+	const PGresult *res = request_result_of(req, "office_by_key");
 	if (PQntuples(res) != 1) {
 		request_fail(req, TULAY__V1__CODE__INTERNAL, "the office could not be read back");
 		return;

@@ -55,7 +55,7 @@ static void org_created(struct request *req, enum db_outcome outcome)
 		request_fail_db(req);
 		return;
 	}
-	const char *result = PQgetvalue(request_result(req, 0), 0, 1);
+	const char *result = PQgetvalue(request_result_of(req, "org_create"), 0, 1);
 	if (strcmp(result, "key_reused") == 0) {
 		request_fail_key_reused(req, "organisation");
 		return;
@@ -66,7 +66,7 @@ static void org_created(struct request *req, enum db_outcome outcome)
 			     "an organisation with this acronym exists");
 		return;
 	}
-	const PGresult *res = request_result(req, 1);
+	const PGresult *res = request_result_of(req, "org_by_key");
 	Tulay__V1__Organisation *o = PQntuples(res) == 1 ? org_from_row(req, res, 0) : NULL;
 	if (o == NULL) {
 		request_fail(req, TULAY__V1__CODE__INTERNAL,
@@ -159,7 +159,7 @@ static void orgs_listed(struct request *req, enum db_outcome outcome)
 	tulay__v1__organisation_list__init(list);
 	/* The next page starts after the last acronym shown (column 1). */
 	struct case_page page;
-	if (!case_page(req, request_result(req, 0), limit, 1, org_item, &page))
+	if (!case_page(req, request_result_of(req, "org_list"), limit, 1, org_item, &page))
 		return;
 	list->organisations = (Tulay__V1__Organisation **)page.items;
 	list->n_organisations = page.n;
@@ -217,7 +217,7 @@ static void orgs_resolved(struct request *req, enum db_outcome outcome)
 		request_fail_db(req);
 		return;
 	}
-	const PGresult *res = request_result(req, 0);
+	const PGresult *res = request_result_of(req, "org_by_acronym");
 	if (PQntuples(res) != 1) {
 		request_field_error(req, st->field, "is not a registered organisation acronym");
 		request_fail_invalid(req, "unknown organisation");

@@ -87,12 +87,12 @@ static void rate_set_done(struct request *req, enum db_outcome outcome)
 		request_fail_db(req);
 		return;
 	}
-	const char *result = PQgetvalue(request_result(req, 0), 0, 0);
+	const char *result = PQgetvalue(request_result_of(req, "rate_set"), 0, 0);
 	if (strcmp(result, "key_reused") == 0) {
 		request_fail_key_reused(req, "exchange rate");
 		return;
 	}
-	const PGresult *res = request_result(req, 1);
+	const PGresult *res = request_result_of(req, "rate_by_key");
 	Tulay__V1__ExchangeRate *e = PQntuples(res) == 1 ? rate_from_row(req, res, 0) : NULL;
 	if (e == NULL) {
 		request_fail(req, TULAY__V1__CODE__INTERNAL,
@@ -170,7 +170,7 @@ static void rates_listed(struct request *req, enum db_outcome outcome)
 		request_fail_db(req);
 		return;
 	}
-	const PGresult *res = request_result(req, 0);
+	const PGresult *res = request_result_of(req, "rate_list");
 	int n = PQntuples(res);
 	Tulay__V1__ExchangeRateList *list = request_alloc(req, sizeof(*list));
 	Tulay__V1__ExchangeRate **rates = request_alloc(req, sizeof(*rates) * (size_t)(n + 1));

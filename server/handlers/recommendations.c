@@ -153,23 +153,36 @@ static bool evidence_from_rows(struct request *req, const PGresult *res,
 	return true;
 }
 
-/* Replies with the recommendation read by the handler's queries first, first + 1 (its
- * evidence) and first + 2 (its timeline), of organisation org_id. */
-static void recommendation_reply(struct request *req, int first, int64_t org_id)
+/* The read-back queries of a recommendation (recommendation_read_queries): itself, its
+ * evidence and its timeline, named by reference or by the creating request's key. */
+static const char *const read_names[3][2] = {
+    {"recommendation_by_reference", "recommendation_by_key"},
+    {"recommendation_evidence_by_reference", "recommendation_evidence_by_key"},
+    {"case_timeline", "case_timeline_by_key"},
+};
+
+/* The result of read-back query i, whichever way it named the recommendation. */
+static const PGresult *read_back(const struct request *req, size_t i)
 {
-	const PGresult *res = request_result(req, first);
+	const PGresult *res = request_result_if(req, read_names[i][0]);
+	return res != NULL ? res : request_result_of(req, read_names[i][1]);
+}
+
+/* Replies with the recommendation its read-back queries read, of organisation org_id. */
+static void recommendation_reply(struct request *req, int64_t org_id)
+{
+	const PGresult *res = read_back(req, 0);
 	if (PQntuples(res) != 1) {
 		request_fail(req, TULAY__V1__CODE__INTERNAL,
 			     "the recommendation could not be read back");
 		return;
 	}
 	Tulay__V1__Recommendation *r = recommendation_from_row(req, res);
-	if (r == NULL || !evidence_from_rows(req, request_result(req, first + 1), r)) {
+	if (r == NULL || !evidence_from_rows(req, read_back(req, 1), r)) {
 		request_fail_oom(req);
 		return;
 	}
-	if (!case_timeline(req, request_result(req, first + 2), org_id, &r->timeline,
-			   &r->n_timeline))
+	if (!case_timeline(req, read_back(req, 2), org_id, &r->timeline, &r->n_timeline))
 		return;
 	req->resp.body_case = TULAY__V1__RESPONSE__BODY_RECOMMENDATION;
 	req->resp.recommendation = r;
@@ -182,13 +195,8 @@ static void recommendation_reply(struct request *req, int first, int64_t org_id)
 static void recommendation_read_queries(struct request *req, const char *org, const char *reference,
 					const ProtobufCBinaryData *key)
 {
-	const char *names[3][2] = {
-	    {"recommendation_by_reference", "recommendation_by_key"},
-	    {"recommendation_evidence_by_reference", "recommendation_evidence_by_key"},
-	    {"case_timeline", "case_timeline_by_key"},
-	};
-	for (size_t i = 0; i < N_ELEMS(names); i++) {
-		struct db_query *q = db_job_add(&req->job, names[i][key != NULL]);
+	for (size_t i = 0; i < N_ELEMS(read_names); i++) {
+		struct db_query *q = db_job_add(&req->job, read_names[i][key != NULL]);
 		db_param_text(q, org);
 		if (key != NULL)
 			db_param_bytes(q, key->data, (int)key->len);
@@ -232,7 +240,7 @@ static void recommendation_created(struct request *req, enum db_outcome outcome)
 					  "named");
 		return;
 	}
-	recommendation_reply(req, 1, st->org_id);
+	recommendation_reply(req, st->org_id);
 }
 
 static void recommendation_create_submit(struct request *req)
@@ -441,11 +449,11 @@ static void recommendation_loaded(struct request *req, enum db_outcome outcome)
 		request_fail_db(req);
 		return;
 	}
-	if (PQntuples(request_result(req, 0)) != 1) {
+	if (PQntuples(read_back(req, 0)) != 1) {
 		case_fail_outcome(req, "not_found", "", "recommendation", "");
 		return;
 	}
-	recommendation_reply(req, 0, st->org_id);
+	recommendation_reply(req, st->org_id);
 }
 
 static void recommendation_get_submit(struct request *req)
@@ -490,11 +498,11 @@ static void recommendation_status_changed(struct request *req, enum db_outcome o
 		request_fail_db(req);
 		return;
 	}
-	const PGresult *res = request_result(req, 0);
+	const PGresult *res = request_result_of(req, "recommendation_change_status");
 	if (case_fail_outcome(req, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), "recommendation",
 			      "note"))
 		return;
-	recommendation_reply(req, 1, st->org_id);
+	recommendation_reply(req, st->org_id);
 }
 
 void handle_change_recommendation_status(struct request *req)
@@ -555,7 +563,8 @@ static void recommendation_evidence_linked(struct request *req, enum db_outcome 
 		request_fail_db(req);
 		return;
 	}
-	const char *result = PQgetvalue(request_result(req, 0), 0, 0);
+	const char *result =
+	    PQgetvalue(request_result_of(req, "recommendation_link_evidence"), 0, 0);
 	if (case_fail_outcome(req, result, "", "recommendation", "evidence"))
 		return;
 	if (strcmp(result, "unknown_evidence") == 0) {
@@ -576,7 +585,7 @@ static void recommendation_evidence_linked(struct request *req, enum db_outcome 
 			     "that case is already linked as evidence");
 		return;
 	}
-	recommendation_reply(req, 1, st->write->org_id);
+	recommendation_reply(req, st->write->org_id);
 }
 
 static void recommendation_link_submit(struct request *req)

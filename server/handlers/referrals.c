@@ -163,7 +163,7 @@ static void referral_proposed(struct request *req, enum db_outcome outcome)
 		request_fail_db(req);
 		return;
 	}
-	const char *result = PQgetvalue(request_result(req, 0), 0, 1);
+	const char *result = PQgetvalue(request_result_of(req, "referral_propose"), 0, 1);
 	if (strcmp(result, "key_reused") == 0) {
 		request_fail_key_reused(req, "referral");
 	} else if (strcmp(result, "not_found") == 0) {
@@ -186,7 +186,7 @@ static void referral_proposed(struct request *req, enum db_outcome outcome)
 				    "case");
 		request_fail(req, TULAY__V1__CODE__ALREADY_EXISTS, "nothing was referred");
 	} else {
-		referral_reply(req, request_result(req, 1));
+		referral_reply(req, request_result_of(req, "referral_by_key"));
 	}
 }
 
@@ -293,7 +293,7 @@ static void referral_decided(struct request *req, enum db_outcome outcome)
 		return;
 	}
 	const Tulay__V1__DecideReferral *m = req->msg->decide_referral;
-	const PGresult *r = request_result(req, 0);
+	const PGresult *r = request_result_of(req, "referral_decide");
 	const char *result = PQgetvalue(r, 0, 0), *detail = PQgetvalue(r, 0, 1);
 	if (strcmp(result, "not_yours") == 0) {
 		request_field_error(req, "decision",
@@ -311,7 +311,7 @@ static void referral_decided(struct request *req, enum db_outcome outcome)
 	} else if (strcmp(result, "not_found") == 0) {
 		request_fail(req, TULAY__V1__CODE__NOT_FOUND, "no referral with this id");
 	} else if (!case_fail_outcome(req, result, detail, "referral", "reason")) {
-		referral_reply(req, request_result(req, 1));
+		referral_reply(req, request_result_of(req, "referral_by_id"));
 	}
 }
 
@@ -323,7 +323,7 @@ static void referral_read_for_decision(struct request *req, enum db_outcome outc
 	}
 	const Tulay__V1__DecideReferral *m = req->msg->decide_referral;
 	struct decide_state *st = req->state;
-	const PGresult *res = request_result(req, 0);
+	const PGresult *res = request_result_of(req, "referral_by_id");
 	if (PQntuples(res) != 1) {
 		request_field_error(req, "referral_id", "names no referral to or from you");
 		request_fail(req, TULAY__V1__CODE__NOT_FOUND, "no referral with this id");
@@ -427,7 +427,8 @@ static void referrals_listed(struct request *req, enum db_outcome outcome)
 		return;
 	tulay__v1__referral_list__init(list);
 	struct case_page page;
-	if (!case_page(req, request_result(req, 0), st->limit, 0, referral_item, &page))
+	if (!case_page(req, request_result_of(req, "referral_list"), st->limit, 0, referral_item,
+		       &page))
 		return;
 	list->referrals = (Tulay__V1__Referral **)page.items;
 	list->n_referrals = page.n;

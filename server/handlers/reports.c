@@ -425,7 +425,7 @@ static void report_done(struct request *req, enum db_outcome outcome)
 		request_fail_db(req);
 		return;
 	}
-	const PGresult *res = request_result(req, 0);
+	const PGresult *res = request_result_of(req, "report_rows");
 	if (PQntuples(res) > REPORT_SOURCE_ROWS_MAX) {
 		request_fail(
 		    req, TULAY__V1__CODE__FAILED_PRECONDITION,
@@ -456,7 +456,7 @@ static void report_added_up(struct request *req, bool ok)
 {
 	struct report_state *st = req->state;
 	const Tulay__V1__GetReport *m = req->msg->get_report;
-	const PGresult *orgs = request_result(req, 1);
+	const PGresult *orgs = request_result_of(req, "report_organisations");
 	struct report_row **rows = st->rows;
 	size_t n_rows = st->n_rows;
 	if (!ok) {
@@ -481,7 +481,8 @@ static void report_added_up(struct request *req, bool ok)
 	arena_raise_cap(&req->arena, req->arena.cap + n_rows * REPORT_ROW_BYTES);
 	/* Never mix currencies silently: every amount converts, or the report fails. */
 	if (*m->currency != '\0' &&
-	    !report_rows_converted(req, rows, n_rows, request_result(req, 3), m->currency))
+	    !report_rows_converted(req, rows, n_rows, request_result_of(req, "report_rates"),
+				   m->currency))
 		return;
 	size_t n = 0;
 	struct cell *cells = report_cells_from_rows(req, rows, n_rows, st->order, m->currency, &n);
@@ -531,7 +532,7 @@ static void report_added_up(struct request *req, bool ok)
 	report->min_cell = st->k;
 	report->currency = m->currency;
 	report->perturbation = perturbation;
-	const PGresult *rollup = request_result(req, 2);
+	const PGresult *rollup = request_result_of(req, "report_rollup");
 	report->rollup = PQntuples(rollup) == 1 ? PQgetvalue(rollup, 0, 0) : "";
 	report->cells = request_alloc(req, sizeof(*report->cells) * (n + 1));
 	report->organisations =
@@ -626,7 +627,7 @@ static void report_network_resolved(struct request *req, enum db_outcome outcome
 		request_fail_db(req);
 		return;
 	}
-	const PGresult *res = request_result(req, 0);
+	const PGresult *res = request_result_of(req, "report_network");
 	if (PQntuples(res) != 1) {
 		request_field_error(req, "network", "is not the acronym of an organisation");
 		request_fail_invalid(req, "no report");

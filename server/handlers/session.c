@@ -152,7 +152,8 @@ static void login_session_created(struct request *req, enum db_outcome outcome)
 		request_fail_db(req);
 		return;
 	}
-	st->session.expires_at = strtoll(PQgetvalue(request_result(req, 0), 0, 0), NULL, 10);
+	st->session.expires_at =
+	    strtoll(PQgetvalue(request_result_of(req, "session_create"), 0, 0), NULL, 10);
 	st->session.authenticated = true;
 	session_bind_and_reply(req, &st->session, st->token_text);
 }
@@ -208,7 +209,7 @@ static void login_user_loaded(struct request *req, enum db_outcome outcome)
 		request_fail_db(req);
 		return;
 	}
-	const PGresult *res = request_result(req, 0);
+	const PGresult *res = request_result_of(req, "user_by_username");
 	snprintf(st->hash, sizeof(st->hash), "%s", decoy_hash);
 	if (PQntuples(res) == 1) {
 		snprintf(st->hash, sizeof(st->hash), "%s", PQgetvalue(res, 0, 2));
@@ -273,7 +274,7 @@ static void authenticate_loaded(struct request *req, enum db_outcome outcome)
 		request_fail_db(req);
 		return;
 	}
-	const PGresult *res = request_result(req, 0);
+	const PGresult *res = request_result_of(req, "session_lookup");
 	if (PQntuples(res) != 1) {
 		request_fail(req, TULAY__V1__CODE__UNAUTHENTICATED,
 			     "this session has expired or was ended: log in again");

@@ -103,7 +103,7 @@ static void user_created(struct request *req, enum db_outcome outcome)
 		request_fail_db(req);
 		return;
 	}
-	const char *result = PQgetvalue(request_result(req, 0), 0, 1);
+	const char *result = PQgetvalue(request_result_of(req, "user_create"), 0, 1);
 	if (strcmp(result, "key_reused") == 0) {
 		request_fail_key_reused(req, "user");
 		return;
@@ -113,7 +113,7 @@ static void user_created(struct request *req, enum db_outcome outcome)
 		request_fail(req, TULAY__V1__CODE__ALREADY_EXISTS, "this username is taken");
 		return;
 	}
-	reply_user(req, request_result(req, 1));
+	reply_user(req, request_result_of(req, "user_by_key"));
 }
 
 static void user_hash_work(struct request *req)
@@ -209,7 +209,7 @@ static void users_listed(struct request *req, enum db_outcome outcome)
 		request_fail_db(req);
 		return;
 	}
-	const PGresult *res = request_result(req, 0);
+	const PGresult *res = request_result_of(req, "user_list");
 	int n = PQntuples(res);
 	Tulay__V1__UserList *list = request_alloc(req, sizeof(*list));
 	Tulay__V1__User **items = request_alloc(req, sizeof(*items) * (size_t)(n + 1));
@@ -270,7 +270,7 @@ static void user_disabled(struct request *req, enum db_outcome outcome)
 		request_fail_db(req);
 		return;
 	}
-	const PGresult *done = request_result(req, 0);
+	const PGresult *done = request_result_of(req, "user_disable");
 	if (PQntuples(done) == 1) {
 		/* This process's connections of that user lose their session at once too. */
 		int64_t user_id = strtoll(PQgetvalue(done, 0, 0), NULL, 10);
@@ -282,7 +282,7 @@ static void user_disabled(struct request *req, enum db_outcome outcome)
 		return;
 	}
 	/* Nothing changed: say why, from the row as the caller may see it. */
-	const PGresult *state = request_result(req, 1);
+	const PGresult *state = request_result_of(req, "user_state");
 	if (PQntuples(state) != 1) {
 		request_fail(req, TULAY__V1__CODE__NOT_FOUND, "no such user in your organisation");
 	} else if (strcmp(PQgetvalue(state, 0, 1), "t") == 0) {
@@ -404,12 +404,12 @@ static void passwd_worked(struct request *req, bool ok)
 static void passwd_loaded(struct request *req, enum db_outcome outcome)
 {
 	struct passwd_state *st = req->state;
-	if (outcome != DB_OK || PQntuples(request_result(req, 0)) != 1) {
+	if (outcome != DB_OK || PQntuples(request_result_of(req, "user_own_hash")) != 1) {
 		request_fail_db(req);
 		return;
 	}
 	snprintf(st->current_hash, sizeof(st->current_hash), "%s",
-		 PQgetvalue(request_result(req, 0), 0, 0));
+		 PQgetvalue(request_result_of(req, "user_own_hash"), 0, 0));
 	request_offload(req, passwd_work, passwd_worked);
 }
 

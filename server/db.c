@@ -70,6 +70,18 @@ void db_param_bytes(struct db_query *q, const void *data, int len)
 	q->nparams++;
 }
 
+int db_column(const PGresult *res, const char *name)
+{
+	int col = PQfnumber(res, name);
+	if (col < 0) {
+		log_error("event=bug what=\"no column %s in a result of %d columns\"", name,
+			  PQnfields(res));
+		log_flush();
+		abort();
+	}
+	return col;
+}
+
 const char *db_sqlstate(const PGresult *res)
 {
 	const char *s = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;

@@ -151,4 +151,8 @@ void db_pool_close(struct db_pool *pool, void (*closed)(void *arg), void *arg);
 /* PostgreSQL's SQLSTATE of an error result ("23505"), or "" for none. */
 const char *db_sqlstate(const PGresult *res);
 
+/* The index of res's column `name`. A statement without the column its reader names is a
+ * bug: it is logged, and tulayd aborts. */
+int db_column(const PGresult *res, const char *name);
+
 #endif

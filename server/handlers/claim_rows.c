@@ -15,22 +15,35 @@
 #include "request.h"
 #include "vault.h"
 
+/* The text of column `name` of the row, copied into the request's arena (NULL: out of
+ * memory). */
+static char *text_of(struct request *req, const PGresult *res, int row, const char *name)
+{
+	return arena_strdup(&req->arena, PQgetvalue(res, row, db_column(res, name)));
+}
+
+static const char *value_of(const PGresult *res, int row, const char *name)
+{
+	return PQgetvalue(res, row, db_column(res, name));
+}
+
 static bool claim_details_from_row(struct request *req, const PGresult *res, int row,
 				   Tulay__V1__Claim *c)
 {
-	const int d = CLAIM_COLUMN_DETAILS;
 	bool oom = false;
-	c->recruitment_agency = arena_strdup(&req->arena, PQgetvalue(res, row, d));
-	c->recruitment_fee = case_money(req, res, row, d + 1, &oom);
-	c->contract_wage = case_money(req, res, row, d + 3, &oom);
-	c->actual_wage = case_money(req, res, row, d + 5, &oom);
-	c->forum = (Tulay__V1__ClaimForum)VALUE_OF(claim_forum, PQgetvalue(res, row, d + 7));
-	c->filing_deadline = arena_strdup(&req->arena, PQgetvalue(res, row, d + 8));
-	c->amount_awarded = case_money(req, res, row, d + 10, &oom);
-	c->amount_recovered = case_money(req, res, row, d + 12, &oom);
+	c->recruitment_agency = text_of(req, res, row, "recruitment_agency");
+	c->recruitment_fee =
+	    case_money(req, res, row, db_column(res, "recruitment_fee_minor"), &oom);
+	c->contract_wage = case_money(req, res, row, db_column(res, "contract_wage_minor"), &oom);
+	c->actual_wage = case_money(req, res, row, db_column(res, "actual_wage_minor"), &oom);
+	c->forum = (Tulay__V1__ClaimForum)VALUE_OF(claim_forum, value_of(res, row, "forum"));
+	c->filing_deadline = text_of(req, res, row, "filing_deadline");
+	c->amount_awarded = case_money(req, res, row, db_column(res, "amount_awarded_minor"), &oom);
+	c->amount_recovered =
+	    case_money(req, res, row, db_column(res, "amount_recovered_minor"), &oom);
 	/* "id_confiscated,threats" */
 	c->exploitation_means = (Tulay__V1__ExploitationMeans *)case_code_list_values(
-	    req, PQgetvalue(res, row, d + 9), ENUM_OF(exploitation_means),
+	    req, value_of(res, row, "exploitation_means"), ENUM_OF(exploitation_means),
 	    &c->n_exploitation_means);
 	if (c->exploitation_means == NULL || c->recruitment_agency == NULL ||
 	    c->filing_deadline == NULL || oom)
@@ -40,38 +53,35 @@ static bool claim_details_from_row(struct request *req, const PGresult *res, int
 
 Tulay__V1__Claim *claim_from_row(struct request *req, const PGresult *res, int row)
 {
-	struct arena *a = &req->arena;
 	Tulay__V1__Claim *c = request_alloc(req, sizeof(*c));
 	Tulay__V1__Money *amount = request_alloc(req, sizeof(*amount));
 	if (c == NULL || amount == NULL)
 		return NULL;
 	tulay__v1__claim__init(c);
 	tulay__v1__money__init(amount);
-	c->reference = arena_strdup(a, PQgetvalue(res, row, 0));
-	c->organisation = arena_strdup(a, PQgetvalue(res, row, 1));
-	c->status = (Tulay__V1__ClaimStatus)VALUE_OF(claim_status, PQgetvalue(res, row, 2));
-	c->worker_nationality = arena_strdup(a, PQgetvalue(res, row, 3));
-	c->country_of_work = arena_strdup(a, PQgetvalue(res, row, 4));
-	c->sector = (Tulay__V1__Sector)VALUE_OF(sector, PQgetvalue(res, row, 5));
-	c->employer = arena_strdup(a, PQgetvalue(res, row, 6));
-	c->work_started_on = arena_strdup(a, PQgetvalue(res, row, 7));
-	c->work_ended_on = arena_strdup(a, PQgetvalue(res, row, 8));
-	amount->minor_units = strtoll(PQgetvalue(res, row, 9), NULL, 10);
-	amount->currency = arena_strdup(a, PQgetvalue(res, row, 10));
+	c->reference = text_of(req, res, row, "reference");
+	c->organisation = text_of(req, res, row, "organisation");
+	c->status = (Tulay__V1__ClaimStatus)VALUE_OF(claim_status, value_of(res, row, "status"));
+	c->worker_nationality = text_of(req, res, row, "worker_nationality");
+	c->country_of_work = text_of(req, res, row, "country_of_work");
+	c->sector = (Tulay__V1__Sector)VALUE_OF(sector, value_of(res, row, "sector"));
+	c->employer = text_of(req, res, row, "employer");
+	c->work_started_on = text_of(req, res, row, "work_started_on");
+	c->work_ended_on = text_of(req, res, row, "work_ended_on");
+	amount->minor_units = strtoll(value_of(res, row, "amount_claimed_minor"), NULL, 10);
+	amount->currency = text_of(req, res, row, "amount_claimed_currency");
 	c->amount_claimed = amount;
-	c->workers = (uint32_t)strtoul(PQgetvalue(res, row, 11), NULL, 10);
-	c->opened_on = arena_strdup(a, PQgetvalue(res, row, 12));
-	c->version = strtoll(PQgetvalue(res, row, 13), NULL, 10);
-	c->created_by = arena_strdup(a, PQgetvalue(res, row, 14));
-	c->created_at = strtoll(PQgetvalue(res, row, 15), NULL, 10);
+	c->workers = (uint32_t)strtoul(value_of(res, row, "workers"), NULL, 10);
+	c->opened_on = text_of(req, res, row, "opened_on");
+	c->version = strtoll(value_of(res, row, "version"), NULL, 10);
+	c->created_by = text_of(req, res, row, "created_by");
+	c->created_at = strtoll(value_of(res, row, "created_at"), NULL, 10);
+	c->closed_on = text_of(req, res, row, "closed_on");
+	c->office = text_of(req, res, row, "office");
 	if (c->reference == NULL || c->organisation == NULL || c->worker_nationality == NULL ||
 	    c->country_of_work == NULL || c->employer == NULL || c->work_started_on == NULL ||
 	    c->work_ended_on == NULL || amount->currency == NULL || c->opened_on == NULL ||
-	    c->created_by == NULL)
-		return NULL;
-	if ((c->closed_on = arena_strdup(a, PQgetvalue(res, row, CLAIM_COLUMN_CLOSED_ON))) ==
-		NULL ||
-	    (c->office = arena_strdup(a, PQgetvalue(res, row, CLAIM_COLUMN_OFFICE))) == NULL)
+	    c->created_by == NULL || c->closed_on == NULL || c->office == NULL)
 		return NULL;
 	return claim_details_from_row(req, res, row, c) ? c : NULL;
 }
@@ -87,17 +97,17 @@ static bool claim_open_identity(struct request *req, const PGresult *res, int ro
 {
 	Tulay__V1__Worker *w = request_alloc(req, sizeof(*w));
 	size_t key_len = 0;
-	uint8_t *key = case_bytea(req, res, row, CLAIM_COLUMN_ORG_ID + 1, &key_len);
+	uint8_t *key = case_bytea(req, res, row, db_column(res, "idempotency_key"), &key_len);
 	if (w == NULL || key == NULL)
 		return false;
 	tulay__v1__worker__init(w);
 	char **fields[] = {&w->name, &w->id_number, &w->phone};
 	for (size_t i = 0; i < N_ELEMS(fields); i++) {
-		int col = CLAIM_COLUMN_ORG_ID + 2 + (int)i;
+		int col = db_column(res, claim_identity_columns[i]);
 		if (PQgetisnull(res, row, col))
 			continue;
 		struct vault_place place = {
-		    .org_id = strtoll(PQgetvalue(res, row, CLAIM_COLUMN_ORG_ID), NULL, 10),
+		    .org_id = strtoll(value_of(res, row, "org_id"), NULL, 10),
 		    .table = "wage_theft_claims",
 		    .column = claim_identity_columns[i],
 		    .row = key,
@@ -203,7 +213,7 @@ Tulay__V1__Claim *claim_build_group(struct request *req, const PGresult *res,
 	Tulay__V1__Claim *claim = claim_build(req, res);
 	if (claim == NULL)
 		return NULL;
-	int64_t org_id = strtoll(PQgetvalue(res, 0, CLAIM_COLUMN_ORG_ID), NULL, 10);
+	int64_t org_id = strtoll(value_of(res, 0, "org_id"), NULL, 10);
 	if (!claim_open_co_workers(req, workers, org_id, claim)) {
 		request_fail(req, TULAY__V1__CODE__DATA_LOSS,
 			     "the other workers' personal details of this claim fail their "

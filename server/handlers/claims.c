@@ -630,9 +630,9 @@ static void claims_listed(struct request *req, enum db_outcome outcome)
 	if (request_oom(req, list))
 		return;
 	tulay__v1__claim_list__init(list);
+	const PGresult *res = request_result_of(req, "claim_list");
 	struct case_page page;
-	if (!case_page(req, request_result_of(req, "claim_list"), st->limit, CLAIM_COLUMN_CASE_ID,
-		       claim_item, &page))
+	if (!case_page(req, res, st->limit, db_column(res, "case_id"), claim_item, &page))
 		return;
 	list->claims = (Tulay__V1__Claim **)page.items;
 	list->n_claims = page.n;

@@ -8,28 +8,26 @@
 
 struct request;
 
-/* The columns claim_from_row() reads, in order, from wage_theft_claim_view. */
+/* The columns claim_from_row() reads from wage_theft_claim_view, each by its name (every
+ * computed one has an alias); a money's currency column follows its amount's. */
 #define CLAIM_COLUMNS                                                                              \
 	"reference, organisation, status, worker_nationality, country_of_work, sector, "           \
-	"employer, to_char(work_started_on, 'YYYY-MM-DD'), "                                       \
-	"to_char(work_ended_on, 'YYYY-MM-DD'), amount_claimed_minor, "                             \
-	"amount_claimed_currency, workers, to_char(opened_on, 'YYYY-MM-DD'), version, "            \
-	"created_by, created_at, case_id, coalesce(to_char(closed_on, 'YYYY-MM-DD'), ''), "        \
-	"coalesce(recruitment_agency, ''), recruitment_fee_minor, recruitment_fee_currency, "      \
-	"contract_wage_minor, contract_wage_currency, actual_wage_minor, actual_wage_currency, "   \
-	"coalesce(forum, ''), coalesce(to_char(filing_deadline, 'YYYY-MM-DD'), ''), "              \
-	"array_to_string(exploitation_means, ','), amount_awarded_minor, "                         \
+	"employer, to_char(work_started_on, 'YYYY-MM-DD') AS work_started_on, "                    \
+	"to_char(work_ended_on, 'YYYY-MM-DD') AS work_ended_on, amount_claimed_minor, "            \
+	"amount_claimed_currency, workers, to_char(opened_on, 'YYYY-MM-DD') AS opened_on, "        \
+	"version, created_by, created_at, case_id, "                                               \
+	"coalesce(to_char(closed_on, 'YYYY-MM-DD'), '') AS closed_on, "                            \
+	"coalesce(recruitment_agency, '') AS recruitment_agency, recruitment_fee_minor, "          \
+	"recruitment_fee_currency, contract_wage_minor, contract_wage_currency, "                  \
+	"actual_wage_minor, actual_wage_currency, coalesce(forum, '') AS forum, "                  \
+	"coalesce(to_char(filing_deadline, 'YYYY-MM-DD'), '') AS filing_deadline, "                \
+	"array_to_string(exploitation_means, ',') AS exploitation_means, amount_awarded_minor, "   \
 	"amount_awarded_currency, amount_recovered_minor, amount_recovered_currency, "             \
-	"coalesce(office, '')"
-#define CLAIM_COLUMN_CASE_ID   16
-#define CLAIM_COLUMN_CLOSED_ON 17
-#define CLAIM_COLUMN_DETAILS   18 /* recruitment_agency, then the rest in that order */
+	"coalesce(office, '') AS office"
 /* And, to show one claim, the sealed worker identity with what it is bound to. */
 #define CLAIM_IDENTITY_COLUMNS                                                                     \
 	CLAIM_COLUMNS ", org_id, idempotency_key, worker_name_enc, worker_id_number_enc, "         \
 		      "worker_phone_enc"
-#define CLAIM_COLUMN_OFFICE 32
-#define CLAIM_COLUMN_ORG_ID 33
 
 /* --- claim_rows.c: a claim from its rows ---------------------------------------------- */
 

@@ -73,12 +73,8 @@ void db_param_bytes(struct db_query *q, const void *data, int len)
 int db_column(const PGresult *res, const char *name)
 {
 	int col = PQfnumber(res, name);
-	if (col < 0) {
-		log_error("event=bug what=\"no column %s in a result of %d columns\"", name,
-			  PQnfields(res));
-		log_flush();
-		abort();
-	}
+	if (col < 0)
+		log_bug("no column %s in a result of %d columns", name, PQnfields(res));
 	return col;
 }
 

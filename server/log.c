@@ -116,12 +116,20 @@ char *log_clean(const char *text, char *out, size_t cap)
 	return out;
 }
 
-void log_uv_must(int rc, const char *call, const char *file, int line)
+void log_bug(const char *fmt, ...)
 {
-	if (rc == 0)
-		return;
-	log_error("event=uv_failed call=\"%s\" at=%s:%d error=%s", call, file, line,
-		  uv_strerror(rc));
+	char what[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	log_error("event=bug what=\"%s\"", what);
 	log_flush();
 	abort();
+}
+
+void log_uv_must(int rc, const char *call, const char *file, int line)
+{
+	if (rc != 0)
+		log_bug("%s failed at %s:%d: %s", call, file, line, uv_strerror(rc));
 }

@@ -25,6 +25,11 @@ void log_event(enum log_level level, const char *fmt, ...) __attribute__((format
  * loses at most the info lines of the turn it happened in. */
 void log_hold(bool on);
 
+/* A bug: code that contradicts itself (a statement without the column its reader names,
+ * a libuv call misused). Logs "event=bug" with the message, flushes the log and aborts:
+ * tulayd stops rather than answer from a state nobody designed. */
+void log_bug(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+
 /* For libuv calls that fail only when misused (a closing handle, a NULL callback) or when
  * the process lacks what any server needs (a signal pipe at start-up): `rc` is their
  * result. A failure is a bug, not a condition to serve through: it is logged with the

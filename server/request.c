@@ -356,12 +356,9 @@ const PGresult *request_result_if(const struct request *req, const char *stateme
 const PGresult *request_result_of(const struct request *req, const char *statement)
 {
 	int i = request_query_of(req, statement);
-	if (i < 0) {
-		log_error("event=bug what=\"no query %s in the job of request %llu\"", statement,
-			  (unsigned long long)req->seq);
-		log_flush();
-		abort();
-	}
+	if (i < 0)
+		log_bug("no query %s in the job of request %llu", statement,
+			(unsigned long long)req->seq);
 	return req->job.results[i];
 }
 

@@ -132,38 +132,35 @@ static void stop_tulayd(void)
 static void send_claim_keyed(struct sender *s, bool resend)
 {
 	IT_REQUEST(req);
-	Tulay__V1__CreateClaim cc = TULAY__V1__CREATE_CLAIM__INIT;
-	Tulay__V1__Money amount = TULAY__V1__MONEY__INIT;
+	struct it_claim cc;
+	it_claim_init(&cc, s->key,
+		      &(struct it_claim_spec){.nationality = "KH",
+					      .country = "TH",
+					      .sector = TULAY__V1__SECTOR__SECTOR_FISHERIES,
+					      .employer = s->employer,
+					      .started = "2025-03-01",
+					      .ended = "2025-08-31",
+					      .minor_units = 3100000,
+					      .currency = "THB"});
 	Tulay__V1__Worker worker = TULAY__V1__WORKER__INIT;
 	Tulay__V1__Worker co = TULAY__V1__WORKER__INIT;
 	Tulay__V1__Worker *co_workers[] = {&co};
 	if (!resend)
 		it_new_key(s->key);
-	cc.idempotency_key.data = s->key;
-	cc.idempotency_key.len = sizeof(s->key);
 	if (s->worker_name != NULL) {
 		worker.name = (char *)s->worker_name;
 		worker.phone = s->worker_phone != NULL ? (char *)s->worker_phone : "";
-		cc.worker = &worker;
+		cc.m.worker = &worker;
 	}
 	if (s->co_worker_name != NULL) {
 		co.name = (char *)s->co_worker_name;
 		co.phone = s->co_worker_phone != NULL ? (char *)s->co_worker_phone : "";
-		cc.co_workers = co_workers;
-		cc.n_co_workers = 1;
-		cc.workers = 2;
+		cc.m.co_workers = co_workers;
+		cc.m.n_co_workers = 1;
+		cc.m.workers = 2;
 	}
-	cc.worker_nationality = "KH";
-	cc.country_of_work = "TH";
-	cc.sector = TULAY__V1__SECTOR__SECTOR_FISHERIES;
-	cc.employer = s->employer;
-	cc.work_started_on = "2025-03-01";
-	cc.work_ended_on = "2025-08-31";
-	amount.minor_units = 3100000;
-	amount.currency = "THB";
-	cc.amount_claimed = &amount;
 	req.body_case = TULAY__V1__REQUEST__BODY_CREATE_CLAIM;
-	req.create_claim = &cc;
+	req.create_claim = &cc.m;
 	Tulay__V1__Response *resp = NULL;
 	s->code = -1;
 	s->reference[0] = '\0';

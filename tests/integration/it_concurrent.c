@@ -229,3 +229,88 @@ int it_sh(char *out, size_t cap, const char *fmt, ...)
 		return -1;
 	return WEXITSTATUS(status);
 }
+
+/* --- varied cases (it_deadlock) ------------------------------------------------------- */
+
+/* The claims differ in corridor, sector and month (of one year), as an organisation's
+ * claims do: they share some rollup rows and not others. */
+void it_make_claim(struct tulay_client *c, int i, char *reference)
+{
+	static const char *const origins[] = {"ID", "PH", "NP", "BD", "MM", "KH"};
+	static const char *const destinations[] = {"MY", "TH", "SG"};
+	static const char *const ended[] = {"2025-01-31", "2025-02-28", "2025-04-30",
+					    "2025-06-30", "2025-08-31", "2025-11-30"};
+	uint8_t key[TULAY_IDEMPOTENCY_KEY_BYTES];
+	it_new_key(key);
+	char employer[64];
+	snprintf(employer, sizeof(employer), "Deadlock Test Employer %d Sdn Bhd", i % 3);
+	struct it_claim cc;
+	it_claim_init(&cc, key,
+		      &(struct it_claim_spec){.nationality = origins[i % 6],
+					      .country = destinations[i % 3],
+					      .sector = (Tulay__V1__Sector)(1 + i % 4),
+					      .employer = employer,
+					      .started = "2024-06-01",
+					      .ended = ended[i % 6],
+					      .minor_units = 1500000 + 1000 * i,
+					      .currency = "MYR"});
+	Tulay__V1__Response *resp = NULL;
+	assert_int_equal(tulay_create_claim(c, &cc.m, &resp), 0);
+	assert_int_equal(resp->status->code, TULAY__V1__CODE__OK);
+	snprintf(reference, 32, "%s", resp->claim->reference);
+	tulay_response_free(resp);
+}
+
+void it_make_deportation(struct tulay_client *c, int i, char *reference)
+{
+	static const char *const arrested_in[] = {"2025-01", "2025-03", "2025-02"};
+	static const char *const nationalities[] = {"MM", "ID", "KH"};
+	uint8_t key[TULAY_IDEMPOTENCY_KEY_BYTES];
+	it_new_key(key);
+	Tulay__V1__CreateDeportation d = TULAY__V1__CREATE_DEPORTATION__INIT;
+	Tulay__V1__ApproxDate arrested = TULAY__V1__APPROX_DATE__INIT;
+	arrested.date = (char *)arrested_in[i % 3];
+	d.idempotency_key.data = key;
+	d.idempotency_key.len = sizeof(key);
+	d.nationality = (char *)nationalities[i % 3];
+	d.deported_from = i % 2 == 0 ? "MY" : "TH";
+	d.sector = TULAY__V1__SECTOR__SECTOR_CONSTRUCTION;
+	d.arrested_on = &arrested;
+	d.arrest_place = "Kajang";
+	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
+	req.body_case = TULAY__V1__REQUEST__BODY_CREATE_DEPORTATION;
+	req.create_deportation = &d;
+	Tulay__V1__Response *resp = NULL;
+	assert_int_equal(tulay_call(c, &req, &resp), 0);
+	assert_int_equal(resp->status->code, TULAY__V1__CODE__OK);
+	assert_int_equal(resp->deportation->status,
+			 TULAY__V1__DEPORTATION_STATUS__DEPORTATION_STATUS_ARRESTED);
+	snprintf(reference, 32, "%s", resp->deportation->reference);
+	tulay_response_free(resp);
+}
+
+void it_make_recommendation(struct tulay_client *c, int i, char *reference)
+{
+	uint8_t key[TULAY_IDEMPOTENCY_KEY_BYTES];
+	it_new_key(key);
+	char title[80];
+	snprintf(title, sizeof(title), "Deadlock test: pay wages through banks (%d)", i);
+	Tulay__V1__CreateRecommendation r = TULAY__V1__CREATE_RECOMMENDATION__INIT;
+	r.idempotency_key.data = key;
+	r.idempotency_key.len = sizeof(key);
+	r.status = TULAY__V1__RECOMMENDATION_STATUS__RECOMMENDATION_STATUS_SUBMITTED;
+	r.title = title;
+	r.text = "Employers pay every wage into the worker's own bank account.";
+	r.source_document = "Deadlock test statement";
+	r.source_date = "2025-01-15";
+	r.addressed_to = TULAY__V1__ADDRESSED_TO__ADDRESSED_TO_ASEAN;
+	r.theme = TULAY__V1__RECOMMENDATION_THEME__RECOMMENDATION_THEME_WAGE_PROTECTION;
+	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
+	req.body_case = TULAY__V1__REQUEST__BODY_CREATE_RECOMMENDATION;
+	req.create_recommendation = &r;
+	Tulay__V1__Response *resp = NULL;
+	assert_int_equal(tulay_call(c, &req, &resp), 0);
+	assert_int_equal(resp->status->code, TULAY__V1__CODE__OK);
+	snprintf(reference, 32, "%s", resp->recommendation->reference);
+	tulay_response_free(resp);
+}

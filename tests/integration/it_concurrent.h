@@ -84,4 +84,11 @@ void it_sql_exec(PGconn *pg, const char *sql);
  * run or was killed. Thread-safe. */
 int it_sh(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* The i-th of a set of varied cases, created on c and asserted OK; its reference goes
+ * into reference (32 bytes). Claims differ in corridor, sector and month (of one year), as
+ * an organisation's do: they share some rollup rows and not others. */
+void it_make_claim(struct tulay_client *c, int i, char *reference);
+void it_make_deportation(struct tulay_client *c, int i, char *reference);
+void it_make_recommendation(struct tulay_client *c, int i, char *reference);
+
 #endif

@@ -765,94 +765,6 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
-/* --- the cases, created before the workers start --------------------------------------- */
-
-/* The claims differ in corridor, sector and month (of one year), as an organisation's
- * claims do: they share some rollup rows and not others. */
-static void create_claim(struct tulay_client *c, int i, char *reference)
-{
-	static const char *const origins[] = {"ID", "PH", "NP", "BD", "MM", "KH"};
-	static const char *const destinations[] = {"MY", "TH", "SG"};
-	static const char *const ended[] = {"2025-01-31", "2025-02-28", "2025-04-30",
-					    "2025-06-30", "2025-08-31", "2025-11-30"};
-	uint8_t key[TULAY_IDEMPOTENCY_KEY_BYTES];
-	it_new_key(key);
-	Tulay__V1__CreateClaim cc = TULAY__V1__CREATE_CLAIM__INIT;
-	Tulay__V1__Money amount = TULAY__V1__MONEY__INIT;
-	char employer[64];
-	snprintf(employer, sizeof(employer), "Deadlock Test Employer %d Sdn Bhd", i % 3);
-	cc.idempotency_key.data = key;
-	cc.idempotency_key.len = sizeof(key);
-	cc.worker_nationality = (char *)origins[i % 6];
-	cc.country_of_work = (char *)destinations[i % 3];
-	cc.sector = (Tulay__V1__Sector)(1 + i % 4);
-	cc.employer = employer;
-	cc.work_started_on = "2024-06-01";
-	cc.work_ended_on = (char *)ended[i % 6];
-	amount.minor_units = 1500000 + 1000 * i;
-	amount.currency = "MYR";
-	cc.amount_claimed = &amount;
-	Tulay__V1__Response *resp = NULL;
-	assert_int_equal(tulay_create_claim(c, &cc, &resp), 0);
-	assert_int_equal(resp->status->code, TULAY__V1__CODE__OK);
-	snprintf(reference, 32, "%s", resp->claim->reference);
-	tulay_response_free(resp);
-}
-
-static void create_deportation(struct tulay_client *c, int i, char *reference)
-{
-	static const char *const arrested_in[] = {"2025-01", "2025-03", "2025-02"};
-	static const char *const nationalities[] = {"MM", "ID", "KH"};
-	uint8_t key[TULAY_IDEMPOTENCY_KEY_BYTES];
-	it_new_key(key);
-	Tulay__V1__CreateDeportation d = TULAY__V1__CREATE_DEPORTATION__INIT;
-	Tulay__V1__ApproxDate arrested = TULAY__V1__APPROX_DATE__INIT;
-	arrested.date = (char *)arrested_in[i % 3];
-	d.idempotency_key.data = key;
-	d.idempotency_key.len = sizeof(key);
-	d.nationality = (char *)nationalities[i % 3];
-	d.deported_from = i % 2 == 0 ? "MY" : "TH";
-	d.sector = TULAY__V1__SECTOR__SECTOR_CONSTRUCTION;
-	d.arrested_on = &arrested;
-	d.arrest_place = "Kajang";
-	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
-	req.body_case = TULAY__V1__REQUEST__BODY_CREATE_DEPORTATION;
-	req.create_deportation = &d;
-	Tulay__V1__Response *resp = NULL;
-	assert_int_equal(tulay_call(c, &req, &resp), 0);
-	assert_int_equal(resp->status->code, TULAY__V1__CODE__OK);
-	assert_int_equal(resp->deportation->status,
-			 TULAY__V1__DEPORTATION_STATUS__DEPORTATION_STATUS_ARRESTED);
-	snprintf(reference, 32, "%s", resp->deportation->reference);
-	tulay_response_free(resp);
-}
-
-static void create_recommendation(struct tulay_client *c, int i, char *reference)
-{
-	uint8_t key[TULAY_IDEMPOTENCY_KEY_BYTES];
-	it_new_key(key);
-	char title[80];
-	snprintf(title, sizeof(title), "Deadlock test: pay wages through banks (%d)", i);
-	Tulay__V1__CreateRecommendation r = TULAY__V1__CREATE_RECOMMENDATION__INIT;
-	r.idempotency_key.data = key;
-	r.idempotency_key.len = sizeof(key);
-	r.status = TULAY__V1__RECOMMENDATION_STATUS__RECOMMENDATION_STATUS_SUBMITTED;
-	r.title = title;
-	r.text = "Employers pay every wage into the worker's own bank account.";
-	r.source_document = "Deadlock test statement";
-	r.source_date = "2025-01-15";
-	r.addressed_to = TULAY__V1__ADDRESSED_TO__ADDRESSED_TO_ASEAN;
-	r.theme = TULAY__V1__RECOMMENDATION_THEME__RECOMMENDATION_THEME_WAGE_PROTECTION;
-	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
-	req.body_case = TULAY__V1__REQUEST__BODY_CREATE_RECOMMENDATION;
-	req.create_recommendation = &r;
-	Tulay__V1__Response *resp = NULL;
-	assert_int_equal(tulay_call(c, &req, &resp), 0);
-	assert_int_equal(resp->status->code, TULAY__V1__CODE__OK);
-	snprintf(reference, 32, "%s", resp->recommendation->reference);
-	tulay_response_free(resp);
-}
-
 static void test_no_deadlocks_under_overlapping_updates(void **state)
 {
 	(void)state;
@@ -869,11 +781,11 @@ static void test_no_deadlocks_under_overlapping_updates(void **state)
 	struct tulay_client *c = it_login_try("officer");
 	assert_non_null(c);
 	for (int i = 0; i < N_CLAIMS; i++)
-		create_claim(c, i, claims[i]);
+		it_make_claim(c, i, claims[i]);
 	for (int i = 0; i < N_DEPORTATIONS; i++)
-		create_deportation(c, i, deportations[i]);
+		it_make_deportation(c, i, deportations[i]);
 	for (int i = 0; i < N_RECOMMENDATIONS; i++)
-		create_recommendation(c, i, recommendations[i]);
+		it_make_recommendation(c, i, recommendations[i]);
 	tulay_close(c);
 	printf("# cases: %s..%s, %s..%s, %s..%s\n", claims[0], claims[N_CLAIMS - 1],
 	       deportations[0], deportations[N_DEPORTATIONS - 1], recommendations[0],

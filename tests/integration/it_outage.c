@@ -37,22 +37,19 @@ static uint8_t outage_key[16] = {0x6f, 0x75, 0x74, 0x61, 0x67, 0x65, 1, 2, 3, 4,
 static Tulay__V1__Response *create_claim(int fd, uint64_t id)
 {
 	IT_REQUEST(req);
-	Tulay__V1__CreateClaim c = TULAY__V1__CREATE_CLAIM__INIT;
-	Tulay__V1__Money amount = TULAY__V1__MONEY__INIT;
-	amount.minor_units = 1234500;
-	amount.currency = "THB";
-	c.idempotency_key.data = outage_key;
-	c.idempotency_key.len = sizeof(outage_key);
-	c.worker_nationality = "KH";
-	c.country_of_work = "TH";
-	c.sector = TULAY__V1__SECTOR__SECTOR_FISHERIES;
-	c.employer = "Outage Test Fishing Co";
-	c.work_started_on = "2025-02-01";
-	c.work_ended_on = "2025-08-31";
-	c.amount_claimed = &amount;
+	struct it_claim c;
+	it_claim_init(&c, outage_key,
+		      &(struct it_claim_spec){.nationality = "KH",
+					      .country = "TH",
+					      .sector = TULAY__V1__SECTOR__SECTOR_FISHERIES,
+					      .employer = "Outage Test Fishing Co",
+					      .started = "2025-02-01",
+					      .ended = "2025-08-31",
+					      .minor_units = 1234500,
+					      .currency = "THB"});
 	req.id = id;
 	req.body_case = TULAY__V1__REQUEST__BODY_CREATE_CLAIM;
-	req.create_claim = &c;
+	req.create_claim = &c.m;
 	assert_int_equal(it_raw_send(fd, &req), 0);
 	Tulay__V1__Response *resp = it_raw_recv(fd);
 	assert_non_null(resp);

@@ -246,3 +246,23 @@ void it_unlock_table(const char *table)
 	}
 	fail_msg("the lock on %s was still held 5 s after its holder was ended", table);
 }
+
+void it_claim_init(struct it_claim *c, const uint8_t *key, const struct it_claim_spec *spec)
+{
+	tulay__v1__create_claim__init(&c->m);
+	tulay__v1__money__init(&c->amount);
+	tulay__v1__request__init(&c->req);
+	c->m.idempotency_key.data = (uint8_t *)key;
+	c->m.idempotency_key.len = 16;
+	c->m.worker_nationality = (char *)(spec->nationality != NULL ? spec->nationality : "PH");
+	c->m.country_of_work = (char *)(spec->country != NULL ? spec->country : "MY");
+	c->m.sector = spec->sector != 0 ? spec->sector : TULAY__V1__SECTOR__SECTOR_DOMESTIC_WORK;
+	c->m.employer = (char *)(spec->employer != NULL ? spec->employer : "It Test Employer");
+	c->m.work_started_on = (char *)(spec->started != NULL ? spec->started : "2025-01-01");
+	c->m.work_ended_on = (char *)(spec->ended != NULL ? spec->ended : "2025-06-30");
+	c->amount.minor_units = spec->minor_units != 0 ? spec->minor_units : 100000;
+	c->amount.currency = (char *)(spec->currency != NULL ? spec->currency : "MYR");
+	c->m.amount_claimed = &c->amount;
+	c->req.body_case = TULAY__V1__REQUEST__BODY_CREATE_CLAIM;
+	c->req.create_claim = &c->m;
+}

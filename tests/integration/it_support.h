@@ -58,6 +58,26 @@ void it_lock_table(const char *table, const char *seconds);
 /* Ends the transaction holding `table` (it_lock_table) and returns once the lock is gone. */
 void it_unlock_table(const char *table);
 
+/* One CreateClaim builder for the C tests. it_claim_init fills a claim that the server
+ * accepts as it is: fields the spec leaves 0 or NULL take the defaults (Filipino workers
+ * in Malaysia, domestic work, January to June 2025, 1,000.00 MYR). The key (16 bytes) is
+ * the caller's and must outlive the claim; req wraps m, so the struct is not copied. */
+struct it_claim_spec {
+	const char *nationality, *country;
+	Tulay__V1__Sector sector;
+	const char *employer, *started, *ended;
+	int64_t minor_units;
+	const char *currency;
+};
+
+struct it_claim {
+	Tulay__V1__CreateClaim m;
+	Tulay__V1__Money amount;
+	Tulay__V1__Request req; /* body create_claim: &m */
+};
+
+void it_claim_init(struct it_claim *c, const uint8_t *key, const struct it_claim_spec *spec);
+
 #define IT_REQUEST(name) Tulay__V1__Request name = TULAY__V1__REQUEST__INIT
 
 #endif

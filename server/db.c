@@ -78,6 +78,11 @@ int db_column(const PGresult *res, const char *name)
 	return col;
 }
 
+const char *db_value(const PGresult *res, int row, const char *name)
+{
+	return PQgetvalue(res, row, db_column(res, name));
+}
+
 const char *db_sqlstate(const PGresult *res)
 {
 	const char *s = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;

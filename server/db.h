@@ -155,4 +155,7 @@ const char *db_sqlstate(const PGresult *res);
  * bug: it is logged, and tulayd aborts. */
 int db_column(const PGresult *res, const char *name);
 
+/* The text of column `name` of row `row` of res (PQgetvalue's: "" for NULL). */
+const char *db_value(const PGresult *res, int row, const char *name);
+
 #endif

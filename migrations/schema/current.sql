@@ -37,13 +37,11 @@ CREATE FUNCTION public.add_case_note(p_org_id bigint, p_user_id bigint, p_idempo
     LANGUAGE plpgsql
     AS $$
 DECLARE
-    v_hash bytea;
     v_case bigint;
 BEGIN
-    SELECT e.event_id, e.request_hash INTO event_id, v_hash FROM case_events e
-     WHERE e.org_id = p_org_id AND e.idempotency_key = p_idempotency_key;
-    IF FOUND THEN
-        outcome := CASE WHEN v_hash = p_request_hash THEN 'replayed' ELSE 'key_reused' END;
+    SELECT r.event_id, r.outcome INTO event_id, outcome
+      FROM case_event_replay(p_org_id, p_idempotency_key, p_request_hash) r;
+    IF outcome IS NOT NULL THEN
         RETURN;
     END IF;
     SELECT c.case_id INTO v_case FROM cases c
@@ -67,13 +65,11 @@ CREATE FUNCTION public.add_intervention(p_org_id bigint, p_user_id bigint, p_ide
     LANGUAGE plpgsql
     AS $$
 DECLARE
-    v_hash bytea;
     v_case bigint;
 BEGIN
-    SELECT e.event_id, e.request_hash INTO event_id, v_hash FROM case_events e
-     WHERE e.org_id = p_org_id AND e.idempotency_key = p_idempotency_key;
-    IF FOUND THEN
-        outcome := CASE WHEN v_hash = p_request_hash THEN 'replayed' ELSE 'key_reused' END;
+    SELECT r.event_id, r.outcome INTO event_id, outcome
+      FROM case_event_replay(p_org_id, p_idempotency_key, p_request_hash) r;
+    IF outcome IS NOT NULL THEN
         RETURN;
     END IF;
     SELECT c.case_id INTO v_case FROM cases c
@@ -213,6 +209,15 @@ END;
 $$;
 
 ALTER FUNCTION public.audit_seal(p_max integer) OWNER TO tulay;
+
+CREATE FUNCTION public.case_event_replay(p_org bigint, p_key bytea, p_request_hash bytea, OUT event_id bigint, OUT outcome text) RETURNS record
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT e.event_id, key_replay(e.request_hash, p_request_hash) FROM case_events e
+     WHERE e.org_id = p_org AND e.idempotency_key = p_key
+$$;
+
+ALTER FUNCTION public.case_event_replay(p_org bigint, p_key bytea, p_request_hash bytea, OUT event_id bigint, OUT outcome text) OWNER TO tulay;
 
 CREATE FUNCTION public.case_events_references_exist() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
@@ -368,15 +373,13 @@ CREATE FUNCTION public.case_open(p_org_id bigint, p_user_id bigint, p_idempotenc
     LANGUAGE plpgsql
     AS $$
 DECLARE
-    v_hash bytea;
     v_office bigint := case_office_id(p_org_id, p_office);
     v_opened date := (now() AT TIME ZONE 'UTC')::date;
     v_year integer := extract(year FROM v_opened)::integer;
 BEGIN
-    SELECT c.case_id, c.request_hash INTO case_id, v_hash
-      FROM cases c WHERE c.org_id = p_org_id AND c.idempotency_key = p_idempotency_key;
-    IF FOUND THEN
-        outcome := CASE WHEN v_hash = p_request_hash THEN 'replayed' ELSE 'key_reused' END;
+    SELECT r.case_id, r.outcome INTO case_id, outcome
+      FROM case_replay(p_org_id, p_idempotency_key, p_request_hash) r;
+    IF outcome IS NOT NULL THEN
         RETURN;
     END IF;
     INSERT INTO cases (org_id, reference, kind, status, opened_on, created_by,
@@ -405,6 +408,15 @@ END;
 $$;
 
 ALTER FUNCTION public.case_opened_events() OWNER TO tulay;
+
+CREATE FUNCTION public.case_replay(p_org bigint, p_key bytea, p_request_hash bytea, OUT case_id bigint, OUT outcome text) RETURNS record
+    LANGUAGE sql STABLE
+    AS $$
+    SELECT c.case_id, key_replay(c.request_hash, p_request_hash) FROM cases c
+     WHERE c.org_id = p_org AND c.idempotency_key = p_key
+$$;
+
+ALTER FUNCTION public.case_replay(p_org bigint, p_key bytea, p_request_hash bytea, OUT case_id bigint, OUT outcome text) OWNER TO tulay;
 
 CREATE FUNCTION public.case_rows_have_cases() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
@@ -498,13 +510,10 @@ CREATE FUNCTION public.change_case_status(p_kind text, p_org_id bigint, p_user_i
     AS $$
 DECLARE
     v_case record;
-    v_hash bytea;
     v_needs boolean;
 BEGIN
-    SELECT e.request_hash INTO v_hash FROM case_events e
-     WHERE e.org_id = p_org_id AND e.idempotency_key = p_idempotency_key;
-    IF FOUND THEN
-        outcome := CASE WHEN v_hash = p_request_hash THEN 'replayed' ELSE 'key_reused' END;
+    outcome := (case_event_replay(p_org_id, p_idempotency_key, p_request_hash)).outcome;
+    IF outcome IS NOT NULL THEN
         RETURN;
     END IF;
     SELECT c.case_id, c.status, c.version INTO v_case FROM cases c
@@ -547,59 +556,6 @@ END;
 $$;
 
 ALTER FUNCTION public.change_case_status(p_kind text, p_org_id bigint, p_user_id bigint, p_idempotency_key bytea, p_request_hash bytea, p_reference text, p_expected_version bigint, p_to text, p_occurred_on date, p_text_enc bytea, OUT outcome text, OUT detail text) OWNER TO tulay;
-
-CREATE FUNCTION public.change_claim_status(p_org_id bigint, p_user_id bigint, p_idempotency_key bytea, p_request_hash bytea, p_reference text, p_expected_version bigint, p_to text, p_occurred_on date, p_text_enc bytea, OUT outcome text, OUT detail text) RETURNS record
-    LANGUAGE plpgsql
-    AS $$
-DECLARE
-    v_case record;
-    v_hash bytea;
-    v_needs boolean;
-BEGIN
-    SELECT e.request_hash INTO v_hash FROM case_events e
-     WHERE e.org_id = p_org_id AND e.idempotency_key = p_idempotency_key;
-    IF FOUND THEN
-        outcome := CASE WHEN v_hash = p_request_hash THEN 'replayed' ELSE 'key_reused' END;
-        RETURN;
-    END IF;
-    SELECT c.case_id, c.status, c.version INTO v_case FROM cases c
-     WHERE c.org_id = p_org_id AND c.reference = p_reference AND c.kind = 'wage_theft'
-     FOR UPDATE;
-    IF NOT FOUND THEN
-        outcome := 'not_found';
-        RETURN;
-    END IF;
-    IF v_case.version <> p_expected_version THEN
-        outcome := 'stale';
-        detail := v_case.version::text;
-        RETURN;
-    END IF;
-    SELECT t.needs_reason INTO v_needs FROM claim_transitions t
-     WHERE t.from_status = v_case.status AND t.to_status = p_to;
-    IF NOT FOUND THEN
-        outcome := 'illegal';
-        detail := v_case.status || ' can move to: ' || coalesce((
-            SELECT string_agg(t.to_status, ', ' ORDER BY t.to_status)
-              FROM claim_transitions t WHERE t.from_status = v_case.status), 'nothing');
-        RETURN;
-    END IF;
-    IF v_needs AND p_text_enc IS NULL THEN
-        outcome := 'reason_required';
-        RETURN;
-    END IF;
-    UPDATE cases SET status = p_to, version = version + 1, updated_at = now(),
-           closed_on = CASE WHEN p_to IN ('paid', 'rejected', 'withdrawn')
-                            THEN p_occurred_on END
-     WHERE org_id = p_org_id AND case_id = v_case.case_id;
-    INSERT INTO case_events (org_id, case_id, kind, occurred_on, recorded_by, from_status,
-                             to_status, text_enc, idempotency_key, request_hash)
-    VALUES (p_org_id, v_case.case_id, 'status_changed', p_occurred_on, p_user_id,
-            v_case.status, p_to, p_text_enc, p_idempotency_key, p_request_hash);
-    outcome := 'changed';
-END;
-$$;
-
-ALTER FUNCTION public.change_claim_status(p_org_id bigint, p_user_id bigint, p_idempotency_key bytea, p_request_hash bytea, p_reference text, p_expected_version bigint, p_to text, p_occurred_on date, p_text_enc bytea, OUT outcome text, OUT detail text) OWNER TO tulay;
 
 CREATE FUNCTION public.claim_add_payment(p_org bigint, p_case bigint, p_user bigint, p_paid_on date, p_minor bigint, p_currency text, p_paid_minor bigint, p_paid_currency text, p_rate numeric, p_rate_date date) RETURNS void
     LANGUAGE plpgsql
@@ -649,13 +605,9 @@ ALTER FUNCTION public.claim_money(p_field text, p_minor bigint, p_currency text,
 CREATE FUNCTION public.claim_money_target(p_org_id bigint, p_idempotency_key bytea, p_request_hash bytea, p_reference text, OUT case_id bigint, OUT version bigint, OUT currency text, OUT outcome text) RETURNS record
     LANGUAGE plpgsql
     AS $$
-DECLARE
-    v_hash bytea;
 BEGIN
-    SELECT e.request_hash INTO v_hash FROM case_events e
-     WHERE e.org_id = p_org_id AND e.idempotency_key = p_idempotency_key;
-    IF FOUND THEN
-        outcome := CASE WHEN v_hash = p_request_hash THEN 'replayed' ELSE 'key_reused' END;
+    outcome := (case_event_replay(p_org_id, p_idempotency_key, p_request_hash)).outcome;
+    IF outcome IS NOT NULL THEN
         RETURN;
     END IF;
     SELECT c.case_id, c.version INTO case_id, version FROM cases c
@@ -838,7 +790,7 @@ BEGIN
     SELECT o.org_id, o.request_hash INTO org_id, v_hash
       FROM organisations o WHERE o.idempotency_key = p_idempotency_key;
     IF FOUND THEN
-        outcome := CASE WHEN v_hash = p_request_hash THEN 'replayed' ELSE 'key_reused' END;
+        outcome := key_replay(v_hash, p_request_hash);
         RETURN;
     END IF;
     BEGIN
@@ -855,7 +807,7 @@ BEGIN
             -- A concurrent request with the same key committed first.
             SELECT o.org_id, o.request_hash INTO STRICT org_id, v_hash
               FROM organisations o WHERE o.idempotency_key = p_idempotency_key;
-            outcome := CASE WHEN v_hash = p_request_hash THEN 'replayed' ELSE 'key_reused' END;
+            outcome := key_replay(v_hash, p_request_hash);
         ELSE
             RAISE;
         END IF;
@@ -923,7 +875,7 @@ BEGIN
     SELECT u.user_id, u.request_hash INTO user_id, v_hash
       FROM users u WHERE u.org_id = p_org_id AND u.idempotency_key = p_idempotency_key;
     IF FOUND THEN
-        outcome := CASE WHEN v_hash = p_request_hash THEN 'replayed' ELSE 'key_reused' END;
+        outcome := key_replay(v_hash, p_request_hash);
         RETURN;
     END IF;
     BEGIN
@@ -940,7 +892,7 @@ BEGIN
         ELSIF v_constraint = 'users_idempotency_key' THEN
             SELECT u.user_id, u.request_hash INTO STRICT user_id, v_hash
               FROM users u WHERE u.org_id = p_org_id AND u.idempotency_key = p_idempotency_key;
-            outcome := CASE WHEN v_hash = p_request_hash THEN 'replayed' ELSE 'key_reused' END;
+            outcome := key_replay(v_hash, p_request_hash);
         ELSE
             RAISE;
         END IF;
@@ -959,11 +911,9 @@ DECLARE
     v_opened date := (now() AT TIME ZONE 'UTC')::date;
     v_year integer := extract(year FROM v_opened)::integer;
 BEGIN
-    SELECT c.case_id, c.request_hash INTO case_id, v_hash
-      FROM cases c
-     WHERE c.org_id = p_org_id AND c.idempotency_key = p_idempotency_key;
-    IF FOUND THEN
-        outcome := CASE WHEN v_hash = p_request_hash THEN 'replayed' ELSE 'key_reused' END;
+    SELECT r.case_id, r.outcome INTO case_id, outcome
+      FROM case_replay(p_org_id, p_idempotency_key, p_request_hash) r;
+    IF outcome IS NOT NULL THEN
         RETURN;
     END IF;
 
@@ -993,7 +943,7 @@ BEGIN
         SELECT c.case_id, c.request_hash INTO STRICT case_id, v_hash
           FROM cases c
          WHERE c.org_id = p_org_id AND c.idempotency_key = p_idempotency_key;
-        outcome := CASE WHEN v_hash = p_request_hash THEN 'replayed' ELSE 'key_reused' END;
+        outcome := key_replay(v_hash, p_request_hash);
     END;
 END;
 $$;
@@ -1390,7 +1340,6 @@ CREATE FUNCTION public.decide_referral(p_user_id bigint, p_referral_id bigint, p
 DECLARE
     v record;
     v_org bigint := tulay_org();
-    v_hash bytea;
     v_partner text;
 BEGIN
     IF v_org IS NULL OR tulay_role() = 'coordinator' OR p_user_id IS DISTINCT FROM tulay_user()
@@ -1408,10 +1357,8 @@ BEGIN
     -- from their access check to their commit, so a decision waits for those in flight,
     -- and those after it see it.
     PERFORM 1 FROM cases c WHERE c.org_id = v.org_id AND c.case_id = v.case_id FOR UPDATE;
-    SELECT e.request_hash INTO v_hash FROM case_events e
-     WHERE e.org_id = v.org_id AND e.idempotency_key = p_event_key;
-    IF FOUND THEN
-        outcome := CASE WHEN v_hash = p_request_hash THEN 'replayed' ELSE 'key_reused' END;
+    outcome := (case_event_replay(v.org_id, p_event_key, p_request_hash)).outcome;
+    IF outcome IS NOT NULL THEN
         RETURN;
     END IF;
     IF (p_decision = 'revoked') <> (v_org = v.org_id) THEN
@@ -1485,19 +1432,24 @@ ALTER FUNCTION public.deportations_rules(nationality character, deported_from ch
 
 COMMENT ON FUNCTION public.deportations_rules(nationality character, deported_from character, deported_to character, sector text, grounds text[], arrested_on date, arrested_precision text, arrest_place text, detained_on date, detained_precision text, detention_place text, detention_type text, released_on date, released_precision text, deported_on date, deported_precision text, legal_counsel text, person_id_number_index bytea) IS 'The 16 CHECK constraints of deportations, folded into one (migration 0014).';
 
+CREATE FUNCTION public.key_replay(p_stored_hash bytea, p_request_hash bytea) RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    AS $$
+    SELECT CASE WHEN p_stored_hash = p_request_hash THEN 'replayed' ELSE 'key_reused' END
+$$;
+
+ALTER FUNCTION public.key_replay(p_stored_hash bytea, p_request_hash bytea) OWNER TO tulay;
+
 CREATE FUNCTION public.link_recommendation_evidence(p_org_id bigint, p_user_id bigint, p_idempotency_key bytea, p_request_hash bytea, p_reference text, p_evidence_org bigint, p_evidence_reference text, p_occurred_on date, OUT outcome text) RETURNS text
     LANGUAGE plpgsql
     AS $$
 DECLARE
-    v_hash bytea;
     v_case bigint;
     v_evidence bigint;
     v_org text;
 BEGIN
-    SELECT e.request_hash INTO v_hash FROM case_events e
-     WHERE e.org_id = p_org_id AND e.idempotency_key = p_idempotency_key;
-    IF FOUND THEN
-        outcome := CASE WHEN v_hash = p_request_hash THEN 'replayed' ELSE 'key_reused' END;
+    outcome := (case_event_replay(p_org_id, p_idempotency_key, p_request_hash)).outcome;
+    IF outcome IS NOT NULL THEN
         RETURN;
     END IF;
     SELECT c.case_id INTO v_case FROM cases c
@@ -1699,7 +1651,7 @@ BEGIN
       FROM membership_proposals p
      WHERE p.network_org = p_network AND p.idempotency_key = p_idempotency_key;
     IF FOUND THEN
-        outcome := CASE WHEN v_hash = p_request_hash THEN 'replayed' ELSE 'key_reused' END;
+        outcome := key_replay(v_hash, p_request_hash);
         RETURN;
     END IF;
     outcome := membership_sides_problem(p_network, p_member);
@@ -1752,7 +1704,7 @@ BEGIN
     SELECT r.referral_id, r.request_hash INTO referral_id, v_hash FROM referrals r
      WHERE r.org_id = p_org_id AND r.idempotency_key = p_idempotency_key;
     IF FOUND THEN
-        outcome := CASE WHEN v_hash = p_request_hash THEN 'replayed' ELSE 'key_reused' END;
+        outcome := key_replay(v_hash, p_request_hash);
         RETURN;
     END IF;
     SELECT c.case_id INTO v_case FROM cases c
@@ -1947,15 +1899,12 @@ CREATE FUNCTION public.record_deportation_stage(p_org_id bigint, p_user_id bigin
     AS $$
 DECLARE
     v_case record;
-    v_hash bytea;
     v_row deportations;
     v_to text := CASE p_stage WHEN 'detention' THEN 'detained' WHEN 'release' THEN 'released'
                               WHEN 'deportation' THEN 'deported' END;
 BEGIN
-    SELECT e.request_hash INTO v_hash FROM case_events e
-     WHERE e.org_id = p_org_id AND e.idempotency_key = p_idempotency_key;
-    IF FOUND THEN
-        outcome := CASE WHEN v_hash = p_request_hash THEN 'replayed' ELSE 'key_reused' END;
+    outcome := (case_event_replay(p_org_id, p_idempotency_key, p_request_hash)).outcome;
+    IF outcome IS NOT NULL THEN
         RETURN;
     END IF;
     SELECT c.case_id, c.status, c.version INTO v_case FROM cases c
@@ -2803,7 +2752,7 @@ BEGIN
     SELECT x.request_hash INTO v_hash FROM exchange_rates x
      WHERE x.idempotency_key = p_idempotency_key;
     IF FOUND THEN
-        RETURN CASE WHEN v_hash = p_request_hash THEN 'replayed' ELSE 'key_reused' END;
+        RETURN key_replay(v_hash, p_request_hash);
     END IF;
     -- A key that was replaced since is gone from the table, so a late retry of it would
     -- set the rate again: harmless, since the same rate for the same day is the result.
@@ -2876,49 +2825,6 @@ CREATE FUNCTION public.tulay_user() RETURNS bigint
     AS $$ SELECT nullif(current_setting('tulay.user_id', true), '')::bigint $$;
 
 ALTER FUNCTION public.tulay_user() OWNER TO tulay;
-
-CREATE FUNCTION public.update_claim_amounts(p_org_id bigint, p_user_id bigint, p_idempotency_key bytea, p_request_hash bytea, p_reference text, p_expected_version bigint, p_awarded_minor bigint, p_awarded_currency text, p_recovered_minor bigint, p_recovered_currency text, p_occurred_on date, OUT outcome text, OUT detail text) RETURNS record
-    LANGUAGE plpgsql
-    AS $$
-DECLARE
-    v_case record;
-    v_hash bytea;
-BEGIN
-    SELECT e.request_hash INTO v_hash FROM case_events e
-     WHERE e.org_id = p_org_id AND e.idempotency_key = p_idempotency_key;
-    IF FOUND THEN
-        outcome := CASE WHEN v_hash = p_request_hash THEN 'replayed' ELSE 'key_reused' END;
-        RETURN;
-    END IF;
-    SELECT c.case_id, c.version INTO v_case FROM cases c
-     WHERE c.org_id = p_org_id AND c.reference = p_reference AND c.kind = 'wage_theft'
-     FOR UPDATE;
-    IF NOT FOUND THEN
-        outcome := 'not_found';
-        RETURN;
-    END IF;
-    IF v_case.version <> p_expected_version THEN
-        outcome := 'stale';
-        detail := v_case.version::text;
-        RETURN;
-    END IF;
-    UPDATE wage_theft_claims SET
-        amount_awarded_minor = coalesce(p_awarded_minor, amount_awarded_minor),
-        amount_awarded_currency = coalesce(p_awarded_currency, amount_awarded_currency),
-        amount_recovered_minor = coalesce(p_recovered_minor, amount_recovered_minor),
-        amount_recovered_currency = coalesce(p_recovered_currency, amount_recovered_currency)
-     WHERE org_id = p_org_id AND case_id = v_case.case_id;
-    UPDATE cases SET version = version + 1, updated_at = now()
-     WHERE org_id = p_org_id AND case_id = v_case.case_id;
-    INSERT INTO case_events (org_id, case_id, kind, occurred_on, recorded_by,
-                             idempotency_key, request_hash)
-    VALUES (p_org_id, v_case.case_id, 'amounts_updated', p_occurred_on, p_user_id,
-            p_idempotency_key, p_request_hash);
-    outcome := 'changed';
-END;
-$$;
-
-ALTER FUNCTION public.update_claim_amounts(p_org_id bigint, p_user_id bigint, p_idempotency_key bytea, p_request_hash bytea, p_reference text, p_expected_version bigint, p_awarded_minor bigint, p_awarded_currency text, p_recovered_minor bigint, p_recovered_currency text, p_occurred_on date, OUT outcome text, OUT detail text) OWNER TO tulay;
 
 CREATE TABLE public.audit_blocks (
     block bigint NOT NULL,
@@ -3078,16 +2984,6 @@ ALTER TABLE public.claim_payments ALTER COLUMN payment_id ADD GENERATED ALWAYS A
     NO MAXVALUE
     CACHE 1
 );
-
-CREATE TABLE public.claim_transitions (
-    from_status text NOT NULL,
-    to_status text NOT NULL,
-    needs_reason boolean NOT NULL
-);
-
-ALTER TABLE ONLY public.claim_transitions FORCE ROW LEVEL SECURITY;
-
-ALTER TABLE public.claim_transitions OWNER TO tulay;
 
 CREATE TABLE public.exchange_rates (
     currency character(3) NOT NULL,
@@ -3573,9 +3469,6 @@ ALTER TABLE ONLY public.cases
 ALTER TABLE ONLY public.claim_payments
     ADD CONSTRAINT claim_payments_pkey PRIMARY KEY (org_id, case_id, payment_id);
 
-ALTER TABLE ONLY public.claim_transitions
-    ADD CONSTRAINT claim_transitions_pkey PRIMARY KEY (from_status, to_status);
-
 ALTER TABLE ONLY public.claim_workers
     ADD CONSTRAINT claim_workers_pkey PRIMARY KEY (org_id, case_id, "position");
 
@@ -3880,10 +3773,6 @@ CREATE POLICY claim_payments_shared ON public.claim_payments USING (((org_id <> 
     s.case_id
    FROM public.tulay_shared_cases() s(org_id, case_id)))));
 
-ALTER TABLE public.claim_transitions ENABLE ROW LEVEL SECURITY;
-
-CREATE POLICY claim_transitions_read ON public.claim_transitions FOR SELECT USING ((public.tulay_org() IS NOT NULL));
-
 ALTER TABLE public.claim_workers ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY claim_workers_owner ON public.claim_workers USING ((org_id = public.tulay_org())) WITH CHECK ((org_id = public.tulay_org()));
@@ -4040,6 +3929,9 @@ REVOKE ALL ON FUNCTION public.audit_payload(p_seq bigint, p_at timestamp with ti
 REVOKE ALL ON FUNCTION public.audit_seal(p_max integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.audit_seal(p_max integer) TO tulay_app;
 
+REVOKE ALL ON FUNCTION public.case_event_replay(p_org bigint, p_key bytea, p_request_hash bytea, OUT event_id bigint, OUT outcome text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.case_event_replay(p_org bigint, p_key bytea, p_request_hash bytea, OUT event_id bigint, OUT outcome text) TO tulay_app;
+
 REVOKE ALL ON FUNCTION public.case_events_references_exist() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.case_events_rules(kind text, idempotency_key bytea, request_hash bytea, detail text) FROM PUBLIC;
@@ -4065,6 +3957,9 @@ GRANT ALL ON FUNCTION public.case_open(p_org_id bigint, p_user_id bigint, p_idem
 
 REVOKE ALL ON FUNCTION public.case_opened_events() FROM PUBLIC;
 
+REVOKE ALL ON FUNCTION public.case_replay(p_org bigint, p_key bytea, p_request_hash bytea, OUT case_id bigint, OUT outcome text) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.case_replay(p_org bigint, p_key bytea, p_request_hash bytea, OUT case_id bigint, OUT outcome text) TO tulay_app;
+
 REVOKE ALL ON FUNCTION public.case_rows_have_cases() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.case_set_office(p_org bigint, p_idempotency_key bytea, p_request_hash bytea, p_office text) FROM PUBLIC;
@@ -4077,9 +3972,6 @@ GRANT ALL ON FUNCTION public.cases_rules(kind text, status text, idempotency_key
 
 REVOKE ALL ON FUNCTION public.change_case_status(p_kind text, p_org_id bigint, p_user_id bigint, p_idempotency_key bytea, p_request_hash bytea, p_reference text, p_expected_version bigint, p_to text, p_occurred_on date, p_text_enc bytea, OUT outcome text, OUT detail text) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.change_case_status(p_kind text, p_org_id bigint, p_user_id bigint, p_idempotency_key bytea, p_request_hash bytea, p_reference text, p_expected_version bigint, p_to text, p_occurred_on date, p_text_enc bytea, OUT outcome text, OUT detail text) TO tulay_app;
-
-REVOKE ALL ON FUNCTION public.change_claim_status(p_org_id bigint, p_user_id bigint, p_idempotency_key bytea, p_request_hash bytea, p_reference text, p_expected_version bigint, p_to text, p_occurred_on date, p_text_enc bytea, OUT outcome text, OUT detail text) FROM PUBLIC;
-GRANT ALL ON FUNCTION public.change_claim_status(p_org_id bigint, p_user_id bigint, p_idempotency_key bytea, p_request_hash bytea, p_reference text, p_expected_version bigint, p_to text, p_occurred_on date, p_text_enc bytea, OUT outcome text, OUT detail text) TO tulay_app;
 
 REVOKE ALL ON FUNCTION public.claim_add_payment(p_org bigint, p_case bigint, p_user bigint, p_paid_on date, p_minor bigint, p_currency text, p_paid_minor bigint, p_paid_currency text, p_rate numeric, p_rate_date date) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.claim_add_payment(p_org bigint, p_case bigint, p_user bigint, p_paid_on date, p_minor bigint, p_currency text, p_paid_minor bigint, p_paid_currency text, p_rate numeric, p_rate_date date) TO tulay_app;
@@ -4217,6 +4109,9 @@ GRANT ALL ON FUNCTION public.decide_referral(p_user_id bigint, p_referral_id big
 
 REVOKE ALL ON FUNCTION public.deportations_rules(nationality character, deported_from character, deported_to character, sector text, grounds text[], arrested_on date, arrested_precision text, arrest_place text, detained_on date, detained_precision text, detention_place text, detention_type text, released_on date, released_precision text, deported_on date, deported_precision text, legal_counsel text, person_id_number_index bytea) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.deportations_rules(nationality character, deported_from character, deported_to character, sector text, grounds text[], arrested_on date, arrested_precision text, arrest_place text, detained_on date, detained_precision text, detention_place text, detention_type text, released_on date, released_precision text, deported_on date, deported_precision text, legal_counsel text, person_id_number_index bytea) TO tulay_app;
+
+REVOKE ALL ON FUNCTION public.key_replay(p_stored_hash bytea, p_request_hash bytea) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.key_replay(p_stored_hash bytea, p_request_hash bytea) TO tulay_app;
 
 REVOKE ALL ON FUNCTION public.link_recommendation_evidence(p_org_id bigint, p_user_id bigint, p_idempotency_key bytea, p_request_hash bytea, p_reference text, p_evidence_org bigint, p_evidence_reference text, p_occurred_on date, OUT outcome text) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.link_recommendation_evidence(p_org_id bigint, p_user_id bigint, p_idempotency_key bytea, p_request_hash bytea, p_reference text, p_evidence_org bigint, p_evidence_reference text, p_occurred_on date, OUT outcome text) TO tulay_app;
@@ -4369,9 +4264,6 @@ GRANT ALL ON FUNCTION public.tulay_shared_cases() TO tulay_app;
 REVOKE ALL ON FUNCTION public.tulay_user() FROM PUBLIC;
 GRANT ALL ON FUNCTION public.tulay_user() TO tulay_app;
 
-REVOKE ALL ON FUNCTION public.update_claim_amounts(p_org_id bigint, p_user_id bigint, p_idempotency_key bytea, p_request_hash bytea, p_reference text, p_expected_version bigint, p_awarded_minor bigint, p_awarded_currency text, p_recovered_minor bigint, p_recovered_currency text, p_occurred_on date, OUT outcome text, OUT detail text) FROM PUBLIC;
-GRANT ALL ON FUNCTION public.update_claim_amounts(p_org_id bigint, p_user_id bigint, p_idempotency_key bytea, p_request_hash bytea, p_reference text, p_expected_version bigint, p_awarded_minor bigint, p_awarded_currency text, p_recovered_minor bigint, p_recovered_currency text, p_occurred_on date, OUT outcome text, OUT detail text) TO tulay_app;
-
 GRANT SELECT ON TABLE public.case_id_numbers TO tulay_app;
 
 GRANT SELECT ON TABLE public.case_search_view TO tulay_app;
@@ -4379,8 +4271,6 @@ GRANT SELECT ON TABLE public.case_search_view TO tulay_app;
 GRANT SELECT ON TABLE public.case_transitions TO tulay_app;
 
 GRANT SELECT,INSERT ON TABLE public.claim_payments TO tulay_app;
-
-GRANT SELECT ON TABLE public.claim_transitions TO tulay_app;
 
 GRANT SELECT,INSERT,UPDATE ON TABLE public.exchange_rates TO tulay_app;
 

@@ -18,7 +18,7 @@ const struct db_statement claim_lifecycle_statements[] = {
 			     "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"},
     {"claim_record_payment", "SELECT outcome, detail FROM claim_record_payment("
 			     "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"},
-    {"claim_change_status", "SELECT outcome, detail FROM change_claim_status("
+    {"claim_change_status", "SELECT outcome, detail FROM change_case_status('wage_theft', "
 			    "$1, $2, $3, $4, $5, $6, $7, $8, $9)"},
 };
 const unsigned claim_lifecycle_statements_count = N_ELEMS(claim_lifecycle_statements);

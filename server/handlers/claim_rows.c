@@ -22,11 +22,6 @@ static char *text_of(struct request *req, const PGresult *res, int row, const ch
 	return arena_strdup(&req->arena, PQgetvalue(res, row, db_column(res, name)));
 }
 
-static const char *value_of(const PGresult *res, int row, const char *name)
-{
-	return PQgetvalue(res, row, db_column(res, name));
-}
-
 static bool claim_details_from_row(struct request *req, const PGresult *res, int row,
 				   Tulay__V1__Claim *c)
 {
@@ -36,14 +31,14 @@ static bool claim_details_from_row(struct request *req, const PGresult *res, int
 	    case_money(req, res, row, db_column(res, "recruitment_fee_minor"), &oom);
 	c->contract_wage = case_money(req, res, row, db_column(res, "contract_wage_minor"), &oom);
 	c->actual_wage = case_money(req, res, row, db_column(res, "actual_wage_minor"), &oom);
-	c->forum = (Tulay__V1__ClaimForum)VALUE_OF(claim_forum, value_of(res, row, "forum"));
+	c->forum = (Tulay__V1__ClaimForum)VALUE_OF(claim_forum, db_value(res, row, "forum"));
 	c->filing_deadline = text_of(req, res, row, "filing_deadline");
 	c->amount_awarded = case_money(req, res, row, db_column(res, "amount_awarded_minor"), &oom);
 	c->amount_recovered =
 	    case_money(req, res, row, db_column(res, "amount_recovered_minor"), &oom);
 	/* "id_confiscated,threats" */
 	c->exploitation_means = (Tulay__V1__ExploitationMeans *)case_code_list_values(
-	    req, value_of(res, row, "exploitation_means"), ENUM_OF(exploitation_means),
+	    req, db_value(res, row, "exploitation_means"), ENUM_OF(exploitation_means),
 	    &c->n_exploitation_means);
 	if (c->exploitation_means == NULL || c->recruitment_agency == NULL ||
 	    c->filing_deadline == NULL || oom)
@@ -61,21 +56,21 @@ Tulay__V1__Claim *claim_from_row(struct request *req, const PGresult *res, int r
 	tulay__v1__money__init(amount);
 	c->reference = text_of(req, res, row, "reference");
 	c->organisation = text_of(req, res, row, "organisation");
-	c->status = (Tulay__V1__ClaimStatus)VALUE_OF(claim_status, value_of(res, row, "status"));
+	c->status = (Tulay__V1__ClaimStatus)VALUE_OF(claim_status, db_value(res, row, "status"));
 	c->worker_nationality = text_of(req, res, row, "worker_nationality");
 	c->country_of_work = text_of(req, res, row, "country_of_work");
-	c->sector = (Tulay__V1__Sector)VALUE_OF(sector, value_of(res, row, "sector"));
+	c->sector = (Tulay__V1__Sector)VALUE_OF(sector, db_value(res, row, "sector"));
 	c->employer = text_of(req, res, row, "employer");
 	c->work_started_on = text_of(req, res, row, "work_started_on");
 	c->work_ended_on = text_of(req, res, row, "work_ended_on");
-	amount->minor_units = strtoll(value_of(res, row, "amount_claimed_minor"), NULL, 10);
+	amount->minor_units = strtoll(db_value(res, row, "amount_claimed_minor"), NULL, 10);
 	amount->currency = text_of(req, res, row, "amount_claimed_currency");
 	c->amount_claimed = amount;
-	c->workers = (uint32_t)strtoul(value_of(res, row, "workers"), NULL, 10);
+	c->workers = (uint32_t)strtoul(db_value(res, row, "workers"), NULL, 10);
 	c->opened_on = text_of(req, res, row, "opened_on");
-	c->version = strtoll(value_of(res, row, "version"), NULL, 10);
+	c->version = strtoll(db_value(res, row, "version"), NULL, 10);
 	c->created_by = text_of(req, res, row, "created_by");
-	c->created_at = strtoll(value_of(res, row, "created_at"), NULL, 10);
+	c->created_at = strtoll(db_value(res, row, "created_at"), NULL, 10);
 	c->closed_on = text_of(req, res, row, "closed_on");
 	c->office = text_of(req, res, row, "office");
 	if (c->reference == NULL || c->organisation == NULL || c->worker_nationality == NULL ||
@@ -107,7 +102,7 @@ static bool claim_open_identity(struct request *req, const PGresult *res, int ro
 		if (PQgetisnull(res, row, col))
 			continue;
 		struct vault_place place = {
-		    .org_id = strtoll(value_of(res, row, "org_id"), NULL, 10),
+		    .org_id = strtoll(db_value(res, row, "org_id"), NULL, 10),
 		    .table = "wage_theft_claims",
 		    .column = claim_identity_columns[i],
 		    .row = key,
@@ -213,7 +208,7 @@ Tulay__V1__Claim *claim_build_group(struct request *req, const PGresult *res,
 	Tulay__V1__Claim *claim = claim_build(req, res);
 	if (claim == NULL)
 		return NULL;
-	int64_t org_id = strtoll(value_of(res, 0, "org_id"), NULL, 10);
+	int64_t org_id = strtoll(db_value(res, 0, "org_id"), NULL, 10);
 	if (!claim_open_co_workers(req, workers, org_id, claim)) {
 		request_fail(req, TULAY__V1__CODE__DATA_LOSS,
 			     "the other workers' personal details of this claim fail their "

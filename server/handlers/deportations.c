@@ -16,57 +16,30 @@
 #include "validate.h"
 #include "vault.h"
 
-/* The columns deportation_from_row() reads, in the order of enum deportation_column.
- * A stage date is three: its first day, its precision and its circa flag. */
+/* The columns deportation_from_row() reads, each by its name. A stage date is three:
+ * STAGE_on (its first day), STAGE_precision and STAGE_circa (approx_from_cols). */
 #define DEPORTATION_COLUMNS                                                                        \
-	"c.reference, o.acronym, c.status, d.nationality, d.deported_from, "                       \
-	"coalesce(d.deported_to, ''), coalesce(d.sector, ''), array_to_string(d.grounds, ','), "   \
-	"to_char(d.arrested_on, 'YYYY-MM-DD'), d.arrested_precision, d.arrested_circa, "           \
-	"coalesce(d.arrest_place, ''), "                                                           \
-	"to_char(d.detained_on, 'YYYY-MM-DD'), d.detained_precision, d.detained_circa, "           \
-	"coalesce(d.detention_place, ''), coalesce(d.detention_type, ''), "                        \
-	"to_char(d.released_on, 'YYYY-MM-DD'), d.released_precision, d.released_circa, "           \
-	"to_char(d.deported_on, 'YYYY-MM-DD'), d.deported_precision, d.deported_circa, "           \
-	"d.legal_counsel, d.consular_notified, d.family_separated, coalesce(f.name, ''), "         \
-	"to_char(c.opened_on, 'YYYY-MM-DD'), coalesce(to_char(c.closed_on, 'YYYY-MM-DD'), ''), "   \
-	"c.version, u.username, extract(epoch FROM c.created_at)::bigint, c.org_id, "              \
-	"c.idempotency_key, d.person_name_enc, d.person_id_number_enc "                            \
+	"c.reference, o.acronym AS organisation, c.status, d.nationality, d.deported_from, "       \
+	"coalesce(d.deported_to, '') AS deported_to, coalesce(d.sector, '') AS sector, "           \
+	"array_to_string(d.grounds, ',') AS grounds, "                                             \
+	"to_char(d.arrested_on, 'YYYY-MM-DD') AS arrested_on, d.arrested_precision, "              \
+	"d.arrested_circa, coalesce(d.arrest_place, '') AS arrest_place, "                         \
+	"to_char(d.detained_on, 'YYYY-MM-DD') AS detained_on, d.detained_precision, "              \
+	"d.detained_circa, coalesce(d.detention_place, '') AS detention_place, "                   \
+	"coalesce(d.detention_type, '') AS detention_type, "                                       \
+	"to_char(d.released_on, 'YYYY-MM-DD') AS released_on, d.released_precision, "              \
+	"d.released_circa, "                                                                       \
+	"to_char(d.deported_on, 'YYYY-MM-DD') AS deported_on, d.deported_precision, "              \
+	"d.deported_circa, d.legal_counsel, d.consular_notified, d.family_separated, "             \
+	"coalesce(f.name, '') AS office, to_char(c.opened_on, 'YYYY-MM-DD') AS opened_on, "        \
+	"coalesce(to_char(c.closed_on, 'YYYY-MM-DD'), '') AS closed_on, c.version, "               \
+	"u.username AS created_by, extract(epoch FROM c.created_at)::bigint AS created_at, "       \
+	"c.org_id, c.idempotency_key, d.person_name_enc, d.person_id_number_enc "                  \
 	"FROM cases c JOIN deportations d ON d.org_id = c.org_id AND d.case_id = c.case_id "       \
 	"JOIN organisations o ON o.org_id = c.org_id "                                             \
 	"JOIN user_names u ON u.user_id = c.created_by "                                           \
 	"LEFT JOIN offices f ON f.org_id = c.org_id AND f.office_id = c.office_id "                \
 	"WHERE c.kind = 'deportation' AND c.org_id = $1 "
-
-enum deportation_column {
-	COL_REFERENCE,
-	COL_ORGANISATION,
-	COL_STATUS,
-	COL_NATIONALITY,
-	COL_DEPORTED_FROM,
-	COL_DEPORTED_TO,
-	COL_SECTOR,
-	COL_GROUNDS,
-	COL_ARRESTED_ON, /* then its precision and circa flag */
-	COL_ARREST_PLACE = COL_ARRESTED_ON + 3,
-	COL_DETAINED_ON,
-	COL_DETENTION_PLACE = COL_DETAINED_ON + 3,
-	COL_DETENTION_TYPE,
-	COL_RELEASED_ON,
-	COL_DEPORTED_ON = COL_RELEASED_ON + 3,
-	COL_LEGAL_COUNSEL = COL_DEPORTED_ON + 3,
-	COL_CONSULAR_NOTIFIED,
-	COL_FAMILY_SEPARATED,
-	COL_OFFICE,
-	COL_OPENED_ON,
-	COL_CLOSED_ON,
-	COL_VERSION,
-	COL_CREATED_BY,
-	COL_CREATED_AT,
-	COL_ORG_ID,
-	COL_IDEMPOTENCY_KEY,
-	COL_PERSON_NAME,
-	COL_PERSON_ID_NUMBER,
-};
 
 const struct db_statement deportations_statements[] = {
     {"deportation_create",
@@ -149,19 +122,20 @@ static void stage_date_params(struct db_query *q, const struct stage_date *d)
 
 /* An ApproxDate from the three columns of a stage date at `col`, written as precisely as
  * it is known ("2025-03"): NULL when the date is unknown or memory runs out (*oom then). */
-static Tulay__V1__ApproxDate *approx_from_cols(struct request *req, const PGresult *res, int col,
-					       bool *oom)
+static Tulay__V1__ApproxDate *approx_from_cols(struct request *req, const PGresult *res,
+					       const char *stage, bool *oom)
 {
-	if (PQgetisnull(res, 0, col))
+	int col = db_column(res, arena_printf(&req->arena, "%s_on", stage));
+	if (col < 0 || PQgetisnull(res, 0, col))
 		return NULL;
 	/* The stored first day, cut to its precision: "2025-03-01" -> "2025-03". */
-	const char *precision = PQgetvalue(res, 0, col + 1);
+	const char *precision = db_value(res, 0, arena_printf(&req->arena, "%s_precision", stage));
 	int len = strcmp(precision, "year") == 0 ? 4 : strcmp(precision, "month") == 0 ? 7 : 10;
 	Tulay__V1__ApproxDate *d = request_alloc(req, sizeof(*d));
 	if (d != NULL) {
 		tulay__v1__approx_date__init(d);
 		d->date = arena_printf(&req->arena, "%.*s", len, PQgetvalue(res, 0, col));
-		d->circa = PQgetvalue(res, 0, col + 2)[0] == 't';
+		d->circa = db_value(res, 0, arena_printf(&req->arena, "%s_circa", stage))[0] == 't';
 	}
 	if (d == NULL || d->date == NULL)
 		*oom = true;
@@ -170,8 +144,9 @@ static Tulay__V1__ApproxDate *approx_from_cols(struct request *req, const PGresu
 
 /* --- reading a deportation back ------------------------------------------------------ */
 
-static Tulay__V1__Known known_from_col(const PGresult *res, int col)
+static Tulay__V1__Known known_from_col(const PGresult *res, const char *name)
 {
+	int col = db_column(res, name);
 	if (PQgetisnull(res, 0, col))
 		return TULAY__V1__KNOWN__KNOWN_UNKNOWN;
 	return PQgetvalue(res, 0, col)[0] == 't' ? TULAY__V1__KNOWN__KNOWN_YES
@@ -192,43 +167,43 @@ static Tulay__V1__Deportation *deportation_from_row(struct request *req, const P
 	 * forgotten in the out-of-memory check. */
 	struct {
 		char **field;
-		int col;
+		const char *column;
 	} texts[] = {
-	    {&d->reference, COL_REFERENCE},
-	    {&d->organisation, COL_ORGANISATION},
-	    {&d->nationality, COL_NATIONALITY},
-	    {&d->deported_from, COL_DEPORTED_FROM},
-	    {&d->deported_to, COL_DEPORTED_TO},
-	    {&d->arrest_place, COL_ARREST_PLACE},
-	    {&d->detention_place, COL_DETENTION_PLACE},
-	    {&d->office, COL_OFFICE},
-	    {&d->opened_on, COL_OPENED_ON},
-	    {&d->closed_on, COL_CLOSED_ON},
-	    {&d->created_by, COL_CREATED_BY},
+	    {&d->reference, "reference"},
+	    {&d->organisation, "organisation"},
+	    {&d->nationality, "nationality"},
+	    {&d->deported_from, "deported_from"},
+	    {&d->deported_to, "deported_to"},
+	    {&d->arrest_place, "arrest_place"},
+	    {&d->detention_place, "detention_place"},
+	    {&d->office, "office"},
+	    {&d->opened_on, "opened_on"},
+	    {&d->closed_on, "closed_on"},
+	    {&d->created_by, "created_by"},
 	};
 	for (size_t i = 0; i < N_ELEMS(texts); i++) {
-		if ((*texts[i].field = arena_strdup(a, PQgetvalue(res, 0, texts[i].col))) == NULL)
+		if ((*texts[i].field = arena_strdup(a, db_value(res, 0, texts[i].column))) == NULL)
 			oom = true;
 	}
-	d->status = (Tulay__V1__DeportationStatus)VALUE_OF(deportation_status,
-							   PQgetvalue(res, 0, COL_STATUS));
-	d->sector = (Tulay__V1__Sector)VALUE_OF(sector, PQgetvalue(res, 0, COL_SECTOR));
+	d->status =
+	    (Tulay__V1__DeportationStatus)VALUE_OF(deportation_status, db_value(res, 0, "status"));
+	d->sector = (Tulay__V1__Sector)VALUE_OF(sector, db_value(res, 0, "sector"));
 	size_t n_grounds = 0;
 	d->grounds = (Tulay__V1__DeportationGround *)case_code_list_values(
-	    req, PQgetvalue(res, 0, COL_GROUNDS), ENUM_OF(deportation_ground), &n_grounds);
+	    req, db_value(res, 0, "grounds"), ENUM_OF(deportation_ground), &n_grounds);
 	d->n_grounds = n_grounds;
-	d->arrested_on = approx_from_cols(req, res, COL_ARRESTED_ON, &oom);
-	d->detained_on = approx_from_cols(req, res, COL_DETAINED_ON, &oom);
-	d->released_on = approx_from_cols(req, res, COL_RELEASED_ON, &oom);
-	d->deported_on = approx_from_cols(req, res, COL_DEPORTED_ON, &oom);
-	d->detention_type = (Tulay__V1__DetentionType)VALUE_OF(
-	    detention_type, PQgetvalue(res, 0, COL_DETENTION_TYPE));
+	d->arrested_on = approx_from_cols(req, res, "arrested", &oom);
+	d->detained_on = approx_from_cols(req, res, "detained", &oom);
+	d->released_on = approx_from_cols(req, res, "released", &oom);
+	d->deported_on = approx_from_cols(req, res, "deported", &oom);
+	d->detention_type =
+	    (Tulay__V1__DetentionType)VALUE_OF(detention_type, db_value(res, 0, "detention_type"));
 	d->legal_counsel =
-	    (Tulay__V1__LegalCounsel)VALUE_OF(legal_counsel, PQgetvalue(res, 0, COL_LEGAL_COUNSEL));
-	d->consular_notified = known_from_col(res, COL_CONSULAR_NOTIFIED);
-	d->family_separated = known_from_col(res, COL_FAMILY_SEPARATED);
-	d->version = strtoll(PQgetvalue(res, 0, COL_VERSION), NULL, 10);
-	d->created_at = strtoll(PQgetvalue(res, 0, COL_CREATED_AT), NULL, 10);
+	    (Tulay__V1__LegalCounsel)VALUE_OF(legal_counsel, db_value(res, 0, "legal_counsel"));
+	d->consular_notified = known_from_col(res, "consular_notified");
+	d->family_separated = known_from_col(res, "family_separated");
+	d->version = strtoll(db_value(res, 0, "version"), NULL, 10);
+	d->created_at = strtoll(db_value(res, 0, "created_at"), NULL, 10);
 	return oom || d->grounds == NULL ? NULL : d;
 }
 
@@ -248,11 +223,12 @@ static Tulay__V1__Deportation *deportation_build(struct request *req, const PGre
 	}
 	tulay__v1__person__init(p);
 	/* Sealed for the case's own organisation, also when a partner reads it. */
-	int64_t org_id = strtoll(PQgetvalue(res, 0, COL_ORG_ID), NULL, 10);
+	int64_t org_id = strtoll(db_value(res, 0, "org_id"), NULL, 10);
 	char *name, *id_number;
-	if (!case_open_column(req, res, 0, COL_PERSON_NAME, COL_IDEMPOTENCY_KEY, org_id,
+	int key_col = db_column(res, "idempotency_key");
+	if (!case_open_column(req, res, 0, db_column(res, "person_name_enc"), key_col, org_id,
 			      PERSON_TABLE, PERSON_NAME, &name) ||
-	    !case_open_column(req, res, 0, COL_PERSON_ID_NUMBER, COL_IDEMPOTENCY_KEY, org_id,
+	    !case_open_column(req, res, 0, db_column(res, "person_id_number_enc"), key_col, org_id,
 			      PERSON_TABLE, PERSON_ID, &id_number)) {
 		request_fail(req, TULAY__V1__CODE__DATA_LOSS,
 			     "the person's details of this deportation fail their integrity "
@@ -638,9 +614,8 @@ static const char *out_of_order_problem(struct request *req, const char *detail)
 	bool arrest = strncmp(detail, "arrest ", strlen("arrest ")) == 0;
 	bool oom = false;
 	const Tulay__V1__ApproxDate *earlier =
-	    PQntuples(res) == 1
-		? approx_from_cols(req, res, arrest ? COL_ARRESTED_ON : COL_DETAINED_ON, &oom)
-		: NULL;
+	    PQntuples(res) == 1 ? approx_from_cols(req, res, arrest ? "arrested" : "detained", &oom)
+				: NULL;
 	if (earlier == NULL)
 		return arena_printf(&req->arena,
 				    "is before the %s: a stage cannot come before an earlier one",

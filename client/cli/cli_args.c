@@ -20,50 +20,28 @@
 
 static void common_options(struct cli *cli, struct args_option out[COMMON_OPTIONS + 1])
 {
-	out[0] = (struct args_option){
-	    .name = "--format",
-	    .type = ARGS_CHOICE,
-	    .target = &cli->format,
-	    .metavar = "FORMAT",
-	    .help = "output: table for people (default), json or csv for scripts",
-	    .choices = &vocab_formats,
-	};
-	out[1] = (struct args_option){
-	    .name = "--server",
-	    .type = ARGS_TEXT,
-	    .target = &cli->server,
-	    .metavar = "HOST:PORT",
-	    .help = "the tulayd server (default: TULAY_SERVER, else your session's)",
-	};
-	out[2] = (struct args_option){
-	    .name = "--timeout",
-	    .type = ARGS_COUNT,
-	    .target = &cli->timeout_s,
-	    .metavar = "SECONDS",
-	    .help = "give up waiting for the server after this long (default 10)",
-	    .min = 1,
-	    .max = CLI_TIMEOUT_MAX_S,
-	};
-	out[3] = (struct args_option){
-	    .name = "--ca-file",
-	    .type = ARGS_TEXT,
-	    .target = &cli->ca_file,
-	    .metavar = "FILE",
-	    .help = "talk TLS, trusting the server certificate signed by this CA (PEM); "
-		    "required for a server not on this computer (default: TULAY_CA_FILE, else "
-		    "your session's)",
-	};
-	out[4] = (struct args_option){
-	    .name = "--retries",
-	    .type = ARGS_COUNT,
-	    .target = &cli->retries,
-	    .metavar = "N",
-	    .help = "send a request the server refused as busy or unavailable again up to N "
-		    "times, waiting a little longer each time; writes keep their idempotency key "
-		    "(0-20, default: TULAY_RETRIES, else 4)",
-	    .min = 0,
-	    .max = CLI_RETRIES_MAX,
-	};
+	out[0] = (struct args_option)ARGS_OPT(
+	    "--format", ARGS_CHOICE, &cli->format, "FORMAT",
+	    "output: table for people (default), json or csv for scripts",
+	    .choices = &vocab_formats);
+	out[1] = (struct args_option)ARGS_OPT(
+	    "--server", ARGS_TEXT, &cli->server, "HOST:PORT",
+	    "the tulayd server (default: TULAY_SERVER, else your session's)");
+	out[2] = (struct args_option)ARGS_OPT(
+	    "--timeout", ARGS_COUNT, &cli->timeout_s, "SECONDS",
+	    "give up waiting for the server after this long (default 10)", .min = 1,
+	    .max = CLI_TIMEOUT_MAX_S);
+	out[3] = (struct args_option)ARGS_OPT(
+	    "--ca-file", ARGS_TEXT, &cli->ca_file, "FILE",
+	    "talk TLS, trusting the server certificate signed by this CA (PEM); "
+	    "required for a server not on this computer (default: TULAY_CA_FILE, else "
+	    "your session's)");
+	out[4] = (struct args_option)ARGS_OPT(
+	    "--retries", ARGS_COUNT, &cli->retries, "N",
+	    "send a request the server refused as busy or unavailable again up to N "
+	    "times, waiting a little longer each time; writes keep their idempotency key "
+	    "(0-20, default: TULAY_RETRIES, else 4)",
+	    .min = 0, .max = CLI_RETRIES_MAX);
 	out[5] = (struct args_option){0};
 }
 

@@ -98,6 +98,16 @@ struct args_command {
 	void *check_ctx;
 };
 
+/* One entry of an option table: its flag ("--employer", or an operand's name), type,
+ * target, metavar (NULL for a flag) and one line of help, then any other field by name:
+ * ARGS_OPT("--sector", ARGS_CHOICE, &sector, "SECTOR", "the sector of the work",
+ *          .required = true, .choices = &vocab_sectors). In the manner of git's OPT_*(). */
+#define ARGS_OPT(flag, kind, where, meta, ...)                                                     \
+	{                                                                                          \
+		.name = (flag), .type = (kind), .target = (where), .metavar = (meta),              \
+		.help = __VA_ARGS__                                                                \
+	}
+
 /* The --idempotency-key option of a command that creates a record. */
 #define ARGS_IDEMPOTENCY_KEY(key)                                                                  \
 	{                                                                                          \

@@ -70,30 +70,15 @@ int claim_amounts(struct cli *cli, int argc, char **argv)
 	uint32_t expected = 0;
 	struct args_key key = {0};
 	const struct args_option options[] = {
-	    {
-		.name = "--awarded",
-		.type = ARGS_TEXT,
-		.target = &d.awarded.text,
-		.metavar = "AMOUNT",
-		.help = "what the forum awarded the worker(s) in all, 0 or more",
-	    },
-	    {
-		.name = "--recovered",
-		.type = ARGS_TEXT,
-		.target = &d.recovered.text,
-		.metavar = "AMOUNT",
-		.help = "what has been recovered in all, while nothing is recorded yet; after "
-			"that, record each payment with tulay claim pay",
-	    },
-	    {
-		.name = "--currency",
-		.type = ARGS_CURRENCY,
-		.target = &d.currency,
-		.metavar = "CODE",
-		.help = "currency of the amounts, ISO 4217 (e.g. MYR): the claim's, unless "
-			"--rate-date converts them",
-		.required = true,
-	    },
+	    ARGS_OPT("--awarded", ARGS_TEXT, &d.awarded.text, "AMOUNT",
+		     "what the forum awarded the worker(s) in all, 0 or more"),
+	    ARGS_OPT("--recovered", ARGS_TEXT, &d.recovered.text, "AMOUNT",
+		     "what has been recovered in all, while nothing is recorded yet; after "
+		     "that, record each payment with tulay claim pay"),
+	    ARGS_OPT("--currency", ARGS_CURRENCY, &d.currency, "CODE",
+		     "currency of the amounts, ISO 4217 (e.g. MYR): the claim's, unless "
+		     "--rate-date converts them",
+		     .required = true),
 	    CLAIM_RATE_DATE_OPTION(&rate_date),
 	    CLAIM_EXPECTED_VERSION_OPTION(&expected),
 	    CASE_ORG_OPTION(&org),
@@ -162,31 +147,15 @@ int claim_pay(struct cli *cli, int argc, char **argv)
 	struct amounts_draft d = {0};
 	struct args_key key = {0};
 	const struct args_option options[] = {
-	    {
-		.name = "--amount",
-		.type = ARGS_TEXT,
-		.target = &d.recovered.text,
-		.metavar = "AMOUNT",
-		.help = "what was paid this time, more than 0 (not the total so far)",
-		.required = true,
-	    },
-	    {
-		.name = "--currency",
-		.type = ARGS_CURRENCY,
-		.target = &d.currency,
-		.metavar = "CODE",
-		.help = "currency of the payment, ISO 4217: the claim's, unless --rate-date "
-			"converts it",
-		.required = true,
-	    },
-	    {
-		.name = "--paid-on",
-		.type = ARGS_DATE,
-		.target = &paid_on,
-		.metavar = "YYYY-MM-DD",
-		.help = "the day it was paid, not in the future",
-		.required = true,
-	    },
+	    ARGS_OPT("--amount", ARGS_TEXT, &d.recovered.text, "AMOUNT",
+		     "what was paid this time, more than 0 (not the total so far)",
+		     .required = true),
+	    ARGS_OPT("--currency", ARGS_CURRENCY, &d.currency, "CODE",
+		     "currency of the payment, ISO 4217: the claim's, unless --rate-date "
+		     "converts it",
+		     .required = true),
+	    ARGS_OPT("--paid-on", ARGS_DATE, &paid_on, "YYYY-MM-DD",
+		     "the day it was paid, not in the future", .required = true),
 	    CLAIM_RATE_DATE_OPTION(&rate_date),
 	    CASE_ORG_OPTION(&org),
 	    ARGS_IDEMPOTENCY_KEY(&key),
@@ -252,14 +221,8 @@ int claim_note(struct cli *cli, int argc, char **argv)
 	const char *reference = NULL, *on = NULL, *text = NULL, *org = NULL;
 	struct args_key key = {0};
 	const struct args_option options[] = {
-	    {
-		.name = "--text",
-		.type = ARGS_TEXT,
-		.target = &text,
-		.metavar = "TEXT",
-		.help = "the note, 1-4000 characters (encrypted by the server)",
-		.required = true,
-	    },
+	    ARGS_OPT("--text", ARGS_TEXT, &text, "TEXT",
+		     "the note, 1-4000 characters (encrypted by the server)", .required = true),
 	    CLAIM_ON_OPTION(&on, "the day it happened"),
 	    CASE_ORG_OPTION(&org),
 	    ARGS_IDEMPOTENCY_KEY(&key),

@@ -78,29 +78,12 @@ static int member_propose(struct cli *cli, int argc, char **argv, const char *na
 	const struct args_option options[] = {
 	    MEMBERSHIP_SIDE_OPTION("--network", &d.network, NETWORK_HELP),
 	    MEMBERSHIP_SIDE_OPTION("--member", &d.member, MEMBER_HELP),
-	    {
-		.name = "--role",
-		.type = ARGS_CHOICE,
-		.target = &role,
-		.metavar = "ROLE",
-		.help = "how the member belongs to the network",
-		.required = true,
-		.choices = &vocab_membership_roles,
-	    },
-	    {
-		.name = "--since",
-		.type = ARGS_DATE,
-		.target = &since,
-		.metavar = "YYYY-MM-DD",
-		.help = "the first day of the membership",
-		.required = true,
-	    },
-	    {
-		.name = "--shares-aggregates",
-		.type = ARGS_FLAG,
-		.target = &shares_aggregates,
-		.help = "count the member's aggregates in the network's reports (default: not)",
-	    },
+	    ARGS_OPT("--role", ARGS_CHOICE, &role, "ROLE", "how the member belongs to the network",
+		     .required = true, .choices = &vocab_membership_roles),
+	    ARGS_OPT("--since", ARGS_DATE, &since, "YYYY-MM-DD", "the first day of the membership",
+		     .required = true),
+	    ARGS_OPT("--shares-aggregates", ARGS_FLAG, &shares_aggregates, NULL,
+		     "count the member's aggregates in the network's reports (default: not)"),
 	    ARGS_IDEMPOTENCY_KEY(&key),
 	    {0},
 	};
@@ -220,15 +203,9 @@ static int member_decide(struct cli *cli, int argc, char **argv, const struct me
 	const struct args_option options[] = {
 	    MEMBERSHIP_SIDE_OPTION("--network", &network, NETWORK_HELP),
 	    MEMBERSHIP_SIDE_OPTION("--member", &member, MEMBER_HELP),
-	    {
-		.name = "--proposal",
-		.type = ARGS_COUNT,
-		.target = &proposal,
-		.metavar = "ID",
-		.help = "refuse unless the open proposal is still ID (tulay org member proposals)",
-		.min = 1,
-		.max = UINT32_MAX,
-	    },
+	    ARGS_OPT("--proposal", ARGS_COUNT, &proposal, "ID",
+		     "refuse unless the open proposal is still ID (tulay org member proposals)",
+		     .min = 1, .max = UINT32_MAX),
 	    {0},
 	};
 	const struct args_command cmd = {
@@ -395,23 +372,12 @@ int org_member_end(struct cli *cli, int argc, char **argv)
 	const struct args_option options[] = {
 	    MEMBERSHIP_SIDE_OPTION("--network", &network, NETWORK_HELP),
 	    MEMBERSHIP_SIDE_OPTION("--member", &member, MEMBER_HELP),
-	    {
-		.name = "--until",
-		.type = ARGS_DATE,
-		.target = &until,
-		.metavar = "YYYY-MM-DD",
-		.help = "the last day of the membership, not before its first (default: today, "
-			"so it stops counting at once)",
-	    },
-	    {
-		.name = "--expected-version",
-		.type = ARGS_COUNT,
-		.target = &expected,
-		.metavar = "N",
-		.help = "refuse if it changed since you saw version N (tulay org show)",
-		.min = 1,
-		.max = UINT32_MAX,
-	    },
+	    ARGS_OPT("--until", ARGS_DATE, &until, "YYYY-MM-DD",
+		     "the last day of the membership, not before its first (default: today, "
+		     "so it stops counting at once)"),
+	    ARGS_OPT("--expected-version", ARGS_COUNT, &expected, "N",
+		     "refuse if it changed since you saw version N (tulay org show)", .min = 1,
+		     .max = UINT32_MAX),
 	    {0},
 	};
 	const struct args_command cmd = {

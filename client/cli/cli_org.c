@@ -36,39 +36,15 @@ int org_add(struct cli *cli, int argc, char **argv)
 	int kind = 0;
 	struct args_key key = {0};
 	const struct args_option options[] = {
-	    {
-		.name = "--acronym",
-		.type = ARGS_ACRONYM,
-		.target = &acronym,
-		.metavar = "ACRONYM",
-		.help = "short name, unique: 2-20 of A-Z 0-9 - _ (e.g. MFA, TF-AMW)",
-		.required = true,
-	    },
-	    {
-		.name = "--name",
-		.type = ARGS_TEXT,
-		.target = &name,
-		.metavar = "NAME",
-		.help = "full name, 1-200 characters",
-		.required = true,
-	    },
-	    {
-		.name = "--kind",
-		.type = ARGS_CHOICE,
-		.target = &kind,
-		.metavar = "KIND",
-		.help = "what kind of organisation it is",
-		.required = true,
-		.choices = &vocab_org_kinds,
-	    },
-	    {
-		.name = "--country",
-		.type = ARGS_COUNTRY,
-		.target = &country,
-		.metavar = "CC",
-		.help = "country of the head office, ISO 3166-1 alpha-2 (e.g. PH)",
-		.required = true,
-	    },
+	    ARGS_OPT("--acronym", ARGS_ACRONYM, &acronym, "ACRONYM",
+		     "short name, unique: 2-20 of A-Z 0-9 - _ (e.g. MFA, TF-AMW)",
+		     .required = true),
+	    ARGS_OPT("--name", ARGS_TEXT, &name, "NAME", "full name, 1-200 characters",
+		     .required = true),
+	    ARGS_OPT("--kind", ARGS_CHOICE, &kind, "KIND", "what kind of organisation it is",
+		     .required = true, .choices = &vocab_org_kinds),
+	    ARGS_OPT("--country", ARGS_COUNTRY, &country, "CC",
+		     "country of the head office, ISO 3166-1 alpha-2 (e.g. PH)", .required = true),
 	    ARGS_IDEMPOTENCY_KEY(&key),
 	    {0},
 	};
@@ -144,13 +120,8 @@ int org_list(struct cli *cli, int argc, char **argv)
 	uint32_t limit = 0;
 	bool all = false;
 	const struct args_option options[] = {
-	    {
-		.name = "--country",
-		.type = ARGS_COUNTRY,
-		.target = &country,
-		.metavar = "CC",
-		.help = "only organisations with their head office in this country",
-	    },
+	    ARGS_OPT("--country", ARGS_COUNTRY, &country, "CC",
+		     "only organisations with their head office in this country"),
 	    ARGS_PAGE_LIMIT(&limit),
 	    ARGS_ALL_PAGES(&all),
 	    {0},
@@ -455,37 +426,15 @@ int org_office_add(struct cli *cli, int argc, char **argv)
 	const char *name = NULL, *city = NULL, *country = NULL, *org = NULL;
 	struct args_key key = {0};
 	const struct args_option options[] = {
-	    {
-		.name = "--name",
-		.type = ARGS_TEXT,
-		.target = &name,
-		.metavar = "NAME",
-		.help = "the office's name, 1-200 characters, unique within the organisation",
-		.required = true,
-	    },
-	    {
-		.name = "--city",
-		.type = ARGS_TEXT,
-		.target = &city,
-		.metavar = "CITY",
-		.help = "the city it is in, 1-100 characters",
-		.required = true,
-	    },
-	    {
-		.name = "--country",
-		.type = ARGS_COUNTRY,
-		.target = &country,
-		.metavar = "CC",
-		.help = "its country, ISO 3166-1 alpha-2 (e.g. MY)",
-		.required = true,
-	    },
-	    {
-		.name = "--org",
-		.type = ARGS_ACRONYM,
-		.target = &org,
-		.metavar = "ACRONYM",
-		.help = "the organisation whose office it is (default: your own)",
-	    },
+	    ARGS_OPT("--name", ARGS_TEXT, &name, "NAME",
+		     "the office's name, 1-200 characters, unique within the organisation",
+		     .required = true),
+	    ARGS_OPT("--city", ARGS_TEXT, &city, "CITY", "the city it is in, 1-100 characters",
+		     .required = true),
+	    ARGS_OPT("--country", ARGS_COUNTRY, &country, "CC",
+		     "its country, ISO 3166-1 alpha-2 (e.g. MY)", .required = true),
+	    ARGS_OPT("--org", ARGS_ACRONYM, &org, "ACRONYM",
+		     "the organisation whose office it is (default: your own)"),
 	    ARGS_IDEMPOTENCY_KEY(&key),
 	    {0},
 	};

@@ -82,36 +82,18 @@ int rate_set(struct cli *cli, int argc, char **argv)
 	struct rate_draft d = {0};
 	struct args_key key = {0};
 	const struct args_option operands[] = {
-	    {
-		.name = "CURRENCY",
-		.type = ARGS_CURRENCY,
-		.target = &d.currency,
-		.help = "the currency converted from, ISO 4217 (e.g. MYR)",
-	    },
-	    {
-		.name = "REPORTING_CURRENCY",
-		.type = ARGS_CURRENCY,
-		.target = &d.reporting_currency,
-		.help = "the currency converted into, ISO 4217 (e.g. USD)",
-	    },
-	    {
-		.name = "RATE",
-		.type = ARGS_TEXT,
-		.target = &d.rate,
-		.help = "what 1 CURRENCY is worth in REPORTING_CURRENCY: a decimal number more "
-			"than 0, at most 12 digits before and 12 after the point",
-	    },
+	    ARGS_OPT("CURRENCY", ARGS_CURRENCY, &d.currency, NULL,
+		     "the currency converted from, ISO 4217 (e.g. MYR)"),
+	    ARGS_OPT("REPORTING_CURRENCY", ARGS_CURRENCY, &d.reporting_currency, NULL,
+		     "the currency converted into, ISO 4217 (e.g. USD)"),
+	    ARGS_OPT("RATE", ARGS_TEXT, &d.rate, NULL,
+		     "what 1 CURRENCY is worth in REPORTING_CURRENCY: a decimal number more "
+		     "than 0, at most 12 digits before and 12 after the point"),
 	    {0},
 	};
 	const struct args_option options[] = {
-	    {
-		.name = "--from",
-		.type = ARGS_DATE,
-		.target = &d.valid_from,
-		.metavar = "YYYY-MM-DD",
-		.help = "the first day the rate is in force",
-		.required = true,
-	    },
+	    ARGS_OPT("--from", ARGS_DATE, &d.valid_from, "YYYY-MM-DD",
+		     "the first day the rate is in force", .required = true),
 	    ARGS_IDEMPOTENCY_KEY(&key),
 	    {0},
 	};
@@ -184,20 +166,10 @@ int rate_list(struct cli *cli, int argc, char **argv)
 {
 	const char *currency = NULL, *reporting_currency = NULL;
 	const struct args_option options[] = {
-	    {
-		.name = "--currency",
-		.type = ARGS_CURRENCY,
-		.target = &currency,
-		.metavar = "CODE",
-		.help = "only rates from this currency, ISO 4217 (e.g. MYR)",
-	    },
-	    {
-		.name = "--reporting-currency",
-		.type = ARGS_CURRENCY,
-		.target = &reporting_currency,
-		.metavar = "CODE",
-		.help = "only rates into this currency (e.g. USD)",
-	    },
+	    ARGS_OPT("--currency", ARGS_CURRENCY, &currency, "CODE",
+		     "only rates from this currency, ISO 4217 (e.g. MYR)"),
+	    ARGS_OPT("--reporting-currency", ARGS_CURRENCY, &reporting_currency, "CODE",
+		     "only rates into this currency (e.g. USD)"),
 	    {0},
 	};
 	const struct args_command cmd = {

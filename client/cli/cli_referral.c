@@ -95,38 +95,14 @@ int referral_propose(struct cli *cli, int argc, char **argv)
 	struct propose_draft d = {0};
 	struct args_key key = {0};
 	const struct args_option options[] = {
-	    {
-		.name = "--to",
-		.type = ARGS_ACRONYM,
-		.target = &to,
-		.metavar = "ACRONYM",
-		.help = "the partner organisation that is to continue the case",
-		.required = true,
-	    },
-	    {
-		.name = "--consent-on",
-		.type = ARGS_DATE,
-		.target = &consent_on,
-		.metavar = "YYYY-MM-DD",
-		.help = "the day the worker consented to the referral",
-		.required = true,
-	    },
-	    {
-		.name = "--consent",
-		.type = ARGS_CHOICE,
-		.target = &form,
-		.metavar = "FORM",
-		.help = "how the worker consented",
-		.required = true,
-		.choices = &vocab_consent_forms,
-	    },
-	    {
-		.name = "--reason",
-		.type = ARGS_TEXT,
-		.target = &d.reason,
-		.metavar = "TEXT",
-		.help = "why the partner should take it on, 1-1000 characters (encrypted)",
-	    },
+	    ARGS_OPT("--to", ARGS_ACRONYM, &to, "ACRONYM",
+		     "the partner organisation that is to continue the case", .required = true),
+	    ARGS_OPT("--consent-on", ARGS_DATE, &consent_on, "YYYY-MM-DD",
+		     "the day the worker consented to the referral", .required = true),
+	    ARGS_OPT("--consent", ARGS_CHOICE, &form, "FORM", "how the worker consented",
+		     .required = true, .choices = &vocab_consent_forms),
+	    ARGS_OPT("--reason", ARGS_TEXT, &d.reason, "TEXT",
+		     "why the partner should take it on, 1-1000 characters (encrypted)"),
 	    ARGS_IDEMPOTENCY_KEY(&key),
 	    {0},
 	};
@@ -212,25 +188,13 @@ static int referral_decide(struct cli *cli, int argc, char **argv, const struct 
 	uint32_t expected = 0;
 	struct args_key key = {0};
 	const struct args_option options[] = {
-	    {
-		.name = "--reason",
-		.type = ARGS_TEXT,
-		.target = &d.reason,
-		.metavar = "TEXT",
-		.help = dec->reason_required
-			    ? "why, 1-1000 characters (encrypted)"
-			    : "optional: a word for the referring side (encrypted)",
-		.required = dec->reason_required,
-	    },
-	    {
-		.name = "--expected-version",
-		.type = ARGS_COUNT,
-		.target = &expected,
-		.metavar = "N",
-		.help = "refuse if the referral changed since you saw version N",
-		.min = 1,
-		.max = UINT32_MAX,
-	    },
+	    ARGS_OPT("--reason", ARGS_TEXT, &d.reason, "TEXT",
+		     dec->reason_required ? "why, 1-1000 characters (encrypted)"
+					  : "optional: a word for the referring side (encrypted)",
+		     .required = dec->reason_required),
+	    ARGS_OPT("--expected-version", ARGS_COUNT, &expected, "N",
+		     "refuse if the referral changed since you saw version N", .min = 1,
+		     .max = UINT32_MAX),
 	    ARGS_IDEMPOTENCY_KEY(&key),
 	    {0},
 	};
@@ -372,33 +336,14 @@ int referral_list(struct cli *cli, int argc, char **argv)
 	bool all = false;
 	struct list_draft d = {0};
 	const struct args_option options[] = {
-	    {
-		.name = "--incoming",
-		.type = ARGS_FLAG,
-		.target = &d.incoming,
-		.help = "only referrals to your organisation",
-	    },
-	    {
-		.name = "--outgoing",
-		.type = ARGS_FLAG,
-		.target = &d.outgoing,
-		.help = "only referrals from your organisation",
-	    },
-	    {
-		.name = "--status",
-		.type = ARGS_CHOICE,
-		.target = &status,
-		.metavar = "STATUS",
-		.help = "only referrals in this state",
-		.choices = &vocab_referral_statuses,
-	    },
-	    {
-		.name = "--case",
-		.type = ARGS_TEXT,
-		.target = &reference,
-		.metavar = "REFERENCE",
-		.help = "only the referrals of this case",
-	    },
+	    ARGS_OPT("--incoming", ARGS_FLAG, &d.incoming, NULL,
+		     "only referrals to your organisation"),
+	    ARGS_OPT("--outgoing", ARGS_FLAG, &d.outgoing, NULL,
+		     "only referrals from your organisation"),
+	    ARGS_OPT("--status", ARGS_CHOICE, &status, "STATUS", "only referrals in this state",
+		     .choices = &vocab_referral_statuses),
+	    ARGS_OPT("--case", ARGS_TEXT, &reference, "REFERENCE",
+		     "only the referrals of this case"),
 	    ARGS_PAGE_LIMIT(&limit),
 	    ARGS_ALL_PAGES(&all),
 	    {0},

@@ -454,29 +454,17 @@ static int report_run(struct cli *cli, const struct report_kind *k, int argc, ch
 	struct args_option options[REPORT_OTHER_OPTIONS + REPORT_FILTER_OPTIONS_MAX];
 	size_t n = 0;
 	assert(k->n_filters <= REPORT_FILTER_OPTIONS_MAX);
-	options[n++] = (struct args_option){
-	    .name = "--by",
-	    .type = ARGS_CHOICES,
-	    .target = &q.by,
-	    .metavar = "LIST",
-	    .help = "group by these, comma-separated: at most 4 dimensions, and one of month, "
-		    "quarter or year",
-	    .choices = k->by,
-	};
-	options[n++] = (struct args_option){
-	    .name = "--from",
-	    .type = ARGS_TEXT,
-	    .target = &q.from,
-	    .metavar = "YYYY-MM",
-	    .help = "count from this month on (or give its first day, YYYY-MM-01)",
-	};
-	options[n++] = (struct args_option){
-	    .name = "--to",
-	    .type = ARGS_TEXT,
-	    .target = &q.to,
-	    .metavar = "YYYY-MM",
-	    .help = "count up to this month, included (or give its last day)",
-	};
+	options[n++] = (struct args_option)ARGS_OPT(
+	    "--by", ARGS_CHOICES, &q.by, "LIST",
+	    "group by these, comma-separated: at most 4 dimensions, and one of month, "
+	    "quarter or year",
+	    .choices = k->by);
+	options[n++] = (struct args_option)ARGS_OPT(
+	    "--from", ARGS_TEXT, &q.from, "YYYY-MM",
+	    "count from this month on (or give its first day, YYYY-MM-01)");
+	options[n++] =
+	    (struct args_option)ARGS_OPT("--to", ARGS_TEXT, &q.to, "YYYY-MM",
+					 "count up to this month, included (or give its last day)");
 	for (size_t i = 0; i < k->n_filters; i++) {
 		const struct report_filter *f = &k->filters[i];
 		options[n++] = (struct args_option){
@@ -489,46 +477,25 @@ static int report_run(struct cli *cli, const struct report_kind *k, int argc, ch
 		    .choices = f->words,
 		};
 	}
-	options[n++] = (struct args_option){
-	    .name = "--not-recorded",
-	    .type = ARGS_REPEATED,
-	    .each = ARGS_CHOICE,
-	    .target = &q.not_recorded,
-	    .metavar = "DIMENSION",
-	    .help = "only cases that lack this: repeat for several",
-	    .choices = k->optional,
-	};
+	options[n++] = (struct args_option)ARGS_OPT("--not-recorded", ARGS_REPEATED,
+						    &q.not_recorded, "DIMENSION",
+						    "only cases that lack this: repeat for several",
+						    .each = ARGS_CHOICE, .choices = k->optional);
 	if (k->money)
-		options[n++] = (struct args_option){
-		    .name = "--corridor",
-		    .type = ARGS_TEXT,
-		    .target = &q.corridor,
-		    .metavar = "CC-CC",
-		    .help = "only claims of this corridor, origin-destination (e.g. KH-TH)",
-		};
-	options[n++] = (struct args_option){
-	    .name = "--network",
-	    .type = ARGS_ACRONYM,
-	    .target = &q.network,
-	    .metavar = "ACRONYM",
-	    .help = "report on this network: its member organisations that share their "
-		    "numbers (default: your own organisation)",
-	};
+		options[n++] = (struct args_option)ARGS_OPT(
+		    "--corridor", ARGS_TEXT, &q.corridor, "CC-CC",
+		    "only claims of this corridor, origin-destination (e.g. KH-TH)");
+	options[n++] = (struct args_option)ARGS_OPT(
+	    "--network", ARGS_ACRONYM, &q.network, "ACRONYM",
+	    "report on this network: its member organisations that share their "
+	    "numbers (default: your own organisation)");
 	if (k->money)
-		options[n++] = (struct args_option){
-		    .name = "--currency",
-		    .type = ARGS_CURRENCY,
-		    .target = &q.currency,
-		    .metavar = "CODE",
-		    .help = "convert every amount into this currency, ISO 4217 (e.g. USD), at "
-			    "the rates of tulay rate list",
-		};
-	options[n++] = (struct args_option){
-	    .name = "--chart",
-	    .type = ARGS_FLAG,
-	    .target = &q.chart,
-	    .help = "draw a bar chart instead of the table",
-	};
+		options[n++] = (struct args_option)ARGS_OPT(
+		    "--currency", ARGS_CURRENCY, &q.currency, "CODE",
+		    "convert every amount into this currency, ISO 4217 (e.g. USD), at "
+		    "the rates of tulay rate list");
+	options[n++] = (struct args_option)ARGS_OPT("--chart", ARGS_FLAG, &q.chart, NULL,
+						    "draw a bar chart instead of the table");
 	options[n++] = (struct args_option){0};
 	assert(n <= sizeof(options) / sizeof(options[0]));
 	const struct args_command cmd = {

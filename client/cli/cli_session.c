@@ -173,19 +173,10 @@ int session_login(struct cli *cli, int argc, char **argv)
 	const char *username = NULL;
 	bool password_stdin = false;
 	const struct args_option options[] = {
-	    {
-		.name = "--username",
-		.type = ARGS_TEXT,
-		.target = &username,
-		.metavar = "NAME",
-		.help = "your user name (default: TULAY_USERNAME, else asked)",
-	    },
-	    {
-		.name = "--password-stdin",
-		.type = ARGS_FLAG,
-		.target = &password_stdin,
-		.help = "read the password from the first line of standard input",
-	    },
+	    ARGS_OPT("--username", ARGS_TEXT, &username, "NAME",
+		     "your user name (default: TULAY_USERNAME, else asked)"),
+	    ARGS_OPT("--password-stdin", ARGS_FLAG, &password_stdin, NULL,
+		     "read the password from the first line of standard input"),
 	    {0},
 	};
 	const struct args_command cmd = {

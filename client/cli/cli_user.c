@@ -57,36 +57,14 @@ int user_add(struct cli *cli, int argc, char **argv)
 	bool password_stdin = false;
 	struct args_key key = {0};
 	const struct args_option options[] = {
-	    {
-		.name = "--username",
-		.type = ARGS_TEXT,
-		.target = &username,
-		.metavar = "NAME",
-		.help = "the login name: 2-64 of a-z 0-9 . _ -",
-		.required = true,
-	    },
-	    {
-		.name = "--role",
-		.type = ARGS_CHOICE,
-		.target = &role,
-		.metavar = "ROLE",
-		.help = "what the user may do",
-		.required = true,
-		.choices = &vocab_roles,
-	    },
-	    {
-		.name = "--org",
-		.type = ARGS_ACRONYM,
-		.target = &org,
-		.metavar = "ACRONYM",
-		.help = "the user's organisation (admins only; default: yours)",
-	    },
-	    {
-		.name = "--password-stdin",
-		.type = ARGS_FLAG,
-		.target = &password_stdin,
-		.help = "read the new user's password from standard input (else asked twice)",
-	    },
+	    ARGS_OPT("--username", ARGS_TEXT, &username, "NAME",
+		     "the login name: 2-64 of a-z 0-9 . _ -", .required = true),
+	    ARGS_OPT("--role", ARGS_CHOICE, &role, "ROLE", "what the user may do", .required = true,
+		     .choices = &vocab_roles),
+	    ARGS_OPT("--org", ARGS_ACRONYM, &org, "ACRONYM",
+		     "the user's organisation (admins only; default: yours)"),
+	    ARGS_OPT("--password-stdin", ARGS_FLAG, &password_stdin, NULL,
+		     "read the new user's password from standard input (else asked twice)"),
 	    ARGS_IDEMPOTENCY_KEY(&key),
 	    {0},
 	};
@@ -166,13 +144,8 @@ int user_list(struct cli *cli, int argc, char **argv)
 {
 	const char *org = NULL;
 	const struct args_option options[] = {
-	    {
-		.name = "--org",
-		.type = ARGS_ACRONYM,
-		.target = &org,
-		.metavar = "ACRONYM",
-		.help = "another organisation's users (admins only; default: yours)",
-	    },
+	    ARGS_OPT("--org", ARGS_ACRONYM, &org, "ACRONYM",
+		     "another organisation's users (admins only; default: yours)"),
 	    {0},
 	};
 	const struct args_command cmd = {
@@ -224,15 +197,9 @@ int user_disable(struct cli *cli, int argc, char **argv)
 	const char *username = NULL;
 	uint32_t expected = 0;
 	const struct args_option options[] = {
-	    {
-		.name = "--expected-version",
-		.type = ARGS_COUNT,
-		.target = &expected,
-		.metavar = "N",
-		.help = "refuse if the user changed since you saw version N (tulay user list)",
-		.min = 1,
-		.max = UINT32_MAX,
-	    },
+	    ARGS_OPT("--expected-version", ARGS_COUNT, &expected, "N",
+		     "refuse if the user changed since you saw version N (tulay user list)",
+		     .min = 1, .max = UINT32_MAX),
 	    {0},
 	};
 	const struct args_command cmd = {
@@ -279,12 +246,8 @@ int user_passwd(struct cli *cli, int argc, char **argv)
 {
 	bool password_stdin = false;
 	const struct args_option options[] = {
-	    {
-		.name = "--password-stdin",
-		.type = ARGS_FLAG,
-		.target = &password_stdin,
-		.help = "read the current password, then the new one, from standard input",
-	    },
+	    ARGS_OPT("--password-stdin", ARGS_FLAG, &password_stdin, NULL,
+		     "read the current password, then the new one, from standard input"),
 	    {0},
 	};
 	const struct args_command cmd = {

@@ -99,7 +99,9 @@ void args_key_hex(const uint8_t key[TULAY_IDEMPOTENCY_KEY_BYTES],
 	hex[2 * TULAY_IDEMPOTENCY_KEY_BYTES] = '\0';
 }
 
-int args_key_finish(const struct cli *cli, struct args_key *key)
+/* Makes up a random key unless one was given. Returns CLI_EXIT_OK, or CLI_EXIT_LOCAL
+ * after saying so when the system has no randomness to give. */
+static int args_key_finish(const struct cli *cli, struct args_key *key)
 {
 	if (key->given)
 		return CLI_EXIT_OK;
@@ -443,6 +445,15 @@ bool args_parse(struct cli *cli, const struct args_command *cmd, int argc, char 
 	if (cmd->check != NULL)
 		cmd->check(cli, cmd->check_ctx);
 	*exit_code = cli_usage_result(cli);
+	return *exit_code == CLI_EXIT_OK;
+}
+
+bool args_parse_write(struct cli *cli, const struct args_command *cmd, int argc, char **argv,
+		      struct args_key *key, int *exit_code)
+{
+	if (!args_parse(cli, cmd, argc, argv, exit_code))
+		return false;
+	*exit_code = args_key_finish(cli, key);
 	return *exit_code == CLI_EXIT_OK;
 }
 

@@ -55,7 +55,7 @@ struct args_list {
 	bool overflow; /* given more than ARGS_LIST_MAX times (reported once) */
 };
 
-/* An idempotency key given with --idempotency-key, or made up (args_key_finish). */
+/* An idempotency key given with --idempotency-key, or made up (args_parse_write). */
 struct args_key {
 	bool given;
 	uint8_t bytes[TULAY_IDEMPOTENCY_KEY_BYTES];
@@ -135,17 +135,18 @@ struct args_command {
 bool args_parse(struct cli *cli, const struct args_command *cmd, int argc, char **argv,
 		int *exit_code) __attribute__((warn_unused_result));
 
+/* args_parse for a command that writes: then makes up *key unless --idempotency-key gave
+ * it. False with *exit_code set when the command should stop (also CLI_EXIT_LOCAL after
+ * saying so, when the system has no randomness to give). */
+bool args_parse_write(struct cli *cli, const struct args_command *cmd, int argc, char **argv,
+		      struct args_key *key, int *exit_code) __attribute__((warn_unused_result));
+
 /* Reports a problem (cli_problem) naming `flag` when `text` (NULL: not given) has more
  * than `max` characters, with its length and the limit: for commands' checks. */
 void args_check_length(struct cli *cli, const char *flag, const char *text, size_t max);
 
 /* Parses a whole number from min to max. Returns false for anything else. */
 bool args_count(const char *text, uint32_t min, uint32_t max, uint32_t *out)
-    __attribute__((warn_unused_result));
-
-/* Makes up a random key unless one was given. Returns CLI_EXIT_OK, or CLI_EXIT_LOCAL
- * after saying so when the system has no randomness to give. */
-int args_key_finish(const struct cli *cli, struct args_key *key)
     __attribute__((warn_unused_result));
 
 /* Writes the key as 32 lower-case hexadecimal digits and a NUL into hex. */

@@ -272,10 +272,7 @@ int claim_add(struct cli *cli, int argc, char **argv)
 	    .check_ctx = &d,
 	};
 	int rc;
-	if (!args_parse(cli, &cmd, argc, argv, &rc))
-		return rc;
-	rc = args_key_finish(cli, &d.key);
-	if (rc != CLI_EXIT_OK)
+	if (!args_parse_write(cli, &cmd, argc, argv, &d.key, &rc))
 		return rc;
 
 	Tulay__V1__CreateClaim create = TULAY__V1__CREATE_CLAIM__INIT;
@@ -616,10 +613,7 @@ int claim_status(struct cli *cli, int argc, char **argv)
 	    .check_ctx = &d,
 	};
 	int rc;
-	if (!args_parse(cli, &cmd, argc, argv, &rc))
-		return rc;
-	rc = args_key_finish(cli, &key);
-	if (rc != CLI_EXIT_OK)
+	if (!args_parse_write(cli, &cmd, argc, argv, &key, &rc))
 		return rc;
 
 	char uncertain[80];

@@ -110,10 +110,7 @@ int claim_amounts(struct cli *cli, int argc, char **argv)
 	    .check_ctx = &d,
 	};
 	int rc;
-	if (!args_parse(cli, &cmd, argc, argv, &rc))
-		return rc;
-	rc = args_key_finish(cli, &key);
-	if (rc != CLI_EXIT_OK)
+	if (!args_parse_write(cli, &cmd, argc, argv, &key, &rc))
 		return rc;
 
 	Tulay__V1__UpdateClaimAmounts update = TULAY__V1__UPDATE_CLAIM_AMOUNTS__INIT;
@@ -181,10 +178,7 @@ int claim_pay(struct cli *cli, int argc, char **argv)
 	    .check_ctx = &d,
 	};
 	int rc;
-	if (!args_parse(cli, &cmd, argc, argv, &rc))
-		return rc;
-	rc = args_key_finish(cli, &key);
-	if (rc != CLI_EXIT_OK)
+	if (!args_parse_write(cli, &cmd, argc, argv, &key, &rc))
 		return rc;
 
 	Tulay__V1__RecordPayment pay = TULAY__V1__RECORD_PAYMENT__INIT;
@@ -245,10 +239,7 @@ int claim_note(struct cli *cli, int argc, char **argv)
 	    .check_ctx = &text,
 	};
 	int rc;
-	if (!args_parse(cli, &cmd, argc, argv, &rc))
-		return rc;
-	rc = args_key_finish(cli, &key);
-	if (rc != CLI_EXIT_OK)
+	if (!args_parse_write(cli, &cmd, argc, argv, &key, &rc))
 		return rc;
 
 	Tulay__V1__AddCaseNote add = TULAY__V1__ADD_CASE_NOTE__INIT;

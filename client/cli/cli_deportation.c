@@ -238,10 +238,7 @@ int deportation_add(struct cli *cli, int argc, char **argv)
 		       "      --deported-to MM --deported-on 2024 --counsel none",
 	};
 	int rc;
-	if (!args_parse(cli, &cmd, argc, argv, &rc))
-		return rc;
-	rc = args_key_finish(cli, &d.key);
-	if (rc != CLI_EXIT_OK)
+	if (!args_parse_write(cli, &cmd, argc, argv, &d.key, &rc))
 		return rc;
 
 	Tulay__V1__ApproxDate arrested, detained, released, deported;
@@ -409,10 +406,7 @@ int deportation_stage(struct cli *cli, int argc, char **argv)
 	    .check_ctx = &d,
 	};
 	int rc;
-	if (!args_parse(cli, &cmd, argc, argv, &rc))
-		return rc;
-	rc = args_key_finish(cli, &d.key);
-	if (rc != CLI_EXIT_OK)
+	if (!args_parse_write(cli, &cmd, argc, argv, &d.key, &rc))
 		return rc;
 
 	Tulay__V1__ApproxDate on;
@@ -513,10 +507,7 @@ int deportation_intervention(struct cli *cli, int argc, char **argv)
 	    .check_ctx = &text,
 	};
 	int rc;
-	if (!args_parse(cli, &cmd, argc, argv, &rc))
-		return rc;
-	rc = args_key_finish(cli, &key);
-	if (rc != CLI_EXIT_OK)
+	if (!args_parse_write(cli, &cmd, argc, argv, &key, &rc))
 		return rc;
 
 	Tulay__V1__AddIntervention add = TULAY__V1__ADD_INTERVENTION__INIT;

@@ -112,10 +112,7 @@ static int member_propose(struct cli *cli, int argc, char **argv, const char *na
 	    .check_ctx = &d,
 	};
 	int rc;
-	if (!args_parse(cli, &cmd, argc, argv, &rc))
-		return rc;
-	rc = args_key_finish(cli, &key);
-	if (rc != CLI_EXIT_OK)
+	if (!args_parse_write(cli, &cmd, argc, argv, &key, &rc))
 		return rc;
 
 	Tulay__V1__AddMembership add = TULAY__V1__ADD_MEMBERSHIP__INIT;

@@ -57,10 +57,7 @@ int org_add(struct cli *cli, int argc, char **argv)
 		       "      --kind network --country PH",
 	};
 	int rc;
-	if (!args_parse(cli, &cmd, argc, argv, &rc))
-		return rc;
-	rc = args_key_finish(cli, &key);
-	if (rc != CLI_EXIT_OK)
+	if (!args_parse_write(cli, &cmd, argc, argv, &key, &rc))
 		return rc;
 
 	Tulay__V1__CreateOrganisation create = TULAY__V1__CREATE_ORGANISATION__INIT;
@@ -449,10 +446,7 @@ int org_office_add(struct cli *cli, int argc, char **argv)
 		       "      --city \"Johor Bahru\" --country MY --org MYNGO",
 	};
 	int rc;
-	if (!args_parse(cli, &cmd, argc, argv, &rc))
-		return rc;
-	rc = args_key_finish(cli, &key);
-	if (rc != CLI_EXIT_OK)
+	if (!args_parse_write(cli, &cmd, argc, argv, &key, &rc))
 		return rc;
 
 	Tulay__V1__AddOffice add = TULAY__V1__ADD_OFFICE__INIT;

@@ -324,9 +324,7 @@ int recommendation_add(struct cli *cli, int argc, char **argv)
 	    .check_ctx = &d,
 	};
 	int rc;
-	if (!args_parse(cli, &cmd, argc, argv, &rc))
-		goto out;
-	if ((rc = args_key_finish(cli, &d.key)) != CLI_EXIT_OK)
+	if (!args_parse_write(cli, &cmd, argc, argv, &d.key, &rc))
 		goto out;
 
 	Tulay__V1__CreateRecommendation create = TULAY__V1__CREATE_RECOMMENDATION__INIT;
@@ -483,9 +481,7 @@ int recommendation_status(struct cli *cli, int argc, char **argv)
 	    .check_ctx = &d,
 	};
 	int rc;
-	if (!args_parse(cli, &cmd, argc, argv, &rc))
-		return rc;
-	if ((rc = args_key_finish(cli, &key)) != CLI_EXIT_OK)
+	if (!args_parse_write(cli, &cmd, argc, argv, &key, &rc))
 		return rc;
 
 	Tulay__V1__ChangeRecommendationStatus change =
@@ -570,9 +566,7 @@ int recommendation_evidence(struct cli *cli, int argc, char **argv)
 		       "      --case-org MYNGO",
 	};
 	int rc;
-	if (!args_parse(cli, &cmd, argc, argv, &rc))
-		return rc;
-	if ((rc = args_key_finish(cli, &key)) != CLI_EXIT_OK)
+	if (!args_parse_write(cli, &cmd, argc, argv, &key, &rc))
 		return rc;
 
 	Tulay__V1__CaseRef evidence = TULAY__V1__CASE_REF__INIT;

@@ -127,10 +127,7 @@ int referral_propose(struct cli *cli, int argc, char **argv)
 	    .check_ctx = &d,
 	};
 	int rc;
-	if (!args_parse(cli, &cmd, argc, argv, &rc))
-		return rc;
-	rc = args_key_finish(cli, &key);
-	if (rc != CLI_EXIT_OK)
+	if (!args_parse_write(cli, &cmd, argc, argv, &key, &rc))
 		return rc;
 	Tulay__V1__Consent consent = TULAY__V1__CONSENT__INIT;
 	consent.given_on = (char *)consent_on;
@@ -210,10 +207,7 @@ static int referral_decide(struct cli *cli, int argc, char **argv, const struct 
 	    .check_ctx = &d,
 	};
 	int rc;
-	if (!args_parse(cli, &cmd, argc, argv, &rc))
-		return rc;
-	rc = args_key_finish(cli, &key);
-	if (rc != CLI_EXIT_OK)
+	if (!args_parse_write(cli, &cmd, argc, argv, &key, &rc))
 		return rc;
 	Tulay__V1__DecideReferral decide = TULAY__V1__DECIDE_REFERRAL__INIT;
 	decide.idempotency_key.data = key.bytes;

@@ -81,10 +81,7 @@ int user_add(struct cli *cli, int argc, char **argv)
 	    .example = "  tulay user add --username maria.santos --role field-officer",
 	};
 	int rc;
-	if (!args_parse(cli, &cmd, argc, argv, &rc))
-		return rc;
-	rc = args_key_finish(cli, &key);
-	if (rc != CLI_EXIT_OK)
+	if (!args_parse_write(cli, &cmd, argc, argv, &key, &rc))
 		return rc;
 	char *password = NULL;
 	rc = read_new_password(cli, "Password for the new user: ", password_stdin, &password);

@@ -336,6 +336,13 @@ static int claim_get(struct rpc *rpc, const char *reference, const char *org,
 	return rpc_call(rpc, &req, TULAY__V1__RESPONSE__BODY_CLAIM, out);
 }
 
+/* Prints the claim of resp and its timeline. */
+static int claim_print(const struct cli *cli, const Tulay__V1__Response *resp)
+{
+	return timeline_show(cli, claim_record(resp->claim), resp->claim->timeline,
+			     resp->claim->n_timeline);
+}
+
 int claim_show(struct cli *cli, int argc, char **argv)
 {
 	const char *reference = NULL, *org = NULL;
@@ -360,18 +367,7 @@ int claim_show(struct cli *cli, int argc, char **argv)
 	int rc;
 	if (!args_parse(cli, &cmd, argc, argv, &rc))
 		return rc;
-
-	struct rpc rpc;
-	Tulay__V1__Response *resp = NULL;
-	rc = rpc_begin(cli, &rpc);
-	if (rc == CLI_EXIT_OK)
-		rc = claim_get(&rpc, reference, org != NULL ? org : "", &resp);
-	if (rc == CLI_EXIT_OK)
-		rc = timeline_show(cli, claim_record(resp->claim), resp->claim->timeline,
-				   resp->claim->n_timeline);
-	tulay_response_free(resp);
-	rpc_end(&rpc);
-	return rc;
+	return rpc_show(cli, claim_get, reference, org, claim_print);
 }
 
 static const char *claim_page(struct output_list *list, const Tulay__V1__Response *resp)

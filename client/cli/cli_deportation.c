@@ -288,6 +288,13 @@ int deportation_add(struct cli *cli, int argc, char **argv)
 
 /* --- deportation show ------------------------------------------------------------------ */
 
+/* Prints the deportation of resp and its timeline. */
+static int deportation_print(const struct cli *cli, const Tulay__V1__Response *resp)
+{
+	return timeline_show(cli, deportation_record(resp->deportation),
+			     resp->deportation->timeline, resp->deportation->n_timeline);
+}
+
 int deportation_show(struct cli *cli, int argc, char **argv)
 {
 	const char *reference = NULL, *org = NULL;
@@ -314,18 +321,7 @@ int deportation_show(struct cli *cli, int argc, char **argv)
 	int rc;
 	if (!args_parse(cli, &cmd, argc, argv, &rc))
 		return rc;
-
-	struct rpc rpc;
-	Tulay__V1__Response *resp = NULL;
-	rc = rpc_begin(cli, &rpc);
-	if (rc == CLI_EXIT_OK)
-		rc = deportation_get(&rpc, reference, or_empty(org), &resp);
-	if (rc == CLI_EXIT_OK)
-		rc = timeline_show(cli, deportation_record(resp->deportation),
-				   resp->deportation->timeline, resp->deportation->n_timeline);
-	tulay_response_free(resp);
-	rpc_end(&rpc);
-	return rc;
+	return rpc_show(cli, deportation_get, reference, org, deportation_print);
 }
 
 /* --- deportation stage ----------------------------------------------------------------- */

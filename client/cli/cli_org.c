@@ -342,8 +342,16 @@ int org_detail(struct rpc *rpc, const char *acronym, Tulay__V1__Response **out)
 	return rc;
 }
 
-static int org_show_detail(const struct cli *cli, const Tulay__V1__OrganisationDetail *d)
+/* org_detail as an rpc_getter: an organisation is named by its acronym alone. */
+static int org_get(struct rpc *rpc, const char *acronym, const char *org, Tulay__V1__Response **out)
 {
+	(void)org;
+	return org_detail(rpc, acronym, out);
+}
+
+static int org_show_detail(const struct cli *cli, const Tulay__V1__Response *resp)
+{
+	const Tulay__V1__OrganisationDetail *d = resp->organisation_detail;
 	struct output_section sections[] = {
 	    {.key = "offices", .title = "Offices", .spec = &office_list_spec},
 	    {.key = "members", .title = "Members", .spec = &member_list_spec},
@@ -403,17 +411,7 @@ int org_show(struct cli *cli, int argc, char **argv)
 	int rc;
 	if (!args_parse(cli, &cmd, argc, argv, &rc))
 		return rc;
-
-	struct rpc rpc;
-	Tulay__V1__Response *resp = NULL;
-	rc = rpc_begin(cli, &rpc);
-	if (rc == CLI_EXIT_OK)
-		rc = org_detail(&rpc, acronym, &resp);
-	if (rc == CLI_EXIT_OK)
-		rc = org_show_detail(cli, resp->organisation_detail);
-	tulay_response_free(resp);
-	rpc_end(&rpc);
-	return rc;
+	return rpc_show(cli, org_get, acronym, NULL, org_show_detail);
 }
 
 /* --- field offices ------------------------------------------------------------------- */

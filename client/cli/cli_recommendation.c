@@ -374,6 +374,12 @@ static int recommendation_get(struct rpc *rpc, const char *reference, const char
 	return rpc_call(rpc, &req, TULAY__V1__RESPONSE__BODY_RECOMMENDATION, out);
 }
 
+/* Prints the recommendation of resp, its evidence and its timeline. */
+static int recommendation_show_answer(const struct cli *cli, const Tulay__V1__Response *resp)
+{
+	return recommendation_print(cli, resp->recommendation);
+}
+
 int recommendation_show(struct cli *cli, int argc, char **argv)
 {
 	const char *reference = NULL, *org = NULL;
@@ -399,16 +405,7 @@ int recommendation_show(struct cli *cli, int argc, char **argv)
 	int rc;
 	if (!args_parse(cli, &cmd, argc, argv, &rc))
 		return rc;
-	struct rpc rpc;
-	Tulay__V1__Response *resp = NULL;
-	rc = rpc_begin(cli, &rpc);
-	if (rc == CLI_EXIT_OK)
-		rc = recommendation_get(&rpc, reference, org != NULL ? org : "", &resp);
-	if (rc == CLI_EXIT_OK)
-		rc = recommendation_print(cli, resp->recommendation);
-	tulay_response_free(resp);
-	rpc_end(&rpc);
-	return rc;
+	return rpc_show(cli, recommendation_get, reference, org, recommendation_show_answer);
 }
 
 /* --- recommendation status ------------------------------------------------------------- */

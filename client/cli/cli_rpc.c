@@ -489,6 +489,21 @@ int rpc_list(struct cli *cli, const struct rpc_lister *lister, Tulay__V1__Reques
 	return rc;
 }
 
+int rpc_show(struct cli *cli, rpc_getter *get, const char *name, const char *org,
+	     int (*print)(const struct cli *cli, const Tulay__V1__Response *resp))
+{
+	struct rpc rpc;
+	Tulay__V1__Response *resp = NULL;
+	int rc = rpc_begin(cli, &rpc);
+	if (rc == CLI_EXIT_OK)
+		rc = get(&rpc, name, org != NULL ? org : "", &resp);
+	if (rc == CLI_EXIT_OK)
+		rc = print(cli, resp);
+	tulay_response_free(resp);
+	rpc_end(&rpc);
+	return rc;
+}
+
 int rpc_once(struct cli *cli, Tulay__V1__Request *req, Tulay__V1__Response__BodyCase expect,
 	     const uint8_t *key, const char *uncertain, Tulay__V1__Response **out)
 {

@@ -80,6 +80,17 @@ struct rpc_lister {
 int rpc_list(struct cli *cli, const struct rpc_lister *lister, Tulay__V1__Request *req,
 	     char **page_token, bool all) __attribute__((warn_unused_result));
 
+/* Asks for one record by its key: `name` (a reference, an acronym) of organisation `org`
+ * ("": the caller's own). Returns the exit code, with the Response in *out. */
+typedef int rpc_getter(struct rpc *rpc, const char *name, const char *org,
+		       Tulay__V1__Response **out);
+
+/* Runs a show command: connects with the session, asks get(name, org (NULL: your own))
+ * and prints the answer with print. Returns the exit code, after saying what failed. */
+int rpc_show(struct cli *cli, rpc_getter *get, const char *name, const char *org,
+	     int (*print)(const struct cli *cli, const Tulay__V1__Response *resp))
+    __attribute__((warn_unused_result));
+
 /* Prints the server's refusal: code name and message, then one line per field error named
  * as the CLI's flag (worker_nationality as --nationality, ...). Returns CLI_EXIT_REFUSED. */
 int rpc_report_status(const struct rpc *rpc, const Tulay__V1__Status *status);

@@ -14,6 +14,7 @@
 #include "common.h"
 #include "tulay/v1/organisations.pb-c.h"
 #include "validate.h"
+#include "vault.h"
 
 #define EXIT_USAGE         64
 #define PASSWORD_MIN_CHARS 10
@@ -296,8 +297,7 @@ int admin_user_command(const struct config *cfg, int argc, char **argv)
 			problem, PASSWORD_MIN_CHARS);
 		goto out;
 	}
-	if (crypto_pwhash_str(hash, password, strlen(password), crypto_pwhash_OPSLIMIT_INTERACTIVE,
-			      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+	if (!vault_password_hash(hash, password, cfg->password_cost)) {
 		fprintf(stderr, "tulayd user add: out of memory hashing the password\n");
 		goto out;
 	}

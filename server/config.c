@@ -67,6 +67,10 @@ static const struct setting settings[] = {
 	 "login attempts per username and minute; more are refused unchecked"),
     UINT(login_attempts_per_minute_per_address, 1, 100000,
 	 "login attempts per client address (IPv6: per /64) and minute"),
+    UINT(password_cost, 0, 2,
+	 "memory and time of each new password hash (argon2id): 1 interactive (64 MiB; a "
+	 "login costs about as much CPU), 2 moderate (256 MiB, about 5x slower); 0 (minimal) "
+	 "is for tests only, refused unless TULAY_TESTING=1"),
     UINT(report_min_cell, 5, 1000,
 	 "reports suppress every cell counting fewer cases than this (k; never below 5)"),
     UINT(report_perturbation, 0, 1,
@@ -110,6 +114,7 @@ void config_defaults(struct config *cfg)
 	cfg->idle_timeout_ms = 300000;
 	cfg->login_attempts_per_minute = 10;
 	cfg->login_attempts_per_minute_per_address = 30;
+	cfg->password_cost = 1;
 	cfg->report_min_cell = 11;
 	cfg->report_perturbation = 1;
 	cfg->report_refresh_ms = 60000;
@@ -298,11 +303,19 @@ int config_load(struct config *cfg, int argc, char **argv, int first, int *rest,
 		return -1;
 	}
 	const char *testing = getenv("TULAY_TESTING");
-	if (cfg->report_perturbation == 0 && (testing == NULL || strcmp(testing, "1") != 0)) {
+	bool tests = testing != NULL && strcmp(testing, "1") == 0;
+	if (cfg->report_perturbation == 0 && !tests) {
 		snprintf(err, errlen,
 			 "report_perturbation 0 publishes exact report figures, which two "
 			 "reports can be differenced to find one person in: it is for tests "
 			 "only and needs TULAY_TESTING=1 in the environment");
+		return -1;
+	}
+	if (cfg->password_cost == 0 && !tests) {
+		snprintf(err, errlen,
+			 "password_cost 0 makes password hashes cheap to guess from a stolen "
+			 "database: it is for tests only and needs TULAY_TESTING=1 in the "
+			 "environment (use 1 or 2)");
 		return -1;
 	}
 	if (cfg->max_frame_bytes_before_login > cfg->max_frame_bytes) {

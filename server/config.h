@@ -32,6 +32,8 @@ struct config {
 	unsigned idle_timeout_ms;      /* no request, nothing in flight or no write progress */
 	unsigned login_attempts_per_minute;             /* per username */
 	unsigned login_attempts_per_minute_per_address; /* per source address (IPv6: /64) */
+	unsigned password_cost;       /* argon2id of new password hashes: 1 interactive, 2 moderate,
+					 0 minimal (tests only) */
 	unsigned report_min_cell;     /* k: report cells of fewer cases are suppressed */
 	unsigned report_perturbation; /* 1: cell-key noise on report figures; 0 tests only */
 	unsigned report_refresh_ms;   /* how often networks' whole report rows are checked */

@@ -140,7 +140,7 @@ int main(int argc, char **argv)
 		} else if (config_check_transport(&cfg, err, sizeof(err)) != 0) {
 			fprintf(stderr, "tulayd: %s\n", err);
 			rc = 64;
-		} else if (session_init() != 0) {
+		} else if (session_init(cfg.password_cost) != 0) {
 			fprintf(stderr, "tulayd: libsodium could not be initialised\n");
 			rc = 1;
 		} else if (TULAYD_NO_CORE_DUMPS && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {

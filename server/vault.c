@@ -8,6 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common.h"
+#include "log.h"
+
 #define VAULT_CONTEXT "tulay-v1" /* libsodium KDF context: exactly 8 characters */
 
 enum { SUBKEY_ENCRYPTION = 1, SUBKEY_INDEX = 2, SUBKEY_REQUEST_HASH = 3, SUBKEY_CELL = 4 };
@@ -200,6 +203,22 @@ void vault_fingerprint_add(crypto_generichash_state *state, const char *const *p
 {
 	for (size_t i = 0; i < n; i++)
 		crypto_generichash_update(state, (const uint8_t *)parts[i], strlen(parts[i]) + 1);
+}
+
+bool vault_password_hash(char out[crypto_pwhash_STRBYTES], const char *password, unsigned cost)
+{
+	static const struct {
+		unsigned long long ops;
+		size_t mem;
+	} costs[] = {
+	    {crypto_pwhash_OPSLIMIT_MIN, crypto_pwhash_MEMLIMIT_MIN},
+	    {crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE},
+	    {crypto_pwhash_OPSLIMIT_MODERATE, crypto_pwhash_MEMLIMIT_MODERATE},
+	};
+	if (cost >= N_ELEMS(costs))
+		log_bug("password cost %u", cost);
+	return crypto_pwhash_str(out, password, strlen(password), costs[cost].ops,
+				 costs[cost].mem) == 0;
 }
 
 void vault_fingerprint(const char *const *parts, size_t n, uint8_t *out, size_t out_len)

@@ -54,6 +54,12 @@ char *vault_open(struct arena *a, const uint8_t *sealed, size_t len,
  * form (upper case, without spaces, '-', '.' and '/'), so "ab 123-456" finds "AB123456". */
 void vault_index(int64_t org_id, const char *id_number, uint8_t out[VAULT_INDEX_BYTES]);
 
+/* Hashes a password for storage (argon2id, libsodium's string format, which records its
+ * cost so that verifying needs no setting): at `cost` 1 interactive, 2 moderate, 0 the
+ * minimum (tests only; see config.c). False when out of memory. */
+bool vault_password_hash(char out[crypto_pwhash_STRBYTES], const char *password, unsigned cost)
+    __attribute__((warn_unused_result));
+
 /* A request's fingerprint, stored with what it created so that a retry is recognised and
  * a reused idempotency key with other content refused: a keyed hash (the deployment's
  * request key: unlike a plain hash it cannot be brute-forced back to low-entropy personal

@@ -31,7 +31,7 @@ extern const struct db_statement session_statements[];
 extern const unsigned session_statements_count;
 /* Prepares what login needs (libsodium, the decoy hash that makes a login for an unknown
  * user cost as much as for a known one). Blocking; call before the loop. Returns 0. */
-int session_init(void) __attribute__((warn_unused_result));
+int session_init(unsigned password_cost) __attribute__((warn_unused_result));
 void handle_hello(struct request *req);
 void handle_login(struct request *req);
 void handle_authenticate(struct request *req);

@@ -120,9 +120,7 @@ static void user_hash_work(struct request *req)
 {
 	struct user_create_state *st = req->state;
 	const char *password = req->msg->create_user->password;
-	st->hashed = crypto_pwhash_str(st->hash, password, strlen(password),
-				       crypto_pwhash_OPSLIMIT_INTERACTIVE,
-				       crypto_pwhash_MEMLIMIT_INTERACTIVE) == 0;
+	st->hashed = vault_password_hash(st->hash, password, req->srv->cfg.password_cost);
 }
 
 static void user_hashed(struct request *req, bool ok)

@@ -40,6 +40,10 @@ start)
 	"$tulayd" migrate up >"$state/migrate.log"
 	"$tulayd" org add --acronym DEMO --name "Demo Migrant Support Centre" --kind ngo --country PH >/dev/null
 	"$tulayd" org add --acronym MYNGO --name "Kuala Lumpur Workers Aid" --kind ngo --country MY >/dev/null
+	# Password hashes at the minimal cost: a setting for tests only (the suite logs in a few
+	# hundred times, and at the real cost each login and new user is most of a second of
+	# CPU). Tests' own tulayds inherit it; it_security checks a real server's cost.
+	export TULAY_TESTING=1 TULAY_PASSWORD_COST=0
 	password="it-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 	for u in admin:DEMO:admin officer:DEMO:field_officer coord:DEMO:coordinator klofficer:MYNGO:field_officer; do
 		IFS=: read -r name org role <<<"$u"
@@ -77,6 +81,7 @@ start)
 		echo "TULAY_DATA_KEY_FILE='$state/data.key'"
 		echo "TULAY_TESTING='1'"
 		echo "TULAY_REPORT_PERTURBATION='0'"
+		echo "TULAY_PASSWORD_COST='0'"
 		echo "TULAY_TEST_PGDIR='$pgdir'"
 		echo "TULAY_TEST_PASSWORD='$password'"
 		echo "TULAY_TEST_STATE='$state'"

@@ -146,6 +146,22 @@ after=$(super -c "SELECT (SELECT count(*) FROM cases WHERE org_id = $B) || '/' |
 	(SELECT count(*) FROM sessions WHERE user_id = $UB AND ended_at IS NULL)")
 match "B's rows are exactly as before ($before)" "^$before\$" "$after"
 
+# --- password hashes ---------------------------------------------------------------------
+# The suite's servers hash at the minimal cost (harness.sh); a real one at the interactive
+# cost, and the minimal one is refused outside tests.
+hash_of() { super -c "SELECT substring(password_hash for 40) FROM users WHERE username = '$1'"; }
+env -u TULAY_PASSWORD_COST TULAY_NEW_PASSWORD="$TULAY_TEST_PASSWORD" "$TULAYD" user add \
+	--if-not-exists --db "$TULAY_TEST_DB_OWNER" --org DEMO --username sec.cost --role field_officer >/dev/null
+match "a real server hashes passwords with argon2id, 64 MiB and 2 passes" \
+	'^\$argon2id\$v=19\$m=65536,t=2,p=1\$' "$(hash_of sec.cost)"
+match "this suite's servers hash at the minimal cost (TULAY_PASSWORD_COST=0)" \
+	'^\$argon2id\$v=19\$m=8,t=1,p=1\$' "$(hash_of officer)"
+expect "cheap password hashes are refused outside tests, saying why" 64 \
+	'password_cost 0 .*tests only.*TULAY_TESTING=1' -- \
+	env -u TULAY_TESTING -u TULAY_REPORT_PERTURBATION TULAY_PASSWORD_COST=0 \
+	TULAY_NEW_PASSWORD="$TULAY_TEST_PASSWORD" "$TULAYD" user add --db "$TULAY_TEST_DB_OWNER" \
+	--org DEMO --username sec.cheap --role field_officer
+
 # --- (c) through the server -------------------------------------------------------------
 export TULAY_SERVER TULAY_CONFIG_DIR
 TULAY_CONFIG_DIR=$(mktemp -d)

@@ -122,6 +122,36 @@ static void test_exact_reports_for_tests_only(void **state)
 	unsetenv("TULAY_TESTING");
 }
 
+/* Cheap password hashes are guessed fast from a stolen database: only tests may ask. */
+static void test_cheap_passwords_for_tests_only(void **state)
+{
+	(void)state;
+	struct config cfg;
+	char err[256];
+	int n_rest;
+	char *cheap[] = {"tulayd", "--password-cost", "0", NULL};
+	char *moderate[] = {"tulayd", "--password-cost", "2", NULL};
+	char *too_much[] = {"tulayd", "--password-cost", "3", NULL};
+
+	config_defaults(&cfg);
+	assert_int_equal(cfg.password_cost, 1);
+	unsetenv("TULAY_TESTING");
+	assert_int_equal(load(&cfg, 3, cheap, &n_rest, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "password_cost 0"));
+	assert_non_null(strstr(err, "TULAY_TESTING=1"));
+	config_defaults(&cfg);
+	assert_int_equal(load(&cfg, 3, moderate, &n_rest, err, sizeof(err)), 0);
+	assert_int_equal(cfg.password_cost, 2);
+	config_defaults(&cfg);
+	assert_int_equal(load(&cfg, 3, too_much, &n_rest, err, sizeof(err)), -1);
+
+	config_defaults(&cfg);
+	setenv("TULAY_TESTING", "1", 1);
+	assert_int_equal(load(&cfg, 3, cheap, &n_rest, err, sizeof(err)), 0);
+	assert_int_equal(cfg.password_cost, 0);
+	unsetenv("TULAY_TESTING");
+}
+
 static void test_password_masking(void **state)
 {
 	(void)state;
@@ -203,6 +233,7 @@ int main(void)
 	    cmocka_unit_test(test_precedence),
 	    cmocka_unit_test(test_errors_name_the_setting),
 	    cmocka_unit_test(test_exact_reports_for_tests_only),
+	    cmocka_unit_test(test_cheap_passwords_for_tests_only),
 	    cmocka_unit_test(test_password_masking),
 	    cmocka_unit_test(test_transport_rule),
 	    cmocka_unit_test(test_arena_cap),

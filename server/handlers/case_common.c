@@ -55,15 +55,20 @@ uint8_t *case_bytea(struct request *req, const PGresult *res, int row, int col, 
 	return out;
 }
 
-Tulay__V1__Money *case_money(struct request *req, const PGresult *res, int row, int col, bool *oom)
+Tulay__V1__Money *case_money(struct request *req, const PGresult *res, int row, const char *name,
+			     bool *oom)
 {
+	char minor[64], currency[64];
+	snprintf(minor, sizeof(minor), "%s_minor", name);
+	snprintf(currency, sizeof(currency), "%s_currency", name);
+	int col = db_column(res, minor);
 	if (PQgetisnull(res, row, col))
 		return NULL;
 	Tulay__V1__Money *m = request_alloc(req, sizeof(*m));
 	if (m != NULL) {
 		tulay__v1__money__init(m);
 		m->minor_units = strtoll(PQgetvalue(res, row, col), NULL, 10);
-		m->currency = arena_strdup(&req->arena, PQgetvalue(res, row, col + 1));
+		m->currency = arena_strdup(&req->arena, db_value(res, row, currency));
 	}
 	if (m == NULL || m->currency == NULL)
 		*oom = true;
@@ -110,7 +115,7 @@ void case_check_paging(struct request *req, uint32_t limit, const char *page_tok
 }
 
 bool case_page(struct request *req, const PGresult *res, unsigned limit, int id_column,
-	       case_item_fn *item, struct case_page *page)
+	       case_item_fn *item, const void *cols, struct case_page *page)
 {
 	int rows = PQntuples(res);
 	int n = rows > (int)limit ? (int)limit : rows;
@@ -118,7 +123,7 @@ bool case_page(struct request *req, const PGresult *res, unsigned limit, int id_
 	if (request_oom(req, items))
 		return false;
 	for (int i = 0; i < n; i++) {
-		if ((items[i] = item(req, res, i)) == NULL)
+		if ((items[i] = item(req, res, i, cols)) == NULL)
 			return false;
 	}
 	items[n] = NULL;
@@ -216,30 +221,60 @@ bool case_open_column(struct request *req, const PGresult *res, int row, int col
 	return true;
 }
 
-Tulay__V1__CaseEvent *case_event_from_row(struct request *req, const PGresult *res, int row,
-					  int64_t org_id, bool *integrity_failed)
+/* The indexes of the CASE_EVENT_COLUMNS of a result, looked up once for all its rows. */
+struct case_event_columns {
+	int event_id, kind, occurred_on, recorded_at, recorded_by, from_status, to_status, text_enc,
+	    idempotency_key, detail, recorded_by_organisation;
+};
+
+static struct case_event_columns case_event_columns(const PGresult *res)
+{
+	return (struct case_event_columns){
+	    .event_id = db_column(res, "event_id"),
+	    .kind = db_column(res, "kind"),
+	    .occurred_on = db_column(res, "occurred_on"),
+	    .recorded_at = db_column(res, "recorded_at"),
+	    .recorded_by = db_column(res, "recorded_by"),
+	    .from_status = db_column(res, "from_status"),
+	    .to_status = db_column(res, "to_status"),
+	    .text_enc = db_column(res, "text_enc"),
+	    .idempotency_key = db_column(res, "idempotency_key"),
+	    .detail = db_column(res, "detail"),
+	    .recorded_by_organisation = db_column(res, "recorded_by_organisation"),
+	};
+}
+
+/* One timeline row, its text opened (sealed for org_id); NULL on memory or integrity
+ * failure (*integrity_failed says which). A claim's statuses also go into
+ * from_status/to_status. */
+static Tulay__V1__CaseEvent *case_event_from_row(struct request *req, const PGresult *res, int row,
+						 const struct case_event_columns *c, int64_t org_id,
+						 bool *integrity_failed)
 {
 	Tulay__V1__CaseEvent *e = request_alloc(req, sizeof(*e));
 	if (e == NULL)
 		return NULL;
 	tulay__v1__case_event__init(e);
 	struct arena *a = &req->arena;
-	e->id = strtoll(PQgetvalue(res, row, 0), NULL, 10);
-	e->kind = (Tulay__V1__CaseEventKind)VALUE_OF(case_event_kind, PQgetvalue(res, row, 1));
-	e->occurred_on = arena_strdup(a, PQgetvalue(res, row, 2));
-	e->recorded_at = strtoll(PQgetvalue(res, row, 3), NULL, 10);
-	e->recorded_by = arena_strdup(a, PQgetvalue(res, row, 4));
-	e->from_code = arena_strdup(a, PQgetvalue(res, row, 5));
-	e->to_code = arena_strdup(a, PQgetvalue(res, row, 6));
+	e->id = strtoll(PQgetvalue(res, row, c->event_id), NULL, 10);
+	e->kind =
+	    (Tulay__V1__CaseEventKind)VALUE_OF(case_event_kind, PQgetvalue(res, row, c->kind));
+	e->occurred_on = arena_strdup(a, PQgetvalue(res, row, c->occurred_on));
+	e->recorded_at = strtoll(PQgetvalue(res, row, c->recorded_at), NULL, 10);
+	e->recorded_by = arena_strdup(a, PQgetvalue(res, row, c->recorded_by));
+	e->from_code = arena_strdup(a, PQgetvalue(res, row, c->from_status));
+	e->to_code = arena_strdup(a, PQgetvalue(res, row, c->to_status));
 	e->from_status = (Tulay__V1__ClaimStatus)VALUE_OF(claim_status, e->from_code ?: "");
 	e->to_status = (Tulay__V1__ClaimStatus)VALUE_OF(claim_status, e->to_code ?: "");
-	e->detail = arena_strdup(a, PQgetvalue(res, row, 9));
-	e->recorded_by_organisation = arena_strdup(a, PQgetvalue(res, row, 10));
+	e->detail = arena_strdup(a, PQgetvalue(res, row, c->detail));
+	e->recorded_by_organisation =
+	    arena_strdup(a, PQgetvalue(res, row, c->recorded_by_organisation));
 	if (e->occurred_on == NULL || e->recorded_by == NULL || e->from_code == NULL ||
 	    e->to_code == NULL || e->detail == NULL || e->recorded_by_organisation == NULL)
 		return NULL;
 	char *text = NULL;
-	if (!case_open_column(req, res, row, 7, 8, org_id, "case_events", "text", &text)) {
+	if (!case_open_column(req, res, row, c->text_enc, c->idempotency_key, org_id, "case_events",
+			      "text", &text)) {
 		*integrity_failed = true;
 		return NULL;
 	}
@@ -257,9 +292,10 @@ bool case_timeline(struct request *req, const PGresult *res, int64_t org_id,
 		request_fail_oom(req);
 		return false;
 	}
+	struct case_event_columns cols = case_event_columns(res);
 	for (int i = 0; i < rows; i++) {
 		bool integrity_failed = false;
-		list[i] = case_event_from_row(req, res, i, org_id, &integrity_failed);
+		list[i] = case_event_from_row(req, res, i, &cols, org_id, &integrity_failed);
 		if (list[i] == NULL) {
 			request_fail(req,
 				     integrity_failed ? TULAY__V1__CODE__DATA_LOSS
@@ -278,9 +314,10 @@ bool case_timeline(struct request *req, const PGresult *res, int64_t org_id,
 void case_event_reply(struct request *req, const PGresult *res, int64_t org_id)
 {
 	bool integrity_failed = false;
-	Tulay__V1__CaseEvent *e = PQntuples(res) == 1
-				      ? case_event_from_row(req, res, 0, org_id, &integrity_failed)
-				      : NULL;
+	struct case_event_columns cols = case_event_columns(res);
+	Tulay__V1__CaseEvent *e =
+	    PQntuples(res) == 1 ? case_event_from_row(req, res, 0, &cols, org_id, &integrity_failed)
+				: NULL;
 	if (e == NULL) {
 		request_fail(req, TULAY__V1__CODE__INTERNAL, "the entry could not be read back");
 		return;
@@ -415,7 +452,7 @@ const PGresult *case_created(struct request *req, enum db_outcome outcome, const
 		return NULL;
 	}
 	const PGresult *res = request_result(req, 0);
-	if (strcmp(PQgetvalue(res, 0, 1), "key_reused") == 0) {
+	if (strcmp(db_value(res, 0, "outcome"), "key_reused") == 0) {
 		request_fail_key_reused(req, what);
 		return NULL;
 	}
@@ -448,11 +485,12 @@ void case_find_duplicates(struct request *req, const char *org_id, const uint8_t
 bool case_references(struct request *req, const PGresult *res, char ***out, size_t *n)
 {
 	int rows = PQntuples(res);
+	int col = db_column(res, "reference");
 	char **refs = request_alloc(req, sizeof(*refs) * (size_t)(rows + 1));
 	if (refs == NULL)
 		return false;
 	for (int i = 0; i < rows; i++) {
-		if ((refs[i] = arena_strdup(&req->arena, PQgetvalue(res, i, 0))) == NULL)
+		if ((refs[i] = arena_strdup(&req->arena, PQgetvalue(res, i, col))) == NULL)
 			return false;
 	}
 	*out = refs;

@@ -22,9 +22,10 @@ struct request;
  * out of memory. */
 uint8_t *case_bytea(struct request *req, const PGresult *res, int row, int col, size_t *len);
 
-/* A Money from a (minor units, currency) column pair; NULL when the pair is NULL (unset)
- * or memory runs out (*oom then). */
-Tulay__V1__Money *case_money(struct request *req, const PGresult *res, int row, int col, bool *oom);
+/* A Money from the columns `name`_minor (minor units) and `name`_currency; NULL when the
+ * amount is NULL (unset) or memory runs out (*oom then). */
+Tulay__V1__Money *case_money(struct request *req, const PGresult *res, int row, const char *name,
+			     bool *oom);
 
 /* "%lld" of value in the arena (NULL when out of memory). */
 char *case_int_param(struct request *req, long long value);
@@ -44,8 +45,9 @@ bool case_page_token_is_valid(const char *token);
  * `page_token` (one this server gave out). */
 void case_check_paging(struct request *req, uint32_t limit, const char *page_token);
 
-/* Makes the item of row `row` of res; NULL after failing the request. */
-typedef void *case_item_fn(struct request *req, const PGresult *res, int row);
+/* Makes the item of row `row` of res, reading the columns whose indexes `cols` holds (the
+ * caller's, looked up once per result); NULL after failing the request. */
+typedef void *case_item_fn(struct request *req, const PGresult *res, int row, const void *cols);
 
 /* One page of a keyset-paged list: its items, their count, and the next page's token. */
 struct case_page {
@@ -55,11 +57,12 @@ struct case_page {
 };
 
 /* The page of res, whose statement fetched up to limit + 1 rows: the items item() makes of
- * the first `limit` rows (in the request's arena), and the next page's token: column
- * `id_column` of the last item shown when more rows came (rows added meanwhile have higher
- * ids, so they never shift a page), else "". False after failing the request. */
+ * the first `limit` rows (in the request's arena; each call gets `cols`), and the next
+ * page's token: column `id_column` of the last item shown when more rows came (rows added
+ * meanwhile have higher ids, so they never shift a page), else "". False after failing the
+ * request. */
 bool case_page(struct request *req, const PGresult *res, unsigned limit, int id_column,
-	       case_item_fn *item, struct case_page *page);
+	       case_item_fn *item, const void *cols, struct case_page *page);
 
 /* Today's date in UTC, the server's calendar (dates "not in the future" are checked
  * against it, as PostgreSQL's opened_on is). */
@@ -102,21 +105,17 @@ uint8_t *case_seal(struct request *req, int64_t org_id, const char *table, const
 bool case_open_column(struct request *req, const PGresult *res, int row, int col, int key_col,
 		      int64_t org_id, const char *table, const char *column, char **out);
 
-/* The columns case_event_from_row reads: statements "case_timeline" ($1 org_id, $2
+/* The columns case_timeline and case_event_reply read, each by its name (e the case's
+ * event, u its recorder's user_names row): statements "case_timeline" ($1 org_id, $2
  * reference), "case_timeline_by_key" ($1 org_id, $2 the case's idempotency key, for the
  * case a request creates) and "case_event_by_key" ($1 org_id, $2 the event's idempotency
  * key) give them. */
 #define CASE_EVENT_COLUMNS                                                                         \
-	"e.event_id, e.kind, to_char(e.occurred_on, 'YYYY-MM-DD'), "                               \
-	"extract(epoch FROM e.recorded_at)::bigint, u.username, coalesce(e.from_status, ''), "     \
-	"coalesce(e.to_status, ''), e.text_enc, e.idempotency_key, coalesce(e.detail, ''), "       \
-	"u.organisation"
-
-/* One timeline row, its text opened (sealed for org_id); NULL on memory or integrity
- * failure (*integrity_failed says which). `kind` is the case's kind ("wage_theft"): a
- * claim's statuses also go into from_status/to_status. */
-Tulay__V1__CaseEvent *case_event_from_row(struct request *req, const PGresult *res, int row,
-					  int64_t org_id, bool *integrity_failed);
+	"e.event_id, e.kind, to_char(e.occurred_on, 'YYYY-MM-DD') AS occurred_on, "                \
+	"extract(epoch FROM e.recorded_at)::bigint AS recorded_at, u.username AS recorded_by, "    \
+	"coalesce(e.from_status, '') AS from_status, coalesce(e.to_status, '') AS to_status, "     \
+	"e.text_enc, e.idempotency_key, coalesce(e.detail, '') AS detail, "                        \
+	"u.organisation AS recorded_by_organisation"
 
 /* All rows of a case_timeline result as a NULL-terminated array in *events and count
  * *n. Returns false after ending the request (memory, integrity). */
@@ -130,8 +129,8 @@ bool case_timeline(struct request *req, const PGresult *res, int64_t org_id,
 void case_find_duplicates(struct request *req, const char *org_id, const uint8_t *index,
 			  const char *indexes, const ProtobufCBinaryData *key);
 
-/* The first column of every row of `res` (references) as an arena array. False when out
- * of memory. */
+/* The column `reference` of every row of `res` as an arena array. False when out of
+ * memory. */
 bool case_references(struct request *req, const PGresult *res, char ***out, size_t *n);
 
 /* Replies with one CaseEvent read from a case_event_by_key result. */
@@ -184,7 +183,7 @@ bool case_fail_outcome(struct request *req, const char *outcome, const char *det
  * raised by case_office_id()). */
 bool case_fail_unknown_office(struct request *req);
 
-/* The first result of a case's create function (query 0: its case id and result), or NULL
+/* The first result of a case's create function (query 0: its case_id and outcome), or NULL
  * after ending the request: the job failed (an unknown office named, see above), or the
  * idempotency key came with other content ("key_reused"; `what` names the case kind). */
 const PGresult *case_created(struct request *req, enum db_outcome outcome, const char *what);

@@ -22,13 +22,13 @@
 #define CASE_STATUS_MAX    30
 #define CASE_COUNTRIES_MAX 6 /* the most case_search_view.countries can hold */
 
-/* The columns case_summary_from_row() reads, in order. */
+/* The columns case_summary_from_row() reads, each by its name. */
 #define CASE_SUMMARY_COLUMNS                                                                       \
-	"reference, organisation, kind, status, to_char(opened_on, 'YYYY-MM-DD'), "                \
-	"coalesce(to_char(closed_on, 'YYYY-MM-DD'), ''), coalesce(office, ''), "                   \
-	"array_to_string(countries, ','), coalesce(sector, ''), coalesce(employer, ''), "          \
-	"coalesce(summary, ''), version, case_id"
-#define CASE_COLUMN_CASE_ID 12
+	"reference, organisation, kind, status, to_char(opened_on, 'YYYY-MM-DD') AS opened_on, "   \
+	"coalesce(to_char(closed_on, 'YYYY-MM-DD'), '') AS closed_on, "                            \
+	"coalesce(office, '') AS office, array_to_string(countries, ',') AS countries, "           \
+	"coalesce(sector, '') AS sector, coalesce(employer, '') AS employer, "                     \
+	"coalesce(summary, '') AS summary, version, case_id"
 
 /* The filters of ListCases, after the organisation ($1): $2 kind, $3 status, $4 and $5
  * opened from and to (NULL: unset), $6 country, $7 sector, $8 employer, $9 office, $10
@@ -144,38 +144,62 @@ static bool countries_from_text(struct request *req, const char *text, Tulay__V1
 	return true;
 }
 
+/* The indexes of the CASE_SUMMARY_COLUMNS of a result, looked up once for a page. */
+struct case_summary_columns {
+	int reference, organisation, kind, status, opened_on, closed_on, office, countries, sector,
+	    employer, summary, version;
+};
+
+static struct case_summary_columns case_summary_columns(const PGresult *res)
+{
+	return (struct case_summary_columns){
+	    .reference = db_column(res, "reference"),
+	    .organisation = db_column(res, "organisation"),
+	    .kind = db_column(res, "kind"),
+	    .status = db_column(res, "status"),
+	    .opened_on = db_column(res, "opened_on"),
+	    .closed_on = db_column(res, "closed_on"),
+	    .office = db_column(res, "office"),
+	    .countries = db_column(res, "countries"),
+	    .sector = db_column(res, "sector"),
+	    .employer = db_column(res, "employer"),
+	    .summary = db_column(res, "summary"),
+	    .version = db_column(res, "version"),
+	};
+}
+
 /* One CaseSummary from row `row` of a CASE_SUMMARY_COLUMNS result; NULL when out of
  * memory. */
 static Tulay__V1__CaseSummary *case_summary_from_row(struct request *req, const PGresult *res,
-						     int row)
+						     int row, const struct case_summary_columns *c)
 {
 	Tulay__V1__CaseSummary *s = request_alloc(req, sizeof(*s));
 	if (s == NULL)
 		return NULL;
 	tulay__v1__case_summary__init(s);
 	struct arena *a = &req->arena;
-	s->reference = arena_strdup(a, PQgetvalue(res, row, 0));
-	s->organisation = arena_strdup(a, PQgetvalue(res, row, 1));
-	s->kind = (Tulay__V1__CaseKind)VALUE_OF(case_kind, PQgetvalue(res, row, 2));
-	s->status = arena_strdup(a, PQgetvalue(res, row, 3));
-	s->opened_on = arena_strdup(a, PQgetvalue(res, row, 4));
-	s->closed_on = arena_strdup(a, PQgetvalue(res, row, 5));
-	s->office = arena_strdup(a, PQgetvalue(res, row, 6));
-	s->sector = (Tulay__V1__Sector)VALUE_OF(sector, PQgetvalue(res, row, 8));
-	s->employer = arena_strdup(a, PQgetvalue(res, row, 9));
-	s->summary = arena_strdup(a, PQgetvalue(res, row, 10));
-	s->version = strtoll(PQgetvalue(res, row, 11), NULL, 10);
+	s->reference = arena_strdup(a, PQgetvalue(res, row, c->reference));
+	s->organisation = arena_strdup(a, PQgetvalue(res, row, c->organisation));
+	s->kind = (Tulay__V1__CaseKind)VALUE_OF(case_kind, PQgetvalue(res, row, c->kind));
+	s->status = arena_strdup(a, PQgetvalue(res, row, c->status));
+	s->opened_on = arena_strdup(a, PQgetvalue(res, row, c->opened_on));
+	s->closed_on = arena_strdup(a, PQgetvalue(res, row, c->closed_on));
+	s->office = arena_strdup(a, PQgetvalue(res, row, c->office));
+	s->sector = (Tulay__V1__Sector)VALUE_OF(sector, PQgetvalue(res, row, c->sector));
+	s->employer = arena_strdup(a, PQgetvalue(res, row, c->employer));
+	s->summary = arena_strdup(a, PQgetvalue(res, row, c->summary));
+	s->version = strtoll(PQgetvalue(res, row, c->version), NULL, 10);
 	if (s->reference == NULL || s->organisation == NULL || s->status == NULL ||
 	    s->opened_on == NULL || s->closed_on == NULL || s->office == NULL ||
 	    s->employer == NULL || s->summary == NULL ||
-	    !countries_from_text(req, PQgetvalue(res, row, 7), s))
+	    !countries_from_text(req, PQgetvalue(res, row, c->countries), s))
 		return NULL;
 	return s;
 }
 
-static void *case_item(struct request *req, const PGresult *res, int row)
+static void *case_item(struct request *req, const PGresult *res, int row, const void *cols)
 {
-	Tulay__V1__CaseSummary *summary = case_summary_from_row(req, res, row);
+	Tulay__V1__CaseSummary *summary = case_summary_from_row(req, res, row, cols);
 	if (summary == NULL)
 		request_fail_oom(req);
 	return summary;
@@ -195,8 +219,9 @@ static void cases_listed(struct request *req, enum db_outcome outcome)
 	const PGresult *res = request_result_if(req, "case_list_shared");
 	if (res == NULL)
 		res = request_result_of(req, "case_list");
+	struct case_summary_columns cols = case_summary_columns(res);
 	struct case_page page;
-	if (!case_page(req, res, st->limit, CASE_COLUMN_CASE_ID, case_item, &page))
+	if (!case_page(req, res, st->limit, db_column(res, "case_id"), case_item, &cols, &page))
 		return;
 	list->cases = (Tulay__V1__CaseSummary **)page.items;
 	list->n_cases = page.n;

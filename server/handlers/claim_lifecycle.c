@@ -89,7 +89,8 @@ static void claim_changed(struct request *req, enum db_outcome outcome)
 		return;
 	}
 	const PGresult *r = case_write_result(req);
-	if (case_fail_outcome(req, PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1), "claim", "reason"))
+	if (case_fail_outcome(req, db_value(r, 0, "outcome"), db_value(r, 0, "detail"), "claim",
+			      "reason"))
 		return;
 	const PGresult *res = request_result_of(req, "claim_by_reference");
 	if (PQntuples(res) != 1)
@@ -144,7 +145,8 @@ static void case_note_added(struct request *req, enum db_outcome outcome)
 		return;
 	}
 	struct claim_write *cw = req->state;
-	if (case_fail_outcome(req, PQgetvalue(case_write_result(req), 0, 1), "", "case", "text"))
+	if (case_fail_outcome(req, db_value(case_write_result(req), 0, "outcome"), "", "case",
+			      "text"))
 		return;
 	case_event_reply(req, request_result_of(req, "case_event_by_key"), cw->w->org_id);
 }
@@ -237,7 +239,7 @@ static void claim_money_changed(struct request *req, enum db_outcome outcome)
 		return;
 	}
 	const PGresult *r = case_write_result(req);
-	if (claim_money_outcome(req, PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1)))
+	if (claim_money_outcome(req, db_value(r, 0, "outcome"), db_value(r, 0, "detail")))
 		return;
 	claim_changed(req, outcome);
 }

@@ -27,15 +27,13 @@ static bool claim_details_from_row(struct request *req, const PGresult *res, int
 {
 	bool oom = false;
 	c->recruitment_agency = text_of(req, res, row, "recruitment_agency");
-	c->recruitment_fee =
-	    case_money(req, res, row, db_column(res, "recruitment_fee_minor"), &oom);
-	c->contract_wage = case_money(req, res, row, db_column(res, "contract_wage_minor"), &oom);
-	c->actual_wage = case_money(req, res, row, db_column(res, "actual_wage_minor"), &oom);
+	c->recruitment_fee = case_money(req, res, row, "recruitment_fee", &oom);
+	c->contract_wage = case_money(req, res, row, "contract_wage", &oom);
+	c->actual_wage = case_money(req, res, row, "actual_wage", &oom);
 	c->forum = (Tulay__V1__ClaimForum)VALUE_OF(claim_forum, db_value(res, row, "forum"));
 	c->filing_deadline = text_of(req, res, row, "filing_deadline");
-	c->amount_awarded = case_money(req, res, row, db_column(res, "amount_awarded_minor"), &oom);
-	c->amount_recovered =
-	    case_money(req, res, row, db_column(res, "amount_recovered_minor"), &oom);
+	c->amount_awarded = case_money(req, res, row, "amount_awarded", &oom);
+	c->amount_recovered = case_money(req, res, row, "amount_recovered", &oom);
 	/* "id_confiscated,threats" */
 	c->exploitation_means = (Tulay__V1__ExploitationMeans *)case_code_list_values(
 	    req, db_value(res, row, "exploitation_means"), ENUM_OF(exploitation_means),
@@ -146,6 +144,8 @@ static Tulay__V1__Claim *claim_build(struct request *req, const PGresult *res)
 /* The other workers of a group claim (a claim_workers_of result), opened. Their sealed
  * fields are bound to the claim's key followed by the worker's position. */
 const char *const claim_co_worker_columns[3] = {"name", "id_number", "phone"};
+/* Their columns in a claim_workers_of result. */
+static const char *const co_worker_sealed_columns[3] = {"name_enc", "id_number_enc", "phone_enc"};
 
 uint8_t *claim_co_worker_key(struct request *req, const uint8_t *key, size_t len, unsigned position)
 {
@@ -167,8 +167,9 @@ static bool claim_open_co_workers(struct request *req, const PGresult *res, int6
 	for (int row = 0; row < n; row++) {
 		Tulay__V1__Worker *w = request_alloc(req, sizeof(*w));
 		size_t key_len = 0;
-		uint8_t *key = case_bytea(req, res, row, 4, &key_len);
-		unsigned position = (unsigned)strtoul(PQgetvalue(res, row, 0), NULL, 10);
+		uint8_t *key =
+		    case_bytea(req, res, row, db_column(res, "idempotency_key"), &key_len);
+		unsigned position = (unsigned)strtoul(db_value(res, row, "position"), NULL, 10);
 		uint8_t *row_key =
 		    key != NULL ? claim_co_worker_key(req, key, key_len, position) : NULL;
 		if (w == NULL || row_key == NULL)
@@ -176,10 +177,11 @@ static bool claim_open_co_workers(struct request *req, const PGresult *res, int6
 		tulay__v1__worker__init(w);
 		char **fields[] = {&w->name, &w->id_number, &w->phone};
 		for (size_t i = 0; i < N_ELEMS(fields); i++) {
-			if (PQgetisnull(res, row, 1 + (int)i))
+			int col = db_column(res, co_worker_sealed_columns[i]);
+			if (PQgetisnull(res, row, col))
 				continue;
 			size_t len = 0;
-			uint8_t *sealed = case_bytea(req, res, row, 1 + (int)i, &len);
+			uint8_t *sealed = case_bytea(req, res, row, col, &len);
 			struct vault_place place = {org_id, "claim_workers",
 						    claim_co_worker_columns[i], row_key,
 						    key_len + 1};

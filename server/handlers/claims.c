@@ -36,7 +36,7 @@ const struct db_statement claims_statements[] = {
     /* Plain CreateClaims waiting together, in one statement (db.c, "Merged batches";
      * migration 0018): the parameters of claim_create_shape's statements as arrays. */
     {"claim_create_merged",
-     "SELECT m.m_ord, NULL AS claim_create, m.m_case_id, m.m_outcome, "
+     "SELECT m.m_ord, NULL AS claim_create, m.m_case_id AS case_id, m.m_outcome AS outcome, "
      "NULL AS claim_by_key, " CLAIM_IDENTITY_COLUMNS
      " FROM create_wage_theft_claims($1::text[], $2::text[], $3::text[], $4::text[], "
      "$5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], "
@@ -58,7 +58,8 @@ const struct db_statement claims_statements[] = {
      "LEFT JOIN LATERAL (SELECT " CASE_EVENT_COLUMNS " FROM (SELECT (m.m_event).*) e, "
      "(SELECT (m.m_recorder).*) u) e_ ON m.m_part = 'case_timeline' "
      "LEFT JOIN LATERAL (SELECT w.position, w.name_enc, w.id_number_enc, w.phone_enc, "
-     "m.m_key FROM (SELECT (m.m_worker).*) w) w_ ON m.m_part = 'claim_workers_of' "
+     "m.m_key AS idempotency_key FROM (SELECT (m.m_worker).*) w) w_ "
+     "ON m.m_part = 'claim_workers_of' "
      "ORDER BY m.m_ord, m.m_part, m.m_seq"},
     {"claim_office", "SELECT case_set_office($1, $2, $3, $4)"},
     /* The other workers of a group claim, sealed; replays insert nothing new. */
@@ -611,8 +612,9 @@ void handle_get_claim(struct request *req)
 
 /* --- ListClaims ------------------------------------------------------------------------ */
 
-static void *claim_item(struct request *req, const PGresult *res, int row)
+static void *claim_item(struct request *req, const PGresult *res, int row, const void *cols)
 {
+	(void)cols; /* claim_from_row looks its columns up by name */
 	Tulay__V1__Claim *claim = claim_from_row(req, res, row);
 	if (claim == NULL)
 		request_fail_oom(req);
@@ -632,7 +634,7 @@ static void claims_listed(struct request *req, enum db_outcome outcome)
 	tulay__v1__claim_list__init(list);
 	const PGresult *res = request_result_of(req, "claim_list");
 	struct case_page page;
-	if (!case_page(req, res, st->limit, db_column(res, "case_id"), claim_item, &page))
+	if (!case_page(req, res, st->limit, db_column(res, "case_id"), claim_item, NULL, &page))
 		return;
 	list->claims = (Tulay__V1__Claim **)page.items;
 	list->n_claims = page.n;

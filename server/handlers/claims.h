@@ -9,7 +9,7 @@
 struct request;
 
 /* The columns claim_from_row() reads from wage_theft_claim_view, each by its name (every
- * computed one has an alias); a money's currency column follows its amount's. */
+ * computed one has an alias); a money is two, NAME_minor and NAME_currency. */
 #define CLAIM_COLUMNS                                                                              \
 	"reference, organisation, status, worker_nationality, country_of_work, sector, "           \
 	"employer, to_char(work_started_on, 'YYYY-MM-DD') AS work_started_on, "                    \

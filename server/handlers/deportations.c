@@ -632,7 +632,7 @@ static void deportation_stage_recorded(struct request *req, enum db_outcome outc
 		return;
 	}
 	const PGresult *r = request_result_of(req, "deportation_stage");
-	const char *result = PQgetvalue(r, 0, 0), *detail = PQgetvalue(r, 0, 1);
+	const char *result = db_value(r, 0, "outcome"), *detail = db_value(r, 0, "detail");
 	if (strcmp(result, "out_of_order") == 0) {
 		request_field_error(req, "on", out_of_order_problem(req, detail));
 		request_fail(req, TULAY__V1__CODE__FAILED_PRECONDITION,
@@ -741,7 +741,8 @@ static void intervention_added(struct request *req, enum db_outcome outcome)
 		request_fail_db(req);
 		return;
 	}
-	const char *result = PQgetvalue(request_result_of(req, "deportation_intervention"), 0, 1);
+	const char *result =
+	    db_value(request_result_of(req, "deportation_intervention"), 0, "outcome");
 	if (!case_fail_outcome(req, result, "", "deportation", "text"))
 		case_event_reply(req, request_result_of(req, "case_event_by_key"),
 				 w->org_id); /* added, replayed */

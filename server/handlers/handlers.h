@@ -45,9 +45,10 @@ void handle_list_organisations(struct request *req);
 /* The Organisation in row `row` of a result with ORG_COLUMNS (in the arena); NULL when out
  * of memory. */
 Tulay__V1__Organisation *org_from_row(struct request *req, const PGresult *res, int row);
-/* The columns org_from_row reads, for statements of other handler files. */
+/* The columns org_from_row reads, each by its name, for statements of other handler files. */
 #define ORG_COLUMNS                                                                                \
-	"org_id, acronym, name, kind, country, version, extract(epoch FROM created_at)::bigint"
+	"org_id, acronym, name, kind, country, version, "                                          \
+	"extract(epoch FROM created_at)::bigint AS created_at"
 
 /* networks.c: memberships, field offices and an organisation's full picture */
 extern const struct db_statement networks_statements[];

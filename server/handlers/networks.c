@@ -15,36 +15,23 @@
 #include "validate.h"
 #include "vault.h"
 
-/* A Membership as membership_records (migration 0015) shows it, in the order of enum
- * membership_column. */
+/* A Membership as membership_records (migration 0015) shows it, each column by its name
+ * (struct membership_columns). */
 #define MEMBERSHIP_SELECT                                                                          \
-	"SELECT r.member, r.network, r.role, to_char(r.since, 'YYYY-MM-DD'), "                     \
-	"coalesce(to_char(r.until, 'YYYY-MM-DD'), ''), r.shares_aggregates, r.version, r.state, "  \
-	"r.proposal_id, " MEMBERSHIP_ACTOR("proposed") ", " MEMBERSHIP_ACTOR(                      \
+	"SELECT r.member, r.network, r.role, to_char(r.since, 'YYYY-MM-DD') AS since, "            \
+	"coalesce(to_char(r.until, 'YYYY-MM-DD'), '') AS until, r.shares_aggregates, r.version, "  \
+	"r.state, r.proposal_id, " MEMBERSHIP_ACTOR("proposed") ", " MEMBERSHIP_ACTOR(             \
 	    "decided") ", " MEMBERSHIP_ACTOR("ended") " FROM membership_records r "
+/* Who proposed, decided or ended it: columns WHAT_by, WHAT_by_user and WHAT_at. */
 #define MEMBERSHIP_ACTOR(what)                                                                     \
-	"coalesce(r." what "_by, ''), coalesce(r." what "_by_user, ''), "                          \
-	"coalesce(extract(epoch FROM r." what "_at)::bigint, 0)"
+	"coalesce(r." what "_by, '') AS " what "_by, "                                             \
+	"coalesce(r." what "_by_user, '') AS " what "_by_user, "                                   \
+	"coalesce(extract(epoch FROM r." what "_at)::bigint, 0) AS " what "_at"
 #define MEMBERSHIP_LATEST MEMBERSHIP_SELECT "WHERE r.network = $1 AND r.member = $2 "
 #define ORG_ID(param)     "(SELECT org_id FROM organisations WHERE acronym = " param ")"
 
-enum membership_column {
-	MC_MEMBER,
-	MC_NETWORK,
-	MC_ROLE,
-	MC_SINCE,
-	MC_UNTIL,
-	MC_SHARES,
-	MC_VERSION,
-	MC_STATE,
-	MC_PROPOSAL,
-	MC_PROPOSED_BY, /* then its _user and _at; likewise decided and ended */
-	MC_DECIDED_BY = MC_PROPOSED_BY + 3,
-	MC_ENDED_BY = MC_DECIDED_BY + 3,
-};
-
 #define LINK_SELECT(fn)                                                                            \
-	"SELECT o.acronym, o.name, l.depth, coalesce(v.acronym, '') "                              \
+	"SELECT o.acronym, o.name, l.depth, coalesce(v.acronym, '') AS via "                       \
 	"FROM organisations x CROSS JOIN LATERAL " fn "(x.org_id) l "                              \
 	"JOIN organisations o ON o.org_id = l.org_id "                                             \
 	"LEFT JOIN organisations v ON v.org_id = l.via "                                           \
@@ -52,7 +39,7 @@ enum membership_column {
 
 const struct db_statement networks_statements[] = {
     {"org_detail", "SELECT " ORG_COLUMNS " FROM organisations WHERE acronym = $1"},
-    {"org_offices", "SELECT f.office_id, o.acronym, f.name, f.city, f.country "
+    {"org_offices", "SELECT f.office_id, o.acronym AS organisation, f.name, f.city, f.country "
 		    "FROM offices f JOIN organisations o ON o.org_id = f.org_id "
 		    "WHERE o.acronym = $1 ORDER BY f.name"},
     {"org_members", MEMBERSHIP_SELECT "WHERE r.network = $1 AND r.state = 'accepted' "
@@ -85,7 +72,8 @@ const struct db_statement networks_statements[] = {
      "AND no.acronym = $1 AND mo.acronym = $2 AND m.until IS NULL AND m.version = $4 "
      "AND coalesce($3::date, current_date) >= m.since RETURNING m.version"},
     {"membership_ended", MEMBERSHIP_LATEST "AND r.ended_at = now()"},
-    {"membership_state", "SELECT m.version, to_char(m.since, 'YYYY-MM-DD') FROM memberships m "
+    {"membership_state", "SELECT m.version, to_char(m.since, 'YYYY-MM-DD') AS since "
+			 "FROM memberships m "
 			 "WHERE m.network_org = " ORG_ID("$1") " AND m.member_org = " ORG_ID(
 			     "$2") " "
 				   "AND m.until IS NULL"},
@@ -93,95 +81,190 @@ const struct db_statement networks_statements[] = {
      "INSERT INTO offices (org_id, name, city, country, idempotency_key, request_hash) "
      "VALUES ($1, $2, $3, $4, $5, $6) "
      "ON CONFLICT ON CONSTRAINT offices_idempotency_key DO NOTHING"},
-    {"office_by_key", "SELECT f.office_id, o.acronym, f.name, f.city, f.country, "
-		      "f.request_hash = $3 FROM offices f "
+    {"office_by_key", "SELECT f.office_id, o.acronym AS organisation, f.name, f.city, "
+		      "f.country, f.request_hash = $3 AS same_request FROM offices f "
 		      "JOIN organisations o ON o.org_id = f.org_id "
 		      "WHERE f.org_id = $1 AND f.idempotency_key = $2"},
 };
 const unsigned networks_statements_count = N_ELEMS(networks_statements);
 
-/* One actor of a membership (who proposed, decided or ended it) from its three columns
- * starting at `col`. False when out of memory. */
-static bool membership_actor(struct request *req, const PGresult *res, int row, int col, char **org,
-			     char **user, int64_t *at)
+/* The indexes of the columns of one actor of a membership (who proposed, decided or ended
+ * it: `what`), and of all of a MEMBERSHIP_SELECT result, looked up once for all its rows. */
+struct membership_actor_columns {
+	int by, by_user, at;
+};
+struct membership_columns {
+	int member, network, role, since, until, shares_aggregates, version, state, proposal_id;
+	struct membership_actor_columns proposed, decided, ended;
+};
+
+static struct membership_actor_columns membership_actor_columns(const PGresult *res,
+								const char *what)
 {
-	*org = arena_strdup(&req->arena, PQgetvalue(res, row, col));
-	*user = arena_strdup(&req->arena, PQgetvalue(res, row, col + 1));
-	*at = strtoll(PQgetvalue(res, row, col + 2), NULL, 10);
+	char by[32], by_user[32], at[32];
+	snprintf(by, sizeof(by), "%s_by", what);
+	snprintf(by_user, sizeof(by_user), "%s_by_user", what);
+	snprintf(at, sizeof(at), "%s_at", what);
+	return (struct membership_actor_columns){db_column(res, by), db_column(res, by_user),
+						 db_column(res, at)};
+}
+
+static struct membership_columns membership_columns(const PGresult *res)
+{
+	return (struct membership_columns){
+	    .member = db_column(res, "member"),
+	    .network = db_column(res, "network"),
+	    .role = db_column(res, "role"),
+	    .since = db_column(res, "since"),
+	    .until = db_column(res, "until"),
+	    .shares_aggregates = db_column(res, "shares_aggregates"),
+	    .version = db_column(res, "version"),
+	    .state = db_column(res, "state"),
+	    .proposal_id = db_column(res, "proposal_id"),
+	    .proposed = membership_actor_columns(res, "proposed"),
+	    .decided = membership_actor_columns(res, "decided"),
+	    .ended = membership_actor_columns(res, "ended"),
+	};
+}
+
+/* One actor of a membership from its columns `c`. False when out of memory. */
+static bool membership_actor(struct request *req, const PGresult *res, int row,
+			     const struct membership_actor_columns *c, char **org, char **user,
+			     int64_t *at)
+{
+	*org = arena_strdup(&req->arena, PQgetvalue(res, row, c->by));
+	*user = arena_strdup(&req->arena, PQgetvalue(res, row, c->by_user));
+	*at = strtoll(PQgetvalue(res, row, c->at), NULL, 10);
 	return *org != NULL && *user != NULL;
 }
 
 /* The Membership in row `row` of a result of MEMBERSHIP_SELECT; NULL when out of memory. */
-static Tulay__V1__Membership *membership_from_row(struct request *req, const PGresult *res, int row)
+static Tulay__V1__Membership *membership_from_row(struct request *req, const PGresult *res, int row,
+						  const struct membership_columns *c)
 {
 	Tulay__V1__Membership *m = request_alloc(req, sizeof(*m));
 	if (m == NULL)
 		return NULL;
 	tulay__v1__membership__init(m);
-	m->member = arena_strdup(&req->arena, PQgetvalue(res, row, MC_MEMBER));
-	m->network = arena_strdup(&req->arena, PQgetvalue(res, row, MC_NETWORK));
+	m->member = arena_strdup(&req->arena, PQgetvalue(res, row, c->member));
+	m->network = arena_strdup(&req->arena, PQgetvalue(res, row, c->network));
 	m->role =
-	    (Tulay__V1__MembershipRole)VALUE_OF(membership_role, PQgetvalue(res, row, MC_ROLE));
-	m->since = arena_strdup(&req->arena, PQgetvalue(res, row, MC_SINCE));
-	m->until = arena_strdup(&req->arena, PQgetvalue(res, row, MC_UNTIL));
-	m->shares_aggregates = strcmp(PQgetvalue(res, row, MC_SHARES), "t") == 0;
-	m->version = strtoll(PQgetvalue(res, row, MC_VERSION), NULL, 10);
+	    (Tulay__V1__MembershipRole)VALUE_OF(membership_role, PQgetvalue(res, row, c->role));
+	m->since = arena_strdup(&req->arena, PQgetvalue(res, row, c->since));
+	m->until = arena_strdup(&req->arena, PQgetvalue(res, row, c->until));
+	m->shares_aggregates = strcmp(PQgetvalue(res, row, c->shares_aggregates), "t") == 0;
+	m->version = strtoll(PQgetvalue(res, row, c->version), NULL, 10);
 	m->state =
-	    (Tulay__V1__MembershipState)VALUE_OF(membership_state, PQgetvalue(res, row, MC_STATE));
-	m->proposal_id = strtoll(PQgetvalue(res, row, MC_PROPOSAL), NULL, 10);
-	bool ok = membership_actor(req, res, row, MC_PROPOSED_BY, &m->proposed_by,
+	    (Tulay__V1__MembershipState)VALUE_OF(membership_state, PQgetvalue(res, row, c->state));
+	m->proposal_id = strtoll(PQgetvalue(res, row, c->proposal_id), NULL, 10);
+	bool ok = membership_actor(req, res, row, &c->proposed, &m->proposed_by,
 				   &m->proposed_by_user, &m->proposed_at) &&
-		  membership_actor(req, res, row, MC_DECIDED_BY, &m->decided_by,
-				   &m->decided_by_user, &m->decided_at) &&
-		  membership_actor(req, res, row, MC_ENDED_BY, &m->ended_by, &m->ended_by_user,
+		  membership_actor(req, res, row, &c->decided, &m->decided_by, &m->decided_by_user,
+				   &m->decided_at) &&
+		  membership_actor(req, res, row, &c->ended, &m->ended_by, &m->ended_by_user,
 				   &m->ended_at);
 	return ok && m->member && m->network && m->since && m->until ? m : NULL;
 }
 
-static Tulay__V1__Office *office_from_row(struct request *req, const PGresult *res, int row)
+/* The indexes of the columns of an org_offices / office_by_key result. */
+struct office_columns {
+	int office_id, organisation, name, city, country;
+};
+
+static struct office_columns office_columns(const PGresult *res)
+{
+	return (struct office_columns){
+	    .office_id = db_column(res, "office_id"),
+	    .organisation = db_column(res, "organisation"),
+	    .name = db_column(res, "name"),
+	    .city = db_column(res, "city"),
+	    .country = db_column(res, "country"),
+	};
+}
+
+static Tulay__V1__Office *office_from_row(struct request *req, const PGresult *res, int row,
+					  const struct office_columns *c)
 {
 	Tulay__V1__Office *o = request_alloc(req, sizeof(*o));
 	if (o == NULL)
 		return NULL;
 	tulay__v1__office__init(o);
-	o->id = strtoll(PQgetvalue(res, row, 0), NULL, 10);
-	o->organisation = arena_strdup(&req->arena, PQgetvalue(res, row, 1));
-	o->name = arena_strdup(&req->arena, PQgetvalue(res, row, 2));
-	o->city = arena_strdup(&req->arena, PQgetvalue(res, row, 3));
-	o->country = arena_strdup(&req->arena, PQgetvalue(res, row, 4));
+	o->id = strtoll(PQgetvalue(res, row, c->office_id), NULL, 10);
+	o->organisation = arena_strdup(&req->arena, PQgetvalue(res, row, c->organisation));
+	o->name = arena_strdup(&req->arena, PQgetvalue(res, row, c->name));
+	o->city = arena_strdup(&req->arena, PQgetvalue(res, row, c->city));
+	o->country = arena_strdup(&req->arena, PQgetvalue(res, row, c->country));
 	return o->organisation && o->name && o->city && o->country ? o : NULL;
 }
 
-static Tulay__V1__NetworkLink *link_from_row(struct request *req, const PGresult *res, int row)
+/* The indexes of the columns of a LINK_SELECT result. */
+struct link_columns {
+	int acronym, name, depth, via;
+};
+
+static struct link_columns link_columns(const PGresult *res)
+{
+	return (struct link_columns){
+	    .acronym = db_column(res, "acronym"),
+	    .name = db_column(res, "name"),
+	    .depth = db_column(res, "depth"),
+	    .via = db_column(res, "via"),
+	};
+}
+
+static Tulay__V1__NetworkLink *link_from_row(struct request *req, const PGresult *res, int row,
+					     const struct link_columns *c)
 {
 	Tulay__V1__NetworkLink *l = request_alloc(req, sizeof(*l));
 	if (l == NULL)
 		return NULL;
 	tulay__v1__network_link__init(l);
-	l->acronym = arena_strdup(&req->arena, PQgetvalue(res, row, 0));
-	l->name = arena_strdup(&req->arena, PQgetvalue(res, row, 1));
-	l->depth = (uint32_t)strtoul(PQgetvalue(res, row, 2), NULL, 10);
-	l->via = arena_strdup(&req->arena, PQgetvalue(res, row, 3));
+	l->acronym = arena_strdup(&req->arena, PQgetvalue(res, row, c->acronym));
+	l->name = arena_strdup(&req->arena, PQgetvalue(res, row, c->name));
+	l->depth = (uint32_t)strtoul(PQgetvalue(res, row, c->depth), NULL, 10);
+	l->via = arena_strdup(&req->arena, PQgetvalue(res, row, c->via));
 	return l->acronym && l->name && l->via ? l : NULL;
 }
 
+/* Makes a message of row `row` of `res`, reading the columns whose indexes `cols` holds. */
+typedef void *row_fn(struct request *req, const PGresult *res, int row, const void *cols);
+
 /* Builds an array of messages from every row of `res` with `from_row`. Returns false
  * (after ending the request) when out of memory. */
-static bool rows_to_array(struct request *req, const PGresult *res,
-			  void *(*from_row)(struct request *, const PGresult *, int), void ***out,
-			  size_t *n_out)
+static bool rows_to_array(struct request *req, const PGresult *res, row_fn *from_row,
+			  const void *cols, void ***out, size_t *n_out)
 {
 	int n = PQntuples(res);
 	void **items = request_alloc(req, sizeof(*items) * (size_t)(n + 1));
 	if (request_oom(req, items))
 		return false;
 	for (int i = 0; i < n; i++) {
-		if (request_oom(req, items[i] = from_row(req, res, i)))
+		if (request_oom(req, items[i] = from_row(req, res, i, cols)))
 			return false;
 	}
 	*out = items;
 	*n_out = (size_t)n;
 	return true;
+}
+
+/* The Memberships of every row of the result of `statement` (MEMBERSHIP_SELECT). False
+ * after ending the request. */
+static bool memberships_of(struct request *req, const char *statement, Tulay__V1__Membership ***out,
+			   size_t *n)
+{
+	const PGresult *res = request_result_of(req, statement);
+	struct membership_columns cols = membership_columns(res);
+	return rows_to_array(req, res, (row_fn *)membership_from_row, &cols, (void ***)out, n);
+}
+
+/* The NetworkLinks of every row of the result of `statement` (LINK_SELECT). False after
+ * ending the request. */
+static bool links_of(struct request *req, const char *statement, Tulay__V1__NetworkLink ***out,
+		     size_t *n)
+{
+	const PGresult *res = request_result_of(req, statement);
+	struct link_columns cols = link_columns(res);
+	return rows_to_array(req, res, (row_fn *)link_from_row, &cols, (void ***)out, n);
 }
 
 /* --- GetOrganisation ------------------------------------------------------------------- */
@@ -203,21 +286,16 @@ static void organisation_loaded(struct request *req, enum db_outcome outcome)
 	if (request_oom(req, d->organisation =
 				 org_from_row(req, request_result_of(req, "org_detail"), 0)))
 		return;
-	typedef void *(*row_fn)(struct request *, const PGresult *, int);
-	if (!rows_to_array(req, request_result_of(req, "org_offices"), (row_fn)office_from_row,
+	const PGresult *offices = request_result_of(req, "org_offices");
+	struct office_columns office_cols = office_columns(offices);
+	if (!rows_to_array(req, offices, (row_fn *)office_from_row, &office_cols,
 			   (void ***)&d->offices, &d->n_offices) ||
-	    !rows_to_array(req, request_result_of(req, "org_members"), (row_fn)membership_from_row,
-			   (void ***)&d->members, &d->n_members) ||
-	    !rows_to_array(req, request_result_of(req, "org_member_of"),
-			   (row_fn)membership_from_row, (void ***)&d->member_of, &d->n_member_of) ||
-	    !rows_to_array(req, request_result_of(req, "org_networks"), (row_fn)link_from_row,
-			   (void ***)&d->networks, &d->n_networks) ||
-	    !rows_to_array(req, request_result_of(req, "org_all_members"), (row_fn)link_from_row,
-			   (void ***)&d->all_members, &d->n_all_members) ||
-	    !rows_to_array(req, request_result_of(req, "org_proposals"),
-			   (row_fn)membership_from_row, (void ***)&d->proposals, &d->n_proposals) ||
-	    !rows_to_array(req, request_result_of(req, "org_past_memberships"),
-			   (row_fn)membership_from_row, (void ***)&d->past, &d->n_past))
+	    !memberships_of(req, "org_members", &d->members, &d->n_members) ||
+	    !memberships_of(req, "org_member_of", &d->member_of, &d->n_member_of) ||
+	    !links_of(req, "org_networks", &d->networks, &d->n_networks) ||
+	    !links_of(req, "org_all_members", &d->all_members, &d->n_all_members) ||
+	    !memberships_of(req, "org_proposals", &d->proposals, &d->n_proposals) ||
+	    !memberships_of(req, "org_past_memberships", &d->past, &d->n_past))
 		return;
 	req->resp.body_case = TULAY__V1__RESPONSE__BODY_ORGANISATION_DETAIL;
 	req->resp.organisation_detail = d;
@@ -297,7 +375,8 @@ static void membership_reply(struct request *req, const PGresult *res, bool in_e
 			     "the membership could not be read back");
 		return;
 	}
-	Tulay__V1__Membership *m = membership_from_row(req, res, 0);
+	struct membership_columns cols = membership_columns(res);
+	Tulay__V1__Membership *m = membership_from_row(req, res, 0, &cols);
 	if (request_oom(req, m))
 		return;
 	req->resp.body_case = TULAY__V1__RESPONSE__BODY_MEMBERSHIP;
@@ -347,7 +426,7 @@ static void membership_proposed(struct request *req, enum db_outcome outcome)
 		request_fail_db(req);
 		return;
 	}
-	const char *result = PQgetvalue(request_result_of(req, "membership_propose"), 0, 1);
+	const char *result = db_value(request_result_of(req, "membership_propose"), 0, "outcome");
 	if (membership_common_outcome(req, result))
 		return;
 	if (strcmp(result, "key_reused") == 0) {
@@ -424,7 +503,7 @@ static void membership_decided(struct request *req, enum db_outcome outcome)
 		return;
 	}
 	const PGresult *res = request_result_of(req, "membership_decide");
-	const char *result = PQgetvalue(res, 0, 1);
+	const char *result = db_value(res, 0, "outcome");
 	if (membership_common_outcome(req, result))
 		return;
 	if (strcmp(result, "no_proposal") == 0) {
@@ -438,7 +517,7 @@ static void membership_decided(struct request *req, enum db_outcome outcome)
 		char *problem = arena_printf(&req->arena,
 					     "is not the open proposal (that is %s): look at it "
 					     "again before you decide",
-					     PQgetvalue(res, 0, 0));
+					     db_value(res, 0, "proposal_id"));
 		request_field_error(req, "proposal_id", problem != NULL ? problem : "is stale");
 		request_fail(req, TULAY__V1__CODE__FAILED_PRECONDITION,
 			     "the proposal changed since you looked");
@@ -516,18 +595,18 @@ static void membership_ended(struct request *req, enum db_outcome outcome)
 		request_fail(req, TULAY__V1__CODE__NOT_FOUND,
 			     "no current membership of this member in this network (a proposal "
 			     "not yet accepted is declined or withdrawn with DeclineMembership)");
-	} else if (strtoll(PQgetvalue(state, 0, 0), NULL, 10) != e->expected_version) {
+	} else if (strtoll(db_value(state, 0, "version"), NULL, 10) != e->expected_version) {
 		char *message =
 		    arena_printf(&req->arena,
 				 "the membership changed since you looked (version is now "
 				 "%s): check again",
-				 PQgetvalue(state, 0, 0));
+				 db_value(state, 0, "version"));
 		request_field_error(req, "expected_version", "is stale");
 		request_fail(req, TULAY__V1__CODE__FAILED_PRECONDITION,
 			     message != NULL ? message : "stale expected_version");
 	} else {
 		char *problem = arena_printf(&req->arena, "is before the membership began (%s)",
-					     PQgetvalue(state, 0, 1));
+					     db_value(state, 0, "since"));
 		request_field_error(req, "until", problem != NULL ? problem : "is too early");
 		request_fail_invalid(req, "the membership was not ended");
 	}
@@ -601,11 +680,12 @@ static void office_added(struct request *req, enum db_outcome outcome)
 		request_fail(req, TULAY__V1__CODE__INTERNAL, "the office could not be read back");
 		return;
 	}
-	if (strcmp(PQgetvalue(res, 0, 5), "t") != 0) {
+	if (strcmp(db_value(res, 0, "same_request"), "t") != 0) {
 		request_fail_key_reused(req, "office");
 		return;
 	}
-	Tulay__V1__Office *o = office_from_row(req, res, 0);
+	struct office_columns cols = office_columns(res);
+	Tulay__V1__Office *o = office_from_row(req, res, 0, &cols);
 	if (request_oom(req, o))
 		return;
 	req->resp.body_case = TULAY__V1__RESPONSE__BODY_OFFICE;

@@ -24,22 +24,48 @@ const struct db_statement orgs_statements[] = {
 };
 const unsigned orgs_statements_count = N_ELEMS(orgs_statements);
 
-Tulay__V1__Organisation *org_from_row(struct request *req, const PGresult *res, int row)
+/* The indexes of the ORG_COLUMNS of a result, looked up once for all its rows. */
+struct org_columns {
+	int org_id, acronym, name, kind, country, version, created_at;
+};
+
+static struct org_columns org_columns(const PGresult *res)
+{
+	return (struct org_columns){
+	    .org_id = db_column(res, "org_id"),
+	    .acronym = db_column(res, "acronym"),
+	    .name = db_column(res, "name"),
+	    .kind = db_column(res, "kind"),
+	    .country = db_column(res, "country"),
+	    .version = db_column(res, "version"),
+	    .created_at = db_column(res, "created_at"),
+	};
+}
+
+static Tulay__V1__Organisation *org_row(struct request *req, const PGresult *res, int row,
+					const struct org_columns *c)
 {
 	Tulay__V1__Organisation *o = request_alloc(req, sizeof(*o));
 	if (o == NULL)
 		return NULL;
 	tulay__v1__organisation__init(o);
-	o->id = strtoll(PQgetvalue(res, row, 0), NULL, 10);
-	o->acronym = arena_strdup(&req->arena, PQgetvalue(res, row, 1));
-	o->name = arena_strdup(&req->arena, PQgetvalue(res, row, 2));
-	o->kind = (Tulay__V1__OrganisationKind)VALUE_OF(organisation_kind, PQgetvalue(res, row, 3));
-	o->country = arena_strdup(&req->arena, PQgetvalue(res, row, 4));
-	o->version = strtoll(PQgetvalue(res, row, 5), NULL, 10);
-	o->created_at = strtoll(PQgetvalue(res, row, 6), NULL, 10);
+	o->id = strtoll(PQgetvalue(res, row, c->org_id), NULL, 10);
+	o->acronym = arena_strdup(&req->arena, PQgetvalue(res, row, c->acronym));
+	o->name = arena_strdup(&req->arena, PQgetvalue(res, row, c->name));
+	o->kind =
+	    (Tulay__V1__OrganisationKind)VALUE_OF(organisation_kind, PQgetvalue(res, row, c->kind));
+	o->country = arena_strdup(&req->arena, PQgetvalue(res, row, c->country));
+	o->version = strtoll(PQgetvalue(res, row, c->version), NULL, 10);
+	o->created_at = strtoll(PQgetvalue(res, row, c->created_at), NULL, 10);
 	if (o->acronym == NULL || o->name == NULL || o->country == NULL)
 		return NULL;
 	return o;
+}
+
+Tulay__V1__Organisation *org_from_row(struct request *req, const PGresult *res, int row)
+{
+	struct org_columns c = org_columns(res);
+	return org_row(req, res, row, &c);
 }
 
 /* --- CreateOrganisation ---------------------------------------------------------------- */
@@ -55,7 +81,7 @@ static void org_created(struct request *req, enum db_outcome outcome)
 		request_fail_db(req);
 		return;
 	}
-	const char *result = PQgetvalue(request_result_of(req, "org_create"), 0, 1);
+	const char *result = db_value(request_result_of(req, "org_create"), 0, "outcome");
 	if (strcmp(result, "key_reused") == 0) {
 		request_fail_key_reused(req, "organisation");
 		return;
@@ -138,9 +164,9 @@ void handle_create_organisation(struct request *req)
 
 /* --- ListOrganisations ----------------------------------------------------------------- */
 
-static void *org_item(struct request *req, const PGresult *res, int row)
+static void *org_item(struct request *req, const PGresult *res, int row, const void *cols)
 {
-	Tulay__V1__Organisation *org = org_from_row(req, res, row);
+	Tulay__V1__Organisation *org = org_row(req, res, row, cols);
 	if (org == NULL)
 		request_fail_oom(req);
 	return org;
@@ -157,9 +183,11 @@ static void orgs_listed(struct request *req, enum db_outcome outcome)
 	if (request_oom(req, list))
 		return;
 	tulay__v1__organisation_list__init(list);
-	/* The next page starts after the last acronym shown (column 1). */
+	/* The next page starts after the last acronym shown. */
+	const PGresult *res = request_result_of(req, "org_list");
+	struct org_columns cols = org_columns(res);
 	struct case_page page;
-	if (!case_page(req, request_result_of(req, "org_list"), limit, 1, org_item, &page))
+	if (!case_page(req, res, limit, cols.acronym, org_item, &cols, &page))
 		return;
 	list->organisations = (Tulay__V1__Organisation **)page.items;
 	list->n_organisations = page.n;
@@ -228,7 +256,7 @@ static void orgs_resolved(struct request *req, enum db_outcome outcome)
 			     "records of another organisation are not visible to you");
 		return;
 	}
-	*st->org_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	*st->org_id = strtoll(db_value(res, 0, "org_id"), NULL, 10);
 	db_job_reset(&req->job);
 	req->state = st->caller_state;
 	st->then(req);

@@ -10,35 +10,54 @@
 #include "validate.h"
 #include "vault.h"
 
+/* What rate_from_row reads of a rate, each column by its name (struct rate_columns). */
+#define RATE_SELECT                                                                                \
+	"SELECT e.currency, e.reporting_currency, e.rate::text AS rate, "                          \
+	"       to_char(e.valid_from, 'YYYY-MM-DD') AS valid_from, "                               \
+	"       coalesce(u.username, '') AS set_by, extract(epoch FROM e.set_at)::bigint AS "      \
+	"set_at "                                                                                  \
+	"  FROM exchange_rates e LEFT JOIN user_names u ON u.user_id = e.set_by "
+
 const struct db_statement rates_statements[] = {
     {"rate_set", "SELECT set_exchange_rate($1::bytea, $2::bytea, $3::text, $4::text, $5::numeric, "
-		 "                         $6::date, $7::smallint, $8::smallint, $9::bigint)"},
-    {"rate_by_key", "SELECT e.currency, e.reporting_currency, e.rate::text, "
-		    "       to_char(e.valid_from, 'YYYY-MM-DD'), coalesce(u.username, ''), "
-		    "       extract(epoch FROM e.set_at)::bigint "
-		    "  FROM exchange_rates e LEFT JOIN user_names u ON u.user_id = e.set_by "
-		    " WHERE e.idempotency_key = $1::bytea"},
-    {"rate_list", "SELECT e.currency, e.reporting_currency, e.rate::text, "
-		  "       to_char(e.valid_from, 'YYYY-MM-DD'), coalesce(u.username, ''), "
-		  "       extract(epoch FROM e.set_at)::bigint "
-		  "  FROM exchange_rates e LEFT JOIN user_names u ON u.user_id = e.set_by "
-		  " WHERE ($1::text = '' OR e.currency = $1::text) "
-		  "   AND ($2::text = '' OR e.reporting_currency = $2::text) "
-		  " ORDER BY e.currency, e.reporting_currency, e.valid_from"},
+		 "                         $6::date, $7::smallint, $8::smallint, $9::bigint) "
+		 "AS outcome"},
+    {"rate_by_key", RATE_SELECT " WHERE e.idempotency_key = $1::bytea"},
+    {"rate_list", RATE_SELECT " WHERE ($1::text = '' OR e.currency = $1::text) "
+			      "   AND ($2::text = '' OR e.reporting_currency = $2::text) "
+			      " ORDER BY e.currency, e.reporting_currency, e.valid_from"},
 };
 const unsigned rates_statements_count = N_ELEMS(rates_statements);
 
+/* The indexes of the columns of a RATE_SELECT result, looked up once for all its rows. */
+struct rate_columns {
+	int currency, reporting_currency, rate, valid_from, set_by, set_at;
+};
+
+static struct rate_columns rate_columns(const PGresult *res)
+{
+	return (struct rate_columns){
+	    .currency = db_column(res, "currency"),
+	    .reporting_currency = db_column(res, "reporting_currency"),
+	    .rate = db_column(res, "rate"),
+	    .valid_from = db_column(res, "valid_from"),
+	    .set_by = db_column(res, "set_by"),
+	    .set_at = db_column(res, "set_at"),
+	};
+}
+
 /* The rate in row `row` of a rate_by_key / rate_list result; NULL when out of memory. */
-static Tulay__V1__ExchangeRate *rate_from_row(struct request *req, const PGresult *res, int row)
+static Tulay__V1__ExchangeRate *rate_from_row(struct request *req, const PGresult *res, int row,
+					      const struct rate_columns *c)
 {
 	Tulay__V1__ExchangeRate *e = request_alloc(req, sizeof(*e));
 	if (e == NULL)
 		return NULL;
 	tulay__v1__exchange_rate__init(e);
-	e->currency = PQgetvalue(res, row, 0);
-	e->reporting_currency = PQgetvalue(res, row, 1);
+	e->currency = PQgetvalue(res, row, c->currency);
+	e->reporting_currency = PQgetvalue(res, row, c->reporting_currency);
 	/* numeric(24,12) prints twelve decimals: drop the trailing zeros. */
-	char *rate = arena_strdup(&req->arena, PQgetvalue(res, row, 2));
+	char *rate = arena_strdup(&req->arena, PQgetvalue(res, row, c->rate));
 	if (rate == NULL)
 		return NULL;
 	if (strchr(rate, '.') != NULL) {
@@ -49,9 +68,9 @@ static Tulay__V1__ExchangeRate *rate_from_row(struct request *req, const PGresul
 			rate[--len] = '\0';
 	}
 	e->rate = rate;
-	e->valid_from = PQgetvalue(res, row, 3);
-	e->set_by = PQgetvalue(res, row, 4);
-	e->set_at = strtoll(PQgetvalue(res, row, 5), NULL, 10); /* seconds since 1970 */
+	e->valid_from = PQgetvalue(res, row, c->valid_from);
+	e->set_by = PQgetvalue(res, row, c->set_by);
+	e->set_at = strtoll(PQgetvalue(res, row, c->set_at), NULL, 10); /* seconds since 1970 */
 	return e;
 }
 
@@ -87,13 +106,14 @@ static void rate_set_done(struct request *req, enum db_outcome outcome)
 		request_fail_db(req);
 		return;
 	}
-	const char *result = PQgetvalue(request_result_of(req, "rate_set"), 0, 0);
+	const char *result = db_value(request_result_of(req, "rate_set"), 0, "outcome");
 	if (strcmp(result, "key_reused") == 0) {
 		request_fail_key_reused(req, "exchange rate");
 		return;
 	}
 	const PGresult *res = request_result_of(req, "rate_by_key");
-	Tulay__V1__ExchangeRate *e = PQntuples(res) == 1 ? rate_from_row(req, res, 0) : NULL;
+	struct rate_columns cols = rate_columns(res);
+	Tulay__V1__ExchangeRate *e = PQntuples(res) == 1 ? rate_from_row(req, res, 0, &cols) : NULL;
 	if (e == NULL) {
 		request_fail(req, TULAY__V1__CODE__INTERNAL,
 			     "the rate was not found after setting it");
@@ -179,8 +199,9 @@ static void rates_listed(struct request *req, enum db_outcome outcome)
 		return;
 	}
 	tulay__v1__exchange_rate_list__init(list);
+	struct rate_columns cols = rate_columns(res);
 	for (int i = 0; i < n; i++) {
-		if ((rates[i] = rate_from_row(req, res, i)) == NULL) {
+		if ((rates[i] = rate_from_row(req, res, i, &cols)) == NULL) {
 			request_fail_oom(req);
 			return;
 		}

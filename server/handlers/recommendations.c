@@ -23,18 +23,20 @@
 #define RECOMMENDATION_OFFICE_MAX 200
 #define RECOMMENDATION_NOTE_MAX   1000
 
-/* The columns recommendation_from_row() reads, in order. The co-signers come as one
- * comma-separated string of acronyms. */
+/* The columns recommendation_from_row() reads, each by its name. The co-signers come as
+ * one comma-separated string of acronyms. */
 #define RECOMMENDATION_SELECT                                                                      \
-	"SELECT c.reference, o.acronym, c.status, r.title, r.body, r.source_document, "            \
-	"to_char(r.source_date, 'YYYY-MM-DD'), r.addressed_to, coalesce(r.target_body, ''), "      \
-	"coalesce(r.country, ''), r.theme, coalesce(f.name, ''), "                                 \
-	"to_char(c.opened_on, 'YYYY-MM-DD'), coalesce(to_char(c.closed_on, 'YYYY-MM-DD'), ''), "   \
-	"c.version, u.username, extract(epoch FROM c.created_at)::bigint, "                        \
+	"SELECT c.reference, o.acronym AS organisation, c.status, r.title, r.body, "               \
+	"r.source_document, to_char(r.source_date, 'YYYY-MM-DD') AS source_date, r.addressed_to, " \
+	"coalesce(r.target_body, '') AS target_body, coalesce(r.country, '') AS country, "         \
+	"r.theme, "                                                                                \
+	"coalesce(f.name, '') AS office, to_char(c.opened_on, 'YYYY-MM-DD') AS opened_on, "        \
+	"coalesce(to_char(c.closed_on, 'YYYY-MM-DD'), '') AS closed_on, c.version, "               \
+	"u.username AS created_by, extract(epoch FROM c.created_at)::bigint AS created_at, "       \
 	"coalesce((SELECT string_agg(so.acronym, ',' ORDER BY so.acronym) "                        \
 	"  FROM recommendation_signatories s JOIN organisations so ON so.org_id = "                \
 	"s.signatory_org "                                                                         \
-	"  WHERE s.org_id = c.org_id AND s.case_id = c.case_id), '') "                             \
+	"  WHERE s.org_id = c.org_id AND s.case_id = c.case_id), '') AS co_signers "               \
 	"FROM cases c JOIN recommendations r ON r.org_id = c.org_id AND r.case_id = c.case_id "    \
 	"JOIN organisations o ON o.org_id = c.org_id "                                             \
 	"JOIN user_names u ON u.user_id = c.created_by "                                           \
@@ -45,7 +47,8 @@
  * referred to the author stays named after the referral is revoked (referral_cases gives
  * the reference of a case of any of the caller's referrals, nothing more). */
 #define RECOMMENDATION_EVIDENCE_SELECT                                                             \
-	"SELECT eo.acronym, coalesce(ec.reference, rc.reference, '') "                             \
+	"SELECT eo.acronym AS organisation, coalesce(ec.reference, rc.reference, '') AS "          \
+	"reference "                                                                               \
 	"FROM recommendation_evidence e "                                                          \
 	"JOIN cases c ON c.org_id = e.org_id AND c.case_id = e.case_id "                           \
 	"JOIN organisations eo ON eo.org_id = e.evidence_org "                                     \
@@ -57,11 +60,11 @@
 
 const struct db_statement recommendations_statements[] = {
     {"recommendation_create",
-     "SELECT case_id, outcome, coalesce(detail, '') FROM create_recommendation($1, $2, $3, $4, "
-     "$5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::text[], $16::text[])"},
+     "SELECT case_id, outcome, coalesce(detail, '') AS detail FROM create_recommendation($1, "
+     "$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::text[], $16::text[])"},
     {"recommendation_change_status",
-     "SELECT outcome, coalesce(detail, '') FROM change_case_status('recommendation', $1, $2, "
-     "$3, $4, $5, $6, $7, $8, $9)"},
+     "SELECT outcome, coalesce(detail, '') AS detail FROM change_case_status('recommendation', "
+     "$1, $2, $3, $4, $5, $6, $7, $8, $9)"},
     {"recommendation_link_evidence",
      "SELECT outcome FROM link_recommendation_evidence($1, $2, $3, $4, $5, $6, $7, $8)"},
     {"recommendation_by_reference", RECOMMENDATION_SELECT "AND c.reference = $2"},
@@ -75,11 +78,11 @@ const unsigned recommendations_statements_count = N_ELEMS(recommendations_statem
 
 /* --- reading one back ------------------------------------------------------------------ */
 
-/* Splits the comma-separated acronyms of column `col` into r->co_signers. */
-static bool co_signers_from_row(struct request *req, const PGresult *res, int col,
+/* Splits the comma-separated acronyms of column co_signers into r->co_signers. */
+static bool co_signers_from_row(struct request *req, const PGresult *res,
 				Tulay__V1__Recommendation *r)
 {
-	char *list = arena_strdup(&req->arena, PQgetvalue(res, 0, col));
+	char *list = arena_strdup(&req->arena, db_value(res, 0, "co_signers"));
 	r->co_signers = request_alloc(req, sizeof(*r->co_signers) * (RECOMMENDATION_MAX_LIST + 1));
 	if (list == NULL || r->co_signers == NULL)
 		return false;
@@ -99,35 +102,36 @@ static Tulay__V1__Recommendation *recommendation_from_row(struct request *req, c
 	if (r == NULL)
 		return NULL;
 	tulay__v1__recommendation__init(r);
-	char **texts[] = {&r->reference,
-			  &r->organisation,
-			  NULL,
-			  &r->title,
-			  &r->text,
-			  &r->source_document,
-			  &r->source_date,
-			  NULL,
-			  &r->target_body,
-			  &r->country,
-			  NULL,
-			  &r->office,
-			  &r->opened_on,
-			  &r->closed_on};
-	for (int col = 0; col < (int)N_ELEMS(texts); col++) {
-		if (texts[col] != NULL &&
-		    (*texts[col] = arena_strdup(a, PQgetvalue(res, 0, col))) == NULL)
+	struct {
+		char **field;
+		const char *column;
+	} texts[] = {
+	    {&r->reference, "reference"},
+	    {&r->organisation, "organisation"},
+	    {&r->title, "title"},
+	    {&r->text, "body"},
+	    {&r->source_document, "source_document"},
+	    {&r->source_date, "source_date"},
+	    {&r->target_body, "target_body"},
+	    {&r->country, "country"},
+	    {&r->office, "office"},
+	    {&r->opened_on, "opened_on"},
+	    {&r->closed_on, "closed_on"},
+	    {&r->created_by, "created_by"},
+	};
+	for (size_t i = 0; i < N_ELEMS(texts); i++) {
+		if ((*texts[i].field = arena_strdup(a, db_value(res, 0, texts[i].column))) == NULL)
 			return NULL;
 	}
-	r->status =
-	    (Tulay__V1__RecommendationStatus)VALUE_OF(recommendation_status, PQgetvalue(res, 0, 2));
-	r->addressed_to = (Tulay__V1__AddressedTo)VALUE_OF(addressed_to, PQgetvalue(res, 0, 7));
-	r->theme =
-	    (Tulay__V1__RecommendationTheme)VALUE_OF(recommendation_theme, PQgetvalue(res, 0, 10));
-	r->version = strtoll(PQgetvalue(res, 0, 14), NULL, 10);
-	if ((r->created_by = arena_strdup(a, PQgetvalue(res, 0, 15))) == NULL)
-		return NULL;
-	r->created_at = strtoll(PQgetvalue(res, 0, 16), NULL, 10);
-	return co_signers_from_row(req, res, 17, r) ? r : NULL;
+	r->status = (Tulay__V1__RecommendationStatus)VALUE_OF(recommendation_status,
+							      db_value(res, 0, "status"));
+	r->addressed_to =
+	    (Tulay__V1__AddressedTo)VALUE_OF(addressed_to, db_value(res, 0, "addressed_to"));
+	r->theme = (Tulay__V1__RecommendationTheme)VALUE_OF(recommendation_theme,
+							    db_value(res, 0, "theme"));
+	r->version = strtoll(db_value(res, 0, "version"), NULL, 10);
+	r->created_at = strtoll(db_value(res, 0, "created_at"), NULL, 10);
+	return co_signers_from_row(req, res, r) ? r : NULL;
 }
 
 /* The rows of a RECOMMENDATION_EVIDENCE_SELECT result into r->evidence. */
@@ -135,6 +139,7 @@ static bool evidence_from_rows(struct request *req, const PGresult *res,
 			       Tulay__V1__Recommendation *r)
 {
 	int rows = PQntuples(res);
+	int organisation = db_column(res, "organisation"), reference = db_column(res, "reference");
 	r->evidence = request_alloc(req, sizeof(*r->evidence) * (size_t)(rows + 1));
 	if (r->evidence == NULL)
 		return false;
@@ -143,8 +148,8 @@ static bool evidence_from_rows(struct request *req, const PGresult *res,
 		if (ref == NULL)
 			return false;
 		tulay__v1__case_ref__init(ref);
-		ref->organisation = arena_strdup(&req->arena, PQgetvalue(res, i, 0));
-		ref->reference = arena_strdup(&req->arena, PQgetvalue(res, i, 1));
+		ref->organisation = arena_strdup(&req->arena, PQgetvalue(res, i, organisation));
+		ref->reference = arena_strdup(&req->arena, PQgetvalue(res, i, reference));
 		if (ref->organisation == NULL || ref->reference == NULL)
 			return false;
 		r->evidence[i] = ref;
@@ -220,7 +225,7 @@ static void recommendation_created(struct request *req, enum db_outcome outcome)
 	const PGresult *res = case_created(req, outcome, "recommendation");
 	if (res == NULL)
 		return;
-	const char *result = PQgetvalue(res, 0, 1), *detail = PQgetvalue(res, 0, 2);
+	const char *result = db_value(res, 0, "outcome"), *detail = db_value(res, 0, "detail");
 	if (strcmp(result, "unknown_signatory") == 0)
 		request_field_error(req, "co_signers",
 				    arena_printf(&req->arena,
@@ -499,8 +504,8 @@ static void recommendation_status_changed(struct request *req, enum db_outcome o
 		return;
 	}
 	const PGresult *res = request_result_of(req, "recommendation_change_status");
-	if (case_fail_outcome(req, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), "recommendation",
-			      "note"))
+	if (case_fail_outcome(req, db_value(res, 0, "outcome"), db_value(res, 0, "detail"),
+			      "recommendation", "note"))
 		return;
 	recommendation_reply(req, st->org_id);
 }
@@ -564,7 +569,7 @@ static void recommendation_evidence_linked(struct request *req, enum db_outcome 
 		return;
 	}
 	const char *result =
-	    PQgetvalue(request_result_of(req, "recommendation_link_evidence"), 0, 0);
+	    db_value(request_result_of(req, "recommendation_link_evidence"), 0, "outcome");
 	if (case_fail_outcome(req, result, "", "recommendation", "evidence"))
 		return;
 	if (strcmp(result, "unknown_evidence") == 0) {

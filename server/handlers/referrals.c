@@ -16,18 +16,15 @@
 
 #define REFERRAL_LIST_DEFAULT 50
 
-/* The columns referral_from_row reads, from referral_view. */
+/* The columns referral_from_row reads from referral_view, each by its name (struct
+ * referral_columns). */
 #define REFERRAL_COLUMNS                                                                           \
 	"referral_id, reference, kind, from_organisation, to_organisation, status, "               \
-	"to_char(consent_given_on, 'YYYY-MM-DD'), consent_form, reason_enc, "                      \
+	"to_char(consent_given_on, 'YYYY-MM-DD') AS consent_given_on, consent_form, reason_enc, "  \
 	"decision_reason_enc, revoke_reason_enc, proposed_by, proposed_at, "                       \
-	"coalesce(decided_by, ''), coalesce(decided_at, 0), coalesce(revoked_by, ''), "            \
-	"coalesce(revoked_at, 0), version, idempotency_key, org_id"
-enum {
-	COL_REASON = 8,
-	COL_KEY = 18,
-	COL_ORG_ID = 19,
-};
+	"coalesce(decided_by, '') AS decided_by, coalesce(decided_at, 0) AS decided_at, "          \
+	"coalesce(revoked_by, '') AS revoked_by, coalesce(revoked_at, 0) AS revoked_at, version, " \
+	"idempotency_key, org_id"
 
 const struct db_statement referrals_statements[] = {
     {"referral_propose", "SELECT referral_id, outcome FROM propose_referral("
@@ -53,11 +50,48 @@ static const char *const decision_statuses[] = {
     [TULAY__V1__REFERRAL_DECISION__REFERRAL_DECISION_REVOKE] = "revoked",
 };
 
-/* The sealed reasons of a referral: columns from COL_REASON on. */
+/* The sealed reasons of a referral: what each is bound to, and its column. */
 static const char *const reason_columns[] = {"reason", "decision_reason", "revoke_reason"};
+static const char *const reason_sealed_columns[] = {"reason_enc", "decision_reason_enc",
+						    "revoke_reason_enc"};
+
+/* The indexes of the REFERRAL_COLUMNS of a result, looked up once for all its rows. */
+struct referral_columns {
+	int referral_id, reference, kind, from_organisation, to_organisation, status,
+	    consent_given_on, consent_form, reason_enc[N_ELEMS(reason_sealed_columns)], proposed_by,
+	    proposed_at, decided_by, decided_at, revoked_by, revoked_at, version, idempotency_key,
+	    org_id;
+};
+
+static struct referral_columns referral_columns(const PGresult *res)
+{
+	struct referral_columns c = {
+	    .referral_id = db_column(res, "referral_id"),
+	    .reference = db_column(res, "reference"),
+	    .kind = db_column(res, "kind"),
+	    .from_organisation = db_column(res, "from_organisation"),
+	    .to_organisation = db_column(res, "to_organisation"),
+	    .status = db_column(res, "status"),
+	    .consent_given_on = db_column(res, "consent_given_on"),
+	    .consent_form = db_column(res, "consent_form"),
+	    .proposed_by = db_column(res, "proposed_by"),
+	    .proposed_at = db_column(res, "proposed_at"),
+	    .decided_by = db_column(res, "decided_by"),
+	    .decided_at = db_column(res, "decided_at"),
+	    .revoked_by = db_column(res, "revoked_by"),
+	    .revoked_at = db_column(res, "revoked_at"),
+	    .version = db_column(res, "version"),
+	    .idempotency_key = db_column(res, "idempotency_key"),
+	    .org_id = db_column(res, "org_id"),
+	};
+	for (size_t i = 0; i < N_ELEMS(reason_sealed_columns); i++)
+		c.reason_enc[i] = db_column(res, reason_sealed_columns[i]);
+	return c;
+}
 
 /* One referral_view row, its reasons opened; NULL after ending the request. */
-static Tulay__V1__Referral *referral_from_row(struct request *req, const PGresult *res, int row)
+static Tulay__V1__Referral *referral_from_row(struct request *req, const PGresult *res, int row,
+					      const struct referral_columns *c)
 {
 	struct arena *a = &req->arena;
 	Tulay__V1__Referral *r = request_alloc(req, sizeof(*r));
@@ -68,33 +102,35 @@ static Tulay__V1__Referral *referral_from_row(struct request *req, const PGresul
 	}
 	tulay__v1__referral__init(r);
 	tulay__v1__consent__init(consent);
-	r->id = strtoll(PQgetvalue(res, row, 0), NULL, 10);
-	r->reference = arena_strdup(a, PQgetvalue(res, row, 1));
-	r->case_kind = arena_strdup(a, PQgetvalue(res, row, 2));
-	r->from_organisation = arena_strdup(a, PQgetvalue(res, row, 3));
-	r->to_organisation = arena_strdup(a, PQgetvalue(res, row, 4));
-	r->status = (Tulay__V1__ReferralStatus)VALUE_OF(referral_status, PQgetvalue(res, row, 5));
-	consent->given_on = arena_strdup(a, PQgetvalue(res, row, 6));
-	consent->form = (Tulay__V1__ConsentForm)VALUE_OF(consent_form, PQgetvalue(res, row, 7));
+	r->id = strtoll(PQgetvalue(res, row, c->referral_id), NULL, 10);
+	r->reference = arena_strdup(a, PQgetvalue(res, row, c->reference));
+	r->case_kind = arena_strdup(a, PQgetvalue(res, row, c->kind));
+	r->from_organisation = arena_strdup(a, PQgetvalue(res, row, c->from_organisation));
+	r->to_organisation = arena_strdup(a, PQgetvalue(res, row, c->to_organisation));
+	r->status =
+	    (Tulay__V1__ReferralStatus)VALUE_OF(referral_status, PQgetvalue(res, row, c->status));
+	consent->given_on = arena_strdup(a, PQgetvalue(res, row, c->consent_given_on));
+	consent->form =
+	    (Tulay__V1__ConsentForm)VALUE_OF(consent_form, PQgetvalue(res, row, c->consent_form));
 	r->consent = consent;
-	r->proposed_by = arena_strdup(a, PQgetvalue(res, row, 11));
-	r->proposed_at = strtoll(PQgetvalue(res, row, 12), NULL, 10);
-	r->decided_by = arena_strdup(a, PQgetvalue(res, row, 13));
-	r->decided_at = strtoll(PQgetvalue(res, row, 14), NULL, 10);
-	r->revoked_by = arena_strdup(a, PQgetvalue(res, row, 15));
-	r->revoked_at = strtoll(PQgetvalue(res, row, 16), NULL, 10);
-	r->version = strtoll(PQgetvalue(res, row, 17), NULL, 10);
+	r->proposed_by = arena_strdup(a, PQgetvalue(res, row, c->proposed_by));
+	r->proposed_at = strtoll(PQgetvalue(res, row, c->proposed_at), NULL, 10);
+	r->decided_by = arena_strdup(a, PQgetvalue(res, row, c->decided_by));
+	r->decided_at = strtoll(PQgetvalue(res, row, c->decided_at), NULL, 10);
+	r->revoked_by = arena_strdup(a, PQgetvalue(res, row, c->revoked_by));
+	r->revoked_at = strtoll(PQgetvalue(res, row, c->revoked_at), NULL, 10);
+	r->version = strtoll(PQgetvalue(res, row, c->version), NULL, 10);
 	if (r->reference == NULL || r->case_kind == NULL || r->from_organisation == NULL ||
 	    r->to_organisation == NULL || consent->given_on == NULL || r->proposed_by == NULL ||
 	    r->decided_by == NULL || r->revoked_by == NULL) {
 		request_fail_oom(req);
 		return NULL;
 	}
-	int64_t org_id = strtoll(PQgetvalue(res, row, COL_ORG_ID), NULL, 10);
+	int64_t org_id = strtoll(PQgetvalue(res, row, c->org_id), NULL, 10);
 	char **reasons[] = {&r->reason, &r->decision_reason, &r->revoke_reason};
 	for (size_t i = 0; i < N_ELEMS(reasons); i++) {
 		char *text = NULL;
-		if (!case_open_column(req, res, row, COL_REASON + (int)i, COL_KEY, org_id,
+		if (!case_open_column(req, res, row, c->reason_enc[i], c->idempotency_key, org_id,
 				      "referrals", reason_columns[i], &text)) {
 			request_fail(req, TULAY__V1__CODE__DATA_LOSS,
 				     "a reason of this referral fails its integrity check; the "
@@ -113,7 +149,8 @@ static void referral_reply(struct request *req, const PGresult *res)
 		request_fail(req, TULAY__V1__CODE__INTERNAL, "the referral could not be read back");
 		return;
 	}
-	Tulay__V1__Referral *r = referral_from_row(req, res, 0);
+	struct referral_columns cols = referral_columns(res);
+	Tulay__V1__Referral *r = referral_from_row(req, res, 0, &cols);
 	if (r == NULL)
 		return;
 	req->resp.body_case = TULAY__V1__RESPONSE__BODY_REFERRAL;
@@ -163,7 +200,7 @@ static void referral_proposed(struct request *req, enum db_outcome outcome)
 		request_fail_db(req);
 		return;
 	}
-	const char *result = PQgetvalue(request_result_of(req, "referral_propose"), 0, 1);
+	const char *result = db_value(request_result_of(req, "referral_propose"), 0, "outcome");
 	if (strcmp(result, "key_reused") == 0) {
 		request_fail_key_reused(req, "referral");
 	} else if (strcmp(result, "not_found") == 0) {
@@ -294,7 +331,7 @@ static void referral_decided(struct request *req, enum db_outcome outcome)
 	}
 	const Tulay__V1__DecideReferral *m = req->msg->decide_referral;
 	const PGresult *r = request_result_of(req, "referral_decide");
-	const char *result = PQgetvalue(r, 0, 0), *detail = PQgetvalue(r, 0, 1);
+	const char *result = db_value(r, 0, "outcome"), *detail = db_value(r, 0, "detail");
 	if (strcmp(result, "not_yours") == 0) {
 		request_field_error(req, "decision",
 				    m->decision ==
@@ -329,9 +366,10 @@ static void referral_read_for_decision(struct request *req, enum db_outcome outc
 		request_fail(req, TULAY__V1__CODE__NOT_FOUND, "no referral with this id");
 		return;
 	}
-	st->org_id = strtoll(PQgetvalue(res, 0, COL_ORG_ID), NULL, 10);
+	st->org_id = strtoll(db_value(res, 0, "org_id"), NULL, 10);
 	snprintf(st->org, sizeof(st->org), "%lld", (long long)st->org_id);
-	st->referral_key = case_bytea(req, res, 0, COL_KEY, &st->referral_key_len);
+	st->referral_key =
+	    case_bytea(req, res, 0, db_column(res, "idempotency_key"), &st->referral_key_len);
 	if (st->referral_key == NULL) {
 		request_fail_oom(req);
 		return;
@@ -410,9 +448,9 @@ struct list_state {
 	unsigned limit;
 };
 
-static void *referral_item(struct request *req, const PGresult *res, int row)
+static void *referral_item(struct request *req, const PGresult *res, int row, const void *cols)
 {
-	return referral_from_row(req, res, row);
+	return referral_from_row(req, res, row, cols);
 }
 
 static void referrals_listed(struct request *req, enum db_outcome outcome)
@@ -426,9 +464,10 @@ static void referrals_listed(struct request *req, enum db_outcome outcome)
 	if (request_oom(req, list))
 		return;
 	tulay__v1__referral_list__init(list);
+	const PGresult *res = request_result_of(req, "referral_list");
+	struct referral_columns cols = referral_columns(res);
 	struct case_page page;
-	if (!case_page(req, request_result_of(req, "referral_list"), st->limit, 0, referral_item,
-		       &page))
+	if (!case_page(req, res, st->limit, cols.referral_id, referral_item, &cols, &page))
 		return;
 	list->referrals = (Tulay__V1__Referral **)page.items;
 	list->n_referrals = page.n;

@@ -45,25 +45,22 @@ struct report_kind {
 	const char *dim_names; /* for errors */
 };
 
-/* The columns of report_cells' money measures are in the order of disclosure.h's M_*:
- * claimed, awarded, recovered; each sum, claims, largest. */
-
-/* Row columns of "report_rows": 0 the period's first day, 1..7 keys, 8 organisation, 9
- * currency (columns 1..9 are the keys of struct report_row), 10 cases, 11 workers, 12..
- * the measures (sum, n, max) x 3. */
-#define COL_CASES    10
-#define COL_WORKERS  11
-#define COL_MEASURES 12
-/* Row columns of "report_rates": 0 today, 1 currency, 2 valid_from, 3 rate, 4 the factor
- * from the currency's minor units to the reporting currency's. */
-#define COL_RATE_TODAY    0
-#define COL_RATE_CURRENCY 1
-#define COL_RATE_FROM     2
-#define COL_RATE          3
-#define COL_RATE_FACTOR   4
-
 struct group {
 	const struct dimension *dim;
+};
+
+/* The keys of a report row, in the order its cells sort by: the period bucket, d1..d7,
+ * the organisation, the currency. */
+enum { KEY_BUCKET, KEY_ORG = 1 + REPORT_DIMS, KEY_CURRENCY, N_KEYS };
+
+/* The indexes of the columns of a "report_rows" result, named by report_rows_of's OUT
+ * parameters: o_period (the period's first day), the keys o_k1..o_k7, o_korg and
+ * o_currency (key[1..]; key[KEY_BUCKET] is unused), o_cases, o_workers, and each money
+ * measure's sum, claims and largest (o_claimed, o_claimed_n, o_claimed_max, ... in the
+ * order of disclosure.h's M_*). */
+struct report_row_columns {
+	int period, key[N_KEYS], cases, workers;
+	int sum[N_MEASURES], n[N_MEASURES], max[N_MEASURES];
 };
 
 struct report_state {
@@ -82,8 +79,10 @@ struct report_state {
 	const char *needed, *grouped, *by_org, *filters[REPORT_DIMS], *org_filter;
 	bool used[REPORT_DIMS + 1]; /* d1..d7 grouped by (index 0 unused) */
 	bool org_used;              /* grouped by organisation */
-	/* Adding up, on the thread pool: the rows read, room for them, and what it gave. */
+	/* Adding up, on the thread pool: the rows read (their columns looked up before), room
+	 * for them, and what it gave. */
 	const PGresult *rows_read;
+	struct report_row_columns rows_read_cols;
 	struct report_row *rows_all, **rows;
 	struct row_order *order;
 	size_t n_rows;
@@ -92,10 +91,6 @@ struct report_state {
 					   * there means out of memory, not "any" */
 	uint32_t k;
 };
-
-/* The keys of a report row, in the order its cells sort by: the period bucket, d1..d7,
- * the organisation, the currency. Row columns 1..9 of report_rows are keys 1..9. */
-enum { KEY_BUCKET, KEY_ORG = 1 + REPORT_DIMS, KEY_CURRENCY, N_KEYS };
 
 /* A row of report_rows and, once added up, a row of the report: one cell's counts
  * (currency "") or its money in one currency. */
@@ -113,8 +108,11 @@ struct row_order {
 	int n;
 };
 
-/* Adds up st->rows_read into st->rows (report_sum.c). Runs on the thread pool and touches
- * only the request's state. */
+/* The indexes of the columns of `res`, a report_rows result (a missing one is a bug: see
+ * db_column). Runs on the event loop. */
+void report_row_columns(const PGresult *res, struct report_row_columns *c);
+/* Adds up st->rows_read (its columns in st->rows_read_cols) into st->rows (report_sum.c).
+ * Runs on the thread pool and touches only the request's state. */
 void report_add_up(struct request *req);
 /* The keys the report's rows can differ in, in order. */
 void report_row_order(const struct report_state *st, struct row_order *o);

@@ -95,6 +95,30 @@ static void rate_day_of(const char *period, const char *bucket, const char *to_l
 	snprintf(out, 32, "%04d-%02d-%02d", year, month, civil_days_in_month(year, month));
 }
 
+void report_row_columns(const PGresult *res, struct report_row_columns *c)
+{
+	/* In the order of disclosure.h's M_*. */
+	static const char *const measures[N_MEASURES] = {"o_claimed", "o_awarded", "o_recovered"};
+	char name[32];
+	c->period = db_column(res, "o_period");
+	c->key[KEY_BUCKET] = -1;
+	for (int k = 1; k <= REPORT_DIMS; k++) {
+		snprintf(name, sizeof(name), "o_k%d", k);
+		c->key[k] = db_column(res, name);
+	}
+	c->key[KEY_ORG] = db_column(res, "o_korg");
+	c->key[KEY_CURRENCY] = db_column(res, "o_currency");
+	c->cases = db_column(res, "o_cases");
+	c->workers = db_column(res, "o_workers");
+	for (int m = 0; m < N_MEASURES; m++) {
+		c->sum[m] = db_column(res, measures[m]);
+		snprintf(name, sizeof(name), "%s_n", measures[m]);
+		c->n[m] = db_column(res, name);
+		snprintf(name, sizeof(name), "%s_max", measures[m]);
+		c->max[m] = db_column(res, name);
+	}
+}
+
 /* Adds up st->rows_read per cell and currency into st->rows (st->n_rows of them, sorted
  * as cells are); drops the ones left without cases or contributors (withdrawals not folded
  * yet), as folding would; st->overflow when a figure does not fit in 64 bits. Runs on the
@@ -104,6 +128,7 @@ void report_add_up(struct request *req)
 {
 	struct report_state *st = req->state;
 	const PGresult *res = st->rows_read;
+	const struct report_row_columns *c = &st->rows_read_cols;
 	const char *period = st->period;
 	const struct row_order *order = st->order;
 	bool *overflow = &st->overflow;
@@ -111,16 +136,16 @@ void report_add_up(struct request *req)
 	int rows = PQntuples(res);
 	for (int r = 0; r < rows; r++) {
 		struct report_row *x = &all[r];
-		bucket_of(period, PQgetvalue(res, r, 0), x->bucket);
+		bucket_of(period, PQgetvalue(res, r, c->period), x->bucket);
 		x->key[KEY_BUCKET] = x->bucket;
 		for (int k = 1; k < N_KEYS; k++)
-			x->key[k] = PQgetvalue(res, r, k);
-		x->cases = column_i64(res, r, COL_CASES, overflow);
-		x->workers = column_i64(res, r, COL_WORKERS, overflow);
+			x->key[k] = PQgetvalue(res, r, c->key[k]);
+		x->cases = column_i64(res, r, c->cases, overflow);
+		x->workers = column_i64(res, r, c->workers, overflow);
 		for (int m = 0; m < N_MEASURES; m++) {
-			x->sum[m] = column_i64(res, r, COL_MEASURES + 3 * m, overflow);
-			x->n[m] = column_i64(res, r, COL_MEASURES + 3 * m + 1, overflow);
-			x->max[m] = column_i64(res, r, COL_MEASURES + 3 * m + 2, overflow);
+			x->sum[m] = column_i64(res, r, c->sum[m], overflow);
+			x->n[m] = column_i64(res, r, c->n[m], overflow);
+			x->max[m] = column_i64(res, r, c->max[m], overflow);
 		}
 		x->rate = x->rate_from = NULL;
 		sorted[r] = x;
@@ -159,7 +184,10 @@ bool report_rows_converted(struct request *req, struct report_row **rows, size_t
 			   const PGresult *rates, const char *target)
 {
 	const struct report_state *st = req->state;
-	const char *today = PQgetvalue(rates, 0, COL_RATE_TODAY);
+	/* Its columns, looked up once for every row converted. */
+	int currency_col = db_column(rates, "currency"), from_col = db_column(rates, "valid_from"),
+	    rate_col = db_column(rates, "rate"), factor_col = db_column(rates, "factor");
+	const char *today = db_value(rates, 0, "today");
 	for (size_t i = 0; i < n; i++) {
 		struct report_row *x = rows[i];
 		const char *currency = x->key[KEY_CURRENCY];
@@ -169,8 +197,8 @@ bool report_rows_converted(struct request *req, struct report_row **rows, size_t
 		rate_day_of(st->period, x->bucket, st->to_last, today, day);
 		int found = -1; /* the latest rate from that day or before */
 		for (int r = 0; r < PQntuples(rates); r++) {
-			if (strcmp(PQgetvalue(rates, r, COL_RATE_CURRENCY), currency) == 0 &&
-			    strcmp(PQgetvalue(rates, r, COL_RATE_FROM), day) <= 0)
+			if (strcmp(PQgetvalue(rates, r, currency_col), currency) == 0 &&
+			    strcmp(PQgetvalue(rates, r, from_col), day) <= 0)
 				found = r;
 		}
 		if (found < 0) {
@@ -183,7 +211,7 @@ bool report_rows_converted(struct request *req, struct report_row **rows, size_t
 					 currency, target, day, currency, target));
 			return false;
 		}
-		const char *factor = PQgetvalue(rates, found, COL_RATE_FACTOR);
+		const char *factor = PQgetvalue(rates, found, factor_col);
 		for (int m = 0; m < N_MEASURES; m++) {
 			if (!money_convert(x->sum[m], factor, &x->sum[m]) ||
 			    !money_convert(x->max[m], factor, &x->max[m])) {
@@ -196,8 +224,8 @@ bool report_rows_converted(struct request *req, struct report_row **rows, size_t
 				return false;
 			}
 		}
-		x->rate = PQgetvalue(rates, found, COL_RATE);
-		x->rate_from = PQgetvalue(rates, found, COL_RATE_FROM);
+		x->rate = PQgetvalue(rates, found, rate_col);
+		x->rate_from = PQgetvalue(rates, found, from_col);
 	}
 	return true;
 }

@@ -81,7 +81,7 @@ const struct db_statement reports_statements[] = {
     /* The organisation reported on: the caller's own ($1 = '') or by acronym, and whether
      * the caller may report on it. */
     {"report_network",
-     "SELECT org_id, acronym, report_allowed(org_id) FROM organisations "
+     "SELECT org_id, acronym, report_allowed(org_id) AS allowed FROM organisations "
      " WHERE CASE WHEN $1::text = '' THEN org_id = tulay_org() ELSE acronym = $1::text END"},
     /* The rows the report adds up, neither grouped nor sorted: the rollup's and the
      * deltas not folded yet, one per combination and currency ('' the count row), from
@@ -100,20 +100,22 @@ const struct db_statement reports_statements[] = {
     /* Today, and every rate into the reporting currency $1 by currency and date, with its
      * factor from minor units to minor units (a first row of NULLs when there is none). */
     {"report_rates",
-     "SELECT to_char(current_date, 'YYYY-MM-DD'), e.currency, "
-     "       to_char(e.valid_from, 'YYYY-MM-DD'), e.rate::text, "
+     "SELECT to_char(current_date, 'YYYY-MM-DD') AS today, e.currency, "
+     "       to_char(e.valid_from, 'YYYY-MM-DD') AS valid_from, e.rate::text AS rate, "
      "       (e.rate * power(10::numeric, e.reporting_exponent - e.currency_exponent))::text "
+     "       AS factor "
      "  FROM (VALUES (1)) one (x) "
      "  LEFT JOIN exchange_rates e ON e.reporting_currency = $1::text "
      " ORDER BY e.currency, e.valid_from"},
     /* The rollup that serves a report, named for Report.rollup (also when no row has
      * cases): $1 kind, $2 the organisation, $3 dimensions needed, $4 grains, $5 grouped by
      * organisation, $6 organisations (NULL: all), $7 whether the whole scope counts. */
-    {"report_rollup", "WITH " REPORT_CUBE_SQL("$1", "$3", "$4") ", " REPORT_WHOLE_SQL(
-			  "$2", "$5", "$6", "$7") " "
-						  "SELECT c.name || CASE WHEN w.ok THEN ' (network "
-						  "rows)' ELSE ' (organisation rows)' END "
-						  "  FROM cube c, whole w"},
+    {"report_rollup",
+     "WITH " REPORT_CUBE_SQL("$1", "$3", "$4") ", " REPORT_WHOLE_SQL(
+	 "$2", "$5", "$6", "$7") " "
+				 "SELECT c.name || CASE WHEN w.ok THEN ' (network "
+				 "rows)' ELSE ' (organisation rows)' END AS rollup "
+				 "  FROM cube c, whole w"},
     /* The organisations a report covers, acronyms, sorted ($2: only these, or NULL; $3
      * false: the organisation itself only). */
     {"report_organisations",
@@ -440,6 +442,7 @@ static void report_done(struct request *req, enum db_outcome outcome)
 			    (size_t)PQntuples(res) * (sizeof(struct report_row) + sizeof(void *)));
 	size_t n = (size_t)PQntuples(res) + 1;
 	st->rows_read = res;
+	report_row_columns(res, &st->rows_read_cols);
 	st->rows_all = request_alloc(req, sizeof(*st->rows_all) * n);
 	st->rows = request_alloc(req, sizeof(*st->rows) * n);
 	st->order = request_alloc(req, sizeof(*st->order));
@@ -533,7 +536,8 @@ static void report_added_up(struct request *req, bool ok)
 	report->currency = m->currency;
 	report->perturbation = perturbation;
 	const PGresult *rollup = request_result_of(req, "report_rollup");
-	report->rollup = PQntuples(rollup) == 1 ? PQgetvalue(rollup, 0, 0) : "";
+	report->rollup =
+	    PQntuples(rollup) == 1 ? PQgetvalue(rollup, 0, db_column(rollup, "rollup")) : "";
 	report->cells = request_alloc(req, sizeof(*report->cells) * (n + 1));
 	report->organisations =
 	    request_alloc(req, sizeof(*report->organisations) * (size_t)(PQntuples(orgs) + 1));
@@ -552,8 +556,9 @@ static void report_added_up(struct request *req, bool ok)
 		}
 	}
 	report->n_cells = n;
+	int acronym = db_column(orgs, "acronym");
 	for (int i = 0; i < PQntuples(orgs); i++)
-		report->organisations[i] = PQgetvalue(orgs, i, 0);
+		report->organisations[i] = PQgetvalue(orgs, i, acronym);
 	report->n_organisations = (size_t)PQntuples(orgs);
 	req->resp.body_case = TULAY__V1__RESPONSE__BODY_REPORT;
 	req->resp.report = report;
@@ -633,7 +638,7 @@ static void report_network_resolved(struct request *req, enum db_outcome outcome
 		request_fail_invalid(req, "no report");
 		return;
 	}
-	if (strcmp(PQgetvalue(res, 0, 2), "t") != 0) {
+	if (strcmp(db_value(res, 0, "allowed"), "t") != 0) {
 		request_fail(req, TULAY__V1__CODE__PERMISSION_DENIED,
 			     arena_printf(&req->arena,
 					  "%s is outside your reports: a coordinator reports on "
@@ -642,8 +647,8 @@ static void report_network_resolved(struct request *req, enum db_outcome outcome
 					  m->network));
 		return;
 	}
-	snprintf(st->org_param, sizeof(st->org_param), "%s", PQgetvalue(res, 0, 0));
-	st->network = arena_strdup(&req->arena, PQgetvalue(res, 0, 1));
+	snprintf(st->org_param, sizeof(st->org_param), "%s", db_value(res, 0, "org_id"));
+	st->network = arena_strdup(&req->arena, db_value(res, 0, "acronym"));
 	if (st->network == NULL) {
 		request_fail_oom(req);
 		return;

@@ -22,7 +22,7 @@ const struct db_statement session_statements[] = {
 			 "FROM login_lookup($1)"},
     {"session_create", "INSERT INTO sessions (token_hash, user_id, expires_at) "
 		       "VALUES ($1, $2, now() + make_interval(secs => $3::integer)) "
-		       "RETURNING extract(epoch FROM expires_at)::bigint"},
+		       "RETURNING extract(epoch FROM expires_at)::bigint AS expires_at"},
     {"session_lookup", "SELECT user_id, org_id, username, role, acronym, expires_at "
 		       "FROM session_lookup($1)"},
     {"session_end", "UPDATE sessions SET ended_at = now() "
@@ -153,7 +153,7 @@ static void login_session_created(struct request *req, enum db_outcome outcome)
 		return;
 	}
 	st->session.expires_at =
-	    strtoll(PQgetvalue(request_result_of(req, "session_create"), 0, 0), NULL, 10);
+	    strtoll(db_value(request_result_of(req, "session_create"), 0, "expires_at"), NULL, 10);
 	st->session.authenticated = true;
 	session_bind_and_reply(req, &st->session, st->token_text);
 }
@@ -212,15 +212,15 @@ static void login_user_loaded(struct request *req, enum db_outcome outcome)
 	const PGresult *res = request_result_of(req, "user_by_username");
 	snprintf(st->hash, sizeof(st->hash), "%s", decoy_hash);
 	if (PQntuples(res) == 1) {
-		snprintf(st->hash, sizeof(st->hash), "%s", PQgetvalue(res, 0, 2));
-		st->session.user_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-		st->session.org_id = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-		st->session.role = VALUE_OF(role, PQgetvalue(res, 0, 3));
+		snprintf(st->hash, sizeof(st->hash), "%s", db_value(res, 0, "password_hash"));
+		st->session.user_id = strtoll(db_value(res, 0, "user_id"), NULL, 10);
+		st->session.org_id = strtoll(db_value(res, 0, "org_id"), NULL, 10);
+		st->session.role = VALUE_OF(role, db_value(res, 0, "role"));
 		snprintf(st->session.username, sizeof(st->session.username), "%s",
 			 req->msg->login->username);
 		snprintf(st->session.org_acronym, sizeof(st->session.org_acronym), "%s",
-			 PQgetvalue(res, 0, 4));
-		st->user_usable = strcmp(PQgetvalue(res, 0, 5), "f") == 0;
+			 db_value(res, 0, "acronym"));
+		st->user_usable = strcmp(db_value(res, 0, "disabled"), "f") == 0;
 	}
 	request_offload(req, login_verify_work, login_verified);
 }
@@ -281,13 +281,14 @@ static void authenticate_loaded(struct request *req, enum db_outcome outcome)
 		return;
 	}
 	st->session.authenticated = true;
-	st->session.user_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-	st->session.org_id = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-	snprintf(st->session.username, sizeof(st->session.username), "%s", PQgetvalue(res, 0, 2));
-	st->session.role = VALUE_OF(role, PQgetvalue(res, 0, 3));
+	st->session.user_id = strtoll(db_value(res, 0, "user_id"), NULL, 10);
+	st->session.org_id = strtoll(db_value(res, 0, "org_id"), NULL, 10);
+	snprintf(st->session.username, sizeof(st->session.username), "%s",
+		 db_value(res, 0, "username"));
+	st->session.role = VALUE_OF(role, db_value(res, 0, "role"));
 	snprintf(st->session.org_acronym, sizeof(st->session.org_acronym), "%s",
-		 PQgetvalue(res, 0, 4));
-	st->session.expires_at = strtoll(PQgetvalue(res, 0, 5), NULL, 10);
+		 db_value(res, 0, "acronym"));
+	st->session.expires_at = strtoll(db_value(res, 0, "expires_at"), NULL, 10);
 	session_bind_and_reply(req, &st->session, NULL);
 }
 

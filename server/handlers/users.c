@@ -18,9 +18,11 @@
 #define PASSWORD_MIN_CHARS 10
 #define PASSWORD_MAX_CHARS 1000
 
+/* The columns user_from_row reads, each by its name (struct user_columns). */
 #define USER_COLUMNS                                                                               \
-	"u.user_id, u.username, o.acronym, u.role, u.disabled_at IS NOT NULL, u.version, "         \
-	"extract(epoch FROM u.created_at)::bigint"
+	"u.user_id, u.username, o.acronym AS organisation, u.role, "                               \
+	"u.disabled_at IS NOT NULL AS disabled, u.version, "                                       \
+	"extract(epoch FROM u.created_at)::bigint AS created_at"
 
 const struct db_statement users_statements[] = {
     {"user_create", "SELECT user_id, outcome FROM create_user($1, $2, $3, $4, $5, $6)"},
@@ -36,7 +38,8 @@ const struct db_statement users_statements[] = {
      "     s AS (UPDATE sessions SET ended_at = now() "
      "           WHERE user_id IN (SELECT user_id FROM d) AND ended_at IS NULL) "
      "SELECT " USER_COLUMNS " FROM d u JOIN organisations o ON o.org_id = u.org_id"},
-    {"user_state", "SELECT version, disabled_at IS NOT NULL, user_id = tulay_user() "
+    {"user_state", "SELECT version, disabled_at IS NOT NULL AS disabled, "
+		   "user_id = tulay_user() AS is_caller "
 		   "FROM users WHERE username = $1"},
     {"user_own_hash", "SELECT password_hash FROM users WHERE user_id = tulay_user()"},
     {"user_set_password",
@@ -47,25 +50,45 @@ const struct db_statement users_statements[] = {
 };
 const unsigned users_statements_count = N_ELEMS(users_statements);
 
-static Tulay__V1__User *user_from_row(struct request *req, const PGresult *res, int row)
+/* The indexes of the USER_COLUMNS of a result, looked up once for all its rows. */
+struct user_columns {
+	int user_id, username, organisation, role, disabled, version, created_at;
+};
+
+static struct user_columns user_columns(const PGresult *res)
+{
+	return (struct user_columns){
+	    .user_id = db_column(res, "user_id"),
+	    .username = db_column(res, "username"),
+	    .organisation = db_column(res, "organisation"),
+	    .role = db_column(res, "role"),
+	    .disabled = db_column(res, "disabled"),
+	    .version = db_column(res, "version"),
+	    .created_at = db_column(res, "created_at"),
+	};
+}
+
+static Tulay__V1__User *user_from_row(struct request *req, const PGresult *res, int row,
+				      const struct user_columns *c)
 {
 	Tulay__V1__User *u = request_alloc(req, sizeof(*u));
 	if (u == NULL)
 		return NULL;
 	tulay__v1__user__init(u);
-	u->id = strtoll(PQgetvalue(res, row, 0), NULL, 10);
-	u->username = arena_strdup(&req->arena, PQgetvalue(res, row, 1));
-	u->organisation = arena_strdup(&req->arena, PQgetvalue(res, row, 2));
-	u->role = (Tulay__V1__Role)VALUE_OF(role, PQgetvalue(res, row, 3));
-	u->disabled = strcmp(PQgetvalue(res, row, 4), "t") == 0;
-	u->version = strtoll(PQgetvalue(res, row, 5), NULL, 10);
-	u->created_at = strtoll(PQgetvalue(res, row, 6), NULL, 10);
+	u->id = strtoll(PQgetvalue(res, row, c->user_id), NULL, 10);
+	u->username = arena_strdup(&req->arena, PQgetvalue(res, row, c->username));
+	u->organisation = arena_strdup(&req->arena, PQgetvalue(res, row, c->organisation));
+	u->role = (Tulay__V1__Role)VALUE_OF(role, PQgetvalue(res, row, c->role));
+	u->disabled = strcmp(PQgetvalue(res, row, c->disabled), "t") == 0;
+	u->version = strtoll(PQgetvalue(res, row, c->version), NULL, 10);
+	u->created_at = strtoll(PQgetvalue(res, row, c->created_at), NULL, 10);
 	return u->username != NULL && u->organisation != NULL ? u : NULL;
 }
 
 static void reply_user(struct request *req, const PGresult *res)
 {
-	Tulay__V1__User *u = PQntuples(res) == 1 ? user_from_row(req, res, 0) : NULL;
+	struct user_columns cols = user_columns(res);
+	Tulay__V1__User *u = PQntuples(res) == 1 ? user_from_row(req, res, 0, &cols) : NULL;
 	if (u == NULL) {
 		request_fail(req, TULAY__V1__CODE__INTERNAL, "the user could not be read back");
 		return;
@@ -103,7 +126,7 @@ static void user_created(struct request *req, enum db_outcome outcome)
 		request_fail_db(req);
 		return;
 	}
-	const char *result = PQgetvalue(request_result_of(req, "user_create"), 0, 1);
+	const char *result = db_value(request_result_of(req, "user_create"), 0, "outcome");
 	if (strcmp(result, "key_reused") == 0) {
 		request_fail_key_reused(req, "user");
 		return;
@@ -216,8 +239,9 @@ static void users_listed(struct request *req, enum db_outcome outcome)
 		return;
 	}
 	tulay__v1__user_list__init(list);
+	struct user_columns cols = user_columns(res);
 	for (int i = 0; i < n; i++) {
-		if ((items[i] = user_from_row(req, res, i)) == NULL) {
+		if ((items[i] = user_from_row(req, res, i, &cols)) == NULL) {
 			request_fail_oom(req);
 			return;
 		}
@@ -271,7 +295,7 @@ static void user_disabled(struct request *req, enum db_outcome outcome)
 	const PGresult *done = request_result_of(req, "user_disable");
 	if (PQntuples(done) == 1) {
 		/* This process's connections of that user lose their session at once too. */
-		int64_t user_id = strtoll(PQgetvalue(done, 0, 0), NULL, 10);
+		int64_t user_id = strtoll(db_value(done, 0, "user_id"), NULL, 10);
 		for (struct conn *c = req->srv->conns; c != NULL; c = c->next) {
 			if (c->session.authenticated && c->session.user_id == user_id)
 				memset(&c->session, 0, sizeof(c->session));
@@ -283,7 +307,7 @@ static void user_disabled(struct request *req, enum db_outcome outcome)
 	const PGresult *state = request_result_of(req, "user_state");
 	if (PQntuples(state) != 1) {
 		request_fail(req, TULAY__V1__CODE__NOT_FOUND, "no such user in your organisation");
-	} else if (strcmp(PQgetvalue(state, 0, 1), "t") == 0) {
+	} else if (strcmp(db_value(state, 0, "disabled"), "t") == 0) {
 		request_fail(req, TULAY__V1__CODE__FAILED_PRECONDITION,
 			     "the user is already disabled");
 	} else {
@@ -291,7 +315,7 @@ static void user_disabled(struct request *req, enum db_outcome outcome)
 		    arena_printf(&req->arena,
 				 "the user changed since you looked (version is now %s): "
 				 "check again and retry with expected_version %s",
-				 PQgetvalue(state, 0, 0), PQgetvalue(state, 0, 0));
+				 db_value(state, 0, "version"), db_value(state, 0, "version"));
 		request_field_error(req, "expected_version", "is stale");
 		request_fail(req, TULAY__V1__CODE__FAILED_PRECONDITION,
 			     message != NULL ? message : "stale expected_version");
@@ -407,7 +431,7 @@ static void passwd_loaded(struct request *req, enum db_outcome outcome)
 		return;
 	}
 	snprintf(st->current_hash, sizeof(st->current_hash), "%s",
-		 PQgetvalue(request_result_of(req, "user_own_hash"), 0, 0));
+		 db_value(request_result_of(req, "user_own_hash"), 0, "password_hash"));
 	request_offload(req, passwd_work, passwd_worked);
 }
 

@@ -4,6 +4,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <netdb.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,9 +73,23 @@ void db_param_bytes(struct db_query *q, const void *data, int len)
 
 int db_column(const PGresult *res, const char *name)
 {
-	int col = PQfnumber(res, name);
+	/* PQfnumber compares `name` with every column before it: a list page of 500 claims
+	 * asks for 40 columns a row. Readers pass string literals, so the index last found
+	 * for this pointer is remembered (per thread) and taken when the result's column at
+	 * that index has the name; any other result finds its own. */
+	static _Thread_local struct {
+		const char *name;
+		int col;
+	} memo[64];
+	size_t slot = ((uintptr_t)name >> 3) % N_ELEMS(memo);
+	int col = memo[slot].col;
+	if (memo[slot].name == name && col < PQnfields(res) && strcmp(PQfname(res, col), name) == 0)
+		return col;
+	col = PQfnumber(res, name);
 	if (col < 0)
 		log_bug("no column %s in a result of %d columns", name, PQnfields(res));
+	memo[slot].name = name;
+	memo[slot].col = col;
 	return col;
 }
 

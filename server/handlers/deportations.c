@@ -126,7 +126,7 @@ static Tulay__V1__ApproxDate *approx_from_cols(struct request *req, const PGresu
 					       const char *stage, bool *oom)
 {
 	int col = db_column(res, arena_printf(&req->arena, "%s_on", stage));
-	if (col < 0 || PQgetisnull(res, 0, col))
+	if (PQgetisnull(res, 0, col))
 		return NULL;
 	/* The stored first day, cut to its precision: "2025-03-01" -> "2025-03". */
 	const char *precision = db_value(res, 0, arena_printf(&req->arena, "%s_precision", stage));

@@ -88,6 +88,10 @@ const struct db_statement networks_statements[] = {
 };
 const unsigned networks_statements_count = N_ELEMS(networks_statements);
 
+/* Makes a message of row `row` of `res`, reading the columns whose indexes `cols` holds;
+ * NULL when out of memory. */
+typedef void *row_fn(struct request *req, const PGresult *res, int row, const void *cols);
+
 /* The indexes of the columns of one actor of a membership (who proposed, decided or ended
  * it: `what`), and of all of a MEMBERSHIP_SELECT result, looked up once for all its rows. */
 struct membership_actor_columns {
@@ -139,9 +143,11 @@ static bool membership_actor(struct request *req, const PGresult *res, int row,
 }
 
 /* The Membership in row `row` of a result of MEMBERSHIP_SELECT; NULL when out of memory. */
-static Tulay__V1__Membership *membership_from_row(struct request *req, const PGresult *res, int row,
-						  const struct membership_columns *c)
+/* A row_fn: `cols` is a struct membership_columns. */
+static void *membership_from_row(struct request *req, const PGresult *res, int row,
+				 const void *cols)
 {
+	const struct membership_columns *c = cols;
 	Tulay__V1__Membership *m = request_alloc(req, sizeof(*m));
 	if (m == NULL)
 		return NULL;
@@ -182,9 +188,10 @@ static struct office_columns office_columns(const PGresult *res)
 	};
 }
 
-static Tulay__V1__Office *office_from_row(struct request *req, const PGresult *res, int row,
-					  const struct office_columns *c)
+/* A row_fn: `cols` is a struct office_columns. */
+static void *office_from_row(struct request *req, const PGresult *res, int row, const void *cols)
 {
+	const struct office_columns *c = cols;
 	Tulay__V1__Office *o = request_alloc(req, sizeof(*o));
 	if (o == NULL)
 		return NULL;
@@ -212,9 +219,10 @@ static struct link_columns link_columns(const PGresult *res)
 	};
 }
 
-static Tulay__V1__NetworkLink *link_from_row(struct request *req, const PGresult *res, int row,
-					     const struct link_columns *c)
+/* A row_fn: `cols` is a struct link_columns. */
+static void *link_from_row(struct request *req, const PGresult *res, int row, const void *cols)
 {
+	const struct link_columns *c = cols;
 	Tulay__V1__NetworkLink *l = request_alloc(req, sizeof(*l));
 	if (l == NULL)
 		return NULL;
@@ -225,9 +233,6 @@ static Tulay__V1__NetworkLink *link_from_row(struct request *req, const PGresult
 	l->via = arena_strdup(&req->arena, PQgetvalue(res, row, c->via));
 	return l->acronym && l->name && l->via ? l : NULL;
 }
-
-/* Makes a message of row `row` of `res`, reading the columns whose indexes `cols` holds. */
-typedef void *row_fn(struct request *req, const PGresult *res, int row, const void *cols);
 
 /* Builds an array of messages from every row of `res` with `from_row`. Returns false
  * (after ending the request) when out of memory. */
@@ -254,7 +259,7 @@ static bool memberships_of(struct request *req, const char *statement, Tulay__V1
 {
 	const PGresult *res = request_result_of(req, statement);
 	struct membership_columns cols = membership_columns(res);
-	return rows_to_array(req, res, (row_fn *)membership_from_row, &cols, (void ***)out, n);
+	return rows_to_array(req, res, membership_from_row, &cols, (void ***)out, n);
 }
 
 /* The NetworkLinks of every row of the result of `statement` (LINK_SELECT). False after
@@ -264,7 +269,7 @@ static bool links_of(struct request *req, const char *statement, Tulay__V1__Netw
 {
 	const PGresult *res = request_result_of(req, statement);
 	struct link_columns cols = link_columns(res);
-	return rows_to_array(req, res, (row_fn *)link_from_row, &cols, (void ***)out, n);
+	return rows_to_array(req, res, link_from_row, &cols, (void ***)out, n);
 }
 
 /* --- GetOrganisation ------------------------------------------------------------------- */
@@ -288,8 +293,8 @@ static void organisation_loaded(struct request *req, enum db_outcome outcome)
 		return;
 	const PGresult *offices = request_result_of(req, "org_offices");
 	struct office_columns office_cols = office_columns(offices);
-	if (!rows_to_array(req, offices, (row_fn *)office_from_row, &office_cols,
-			   (void ***)&d->offices, &d->n_offices) ||
+	if (!rows_to_array(req, offices, office_from_row, &office_cols, (void ***)&d->offices,
+			   &d->n_offices) ||
 	    !memberships_of(req, "org_members", &d->members, &d->n_members) ||
 	    !memberships_of(req, "org_member_of", &d->member_of, &d->n_member_of) ||
 	    !links_of(req, "org_networks", &d->networks, &d->n_networks) ||

@@ -1,7 +1,7 @@
 /* SIGTERM with a request in flight: tulayd stops accepting, finishes the request (a Login,
- * whose argon2id check runs on the thread pool), sends its response, closes every handle
- * and exits 0. A second signal during a drain exits at once. Runs its own tulayd on the
- * harness's database. */
+ * held in flight by this test's lock on the users table until the test lets it go), sends
+ * its response, closes every handle and exits 0. A second signal during a drain exits at
+ * once. Runs its own tulayd on the harness's database. */
 #include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -68,15 +68,25 @@ static bool finish(struct child *ch, const char *needle, int *status)
 	return found;
 }
 
-/* Starts a tulayd and leaves a Login (id) hashing on its thread pool. Returns the fd. */
+/* Starts a tulayd and leaves a Login (id) in flight: it waits for the users table, which
+ * this test holds until it_unlock_table("users"). Returns the fd once the Login waits. */
 static int login_in_flight(struct child *ch, unsigned drain_timeout_ms, uint64_t id)
 {
 	start_tulayd(ch, drain_timeout_ms);
 	setenv("TULAY_SERVER", ch->server, 1);
 	int fd = it_raw_connect();
 	it_raw_hello(fd);
+	it_lock_table("users", "60");
 	it_raw_send_login(fd, id, "officer");
-	usleep(20 * 1000); /* the Login is read and hashing: argon2id takes ~100 ms */
+	char waiting[32] = "0";
+	for (int i = 0; i < 1000 && atoi(waiting) == 0; i++) {
+		it_psql("SELECT count(*) FROM pg_locks WHERE relation = 'users'::regclass "
+			"AND NOT granted",
+			waiting, sizeof(waiting), false);
+		if (atoi(waiting) == 0)
+			usleep(10 * 1000);
+	}
+	assert_int_not_equal(atoi(waiting), 0);
 	return fd;
 }
 
@@ -86,6 +96,7 @@ static void test_sigterm_finishes_the_request_in_flight(void **state)
 	struct child ch;
 	int fd = login_in_flight(&ch, 10000, 77);
 	assert_int_equal(kill(ch.pid, SIGTERM), 0);
+	it_unlock_table("users");
 
 	Tulay__V1__Response *resp = it_raw_recv(fd);
 	assert_non_null(resp);
@@ -106,12 +117,14 @@ static void test_second_signal_exits_at_once(void **state)
 	(void)state;
 	struct child ch;
 	int fd = login_in_flight(&ch, 60000, 78);
-	/* Both signals land while the Login is still hashing: the first starts the drain,
-	 * the second ends the process without waiting for it. */
+	/* Both signals land while the Login still waits: the first starts the drain, the
+	 * second ends the process without waiting for it. */
 	assert_int_equal(kill(ch.pid, SIGTERM), 0);
 	assert_int_equal(kill(ch.pid, SIGINT), 0);
 	int status;
-	assert_true(finish(&ch, "event=second_signal", &status));
+	bool second = finish(&ch, "event=second_signal", &status);
+	it_unlock_table("users");
+	assert_true(second);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 1);
 	close(fd);

@@ -12,7 +12,7 @@
 #                                       test password
 # shellcheck shell=bash disable=SC1090
 source "$1"
-export TULAY_TESTING TULAY_REPORT_PERTURBATION # for the tests' own tulayds
+export TULAY_TESTING TULAY_REPORT_PERTURBATION TULAY_PASSWORD_COST # for the tests' own tulayds
 sock=${TULAY_TEST_DB#host=}
 sock=${sock%% *}
 TAP_PASSES=0

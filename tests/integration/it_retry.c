@@ -61,7 +61,7 @@ static int cases_with_key(const uint8_t key[16])
 	char sql[256], hex[33], line[32];
 	for (int i = 0; i < 16; i++)
 		snprintf(hex + 2 * i, 3, "%02x", key[i]);
-	snprintf(sql, sizeof(sql), "SELECT count(*) FROM cases WHERE idempotency_key = '\\\\x%s'",
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM cases WHERE idempotency_key = '\\x%s'",
 		 hex);
 	it_psql(sql, line, sizeof(line), false);
 	return atoi(line);

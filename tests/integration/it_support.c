@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <libpq-fe.h>
 
 #include "frame.h"
 
@@ -188,20 +189,57 @@ void it_raw_login(int fd, const char *username)
 	tulay__v1__response__free_unpacked(resp, NULL);
 }
 
-void it_psql(const char *sql, char *out, size_t cap, bool background)
+/* The directory of the cluster's socket, from TULAY_TEST_DB ("host=DIR dbname=tulay ..."). */
+static const char *socket_dir(void)
 {
-	const char *db = it_env("TULAY_TEST_DB"); /* "host=DIR dbname=tulay user=..." */
-	char host[512];
+	static char host[512];
+	const char *db = it_env("TULAY_TEST_DB");
 	snprintf(host, sizeof(host), "%s", db + strlen("host="));
 	host[strcspn(host, " ")] = '\0';
-	char cmd[4096];
-	snprintf(cmd, sizeof(cmd), "psql -X -qAt -h '%s' -U postgres -d tulay -c \"%s\"%s", host,
-		 sql, background ? " >/dev/null 2>&1 &" : "");
-	FILE *p = popen(cmd, "r");
-	assert_non_null(p);
-	if (out != NULL && fgets(out, (int)cap, p) == NULL)
-		out[0] = '\0';
-	pclose(p);
+	return host;
+}
+
+/* The superuser's connection of the foreground it_psql calls: one for the whole test, as
+ * a psql process and a backend for each statement cost more CPU than the statements. A
+ * connection the cluster lost (it_outage restarts it) is made again. */
+static PGconn *superuser_conn(void)
+{
+	static PGconn *pg;
+	if (pg != NULL && PQstatus(pg) == CONNECTION_OK)
+		return pg;
+	PQfinish(pg);
+	const char *keys[] = {"host", "user", "dbname", "application_name", NULL};
+	const char *values[] = {socket_dir(), "postgres", "tulay", "it_support", NULL};
+	pg = PQconnectdbParams(keys, values, 0);
+	if (PQstatus(pg) != CONNECTION_OK)
+		fail_msg("cannot connect to the test cluster: %s", PQerrorMessage(pg));
+	return pg;
+}
+
+void it_psql(const char *sql, char *out, size_t cap, bool background)
+{
+	if (background) {
+		char cmd[4096];
+		snprintf(cmd, sizeof(cmd),
+			 "psql -X -qAt -h '%s' -U postgres -d tulay -c \"%s\" >/dev/null 2>&1 &",
+			 socket_dir(), sql);
+		FILE *p = popen(cmd, "r");
+		assert_non_null(p);
+		pclose(p);
+		return;
+	}
+	PGresult *r = PQexec(superuser_conn(), sql);
+	if (PQresultStatus(r) == PGRES_FATAL_ERROR && PQstatus(superuser_conn()) != CONNECTION_OK) {
+		PQclear(r); /* the cluster was restarted under the connection: once more */
+		r = PQexec(superuser_conn(), sql);
+	}
+	/* As psql -qAt printed it: the first column of the first row, "" for none or on error. */
+	if (out != NULL)
+		snprintf(out, cap, "%s",
+			 PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0
+			     ? PQgetvalue(r, 0, 0)
+			     : "");
+	PQclear(r);
 }
 
 /* The number of granted ACCESS EXCLUSIVE locks on `table`. */

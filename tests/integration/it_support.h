@@ -46,8 +46,9 @@ void it_raw_send_login(int fd, uint64_t id, const char *username);
 void it_raw_login(int fd, const char *username);
 
 /* A request with only an id and a body set by the caller. */
-/* Runs SQL as the cluster's superuser through psql; the first output line goes to out ("" if
- * none; out may be NULL). In the background (a lock holder, say) nothing is read. */
+/* Runs SQL as the cluster's superuser; the first column of the first row goes to out (""
+ * if none or on error; out may be NULL). In the foreground on one connection kept for the
+ * test; in the background (a lock holder, say) through a psql of its own, nothing read. */
 void it_psql(const char *sql, char *out, size_t cap, bool background);
 
 /* Takes `table` in ACCESS EXCLUSIVE mode for `seconds` (a number, as SQL reads it) in a

@@ -27,7 +27,7 @@
 # Run it from anywhere, e.g. `bench/report_bench.sh` (a million claims: a minute of
 # seeding, 5-8 minutes of report_rebuild(), then about 3 minutes of timing on 2 cores,
 # nearly all of it the raw queries) or
-# `bench/report_bench.sh --claims 20000 --orgs 30 --iterations 3` (a few seconds: the
+# `bench/report_bench.sh --claims 2000 --orgs 30 --iterations 3` (a few seconds: the
 # ctest bench_report_smoke, label bench). It needs what scripts/install-deps.sh installs,
 # and the reports migration (report_scope, report_rebuild, report_cells) and GetReport
 # handler of issue 5; --raw-only needs only report_scope. It:

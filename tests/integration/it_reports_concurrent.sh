@@ -44,7 +44,8 @@ writer() {
 			--employer "Concurrent Reports Employer $((i % 3))" --work-start 2023-01-01 \
 			--work-end "$end" --amount "$((1000 + i * 37 + n * 11)).50" --currency "$cur" ||
 			continue
-		ref=$(grep -oE 'WT-[0-9]{4}-[0-9]{6}' <<<"$out" | head -n 1)
+		ref=
+		[[ $out =~ WT-[0-9]{4}-[0-9]{6} ]] && ref=${BASH_REMATCH[0]}
 		refs+=("$ref") currencies+=("$cur") statuses+=(intake)
 		j=${#refs[@]}
 		((i % 3 != 2)) && step status claim status --to filed "$ref" && statuses[j - 1]=filed

@@ -75,58 +75,73 @@ from_csv() {
 		}'
 }
 
-# True when LINE ($1) is a line of the brute force ($2), a "*" field matching any value.
-in_brute() {
-	awk -F'|' -v line="$1" '
-		BEGIN { n = split(line, want, "|") }
-		NF == n {
-			for (i = 1; i <= n; i++) if (want[i] != "*" && want[i] != $i) next
-			found = 1; exit
+# The verdicts on one grouping, from the brute force ($2) and the report's lines ($3) with
+# $1 key columns: "visible 0|1" (every visible cell is a line of the brute force, a "*"
+# field matching any value), "small 0|1" (every cell of fewer than K cases is suppressed),
+# "cells WANT GOT" (the cells of each), "hidden N CASES" (the suppressed cells and the
+# cases they hide, when the report has a total and hides any), and "    | ..." evidence.
+# One awk for all: the checks run hundreds of times per test.
+verdicts() {
+	awk -F'|' -v nk="$1" -v k="$K" '
+		function key_of(f, s, x) {
+			s = f[1]
+			for (x = 2; x <= nk + 1; x++) s = s "|" f[x]
+			return s
 		}
-		END { exit !found }' <<<"$2"
+		FILENAME == "/dev/fd/3" { if ($0 != "") want[++nw] = $0; next }
+		/^TOTAL/ { if (total == "") total = $2; next }
+		{ ngot++ }
+		/\|-$/ { suppressed[$0] = 1; nhidden++; next }
+		{
+			n = split($0, f, "|")
+			found = 0
+			for (j = 1; j <= nw && !found; j++) {
+				if (split(want[j], w, "|") != n) continue
+				found = 1
+				for (x = 1; x <= n; x++) if (f[x] != "*" && f[x] != w[x]) { found = 0; break }
+			}
+			if (!found) { visible_bad = 1; print "    | shown but not in the raw tables: " $0 }
+			key = key_of(f)
+			if (!(key in seen)) { seen[key] = 1; shown += f[nk + 2] }
+		}
+		END {
+			for (j = 1; j <= nw; j++) {
+				split(want[j], w, "|")
+				key = key_of(w)
+				if (w[nk + 2] + 0 < k && !((key "|-") in suppressed)) {
+					small_bad = 1
+					print "    | a cell of " w[nk + 2] " cases is not suppressed: " key
+				}
+			}
+			print "visible " (visible_bad ? 0 : 1)
+			print "small " (small_bad ? 0 : 1)
+			print "cells " nw " " ngot
+			if (total != "" && nhidden > 0) print "hidden " nhidden " " (total - shown)
+		}' /dev/fd/3 - 3<<<"$2" <<<"$3"
 }
 
 # Checks one grouping: every visible cell equals the brute force, every cell of fewer than
 # K cases is suppressed, every cell is there, and the suppressed cells together are not
-# one cell nor fewer than K cases (so the total gives nothing away). Leaves the CSV in
-# LAST_CSV.
+# one cell nor fewer than K cases (so the total gives nothing away).
 check_report() { # NAME BY PERIOD_SQL KEYS_SQL NKEYS HASPERIOD
-	local name=$1 by=$2 csv got want
+	local name=$1 by=$2 csv got want line visible_ok=0 small_ok=0 cells=() hidden=()
 	csv=$(as "$REPORT_AS" report claims --by "$by" --network "$REPORT_NETWORK" --format csv 2>&1)
 	got=$(from_csv "$5" "$6" <<<"$csv")
 	want=$(brute "$3" "$4")
-	local visible_ok=1 small_ok=1 line key cases
 	while IFS= read -r line; do
-		[[ "$line" == TOTAL* || "$line" == *"|-" ]] && continue
-		in_brute "$line" "$want" || {
-			visible_ok=0
-			echo "    | shown but not in the raw tables: $line"
-		}
-	done <<<"$got"
-	while IFS= read -r line; do
-		cases=$(awk -F'|' -v n="$5" '{ print $(n + 2) }' <<<"$line")
-		key=$(awk -F'|' -v n="$5" '{ s = $1; for (i = 2; i <= n + 1; i++) s = s "|" $i; print s }' <<<"$line")
-		if ((cases < K)) && ! grep -qxF -- "$key|-" <<<"$got"; then
-			small_ok=0
-			echo "    | a cell of $cases cases is not suppressed: $key"
-		fi
-	done <<<"$want"
+		case $line in
+		"visible "*) visible_ok=${line#visible } ;;
+		"small "*) small_ok=${line#small } ;;
+		"cells "*) read -ra cells <<<"${line#cells }" ;;
+		"hidden "*) read -ra hidden <<<"${line#hidden }" ;;
+		*) echo "$line" ;;
+		esac
+	done < <(verdicts "$5" "$want" "$got")
 	match "$name: every visible cell equals the raw tables" '^1$' "$visible_ok"
 	match "$name: every cell under $K cases is suppressed" '^1$' "$small_ok"
-	match "$name: every cell is in the report" "^$(grep -c . <<<"$want")\$" \
-		"$(grep -vc '^TOTAL' <<<"$got")"
-	local total hidden n_hidden
-	# The total's cases repeat on its row for each currency, and so do a cell's.
-	total=$(grep -m 1 '^TOTAL' <<<"$got" | cut -d'|' -f2)
-	n_hidden=$(grep -c '|-$' <<<"$got")
-	if [[ -n "$total" && "$n_hidden" -gt 0 ]]; then
-		hidden=$((total - $(grep -v '^TOTAL' <<<"$got" | grep -v '|-$' | awk -F'|' -v n="$5" '
-			{ key = $1; for (i = 2; i <= n + 1; i++) key = key "|" $i }
-			!(key in seen) { seen[key] = 1; s += $(n + 2) }
-			END { print s + 0 }')))
+	match "$name: every cell is in the report" "^${cells[0]:-none}\$" "${cells[1]:-}"
+	if ((${#hidden[@]} == 2)); then
 		match "$name: the hidden cells are several and $K cases or more together" '^ok$' \
-			"$( ((n_hidden >= 2 && hidden >= K)) && echo ok || echo "$n_hidden cells, $hidden cases")"
+			"$( ((hidden[0] >= 2 && hidden[1] >= K)) && echo ok || echo "${hidden[0]} cells, ${hidden[1]} cases")"
 	fi
-	# shellcheck disable=SC2034 # for the caller
-	LAST_CSV=$csv
 }

@@ -83,6 +83,7 @@ start)
 		echo "TULAY_REPORT_PERTURBATION='0'"
 		echo "TULAY_PASSWORD_COST='0'"
 		echo "TULAY_TEST_PGDIR='$pgdir'"
+		echo "TULAY_TEST_PG_BIN='$("$repo/scripts/pg-cluster.sh" bindir)'"
 		echo "TULAY_TEST_PASSWORD='$password'"
 		echo "TULAY_TEST_STATE='$state'"
 		echo "TULAY_TEST_REPO='$repo'"

@@ -220,9 +220,10 @@ void it_psql(const char *sql, char *out, size_t cap, bool background)
 {
 	if (background) {
 		char cmd[4096];
-		snprintf(cmd, sizeof(cmd),
-			 "psql -X -qAt -h '%s' -U postgres -d tulay -c \"%s\" >/dev/null 2>&1 &",
-			 socket_dir(), sql);
+		snprintf(
+		    cmd, sizeof(cmd),
+		    "'%s/psql' -X -qAt -h '%s' -U postgres -d tulay -c \"%s\" >/dev/null 2>&1 &",
+		    it_env("TULAY_TEST_PG_BIN"), socket_dir(), sql);
 		FILE *p = popen(cmd, "r");
 		assert_non_null(p);
 		pclose(p);

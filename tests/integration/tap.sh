@@ -13,6 +13,9 @@
 # shellcheck shell=bash disable=SC1090
 source "$1"
 export TULAY_TESTING TULAY_REPORT_PERTURBATION TULAY_PASSWORD_COST # for the tests' own tulayds
+# psql and the other PostgreSQL programs from their own directory: Debian's /usr/bin/psql is
+# a Perl wrapper that costs 50 ms of CPU a call, and the tests call psql hundreds of times.
+PATH="$TULAY_TEST_PG_BIN:$PATH"
 sock=${TULAY_TEST_DB#host=}
 sock=${sock%% *}
 TAP_PASSES=0

@@ -311,6 +311,7 @@ const struct db_statement request_statements[] = {
 		       "set_config('tulay.user_id', $2, true), set_config('tulay.role', $3, true)"},
     {"audit", "SELECT audit_append($1, coalesce($2, (SELECT reference FROM cases "
 	      "WHERE org_id = tulay_org() AND idempotency_key = $3)), $4)"},
+    {"org_by_acronym", "SELECT org_id FROM organisations WHERE acronym = $1"},
 };
 const unsigned request_statements_count = N_ELEMS(request_statements);
 
@@ -587,4 +588,69 @@ int request_start(struct conn *c, const uint8_t *payload, size_t len)
 	}
 	req->handler->fn(req);
 	return 0;
+}
+
+/* --- the organisation a request names ------------------------------------------------- */
+
+struct request_org_state {
+	int64_t *org_id;
+	const char *field;
+	void (*then)(struct request *req);
+	void *caller_state; /* req->state of the calling handler, restored before then() */
+	bool others_allowed;
+	char acronym[24];
+};
+
+static void request_org_resolved(struct request *req, enum db_outcome outcome)
+{
+	struct request_org_state *st = req->state;
+	if (outcome != DB_OK) {
+		request_fail_db(req);
+		return;
+	}
+	const PGresult *res = request_result_of(req, "org_by_acronym");
+	if (PQntuples(res) != 1) {
+		request_field_error(req, st->field, "is not a registered organisation acronym");
+		request_fail_invalid(req, "unknown organisation");
+		return;
+	}
+	if (!st->others_allowed) {
+		request_fail(req, TULAY__V1__CODE__PERMISSION_DENIED,
+			     "records of another organisation are not visible to you");
+		return;
+	}
+	*st->org_id = strtoll(db_value(res, 0, "org_id"), NULL, 10);
+	db_job_reset(&req->job);
+	req->state = st->caller_state;
+	st->then(req);
+}
+
+void request_resolve_org(struct request *req, const char *acronym, const char *field,
+			 bool others_allowed, int64_t *org_id, void (*then)(struct request *req))
+{
+	struct request_org_state *st = request_alloc(req, sizeof(*st));
+	if (st == NULL) {
+		request_fail_oom(req);
+		return;
+	}
+	validate_upper(acronym, st->acronym, sizeof(st->acronym));
+	if (*acronym == '\0' || strcmp(st->acronym, req->session.org_acronym) == 0) {
+		*org_id = req->session.org_id;
+		then(req);
+		return;
+	}
+	if (strlen(acronym) >= sizeof(st->acronym) || validate_acronym(st->acronym) != NULL) {
+		request_field_error(req, field, "is not a registered organisation acronym");
+		request_fail_invalid(req, "unknown organisation");
+		return;
+	}
+	st->org_id = org_id;
+	st->field = field;
+	st->then = then;
+	st->others_allowed = others_allowed;
+	st->caller_state = req->state;
+	req->state = st;
+	struct db_query *q = db_job_add(&req->job, "org_by_acronym");
+	db_param_text(q, st->acronym);
+	request_db(req, request_org_resolved);
 }

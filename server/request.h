@@ -91,6 +91,14 @@ void request_field_error(struct request *req, const char *field, const char *pro
 /* True if request_field_error() was called. */
 bool request_has_field_errors(const struct request *req);
 
+/* Resolves the organisation a request names by acronym (`field` is its name in the
+ * request). An empty acronym or the caller's own means the caller's organisation. Another
+ * organisation must exist (else INVALID_ARGUMENT on `field`) and be allowed by the caller
+ * (`others_allowed`, else PERMISSION_DENIED: case records never are, whatever the role).
+ * On success stores the id in *org_id and calls then(req); on failure ends the request. */
+void request_resolve_org(struct request *req, const char *acronym, const char *field,
+			 bool others_allowed, int64_t *org_id, void (*then)(struct request *req));
+
 /* Ends the request with INVALID_ARGUMENT and the recorded field errors. */
 void request_fail_invalid(struct request *req, const char *message);
 

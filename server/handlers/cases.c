@@ -370,5 +370,6 @@ void handle_list_cases(struct request *req)
 		case_list_submit(req);
 		return;
 	}
-	orgs_resolve(req, m->organisation, "organisation", false, &st->org_id, case_list_submit);
+	request_resolve_org(req, m->organisation, "organisation", false, &st->org_id,
+			    case_list_submit);
 }

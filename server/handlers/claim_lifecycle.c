@@ -70,7 +70,8 @@ static void claim_write_start(struct request *req, struct case_write *w,
 	*cw = (struct claim_write){
 	    .w = w, .parts = copy, .n_parts = n, .text = text, .key = key, .submit = submit};
 	req->state = cw;
-	orgs_resolve(req, organisation, "organisation", true, &w->org_id, claim_write_resolved);
+	request_resolve_org(req, organisation, "organisation", true, &w->org_id,
+			    claim_write_resolved);
 }
 
 /* The sealed text as the last parameter of a case function (NULL for none). */

@@ -532,7 +532,8 @@ void handle_create_claim(struct request *req)
 	}
 	st->workers = m->workers == 0 ? 1 : m->workers;
 	req->state = st;
-	orgs_resolve(req, m->organisation, "organisation", false, &st->org_id, claim_create_submit);
+	request_resolve_org(req, m->organisation, "organisation", false, &st->org_id,
+			    claim_create_submit);
 }
 
 /* --- GetClaim -------------------------------------------------------------------------- */
@@ -607,7 +608,8 @@ void handle_get_claim(struct request *req)
 		return;
 	}
 	req->state = st;
-	orgs_resolve(req, m->organisation, "organisation", true, &st->org_id, claim_get_submit);
+	request_resolve_org(req, m->organisation, "organisation", true, &st->org_id,
+			    claim_get_submit);
 }
 
 /* --- ListClaims ------------------------------------------------------------------------ */
@@ -708,5 +710,6 @@ void handle_list_claims(struct request *req)
 	}
 	st->limit = m->limit != 0 ? m->limit : CLAIM_LIST_DEFAULT;
 	req->state = st;
-	orgs_resolve(req, m->organisation, "organisation", false, &st->org_id, claim_list_submit);
+	request_resolve_org(req, m->organisation, "organisation", false, &st->org_id,
+			    claim_list_submit);
 }

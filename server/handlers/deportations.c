@@ -529,8 +529,8 @@ void handle_create_deportation(struct request *req)
 		return;
 	}
 	req->state = st;
-	orgs_resolve(req, m->organisation, "organisation", false, &st->org_id,
-		     deportation_create_submit);
+	request_resolve_org(req, m->organisation, "organisation", false, &st->org_id,
+			    deportation_create_submit);
 }
 
 /* --- GetDeportation -------------------------------------------------------------------- */
@@ -594,8 +594,8 @@ void handle_get_deportation(struct request *req)
 	req->state = st;
 	/* Another organisation's case is visible only when it was referred to the caller's
 	 * and accepted: row-level security answers NOT_FOUND otherwise. */
-	orgs_resolve(req, m->organisation, "organisation", true, &st->org_id,
-		     deportation_get_submit);
+	request_resolve_org(req, m->organisation, "organisation", true, &st->org_id,
+			    deportation_get_submit);
 }
 
 /* --- RecordDeportationStage ------------------------------------------------------------ */
@@ -728,8 +728,8 @@ void handle_record_deportation_stage(struct request *req)
 		return;
 	st->w = w;
 	req->state = st;
-	orgs_resolve(req, m->organisation, "organisation", true, &st->w->org_id,
-		     deportation_stage_submit);
+	request_resolve_org(req, m->organisation, "organisation", true, &st->w->org_id,
+			    deportation_stage_submit);
 }
 
 /* --- AddIntervention ------------------------------------------------------------------- */
@@ -788,5 +788,6 @@ void handle_add_intervention(struct request *req)
 	if (w == NULL)
 		return;
 	req->state = w;
-	orgs_resolve(req, m->organisation, "organisation", true, &w->org_id, intervention_submit);
+	request_resolve_org(req, m->organisation, "organisation", true, &w->org_id,
+			    intervention_submit);
 }

@@ -60,14 +60,6 @@ void handle_accept_membership(struct request *req);
 void handle_decline_membership(struct request *req);
 void handle_add_office(struct request *req);
 
-/* Resolves the organisation a request names by acronym (`field` is its name in the
- * request). An empty acronym or the caller's own means the caller's organisation. Another
- * organisation must exist (else INVALID_ARGUMENT on `field`) and be allowed by the caller
- * (`others_allowed`, else PERMISSION_DENIED: case records never are, whatever the role).
- * On success stores the id in *org_id and calls then(req); on failure ends the request. */
-void orgs_resolve(struct request *req, const char *acronym, const char *field, bool others_allowed,
-		  int64_t *org_id, void (*then)(struct request *req));
-
 /* users.c */
 extern const struct db_statement users_statements[];
 extern const unsigned users_statements_count;

@@ -749,7 +749,7 @@ void handle_add_office(struct request *req)
 	if (request_oom(req, st))
 		return;
 	req->state = st;
-	orgs_resolve(req, m->organisation, "organisation",
-		     req->session.role == TULAY__V1__ROLE__ROLE_ADMIN, &st->org_id,
-		     office_resolved);
+	request_resolve_org(req, m->organisation, "organisation",
+			    req->session.role == TULAY__V1__ROLE__ROLE_ADMIN, &st->org_id,
+			    office_resolved);
 }

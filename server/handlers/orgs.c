@@ -17,7 +17,6 @@
 const struct db_statement orgs_statements[] = {
     {"org_create", "SELECT org_id, outcome FROM create_organisation($1, $2, $3, $4, $5, $6)"},
     {"org_by_key", "SELECT " ORG_COLUMNS " FROM organisations WHERE idempotency_key = $1"},
-    {"org_by_acronym", "SELECT org_id FROM organisations WHERE acronym = $1"},
     {"org_list", "SELECT " ORG_COLUMNS " FROM organisations "
 		 " WHERE ($1 = '' OR country = $1) AND acronym > $2 "
 		 " ORDER BY acronym LIMIT $3::integer"},
@@ -225,69 +224,4 @@ void handle_list_organisations(struct request *req)
 	    req, "list_organisations", "",
 	    arena_printf(&req->arena, "country=%s page_token=%s", m->country, m->page_token));
 	request_db(req, orgs_listed);
-}
-
-/* --- resolving an acronym -------------------------------------------------------------- */
-
-struct org_resolve_state {
-	int64_t *org_id;
-	const char *field;
-	void (*then)(struct request *req);
-	void *caller_state; /* req->state of the calling handler, restored before then() */
-	bool others_allowed;
-	char acronym[24];
-};
-
-static void orgs_resolved(struct request *req, enum db_outcome outcome)
-{
-	struct org_resolve_state *st = req->state;
-	if (outcome != DB_OK) {
-		request_fail_db(req);
-		return;
-	}
-	const PGresult *res = request_result_of(req, "org_by_acronym");
-	if (PQntuples(res) != 1) {
-		request_field_error(req, st->field, "is not a registered organisation acronym");
-		request_fail_invalid(req, "unknown organisation");
-		return;
-	}
-	if (!st->others_allowed) {
-		request_fail(req, TULAY__V1__CODE__PERMISSION_DENIED,
-			     "records of another organisation are not visible to you");
-		return;
-	}
-	*st->org_id = strtoll(db_value(res, 0, "org_id"), NULL, 10);
-	db_job_reset(&req->job);
-	req->state = st->caller_state;
-	st->then(req);
-}
-
-void orgs_resolve(struct request *req, const char *acronym, const char *field, bool others_allowed,
-		  int64_t *org_id, void (*then)(struct request *req))
-{
-	struct org_resolve_state *st = request_alloc(req, sizeof(*st));
-	if (st == NULL) {
-		request_fail_oom(req);
-		return;
-	}
-	validate_upper(acronym, st->acronym, sizeof(st->acronym));
-	if (*acronym == '\0' || strcmp(st->acronym, req->session.org_acronym) == 0) {
-		*org_id = req->session.org_id;
-		then(req);
-		return;
-	}
-	if (strlen(acronym) >= sizeof(st->acronym) || validate_acronym(st->acronym) != NULL) {
-		request_field_error(req, field, "is not a registered organisation acronym");
-		request_fail_invalid(req, "unknown organisation");
-		return;
-	}
-	st->org_id = org_id;
-	st->field = field;
-	st->then = then;
-	st->others_allowed = others_allowed;
-	st->caller_state = req->state;
-	req->state = st;
-	struct db_query *q = db_job_add(&req->job, "org_by_acronym");
-	db_param_text(q, st->acronym);
-	request_db(req, orgs_resolved);
 }

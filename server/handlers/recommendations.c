@@ -437,8 +437,8 @@ void handle_create_recommendation(struct request *req)
 		return;
 	}
 	req->state = st;
-	orgs_resolve(req, m->organisation, "organisation", false, &st->org_id,
-		     recommendation_create_submit);
+	request_resolve_org(req, m->organisation, "organisation", false, &st->org_id,
+			    recommendation_create_submit);
 }
 
 /* --- GetRecommendation ----------------------------------------------------------------- */
@@ -490,8 +490,8 @@ void handle_get_recommendation(struct request *req)
 		return;
 	}
 	req->state = st;
-	orgs_resolve(req, m->organisation, "organisation", false, &st->org_id,
-		     recommendation_get_submit);
+	request_resolve_org(req, m->organisation, "organisation", false, &st->org_id,
+			    recommendation_get_submit);
 }
 
 /* --- ChangeRecommendationStatus -------------------------------------------------------- */
@@ -644,6 +644,6 @@ void handle_link_evidence(struct request *req)
 	req->state = st;
 	/* Another organisation's case may be evidence once it was referred to the caller's:
 	 * its rows are visible then, and invisible (unknown_evidence) otherwise. */
-	orgs_resolve(req, org, "evidence.organisation", true, &st->evidence_org,
-		     recommendation_link_submit);
+	request_resolve_org(req, org, "evidence.organisation", true, &st->evidence_org,
+			    recommendation_link_submit);
 }

@@ -307,8 +307,8 @@ void handle_propose_referral(struct request *req)
 		return;
 	}
 	req->state = st;
-	orgs_resolve(req, m->to_organisation, "to_organisation", true, &st->to_org,
-		     referral_propose_submit);
+	request_resolve_org(req, m->to_organisation, "to_organisation", true, &st->to_org,
+			    referral_propose_submit);
 }
 
 /* --- DecideReferral -------------------------------------------------------------------- */

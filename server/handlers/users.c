@@ -217,9 +217,9 @@ void handle_create_user(struct request *req)
 		return;
 	}
 	req->state = st;
-	orgs_resolve(req, m->organisation, "organisation",
-		     req->session.role == TULAY__V1__ROLE__ROLE_ADMIN, &st->org_id,
-		     user_create_resolved);
+	request_resolve_org(req, m->organisation, "organisation",
+			    req->session.role == TULAY__V1__ROLE__ROLE_ADMIN, &st->org_id,
+			    user_create_resolved);
 }
 
 /* --- ListUsers ------------------------------------------------------------------------- */
@@ -280,8 +280,9 @@ void handle_list_users(struct request *req)
 		return;
 	}
 	req->state = org_id;
-	orgs_resolve(req, req->msg->list_users->organisation, "organisation",
-		     req->session.role == TULAY__V1__ROLE__ROLE_ADMIN, org_id, user_list_resolved);
+	request_resolve_org(req, req->msg->list_users->organisation, "organisation",
+			    req->session.role == TULAY__V1__ROLE__ROLE_ADMIN, org_id,
+			    user_list_resolved);
 }
 
 /* --- DisableUser ----------------------------------------------------------------------- */

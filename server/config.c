@@ -69,8 +69,9 @@ static const struct setting settings[] = {
 	 "login attempts per client address (IPv6: per /64) and minute"),
     UINT(password_cost, 0, 2,
 	 "memory and time of each new password hash (argon2id): 1 interactive (64 MiB; a "
-	 "login costs about as much CPU), 2 moderate (256 MiB, about 5x slower); 0 (minimal) "
-	 "is for tests only, refused unless TULAY_TESTING=1"),
+	 "login costs about as much CPU), 2 moderate (256 MiB, about 5x slower); a login "
+	 "hashes a password made at another cost again; 0 (minimal) is for tests only, "
+	 "refused unless TULAY_TESTING=1"),
     UINT(report_min_cell, 5, 1000,
 	 "reports suppress every cell counting fewer cases than this (k; never below 5)"),
     UINT(report_perturbation, 0, 1,

@@ -205,20 +205,30 @@ void vault_fingerprint_add(crypto_generichash_state *state, const char *const *p
 		crypto_generichash_update(state, (const uint8_t *)parts[i], strlen(parts[i]) + 1);
 }
 
+/* Argon2id's operations and memory at each --password-cost. */
+static const struct {
+	unsigned long long ops;
+	size_t mem;
+} password_costs[] = {
+    {crypto_pwhash_OPSLIMIT_MIN, crypto_pwhash_MEMLIMIT_MIN},
+    {crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE},
+    {crypto_pwhash_OPSLIMIT_MODERATE, crypto_pwhash_MEMLIMIT_MODERATE},
+};
+
 bool vault_password_hash(char out[crypto_pwhash_STRBYTES], const char *password, unsigned cost)
 {
-	static const struct {
-		unsigned long long ops;
-		size_t mem;
-	} costs[] = {
-	    {crypto_pwhash_OPSLIMIT_MIN, crypto_pwhash_MEMLIMIT_MIN},
-	    {crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE},
-	    {crypto_pwhash_OPSLIMIT_MODERATE, crypto_pwhash_MEMLIMIT_MODERATE},
-	};
-	if (cost >= N_ELEMS(costs))
+	if (cost >= N_ELEMS(password_costs))
 		log_bug("password cost %u", cost);
-	return crypto_pwhash_str(out, password, strlen(password), costs[cost].ops,
-				 costs[cost].mem) == 0;
+	return crypto_pwhash_str(out, password, strlen(password), password_costs[cost].ops,
+				 password_costs[cost].mem) == 0;
+}
+
+bool vault_password_needs_rehash(const char *hash, unsigned cost)
+{
+	if (cost >= N_ELEMS(password_costs))
+		log_bug("password cost %u", cost);
+	return crypto_pwhash_str_needs_rehash(hash, password_costs[cost].ops,
+					      password_costs[cost].mem) != 0;
 }
 
 void vault_fingerprint(const char *const *parts, size_t n, uint8_t *out, size_t out_len)

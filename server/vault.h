@@ -60,6 +60,10 @@ void vault_index(int64_t org_id, const char *id_number, uint8_t out[VAULT_INDEX_
 bool vault_password_hash(char out[crypto_pwhash_STRBYTES], const char *password, unsigned cost)
     __attribute__((warn_unused_result));
 
+/* True when `hash` was not made at `cost` (an older setting, or not a hash we know): a
+ * login that verifies it stores the password hashed again at the current cost. */
+bool vault_password_needs_rehash(const char *hash, unsigned cost);
+
 /* A request's fingerprint, stored with what it created so that a retry is recognised and
  * a reused idempotency key with other content refused: a keyed hash (the deployment's
  * request key: unlike a plain hash it cannot be brute-forced back to low-entropy personal

@@ -25,6 +25,11 @@ const struct db_statement session_statements[] = {
 		       "RETURNING extract(epoch FROM expires_at)::bigint AS expires_at"},
     {"session_lookup", "SELECT user_id, org_id, username, role, acronym, expires_at "
 		       "FROM session_lookup($1)"},
+    /* A login's password hashed again at the current cost, unless it changed meanwhile
+     * (the user's own row, under the login's tenant context; not a change of the user:
+     * no new version). */
+    {"session_rehash", "UPDATE users SET password_hash = $1 "
+		       "WHERE user_id = tulay_user() AND password_hash = $2"},
     {"session_end", "UPDATE sessions SET ended_at = now() "
 		    "WHERE token_hash = $1 AND ended_at IS NULL"},
 };
@@ -119,8 +124,11 @@ void handle_hello(struct request *req)
 
 struct login_state {
 	char hash[crypto_pwhash_STRBYTES];
-	bool user_usable; /* exists and not disabled */
+	char rehash[crypto_pwhash_STRBYTES]; /* at the current cost, when hash is not */
+	bool user_usable;                    /* exists and not disabled */
 	bool password_ok;
+	bool rehashed;
+	unsigned password_cost;
 	struct conn_session session;
 	uint8_t token[SESSION_TOKEN_BYTES];
 	char token_text[sodium_base64_ENCODED_LEN(SESSION_TOKEN_BYTES,
@@ -165,6 +173,12 @@ static void login_verify_work(struct request *req)
 	struct login_state *st = req->state;
 	const char *password = req->msg->login->password;
 	st->password_ok = crypto_pwhash_str_verify(st->hash, password, strlen(password)) == 0;
+	/* A hash made at another --password-cost is made again, once, at this one: every
+	 * user's login then takes as long as the decoy's, and a cost raised protects old
+	 * passwords too. */
+	if (st->password_ok && st->user_usable &&
+	    vault_password_needs_rehash(st->hash, st->password_cost))
+		st->rehashed = vault_password_hash(st->rehash, password, st->password_cost);
 }
 
 static void login_verified(struct request *req, bool ok)
@@ -199,6 +213,14 @@ static void login_verified(struct request *req, bool ok)
 	db_param_bytes(q, st->session.token_hash, sizeof(st->session.token_hash));
 	db_param_text(q, user_id);
 	db_param_text(q, st->ttl);
+	if (st->rehashed) {
+		q = db_job_add(&req->job, "session_rehash");
+		db_param_text(q, st->rehash);
+		db_param_text(q, st->hash);
+		log_info("event=password_rehashed conn=%llu req=%llu cost=%u",
+			 req->conn ? (unsigned long long)req->conn->id : 0ULL,
+			 (unsigned long long)req->seq, st->password_cost);
+	}
 	request_db(req, login_session_created);
 }
 
@@ -222,6 +244,7 @@ static void login_user_loaded(struct request *req, enum db_outcome outcome)
 			 db_value(res, 0, "acronym"));
 		st->user_usable = strcmp(db_value(res, 0, "disabled"), "f") == 0;
 	}
+	st->password_cost = req->srv->cfg.password_cost;
 	request_offload(req, login_verify_work, login_verified);
 }
 

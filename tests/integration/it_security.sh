@@ -156,6 +156,25 @@ match "a real server hashes passwords with argon2id, 64 MiB and 2 passes" \
 	'^\$argon2id\$v=19\$m=65536,t=2,p=1\$' "$(hash_of sec.cost)"
 match "this suite's servers hash at the minimal cost (TULAY_PASSWORD_COST=0)" \
 	'^\$argon2id\$v=19\$m=8,t=1,p=1\$' "$(hash_of officer)"
+# A login stores a hash made at another cost again at the server's (this suite's: the
+# minimal one), once; a wrong password changes nothing.
+rehash_cfg=$(mktemp -d)
+echo "not-the-password" | TULAY_CONFIG_DIR=$rehash_cfg "$TULAY_CLI" --server "$TULAY_SERVER" \
+	login --username sec.cost --password-stdin >/dev/null 2>&1
+match "a failed login leaves an old-cost hash alone" '^\$argon2id\$v=19\$m=65536,t=2,p=1\$' \
+	"$(hash_of sec.cost)"
+echo "$TULAY_TEST_PASSWORD" | TULAY_CONFIG_DIR=$rehash_cfg "$TULAY_CLI" --server "$TULAY_SERVER" \
+	login --username sec.cost --password-stdin >/dev/null 2>&1
+match "a login hashes an old-cost password again at the server's cost" \
+	'^\$argon2id\$v=19\$m=8,t=1,p=1\$' "$(hash_of sec.cost)"
+new_hash=$(super -c "SELECT password_hash FROM users WHERE username = 'sec.cost'")
+match "the user's version does not change with it" '^1$' \
+	"$(super -c "SELECT version FROM users WHERE username = 'sec.cost'")"
+expect "and the password still logs in" 0 'Logged in as sec.cost' -- bash -c \
+	"echo '$TULAY_TEST_PASSWORD' | TULAY_CONFIG_DIR='$rehash_cfg' '$TULAY_CLI' --server '$TULAY_SERVER' login --username sec.cost --password-stdin"
+match "a hash already at the server's cost is kept" '^1$' "$(super -c "SELECT count(*) FROM users
+	WHERE username = 'sec.cost' AND password_hash = '$new_hash'")"
+rm -rf "$rehash_cfg"
 expect "cheap password hashes are refused outside tests, saying why" 64 \
 	'password_cost 0 .*tests only.*TULAY_TESTING=1' -- \
 	env -u TULAY_TESTING -u TULAY_REPORT_PERTURBATION TULAY_PASSWORD_COST=0 \

@@ -12,6 +12,7 @@
 
 #include "arena.h"
 #include "config.h"
+#include "vault.h"
 
 static void test_defaults(void **state)
 {
@@ -120,6 +121,19 @@ static void test_exact_reports_for_tests_only(void **state)
 	assert_int_equal(load(&cfg, 3, exact, &n_rest, err, sizeof(err)), 0);
 	assert_int_equal(cfg.report_perturbation, 0);
 	unsetenv("TULAY_TESTING");
+}
+
+/* A hash made at another cost than the server's is made again at the next login. */
+static void test_password_rehash_when_the_cost_differs(void **state)
+{
+	(void)state;
+	char cheap[crypto_pwhash_STRBYTES];
+	assert_int_equal(sodium_init() >= 0, 1);
+	assert_true(vault_password_hash(cheap, "correct horse", 0));
+	assert_false(vault_password_needs_rehash(cheap, 0));
+	assert_true(vault_password_needs_rehash(cheap, 1));
+	assert_true(vault_password_needs_rehash(cheap, 2));
+	assert_true(vault_password_needs_rehash("not a hash", 0));
 }
 
 /* Cheap password hashes are guessed fast from a stolen database: only tests may ask. */
@@ -234,6 +248,7 @@ int main(void)
 	    cmocka_unit_test(test_errors_name_the_setting),
 	    cmocka_unit_test(test_exact_reports_for_tests_only),
 	    cmocka_unit_test(test_cheap_passwords_for_tests_only),
+	    cmocka_unit_test(test_password_rehash_when_the_cost_differs),
 	    cmocka_unit_test(test_password_masking),
 	    cmocka_unit_test(test_transport_rule),
 	    cmocka_unit_test(test_arena_cap),

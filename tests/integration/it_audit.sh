@@ -40,13 +40,21 @@ match "the filters of a list are in its detail" 'country_of_work=SG' \
 echo "$TULAY_TEST_PASSWORD" | "$T" login --username officer --password-stdin >/dev/null
 claims_before=$(super -c "SELECT count(*) FROM cases")
 psql -X -q -h "$sock" -U postgres -d tulay -c \
-	"BEGIN; LOCK TABLE audit_log IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(6); COMMIT;" >/dev/null 2>&1 &
-sleep 0.5
+	"BEGIN; LOCK TABLE audit_log IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60); COMMIT;" >/dev/null 2>&1 &
+# Once the lock is held (not after a fixed pause, which a loaded machine can outlast).
+for _ in $(seq 200); do
+	[[ $(super -c "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+		WHERE c.relname = 'audit_log' AND l.mode = 'AccessExclusiveLock' AND l.granted") == 1 ]] &&
+		break
+	sleep 0.05
+done
 # --retries 0: one attempt, refused while the lock is held (a retry would succeed after it).
 out=$("$T" claim add --retries 0 --nationality BD --country-of-work SG --sector construction \
 	--employer "Unaudited Pte Ltd" --work-start 2025-01-01 --work-end 2025-03-31 \
 	--amount 5200 --currency SGD 2>&1)
 match "a claim whose audit entry is blocked is refused" 'UNAVAILABLE' "$out"
+super -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+	WHERE query LIKE '%LOCK TABLE audit_log%' AND pid <> pg_backend_pid()" >/dev/null
 wait
 match "and nothing of it was saved" "^$claims_before\$" "$(super -c "SELECT count(*) FROM cases")"
 

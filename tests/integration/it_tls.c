@@ -369,36 +369,46 @@ static void test_login_and_idle_deadlines(void **state)
 	 * password hash) and that a silent client misses. */
 	start_tls_tulayd(&d, "--login-timeout-ms 2000 --idle-timeout-ms 2500");
 
-	/* Hello, then no login. */
-	struct tulay_client *c = connect_tls(d.server, ca_file);
-	usleep(2100 * 1000);
-	Tulay__V1__Response *resp = NULL;
-	assert_int_equal(tulay_login(c, "officer", it_env("TULAY_TEST_PASSWORD"), &resp),
-			 TULAY_E_CLOSED);
-	tulay_close(c);
-	assert_true(logged_within(&d, "reason=login_timeout", 0));
-
-	/* Logged in and busy: requests every 500 ms for 3 s keep the connection. */
-	c = officer_tls(d.server);
+	/* Three clients side by side, one for each deadline. The silent one: Hello, then no
+	 * login. The busy one: logged in, a request every 500 ms for 3 s keeps it. */
+	struct tulay_client *silent = connect_tls(d.server, ca_file);
+	int64_t silent_since = now_ms();
+	struct tulay_client *busy = officer_tls(d.server);
 	for (int i = 0; i < 6; i++) {
 		usleep(500 * 1000);
-		assert_int_equal(list_claims(c, NULL), TULAY__V1__CODE__OK);
+		assert_int_equal(list_claims(busy, NULL), TULAY__V1__CODE__OK);
+		if (silent != NULL && now_ms() - silent_since > 2100) {
+			Tulay__V1__Response *resp = NULL;
+			assert_int_equal(
+			    tulay_login(silent, "officer", it_env("TULAY_TEST_PASSWORD"), &resp),
+			    TULAY_E_CLOSED);
+			tulay_close(silent);
+			silent = NULL;
+		}
 	}
-	/* Then idle past idle_timeout_ms. */
-	usleep(2700 * 1000);
-	assert_true(list_claims(c, NULL) == TULAY_E_CLOSED);
-	tulay_close(c);
-	assert_true(logged_within(&d, "reason=idle_timeout", 0));
+	assert_null(silent);
+	assert_true(logged_within(&d, "reason=login_timeout", 0));
+	int64_t busy_idle_since = now_ms();
 
-	/* A Login read before the deadline is answered, however long the server takes over it:
-	 * here the users table is locked until 3 s after connecting, past the 2 s deadline. */
-	c = connect_tls(d.server, ca_file);
+	/* While the busy one idles: a Login read before the deadline is answered, however long
+	 * the server takes over it. The users table is locked until 3 s after connecting, past
+	 * the 2 s deadline. */
+	struct tulay_client *c = connect_tls(d.server, ca_file);
 	int64_t t0 = now_ms();
 	it_lock_table("users", "3");
 	assert_int_equal(login_code(c, "officer", NULL), TULAY__V1__CODE__OK);
 	printf("# logged in %lld ms after connecting (login deadline 2000 ms)\n",
 	       (long long)(now_ms() - t0));
 	assert_true(now_ms() - t0 > 2000);
+
+	/* The busy one, idle past idle_timeout_ms, is closed. */
+	int64_t idle = now_ms() - busy_idle_since;
+	if (idle < 2700)
+		usleep((useconds_t)(2700 - idle) * 1000);
+	assert_true(list_claims(busy, NULL) == TULAY_E_CLOSED);
+	tulay_close(busy);
+	assert_true(logged_within(&d, "reason=idle_timeout", 0));
+
 	assert_int_equal(list_claims(c, NULL), TULAY__V1__CODE__OK);
 	tulay_close(c);
 	stop_tulayd(&d);

@@ -60,9 +60,9 @@ export TULAY_SERVER=$SERVER
 run_demo() {
 	TULAY_DEMO_PASSWORD=$TULAY_TEST_PASSWORD "$DEMO" --users-password-file "$work/users-password" "$@"
 }
-# column N of the summary table row of request type $1 in the output $2
-# (2 sent, 3 ok, 4 existing, 5 skipped, 6 failed, 7 retried)
-# (0 when there is none): bash alone, as the test reads a hundred of them
+# column N of the summary table row of request type $1 in the output $2, 0 without one
+# (2 sent, 3 ok, 4 existing, 5 skipped, 6 failed, 7 retried); in bash alone, as the test
+# reads a hundred of them
 col() {
 	local f v=0
 	while read -ra f; do [[ ${f[0]:-} == "$1" ]] && v=${f[$3 - 1]:-0}; done <<<"$2"

@@ -4,6 +4,7 @@
 #
 #   source tap.sh HARNESS_ENV_FILE
 #   match NAME PATTERN TEXT             TEXT must match the extended regex PATTERN
+#   matches PATTERN TEXT                true when a line of TEXT matches (as grep -E)
 #   expect NAME EXIT PATTERN -- CMD...  CMD must exit EXIT with output matching PATTERN
 #   super ARGS...                       psql as the cluster's superuser on ${DB:-tulay}
 #   as WHO CLI-ARGS...                  the tulay CLI with WHO's own session: a config

@@ -452,13 +452,61 @@ struct reader {
 	Tulay__V1__Response *resp; /* the answer, or NULL */
 };
 
-static void *read_claim(void *arg)
+/* Sends r's GetClaim without waiting for the answer (read_claim_answer takes it). */
+static void read_claim_send(struct reader *r)
 {
-	struct reader *r = arg;
+	Tulay__V1__GetClaim get = TULAY__V1__GET_CLAIM__INIT;
+	get.reference = r->reference;
+	get.organisation = "";
+	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
+	req.body_case = TULAY__V1__REQUEST__BODY_GET_CLAIM;
+	req.get_claim = &get;
+	uint64_t id;
+	assert_int_equal(tulay_send(r->client, &req, &id), 0);
+}
+
+static void read_claim_answer(struct reader *r)
+{
 	r->resp = NULL;
-	if (tulay_get_claim(r->client, r->reference, "", &r->resp) != 0)
+	if (tulay_recv(r->client, &r->resp) != 0)
 		r->resp = NULL;
-	return NULL;
+}
+
+/* True once tulayd (listening on 127.0.0.1:port) has read all its clients sent: no
+ * established connection to it has bytes waiting in its receive queue (/proc/net/tcp).
+ * A request read is a request queued: the handler runs as its frame is read. */
+static bool server_read_everything(unsigned port)
+{
+	FILE *f = fopen("/proc/net/tcp", "r");
+	assert_non_null(f);
+	char line[512];
+	bool all_read = true;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		unsigned local_port, st;
+		unsigned long tx, rx;
+		if (sscanf(line, " %*d: %*x:%x %*x:%*x %x %lx:%lx", &local_port, &st, &tx, &rx) ==
+			4 &&
+		    local_port == port && st == 1 /* ESTABLISHED */ && rx > 0)
+			all_read = false;
+	}
+	fclose(f);
+	return all_read;
+}
+
+/* Waits until a statement waits for a lock on `table`. */
+static void wait_for_lock_waiter(const char *table)
+{
+	char sql[256], waiting[32] = "0";
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM pg_locks WHERE relation = '%s'::regclass AND NOT granted",
+		 table);
+	for (int i = 0; i < 1000 && atoi(waiting) == 0; i++) {
+		it_psql(sql, waiting, sizeof(waiting), false);
+		if (atoi(waiting) == 0)
+			it_sleep_ms(10);
+	}
+	if (atoi(waiting) == 0)
+		fail_msg("no statement waited for the lock on %s within 10 s", table);
 }
 
 /* The claim `s` describes, with a second worker and two notes in its timeline: made alone.
@@ -543,16 +591,20 @@ static void test_merged_reads_equal_reads_alone(void **state)
 	PGconn *locker = it_db_connect(it_superuser_conninfo());
 	it_sql_exec(locker, "BEGIN");
 	it_sql_exec(locker, "LOCK TABLE wage_theft_claims IN ACCESS EXCLUSIVE MODE");
-	pthread_t threads[N];
-	for (int i = 0; i < N; i++) {
-		assert_int_equal(pthread_create(&threads[i], NULL, read_claim, &readers[i]), 0);
-		it_sleep_ms(i == 0 ? 300 : 50);
-	}
-	it_sleep_ms(300);
+	/* Waits on events, not on a clock: the first read is waiting for the lock, and tulayd
+	 * has read (so queued) the five after it, before the lock goes. */
+	read_claim_send(&readers[0]);
+	wait_for_lock_waiter("wage_theft_claims");
+	for (int i = 1; i < N; i++)
+		read_claim_send(&readers[i]);
+	unsigned port = (unsigned)atoi(strrchr(server, ':') + 1);
+	for (int i = 0; i < 1000 && !server_read_everything(port); i++)
+		it_sleep_ms(10);
+	assert_true(server_read_everything(port));
 	it_sql_exec(locker, "COMMIT");
 	PQfinish(locker);
 	for (int i = 0; i < N; i++)
-		pthread_join(threads[i], NULL);
+		read_claim_answer(&readers[i]);
 	assert_int_equal(it_count_lines(tulayd_log, 0, "event=db_merged", "claim_get", 3),
 			 merged_before + 1);
 

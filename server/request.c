@@ -440,8 +440,13 @@ void request_db(struct request *req, void (*done)(struct request *req, enum db_o
 		req->job.batchable = false;
 	req->db_done = done;
 	req->job.done = request_on_db;
-	if (req->srv->db == NULL || !db_pool_submit(req->srv->db, &req->job))
+	if (req->srv->db == NULL || !db_pool_submit(req->srv->db, &req->job)) {
 		request_fail(req, TULAY__V1__CODE__UNAVAILABLE, "the server is shutting down");
+		return;
+	}
+	log_debug("event=request_queued conn=%llu req=%llu type=%s",
+		  req->conn != NULL ? (unsigned long long)req->conn->id : 0ULL,
+		  (unsigned long long)req->seq, request_type(req));
 }
 
 /* Checks the connection's state against what the handler needs. Returns false after

@@ -59,9 +59,12 @@ start)
 	# the perturbation every real server has). Tests' own tulayds inherit both.
 	export TULAY_TESTING=1 TULAY_REPORT_PERTURBATION=0
 	# Detached from ctest: its own session, no inherited pipes (ctest would wait on them).
+	# A query may take 30 s: a loaded machine (CI's) can be ten times slower than a quiet
+	# one, and a slow report must not be answered busy. Tests that wait out a query
+	# timeout start a tulayd of their own with a short one.
 	export TULAY_DB="$db"
 	setsid bash -c '"$1" --port 0 --db-connections 3 --db-queue-timeout-ms 2000 \
-		--db-query-timeout-ms 5000 --drain-timeout-ms 5000 \
+		--db-query-timeout-ms 30000 --drain-timeout-ms 5000 \
 		--max-output-bytes 262144 >"$2/tulayd.log" 2>&1 &
 		pid=$!; echo $pid >"$2/tulayd.pid"; wait $pid; echo $? >"$2/tulayd.exit"' \
 		_ "$tulayd" "$state" </dev/null >/dev/null 2>&1 &

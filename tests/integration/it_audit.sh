@@ -10,7 +10,7 @@ verify() { "$TULAYD" audit verify --db "${TULAY_TEST_DB_OWNER/dbname=tulay/dbnam
 # --- what the server records ----------------------------------------------------------
 export TULAY_SERVER TULAY_CONFIG_DIR
 TULAY_CONFIG_DIR=$(mktemp -d)
-trap 'rm -rf "$TULAY_CONFIG_DIR"' EXIT
+trap 'stop_tulayds; rm -rf "$TULAY_CONFIG_DIR"' EXIT
 T=$TULAY_CLI
 before=$(super -c "SELECT coalesce(max(id), 0) FROM audit_log")
 echo not-the-password | "$T" login --username officer --password-stdin >/dev/null 2>&1
@@ -36,11 +36,16 @@ match "entries name the organisation and user" '^[0-9]+\|[0-9]+$' \
 match "the filters of a list are in its detail" 'country_of_work=SG' \
 	"$(super -c "SELECT detail FROM audit_log WHERE id > $before AND action = 'list_claims'")"
 
-# An action whose audit entry cannot be written does not happen either.
-echo "$TULAY_TEST_PASSWORD" | "$T" login --username officer --password-stdin >/dev/null
+# An action whose audit entry cannot be written does not happen either. Through a tulayd
+# of our own that waits 1 s for a query (PostgreSQL's timeouts 0.75 s), not the harness's
+# 30 s.
+start_tulayd QUICK "$TULAY_TEST_STATE/it_audit.quick.log" --db-connections 1 \
+	--db-query-timeout-ms 1000 || exit 1
+echo "$TULAY_TEST_PASSWORD" | TULAY_SERVER=$QUICK "$T" login --username officer --password-stdin >/dev/null
 claims_before=$(super -c "SELECT count(*) FROM cases")
 psql -X -q -h "$sock" -U postgres -d tulay -c \
 	"BEGIN; LOCK TABLE audit_log IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60); COMMIT;" >/dev/null 2>&1 &
+locker=$!
 # Once the lock is held (not after a fixed pause, which a loaded machine can outlast).
 for _ in $(seq 200); do
 	[[ $(super -c "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
@@ -49,13 +54,14 @@ for _ in $(seq 200); do
 	sleep 0.05
 done
 # --retries 0: one attempt, refused while the lock is held (a retry would succeed after it).
-out=$("$T" claim add --retries 0 --nationality BD --country-of-work SG --sector construction \
+out=$(TULAY_SERVER=$QUICK "$T" claim add --retries 0 --nationality BD --country-of-work SG --sector construction \
 	--employer "Unaudited Pte Ltd" --work-start 2025-01-01 --work-end 2025-03-31 \
 	--amount 5200 --currency SGD 2>&1)
 match "a claim whose audit entry is blocked is refused" 'UNAVAILABLE' "$out"
 super -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
 	WHERE query LIKE '%LOCK TABLE audit_log%' AND pid <> pg_backend_pid()" >/dev/null
-wait
+wait "$locker"
+stop_tulayd QUICK
 match "and nothing of it was saved" "^$claims_before\$" "$(super -c "SELECT count(*) FROM cases")"
 
 # tulayd seals in the background, a block every --audit-seal-ms (200 ms): the entries above

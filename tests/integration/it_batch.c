@@ -29,7 +29,6 @@
  *      session's own organisation succeeds.
  *   6. --db-min-batch: with two connections, claims that would start a small batch while
  *      the other connection runs one wait for company or for it to end (test comment). */
-#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -62,11 +61,13 @@ struct sender {
 	char reference[32]; /* the claim's, when answered OK */
 };
 
-static pid_t tulayd_pid;
-static char tulayd_log[256];
-static char server[64];
+static struct it_tulayd tulayd;
+static const char *tulayd_log = tulayd.log;
 
-static void stop_tulayd(void);
+static void stop_tulayd(void)
+{
+	it_tulayd_stop(&tulayd);
+}
 
 /* Starts a tulayd of our own on the harness database: `connections` PostgreSQL
  * connections (--db-min-batch `min_batch`), a queue that waits long enough, chores that
@@ -74,44 +75,25 @@ static void stop_tulayd(void);
 static void start_tulayd_with(const char *connections, const char *min_batch)
 {
 	stop_tulayd(); /* a test that failed half-way left its own running */
-	snprintf(tulayd_log, sizeof(tulayd_log), "%s/it_batch.tulayd.log",
-		 it_env("TULAY_TEST_STATE"));
-	tulayd_pid = fork();
-	assert_true(tulayd_pid >= 0);
-	if (tulayd_pid == 0) {
-		FILE *log = freopen(tulayd_log, "w", stderr);
-		if (log == NULL || dup2(fileno(log), STDOUT_FILENO) < 0)
-			_exit(127);
-		execl(it_env("TULAYD"), "tulayd", "--db", it_env("TULAY_TEST_DB"), "--port", "0",
-		      "--db-connections", connections, "--db-min-batch", min_batch,
-		      "--db-queue-timeout-ms", "30000", "--db-query-timeout-ms", "30000",
-		      "--audit-seal-ms", "60000", "--report-fold-ms", "60000",
-		      "--report-refresh-ms", "60000", (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 300; i++) {
-		it_sleep_ms(100);
-		FILE *f = fopen(tulayd_log, "r");
-		if (f == NULL)
-			continue;
-		char line[1024];
-		int port = 0;
-		bool ready = false;
-		while (fgets(line, sizeof(line), f) != NULL) {
-			const char *p = strstr(line, "event=listening");
-			if (p != NULL && (p = strstr(p, " port=")) != NULL)
-				port = atoi(p + 6);
-			ready = ready || strstr(line, "event=db_conn_ready") != NULL;
-		}
-		fclose(f);
-		if (port > 0 && ready) {
-			snprintf(server, sizeof(server), "127.0.0.1:%d", port);
-			setenv("TULAY_SERVER", server, 1);
-			it_sleep_ms(500); /* the start-up chores */
-			return;
-		}
-	}
-	fail_msg("tulayd did not start; see %s", tulayd_log);
+	const char *args[] = {"--log-level",
+			      "debug",
+			      "--db-connections",
+			      connections,
+			      "--db-min-batch",
+			      min_batch,
+			      "--db-queue-timeout-ms",
+			      "30000",
+			      "--db-query-timeout-ms",
+			      "30000",
+			      "--audit-seal-ms",
+			      "60000",
+			      "--report-fold-ms",
+			      "60000",
+			      "--report-refresh-ms",
+			      "60000",
+			      NULL};
+	it_tulayd_start(&tulayd, "it_batch", args);
+	setenv("TULAY_SERVER", tulayd.server, 1);
 }
 
 static void start_tulayd(void)
@@ -119,19 +101,10 @@ static void start_tulayd(void)
 	start_tulayd_with("1", "4");
 }
 
-static void stop_tulayd(void)
+/* Sends the sender's claim with the key in s->key (a new one unless `resend`) without
+ * waiting for the answer, which claim_answer reads. */
+static void claim_send(struct sender *s, bool resend)
 {
-	if (tulayd_pid > 0) {
-		kill(tulayd_pid, SIGTERM);
-		waitpid(tulayd_pid, NULL, 0);
-		tulayd_pid = 0;
-	}
-}
-
-/* Sends the sender's claim with the key in s->key: a new one unless `resend`. */
-static void send_claim_keyed(struct sender *s, bool resend)
-{
-	IT_REQUEST(req);
 	struct it_claim cc;
 	it_claim_init(&cc, s->key,
 		      &(struct it_claim_spec){.nationality = "KH",
@@ -159,12 +132,20 @@ static void send_claim_keyed(struct sender *s, bool resend)
 		cc.m.n_co_workers = 1;
 		cc.m.workers = 2;
 	}
-	req.body_case = TULAY__V1__REQUEST__BODY_CREATE_CLAIM;
-	req.create_claim = &cc.m;
-	Tulay__V1__Response *resp = NULL;
 	s->code = -1;
 	s->reference[0] = '\0';
-	if (tulay_call(s->client, &req, &resp) != 0) {
+	s->message[0] = '\0';
+	if (tulay_send(s->client, &cc.req, NULL) != 0)
+		snprintf(s->message, sizeof(s->message), "%s", tulay_last_error(s->client));
+}
+
+/* Reads the answer to the sender's claim_send into s->code, message and reference. */
+static void claim_answer(struct sender *s)
+{
+	Tulay__V1__Response *resp = NULL;
+	if (s->message[0] != '\0') /* not sent */
+		return;
+	if (tulay_recv(s->client, &resp) != 0) {
 		snprintf(s->message, sizeof(s->message), "%s", tulay_last_error(s->client));
 		return;
 	}
@@ -175,32 +156,76 @@ static void send_claim_keyed(struct sender *s, bool resend)
 	tulay_response_free(resp);
 }
 
-static void *send_claim(void *arg)
+static void send_claim_keyed(struct sender *s, bool resend)
 {
-	send_claim_keyed(arg, false);
-	return NULL;
+	claim_send(s, resend);
+	claim_answer(s);
 }
 
-/* Locks wage_theft_claims, sends the claims of senders[0..n) (the first alone, so that it
- * takes the connection and waits; the rest then queue behind it), runs `meanwhile` on the
- * superuser's other connection while they wait, and releases the lock. */
+/* tulayd's backends waiting for the lock on wage_theft_claims, as many as there are
+ * connections with claims in flight (the harness's own tulayd never writes claims). */
+static long long claim_backends_waiting(PGconn *su)
+{
+	/* By the lock awaited, not the query's text: pg_stat_activity cuts a long statement
+	 * (the merged one) before the table's name. */
+	return it_sql_number(su,
+			     "SELECT count(DISTINCT l.pid) FROM pg_locks l "
+			     "JOIN pg_stat_activity a ON a.pid = l.pid "
+			     "WHERE a.usename = 'tulay_app' AND NOT l.granted "
+			     "AND l.relation = $1::regclass",
+			     "wage_theft_claims");
+}
+
+/* Waits up to 30 s for `want` waiting backends; returns how many there are then. */
+static long long await_claim_backends(PGconn *su, long long want)
+{
+	long long n = -1;
+	for (int i = 0; i < 600 && (n = claim_backends_waiting(su)) != want; i++)
+		it_sleep_ms(50);
+	return n;
+}
+
+/* Requests of `type` whose job tulayd has queued for the database (event=request_queued,
+ * logged at --log-level debug). */
+static long requests_queued(const char *type)
+{
+	char also[64];
+	snprintf(also, sizeof(also), " type=%s", type);
+	return it_count_lines(tulayd.log, 0, "event=request_queued", also, 0);
+}
+
+/* Waits until tulayd has queued `want` requests of `type` in all (some seal personal data
+ * on the thread pool first: reading a request is not queuing it). */
+static void await_queued(const char *type, long want)
+{
+	for (int i = 0; i < 3000 && requests_queued(type) < want; i++)
+		it_sleep_ms(10);
+	if (requests_queued(type) < want)
+		fail_msg("tulayd queued %ld %s requests within 30 s, not %ld",
+			 requests_queued(type), type, want);
+}
+
+/* Sends the claims of senders[0..n) behind a lock on wage_theft_claims, waiting on events,
+ * not on a clock: the first takes the connection and waits for the lock; the rest are sent
+ * once it does, and the lock goes once tulayd has queued them all. `meanwhile`
+ * runs on the superuser's connection just before. Then the answers. */
 static void send_behind_lock(PGconn *su, struct sender *senders, int n, const char *meanwhile)
 {
 	PGconn *locker = it_db_connect(it_superuser_conninfo());
 	it_sql_exec(locker, "BEGIN");
 	it_sql_exec(locker, "LOCK TABLE wage_theft_claims IN ACCESS EXCLUSIVE MODE");
-	pthread_t threads[OFFICERS + 1];
-	for (int i = 0; i < n; i++) {
-		assert_int_equal(pthread_create(&threads[i], NULL, send_claim, &senders[i]), 0);
-		it_sleep_ms(i == 0 ? 300 : 50);
-	}
-	it_sleep_ms(300);
+	long queued = requests_queued("create_claim");
+	claim_send(&senders[0], false);
+	assert_int_equal(await_claim_backends(su, 1), 1);
+	for (int i = 1; i < n; i++)
+		claim_send(&senders[i], false);
+	await_queued("create_claim", queued + n);
 	if (meanwhile != NULL)
 		it_sql_exec(su, meanwhile);
 	it_sql_exec(locker, "COMMIT");
 	PQfinish(locker);
 	for (int i = 0; i < n; i++)
-		pthread_join(threads[i], NULL);
+		claim_answer(&senders[i]);
 }
 
 static long long claims_with_employer(PGconn *su, const char *employer)
@@ -220,7 +245,7 @@ static void test_batches_commit_together_and_fail_alone(void **state)
 		senders[i].client = it_login_try(i == OFFICERS - 2 ? "klofficer" : "officer");
 		assert_non_null(senders[i].client);
 	}
-	long rolled_back_before =
+	int rolled_back_before =
 	    it_count_lines(tulayd_log, 0, "event=db_batch_rolled_back", NULL, 0);
 
 	/* 1. Six officers' claims (the klofficer client sits this one out). */
@@ -274,7 +299,8 @@ static void test_batches_commit_together_and_fail_alone(void **state)
 				 senders[i].message);
 		assert_int_equal(claims_with_employer(su, senders[i].employer), 1);
 	}
-	assert_int_equal(it_count_lines(tulayd_log, 0, "event=db_batch_rolled_back", NULL, 3),
+	assert_int_equal(it_await_lines(tulayd_log, 0, "event=db_batch_rolled_back", NULL,
+					rolled_back_before + 1, 3),
 			 rolled_back_before + 1);
 
 	for (int i = 0; i < OFFICERS + 1; i++)
@@ -355,8 +381,8 @@ static void test_merged_claims_equal_claims_made_alone(void **state)
 		senders[i].worker_name = names[i];
 		senders[i].worker_phone = phones[i];
 	}
-	long merged_before = it_count_lines(tulayd_log, 0, "event=db_merged", NULL, 0);
-	long rolled_back_before =
+	int merged_before = it_count_lines(tulayd_log, 0, "event=db_merged", NULL, 0);
+	int rolled_back_before =
 	    it_count_lines(tulayd_log, 0, "event=db_batch_rolled_back", NULL, 0);
 
 	/* The first takes the connection and waits on the lock; the six behind it merge. */
@@ -365,8 +391,9 @@ static void test_merged_claims_equal_claims_made_alone(void **state)
 		if (senders[i].code != TULAY__V1__CODE__OK)
 			fail_msg("claim %d: code %d: %s", i, senders[i].code, senders[i].message);
 	}
-	assert_int_equal(it_count_lines(tulayd_log, 0, "event=db_merged", "jobs=6", 3),
-			 merged_before + 1);
+	assert_int_equal(
+	    it_await_lines(tulayd_log, 0, "event=db_merged", "jobs=6", merged_before + 1, 3),
+	    merged_before + 1);
 	assert_int_equal(it_count_lines(tulayd_log, 0, "event=db_batch_rolled_back", NULL, 3),
 			 rolled_back_before);
 
@@ -472,43 +499,6 @@ static void read_claim_answer(struct reader *r)
 		r->resp = NULL;
 }
 
-/* True once tulayd (listening on 127.0.0.1:port) has read all its clients sent: no
- * established connection to it has bytes waiting in its receive queue (/proc/net/tcp).
- * A request read is a request queued: the handler runs as its frame is read. */
-static bool server_read_everything(unsigned port)
-{
-	FILE *f = fopen("/proc/net/tcp", "r");
-	assert_non_null(f);
-	char line[512];
-	bool all_read = true;
-	while (fgets(line, sizeof(line), f) != NULL) {
-		unsigned local_port, st;
-		unsigned long tx, rx;
-		if (sscanf(line, " %*d: %*x:%x %*x:%*x %x %lx:%lx", &local_port, &st, &tx, &rx) ==
-			4 &&
-		    local_port == port && st == 1 /* ESTABLISHED */ && rx > 0)
-			all_read = false;
-	}
-	fclose(f);
-	return all_read;
-}
-
-/* Waits until a statement waits for a lock on `table`. */
-static void wait_for_lock_waiter(const char *table)
-{
-	char sql[256], waiting[32] = "0";
-	snprintf(sql, sizeof(sql),
-		 "SELECT count(*) FROM pg_locks WHERE relation = '%s'::regclass AND NOT granted",
-		 table);
-	for (int i = 0; i < 1000 && atoi(waiting) == 0; i++) {
-		it_psql(sql, waiting, sizeof(waiting), false);
-		if (atoi(waiting) == 0)
-			it_sleep_ms(10);
-	}
-	if (atoi(waiting) == 0)
-		fail_msg("no statement waited for the lock on %s within 10 s", table);
-}
-
 /* The claim `s` describes, with a second worker and two notes in its timeline: made alone.
  * Its reference into `reference`. */
 static void claim_with_co_worker_and_note(struct sender *s, char *reference, size_t cap)
@@ -587,26 +577,25 @@ static void test_merged_reads_equal_reads_alone(void **state)
 		assert_non_null(readers[i].client);
 		snprintf(readers[i].reference, sizeof(readers[i].reference), "%s", refs[i]);
 	}
-	long merged_before = it_count_lines(tulayd_log, 0, "event=db_merged", "claim_get", 0);
+	int merged_before = it_count_lines(tulayd_log, 0, "event=db_merged", "claim_get", 0);
 	PGconn *locker = it_db_connect(it_superuser_conninfo());
 	it_sql_exec(locker, "BEGIN");
 	it_sql_exec(locker, "LOCK TABLE wage_theft_claims IN ACCESS EXCLUSIVE MODE");
 	/* Waits on events, not on a clock: the first read is waiting for the lock, and tulayd
-	 * has read (so queued) the five after it, before the lock goes. */
+	 * has queued the five after it, before the lock goes. */
+	long queued = requests_queued("get_claim");
 	read_claim_send(&readers[0]);
-	wait_for_lock_waiter("wage_theft_claims");
+	assert_int_equal(await_claim_backends(su, 1), 1);
 	for (int i = 1; i < N; i++)
 		read_claim_send(&readers[i]);
-	unsigned port = (unsigned)atoi(strrchr(server, ':') + 1);
-	for (int i = 0; i < 1000 && !server_read_everything(port); i++)
-		it_sleep_ms(10);
-	assert_true(server_read_everything(port));
+	await_queued("get_claim", queued + N);
 	it_sql_exec(locker, "COMMIT");
 	PQfinish(locker);
 	for (int i = 0; i < N; i++)
 		read_claim_answer(&readers[i]);
-	assert_int_equal(it_count_lines(tulayd_log, 0, "event=db_merged", "claim_get", 3),
-			 merged_before + 1);
+	assert_int_equal(
+	    it_await_lines(tulayd_log, 0, "event=db_merged", "claim_get", merged_before + 1, 3),
+	    merged_before + 1);
 
 	for (int i = 0; i < N; i++) {
 		Tulay__V1__Response *merged = readers[i].resp;
@@ -734,35 +723,6 @@ static void test_merged_functions_refuse_what_policies_refuse(void **state)
 	stop_tulayd();
 }
 
-/* tulayd's backends waiting for the lock on wage_theft_claims, as many as there are
- * connections with claims in flight (the harness's own tulayd never writes claims). */
-static long long claim_backends_waiting(PGconn *su)
-{
-	/* By the lock awaited, not the query's text: pg_stat_activity cuts a long statement
-	 * (the merged one) before the table's name. */
-	return it_sql_number(su,
-			     "SELECT count(DISTINCT l.pid) FROM pg_locks l "
-			     "JOIN pg_stat_activity a ON a.pid = l.pid "
-			     "WHERE a.usename = 'tulay_app' AND NOT l.granted "
-			     "AND l.relation = $1::regclass",
-			     "wage_theft_claims");
-}
-
-/* Waits up to 10 s for `want` waiting backends; returns how many there are then. */
-static long long await_claim_backends(PGconn *su, long long want)
-{
-	long long n = -1;
-	for (int i = 0; i < 200 && (n = claim_backends_waiting(su)) != want; i++)
-		it_sleep_ms(50);
-	return n;
-}
-
-static void start_claims(struct sender *senders, pthread_t *threads, int from, int to)
-{
-	for (int i = from; i < to; i++)
-		assert_int_equal(pthread_create(&threads[i], NULL, send_claim, &senders[i]), 0);
-}
-
 /* How many transactions wrote the claims of senders[from..to). */
 static long long claims_transactions(PGconn *su, const struct sender *senders, int from, int to)
 {
@@ -792,7 +752,6 @@ static void test_small_batches_wait_while_one_runs(void **state)
 	start_tulayd_with("2", "4");
 	PGconn *su = it_db_connect(it_superuser_conninfo());
 	struct sender senders[N];
-	pthread_t threads[N];
 	memset(senders, 0, sizeof(senders));
 	for (int i = 0; i < N; i++) {
 		senders[i].client = it_login_try("officer");
@@ -807,19 +766,23 @@ static void test_small_batches_wait_while_one_runs(void **state)
 		PGconn *locker = it_db_connect(it_superuser_conninfo());
 		it_sql_exec(locker, "BEGIN");
 		it_sql_exec(locker, "LOCK TABLE wage_theft_claims IN ACCESS EXCLUSIVE MODE");
-		start_claims(senders, threads, 0, 1);
+		long queued = requests_queued("create_claim");
+		claim_send(&senders[0], false);
 		assert_int_equal(await_claim_backends(su, 1), 1);
-		start_claims(senders, threads, 1, 3);
-		it_sleep_ms(500); /* time enough to take the free connection, were they let */
+		for (int i = 1; i < 3; i++)
+			claim_send(&senders[i], false);
+		await_queued("create_claim", queued + 3);
+		it_sleep_ms(300); /* time enough to take the free connection, were they let */
 		assert_int_equal(claim_backends_waiting(su), 1);
 		if (round == 1) {
-			start_claims(senders, threads, 3, N);
+			for (int i = 3; i < N; i++)
+				claim_send(&senders[i], false);
 			assert_int_equal(await_claim_backends(su, 2), 2);
 		}
 		it_sql_exec(locker, "COMMIT");
 		PQfinish(locker);
 		for (int i = 0; i < n; i++) {
-			pthread_join(threads[i], NULL);
+			claim_answer(&senders[i]);
 			if (senders[i].code != TULAY__V1__CODE__OK)
 				fail_msg("round %d, claim %d: code %d: %s", round, i,
 					 senders[i].code, senders[i].message);

@@ -30,20 +30,6 @@ struct tulay_client *it_login_try(const char *username)
 	return c;
 }
 
-double it_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-void it_sleep_ms(int ms)
-{
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
-}
-
 void it_new_key(uint8_t key[TULAY_IDEMPOTENCY_KEY_BYTES])
 {
 	if (tulay_new_idempotency_key(key) != 0)
@@ -151,6 +137,14 @@ int it_count_lines(const char *path, long offset, const char *needle, const char
 const char *it_owner_conninfo(void)
 {
 	return it_env("TULAY_TEST_DB_OWNER");
+}
+
+int it_await_lines(const char *path, long offset, const char *needle, const char *also, int want,
+		   int show)
+{
+	for (int i = 0; i < 500 && it_count_lines(path, offset, needle, also, 0) < want; i++)
+		it_sleep_ms(20);
+	return it_count_lines(path, offset, needle, also, show);
 }
 
 const char *it_superuser_conninfo(void)

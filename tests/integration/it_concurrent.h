@@ -29,12 +29,6 @@ struct it_tally {
  * the client, or NULL on any failure. Thread-safe. */
 struct tulay_client *it_login_try(const char *username);
 
-/* Seconds on the monotonic clock. Thread-safe. */
-double it_now(void);
-
-/* Sleeps `ms` milliseconds. Thread-safe. */
-void it_sleep_ms(int ms);
-
 /* A fresh idempotency key; aborts if the system has no randomness. Thread-safe. */
 void it_new_key(uint8_t key[TULAY_IDEMPOTENCY_KEY_BYTES]);
 
@@ -62,6 +56,12 @@ long it_file_size(const char *path);
  * `also` is not NULL, `also` too. Asserts the file can be read. When `show` is positive,
  * prints up to `show` of them as "#   | LINE". */
 int it_count_lines(const char *path, long offset, const char *needle, const char *also, int show);
+
+/* it_count_lines, waiting up to 10 s for `want` of them: tulayd writes a turn of its event
+ * loop's lines when the turn ends, after the answers it sent in that turn. Returns the count
+ * (printing up to `show` of the lines). */
+int it_await_lines(const char *path, long offset, const char *needle, const char *also, int want,
+		   int show);
 
 /* libpq connection strings: the database owner (TULAY_TEST_DB_OWNER), and the cluster's
  * superuser "postgres" on the same socket and database. Static storage. */

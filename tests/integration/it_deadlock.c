@@ -855,7 +855,8 @@ static void test_no_deadlocks_under_overlapping_updates(void **state)
 	int answered = 0;
 	for (int i = 0; i < IT_N_CODES; i++)
 		answered += writes.codes[i] + reads.codes[i];
-	assert_true(it_count_lines(tulayd_log, tulayd_from, "event=request", NULL, 0) >= answered);
+	assert_true(it_await_lines(tulayd_log, tulayd_from, "event=request", NULL, answered, 0) >=
+		    answered);
 	int busy_deadlock =
 	    it_count_lines(tulayd_log, tulayd_from, "event=db_busy", "sqlstate=40P01", 3);
 	int busy = it_count_lines(tulayd_log, tulayd_from, "event=db_busy", NULL, 0);

@@ -15,12 +15,7 @@ source "$(dirname "$0")/tap.sh" "$1"
 DEMO=$(dirname "$TULAY_CLI")/tulay-demo
 T=$TULAY_CLI
 work=$(mktemp -d)
-pids=()
-cleanup() {
-	for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; done
-	rm -rf "$work"
-}
-trap cleanup EXIT
+trap 'stop_tulayds; rm -rf "$work"' EXIT
 
 # The demo database: migrated as the owner, with an admin, served by tulayds of our own.
 export DB=tulay_demo TULAY_DATA_KEY_FILE TULAY_MIGRATIONS="$TULAY_TEST_REPO/migrations"
@@ -32,28 +27,9 @@ demo_app="${TULAY_TEST_DB/dbname=tulay/dbname=$DB}"
 	--kind ngo --country PH >/dev/null
 TULAY_NEW_PASSWORD="$TULAY_TEST_PASSWORD" "$TULAYD" user add --db "$demo_owner" --org DEMO \
 	--username admin --role admin >/dev/null
-# start_tulayd VAR LOG SETTINGS...: starts a tulayd on the demo database and sets VAR to its
-# address once it serves.
-start_tulayd() {
-	local var=$1 log=$2
-	shift 2
-	"$TULAYD" --db "$demo_app" --port 0 "$@" >"$log" 2>&1 &
-	pids+=($!)
-	local i
-	for ((i = 0; i < 200; i++)); do
-		if grep -q 'event=listening' "$log" && grep -q 'event=db_conn_ready' "$log"; then
-			printf -v "$var" '127.0.0.1:%s' \
-				"$(grep -m1 'event=listening' "$log" | sed -E 's/.* port=([0-9]+).*/\1/')"
-			return 0
-		fi
-		sleep 0.1
-	done
-	cat "$log" >&2
-	return 1
-}
-start_tulayd SERVER "$work/tulayd.log" --db-connections 3 --db-queue-timeout-ms 2000 \
+start_tulayd SERVER "$work/tulayd.log" --db "$demo_app" --db-connections 3 --db-queue-timeout-ms 2000 \
 	--db-query-timeout-ms 5000 || exit 1
-start_tulayd BUSY "$work/busy.log" --db-connections 1 --db-queue-timeout-ms 100 \
+start_tulayd BUSY "$work/busy.log" --db "$demo_app" --db-connections 1 --db-queue-timeout-ms 100 \
 	--db-query-timeout-ms 1000 || exit 1
 export TULAY_SERVER=$SERVER
 

@@ -129,7 +129,16 @@ static void test_database_outage_and_recovery(void **state)
 static void test_lock_wait_ends_cleanly(void **state)
 {
 	(void)state;
+	/* A tulayd of its own, with a query timeout (2 s: PostgreSQL's timeouts 1.5 s) that a
+	 * test can wait out; the harness's is long enough for a loaded machine's slow reports. */
+	struct it_tulayd own;
+	const char *args[] = {"--db-connections", "1", "--db-query-timeout-ms", "2000", NULL};
+	it_tulayd_start(&own, "it_outage", args);
+	char harness_server[64];
+	snprintf(harness_server, sizeof(harness_server), "%s", it_env("TULAY_SERVER"));
+	setenv("TULAY_SERVER", own.server, 1);
 	int fd = it_raw_connect();
+	setenv("TULAY_SERVER", harness_server, 1);
 	it_raw_hello(fd);
 	it_raw_login(fd, "officer");
 	outage_key[15] ^= 0xff; /* a key of its own */
@@ -151,6 +160,7 @@ static void test_lock_wait_ends_cleanly(void **state)
 	it_unlock_table("wage_theft_claims");
 	assert_stored_once(fd, 201);
 	close(fd);
+	assert_int_equal(it_tulayd_stop(&own), 0);
 }
 
 /* Regression: a connection kept its session after the session was ended elsewhere (by

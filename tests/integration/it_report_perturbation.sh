@@ -11,25 +11,12 @@ source "$(dirname "$0")/tap.sh" "$1"
 T=$TULAY_CLI
 export TULAY_DATA_KEY_FILE
 work=$(mktemp -d)
-pid=
-trap '[[ -n "$pid" ]] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+trap 'stop_tulayds; rm -rf "$work"' EXIT
 
-start_tulayd() { # starts the perturbing tulayd and sets SERVER
-	: >"$work/tulayd.log"
-	TULAY_DB="$TULAY_TEST_DB" "$TULAYD" --port 0 --report-perturbation 1 --db-connections 2 \
-		>"$work/tulayd.log" 2>&1 &
-	pid=$!
-	for _ in $(seq 200); do
-		if grep -q 'event=listening' "$work/tulayd.log" && grep -q 'event=db_conn_ready' "$work/tulayd.log"; then
-			SERVER="127.0.0.1:$(grep -m1 'event=listening' "$work/tulayd.log" | sed -E 's/.* port=([0-9]+).*/\1/')"
-			return 0
-		fi
-		sleep 0.1
-	done
-	cat "$work/tulayd.log" >&2
-	return 1
+start_perturbing() { # the perturbing tulayd, its address in SERVER
+	start_tulayd SERVER "$work/tulayd.log" --report-perturbation 1 --db-connections 2
 }
-start_tulayd || exit 1
+start_perturbing || exit 1
 owner() { TULAY_NEW_PASSWORD="$TULAY_TEST_PASSWORD" "$TULAYD" "$@" --db "$TULAY_TEST_DB_OWNER" >/dev/null; }
 owner org add --if-not-exists --acronym PTB --name "Perturbation test NGO" --kind ngo --country TH
 owner user add --if-not-exists --org PTB --username ptb.coord --role coordinator
@@ -94,9 +81,8 @@ fi
 first=$(as report claims --by origin --format csv 2>&1)
 match "the same query gives the same figures" "^$(md5sum <<<"$first" | cut -c1-32)\$" \
 	"$(as report claims --by origin --format csv 2>&1 | md5sum | cut -c1-32)"
-kill "$pid"
-wait "$pid" 2>/dev/null
-start_tulayd || exit 1
+stop_tulayd SERVER
+start_perturbing || exit 1
 match "and again after a restart (the noise comes from the data key)" \
 	"^$(md5sum <<<"$first" | cut -c1-32)\$" \
 	"$(as report claims --by origin --format csv 2>&1 | md5sum | cut -c1-32)"

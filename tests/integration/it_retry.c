@@ -32,28 +32,7 @@
 #define TIMEOUT_MS   20000
 #define LOCK_S       "1.5"
 
-static struct {
-	pid_t pid;
-	char log[512];
-	char server[64];
-} tulayd;
-
-static char *read_file(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	assert_non_null(f);
-	char *text = NULL;
-	size_t len = 0;
-	FILE *mem = open_memstream(&text, &len);
-	assert_non_null(mem);
-	char buf[4096];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		fwrite(buf, 1, n, mem);
-	fclose(f);
-	fclose(mem);
-	return text;
-}
+static struct it_tulayd tulayd;
 
 /* How many cases the idempotency key names (after the lock is gone). */
 static int cases_with_key(const uint8_t key[16])
@@ -69,47 +48,14 @@ static int cases_with_key(const uint8_t key[16])
 
 static void start_tulayd(void)
 {
-	snprintf(tulayd.log, sizeof(tulayd.log), "%s/it_retry.%d.log", it_env("TULAY_TEST_STATE"),
-		 (int)getpid());
-	int fd = open(tulayd.log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	assert_true(fd >= 0);
-	const char *argv[] = {"tulayd",
-			      "--port",
-			      "0",
-			      "--db",
-			      it_env("TULAY_TEST_DB"),
-			      "--db-connections",
+	const char *args[] = {"--db-connections",
 			      "1",
 			      "--db-queue-timeout-ms",
 			      "100",
 			      "--db-query-timeout-ms",
 			      "10000",
 			      NULL};
-	tulayd.pid = fork();
-	assert_true(tulayd.pid >= 0);
-	if (tulayd.pid == 0) {
-		dup2(fd, STDERR_FILENO);
-		dup2(fd, STDOUT_FILENO);
-		execv(it_env("TULAYD"), (char *const *)argv);
-		_exit(127);
-	}
-	close(fd);
-	for (int i = 0; i < 400; i++) {
-		char *text = read_file(tulayd.log);
-		const char *line = strstr(text, "event=listening");
-		bool ready = strstr(text, "event=db_conn_ready") != NULL;
-		if (line != NULL && ready) {
-			const char *port = strstr(line, " port=");
-			assert_non_null(port);
-			snprintf(tulayd.server, sizeof(tulayd.server), "127.0.0.1:%d",
-				 atoi(port + 6));
-			free(text);
-			return;
-		}
-		free(text);
-		usleep(50 * 1000);
-	}
-	fail_msg("tulayd did not start: see %s", tulayd.log);
+	it_tulayd_start(&tulayd, "it_retry", args);
 }
 
 static struct tulay_client *officer(unsigned attempts)
@@ -205,7 +151,7 @@ static void test_busy_is_answered_as_busy_and_nothing_is_saved(void **state)
 		tulay_response_free(answers[i]);
 	tulay_close(c);
 
-	char *log = read_file(tulayd.log);
+	char *log = it_read_file(tulayd.log);
 	const char *line = strstr(log, "level=warn event=db_busy ");
 	assert_non_null(line);
 	assert_non_null(strstr(line, " type=create_claim queue_depth="));
@@ -406,12 +352,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
-	if (kill(tulayd.pid, SIGTERM) != 0)
-		return -1;
-	int status;
-	if (waitpid(tulayd.pid, &status, 0) != tulayd.pid)
-		return -1;
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+	int status = it_tulayd_stop(&tulayd);
+	return status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
 
 int main(int argc, char **argv)

@@ -10,8 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -304,4 +308,95 @@ void it_claim_init(struct it_claim *c, const uint8_t *key, const struct it_claim
 	c->m.amount_claimed = &c->amount;
 	c->req.body_case = TULAY__V1__REQUEST__BODY_CREATE_CLAIM;
 	c->req.create_claim = &c->m;
+}
+
+double it_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void it_sleep_ms(int ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+char *it_read_file(const char *path)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+	assert_non_null(mem);
+	FILE *f = fopen(path, "r");
+	if (f != NULL) {
+		char buf[4096];
+		size_t n;
+		while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+			fwrite(buf, 1, n, mem);
+		fclose(f);
+	}
+	fclose(mem);
+	return text;
+}
+
+bool it_file_has_within(const char *path, const char *needle, int ms)
+{
+	double deadline = it_now() + ms / 1000.0;
+	for (;;) {
+		char *text = it_read_file(path);
+		bool found = strstr(text, needle) != NULL;
+		free(text);
+		if (found || it_now() > deadline)
+			return found;
+		it_sleep_ms(20);
+	}
+}
+
+void it_tulayd_start(struct it_tulayd *d, const char *name, const char *const *args)
+{
+	static int started;
+	const char *argv[48] = {"tulayd", "--port", "0", "--db", it_env("TULAY_TEST_DB")};
+	int argc = 5;
+	for (; args != NULL && *args != NULL; args++) {
+		assert_true(argc < 47);
+		argv[argc++] = *args;
+	}
+	argv[argc] = NULL;
+	snprintf(d->log, sizeof(d->log), "%s/%s.%d.%d.log", it_env("TULAY_TEST_STATE"), name,
+		 (int)getpid(), ++started);
+	int fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	d->pid = fork();
+	assert_true(d->pid >= 0);
+	if (d->pid == 0) {
+		dup2(fd, STDERR_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		execv(it_env("TULAYD"), (char *const *)argv);
+		_exit(127);
+	}
+	close(fd);
+	if (!it_file_has_within(d->log, "event=db_conn_ready", 30000))
+		fail_msg("tulayd did not start within 30 s; see %s", d->log);
+	char *text = it_read_file(d->log);
+	const char *port = strstr(text, "event=listening");
+	port = port != NULL ? strstr(port, " port=") : NULL;
+	assert_non_null(port);
+	d->port = (unsigned)atoi(port + 6);
+	snprintf(d->server, sizeof(d->server), "127.0.0.1:%u", d->port);
+	free(text);
+}
+
+int it_tulayd_stop(struct it_tulayd *d)
+{
+	if (d->pid <= 0)
+		return -1;
+	int status = -1;
+	kill(d->pid, SIGTERM);
+	if (waitpid(d->pid, &status, 0) != d->pid)
+		status = -1;
+	d->pid = 0;
+	return status;
 }

@@ -79,6 +79,34 @@ struct it_claim {
 
 void it_claim_init(struct it_claim *c, const uint8_t *key, const struct it_claim_spec *spec);
 
+/* Seconds on the monotonic clock. Thread-safe. */
+double it_now(void);
+
+/* Sleeps `ms` milliseconds. Thread-safe. */
+void it_sleep_ms(int ms);
+
+/* A tulayd of a test's own, on the harness's database and a free port of loopback. */
+struct it_tulayd {
+	int pid;
+	char log[512];   /* its output */
+	char server[64]; /* 127.0.0.1:PORT */
+	unsigned port;
+};
+
+/* Starts tulayd with --port 0 --db TULAY_TEST_DB and `args` (NULL-ended), its output in
+ * TULAY_TEST_STATE/NAME.PID.N.log, and returns once it listens and has a database
+ * connection (fails the test after 30 s). */
+void it_tulayd_start(struct it_tulayd *d, const char *name, const char *const *args);
+
+/* SIGTERM, then waits for it; returns its wait status (-1 when none was running). */
+int it_tulayd_stop(struct it_tulayd *d);
+
+/* The whole of a file as a string ("" when it is missing); free() it. */
+char *it_read_file(const char *path);
+
+/* Waits up to `ms` for `needle` in the file at `path`; true if it appeared. */
+bool it_file_has_within(const char *path, const char *needle, int ms);
+
 #define IT_REQUEST(name) Tulay__V1__Request name = TULAY__V1__REQUEST__INIT
 
 #endif

@@ -47,51 +47,13 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The whole log file as a string (freed by the caller). */
-static char *read_log(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	assert_non_null(f);
-	char *text = NULL;
-	size_t len = 0;
-	FILE *mem = open_memstream(&text, &len);
-	assert_non_null(mem);
-	char buf[4096];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		fwrite(buf, 1, n, mem);
-	fclose(f);
-	fclose(mem);
-	return text;
-}
-
-/* Waits up to `ms` for `needle` to appear in the server's log. */
-static bool logged_within(const struct tulayd *d, const char *needle, int ms)
-{
-	int64_t deadline = now_ms() + ms;
-	for (;;) {
-		char *text = read_log(d->log);
-		bool found = strstr(text, needle) != NULL;
-		free(text);
-		if (found || now_ms() > deadline)
-			return found;
-		usleep(20 * 1000);
-	}
-}
-
 /* Starts tulayd with `cert`/`key` (NULL: plaintext) and the extra flags (NULL-ended),
  * its log in the harness's state directory, and waits until it listens and has its
  * database connection. */
 static void start_tulayd(struct tulayd *d, const char *cert, const char *key, ...)
 {
-	static int started;
 	const char *argv[40];
 	int argc = 0;
-	argv[argc++] = "tulayd";
-	argv[argc++] = "--port";
-	argv[argc++] = "0";
-	argv[argc++] = "--db";
-	argv[argc++] = it_env("TULAY_TEST_DB");
 	argv[argc++] = "--db-connections";
 	argv[argc++] = "1";
 	if (cert != NULL) {
@@ -107,28 +69,12 @@ static void start_tulayd(struct tulayd *d, const char *cert, const char *key, ..
 	va_end(ap);
 	argv[argc] = NULL;
 
-	snprintf(d->log, sizeof(d->log), "%s/it_tls.%d.%d.log", it_env("TULAY_TEST_STATE"),
-		 (int)getpid(), ++started);
-	int fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	assert_true(fd >= 0);
-	d->pid = fork();
-	assert_true(d->pid >= 0);
-	if (d->pid == 0) {
-		dup2(fd, STDERR_FILENO);
-		dup2(fd, STDOUT_FILENO);
-		execv(it_env("TULAYD"), (char *const *)argv);
-		_exit(127);
-	}
-	close(fd);
-	assert_true(logged_within(d, "event=db_conn_ready", 20000));
-	char *text = read_log(d->log);
-	const char *line = strstr(text, "event=listening");
-	assert_non_null(line);
-	const char *port = strstr(line, " port=");
-	assert_non_null(port);
-	snprintf(d->server, sizeof(d->server), "127.0.0.1:%d", atoi(port + 6));
-	snprintf(d->localhost, sizeof(d->localhost), "localhost:%d", atoi(port + 6));
-	free(text);
+	struct it_tulayd t;
+	it_tulayd_start(&t, "it_tls", argv);
+	d->pid = t.pid;
+	snprintf(d->log, sizeof(d->log), "%s", t.log);
+	snprintf(d->server, sizeof(d->server), "%s", t.server);
+	snprintf(d->localhost, sizeof(d->localhost), "localhost:%u", t.port);
 }
 
 /* SIGTERM: tulayd must drain and exit 0 with every handle closed (and, under ASan, with
@@ -139,13 +85,13 @@ static void stop_tulayd(struct tulayd *d)
 	int status;
 	assert_int_equal(waitpid(d->pid, &status, 0), d->pid);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		char *text = read_log(d->log);
+		char *text = it_read_file(d->log);
 		fprintf(stderr, "tulayd log %s:\n%s\n", d->log, text);
 		free(text);
 	}
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
-	assert_true(logged_within(d, "event=stopped clean=1", 0));
+	assert_true(it_file_has_within(d->log, "event=stopped clean=1", 0));
 }
 
 static void start_tls_tulayd(struct tulayd *d, const char *extra)
@@ -229,7 +175,7 @@ static void test_tls_happy_path(void **state)
 	(void)state;
 	struct tulayd d;
 	start_tls_tulayd(&d, "");
-	assert_true(logged_within(&d, "transport=tls", 0));
+	assert_true(it_file_has_within(d.log, "transport=tls", 0));
 	/* By IP address (an IP SAN) and by name (a DNS SAN). */
 	const char *servers[] = {d.server, d.localhost};
 	for (size_t i = 0; i < 2; i++) {
@@ -239,8 +185,8 @@ static void test_tls_happy_path(void **state)
 		assert_int_equal(list_claims(c, &n), TULAY__V1__CODE__OK);
 		tulay_close(c);
 	}
-	assert_true(logged_within(&d, "event=tls_handshake", 0));
-	assert_true(logged_within(&d, "version=TLSv1.3", 0));
+	assert_true(it_file_has_within(d.log, "event=tls_handshake", 0));
+	assert_true(it_file_has_within(d.log, "version=TLSv1.3", 0));
 
 	/* A frame over the limit before login is answered (id 0), then the server sends
 	 * close_notify and closes, as in plaintext. */
@@ -257,7 +203,7 @@ static void test_tls_happy_path(void **state)
 	tulay_response_free(resp);
 	assert_int_equal(list_claims(c, NULL), TULAY_E_CLOSED);
 	tulay_close(c);
-	assert_true(logged_within(&d, "event=frame_too_large", 0));
+	assert_true(it_file_has_within(d.log, "event=frame_too_large", 0));
 	stop_tulayd(&d);
 }
 
@@ -271,7 +217,7 @@ static void test_wrong_ca_and_wrong_host_are_refused(void **state)
 			 TULAY_E_VERIFY);
 	assert_null(c);
 	assert_non_null(strstr(tulay_last_error(NULL), "not trusted"));
-	assert_true(logged_within(&d, "alert unknown ca", 3000)); /* the server knows why */
+	assert_true(it_file_has_within(d.log, "alert unknown ca", 3000)); /* the server knows why */
 
 	assert_int_equal(tulay_connect_tls(d.server, "/nonexistent/ca.pem", 5000, "it_tls", &c),
 			 TULAY_E_USAGE);
@@ -299,7 +245,7 @@ static void test_plaintext_and_old_tls_are_closed(void **state)
 	it_raw_send_hello(fd);
 	assert_true(it_raw_closed(fd));
 	close(fd);
-	assert_true(logged_within(&d, "wrong version number", 3000));
+	assert_true(it_file_has_within(d.log, "wrong version number", 3000));
 
 	struct tulay_client *c = NULL;
 	assert_int_equal(tulay_connect(d.server, 5000, "it_tls", &c), TULAY_E_CLOSED);
@@ -357,7 +303,7 @@ static void test_handshake_deadline(void **state)
 	       (long long)silent, (long long)partial);
 	assert_true(silent >= 400 && silent < 3000);
 	assert_true(partial >= 400 && partial < 3000);
-	assert_true(logged_within(&d, "reason=handshake_timeout", 0));
+	assert_true(it_file_has_within(d.log, "reason=handshake_timeout", 0));
 	stop_tulayd(&d);
 }
 
@@ -387,7 +333,7 @@ static void test_login_and_idle_deadlines(void **state)
 		}
 	}
 	assert_null(silent);
-	assert_true(logged_within(&d, "reason=login_timeout", 0));
+	assert_true(it_file_has_within(d.log, "reason=login_timeout", 0));
 	int64_t busy_idle_since = now_ms();
 
 	/* While the busy one idles: a Login read before the deadline is answered, however long
@@ -407,7 +353,7 @@ static void test_login_and_idle_deadlines(void **state)
 		usleep((useconds_t)(2700 - idle) * 1000);
 	assert_true(list_claims(busy, NULL) == TULAY_E_CLOSED);
 	tulay_close(busy);
-	assert_true(logged_within(&d, "reason=idle_timeout", 0));
+	assert_true(it_file_has_within(d.log, "reason=idle_timeout", 0));
 
 	assert_int_equal(list_claims(c, NULL), TULAY__V1__CODE__OK);
 	tulay_close(c);
@@ -453,7 +399,7 @@ static void test_client_that_never_reads_is_closed(void **state)
 	it_flood(c, FLOOD);
 	/* The buffers fill and no write completes for longer than idle_timeout_ms: however
 	 * slow the machine, wait until the server says so, then read what it sent. */
-	assert_true(logged_within(&d, "reason=write_stalled", 120000));
+	assert_true(it_file_has_within(d.log, "reason=write_stalled", 120000));
 	int rc = 0, answered = 0;
 	while (answered < FLOOD && rc == 0) {
 		Tulay__V1__Response *resp = NULL;
@@ -486,7 +432,7 @@ static void test_backpressure_under_tls_loses_nothing(void **state)
 	assert_true(bytes > 8u * 1024 * 1024);
 	/* The caps were reached: the server stopped reading the connection (and it resumed,
 	 * since every answer came). */
-	assert_true(logged_within(&d, " reading=0 ", 0));
+	assert_true(it_file_has_within(d.log, " reading=0 ", 0));
 	/* Still in step: one more call works. */
 	assert_int_equal(list_claims(c, NULL), TULAY__V1__CODE__OK);
 	tulay_close(c);
@@ -522,9 +468,9 @@ static void test_login_throttling(void **state)
 				 TULAY__V1__CODE__UNAUTHENTICATED);
 	assert_int_equal(login_code(c, "admin", NULL), TULAY__V1__CODE__RESOURCE_EXHAUSTED);
 	tulay_close(c);
-	assert_true(logged_within(&d, "event=login_throttled", 0));
-	assert_true(logged_within(&d, "limit=username", 0));
-	assert_true(logged_within(&d, "limit=address", 0));
+	assert_true(it_file_has_within(d.log, "event=login_throttled", 0));
+	assert_true(it_file_has_within(d.log, "limit=username", 0));
+	assert_true(it_file_has_within(d.log, "limit=address", 0));
 	stop_tulayd(&d);
 }
 

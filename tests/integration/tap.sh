@@ -11,6 +11,10 @@
 #                                       directory $home/WHO ($home: the test's own)
 #   login WHO [USERNAME]                logs WHO in as USERNAME (default WHO) with the
 #                                       test password
+#   start_tulayd VAR LOG SETTINGS...    a tulayd of the test's own (on the test database
+#                                       unless SETTINGS name --db), its output in LOG; sets
+#                                       VAR to its address once it serves, and stops it
+#                                       when the test exits (stop_tulayd VAR: sooner)
 # shellcheck shell=bash disable=SC1090
 source "$1"
 export TULAY_TESTING TULAY_REPORT_PERTURBATION TULAY_PASSWORD_COST # for the tests' own tulayds
@@ -22,6 +26,41 @@ sock=${sock%% *}
 TAP_PASSES=0
 TAP_FAILS=0
 LAST=
+# The harness's tulayd waits up to 30 s for a query (a loaded machine's slow report): the
+# CLI waits as long.
+export TULAY_TIMEOUT=${TULAY_TIMEOUT:-60}
+
+declare -A TAP_TULAYD_PIDS=()
+start_tulayd() {
+	local var=$1 log=$2 i
+	shift 2
+	TULAY_DB=$TULAY_TEST_DB TULAY_DATA_KEY_FILE=$TULAY_DATA_KEY_FILE \
+		"$TULAYD" --port 0 "$@" >"$log" 2>&1 &
+	TAP_TULAYD_PIDS[$var]=$!
+	for ((i = 0; i < 300; i++)); do
+		kill -0 "${TAP_TULAYD_PIDS[$var]}" 2>/dev/null || break
+		if grep -q 'event=db_conn_ready' "$log" && grep -q 'event=listening' "$log"; then
+			printf -v "$var" '127.0.0.1:%s' \
+				"$(grep -m1 'event=listening' "$log" | sed -E 's/.* port=([0-9]+).*/\1/')"
+			return 0
+		fi
+		sleep 0.1
+	done
+	cat "$log" >&2
+	return 1
+}
+stop_tulayd() {
+	local pid=${TAP_TULAYD_PIDS[$1]:-}
+	[[ -n $pid ]] || return 0
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	unset "TAP_TULAYD_PIDS[$1]"
+}
+stop_tulayds() {
+	local var
+	for var in "${!TAP_TULAYD_PIDS[@]}"; do stop_tulayd "$var"; done
+}
+trap stop_tulayds EXIT
 
 ok() {
 	TAP_PASSES=$((TAP_PASSES + 1))

@@ -62,7 +62,7 @@ struct conn {
 	uint64_t id;
 	char peer[64];
 	struct throttle_addr source; /* the client's address, for the login throttle */
-	/* How bytes cross the socket: conn_plaintext, or conn_tls (conn_tls.c), chosen at
+	/* How bytes cross the socket: conn_plaintext, or conn_tls (tls.c), chosen at
 	 * accept. conn.c calls through it wherever the two differ. */
 	const struct conn_transport *transport;
 	struct tls_conn tls; /* tls.ssl is NULL on a plaintext connection */

@@ -1,5 +1,5 @@
 /* The seam between a connection (conn.c) and how its bytes cross the socket: plaintext
- * (conn.c) or TLS (conn_tls.c). Each transport is a table of these operations, chosen at
+ * (conn.c) or TLS (tls.c). Each transport is a table of these operations, chosen at
  * accept; conn.c never asks which one it has. */
 #ifndef TULAYD_CONN_TRANSPORT_H
 #define TULAYD_CONN_TRANSPORT_H
@@ -47,7 +47,7 @@ extern const struct conn_transport conn_plaintext;
  * closing the connection. */
 int conn_queue_write(struct conn *c, struct conn_write *w);
 
-/* Makes c a TLS connection (conn_tls.c): 0, or -1 after closing it. */
+/* Makes c a TLS connection (tls.c): 0, or -1 after closing it. */
 int conn_tls_start(struct conn *c);
 
 #endif

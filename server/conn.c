@@ -14,6 +14,9 @@
 #define CONN_INITIAL_INPUT 4096
 #define CONN_SHRINK_ABOVE  (64 * 1024)
 #define CONN_LINGER_MS     2000
+/* Draining: a connection with nothing in flight that sends no request for this long after
+ * its GoAway is closed (its client did not go). */
+#define CONN_DRAIN_QUIET_MS 1000
 
 static void conn_process_input(struct conn *c);
 
@@ -79,12 +82,13 @@ static void plain_alloc(struct conn *c, uv_buf_t *buf)
 }
 
 /* True while the connection takes no new request: too much in flight or unsent, a
- * state-changing request running, an error reply on its way, or the server draining. */
+ * state-changing request running, or an error reply on its way. A draining server keeps
+ * reading, to answer what comes (request_start). */
 static bool conn_paused(const struct conn *c)
 {
 	const struct config *cfg = &c->srv->cfg;
-	return c->state != CONN_OPEN || c->barrier || c->srv->draining ||
-	       c->inflight >= cfg->max_requests_in_flight || c->out_bytes >= cfg->max_output_bytes;
+	return c->state != CONN_OPEN || c->barrier || c->inflight >= cfg->max_requests_in_flight ||
+	       c->out_bytes >= cfg->max_output_bytes;
 }
 
 static bool conn_should_read(const struct conn *c)
@@ -119,6 +123,12 @@ static uint64_t conn_next_deadline(const struct conn *c, const char **reason)
 	    {c->out_writes > 0, c->last_write_ms + cfg->idle_timeout_ms, "write_stalled"},
 	    {c->out_writes == 0 && c->inflight == 0, c->last_request_ms + cfg->idle_timeout_ms,
 	     "idle_timeout"},
+	    /* Draining: told to go (the GoAway is written), quiet since. */
+	    {c->goaway_sent && c->out_writes == 0 && c->inflight == 0,
+	     (c->last_request_ms > c->srv->drain_started_ms ? c->last_request_ms
+							    : c->srv->drain_started_ms) +
+		 CONN_DRAIN_QUIET_MS,
+	     "drained"},
 	};
 	uint64_t due = UINT64_MAX;
 	*reason = NULL;
@@ -410,6 +420,7 @@ static void conn_process_input(struct conn *c)
 		conn_close(c, "eof");
 	}
 	c->in_process = false;
+	conn_drain(c);
 	conn_update_reading(c);
 }
 
@@ -452,6 +463,27 @@ void conn_request_ended(struct conn *c, bool was_barrier)
 	if (conn_finish_after_error(c))
 		return;
 	conn_process_input(c);
+}
+
+void conn_drain(struct conn *c)
+{
+	/* Not while frames are being taken: the GoAway follows the answers to what the client
+	 * sent before it (conn_process_input calls again when done). */
+	if (!c->srv->draining || c->goaway_sent || c->inflight > 0 || c->state != CONN_OPEN ||
+	    c->in_process)
+		return;
+	if (c->transport->handshaking(c)) {
+		conn_close(c, "drained"); /* no TLS yet to say it in */
+		return;
+	}
+	Tulay__V1__Status status = TULAY__V1__STATUS__INIT;
+	Tulay__V1__Response resp = TULAY__V1__RESPONSE__INIT;
+	status.code = TULAY__V1__CODE__UNAVAILABLE;
+	status.message = REQUEST_SHUTTING_DOWN;
+	resp.status = &status;
+	c->goaway_sent = true;
+	if (conn_send(c, &resp.base) == 0)
+		log_info("event=goaway conn=%llu", (unsigned long long)c->id);
 }
 
 /* --- plaintext: the socket's bytes are the frames ------------------------------------ */

@@ -88,6 +88,7 @@ struct conn {
 	bool in_process; /* inside conn_process_input: do not re-enter */
 	bool barrier;    /* a Hello/Login/Authenticate/Logout runs: hold later frames */
 	bool hello_done;
+	bool goaway_sent; /* draining: the connection-level GoAway is queued */
 	enum conn_state state;
 	int handles_open;
 
@@ -113,8 +114,15 @@ void conn_close(struct conn *c, const char *reason);
  * frames were held, carries on with the buffered input. */
 void conn_request_ended(struct conn *c, bool was_barrier);
 
-/* Re-evaluates whether the connection should be reading (used on drain) and when its
- * timer must fire next. Can close the connection (a libuv failure). */
+/* Re-evaluates whether the connection should be reading and when its timer must fire
+ * next. Can close the connection (a libuv failure). */
 void conn_update_reading(struct conn *c);
+
+/* The server is draining: once nothing of the connection is in flight, tells the client
+ * with a GoAway (Response id 0, UNAVAILABLE, REQUEST_SHUTTING_DOWN) to reconnect
+ * elsewhere; the connection stays open, every request read is answered UNAVAILABLE under
+ * its id, and it closes when the client closes it or after CONN_DRAIN_QUIET_MS without a
+ * request (or at the drain deadline). Can close the connection. */
+void conn_drain(struct conn *c);
 
 #endif

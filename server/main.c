@@ -44,8 +44,11 @@ static void usage(FILE *out)
 	    "tulayd serves the tulay.v1 protocol (see proto/README.md) on TCP and stores\n"
 	    "everything in PostgreSQL. It refuses to start on a database whose schema is older\n"
 	    "than it needs; 'tulayd migrate up' fixes that. SIGTERM or Ctrl-C stops accepting,\n"
-	    "lets requests in flight finish (up to --drain-timeout-ms), then exits 0; a second\n"
-	    "signal exits at once. Logs go to stderr, one key=value line per event.\n"
+	    "finishes the requests in flight, answers any request read after it UNAVAILABLE\n"
+	    "(\"the server is shutting down\": the client sends it elsewhere), tells each\n"
+	    "connection to go, and exits 0 once every client has gone, or at\n"
+	    "--drain-timeout-ms; a second signal exits at once. Logs go to stderr, one\n"
+	    "key=value line per event.\n"
 	    "\n"
 	    "  --config FILE   read settings from FILE ('key = value' lines; also TULAY_CONFIG)\n"
 	    "\n");

@@ -441,7 +441,7 @@ void request_db(struct request *req, void (*done)(struct request *req, enum db_o
 	req->db_done = done;
 	req->job.done = request_on_db;
 	if (req->srv->db == NULL || !db_pool_submit(req->srv->db, &req->job)) {
-		request_fail(req, TULAY__V1__CODE__UNAVAILABLE, "the server is shutting down");
+		request_fail(req, TULAY__V1__CODE__UNAVAILABLE, REQUEST_SHUTTING_DOWN);
 		return;
 	}
 	log_debug("event=request_queued conn=%llu req=%llu type=%s",
@@ -559,6 +559,12 @@ int request_start(struct conn *c, const uint8_t *payload, size_t len)
 	request_link(c, req);
 	c->inflight++;
 	srv->requests_in_flight++;
+	if (srv->draining) {
+		/* Read after SIGTERM: refused at once, whatever it is, so that the client sends
+		 * it elsewhere; only what was read before is finished. */
+		request_fail(req, TULAY__V1__CODE__UNAVAILABLE, REQUEST_SHUTTING_DOWN);
+		return 0;
+	}
 	if (req->handler != NULL && req->handler->barrier)
 		c->barrier = true;
 

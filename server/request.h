@@ -19,6 +19,12 @@
 #include "db.h"
 #include "tulay/v1/envelope.pb-c.h"
 
+/* The answer to a request read while the server drains (UNAVAILABLE, nothing done), and
+ * the GoAway's message (proto/README.md, section 4). */
+#define REQUEST_SHUTTING_DOWN                                                                      \
+	"the server is shutting down and did nothing with this request: reconnect (to another "    \
+	"server, or to this one shortly) and send it again"
+
 struct server;
 struct handler;
 

@@ -64,12 +64,10 @@ static void server_stop(struct server *srv)
 
 void server_check_drained(struct server *srv)
 {
-	if (!srv->draining || srv->stopped || srv->requests_in_flight > 0)
+	/* A connection closes once its last responses are written (conn.c): none left, none
+	 * unsent. */
+	if (!srv->draining || srv->stopped || srv->requests_in_flight > 0 || srv->nconns > 0)
 		return;
-	for (struct conn *c = srv->conns; c != NULL; c = c->next) {
-		if (c->out_writes > 0)
-			return; /* let the last responses reach their clients */
-	}
 	server_stop(srv);
 }
 
@@ -90,9 +88,12 @@ static void server_on_signal(uv_signal_t *h, int signum)
 	log_info("event=draining signal=%d requests_in_flight=%u conns=%u", signum,
 		 srv->requests_in_flight, srv->nconns);
 	srv->draining = true;
+	srv->drain_started_ms = uv_now(&srv->loop);
 	uv_close((uv_handle_t *)&srv->listener, server_on_handle_closed);
-	for (struct conn *c = srv->conns; c != NULL; c = c->next)
-		conn_update_reading(c);
+	for (struct conn *c = srv->conns, *next; c != NULL; c = next) {
+		next = c->next; /* conn_drain can close c */
+		conn_drain(c);
+	}
 	UV_MUST(uv_timer_start(&srv->drain_timer, server_on_drain_timeout,
 			       srv->cfg.drain_timeout_ms, 0));
 	server_check_drained(srv);

@@ -36,6 +36,7 @@ struct server {
 	uint64_t next_conn_id;
 	uint64_t next_request_seq;
 	bool draining;
+	uint64_t drain_started_ms;
 	bool stopped; /* handles are being closed */
 	int signals;
 };
@@ -44,8 +45,10 @@ struct server {
  * exit code: 0 after a clean shutdown (every handle closed, uv_loop_close succeeded). */
 int server_run(const struct config *cfg);
 
-/* Called whenever a request ends or a write completes: once draining and nothing is left
- * in flight or unsent, closes everything so the loop can end. */
+/* Called whenever a request ends, a write completes or a connection closes: once draining
+ * and no connection is left (each closes when its client goes, or once quiet after the
+ * GoAway: conn.c), nor anything in flight or unsent, closes everything so the loop can
+ * end. */
 void server_check_drained(struct server *srv);
 
 #endif

@@ -380,6 +380,8 @@ static int call_pipelined(struct rpc *rpc, Tulay__V1__Request *req, Tulay__V1__R
 	}
 	if (rc == 0 && auth_resp->status->code == TULAY__V1__CODE__UNAVAILABLE &&
 	    rpc->cli->retries > 0) {
+		/* Said as for any resend: the user waits for it. */
+		on_retry(rpc, &auth_req, auth_resp->status, 2, 0);
 		tulay_response_free(auth_resp);
 		tulay_response_free(resp);
 		auth_resp = resp = NULL;

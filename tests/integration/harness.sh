@@ -11,14 +11,7 @@ cmd=$1
 state=$2
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 
-wait_for() { # wait_for SECONDS COMMAND...
-	local deadline=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		((SECONDS < deadline)) || return 1
-		sleep 0.1
-	done
-}
+source "$repo/tests/integration/wait.sh"
 
 case "$cmd" in
 start)
@@ -59,18 +52,19 @@ start)
 	# the perturbation every real server has). Tests' own tulayds inherit both.
 	export TULAY_TESTING=1 TULAY_REPORT_PERTURBATION=0
 	# Detached from ctest: its own session, no inherited pipes (ctest would wait on them).
-	# A query may take 30 s: a loaded machine (CI's) can be ten times slower than a quiet
-	# one, and a slow report must not be answered busy. Tests that wait out a query
-	# timeout start a tulayd of their own with a short one.
+	# A request may wait 30 s for a connection, and a query take 30 s: a loaded machine
+	# (CI's) can be ten times slower than a quiet one, and a slow report must not be
+	# answered busy. Tests that wait out a timeout start a tulayd of their own with a
+	# short one (it_audit, it_outage, it_retry).
 	export TULAY_DB="$db"
-	setsid bash -c '"$1" --port 0 --db-connections 3 --db-queue-timeout-ms 2000 \
+	setsid bash -c '"$1" --port 0 --db-connections 3 --db-queue-timeout-ms 30000 \
 		--db-query-timeout-ms 30000 --drain-timeout-ms 5000 \
 		--max-output-bytes 262144 >"$2/tulayd.log" 2>&1 &
 		pid=$!; echo $pid >"$2/tulayd.pid"; wait $pid; echo $? >"$2/tulayd.exit"' \
 		_ "$tulayd" "$state" </dev/null >/dev/null 2>&1 &
 	listening() { grep -q 'event=listening' "$state/tulayd.log" 2>/dev/null; }
 	ready() { grep -q 'event=db_conn_ready' "$state/tulayd.log" 2>/dev/null; }
-	if ! wait_for 20 listening || ! wait_for 20 ready; then
+	if ! wait_for 60 listening || ! wait_for 60 ready; then
 		echo "harness: tulayd did not start:" >&2
 		cat "$state/tulayd.log" >&2
 		exit 1

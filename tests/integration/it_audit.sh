@@ -47,12 +47,11 @@ psql -X -q -h "$sock" -U postgres -d tulay -c \
 	"BEGIN; LOCK TABLE audit_log IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60); COMMIT;" >/dev/null 2>&1 &
 locker=$!
 # Once the lock is held (not after a fixed pause, which a loaded machine can outlast).
-for _ in $(seq 200); do
+audit_locked() {
 	[[ $(super -c "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
-		WHERE c.relname = 'audit_log' AND l.mode = 'AccessExclusiveLock' AND l.granted") == 1 ]] &&
-		break
-	sleep 0.05
-done
+		WHERE c.relname = 'audit_log' AND l.mode = 'AccessExclusiveLock' AND l.granted") == 1 ]]
+}
+wait_for 60 audit_locked
 # --retries 0: one attempt, refused while the lock is held (a retry would succeed after it).
 out=$(TULAY_SERVER=$QUICK "$T" claim add --retries 0 --nationality BD --country-of-work SG --sector construction \
 	--employer "Unaudited Pte Ltd" --work-start 2025-01-01 --work-end 2025-03-31 \
@@ -67,7 +66,7 @@ match "and nothing of it was saved" "^$claims_before\$" "$(super -c "SELECT coun
 # tulayd seals in the background, a block every --audit-seal-ms (200 ms): the entries above
 # are in the chain within moments, without anyone asking.
 sealed_all() { [[ $(verify) =~ " 0 unsealed" ]]; }
-for _ in $(seq 50); do sealed_all && break; sleep 0.1; done
+wait_for 60 sealed_all
 match "tulayd seals the entries by itself" '^audit log intact: [0-9]+ entries sealed in [0-9]+ blocks, 0 unsealed' "$(verify)"
 match "the entries above are sealed in the order they were made" '^t$' \
 	"$(super -c "SELECT bool_and(ok) FROM (SELECT seq > lag(seq) OVER (ORDER BY id) OR lag(seq) OVER (ORDER BY id) IS NULL AS ok FROM audit_log WHERE id > $before) x")"

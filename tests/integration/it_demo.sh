@@ -28,7 +28,7 @@ demo_app="${TULAY_TEST_DB/dbname=tulay/dbname=$DB}"
 TULAY_NEW_PASSWORD="$TULAY_TEST_PASSWORD" "$TULAYD" user add --db "$demo_owner" --org DEMO \
 	--username admin --role admin >/dev/null
 start_tulayd SERVER "$work/tulayd.log" --db "$demo_app" --db-connections 3 --db-queue-timeout-ms 2000 \
-	--db-query-timeout-ms 5000 || exit 1
+	--db-query-timeout-ms 30000 || exit 1
 start_tulayd BUSY "$work/busy.log" --db "$demo_app" --db-connections 1 --db-queue-timeout-ms 100 \
 	--db-query-timeout-ms 1000 || exit 1
 export TULAY_SERVER=$SERVER

@@ -14,7 +14,8 @@ work=$(mktemp -d)
 trap 'stop_tulayds; rm -rf "$work"' EXIT
 
 start_perturbing() { # the perturbing tulayd, its address in SERVER
-	start_tulayd SERVER "$work/tulayd.log" --report-perturbation 1 --db-connections 2
+	start_tulayd SERVER "$work/tulayd.log" --report-perturbation 1 --db-connections 2 \
+		--db-query-timeout-ms 30000
 }
 start_perturbing || exit 1
 owner() { TULAY_NEW_PASSWORD="$TULAY_TEST_PASSWORD" "$TULAYD" "$@" --db "$TULAY_TEST_DB_OWNER" >/dev/null; }

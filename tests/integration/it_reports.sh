@@ -228,10 +228,8 @@ SCOPE="'RPT', 'RPT-MY'"
 report_checks
 match "the report lists the organisations left" 'included \(2\): RPT, RPT-MY$' \
 	"$(as rpt.coord report claims --by sector --network RPT 2>&1)"
-for _ in $(seq 50); do
-	[[ "$(served_by --by corridor)" == "(network rows)" ]] && break
-	sleep 0.2
-done
+network_rows() { [[ "$(served_by --by corridor)" == "(network rows)" ]]; }
+wait_for 60 network_rows
 match "tulayd refreshes the network's rows for its new scope" '^\(network rows\)$' \
 	"$(served_by --by corridor)"
 report_checks

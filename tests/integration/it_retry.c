@@ -30,7 +30,7 @@
 
 #define BUSY_MESSAGE "the server is busy and nothing was saved: retry with the same idempotency key"
 #define TIMEOUT_MS   20000
-#define LOCK_S       "1.5"
+#define LOCK_S       "60" /* each test ends the lock itself, on an event */
 
 static struct it_tulayd tulayd;
 
@@ -46,16 +46,58 @@ static int cases_with_key(const uint8_t key[16])
 	return atoi(line);
 }
 
+/* tulayd's busy answers so far (event=db_busy, a warning: written at once). */
+static long busy_lines(void)
+{
+	char *log = it_read_file(tulayd.log);
+	long n = 0;
+	for (const char *p = log; (p = strstr(p, "level=warn event=db_busy ")) != NULL; p++)
+		n++;
+	free(log);
+	return n;
+}
+
+static void await_busy_lines(long want)
+{
+	for (int i = 0; i < 3000 && busy_lines() < want; i++)
+		usleep(10 * 1000);
+	if (busy_lines() < want)
+		fail_msg("tulayd answered no request busy within 30 s");
+}
+
 static void start_tulayd(void)
 {
+	/* No chores after the start: the one connection is the tests'. */
 	const char *args[] = {"--db-connections",
 			      "1",
 			      "--db-queue-timeout-ms",
 			      "100",
 			      "--db-query-timeout-ms",
-			      "10000",
+			      "60000",
+			      "--audit-seal-ms",
+			      "60000",
+			      "--report-fold-ms",
+			      "60000",
+			      "--report-refresh-ms",
+			      "60000",
 			      NULL};
 	it_tulayd_start(&tulayd, "it_retry", args);
+}
+
+/* Waits until one of tulayd's statements waits for the lock on `cases`: the one
+ * connection is taken. */
+static void await_cases_waiter(void)
+{
+	char waiting[32] = "0";
+	for (int i = 0; i < 3000 && atoi(waiting) == 0; i++) {
+		it_psql("SELECT count(*) FROM pg_locks WHERE relation = 'cases'::regclass "
+			"AND NOT granted",
+			waiting, sizeof(waiting), false);
+		if (atoi(waiting) == 0)
+			usleep(10 * 1000);
+	}
+	if (atoi(waiting) == 0)
+		fail_msg("no statement waited for the lock on cases within 30 s");
 }
 
 static struct tulay_client *officer(unsigned attempts)
@@ -123,6 +165,9 @@ static void test_busy_is_answered_as_busy_and_nothing_is_saved(void **state)
 	}
 	Tulay__V1__Response *answers[N] = {0};
 	for (unsigned got = 0; got < N; got++) {
+		/* Those are busy answers (the rest wait on the lock): the lock can go. */
+		if (got == N - BATCH - 1)
+			it_unlock_table("cases");
 		Tulay__V1__Response *resp = NULL;
 		assert_int_equal(tulay_recv(c, &resp), 0);
 		unsigned i = 0;
@@ -220,12 +265,16 @@ static void test_libtulay_retries_until_stored_once(void **state)
 	for (unsigned t = 0; t < WRITERS; t++) {
 		for (unsigned i = 0; i < 3; i++)
 			claim_init(&writers[t].claims[i], 'b', t * 3 + i);
-		writers[t].client = officer(10);
+		writers[t].client = officer(TULAY_MAX_ATTEMPTS);
 	}
 	it_lock_table("cases", LOCK_S);
+	long busy_before = busy_lines();
 	for (unsigned t = 0; t < WRITERS; t++)
 		assert_int_equal(
 		    pthread_create(&writers[t].thread, NULL, write_claims, &writers[t]), 0);
+	/* Once some claims have been refused busy, the lock goes and the resends get in. */
+	await_busy_lines(busy_before + 1);
+	it_unlock_table("cases");
 	unsigned retries = 0, retried_calls = 0;
 	bool busy_seen = false;
 	for (unsigned t = 0; t < WRITERS; t++) {
@@ -244,7 +293,7 @@ static void test_libtulay_retries_until_stored_once(void **state)
 	assert_true(retried_calls > 0);
 	assert_true(busy_seen);
 
-	struct tulay_client *c = officer(10);
+	struct tulay_client *c = officer(TULAY_MAX_ATTEMPTS);
 	for (unsigned t = 0; t < WRITERS; t++) {
 		for (unsigned i = 0; i < 3; i++) {
 			assert_int_equal(cases_with_key(writers[t].claims[i].key), 1);
@@ -270,13 +319,14 @@ static void test_keyless_write_is_not_resent(void **state)
 	it_lock_table("cases", LOCK_S);
 	uint64_t id;
 	assert_int_equal(tulay_send(holder, &claim.req, &id), 0); /* takes the connection */
-	usleep(100 * 1000);
+	await_cases_waiter();
 	Tulay__V1__Response *resp = NULL;
 	assert_int_equal(tulay_logout(c, &resp), 0);
 	assert_int_equal(resp->status->code, TULAY__V1__CODE__UNAVAILABLE);
 	assert_false(resp->status->outcome_unknown);
 	assert_int_equal(tulay_last_attempts(c), 1);
 	tulay_response_free(resp);
+	it_unlock_table("cases");
 	assert_int_equal(tulay_recv(holder, &resp), 0);
 	assert_int_equal(resp->status->code, TULAY__V1__CODE__OK);
 	tulay_response_free(resp);
@@ -319,11 +369,25 @@ static void test_cli_retries_and_says_so(void **state)
 		it_lock_table("cases", LOCK_S);
 		uint64_t id;
 		assert_int_equal(tulay_send(holder, &claim.req, &id), 0);
-		usleep(100 * 1000);
+		await_cases_waiter();
 		snprintf(cmd, sizeof(cmd), "%s %s --retries %d 2>&1", env, add,
-			 retries == 0 ? 0 : 10);
-		int code = run(cmd, out, sizeof(out));
-		printf("# tulay --retries %d: exit %d\n%s", retries == 0 ? 0 : 10, code, out);
+			 retries == 0 ? 0 : 20);
+		/* Without retries, the answer comes while the lock is held. With them, the lock
+		 * goes once the CLI has been refused busy, and a resend gets in. */
+		long busy_before = busy_lines();
+		FILE *cli = popen(cmd, "r");
+		assert_non_null(cli);
+		if (retries > 0) {
+			await_busy_lines(busy_before + 1);
+			it_unlock_table("cases");
+		}
+		size_t n = fread(out, 1, sizeof(out) - 1, cli);
+		out[n] = '\0';
+		int status = pclose(cli);
+		int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+		if (retries == 0)
+			it_unlock_table("cases");
+		printf("# tulay --retries %d: exit %d\n%s", retries == 0 ? 0 : 20, code, out);
 		if (retries == 0) {
 			assert_int_equal(code, 2);
 			assert_non_null(strstr(out, "UNAVAILABLE: the server is busy"));

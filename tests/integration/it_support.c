@@ -73,7 +73,7 @@ int it_raw_connect(void)
 	inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	assert_true(fd >= 0);
-	struct timeval tv = {.tv_sec = 5};
+	struct timeval tv = {.tv_sec = IT_RAW_TIMEOUT_S};
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	assert_int_equal(connect(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
 	return fd;
@@ -266,12 +266,12 @@ void it_lock_table(const char *table, const char *seconds)
 		 "BEGIN; LOCK TABLE %s IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(%s); COMMIT;",
 		 table, seconds);
 	it_psql(sql, NULL, 0, true);
-	for (int i = 0; i < 500; i++) {
+	for (int i = 0; i < 3000; i++) {
 		if (exclusive_locks(table) == 1)
 			return;
 		usleep(10 * 1000);
 	}
-	fail_msg("the lock on %s was not taken within 5 s", table);
+	fail_msg("the lock on %s was not taken within 30 s", table);
 }
 
 void it_unlock_table(const char *table)
@@ -282,12 +282,12 @@ void it_unlock_table(const char *table)
 		 "'%s'::regclass AND mode = 'AccessExclusiveLock' AND granted",
 		 table);
 	it_psql(sql, NULL, 0, false);
-	for (int i = 0; i < 500; i++) {
+	for (int i = 0; i < 3000; i++) {
 		if (exclusive_locks(table) == 0)
 			return;
 		usleep(10 * 1000);
 	}
-	fail_msg("the lock on %s was still held 5 s after its holder was ended", table);
+	fail_msg("the lock on %s was still held 30 s after its holder was ended", table);
 }
 
 void it_claim_init(struct it_claim *c, const uint8_t *key, const struct it_claim_spec *spec)
@@ -378,8 +378,8 @@ void it_tulayd_start(struct it_tulayd *d, const char *name, const char *const *a
 		_exit(127);
 	}
 	close(fd);
-	if (!it_file_has_within(d->log, "event=db_conn_ready", 30000))
-		fail_msg("tulayd did not start within 30 s; see %s", d->log);
+	if (!it_file_has_within(d->log, "event=db_conn_ready", 60000))
+		fail_msg("tulayd did not start within 60 s; see %s", d->log);
 	char *text = it_read_file(d->log);
 	const char *port = strstr(text, "event=listening");
 	port = port != NULL ? strstr(port, " port=") : NULL;

@@ -16,7 +16,12 @@ void it_load_env(int argc, char **argv);
 /* Returns the value of an environment variable the harness set; aborts if missing. */
 const char *it_env(const char *name);
 
-/* Opens a TCP connection to TULAY_SERVER with a 5 s receive timeout. Returns the fd. */
+/* How long a raw connection waits for the server's next bytes: long enough for a machine
+ * ten times slower than a quiet one (the harness's tulayd may take 30 s over a query). */
+#define IT_RAW_TIMEOUT_S 60
+
+/* Opens a TCP connection to TULAY_SERVER with an IT_RAW_TIMEOUT_S receive timeout.
+ * Returns the fd. */
 int it_raw_connect(void);
 
 /* Writes all bytes; returns 0 or -1. */
@@ -29,8 +34,8 @@ int it_raw_send(int fd, const Tulay__V1__Request *req);
  * tulay__v1__response__free_unpacked(resp, NULL). */
 Tulay__V1__Response *it_raw_recv(int fd);
 
-/* True when the server closed the connection (EOF or reset) within 5 s with no more
- * bytes. */
+/* True when the server closed the connection (EOF or reset) within IT_RAW_TIMEOUT_S with
+ * no more bytes. */
 bool it_raw_closed(int fd);
 
 /* Sends Hello (request id 1) without waiting for the reply. */
@@ -95,7 +100,7 @@ struct it_tulayd {
 
 /* Starts tulayd with --port 0 --db TULAY_TEST_DB and `args` (NULL-ended), its output in
  * TULAY_TEST_STATE/NAME.PID.N.log, and returns once it listens and has a database
- * connection (fails the test after 30 s). */
+ * connection (fails the test after 60 s). */
 void it_tulayd_start(struct it_tulayd *d, const char *name, const char *const *args);
 
 /* SIGTERM, then waits for it; returns its wait status (-1 when none was running). */

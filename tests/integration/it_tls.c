@@ -115,7 +115,7 @@ static void start_tls_tulayd(struct tulayd *d, const char *extra)
 static struct tulay_client *connect_tls(const char *server, const char *ca)
 {
 	struct tulay_client *c = NULL;
-	int rc = tulay_connect_tls(server, ca, 5000, "it_tls", &c);
+	int rc = tulay_connect_tls(server, ca, 30000, "it_tls", &c);
 	if (rc != 0)
 		fprintf(stderr, "connect %s: %s\n", server, tulay_last_error(NULL));
 	assert_int_equal(rc, 0);
@@ -161,7 +161,7 @@ static int list_claims(struct tulay_client *c, size_t *n_claims)
 	return rc;
 }
 
-/* A raw TCP connection to `server` (127.0.0.1:PORT) with a 5 s receive timeout. */
+/* A raw TCP connection to `server` (127.0.0.1:PORT), as it_raw_connect. */
 static int raw_connect(const char *server)
 {
 	setenv("TULAY_SERVER", server, 1);
@@ -217,7 +217,8 @@ static void test_wrong_ca_and_wrong_host_are_refused(void **state)
 			 TULAY_E_VERIFY);
 	assert_null(c);
 	assert_non_null(strstr(tulay_last_error(NULL), "not trusted"));
-	assert_true(it_file_has_within(d.log, "alert unknown ca", 3000)); /* the server knows why */
+	assert_true(
+	    it_file_has_within(d.log, "alert unknown ca", 30000)); /* the server knows why */
 
 	assert_int_equal(tulay_connect_tls(d.server, "/nonexistent/ca.pem", 5000, "it_tls", &c),
 			 TULAY_E_USAGE);
@@ -245,7 +246,7 @@ static void test_plaintext_and_old_tls_are_closed(void **state)
 	it_raw_send_hello(fd);
 	assert_true(it_raw_closed(fd));
 	close(fd);
-	assert_true(it_file_has_within(d.log, "wrong version number", 3000));
+	assert_true(it_file_has_within(d.log, "wrong version number", 30000));
 
 	struct tulay_client *c = NULL;
 	assert_int_equal(tulay_connect(d.server, 5000, "it_tls", &c), TULAY_E_CLOSED);
@@ -301,8 +302,10 @@ static void test_handshake_deadline(void **state)
 	int64_t partial = ms_until_closed(d.server, partial_hello, sizeof(partial_hello));
 	printf("# closed after %lld ms (silent), %lld ms (partial ClientHello)\n",
 	       (long long)silent, (long long)partial);
-	assert_true(silent >= 400 && silent < 3000);
-	assert_true(partial >= 400 && partial < 3000);
+	/* Well under the 10 s default: the 500 ms deadline acted (with room for a slow
+	 * machine). */
+	assert_true(silent >= 400 && silent < 8000);
+	assert_true(partial >= 400 && partial < 8000);
 	assert_true(it_file_has_within(d.log, "reason=handshake_timeout", 0));
 	stop_tulayd(&d);
 }
@@ -324,6 +327,8 @@ static void test_login_and_idle_deadlines(void **state)
 		usleep(500 * 1000);
 		assert_int_equal(list_claims(busy, NULL), TULAY__V1__CODE__OK);
 		if (silent != NULL && now_ms() - silent_since > 2100) {
+			/* Once the server has closed it (a loaded machine's timer can be late). */
+			assert_true(it_file_has_within(d.log, "reason=login_timeout", 30000));
 			Tulay__V1__Response *resp = NULL;
 			assert_int_equal(
 			    tulay_login(silent, "officer", it_env("TULAY_TEST_PASSWORD"), &resp),
@@ -337,20 +342,42 @@ static void test_login_and_idle_deadlines(void **state)
 	int64_t busy_idle_since = now_ms();
 
 	/* While the busy one idles: a Login read before the deadline is answered, however long
-	 * the server takes over it. The users table is locked until 3 s after connecting, past
-	 * the 2 s deadline. */
+	 * the server takes over it. The users table stays locked until 2.5 s after connecting,
+	 * past the 2 s deadline, with the Login waiting for it. */
+	it_lock_table("users", "60");
 	struct tulay_client *c = connect_tls(d.server, ca_file);
 	int64_t t0 = now_ms();
-	it_lock_table("users", "3");
-	assert_int_equal(login_code(c, "officer", NULL), TULAY__V1__CODE__OK);
+	Tulay__V1__Login login = TULAY__V1__LOGIN__INIT;
+	login.username = "officer";
+	login.password = (char *)it_env("TULAY_TEST_PASSWORD");
+	IT_REQUEST(req);
+	req.body_case = TULAY__V1__REQUEST__BODY_LOGIN;
+	req.login = &login;
+	assert_int_equal(tulay_send(c, &req, NULL), 0);
+	char waiting[32] = "0";
+	for (int i = 0; i < 3000 && atoi(waiting) == 0; i++) {
+		it_psql("SELECT count(*) FROM pg_locks WHERE relation = 'users'::regclass "
+			"AND NOT granted",
+			waiting, sizeof(waiting), false);
+		if (atoi(waiting) == 0)
+			usleep(10 * 1000);
+	}
+	assert_int_not_equal(atoi(waiting), 0);
+	while (now_ms() - t0 < 2500)
+		usleep(50 * 1000);
+	it_unlock_table("users");
+	Tulay__V1__Response *answer = NULL;
+	assert_int_equal(tulay_recv(c, &answer), 0);
+	assert_int_equal(answer->status->code, TULAY__V1__CODE__OK);
+	tulay_response_free(answer);
 	printf("# logged in %lld ms after connecting (login deadline 2000 ms)\n",
 	       (long long)(now_ms() - t0));
-	assert_true(now_ms() - t0 > 2000);
 
-	/* The busy one, idle past idle_timeout_ms, is closed. */
+	/* The busy one, idle past idle_timeout_ms, is closed (once the server says so). */
 	int64_t idle = now_ms() - busy_idle_since;
 	if (idle < 2700)
 		usleep((useconds_t)(2700 - idle) * 1000);
+	assert_true(it_file_has_within(d.log, "reason=idle_timeout", 30000));
 	assert_true(list_claims(busy, NULL) == TULAY_E_CLOSED);
 	tulay_close(busy);
 	assert_true(it_file_has_within(d.log, "reason=idle_timeout", 0));

@@ -11,12 +11,14 @@
 #                                       directory $home/WHO ($home: the test's own)
 #   login WHO [USERNAME]                logs WHO in as USERNAME (default WHO) with the
 #                                       test password
+#   wait_for SECONDS COMMAND...         until COMMAND succeeds (0) or SECONDS pass (1)
 #   start_tulayd VAR LOG SETTINGS...    a tulayd of the test's own (on the test database
 #                                       unless SETTINGS name --db), its output in LOG; sets
 #                                       VAR to its address once it serves, and stops it
 #                                       when the test exits (stop_tulayd VAR: sooner)
 # shellcheck shell=bash disable=SC1090
 source "$1"
+source "$(dirname "${BASH_SOURCE[0]}")/wait.sh"
 export TULAY_TESTING TULAY_REPORT_PERTURBATION TULAY_PASSWORD_COST # for the tests' own tulayds
 # psql and the other PostgreSQL programs from their own directory: Debian's /usr/bin/psql is
 # a Perl wrapper that costs 50 ms of CPU a call, and the tests call psql hundreds of times.
@@ -37,7 +39,7 @@ start_tulayd() {
 	TULAY_DB=$TULAY_TEST_DB TULAY_DATA_KEY_FILE=$TULAY_DATA_KEY_FILE \
 		"$TULAYD" --port 0 "$@" >"$log" 2>&1 &
 	TAP_TULAYD_PIDS[$var]=$!
-	for ((i = 0; i < 300; i++)); do
+	for ((i = 0; i < 600; i++)); do
 		kill -0 "${TAP_TULAYD_PIDS[$var]}" 2>/dev/null || break
 		if grep -q 'event=db_conn_ready' "$log" && grep -q 'event=listening' "$log"; then
 			printf -v "$var" '127.0.0.1:%s' \

@@ -75,23 +75,10 @@ static void stop_tulayd(void)
 static void start_tulayd_with(const char *connections, const char *min_batch)
 {
 	stop_tulayd(); /* a test that failed half-way left its own running */
-	const char *args[] = {"--log-level",
-			      "debug",
-			      "--db-connections",
-			      connections,
-			      "--db-min-batch",
-			      min_batch,
-			      "--db-queue-timeout-ms",
-			      "30000",
-			      "--db-query-timeout-ms",
-			      "30000",
-			      "--audit-seal-ms",
-			      "60000",
-			      "--report-fold-ms",
-			      "60000",
-			      "--report-refresh-ms",
-			      "60000",
-			      NULL};
+	const char *args[] = {
+	    "--log-level",           "debug",   "--db-connections",      connections,
+	    "--db-min-batch",        min_batch, "--db-queue-timeout-ms", "30000",
+	    "--db-query-timeout-ms", "30000",   IT_TULAYD_NO_CHORES,     NULL};
 	it_tulayd_start(&tulayd, "it_batch", args);
 	setenv("TULAY_SERVER", tulayd.server, 1);
 }

@@ -36,15 +36,7 @@ static int login_in_flight(struct it_tulayd *d, const char *drain_timeout_ms, ui
 	it_raw_hello(fd);
 	it_lock_table("users", "60");
 	it_raw_send_login(fd, id, "officer");
-	char waiting[32] = "0";
-	for (int i = 0; i < 3000 && atoi(waiting) == 0; i++) {
-		it_psql("SELECT count(*) FROM pg_locks WHERE relation = 'users'::regclass "
-			"AND NOT granted",
-			waiting, sizeof(waiting), false);
-		if (atoi(waiting) == 0)
-			it_sleep_ms(10);
-	}
-	assert_int_not_equal(atoi(waiting), 0);
+	it_await_lock_waiter("users");
 	return fd;
 }
 

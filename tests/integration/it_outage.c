@@ -180,19 +180,8 @@ static int start_own(void **state)
 {
 	(void)state;
 	/* No chores after the start: the one connection is the tests'. */
-	const char *args[] = {"--db-connections",
-			      "1",
-			      "--db-queue-timeout-ms",
-			      "2000",
-			      "--db-query-timeout-ms",
-			      "4000",
-			      "--audit-seal-ms",
-			      "60000",
-			      "--report-fold-ms",
-			      "60000",
-			      "--report-refresh-ms",
-			      "60000",
-			      NULL};
+	const char *args[] = {"--db-connections",      "1",    "--db-queue-timeout-ms", "2000",
+			      "--db-query-timeout-ms", "4000", IT_TULAYD_NO_CHORES,     NULL};
 	it_tulayd_start(&own, "it_outage", args);
 	setenv("TULAY_SERVER", own.server, 1);
 	return 0;

@@ -68,36 +68,9 @@ static void await_busy_lines(long want)
 static void start_tulayd(void)
 {
 	/* No chores after the start: the one connection is the tests'. */
-	const char *args[] = {"--db-connections",
-			      "1",
-			      "--db-queue-timeout-ms",
-			      "100",
-			      "--db-query-timeout-ms",
-			      "60000",
-			      "--audit-seal-ms",
-			      "60000",
-			      "--report-fold-ms",
-			      "60000",
-			      "--report-refresh-ms",
-			      "60000",
-			      NULL};
+	const char *args[] = {"--db-connections",      "1",     "--db-queue-timeout-ms", "100",
+			      "--db-query-timeout-ms", "60000", IT_TULAYD_NO_CHORES,     NULL};
 	it_tulayd_start(&tulayd, "it_retry", args);
-}
-
-/* Waits until one of tulayd's statements waits for the lock on `cases`: the one
- * connection is taken. */
-static void await_cases_waiter(void)
-{
-	char waiting[32] = "0";
-	for (int i = 0; i < 3000 && atoi(waiting) == 0; i++) {
-		it_psql("SELECT count(*) FROM pg_locks WHERE relation = 'cases'::regclass "
-			"AND NOT granted",
-			waiting, sizeof(waiting), false);
-		if (atoi(waiting) == 0)
-			usleep(10 * 1000);
-	}
-	if (atoi(waiting) == 0)
-		fail_msg("no statement waited for the lock on cases within 30 s");
 }
 
 static struct tulay_client *officer(unsigned attempts)
@@ -319,7 +292,7 @@ static void test_keyless_write_is_not_resent(void **state)
 	it_lock_table("cases", LOCK_S);
 	uint64_t id;
 	assert_int_equal(tulay_send(holder, &claim.req, &id), 0); /* takes the connection */
-	await_cases_waiter();
+	it_await_lock_waiter("cases");
 	Tulay__V1__Response *resp = NULL;
 	assert_int_equal(tulay_logout(c, &resp), 0);
 	assert_int_equal(resp->status->code, TULAY__V1__CODE__UNAVAILABLE);
@@ -369,7 +342,7 @@ static void test_cli_retries_and_says_so(void **state)
 		it_lock_table("cases", LOCK_S);
 		uint64_t id;
 		assert_int_equal(tulay_send(holder, &claim.req, &id), 0);
-		await_cases_waiter();
+		it_await_lock_waiter("cases");
 		snprintf(cmd, sizeof(cmd), "%s %s --retries %d 2>&1", env, add,
 			 retries == 0 ? 0 : 20);
 		/* Without retries, the answer comes while the lock is held. With them, the lock

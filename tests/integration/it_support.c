@@ -290,6 +290,21 @@ void it_unlock_table(const char *table)
 	fail_msg("the lock on %s was still held 30 s after its holder was ended", table);
 }
 
+void it_await_lock_waiter(const char *table)
+{
+	char sql[256], waiting[32] = "0";
+	snprintf(sql, sizeof(sql),
+		 "SELECT count(*) FROM pg_locks WHERE relation = '%s'::regclass AND NOT granted",
+		 table);
+	for (int i = 0; i < 3000 && atoi(waiting) == 0; i++) {
+		it_psql(sql, waiting, sizeof(waiting), false);
+		if (atoi(waiting) == 0)
+			usleep(10 * 1000);
+	}
+	if (atoi(waiting) == 0)
+		fail_msg("no statement waited for the lock on %s within 30 s", table);
+}
+
 void it_claim_init(struct it_claim *c, const uint8_t *key, const struct it_claim_spec *spec)
 {
 	tulay__v1__create_claim__init(&c->m);

@@ -64,6 +64,10 @@ void it_lock_table(const char *table, const char *seconds);
 /* Ends the transaction holding `table` (it_lock_table) and returns once the lock is gone. */
 void it_unlock_table(const char *table);
 
+/* Waits (30 s at most, else fails the test) until a statement waits for the lock on
+ * `table`: a request has reached the database and is held there. */
+void it_await_lock_waiter(const char *table);
+
 /* One CreateClaim builder for the C tests. it_claim_init fills a claim that the server
  * accepts as it is: fields the spec leaves 0 or NULL take the defaults (Filipino workers
  * in Malaysia, domestic work, January to June 2025, 1,000.00 MYR). The key (16 bytes) is
@@ -102,6 +106,11 @@ struct it_tulayd {
  * TULAY_TEST_STATE/NAME.PID.N.log, and returns once it listens and has a database
  * connection (fails the test after 60 s). */
 void it_tulayd_start(struct it_tulayd *d, const char *name, const char *const *args);
+
+/* it_tulayd_start's arguments that keep tulayd's chores (audit sealing, report folding and
+ * refreshing) off its connections after the start: a test's requests have them alone. */
+#define IT_TULAYD_NO_CHORES                                                                        \
+	"--audit-seal-ms", "60000", "--report-fold-ms", "60000", "--report-refresh-ms", "60000"
 
 /* SIGTERM, then waits for it; returns its wait status (-1 when none was running). */
 int it_tulayd_stop(struct it_tulayd *d);

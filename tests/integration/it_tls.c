@@ -354,15 +354,7 @@ static void test_login_and_idle_deadlines(void **state)
 	req.body_case = TULAY__V1__REQUEST__BODY_LOGIN;
 	req.login = &login;
 	assert_int_equal(tulay_send(c, &req, NULL), 0);
-	char waiting[32] = "0";
-	for (int i = 0; i < 3000 && atoi(waiting) == 0; i++) {
-		it_psql("SELECT count(*) FROM pg_locks WHERE relation = 'users'::regclass "
-			"AND NOT granted",
-			waiting, sizeof(waiting), false);
-		if (atoi(waiting) == 0)
-			usleep(10 * 1000);
-	}
-	assert_int_not_equal(atoi(waiting), 0);
+	it_await_lock_waiter("users");
 	while (now_ms() - t0 < 2500)
 		usleep(50 * 1000);
 	it_unlock_table("users");

@@ -52,6 +52,12 @@ static const struct setting settings[] = {
     UINT(max_output_bytes, 64 * 1024, 1024u * 1024 * 1024,
 	 "unsent response bytes per connection before reading pauses"),
     UINT(max_connections, 1, 1000000, "client connections served at once"),
+    UINT(max_unauthenticated_per_address, 1, 1000000,
+	 "connections from one address (IPv6: one /64) that have not logged in; past it the "
+	 "oldest that has sent nothing is closed"),
+    UINT(max_unauthenticated, 0, 1000000,
+	 "connections in all that have not logged in (0: half of max_connections); past it "
+	 "the oldest that has sent nothing is closed"),
     UINT(session_ttl_s, 60, 30 * 24 * 3600, "lifetime of a login session in seconds"),
     UINT(drain_timeout_ms, 0, 600000,
 	 "on SIGTERM, how long requests in flight may finish and clients may take to go"),
@@ -109,6 +115,7 @@ void config_defaults(struct config *cfg)
 	cfg->max_requests_in_flight = 32;
 	cfg->max_output_bytes = 4u * 1024 * 1024;
 	cfg->max_connections = 10000;
+	cfg->max_unauthenticated_per_address = 32;
 	cfg->session_ttl_s = 12 * 3600;
 	cfg->drain_timeout_ms = 10000;
 	cfg->handshake_timeout_ms = 10000;
@@ -327,6 +334,13 @@ int config_load(struct config *cfg, int argc, char **argv, int first, int *rest,
 		return -1;
 	}
 	return 0;
+}
+
+unsigned config_max_unauthenticated(const struct config *cfg)
+{
+	if (cfg->max_unauthenticated != 0)
+		return cfg->max_unauthenticated;
+	return cfg->max_connections / 2 > 0 ? cfg->max_connections / 2 : 1;
 }
 
 bool config_listen_is_loopback(const char *listen)

@@ -23,6 +23,8 @@ struct config {
 	unsigned max_requests_in_flight; /* per connection */
 	unsigned max_output_bytes;       /* per connection: stop reading above this */
 	unsigned max_connections;
+	unsigned max_unauthenticated_per_address; /* strangers (strangers.h) per address */
+	unsigned max_unauthenticated; /* strangers in all; 0: config_max_unauthenticated */
 	unsigned session_ttl_s;
 	unsigned drain_timeout_ms;
 	char tls_cert[512];            /* PEM certificate chain; empty: plaintext (loopback only) */
@@ -56,6 +58,10 @@ int config_load(struct config *cfg, int argc, char **argv, int first, int *rest,
 
 /* True when `listen` is a numeric loopback address (127.0.0.0/8, ::1, ::ffff:127.x.y.z). */
 bool config_listen_is_loopback(const char *listen);
+
+/* The cap on connections that have not logged in, in all: max_unauthenticated, or half of
+ * max_connections (at least 1) when that is 0. */
+unsigned config_max_unauthenticated(const struct config *cfg);
 
 /* The transport rule for serving: tls_cert and tls_key are given together or not at all,
  * and without them `listen` must be a loopback address. Returns 0, or -1 with a sentence

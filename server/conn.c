@@ -2,6 +2,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "common.h"
 #include "conn_transport.h"
@@ -44,6 +45,7 @@ void conn_close(struct conn *c, const char *reason)
 	c->requests = NULL;
 
 	struct server *srv = c->srv;
+	strangers_remove(&srv->strangers, c);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -440,6 +442,8 @@ static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		conn_close(c, nread == UV_EOF ? "eof" : uv_err_name((int)nread));
 		return;
 	}
+	if (nread > 0)
+		c->heard = true;
 	if (c->state == CONN_DISCARDING)
 		return;
 	if (c->transport->received(c, buf->base, (size_t)nread) == 0)
@@ -537,6 +541,17 @@ const struct conn_transport conn_plaintext = {
     .goodbye = plain_goodbye,
 };
 
+bool conn_silent(const struct conn *c)
+{
+	if (c->heard)
+		return false;
+	uv_os_fd_t fd;
+	if (uv_fileno((const uv_handle_t *)&c->tcp, &fd) != 0)
+		return true;
+	char byte;
+	return recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) <= 0;
+}
+
 void conn_accept(struct server *srv)
 {
 	struct conn *c = calloc(1, sizeof(*c));
@@ -584,6 +599,36 @@ void conn_accept(struct server *srv)
 			  uv_strerror(rc));
 	log_info("event=conn_open conn=%llu peer=%s transport=%s", (unsigned long long)c->id,
 		 c->peer, srv->tls_ctx != NULL ? "tls" : "plaintext");
+	if (strangers_add(&srv->strangers, c, &c->source) != 0) {
+		conn_close(c, "out_of_memory");
+		return;
+	}
+	/* Past a cap on strangers, or at max_connections, the oldest silent stranger goes
+	 * (strangers.h): possibly this one. */
+	const char *reason;
+	for (struct conn *victim;
+	     (victim = strangers_victim(&srv->strangers, c, srv->nconns > srv->cfg.max_connections,
+					uv_now(&srv->loop), &reason)) != NULL;) {
+		/* Each at info (written with the loop turn's lines); a warning at most once a
+		 * second says how many, so that a flood cannot turn into a flood of writes. */
+		log_info("event=%s conn=%llu peer=%s reason=%s silent=%d",
+			 victim == c ? "conn_refused" : "conn_evicted",
+			 (unsigned long long)victim->id, victim->peer, reason, conn_silent(victim));
+		srv->strangers.closed++;
+		uint64_t now = uv_now(&srv->loop);
+		if (now - srv->strangers.warned_ms >= 1000) {
+			log_warn(
+			    "event=strangers_closed count=%llu reason=%s peer=%s "
+			    "note=\"connections "
+			    "that had not logged in, closed to make room since the last warning\"",
+			    (unsigned long long)srv->strangers.closed, reason, victim->peer);
+			srv->strangers.closed = 0;
+			srv->strangers.warned_ms = now;
+		}
+		conn_close(victim, reason);
+		if (victim == c)
+			return;
+	}
 	if (srv->nconns > srv->cfg.max_connections) {
 		log_warn("event=conn_refused conn=%llu reason=max_connections limit=%u",
 			 (unsigned long long)c->id, srv->cfg.max_connections);

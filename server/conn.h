@@ -26,6 +26,7 @@
 #include <protobuf-c/protobuf-c.h>
 #include <uv.h>
 
+#include "strangers.h"
 #include "throttle.h"
 #include "tls.h"
 
@@ -61,7 +62,9 @@ struct conn {
 	struct conn *prev, *next;
 	uint64_t id;
 	char peer[64];
-	struct throttle_addr source; /* the client's address, for the login throttle */
+	struct throttle_addr source;   /* the client's address, for the login throttle */
+	struct stranger_link stranger; /* until it first logs in (strangers.h) */
+	bool heard;                    /* it has sent something */
 	/* How bytes cross the socket: conn_plaintext, or conn_tls (tls.c), chosen at
 	 * accept. conn.c calls through it wherever the two differ. */
 	const struct conn_transport *transport;
@@ -94,6 +97,11 @@ struct conn {
 
 	struct conn_session session;
 };
+
+/* True when the client has sent nothing: nothing read, and nothing waiting in the socket
+ * (a peek that never blocks). A client that speaks at once is not silent even before its
+ * first bytes are read. */
+bool conn_silent(const struct conn *c);
 
 /* Accepts a pending connection on the listener (or refuses it when at max_connections). */
 void conn_accept(struct server *srv);

@@ -174,6 +174,11 @@ int server_run(const struct config *cfg)
 		log_error("event=out_of_memory what=login_throttle");
 		goto out_loop;
 	}
+	if (strangers_init(&srv->strangers, cfg->max_unauthenticated_per_address,
+			   config_max_unauthenticated(cfg)) != 0) {
+		log_error("event=out_of_memory what=strangers");
+		goto out_loop;
+	}
 
 	unsigned nstatements;
 	const struct db_statement *statements = dispatch_statements(&nstatements);
@@ -234,6 +239,7 @@ out_loop:
 		log_info("event=stopped clean=1");
 	}
 	login_throttle_free(&srv->login_throttle);
+	strangers_free(&srv->strangers);
 	SSL_CTX_free(srv->tls_ctx);
 	free(srv);
 	return exit_code;

@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "chore.h"
+#include "strangers.h"
 #include "throttle.h"
 #include "tls.h"
 
@@ -30,7 +31,8 @@ struct server {
 	/* Where libuv reads ciphertext; each read goes into its connection's BIO at once. */
 	uint8_t tls_read_buf[TLS_BUFFERED_MAX];
 	struct login_throttle login_throttle;
-	struct conn *conns; /* every open connection, doubly linked */
+	struct strangers strangers; /* connections that have not logged in yet */
+	struct conn *conns;         /* every open connection, doubly linked */
 	unsigned nconns;
 	unsigned requests_in_flight; /* including those whose connection is gone */
 	uint64_t next_conn_id;

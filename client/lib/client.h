@@ -65,6 +65,10 @@ int client_tls_flush(struct tulay_client *c, int64_t deadline);
 /* What a failed SSL_* call (result rc) means: 1 (try again) after waiting for the server
  * when OpenSSL needs more of its bytes, else the error. */
 int client_tls_step_failed(struct tulay_client *c, int rc, const char *doing, int64_t deadline);
+/* The next random number of c's jitter (for the pauses between attempts). */
+uint32_t client_jitter(struct tulay_client *c);
+/* Sleeps `ms` milliseconds on the calling thread. */
+void client_pause_ms(unsigned ms);
 /* tulay_call with the deadline of a larger operation (tulay_connect's Hello). */
 int client_call_until(struct tulay_client *c, Tulay__V1__Request *req, int64_t deadline,
 		      Tulay__V1__Response **out);

@@ -298,6 +298,20 @@ static uint64_t jitter_seed(const struct tulay_client *c)
 	return seed != 0 ? seed : 0x9e3779b97f4a7c15u;
 }
 
+/* Back to before open_socket: the attempt's socket and TLS state go. */
+static void drop_attempt(struct tulay_client *c)
+{
+	SSL_free(c->ssl); /* and its BIOs */
+	c->ssl = NULL;
+	c->rbio = c->wbio = NULL;
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	free(c->host);
+	c->host = NULL;
+	c->in_len = 0;
+}
+
 /* tulay_connect and tulay_connect_tls: TLS when ca_file is not NULL. */
 static int connect_to(const char *server, const char *ca_file, int timeout_ms,
 		      const char *client_name, struct tulay_client **out)
@@ -317,12 +331,25 @@ static int connect_to(const char *server, const char *ca_file, int timeout_ms,
 	}
 	int64_t deadline = client_deadline(timeout_ms);
 	rc = ca_file != NULL ? tls_context(c, ca_file) : 0;
-	if (rc == 0)
+	for (unsigned attempt = 1; rc == 0; attempt++) {
 		rc = open_socket(c, deadline);
-	if (rc == 0 && ca_file != NULL)
-		rc = tls_start(c, ca_file, deadline);
-	if (rc == 0)
-		rc = say_hello(c, client_name, deadline);
+		if (rc == 0 && ca_file != NULL)
+			rc = tls_start(c, ca_file, deadline);
+		if (rc == 0)
+			rc = say_hello(c, client_name, deadline);
+		/* Closed before Hello was answered: a server making room for connections that
+		 * have said nothing (it cannot tell a client that has not spoken yet from one
+		 * that never will), or one going away. Hello changes nothing: connect again,
+		 * with the pauses of tulay_call's resends. */
+		if (rc != TULAY_E_CLOSED || attempt >= c->max_attempts)
+			break;
+		unsigned delay = tulay_backoff_ms(attempt, client_jitter(c));
+		if (client_deadline((int)delay) >= deadline)
+			break;
+		drop_attempt(c);
+		client_pause_ms(delay);
+		rc = 0;
+	}
 	if (rc == TULAY_E_CLOSED && ca_file == NULL)
 		client_error(c,
 			     "%s closed the connection at once: if it talks TLS, give its CA file",

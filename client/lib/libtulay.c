@@ -574,7 +574,7 @@ unsigned tulay_backoff_ms(unsigned retry, uint32_t random)
 	return (unsigned)(((uint64_t)random * (ceiling + 1)) >> 32);
 }
 
-static uint32_t jitter_next(struct tulay_client *c)
+uint32_t client_jitter(struct tulay_client *c)
 {
 	c->jitter ^= c->jitter << 13;
 	c->jitter ^= c->jitter >> 7;
@@ -582,7 +582,7 @@ static uint32_t jitter_next(struct tulay_client *c)
 	return (uint32_t)(c->jitter >> 32);
 }
 
-static void pause_ms(unsigned ms)
+void client_pause_ms(unsigned ms)
 {
 	struct timespec left = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
 	while (nanosleep(&left, &left) != 0 && errno == EINTR)
@@ -596,13 +596,13 @@ static int retry_unavailable(struct tulay_client *c, Tulay__V1__Request *req,
 {
 	while ((*out)->status->code == TULAY__V1__CODE__UNAVAILABLE &&
 	       c->last_attempts < c->max_attempts && tulay_request_retryable(req)) {
-		unsigned delay = tulay_backoff_ms(c->last_attempts, jitter_next(c));
+		unsigned delay = tulay_backoff_ms(c->last_attempts, client_jitter(c));
 		if (c->retry_observer != NULL)
 			c->retry_observer(c->retry_observer_arg, req, (*out)->status,
 					  c->last_attempts + 1, delay);
 		tulay_response_free(*out);
 		*out = NULL;
-		pause_ms(delay);
+		client_pause_ms(delay);
 		c->last_attempts++;
 		int rc = client_call_until(c, req, client_deadline(c->timeout_ms), out);
 		if (rc < 0)

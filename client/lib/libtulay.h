@@ -43,8 +43,11 @@ struct tulay_client;
 /* Connects to `server` ("host:port", "host" for port 7420, "[::1]:7420") in plaintext and
  * exchanges Hello. Plaintext is for a server on this computer only: any other server is
  * refused with TULAY_E_USAGE (see tulay_server_is_loopback). `timeout_ms` bounds the
- * connect and every later call. On success stores a new client in *out and returns 0; on
- * failure returns a TULAY_E_* and *out is NULL. */
+ * connect and every later call. A connection the server closes before answering Hello
+ * (one making room for clients that have not logged in, or one going away) is made again,
+ * up to TULAY_DEFAULT_MAX_ATTEMPTS times in all with the pauses of tulay_call's resends,
+ * within `timeout_ms`. On success stores a new client in *out and returns 0; on failure
+ * returns a TULAY_E_* and *out is NULL. */
 int tulay_connect(const char *server, int timeout_ms, const char *client_name,
 		  struct tulay_client **out);
 

@@ -81,6 +81,7 @@ static void session_bind_and_reply(struct request *req, const struct conn_sessio
 		msg->session_token = (char *)token;
 	if (req->conn != NULL) {
 		req->conn->session = *s;
+		strangers_remove(&req->srv->strangers, req->conn); /* a user now, for good */
 		log_info("event=authenticated conn=%llu req=%llu user_id=%lld org_id=%lld role=%s",
 			 (unsigned long long)req->conn->id, (unsigned long long)req->seq,
 			 (long long)s->user_id, (long long)s->org_id, CODE_OF(role, s->role));

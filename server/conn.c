@@ -484,6 +484,7 @@ void conn_drain(struct conn *c)
 	Tulay__V1__Response resp = TULAY__V1__RESPONSE__INIT;
 	status.code = TULAY__V1__CODE__UNAVAILABLE;
 	status.message = REQUEST_SHUTTING_DOWN;
+	status.reconnect = true;
 	resp.status = &status;
 	c->goaway_sent = true;
 	if (conn_send(c, &resp.base) == 0)

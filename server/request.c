@@ -101,6 +101,12 @@ void request_fail(struct request *req, Tulay__V1__Code code, const char *message
 	request_end(req);
 }
 
+void request_fail_shutting_down(struct request *req)
+{
+	req->status.reconnect = true;
+	request_fail(req, TULAY__V1__CODE__UNAVAILABLE, REQUEST_SHUTTING_DOWN);
+}
+
 void request_field_error(struct request *req, const char *field, const char *problem)
 {
 	if (req->status.n_field_errors >= REQUEST_MAX_FIELD_ERRORS)
@@ -441,7 +447,7 @@ void request_db(struct request *req, void (*done)(struct request *req, enum db_o
 	req->db_done = done;
 	req->job.done = request_on_db;
 	if (req->srv->db == NULL || !db_pool_submit(req->srv->db, &req->job)) {
-		request_fail(req, TULAY__V1__CODE__UNAVAILABLE, REQUEST_SHUTTING_DOWN);
+		request_fail_shutting_down(req);
 		return;
 	}
 	log_debug("event=request_queued conn=%llu req=%llu type=%s",
@@ -562,7 +568,7 @@ int request_start(struct conn *c, const uint8_t *payload, size_t len)
 	if (srv->draining) {
 		/* Read after SIGTERM: refused at once, whatever it is, so that the client sends
 		 * it elsewhere; only what was read before is finished. */
-		request_fail(req, TULAY__V1__CODE__UNAVAILABLE, REQUEST_SHUTTING_DOWN);
+		request_fail_shutting_down(req);
 		return 0;
 	}
 	if (req->handler != NULL && req->handler->barrier)

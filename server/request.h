@@ -73,6 +73,10 @@ void request_reply(struct request *req);
  * NULL gives a generic sentence). */
 void request_fail(struct request *req, Tulay__V1__Code code, const char *message);
 
+/* Ends the request UNAVAILABLE, REQUEST_SHUTTING_DOWN, with Status.reconnect: the server is
+ * shutting down and did nothing with it. */
+void request_fail_shutting_down(struct request *req);
+
 /* Ends the request with RESOURCE_EXHAUSTED, "out of memory": its arena is full or
  * malloc failed. */
 void request_fail_oom(struct request *req);

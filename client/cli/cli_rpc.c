@@ -362,6 +362,10 @@ static int call_pipelined(struct rpc *rpc, Tulay__V1__Request *req, Tulay__V1__R
 			auth_resp = r;
 		} else if (r->id == req_id && resp == NULL) {
 			resp = r;
+		} else if (r->id == 0 && r->status->reconnect) {
+			/* The server's GoAway: it answers both all the same (UNAVAILABLE, to
+			 * send again elsewhere, when it had not read them). */
+			tulay_response_free(r);
 		} else {
 			/* Id 0 with an error: the server could not read a request and closes. */
 			if (r->id == 0 && r->status->code != TULAY__V1__CODE__OK)
@@ -378,6 +382,9 @@ static int call_pipelined(struct rpc *rpc, Tulay__V1__Request *req, Tulay__V1__R
 		if (auth_resp != NULL && auth_resp->status->code != TULAY__V1__CODE__OK)
 			break;
 	}
+	/* The session to take up again should the request fail over to another server. */
+	if (rc == 0 && auth_resp->status->code == TULAY__V1__CODE__OK)
+		rc = tulay_remember_session(rpc->client, rpc->session.token);
 	if (rc == 0 && auth_resp->status->code == TULAY__V1__CODE__UNAVAILABLE &&
 	    rpc->cli->retries > 0) {
 		/* Said as for any resend: the user waits for it. */

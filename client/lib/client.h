@@ -25,7 +25,13 @@ struct tulay_client {
 	int fd;
 	int timeout_ms;
 	uint64_t last_id; /* the id of the latest request sent; ids start at 1 */
-	char *server;     /* the address as given to tulay_connect, for messages */
+	char *servers;    /* as given to tulay_connect: one address, or several, comma-separated */
+	size_t n_servers; /* how many */
+	size_t server_at; /* which one the connection is to */
+	char *server;     /* that one's address, for messages */
+	char *ca_file;    /* TLS: the CA file, for reconnecting; NULL: plaintext */
+	char *client_name;
+	char *token;      /* the session to authenticate again with after reconnecting */
 	char *host;       /* its host part: what the certificate must name */
 	SSL_CTX *tls_ctx; /* TLS: NULL for plaintext */
 	SSL *ssl;
@@ -69,6 +75,12 @@ int client_tls_step_failed(struct tulay_client *c, int rc, const char *doing, in
 uint32_t client_jitter(struct tulay_client *c);
 /* Sleeps `ms` milliseconds on the calling thread. */
 void client_pause_ms(unsigned ms);
+/* Drops the connection (answers held for later tulay_recv calls go with it) and connects
+ * to the next of the client's servers that answers Hello, in turn, then authenticates
+ * again with the client's session, if it has one. 0 or a TULAY_E_*. */
+int client_reconnect(struct tulay_client *c, int64_t deadline);
+/* Remembers `token` (NULL: none) as the session to authenticate again with. */
+int client_remember_session(struct tulay_client *c, const char *token);
 /* tulay_call with the deadline of a larger operation (tulay_connect's Hello). */
 int client_call_until(struct tulay_client *c, Tulay__V1__Request *req, int64_t deadline,
 		      Tulay__V1__Response **out);

@@ -312,8 +312,119 @@ static void drop_attempt(struct tulay_client *c)
 	c->in_len = 0;
 }
 
+/* The i-th address of a comma-separated list, newly allocated (NULL: out of memory). */
+static char *nth_server(const char *list, size_t i)
+{
+	const char *p = list;
+	for (; i > 0; i--)
+		p = strchr(p, ',') + 1;
+	return strndup(p, strcspn(p, ","));
+}
+
+static size_t count_servers(const char *list)
+{
+	size_t n = 1;
+	for (const char *p = list; (p = strchr(p, ',')) != NULL; p++)
+		n++;
+	return n;
+}
+
+/* Connects to the server c->server_at and says Hello. A connection closed before Hello
+ * was answered (a server making room for connections that have said nothing, which cannot
+ * tell a client that has not spoken yet from one that never will; or one going away) is
+ * made again until the deadline, with the pauses of tulay_call's resends (at most
+ * TULAY_BACKOFF_CAP_MS): Hello changes nothing. */
+static int open_one(struct tulay_client *c, int64_t deadline)
+{
+	free(c->server);
+	c->server = nth_server(c->servers, c->server_at);
+	if (c->server == NULL)
+		return client_nomem(c);
+	int rc = 0;
+	for (unsigned attempt = 1; rc == 0; attempt++) {
+		rc = open_socket(c, deadline);
+		if (rc == 0 && c->ca_file != NULL)
+			rc = tls_start(c, c->ca_file, deadline);
+		if (rc == 0)
+			rc = say_hello(c, c->client_name, deadline);
+		if (rc != TULAY_E_CLOSED)
+			break;
+		unsigned delay = tulay_backoff_ms(attempt, client_jitter(c));
+		if (client_deadline((int)delay) >= deadline)
+			break;
+		drop_attempt(c);
+		client_pause_ms(delay);
+		rc = 0;
+	}
+	if (rc == TULAY_E_CLOSED && c->ca_file == NULL)
+		client_error(c,
+			     "%s closed the connection at once: if it talks TLS, give its CA file",
+			     c->server);
+	return rc;
+}
+
+/* Connects to the first of the servers, from c->server_at on and in turn, that answers
+ * Hello. A server that cannot be reached (or refuses, or closes) makes way for the next;
+ * a mistake of the caller's (an address that is not one, a CA file that cannot be read)
+ * or running out of memory stops. */
+static int open_any(struct tulay_client *c, int64_t deadline)
+{
+	int rc = TULAY_E_CONNECT;
+	for (size_t tried = 0; tried < c->n_servers; tried++) {
+		rc = open_one(c, deadline);
+		if (rc == 0 || rc == TULAY_E_USAGE || rc == TULAY_E_NOMEM)
+			break;
+		drop_attempt(c);
+		if (tried + 1 < c->n_servers)
+			c->server_at = (c->server_at + 1) % c->n_servers;
+	}
+	return rc;
+}
+
+int client_remember_session(struct tulay_client *c, const char *token)
+{
+	if (c->token != NULL)
+		explicit_bzero(c->token, strlen(c->token));
+	free(c->token);
+	c->token = NULL;
+	if (token == NULL || token[0] == '\0')
+		return 0;
+	c->token = strdup(token);
+	return c->token != NULL ? 0 : client_nomem(c);
+}
+
+int client_reconnect(struct tulay_client *c, int64_t deadline)
+{
+	drop_attempt(c);
+	for (size_t i = 0; i < c->held_len; i++)
+		tulay__v1__response__free_unpacked(c->held[i], NULL);
+	c->held_len = 0;
+	if (c->hello != NULL)
+		tulay__v1__response__free_unpacked(c->hello, NULL);
+	c->hello = NULL;
+	c->server_at = (c->server_at + 1) % c->n_servers;
+	int rc = open_any(c, deadline);
+	if (rc < 0 || c->token == NULL)
+		return rc;
+	Tulay__V1__Authenticate auth = TULAY__V1__AUTHENTICATE__INIT;
+	auth.session_token = c->token;
+	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
+	req.body_case = TULAY__V1__REQUEST__BODY_AUTHENTICATE;
+	req.authenticate = &auth;
+	Tulay__V1__Response *resp = NULL;
+	rc = client_call_until(c, &req, deadline, &resp);
+	if (rc == 0 && resp->status->code != TULAY__V1__CODE__OK) {
+		client_error(c, "%s did not take the session again: %s: %s", c->server,
+			     tulay_code_name(resp->status->code), resp->status->message);
+		rc = resp->status->code == TULAY__V1__CODE__UNAVAILABLE ? TULAY_E_CLOSED
+									: TULAY_E_PROTOCOL;
+	}
+	tulay_response_free(resp);
+	return rc;
+}
+
 /* tulay_connect and tulay_connect_tls: TLS when ca_file is not NULL. */
-static int connect_to(const char *server, const char *ca_file, int timeout_ms,
+static int connect_to(const char *servers, const char *ca_file, int timeout_ms,
 		      const char *client_name, struct tulay_client **out)
 {
 	struct tulay_client *c = calloc(1, sizeof(*c));
@@ -323,37 +434,19 @@ static int connect_to(const char *server, const char *ca_file, int timeout_ms,
 	c->timeout_ms = timeout_ms;
 	c->max_attempts = TULAY_DEFAULT_MAX_ATTEMPTS;
 	c->jitter = jitter_seed(c);
-	c->server = strdup(server);
+	c->servers = strdup(servers);
+	c->client_name = strdup(client_name);
+	c->ca_file = ca_file != NULL ? strdup(ca_file) : NULL;
 	int rc;
-	if (c->server == NULL) {
+	if (c->servers == NULL || c->client_name == NULL ||
+	    (ca_file != NULL && c->ca_file == NULL)) {
 		rc = client_nomem(NULL);
 		goto out;
 	}
-	int64_t deadline = client_deadline(timeout_ms);
+	c->n_servers = count_servers(servers);
 	rc = ca_file != NULL ? tls_context(c, ca_file) : 0;
-	for (unsigned attempt = 1; rc == 0; attempt++) {
-		rc = open_socket(c, deadline);
-		if (rc == 0 && ca_file != NULL)
-			rc = tls_start(c, ca_file, deadline);
-		if (rc == 0)
-			rc = say_hello(c, client_name, deadline);
-		/* Closed before Hello was answered: a server making room for connections that
-		 * have said nothing (it cannot tell a client that has not spoken yet from one
-		 * that never will), or one going away. Hello changes nothing: connect again,
-		 * with the pauses of tulay_call's resends. */
-		if (rc != TULAY_E_CLOSED || attempt >= c->max_attempts)
-			break;
-		unsigned delay = tulay_backoff_ms(attempt, client_jitter(c));
-		if (client_deadline((int)delay) >= deadline)
-			break;
-		drop_attempt(c);
-		client_pause_ms(delay);
-		rc = 0;
-	}
-	if (rc == TULAY_E_CLOSED && ca_file == NULL)
-		client_error(c,
-			     "%s closed the connection at once: if it talks TLS, give its CA file",
-			     c->server);
+	if (rc == 0)
+		rc = open_any(c, client_deadline(timeout_ms));
 	if (rc < 0)
 		client_error(NULL, "%s", c->error);
 out:
@@ -364,11 +457,11 @@ out:
 	return rc;
 }
 
-bool tulay_server_is_loopback(const char *server)
+static bool one_is_loopback(const char *server)
 {
 	char *host = NULL;
 	char port[8];
-	if (server == NULL || split_server(server, &host, port, sizeof(port)) != 0)
+	if (split_server(server, &host, port, sizeof(port)) != 0)
 		return false;
 	struct in_addr v4;
 	struct in6_addr v6;
@@ -377,6 +470,21 @@ bool tulay_server_is_loopback(const char *server)
 			(inet_pton(AF_INET6, host, &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6));
 	free(host);
 	return loopback;
+}
+
+bool tulay_server_is_loopback(const char *server)
+{
+	if (server == NULL)
+		return false;
+	size_t n = count_servers(server);
+	for (size_t i = 0; i < n; i++) {
+		char *one = nth_server(server, i);
+		bool loopback = one != NULL && one_is_loopback(one);
+		free(one);
+		if (!loopback)
+			return false;
+	}
+	return true;
 }
 
 /* The arguments every connect needs; false (after saying why) when one is missing. */

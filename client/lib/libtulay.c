@@ -397,7 +397,13 @@ void tulay_close(struct tulay_client *c)
 	if (c->hello != NULL)
 		tulay__v1__response__free_unpacked(c->hello, NULL);
 	free(c->in);
+	free(c->servers);
 	free(c->server);
+	free(c->ca_file);
+	free(c->client_name);
+	if (c->token != NULL)
+		explicit_bzero(c->token, strlen(c->token));
+	free(c->token);
 	free(c->host);
 	free(c);
 }
@@ -471,7 +477,7 @@ int tulay_recv(struct tulay_client *c, Tulay__V1__Response **out)
 	return read_response(c, client_deadline(c->timeout_ms), out);
 }
 
-static int retry_unavailable(struct tulay_client *c, Tulay__V1__Request *req,
+static int retry_unavailable(struct tulay_client *c, Tulay__V1__Request *req, int rc,
 			     Tulay__V1__Response **out);
 
 int tulay_call(struct tulay_client *c, Tulay__V1__Request *req, Tulay__V1__Response **out)
@@ -481,9 +487,7 @@ int tulay_call(struct tulay_client *c, Tulay__V1__Request *req, Tulay__V1__Respo
 	*out = NULL;
 	c->last_attempts = 1;
 	int rc = client_call_until(c, req, client_deadline(c->timeout_ms), out);
-	if (rc < 0)
-		return rc;
-	return retry_unavailable(c, req, out);
+	return retry_unavailable(c, req, rc, out);
 }
 
 int tulay_set_max_attempts(struct tulay_client *c, unsigned attempts)
@@ -590,25 +594,41 @@ void client_pause_ms(unsigned ms)
 }
 
 /* The retry loop of tulay_call and tulay_retry_unavailable: c->last_attempts sends were
- * made and *out is the last answer. */
-static int retry_unavailable(struct tulay_client *c, Tulay__V1__Request *req,
+ * made, with the result rc and, when rc is 0, the answer *out. Sends again, after
+ * tulay_backoff_ms:
+ *  - an answer UNAVAILABLE with Status.reconnect (the server is shutting down and did
+ *    nothing with it): any request, on a new connection to the next server;
+ *  - an answer UNAVAILABLE (busy): a request safe to resend, on the same connection;
+ *  - no answer, the connection closed or broken: a request safe to resend, on a new
+ *    connection to the next server. */
+static int retry_unavailable(struct tulay_client *c, Tulay__V1__Request *req, int rc,
 			     Tulay__V1__Response **out)
 {
-	while ((*out)->status->code == TULAY__V1__CODE__UNAVAILABLE &&
-	       c->last_attempts < c->max_attempts && tulay_request_retryable(req)) {
+	while (c->last_attempts < c->max_attempts) {
+		bool unavailable = rc == 0 && (*out)->status->code == TULAY__V1__CODE__UNAVAILABLE;
+		bool going = unavailable && (*out)->status->reconnect;
+		bool lost = rc == TULAY_E_CLOSED || rc == TULAY_E_IO;
+		if (!going && !((unavailable || lost) && tulay_request_retryable(req)))
+			break;
 		unsigned delay = tulay_backoff_ms(c->last_attempts, client_jitter(c));
-		if (c->retry_observer != NULL)
-			c->retry_observer(c->retry_observer_arg, req, (*out)->status,
+		if (c->retry_observer != NULL) {
+			Tulay__V1__Status gone = TULAY__V1__STATUS__INIT;
+			gone.code = TULAY__V1__CODE__UNAVAILABLE;
+			gone.message = c->error;
+			gone.outcome_unknown = true;
+			c->retry_observer(c->retry_observer_arg, req, lost ? &gone : (*out)->status,
 					  c->last_attempts + 1, delay);
+		}
 		tulay_response_free(*out);
 		*out = NULL;
 		client_pause_ms(delay);
 		c->last_attempts++;
-		int rc = client_call_until(c, req, client_deadline(c->timeout_ms), out);
-		if (rc < 0)
-			return rc;
+		int64_t deadline = client_deadline(c->timeout_ms);
+		rc = going || lost ? client_reconnect(c, deadline) : 0;
+		if (rc == 0)
+			rc = client_call_until(c, req, deadline, out);
 	}
-	return 0;
+	return rc;
 }
 
 int tulay_retry_unavailable(struct tulay_client *c, Tulay__V1__Request *req,
@@ -617,7 +637,7 @@ int tulay_retry_unavailable(struct tulay_client *c, Tulay__V1__Request *req,
 	if (c == NULL || req == NULL || resp == NULL || *resp == NULL)
 		return TULAY_E_USAGE;
 	c->last_attempts = 1;
-	return retry_unavailable(c, req, resp);
+	return retry_unavailable(c, req, 0, resp);
 }
 
 void tulay_response_free(Tulay__V1__Response *resp)
@@ -674,7 +694,10 @@ int tulay_login(struct tulay_client *c, const char *username, const char *passwo
 	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
 	req.body_case = TULAY__V1__REQUEST__BODY_LOGIN;
 	req.login = &login;
-	return call_expect(c, &req, TULAY__V1__RESPONSE__BODY_SESSION, out);
+	int rc = call_expect(c, &req, TULAY__V1__RESPONSE__BODY_SESSION, out);
+	if (rc == 0 && (*out)->status->code == TULAY__V1__CODE__OK && (*out)->session != NULL)
+		rc = client_remember_session(c, (*out)->session->session_token);
+	return rc;
 }
 
 int tulay_authenticate(struct tulay_client *c, const char *session_token, Tulay__V1__Response **out)
@@ -684,7 +707,10 @@ int tulay_authenticate(struct tulay_client *c, const char *session_token, Tulay_
 	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
 	req.body_case = TULAY__V1__REQUEST__BODY_AUTHENTICATE;
 	req.authenticate = &auth;
-	return call_expect(c, &req, TULAY__V1__RESPONSE__BODY_SESSION, out);
+	int rc = call_expect(c, &req, TULAY__V1__RESPONSE__BODY_SESSION, out);
+	if (rc == 0 && (*out)->status->code == TULAY__V1__CODE__OK)
+		rc = client_remember_session(c, session_token);
+	return rc;
 }
 
 int tulay_logout(struct tulay_client *c, Tulay__V1__Response **out)
@@ -693,7 +719,17 @@ int tulay_logout(struct tulay_client *c, Tulay__V1__Response **out)
 	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
 	req.body_case = TULAY__V1__REQUEST__BODY_LOGOUT;
 	req.logout = &logout;
-	return call_expect(c, &req, TULAY__V1__RESPONSE__BODY__NOT_SET, out);
+	int rc = call_expect(c, &req, TULAY__V1__RESPONSE__BODY__NOT_SET, out);
+	if (rc == 0 && (*out)->status->code == TULAY__V1__CODE__OK)
+		(void)client_remember_session(c, NULL);
+	return rc;
+}
+
+int tulay_remember_session(struct tulay_client *c, const char *session_token)
+{
+	if (c == NULL)
+		return TULAY_E_USAGE;
+	return client_remember_session(c, session_token);
 }
 
 /* The request structs are only read while packing: the casts below drop a const that the

@@ -40,14 +40,15 @@ enum tulay_err {
 
 struct tulay_client;
 
-/* Connects to `server` ("host:port", "host" for port 7420, "[::1]:7420") in plaintext and
- * exchanges Hello. Plaintext is for a server on this computer only: any other server is
- * refused with TULAY_E_USAGE (see tulay_server_is_loopback). `timeout_ms` bounds the
- * connect and every later call. A connection the server closes before answering Hello
- * (one making room for clients that have not logged in, or one going away) is made again,
- * up to TULAY_DEFAULT_MAX_ATTEMPTS times in all with the pauses of tulay_call's resends,
- * within `timeout_ms`. On success stores a new client in *out and returns 0; on failure
- * returns a TULAY_E_* and *out is NULL. */
+/* Connects to `server` ("host:port", "host" for port 7420, "[::1]:7420"; or several,
+ * comma-separated, "a:7420,b:7420": the first that answers, in turn, and the next ones
+ * when failing over, see "Retrying" below) in plaintext and exchanges Hello. Plaintext is
+ * for a server on this computer only: any other server is refused with TULAY_E_USAGE (see
+ * tulay_server_is_loopback). `timeout_ms` bounds the connect and every later call. A
+ * connection the server closes before answering Hello (one making room for clients that
+ * have not logged in, or one going away) is made again until `timeout_ms` runs out, with
+ * the pauses of tulay_call's resends. On success stores a new client in *out and returns
+ * 0; on failure returns a TULAY_E_* and *out is NULL. */
 int tulay_connect(const char *server, int timeout_ms, const char *client_name,
 		  struct tulay_client **out);
 
@@ -107,7 +108,16 @@ void tulay_response_free(Tulay__V1__Response *resp);
  * resend n it pauses tulay_backoff_ms(n, random) on the calling thread. Each attempt has
  * the client's timeout: a call that is retried can take up to max_attempts times the
  * timeout plus the pauses (each under TULAY_BACKOFF_CAP_MS). The answer to the last attempt
- * is returned. Resends use the same connection: a connection that closed is not reopened.
+ * is returned.
+ *
+ * Failing over. A busy answer is sent again on the same connection. When the server is
+ * shutting down (an UNAVAILABLE answer with Status.reconnect: it did nothing with the
+ * request, so any request may be sent again), or the connection closes or breaks under a
+ * request safe to resend, the client connects to the next of its servers (the list given
+ * at connect, in turn), says Hello, authenticates again with the session of its last
+ * successful tulay_login or tulay_authenticate (tulay_remember_session for one made
+ * otherwise), and sends the request again, within the same attempts and pauses. Answers
+ * held for tulay_recv are dropped with the old connection.
  * tulay_send and tulay_recv never retry; a pipelining program can use
  * tulay_retry_unavailable for an answer it received. */
 #define TULAY_DEFAULT_MAX_ATTEMPTS 5
@@ -167,6 +177,11 @@ int tulay_login(struct tulay_client *c, const char *username, const char *passwo
 int tulay_authenticate(struct tulay_client *c, const char *session_token,
 		       Tulay__V1__Response **out);
 int tulay_logout(struct tulay_client *c, Tulay__V1__Response **out);
+
+/* Remembers `session_token` (NULL: none) as the session to authenticate again with after
+ * failing over, for a session taken up without tulay_login or tulay_authenticate (an
+ * Authenticate sent with tulay_send, say). tulay_logout forgets it. 0 or TULAY_E_*. */
+int tulay_remember_session(struct tulay_client *c, const char *session_token);
 int tulay_create_organisation(struct tulay_client *c, const Tulay__V1__CreateOrganisation *org,
 			      Tulay__V1__Response **out);
 int tulay_list_organisations(struct tulay_client *c, const Tulay__V1__ListOrganisations *q,

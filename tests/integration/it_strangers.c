@@ -132,7 +132,7 @@ static int flood_while_logging_in(int sources)
 		struct tulay_client *c = it_login_try("officer");
 		if (c == NULL || list_claims(c) != TULAY__V1__CODE__OK) {
 			refused++;
-			printf("# client %d: %s\n", i, c != NULL ? tulay_last_error(c) : "refused");
+			printf("# client %d: %s\n", i, tulay_last_error(c));
 		}
 		tulay_close(c);
 	}

@@ -2,8 +2,9 @@
 # The run command: installs what is missing, builds, starts a local PostgreSQL cluster in
 # var/pg, applies the migrations, creates a demo organisation and its admin (first run
 # only), and runs tulayd in the foreground on 127.0.0.1 until Ctrl-C, with TLS 1.3 and the
-# development certificates of scripts/dev-certs.sh in var/tls. Running it again reuses the
-# cluster, its data and the certificates.
+# development certificates of scripts/dev-certs.sh in var/tls. tulayd's log goes to
+# var/tulayd.log; the terminal shows a short banner once it listens, then only its warnings
+# and errors. Running it again reuses the cluster, its data and the certificates.
 #
 # With --demo it also loads the synthetic demo data set (build/client/tulay-demo: networks,
 # organisations, offices, users and a few hundred cases of each kind) in the background once
@@ -56,19 +57,46 @@ export TULAY_DATA_KEY_FILE="$PWD/var/data.key"
 # TLS 1.3 with a development CA and server certificate in var/tls (made once).
 scripts/dev-certs.sh var/tls
 
-port=7420
-for ((i = 1; i <= $#; i++)); do
-	[[ "${!i}" == --port ]] && { j=$((i + 1)); port=${!j}; }
-	[[ "${!i}" == --port=* ]] && port=${!i#--port=}
+# tulayd's log (one key=value line per event) goes to var/tulayd.log, not the terminal.
+log=var/tulayd.log
+: >>"$log"
+logged=$(wc -l <"$log")
+# In a session of its own, so that the terminal's Ctrl-C reaches this script only, which
+# passes it on once as SIGTERM: tulayd drains (finishes what it has, tells clients to
+# reconnect) and exits; a second Ctrl-C stops it at once.
+setsid build/server/tulayd --listen 127.0.0.1 --tls-cert var/tls/server.pem \
+	--tls-key var/tls/server.key "$@" 2>>"$log" &
+tulayd_pid=$!
+stopping() {
+	echo "run: stopping tulayd (it finishes the requests in flight first; Ctrl-C again stops it now)"
+	kill -TERM "$tulayd_pid" 2>/dev/null || true
+}
+trap stopping INT TERM
+new_log() { tail -n +$((logged + 1)) "$log"; }
+# Waits until tulayd listens or exits; start-up takes a moment (it checks the schema).
+while kill -0 "$tulayd_pid" 2>/dev/null && ! new_log | grep -q 'event=listening'; do
+	sleep 0.1
 done
-port=${TULAY_PORT:-$port}
+if ! new_log | grep -q 'event=listening'; then
+	rc=0
+	wait "$tulayd_pid" || rc=$?
+	echo "run: tulayd did not start (exit $rc); the end of $log:" >&2
+	new_log | tail -n 20 >&2
+	scripts/pg-cluster.sh stop var/pg
+	exit 1
+fi
+port=$(new_log | grep -m 1 'event=listening' | grep -oE 'port=[0-9]+' | cut -d= -f2)
 cat <<MSG
 
-tulay is starting on 127.0.0.1:$port with TLS 1.3 (Ctrl-C stops it; PostgreSQL stops with
-it). In a second terminal, log in as the demo admin (the password is in var/admin-password);
+tulay is running on 127.0.0.1:$port with TLS 1.3. Ctrl-C stops it (and PostgreSQL).
+  server log   $log        (tail -f $log; warnings and errors also show here)
+  database     var/pg                 (tulayd audit verify, tulayd migrate status: no --db needed)
+  data key     var/data.key           (back it up apart from the database: scripts/backup.sh)
+
+In a second terminal, log in as the demo admin (the password is in var/admin-password);
 the session remembers the development CA, so later commands need no --ca-file:
 
-  export TULAY_SERVER=127.0.0.1:$port PATH="$repo/build/client:\$PATH"
+  export TULAY_SERVER=127.0.0.1:$port PATH="$repo/build/client:$repo/build/server:\$PATH"
   tulay login --ca-file var/tls/ca.pem --username admin --password-stdin < var/admin-password
   tulay claim add --nationality PH --country-of-work MY --sector construction \\
       --employer "Syarikat Bina Jaya Sdn Bhd" --work-start 2025-01-06 --work-end 2025-11-30 \\
@@ -77,6 +105,7 @@ the session remembers the development CA, so later commands need no --ca-file:
   tulay claim list --country-of-work MY --status intake --format csv
 
 MSG
+demo_pid=
 if $demo; then
 	cat <<MSG
 Loading the demo data set in the background (report in var/demo.log). Its users are
@@ -86,14 +115,6 @@ the password in var/demo-password:
   tulay login --ca-file var/tls/ca.pem --username kl-mwa.officer --password-stdin < var/demo-password
 
 MSG
-fi
-# tulayd gets Ctrl-C from the terminal itself and drains; this script waits for it and
-# then stops PostgreSQL.
-trap 'true' INT TERM
-demo_pid=
-if $demo; then
-	# The loader retries until tulayd listens. Background jobs of a script ignore Ctrl-C,
-	# so the loader is stopped (SIGTERM) once tulayd has exited.
 	(
 		build/client/tulay-demo --server "127.0.0.1:$port" --ca-file var/tls/ca.pem --wait 60 \
 			--users-password-file var/demo-password <var/admin-password >var/demo.log 2>&1 &
@@ -108,12 +129,18 @@ if $demo; then
 	) &
 	demo_pid=$!
 fi
-rc=0
-build/server/tulayd --listen 127.0.0.1 --tls-cert var/tls/server.pem --tls-key var/tls/server.key \
-	"$@" || rc=$?
+# Warnings and errors from the log on the terminal, as they come.
+tail --pid="$tulayd_pid" -n 0 -F "$log" 2>/dev/null | grep --line-buffered -E 'level=(warn|error)' &
+# wait returns early when a signal arrives; wait again until tulayd has exited.
+while :; do
+	rc=0
+	wait "$tulayd_pid" || rc=$?
+	kill -0 "$tulayd_pid" 2>/dev/null || break
+done
 if [[ -n "$demo_pid" ]]; then
 	kill -TERM "$demo_pid" 2>/dev/null || true
 	wait "$demo_pid" 2>/dev/null || true
 fi
+echo "run: tulayd exited ($rc); its log is $log"
 scripts/pg-cluster.sh stop var/pg
 exit $rc

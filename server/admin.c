@@ -16,7 +16,6 @@
 #include "validate.h"
 #include "vault.h"
 
-#define EXIT_USAGE         64
 #define PASSWORD_MIN_CHARS 10
 
 struct option_value {
@@ -56,14 +55,17 @@ static int parse_options(const char *cmd, int argc, char **argv, struct option_v
 	return 0;
 }
 
-static PGconn *admin_connect(const struct config *cfg)
+PGconn *admin_connect(const struct config *cfg)
 {
 	PGconn *pg = PQconnectdb(cfg->db);
 	if (PQstatus(pg) != CONNECTION_OK) {
 		fprintf(stderr, "tulayd: cannot connect to the database: %s", PQerrorMessage(pg));
+		if (cfg->db_hint[0] != '\0')
+			fprintf(stderr, "tulayd: %s\n", cfg->db_hint);
 		PQfinish(pg);
 		return NULL;
 	}
+	PQclear(PQexec(pg, "SET client_min_messages = warning"));
 	return pg;
 }
 
@@ -135,7 +137,7 @@ int admin_org_command(const struct config *cfg, int argc, char **argv)
 
 	PGconn *pg = admin_connect(cfg);
 	if (pg == NULL)
-		return 1;
+		return EXIT_NO_DATABASE;
 	const char *params[] = {acronym, opts[1].value, kind, opts[3].value};
 	PGresult *r = PQexecParams(pg,
 				   "INSERT INTO organisations (acronym, name, kind, country) "
@@ -272,7 +274,7 @@ int admin_user_command(const struct config *cfg, int argc, char **argv)
 
 	PGconn *pg = admin_connect(cfg);
 	if (pg == NULL)
-		return 1;
+		return EXIT_NO_DATABASE;
 	int rc = 1;
 	char password[1024];
 	char hash[crypto_pwhash_STRBYTES];

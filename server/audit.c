@@ -10,6 +10,8 @@
 #include <libpq-fe.h>
 #include <sodium.h>
 
+#include "admin.h"
+
 #define AUDIT_HASH_BYTES crypto_hash_sha256_BYTES
 
 /* Appends "length:value;" (length in bytes) of one field to the running hash, exactly as
@@ -46,12 +48,14 @@ static void usage(FILE *out)
 		"verify  recomputes the chain of sealed entries from the first and the chain of\n"
 		"        blocks that seal them; reports the first broken link (an entry edited,\n"
 		"        deleted, reordered, or the log truncated) and how many entries are not\n"
-		"        sealed yet. Exit 0 when intact, 1 when broken.\n"
+		"        sealed yet. Exit 0 when intact, 1 when broken, 69 when the database\n"
+		"        cannot be reached, 70 when it answers with an error (no tulay schema?).\n"
 		"seal    seals every entry whose transaction has ended now, as tulayd would\n"
 		"        (waits while a tulayd is sealing). Exit 0 when done.\n"
 		"\n"
 		"Connect as the database owner (--db, TULAY_DB): tulayd's own role cannot read\n"
-		"the log. Keep the printed head hash somewhere outside the database: comparing it\n"
+		"the log. Without --db, the cluster scripts/run.sh made is used, as its owner.\n"
+		"Keep the printed head hash somewhere outside the database: comparing it\n"
 		"later also detects a log rewritten from that point on.\n");
 }
 
@@ -70,8 +74,8 @@ static PGresult *query(PGconn *pg, const char *sql)
 /* Pass 1: the sealed entries in order, each checked against its own hash and, where it
  * ends a block, against the block's. Leaves the last sequence number and hash in
  * *last_seq / last, and how many block ends it met in *ends. */
-static void verify_entries(PGconn *pg, char *broken, size_t blen, long long *last_seq,
-			   uint8_t last[AUDIT_HASH_BYTES], long long *ends)
+static void verify_entries(PGconn *pg, char *broken, size_t blen, bool *unreadable,
+			   long long *last_seq, uint8_t last[AUDIT_HASH_BYTES], long long *ends)
 {
 	/* One row at a time: the log can be long. */
 	if (!PQsendQuery(pg, "SELECT a.seq, ((extract(epoch FROM a.at) * 1000000)::bigint)::text, "
@@ -81,6 +85,7 @@ static void verify_entries(PGconn *pg, char *broken, size_t blen, long long *las
 			     "ON b.last_seq = a.seq AND b.last_seq >= b.first_seq "
 			     "WHERE a.seq IS NOT NULL ORDER BY a.seq") ||
 	    !PQsetSingleRowMode(pg)) {
+		*unreadable = true;
 		snprintf(broken, blen, "cannot read the log: %s", PQerrorMessage(pg));
 		return;
 	}
@@ -123,6 +128,7 @@ static void verify_entries(PGconn *pg, char *broken, size_t blen, long long *las
 			memcpy(prev, computed, sizeof(prev));
 			expect_seq = seq + 1;
 		} else if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK) {
+			*unreadable = true;
 			snprintf(broken, blen, "cannot read the log: %s", PQresultErrorMessage(r));
 		}
 		PQclear(r);
@@ -133,13 +139,15 @@ static void verify_entries(PGconn *pg, char *broken, size_t blen, long long *las
 
 /* Pass 2: the blocks, each linked to the one before and covering the entries right after
  * it. Leaves the count, the last block's last entry and its hash. */
-static void verify_blocks(PGconn *pg, char *broken, size_t blen, long long *nblocks,
-			  long long *sealed_to, long long *nonempty, uint8_t head[AUDIT_HASH_BYTES])
+static void verify_blocks(PGconn *pg, char *broken, size_t blen, bool *unreadable,
+			  long long *nblocks, long long *sealed_to, long long *nonempty,
+			  uint8_t head[AUDIT_HASH_BYTES])
 {
 	if (!PQsendQuery(pg, "SELECT block, first_seq, last_seq, last_hash, prev_hash, hash, "
 			     "((extract(epoch FROM sealed_at) * 1000000)::bigint)::text "
 			     "FROM audit_blocks ORDER BY block") ||
 	    !PQsetSingleRowMode(pg)) {
+		*unreadable = true;
 		snprintf(broken, blen, "cannot read the blocks: %s", PQerrorMessage(pg));
 		return;
 	}
@@ -194,6 +202,7 @@ static void verify_blocks(PGconn *pg, char *broken, size_t blen, long long *nblo
 			expect_block = block + 1;
 			expect_first = last + 1;
 		} else if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK) {
+			*unreadable = true;
 			snprintf(broken, blen, "cannot read the blocks: %s",
 				 PQresultErrorMessage(r));
 		}
@@ -209,9 +218,15 @@ static int audit_verify(PGconn *pg)
 	char broken[512] = "";
 	long long last_seq = 0, ends = 0, nblocks = 0, sealed_to = 0, nonempty = 0;
 	uint8_t last_entry[AUDIT_HASH_BYTES], head[AUDIT_HASH_BYTES];
-	verify_entries(pg, broken, sizeof(broken), &last_seq, last_entry, &ends);
+	bool unreadable = false;
+	verify_entries(pg, broken, sizeof(broken), &unreadable, &last_seq, last_entry, &ends);
 	if (broken[0] == '\0')
-		verify_blocks(pg, broken, sizeof(broken), &nblocks, &sealed_to, &nonempty, head);
+		verify_blocks(pg, broken, sizeof(broken), &unreadable, &nblocks, &sealed_to,
+			      &nonempty, head);
+	if (unreadable) {
+		fprintf(stderr, "tulayd audit: %s", broken);
+		return EXIT_DB_ERROR;
+	}
 	if (broken[0] == '\0') {
 		if (nblocks == 0)
 			snprintf(broken, sizeof(broken),
@@ -239,7 +254,7 @@ static int audit_verify(PGconn *pg)
 				   "clock_timestamp() - min(at)) * 1000)::bigint, 0) "
 				   "FROM audit_log WHERE seq IS NULL");
 	if (tail == NULL)
-		return 1;
+		return EXIT_DB_ERROR;
 	char hex[AUDIT_HASH_BYTES * 2 + 1];
 	sodium_bin2hex(hex, sizeof(hex), head, sizeof(head));
 	printf("audit log intact: %lld entries sealed in %lld blocks, %s unsealed (oldest %s ms), "
@@ -293,13 +308,9 @@ int audit_command(const struct config *cfg, int argc, char **argv)
 	}
 	if (sodium_init() < 0)
 		return 1;
-	PGconn *pg = PQconnectdb(cfg->db);
-	if (PQstatus(pg) != CONNECTION_OK) {
-		fprintf(stderr, "tulayd audit: cannot connect to the database: %s",
-			PQerrorMessage(pg));
-		PQfinish(pg);
-		return 1;
-	}
+	PGconn *pg = admin_connect(cfg);
+	if (pg == NULL)
+		return EXIT_NO_DATABASE;
 	/* Lengths are counted in bytes of UTF-8, as audit_payload() does in the database. */
 	if (PQsetClientEncoding(pg, "UTF8") != 0) {
 		fprintf(stderr, "tulayd audit: cannot use UTF-8: %s", PQerrorMessage(pg));
@@ -315,7 +326,7 @@ int audit_command(const struct config *cfg, int argc, char **argv)
 		if (!begun)
 			fprintf(stderr, "tulayd audit: %s", PQresultErrorMessage(begin));
 		PQclear(begin);
-		rc = begun ? audit_verify(pg) : 1;
+		rc = begun ? audit_verify(pg) : EXIT_DB_ERROR;
 	} else {
 		rc = audit_seal_now(pg);
 	}

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <uv.h>
 
@@ -36,7 +37,10 @@ struct setting {
 static const struct setting settings[] = {
     STR(listen, "address to listen on (plaintext is for loopback only)"),
     UINT(port, 0, 65535, "TCP port; 0 picks a free one and logs it"),
-    STR(db, "libpq connection string of the tulay database"),
+    STR(db, "libpq connection string of the tulay database; several hosts with "
+	    "target_session_attrs=read-write find the primary after a failover (default: the "
+	    "cluster scripts/run.sh made in var/pg, found from the working directory or the "
+	    "source tree, else \"dbname=tulay\")"),
     UINT(db_connections, 1, 64,
 	 "PostgreSQL connections in the pool (default: this machine's processors, 2 to 8)"),
     UINT(
@@ -101,7 +105,6 @@ void config_defaults(struct config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	snprintf(cfg->listen, sizeof(cfg->listen), "127.0.0.1");
 	cfg->port = 7420;
-	snprintf(cfg->db, sizeof(cfg->db), "dbname=tulay");
 	/* As many as processors, 2 to 8. Requests that wait for a connection are sent
 	 * together, merged where they can be (server/db.c): on two cores two connections
 	 * wrote 2,800 claims a second where four wrote 1,900 (bench/README.md). */
@@ -336,6 +339,51 @@ int config_load(struct config *cfg, int argc, char **argv, int first, int *rest,
 	return 0;
 }
 
+/* The var/ directory scripts/run.sh made, if its cluster is running: in the working
+ * directory, else in the source tree tulayd was built from. */
+static bool local_var_dir(char *out, size_t cap)
+{
+	char cwd[512];
+	const char *candidates[2] = {getcwd(cwd, sizeof(cwd)) != NULL ? cwd : NULL,
+				     TULAY_SOURCE_DIR};
+	for (size_t i = 0; i < N_ELEMS(candidates); i++) {
+		char sock[700];
+		if (candidates[i] == NULL)
+			continue;
+		snprintf(sock, sizeof(sock), "%s/var/pg/run/.s.PGSQL.5432", candidates[i]);
+		if (access(sock, F_OK) == 0 &&
+		    (size_t)snprintf(out, cap, "%s/var", candidates[i]) < cap)
+			return true;
+	}
+	return false;
+}
+
+void config_find_database(struct config *cfg, enum config_role role, char *note, size_t cap)
+{
+	note[0] = '\0';
+	if (cfg->db[0] != '\0')
+		return;
+	char var[400];
+	if (!local_var_dir(var, sizeof(var))) {
+		snprintf(cfg->db, sizeof(cfg->db), "dbname=tulay");
+		snprintf(cfg->db_hint, sizeof(cfg->db_hint),
+			 "no db given (--db, TULAY_DB or the config file) and no local cluster "
+			 "running in ./var/pg or %s/var/pg: start one with scripts/run.sh, or name "
+			 "the database, e.g. --db 'host=/path/to/socket-dir dbname=tulay user=%s'",
+			 TULAY_SOURCE_DIR, role == CONFIG_ROLE_OWNER ? "tulay" : "tulay_app");
+		return;
+	}
+	snprintf(cfg->db, sizeof(cfg->db), "host=%s/pg/run dbname=tulay user=%s", var,
+		 role == CONFIG_ROLE_OWNER ? "tulay" : "tulay_app");
+	char key[sizeof(cfg->data_key_file)];
+	if (cfg->data_key_file[0] == '\0' &&
+	    (size_t)snprintf(key, sizeof(key), "%s/data.key", var) < sizeof(key) &&
+	    access(key, F_OK) == 0)
+		memcpy(cfg->data_key_file, key, sizeof(key));
+	snprintf(note, cap,
+		 "using the local cluster scripts/run.sh made in %s/pg (--db names another)", var);
+}
+
 unsigned config_max_unauthenticated(const struct config *cfg)
 {
 	if (cfg->max_unauthenticated != 0)
@@ -436,7 +484,7 @@ void config_log(const struct config *cfg)
 		if (s->type == SETTING_UINT) {
 			log_info("event=config key=%s value=%u", s->name,
 				 *(const unsigned *)(const void *)field);
-		} else if (strcmp(s->name, "db") == 0) {
+		} else if (strcmp(s->name, "db") == 0 || strcmp(s->name, "db_replica") == 0) {
 			char masked[sizeof(cfg->db)];
 			config_mask_conninfo(field, masked, sizeof(masked));
 			log_info("event=config key=%s value=\"%s\"", s->name, masked);

@@ -13,7 +13,9 @@
 struct config {
 	char listen[64];         /* address to listen on */
 	unsigned port;           /* 0: any free port (logged at start) */
-	char db[1024];           /* libpq connection string */
+	char db[1024];           /* libpq connection string; empty: config_find_database */
+	char db_replica[1024];   /* libpq connection string for reports and lists; empty: db */
+	char db_hint[400];       /* not a setting: config_find_database's advice on failure */
 	unsigned db_connections; /* size of the pool */
 	unsigned db_min_batch;   /* smallest batch started while another runs */
 	unsigned db_queue_timeout_ms;
@@ -55,6 +57,18 @@ void config_defaults(struct config *cfg);
  * entries). Returns 0, or -1 with a sentence naming the setting and the fix in err. */
 int config_load(struct config *cfg, int argc, char **argv, int first, int *rest, int *n_rest,
 		char *err, size_t errlen) __attribute__((warn_unused_result));
+
+enum config_role {
+	CONFIG_ROLE_APP,   /* tulay_app: serving, bound by row-level security */
+	CONFIG_ROLE_OWNER, /* tulay: migrations, bootstrap, the audit chain */
+};
+
+/* When no db was given, looks for the cluster scripts/run.sh made (var/pg/run in the working
+ * directory, then in the source tree) and connects to it as `role`, taking its var/data.key
+ * too when no data_key_file was given; failing that, "dbname=tulay". Writes a sentence for
+ * the user into note when it found the cluster, and advice for a failed connection into
+ * cfg->db_hint when it did not. Blocking file checks: before the loop. */
+void config_find_database(struct config *cfg, enum config_role role, char *note, size_t cap);
 
 /* True when `listen` is a numeric loopback address (127.0.0.0/8, ::1, ::ffff:127.x.y.z). */
 bool config_listen_is_loopback(const char *listen);

@@ -15,6 +15,7 @@
 #define TULAYD_NO_CORE_DUMPS 1
 #endif
 #include <malloc.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,6 +50,16 @@ static void usage(FILE *out)
 	    "connection to go, and exits 0 once every client has gone, or at\n"
 	    "--drain-timeout-ms; a second signal exits at once. Logs go to stderr, one\n"
 	    "key=value line per event.\n"
+	    "\n"
+	    "Without --db (or TULAY_DB, or db in the config file), every command uses the\n"
+	    "PostgreSQL cluster scripts/run.sh made (var/pg, looked for in the working\n"
+	    "directory, then in the source tree), as tulay_app to serve and as its owner for\n"
+	    "migrate, org, user and audit, with var/data.key as the data key.\n"
+	    "\n"
+	    "Exit codes: 0 done; 1 failed (audit verify: the chain is broken); 2 migrate\n"
+	    "status: migrations pending, or, to serve, the schema is not current; 64 a wrong\n"
+	    "argument or setting; 69 the database cannot be reached; 70 the database answered\n"
+	    "with an error.\n"
 	    "\n"
 	    "  --config FILE   read settings from FILE ('key = value' lines; also TULAY_CONFIG)\n"
 	    "\n");
@@ -105,10 +116,20 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tulayd: %s\n", err);
 		free(rest);
 		free(rest_argv);
-		return 64;
+		return EXIT_USAGE;
 	}
 	for (int i = 0; i < n_rest; i++)
 		rest_argv[i] = argv[rest[i]];
+	bool serve = strcmp(command, "serve") == 0;
+	bool wants_help = n_rest > 0 && (strcmp(rest_argv[0], "--help") == 0 ||
+					 strcmp(rest_argv[n_rest - 1], "--help") == 0);
+	if (strcmp(command, "keygen") != 0 && !wants_help) {
+		char note[800];
+		config_find_database(&cfg, serve ? CONFIG_ROLE_APP : CONFIG_ROLE_OWNER, note,
+				     sizeof(note));
+		if (note[0] != '\0')
+			fprintf(stderr, "tulayd: %s\n", note);
+	}
 
 	int rc;
 	if (strcmp(command, "migrate") == 0) {
@@ -118,7 +139,7 @@ int main(int argc, char **argv)
 			fprintf(stderr,
 				"usage: tulayd keygen FILE   (writes a new data key, mode 0600; "
 				"FILE must not exist)\n");
-			rc = 64;
+			rc = EXIT_USAGE;
 		} else if (vault_create_key_file(rest_argv[0], err, sizeof(err)) != 0) {
 			fprintf(stderr, "tulayd keygen: %s\n", err);
 			rc = 1;
@@ -139,10 +160,10 @@ int main(int argc, char **argv)
 		if (n_rest > 0) {
 			fprintf(stderr, "tulayd: unknown option '%s' (see tulayd --help)\n",
 				rest_argv[0]);
-			rc = 64;
+			rc = EXIT_USAGE;
 		} else if (config_check_transport(&cfg, err, sizeof(err)) != 0) {
 			fprintf(stderr, "tulayd: %s\n", err);
-			rc = 64;
+			rc = EXIT_USAGE;
 		} else if (session_init(cfg.password_cost) != 0) {
 			fprintf(stderr, "tulayd: libsodium could not be initialised\n");
 			rc = 1;
@@ -153,8 +174,8 @@ int main(int argc, char **argv)
 		} else if (vault_load(cfg.data_key_file, err, sizeof(err)) != 0) {
 			fprintf(stderr, "tulayd: %s\n", err);
 			rc = 1;
-		} else if (migrate_check_schema(&cfg) != 0) {
-			rc = 1;
+		} else if ((rc = migrate_check_schema(&cfg)) != 0) {
+			/* rc says why */
 		} else {
 			log_info("event=starting version=%s", TULAYD_VERSION);
 			config_log(&cfg);
@@ -163,7 +184,7 @@ int main(int argc, char **argv)
 		}
 	} else {
 		fprintf(stderr, "tulayd: unknown command '%s' (see tulayd --help)\n", command);
-		rc = 64;
+		rc = EXIT_USAGE;
 	}
 	free(rest);
 	free(rest_argv);

@@ -11,6 +11,7 @@
 #include <libpq-fe.h>
 #include <sodium.h>
 
+#include "admin.h"
 #include "common.h"
 
 /* Any constant works as long as every tulayd uses the same: "tulay" in ASCII. */
@@ -150,19 +151,6 @@ static int plan_load_files(const char *dir, struct plan *p)
 	return rc;
 }
 
-static PGconn *db_connect(const char *conninfo)
-{
-	PGconn *pg = PQconnectdb(conninfo);
-	if (PQstatus(pg) != CONNECTION_OK) {
-		fprintf(stderr, "tulayd: cannot connect to the database: %s", PQerrorMessage(pg));
-		PQfinish(pg);
-		return NULL;
-	}
-	PGresult *r = PQexec(pg, "SET client_min_messages = warning");
-	PQclear(r);
-	return pg;
-}
-
 static bool exec_ok(PGconn *pg, const char *sql, const char *what)
 {
 	PGresult *r = PQexec(pg, sql);
@@ -299,7 +287,8 @@ static void migrate_usage(FILE *out)
 	    "file that was edited since is an error (put changes in a new file).\n"
 	    "\n"
 	    "  status      list every migration as applied, pending, EDITED or FILE MISSING;\n"
-	    "              exit 0 when up to date, 2 when some are pending, 1 on errors\n"
+	    "              exit 0 when up to date, 2 when some are pending, 69 when the\n"
+	    "              database cannot be reached, 1 on other errors\n"
 	    "  up          apply the pending migrations\n"
 	    "  --dry-run   with up: only list what would be applied\n"
 	    "\n"
@@ -338,8 +327,10 @@ int migrate_command(const struct config *cfg, int argc, char **argv)
 	PGconn *pg = NULL;
 	if (plan_load_files(cfg->migrations, &p) != 0)
 		goto out;
-	if ((pg = db_connect(cfg->db)) == NULL)
+	if ((pg = admin_connect(cfg)) == NULL) {
+		exit_code = EXIT_NO_DATABASE;
 		goto out;
+	}
 	char lock[64];
 	snprintf(lock, sizeof(lock), "SELECT pg_advisory_lock(%lld)", MIGRATE_LOCK_KEY);
 	if (!exec_ok(pg, lock, "taking the migration lock") ||
@@ -436,14 +427,14 @@ static int check_role(PGconn *pg)
 
 int migrate_check_schema(const struct config *cfg)
 {
-	PGconn *pg = db_connect(cfg->db);
+	PGconn *pg = admin_connect(cfg);
 	if (pg == NULL)
-		return -1;
+		return EXIT_NO_DATABASE;
 	if (check_role(pg) != 0) {
 		PQfinish(pg);
-		return -1;
+		return 1;
 	}
-	int rc = -1;
+	int rc = 2;
 	PGresult *r = PQexec(pg, "SELECT coalesce(max(version), 0) FROM schema_migrations");
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		fprintf(stderr,

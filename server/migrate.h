@@ -14,12 +14,13 @@
 
 /* `tulayd migrate status|up [--dry-run]`: args are the words after "migrate". Prints to
  * stdout/stderr. Returns the exit code: 0 success (status: up to date), 1 error, 2 status
- * found pending migrations, 64 usage. */
+ * found pending migrations, 64 usage, 69 when the database cannot be reached. */
 int migrate_command(const struct config *cfg, int argc, char **argv);
 
 /* Before serving: returns 0 if tulayd's database role owns nothing and cannot bypass
  * row-level security, and the database has at least MIGRATE_REQUIRED_VERSION; else prints
- * why and what fixes it to stderr and returns -1. */
+ * why and what fixes it to stderr and returns the exit code: EXIT_NO_DATABASE (69) when it
+ * cannot connect, 1 for the role, 2 for the schema. */
 int migrate_check_schema(const struct config *cfg);
 
 #endif

@@ -74,6 +74,24 @@ code=0
 verify >/dev/null || code=$?
 [[ $code == 0 ]] && ok "verify exits 0 when intact" || not_ok "verify exits 0 when intact (got $code)"
 
+# Without --db, tulayd's commands use the cluster scripts/run.sh made (var/pg, looked for in
+# the working directory first), as its owner; the exit code tells an unreachable database
+# (69) and one that answers with an error (70) from a broken chain (1).
+local_dir=$(mktemp -d)
+mkdir "$local_dir/var"
+ln -s "$TULAY_TEST_PGDIR" "$local_dir/var/pg"
+expect "verify without --db finds the local cluster and exits 0" 0 \
+	"using the local cluster scripts/run.sh made in $local_dir/var/pg" -- \
+	env -u TULAY_DB -C "$local_dir" "$TULAYD" audit verify
+match "and verifies it" '^audit log intact' "$(tail -n 1 <<<"$LAST")"
+expect "verify exits 69 when the database cannot be reached" 69 'cannot connect to the database' -- \
+	"$TULAYD" audit verify --db "host=$local_dir/nowhere dbname=tulay user=tulay"
+expect "migrate exits 69 when the database cannot be reached" 69 'cannot connect to the database' -- \
+	"$TULAYD" migrate status --db "host=$local_dir/nowhere dbname=tulay user=tulay"
+expect "verify exits 70 when the database answers with an error" 70 'audit_log' -- \
+	"$TULAYD" audit verify --db "${TULAY_TEST_DB_OWNER/dbname=tulay/dbname=postgres}"
+rm -rf "$local_dir"
+
 # --- tampering, each on a fresh copy of a small log ------------------------------------
 super -d postgres -c "DROP DATABASE IF EXISTS audit_src" -c "CREATE DATABASE audit_src OWNER tulay" >/dev/null
 "$TULAYD" migrate up --db "${TULAY_TEST_DB_OWNER/dbname=tulay/dbname=audit_src}" >/dev/null

@@ -11,7 +11,7 @@ cmd=$1
 state=$2
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 
-source "$repo/tests/integration/wait.sh"
+source "$repo/scripts/wait.sh"
 
 case "$cmd" in
 start)

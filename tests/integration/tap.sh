@@ -18,7 +18,7 @@
 #                                       when the test exits (stop_tulayd VAR: sooner)
 # shellcheck shell=bash disable=SC1090
 source "$1"
-source "$(dirname "${BASH_SOURCE[0]}")/wait.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/wait.sh"
 export TULAY_TESTING TULAY_REPORT_PERTURBATION TULAY_PASSWORD_COST # for the tests' own tulayds
 # psql and the other PostgreSQL programs from their own directory: Debian's /usr/bin/psql is
 # a Perl wrapper that costs 50 ms of CPU a call, and the tests call psql hundreds of times.

@@ -65,7 +65,7 @@ logged=$(wc -l <"$log")
 # passes it on once as SIGTERM: tulayd drains (finishes what it has, tells clients to
 # reconnect) and exits; a second Ctrl-C stops it at once.
 setsid build/server/tulayd --listen 127.0.0.1 --tls-cert var/tls/server.pem \
-	--tls-key var/tls/server.key "$@" 2>>"$log" &
+	--tls-key var/tls/server.key --metrics-port 7421 "$@" 2>>"$log" &
 tulayd_pid=$!
 stopping() {
 	echo "run: stopping tulayd (it finishes the requests in flight first; Ctrl-C again stops it now)"
@@ -92,6 +92,7 @@ tulay is running on 127.0.0.1:$port with TLS 1.3. Ctrl-C stops it (and PostgreSQ
   server log   $log        (tail -f $log; warnings and errors also show here)
   database     var/pg                 (tulayd audit verify, tulayd migrate status: no --db needed)
   data key     var/data.key           (back it up apart from the database: scripts/backup.sh)
+  counters     tulayd stats           (or GET http://127.0.0.1:7421/metrics)
 
 In a second terminal, log in as the demo admin (the password is in var/admin-password);
 the session remembers the development CA, so later commands need no --ca-file:

@@ -41,6 +41,8 @@ static const struct setting settings[] = {
 	    "target_session_attrs=read-write find the primary after a failover (default: the "
 	    "cluster scripts/run.sh made in var/pg, found from the working directory or the "
 	    "source tree, else \"dbname=tulay\")"),
+    STR(db_replica, "libpq connection string of a standby for reports and lists (e.g. "
+		    "target_session_attrs=prefer-standby); empty: the primary serves them"),
     UINT(db_connections, 1, 64,
 	 "PostgreSQL connections in the pool (default: this machine's processors, 2 to 8)"),
     UINT(
@@ -98,6 +100,11 @@ static const struct setting settings[] = {
     STR(migrations, "directory of the NNNN_name.sql migration files"),
     STR(data_key_file, "file with the key that encrypts personal data (tulayd keygen FILE)"),
     STR(log_level, "debug, info, warn or error"),
+    STR(metrics_listen, "address of the metrics endpoint (keep it private: loopback, or a "
+			"network only operators reach)"),
+    UINT(metrics_port, 0, 65535,
+	 "port of the metrics endpoint (GET /metrics, Prometheus' text format; tulayd stats "
+	 "prints it); 0: none"),
 };
 
 void config_defaults(struct config *cfg)
@@ -134,6 +141,7 @@ void config_defaults(struct config *cfg)
 	cfg->report_fold_ms = 200;
 	snprintf(cfg->migrations, sizeof(cfg->migrations), "%s", TULAY_MIGRATIONS_DIR);
 	snprintf(cfg->log_level, sizeof(cfg->log_level), "info");
+	snprintf(cfg->metrics_listen, sizeof(cfg->metrics_listen), "127.0.0.1");
 }
 
 static const struct setting *setting_by_name(const char *name, size_t len)
@@ -389,6 +397,13 @@ unsigned config_max_unauthenticated(const struct config *cfg)
 	if (cfg->max_unauthenticated != 0)
 		return cfg->max_unauthenticated;
 	return cfg->max_connections / 2 > 0 ? cfg->max_connections / 2 : 1;
+}
+
+int config_address(const char *host, unsigned port, struct sockaddr_storage *addr)
+{
+	memset(addr, 0, sizeof(*addr));
+	return strchr(host, ':') != NULL ? uv_ip6_addr(host, (int)port, (struct sockaddr_in6 *)addr)
+					 : uv_ip4_addr(host, (int)port, (struct sockaddr_in *)addr);
 }
 
 bool config_listen_is_loopback(const char *listen)

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/socket.h>
 
 struct config {
 	char listen[64];         /* address to listen on */
@@ -46,6 +47,8 @@ struct config {
 	char migrations[512];         /* directory of NNNN_name.sql files */
 	char data_key_file[512];      /* the key that encrypts personal data (vault.h) */
 	char log_level[8];
+	char metrics_listen[64]; /* address of the metrics endpoint */
+	unsigned metrics_port;   /* 0: no metrics endpoint */
 };
 
 /* Fills *cfg with the defaults. */
@@ -69,6 +72,10 @@ enum config_role {
  * the user into note when it found the cluster, and advice for a failed connection into
  * cfg->db_hint when it did not. Blocking file checks: before the loop. */
 void config_find_database(struct config *cfg, enum config_role role, char *note, size_t cap);
+
+/* Fills *addr with the numeric IPv4 or IPv6 address `host` and `port` (a listen or
+ * metrics_listen setting). Returns 0, or a libuv error (UV_EINVAL: not numeric). */
+int config_address(const char *host, unsigned port, struct sockaddr_storage *addr);
 
 /* True when `listen` is a numeric loopback address (127.0.0.0/8, ::1, ::ffff:127.x.y.z). */
 bool config_listen_is_loopback(const char *listen);

@@ -598,6 +598,7 @@ void conn_accept(struct server *srv)
 	if (rc != 0) /* responses go out a little later, nothing worse */
 		log_debug("event=nodelay_failed conn=%llu error=%s", (unsigned long long)c->id,
 			  uv_strerror(rc));
+	srv->metrics.conns_accepted++;
 	log_info("event=conn_open conn=%llu peer=%s transport=%s", (unsigned long long)c->id,
 		 c->peer, srv->tls_ctx != NULL ? "tls" : "plaintext");
 	if (strangers_add(&srv->strangers, c, &c->source) != 0) {
@@ -616,6 +617,7 @@ void conn_accept(struct server *srv)
 			 victim == c ? "conn_refused" : "conn_evicted",
 			 (unsigned long long)victim->id, victim->peer, reason, conn_silent(victim));
 		srv->strangers.closed++;
+		srv->metrics.conns_refused++;
 		uint64_t now = uv_now(&srv->loop);
 		if (now - srv->strangers.warned_ms >= 1000) {
 			log_warn(
@@ -633,6 +635,7 @@ void conn_accept(struct server *srv)
 	if (srv->nconns > srv->cfg.max_connections) {
 		log_warn("event=conn_refused conn=%llu reason=max_connections limit=%u",
 			 (unsigned long long)c->id, srv->cfg.max_connections);
+		srv->metrics.conns_refused++;
 		conn_close(c, "max_connections");
 		return;
 	}

@@ -610,6 +610,11 @@ bool db_pool_submit(struct db_pool *pool, struct db_job *job)
 	return true;
 }
 
+unsigned db_pool_queued(const struct db_pool *pool)
+{
+	return pool->queued;
+}
+
 unsigned db_pool_ready(const struct db_pool *pool)
 {
 	unsigned n = 0;

@@ -144,6 +144,9 @@ bool db_pool_submit(struct db_pool *pool, struct db_job *job) __attribute__((war
 /* Number of connections up (idle or running a job), for logs and drain decisions. */
 unsigned db_pool_ready(const struct db_pool *pool);
 
+/* Jobs waiting for a connection now. */
+unsigned db_pool_queued(const struct db_pool *pool);
+
 /* Fails every queued and in-flight job with DB_UNAVAILABLE, closes every connection and
  * handle, then calls closed(arg) from the loop and frees the pool. */
 void db_pool_close(struct db_pool *pool, void (*closed)(void *arg), void *arg);

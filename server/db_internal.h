@@ -10,7 +10,7 @@
 #include "db.h"
 
 #define DB_BACKOFF_MIN_MS     100
-#define DB_BACKOFF_MAX_MS     5000
+#define DB_BACKOFF_MAX_MS     2000
 #define DB_CONNECT_TIMEOUT_MS 5000
 #define DB_SWEEP_MS           100
 

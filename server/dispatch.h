@@ -21,7 +21,12 @@ struct handler {
 	bool barrier;  /* changes connection state: later frames wait until it ends */
 	bool mutating; /* a write: on database loss its outcome is unknown */
 	void (*fn)(struct request *req);
+	bool replica; /* a read a standby may serve (--db-replica): reports and lists */
 };
+
+/* The i-th handler of the table (0, 1, ...), or NULL past its end; and a handler's index. */
+const struct handler *dispatch_at(unsigned i);
+unsigned dispatch_index(const struct handler *h);
 
 /* The handler for a Request body case, or NULL for an unknown one. */
 const struct handler *dispatch_find(int body);

@@ -25,6 +25,7 @@
 #include "config.h"
 #include "handlers/handlers.h"
 #include "log.h"
+#include "metrics.h"
 #include "migrate.h"
 #include "server.h"
 #include "vault.h"
@@ -40,6 +41,7 @@ static void usage(FILE *out)
 	    "       tulayd audit verify|seal [SETTINGS]       check or seal the audit log's hash "
 	    "chain\n"
 	    "       tulayd keygen FILE                        create a data key file (mode 0600)\n"
+	    "       tulayd stats [SETTINGS]                   print a running tulayd's counters\n"
 	    "       tulayd --help | --version\n"
 	    "\n"
 	    "tulayd serves the tulay.v1 protocol (see proto/README.md) on TCP and stores\n"
@@ -123,7 +125,7 @@ int main(int argc, char **argv)
 	bool serve = strcmp(command, "serve") == 0;
 	bool wants_help = n_rest > 0 && (strcmp(rest_argv[0], "--help") == 0 ||
 					 strcmp(rest_argv[n_rest - 1], "--help") == 0);
-	if (strcmp(command, "keygen") != 0 && !wants_help) {
+	if (strcmp(command, "keygen") != 0 && strcmp(command, "stats") != 0 && !wants_help) {
 		char note[800];
 		config_find_database(&cfg, serve ? CONFIG_ROLE_APP : CONFIG_ROLE_OWNER, note,
 				     sizeof(note));
@@ -150,6 +152,8 @@ int main(int argc, char **argv)
 			    rest_argv[0]);
 			rc = 0;
 		}
+	} else if (strcmp(command, "stats") == 0) {
+		rc = metrics_stats_command(&cfg, n_rest, rest_argv);
 	} else if (strcmp(command, "audit") == 0) {
 		rc = audit_command(&cfg, n_rest, rest_argv);
 	} else if (strcmp(command, "org") == 0) {

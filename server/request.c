@@ -60,11 +60,13 @@ static void request_end(struct request *req)
 	struct conn *c = req->conn;
 	uint64_t elapsed = uv_now(&srv->loop) - req->started_ms;
 
+	metrics_request(&srv->metrics, req->handler, req->status.code, elapsed);
 	log_info("event=request conn=%llu req=%llu id=%llu type=%s code=%d field_errors=%zu "
-		 "ms=%llu%s",
+		 "ms=%llu%s%s",
 		 c != NULL ? (unsigned long long)c->id : 0ULL, (unsigned long long)req->seq,
 		 (unsigned long long)req->resp.id, request_type(req), req->status.code,
 		 req->status.n_field_errors, (unsigned long long)elapsed,
+		 req->replica.staleness_ms >= 0 ? " read_on=standby" : "",
 		 c == NULL ? " dropped=conn_closed" : "");
 
 	if (c != NULL) {
@@ -267,6 +269,7 @@ void request_fail_db(struct request *req)
 static void request_on_db(struct db_job *job, enum db_outcome outcome)
 {
 	struct request *req = container_of(job, struct request, job);
+	metrics_db_job(&req->srv->metrics, outcome, job->waited_ms);
 	if (outcome == DB_QUERY_ERROR && req->job_base > 0 && job->failed_query == 0 &&
 	    strcmp(db_sqlstate(job->results[0]), "28000") == 0) {
 		/* The session died or changed since this connection authenticated (logged out,
@@ -318,6 +321,13 @@ const struct db_statement request_statements[] = {
     {"audit", "SELECT audit_append($1, coalesce($2, (SELECT reference FROM cases "
 	      "WHERE org_id = tulay_org() AND idempotency_key = $3)), $4)"},
     {"org_by_acronym", "SELECT org_id FROM organisations WHERE acronym = $1"},
+    /* How far behind the primary a standby's data may be: 0 when it has replayed all the
+     * WAL it received, else the age of the last transaction it replayed; -1 on a primary. */
+    {"replica_staleness",
+     "SELECT CASE WHEN NOT pg_is_in_recovery() THEN -1 "
+     "WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0 "
+     "ELSE coalesce((extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp()) "
+     "* 1000)::bigint, 0) END AS staleness_ms"},
 };
 const unsigned request_statements_count = N_ELEMS(request_statements);
 
@@ -369,6 +379,22 @@ const PGresult *request_result_of(const struct request *req, const char *stateme
 	return req->job.results[i];
 }
 
+/* Appends the audit entry request_audit() set, if any, to job; one entry per call. */
+static void request_add_audit(struct request *req, struct db_job *job)
+{
+	if (req->audit.action == NULL)
+		return;
+	struct db_query *q = db_job_add(job, "audit");
+	db_param_text(q, req->audit.action);
+	db_param_text(q, req->audit.target);
+	if (req->audit.case_key != NULL)
+		db_param_bytes(q, req->audit.case_key, req->audit.case_key_len);
+	else
+		db_param_text(q, NULL);
+	db_param_text(q, req->audit.detail);
+	req->audit.action = NULL;
+}
+
 /* Wraps the handler's queries: tenant context first, audit entry last. Returns false when
  * out of memory. */
 static bool request_wrap_job(struct request *req)
@@ -395,17 +421,7 @@ static bool request_wrap_job(struct request *req)
 			db_param_bytes(q, req->session.token_hash, sizeof(req->session.token_hash));
 		req->job_base = 1;
 	}
-	if (req->audit.action != NULL) {
-		struct db_query *q = db_job_add(job, "audit");
-		db_param_text(q, req->audit.action);
-		db_param_text(q, req->audit.target);
-		if (req->audit.case_key != NULL)
-			db_param_bytes(q, req->audit.case_key, req->audit.case_key_len);
-		else
-			db_param_text(q, NULL);
-		db_param_text(q, req->audit.detail);
-		req->audit.action = NULL; /* one entry per request_audit() */
-	}
+	request_add_audit(req, job);
 	return true;
 }
 
@@ -434,8 +450,119 @@ void request_offload(struct request *req, void (*work)(struct request *req),
 	}
 }
 
+/* --- reads a standby serves ------------------------------------------------------------
+ *
+ * With --db-replica, reads a standby may serve (handler->replica: reports and lists) go to
+ * its pool while one of its connections is up. A standby cannot write, so the read's audit
+ * entry is written on the primary once the read has succeeded, before anything is
+ * answered: no disclosure goes unrecorded. A read the standby could not serve (it went
+ * down, was busy, or recovery cancelled the query) runs again on the primary. */
+
+/* The audit entry of a read the standby served, on its way to the primary. */
+struct standby_audit {
+	struct db_job job;
+	struct request *req;
+};
+
+static void request_on_standby_audit(struct db_job *job, enum db_outcome outcome)
+{
+	struct standby_audit *sa = container_of(job, struct standby_audit, job);
+	struct request *req = sa->req;
+	bool session_ended = outcome == DB_QUERY_ERROR && job->failed_query == 0 &&
+			     strcmp(db_sqlstate(job->results[0]), "28000") == 0;
+	db_job_clear(job);
+	if (outcome == DB_OK) {
+		req->db_done(req, DB_OK);
+	} else if (session_ended) {
+		if (req->conn != NULL)
+			memset(&req->conn->session, 0, sizeof(req->conn->session));
+		request_fail(req, TULAY__V1__CODE__UNAUTHENTICATED,
+			     "your session has ended or expired: log in again");
+	} else {
+		request_fail(req, TULAY__V1__CODE__UNAVAILABLE,
+			     "the database is unavailable; try again shortly");
+	}
+}
+
+static void request_on_standby_read(struct db_job *job, enum db_outcome outcome)
+{
+	struct request *req = container_of(job, struct request, job);
+	struct server *srv = req->srv;
+	/* Any failure runs the read on the primary, a session the standby does not know
+	 * included: it may be too new to have been replayed there yet. */
+	req->audit = req->replica.audit;
+	if (outcome != DB_OK) {
+		log_info("event=standby_fallback req=%llu type=%s outcome=%d sqlstate=%s",
+			 (unsigned long long)req->seq, request_type(req), (int)outcome,
+			 outcome == DB_QUERY_ERROR ? db_sqlstate(job->results[job->failed_query])
+						   : "");
+		db_job_clear(job);
+		req->srv->metrics.standby_fallbacks++;
+		req->replica.staleness_ms = -1;
+		request_add_audit(req, job);
+		job->done = request_on_db;
+		if (srv->db == NULL || !db_pool_submit(srv->db, job))
+			request_fail_shutting_down(req);
+		return;
+	}
+	const PGresult *lag = request_result_of(req, "replica_staleness");
+	long long ms = strtoll(db_value(lag, 0, "staleness_ms"), NULL, 10);
+	req->replica.staleness_ms = ms < 0 ? -1 : ms;
+	srv->metrics.standby_reads++;
+	if (req->audit.action == NULL) {
+		req->db_done(req, DB_OK);
+		return;
+	}
+	struct standby_audit *sa = arena_alloc(&req->arena, sizeof(*sa));
+	if (sa == NULL) {
+		request_fail_oom(req);
+		return;
+	}
+	db_job_reset(&sa->job);
+	sa->req = req;
+	sa->job.queries[0] = job->queries[0]; /* the tenant context, checked again */
+	sa->job.nqueries = 1;
+	request_add_audit(req, &sa->job);
+	sa->job.done = request_on_standby_audit;
+	if (srv->db == NULL || !db_pool_submit(srv->db, &sa->job))
+		request_fail_shutting_down(req);
+}
+
+/* True when the handler allows a standby to serve its reads and a standby connection is
+ * up: request_db then holds the audit entry back for the primary. */
+static bool request_standby_eligible(const struct request *req)
+{
+	const struct server *srv = req->srv;
+	return req->handler->replica && srv->replica != NULL && req->session.authenticated &&
+	       !req->session_opening && db_pool_ready(srv->replica) > 0;
+}
+
+/* Sends the wrapped job (without its audit entry) to the standby. Returns false, with the
+ * audit entry back in the job, when the primary must serve it. */
+static bool request_on_standby(struct request *req)
+{
+	struct server *srv = req->srv;
+	struct db_job *job = &req->job;
+	db_job_add(job, "replica_staleness");
+	job->batchable = false;
+	job->merge = NULL;
+	job->done = request_on_standby_read;
+	if (!db_pool_submit(srv->replica, job)) {
+		job->nqueries--;
+		req->audit = req->replica.audit;
+		request_add_audit(req, job);
+		return false;
+	}
+	return true;
+}
+
 void request_db(struct request *req, void (*done)(struct request *req, enum db_outcome outcome))
 {
+	bool standby = request_standby_eligible(req);
+	if (standby) {
+		req->replica.audit = req->audit;
+		req->audit.action = NULL;
+	}
 	if (!request_wrap_job(req)) {
 		request_fail_oom(req);
 		return;
@@ -445,6 +572,8 @@ void request_db(struct request *req, void (*done)(struct request *req, enum db_o
 	if (!req->session.authenticated || req->session_opening)
 		req->job.batchable = false;
 	req->db_done = done;
+	if (standby && request_on_standby(req))
+		return;
 	req->job.done = request_on_db;
 	if (req->srv->db == NULL || !db_pool_submit(req->srv->db, &req->job)) {
 		request_fail_shutting_down(req);
@@ -500,6 +629,7 @@ int request_start(struct conn *c, const uint8_t *payload, size_t len)
 		return -1;
 	}
 	arena_init(&req->arena, REQUEST_ARENA_PER_BYTE * len + REQUEST_ARENA_OVERHEAD);
+	req->replica.staleness_ms = -1;
 	struct wire_scan scan;
 	wire_scan(&tulay__v1__request__descriptor, payload, len, &scan);
 	/* Answered before anything is unpacked: too many elements of a repeated field

@@ -46,15 +46,22 @@ struct request {
 
 	struct conn_session session; /* the caller, copied at start */
 	struct db_job job;
-	int job_base;         /* index in job.results of the handler's first query */
-	bool session_opening; /* a Login writing its session: no liveness check yet */
-	struct {              /* the audit entry request_db() adds to the next job, if set */
+	int job_base;          /* index in job.results of the handler's first query */
+	bool session_opening;  /* a Login writing its session: no liveness check yet */
+	struct request_audit { /* the audit entry request_db() adds to the next job, if set */
 		const char *action;
 		const char *target;
 		const void *case_key; /* or: the target is the case with this key */
 		int case_key_len;
 		const char *detail;
 	} audit;
+	/* A read a standby serves (handler->replica, --db-replica): its audit entry, written
+	 * on the primary once the read succeeded, and how far behind the primary the data it
+	 * read may be. staleness_ms is -1 when the primary served the read. */
+	struct {
+		struct request_audit audit;
+		int64_t staleness_ms;
+	} replica;
 	void (*db_done)(struct request *req, enum db_outcome outcome);
 	uv_work_t work; /* for CPU-heavy steps (password hashing): request_offload() */
 	void (*work_fn)(struct request *req);

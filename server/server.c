@@ -33,6 +33,13 @@ static void server_on_db_closed(void *arg)
 	log_info("event=db_closed");
 }
 
+static void server_on_replica_closed(void *arg)
+{
+	struct server *srv = arg;
+	srv->replica = NULL;
+	log_info("event=db_closed pool=replica");
+}
+
 /* Before the loop waits for I/O: the lines logged in this turn, in one write. */
 static void server_on_turn_end(uv_prepare_t *h)
 {
@@ -54,10 +61,13 @@ static void server_stop(struct server *srv)
 	chore_stop(&srv->case_numbering, server_on_handle_closed);
 	chore_stop(&srv->audit_seal, server_on_handle_closed);
 	chore_stop(&srv->report_fold, server_on_handle_closed);
+	metrics_close(srv);
 	while (srv->conns != NULL)
 		conn_close(srv->conns, "shutdown");
 	if (srv->db != NULL)
 		db_pool_close(srv->db, server_on_db_closed, srv);
+	if (srv->replica != NULL)
+		db_pool_close(srv->replica, server_on_replica_closed, srv);
 	uv_close((uv_handle_t *)&srv->sigterm, server_on_handle_closed);
 	uv_close((uv_handle_t *)&srv->sigint, server_on_handle_closed);
 }
@@ -103,9 +113,7 @@ static int server_listen(struct server *srv)
 {
 	struct sockaddr_storage addr;
 	const char *host = srv->cfg.listen;
-	int rc = strchr(host, ':') != NULL
-		     ? uv_ip6_addr(host, (int)srv->cfg.port, (struct sockaddr_in6 *)&addr)
-		     : uv_ip4_addr(host, (int)srv->cfg.port, (struct sockaddr_in *)&addr);
+	int rc = config_address(host, srv->cfg.port, &addr);
 	if (rc != 0) {
 		log_error("event=listen_failed listen=%s error=\"not a numeric IP address\"", host);
 		return rc;
@@ -196,6 +204,14 @@ int server_run(const struct config *cfg)
 		log_error("event=db_pool_failed error=%s", strerror(-rc));
 		goto out_loop;
 	}
+	if (cfg->db_replica[0] != '\0') {
+		opts.conninfo = cfg->db_replica;
+		rc = db_pool_start(&srv->loop, &opts, &srv->replica);
+		if (rc != 0) {
+			log_error("event=db_pool_failed pool=replica error=%s", strerror(-rc));
+			goto out_loop;
+		}
+	}
 	chore_start(&srv->report_refresh, "report_refresh", &srv->loop, srv->db,
 		    cfg->report_refresh_ms, true);
 	chore_start(&srv->case_numbering, "case_numbering", &srv->loop, srv->db,
@@ -216,7 +232,7 @@ int server_run(const struct config *cfg)
 	UV_MUST(uv_signal_start(&srv->sigterm, server_on_signal, SIGTERM));
 	UV_MUST(uv_signal_start(&srv->sigint, server_on_signal, SIGINT));
 
-	if (server_listen(srv) != 0) {
+	if (server_listen(srv) != 0 || metrics_listen(srv) != 0) {
 		/* Close what was opened and let the loop finish closing it. */
 		uv_close((uv_handle_t *)&srv->listener, server_on_handle_closed);
 		srv->draining = true;

@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "chore.h"
+#include "metrics.h"
 #include "strangers.h"
 #include "throttle.h"
 #include "tls.h"
@@ -25,6 +26,7 @@ struct server {
 	uv_timer_t drain_timer;
 	uv_prepare_t log_flusher; /* writes the turn's held log lines (log_hold) */
 	struct db_pool *db;
+	struct db_pool *replica; /* --db-replica: a standby for reports and lists, or NULL */
 	/* The single-writer work kept off the request path (chore.h). */
 	struct chore report_refresh, case_numbering, audit_seal, report_fold;
 	SSL_CTX *tls_ctx; /* NULL: plaintext (loopback only) */
@@ -32,7 +34,8 @@ struct server {
 	uint8_t tls_read_buf[TLS_BUFFERED_MAX];
 	struct login_throttle login_throttle;
 	struct strangers strangers; /* connections that have not logged in yet */
-	struct conn *conns;         /* every open connection, doubly linked */
+	struct metrics metrics;
+	struct conn *conns; /* every open connection, doubly linked */
 	unsigned nconns;
 	unsigned requests_in_flight; /* including those whose connection is gone */
 	uint64_t next_conn_id;

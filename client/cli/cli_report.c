@@ -159,8 +159,9 @@ static const struct report_filter recommendation_filters[] = {
 
 #define REPORT_JSON_NOTES                                                                          \
 	"JSON: one object like the protocol's Report: kind, network, organisations,\n"             \
-	"group_by, period, min_cell, currency, rates, rollup, perturbation (its bounds,\n"         \
-	"or null for exact figures), cells and total. A cell\n"                                    \
+	"group_by, period, min_cell, currency, rates, rollup, from_standby and\n"                  \
+	"staleness_ms (a standby's data may lag the primary's by that much),\n"                    \
+	"perturbation (its bounds, or null for exact figures), cells and total. A cell\n"          \
 	"has period, keys (one per group_by, null when not recorded) and cases; a count\n"         \
 	"is {\"value\": 12, \"suppressed\": false} or {\"value\": null, \"suppressed\": true}."
 

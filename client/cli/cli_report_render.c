@@ -534,6 +534,12 @@ static int print_footer(const struct report_query *q, const Tulay__V1__Report *r
 			   "setting).");
 	if (r->rollup[0] != '\0')
 		print_note("Rollup: %s", r->rollup);
+	if (r->from_standby && r->staleness_ms == 0)
+		print_note("Read from a standby that had applied everything the primary sent it.");
+	else if (r->from_standby)
+		print_note(
+		    "Read from a standby: its data may be up to %.1f s behind the primary's.",
+		    (double)r->staleness_ms / 1000.0);
 	return ferror(stdout) ? -1 : 0;
 }
 
@@ -798,6 +804,8 @@ static json_t *json_report(const struct report_query *q, const Tulay__V1__Report
 		output_json_add(rates, json_rate(r->rates[i]), &ok);
 	output_json_put(obj, "rates", rates, &ok);
 	output_json_put(obj, "rollup", json_optional(r->rollup), &ok);
+	output_json_put(obj, "from_standby", json_boolean(r->from_standby), &ok);
+	output_json_put(obj, "staleness_ms", json_integer((json_int_t)r->staleness_ms), &ok);
 	const Tulay__V1__ReportPerturbation *p = r->perturbation;
 	output_json_put(obj, "perturbation",
 			p == NULL ? json_null()

@@ -535,6 +535,8 @@ static void report_added_up(struct request *req, bool ok)
 	report->min_cell = st->k;
 	report->currency = m->currency;
 	report->perturbation = perturbation;
+	report->from_standby = req->replica.staleness_ms >= 0;
+	report->staleness_ms = report->from_standby ? (uint64_t)req->replica.staleness_ms : 0;
 	const PGresult *rollup = request_result_of(req, "report_rollup");
 	report->rollup =
 	    PQntuples(rollup) == 1 ? PQgetvalue(rollup, 0, db_column(rollup, "rollup")) : "";

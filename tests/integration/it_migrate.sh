@@ -21,9 +21,11 @@ expect "an applied migration whose file vanished is reported" 1 'file is missing
 psql_admin -c "DROP DATABASE IF EXISTS tulay_empty" -c "CREATE DATABASE tulay_empty OWNER tulay"
 empty="${TULAY_TEST_DB_OWNER/dbname=tulay/dbname=tulay_empty}"
 empty_app="${TULAY_TEST_DB/dbname=tulay/dbname=tulay_empty}"
-expect "tulayd refuses an unmigrated database and names the fix" 1 "run 'tulayd migrate up'" -- timeout 20 "$TULAYD" --db "$empty_app" --port 0
+expect "tulayd refuses an unmigrated database and names the fix (exit 2, as migrate status)" 2 "run 'tulayd migrate up'" -- timeout 20 "$TULAYD" --db "$empty_app" --port 0
 expect "tulayd refuses to serve as the owner role (RLS would not bind it)" 1 "refusing to serve as database role 'tulay'" -- timeout 20 "$TULAYD" \
 	--db "$TULAY_TEST_DB_OWNER" --port 0
+expect "tulayd exits 69 when it cannot reach the database" 69 "cannot connect to the database" -- timeout 20 "$TULAYD" \
+	--db "host=/nonexistent dbname=tulay user=tulay_app" --port 0
 expect "status on an empty database lists the pending migration (exit 2)" 2 '0001 +0001_foundation.sql +pending' -- "$TULAYD" migrate status --db "$empty"
 expect "dry run lists what it would apply" 0 'would apply 0001_foundation.sql' -- "$TULAYD" migrate up --dry-run --db "$empty"
 expect "dry run changed nothing" 2 'pending' -- "$TULAYD" migrate status --db "$empty"

@@ -21,8 +21,18 @@ if ! clang-format --dry-run --Werror "${sources[@]}"; then
 	exit 1
 fi
 
-echo "== docker-compose.yml"
+echo "== docker-compose.yml, docker/haproxy/haproxy.cfg, docker/*.sh"
 docker-compose -f docker-compose.yml config -q
+# The compose services' names do not resolve here: HAProxy starts such servers disabled
+# (init-addr ... none) and warns. Its messages are shown when the check fails.
+if ! haproxy_check=$(haproxy -c -f docker/haproxy/haproxy.cfg 2>&1); then
+	echo "$haproxy_check" >&2
+	echo "test: docker/haproxy/haproxy.cfg is invalid (haproxy -c, above)" >&2
+	exit 1
+fi
+for f in docker/*.sh docker/initdb/*.sh; do
+	bash -n "$f"
+done
 
 run_suite() { # [ctest_label=LABEL] run_suite BUILD_DIR CMAKE_ARGS... (LABEL: run only those)
 	local dir=$1

@@ -121,11 +121,13 @@ void db_pool_handle_closed(struct db_pool *pool)
 		for (unsigned i = 0; i < pool->opts.connections; i++) {
 			free(pool->conns[i].hosts);
 			free(pool->conns[i].hostaddrs);
+			free(pool->conns[i].ports);
 		}
 		free(pool->conns);
 		free(pool->conninfo);
 		free(pool->resolve_host);
 		free(pool->options);
+		db_hosts_free(&pool->hosts);
 		free(pool);
 		if (closed != NULL)
 			closed(arg);
@@ -639,7 +641,7 @@ static int pool_parse_conninfo(struct db_pool *pool)
 		PQfreemem(err);
 		return -EINVAL;
 	}
-	const char *host = NULL, *hostaddr = NULL, *options = NULL;
+	const char *host = NULL, *hostaddr = NULL, *port = NULL, *options = NULL;
 	for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
 		if (o->val == NULL || *o->val == '\0')
 			continue;
@@ -647,6 +649,8 @@ static int pool_parse_conninfo(struct db_pool *pool)
 			host = o->val;
 		else if (strcmp(o->keyword, "hostaddr") == 0)
 			hostaddr = o->val;
+		else if (strcmp(o->keyword, "port") == 0)
+			port = o->val;
 		else if (strcmp(o->keyword, "options") == 0)
 			options = o->val;
 	}
@@ -654,8 +658,8 @@ static int pool_parse_conninfo(struct db_pool *pool)
 	hostaddr = hostaddr != NULL ? hostaddr : getenv("PGHOSTADDR");
 	options = options != NULL ? options : getenv("PGOPTIONS");
 
-	int rc = 0;
-	if (host != NULL && *host != '\0' && host[0] != '/' && host[0] != '@' &&
+	int rc = db_hosts_init(&pool->hosts, host, hostaddr, port);
+	if (rc == 0 && host != NULL && *host != '\0' && host[0] != '/' && host[0] != '@' &&
 	    (hostaddr == NULL || *hostaddr == '\0')) {
 		unsigned char buf[sizeof(struct in6_addr)];
 		if (strchr(host, ',') != NULL) {
@@ -711,6 +715,7 @@ int db_pool_start(uv_loop_t *loop, const struct db_pool_options *opts, struct db
 	pool->opts.conninfo = pool->conninfo;
 	int rc = pool_parse_conninfo(pool);
 	if (rc != 0) {
+		db_hosts_free(&pool->hosts);
 		free(pool->options);
 		free(pool->resolve_host);
 		free(pool->conninfo);

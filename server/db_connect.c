@@ -47,14 +47,104 @@ int dbc_connect_step(struct db_conn *c, PostgresPollingStatusType st)
 
 static void dbc_on_timer(uv_timer_t *t);
 
+/* --- several hosts ----------------------------------------------------------------------- */
+
+static unsigned list_count(const char *list)
+{
+	unsigned n = 1;
+	for (const char *p = list; *p != '\0'; p++)
+		n += *p == ',';
+	return n;
+}
+
+int db_hosts_init(struct db_hosts *h, const char *host, const char *hostaddr, const char *port)
+{
+	memset(h, 0, sizeof(*h));
+	const char *names = host != NULL && *host != '\0' ? host : hostaddr;
+	if (names == NULL || *names == '\0' || list_count(names) < 2)
+		return 0;
+	h->n = list_count(names);
+	h->host = host != NULL && *host != '\0' ? strdup(host) : NULL;
+	h->hostaddr = hostaddr != NULL && *hostaddr != '\0' ? strdup(hostaddr) : NULL;
+	h->port = port != NULL && *port != '\0' ? strdup(port) : NULL;
+	if ((host != NULL && *host != '\0' && h->host == NULL) ||
+	    (hostaddr != NULL && *hostaddr != '\0' && h->hostaddr == NULL) ||
+	    (port != NULL && *port != '\0' && h->port == NULL)) {
+		db_hosts_free(h);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void db_hosts_free(struct db_hosts *h)
+{
+	free(h->host);
+	free(h->hostaddr);
+	free(h->port);
+	memset(h, 0, sizeof(*h));
+}
+
+/* The comma-separated list starting at its `start`-th element and wrapping round; a list
+ * of one element (a port for every host) as it is. NULL for NULL, or out of memory. */
+static char *list_rotated(const char *list, unsigned start)
+{
+	if (list == NULL)
+		return NULL;
+	unsigned n = list_count(list);
+	if (n < 2)
+		return strdup(list);
+	const char *from = list;
+	for (unsigned i = 0; i < start % n; i++)
+		from = strchr(from, ',') + 1;
+	size_t len = strlen(list);
+	char *out = malloc(len + 2);
+	if (out == NULL)
+		return NULL;
+	if (from == list)
+		memcpy(out, list, len + 1);
+	else
+		snprintf(out, len + 2, "%s,%.*s", from, (int)(from - list - 1), list);
+	return out;
+}
+
+/* Sets c->hosts, hostaddrs and ports to the pool's lists, starting one host further on than
+ * the attempt before. Returns false when out of memory. */
+static bool dbc_rotate_hosts(struct db_conn *c)
+{
+	struct db_hosts *h = &c->pool->hosts;
+	unsigned start = h->next++ % h->n;
+	free(c->hosts);
+	free(c->hostaddrs);
+	free(c->ports);
+	c->hosts = list_rotated(h->host, start);
+	c->hostaddrs = list_rotated(h->hostaddr, start);
+	c->ports = list_rotated(h->port, start);
+	return (h->host == NULL || c->hosts != NULL) &&
+	       (h->hostaddr == NULL || c->hostaddrs != NULL) &&
+	       (h->port == NULL || c->ports != NULL);
+}
+
 static void dbc_connect(struct db_conn *c)
 {
 	struct db_pool *pool = c->pool;
-	const char *keys[12], *values[12];
+	const char *keys[14], *values[14];
 	int n = 0;
 	keys[n] = "dbname"; /* expanded: the whole connection string; later keys override */
 	values[n++] = pool->conninfo;
-	if (c->hostaddrs != NULL) {
+	if (pool->hosts.n > 1) {
+		if (!dbc_rotate_hosts(c)) {
+			dbc_lost(c, "out_of_memory");
+			return;
+		}
+		const char *lists[][2] = {
+		    {"host", c->hosts}, {"hostaddr", c->hostaddrs}, {"port", c->ports}};
+		for (size_t i = 0; i < N_ELEMS(lists); i++) {
+			if (lists[i][1] != NULL) {
+				keys[n] = lists[i][0];
+				values[n++] = lists[i][1];
+			}
+		}
+	} else if (c->hostaddrs != NULL) {
 		keys[n] = "host";
 		values[n++] = c->hosts;
 		keys[n] = "hostaddr";

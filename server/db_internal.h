@@ -43,8 +43,10 @@ struct db_conn {
 	uv_timer_t timer; /* backoff, connect deadline */
 	uv_getaddrinfo_t resolver;
 	bool resolving;
-	char *hosts;     /* "name,name": the host name once per resolved address */
+	char *hosts;     /* "name,name": the host name once per resolved address, or the
+			  * connection string's hosts, rotated (struct db_hosts) */
 	char *hostaddrs; /* "addr1,addr2": libpq tries them in turn */
+	char *ports;     /* the connection string's ports, rotated with the hosts */
 	unsigned backoff_ms;
 
 	/* What is in flight: the prepares (DBC_PREPARING), or jobs (DBC_BUSY): one job
@@ -66,9 +68,20 @@ struct db_conn {
 	PGresult *merge_result;
 };
 
+/* A connection string naming several hosts. libpq tries them in order, and in non-blocking
+ * mode its connect_timeout does not apply: a first host that drops packets (a machine gone,
+ * not a server refusing) would hold every attempt until our connect deadline, so that the
+ * others were never tried. Each attempt therefore starts one host further on. */
+struct db_hosts {
+	unsigned n;                   /* hosts named; < 2: no rotation */
+	char *host, *hostaddr, *port; /* the lists as given (NULL: not given) */
+	unsigned next;                /* the host the next attempt starts with */
+};
+
 struct db_pool {
 	uv_loop_t *loop;
 	char *conninfo;
+	struct db_hosts hosts;
 	char *resolve_host; /* host name to look up before each connect, or NULL */
 	char *options;      /* server settings sent at connect (the user's, then ours) */
 	struct db_pool_options opts;
@@ -82,6 +95,13 @@ struct db_pool {
 	void (*closed)(void *arg);
 	void *closed_arg;
 };
+
+/* --- db_connect.c ----------------------------------------------------------------------- */
+
+/* Keeps copies of the connection string's host, hostaddr and port lists when it names
+ * several hosts. 0, or -ENOMEM. */
+int db_hosts_init(struct db_hosts *h, const char *host, const char *hostaddr, const char *port);
+void db_hosts_free(struct db_hosts *h);
 
 /* --- db.c ----------------------------------------------------------------------------- */
 

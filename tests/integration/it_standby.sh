@@ -169,6 +169,21 @@ while read -r _ name ref; do
 done < <(grep '^ok' "$work/all.out")
 match "each under the reference the CLI printed" '^0$' "$missing"
 
+# --- a first host that accepts and never answers ---------------------------------------
+# libpq gives up on a host only when it refuses; one whose machine hangs holds each attempt
+# until tulayd's connect deadline. Each attempt starts one host further on, so the next
+# host is reached all the same.
+coproc SILENT { exec "$(dirname "$TULAY_CLI")/../tests/integration/it_silent_listener"; }
+read -r silent_port <&"${SILENT[0]}"
+hung="host=127.0.0.1,$s_sock hostaddr=127.0.0.1, port=$silent_port,5432 dbname=tulay"
+hung+=" user=tulay_app target_session_attrs=read-write connect_timeout=2"
+start_tulayd H "$work/hung.log" --db "$hung" --db-connections 2 ||
+	not_ok "tulayd starts when the first database host never answers"
+match "and writes through the next host" 'WT-[0-9]{4}-[0-9]{6}' \
+	"$(TULAY_SERVER=$H add_claim "Past A Hung Host Co")"
+stop_tulayd H
+kill "$SILENT_PID" 2>/dev/null
+
 report=$(as coord report claims --by destination --format json 2>&1)
 match "with no standby left, reports are read on the (new) primary" '"from_standby": ?false' "$report"
 finish

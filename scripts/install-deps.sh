@@ -14,7 +14,7 @@ packages=(
 	openssl ca-certificates util-linux
 )
 if [[ "${1:-}" == "--test" ]]; then
-	packages+=(libcmocka-dev clang clang-format libclang-rt-14-dev docker-compose haproxy valgrind)
+	packages+=(libcmocka-dev clang clang-format libclang-rt-14-dev docker-compose haproxy python3 valgrind)
 fi
 
 missing=()

@@ -26,8 +26,11 @@
 #
 # pg_restore runs as PostgreSQL's superuser over the cluster's socket, in one transaction
 # (--single-transaction --exit-on-error): either everything is restored, or nothing.
-# The key is not checked against the data here (only tulayd can: a wrong key shows as
-# DATA_LOSS when a claim with a worker's name is opened); the summary names such a claim.
+# The key is checked against the check value tulayd records in the database the first time
+# it serves (tulayd keycheck): a wrong key is refused and not installed (the database stays
+# restored; run again with the right key and --force). A dump made before tulayd recorded
+# one cannot be checked that way: the summary then names a claim with a worker's name,
+# which a wrong key answers with DATA_LOSS.
 #
 # Exit status: 0 when restored and the audit chain verifies, 64 on a usage error, 1
 # otherwise (the message says what to do). var/ and build/ paths are the repository's.
@@ -153,6 +156,26 @@ if ! out=$("$bindir/pg_restore" -h "$sock" -U postgres -d tulay --no-password \
 fi
 echo "restore: restored in $((SECONDS - start)) s"
 
+owner=$("$repo/scripts/pg-cluster.sh" conninfo "$pgdir" owner)
+app=$("$repo/scripts/pg-cluster.sh" conninfo "$pgdir" app)
+# The key against the check value tulayd recorded in the database (data_key_check).
+key_code=0
+key_check=$("$tulayd" keycheck --db "$owner" --data-key-file "$key" 2>&1) || key_code=$?
+case $key_code in
+0) key_state="the key the data was sealed with (tulayd keycheck)" ;;
+3) key_state="not checked: the dump holds no check value (made before tulayd recorded one)" ;;
+78)
+	die "$key is not the key this dump's data was sealed with (tulayd keycheck): the" \
+		"database is restored, the key was not installed. Find the key that was in use" \
+		"when the dump was made (its copy from scripts/backup.sh --key-to) and run this" \
+		"again with --force"
+	;;
+*)
+	echo "$key_check" >&2
+	die "cannot check $key against the database (tulayd keycheck exited $key_code, above)"
+	;;
+esac
+
 # The key, where tulayd will look for it: complete or not at all.
 if [[ -n "${key_dest_same:-}" ]]; then
 	chmod 0600 "$key_dest"
@@ -169,8 +192,6 @@ else
 fi
 echo "restore: installed the data key as $key_dest (mode 0600)"
 
-owner=$("$repo/scripts/pg-cluster.sh" conninfo "$pgdir" owner)
-app=$("$repo/scripts/pg-cluster.sh" conninfo "$pgdir" app)
 verify_code=0
 verify=$("$tulayd" audit verify --db "$owner" 2>&1) || verify_code=$?
 schema_code=0
@@ -201,8 +222,8 @@ case $schema_code in
 2) echo "  schema   older than $tulayd needs: run $tulayd migrate up --db \"$owner\"" ;;
 *) echo "  schema   could not be checked (tulayd migrate status exited $schema_code)" ;;
 esac
-echo "  key      $key_dest"
-if [[ -n "$sample" ]]; then
+echo "  key      $key_dest: $key_state"
+if [[ $key_code == 3 && -n "$sample" ]]; then
 	read -r ref acronym <<<"$sample"
 	echo "  check    the key against the data: as a user of $acronym, tulay claim show $ref"
 	echo "           shows the worker's name; a wrong key answers DATA_LOSS"

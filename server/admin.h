@@ -12,6 +12,7 @@
 #define EXIT_USAGE       64 /* a wrong argument or setting */
 #define EXIT_NO_DATABASE 69 /* the database cannot be reached */
 #define EXIT_DB_ERROR    70 /* the database answered with an error */
+#define EXIT_WRONG_KEY   78 /* the data key is not the one the database was used with */
 
 /* Connects for a command run from a shell (blocking): prints why it failed, with
  * config_find_database's advice, and returns NULL. */

@@ -41,6 +41,7 @@ static void usage(FILE *out)
 	    "       tulayd audit verify|seal [SETTINGS]       check or seal the audit log's hash "
 	    "chain\n"
 	    "       tulayd keygen FILE                        create a data key file (mode 0600)\n"
+	    "       tulayd keycheck [SETTINGS]                is the data key this database's?\n"
 	    "       tulayd stats [SETTINGS]                   print a running tulayd's counters\n"
 	    "       tulayd --help | --version\n"
 	    "\n"
@@ -61,7 +62,7 @@ static void usage(FILE *out)
 	    "Exit codes: 0 done; 1 failed (audit verify: the chain is broken); 2 migrate\n"
 	    "status: migrations pending, or, to serve, the schema is not current; 64 a wrong\n"
 	    "argument or setting; 69 the database cannot be reached; 70 the database answered\n"
-	    "with an error.\n"
+	    "with an error; 78 the data key is not the one the database was used with.\n"
 	    "\n"
 	    "  --config FILE   read settings from FILE ('key = value' lines; also TULAY_CONFIG)\n"
 	    "\n");
@@ -152,6 +153,8 @@ int main(int argc, char **argv)
 			    rest_argv[0]);
 			rc = 0;
 		}
+	} else if (strcmp(command, "keycheck") == 0) {
+		rc = migrate_keycheck_command(&cfg, n_rest, rest_argv);
 	} else if (strcmp(command, "stats") == 0) {
 		rc = metrics_stats_command(&cfg, n_rest, rest_argv);
 	} else if (strcmp(command, "audit") == 0) {
@@ -178,7 +181,8 @@ int main(int argc, char **argv)
 		} else if (vault_load(cfg.data_key_file, err, sizeof(err)) != 0) {
 			fprintf(stderr, "tulayd: %s\n", err);
 			rc = 1;
-		} else if ((rc = migrate_check_schema(&cfg)) != 0) {
+		} else if ((rc = migrate_check_schema(&cfg)) != 0 ||
+			   (rc = migrate_check_key(&cfg, true)) != 0) {
 			/* rc says why */
 		} else {
 			log_info("event=starting version=%s", TULAYD_VERSION);

@@ -13,6 +13,7 @@
 
 #include "admin.h"
 #include "common.h"
+#include "vault.h"
 
 /* Any constant works as long as every tulayd uses the same: "tulay" in ASCII. */
 #define MIGRATE_LOCK_KEY 0x74756c6179LL
@@ -422,6 +423,89 @@ static int check_role(PGconn *pg)
 		rc = 0;
 	}
 	PQclear(r);
+	return rc;
+}
+
+int migrate_check_key(const struct config *cfg, bool record)
+{
+	PGconn *pg = admin_connect(cfg);
+	if (pg == NULL)
+		return EXIT_NO_DATABASE;
+	uint8_t ours[VAULT_CHECK_BYTES];
+	vault_key_check(ours);
+	const char *values[] = {(const char *)ours};
+	const int lengths[] = {sizeof(ours)}, formats[] = {1};
+	int rc = EXIT_DB_ERROR;
+	if (record) {
+		PGresult *ins = PQexecParams(pg,
+					     "INSERT INTO data_key_check (key_check) VALUES ($1) "
+					     "ON CONFLICT DO NOTHING",
+					     1, NULL, values, lengths, formats, 0);
+		bool ok = PQresultStatus(ins) == PGRES_COMMAND_OK;
+		if (!ok)
+			fprintf(stderr, "tulayd: cannot record the data key's check value: %s",
+				PQresultErrorMessage(ins));
+		else if (strcmp(PQcmdTuples(ins), "1") == 0)
+			fprintf(stderr,
+				"tulayd: recorded the data key's check value in the database: from "
+				"now on it serves with %s only\n",
+				cfg->data_key_file);
+		PQclear(ins);
+		if (!ok)
+			goto out;
+	}
+	PGresult *r = PQexecParams(pg, "SELECT key_check = $1 FROM data_key_check", 1, NULL, values,
+				   lengths, formats, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		fprintf(stderr, "tulayd: cannot read the data key's check value: %s",
+			PQresultErrorMessage(r));
+	} else if (PQntuples(r) == 0) {
+		fprintf(stderr,
+			"tulayd: the database holds no data key check value yet: tulayd records "
+			"one the first time it serves\n");
+		rc = 3;
+	} else if (strcmp(PQgetvalue(r, 0, 0), "t") != 0) {
+		fprintf(
+		    stderr,
+		    "tulayd: the data key in %s is not the key this database was used with (its "
+		    "check value differs). Give the right key (--data-key-file): serving with "
+		    "this one would show no worker's name and seal new ones under a key the "
+		    "others do not share.\n",
+		    cfg->data_key_file);
+		rc = EXIT_WRONG_KEY;
+	} else {
+		rc = 0;
+	}
+	PQclear(r);
+out:
+	PQfinish(pg);
+	return rc;
+}
+
+int migrate_keycheck_command(const struct config *cfg, int argc, char **argv)
+{
+	if (argc > 0) {
+		bool help = strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0;
+		fprintf(
+		    help ? stdout : stderr,
+		    "%sUsage: tulayd keycheck [--data-key-file FILE] [SETTINGS]\n"
+		    "\n"
+		    "Checks that FILE holds the key this database's personal data was sealed\n"
+		    "with, against the check value tulayd recorded the first time it served.\n"
+		    "Exit 0 when it does, 78 when it does not, 3 when no value is recorded yet,\n"
+		    "69 when the database cannot be reached.\n",
+		    help ? "" : "tulayd keycheck: unknown argument\n\n");
+		return help ? 0 : EXIT_USAGE;
+	}
+	char err[512];
+	if (vault_load(cfg->data_key_file, err, sizeof(err)) != 0) {
+		fprintf(stderr, "tulayd keycheck: %s\n", err);
+		return 1;
+	}
+	int rc = migrate_check_key(cfg, false);
+	if (rc == 0)
+		printf("the data key in %s is the key this database was used with\n",
+		       cfg->data_key_file);
 	return rc;
 }
 

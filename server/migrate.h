@@ -10,7 +10,7 @@
 #include "config.h"
 
 /* The schema version this build of tulayd needs: the number of its newest migration. */
-#define MIGRATE_REQUIRED_VERSION 14
+#define MIGRATE_REQUIRED_VERSION 25
 
 /* `tulayd migrate status|up [--dry-run]`: args are the words after "migrate". Prints to
  * stdout/stderr. Returns the exit code: 0 success (status: up to date), 1 error, 2 status
@@ -22,5 +22,15 @@ int migrate_command(const struct config *cfg, int argc, char **argv);
  * why and what fixes it to stderr and returns the exit code: EXIT_NO_DATABASE (69) when it
  * cannot connect, 1 for the role, 2 for the schema. */
 int migrate_check_schema(const struct config *cfg);
+
+/* Compares the loaded data key (vault_load) with the check value the database keeps
+ * (data_key_check), recording it first when `record` and there is none. Returns 0 when they
+ * match (or one was just recorded); else prints why and what to do, and returns the exit
+ * code: EXIT_WRONG_KEY (78) for another key, 3 when none is recorded (and not `record`),
+ * EXIT_NO_DATABASE or EXIT_DB_ERROR. Blocking: before the loop, or from a shell. */
+int migrate_check_key(const struct config *cfg, bool record);
+
+/* `tulayd keycheck`: migrate_check_key without recording, and a line saying so. */
+int migrate_keycheck_command(const struct config *cfg, int argc, char **argv);
 
 #endif

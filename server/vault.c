@@ -13,13 +13,20 @@
 
 #define VAULT_CONTEXT "tulay-v1" /* libsodium KDF context: exactly 8 characters */
 
-enum { SUBKEY_ENCRYPTION = 1, SUBKEY_INDEX = 2, SUBKEY_REQUEST_HASH = 3, SUBKEY_CELL = 4 };
+enum {
+	SUBKEY_ENCRYPTION = 1,
+	SUBKEY_INDEX = 2,
+	SUBKEY_REQUEST_HASH = 3,
+	SUBKEY_CELL = 4,
+	SUBKEY_CHECK = 5
+};
 
 struct vault_keys {
 	uint8_t encryption[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
 	uint8_t index[crypto_generichash_KEYBYTES];
 	uint8_t request_hash[crypto_generichash_KEYBYTES];
 	uint8_t cell[crypto_generichash_KEYBYTES];
+	uint8_t check[VAULT_CHECK_BYTES];
 };
 
 /* In libsodium's guarded allocation: locked in memory, left out of core dumps, with guard
@@ -88,12 +95,19 @@ int vault_load(const char *path, char *err, size_t errlen)
 				   SUBKEY_REQUEST_HASH, VAULT_CONTEXT, master);
 	crypto_kdf_derive_from_key(keys->cell, sizeof(keys->cell), SUBKEY_CELL, VAULT_CONTEXT,
 				   master);
+	crypto_kdf_derive_from_key(keys->check, sizeof(keys->check), SUBKEY_CHECK, VAULT_CONTEXT,
+				   master);
 	rc = 0;
 out:
 	sodium_memzero(master, sizeof(master));
 	sodium_memzero(text, sizeof(text));
 	close(fd);
 	return rc;
+}
+
+void vault_key_check(uint8_t out[VAULT_CHECK_BYTES])
+{
+	memcpy(out, keys->check, VAULT_CHECK_BYTES);
 }
 
 int vault_create_key_file(const char *path, char *err, size_t errlen)

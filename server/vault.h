@@ -20,6 +20,7 @@
 
 #define VAULT_KEY_HEX_CHARS 64
 #define VAULT_INDEX_BYTES   32
+#define VAULT_CHECK_BYTES   32
 
 /* Where a sealed value lives: the associated data of its ciphertext. */
 struct vault_place {
@@ -39,6 +40,10 @@ int vault_load(const char *path, char *err, size_t errlen) __attribute__((warn_u
  * with the reason in err. */
 int vault_create_key_file(const char *path, char *err, size_t errlen)
     __attribute__((warn_unused_result));
+
+/* The key's check value: a subkey used for nothing else, which the database keeps
+ * (data_key_check) so that tulayd can tell a wrong key from the right one. */
+void vault_key_check(uint8_t out[VAULT_CHECK_BYTES]);
 
 /* Encrypts `plaintext` for `place` into the arena: nonce || ciphertext || tag. Returns
  * the bytes and stores their length in *len, or NULL when out of arena memory. */

@@ -2985,6 +2985,18 @@ ALTER TABLE public.claim_payments ALTER COLUMN payment_id ADD GENERATED ALWAYS A
     CACHE 1
 );
 
+CREATE TABLE public.data_key_check (
+    only_row boolean DEFAULT true NOT NULL,
+    key_check bytea NOT NULL,
+    recorded_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT data_key_check_key_check_check CHECK ((length(key_check) = 32)),
+    CONSTRAINT data_key_check_only_row_check CHECK (only_row)
+);
+
+ALTER TABLE ONLY public.data_key_check FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE public.data_key_check OWNER TO tulay;
+
 CREATE TABLE public.exchange_rates (
     currency character(3) NOT NULL,
     reporting_currency character(3) NOT NULL,
@@ -3472,6 +3484,9 @@ ALTER TABLE ONLY public.claim_payments
 ALTER TABLE ONLY public.claim_workers
     ADD CONSTRAINT claim_workers_pkey PRIMARY KEY (org_id, case_id, "position");
 
+ALTER TABLE ONLY public.data_key_check
+    ADD CONSTRAINT data_key_check_pkey PRIMARY KEY (only_row);
+
 ALTER TABLE ONLY public.deportations
     ADD CONSTRAINT deportations_pkey PRIMARY KEY (org_id, case_id);
 
@@ -3780,6 +3795,12 @@ CREATE POLICY claim_workers_owner ON public.claim_workers USING ((org_id = publi
 CREATE POLICY claim_workers_shared_read ON public.claim_workers FOR SELECT USING (((org_id <> public.tulay_org()) AND ((org_id, case_id) IN ( SELECT s.org_id,
     s.case_id
    FROM public.tulay_shared_cases() s(org_id, case_id)))));
+
+ALTER TABLE public.data_key_check ENABLE ROW LEVEL SECURITY;
+
+CREATE POLICY data_key_check_read ON public.data_key_check FOR SELECT USING (true);
+
+CREATE POLICY data_key_check_record ON public.data_key_check FOR INSERT WITH CHECK (true);
 
 ALTER TABLE public.deportations ENABLE ROW LEVEL SECURITY;
 
@@ -4271,6 +4292,8 @@ GRANT SELECT ON TABLE public.case_search_view TO tulay_app;
 GRANT SELECT ON TABLE public.case_transitions TO tulay_app;
 
 GRANT SELECT,INSERT ON TABLE public.claim_payments TO tulay_app;
+
+GRANT SELECT,INSERT ON TABLE public.data_key_check TO tulay_app;
 
 GRANT SELECT,INSERT,UPDATE ON TABLE public.exchange_rates TO tulay_app;
 

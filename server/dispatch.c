@@ -9,6 +9,7 @@
 #include "handlers/handlers.h"
 #include "chore.h"
 #include "request.h"
+#include "standby.h"
 #include "tulay/v1/envelope.pb-c.h"
 
 static const struct handler handlers[] = {
@@ -116,6 +117,7 @@ const struct db_statement *dispatch_statements(unsigned *count)
 			unsigned count;
 		} sets[] = {
 		    {request_statements, request_statements_count},
+		    {standby_statements, standby_statements_count},
 		    {session_statements, session_statements_count},
 		    {orgs_statements, orgs_statements_count},
 		    {claims_statements, claims_statements_count},

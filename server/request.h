@@ -178,4 +178,9 @@ void *request_alloc(struct request *req, size_t size) __attribute__((warn_unused
 /* The name of the request type, for logs ("create_claim"). */
 const char *request_type(const struct request *req);
 
+/* For standby.c: appends the audit entry request_audit() set, if any, to job (one entry per
+ * call); and the primary's completion of a request's job. */
+void request_add_audit(struct request *req, struct db_job *job);
+void request_on_db(struct db_job *job, enum db_outcome outcome);
+
 #endif

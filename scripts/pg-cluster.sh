@@ -202,7 +202,7 @@ standby)
 	else
 		# PostgreSQL's own checks, named, rather than pg_basebackup's errors.
 		[[ $(sql "$psock" -c "SELECT count(*) FROM pg_hba_file_rules WHERE type = 'local'
-			AND database && ARRAY['replication', 'all'] AND auth_method = 'trust'
+			AND database && ARRAY['replication'] AND auth_method = 'trust'
 			AND error IS NULL") != 0 ]] ||
 			fail "the primary's pg_hba.conf has no 'local replication all trust' line: add" \
 				"it to $primary/data/pg_hba.conf and reload (pg_ctl reload)"

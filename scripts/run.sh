@@ -71,21 +71,33 @@ stopping() {
 	echo "run: stopping tulayd (it finishes the requests in flight first; Ctrl-C again stops it now)"
 	kill -TERM "$tulayd_pid" 2>/dev/null || true
 }
-trap stopping INT TERM
-new_log() { tail -n +$((logged + 1)) "$log"; }
+trap stopping INT TERM HUP
+# However this script ends (an error, a signal it does not trap), tulayd and PostgreSQL
+# stop with it: tulayd runs in a session of its own and would outlive it.
+finished() {
+	if kill -0 "$tulayd_pid" 2>/dev/null; then
+		kill -TERM "$tulayd_pid" 2>/dev/null || true
+		wait "$tulayd_pid" 2>/dev/null || true
+	fi
+	scripts/pg-cluster.sh stop var/pg || true
+}
+trap finished EXIT
+# The first line this run's tulayd logged with `event`, read from the file (no pipe).
+logged_line() { awk -v n="$logged" -v e="event=$1" 'NR > n && index($0, e) { print; exit }' "$log"; }
 # Waits until tulayd listens or exits; start-up takes a moment (it checks the schema).
-while kill -0 "$tulayd_pid" 2>/dev/null && ! new_log | grep -q 'event=listening'; do
+while kill -0 "$tulayd_pid" 2>/dev/null && [[ -z $(logged_line listening) ]]; do
 	sleep 0.1
 done
-if ! new_log | grep -q 'event=listening'; then
+listening=$(logged_line listening)
+if [[ -z $listening ]]; then
 	rc=0
 	wait "$tulayd_pid" || rc=$?
 	echo "run: tulayd did not start (exit $rc); the end of $log:" >&2
-	new_log | tail -n 20 >&2
-	scripts/pg-cluster.sh stop var/pg
+	awk -v n="$logged" 'NR > n' "$log" | tail -n 20 >&2
 	exit 1
 fi
-port=$(new_log | grep -m 1 'event=listening' | grep -oE 'port=[0-9]+' | cut -d= -f2)
+port=${listening##* port=}
+port=${port%% *}
 cat <<MSG
 
 tulay is running on 127.0.0.1:$port with TLS 1.3. Ctrl-C stops it (and PostgreSQL).
@@ -130,8 +142,9 @@ MSG
 	) &
 	demo_pid=$!
 fi
-# Warnings and errors from the log on the terminal, as they come.
-tail --pid="$tulayd_pid" -n 0 -F "$log" 2>/dev/null | grep --line-buffered -E 'level=(warn|error)' &
+# Warnings and errors from the log on the terminal, as they come (from tulayd's start).
+tail --pid="$tulayd_pid" -n +$((logged + 1)) -F "$log" 2>/dev/null |
+	grep --line-buffered -E 'level=(warn|error)' &
 # wait returns early when a signal arrives; wait again until tulayd has exited.
 while :; do
 	rc=0
@@ -143,5 +156,4 @@ if [[ -n "$demo_pid" ]]; then
 	wait "$demo_pid" 2>/dev/null || true
 fi
 echo "run: tulayd exited ($rc); its log is $log"
-scripts/pg-cluster.sh stop var/pg
 exit $rc

@@ -57,7 +57,11 @@ static int parse_options(const char *cmd, int argc, char **argv, struct option_v
 
 PGconn *admin_connect(const struct config *cfg)
 {
-	PGconn *pg = PQconnectdb(cfg->db);
+	/* A default connect_timeout, which the connection string's own overrides (it comes
+	 * later): a host that accepts and never answers must not hold a command for ever. */
+	const char *keys[] = {"connect_timeout", "dbname", NULL};
+	const char *values[] = {"10", cfg->db, NULL};
+	PGconn *pg = PQconnectdbParams(keys, values, 1);
 	if (PQstatus(pg) != CONNECTION_OK) {
 		fprintf(stderr, "tulayd: cannot connect to the database: %s", PQerrorMessage(pg));
 		if (cfg->db_hint[0] != '\0')

@@ -381,7 +381,16 @@ void config_find_database(struct config *cfg, enum config_role role, char *note,
 			 TULAY_SOURCE_DIR, role == CONFIG_ROLE_OWNER ? "tulay" : "tulay_app");
 		return;
 	}
-	snprintf(cfg->db, sizeof(cfg->db), "host=%s/pg/run dbname=tulay user=%s", var,
+	/* The directory quoted libpq-style: a path may hold spaces or quotes. */
+	char quoted[2 * sizeof(var) + 16];
+	size_t q = 0;
+	for (const char *p = var; *p != '\0' && q + 2 < sizeof(quoted); p++) {
+		if (*p == '\'' || *p == '\\')
+			quoted[q++] = '\\';
+		quoted[q++] = *p;
+	}
+	quoted[q] = '\0';
+	snprintf(cfg->db, sizeof(cfg->db), "host='%s/pg/run' dbname=tulay user=%s", quoted,
 		 role == CONFIG_ROLE_OWNER ? "tulay" : "tulay_app");
 	char key[sizeof(cfg->data_key_file)];
 	if (cfg->data_key_file[0] == '\0' &&

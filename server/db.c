@@ -219,6 +219,8 @@ int dbc_lost(struct db_conn *c, const char *reason)
 		PQfinish(c->pg);
 		c->pg = NULL;
 	}
+	if (c->state == DBC_CONNECTING || c->state == DBC_PREPARING)
+		c->host_start++; /* an attempt failed: the next starts one host further on */
 	c->state = DBC_DOWN;
 	if (!c->pool->closing) {
 		dbc_schedule_reconnect(c);
@@ -625,6 +627,29 @@ unsigned db_pool_ready(const struct db_pool *pool)
 	return n;
 }
 
+/* True when every element of a host list is a socket directory, an abstract socket, a
+ * numeric address, or has a non-empty hostaddr element at the same position. */
+static bool hosts_need_no_lookup(const char *host, const char *hostaddr)
+{
+	if (host == NULL || *host == '\0')
+		return true; /* hostaddr alone, or the socket default */
+	const char *h = host, *a = hostaddr != NULL ? hostaddr : "";
+	for (;;) {
+		size_t hl = strcspn(h, ","), al = strcspn(a, ",");
+		char name[256];
+		unsigned char buf[sizeof(struct in6_addr)];
+		snprintf(name, sizeof(name), "%.*s", (int)hl, h);
+		bool numeric =
+		    inet_pton(AF_INET, name, buf) == 1 || inet_pton(AF_INET6, name, buf) == 1;
+		if (name[0] != '/' && name[0] != '@' && !numeric && al == 0)
+			return false;
+		if (h[hl] == '\0')
+			return true;
+		h += hl + 1;
+		a += a[al] == ',' ? al + 1 : al;
+	}
+}
+
 /* Reads what the pool needs from the connection string (and libpq's PG* environment
  * defaults, which PQconninfoParse does not apply): whether connecting needs a name lookup
  * first, and the server options to send. A single host name that is not a socket
@@ -659,15 +684,16 @@ static int pool_parse_conninfo(struct db_pool *pool)
 	options = options != NULL ? options : getenv("PGOPTIONS");
 
 	int rc = db_hosts_init(&pool->hosts, host, hostaddr, port);
-	if (rc == 0 && host != NULL && *host != '\0' && host[0] != '/' && host[0] != '@' &&
-	    (hostaddr == NULL || *hostaddr == '\0')) {
+	if (rc == 0 && pool->hosts.n > 1 && !hosts_need_no_lookup(host, hostaddr)) {
+		log_error(
+		    "event=db_conninfo_invalid error=\"each of several hosts must be a socket "
+		    "directory or a numeric address, or have its hostaddr= so that connecting "
+		    "never blocks on a name lookup\"");
+		rc = -EINVAL;
+	} else if (rc == 0 && pool->hosts.n < 2 && host != NULL && *host != '\0' &&
+		   host[0] != '/' && host[0] != '@' && (hostaddr == NULL || *hostaddr == '\0')) {
 		unsigned char buf[sizeof(struct in6_addr)];
-		if (strchr(host, ',') != NULL) {
-			log_error("event=db_conninfo_invalid error=\"several hosts need hostaddr= "
-				  "so that connecting never blocks\"");
-			rc = -EINVAL;
-		} else if (inet_pton(AF_INET, host, buf) != 1 &&
-			   inet_pton(AF_INET6, host, buf) != 1) {
+		if (inet_pton(AF_INET, host, buf) != 1 && inet_pton(AF_INET6, host, buf) != 1) {
 			pool->resolve_host = strdup(host);
 			rc = pool->resolve_host != NULL ? 0 : -ENOMEM;
 		}

@@ -107,12 +107,12 @@ static char *list_rotated(const char *list, unsigned start)
 	return out;
 }
 
-/* Sets c->hosts, hostaddrs and ports to the pool's lists, starting one host further on than
- * the attempt before. Returns false when out of memory. */
+/* Sets c->hosts, hostaddrs and ports to the pool's lists, starting with c->host_start.
+ * Returns false when out of memory. */
 static bool dbc_rotate_hosts(struct db_conn *c)
 {
 	struct db_hosts *h = &c->pool->hosts;
-	unsigned start = h->next++ % h->n;
+	unsigned start = c->host_start % h->n;
 	free(c->hosts);
 	free(c->hostaddrs);
 	free(c->ports);

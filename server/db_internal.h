@@ -43,10 +43,12 @@ struct db_conn {
 	uv_timer_t timer; /* backoff, connect deadline */
 	uv_getaddrinfo_t resolver;
 	bool resolving;
-	char *hosts;     /* "name,name": the host name once per resolved address, or the
-			  * connection string's hosts, rotated (struct db_hosts) */
-	char *hostaddrs; /* "addr1,addr2": libpq tries them in turn */
-	char *ports;     /* the connection string's ports, rotated with the hosts */
+	char *hosts;         /* "name,name": the host name once per resolved address, or the
+			      * connection string's hosts, rotated (struct db_hosts) */
+	char *hostaddrs;     /* "addr1,addr2": libpq tries them in turn */
+	char *ports;         /* the connection string's ports, rotated with the hosts */
+	unsigned host_start; /* the host its attempts start with: one further on after each
+			      * attempt that failed (struct db_hosts) */
 	unsigned backoff_ms;
 
 	/* What is in flight: the prepares (DBC_PREPARING), or jobs (DBC_BUSY): one job
@@ -71,11 +73,11 @@ struct db_conn {
 /* A connection string naming several hosts. libpq tries them in order, and in non-blocking
  * mode its connect_timeout does not apply: a first host that drops packets (a machine gone,
  * not a server refusing) would hold every attempt until our connect deadline, so that the
- * others were never tried. Each attempt therefore starts one host further on. */
+ * others were never tried. After an attempt that failed, a connection's next one therefore
+ * starts one host further on (db_conn.host_start); one that succeeded keeps its order. */
 struct db_hosts {
 	unsigned n;                   /* hosts named; < 2: no rotation */
 	char *host, *hostaddr, *port; /* the lists as given (NULL: not given) */
-	unsigned next;                /* the host the next attempt starts with */
 };
 
 struct db_pool {

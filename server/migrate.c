@@ -456,7 +456,12 @@ int migrate_check_key(const struct config *cfg, bool record)
 	}
 	PGresult *r = PQexecParams(pg, "SELECT key_check = $1 FROM data_key_check", 1, NULL, values,
 				   lengths, formats, 0);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK && state != NULL && strcmp(state, "42P01") == 0) {
+		fprintf(stderr, "tulayd: the database's schema is older than the data key check "
+				"(migration 0025): 'tulayd migrate up' adds it\n");
+		rc = 3;
+	} else if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		fprintf(stderr, "tulayd: cannot read the data key's check value: %s",
 			PQresultErrorMessage(r));
 	} else if (PQntuples(r) == 0) {
@@ -492,8 +497,8 @@ int migrate_keycheck_command(const struct config *cfg, int argc, char **argv)
 		    "\n"
 		    "Checks that FILE holds the key this database's personal data was sealed\n"
 		    "with, against the check value tulayd recorded the first time it served.\n"
-		    "Exit 0 when it does, 78 when it does not, 3 when no value is recorded yet,\n"
-		    "69 when the database cannot be reached.\n",
+		    "Exit 0 when it does, 78 when it does not, 3 when no value is recorded yet\n"
+		    "(or the schema predates it), 69 when the database cannot be reached.\n",
 		    help ? "" : "tulayd keycheck: unknown argument\n\n");
 		return help ? 0 : EXIT_USAGE;
 	}

@@ -26,7 +26,8 @@ int migrate_check_schema(const struct config *cfg);
 /* Compares the loaded data key (vault_load) with the check value the database keeps
  * (data_key_check), recording it first when `record` and there is none. Returns 0 when they
  * match (or one was just recorded); else prints why and what to do, and returns the exit
- * code: EXIT_WRONG_KEY (78) for another key, 3 when none is recorded (and not `record`),
+ * code: EXIT_WRONG_KEY (78) for another key, 3 when none is recorded (and not `record`) or
+ * the schema predates the check (migration 0025),
  * EXIT_NO_DATABASE or EXIT_DB_ERROR. Blocking: before the loop, or from a shell. */
 int migrate_check_key(const struct config *cfg, bool record);
 

@@ -461,6 +461,7 @@ void request_db(struct request *req, void (*done)(struct request *req, enum db_o
 	req->db_done = done;
 	if (standby && standby_submit(req))
 		return;
+	req->replica.staleness_ms = -1; /* this job, the one answered from, runs on the primary */
 	req->job.done = request_on_db;
 	if (req->srv->db == NULL || !db_pool_submit(req->srv->db, &req->job)) {
 		request_fail_shutting_down(req);

@@ -14,11 +14,14 @@
 #include "server.h"
 
 const struct db_statement standby_statements[] = {
-    /* How far behind the primary a standby's data may be: 0 when it has replayed all the
-     * WAL it received, else the age of the last transaction it replayed; -1 on a primary. */
+    /* How far behind the primary a standby's data may be: 0 while it streams from its
+     * primary and has replayed all the WAL it received; else (behind, or cut off from its
+     * primary, when the last WAL received says nothing of what it missed since) the age of
+     * the last transaction it replayed; -1 on a primary. */
     {"replica_staleness",
      "SELECT CASE WHEN NOT pg_is_in_recovery() THEN -1 "
-     "WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0 "
+     "WHEN EXISTS (SELECT 1 FROM pg_stat_wal_receiver) AND "
+     "pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0 "
      "ELSE coalesce((extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp()) "
      "* 1000)::bigint, 0) END AS staleness_ms"},
 };
@@ -34,6 +37,7 @@ static void standby_on_audit(struct db_job *job, enum db_outcome outcome)
 {
 	struct standby_audit *sa = container_of(job, struct standby_audit, job);
 	struct request *req = sa->req;
+	metrics_db_job(&req->srv->metrics, outcome, job->waited_ms);
 	bool session_ended = outcome == DB_QUERY_ERROR && job->failed_query == 0 &&
 			     strcmp(db_sqlstate(job->results[0]), "28000") == 0;
 	db_job_clear(job);
@@ -45,6 +49,8 @@ static void standby_on_audit(struct db_job *job, enum db_outcome outcome)
 		request_fail(req, TULAY__V1__CODE__UNAUTHENTICATED,
 			     "your session has ended or expired: log in again");
 	} else {
+		log_warn("event=standby_audit_failed req=%llu type=%s outcome=%d",
+			 (unsigned long long)req->seq, request_type(req), (int)outcome);
 		request_fail(req, TULAY__V1__CODE__UNAVAILABLE,
 			     "the database is unavailable; try again shortly");
 	}
@@ -65,6 +71,7 @@ static void standby_on_read(struct db_job *job, enum db_outcome outcome)
 		db_job_clear(job);
 		req->srv->metrics.standby_fallbacks++;
 		req->replica.staleness_ms = -1;
+		job->nqueries--; /* replica_staleness, the last query */
 		request_add_audit(req, job);
 		job->done = request_on_db;
 		if (srv->db == NULL || !db_pool_submit(srv->db, job))
@@ -79,7 +86,7 @@ static void standby_on_read(struct db_job *job, enum db_outcome outcome)
 		req->db_done(req, DB_OK);
 		return;
 	}
-	struct standby_audit *sa = arena_alloc(&req->arena, sizeof(*sa));
+	struct standby_audit *sa = request_alloc(req, sizeof(*sa)); /* zeroed: no stale results */
 	if (sa == NULL) {
 		request_fail_oom(req);
 		return;

@@ -30,6 +30,17 @@ expect "status on an empty database lists the pending migration (exit 2)" 2 '000
 expect "dry run lists what it would apply" 0 'would apply 0001_foundation.sql' -- "$TULAYD" migrate up --dry-run --db "$empty"
 expect "dry run changed nothing" 2 'pending' -- "$TULAYD" migrate status --db "$empty"
 
+# A database migrated before the data key check (0025), e.g. restored from an older dump:
+# keycheck says so (exit 3) rather than failing as if the database were broken.
+mkdir "$tmp/to24"
+cp "$TULAY_TEST_REPO"/migrations/00{0,1}*.sql "$TULAY_TEST_REPO"/migrations/002[0-4]*.sql "$tmp/to24/"
+psql_admin -c "DROP DATABASE IF EXISTS tulay_24" -c "CREATE DATABASE tulay_24 OWNER tulay"
+at24="${TULAY_TEST_DB_OWNER/dbname=tulay/dbname=tulay_24}"
+"$TULAYD" migrate up --db "$at24" --migrations "$tmp/to24" >/dev/null
+expect "keycheck on a schema older than the check exits 3 and names the fix" 3 \
+	"older than the data key check.*migrate up" -- "$TULAYD" keycheck --db "$at24"
+psql_admin -c "DROP DATABASE tulay_24"
+
 # Two runs at once: the advisory lock lets exactly one apply each file.
 "$TULAYD" migrate up --db "$empty" >"$tmp/a.out" 2>&1 &
 a=$!

@@ -52,7 +52,7 @@ db="host=$p_sock,$s_sock dbname=tulay user=tulay_app target_session_attrs=read-w
 replica="host=$s_sock dbname=tulay user=tulay_app target_session_attrs=standby"
 # A free port for the metrics endpoint (one that nothing answers on).
 for ((i = 0; i < 50; i++)); do
-	metrics_port=$((20000 + RANDOM % 40000))
+	metrics_port=$((20000 + RANDOM % 12000)) # below Linux's ephemeral ports (32768-)
 	(exec 3<>"/dev/tcp/127.0.0.1/$metrics_port") 2>/dev/null || break
 done
 start_tulayd S "$work/tulayd.log" --db "$db" --db-replica "$replica" --db-connections 2 \
@@ -134,6 +134,7 @@ killed_at=$(date +%s.%N)
 kill -QUIT "$pm" # PostgreSQL's immediate shutdown: every backend quits at once, no checkpoint
 wait_for 30 bash -c "! kill -0 $pm 2>/dev/null"
 expect "the standby is promoted" 0 '' -- "$PGC" promote "$work/standby"
+promoted_at=$(date +%s.%N)
 # The first write that succeeds after the loss, with one attempt each.
 served_at=
 for ((i = 0; i < 300; i++)); do
@@ -145,9 +146,12 @@ for ((i = 0; i < 300; i++)); do
 done
 [[ -n $served_at ]] || served_at=$(date +%s.%N)
 seconds=$(awk -v a="$killed_at" -v b="$served_at" 'BEGIN { printf "%.1f", b - a }')
-echo "# writes served again $seconds s after the primary was killed (promotion included)"
-match "tulayd serves writes again within 10 s of losing the primary" '^yes$' \
-	"$(awk -v s="$seconds" 'BEGIN { print (s <= 10 ? "yes" : "no") }')"
+after=$(awk -v a="$promoted_at" -v b="$served_at" 'BEGIN { printf "%.1f", b - a }')
+echo "# writes served again $seconds s after the primary was killed, $after s after the" \
+	"promotion completed"
+# tulayd's part, which does not depend on how fast this machine promotes a standby.
+match "tulayd serves writes again within 10 s of the promotion" '^yes$' \
+	"$(awk -v s="$after" 'BEGIN { print (s <= 10 ? "yes" : "no") }')"
 match "tulayd found the new primary by itself" 'event=db_conn_ready' \
 	"$(awk -v t="$(date -u -d "@${killed_at%.*}" +%Y-%m-%dT%H:%M:%S)" 'substr($1, 4) >= t' "$work/tulayd.log")"
 
@@ -160,7 +164,10 @@ echo "# $(grep -c . "$work/all.out") claim adds by 2 writers, $oks acknowledged,
 grep -m 3 '^failed' "$work/all.out" | sed 's/^/#   /'
 stored=$(psql_on "$s_sock" -c "SELECT count(*) || ' ' || count(DISTINCT employer) FROM wage_theft_claims
 	WHERE employer LIKE 'Standby W%'")
-match "every acknowledged write is on the promoted standby" "^$oks " "$stored"
+# At least those acknowledged: a write whose answer was lost with the primary and whose
+# retries ran out may be stored without the CLI having said so.
+match "every acknowledged write is on the promoted standby" '^yes$' \
+	"$(awk -v s="${stored%% *}" -v o="$oks" 'BEGIN { print (s >= o ? "yes" : "no") }')"
 match "and none is stored twice" '^([0-9]+) \1$' "$stored"
 missing=0
 while read -r _ name ref; do

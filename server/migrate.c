@@ -426,6 +426,64 @@ static int check_role(PGconn *pg)
 	return rc;
 }
 
+/* The stored check value against ours: 1 equal, 0 different, -1 none stored, -2 the
+ * schema predates it, -3 another error (printed). */
+static int key_check_compare(PGconn *pg, const uint8_t ours[VAULT_CHECK_BYTES])
+{
+	const char *values[] = {(const char *)ours};
+	const int lengths[] = {VAULT_CHECK_BYTES}, formats[] = {1};
+	PGresult *r = PQexecParams(pg, "SELECT key_check = $1 FROM data_key_check", 1, NULL, values,
+				   lengths, formats, 0);
+	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+	int got;
+	if (PQresultStatus(r) == PGRES_TUPLES_OK)
+		got = PQntuples(r) == 0 ? -1 : strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	else if (state != NULL && strcmp(state, "42P01") == 0)
+		got = -2;
+	else {
+		fprintf(stderr, "tulayd: cannot read the data key's check value: %s",
+			PQresultErrorMessage(r));
+		got = -3;
+	}
+	PQclear(r);
+	return got;
+}
+
+/* Whether the loaded key opens one sealed worker name of the database (data_key_sample(),
+ * 0025): 1 it does, 0 it does not, -1 there is none, -2 an error (printed). */
+static int key_opens_sample(PGconn *pg)
+{
+	PGresult *r =
+	    PQexecParams(pg, "SELECT org_id, idempotency_key, sealed FROM data_key_sample()", 0,
+			 NULL, NULL, NULL, NULL, 1);
+	int got = -2;
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		fprintf(stderr, "tulayd: cannot read a sealed value to check the data key with: %s",
+			PQresultErrorMessage(r));
+	} else if (PQntuples(r) == 0) {
+		got = -1;
+	} else {
+		uint64_t org = 0;
+		const uint8_t *o = (const uint8_t *)PQgetvalue(r, 0, 0);
+		for (int i = 0; i < 8 && PQgetlength(r, 0, 0) == 8; i++)
+			org = org << 8 | o[i];
+		struct vault_place place = {
+		    .org_id = (int64_t)org,
+		    .table = "wage_theft_claims",
+		    .column = "worker_name_enc",
+		    .row = (const uint8_t *)PQgetvalue(r, 0, 1),
+		    .row_len = (size_t)PQgetlength(r, 0, 1),
+		};
+		struct arena a;
+		arena_init(&a, 64 * 1024);
+		got = vault_open(&a, (const uint8_t *)PQgetvalue(r, 0, 2),
+				 (size_t)PQgetlength(r, 0, 2), &place) != NULL;
+		arena_release(&a);
+	}
+	PQclear(r);
+	return got;
+}
+
 int migrate_check_key(const struct config *cfg, bool record)
 {
 	PGconn *pg = admin_connect(cfg);
@@ -433,55 +491,69 @@ int migrate_check_key(const struct config *cfg, bool record)
 		return EXIT_NO_DATABASE;
 	uint8_t ours[VAULT_CHECK_BYTES];
 	vault_key_check(ours);
-	const char *values[] = {(const char *)ours};
-	const int lengths[] = {sizeof(ours)}, formats[] = {1};
 	int rc = EXIT_DB_ERROR;
-	if (record) {
-		PGresult *ins = PQexecParams(pg,
-					     "INSERT INTO data_key_check (key_check) VALUES ($1) "
-					     "ON CONFLICT DO NOTHING",
-					     1, NULL, values, lengths, formats, 0);
-		bool ok = PQresultStatus(ins) == PGRES_COMMAND_OK;
-		if (!ok)
-			fprintf(stderr, "tulayd: cannot record the data key's check value: %s",
-				PQresultErrorMessage(ins));
-		else if (strcmp(PQcmdTuples(ins), "1") == 0)
-			fprintf(stderr,
-				"tulayd: recorded the data key's check value in the database: from "
-				"now on it serves with %s only\n",
-				cfg->data_key_file);
-		PQclear(ins);
-		if (!ok)
+	int same = key_check_compare(pg, ours);
+	if (same == -1) {
+		/* None recorded: a database made before 0025, or restored from a dump of one.
+		 * Record ours only if it opens the personal data already there. */
+		int opens = key_opens_sample(pg);
+		if (opens == -2)
 			goto out;
+		if (opens == 0) {
+			same = 0;
+		} else if (!record) {
+			fprintf(stderr, "tulayd: the database holds no data key check value yet "
+					"(tulayd records one the first time it serves)\n");
+			rc = opens == 1 ? 0 : 3;
+			if (opens == 1)
+				printf("the data key in %s opens this database's sealed personal "
+				       "data\n",
+				       cfg->data_key_file);
+			goto out;
+		} else {
+			const char *values[] = {(const char *)ours};
+			const int lengths[] = {sizeof(ours)}, formats[] = {1};
+			PGresult *ins =
+			    PQexecParams(pg,
+					 "INSERT INTO data_key_check (key_check) VALUES ($1) "
+					 "ON CONFLICT DO NOTHING",
+					 1, NULL, values, lengths, formats, 0);
+			bool ok = PQresultStatus(ins) == PGRES_COMMAND_OK;
+			if (!ok)
+				fprintf(stderr,
+					"tulayd: cannot record the data key's check value: %s",
+					PQresultErrorMessage(ins));
+			else if (strcmp(PQcmdTuples(ins), "1") == 0)
+				fprintf(
+				    stderr,
+				    "tulayd: recorded the data key's check value in the database: "
+				    "from now on it serves with %s only\n",
+				    cfg->data_key_file);
+			PQclear(ins);
+			if (!ok)
+				goto out;
+			same = key_check_compare(pg, ours); /* another tulayd may have been first */
+		}
 	}
-	PGresult *r = PQexecParams(pg, "SELECT key_check = $1 FROM data_key_check", 1, NULL, values,
-				   lengths, formats, 0);
-	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK && state != NULL && strcmp(state, "42P01") == 0) {
+	if (same == -2) {
 		fprintf(stderr, "tulayd: the database's schema is older than the data key check "
 				"(migration 0025): 'tulayd migrate up' adds it\n");
 		rc = 3;
-	} else if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		fprintf(stderr, "tulayd: cannot read the data key's check value: %s",
-			PQresultErrorMessage(r));
-	} else if (PQntuples(r) == 0) {
+	} else if (same == 0) {
 		fprintf(stderr,
-			"tulayd: the database holds no data key check value yet: tulayd records "
-			"one the first time it serves\n");
-		rc = 3;
-	} else if (strcmp(PQgetvalue(r, 0, 0), "t") != 0) {
-		fprintf(
-		    stderr,
-		    "tulayd: the data key in %s is not the key this database was used with (its "
-		    "check value differs). Give the right key (--data-key-file): serving with "
-		    "this one would show no worker's name and seal new ones under a key the "
-		    "others do not share.\n",
-		    cfg->data_key_file);
+			"tulayd: the data key in %s is not the key this database was used with (it "
+			"does not match the recorded check value, or does not open the personal "
+			"data). Give the right key (--data-key-file): serving with this one would "
+			"show no worker's name and seal new ones under a key the others do not "
+			"share.\n",
+			cfg->data_key_file);
 		rc = EXIT_WRONG_KEY;
-	} else {
+	} else if (same == 1) {
 		rc = 0;
+		if (!record)
+			printf("the data key in %s is the key this database was used with\n",
+			       cfg->data_key_file);
 	}
-	PQclear(r);
 out:
 	PQfinish(pg);
 	return rc;
@@ -507,11 +579,7 @@ int migrate_keycheck_command(const struct config *cfg, int argc, char **argv)
 		fprintf(stderr, "tulayd keycheck: %s\n", err);
 		return 1;
 	}
-	int rc = migrate_check_key(cfg, false);
-	if (rc == 0)
-		printf("the data key in %s is the key this database was used with\n",
-		       cfg->data_key_file);
-	return rc;
+	return migrate_check_key(cfg, false);
 }
 
 int migrate_check_schema(const struct config *cfg)

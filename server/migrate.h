@@ -24,10 +24,11 @@ int migrate_command(const struct config *cfg, int argc, char **argv);
 int migrate_check_schema(const struct config *cfg);
 
 /* Compares the loaded data key (vault_load) with the check value the database keeps
- * (data_key_check), recording it first when `record` and there is none. Returns 0 when they
- * match (or one was just recorded); else prints why and what to do, and returns the exit
- * code: EXIT_WRONG_KEY (78) for another key, 3 when none is recorded (and not `record`) or
- * the schema predates the check (migration 0025),
+ * (data_key_check). When there is none (a database older than 0025), the key must open a
+ * sealed worker name of the database, if it holds any (data_key_sample()); then, when
+ * `record`, its check value is recorded. Returns 0 when it matches (or opens the data);
+ * else prints why and what to do, and returns the exit code: EXIT_WRONG_KEY (78) for another key, 3
+ * when none is recorded (and not `record`) or the schema predates the check (migration 0025),
  * EXIT_NO_DATABASE or EXIT_DB_ERROR. Blocking: before the loop, or from a shell. */
 int migrate_check_key(const struct config *cfg, bool record);
 

@@ -1284,6 +1284,19 @@ $$;
 
 ALTER FUNCTION public.create_wage_theft_claims(t_org text[], t_user text[], t_role text[], t_token text[], c_org text[], c_user text[], c_key text[], c_hash text[], c_nationality text[], c_country text[], c_sector text[], c_employer text[], c_started text[], c_ended text[], c_amount text[], c_currency text[], c_workers text[], c_name text[], c_id_number text[], c_phone text[], c_id_index text[], r_org text[], r_key text[], a_action text[], a_target text[], a_key text[], a_detail text[]) OWNER TO tulay;
 
+CREATE FUNCTION public.data_key_sample(OUT org_id bigint, OUT idempotency_key bytea, OUT sealed bytea) RETURNS SETOF record
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+    SELECT c.org_id, c.idempotency_key, w.worker_name_enc
+      FROM wage_theft_claims w JOIN cases c USING (org_id, case_id)
+     WHERE w.worker_name_enc IS NOT NULL
+     ORDER BY c.org_id, c.case_id
+     LIMIT 1
+$$;
+
+ALTER FUNCTION public.data_key_sample(OUT org_id bigint, OUT idempotency_key bytea, OUT sealed bytea) OWNER TO tulay;
+
 CREATE FUNCTION public.decide_membership(p_network bigint, p_member bigint, p_proposal bigint, p_accept boolean, OUT proposal_id bigint, OUT outcome text) RETURNS record
     LANGUAGE plpgsql
     AS $$
@@ -4121,6 +4134,9 @@ GRANT SELECT ON TABLE public.wage_theft_claim_view TO tulay_app;
 
 REVOKE ALL ON FUNCTION public.create_wage_theft_claims(t_org text[], t_user text[], t_role text[], t_token text[], c_org text[], c_user text[], c_key text[], c_hash text[], c_nationality text[], c_country text[], c_sector text[], c_employer text[], c_started text[], c_ended text[], c_amount text[], c_currency text[], c_workers text[], c_name text[], c_id_number text[], c_phone text[], c_id_index text[], r_org text[], r_key text[], a_action text[], a_target text[], a_key text[], a_detail text[]) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.create_wage_theft_claims(t_org text[], t_user text[], t_role text[], t_token text[], c_org text[], c_user text[], c_key text[], c_hash text[], c_nationality text[], c_country text[], c_sector text[], c_employer text[], c_started text[], c_ended text[], c_amount text[], c_currency text[], c_workers text[], c_name text[], c_id_number text[], c_phone text[], c_id_index text[], r_org text[], r_key text[], a_action text[], a_target text[], a_key text[], a_detail text[]) TO tulay_app;
+
+REVOKE ALL ON FUNCTION public.data_key_sample(OUT org_id bigint, OUT idempotency_key bytea, OUT sealed bytea) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.data_key_sample(OUT org_id bigint, OUT idempotency_key bytea, OUT sealed bytea) TO tulay_app;
 
 REVOKE ALL ON FUNCTION public.decide_membership(p_network bigint, p_member bigint, p_proposal bigint, p_accept boolean, OUT proposal_id bigint, OUT outcome text) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.decide_membership(p_network bigint, p_member bigint, p_proposal bigint, p_accept boolean, OUT proposal_id bigint, OUT outcome text) TO tulay_app;

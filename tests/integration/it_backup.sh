@@ -287,6 +287,24 @@ echo "$TULAY_TEST_PASSWORD" | TULAY_CONFIG_DIR="$home/right" "$T" login --server
 expect "and the worker's name reads again" 0 "$NAME" -- \
 	env TULAY_CONFIG_DIR="$home/right" "$T" claim show "${claims[0]}" --server "$RIGHT"
 stop_tulayd RIGHT
+# A database with personal data but no check value (made before migration 0025, or
+# restored from a dump of one): the key must open a sealed worker name to be accepted.
+on "$wrong/pg" -c "DELETE FROM data_key_check" >/dev/null
+wrong_owner=$("$PGC" conninfo "$wrong/pg" owner)
+expect "without a check value, keycheck tells the wrong key by the sealed data (78)" 78 \
+	'does not open the personal data' -- \
+	"$TULAYD" keycheck --db "$wrong_owner" --data-key-file "$work/other.key"
+expect "tulayd refuses to serve with it, and records nothing" 78 'not the key' -- \
+	env TULAY_DB="$("$PGC" conninfo "$wrong/pg" app)" TULAY_DATA_KEY_FILE="$work/other.key" \
+	timeout 60 "$TULAYD" --port 0
+match "... nothing recorded" '^0$' "$(on "$wrong/pg" -c "SELECT count(*) FROM data_key_check")"
+expect "keycheck accepts the right key because it opens the sealed data" 0 \
+	'opens this database.s sealed personal data' -- \
+	"$TULAYD" keycheck --db "$wrong_owner" --data-key-file "$key_copy"
+serve RIGHT "$wrong/pg" "$wrong/data.key" || exit 1
+stop_tulayd RIGHT
+match "and tulayd, serving with it, records its check value" '^1$' \
+	"$(on "$wrong/pg" -c "SELECT count(*) FROM data_key_check")"
 "$PGC" stop "$wrong/pg"
 
 echo "# the wrong key: done at $SECONDS s"

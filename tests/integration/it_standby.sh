@@ -184,10 +184,16 @@ coproc SILENT { exec "$(dirname "$TULAY_CLI")/../tests/integration/it_silent_lis
 read -r silent_port <&"${SILENT[0]}"
 hung="host=127.0.0.1,$s_sock hostaddr=127.0.0.1, port=$silent_port,5432 dbname=tulay"
 hung+=" user=tulay_app target_session_attrs=read-write connect_timeout=2"
-start_tulayd H "$work/hung.log" --db "$hung" --db-connections 2 ||
+# Its --db-replica names a standby that is not there: reads go to the primary.
+start_tulayd H "$work/hung.log" --db "$hung" --db-connections 2 \
+	--db-replica "host=$work/nowhere dbname=tulay user=tulay_app" ||
 	not_ok "tulayd starts when the first database host never answers"
 match "and writes through the next host" 'WT-[0-9]{4}-[0-9]{6}' \
 	"$(TULAY_SERVER=$H add_claim "Past A Hung Host Co")"
+report=$(TULAY_SERVER=$H as coord report claims --by destination --format json 2>&1)
+match "with no standby up, the primary serves reports" '"from_standby": ?false' "$report"
+match "... and lists" 'Past A Hung Host Co' "$(TULAY_SERVER=$H as coord claim list 2>&1)"
+match "... and tulayd read none on a standby" '^0$' "$(grep -c 'read_on=standby' "$work/hung.log")"
 stop_tulayd H
 kill "$SILENT_PID" 2>/dev/null
 

@@ -102,6 +102,10 @@ static const struct setting settings[] = {
     STR(log_level, "debug, info, warn or error"),
     STR(metrics_listen, "address of the metrics endpoint (keep it private: loopback, or a "
 			"network only operators reach)"),
+    UINT(proxy_protocol, 0, 1,
+	 "1: every connection starts with a PROXY protocol v2 header naming the client "
+	 "(HAProxy's send-proxy-v2), whose address then counts for the caps, throttles and "
+	 "logs; only for a tulayd that nothing but the proxy can reach"),
     UINT(metrics_port, 0, 65535,
 	 "port of the metrics endpoint (GET /metrics, Prometheus' text format; tulayd stats "
 	 "prints it); 0: none"),

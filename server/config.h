@@ -49,6 +49,7 @@ struct config {
 	char log_level[8];
 	char metrics_listen[64]; /* address of the metrics endpoint */
 	unsigned metrics_port;   /* 0: no metrics endpoint */
+	unsigned proxy_protocol; /* 1: connections start with a PROXY v2 header (proxy.c) */
 };
 
 /* Fills *cfg with the defaults. */

@@ -29,6 +29,7 @@ static void conn_on_close(uv_handle_t *h)
 	struct server *srv = c->srv;
 	tls_conn_free(&c->tls);
 	free(c->in);
+	free(c->proxy_header);
 	free(c);
 	server_check_drained(srv);
 }
@@ -553,6 +554,19 @@ bool conn_silent(const struct conn *c)
 	return recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) <= 0;
 }
 
+/* Closes c when it is one past max_connections (logged, counted). True when it did. */
+static bool conn_refused_at_limit(struct conn *c)
+{
+	struct server *srv = c->srv;
+	if (srv->nconns <= srv->cfg.max_connections)
+		return false;
+	log_warn("event=conn_refused conn=%llu reason=max_connections limit=%u",
+		 (unsigned long long)c->id, srv->cfg.max_connections);
+	srv->metrics.conns_refused++;
+	conn_close(c, "max_connections");
+	return true;
+}
+
 void conn_accept(struct server *srv)
 {
 	struct conn *c = calloc(1, sizeof(*c));
@@ -584,26 +598,47 @@ void conn_accept(struct server *srv)
 	}
 	struct sockaddr_storage addr;
 	int len = sizeof(addr);
-	char host[INET6_ADDRSTRLEN] = "?";
-	int port = 0;
-	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&addr, &len) == 0) {
-		if (uv_ip_name((struct sockaddr *)&addr, host, sizeof(host)) != 0)
-			snprintf(host, sizeof(host), "?");
-		port = ntohs(addr.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&addr)->sin6_port
-							: ((struct sockaddr_in *)&addr)->sin_port);
-		throttle_addr_from((struct sockaddr *)&addr, &c->source);
-	}
-	snprintf(c->peer, sizeof(c->peer), "%s:%d", host, port);
+	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&addr, &len) == 0)
+		conn_set_peer(c, (struct sockaddr *)&addr);
+	else
+		snprintf(c->peer, sizeof(c->peer), "?:0");
 	rc = uv_tcp_nodelay(&c->tcp, 1);
 	if (rc != 0) /* responses go out a little later, nothing worse */
 		log_debug("event=nodelay_failed conn=%llu error=%s", (unsigned long long)c->id,
 			  uv_strerror(rc));
 	srv->metrics.conns_accepted++;
-	log_info("event=conn_open conn=%llu peer=%s transport=%s", (unsigned long long)c->id,
-		 c->peer, srv->tls_ctx != NULL ? "tls" : "plaintext");
+	log_info("event=conn_open conn=%llu peer=%s transport=%s%s", (unsigned long long)c->id,
+		 c->peer, srv->tls_ctx != NULL ? "tls" : "plaintext",
+		 srv->cfg.proxy_protocol ? " proxy_protocol=v2" : "");
+	if (srv->cfg.proxy_protocol) {
+		/* The client is named by the proxy's header first (proxy.c), then admitted. */
+		if (conn_refused_at_limit(c))
+			return;
+		c->transport = &conn_proxy_header;
+		conn_update_reading(c);
+		return;
+	}
+	(void)conn_admit(c);
+}
+
+void conn_set_peer(struct conn *c, const struct sockaddr *addr)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	if (uv_ip_name(addr, host, sizeof(host)) != 0)
+		snprintf(host, sizeof(host), "?");
+	int port =
+	    ntohs(addr->sa_family == AF_INET6 ? ((const struct sockaddr_in6 *)addr)->sin6_port
+					      : ((const struct sockaddr_in *)addr)->sin_port);
+	throttle_addr_from(addr, &c->source);
+	snprintf(c->peer, sizeof(c->peer), "%s:%d", host, port);
+}
+
+int conn_admit(struct conn *c)
+{
+	struct server *srv = c->srv;
 	if (strangers_add(&srv->strangers, c, &c->source) != 0) {
 		conn_close(c, "out_of_memory");
-		return;
+		return -1;
 	}
 	/* Past a cap on strangers, or at max_connections, the oldest silent stranger goes
 	 * (strangers.h): possibly this one. */
@@ -630,16 +665,12 @@ void conn_accept(struct server *srv)
 		}
 		conn_close(victim, reason);
 		if (victim == c)
-			return;
+			return -1;
 	}
-	if (srv->nconns > srv->cfg.max_connections) {
-		log_warn("event=conn_refused conn=%llu reason=max_connections limit=%u",
-			 (unsigned long long)c->id, srv->cfg.max_connections);
-		srv->metrics.conns_refused++;
-		conn_close(c, "max_connections");
-		return;
-	}
+	if (conn_refused_at_limit(c))
+		return -1;
 	if (srv->tls_ctx != NULL && conn_tls_start(c) != 0)
-		return;
+		return -1;
 	conn_update_reading(c);
+	return 0;
 }

@@ -68,9 +68,11 @@ struct conn {
 	/* How bytes cross the socket: conn_plaintext, or conn_tls (tls.c), chosen at
 	 * accept. conn.c calls through it wherever the two differ. */
 	const struct conn_transport *transport;
-	struct tls_conn tls; /* tls.ssl is NULL on a plaintext connection */
-	bool peer_closed;    /* the peer said goodbye (TLS close_notify): close once the
-			      * input before it is used */
+	struct tls_conn tls;   /* tls.ssl is NULL on a plaintext connection */
+	bool peer_closed;      /* the peer said goodbye (TLS close_notify): close once the
+				* input before it is used */
+	uint8_t *proxy_header; /* --proxy-protocol: the header read so far (proxy.c), or NULL */
+	size_t proxy_len;
 
 	/* Deadlines and clocks, in uv_now() milliseconds; 0: none. */
 	uint64_t opened_ms;       /* accepted: the handshake deadline counts from here */
@@ -105,6 +107,14 @@ bool conn_silent(const struct conn *c);
 
 /* Accepts a pending connection on the listener (or refuses it when at max_connections). */
 void conn_accept(struct server *srv);
+
+/* Names the client: its address for the caps and throttles, and `peer` in logs. */
+void conn_set_peer(struct conn *c, const struct sockaddr *addr);
+
+/* Admits a connection whose client is named: the caps on strangers and on connections
+ * (which may close it, or others), then TLS if configured, then reading. 0, or -1 when c
+ * was closed. */
+int conn_admit(struct conn *c);
 
 /* Frames `msg` and queues it for writing. Returns 0, or -1 if the connection is closing or
  * the write failed (the connection is then closed). Never frees the connection. */

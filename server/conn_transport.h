@@ -42,6 +42,9 @@ struct conn_transport {
 };
 
 extern const struct conn_transport conn_plaintext;
+/* --proxy-protocol: reads the PROXY v2 header that names the client, then hands the
+ * connection to conn_admit (proxy.c). */
+extern const struct conn_transport conn_proxy_header;
 
 /* Queues w (data and len filled in) with uv_write and takes it over: 0, or -1 after
  * closing the connection. */

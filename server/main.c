@@ -59,7 +59,7 @@ static void usage(FILE *out)
 	    "Without --db (or TULAY_DB, or db in the config file), every command uses the\n"
 	    "PostgreSQL cluster scripts/run.sh made (var/pg, looked for in the working\n"
 	    "directory, then in the source tree), as tulay_app to serve and as its owner for\n"
-	    "migrate, org, user and audit, with var/data.key as the data key.\n"
+	    "migrate, org, user, audit and keycheck, with var/data.key as the data key.\n"
 	    "\n"
 	    "Exit codes: 0 done; 1 failed (audit verify: the chain is broken); 2 migrate\n"
 	    "status: migrations pending, or, to serve, the schema is not current; 64 a wrong\n"

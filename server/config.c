@@ -10,7 +10,7 @@
 #include <uv.h>
 
 #include "common.h"
-#include "frame.h"
+#include "wire.h"
 #include "log.h"
 
 enum setting_type { SETTING_STRING, SETTING_UINT };

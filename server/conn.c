@@ -6,7 +6,7 @@
 
 #include "common.h"
 #include "conn_transport.h"
-#include "frame.h"
+#include "wire.h"
 #include "log.h"
 #include "request.h"
 #include "server.h"

@@ -1,9 +1,9 @@
+/* tulayd's database pool: jobs, the libpq sockets, pipelined batches and merged ones
+ * (db_merge_fits), the queue. Starting, connecting and closing are db_connect.c. */
 #include "db.h"
 
-#include <arpa/inet.h>
 #include <assert.h>
 #include <errno.h>
-#include <netdb.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +13,6 @@
 #include "db_internal.h"
 
 static void pool_dispatch(struct db_pool *pool);
-static void pool_on_kick(uv_timer_t *t);
 
 uint64_t db_pool_now(const struct db_pool *pool)
 {
@@ -142,7 +141,7 @@ static void watch_on_close(uv_handle_t *h)
 	db_pool_handle_closed(pool);
 }
 
-static void timer_on_close(uv_handle_t *h)
+void db_timer_on_close(uv_handle_t *h)
 {
 	db_pool_handle_closed(h->data);
 }
@@ -225,7 +224,7 @@ int dbc_lost(struct db_conn *c, const char *reason)
 	if (!c->pool->closing) {
 		dbc_schedule_reconnect(c);
 		/* Jobs held back for this connection's batch (pool_hold_small_batch) go now. */
-		UV_MUST(uv_timer_start(&c->pool->kick, pool_on_kick, 0, 0));
+		UV_MUST(uv_timer_start(&c->pool->kick, db_pool_on_kick, 0, 0));
 	}
 	for (unsigned i = 0; i < njobs; i++)
 		db_job_finish(jobs[i], DB_UNAVAILABLE);
@@ -560,7 +559,7 @@ static void pool_dispatch(struct db_pool *pool)
  * pool is closing: DB_UNAVAILABLE). An expired job fails DB_BUSY while some connection is
  * up, since then PostgreSQL answers and the connections were only all taken; with none up,
  * PostgreSQL cannot be reached and the job fails DB_UNAVAILABLE. */
-static void pool_fail_queue(struct db_pool *pool, bool expired_only)
+void db_pool_fail_queue(struct db_pool *pool, bool expired_only)
 {
 	uint64_t now = db_pool_now(pool);
 	enum db_outcome outcome =
@@ -575,11 +574,11 @@ static void pool_fail_queue(struct db_pool *pool, bool expired_only)
 	}
 }
 
-static void pool_on_sweep(uv_timer_t *t)
+void db_pool_on_sweep(uv_timer_t *t)
 {
 	struct db_pool *pool = container_of(t, struct db_pool, sweep);
 	uint64_t now = db_pool_now(pool);
-	pool_fail_queue(pool, true);
+	db_pool_fail_queue(pool, true);
 	for (unsigned i = 0; i < pool->opts.connections; i++) {
 		struct db_conn *c = &pool->conns[i];
 		if (c->state == DBC_BUSY && c->jobs[0]->deadline_ms <= now)
@@ -587,7 +586,7 @@ static void pool_on_sweep(uv_timer_t *t)
 	}
 }
 
-static void pool_on_kick(uv_timer_t *t)
+void db_pool_on_kick(uv_timer_t *t)
 {
 	pool_dispatch(container_of(t, struct db_pool, kick));
 }
@@ -610,7 +609,7 @@ bool db_pool_submit(struct db_pool *pool, struct db_job *job)
 	pool->queue_tail = job;
 	pool->queued++;
 	/* Start it from the loop, not from here: `done` must never run inside submit. */
-	UV_MUST(uv_timer_start(&pool->kick, pool_on_kick, 0, 0));
+	UV_MUST(uv_timer_start(&pool->kick, db_pool_on_kick, 0, 0));
 	return true;
 }
 
@@ -627,168 +626,270 @@ unsigned db_pool_ready(const struct db_pool *pool)
 	return n;
 }
 
-/* True when every element of a host list is a socket directory, an abstract socket, a
- * numeric address, or has a non-empty hostaddr element at the same position. */
-static bool hosts_need_no_lookup(const char *host, const char *hostaddr)
+/* --- merged batches ------------------------------------------------------------------ */
+
+/* Forgets the merged batch in flight, if any. */
+void dbc_merge_clear(struct db_conn *c)
 {
-	if (host == NULL || *host == '\0')
-		return true; /* hostaddr alone, or the socket default */
-	const char *h = host, *a = hostaddr != NULL ? hostaddr : "";
-	for (;;) {
-		size_t hl = strcspn(h, ","), al = strcspn(a, ",");
-		char name[256];
-		unsigned char buf[sizeof(struct in6_addr)];
-		snprintf(name, sizeof(name), "%.*s", (int)hl, h);
-		bool numeric =
-		    inet_pton(AF_INET, name, buf) == 1 || inet_pton(AF_INET6, name, buf) == 1;
-		if (name[0] != '/' && name[0] != '@' && !numeric && al == 0)
-			return false;
-		if (h[hl] == '\0')
-			return true;
-		h += hl + 1;
-		a += a[al] == ',' ? al + 1 : al;
-	}
+	c->merged = false;
+	free(c->merge_buf);
+	c->merge_buf = NULL;
+	PQclear(c->merge_result);
+	c->merge_result = NULL;
 }
 
-/* Reads what the pool needs from the connection string (and libpq's PG* environment
- * defaults, which PQconninfoParse does not apply): whether connecting needs a name lookup
- * first, and the server options to send. A single host name that is not a socket
- * directory or a numeric address, without a hostaddr, would otherwise be resolved by a
- * blocking getaddrinfo() inside PQconnectStartParams. */
-static int pool_parse_conninfo(struct db_pool *pool)
+/* Merged batches. A batch shares one transaction but still runs each job's statements
+ * one by one, and for a small write most of PostgreSQL's time is that per-statement
+ * set-up. Batchable jobs with the same `merge` whose queries have its shape (plain
+ * CreateClaims, GetClaims) that wait together are sent instead as the merge's one
+ * statement, which does the work of them all in a few set-based statements: each
+ * parameter of the shape's queries becomes a text[] with one element per job, and each
+ * job gets, from its rows of the result, the results its own queries would have had. If
+ * the statement fails (it refuses anything but the plain case: a replay, a reused key,
+ * an ended session), nothing of it happened and each job runs again alone, as a failed
+ * batch's jobs do. */
+bool db_merge_fits(const struct db_job *job, const struct db_job *first)
 {
-	char *err = NULL;
-	PQconninfoOption *opts = PQconninfoParse(pool->conninfo, &err);
-	if (opts == NULL) {
-		char clean[256];
-		log_error("event=db_conninfo_invalid error=\"%s\"",
-			  log_clean(err != NULL ? err : "out of memory", clean, sizeof(clean)));
-		PQfreemem(err);
-		return -EINVAL;
+	const struct db_merge *m = first->merge;
+	if (!job->batchable || job->merge != m || job->nqueries != first->nqueries)
+		return false;
+	int i = 0;
+	for (; m->shape[i] != NULL; i++) {
+		if (i >= job->nqueries || strcmp(job->queries[i].statement, m->shape[i]) != 0 ||
+		    job->queries[i].nparams != first->queries[i].nparams)
+			return false;
 	}
-	const char *host = NULL, *hostaddr = NULL, *port = NULL, *options = NULL;
-	for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
-		if (o->val == NULL || *o->val == '\0')
-			continue;
-		if (strcmp(o->keyword, "host") == 0)
-			host = o->val;
-		else if (strcmp(o->keyword, "hostaddr") == 0)
-			hostaddr = o->val;
-		else if (strcmp(o->keyword, "port") == 0)
-			port = o->val;
-		else if (strcmp(o->keyword, "options") == 0)
-			options = o->val;
-	}
-	host = host != NULL ? host : getenv("PGHOST");
-	hostaddr = hostaddr != NULL ? hostaddr : getenv("PGHOSTADDR");
-	options = options != NULL ? options : getenv("PGOPTIONS");
+	return i == job->nqueries;
+}
 
-	int rc = db_hosts_init(&pool->hosts, host, hostaddr, port);
-	if (rc == 0 && pool->hosts.n > 1 && !hosts_need_no_lookup(host, hostaddr)) {
-		log_error(
-		    "event=db_conninfo_invalid error=\"each of several hosts must be a socket "
-		    "directory or a numeric address, or have its hostaddr= so that connecting "
-		    "never blocks on a name lookup\"");
-		rc = -EINVAL;
-	} else if (rc == 0 && pool->hosts.n < 2 && host != NULL && *host != '\0' &&
-		   host[0] != '/' && host[0] != '@' && (hostaddr == NULL || *hostaddr == '\0')) {
-		unsigned char buf[sizeof(struct in6_addr)];
-		if (inet_pton(AF_INET, host, buf) != 1 && inet_pton(AF_INET6, host, buf) != 1) {
-			pool->resolve_host = strdup(host);
-			rc = pool->resolve_host != NULL ? 0 : -ENOMEM;
+/* One element of a text[] literal at `out` (or only its length, out NULL): NULL, or the
+ * value in double quotes with " and \ escaped, a binary value as hex digits. */
+static size_t merge_element(char *out, const struct db_query *q, int p)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *v = q->values[p];
+	if (v == NULL) {
+		if (out != NULL)
+			memcpy(out, "NULL", 4);
+		return 4;
+	}
+	size_t n = 0;
+	if (out != NULL)
+		out[n] = '"';
+	n++;
+	if (q->formats[p] == 1) {
+		for (int i = 0; i < q->lengths[p]; i++) {
+			unsigned char b = (unsigned char)v[i];
+			if (out != NULL) {
+				out[n] = hex[b >> 4];
+				out[n + 1] = hex[b & 15];
+			}
+			n += 2;
+		}
+	} else {
+		for (const char *t = v; *t != '\0'; t++) {
+			if (*t == '"' || *t == '\\') {
+				if (out != NULL)
+					out[n] = '\\';
+				n++;
+			}
+			if (out != NULL)
+				out[n] = *t;
+			n++;
 		}
 	}
-
-	/* PostgreSQL ends a statement or lock wait that outlives the query timeout by itself,
-	 * and notices a client that went away, so a timed-out job never leaves a backend
-	 * working (or holding locks) for nobody. The idempotent write functions rely on READ
-	 * COMMITTED. No JIT: our statements are short, and compiling a report's plan took
-	 * longer (30-40 ms) than running it. */
-	unsigned limit = pool->opts.query_timeout_ms * 3 / 4;
-	char ours[256];
-	snprintf(
-	    ours, sizeof(ours),
-	    "-c statement_timeout=%u -c lock_timeout=%u -c client_connection_check_interval=5000 "
-	    "-c default_transaction_isolation=read\\ committed -c jit=off",
-	    limit < 100 ? 100 : limit, limit < 100 ? 100 : limit);
-	size_t len = (options != NULL ? strlen(options) + 1 : 0) + strlen(ours) + 1;
-	pool->options = malloc(len);
-	if (pool->options == NULL)
-		rc = -ENOMEM;
-	else
-		snprintf(pool->options, len, "%s%s%s", options != NULL ? options : "",
-			 options != NULL ? " " : "", ours);
-	PQconninfoFree(opts);
-	return rc;
+	if (out != NULL)
+		out[n] = '"';
+	return n + 1;
 }
 
-int db_pool_start(uv_loop_t *loop, const struct db_pool_options *opts, struct db_pool **out)
+/* Builds the merged query of jobs[0..n) into c->merge_query, its parameters in
+ * c->merge_buf. Returns false when out of memory or past DB_MAX_PARAMS. */
+static bool merge_build(struct db_conn *c, struct db_job *const *jobs, unsigned n)
 {
-	*out = NULL;
-	struct db_pool *pool = calloc(1, sizeof(*pool));
-	if (pool == NULL)
-		return -ENOMEM;
-	pool->loop = loop;
-	pool->opts = *opts;
-	pool->conninfo = strdup(opts->conninfo);
-	pool->conns = calloc(opts->connections, sizeof(*pool->conns));
-	if (pool->conninfo == NULL || pool->conns == NULL) {
-		free(pool->conninfo);
-		free(pool->conns);
-		free(pool);
-		return -ENOMEM;
+	const struct db_job *first = jobs[0];
+	size_t size = 0;
+	int nparams = 0;
+	for (int q = 0; q < first->nqueries; q++) {
+		for (int p = 0; p < first->queries[q].nparams; p++) {
+			nparams++;
+			size += 3; /* {, } and the terminating NUL */
+			for (unsigned j = 0; j < n; j++)
+				size += merge_element(NULL, &jobs[j]->queries[q], p) + 1;
+		}
 	}
-	pool->opts.conninfo = pool->conninfo;
-	int rc = pool_parse_conninfo(pool);
-	if (rc != 0) {
-		db_hosts_free(&pool->hosts);
-		free(pool->options);
-		free(pool->resolve_host);
-		free(pool->conninfo);
-		free(pool->conns);
-		free(pool);
-		return rc;
+	if (nparams > DB_MAX_PARAMS)
+		return false;
+	char *w = malloc(size);
+	if (w == NULL)
+		return false;
+	c->merge_buf = w;
+	struct db_query *mq = &c->merge_query;
+	memset(mq, 0, sizeof(*mq));
+	mq->statement = first->merge->statement;
+	for (int q = 0; q < first->nqueries; q++) {
+		for (int p = 0; p < first->queries[q].nparams; p++) {
+			mq->values[mq->nparams++] = w;
+			*w++ = '{';
+			for (unsigned j = 0; j < n; j++) {
+				if (j > 0)
+					*w++ = ',';
+				w += merge_element(w, &jobs[j]->queries[q], p);
+			}
+			*w++ = '}';
+			*w++ = '\0';
+		}
 	}
-
-	UV_MUST(uv_timer_init(loop, &pool->sweep));
-	UV_MUST(uv_timer_init(loop, &pool->kick));
-	pool->sweep.data = pool;
-	pool->kick.data = pool;
-	pool->open_handles = 2;
-	UV_MUST(uv_timer_start(&pool->sweep, pool_on_sweep, DB_SWEEP_MS, DB_SWEEP_MS));
-	for (unsigned i = 0; i < opts->connections; i++) {
-		struct db_conn *c = &pool->conns[i];
-		c->pool = pool;
-		c->index = i;
-		c->state = DBC_DOWN;
-		UV_MUST(uv_timer_init(loop, &c->timer));
-		c->timer.data = pool;
-		pool->open_handles++;
-		dbc_begin(c);
-	}
-	*out = pool;
-	return 0;
+	return true;
 }
 
-void db_pool_close(struct db_pool *pool, void (*closed)(void *arg), void *arg)
+/* Sends jobs[0..n) as one merged statement, or as a plain batch when it cannot be built. */
+int dbc_start_merged(struct db_conn *c, struct db_job **jobs, unsigned n)
 {
-	if (pool->closing)
+	if (!merge_build(c, jobs, n)) {
+		dbc_merge_clear(c);
+		return dbc_start_jobs(c, jobs, n);
+	}
+	memcpy(c->jobs, jobs, sizeof(jobs[0]) * n);
+	c->njobs = n;
+	c->state = DBC_BUSY;
+	c->query_index = 0;
+	c->query_open = false;
+	c->batch_failed = false;
+	c->batch_committed = false;
+	c->merged = true;
+	uint64_t deadline = db_pool_now(c->pool) + c->pool->opts.query_timeout_ms;
+	for (unsigned i = 0; i < n; i++) {
+		jobs[i]->sent = true;
+		jobs[i]->failed_query = -1;
+		jobs[i]->deadline_ms = deadline;
+	}
+	const struct db_query *q = &c->merge_query;
+	if (PQsendQueryPrepared(c->pg, q->statement, q->nparams, q->values, NULL, NULL, 0) != 1 ||
+	    PQpipelineSync(c->pg) != 1)
+		return dbc_lost(c, "send_query");
+	c->syncs_left = 1;
+	return dbc_flush_and_watch(c);
+}
+
+/* Columns [first, end) of the rows [from, to) of `res` whose second column is `tag` (any
+ * with tag NULL), as a result of their own. */
+static PGresult *merge_part(const PGresult *res, int from, int to, int first, int end,
+			    const char *tag)
+{
+	PGresAttDesc attrs[64];
+	int count = end - first;
+	if (first < 0 || count < 0 || count > (int)N_ELEMS(attrs))
+		return NULL;
+	PGresult *r = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
+	if (r == NULL)
+		return NULL;
+	for (int k = 0; k < count; k++) {
+		attrs[k] = (PGresAttDesc){
+		    .name = PQfname(res, first + k),
+		    .tableid = PQftable(res, first + k),
+		    .columnid = PQftablecol(res, first + k),
+		    .format = PQfformat(res, first + k),
+		    .typid = PQftype(res, first + k),
+		    .typlen = PQfsize(res, first + k),
+		    .atttypmod = PQfmod(res, first + k),
+		};
+	}
+	bool ok = PQsetResultAttrs(r, count, attrs) == 1;
+	int out = 0;
+	for (int row = from; ok && row < to; row++) {
+		if (tag != NULL && strcmp(PQgetvalue(res, row, 1), tag) != 0)
+			continue;
+		for (int k = 0; ok && k < count; k++) {
+			bool null = PQgetisnull(res, row, first + k);
+			ok = PQsetvalue(r, out, k, null ? NULL : PQgetvalue(res, row, first + k),
+					null ? -1 : PQgetlength(res, row, first + k)) == 1;
+		}
+		out++;
+	}
+	if (!ok) {
+		PQclear(r);
+		return NULL;
+	}
+	return r;
+}
+
+/* Gives each job of the merged batch its results from its rows. Returns false when the
+ * result does not fit the merge (rows out of order, a part's column missing, an untagged
+ * job without exactly one row), or when out of memory. */
+static bool merge_split(struct db_conn *c, struct db_job *const *jobs, unsigned n)
+{
+	const PGresult *res = c->merge_result;
+	const struct db_merge *m = jobs[0]->merge;
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQnfields(res) < (m->tagged ? 2 : 1))
+		return false;
+	int first[DB_MERGE_MAX_PARTS], end[DB_MERGE_MAX_PARTS];
+	for (unsigned k = 0; k < m->nparts; k++) {
+		first[k] = PQfnumber(res, m->parts[k].name) + 1;
+		end[k] = PQnfields(res);
+		if (first[k] <= 0)
+			return false;
+	}
+	for (unsigned k = 0; k < m->nparts; k++) {
+		for (unsigned l = 0; l < m->nparts; l++) {
+			if (first[l] > first[k] && first[l] - 1 < end[k])
+				end[k] = first[l] - 1;
+		}
+	}
+	int rows = PQntuples(res), row = 0;
+	for (unsigned i = 0; i < n; i++) {
+		struct db_job *job = jobs[i];
+		int from = row;
+		while (row < rows && strtoll(PQgetvalue(res, row, 0), NULL, 10) == (long long)i + 1)
+			row++;
+		if (!m->tagged && row - from != 1)
+			return false;
+		for (unsigned k = 0; k < m->nparts; k++) {
+			const struct db_merge_part *part = &m->parts[k];
+			assert(part->query < job->nqueries);
+			job->results[part->query] = merge_part(res, from, row, first[k], end[k],
+							       m->tagged ? part->name : NULL);
+			if (job->results[part->query] == NULL)
+				return false;
+		}
+		for (int q = 0; q < job->nqueries; q++) {
+			if (job->results[q] == NULL &&
+			    (job->results[q] = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK)) == NULL)
+				return false;
+		}
+	}
+	return row == rows;
+}
+
+/* The merged batch in flight is complete: each job gets its results, or runs again alone
+ * if the statement failed. */
+void dbc_merged_done(struct db_conn *c, struct db_job **jobs, unsigned njobs)
+{
+	if (c->batch_failed || c->merge_result == NULL) {
+		char clean[256];
+		log_info("event=db_batch_rolled_back db_conn=%u jobs=%u merged=1 error=\"%s\"",
+			 c->index, njobs,
+			 log_clean(c->merge_result != NULL ? PQresultErrorMessage(c->merge_result)
+							   : "no result",
+				   clean, sizeof(clean)));
+		dbc_merge_clear(c);
+		db_pool_requeue_alone(c->pool, jobs, njobs);
 		return;
-	pool->closing = true;
-	pool->closed = closed;
-	pool->closed_arg = arg;
-	pool_fail_queue(pool, false);
-	for (unsigned i = 0; i < pool->opts.connections; i++) {
-		struct db_conn *c = &pool->conns[i];
-		if (c->state != DBC_DOWN && c->state != DBC_RESOLVING)
-			dbc_lost(c, "shutdown");
-		c->state = DBC_CLOSED;
-		if (c->resolving)
-			/* Fails (UV_EBUSY) once the lookup runs; its callback releases it either
-			 * way. */
-			(void)uv_cancel((uv_req_t *)&c->resolver);
-		uv_close((uv_handle_t *)&c->timer, timer_on_close);
 	}
-	uv_close((uv_handle_t *)&pool->sweep, timer_on_close);
-	uv_close((uv_handle_t *)&pool->kick, timer_on_close);
+	bool split = merge_split(c, jobs, njobs);
+	dbc_merge_clear(c);
+	if (!split) {
+		/* Committed, but the answers are lost: the outcome is unknown to the clients,
+		 * who resend with the same keys and are answered from what was stored. */
+		log_error("event=db_merge_split_failed db_conn=%u jobs=%u", c->index, njobs);
+		for (unsigned i = 0; i < njobs; i++) {
+			db_job_clear(jobs[i]);
+			db_job_finish(jobs[i], DB_UNAVAILABLE);
+		}
+		return;
+	}
+	log_info("event=db_merged db_conn=%u jobs=%u statement=%s", c->index, njobs,
+		 jobs[0]->merge->statement);
+	for (unsigned i = 0; i < njobs; i++)
+		db_job_finish(jobs[i], DB_OK);
 }

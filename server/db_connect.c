@@ -1,7 +1,8 @@
-/* tulayd's database pool: connecting. Each connection resolves its host on libuv's thread
- * pool (never on the loop), steps PQconnectPoll as its socket becomes ready (a fresh poll
- * handle per step: libpq may change the socket), prepares the statements, and after a loss
- * reconnects with a doubling backoff. */
+/* tulayd's database pool: starting it (reading the connection string), closing it, and
+ * connecting. Each connection resolves its host on libuv's thread pool (never on the
+ * loop), steps PQconnectPoll as its socket becomes ready (a fresh poll handle per step:
+ * libpq may change the socket), prepares the statements, and after a loss reconnects
+ * with a doubling backoff. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
@@ -280,4 +281,172 @@ void dbc_schedule_reconnect(struct db_conn *c)
 	if (c->backoff_ms > DB_BACKOFF_MAX_MS)
 		c->backoff_ms = DB_BACKOFF_MAX_MS;
 	UV_MUST(uv_timer_start(&c->timer, dbc_on_timer, c->backoff_ms, 0));
+}
+
+/* --- the pool: start and close ------------------------------------------------------- */
+
+/* True when every element of a host list is a socket directory, an abstract socket, a
+ * numeric address, or has a non-empty hostaddr element at the same position. */
+static bool hosts_need_no_lookup(const char *host, const char *hostaddr)
+{
+	if (host == NULL || *host == '\0')
+		return true; /* hostaddr alone, or the socket default */
+	const char *h = host, *a = hostaddr != NULL ? hostaddr : "";
+	for (;;) {
+		size_t hl = strcspn(h, ","), al = strcspn(a, ",");
+		char name[256];
+		unsigned char buf[sizeof(struct in6_addr)];
+		snprintf(name, sizeof(name), "%.*s", (int)hl, h);
+		bool numeric =
+		    inet_pton(AF_INET, name, buf) == 1 || inet_pton(AF_INET6, name, buf) == 1;
+		if (name[0] != '/' && name[0] != '@' && !numeric && al == 0)
+			return false;
+		if (h[hl] == '\0')
+			return true;
+		h += hl + 1;
+		a += a[al] == ',' ? al + 1 : al;
+	}
+}
+
+/* Reads what the pool needs from the connection string (and libpq's PG* environment
+ * defaults, which PQconninfoParse does not apply): whether connecting needs a name lookup
+ * first, and the server options to send. A single host name that is not a socket
+ * directory or a numeric address, without a hostaddr, would otherwise be resolved by a
+ * blocking getaddrinfo() inside PQconnectStartParams. */
+static int pool_parse_conninfo(struct db_pool *pool)
+{
+	char *err = NULL;
+	PQconninfoOption *opts = PQconninfoParse(pool->conninfo, &err);
+	if (opts == NULL) {
+		char clean[256];
+		log_error("event=db_conninfo_invalid error=\"%s\"",
+			  log_clean(err != NULL ? err : "out of memory", clean, sizeof(clean)));
+		PQfreemem(err);
+		return -EINVAL;
+	}
+	const char *host = NULL, *hostaddr = NULL, *port = NULL, *options = NULL;
+	for (PQconninfoOption *o = opts; o->keyword != NULL; o++) {
+		if (o->val == NULL || *o->val == '\0')
+			continue;
+		if (strcmp(o->keyword, "host") == 0)
+			host = o->val;
+		else if (strcmp(o->keyword, "hostaddr") == 0)
+			hostaddr = o->val;
+		else if (strcmp(o->keyword, "port") == 0)
+			port = o->val;
+		else if (strcmp(o->keyword, "options") == 0)
+			options = o->val;
+	}
+	host = host != NULL ? host : getenv("PGHOST");
+	hostaddr = hostaddr != NULL ? hostaddr : getenv("PGHOSTADDR");
+	options = options != NULL ? options : getenv("PGOPTIONS");
+
+	int rc = db_hosts_init(&pool->hosts, host, hostaddr, port);
+	if (rc == 0 && pool->hosts.n > 1 && !hosts_need_no_lookup(host, hostaddr)) {
+		log_error(
+		    "event=db_conninfo_invalid error=\"each of several hosts must be a socket "
+		    "directory or a numeric address, or have its hostaddr= so that connecting "
+		    "never blocks on a name lookup\"");
+		rc = -EINVAL;
+	} else if (rc == 0 && pool->hosts.n < 2 && host != NULL && *host != '\0' &&
+		   host[0] != '/' && host[0] != '@' && (hostaddr == NULL || *hostaddr == '\0')) {
+		unsigned char buf[sizeof(struct in6_addr)];
+		if (inet_pton(AF_INET, host, buf) != 1 && inet_pton(AF_INET6, host, buf) != 1) {
+			pool->resolve_host = strdup(host);
+			rc = pool->resolve_host != NULL ? 0 : -ENOMEM;
+		}
+	}
+
+	/* PostgreSQL ends a statement or lock wait that outlives the query timeout by itself,
+	 * and notices a client that went away, so a timed-out job never leaves a backend
+	 * working (or holding locks) for nobody. The idempotent write functions rely on READ
+	 * COMMITTED. No JIT: our statements are short, and compiling a report's plan took
+	 * longer (30-40 ms) than running it. */
+	unsigned limit = pool->opts.query_timeout_ms * 3 / 4;
+	char ours[256];
+	snprintf(
+	    ours, sizeof(ours),
+	    "-c statement_timeout=%u -c lock_timeout=%u -c client_connection_check_interval=5000 "
+	    "-c default_transaction_isolation=read\\ committed -c jit=off",
+	    limit < 100 ? 100 : limit, limit < 100 ? 100 : limit);
+	size_t len = (options != NULL ? strlen(options) + 1 : 0) + strlen(ours) + 1;
+	pool->options = malloc(len);
+	if (pool->options == NULL)
+		rc = -ENOMEM;
+	else
+		snprintf(pool->options, len, "%s%s%s", options != NULL ? options : "",
+			 options != NULL ? " " : "", ours);
+	PQconninfoFree(opts);
+	return rc;
+}
+
+int db_pool_start(uv_loop_t *loop, const struct db_pool_options *opts, struct db_pool **out)
+{
+	*out = NULL;
+	struct db_pool *pool = calloc(1, sizeof(*pool));
+	if (pool == NULL)
+		return -ENOMEM;
+	pool->loop = loop;
+	pool->opts = *opts;
+	pool->conninfo = strdup(opts->conninfo);
+	pool->conns = calloc(opts->connections, sizeof(*pool->conns));
+	if (pool->conninfo == NULL || pool->conns == NULL) {
+		free(pool->conninfo);
+		free(pool->conns);
+		free(pool);
+		return -ENOMEM;
+	}
+	pool->opts.conninfo = pool->conninfo;
+	int rc = pool_parse_conninfo(pool);
+	if (rc != 0) {
+		db_hosts_free(&pool->hosts);
+		free(pool->options);
+		free(pool->resolve_host);
+		free(pool->conninfo);
+		free(pool->conns);
+		free(pool);
+		return rc;
+	}
+
+	UV_MUST(uv_timer_init(loop, &pool->sweep));
+	UV_MUST(uv_timer_init(loop, &pool->kick));
+	pool->sweep.data = pool;
+	pool->kick.data = pool;
+	pool->open_handles = 2;
+	UV_MUST(uv_timer_start(&pool->sweep, db_pool_on_sweep, DB_SWEEP_MS, DB_SWEEP_MS));
+	for (unsigned i = 0; i < opts->connections; i++) {
+		struct db_conn *c = &pool->conns[i];
+		c->pool = pool;
+		c->index = i;
+		c->state = DBC_DOWN;
+		UV_MUST(uv_timer_init(loop, &c->timer));
+		c->timer.data = pool;
+		pool->open_handles++;
+		dbc_begin(c);
+	}
+	*out = pool;
+	return 0;
+}
+
+void db_pool_close(struct db_pool *pool, void (*closed)(void *arg), void *arg)
+{
+	if (pool->closing)
+		return;
+	pool->closing = true;
+	pool->closed = closed;
+	pool->closed_arg = arg;
+	db_pool_fail_queue(pool, false);
+	for (unsigned i = 0; i < pool->opts.connections; i++) {
+		struct db_conn *c = &pool->conns[i];
+		if (c->state != DBC_DOWN && c->state != DBC_RESOLVING)
+			dbc_lost(c, "shutdown");
+		c->state = DBC_CLOSED;
+		if (c->resolving)
+			/* Fails (UV_EBUSY) once the lookup runs; its callback releases it either
+			 * way. */
+			(void)uv_cancel((uv_req_t *)&c->resolver);
+		uv_close((uv_handle_t *)&c->timer, db_timer_on_close);
+	}
+	uv_close((uv_handle_t *)&pool->sweep, db_timer_on_close);
+	uv_close((uv_handle_t *)&pool->kick, db_timer_on_close);
 }

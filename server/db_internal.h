@@ -1,6 +1,7 @@
-/* db.c's insides, shared by db.c (jobs, handles, running jobs, the pool), db_connect.c
- * (connecting and reconnecting) and db_merge.c (merged batches). Only these three include
- * it. Their functions are named db_ (the pool and its jobs) and dbc_ (one connection). */
+/* db.c's insides, shared by db.c (jobs, handles, running jobs and merged batches, the
+ * queue) and db_connect.c (the pool's start and close, connecting and reconnecting). Only
+ * these two include it. Their functions are named db_ (the pool and its jobs) and dbc_ (one
+ * connection). */
 #ifndef TULAY_DB_INTERNAL_H
 #define TULAY_DB_INTERNAL_H
 
@@ -98,6 +99,15 @@ struct db_pool {
 	void *closed_arg;
 };
 
+/* Fails the queued jobs whose queue timeout passed (expired_only), or all of them. */
+void db_pool_fail_queue(struct db_pool *pool, bool expired_only);
+/* The pool's timers: the sweep of timed-out jobs and queries, and the kick that starts
+ * queued jobs from the loop. */
+void db_pool_on_sweep(uv_timer_t *t);
+void db_pool_on_kick(uv_timer_t *t);
+/* The close callback of a pool's timer. */
+void db_timer_on_close(uv_handle_t *h);
+
 /* --- db_connect.c ----------------------------------------------------------------------- */
 
 /* Keeps copies of the connection string's host, hostaddr and port lists when it names
@@ -127,6 +137,15 @@ int dbc_start_jobs(struct db_conn *c, struct db_job **jobs, unsigned njobs);
 /* Puts the jobs of a batch that failed back at the head of the queue, each to run alone. */
 void db_pool_requeue_alone(struct db_pool *pool, struct db_job **jobs, unsigned njobs);
 
+/* Fails the queued jobs whose queue timeout passed (expired_only), or all of them. */
+void db_pool_fail_queue(struct db_pool *pool, bool expired_only);
+/* The pool's timers: the sweep of timed-out jobs and queries, and the kick that starts
+ * queued jobs from the loop. */
+void db_pool_on_sweep(uv_timer_t *t);
+void db_pool_on_kick(uv_timer_t *t);
+/* The close callback of a pool's timer. */
+void db_timer_on_close(uv_handle_t *h);
+
 /* --- db_connect.c ----------------------------------------------------------------------- */
 
 /* Starts c's first connection (resolving the host first when the pool must). */
@@ -136,7 +155,7 @@ void dbc_schedule_reconnect(struct db_conn *c);
 /* Takes one PQconnectPoll step's status; 0, or -1 when c was lost. */
 int dbc_connect_step(struct db_conn *c, PostgresPollingStatusType st);
 
-/* --- db_merge.c ------------------------------------------------------------------------- */
+/* --- db.c: merged batches ---------------------------------------------------------------- */
 
 /* Whether job can join a merged batch that starts with `first`. */
 bool db_merge_fits(const struct db_job *job, const struct db_job *first);

@@ -121,6 +121,7 @@ const struct db_statement *dispatch_statements(unsigned *count)
 		    {session_statements, session_statements_count},
 		    {orgs_statements, orgs_statements_count},
 		    {claims_statements, claims_statements_count},
+		    {claim_reads_statements, claim_reads_statements_count},
 		    {claim_lifecycle_statements, claim_lifecycle_statements_count},
 		    {users_statements, users_statements_count},
 		    {networks_statements, networks_statements_count},

@@ -39,6 +39,12 @@ void log_flush(void)
 	held_len = 0;
 }
 
+void log_on_turn_end(uv_prepare_t *h)
+{
+	(void)h;
+	log_flush();
+}
+
 void log_hold(bool on)
 {
 	if (!on)

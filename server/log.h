@@ -6,6 +6,8 @@
 #define TULAYD_LOG_H
 
 #include <stdbool.h>
+
+#include <uv.h>
 #include <stddef.h>
 
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
@@ -37,6 +39,8 @@ void log_bug(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn
 void log_uv_must(int rc, const char *call, const char *file, int line);
 #define UV_MUST(call) log_uv_must((call), #call, __FILE__, __LINE__)
 void log_flush(void);
+/* log_flush as the callback of a uv_prepare_t: the event loop's hook for it. */
+void log_on_turn_end(uv_prepare_t *h);
 
 /* Writes a printable, quote-free sample of untrusted bytes into out (at most `max` input
  * bytes, as hex), so a log line can show what a peer sent without letting it forge fields.

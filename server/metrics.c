@@ -20,31 +20,8 @@
 #define METRICS_DEFAULT_PORT                                                                       \
 	7421 /* scripts/run.sh's; `tulayd stats` tries it when no port is set */
 
-/* Upper bounds of the latency buckets, in milliseconds. */
-static const unsigned bucket_ms[METRICS_BUCKETS] = {1,   5,   10,   25,   50,   100,
-						    250, 500, 1000, 2500, 5000, 10000};
-
-void metrics_request(struct metrics *m, const struct handler *h, int code, uint64_t ms)
-{
-	unsigned type = h != NULL ? dispatch_index(h) : METRICS_TYPES - 1;
-	if (type >= METRICS_TYPES - 1)
-		type = METRICS_TYPES - 1;
-	m->requests[type][code >= 0 && code < METRICS_CODES ? code : 2 /* UNKNOWN */]++;
-	unsigned b = 0;
-	while (b < METRICS_BUCKETS && ms > bucket_ms[b])
-		b++;
-	m->latency[b]++;
-	m->latency_ms_sum += ms;
-}
-
-void metrics_db_job(struct metrics *m, enum db_outcome outcome, uint64_t waited_ms)
-{
-	m->db_jobs++;
-	m->db_jobs_waited += waited_ms > 0;
-	m->db_wait_ms_sum += waited_ms;
-	m->db_busy += outcome == DB_BUSY;
-	m->db_unavailable += outcome == DB_UNAVAILABLE;
-}
+const unsigned metrics_bucket_ms[METRICS_BUCKETS] = {1,   5,   10,   25,   50,   100,
+						     250, 500, 1000, 2500, 5000, 10000};
 
 /* --- the text ---------------------------------------------------------------------- */
 
@@ -127,7 +104,7 @@ static void put_requests(struct text *t, const struct metrics *m)
 		cumulative += m->latency[b];
 		if (b < METRICS_BUCKETS)
 			put(t, "tulay_request_duration_seconds_bucket{le=\"%g\"} %llu\n",
-			    bucket_ms[b] / 1000.0, (unsigned long long)cumulative);
+			    metrics_bucket_ms[b] / 1000.0, (unsigned long long)cumulative);
 		else
 			put(t, "tulay_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
 			    (unsigned long long)cumulative);

@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "db.h"
+#include "dispatch.h"
 
 #define METRICS_TYPES       64 /* handlers, and one for requests no handler took */
 #define METRICS_CODES       17 /* tulay.v1.Code */
@@ -44,11 +45,35 @@ struct metrics {
 	unsigned nscrapes;
 };
 
+/* Upper bounds of the latency buckets, in milliseconds. */
+extern const unsigned metrics_bucket_ms[METRICS_BUCKETS];
+
+/* Counting happens where the event does, in a few additions: these are inline. */
+
 /* A request ended: its handler (NULL: none took it), code and time. */
-void metrics_request(struct metrics *m, const struct handler *h, int code, uint64_t ms);
+static inline void metrics_request(struct metrics *m, const struct handler *h, int code,
+				   uint64_t ms)
+{
+	unsigned type = h != NULL ? dispatch_index(h) : METRICS_TYPES - 1;
+	if (type >= METRICS_TYPES - 1)
+		type = METRICS_TYPES - 1;
+	m->requests[type][code >= 0 && code < METRICS_CODES ? code : 2 /* UNKNOWN */]++;
+	unsigned b = 0;
+	while (b < METRICS_BUCKETS && ms > metrics_bucket_ms[b])
+		b++;
+	m->latency[b]++;
+	m->latency_ms_sum += ms;
+}
 
 /* A request's job on the primary's pool ended with `outcome` after waiting `waited_ms`. */
-void metrics_db_job(struct metrics *m, enum db_outcome outcome, uint64_t waited_ms);
+static inline void metrics_db_job(struct metrics *m, enum db_outcome outcome, uint64_t waited_ms)
+{
+	m->db_jobs++;
+	m->db_jobs_waited += waited_ms > 0;
+	m->db_wait_ms_sum += waited_ms;
+	m->db_busy += outcome == DB_BUSY;
+	m->db_unavailable += outcome == DB_UNAVAILABLE;
+}
 
 /* Listens on cfg->metrics_listen:metrics_port when the port is set. 0, or a libuv error
  * (logged). */

@@ -445,7 +445,7 @@ void request_offload(struct request *req, void (*work)(struct request *req),
 
 void request_db(struct request *req, void (*done)(struct request *req, enum db_outcome outcome))
 {
-	bool standby = standby_eligible(req);
+	bool standby = req->handler->replica && standby_eligible(req);
 	if (standby) {
 		req->replica.audit = req->audit;
 		req->audit.action = NULL;
@@ -499,7 +499,7 @@ static bool request_admit(struct request *req, struct conn *c)
 	return true;
 }
 
-/* Refuses a request server/wire.c found wrong before unpacking, naming the field at
+/* Refuses a request proto/wire.c found wrong before unpacking, naming the field at
  * `path` (copied: the scan lives on the caller's stack). */
 static void fail_unread(struct request *req, const char *path, const char *problem)
 {

@@ -40,15 +40,7 @@ static void server_on_replica_closed(void *arg)
 	log_info("event=db_closed pool=replica");
 }
 
-/* Before the loop waits for I/O: the lines logged in this turn, in one write. */
-static void server_on_turn_end(uv_prepare_t *h)
-{
-	(void)h;
-	log_flush();
-}
-
-/* Closes every remaining handle so that uv_run returns. */
-static void server_stop(struct server *srv)
+void server_stop(struct server *srv)
 {
 	if (srv->stopped)
 		return;
@@ -70,15 +62,6 @@ static void server_stop(struct server *srv)
 		db_pool_close(srv->replica, server_on_replica_closed, srv);
 	uv_close((uv_handle_t *)&srv->sigterm, server_on_handle_closed);
 	uv_close((uv_handle_t *)&srv->sigint, server_on_handle_closed);
-}
-
-void server_check_drained(struct server *srv)
-{
-	/* A connection closes once its last responses are written (conn.c): none left, none
-	 * unsent. */
-	if (!srv->draining || srv->stopped || srv->requests_in_flight > 0 || srv->nconns > 0)
-		return;
-	server_stop(srv);
 }
 
 static void server_on_drain_timeout(uv_timer_t *t)
@@ -219,8 +202,9 @@ int server_run(const struct config *cfg)
 	chore_start(&srv->audit_seal, "audit_seal", &srv->loop, srv->db, cfg->audit_seal_ms, false);
 	chore_start(&srv->report_fold, "report_fold", &srv->loop, srv->db, cfg->report_fold_ms,
 		    false);
+	/* Before the loop waits for I/O: the lines logged in this turn, in one write. */
 	UV_MUST(uv_prepare_init(&srv->loop, &srv->log_flusher));
-	UV_MUST(uv_prepare_start(&srv->log_flusher, server_on_turn_end));
+	UV_MUST(uv_prepare_start(&srv->log_flusher, log_on_turn_end));
 	uv_unref((uv_handle_t *)&srv->log_flusher); /* it alone keeps no loop running */
 	log_hold(true);
 	UV_MUST(uv_tcp_init(&srv->loop, &srv->listener));

@@ -50,10 +50,17 @@ struct server {
  * exit code: 0 after a clean shutdown (every handle closed, uv_loop_close succeeded). */
 int server_run(const struct config *cfg);
 
+/* Closes every remaining handle so that uv_run returns (once). */
+void server_stop(struct server *srv);
+
 /* Called whenever a request ends, a write completes or a connection closes: once draining
  * and no connection is left (each closes when its client goes, or once quiet after the
  * GoAway: conn.c), nor anything in flight or unsent, closes everything so the loop can
  * end. */
-void server_check_drained(struct server *srv);
+static inline void server_check_drained(struct server *srv)
+{
+	if (srv->draining && !srv->stopped && srv->requests_in_flight == 0 && srv->nconns == 0)
+		server_stop(srv);
+}
 
 #endif

@@ -25,7 +25,7 @@ const char *validate_amount(int64_t minor_units);
 const char *validate_date(const char *value, struct civil_date *out);
 
 /* The problems validate_text() and validate_free_text() name for a control character
- * (server/wire.c names the same before unpacking). */
+ * (proto/wire.c names the same before unpacking). */
 #define VALIDATE_CONTROL_PROBLEM "must not contain control characters such as line breaks or tabs"
 #define VALIDATE_FREE_TEXT_CONTROL_PROBLEM                                                         \
 	"must not contain control characters other than tab and line feed"
@@ -35,7 +35,7 @@ const char *validate_date(const char *value, struct civil_date *out);
 const char *validate_text(const char *value, size_t min_chars, size_t max_chars);
 
 /* validate_text() for notes and reasons written in sentences: tab and line feed allowed
- * (server/wire.c lets them through for the same fields). */
+ * (proto/wire.c lets them through for the same fields). */
 const char *validate_free_text(const char *value, size_t min_chars, size_t max_chars);
 
 /* Exactly 16 bytes. */

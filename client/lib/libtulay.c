@@ -32,7 +32,7 @@
 #include <openssl/x509v3.h>
 
 #include "client.h"
-#include "frame.h"
+#include "wire.h"
 
 _Thread_local char client_connect_error[ERROR_BYTES];
 

@@ -1,5 +1,8 @@
-/* Wage-theft claims: log one (idempotently), show one by reference, list them. Their
- * lifecycle (status, notes, amounts, payments) is claim_lifecycle.c. */
+/* Wage-theft claims: log one (idempotently), and a claim's message from the rows of
+ * wage_theft_claim_view (every claim request answers with it), its worker's identity
+ * opened with the data key (bound to the organisation and the claim's key), its group's
+ * other workers and its timeline added. Showing and listing them is claim_reads.c, their
+ * lifecycle (status, notes, amounts, payments) claim_lifecycle.c. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <time.h>
@@ -17,8 +20,7 @@
 #include "validate.h"
 #include "vault.h"
 
-#define CLAIM_LIST_DEFAULT 50
-#define CLAIM_MAX_WORKERS  100000
+#define CLAIM_MAX_WORKERS 100000
 
 const struct db_statement claims_statements[] = {
     /* The details of a claim just created (or replayed: then the same values), in the
@@ -44,23 +46,6 @@ const struct db_statement claims_statements[] = {
      "$18::text[], $19::text[], $20::text[], $21::text[], $22::text[], $23::text[], "
      "$24::text[], $25::text[], $26::text[], $27::text[]) m, "
      "LATERAL (SELECT (m.m_claim).*) v ORDER BY m.m_ord"},
-    /* GetClaims of the caller's own claims waiting together, in one statement (migration
-     * 0018): each row one of claim_get_shape's results, tagged with its statement's name,
-     * its columns after the column of that name. */
-    {"claim_get_merged",
-     "SELECT m.m_ord, m.m_part, NULL AS claim_by_reference, c_.*, NULL AS case_timeline, "
-     "e_.*, NULL AS claim_workers_of, w_.* FROM read_wage_theft_claims($1::text[], "
-     "$2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], "
-     "$9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], "
-     "$15::text[]) m "
-     "LEFT JOIN LATERAL (SELECT " CLAIM_IDENTITY_COLUMNS " FROM (SELECT (m.m_claim).*) v) c_ "
-     "ON m.m_part = 'claim_by_reference' "
-     "LEFT JOIN LATERAL (SELECT " CASE_EVENT_COLUMNS " FROM (SELECT (m.m_event).*) e, "
-     "(SELECT (m.m_recorder).*) u) e_ ON m.m_part = 'case_timeline' "
-     "LEFT JOIN LATERAL (SELECT w.position, w.name_enc, w.id_number_enc, w.phone_enc, "
-     "m.m_key AS idempotency_key FROM (SELECT (m.m_worker).*) w) w_ "
-     "ON m.m_part = 'claim_workers_of' "
-     "ORDER BY m.m_ord, m.m_part, m.m_seq"},
     {"claim_office", "SELECT case_set_office($1, $2, $3, $4)"},
     /* The other workers of a group claim, sealed; replays insert nothing new. */
     {"claim_workers_add",
@@ -77,18 +62,6 @@ const struct db_statement claims_statements[] = {
      "ORDER BY w.position"},
     {"claim_by_key", "SELECT " CLAIM_IDENTITY_COLUMNS " FROM wage_theft_claim_view "
 		     " WHERE org_id = $1 AND idempotency_key = $2"},
-    {"claim_by_reference", "SELECT " CLAIM_IDENTITY_COLUMNS " FROM wage_theft_claim_view "
-			   " WHERE org_id = $1 AND reference = $2"},
-    {"claim_list", "SELECT " CLAIM_COLUMNS " FROM wage_theft_claim_view "
-		   " WHERE org_id = $1 "
-		   "   AND ($2::text = '' OR country_of_work = $2::bpchar) "
-		   "   AND ($3::text = '' OR status = $3::text) "
-		   "   AND ($4::bigint = 0 OR case_id < $4::bigint) "
-		   "   AND ($6::bytea IS NULL OR worker_id_number_index = $6::bytea "
-		   "        OR EXISTS (SELECT 1 FROM claim_workers cw WHERE cw.org_id = "
-		   "wage_theft_claim_view.org_id AND cw.case_id = wage_theft_claim_view.case_id "
-		   "AND cw.id_number_index = $6::bytea)) "
-		   " ORDER BY case_id DESC LIMIT $5::integer"},
 };
 const unsigned claims_statements_count = N_ELEMS(claims_statements);
 
@@ -101,24 +74,6 @@ static const struct db_merge claim_create_merge = {
     .shape = claim_create_shape,
     .parts = {{.query = 1, .name = "claim_create"}, {.query = 2, .name = "claim_by_key"}},
     .nparts = 2,
-};
-
-/* A GetClaim's job, as request_db() wraps it; claim_loaded() reads the claim, its timeline
- * and its co-workers, each from the rows tagged with its statement's name. */
-static const char *const claim_get_shape[] = {"tenant_context_checked",
-					      "claim_by_reference",
-					      "case_timeline",
-					      "claim_workers_of",
-					      "audit",
-					      NULL};
-static const struct db_merge claim_get_merge = {
-    .statement = "claim_get_merged",
-    .shape = claim_get_shape,
-    .parts = {{.query = 1, .name = "claim_by_reference"},
-	      {.query = 2, .name = "case_timeline"},
-	      {.query = 3, .name = "claim_workers_of"}},
-    .nparts = 3,
-    .tagged = true,
 };
 
 /* --- CreateClaim ----------------------------------------------------------------------- */
@@ -536,180 +491,223 @@ void handle_create_claim(struct request *req)
 			    claim_create_submit);
 }
 
-/* --- GetClaim -------------------------------------------------------------------------- */
+/* --- a claim from its rows ------------------------------------------------------------ */
 
-struct claim_read_state {
-	int64_t org_id;
-	unsigned limit;
-	char *org_param;
-};
-
-static void claim_loaded(struct request *req, enum db_outcome outcome)
+/* The text of column `name` of the row, copied into the request's arena (NULL: out of
+ * memory). */
+static char *text_of(struct request *req, const PGresult *res, int row, const char *name)
 {
-	if (outcome != DB_OK) {
-		request_fail_db(req);
-		return;
-	}
-	const PGresult *res = request_result_of(req, "claim_by_reference");
-	if (PQntuples(res) != 1) {
-		request_fail(req, TULAY__V1__CODE__NOT_FOUND, "no claim with this reference");
-		return;
-	}
-	Tulay__V1__Claim *claim =
-	    claim_build_group(req, res, request_result_of(req, "claim_workers_of"));
-	if (claim == NULL)
-		return;
-	struct claim_read_state *st = req->state;
-	if (!case_timeline(req, request_result_of(req, "case_timeline"), st->org_id,
-			   &claim->timeline, &claim->n_timeline))
-		return;
-	claim_send(req, claim);
+	return arena_strdup(&req->arena, PQgetvalue(res, row, db_column(res, name)));
 }
 
-static void claim_get_submit(struct request *req)
+static bool claim_details_from_row(struct request *req, const PGresult *res, int row,
+				   Tulay__V1__Claim *c)
 {
-	struct claim_read_state *st = req->state;
-	st->org_param = case_int_param(req, st->org_id);
-	if (st->org_param == NULL) {
-		request_fail_oom(req);
-		return;
-	}
-	struct db_query *q = db_job_add(&req->job, "claim_by_reference");
-	db_param_text(q, st->org_param);
-	db_param_text(q, req->msg->get_claim->reference);
-	q = db_job_add(&req->job, "case_timeline");
-	db_param_text(q, st->org_param);
-	db_param_text(q, req->msg->get_claim->reference);
-	q = db_job_add(&req->job, "claim_workers_of");
-	db_param_text(q, st->org_param);
-	db_param_text(q, req->msg->get_claim->reference);
-	db_param_text(q, NULL);
-	request_audit(req, "read_claim", req->msg->get_claim->reference, "");
-	req->job.batchable = true; /* a read (and its audit entry) */
-	/* A claim another organisation shares with the caller is read alone, under the
-	 * policies that share it: read_wage_theft_claims() would refuse it. */
-	if (st->org_id == req->session.org_id)
-		req->job.merge = &claim_get_merge;
-	request_db(req, claim_loaded);
+	bool oom = false;
+	c->recruitment_agency = text_of(req, res, row, "recruitment_agency");
+	c->recruitment_fee = case_money(req, res, row, "recruitment_fee", &oom);
+	c->contract_wage = case_money(req, res, row, "contract_wage", &oom);
+	c->actual_wage = case_money(req, res, row, "actual_wage", &oom);
+	c->forum = (Tulay__V1__ClaimForum)VALUE_OF(claim_forum, db_value(res, row, "forum"));
+	c->filing_deadline = text_of(req, res, row, "filing_deadline");
+	c->amount_awarded = case_money(req, res, row, "amount_awarded", &oom);
+	c->amount_recovered = case_money(req, res, row, "amount_recovered", &oom);
+	/* "id_confiscated,threats" */
+	c->exploitation_means = (Tulay__V1__ExploitationMeans *)case_code_list_values(
+	    req, db_value(res, row, "exploitation_means"), ENUM_OF(exploitation_means),
+	    &c->n_exploitation_means);
+	if (c->exploitation_means == NULL || c->recruitment_agency == NULL ||
+	    c->filing_deadline == NULL || oom)
+		return false;
+	return true;
 }
 
-void handle_get_claim(struct request *req)
+Tulay__V1__Claim *claim_from_row(struct request *req, const PGresult *res, int row)
 {
-	const Tulay__V1__GetClaim *m = req->msg->get_claim;
-	if (!case_reference_is_valid(m->reference)) {
-		request_field_error(req, "reference",
-				    "is not a claim reference such as WT-2026-000123");
-		request_fail_invalid(req, "invalid claim reference");
-		return;
-	}
-	struct claim_read_state *st = request_alloc(req, sizeof(*st));
-	if (st == NULL) {
-		request_fail_oom(req);
-		return;
-	}
-	req->state = st;
-	request_resolve_org(req, m->organisation, "organisation", true, &st->org_id,
-			    claim_get_submit);
+	Tulay__V1__Claim *c = request_alloc(req, sizeof(*c));
+	Tulay__V1__Money *amount = request_alloc(req, sizeof(*amount));
+	if (c == NULL || amount == NULL)
+		return NULL;
+	tulay__v1__claim__init(c);
+	tulay__v1__money__init(amount);
+	c->reference = text_of(req, res, row, "reference");
+	c->organisation = text_of(req, res, row, "organisation");
+	c->status = (Tulay__V1__ClaimStatus)VALUE_OF(claim_status, db_value(res, row, "status"));
+	c->worker_nationality = text_of(req, res, row, "worker_nationality");
+	c->country_of_work = text_of(req, res, row, "country_of_work");
+	c->sector = (Tulay__V1__Sector)VALUE_OF(sector, db_value(res, row, "sector"));
+	c->employer = text_of(req, res, row, "employer");
+	c->work_started_on = text_of(req, res, row, "work_started_on");
+	c->work_ended_on = text_of(req, res, row, "work_ended_on");
+	amount->minor_units = strtoll(db_value(res, row, "amount_claimed_minor"), NULL, 10);
+	amount->currency = text_of(req, res, row, "amount_claimed_currency");
+	c->amount_claimed = amount;
+	c->workers = (uint32_t)strtoul(db_value(res, row, "workers"), NULL, 10);
+	c->opened_on = text_of(req, res, row, "opened_on");
+	c->version = strtoll(db_value(res, row, "version"), NULL, 10);
+	c->created_by = text_of(req, res, row, "created_by");
+	c->created_at = strtoll(db_value(res, row, "created_at"), NULL, 10);
+	c->closed_on = text_of(req, res, row, "closed_on");
+	c->office = text_of(req, res, row, "office");
+	if (c->reference == NULL || c->organisation == NULL || c->worker_nationality == NULL ||
+	    c->country_of_work == NULL || c->employer == NULL || c->work_started_on == NULL ||
+	    c->work_ended_on == NULL || amount->currency == NULL || c->opened_on == NULL ||
+	    c->created_by == NULL || c->closed_on == NULL || c->office == NULL)
+		return NULL;
+	return claim_details_from_row(req, res, row, c) ? c : NULL;
 }
 
-/* --- ListClaims ------------------------------------------------------------------------ */
+const char *const claim_identity_columns[3] = {"worker_name_enc", "worker_id_number_enc",
+					       "worker_phone_enc"};
 
-static void *claim_item(struct request *req, const PGresult *res, int row, const void *cols)
+/* Opens the sealed worker identity of a row read with CLAIM_IDENTITY_COLUMNS. Returns
+ * false if a ciphertext fails its integrity check: altered, or moved from another row or
+ * column (the associated data binds organisation, table, column and the case's key). */
+static bool claim_open_identity(struct request *req, const PGresult *res, int row,
+				Tulay__V1__Claim *claim)
 {
-	(void)cols; /* claim_from_row looks its columns up by name */
-	Tulay__V1__Claim *claim = claim_from_row(req, res, row);
-	if (claim == NULL)
+	Tulay__V1__Worker *w = request_alloc(req, sizeof(*w));
+	size_t key_len = 0;
+	uint8_t *key = case_bytea(req, res, row, db_column(res, "idempotency_key"), &key_len);
+	if (w == NULL || key == NULL)
+		return false;
+	tulay__v1__worker__init(w);
+	char **fields[] = {&w->name, &w->id_number, &w->phone};
+	for (size_t i = 0; i < N_ELEMS(fields); i++) {
+		int col = db_column(res, claim_identity_columns[i]);
+		if (PQgetisnull(res, row, col))
+			continue;
+		struct vault_place place = {
+		    .org_id = strtoll(db_value(res, row, "org_id"), NULL, 10),
+		    .table = "wage_theft_claims",
+		    .column = claim_identity_columns[i],
+		    .row = key,
+		    .row_len = key_len,
+		};
+		size_t len = 0;
+		uint8_t *sealed = case_bytea(req, res, row, col, &len);
+		char *plain = sealed != NULL ? vault_open(&req->arena, sealed, len, &place) : NULL;
+		if (plain == NULL) {
+			log_error("event=identity_integrity_failure conn=%llu req=%llu column=%s "
+				  "reference=%s",
+				  req->conn != NULL ? (unsigned long long)req->conn->id : 0ULL,
+				  (unsigned long long)req->seq, claim_identity_columns[i],
+				  claim->reference);
+			return false;
+		}
+		*fields[i] = plain;
+	}
+	claim->worker = w;
+	return true;
+}
+
+/* The claim in the first row of a CLAIM_IDENTITY_COLUMNS result, its identity opened.
+ * Returns NULL after ending the request when that fails. */
+static Tulay__V1__Claim *claim_build(struct request *req, const PGresult *res)
+{
+	Tulay__V1__Claim *claim = claim_from_row(req, res, 0);
+	if (claim == NULL) {
 		request_fail_oom(req);
+		return NULL;
+	}
+	if (!claim_open_identity(req, res, 0, claim)) {
+		request_fail(req, TULAY__V1__CODE__DATA_LOSS,
+			     "the worker's personal details of this claim fail their integrity "
+			     "check: they were altered in the database; the incident is logged");
+		return NULL;
+	}
 	return claim;
 }
 
-static void claims_listed(struct request *req, enum db_outcome outcome)
+/* The other workers of a group claim (a claim_workers_of result), opened. Their sealed
+ * fields are bound to the claim's key followed by the worker's position. */
+const char *const claim_co_worker_columns[3] = {"name", "id_number", "phone"};
+/* Their columns in a claim_workers_of result. */
+static const char *const co_worker_sealed_columns[3] = {"name_enc", "id_number_enc", "phone_enc"};
+
+uint8_t *claim_co_worker_key(struct request *req, const uint8_t *key, size_t len, unsigned position)
 {
-	struct claim_read_state *st = req->state;
-	if (outcome != DB_OK) {
-		request_fail_db(req);
-		return;
+	uint8_t *k = request_alloc(req, len + 1);
+	if (k != NULL) {
+		memcpy(k, key, len);
+		k[len] = (uint8_t)position;
 	}
-	Tulay__V1__ClaimList *list = request_alloc(req, sizeof(*list));
-	if (request_oom(req, list))
-		return;
-	tulay__v1__claim_list__init(list);
-	const PGresult *res = request_result_of(req, "claim_list");
-	struct case_page page;
-	if (!case_page(req, res, st->limit, db_column(res, "case_id"), claim_item, NULL, &page))
-		return;
-	list->claims = (Tulay__V1__Claim **)page.items;
-	list->n_claims = page.n;
-	list->next_page_token = page.next;
-	req->resp.body_case = TULAY__V1__RESPONSE__BODY_CLAIMS;
-	req->resp.claims = list;
+	return k;
+}
+
+static bool claim_open_co_workers(struct request *req, const PGresult *res, int64_t org_id,
+				  Tulay__V1__Claim *claim)
+{
+	int n = PQntuples(res);
+	claim->co_workers = request_alloc(req, sizeof(*claim->co_workers) * (size_t)(n + 1));
+	if (claim->co_workers == NULL)
+		return false;
+	for (int row = 0; row < n; row++) {
+		Tulay__V1__Worker *w = request_alloc(req, sizeof(*w));
+		size_t key_len = 0;
+		uint8_t *key =
+		    case_bytea(req, res, row, db_column(res, "idempotency_key"), &key_len);
+		unsigned position = (unsigned)strtoul(db_value(res, row, "position"), NULL, 10);
+		uint8_t *row_key =
+		    key != NULL ? claim_co_worker_key(req, key, key_len, position) : NULL;
+		if (w == NULL || row_key == NULL)
+			return false;
+		tulay__v1__worker__init(w);
+		char **fields[] = {&w->name, &w->id_number, &w->phone};
+		for (size_t i = 0; i < N_ELEMS(fields); i++) {
+			int col = db_column(res, co_worker_sealed_columns[i]);
+			if (PQgetisnull(res, row, col))
+				continue;
+			size_t len = 0;
+			uint8_t *sealed = case_bytea(req, res, row, col, &len);
+			struct vault_place place = {org_id, "claim_workers",
+						    claim_co_worker_columns[i], row_key,
+						    key_len + 1};
+			char *plain =
+			    sealed != NULL ? vault_open(&req->arena, sealed, len, &place) : NULL;
+			if (plain == NULL) {
+				log_error("event=identity_integrity_failure req=%llu "
+					  "column=claim_workers.%s reference=%s position=%u",
+					  (unsigned long long)req->seq, claim_co_worker_columns[i],
+					  claim->reference, position);
+				return false;
+			}
+			*fields[i] = plain;
+		}
+		claim->co_workers[row] = w;
+	}
+	claim->n_co_workers = (size_t)n;
+	return true;
+}
+
+/* The claim of a CLAIM_IDENTITY_COLUMNS result with its lead worker and, from a
+ * claim_workers_of result, the others; NULL after ending the request. */
+Tulay__V1__Claim *claim_build_group(struct request *req, const PGresult *res,
+				    const PGresult *workers)
+{
+	Tulay__V1__Claim *claim = claim_build(req, res);
+	if (claim == NULL)
+		return NULL;
+	int64_t org_id = strtoll(db_value(res, 0, "org_id"), NULL, 10);
+	if (!claim_open_co_workers(req, workers, org_id, claim)) {
+		request_fail(req, TULAY__V1__CODE__DATA_LOSS,
+			     "the other workers' personal details of this claim fail their "
+			     "integrity check; the incident is logged");
+		return NULL;
+	}
+	return claim;
+}
+
+void claim_send(struct request *req, Tulay__V1__Claim *claim)
+{
+	req->resp.body_case = TULAY__V1__RESPONSE__BODY_CLAIM;
+	req->resp.claim = claim;
 	request_reply(req);
 }
 
-static void claim_list_submit(struct request *req)
+void claim_reply(struct request *req, const PGresult *res)
 {
-	const Tulay__V1__ListClaims *m = req->msg->list_claims;
-	struct claim_read_state *st = req->state;
-	const char *status = CODE_OF(claim_status, m->status);
-	st->org_param = case_int_param(req, st->org_id);
-	char *fetch = case_int_param(req, (long long)st->limit + 1);
-	if (st->org_param == NULL || fetch == NULL) {
-		request_fail_oom(req);
-		return;
-	}
-	struct db_query *q = db_job_add(&req->job, "claim_list");
-	db_param_text(q, st->org_param);
-	db_param_text(q, m->country_of_work);
-	db_param_text(q, status != NULL ? status : "");
-	db_param_text(q, *m->page_token != '\0' ? m->page_token : "0");
-	db_param_text(q, fetch);
-	char index_hex[2 * VAULT_INDEX_BYTES + 1] = "";
-	if (*m->worker_id_number != '\0') {
-		uint8_t *index = arena_alloc(&req->arena, VAULT_INDEX_BYTES);
-		if (index == NULL) {
-			request_fail_oom(req);
-			return;
-		}
-		vault_index(st->org_id, m->worker_id_number, index);
-		db_param_bytes(q, index, VAULT_INDEX_BYTES);
-		sodium_bin2hex(index_hex, sizeof(index_hex), index, VAULT_INDEX_BYTES);
-	} else {
-		db_param_text(q, NULL);
-	}
-	/* The audit entry names the ID number searched for by its blind index (as stored
-	 * with the claims), never the number: an auditor can tell who looked for whom. */
-	request_audit(
-	    req, "list_claims", "",
-	    arena_printf(&req->arena, "country_of_work=%s status=%s page_token=%s limit=%u%s%s",
-			 m->country_of_work, status != NULL ? status : "", m->page_token, st->limit,
-			 index_hex[0] != '\0' ? " worker_id_number_index=" : "", index_hex));
-	req->job.batchable = true; /* a read (and its audit entry) */
-	request_db(req, claims_listed);
-}
-
-void handle_list_claims(struct request *req)
-{
-	const Tulay__V1__ListClaims *m = req->msg->list_claims;
-	const char *problem;
-	if (*m->country_of_work != '\0' && (problem = validate_country(m->country_of_work)) != NULL)
-		request_field_error(req, "country_of_work", problem);
-	if (m->status != TULAY__V1__CLAIM_STATUS__CLAIM_STATUS_UNSPECIFIED &&
-	    CODE_OF(claim_status, m->status) == NULL)
-		request_field_error(req, "status", "is not a claim status");
-	if (strlen(m->worker_id_number) > 40)
-		request_field_error(req, "worker_id_number", "is longer than any ID number");
-	case_check_paging(req, m->limit, m->page_token);
-	if (request_has_field_errors(req)) {
-		request_fail_invalid(req, "invalid claim list request");
-		return;
-	}
-	struct claim_read_state *st = request_alloc(req, sizeof(*st));
-	if (st == NULL) {
-		request_fail_oom(req);
-		return;
-	}
-	st->limit = m->limit != 0 ? m->limit : CLAIM_LIST_DEFAULT;
-	req->state = st;
-	request_resolve_org(req, m->organisation, "organisation", false, &st->org_id,
-			    claim_list_submit);
+	Tulay__V1__Claim *claim = claim_build(req, res);
+	if (claim != NULL)
+		claim_send(req, claim);
 }

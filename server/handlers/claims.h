@@ -1,4 +1,4 @@
-/* What claims.c shares with claim_lifecycle.c. */
+/* What claims.c shares with claim_reads.c and claim_lifecycle.c. */
 #ifndef TULAYD_CLAIMS_H
 #define TULAYD_CLAIMS_H
 
@@ -29,7 +29,7 @@ struct request;
 	CLAIM_COLUMNS ", org_id, idempotency_key, worker_name_enc, worker_id_number_enc, "         \
 		      "worker_phone_enc"
 
-/* --- claim_rows.c: a claim from its rows ---------------------------------------------- */
+/* --- a claim from its rows ------------------------------------------------------ */
 
 /* The claim in row `row` of a result with CLAIM_COLUMNS (no identity, no timeline). NULL
  * (the request failed) when out of memory. */

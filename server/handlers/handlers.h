@@ -71,6 +71,8 @@ void handle_change_password(struct request *req);
 /* claims.c */
 extern const struct db_statement claims_statements[];
 extern const unsigned claims_statements_count;
+extern const struct db_statement claim_reads_statements[];
+extern const unsigned claim_reads_statements_count;
 void handle_create_claim(struct request *req);
 void handle_get_claim(struct request *req);
 void handle_list_claims(struct request *req);

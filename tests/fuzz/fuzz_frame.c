@@ -1,4 +1,4 @@
-/* libFuzzer driver for the frame codec (proto/frame.c), the first thing both tulayd and
+/* libFuzzer driver for the frame codec (proto/wire.c), the first thing both tulayd and
  * libtulay run on a peer's bytes.
  *
  * The input is what a connection has received so far. It is decoded under several payload
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "frame.h"
+#include "wire.h"
 #include "fuzz_check.h"
 #include "tulay/v1/session.pb-c.h"
 

@@ -13,7 +13,7 @@
  *    formats back to the same text, an accepted amount formats and parses back to the same
  *    minor units;
  *  - packing the request again is stable: pack(unpack(pack(x))) == pack(x);
- *  - server/wire.c's scan finds the id protobuf-c unpacks, and reports a limit only when
+ *  - proto/wire.c's scan finds the id protobuf-c unpacks, and reports a limit only when
  *    a count is over it; the arena says when it refused.
  *
  * Half of the mutations are structure-aware (fuzz_message_mutate): without them the fuzzer
@@ -551,7 +551,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* ... and when it refuses one, it says so (tulayd then answers RESOURCE_EXHAUSTED). */
 	FUZZ_CHECK(req != NULL || plain == NULL || arena.refused);
 
-	/* server/wire.c's look before unpacking: it finds the id protobuf-c would (the last
+	/* proto/wire.c's look before unpacking: it finds the id protobuf-c would (the last
 	 * one), and a count over a limit is over it. */
 	struct wire_scan scan;
 	wire_scan(&tulay__v1__request__descriptor, data, size, &scan);

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "frame.h"
+#include "wire.h"
 #include "tulay/v1/envelope.pb-c.h"
 
 static const char *corpus_dir;

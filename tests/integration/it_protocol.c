@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "frame.h"
+#include "wire.h"
 #include "it_support.h"
 
 static Tulay__V1__Response *roundtrip(int fd, Tulay__V1__Request *req)

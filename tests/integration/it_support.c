@@ -21,7 +21,7 @@
 #include <cmocka.h>
 #include <libpq-fe.h>
 
-#include "frame.h"
+#include "wire.h"
 
 void it_load_env(int argc, char **argv)
 {

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "frame.h"
+#include "wire.h"
 #include "tulay/v1/envelope.pb-c.h"
 
 /* What a receive buffer looks like: bytes appended at the end, consumed from the front. */

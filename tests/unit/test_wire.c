@@ -1,4 +1,4 @@
-/* server/wire.c: what it finds in a request's bytes before protobuf-c unpacks them
+/* proto/wire.c: what it finds in a request's bytes before protobuf-c unpacks them
  * (issue 12, point 4): NUL and other control characters by field path, repeated fields
  * past their limit (the same answer at any count above it), unknown-field floods, and the
  * request's id wherever it stands. */
@@ -323,7 +323,7 @@ static void check_repeated_listed(const ProtobufCMessageDescriptor *d, unsigned 
 	for (unsigned i = 0; i < d->n_fields; i++) {
 		const ProtobufCFieldDescriptor *f = &d->fields[i];
 		if (f->label == PROTOBUF_C_LABEL_REPEATED && wire_limit_of(d, f->name) == 0)
-			fail_msg("%s.%s is repeated but has no limit in server/wire.c", d->name,
+			fail_msg("%s.%s is repeated but has no limit in proto/wire.c", d->name,
 				 f->name);
 		if (f->type == PROTOBUF_C_TYPE_MESSAGE)
 			check_repeated_listed(f->descriptor, depth + 1);

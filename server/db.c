@@ -61,6 +61,12 @@ void db_param_text(struct db_query *q, const char *value)
 	q->nparams++;
 }
 
+void db_params_text(struct db_query *q, const char *const *values, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		db_param_text(q, values[i]);
+}
+
 void db_param_bytes(struct db_query *q, const void *data, int len)
 {
 	assert(q->nparams < DB_MAX_PARAMS);

@@ -129,6 +129,12 @@ struct db_query *db_job_add(struct db_job *job, const char *statement);
 
 /* Appends a text parameter (NULL is SQL NULL). The string must outlive the job. */
 void db_param_text(struct db_query *q, const char *value);
+/* Appends n text parameters in order (NULL elements: SQL NULL); DB_PARAMS_TEXT(q, a, b, c)
+ * counts them. */
+void db_params_text(struct db_query *q, const char *const *values, size_t n);
+#define DB_PARAMS_TEXT(q, ...)                                                                     \
+	db_params_text((q), (const char *const[]){__VA_ARGS__},                                    \
+		       sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *))
 
 /* Appends a binary (bytea) parameter. The bytes must outlive the job. */
 void db_param_bytes(struct db_query *q, const void *data, int len);

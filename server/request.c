@@ -407,9 +407,7 @@ static bool request_wrap_job(struct request *req)
 		struct db_query *q = &job->queries[0];
 		q->statement = req->session_opening ? "tenant_context" : "tenant_context_checked";
 		q->nparams = 0;
-		db_param_text(q, org);
-		db_param_text(q, user);
-		db_param_text(q, role);
+		DB_PARAMS_TEXT(q, org, user, role);
 		if (!req->session_opening)
 			db_param_bytes(q, req->session.token_hash, sizeof(req->session.token_hash));
 		req->job_base = 1;

@@ -75,6 +75,14 @@ int request_start(struct conn *c, const uint8_t *payload, size_t len);
 
 /* Ends the request with status OK and whatever body the handler set on req->resp. */
 void request_reply(struct request *req);
+/* Answers with body BODY (a TULAY__V1__RESPONSE__BODY_ suffix) in field `field` of the
+ * Response: REQUEST_REPLY(req, CLAIM, claim, claim). */
+#define REQUEST_REPLY(req, BODY, field, value)                                                     \
+	do {                                                                                       \
+		(req)->resp.body_case = TULAY__V1__RESPONSE__BODY_##BODY;                          \
+		(req)->resp.field = (value);                                                       \
+		request_reply(req);                                                                \
+	} while (0)
 
 /* Ends the request with `code` and `message` (a sentence for the user; no internals;
  * NULL gives a generic sentence). */

@@ -322,9 +322,7 @@ void case_event_reply(struct request *req, const PGresult *res, int64_t org_id)
 		request_fail(req, TULAY__V1__CODE__INTERNAL, "the entry could not be read back");
 		return;
 	}
-	req->resp.body_case = TULAY__V1__RESPONSE__BODY_CASE_EVENT;
-	req->resp.case_event = e;
-	request_reply(req);
+	REQUEST_REPLY(req, CASE_EVENT, case_event, e);
 }
 
 struct case_write *case_write_begin(struct request *req, const ProtobufCBinaryData *key,

@@ -226,9 +226,7 @@ static void cases_listed(struct request *req, enum db_outcome outcome)
 	list->cases = (Tulay__V1__CaseSummary **)page.items;
 	list->n_cases = page.n;
 	list->next_page_token = page.next;
-	req->resp.body_case = TULAY__V1__RESPONSE__BODY_CASES;
-	req->resp.cases = list;
-	request_reply(req);
+	REQUEST_REPLY(req, CASES, cases, list);
 }
 
 static void case_list_submit(struct request *req)
@@ -244,18 +242,11 @@ static void case_list_submit(struct request *req)
 		return;
 	}
 	struct db_query *q = db_job_add(&req->job, m->shared ? "case_list_shared" : "case_list");
-	db_param_text(q, org);
-	db_param_text(q, kind != NULL ? kind : "");
-	db_param_text(q, m->status);
-	db_param_text(q, *m->opened_from != '\0' ? m->opened_from : NULL);
-	db_param_text(q, *m->opened_to != '\0' ? m->opened_to : NULL);
-	db_param_text(q, m->country);
-	db_param_text(q, sector != NULL ? sector : "");
-	db_param_text(q, m->employer);
-	db_param_text(q, m->office);
-	db_param_text(q, m->text);
-	db_param_text(q, *m->page_token != '\0' ? m->page_token : "0");
-	db_param_text(q, fetch);
+	DB_PARAMS_TEXT(q, org, kind != NULL ? kind : "", m->status,
+		       *m->opened_from != '\0' ? m->opened_from : NULL,
+		       *m->opened_to != '\0' ? m->opened_to : NULL, m->country,
+		       sector != NULL ? sector : "", m->employer, m->office, m->text,
+		       *m->page_token != '\0' ? m->page_token : "0", fetch);
 	char index_hex[2 * VAULT_INDEX_BYTES + 1] = "";
 	if (*m->id_number != '\0') {
 		uint8_t *index = arena_alloc(&req->arena, VAULT_INDEX_BYTES);

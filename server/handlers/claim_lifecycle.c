@@ -108,9 +108,7 @@ static void claim_status_submit(struct request *req)
 	const char *to = CODE_OF(claim_status, m->status);
 	struct db_query *q =
 	    case_write_query(req, "claim_change_status", w, &m->idempotency_key, m->reference);
-	db_param_text(q, w->version);
-	db_param_text(q, to);
-	db_param_text(q, w->occurred_on);
+	DB_PARAMS_TEXT(q, w->version, to, w->occurred_on);
 	param_sealed(q, cw);
 	q = db_job_add(&req->job, "claim_by_reference");
 	db_param_text(q, w->org);
@@ -263,15 +261,13 @@ static void claim_amounts_submit(struct request *req)
 	struct case_write *w = cw->w;
 	struct db_query *q =
 	    case_write_query(req, "claim_update_amounts", w, &m->idempotency_key, m->reference);
-	db_param_text(q, w->version);
-	db_param_text(q, cw->parts[2][0] != '-' ? cw->parts[2] : NULL);
-	db_param_text(q, m->amount_awarded ? m->amount_awarded->currency : NULL);
-	db_param_text(q, cw->parts[4][0] != '-' ? cw->parts[4] : NULL);
-	db_param_text(q, m->amount_recovered ? m->amount_recovered->currency : NULL);
-	db_param_text(q, w->occurred_on);
-	db_param_text(q, *m->exchange_rate_date != '\0' ? m->exchange_rate_date : NULL);
-	db_param_text(q, money_text_param(req, m->amount_awarded));
-	db_param_text(q, money_text_param(req, m->amount_recovered));
+	DB_PARAMS_TEXT(q, w->version, cw->parts[2][0] != '-' ? cw->parts[2] : NULL,
+		       m->amount_awarded ? m->amount_awarded->currency : NULL,
+		       cw->parts[4][0] != '-' ? cw->parts[4] : NULL,
+		       m->amount_recovered ? m->amount_recovered->currency : NULL, w->occurred_on,
+		       *m->exchange_rate_date != '\0' ? m->exchange_rate_date : NULL,
+		       money_text_param(req, m->amount_awarded),
+		       money_text_param(req, m->amount_recovered));
 	q = db_job_add(&req->job, "claim_by_reference");
 	db_param_text(q, w->org);
 	db_param_text(q, m->reference);
@@ -330,11 +326,9 @@ static void claim_payment_submit(struct request *req)
 	struct case_write *w = cw->w;
 	struct db_query *q =
 	    case_write_query(req, "claim_record_payment", w, &m->idempotency_key, m->reference);
-	db_param_text(q, cw->parts[1]);
-	db_param_text(q, m->amount->currency);
-	db_param_text(q, w->occurred_on);
-	db_param_text(q, *m->exchange_rate_date != '\0' ? m->exchange_rate_date : NULL);
-	db_param_text(q, money_text_param(req, m->amount));
+	DB_PARAMS_TEXT(q, cw->parts[1], m->amount->currency, w->occurred_on,
+		       *m->exchange_rate_date != '\0' ? m->exchange_rate_date : NULL,
+		       money_text_param(req, m->amount));
 	q = db_job_add(&req->job, "claim_by_reference");
 	db_param_text(q, w->org);
 	db_param_text(q, m->reference);

@@ -109,9 +109,7 @@ static void claim_get_submit(struct request *req)
 	db_param_text(q, st->org_param);
 	db_param_text(q, req->msg->get_claim->reference);
 	q = db_job_add(&req->job, "claim_workers_of");
-	db_param_text(q, st->org_param);
-	db_param_text(q, req->msg->get_claim->reference);
-	db_param_text(q, NULL);
+	DB_PARAMS_TEXT(q, st->org_param, req->msg->get_claim->reference, NULL);
 	request_audit(req, "read_claim", req->msg->get_claim->reference, "");
 	req->job.batchable = true; /* a read (and its audit entry) */
 	/* A claim another organisation shares with the caller is read alone, under the
@@ -169,9 +167,7 @@ static void claims_listed(struct request *req, enum db_outcome outcome)
 	list->claims = (Tulay__V1__Claim **)page.items;
 	list->n_claims = page.n;
 	list->next_page_token = page.next;
-	req->resp.body_case = TULAY__V1__RESPONSE__BODY_CLAIMS;
-	req->resp.claims = list;
-	request_reply(req);
+	REQUEST_REPLY(req, CLAIMS, claims, list);
 }
 
 static void claim_list_submit(struct request *req)
@@ -186,11 +182,8 @@ static void claim_list_submit(struct request *req)
 		return;
 	}
 	struct db_query *q = db_job_add(&req->job, "claim_list");
-	db_param_text(q, st->org_param);
-	db_param_text(q, m->country_of_work);
-	db_param_text(q, status != NULL ? status : "");
-	db_param_text(q, *m->page_token != '\0' ? m->page_token : "0");
-	db_param_text(q, fetch);
+	DB_PARAMS_TEXT(q, st->org_param, m->country_of_work, status != NULL ? status : "",
+		       *m->page_token != '\0' ? m->page_token : "0", fetch);
 	char index_hex[2 * VAULT_INDEX_BYTES + 1] = "";
 	if (*m->worker_id_number != '\0') {
 		uint8_t *index = arena_alloc(&req->arena, VAULT_INDEX_BYTES);

@@ -290,15 +290,9 @@ static void claim_create_submit(struct request *req)
 	db_param_text(q, user_id);
 	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
 	db_param_bytes(q, st->hash, sizeof(st->hash));
-	db_param_text(q, m->worker_nationality);
-	db_param_text(q, m->country_of_work);
-	db_param_text(q, sector);
-	db_param_text(q, m->employer);
-	db_param_text(q, m->work_started_on);
-	db_param_text(q, m->work_ended_on);
-	db_param_text(q, amount);
-	db_param_text(q, m->amount_claimed->currency);
-	db_param_text(q, nworkers);
+	DB_PARAMS_TEXT(q, m->worker_nationality, m->country_of_work, sector, m->employer,
+		       m->work_started_on, m->work_ended_on, amount, m->amount_claimed->currency,
+		       nworkers);
 	for (size_t i = 0; i < N_ELEMS(claim_identity_columns); i++) {
 		if (sealed[i] != NULL)
 			db_param_bytes(q, sealed[i], (int)sealed_len[i]);
@@ -700,9 +694,7 @@ Tulay__V1__Claim *claim_build_group(struct request *req, const PGresult *res,
 
 void claim_send(struct request *req, Tulay__V1__Claim *claim)
 {
-	req->resp.body_case = TULAY__V1__RESPONSE__BODY_CLAIM;
-	req->resp.claim = claim;
-	request_reply(req);
+	REQUEST_REPLY(req, CLAIM, claim, claim);
 }
 
 void claim_reply(struct request *req, const PGresult *res)

@@ -115,9 +115,9 @@ static void stage_date_read(struct request *req, const char *field, const Tulay_
  * given). */
 static void stage_date_params(struct db_query *q, const struct stage_date *d)
 {
-	db_param_text(q, d->given ? d->first : NULL);
-	db_param_text(q, d->given ? precision_codes[d->span.precision] : NULL);
-	db_param_text(q, d->given ? (d->circa ? "true" : "false") : NULL);
+	DB_PARAMS_TEXT(q, d->given ? d->first : NULL,
+		       d->given ? precision_codes[d->span.precision] : NULL,
+		       d->given ? (d->circa ? "true" : "false") : NULL);
 }
 
 /* An ApproxDate from the three columns of a stage date at `col`, written as precisely as
@@ -245,9 +245,7 @@ static Tulay__V1__Deportation *deportation_build(struct request *req, const PGre
 
 static void deportation_send(struct request *req, Tulay__V1__Deportation *d)
 {
-	req->resp.body_case = TULAY__V1__RESPONSE__BODY_DEPORTATION;
-	req->resp.deportation = d;
-	request_reply(req);
+	REQUEST_REPLY(req, DEPORTATION, deportation, d);
 }
 
 /* Replies with the deportation of a DEPORTATION_COLUMNS result. */
@@ -479,12 +477,8 @@ static void deportation_create_submit(struct request *req)
 	db_param_text(q, w->user);
 	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
 	db_param_bytes(q, w->hash, sizeof(w->hash));
-	db_param_text(q, m->office);
-	db_param_text(q, m->nationality);
-	db_param_text(q, m->deported_from);
-	db_param_text(q, or_null(m->deported_to));
-	db_param_text(q, sector);
-	db_param_text(q, grounds);
+	DB_PARAMS_TEXT(q, m->office, m->nationality, m->deported_from, or_null(m->deported_to),
+		       sector, grounds);
 	stage_date_params(q, &dates[STAGE_ARREST]);
 	db_param_text(q, or_null(m->arrest_place));
 	stage_date_params(q, &dates[STAGE_DETENTION]);
@@ -492,9 +486,7 @@ static void deportation_create_submit(struct request *req)
 	db_param_text(q, detention_type);
 	stage_date_params(q, &dates[STAGE_RELEASE]);
 	stage_date_params(q, &dates[STAGE_DEPORTATION]);
-	db_param_text(q, counsel);
-	db_param_text(q, consular);
-	db_param_text(q, family);
+	DB_PARAMS_TEXT(q, counsel, consular, family);
 	param_bytes_or_null(q, sealed_name, name_len);
 	param_bytes_or_null(q, sealed_id, id_len);
 	param_bytes_or_null(q, *id_number != '\0' ? st->id_index : NULL, sizeof(st->id_index));
@@ -680,9 +672,7 @@ static void deportation_stage_submit(struct request *req)
 	db_param_text(q, w->version);
 	db_param_text(q, stage);
 	stage_date_params(q, &st->on);
-	db_param_text(q, or_null(m->detention_place));
-	db_param_text(q, detention_type);
-	db_param_text(q, or_null(m->deported_to));
+	DB_PARAMS_TEXT(q, or_null(m->detention_place), detention_type, or_null(m->deported_to));
 	param_bytes_or_null(q, sealed, sealed_len);
 	q = db_job_add(&req->job, "deportation_by_reference");
 	db_param_text(q, w->org);

@@ -302,9 +302,7 @@ static void organisation_loaded(struct request *req, enum db_outcome outcome)
 	    !memberships_of(req, "org_proposals", &d->proposals, &d->n_proposals) ||
 	    !memberships_of(req, "org_past_memberships", &d->past, &d->n_past))
 		return;
-	req->resp.body_case = TULAY__V1__RESPONSE__BODY_ORGANISATION_DETAIL;
-	req->resp.organisation_detail = d;
-	request_reply(req);
+	REQUEST_REPLY(req, ORGANISATION_DETAIL, organisation_detail, d);
 }
 
 void handle_get_organisation(struct request *req)
@@ -384,12 +382,10 @@ static void membership_reply(struct request *req, const PGresult *res, bool in_e
 	Tulay__V1__Membership *m = membership_from_row(req, res, 0, &cols);
 	if (request_oom(req, m))
 		return;
-	req->resp.body_case = TULAY__V1__RESPONSE__BODY_MEMBERSHIP;
-	req->resp.membership = m;
 	/* Before the reply, which ends the request: the report scopes it changes. */
 	if (in_effect_changed)
 		chore_soon(&req->srv->report_refresh);
-	request_reply(req);
+	REQUEST_REPLY(req, MEMBERSHIP, membership, m);
 }
 
 /* Ends the request for the outcomes that proposing and deciding share; false if `outcome`
@@ -486,11 +482,8 @@ void handle_add_membership(struct request *req)
 	struct db_query *q = db_job_add(&req->job, "membership_propose");
 	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
 	db_param_bytes(q, st->hash, sizeof(st->hash));
-	db_param_text(q, st->network);
-	db_param_text(q, st->member);
-	db_param_text(q, role);
-	db_param_text(q, m->since);
-	db_param_text(q, m->shares_aggregates ? "t" : "f");
+	DB_PARAMS_TEXT(q, st->network, st->member, role, m->since,
+		       m->shares_aggregates ? "t" : "f");
 	q = db_job_add(&req->job, "membership_by_key");
 	db_param_text(q, st->network);
 	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
@@ -559,10 +552,7 @@ static void membership_decide(struct request *req, const char *network, const ch
 		return;
 	snprintf(st->proposal, sizeof(st->proposal), "%lld", (long long)proposal_id);
 	struct db_query *q = db_job_add(&req->job, "membership_decide");
-	db_param_text(q, st->network);
-	db_param_text(q, st->member);
-	db_param_text(q, st->proposal);
-	db_param_text(q, accept ? "t" : "f");
+	DB_PARAMS_TEXT(q, st->network, st->member, st->proposal, accept ? "t" : "f");
 	q = db_job_add(&req->job, "membership_latest");
 	db_param_text(q, st->network);
 	db_param_text(q, st->member);
@@ -643,10 +633,7 @@ void handle_end_membership(struct request *req)
 	if (request_oom(req, version))
 		return;
 	struct db_query *q = db_job_add(&req->job, "membership_end");
-	db_param_text(q, st->network);
-	db_param_text(q, st->member);
-	db_param_text(q, e->until[0] != '\0' ? e->until : NULL);
-	db_param_text(q, version);
+	DB_PARAMS_TEXT(q, st->network, st->member, e->until[0] != '\0' ? e->until : NULL, version);
 	q = db_job_add(&req->job, "membership_ended");
 	db_param_text(q, st->network);
 	db_param_text(q, st->member);
@@ -693,9 +680,7 @@ static void office_added(struct request *req, enum db_outcome outcome)
 	Tulay__V1__Office *o = office_from_row(req, res, 0, &cols);
 	if (request_oom(req, o))
 		return;
-	req->resp.body_case = TULAY__V1__RESPONSE__BODY_OFFICE;
-	req->resp.office = o;
-	request_reply(req);
+	REQUEST_REPLY(req, OFFICE, office, o);
 }
 
 static void office_resolved(struct request *req)
@@ -708,10 +693,7 @@ static void office_resolved(struct request *req)
 	const char *parts[] = {st->org_param, m->name, m->city, m->country};
 	vault_fingerprint(parts, N_ELEMS(parts), st->hash, sizeof(st->hash));
 	struct db_query *q = db_job_add(&req->job, "office_add");
-	db_param_text(q, st->org_param);
-	db_param_text(q, m->name);
-	db_param_text(q, m->city);
-	db_param_text(q, m->country);
+	DB_PARAMS_TEXT(q, st->org_param, m->name, m->city, m->country);
 	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
 	db_param_bytes(q, st->hash, sizeof(st->hash));
 	q = db_job_add(&req->job, "office_by_key");

@@ -101,9 +101,7 @@ static void org_created(struct request *req, enum db_outcome outcome)
 	/* Its case numbering, before its first case needs it (that case would otherwise
 	 * make it on the request path). */
 	chore_soon(&req->srv->case_numbering);
-	req->resp.body_case = TULAY__V1__RESPONSE__BODY_ORGANISATION;
-	req->resp.organisation = o;
-	request_reply(req);
+	REQUEST_REPLY(req, ORGANISATION, organisation, o);
 }
 
 void handle_create_organisation(struct request *req)
@@ -151,10 +149,7 @@ void handle_create_organisation(struct request *req)
 	struct db_query *q = db_job_add(&req->job, "org_create");
 	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
 	db_param_bytes(q, st->hash, sizeof(st->hash));
-	db_param_text(q, st->acronym);
-	db_param_text(q, m->name);
-	db_param_text(q, kind);
-	db_param_text(q, m->country);
+	DB_PARAMS_TEXT(q, st->acronym, m->name, kind, m->country);
 	q = db_job_add(&req->job, "org_by_key");
 	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
 	request_audit(req, "create_organisation", st->acronym, "");
@@ -191,9 +186,7 @@ static void orgs_listed(struct request *req, enum db_outcome outcome)
 	list->organisations = (Tulay__V1__Organisation **)page.items;
 	list->n_organisations = page.n;
 	list->next_page_token = page.next;
-	req->resp.body_case = TULAY__V1__RESPONSE__BODY_ORGANISATIONS;
-	req->resp.organisations = list;
-	request_reply(req);
+	REQUEST_REPLY(req, ORGANISATIONS, organisations, list);
 }
 
 void handle_list_organisations(struct request *req)
@@ -217,9 +210,7 @@ void handle_list_organisations(struct request *req)
 	*limit = m->limit ? m->limit : ORG_LIST_DEFAULT;
 	req->state = limit;
 	struct db_query *q = db_job_add(&req->job, "org_list");
-	db_param_text(q, m->country);
-	db_param_text(q, m->page_token);
-	db_param_text(q, fetch);
+	DB_PARAMS_TEXT(q, m->country, m->page_token, fetch);
 	request_audit(
 	    req, "list_organisations", "",
 	    arena_printf(&req->arena, "country=%s page_token=%s", m->country, m->page_token));

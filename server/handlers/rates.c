@@ -119,9 +119,7 @@ static void rate_set_done(struct request *req, enum db_outcome outcome)
 			     "the rate was not found after setting it");
 		return;
 	}
-	req->resp.body_case = TULAY__V1__RESPONSE__BODY_EXCHANGE_RATE;
-	req->resp.exchange_rate = e;
-	request_reply(req);
+	REQUEST_REPLY(req, EXCHANGE_RATE, exchange_rate, e);
 }
 
 void handle_set_exchange_rate(struct request *req)
@@ -169,13 +167,8 @@ void handle_set_exchange_rate(struct request *req)
 	struct db_query *q = db_job_add(&req->job, "rate_set");
 	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
 	db_param_bytes(q, st->hash, sizeof(st->hash));
-	db_param_text(q, m->currency);
-	db_param_text(q, m->reporting_currency);
-	db_param_text(q, m->rate);
-	db_param_text(q, m->valid_from);
-	db_param_text(q, st->currency_exp);
-	db_param_text(q, st->reporting_exp);
-	db_param_text(q, st->user);
+	DB_PARAMS_TEXT(q, m->currency, m->reporting_currency, m->rate, m->valid_from,
+		       st->currency_exp, st->reporting_exp, st->user);
 	q = db_job_add(&req->job, "rate_by_key");
 	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
 	request_audit(req, "set_exchange_rate", "",
@@ -208,9 +201,7 @@ static void rates_listed(struct request *req, enum db_outcome outcome)
 	}
 	list->rates = rates;
 	list->n_rates = (size_t)n;
-	req->resp.body_case = TULAY__V1__RESPONSE__BODY_EXCHANGE_RATES;
-	req->resp.exchange_rates = list;
-	request_reply(req);
+	REQUEST_REPLY(req, EXCHANGE_RATES, exchange_rates, list);
 }
 
 void handle_list_exchange_rates(struct request *req)

@@ -189,9 +189,7 @@ static void recommendation_reply(struct request *req, int64_t org_id)
 	}
 	if (!case_timeline(req, read_back(req, 2), org_id, &r->timeline, &r->n_timeline))
 		return;
-	req->resp.body_case = TULAY__V1__RESPONSE__BODY_RECOMMENDATION;
-	req->resp.recommendation = r;
-	request_reply(req);
+	REQUEST_REPLY(req, RECOMMENDATION, recommendation, r);
 }
 
 /* Adds the three read-back queries of recommendation_reply for the recommendation of
@@ -274,18 +272,10 @@ static void recommendation_create_submit(struct request *req)
 	db_param_text(q, user);
 	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
 	db_param_bytes(q, st->hash, sizeof(st->hash));
-	db_param_text(q, m->office);
-	db_param_text(q, status);
-	db_param_text(q, m->title);
-	db_param_text(q, m->text);
-	db_param_text(q, m->source_document);
-	db_param_text(q, m->source_date);
-	db_param_text(q, addressed_to);
-	db_param_text(q, *m->target_body != '\0' ? m->target_body : NULL);
-	db_param_text(q, *m->country != '\0' ? m->country : NULL);
-	db_param_text(q, theme);
-	db_param_text(q, st->co_signers);
-	db_param_text(q, st->evidence);
+	DB_PARAMS_TEXT(q, m->office, status, m->title, m->text, m->source_document, m->source_date,
+		       addressed_to, *m->target_body != '\0' ? m->target_body : NULL,
+		       *m->country != '\0' ? m->country : NULL, theme, st->co_signers,
+		       st->evidence);
 	/* Same pipeline, same transaction: read back what was created or replayed. */
 	recommendation_read_queries(req, org, NULL, &m->idempotency_key);
 	request_audit_case_key(req, "create_recommendation", m->idempotency_key.data,
@@ -539,9 +529,7 @@ void handle_change_recommendation_status(struct request *req)
 	}
 	struct db_query *q = case_write_query(req, "recommendation_change_status", st,
 					      &m->idempotency_key, m->reference);
-	db_param_text(q, st->version);
-	db_param_text(q, to);
-	db_param_text(q, st->occurred_on);
+	DB_PARAMS_TEXT(q, st->version, to, st->occurred_on);
 	if (sealed != NULL)
 		db_param_bytes(q, sealed, (int)sealed_len);
 	else
@@ -607,9 +595,7 @@ static void recommendation_link_submit(struct request *req)
 	case_write_finish(req, w, req->session.org_id, parts, N_ELEMS(parts));
 	struct db_query *q = case_write_query(req, "recommendation_link_evidence", w,
 					      &m->idempotency_key, m->reference);
-	db_param_text(q, evidence_org);
-	db_param_text(q, m->evidence->reference);
-	db_param_text(q, w->occurred_on);
+	DB_PARAMS_TEXT(q, evidence_org, m->evidence->reference, w->occurred_on);
 	recommendation_read_queries(req, w->org, m->reference, NULL);
 	request_audit(req, "link_evidence", m->reference,
 		      arena_printf(&req->arena, "evidence=%s %s", st->evidence_acronym,

@@ -153,9 +153,7 @@ static void referral_reply(struct request *req, const PGresult *res)
 	Tulay__V1__Referral *r = referral_from_row(req, res, 0, &cols);
 	if (r == NULL)
 		return;
-	req->resp.body_case = TULAY__V1__RESPONSE__BODY_REFERRAL;
-	req->resp.referral = r;
-	request_reply(req);
+	REQUEST_REPLY(req, REFERRAL, referral, r);
 }
 
 /* Coordinators read; they refer and decide nothing. */
@@ -245,10 +243,7 @@ static void referral_propose_submit(struct request *req)
 	db_param_text(q, st->user);
 	db_param_bytes(q, key->data, (int)key->len);
 	db_param_bytes(q, st->hash, sizeof(st->hash));
-	db_param_text(q, m->reference);
-	db_param_text(q, st->to);
-	db_param_text(q, m->consent->given_on);
-	db_param_text(q, form);
+	DB_PARAMS_TEXT(q, m->reference, st->to, m->consent->given_on, form);
 	if (!param_sealed_text(req, q, org, "referrals", "reason", key->data, key->len,
 			       m->reason) ||
 	    !param_sealed_text(req, q, org, "case_events", "text", key->data, key->len,
@@ -381,10 +376,7 @@ static void referral_read_for_decision(struct request *req, enum db_outcome outc
 	db_job_reset(&req->job);
 	const ProtobufCBinaryData *key = &m->idempotency_key;
 	struct db_query *q = db_job_add(&req->job, "referral_decide");
-	db_param_text(q, st->user);
-	db_param_text(q, st->id);
-	db_param_text(q, st->version);
-	db_param_text(q, decision);
+	DB_PARAMS_TEXT(q, st->user, st->id, st->version, decision);
 	if (!param_sealed_text(req, q, st->org_id, "referrals", column, st->referral_key,
 			       st->referral_key_len, m->reason) ||
 	    !param_sealed_text(req, q, st->org_id, "case_events", "text", key->data, key->len,
@@ -472,9 +464,7 @@ static void referrals_listed(struct request *req, enum db_outcome outcome)
 	list->referrals = (Tulay__V1__Referral **)page.items;
 	list->n_referrals = page.n;
 	list->next_page_token = page.next;
-	req->resp.body_case = TULAY__V1__RESPONSE__BODY_REFERRALS;
-	req->resp.referrals = list;
-	request_reply(req);
+	REQUEST_REPLY(req, REFERRALS, referrals, list);
 }
 
 void handle_list_referrals(struct request *req)
@@ -514,11 +504,8 @@ void handle_list_referrals(struct request *req)
 		return;
 	}
 	struct db_query *q = db_job_add(&req->job, "referral_list");
-	db_param_text(q, direction);
-	db_param_text(q, status != NULL ? status : "");
-	db_param_text(q, m->reference);
-	db_param_text(q, *m->page_token != '\0' ? m->page_token : "0");
-	db_param_text(q, fetch);
+	DB_PARAMS_TEXT(q, direction, status != NULL ? status : "", m->reference,
+		       *m->page_token != '\0' ? m->page_token : "0", fetch);
 	request_audit(req, "list_referrals", m->reference,
 		      arena_printf(&req->arena, "direction=%s status=%s page_token=%s limit=%u",
 				   direction, status != NULL ? status : "", m->page_token,

@@ -562,9 +562,7 @@ static void report_added_up(struct request *req, bool ok)
 	for (int i = 0; i < PQntuples(orgs); i++)
 		report->organisations[i] = PQgetvalue(orgs, i, acronym);
 	report->n_organisations = (size_t)PQntuples(orgs);
-	req->resp.body_case = TULAY__V1__RESPONSE__BODY_REPORT;
-	req->resp.report = report;
-	request_reply(req);
+	REQUEST_REPLY(req, REPORT, report, report);
 }
 
 static void report_submit(struct request *req)
@@ -572,15 +570,9 @@ static void report_submit(struct request *req)
 	struct report_state *st = req->state;
 	const Tulay__V1__GetReport *m = req->msg->get_report;
 	struct db_query *q = db_job_add(&req->job, "report_rows");
-	db_param_text(q, st->kind->code);
-	db_param_text(q, st->org_param);
-	db_param_text(q, st->needed);
-	db_param_text(q, st->grains);
-	db_param_text(q, st->grouped);
-	db_param_text(q, st->by_org);
-	db_param_text(q, st->period);
-	db_param_text(q, *st->from != '\0' ? st->from : NULL);
-	db_param_text(q, *st->to_after != '\0' ? st->to_after : NULL);
+	DB_PARAMS_TEXT(q, st->kind->code, st->org_param, st->needed, st->grains, st->grouped,
+		       st->by_org, st->period, *st->from != '\0' ? st->from : NULL,
+		       *st->to_after != '\0' ? st->to_after : NULL);
 	for (int i = 0; i < REPORT_DIMS; i++)
 		db_param_text(q, st->filters[i]);
 	db_param_text(q, st->org_filter);
@@ -594,17 +586,10 @@ static void report_submit(struct request *req)
 	snprintf(st->row_limit, sizeof(st->row_limit), "%d", REPORT_SOURCE_ROWS_MAX + 1);
 	db_param_text(q, st->row_limit);
 	q = db_job_add(&req->job, "report_organisations");
-	db_param_text(q, st->org_param);
-	db_param_text(q, st->org_filter);
-	db_param_text(q, whole_scope);
+	DB_PARAMS_TEXT(q, st->org_param, st->org_filter, whole_scope);
 	q = db_job_add(&req->job, "report_rollup");
-	db_param_text(q, st->kind->code);
-	db_param_text(q, st->org_param);
-	db_param_text(q, st->needed);
-	db_param_text(q, st->grains);
-	db_param_text(q, st->by_org);
-	db_param_text(q, st->org_filter);
-	db_param_text(q, whole_scope);
+	DB_PARAMS_TEXT(q, st->kind->code, st->org_param, st->needed, st->grains, st->by_org,
+		       st->org_filter, whole_scope);
 	if (*m->currency != '\0') {
 		q = db_job_add(&req->job, "report_rates");
 		db_param_text(q, m->currency);

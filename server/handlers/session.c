@@ -86,9 +86,7 @@ static void session_bind_and_reply(struct request *req, const struct conn_sessio
 			 (unsigned long long)req->conn->id, (unsigned long long)req->seq,
 			 (long long)s->user_id, (long long)s->org_id, CODE_OF(role, s->role));
 	}
-	req->resp.body_case = TULAY__V1__RESPONSE__BODY_SESSION;
-	req->resp.session = msg;
-	request_reply(req);
+	REQUEST_REPLY(req, SESSION, session, msg);
 }
 
 /* --- Hello ----------------------------------------------------------------------------- */
@@ -116,9 +114,7 @@ void handle_hello(struct request *req)
 	reply->max_frame_bytes_before_login = cfg->max_frame_bytes_before_login;
 	reply->max_requests_in_flight = cfg->max_requests_in_flight;
 	req->conn->hello_done = true;
-	req->resp.body_case = TULAY__V1__RESPONSE__BODY_HELLO;
-	req->resp.hello = reply;
-	request_reply(req);
+	REQUEST_REPLY(req, HELLO, hello, reply);
 }
 
 /* --- Login ----------------------------------------------------------------------------- */

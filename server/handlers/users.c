@@ -93,9 +93,7 @@ static void reply_user(struct request *req, const PGresult *res)
 		request_fail(req, TULAY__V1__CODE__INTERNAL, "the user could not be read back");
 		return;
 	}
-	req->resp.body_case = TULAY__V1__RESPONSE__BODY_USER;
-	req->resp.user = u;
-	request_reply(req);
+	REQUEST_REPLY(req, USER, user, u);
 }
 
 static bool is_user_manager(const struct request *req)
@@ -157,10 +155,7 @@ static void user_hashed(struct request *req, bool ok)
 	struct db_query *q = db_job_add(&req->job, "user_create");
 	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
 	db_param_bytes(q, st->request_hash, sizeof(st->request_hash));
-	db_param_text(q, st->org_param);
-	db_param_text(q, m->username);
-	db_param_text(q, st->hash);
-	db_param_text(q, CODE_OF(role, m->role));
+	DB_PARAMS_TEXT(q, st->org_param, m->username, st->hash, CODE_OF(role, m->role));
 	q = db_job_add(&req->job, "user_by_key");
 	db_param_bytes(q, m->idempotency_key.data, (int)m->idempotency_key.len);
 	request_audit(req, "create_user", m->username, CODE_OF(role, m->role));
@@ -248,9 +243,7 @@ static void users_listed(struct request *req, enum db_outcome outcome)
 	}
 	list->users = items;
 	list->n_users = (size_t)n;
-	req->resp.body_case = TULAY__V1__RESPONSE__BODY_USERS;
-	req->resp.users = list;
-	request_reply(req);
+	REQUEST_REPLY(req, USERS, users, list);
 }
 
 static void user_list_resolved(struct request *req)

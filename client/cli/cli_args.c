@@ -208,6 +208,34 @@ static void store_approx_date(struct cli *cli, const struct args_option *opt, co
 	}
 }
 
+/* The listed country or currency whose upper-case code is `code`: its code (static), or
+ * NULL when there is none. */
+static const char *country_code(const char *code)
+{
+	const struct iso_country *country = iso_country_find(code);
+	return country != NULL ? country->code : NULL;
+}
+
+static const char *currency_code(const char *code)
+{
+	const struct iso_currency *currency = iso_currency_find(code);
+	return currency != NULL ? currency->code : NULL;
+}
+
+/* Reads an option whose value is an ISO code of `len` letters, in any case, that `find`
+ * knows (country_code, currency_code); else reports "'value' is not <what>". */
+static void store_code(struct cli *cli, const struct args_option *opt, const char *value,
+		       size_t len, const char *(*find)(const char *code), const char *what)
+{
+	char code[4];
+	assert(len < sizeof(code));
+	const char *known = upper_code(value, len, code) ? find(code) : NULL;
+	if (known != NULL)
+		*(const char **)opt->target = known;
+	else
+		cli_problem(cli, opt->name, "'%s' is not %s", value, what);
+}
+
 static void store(struct cli *cli, const struct args_option *opt, char *value);
 
 /* One more value of an ARGS_REPEATED option, checked by its `each` type as the value of
@@ -244,9 +272,6 @@ static void store_repeated(struct cli *cli, const struct args_option *opt, char 
 static void store(struct cli *cli, const struct args_option *opt, char *value)
 {
 	const char **text = opt->target;
-	char code[4];
-	const struct iso_country *country;
-	const struct iso_currency *currency;
 	struct civil_date date;
 	switch (opt->type) {
 	case ARGS_FLAG:
@@ -259,24 +284,13 @@ static void store(struct cli *cli, const struct args_option *opt, char *value)
 			cli_problem(cli, opt->name, "must not be empty");
 		break;
 	case ARGS_COUNTRY:
-		country = upper_code(value, 2, code) ? iso_country_find(code) : NULL;
-		if (country != NULL)
-			*text = country->code;
-		else
-			cli_problem(cli, opt->name,
-				    "'%s' is not a country code: use ISO 3166-1 alpha-2, such as "
-				    "PH, ID, MM, MY, SG, TH",
-				    value);
+		store_code(
+		    cli, opt, value, 2, country_code,
+		    "a country code: use ISO 3166-1 alpha-2, such as PH, ID, MM, MY, SG, TH");
 		break;
 	case ARGS_CURRENCY:
-		currency = upper_code(value, 3, code) ? iso_currency_find(code) : NULL;
-		if (currency != NULL)
-			*text = currency->code;
-		else
-			cli_problem(cli, opt->name,
-				    "'%s' is not a currency code: use ISO 4217, such as MYR, SGD, "
-				    "THB, PHP, USD",
-				    value);
+		store_code(cli, opt, value, 3, currency_code,
+			   "a currency code: use ISO 4217, such as MYR, SGD, THB, PHP, USD");
 		break;
 	case ARGS_DATE:
 		if (civil_date_parse(value, &date))

@@ -489,9 +489,10 @@ const char *claim_money_or_none(const Tulay__V1__Money *m, char *buf, size_t cap
 }
 
 /* After a refusal of an award change sent with `sent`: when the claim has moved on,
- * says what its award and version are now. */
-static void award_now(struct rpc *rpc, const struct claim_change *ch, int64_t sent)
+ * says what its award and version are now. `ctx` is the claim_change. */
+static void award_now(struct rpc *rpc, const void *ctx, int64_t sent)
 {
+	const struct claim_change *ch = ctx;
 	Tulay__V1__Response *resp = NULL;
 	if (claim_get(rpc, ch->reference, ch->org != NULL ? ch->org : "", &resp) == CLI_EXIT_OK &&
 	    resp->claim->version != sent) {
@@ -505,57 +506,54 @@ static void award_now(struct rpc *rpc, const struct claim_change *ch, int64_t se
 	tulay_response_free(resp);
 }
 
+/* The claim's version now, for --expected-version's default (rpc_current_fn, `ctx` the
+ * claim_change). A change that sets the award is refused when the claim has one already:
+ * without --expected-version it would be overwritten unseen. */
+static int claim_current_version(struct rpc *rpc, const void *ctx, int64_t *version)
+{
+	const struct claim_change *ch = ctx;
+	Tulay__V1__Response *now = NULL;
+	int rc = claim_get(rpc, ch->reference, ch->org != NULL ? ch->org : "", &now);
+	if (rc == CLI_EXIT_OK) {
+		*version = now->claim->version;
+		if (ch->sets_award && now->claim->amount_awarded != NULL) {
+			char award[64];
+			cli_error(
+			    rpc->cli,
+			    "%s already has an award of %s (version %lld): to replace it, "
+			    "give --expected-version %lld",
+			    ch->reference,
+			    claim_money_or_none(now->claim->amount_awarded, award, sizeof(award)),
+			    (long long)*version, (long long)*version);
+			rc = CLI_EXIT_REFUSED;
+		}
+	}
+	tulay_response_free(now);
+	return rc;
+}
+
 /* Sends the change on one connection, after asking for the claim's current version when
  * none was given, and prints the changed claim. Returns the exit code. */
 int claim_change_send(struct cli *cli, const struct claim_change *ch)
 {
-	struct rpc rpc;
+	*ch->expected_version = ch->expected;
+	const struct rpc_change change = {
+	    .req = ch->req,
+	    .expect = TULAY__V1__RESPONSE__BODY_CLAIM,
+	    .expected = ch->expected_version,
+	    .current = claim_current_version,
+	    .ctx = ch,
+	    .key = ch->key->bytes,
+	    .uncertain = ch->uncertain,
+	    .refused = ch->sets_award ? award_now : NULL,
+	};
 	Tulay__V1__Response *resp = NULL;
-	int64_t version = ch->expected;
-	/* A retry must send the very request of the attempt, version included: by then the
-	 * server may show a newer one, made by that attempt itself. */
-	char uncertain[256];
-	int rc = rpc_begin(cli, &rpc);
-	if (rc == CLI_EXIT_OK && version == 0) {
-		Tulay__V1__Response *now = NULL;
-		rc = claim_get(&rpc, ch->reference, ch->org != NULL ? ch->org : "", &now);
-		if (rc == CLI_EXIT_OK) {
-			version = now->claim->version;
-			if (ch->sets_award && now->claim->amount_awarded != NULL) {
-				char award[64];
-				cli_error(
-				    cli,
-				    "%s already has an award of %s (version %lld): to replace "
-				    "it, give --expected-version %lld",
-				    ch->reference,
-				    claim_money_or_none(now->claim->amount_awarded, award,
-							sizeof(award)),
-				    (long long)version, (long long)version);
-				rc = CLI_EXIT_REFUSED;
-			}
-		}
-		tulay_response_free(now);
-	}
-	if (rc == CLI_EXIT_OK) {
-		if (ch->expected == 0)
-			snprintf(uncertain, sizeof(uncertain),
-				 "%s (this attempt sent --expected-version %lld: add that too)",
-				 ch->uncertain, (long long)version);
-		else
-			snprintf(uncertain, sizeof(uncertain), "%s", ch->uncertain);
-		*ch->expected_version = version;
-		rpc.idempotency_key = ch->key->bytes;
-		rpc.uncertain = uncertain;
-		rc = rpc_call(&rpc, ch->req, TULAY__V1__RESPONSE__BODY_CLAIM, &resp);
-		if (rc == CLI_EXIT_REFUSED && ch->sets_award)
-			award_now(&rpc, ch, version);
-	}
+	int rc = rpc_change(cli, &change, &resp);
 	if (rc == CLI_EXIT_OK) {
 		ch->heading(cli, resp->claim);
 		rc = output_show(cli, claim_record(resp->claim));
 	}
 	tulay_response_free(resp);
-	rpc_end(&rpc);
 	return rc;
 }
 

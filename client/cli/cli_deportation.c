@@ -351,6 +351,20 @@ static void stage_check(struct cli *cli, void *ctx)
 	args_check_length(cli, "--note", d->note, DEPORTATION_NOTE_MAX);
 }
 
+/* The version of the case the stage is recorded in (`ctx`, the
+ * RecordDeportationStage) as the server shows it now, for --expected-version's default
+ * (rpc_current_fn). */
+static int deportation_current_version(struct rpc *rpc, const void *ctx, int64_t *version)
+{
+	const Tulay__V1__RecordDeportationStage *record = ctx;
+	Tulay__V1__Response *resp = NULL;
+	int rc = deportation_get(rpc, record->reference, record->organisation, &resp);
+	if (rc == CLI_EXIT_OK)
+		*version = resp->deportation->version;
+	tulay_response_free(resp);
+	return rc;
+}
+
 int deportation_stage(struct cli *cli, int argc, char **argv)
 {
 	const char *reference = NULL;
@@ -417,46 +431,31 @@ int deportation_stage(struct cli *cli, int argc, char **argv)
 	record.detention_type = (Tulay__V1__DetentionType)d.detention_type;
 	record.deported_to = or_empty(d.deported_to);
 	record.note = or_empty(d.note);
+	record.expected_version = d.expected; /* 0: rpc_change asks for the current one */
 	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
 	req.body_case = TULAY__V1__REQUEST__BODY_RECORD_DEPORTATION_STAGE;
 	req.record_deportation_stage = &record;
 
-	struct rpc rpc;
-	Tulay__V1__Response *resp = NULL;
-	rc = rpc_begin(cli, &rpc);
-	/* Without --expected-version, the version the server shows now. A retry must send
-	 * the very request of the attempt, version included: by then the server may show a
-	 * newer one, made by that attempt itself; so the message says which was sent. */
-	record.expected_version = d.expected;
-	if (rc == CLI_EXIT_OK && d.expected == 0) {
-		rc = deportation_get(&rpc, reference, record.organisation, &resp);
-		if (rc == CLI_EXIT_OK)
-			record.expected_version = resp->deportation->version;
-		tulay_response_free(resp);
-		resp = NULL;
-	}
-	const char *stage = vocab_word(&vocab_deportation_stages, d.stage);
 	char uncertain[160];
-	if (d.expected == 0)
-		snprintf(uncertain, sizeof(uncertain),
-			 "The %s may or may not have been recorded (this attempt sent "
-			 "--expected-version %lld: add that too)",
-			 stage, (long long)record.expected_version);
-	else
-		snprintf(uncertain, sizeof(uncertain), "The %s may or may not have been recorded",
-			 stage);
-	if (rc == CLI_EXIT_OK) {
-		rpc.idempotency_key = d.key.bytes;
-		rpc.uncertain = uncertain;
-		rc = rpc_call(&rpc, &req, TULAY__V1__RESPONSE__BODY_DEPORTATION, &resp);
-	}
+	snprintf(uncertain, sizeof(uncertain), "The %s may or may not have been recorded",
+		 vocab_word(&vocab_deportation_stages, d.stage));
+	const struct rpc_change change = {
+	    .req = &req,
+	    .expect = TULAY__V1__RESPONSE__BODY_DEPORTATION,
+	    .expected = &record.expected_version,
+	    .current = deportation_current_version,
+	    .ctx = &record,
+	    .key = d.key.bytes,
+	    .uncertain = uncertain,
+	};
+	Tulay__V1__Response *resp = NULL;
+	rc = rpc_change(cli, &change, &resp);
 	if (rc == CLI_EXIT_OK) {
 		output_heading(cli, "%s is now %s", resp->deportation->reference,
 			       vocab_word(&vocab_deportation_statuses, resp->deportation->status));
 		rc = output_show(cli, deportation_record(resp->deportation));
 	}
 	tulay_response_free(resp);
-	rpc_end(&rpc);
 	return rc;
 }
 

@@ -49,7 +49,8 @@ static const struct output_list_spec proposal_direction_list_spec = {
 #define NETWORK_HELP "the network, e.g. TF-AMW"
 #define MEMBER_HELP  "the member organisation, itself possibly a network (e.g. MYNGO)"
 
-/* What `org member add` collects, for its check. */
+/* The two sides of a membership: what `org member add` collects, for its check, and
+ * what the decisions on one name. */
 struct membership_draft {
 	const char *network;
 	const char *member;
@@ -157,12 +158,12 @@ int org_member_add(struct cli *cli, int argc, char **argv)
 	return member_propose(cli, argc, argv, "org member add");
 }
 
-/* The open proposal of `member` in `network` as the server shows it now, for the
- * decision's proposal_id. Returns CLI_EXIT_OK with *proposal set, or the exit code after
- * saying why. */
-static int membership_open_proposal(struct rpc *rpc, const char *network, const char *member,
-				    int64_t *proposal)
+/* The open proposal of the membership `ctx` (a membership_draft) as the server shows it
+ * now, for the decision's proposal_id (rpc_current_fn). */
+static int membership_open_proposal(struct rpc *rpc, const void *ctx, int64_t *proposal)
 {
+	const struct membership_draft *side = ctx;
+	const char *network = side->network, *member = side->member;
 	Tulay__V1__Response *resp = NULL;
 	int rc = org_detail(rpc, network, &resp);
 	if (rc != CLI_EXIT_OK)
@@ -195,11 +196,11 @@ struct member_decision {
 
 static int member_decide(struct cli *cli, int argc, char **argv, const struct member_decision *how)
 {
-	const char *network = NULL, *member = NULL;
+	struct membership_draft side = {0};
 	uint32_t proposal = 0;
 	const struct args_option options[] = {
-	    MEMBERSHIP_SIDE_OPTION("--network", &network, NETWORK_HELP),
-	    MEMBERSHIP_SIDE_OPTION("--member", &member, MEMBER_HELP),
+	    MEMBERSHIP_SIDE_OPTION("--network", &side.network, NETWORK_HELP),
+	    MEMBERSHIP_SIDE_OPTION("--member", &side.member, MEMBER_HELP),
 	    ARGS_OPT("--proposal", ARGS_COUNT, &proposal, "ID",
 		     "refuse unless the open proposal is still ID (tulay org member proposals)",
 		     .min = 1, .max = UINT32_MAX),
@@ -218,31 +219,33 @@ static int member_decide(struct cli *cli, int argc, char **argv, const struct me
 	if (!args_parse(cli, &cmd, argc, argv, &rc))
 		return rc;
 
-	struct rpc rpc;
-	Tulay__V1__Response *resp = NULL;
-	int64_t id = proposal;
-	rc = rpc_begin(cli, &rpc);
-	if (rc == CLI_EXIT_OK && id == 0)
-		rc = membership_open_proposal(&rpc, network, member, &id);
-	if (rc == CLI_EXIT_OK) {
-		Tulay__V1__AcceptMembership accept = TULAY__V1__ACCEPT_MEMBERSHIP__INIT;
-		Tulay__V1__DeclineMembership decline = TULAY__V1__DECLINE_MEMBERSHIP__INIT;
-		Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
-		if (how->accept) {
-			accept.network = (char *)network;
-			accept.member = (char *)member;
-			accept.proposal_id = id;
-			req.body_case = TULAY__V1__REQUEST__BODY_ACCEPT_MEMBERSHIP;
-			req.accept_membership = &accept;
-		} else {
-			decline.network = (char *)network;
-			decline.member = (char *)member;
-			decline.proposal_id = id;
-			req.body_case = TULAY__V1__REQUEST__BODY_DECLINE_MEMBERSHIP;
-			req.decline_membership = &decline;
-		}
-		rc = rpc_call(&rpc, &req, TULAY__V1__RESPONSE__BODY_MEMBERSHIP, &resp);
+	Tulay__V1__AcceptMembership accept = TULAY__V1__ACCEPT_MEMBERSHIP__INIT;
+	Tulay__V1__DeclineMembership decline = TULAY__V1__DECLINE_MEMBERSHIP__INIT;
+	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
+	int64_t *proposal_id;
+	if (how->accept) {
+		accept.network = (char *)side.network;
+		accept.member = (char *)side.member;
+		proposal_id = &accept.proposal_id;
+		req.body_case = TULAY__V1__REQUEST__BODY_ACCEPT_MEMBERSHIP;
+		req.accept_membership = &accept;
+	} else {
+		decline.network = (char *)side.network;
+		decline.member = (char *)side.member;
+		proposal_id = &decline.proposal_id;
+		req.body_case = TULAY__V1__REQUEST__BODY_DECLINE_MEMBERSHIP;
+		req.decline_membership = &decline;
 	}
+	*proposal_id = proposal;
+	const struct rpc_change change = {
+	    .req = &req,
+	    .expect = TULAY__V1__RESPONSE__BODY_MEMBERSHIP,
+	    .expected = proposal_id,
+	    .current = membership_open_proposal,
+	    .ctx = &side,
+	};
+	Tulay__V1__Response *resp = NULL;
+	rc = rpc_change(cli, &change, &resp);
 	if (rc == CLI_EXIT_OK) {
 		const Tulay__V1__Membership *m = resp->membership;
 		output_heading(cli, "%s: %s as %s of %s (proposal %lld)",
@@ -252,7 +255,6 @@ static int member_decide(struct cli *cli, int argc, char **argv, const struct me
 		rc = output_show(cli, membership_record(m));
 	}
 	tulay_response_free(resp);
-	rpc_end(&rpc);
 	return rc;
 }
 
@@ -337,12 +339,12 @@ int org_member_proposals(struct cli *cli, int argc, char **argv)
 	return rc;
 }
 
-/* The version of the current membership of `member` in `network` as the server shows it
- * now, for --expected-version's default. Returns CLI_EXIT_OK with *version set, or the
- * exit code after saying why. */
-static int membership_current_version(struct rpc *rpc, const char *network, const char *member,
-				      int64_t *version)
+/* The version of the current membership `ctx` (a membership_draft) as the server shows
+ * it now, for --expected-version's default (rpc_current_fn). */
+static int membership_current_version(struct rpc *rpc, const void *ctx, int64_t *version)
 {
+	const struct membership_draft *side = ctx;
+	const char *network = side->network, *member = side->member;
 	Tulay__V1__Response *resp = NULL;
 	int rc = org_detail(rpc, member, &resp);
 	if (rc != CLI_EXIT_OK)
@@ -364,11 +366,12 @@ static int membership_current_version(struct rpc *rpc, const char *network, cons
 
 int org_member_end(struct cli *cli, int argc, char **argv)
 {
-	const char *network = NULL, *member = NULL, *until = NULL;
+	struct membership_draft side = {0};
+	const char *until = NULL;
 	uint32_t expected = 0;
 	const struct args_option options[] = {
-	    MEMBERSHIP_SIDE_OPTION("--network", &network, NETWORK_HELP),
-	    MEMBERSHIP_SIDE_OPTION("--member", &member, MEMBER_HELP),
+	    MEMBERSHIP_SIDE_OPTION("--network", &side.network, NETWORK_HELP),
+	    MEMBERSHIP_SIDE_OPTION("--member", &side.member, MEMBER_HELP),
 	    ARGS_OPT("--until", ARGS_DATE, &until, "YYYY-MM-DD",
 		     "the last day of the membership, not before its first (default: today, "
 		     "so it stops counting at once)"),
@@ -398,23 +401,23 @@ int org_member_end(struct cli *cli, int argc, char **argv)
 	if (!args_parse(cli, &cmd, argc, argv, &rc))
 		return rc;
 
-	struct rpc rpc;
+	Tulay__V1__EndMembership end = TULAY__V1__END_MEMBERSHIP__INIT;
+	end.network = (char *)side.network;
+	end.member = (char *)side.member;
+	end.until = (char *)(until != NULL ? until : "");
+	end.expected_version = expected;
+	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
+	req.body_case = TULAY__V1__REQUEST__BODY_END_MEMBERSHIP;
+	req.end_membership = &end;
+	const struct rpc_change change = {
+	    .req = &req,
+	    .expect = TULAY__V1__RESPONSE__BODY_MEMBERSHIP,
+	    .expected = &end.expected_version,
+	    .current = membership_current_version,
+	    .ctx = &side,
+	};
 	Tulay__V1__Response *resp = NULL;
-	int64_t version = expected;
-	rc = rpc_begin(cli, &rpc);
-	if (rc == CLI_EXIT_OK && version == 0)
-		rc = membership_current_version(&rpc, network, member, &version);
-	if (rc == CLI_EXIT_OK) {
-		Tulay__V1__EndMembership end = TULAY__V1__END_MEMBERSHIP__INIT;
-		end.network = (char *)network;
-		end.member = (char *)member;
-		end.until = (char *)(until != NULL ? until : "");
-		end.expected_version = version;
-		Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
-		req.body_case = TULAY__V1__REQUEST__BODY_END_MEMBERSHIP;
-		req.end_membership = &end;
-		rc = rpc_call(&rpc, &req, TULAY__V1__RESPONSE__BODY_MEMBERSHIP, &resp);
-	}
+	rc = rpc_change(cli, &change, &resp);
 	if (rc == CLI_EXIT_OK) {
 		const Tulay__V1__Membership *m = resp->membership;
 		output_heading(cli, "Ended the membership of %s in %s on %s", m->member, m->network,
@@ -422,6 +425,5 @@ int org_member_end(struct cli *cli, int argc, char **argv)
 		rc = output_show(cli, membership_record(m));
 	}
 	tulay_response_free(resp);
-	rpc_end(&rpc);
 	return rc;
 }

@@ -128,20 +128,14 @@ static int recommendation_print(const struct cli *cli, const Tulay__V1__Recommen
 static int recommendation_send(struct cli *cli, Tulay__V1__Request *req, const uint8_t *key,
 			       const char *uncertain, const char *heading)
 {
-	struct rpc rpc;
 	Tulay__V1__Response *resp = NULL;
-	int rc = rpc_begin(cli, &rpc);
-	if (rc == CLI_EXIT_OK) {
-		rpc.idempotency_key = key;
-		rpc.uncertain = uncertain;
-		rc = rpc_call(&rpc, req, TULAY__V1__RESPONSE__BODY_RECOMMENDATION, &resp);
-	}
+	int rc =
+	    rpc_once(cli, req, TULAY__V1__RESPONSE__BODY_RECOMMENDATION, key, uncertain, &resp);
 	if (rc == CLI_EXIT_OK) {
 		output_heading(cli, "%s %s", heading, resp->recommendation->reference);
 		rc = recommendation_print(cli, resp->recommendation);
 	}
 	tulay_response_free(resp);
-	rpc_end(&rpc);
 	return rc;
 }
 
@@ -430,6 +424,19 @@ static void recommendation_status_check(struct cli *cli, void *ctx)
 			    vocab_word(&vocab_recommendation_statuses, d->status));
 }
 
+/* The version of the recommendation (`ctx`, the ChangeRecommendationStatus) as the
+ * server shows it now, for --expected-version's default (rpc_current_fn). */
+static int recommendation_current_version(struct rpc *rpc, const void *ctx, int64_t *version)
+{
+	const Tulay__V1__ChangeRecommendationStatus *change = ctx;
+	Tulay__V1__Response *resp = NULL;
+	int rc = recommendation_get(rpc, change->reference, "", &resp);
+	if (rc == CLI_EXIT_OK)
+		*version = resp->recommendation->version;
+	tulay_response_free(resp);
+	return rc;
+}
+
 int recommendation_status(struct cli *cli, int argc, char **argv)
 {
 	const char *reference = NULL, *on = NULL;
@@ -481,6 +488,9 @@ int recommendation_status(struct cli *cli, int argc, char **argv)
 	if (!args_parse_write(cli, &cmd, argc, argv, &key, &rc))
 		return rc;
 
+	char uncertain[160];
+	snprintf(uncertain, sizeof(uncertain), "The recommendation may or may not be %s now",
+		 vocab_word(&vocab_recommendation_statuses, d.status));
 	Tulay__V1__ChangeRecommendationStatus change =
 	    TULAY__V1__CHANGE_RECOMMENDATION_STATUS__INIT;
 	change.idempotency_key.data = key.bytes;
@@ -489,39 +499,21 @@ int recommendation_status(struct cli *cli, int argc, char **argv)
 	change.status = (Tulay__V1__RecommendationStatus)d.status;
 	change.note = (char *)(d.note != NULL ? d.note : "");
 	change.occurred_on = (char *)(on != NULL ? on : "");
+	change.expected_version = expected; /* 0: rpc_change asks for the current one */
 	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
 	req.body_case = TULAY__V1__REQUEST__BODY_CHANGE_RECOMMENDATION_STATUS;
 	req.change_recommendation_status = &change;
-
-	/* One connection: the current version first when none was given. A retry must send
-	 * the very request of the attempt, version included: by then the server may show a
-	 * newer one, made by that attempt itself. */
-	struct rpc rpc;
+	const struct rpc_change send = {
+	    .req = &req,
+	    .expect = TULAY__V1__RESPONSE__BODY_RECOMMENDATION,
+	    .expected = &change.expected_version,
+	    .current = recommendation_current_version,
+	    .ctx = &change,
+	    .key = key.bytes,
+	    .uncertain = uncertain,
+	};
 	Tulay__V1__Response *resp = NULL;
-	char uncertain[160];
-	const char *to = vocab_word(&vocab_recommendation_statuses, d.status);
-	rc = rpc_begin(cli, &rpc);
-	change.expected_version = expected;
-	if (rc == CLI_EXIT_OK && expected == 0) {
-		rc = recommendation_get(&rpc, reference, "", &resp);
-		if (rc == CLI_EXIT_OK)
-			change.expected_version = resp->recommendation->version;
-		tulay_response_free(resp);
-		resp = NULL;
-	}
-	if (rc == CLI_EXIT_OK) {
-		if (expected == 0)
-			snprintf(uncertain, sizeof(uncertain),
-				 "The recommendation may or may not be %s now (this attempt sent "
-				 "--expected-version %lld: add that too)",
-				 to, (long long)change.expected_version);
-		else
-			snprintf(uncertain, sizeof(uncertain),
-				 "The recommendation may or may not be %s now", to);
-		rpc.idempotency_key = key.bytes;
-		rpc.uncertain = uncertain;
-		rc = rpc_call(&rpc, &req, TULAY__V1__RESPONSE__BODY_RECOMMENDATION, &resp);
-	}
+	rc = rpc_change(cli, &send, &resp);
 	if (rc == CLI_EXIT_OK) {
 		output_heading(
 		    cli, "%s is now %s", resp->recommendation->reference,
@@ -529,7 +521,6 @@ int recommendation_status(struct cli *cli, int argc, char **argv)
 		rc = recommendation_print(cli, resp->recommendation);
 	}
 	tulay_response_free(resp);
-	rpc_end(&rpc);
 	return rc;
 }
 

@@ -58,14 +58,9 @@ static void check_reason(struct cli *cli, const char *reason)
 static int referral_send(struct cli *cli, Tulay__V1__Request *req, const struct args_key *key,
 			 const char *uncertain, const char *heading)
 {
-	struct rpc rpc;
 	Tulay__V1__Response *resp = NULL;
-	int rc = rpc_begin(cli, &rpc);
-	if (rc == CLI_EXIT_OK) {
-		rpc.idempotency_key = key->bytes;
-		rpc.uncertain = uncertain;
-		rc = rpc_call(&rpc, req, TULAY__V1__RESPONSE__BODY_REFERRAL, &resp);
-	}
+	int rc =
+	    rpc_once(cli, req, TULAY__V1__RESPONSE__BODY_REFERRAL, key->bytes, uncertain, &resp);
 	if (rc == CLI_EXIT_OK) {
 		output_heading(cli, "%s: referral %lld of %s to %s", heading,
 			       (long long)resp->referral->id, resp->referral->reference,
@@ -73,7 +68,6 @@ static int referral_send(struct cli *cli, Tulay__V1__Request *req, const struct 
 		rc = output_show(cli, referral_record(resp->referral));
 	}
 	tulay_response_free(resp);
-	rpc_end(&rpc);
 	return rc;
 }
 

@@ -516,13 +516,37 @@ int rpc_show(struct cli *cli, rpc_getter *get, const char *name, const char *org
 int rpc_once(struct cli *cli, Tulay__V1__Request *req, Tulay__V1__Response__BodyCase expect,
 	     const uint8_t *key, const char *uncertain, Tulay__V1__Response **out)
 {
+	const struct rpc_change once = {
+	    .req = req,
+	    .expect = expect,
+	    .key = key,
+	    .uncertain = uncertain,
+	};
+	return rpc_change(cli, &once, out);
+}
+
+int rpc_change(struct cli *cli, const struct rpc_change *change, Tulay__V1__Response **out)
+{
 	struct rpc rpc;
 	*out = NULL;
+	bool fetched = change->expected != NULL && *change->expected == 0;
+	char uncertain[256];
 	int rc = rpc_begin(cli, &rpc);
+	if (rc == CLI_EXIT_OK && fetched)
+		rc = change->current(&rpc, change->ctx, change->expected);
 	if (rc == CLI_EXIT_OK) {
-		rpc.idempotency_key = key;
-		rpc.uncertain = uncertain;
-		rc = rpc_call(&rpc, req, expect, out);
+		rpc.idempotency_key = change->key;
+		rpc.uncertain = change->uncertain;
+		if (change->uncertain != NULL && fetched) {
+			snprintf(uncertain, sizeof(uncertain),
+				 "%s (this attempt sent --expected-version %lld: add that too)",
+				 change->uncertain, (long long)*change->expected);
+			rpc.uncertain = uncertain;
+		}
+		rc = rpc_call(&rpc, change->req, change->expect, out);
+		if (rc == CLI_EXIT_REFUSED && change->refused != NULL)
+			change->refused(&rpc, change->ctx,
+					change->expected != NULL ? *change->expected : 0);
 	}
 	rpc_end(&rpc);
 	return rc;

@@ -107,6 +107,38 @@ int rpc_once(struct cli *cli, Tulay__V1__Request *req, Tulay__V1__Response__Body
 	     const uint8_t *key, const char *uncertain, Tulay__V1__Response **out)
     __attribute__((warn_unused_result));
 
+/* Looks up, on the change's own connection, what a change names when the user did not
+ * give it: the version the server shows now (--expected-version), the open proposal
+ * (--proposal). `ctx` is the change's. Returns CLI_EXIT_OK with *current set, or the exit
+ * code after saying why. */
+typedef int rpc_current_fn(struct rpc *rpc, const void *ctx, int64_t *current);
+
+/* A request that names what the user decided on: a version, an open proposal. */
+struct rpc_change {
+	Tulay__V1__Request *req;
+	Tulay__V1__Response__BodyCase expect; /* the body of the answer */
+	int64_t *expected;       /* the field of req naming it; 0: ask current() for it */
+	rpc_current_fn *current; /* may be NULL when expected is NULL: names nothing */
+	const void *ctx;         /* for current and refused */
+	/* A write's idempotency key and its sentence for an unknown outcome, as for
+	 * rpc_once (NULL: a read). */
+	const uint8_t *key;
+	const char *uncertain;
+	/* When set, called on the connection after the server refused the change that
+	 * named `sent`, to say what the record is like now. */
+	void (*refused)(struct rpc *rpc, const void *ctx, int64_t sent);
+};
+
+/* rpc_once for a change: between rpc_begin and rpc_call, when *change->expected is 0,
+ * sets it with change->current. A retry must send the very request of the attempt,
+ * version included, while the server may by then show a newer one, made by that attempt
+ * itself: so the sentence for an unknown outcome then ends with the version this attempt
+ * sent ("(this attempt sent --expected-version N: add that too)"). Returns the exit
+ * code, with the Response (body `expect`) in *out, which the caller frees (NULL when
+ * nothing came). */
+int rpc_change(struct cli *cli, const struct rpc_change *change, Tulay__V1__Response **out)
+    __attribute__((warn_unused_result));
+
 /* Closes the connection and forgets the session. */
 void rpc_end(struct rpc *rpc);
 

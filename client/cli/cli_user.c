@@ -164,10 +164,11 @@ int user_list(struct cli *cli, int argc, char **argv)
 	return rpc_list(cli, &user_lister, &req, &no_pages, false);
 }
 
-/* The version of `username` as the server shows it now, for --expected-version's
- * default. Returns CLI_EXIT_OK with *version set, or the exit code after saying why. */
-static int user_current_version(struct rpc *rpc, const char *username, int64_t *version)
+/* The version of the user `ctx` (its username) as the server shows it now, for
+ * --expected-version's default (rpc_current_fn). */
+static int user_current_version(struct rpc *rpc, const void *ctx, int64_t *version)
 {
+	const char *username = ctx;
 	Tulay__V1__ListUsers query = TULAY__V1__LIST_USERS__INIT;
 	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
 	req.body_case = TULAY__V1__REQUEST__BODY_LIST_USERS;
@@ -215,27 +216,26 @@ int user_disable(struct cli *cli, int argc, char **argv)
 	int rc;
 	if (!args_parse(cli, &cmd, argc, argv, &rc))
 		return rc;
-	struct rpc rpc;
+	Tulay__V1__DisableUser disable = TULAY__V1__DISABLE_USER__INIT;
+	disable.username = (char *)username;
+	disable.expected_version = expected;
+	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
+	req.body_case = TULAY__V1__REQUEST__BODY_DISABLE_USER;
+	req.disable_user = &disable;
+	const struct rpc_change change = {
+	    .req = &req,
+	    .expect = TULAY__V1__RESPONSE__BODY_USER,
+	    .expected = &disable.expected_version,
+	    .current = user_current_version,
+	    .ctx = username,
+	};
 	Tulay__V1__Response *resp = NULL;
-	int64_t version = expected;
-	rc = rpc_begin(cli, &rpc);
-	if (rc == CLI_EXIT_OK && version == 0)
-		rc = user_current_version(&rpc, username, &version);
-	if (rc == CLI_EXIT_OK) {
-		Tulay__V1__DisableUser disable = TULAY__V1__DISABLE_USER__INIT;
-		disable.username = (char *)username;
-		disable.expected_version = version;
-		Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
-		req.body_case = TULAY__V1__REQUEST__BODY_DISABLE_USER;
-		req.disable_user = &disable;
-		rc = rpc_call(&rpc, &req, TULAY__V1__RESPONSE__BODY_USER, &resp);
-	}
+	rc = rpc_change(cli, &change, &resp);
 	if (rc == CLI_EXIT_OK) {
 		output_heading(cli, "Disabled user %s", resp->user->username);
 		rc = output_show(cli, user_record(resp->user));
 	}
 	tulay_response_free(resp);
-	rpc_end(&rpc);
 	return rc;
 }
 

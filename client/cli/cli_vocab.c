@@ -7,11 +7,6 @@
 #include "codes.h"
 #include "tulay/v1/envelope.pb-c.h"
 
-#define ENUM_WORDS(name, e)                                                                        \
-	{                                                                                          \
-		name, NULL, 0, &tulay__v1__##e##__descriptor                                       \
-	}
-
 static const struct vocab_word known[] = {
     {TULAY__V1__KNOWN__KNOWN_YES, "yes"},
     {TULAY__V1__KNOWN__KNOWN_NO, "no"},
@@ -24,32 +19,14 @@ static const struct vocab_word formats[] = {
     {OUTPUT_CSV, "csv"},
 };
 
-const struct vocab vocab_sectors = ENUM_WORDS("sector", sector);
-const struct vocab vocab_referral_statuses = ENUM_WORDS("referral status", referral_status);
-const struct vocab vocab_consent_forms = ENUM_WORDS("form of consent", consent_form);
-const struct vocab vocab_claim_statuses = ENUM_WORDS("claim status", claim_status);
-const struct vocab vocab_case_kinds = ENUM_WORDS("kind of case", case_kind);
-const struct vocab vocab_case_event_kinds = ENUM_WORDS("case event", case_event_kind);
-const struct vocab vocab_claim_forums = ENUM_WORDS("forum", claim_forum);
-const struct vocab vocab_exploitation_means =
-    ENUM_WORDS("means of exploitation", exploitation_means);
-const struct vocab vocab_deportation_statuses =
-    ENUM_WORDS("deportation status", deportation_status);
-const struct vocab vocab_deportation_grounds =
-    ENUM_WORDS("ground of deportation", deportation_ground);
-const struct vocab vocab_detention_types = ENUM_WORDS("type of detention", detention_type);
-const struct vocab vocab_legal_counsel = ENUM_WORDS("kind of legal counsel", legal_counsel);
+/* The protocol's enums (VOCAB_ENUMS in cli_vocab.h): their words come from their
+ * descriptors. */
+#define VOCAB_DEFINE(name, noun, e)                                                                \
+	const struct vocab vocab_##name = {(noun), NULL, 0, &tulay__v1__##e##__descriptor};
+VOCAB_ENUMS(VOCAB_DEFINE)
+#undef VOCAB_DEFINE
+
 const struct vocab vocab_known = VOCAB_WORDS("yes, no or unknown", known);
-const struct vocab vocab_deportation_stages = ENUM_WORDS("stage", deportation_stage);
-const struct vocab vocab_intervention_kinds = ENUM_WORDS("kind of intervention", intervention_kind);
-const struct vocab vocab_org_kinds = ENUM_WORDS("organisation kind", organisation_kind);
-const struct vocab vocab_roles = ENUM_WORDS("role", role);
-const struct vocab vocab_membership_roles = ENUM_WORDS("membership role", membership_role);
-const struct vocab vocab_membership_states = ENUM_WORDS("membership state", membership_state);
-const struct vocab vocab_recommendation_statuses =
-    ENUM_WORDS("recommendation status", recommendation_status);
-const struct vocab vocab_addressed_to = ENUM_WORDS("addressee", addressed_to);
-const struct vocab vocab_recommendation_themes = ENUM_WORDS("theme", recommendation_theme);
 const struct vocab vocab_formats = VOCAB_WORDS("format", formats);
 
 static bool same_word(const char *word, const char *text)

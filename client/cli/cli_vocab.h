@@ -29,33 +29,42 @@ struct vocab {
 		(noun), (array), sizeof(array) / sizeof((array)[0]), NULL                          \
 	}
 
-extern const struct vocab vocab_sectors;            /* Tulay__V1__Sector */
-extern const struct vocab vocab_claim_statuses;     /* Tulay__V1__ClaimStatus */
-extern const struct vocab vocab_case_kinds;         /* Tulay__V1__CaseKind */
-extern const struct vocab vocab_case_event_kinds;   /* Tulay__V1__CaseEventKind */
-extern const struct vocab vocab_claim_forums;       /* Tulay__V1__ClaimForum */
-extern const struct vocab vocab_exploitation_means; /* Tulay__V1__ExploitationMeans */
-extern const struct vocab vocab_org_kinds;          /* Tulay__V1__OrganisationKind */
-extern const struct vocab vocab_roles;              /* Tulay__V1__Role */
-extern const struct vocab vocab_membership_roles;   /* Tulay__V1__MembershipRole */
-extern const struct vocab vocab_membership_states;  /* Tulay__V1__MembershipState */
-extern const struct vocab vocab_formats;            /* enum output_format */
-extern const struct vocab vocab_referral_statuses;  /* Tulay__V1__ReferralStatus */
-extern const struct vocab vocab_consent_forms;      /* Tulay__V1__ConsentForm */
+/* The vocabularies of the protocol's enums, one line each and written only here:
+ * X(name, noun, e) stands for vocab_<name>, the words of the enum whose protobuf-c
+ * descriptor is tulay__v1__<e>__descriptor, called <noun> in messages. This list declares
+ * them below and defines them in cli_vocab.c. A new enum needs only its line here. */
+#define VOCAB_ENUMS(X)                                                                             \
+	X(sectors, "sector", sector)                                                               \
+	X(claim_statuses, "claim status", claim_status)                                            \
+	X(case_kinds, "kind of case", case_kind)                                                   \
+	X(case_event_kinds, "case event", case_event_kind)                                         \
+	X(claim_forums, "forum", claim_forum)                                                      \
+	X(exploitation_means, "means of exploitation", exploitation_means)                         \
+	X(org_kinds, "organisation kind", organisation_kind)                                       \
+	X(roles, "role", role)                                                                     \
+	X(membership_roles, "membership role", membership_role)                                    \
+	X(membership_states, "membership state", membership_state)                                 \
+	X(referral_statuses, "referral status", referral_status)                                   \
+	X(consent_forms, "form of consent", consent_form)                                          \
+	/* Policy recommendations. */                                                              \
+	X(recommendation_statuses, "recommendation status", recommendation_status)                 \
+	X(addressed_to, "addressee", addressed_to)                                                 \
+	X(recommendation_themes, "theme", recommendation_theme)                                    \
+	/* Deportations. */                                                                        \
+	X(deportation_statuses, "deportation status", deportation_status)                          \
+	X(deportation_grounds, "ground of deportation", deportation_ground)                        \
+	X(detention_types, "type of detention", detention_type)                                    \
+	X(legal_counsel, "kind of legal counsel", legal_counsel)                                   \
+	X(deportation_stages, "stage", deportation_stage)                                          \
+	X(intervention_kinds, "kind of intervention", intervention_kind)
 
-/* Policy recommendations. */
-extern const struct vocab vocab_recommendation_statuses; /* Tulay__V1__RecommendationStatus */
-extern const struct vocab vocab_addressed_to;            /* Tulay__V1__AddressedTo */
-extern const struct vocab vocab_recommendation_themes;   /* Tulay__V1__RecommendationTheme */
+#define VOCAB_DECLARE(name, noun, e) extern const struct vocab vocab_##name;
+VOCAB_ENUMS(VOCAB_DECLARE)
+#undef VOCAB_DECLARE
 
-/* Deportations. */
-extern const struct vocab vocab_deportation_statuses; /* Tulay__V1__DeportationStatus */
-extern const struct vocab vocab_deportation_grounds;  /* Tulay__V1__DeportationGround */
-extern const struct vocab vocab_detention_types;      /* Tulay__V1__DetentionType */
-extern const struct vocab vocab_legal_counsel;        /* Tulay__V1__LegalCounsel */
-extern const struct vocab vocab_known;                /* Tulay__V1__Known */
-extern const struct vocab vocab_deportation_stages;   /* Tulay__V1__DeportationStage */
-extern const struct vocab vocab_intervention_kinds;   /* Tulay__V1__InterventionKind */
+/* Vocabularies of words of their own. */
+extern const struct vocab vocab_formats; /* enum output_format */
+extern const struct vocab vocab_known;   /* Tulay__V1__Known: yes, no, unknown */
 
 /* Finds `text` among the words, ignoring case and reading '_' as '-'. Returns true and
  * stores the value, or false leaving *value untouched. */

@@ -394,6 +394,36 @@ static const char *origin_for(struct rng *r, const struct destination *dest)
 	return dest->origins[rng_weighted(r, dest->origin_weights, n)];
 }
 
+/* Where a case comes from: the organisation that logs it, at one of its offices, and the
+ * migration it is about. An organisation in a destination country meets people from one of
+ * its origins; one in an origin country (origin_org) meets people back home from one of
+ * their destinations. */
+struct case_origin {
+	size_t org;
+	bool origin_org;
+	const struct destination *dest; /* where the person worked */
+	const char *nationality;
+	const char *office;
+};
+
+/* The origin of a case whose organisation is picked by the weight at `weight_offset` in
+ * struct demo_org (pick_org). */
+static struct case_origin case_origin_for(struct rng *r, size_t weight_offset)
+{
+	struct case_origin o = {.org = pick_org(r, weight_offset)};
+	const char *home = demo_orgs[o.org].country;
+	o.dest = destination_of(home);
+	o.origin_org = o.dest == NULL;
+	if (!o.origin_org) {
+		o.nationality = origin_for(r, o.dest);
+	} else {
+		o.nationality = home;
+		o.dest = destination_for(r, home);
+	}
+	o.office = office_in(r, o.org, home);
+	return o;
+}
+
 /* Workers from these countries are mostly women in domestic work in Malaysia and
  * Singapore. */
 static bool domestic_heavy(const char *origin)
@@ -534,17 +564,13 @@ void demo_claim_plan(uint64_t seed, size_t n, struct demo_claim *c)
 	struct rng r;
 	rng_init(&r, seed, "claim", n);
 	memset(c, 0, sizeof(*c));
-	c->org = pick_org(&r, offsetof(struct demo_org, claims));
-	const char *home = demo_orgs[c->org].country;
-	const struct destination *dest = destination_of(home);
-	if (dest != NULL) {
-		c->nationality = origin_for(&r, dest);
-	} else { /* an origin-country organisation: claims of returned workers */
-		c->nationality = home;
-		dest = destination_for(&r, home);
-	}
+	/* An origin-country organisation logs the claims of returned workers. */
+	const struct case_origin from = case_origin_for(&r, offsetof(struct demo_org, claims));
+	const struct destination *dest = from.dest;
+	c->org = from.org;
+	c->nationality = from.nationality;
 	c->country_of_work = dest->country;
-	c->office = office_in(&r, c->org, home);
+	c->office = from.office;
 	c->sector = sector_for(&r, dest, c->nationality);
 	employer_for(&r, dest, c->sector, c->employer, sizeof(c->employer));
 
@@ -594,7 +620,7 @@ void demo_claim_plan(uint64_t seed, size_t n, struct demo_claim *c)
 		c->recruitment_fee = rng_range(&r, o->fee_lo, o->fee_hi) / 100 * 10000;
 		c->fee_currency = o->fee_currency;
 	}
-	bool origin_org = destination_of(home) == NULL;
+	bool origin_org = from.origin_org;
 	static const unsigned dest_forums[] = {0, 25, 30, 10, 20, 0, 5, 2};
 	static const unsigned origin_forums[] = {0, 0, 0, 20, 0, 45, 30, 5};
 	if (rng_chance(&r, 80))
@@ -694,18 +720,15 @@ void demo_deportation_plan(uint64_t seed, size_t n, struct demo_deportation *d)
 	struct rng r;
 	rng_init(&r, seed, "deportation", n);
 	memset(d, 0, sizeof(*d));
-	d->org = pick_org(&r, offsetof(struct demo_org, deportations));
-	const char *home = demo_orgs[d->org].country;
-	const struct destination *dest = destination_of(home);
-	bool origin_org = dest == NULL;
-	if (!origin_org) {
-		d->nationality = origin_for(&r, dest);
-	} else { /* an origin-country organisation meets people deported home */
-		d->nationality = home;
-		dest = destination_for(&r, home);
-	}
+	/* An origin-country organisation meets people deported home. */
+	const struct case_origin from =
+	    case_origin_for(&r, offsetof(struct demo_org, deportations));
+	const struct destination *dest = from.dest;
+	bool origin_org = from.origin_org;
+	d->org = from.org;
+	d->nationality = from.nationality;
 	d->deported_from = dest->country;
-	d->office = office_in(&r, d->org, home);
+	d->office = from.office;
 	if (rng_chance(&r, 80))
 		d->sector = sector_for(&r, dest, d->nationality);
 	unsigned ground_weights[] = {0, 35, 25, 20, 5, 10, 5};

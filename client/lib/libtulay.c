@@ -685,16 +685,49 @@ static char *or_empty(const char *s)
 	return (char *)(s != NULL ? s : "");
 }
 
+/* The request envelope of the typed helpers, written once: TULAY_CALL(fn, field, Type,
+ * BODY, RESPONSE) defines `int fn(c, const Tulay__V1__<Type> *m, out)`, which sends `m` as
+ * it is in the Request's field <field> (body case TULAY__V1__REQUEST__BODY_<BODY>) and
+ * expects a Response with body TULAY__V1__RESPONSE__BODY_<RESPONSE> (_NOT_SET: any), as
+ * call_expect does. The public helpers that only wrap their message are such functions
+ * (libtulay.h declares them, with their contract); the ones that do more (build their
+ * message from strings, remember the session) are written out below, around a static one.
+ * The request structs are only read while packing: the cast drops a const that the
+ * generated Request type cannot express. */
+#define TULAY_CALL(fn, field, Type, BODY, RESPONSE)                                                \
+	int fn(struct tulay_client *c, const Tulay__V1__##Type *m, Tulay__V1__Response **out)      \
+	{                                                                                          \
+		Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;                                 \
+		req.body_case = TULAY__V1__REQUEST__BODY_##BODY;                                   \
+		req.field = (Tulay__V1__##Type *)m;                                                \
+		return call_expect(c, &req, TULAY__V1__RESPONSE__BODY_##RESPONSE, out);            \
+	}
+
+/* The same, private to this file: the envelope of a helper that does more. */
+#define TULAY_CALL_STATIC(fn, field, Type, BODY, RESPONSE)                                         \
+	static TULAY_CALL(fn, field, Type, BODY, RESPONSE)
+
+TULAY_CALL_STATIC(call_login, login, Login, LOGIN, SESSION)
+TULAY_CALL_STATIC(call_authenticate, authenticate, Authenticate, AUTHENTICATE, SESSION)
+TULAY_CALL_STATIC(call_logout, logout, Logout, LOGOUT, _NOT_SET)
+TULAY_CALL_STATIC(call_get_claim, get_claim, GetClaim, GET_CLAIM, CLAIM)
+TULAY_CALL(tulay_create_organisation, create_organisation, CreateOrganisation, CREATE_ORGANISATION,
+	   ORGANISATION)
+TULAY_CALL(tulay_list_organisations, list_organisations, ListOrganisations, LIST_ORGANISATIONS,
+	   ORGANISATIONS)
+TULAY_CALL(tulay_create_claim, create_claim, CreateClaim, CREATE_CLAIM, CLAIM)
+TULAY_CALL(tulay_list_claims, list_claims, ListClaims, LIST_CLAIMS, CLAIMS)
+
+#undef TULAY_CALL_STATIC
+#undef TULAY_CALL
+
 int tulay_login(struct tulay_client *c, const char *username, const char *password,
 		Tulay__V1__Response **out)
 {
 	Tulay__V1__Login login = TULAY__V1__LOGIN__INIT;
 	login.username = or_empty(username);
 	login.password = or_empty(password);
-	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
-	req.body_case = TULAY__V1__REQUEST__BODY_LOGIN;
-	req.login = &login;
-	int rc = call_expect(c, &req, TULAY__V1__RESPONSE__BODY_SESSION, out);
+	int rc = call_login(c, &login, out);
 	if (rc == 0 && (*out)->status->code == TULAY__V1__CODE__OK && (*out)->session != NULL)
 		rc = client_remember_session(c, (*out)->session->session_token);
 	return rc;
@@ -704,10 +737,7 @@ int tulay_authenticate(struct tulay_client *c, const char *session_token, Tulay_
 {
 	Tulay__V1__Authenticate auth = TULAY__V1__AUTHENTICATE__INIT;
 	auth.session_token = or_empty(session_token);
-	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
-	req.body_case = TULAY__V1__REQUEST__BODY_AUTHENTICATE;
-	req.authenticate = &auth;
-	int rc = call_expect(c, &req, TULAY__V1__RESPONSE__BODY_SESSION, out);
+	int rc = call_authenticate(c, &auth, out);
 	if (rc == 0 && (*out)->status->code == TULAY__V1__CODE__OK)
 		rc = client_remember_session(c, session_token);
 	return rc;
@@ -716,10 +746,7 @@ int tulay_authenticate(struct tulay_client *c, const char *session_token, Tulay_
 int tulay_logout(struct tulay_client *c, Tulay__V1__Response **out)
 {
 	Tulay__V1__Logout logout = TULAY__V1__LOGOUT__INIT;
-	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
-	req.body_case = TULAY__V1__REQUEST__BODY_LOGOUT;
-	req.logout = &logout;
-	int rc = call_expect(c, &req, TULAY__V1__RESPONSE__BODY__NOT_SET, out);
+	int rc = call_logout(c, &logout, out);
 	if (rc == 0 && (*out)->status->code == TULAY__V1__CODE__OK)
 		(void)client_remember_session(c, NULL);
 	return rc;
@@ -732,52 +759,11 @@ int tulay_remember_session(struct tulay_client *c, const char *session_token)
 	return client_remember_session(c, session_token);
 }
 
-/* The request structs are only read while packing: the casts below drop a const that the
- * generated Request type cannot express. */
-int tulay_create_organisation(struct tulay_client *c, const Tulay__V1__CreateOrganisation *org,
-			      Tulay__V1__Response **out)
-{
-	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
-	req.body_case = TULAY__V1__REQUEST__BODY_CREATE_ORGANISATION;
-	req.create_organisation = (Tulay__V1__CreateOrganisation *)org;
-	return call_expect(c, &req, TULAY__V1__RESPONSE__BODY_ORGANISATION, out);
-}
-
-int tulay_list_organisations(struct tulay_client *c, const Tulay__V1__ListOrganisations *q,
-			     Tulay__V1__Response **out)
-{
-	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
-	req.body_case = TULAY__V1__REQUEST__BODY_LIST_ORGANISATIONS;
-	req.list_organisations = (Tulay__V1__ListOrganisations *)q;
-	return call_expect(c, &req, TULAY__V1__RESPONSE__BODY_ORGANISATIONS, out);
-}
-
-int tulay_create_claim(struct tulay_client *c, const Tulay__V1__CreateClaim *claim,
-		       Tulay__V1__Response **out)
-{
-	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
-	req.body_case = TULAY__V1__REQUEST__BODY_CREATE_CLAIM;
-	req.create_claim = (Tulay__V1__CreateClaim *)claim;
-	return call_expect(c, &req, TULAY__V1__RESPONSE__BODY_CLAIM, out);
-}
-
 int tulay_get_claim(struct tulay_client *c, const char *reference, const char *organisation,
 		    Tulay__V1__Response **out)
 {
 	Tulay__V1__GetClaim get = TULAY__V1__GET_CLAIM__INIT;
 	get.reference = or_empty(reference);
 	get.organisation = or_empty(organisation);
-	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
-	req.body_case = TULAY__V1__REQUEST__BODY_GET_CLAIM;
-	req.get_claim = &get;
-	return call_expect(c, &req, TULAY__V1__RESPONSE__BODY_CLAIM, out);
-}
-
-int tulay_list_claims(struct tulay_client *c, const Tulay__V1__ListClaims *q,
-		      Tulay__V1__Response **out)
-{
-	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
-	req.body_case = TULAY__V1__REQUEST__BODY_LIST_CLAIMS;
-	req.list_claims = (Tulay__V1__ListClaims *)q;
-	return call_expect(c, &req, TULAY__V1__RESPONSE__BODY_CLAIMS, out);
+	return call_get_claim(c, &get, out);
 }

@@ -52,28 +52,10 @@ struct db_query *db_job_add(struct db_job *job, const char *statement)
 	return q;
 }
 
-void db_param_text(struct db_query *q, const char *value)
-{
-	assert(q->nparams < DB_MAX_PARAMS);
-	q->values[q->nparams] = value;
-	q->lengths[q->nparams] = 0;
-	q->formats[q->nparams] = 0;
-	q->nparams++;
-}
-
 void db_params_text(struct db_query *q, const char *const *values, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		db_param_text(q, values[i]);
-}
-
-void db_param_bytes(struct db_query *q, const void *data, int len)
-{
-	assert(q->nparams < DB_MAX_PARAMS);
-	q->values[q->nparams] = data;
-	q->lengths[q->nparams] = len;
-	q->formats[q->nparams] = 1;
-	q->nparams++;
 }
 
 int db_column(const PGresult *res, const char *name)

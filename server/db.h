@@ -16,6 +16,7 @@
 #ifndef TULAYD_DB_H
 #define TULAYD_DB_H
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -127,8 +128,22 @@ void db_job_clear(struct db_job *job);
  * Asserts on more than DB_MAX_QUERIES: the number of queries is fixed by our code. */
 struct db_query *db_job_add(struct db_job *job, const char *statement);
 
+/* Appends a parameter: text (format 0, length unused) or binary (1). Asserts on more than
+ * DB_MAX_PARAMS: the number of parameters is fixed by our code. */
+static inline void db_param(struct db_query *q, const void *value, int len, int format)
+{
+	assert(q->nparams < DB_MAX_PARAMS);
+	q->values[q->nparams] = value;
+	q->lengths[q->nparams] = len;
+	q->formats[q->nparams] = format;
+	q->nparams++;
+}
+
 /* Appends a text parameter (NULL is SQL NULL). The string must outlive the job. */
-void db_param_text(struct db_query *q, const char *value);
+static inline void db_param_text(struct db_query *q, const char *value)
+{
+	db_param(q, value, 0, 0);
+}
 /* Appends n text parameters in order (NULL elements: SQL NULL); DB_PARAMS_TEXT(q, a, b, c)
  * counts them. */
 void db_params_text(struct db_query *q, const char *const *values, size_t n);
@@ -137,7 +152,10 @@ void db_params_text(struct db_query *q, const char *const *values, size_t n);
 		       sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *))
 
 /* Appends a binary (bytea) parameter. The bytes must outlive the job. */
-void db_param_bytes(struct db_query *q, const void *data, int len);
+static inline void db_param_bytes(struct db_query *q, const void *data, int len)
+{
+	db_param(q, data, len, 1);
+}
 
 /* Creates the pool and starts connecting. Returns 0 or a negative errno-style code. */
 int db_pool_start(uv_loop_t *loop, const struct db_pool_options *opts, struct db_pool **out)

@@ -77,19 +77,25 @@ static void test_client_named_by_the_header(void **state)
 	it_raw_hello(fd);
 	it_raw_login(fd, "officer");
 	close(fd);
-	assert_true(it_file_has_within(tulayd.log, "event=conn_proxied", 0));
-	assert_true(it_file_has_within(tulayd.log, "peer=203.0.113.7:40001 proxy=127.0.0.1:", 0));
+	assert_true(it_file_has_within(tulayd.log, "event=conn_proxied", 30000));
+	assert_true(
+	    it_file_has_within(tulayd.log, "peer=203.0.113.7:40001 proxy=127.0.0.1:", 30000));
 }
 
-/* True when a line of the log has both `a` and `b`. */
+/* True when a line of the log has both `a` and `b`, waiting up to 30 s for it: tulayd
+ * writes a loop turn's info lines when the turn ends, after the answers of that turn. */
 static bool log_line_has(const char *a, const char *b)
 {
-	char *text = it_read_file(tulayd.log);
 	bool found = false;
-	for (char *line = text != NULL ? strtok(text, "\n") : NULL; line != NULL && !found;
-	     line = strtok(NULL, "\n"))
-		found = strstr(line, a) != NULL && strstr(line, b) != NULL;
-	free(text);
+	for (int tries = 0; tries < 3000 && !found; tries++) {
+		if (tries > 0)
+			it_sleep_ms(10);
+		char *text = it_read_file(tulayd.log);
+		for (char *line = text != NULL ? strtok(text, "\n") : NULL; line != NULL && !found;
+		     line = strtok(NULL, "\n"))
+			found = strstr(line, a) != NULL && strstr(line, b) != NULL;
+		free(text);
+	}
 	return found;
 }
 
@@ -117,7 +123,7 @@ static void test_login_throttle_counts_each_client(void **state)
 	it_raw_hello(b);
 	assert_int_equal(login_code(b, 2, "officer"), TULAY__V1__CODE__OK);
 	close(b);
-	assert_true(it_file_has_within(tulayd.log, "event=login_throttled", 0));
+	assert_true(it_file_has_within(tulayd.log, "event=login_throttled", 30000));
 }
 
 static void test_no_or_damaged_header_is_refused(void **state)
@@ -127,8 +133,8 @@ static void test_no_or_damaged_header_is_refused(void **state)
 	it_raw_send_hello(fd); /* a frame where the header should be */
 	assert_true(it_raw_closed(fd));
 	close(fd);
-	assert_true(it_file_has_within(tulayd.log, "event=proxy_header_invalid", 0) &&
-		    it_file_has_within(tulayd.log, "reason=no_signature", 0));
+	assert_true(it_file_has_within(tulayd.log, "event=proxy_header_invalid", 30000) &&
+		    it_file_has_within(tulayd.log, "reason=no_signature", 30000));
 
 	fd = it_raw_connect();
 	uint8_t header[28];
@@ -137,7 +143,7 @@ static void test_no_or_damaged_header_is_refused(void **state)
 	assert_int_equal(it_raw_write(fd, header, sizeof(header)), 0);
 	assert_true(it_raw_closed(fd));
 	close(fd);
-	assert_true(it_file_has_within(tulayd.log, "reason=version_or_command", 0));
+	assert_true(it_file_has_within(tulayd.log, "reason=version_or_command", 30000));
 }
 
 /* A tulayd of its own with TLS (the harness's development certificates) and the header. */
@@ -176,7 +182,7 @@ static void test_tls_after_the_header(void **state)
 	SSL_CTX_free(ctx);
 	close(fd);
 	bool proxied =
-	    it_file_has_within(tls_tulayd.log, "peer=192.0.2.55:40005 proxy=127.0.0.1:", 0);
+	    it_file_has_within(tls_tulayd.log, "peer=192.0.2.55:40005 proxy=127.0.0.1:", 30000);
 	bool handshake = it_file_has_within(tls_tulayd.log, "event=tls_handshake", 10000);
 	assert_int_equal(it_tulayd_stop(&tls_tulayd), 0);
 	assert_int_equal(connected, 1);

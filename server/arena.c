@@ -96,6 +96,30 @@ char *arena_printf(struct arena *a, const char *fmt, ...)
 	return s;
 }
 
+struct arena_mark arena_mark(const struct arena *a)
+{
+	return (struct arena_mark){
+	    .chunk = a->chunks,
+	    .chunk_used = a->chunks != NULL ? a->chunks->used : 0,
+	    .used = a->used,
+	};
+}
+
+void arena_rewind(struct arena *a, struct arena_mark m)
+{
+	while (a->chunks != m.chunk) {
+		struct arena_chunk *c = a->chunks;
+		a->chunks = c->next;
+		explicit_bzero(c->data, c->used);
+		free(c);
+	}
+	if (m.chunk != NULL) {
+		explicit_bzero(m.chunk->data + m.chunk_used, m.chunk->used - m.chunk_used);
+		m.chunk->used = m.chunk_used;
+	}
+	a->used = m.used;
+}
+
 void arena_release(struct arena *a)
 {
 	struct arena_chunk *c = a->chunks;

@@ -36,6 +36,17 @@ char *arena_strdup(struct arena *a, const char *s) __attribute__((warn_unused_re
 /* Formats into a new arena string, or returns NULL. */
 char *arena_printf(struct arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* A position in the arena, to give back what was allocated after it: a handler that
+ * answers in parts (a response stream) builds each part after a mark and rewinds to it
+ * once the part is sent, so that the arena holds one part at a time. */
+struct arena_mark {
+	struct arena_chunk *chunk;
+	size_t chunk_used, used;
+};
+struct arena_mark arena_mark(const struct arena *a);
+/* Wipes and frees what was allocated after `m` (taken from this arena, not rewound past). */
+void arena_rewind(struct arena *a, struct arena_mark m);
+
 /* Wipes and frees every chunk. The arena may be used again afterwards. */
 void arena_release(struct arena *a);
 

@@ -80,6 +80,8 @@ static const struct handler handlers[] = {
      handle_list_referrals, true},
     {"list_cases", TULAY__V1__REQUEST__BODY_LIST_CASES, ACCESS_SESSION, false, false,
      handle_list_cases, true},
+    {"export_cases", TULAY__V1__REQUEST__BODY_EXPORT_CASES, ACCESS_SESSION, false, false,
+     handle_export_cases, false},
     {"get_report", TULAY__V1__REQUEST__BODY_GET_REPORT, ACCESS_SESSION, false, false,
      handle_get_report, true},
     {"set_exchange_rate", TULAY__V1__REQUEST__BODY_SET_EXCHANGE_RATE, ACCESS_SESSION, false, true,

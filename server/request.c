@@ -94,6 +94,67 @@ void request_reply(struct request *req)
 	request_end(req);
 }
 
+bool request_send_part(struct request *req)
+{
+	struct conn *c = req->conn;
+	if (c == NULL)
+		return false;
+	req->status.code = TULAY__V1__CODE__OK;
+	req->status.message = "";
+	req->status.n_field_errors = 0;
+	return conn_send(c, &req->resp.base) == 0 && req->conn != NULL;
+}
+
+static bool request_may_go_on(const struct request *req)
+{
+	const struct server *srv = req->srv;
+	return req->conn == NULL || srv->draining || srv->stopped ||
+	       req->conn->out_bytes < srv->cfg.max_output_bytes / 2;
+}
+
+static void request_on_pace(uv_timer_t *t)
+{
+	request_resume_paced(container_of(t, struct server, pace_timer), false);
+}
+
+bool request_pace(struct request *req, void (*resume)(struct request *req))
+{
+	struct server *srv = req->srv;
+	if (request_may_go_on(req))
+		return true;
+	req->resume = resume;
+	req->parked_next = srv->parked;
+	if (srv->parked == NULL)
+		UV_MUST(uv_timer_start(&srv->pace_timer, request_on_pace, REQUEST_PACE_MS,
+				       REQUEST_PACE_MS));
+	srv->parked = req;
+	return false;
+}
+
+void request_resume_paced(struct server *srv, bool all)
+{
+	/* Those that may go on leave the list first: resuming one may park it again. */
+	struct request *ready = NULL, **link = &srv->parked;
+	while (*link != NULL) {
+		struct request *req = *link;
+		if (all || request_may_go_on(req)) {
+			*link = req->parked_next;
+			req->parked_next = ready;
+			ready = req;
+		} else {
+			link = &req->parked_next;
+		}
+	}
+	if (srv->parked == NULL && !srv->stopped)
+		UV_MUST(uv_timer_stop(&srv->pace_timer));
+	while (ready != NULL) {
+		struct request *req = ready;
+		ready = req->parked_next;
+		req->parked_next = NULL;
+		req->resume(req);
+	}
+}
+
 void request_fail(struct request *req, Tulay__V1__Code code, const char *message)
 {
 	req->status.code = code;

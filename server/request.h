@@ -67,6 +67,9 @@ struct request {
 	void (*work_fn)(struct request *req);
 	void (*work_done)(struct request *req, bool ok);
 	void *state; /* the handler's own, in the arena */
+	/* A response stream waiting for its connection to take more (request_pace). */
+	void (*resume)(struct request *req);
+	struct request *parked_next;
 };
 
 /* Handles one frame's payload for connection c. Returns 0, or -1 when the payload is not a
@@ -83,6 +86,25 @@ void request_reply(struct request *req);
 		(req)->resp.field = (value);                                                       \
 		request_reply(req);                                                                \
 	} while (0)
+
+/* --- response streams (proto/README.md): several Responses for one request ----------- */
+
+/* Sends req->resp, status OK with the body the handler set, as one part of the request's
+ * answer without ending the request: more Responses with its id follow, the last ended as
+ * any request is (request_reply, request_fail). False when the connection is gone: the
+ * handler then ends the request, whose answer is dropped. */
+bool request_send_part(struct request *req);
+
+/* The pace of a stream is the client's. True when the handler may go on at once: the
+ * connection has less than half of max_output_bytes unwritten, or it is gone, or the
+ * server drains. Otherwise the request waits, and resume(req) is called from the loop
+ * once one of those holds (at once when the server stops). */
+bool request_pace(struct request *req, void (*resume)(struct request *req));
+
+/* For server.c: the check of waiting streams, every REQUEST_PACE_MS while any waits, and
+ * at the stop (every waiting stream resumed). */
+#define REQUEST_PACE_MS 5
+void request_resume_paced(struct server *srv, bool all);
 
 /* Ends the request with `code` and `message` (a sentence for the user; no internals;
  * NULL gives a generic sentence). */

@@ -9,6 +9,7 @@
 #include "conn.h"
 #include "db.h"
 #include "dispatch.h"
+#include "request.h"
 #include "log.h"
 
 static void server_on_connection(uv_stream_t *listener, int status)
@@ -49,6 +50,7 @@ void server_stop(struct server *srv)
 		 srv->requests_in_flight);
 	uv_close((uv_handle_t *)&srv->drain_timer, server_on_handle_closed);
 	uv_close((uv_handle_t *)&srv->log_flusher, server_on_handle_closed);
+	uv_close((uv_handle_t *)&srv->pace_timer, server_on_handle_closed);
 	chore_stop(&srv->report_refresh, server_on_handle_closed);
 	chore_stop(&srv->case_numbering, server_on_handle_closed);
 	chore_stop(&srv->audit_seal, server_on_handle_closed);
@@ -56,6 +58,7 @@ void server_stop(struct server *srv)
 	metrics_close(srv);
 	while (srv->conns != NULL)
 		conn_close(srv->conns, "shutdown");
+	request_resume_paced(srv, true); /* each ends: its connection is gone */
 	if (srv->db != NULL)
 		db_pool_close(srv->db, server_on_db_closed, srv);
 	if (srv->replica != NULL)
@@ -212,6 +215,7 @@ int server_run(const struct config *cfg)
 	UV_MUST(uv_signal_init(&srv->loop, &srv->sigterm));
 	UV_MUST(uv_signal_init(&srv->loop, &srv->sigint));
 	UV_MUST(uv_timer_init(&srv->loop, &srv->drain_timer));
+	UV_MUST(uv_timer_init(&srv->loop, &srv->pace_timer));
 	srv->sigterm.data = srv->sigint.data = srv->drain_timer.data = srv;
 	UV_MUST(uv_signal_start(&srv->sigterm, server_on_signal, SIGTERM));
 	UV_MUST(uv_signal_start(&srv->sigint, server_on_signal, SIGINT));

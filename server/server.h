@@ -17,6 +17,7 @@
 
 struct conn;
 struct db_pool;
+struct request;
 
 struct server {
 	uv_loop_t loop;
@@ -25,6 +26,8 @@ struct server {
 	uv_signal_t sigterm, sigint;
 	uv_timer_t drain_timer;
 	uv_prepare_t log_flusher; /* writes the turn's held log lines (log_hold) */
+	uv_timer_t pace_timer;    /* response streams waiting for their client (request_pace) */
+	struct request *parked;
 	struct db_pool *db;
 	struct db_pool *replica; /* --db-replica: a standby for reports and lists, or NULL */
 	/* The single-writer work kept off the request path (chore.h). */

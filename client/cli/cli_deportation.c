@@ -46,7 +46,7 @@ static void add_optional(struct output_record *rec, const char *key, const char 
 	output_add_text(rec, key, text[0] != '\0' ? label : NULL, text);
 }
 
-static struct output_record *deportation_record(const Tulay__V1__Deportation *d)
+struct output_record *deportation_record(const Tulay__V1__Deportation *d)
 {
 	struct output_record *rec = output_record_new();
 	if (rec == NULL)

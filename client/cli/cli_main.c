@@ -9,6 +9,7 @@
 #include "cli_case.h"
 #include "cli_claim.h"
 #include "cli_deportation.h"
+#include "cli_export.h"
 #include "cli_org.h"
 #include "cli_output.h"
 #include "cli_rate.h"
@@ -131,6 +132,7 @@ static const struct command commands[] = {
     {"recommendation", "policy recommendations", NULL, recommendation_commands},
     {"referral", "referrals of cases between organisations", NULL, referral_commands},
     {"case", "cases of every kind: search", NULL, case_commands},
+    {"export", "every case of one kind, streamed to CSV or JSON", export_cases, NULL},
     {"report", "reports over a network's cases", NULL, report_commands},
     {"rate", "exchange rates for reports in one currency", NULL, rate_commands},
     {"user", "users", NULL, user_commands},

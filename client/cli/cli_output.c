@@ -661,6 +661,54 @@ static int print_csv(const struct output_list *list, struct output_record *(*bla
 	return ferror(out) ? -1 : 0;
 }
 
+/* --- streams ------------------------------------------------------------------------- */
+
+void output_stream_begin(struct output_stream *s, enum output_format format, FILE *out,
+			 struct output_record *(*blank)(void))
+{
+	*s = (struct output_stream){.format = format, .out = out, .blank = blank};
+}
+
+int output_stream_add(struct output_stream *s, struct output_record *rec)
+{
+	if (rec == NULL || rec->failed)
+		s->failed = true;
+	if (!s->failed && s->format == OUTPUT_JSON) {
+		json_t *obj = json_record(rec);
+		char *text = obj != NULL ? json_dumps(obj, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+		if (text == NULL)
+			s->failed = true;
+		else
+			fprintf(s->out, "%s%s", s->n == 0 ? "[\n" : ",\n", text);
+		free(text);
+		json_decref(obj);
+	} else if (!s->failed) {
+		if (s->n == 0)
+			csv_header(rec, s->out);
+		csv_record(rec, s->out);
+	}
+	output_record_free(rec);
+	s->n++;
+	return s->failed || ferror(s->out) ? -1 : 0;
+}
+
+int output_stream_end(struct output_stream *s)
+{
+	if (s->failed)
+		return -1;
+	if (s->format == OUTPUT_JSON) {
+		fputs(s->n == 0 ? "[]\n" : "\n]\n", s->out);
+	} else if (s->n == 0 && s->blank != NULL) {
+		struct output_record *rec = s->blank();
+		if (rec == NULL || rec->failed)
+			s->failed = true;
+		else
+			csv_header(rec, s->out);
+		output_record_free(rec);
+	}
+	return s->failed || fflush(s->out) != 0 || ferror(s->out) ? -1 : 0;
+}
+
 /* --- entry points ------------------------------------------------------------------- */
 
 int output_print_record(enum output_format format, const struct output_record *rec, FILE *out)

@@ -105,6 +105,24 @@ int output_print_list(enum output_format format, const struct output_list *list,
 		      const struct output_list_spec *spec, FILE *out)
     __attribute__((warn_unused_result));
 
+/* A list written record by record as the records come (an export), in constant memory:
+ * JSON an array with an object a line, CSV a header row (the first record's fields, or
+ * blank()'s when there is none) and a row a record. Not the table format. */
+struct output_stream {
+	enum output_format format; /* OUTPUT_JSON or OUTPUT_CSV */
+	FILE *out;
+	struct output_record *(*blank)(void);
+	size_t n;    /* records written */
+	bool failed; /* memory ran out, or a record failed */
+};
+void output_stream_begin(struct output_stream *s, enum output_format format, FILE *out,
+			 struct output_record *(*blank)(void));
+/* Writes `rec` and frees it (NULL is taken as out of memory). 0, or -1 once anything
+ * failed (writing too). */
+int output_stream_add(struct output_stream *s, struct output_record *rec);
+/* Closes the JSON array (or writes the CSV header of an empty list) and flushes. 0 or -1. */
+int output_stream_end(struct output_stream *s);
+
 /* The CLI's way to print: the run's format on stdout, and a failure reported.
  * output_heading prints a line before a record in the table format only ("Logged claim
  * WT-2026-000001"). output_show prints and frees `rec` (NULL is taken as out of memory);

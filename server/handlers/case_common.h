@@ -188,6 +188,23 @@ bool case_fail_unknown_office(struct request *req);
  * idempotency key came with other content ("key_reused"; `what` names the case kind). */
 const PGresult *case_created(struct request *req, enum db_outcome outcome, const char *what);
 
+/* --- ExportCases (cases.c) -------------------------------------------------------------- */
+
+/* The conditions of an export's page of one kind, after `... WHERE org_id = $1`: $2 the
+ * last case_id sent (0: from the start), $3 status (''), $4 and $5 opened from and to
+ * (NULL: unset), $6 office (''), $7 the cases to fetch; the arguments name the columns in
+ * the kind's statement. Oldest first: keyset pages on the primary key. */
+#define EXPORT_FILTERS(case_id, status, opened_on, office)                                         \
+	" AND " case_id " > $2::bigint AND ($3::text = '' OR " status " = $3::text) "              \
+	"AND ($4::date IS NULL OR " opened_on " >= $4::date) "                                     \
+	"AND ($5::date IS NULL OR " opened_on " <= $5::date) "                                     \
+	"AND ($6::text = '' OR " office " = $6::text) ORDER BY " case_id " LIMIT $7::integer"
+
+/* A deportation of an export's page (row `row` of export_deportations), its person opened
+ * when `person`; NULL after ending the request. */
+Tulay__V1__Deportation *deportation_export_row(struct request *req, const PGresult *res, int row,
+					       bool person);
+
 /* The statements above. */
 extern const struct db_statement case_common_statements[];
 extern const unsigned case_common_statements_count;

@@ -1,8 +1,8 @@
 /* Cases of every kind together: ListCases, the search behind `tulay case list` and the
- * per-kind lists. One prepared statement over case_search_view (and its twin for shared
- * cases) takes every filter: an unset filter is an empty or NULL parameter that matches
- * everything, which the plan of each call folds away. Row-level security decides which
- * cases exist for the caller. */
+ * per-kind lists, and ExportCases, the whole export of one kind as a response stream. One prepared
+ * statement over case_search_view (and its twin for shared cases) takes every filter: an unset
+ * filter is an empty or NULL parameter that matches everything, which the plan of each call folds
+ * away. Row-level security decides which cases exist for the caller. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,8 +10,10 @@
 
 #include "common.h"
 #include "case_common.h"
+#include "claims.h"
 #include "handlers.h"
 #include "request.h"
+#include "server.h"
 #include "validate.h"
 #include "vault.h"
 
@@ -63,6 +65,18 @@ const struct db_statement cases_statements[] = {
      "SELECT " CASE_SUMMARY_COLUMNS " FROM case_search_view WHERE org_id <> $1::bigint "
      "   AND (org_id, case_id) IN (SELECT s.org_id, s.case_id "
      "                             FROM tulay_shared_cases() s) " CASE_LIST_FILTERS},
+    /* ExportCases of claims: without the workers, and with them (the sealed lead worker,
+     * and one row per co-worker: a claim's rows are consecutive). */
+    {"export_claims", "SELECT " CLAIM_COLUMNS " FROM wage_theft_claim_view WHERE org_id = "
+		      "$1::bigint" EXPORT_FILTERS("case_id", "status", "opened_on", "office")},
+    {"export_claims_identities",
+     "WITH page AS (SELECT " CLAIM_IDENTITY_COLUMNS " FROM wage_theft_claim_view WHERE org_id = "
+     "$1::bigint" EXPORT_FILTERS("case_id", "status", "opened_on",
+				 "office") ") SELECT page.*, w.position, w.name_enc, "
+					   "w.id_number_enc, w.phone_enc FROM page "
+					   "LEFT JOIN claim_workers w ON w.org_id = page.org_id "
+					   "AND w.case_id = page.case_id "
+					   "ORDER BY page.case_id, w.position"},
 };
 const unsigned cases_statements_count = N_ELEMS(cases_statements);
 
@@ -363,4 +377,252 @@ void handle_list_cases(struct request *req)
 	}
 	request_resolve_org(req, m->organisation, "organisation", false, &st->org_id,
 			    case_list_submit);
+}
+
+/* --- ExportCases ------------------------------------------------------------------------ */
+
+/* An export is a response stream (proto/README.md): keyset pages of the kind's cases, each
+ * fetched in a short transaction of its own once the client has taken the one before
+ * (request_pace), and sent as an ExportPage; the last one ends the request. Nothing holds
+ * a connection or a snapshot between pages, so an export of a million cases neither ties
+ * up the pool nor holds back vacuum; a case logged meanwhile comes at the end (its
+ * case_id is higher), and none comes twice. The arena holds one page at a time. */
+#define EXPORT_PAGE_DEFAULT 500
+#define EXPORT_PAGE_MAX     1000
+#define EXPORT_PAGE_BYTES   (256u * 1024) /* a page is cut there, a whole case at a time */
+#define EXPORT_ARENA_BYTES  (32u * 1024 * 1024)
+
+struct export_state;
+
+struct export_kind {
+	const char *statement, *statement_identities;
+	/* Adds the case of rows [from, to) to the page and returns its packed size, or 0 after
+	 * ending the request. */
+	size_t (*add)(struct request *req, const PGresult *res, int from, int to,
+		      Tulay__V1__ExportPage *page);
+};
+
+struct export_state {
+	const struct export_kind *kind;
+	bool identities;
+	uint32_t page_size;
+	char org[24], after[24], rows[16];
+	uint64_t exported;
+	const PGresult *res; /* the fetched cases... */
+	int next_row;        /* ...from this row on not sent yet */
+	bool full;           /* the fetch found page_size cases: more may follow */
+	struct arena_mark mark;
+};
+
+static size_t export_add_claim(struct request *req, const PGresult *res, int from, int to,
+			       Tulay__V1__ExportPage *page)
+{
+	const struct export_state *st = req->state;
+	Tulay__V1__Claim *c = claim_from_row(req, res, from);
+	if (c == NULL)
+		return 0;
+	if (st->identities) {
+		int64_t org_id = strtoll(db_value(res, from, "org_id"), NULL, 10);
+		if (!claim_open_identity(req, res, from, c) ||
+		    !claim_open_co_workers(req, res, from, to, org_id, c)) {
+			request_fail(req, TULAY__V1__CODE__DATA_LOSS,
+				     arena_printf(&req->arena,
+						  "the workers' personal details of claim %s fail "
+						  "their integrity check; the incident is logged",
+						  c->reference));
+			return 0;
+		}
+	}
+	page->claims[page->n_claims++] = c;
+	return protobuf_c_message_get_packed_size(&c->base);
+}
+
+static size_t export_add_deportation(struct request *req, const PGresult *res, int from, int to,
+				     Tulay__V1__ExportPage *page)
+{
+	(void)to;
+	const struct export_state *st = req->state;
+	Tulay__V1__Deportation *d = deportation_export_row(req, res, from, st->identities);
+	if (d == NULL)
+		return 0;
+	page->deportations[page->n_deportations++] = d;
+	return protobuf_c_message_get_packed_size(&d->base);
+}
+
+static const struct export_kind export_kinds[] = {
+    [TULAY__V1__CASE_KIND__CASE_KIND_WAGE_THEFT] = {"export_claims", "export_claims_identities",
+						    export_add_claim},
+    [TULAY__V1__CASE_KIND__CASE_KIND_DEPORTATION] = {"export_deportations", "export_deportations",
+						     export_add_deportation},
+};
+
+static void export_submit(struct request *req);
+
+/* Ends the stream after the page in req->resp when it is the last, else sends it as a
+ * part; false when the request ended. */
+static bool export_send(struct request *req)
+{
+	struct export_state *st = req->state;
+	const PGresult *res = st->res;
+	int n = PQntuples(res), case_id_col = db_column(res, "case_id");
+	Tulay__V1__ExportPage *page = request_alloc(req, sizeof(*page));
+	void **items = request_alloc(req, sizeof(void *) * st->page_size);
+	if (page == NULL || items == NULL) {
+		request_fail_oom(req);
+		return false;
+	}
+	tulay__v1__export_page__init(page);
+	page->claims = (Tulay__V1__Claim **)items;
+	page->deportations = (Tulay__V1__Deportation **)items;
+	page->recommendations = (Tulay__V1__Recommendation **)items;
+	size_t bytes = 0, added = 0;
+	const char *last = NULL;
+	while (st->next_row < n && added < st->page_size && bytes < EXPORT_PAGE_BYTES) {
+		int from = st->next_row, to = from + 1;
+		last = PQgetvalue(res, from, case_id_col);
+		while (to < n && strcmp(PQgetvalue(res, to, case_id_col), last) == 0)
+			to++;
+		size_t size = st->kind->add(req, res, from, to, page);
+		if (size == 0)
+			return false;
+		bytes += size;
+		added++;
+		st->next_row = to;
+	}
+	if (last != NULL)
+		snprintf(st->after, sizeof(st->after), "%s", last);
+	st->exported += added;
+	page->exported = st->exported;
+	page->resume_after = st->after;
+	page->last = st->next_row == n && !st->full;
+	req->resp.body_case = TULAY__V1__RESPONSE__BODY_EXPORT_PAGE;
+	req->resp.export_page = page;
+	if (page->last) {
+		request_reply(req);
+		return false;
+	}
+	if (!request_send_part(req)) {
+		request_fail(req, TULAY__V1__CODE__CANCELLED, "the connection closed");
+		return false;
+	}
+	req->resp.body_case = TULAY__V1__RESPONSE__BODY__NOT_SET;
+	arena_rewind(&req->arena, st->mark);
+	return true;
+}
+
+/* Goes on with the stream once the client has taken what was sent. */
+static void export_resume(struct request *req)
+{
+	struct export_state *st = req->state;
+	do {
+		if (req->conn == NULL) {
+			request_fail(req, TULAY__V1__CODE__CANCELLED, "the connection closed");
+			return;
+		}
+		if (st->next_row == PQntuples(st->res)) {
+			export_submit(req);
+			return;
+		}
+	} while (export_send(req) && request_pace(req, export_resume));
+}
+
+static void export_fetched(struct request *req, enum db_outcome outcome)
+{
+	struct export_state *st = req->state;
+	if (outcome != DB_OK) {
+		request_fail_db(req);
+		return;
+	}
+	st->res = request_result_of(req, st->identities ? st->kind->statement_identities
+							: st->kind->statement);
+	st->next_row = 0;
+	/* Cases, not rows: a claim with co-workers has a row for each. */
+	int n = PQntuples(st->res), col = db_column(st->res, "case_id");
+	uint32_t cases = 0;
+	for (int row = 0; row < n; row++)
+		cases += row == 0 || strcmp(PQgetvalue(st->res, row, col),
+					    PQgetvalue(st->res, row - 1, col)) != 0;
+	st->full = cases == st->page_size;
+	if (export_send(req) && request_pace(req, export_resume))
+		export_resume(req);
+}
+
+static void export_submit(struct request *req)
+{
+	const Tulay__V1__ExportCases *m = req->msg->export_cases;
+	struct export_state *st = req->state;
+	if (req->srv->draining) {
+		req->status.reconnect = true;
+		request_fail(req, TULAY__V1__CODE__UNAVAILABLE,
+			     "the server is shutting down: export again with resume_after set to "
+			     "that of the last page received, to this server shortly or another");
+		return;
+	}
+	db_job_reset(&req->job);
+	st->res = NULL;
+	st->mark = arena_mark(&req->arena);
+	struct db_query *q = db_job_add(&req->job, st->identities ? st->kind->statement_identities
+								  : st->kind->statement);
+	DB_PARAMS_TEXT(q, st->org, st->after, m->status,
+		       *m->opened_from != '\0' ? m->opened_from : NULL,
+		       *m->opened_to != '\0' ? m->opened_to : NULL, m->office, st->rows);
+	request_db(req, export_fetched);
+}
+
+void handle_export_cases(struct request *req)
+{
+	const Tulay__V1__ExportCases *m = req->msg->export_cases;
+	const char *kind = CODE_OF(case_kind, m->kind);
+	const char *problem;
+	if (kind == NULL)
+		request_field_error(req, "kind",
+				    "is required: wage theft, deportation or recommendation");
+	else if ((size_t)m->kind >= N_ELEMS(export_kinds) || export_kinds[m->kind].add == NULL)
+		request_field_error(req, "kind", "cannot be exported yet");
+	else if (*m->status != '\0' && !status_of_kind(m->kind, m->status))
+		request_field_error(req, "status", kind_status_problems[m->kind]);
+	struct civil_date from, to;
+	bool has_from = optional_date(req, "opened_from", m->opened_from, &from);
+	bool has_to = optional_date(req, "opened_to", m->opened_to, &to);
+	if (has_from && has_to && civil_date_cmp(&from, &to) > 0)
+		request_field_error(req, "opened_to", "is before opened_from: no case can match");
+	if (*m->office != '\0' && (problem = validate_text(m->office, 1, CASE_OFFICE_MAX)) != NULL)
+		request_field_error(req, "office", problem);
+	if (*m->resume_after != '\0' && !chars_in(m->resume_after, 1, 19, "0123456789"))
+		request_field_error(req, "resume_after",
+				    "is not a resume_after of this server's export pages: give the "
+				    "last page's as it came, or leave it empty to start over");
+	if (m->page_size > EXPORT_PAGE_MAX)
+		request_field_error(req, "page_size", "must be at most 1000 (0 is 500)");
+	if (request_has_field_errors(req)) {
+		request_fail_invalid(req, "the export did not start: correct the fields named");
+		return;
+	}
+	if (m->with_identities && req->session.role == TULAY__V1__ROLE__ROLE_COORDINATOR) {
+		request_fail(req, TULAY__V1__CODE__PERMISSION_DENIED,
+			     "coordinators export cases without the workers' and persons' "
+			     "identities: leave out with_identities (a field officer or "
+			     "organisation admin exports them)");
+		return;
+	}
+	struct export_state *st = request_alloc(req, sizeof(*st));
+	if (request_oom(req, st))
+		return;
+	st->kind = &export_kinds[m->kind];
+	st->identities = m->with_identities;
+	st->page_size = m->page_size != 0 ? m->page_size : EXPORT_PAGE_DEFAULT;
+	snprintf(st->org, sizeof(st->org), "%lld", (long long)req->session.org_id);
+	snprintf(st->after, sizeof(st->after), "%s",
+		 *m->resume_after != '\0' ? m->resume_after : "0");
+	snprintf(st->rows, sizeof(st->rows), "%u", st->page_size);
+	req->state = st;
+	/* A page's cases with their identities, built in the arena (rewound after each). */
+	arena_raise_cap(&req->arena, EXPORT_ARENA_BYTES);
+	request_audit(req, "export_cases", "",
+		      arena_printf(&req->arena,
+				   "kind=%s status=%s opened_from=%s opened_to=%s office=%s "
+				   "with_identities=%s resume_after=%s",
+				   kind, m->status, m->opened_from, m->opened_to, m->office,
+				   m->with_identities ? "true" : "false", st->after));
+	export_submit(req);
 }

@@ -557,8 +557,7 @@ const char *const claim_identity_columns[3] = {"worker_name_enc", "worker_id_num
 /* Opens the sealed worker identity of a row read with CLAIM_IDENTITY_COLUMNS. Returns
  * false if a ciphertext fails its integrity check: altered, or moved from another row or
  * column (the associated data binds organisation, table, column and the case's key). */
-static bool claim_open_identity(struct request *req, const PGresult *res, int row,
-				Tulay__V1__Claim *claim)
+bool claim_open_identity(struct request *req, const PGresult *res, int row, Tulay__V1__Claim *claim)
 {
 	Tulay__V1__Worker *w = request_alloc(req, sizeof(*w));
 	size_t key_len = 0;
@@ -629,14 +628,18 @@ uint8_t *claim_co_worker_key(struct request *req, const uint8_t *key, size_t len
 	return k;
 }
 
-static bool claim_open_co_workers(struct request *req, const PGresult *res, int64_t org_id,
-				  Tulay__V1__Claim *claim)
+bool claim_open_co_workers(struct request *req, const PGresult *res, int from, int to,
+			   int64_t org_id, Tulay__V1__Claim *claim)
 {
-	int n = PQntuples(res);
-	claim->co_workers = request_alloc(req, sizeof(*claim->co_workers) * (size_t)(n + 1));
+	int position_col = to > from ? db_column(res, "position") : -1;
+	claim->co_workers =
+	    request_alloc(req, sizeof(*claim->co_workers) * (size_t)(to - from + 1));
 	if (claim->co_workers == NULL)
 		return false;
-	for (int row = 0; row < n; row++) {
+	size_t n = 0;
+	for (int row = from; row < to; row++) {
+		if (PQgetisnull(res, row, position_col))
+			continue; /* a claim without co-workers, in an export's join */
 		Tulay__V1__Worker *w = request_alloc(req, sizeof(*w));
 		size_t key_len = 0;
 		uint8_t *key =
@@ -668,9 +671,9 @@ static bool claim_open_co_workers(struct request *req, const PGresult *res, int6
 			}
 			*fields[i] = plain;
 		}
-		claim->co_workers[row] = w;
+		claim->co_workers[n++] = w;
 	}
-	claim->n_co_workers = (size_t)n;
+	claim->n_co_workers = n;
 	return true;
 }
 
@@ -683,7 +686,7 @@ Tulay__V1__Claim *claim_build_group(struct request *req, const PGresult *res,
 	if (claim == NULL)
 		return NULL;
 	int64_t org_id = strtoll(db_value(res, 0, "org_id"), NULL, 10);
-	if (!claim_open_co_workers(req, workers, org_id, claim)) {
+	if (!claim_open_co_workers(req, workers, 0, PQntuples(workers), org_id, claim)) {
 		request_fail(req, TULAY__V1__CODE__DATA_LOSS,
 			     "the other workers' personal details of this claim fail their "
 			     "integrity check; the incident is logged");

@@ -47,6 +47,14 @@ extern const char *const claim_co_worker_columns[3];
  * claim's idempotency key followed by the position; in the request's arena. */
 uint8_t *claim_co_worker_key(struct request *req, const uint8_t *key, size_t len,
 			     unsigned position);
+/* Opens the worker's identity of row `row` of a CLAIM_IDENTITY_COLUMNS result into
+ * claim->worker; false when memory runs out or a sealed value fails its check (logged). */
+bool claim_open_identity(struct request *req, const PGresult *res, int row,
+			 Tulay__V1__Claim *claim);
+/* The co-workers of rows [from, to) of a result with claim_workers_of's columns (rows
+ * whose position is NULL skipped) into claim->co_workers; false as claim_open_identity. */
+bool claim_open_co_workers(struct request *req, const PGresult *res, int from, int to,
+			   int64_t org_id, Tulay__V1__Claim *claim);
 /* Answers the request with the claim. */
 void claim_send(struct request *req, Tulay__V1__Claim *claim);
 

@@ -48,6 +48,9 @@ const struct db_statement deportations_statements[] = {
      "$27, $28, $29, $30, $31)"},
     {"deportation_by_key", "SELECT " DEPORTATION_COLUMNS "AND c.idempotency_key = $2"},
     {"deportation_by_reference", "SELECT " DEPORTATION_COLUMNS "AND c.reference = $2"},
+    /* ExportCases (cases.c): a page after case_id $2, the filters as EXPORT_FILTERS'. */
+    {"export_deportations", "SELECT c.case_id, " DEPORTATION_COLUMNS EXPORT_FILTERS(
+				"c.case_id", "c.status", "c.opened_on", "f.name")},
     {"deportation_stage", "SELECT outcome, detail FROM record_deportation_stage($1, $2, $3, "
 			  "$4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"},
     {"deportation_intervention",
@@ -122,20 +125,22 @@ static void stage_date_params(struct db_query *q, const struct stage_date *d)
 
 /* An ApproxDate from the three columns of a stage date at `col`, written as precisely as
  * it is known ("2025-03"): NULL when the date is unknown or memory runs out (*oom then). */
-static Tulay__V1__ApproxDate *approx_from_cols(struct request *req, const PGresult *res,
+static Tulay__V1__ApproxDate *approx_from_cols(struct request *req, const PGresult *res, int row,
 					       const char *stage, bool *oom)
 {
 	int col = db_column(res, arena_printf(&req->arena, "%s_on", stage));
-	if (PQgetisnull(res, 0, col))
+	if (PQgetisnull(res, row, col))
 		return NULL;
 	/* The stored first day, cut to its precision: "2025-03-01" -> "2025-03". */
-	const char *precision = db_value(res, 0, arena_printf(&req->arena, "%s_precision", stage));
+	const char *precision =
+	    db_value(res, row, arena_printf(&req->arena, "%s_precision", stage));
 	int len = strcmp(precision, "year") == 0 ? 4 : strcmp(precision, "month") == 0 ? 7 : 10;
 	Tulay__V1__ApproxDate *d = request_alloc(req, sizeof(*d));
 	if (d != NULL) {
 		tulay__v1__approx_date__init(d);
-		d->date = arena_printf(&req->arena, "%.*s", len, PQgetvalue(res, 0, col));
-		d->circa = db_value(res, 0, arena_printf(&req->arena, "%s_circa", stage))[0] == 't';
+		d->date = arena_printf(&req->arena, "%.*s", len, PQgetvalue(res, row, col));
+		d->circa =
+		    db_value(res, row, arena_printf(&req->arena, "%s_circa", stage))[0] == 't';
 	}
 	if (d == NULL || d->date == NULL)
 		*oom = true;
@@ -144,18 +149,19 @@ static Tulay__V1__ApproxDate *approx_from_cols(struct request *req, const PGresu
 
 /* --- reading a deportation back ------------------------------------------------------ */
 
-static Tulay__V1__Known known_from_col(const PGresult *res, const char *name)
+static Tulay__V1__Known known_from_col(const PGresult *res, int row, const char *name)
 {
 	int col = db_column(res, name);
-	if (PQgetisnull(res, 0, col))
+	if (PQgetisnull(res, row, col))
 		return TULAY__V1__KNOWN__KNOWN_UNKNOWN;
-	return PQgetvalue(res, 0, col)[0] == 't' ? TULAY__V1__KNOWN__KNOWN_YES
-						 : TULAY__V1__KNOWN__KNOWN_NO;
+	return PQgetvalue(res, row, col)[0] == 't' ? TULAY__V1__KNOWN__KNOWN_YES
+						   : TULAY__V1__KNOWN__KNOWN_NO;
 }
 
-/* The deportation in the only row of a DEPORTATION_COLUMNS result, without the person;
- * NULL when out of memory. */
-static Tulay__V1__Deportation *deportation_from_row(struct request *req, const PGresult *res)
+/* The deportation in row `row` of a DEPORTATION_COLUMNS result, without the person; NULL
+ * when out of memory. */
+static Tulay__V1__Deportation *deportation_from_row(struct request *req, const PGresult *res,
+						    int row)
 {
 	struct arena *a = &req->arena;
 	Tulay__V1__Deportation *d = request_alloc(req, sizeof(*d));
@@ -182,30 +188,61 @@ static Tulay__V1__Deportation *deportation_from_row(struct request *req, const P
 	    {&d->created_by, "created_by"},
 	};
 	for (size_t i = 0; i < N_ELEMS(texts); i++) {
-		if ((*texts[i].field = arena_strdup(a, db_value(res, 0, texts[i].column))) == NULL)
+		if ((*texts[i].field = arena_strdup(a, db_value(res, row, texts[i].column))) ==
+		    NULL)
 			oom = true;
 	}
-	d->status =
-	    (Tulay__V1__DeportationStatus)VALUE_OF(deportation_status, db_value(res, 0, "status"));
-	d->sector = (Tulay__V1__Sector)VALUE_OF(sector, db_value(res, 0, "sector"));
+	d->status = (Tulay__V1__DeportationStatus)VALUE_OF(deportation_status,
+							   db_value(res, row, "status"));
+	d->sector = (Tulay__V1__Sector)VALUE_OF(sector, db_value(res, row, "sector"));
 	size_t n_grounds = 0;
 	d->grounds = (Tulay__V1__DeportationGround *)case_code_list_values(
-	    req, db_value(res, 0, "grounds"), ENUM_OF(deportation_ground), &n_grounds);
+	    req, db_value(res, row, "grounds"), ENUM_OF(deportation_ground), &n_grounds);
 	d->n_grounds = n_grounds;
-	d->arrested_on = approx_from_cols(req, res, "arrested", &oom);
-	d->detained_on = approx_from_cols(req, res, "detained", &oom);
-	d->released_on = approx_from_cols(req, res, "released", &oom);
-	d->deported_on = approx_from_cols(req, res, "deported", &oom);
-	d->detention_type =
-	    (Tulay__V1__DetentionType)VALUE_OF(detention_type, db_value(res, 0, "detention_type"));
+	d->arrested_on = approx_from_cols(req, res, row, "arrested", &oom);
+	d->detained_on = approx_from_cols(req, res, row, "detained", &oom);
+	d->released_on = approx_from_cols(req, res, row, "released", &oom);
+	d->deported_on = approx_from_cols(req, res, row, "deported", &oom);
+	d->detention_type = (Tulay__V1__DetentionType)VALUE_OF(
+	    detention_type, db_value(res, row, "detention_type"));
 	d->legal_counsel =
-	    (Tulay__V1__LegalCounsel)VALUE_OF(legal_counsel, db_value(res, 0, "legal_counsel"));
-	d->consular_notified = known_from_col(res, "consular_notified");
-	d->family_separated = known_from_col(res, "family_separated");
-	d->version = strtoll(db_value(res, 0, "version"), NULL, 10);
-	d->created_at = strtoll(db_value(res, 0, "created_at"), NULL, 10);
+	    (Tulay__V1__LegalCounsel)VALUE_OF(legal_counsel, db_value(res, row, "legal_counsel"));
+	d->consular_notified = known_from_col(res, row, "consular_notified");
+	d->family_separated = known_from_col(res, row, "family_separated");
+	d->version = strtoll(db_value(res, row, "version"), NULL, 10);
+	d->created_at = strtoll(db_value(res, row, "created_at"), NULL, 10);
 	return oom || d->grounds == NULL ? NULL : d;
 }
+
+/* Opens the person of row `row` of a DEPORTATION_COLUMNS result into d->person; false
+ * when memory runs out or a sealed value fails its check (logged). */
+static bool deportation_open_person(struct request *req, const PGresult *res, int row,
+				    Tulay__V1__Deportation *d)
+{
+	Tulay__V1__Person *p = request_alloc(req, sizeof(*p));
+	if (p == NULL)
+		return false;
+	tulay__v1__person__init(p);
+	/* Sealed for the case's own organisation, also when a partner reads it. */
+	int64_t org_id = strtoll(db_value(res, row, "org_id"), NULL, 10);
+	char *name, *id_number;
+	int key_col = db_column(res, "idempotency_key");
+	if (!case_open_column(req, res, row, db_column(res, "person_name_enc"), key_col, org_id,
+			      PERSON_TABLE, PERSON_NAME, &name) ||
+	    !case_open_column(req, res, row, db_column(res, "person_id_number_enc"), key_col,
+			      org_id, PERSON_TABLE, PERSON_ID, &id_number))
+		return false;
+	if (name != NULL)
+		p->name = name;
+	if (id_number != NULL)
+		p->id_number = id_number;
+	d->person = p;
+	return true;
+}
+
+#define DEPORTATION_DATA_LOSS                                                                      \
+	"the person's details of this deportation fail their integrity check: they were "          \
+	"altered in the database; the incident is logged"
 
 /* The deportation in the first row of a DEPORTATION_COLUMNS result with its person
  * opened, or NULL after ending the request (not found, memory, integrity). */
@@ -215,31 +252,26 @@ static Tulay__V1__Deportation *deportation_build(struct request *req, const PGre
 		request_fail(req, TULAY__V1__CODE__NOT_FOUND, "no deportation with this reference");
 		return NULL;
 	}
-	Tulay__V1__Deportation *d = deportation_from_row(req, res);
-	Tulay__V1__Person *p = request_alloc(req, sizeof(*p));
-	if (d == NULL || p == NULL) {
-		request_fail_oom(req);
+	Tulay__V1__Deportation *d = deportation_from_row(req, res, 0);
+	if (request_oom(req, d))
+		return NULL;
+	if (!deportation_open_person(req, res, 0, d)) {
+		request_fail(req, TULAY__V1__CODE__DATA_LOSS, DEPORTATION_DATA_LOSS);
 		return NULL;
 	}
-	tulay__v1__person__init(p);
-	/* Sealed for the case's own organisation, also when a partner reads it. */
-	int64_t org_id = strtoll(db_value(res, 0, "org_id"), NULL, 10);
-	char *name, *id_number;
-	int key_col = db_column(res, "idempotency_key");
-	if (!case_open_column(req, res, 0, db_column(res, "person_name_enc"), key_col, org_id,
-			      PERSON_TABLE, PERSON_NAME, &name) ||
-	    !case_open_column(req, res, 0, db_column(res, "person_id_number_enc"), key_col, org_id,
-			      PERSON_TABLE, PERSON_ID, &id_number)) {
-		request_fail(req, TULAY__V1__CODE__DATA_LOSS,
-			     "the person's details of this deportation fail their integrity "
-			     "check: they were altered in the database; the incident is logged");
+	return d;
+}
+
+Tulay__V1__Deportation *deportation_export_row(struct request *req, const PGresult *res, int row,
+					       bool person)
+{
+	Tulay__V1__Deportation *d = deportation_from_row(req, res, row);
+	if (request_oom(req, d))
+		return NULL;
+	if (person && !deportation_open_person(req, res, row, d)) {
+		request_fail(req, TULAY__V1__CODE__DATA_LOSS, DEPORTATION_DATA_LOSS);
 		return NULL;
 	}
-	if (name != NULL)
-		p->name = name;
-	if (id_number != NULL)
-		p->id_number = id_number;
-	d->person = p;
 	return d;
 }
 
@@ -606,8 +638,9 @@ static const char *out_of_order_problem(struct request *req, const char *detail)
 	bool arrest = strncmp(detail, "arrest ", strlen("arrest ")) == 0;
 	bool oom = false;
 	const Tulay__V1__ApproxDate *earlier =
-	    PQntuples(res) == 1 ? approx_from_cols(req, res, arrest ? "arrested" : "detained", &oom)
-				: NULL;
+	    PQntuples(res) == 1
+		? approx_from_cols(req, res, 0, arrest ? "arrested" : "detained", &oom)
+		: NULL;
 	if (earlier == NULL)
 		return arena_printf(&req->arena,
 				    "is before the %s: a stage cannot come before an earlier one",

@@ -109,6 +109,7 @@ void handle_decide_referral(struct request *req);
 void handle_list_referrals(struct request *req);
 
 /* cases.c: cases of every kind together */
+void handle_export_cases(struct request *req);
 extern const struct db_statement cases_statements[];
 extern const unsigned cases_statements_count;
 void handle_list_cases(struct request *req);

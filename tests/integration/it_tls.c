@@ -249,8 +249,12 @@ static void test_plaintext_and_old_tls_are_closed(void **state)
 	close(fd);
 	assert_true(it_file_has_within(d.log, "wrong version number", 30000));
 
+	/* libtulay connects again after a close before Hello until its deadline: the last
+	 * attempt's close, or on a loaded machine the deadline within an attempt, ends it. */
 	struct tulay_client *c = NULL;
-	assert_int_equal(tulay_connect(d.server, 5000, "it_tls", &c), TULAY_E_CLOSED);
+	int rc = tulay_connect(d.server, 5000, "it_tls", &c);
+	if (rc != TULAY_E_CLOSED)
+		assert_int_equal(rc, TULAY_E_TIMEOUT);
 	assert_null(c);
 
 	/* TLS 1.2 is refused. */

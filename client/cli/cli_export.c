@@ -19,6 +19,7 @@
 #include "cli_claim_common.h"
 #include "cli_deportation.h"
 #include "cli_output.h"
+#include "cli_recommendation.h"
 #include "cli_rpc.h"
 #include "cli_vocab.h"
 
@@ -100,10 +101,48 @@ static int deportations_page(struct output_stream *out, const Tulay__V1__ExportP
 	return 0;
 }
 
+/* The evidence in one CSV cell: "ORG/REFERENCE" each, separated by ';'. */
+static struct output_record *export_recommendation_record(const Tulay__V1__Recommendation *r)
+{
+	struct output_record *rec = recommendation_record(r);
+	size_t len = 1;
+	for (size_t i = 0; i < r->n_evidence; i++)
+		len += strlen(r->evidence[i]->organisation) + strlen(r->evidence[i]->reference) + 2;
+	char *cell = malloc(len);
+	if (cell != NULL) {
+		char *p = cell;
+		*p = '\0';
+		for (size_t i = 0; i < r->n_evidence; i++)
+			p += sprintf(p, "%s%s/%s", i > 0 ? ";" : "", r->evidence[i]->organisation,
+				     r->evidence[i]->reference);
+	}
+	output_add_text(rec, "evidence", NULL, cell); /* NULL marks the record failed */
+	free(cell);
+	return rec;
+}
+
+static struct output_record *recommendation_export_blank(void)
+{
+	Tulay__V1__Recommendation r = TULAY__V1__RECOMMENDATION__INIT;
+	return export_recommendation_record(&r);
+}
+
+static int recommendations_page(struct output_stream *out, const Tulay__V1__ExportPage *page)
+{
+	for (size_t i = 0; i < page->n_recommendations; i++) {
+		if (output_stream_add(out,
+				      export_recommendation_record(page->recommendations[i])) != 0)
+			return -1;
+	}
+	return 0;
+}
+
 static const struct export_kind kinds[] = {
     {"claims", TULAY__V1__CASE_KIND__CASE_KIND_WAGE_THEFT, claims_page, claim_export_blank},
     {"deportations", TULAY__V1__CASE_KIND__CASE_KIND_DEPORTATION, deportations_page,
      deportation_export_blank},
+    {"recommendations", TULAY__V1__CASE_KIND__CASE_KIND_RECOMMENDATION, recommendations_page,
+     recommendation_export_blank},
 };
 
 static double now_s(void)
@@ -207,17 +246,20 @@ int export_cases(struct cli *cli, int argc, char **argv)
 		"server streams it page by page, so an export of any size takes the same\n"
 		"little memory on both sides.",
 	    .operand = "KIND",
-	    .operand_help = "claims or deportations",
+	    .operand_help = "claims, deportations or recommendations",
 	    .operand_value = &what,
 	    .options = options,
-	    .notes = "The columns are those of `claim list` and `deportation list` in CSV, with\n"
-		     "office; with --with-identities also worker_name, worker_id_number,\n"
-		     "worker_phone and co_workers (\"name|id number|phone\" each, separated by\n"
-		     "';') for claims, person_name and person_id_number for deportations.\n"
+	    .notes = "The columns are those of `claim show`, `deportation show` and\n"
+		     "`recommendation show` in CSV, with office for claims and evidence\n"
+		     "(\"ORG/REFERENCE\" each, separated by ';') for recommendations; with\n"
+		     "--with-identities also worker_name, worker_id_number, worker_phone and\n"
+		     "co_workers (\"name|id number|phone\" each, separated by ';') for claims,\n"
+		     "person_name and person_id_number for deportations.\n"
 		     "\n"
 		     "Statuses: claims intake, filed, in-mediation, awarded, partially-paid,\n"
 		     "paid, rejected, withdrawn; deportations arrested, detained, released,\n"
-		     "deported.\n"
+		     "deported; recommendations drafted, submitted, acknowledged, accepted,\n"
+		     "partially-implemented, implemented, noted, rejected.\n"
 		     "\n"
 		     "A stream cut by a lost connection or a server going away is taken up\n"
 		     "after the last page received, so every case is written once. On a\n"
@@ -235,7 +277,9 @@ int export_cases(struct cli *cli, int argc, char **argv)
 			kind = &kinds[i];
 	}
 	if (kind == NULL) {
-		cli_problem(cli, "KIND", "'%s' is not a kind to export: claims or deportations",
+		cli_problem(cli, "KIND",
+			    "'%s' is not a kind to export: claims, deportations or "
+			    "recommendations",
 			    what);
 		return cli_usage_result(cli);
 	}

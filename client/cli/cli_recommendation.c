@@ -48,7 +48,7 @@ static char *co_signer_list(const Tulay__V1__Recommendation *r)
 	return out;
 }
 
-static struct output_record *recommendation_record(const Tulay__V1__Recommendation *r)
+struct output_record *recommendation_record(const Tulay__V1__Recommendation *r)
 {
 	struct output_record *rec = output_record_new();
 	char *co_signers = co_signer_list(r);

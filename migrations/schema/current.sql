@@ -1445,6 +1445,31 @@ ALTER FUNCTION public.deportations_rules(nationality character, deported_from ch
 
 COMMENT ON FUNCTION public.deportations_rules(nationality character, deported_from character, deported_to character, sector text, grounds text[], arrested_on date, arrested_precision text, arrest_place text, detained_on date, detained_precision text, detention_place text, detention_type text, released_on date, released_precision text, deported_on date, deported_precision text, legal_counsel text, person_id_number_index bytea) IS 'The 16 CHECK constraints of deportations, folded into one (migration 0014).';
 
+CREATE FUNCTION public.export_case_ids(p_org bigint, p_kind text, p_after bigint, p_status text, p_opened_from date, p_opened_to date, p_office text, p_limit integer) RETURNS TABLE(case_id bigint)
+    LANGUAGE plpgsql STABLE SECURITY DEFINER ROWS 100
+    SET search_path TO 'public', 'pg_temp'
+    AS $$
+BEGIN
+    IF p_org IS DISTINCT FROM tulay_org() THEN
+        RAISE EXCEPTION 'export_case_ids: organisation % is not the caller''s', p_org
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN QUERY
+    SELECT c.case_id
+      FROM cases c
+      LEFT JOIN offices f ON f.org_id = c.org_id AND f.office_id = c.office_id
+     WHERE c.org_id = p_org AND c.kind = p_kind AND c.case_id > p_after
+       AND (p_status = '' OR c.status = p_status)
+       AND (p_opened_from IS NULL OR c.opened_on >= p_opened_from)
+       AND (p_opened_to IS NULL OR c.opened_on <= p_opened_to)
+       AND (p_office = '' OR f.name = p_office)
+     ORDER BY c.case_id
+     LIMIT p_limit;
+END;
+$$;
+
+ALTER FUNCTION public.export_case_ids(p_org bigint, p_kind text, p_after bigint, p_status text, p_opened_from date, p_opened_to date, p_office text, p_limit integer) OWNER TO tulay;
+
 CREATE FUNCTION public.key_replay(p_stored_hash bytea, p_request_hash bytea) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
@@ -4146,6 +4171,9 @@ GRANT ALL ON FUNCTION public.decide_referral(p_user_id bigint, p_referral_id big
 
 REVOKE ALL ON FUNCTION public.deportations_rules(nationality character, deported_from character, deported_to character, sector text, grounds text[], arrested_on date, arrested_precision text, arrest_place text, detained_on date, detained_precision text, detention_place text, detention_type text, released_on date, released_precision text, deported_on date, deported_precision text, legal_counsel text, person_id_number_index bytea) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.deportations_rules(nationality character, deported_from character, deported_to character, sector text, grounds text[], arrested_on date, arrested_precision text, arrest_place text, detained_on date, detained_precision text, detention_place text, detention_type text, released_on date, released_precision text, deported_on date, deported_precision text, legal_counsel text, person_id_number_index bytea) TO tulay_app;
+
+REVOKE ALL ON FUNCTION public.export_case_ids(p_org bigint, p_kind text, p_after bigint, p_status text, p_opened_from date, p_opened_to date, p_office text, p_limit integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.export_case_ids(p_org bigint, p_kind text, p_after bigint, p_status text, p_opened_from date, p_opened_to date, p_office text, p_limit integer) TO tulay_app;
 
 REVOKE ALL ON FUNCTION public.key_replay(p_stored_hash bytea, p_request_hash bytea) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.key_replay(p_stored_hash bytea, p_request_hash bytea) TO tulay_app;

@@ -190,20 +190,23 @@ const PGresult *case_created(struct request *req, enum db_outcome outcome, const
 
 /* --- ExportCases (cases.c) -------------------------------------------------------------- */
 
-/* The conditions of an export's page of one kind, after `... WHERE org_id = $1`: $2 the
- * last case_id sent (0: from the start), $3 status (''), $4 and $5 opened from and to
- * (NULL: unset), $6 office (''), $7 the cases to fetch; the arguments name the columns in
- * the kind's statement. Oldest first: keyset pages on the primary key. */
-#define EXPORT_FILTERS(case_id, status, opened_on, office)                                         \
-	" AND " case_id " > $2::bigint AND ($3::text = '' OR " status " = $3::text) "              \
-	"AND ($4::date IS NULL OR " opened_on " >= $4::date) "                                     \
-	"AND ($5::date IS NULL OR " opened_on " <= $5::date) "                                     \
-	"AND ($6::text = '' OR " office " = $6::text) ORDER BY " case_id " LIMIT $7::integer"
+/* The condition of an export's page of one kind, after `... WHERE org_id = $1`: its cases
+ * are those export_case_ids (migration 0026) picks, oldest first, after case_id $2 (0:
+ * from the start), with status $3 (''), opened from $4 to $5 (NULL: unset) at office $6
+ * (''), $7 of them at most. `case_id` names the column in the kind's statement. */
+#define EXPORT_PAGE(kind, case_id)                                                                 \
+	" AND " case_id " IN (SELECT e.case_id FROM export_case_ids($1::bigint, '" kind "', "      \
+	"$2::bigint, $3::text, $4::date, $5::date, $6::text, $7::integer) e) ORDER BY " case_id
 
 /* A deportation of an export's page (row `row` of export_deportations), its person opened
  * when `person`; NULL after ending the request. */
 Tulay__V1__Deportation *deportation_export_row(struct request *req, const PGresult *res, int row,
 					       bool person);
+
+/* A recommendation of an export's page (rows [from, to) of export_recommendations: one a
+ * piece of evidence); NULL after ending the request. */
+Tulay__V1__Recommendation *recommendation_export_row(struct request *req, const PGresult *res,
+						     int from, int to);
 
 /* The statements above. */
 extern const struct db_statement case_common_statements[];

@@ -68,15 +68,15 @@ const struct db_statement cases_statements[] = {
     /* ExportCases of claims: without the workers, and with them (the sealed lead worker,
      * and one row per co-worker: a claim's rows are consecutive). */
     {"export_claims", "SELECT " CLAIM_COLUMNS " FROM wage_theft_claim_view WHERE org_id = "
-		      "$1::bigint" EXPORT_FILTERS("case_id", "status", "opened_on", "office")},
+		      "$1::bigint" EXPORT_PAGE("wage_theft", "case_id")},
     {"export_claims_identities",
      "WITH page AS (SELECT " CLAIM_IDENTITY_COLUMNS " FROM wage_theft_claim_view WHERE org_id = "
-     "$1::bigint" EXPORT_FILTERS("case_id", "status", "opened_on",
-				 "office") ") SELECT page.*, w.position, w.name_enc, "
-					   "w.id_number_enc, w.phone_enc FROM page "
-					   "LEFT JOIN claim_workers w ON w.org_id = page.org_id "
-					   "AND w.case_id = page.case_id "
-					   "ORDER BY page.case_id, w.position"},
+     "$1::bigint" EXPORT_PAGE("wage_theft",
+			      "case_id") ") SELECT page.*, w.position, w.name_enc, "
+					 "w.id_number_enc, w.phone_enc FROM page "
+					 "LEFT JOIN claim_workers w ON w.org_id = page.org_id "
+					 "AND w.case_id = page.case_id "
+					 "ORDER BY page.case_id, w.position"},
 };
 const unsigned cases_statements_count = N_ELEMS(cases_statements);
 
@@ -449,11 +449,24 @@ static size_t export_add_deportation(struct request *req, const PGresult *res, i
 	return protobuf_c_message_get_packed_size(&d->base);
 }
 
+static size_t export_add_recommendation(struct request *req, const PGresult *res, int from, int to,
+					Tulay__V1__ExportPage *page)
+{
+	Tulay__V1__Recommendation *r = recommendation_export_row(req, res, from, to);
+	if (r == NULL)
+		return 0;
+	page->recommendations[page->n_recommendations++] = r;
+	return protobuf_c_message_get_packed_size(&r->base);
+}
+
 static const struct export_kind export_kinds[] = {
     [TULAY__V1__CASE_KIND__CASE_KIND_WAGE_THEFT] = {"export_claims", "export_claims_identities",
 						    export_add_claim},
     [TULAY__V1__CASE_KIND__CASE_KIND_DEPORTATION] = {"export_deportations", "export_deportations",
 						     export_add_deportation},
+    [TULAY__V1__CASE_KIND__CASE_KIND_RECOMMENDATION] = {"export_recommendations",
+							"export_recommendations",
+							export_add_recommendation},
 };
 
 static void export_submit(struct request *req);
@@ -577,8 +590,6 @@ void handle_export_cases(struct request *req)
 	if (kind == NULL)
 		request_field_error(req, "kind",
 				    "is required: wage theft, deportation or recommendation");
-	else if ((size_t)m->kind >= N_ELEMS(export_kinds) || export_kinds[m->kind].add == NULL)
-		request_field_error(req, "kind", "cannot be exported yet");
 	else if (*m->status != '\0' && !status_of_kind(m->kind, m->status))
 		request_field_error(req, "status", kind_status_problems[m->kind]);
 	struct civil_date from, to;

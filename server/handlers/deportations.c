@@ -48,9 +48,9 @@ const struct db_statement deportations_statements[] = {
      "$27, $28, $29, $30, $31)"},
     {"deportation_by_key", "SELECT " DEPORTATION_COLUMNS "AND c.idempotency_key = $2"},
     {"deportation_by_reference", "SELECT " DEPORTATION_COLUMNS "AND c.reference = $2"},
-    /* ExportCases (cases.c): a page after case_id $2, the filters as EXPORT_FILTERS'. */
-    {"export_deportations", "SELECT c.case_id, " DEPORTATION_COLUMNS EXPORT_FILTERS(
-				"c.case_id", "c.status", "c.opened_on", "f.name")},
+    /* ExportCases (cases.c): a page after case_id $2, as EXPORT_PAGE picks them. */
+    {"export_deportations",
+     "SELECT c.case_id, " DEPORTATION_COLUMNS EXPORT_PAGE("deportation", "c.case_id")},
     {"deportation_stage", "SELECT outcome, detail FROM record_deportation_stage($1, $2, $3, "
 			  "$4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"},
     {"deportation_intervention",

@@ -26,7 +26,7 @@
 /* The columns recommendation_from_row() reads, each by its name. The co-signers come as
  * one comma-separated string of acronyms. */
 #define RECOMMENDATION_SELECT                                                                      \
-	"SELECT c.reference, o.acronym AS organisation, c.status, r.title, r.body, "               \
+	"SELECT c.case_id, c.reference, o.acronym AS organisation, c.status, r.title, r.body, "    \
 	"r.source_document, to_char(r.source_date, 'YYYY-MM-DD') AS source_date, r.addressed_to, " \
 	"coalesce(r.target_body, '') AS target_body, coalesce(r.country, '') AS country, "         \
 	"r.theme, "                                                                                \
@@ -73,16 +73,32 @@ const struct db_statement recommendations_statements[] = {
      RECOMMENDATION_EVIDENCE_SELECT "AND c.reference = $2" RECOMMENDATION_EVIDENCE_ORDER},
     {"recommendation_evidence_by_key",
      RECOMMENDATION_EVIDENCE_SELECT "AND c.idempotency_key = $2" RECOMMENDATION_EVIDENCE_ORDER},
+    /* ExportCases (cases.c): a page of recommendations, each with a row per piece of
+     * evidence (consecutive), as RECOMMENDATION_EVIDENCE_SELECT names them. */
+    {"export_recommendations",
+     "WITH page AS (" RECOMMENDATION_SELECT EXPORT_PAGE(
+	 "recommendation",
+	 "c.case_id") ") SELECT page.*, ev.evidence_organisation, ev.evidence_reference FROM page "
+		      "LEFT JOIN LATERAL (SELECT eo.acronym AS evidence_organisation, "
+		      "coalesce(ec.reference, rc.reference, '') AS evidence_reference, e.added_at "
+		      "FROM recommendation_evidence e "
+		      "JOIN organisations eo ON eo.org_id = e.evidence_org "
+		      "LEFT JOIN cases ec ON ec.org_id = e.evidence_org AND ec.case_id = "
+		      "e.evidence_case "
+		      "LEFT JOIN referral_cases rc ON rc.org_id = e.evidence_org AND rc.case_id = "
+		      "e.evidence_case "
+		      "WHERE e.org_id = $1 AND e.case_id = page.case_id) ev ON true "
+		      "ORDER BY page.case_id, ev.added_at, ev.evidence_organisation, 2"},
 };
 const unsigned recommendations_statements_count = N_ELEMS(recommendations_statements);
 
 /* --- reading one back ------------------------------------------------------------------ */
 
 /* Splits the comma-separated acronyms of column co_signers into r->co_signers. */
-static bool co_signers_from_row(struct request *req, const PGresult *res,
+static bool co_signers_from_row(struct request *req, const PGresult *res, int row,
 				Tulay__V1__Recommendation *r)
 {
-	char *list = arena_strdup(&req->arena, db_value(res, 0, "co_signers"));
+	char *list = arena_strdup(&req->arena, db_value(res, row, "co_signers"));
 	r->co_signers = request_alloc(req, sizeof(*r->co_signers) * (RECOMMENDATION_MAX_LIST + 1));
 	if (list == NULL || r->co_signers == NULL)
 		return false;
@@ -93,9 +109,10 @@ static bool co_signers_from_row(struct request *req, const PGresult *res,
 	return true;
 }
 
-/* The recommendation of the first row of a RECOMMENDATION_SELECT result; NULL when out of
+/* The recommendation of row `row` of a RECOMMENDATION_SELECT result; NULL when out of
  * memory. */
-static Tulay__V1__Recommendation *recommendation_from_row(struct request *req, const PGresult *res)
+static Tulay__V1__Recommendation *recommendation_from_row(struct request *req, const PGresult *res,
+							  int row)
 {
 	struct arena *a = &req->arena;
 	Tulay__V1__Recommendation *r = request_alloc(req, sizeof(*r));
@@ -120,18 +137,19 @@ static Tulay__V1__Recommendation *recommendation_from_row(struct request *req, c
 	    {&r->created_by, "created_by"},
 	};
 	for (size_t i = 0; i < N_ELEMS(texts); i++) {
-		if ((*texts[i].field = arena_strdup(a, db_value(res, 0, texts[i].column))) == NULL)
+		if ((*texts[i].field = arena_strdup(a, db_value(res, row, texts[i].column))) ==
+		    NULL)
 			return NULL;
 	}
 	r->status = (Tulay__V1__RecommendationStatus)VALUE_OF(recommendation_status,
-							      db_value(res, 0, "status"));
+							      db_value(res, row, "status"));
 	r->addressed_to =
-	    (Tulay__V1__AddressedTo)VALUE_OF(addressed_to, db_value(res, 0, "addressed_to"));
+	    (Tulay__V1__AddressedTo)VALUE_OF(addressed_to, db_value(res, row, "addressed_to"));
 	r->theme = (Tulay__V1__RecommendationTheme)VALUE_OF(recommendation_theme,
-							    db_value(res, 0, "theme"));
-	r->version = strtoll(db_value(res, 0, "version"), NULL, 10);
-	r->created_at = strtoll(db_value(res, 0, "created_at"), NULL, 10);
-	return co_signers_from_row(req, res, r) ? r : NULL;
+							    db_value(res, row, "theme"));
+	r->version = strtoll(db_value(res, row, "version"), NULL, 10);
+	r->created_at = strtoll(db_value(res, row, "created_at"), NULL, 10);
+	return co_signers_from_row(req, res, row, r) ? r : NULL;
 }
 
 /* The rows of a RECOMMENDATION_EVIDENCE_SELECT result into r->evidence. */
@@ -158,6 +176,36 @@ static bool evidence_from_rows(struct request *req, const PGresult *res,
 	return true;
 }
 
+Tulay__V1__Recommendation *recommendation_export_row(struct request *req, const PGresult *res,
+						     int from, int to)
+{
+	Tulay__V1__Recommendation *r = recommendation_from_row(req, res, from);
+	int organisation = db_column(res, "evidence_organisation");
+	int reference = db_column(res, "evidence_reference");
+	if (r != NULL)
+		r->evidence = request_alloc(req, sizeof(*r->evidence) * (size_t)(to - from + 1));
+	if (r == NULL || r->evidence == NULL) {
+		request_fail_oom(req);
+		return NULL;
+	}
+	for (int row = from; row < to; row++) {
+		if (PQgetisnull(res, row, organisation))
+			continue; /* no evidence */
+		Tulay__V1__CaseRef *ref = request_alloc(req, sizeof(*ref));
+		if (request_oom(req, ref))
+			return NULL;
+		tulay__v1__case_ref__init(ref);
+		ref->organisation = arena_strdup(&req->arena, PQgetvalue(res, row, organisation));
+		ref->reference = arena_strdup(&req->arena, PQgetvalue(res, row, reference));
+		if (ref->organisation == NULL || ref->reference == NULL) {
+			request_fail_oom(req);
+			return NULL;
+		}
+		r->evidence[r->n_evidence++] = ref;
+	}
+	return r;
+}
+
 /* The read-back queries of a recommendation (recommendation_read_queries): itself, its
  * evidence and its timeline, named by reference or by the creating request's key. */
 static const char *const read_names[3][2] = {
@@ -182,7 +230,7 @@ static void recommendation_reply(struct request *req, int64_t org_id)
 			     "the recommendation could not be read back");
 		return;
 	}
-	Tulay__V1__Recommendation *r = recommendation_from_row(req, res);
+	Tulay__V1__Recommendation *r = recommendation_from_row(req, res, 0);
 	if (r == NULL || !evidence_from_rows(req, read_back(req, 1), r)) {
 		request_fail_oom(req);
 		return;

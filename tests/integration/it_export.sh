@@ -85,6 +85,19 @@ dep=$(as exofficer export deportations --with-identities 2>/dev/null)
 match "deportations export too" '^3$' "$(wc -l <<<"$dep")"
 match "with their persons" 'Aung Export 2' "$dep"
 
+# --- recommendations, with their evidence ---------------------------------------------
+first=$(head -n 2 <<<"$csv" | tail -n 1 | cut -d, -f1)
+for title in "Wage protection through bank transfers" "Firewall, labour and immigration"; do
+	as exofficer recommendation add --title "$title" --text "Pay wages into accounts in the \
+workers' own names." --source "Civil Society Proposal" --source-date 2009-05-01 \
+		--addressed-to receiving-states --country MY --theme wage-protection \
+		--evidence "$first,$ref4" --format csv >/dev/null
+done
+rec=$(as exofficer export recommendations --page-size 1 2>/dev/null)
+match "recommendations export too, across pages" '^3$' "$(wc -l <<<"$rec")"
+match "with their evidence in one cell" "EXPT/$first;EXPT/$ref4" "$rec"
+match "a text with a comma stays one cell" '"Firewall, labour and immigration"' "$rec"
+
 # --- refused before sending ---------------------------------------------------------------
 expect "an unknown kind" 1 "'referrals' is not a kind to export" -- as exofficer export referrals
 expect "a page size over 1000" 1 '--page-size' -- as exofficer export claims --page-size 1001

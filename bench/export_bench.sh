@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# The export benchmark (issue 15): `tulay export claims` of N claims of one organisation
+# (default 1,000,000) through a real tulayd, beside PostgreSQL's own limit for the same
+# work: psql COPY of the same columns of the same view, in the same order, as CSV. Prints
+# both times, their ratio, the rate, and tulayd's peak resident memory (VmHWM: the most it
+# held from the export's start: the login's password hash before it is not the export's)
+# against the 64 MB the issue allows, and the CPU seconds tulayd and the CLI spent.
+#
+#   bench/export_bench.sh [--claims N] [--build DIR] [--no-build] [--keep]
+#
+# A cluster of its own under /tmp (fsync and synchronous_commit on, as every benchmark
+# here), the claims seeded set-based (bench/export_seed.sql), tulayd on 127.0.0.1, the CLI
+# logged in as the organisation's field officer. The CSV of each is written to /dev/null
+# after its lines are counted: the count must be N (+1 header) for both.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+claims=1000000
+build="$repo/build"
+do_build=true
+keep=false
+die() { echo "export_bench: $*" >&2; exit 1; }
+while (($#)); do
+	case $1 in
+	--claims) claims=${2:?}; shift 2 ;;
+	--build) build=${2:?}; shift 2 ;;
+	--no-build) do_build=false; shift ;;
+	--keep) keep=true; shift ;;
+	-h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) die "unknown option '$1' (see --help)" ;;
+	esac
+done
+[[ "$claims" =~ ^[0-9]+$ ]] && ((claims > 0)) || die "--claims: a whole number above 0"
+say() { echo "export_bench: $*"; }
+
+mkdir -p "$build"
+build=$(cd "$build" && pwd)
+tulayd="$build/server/tulayd"
+tulay="$build/client/tulay"
+if $do_build || [[ ! -x "$tulayd" || ! -x "$tulay" ]]; then
+	[[ -f "$build/CMakeCache.txt" ]] ||
+		cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build "$build" -j"$(nproc)" --target tulayd tulay >/dev/null
+fi
+bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+[[ -x "$bindir/psql" ]] || die "PostgreSQL not found: run scripts/install-deps.sh"
+
+tmp=$(mktemp -d /tmp/tulay-export.XXXXXX)
+chmod 0711 "$tmp"
+pgdir="$tmp/pg"
+tulayd_pid=
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	if [[ -n "$tulayd_pid" ]]; then
+		kill -TERM "$tulayd_pid" 2>/dev/null || true
+		wait "$tulayd_pid" 2>/dev/null || true
+	fi
+	if $keep; then
+		say "kept: $pgdir (stop: $repo/scripts/pg-cluster.sh stop $pgdir && rm -rf $tmp)"
+	else
+		"$repo/scripts/pg-cluster.sh" stop "$pgdir" >/dev/null 2>&1 || true
+		rm -rf "$tmp"
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }'; }
+psql_super() { "$bindir/psql" -X -q -v ON_ERROR_STOP=1 -h "$pgdir/run" -U postgres "$@"; }
+
+"$repo/scripts/pg-cluster.sh" start "$pgdir" >/dev/null
+for s in fsync synchronous_commit; do
+	[[ "$(psql_super -d postgres -At -c "SHOW $s")" == on ]] || die "$s is not on"
+done
+owner_db=$("$repo/scripts/pg-cluster.sh" conninfo "$pgdir" owner)
+app_db=$("$repo/scripts/pg-cluster.sh" conninfo "$pgdir" app)
+export TULAY_MIGRATIONS="$repo/migrations"
+"$tulayd" migrate up --db "$owner_db" >"$tmp/migrate.log" 2>&1 || die "migrating failed"
+password="bench-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+"$tulayd" org add --db "$owner_db" --acronym EXPORT --kind ngo --country TH \
+	--name "Export benchmark" >/dev/null
+TULAY_NEW_PASSWORD=$password "$tulayd" user add --db "$owner_db" --org EXPORT \
+	--username exporter --role field_officer >/dev/null
+"$tulayd" keygen "$tmp/data.key" >/dev/null
+t0=$EPOCHREALTIME
+psql_super -d tulay -v claims="$claims" -v org=EXPORT -v username=exporter \
+	-f "$repo/bench/export_seed.sql" >"$tmp/seed.log"
+say "$(psql_super -d postgres -At -c "SELECT 'PostgreSQL ' || current_setting('server_version')"), fsync on; seeded $claims claims in $(since "$t0") s"
+
+TULAY_DB="$app_db" TULAY_DATA_KEY_FILE="$tmp/data.key" "$tulayd" --listen 127.0.0.1 --port 0 \
+	</dev/null >"$tmp/tulayd.log" 2>&1 &
+tulayd_pid=$!
+for _ in $(seq 300); do
+	grep -q 'event=listening' "$tmp/tulayd.log" && grep -q 'event=db_conn_ready' "$tmp/tulayd.log" &&
+		break
+	sleep 0.1
+done
+port=$(grep -m1 'event=listening' "$tmp/tulayd.log" | sed -E 's/.* port=([0-9]+).*/\1/')
+export TULAY_SERVER="127.0.0.1:$port" TULAY_CONFIG_DIR="$tmp/cli" TULAY_TIMEOUT=120
+echo "$password" | "$tulay" login --username exporter --password-stdin >/dev/null
+rss_before=$(awk '/^VmRSS/ { print $2 }' "/proc/$tulayd_pid/status")
+# The peak from here on: the login hashed a password (argon2id, 64 MiB at the default
+# cost) on tulayd's thread pool, which is not the export's.
+echo 5 >"/proc/$tulayd_pid/clear_refs"
+cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; } # user + system, in clock ticks
+
+# PostgreSQL's own limit: the export's columns, from the same view, in the same order.
+org_id=$(psql_super -d tulay -At -c "SELECT org_id FROM organisations WHERE acronym = 'EXPORT'")
+copy="COPY (SELECT reference, organisation, status, worker_nationality, country_of_work, sector,
+	employer, work_started_on, work_ended_on, recruitment_agency, recruitment_fee_minor,
+	recruitment_fee_currency, contract_wage_minor, contract_wage_currency, actual_wage_minor,
+	actual_wage_currency, exploitation_means, amount_claimed_minor, amount_claimed_currency,
+	amount_awarded_minor, amount_awarded_currency, amount_recovered_minor,
+	amount_recovered_currency, workers, forum, filing_deadline, opened_on, closed_on, version,
+	created_by, created_at, office FROM wage_theft_claim_view WHERE org_id = $org_id
+	ORDER BY case_id) TO STDOUT WITH (FORMAT csv, HEADER)"
+t0=$EPOCHREALTIME
+pg_lines=$("$bindir/psql" -X -h "$pgdir/run" -U tulay -d tulay -c "$copy" | wc -l)
+pg_s=$(since "$t0")
+t0=$EPOCHREALTIME
+tulayd_cpu=$(cpu "$tulayd_pid")
+TIMEFORMAT=%U+%S
+cli_cpu=$({ time "$tulay" export claims 2>"$tmp/export.err" | wc -l >"$tmp/lines"; } 2>&1)
+tulay_s=$(since "$t0")
+tulayd_cpu=$(($(cpu "$tulayd_pid") - tulayd_cpu))
+tulay_lines=$(cat "$tmp/lines")
+hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$tulayd_pid/status")
+((pg_lines == claims + 1)) || die "COPY wrote $pg_lines lines, not $((claims + 1))"
+((tulay_lines == claims + 1)) || {
+	cat "$tmp/export.err" >&2
+	die "tulay export wrote $tulay_lines lines, not $((claims + 1))"
+}
+awk -v tcpu="$tulayd_cpu" -v ticks="$(getconf CLK_TCK)" -v cli="$cli_cpu" -v n="$claims" -v pg="$pg_s" -v t="$tulay_s" -v before="$rss_before" -v hwm="$hwm" 'BEGIN {
+	printf "export_bench: %d claims: tulay export %.2f s (%.0f claims/s), psql COPY %.2f s (%.0f rows/s); tulay/COPY time %.2f\n",
+		n, t, n / t, pg, n / pg, t / pg
+	printf "export_bench: tulayd resident memory: %.1f MB before the export, at most %.1f MB ever (limit 64 MB): %s\n",
+		before / 1024, hwm / 1024, hwm < 65536 ? "within" : "OVER"
+	printf "export_bench: CPU seconds during the export: tulayd %.2f, the tulay CLI %s (user+system)\n",
+		tcpu / ticks, cli
+	exit hwm < 65536 ? 0 : 1
+}'

@@ -10,6 +10,7 @@
 #include "cli_claim.h"
 #include "cli_deportation.h"
 #include "cli_export.h"
+#include "cli_import.h"
 #include "cli_org.h"
 #include "cli_output.h"
 #include "cli_rate.h"
@@ -109,6 +110,11 @@ static const struct command report_commands[] = {
     {0},
 };
 
+static const struct command import_commands[] = {
+    {"claims", "log the claims of a CSV file, every row checked first", import_claims, NULL},
+    {0},
+};
+
 static const struct command rate_commands[] = {
     {"set", "set an exchange rate for reports (admins)", rate_set, NULL},
     {"list", "list exchange rates", rate_list, NULL},
@@ -133,6 +139,7 @@ static const struct command commands[] = {
     {"referral", "referrals of cases between organisations", NULL, referral_commands},
     {"case", "cases of every kind: search", NULL, case_commands},
     {"export", "every case of one kind, streamed to CSV or JSON", export_cases, NULL},
+    {"import", "cases from a CSV file", NULL, import_commands},
     {"report", "reports over a network's cases", NULL, report_commands},
     {"rate", "exchange rates for reports in one currency", NULL, rate_commands},
     {"user", "users", NULL, user_commands},

@@ -720,7 +720,9 @@ static long long claims_transactions(PGconn *su, const struct sender *senders, i
 	snprintf(refs + strlen(refs), sizeof(refs) - strlen(refs), "}");
 	return it_sql_number(su,
 			     "SELECT count(DISTINCT a.xid) FROM audit_log a "
-			     "WHERE a.action = 'create_claim' AND a.target = ANY ($1::text[])",
+			     "WHERE a.action = 'create_claim' AND a.target = ANY ($1::text[]) "
+			     "AND a.org_id = (SELECT org_id FROM organisations WHERE acronym = "
+			     "'DEMO')",
 			     refs);
 }
 

@@ -8,9 +8,7 @@
 set -uo pipefail
 source "$(dirname "$0")/tap.sh" "$1"
 export TULAY_SERVER
-home=$(mktemp -d)
-trap 'rm -rf "$home"' EXIT
-T=$TULAY_CLI
+use_home
 owner=$TULAY_TEST_DB_OWNER
 "$TULAYD" org add --db "$owner" --acronym EXPT --name "Export Test Workers Aid" --kind ngo \
 	--country MY >/dev/null

@@ -12,6 +12,7 @@
 #   login WHO [USERNAME]                logs WHO in as USERNAME (default WHO) with the
 #                                       test password
 #   wait_for SECONDS COMMAND...         until COMMAND succeeds (0) or SECONDS pass (1)
+#   use_home                            $home: a directory of the test's own, removed at exit
 #   start_tulayd VAR LOG SETTINGS...    a tulayd of the test's own (on the test database
 #                                       unless SETTINGS name --db), its output in LOG; sets
 #                                       VAR to its address once it serves, and stops it
@@ -63,6 +64,12 @@ stop_tulayds() {
 	for var in "${!TAP_TULAYD_PIDS[@]}"; do stop_tulayd "$var"; done
 }
 trap stop_tulayds EXIT
+
+# A directory of the test's own in $home (CLI sessions, files), removed when it exits.
+use_home() {
+	home=$(mktemp -d)
+	trap 'stop_tulayds; rm -rf "$home"' EXIT
+}
 
 ok() {
 	TAP_PASSES=$((TAP_PASSES + 1))

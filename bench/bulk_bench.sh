@@ -1,36 +1,49 @@
 #!/usr/bin/env bash
-# The export benchmark (issue 15): `tulay export claims` of N claims of one organisation
-# (default 1,000,000) through a real tulayd, beside PostgreSQL's own limit for the same
-# work: psql COPY of the same columns of the same view, in the same order, as CSV. Prints
-# both times, their ratio, the rate, and tulayd's peak resident memory (VmHWM: the most it
-# held from the export's start: the login's password hash before it is not the export's)
-# against the 64 MB the issue allows, and the CPU seconds tulayd and the CLI spent.
+# The bulk benchmark (issue 15): whole exports and bulk imports through a real tulayd,
+# each beside PostgreSQL's own limit for the same work.
 #
-#   bench/export_bench.sh [--claims N] [--build DIR] [--no-build] [--keep]
+# Export: `tulay export claims` of N claims of one organisation (--claims, default
+# 1,000,000) beside psql COPY of the same columns of the same view, in the same order, as
+# CSV; both times, their ratio, the rate, tulayd's peak resident memory (VmHWM from the
+# export's start: the login's password hash before it is not the export's) against the
+# 64 MB the issue allows, and the CPU seconds tulayd and the CLI spent. Each CSV's lines
+# are counted: N + 1 (the header) for both.
+#
+# Import: the first M rows of that export (--import, default 100,000; 0: none), one in a
+# hundred made bad (worker_nationality XX), imported into a second organisation with
+# `tulay import claims`, beside pgbench inserting M claims (../shared/bench/
+# pgbench_claim.sql, 16 clients) into the peer database of the same cluster. Checks that
+# every bad row was reported with its line and column, and the rest stored.
+#
+#   bench/bulk_bench.sh [--claims N] [--import M] [--build DIR] [--no-build] [--keep]
+#
+# TULAYD_ARGS adds settings to its tulayd (e.g. "--max-requests-in-flight 256").
 #
 # A cluster of its own under /tmp (fsync and synchronous_commit on, as every benchmark
 # here), the claims seeded set-based (bench/export_seed.sql), tulayd on 127.0.0.1, the CLI
-# logged in as the organisation's field officer. The CSV of each is written to /dev/null
-# after its lines are counted: the count must be N (+1 header) for both.
+# logged in as each organisation's field officer.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 claims=1000000
+imports=100000
 build="$repo/build"
 do_build=true
 keep=false
-die() { echo "export_bench: $*" >&2; exit 1; }
+die() { echo "bulk_bench: $*" >&2; exit 1; }
 while (($#)); do
 	case $1 in
 	--claims) claims=${2:?}; shift 2 ;;
+	--import) imports=${2:?}; shift 2 ;;
 	--build) build=${2:?}; shift 2 ;;
 	--no-build) do_build=false; shift ;;
 	--keep) keep=true; shift ;;
-	-h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) die "unknown option '$1' (see --help)" ;;
 	esac
 done
 [[ "$claims" =~ ^[0-9]+$ ]] && ((claims > 0)) || die "--claims: a whole number above 0"
-say() { echo "export_bench: $*"; }
+[[ "$imports" =~ ^[0-9]+$ ]] && ((imports <= claims)) || die "--import: 0 to --claims"
+say() { echo "bulk_bench: $*"; }
 
 mkdir -p "$build"
 build=$(cd "$build" && pwd)
@@ -88,7 +101,7 @@ psql_super -d tulay -v claims="$claims" -v org=EXPORT -v username=exporter \
 	-f "$repo/bench/export_seed.sql" >"$tmp/seed.log"
 say "$(psql_super -d postgres -At -c "SELECT 'PostgreSQL ' || current_setting('server_version')"), fsync on; seeded $claims claims in $(since "$t0") s"
 
-TULAY_DB="$app_db" TULAY_DATA_KEY_FILE="$tmp/data.key" "$tulayd" --listen 127.0.0.1 --port 0 \
+TULAY_DB="$app_db" TULAY_DATA_KEY_FILE="$tmp/data.key" "$tulayd" --listen 127.0.0.1 --port 0 ${TULAYD_ARGS:-} \
 	</dev/null >"$tmp/tulayd.log" 2>&1 &
 tulayd_pid=$!
 for _ in $(seq 300); do
@@ -121,10 +134,10 @@ pg_s=$(since "$t0")
 t0=$EPOCHREALTIME
 tulayd_cpu=$(cpu "$tulayd_pid")
 TIMEFORMAT=%U+%S
-cli_cpu=$({ time "$tulay" export claims 2>"$tmp/export.err" | wc -l >"$tmp/lines"; } 2>&1)
+cli_cpu=$({ time "$tulay" export claims 2>"$tmp/export.err" >"$tmp/export.csv"; } 2>&1)
 tulay_s=$(since "$t0")
 tulayd_cpu=$(($(cpu "$tulayd_pid") - tulayd_cpu))
-tulay_lines=$(cat "$tmp/lines")
+tulay_lines=$(wc -l <"$tmp/export.csv")
 hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$tulayd_pid/status")
 ((pg_lines == claims + 1)) || die "COPY wrote $pg_lines lines, not $((claims + 1))"
 ((tulay_lines == claims + 1)) || {
@@ -132,11 +145,49 @@ hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$tulayd_pid/status")
 	die "tulay export wrote $tulay_lines lines, not $((claims + 1))"
 }
 awk -v tcpu="$tulayd_cpu" -v ticks="$(getconf CLK_TCK)" -v cli="$cli_cpu" -v n="$claims" -v pg="$pg_s" -v t="$tulay_s" -v before="$rss_before" -v hwm="$hwm" 'BEGIN {
-	printf "export_bench: %d claims: tulay export %.2f s (%.0f claims/s), psql COPY %.2f s (%.0f rows/s); tulay/COPY time %.2f\n",
+	printf "bulk_bench: %d claims: tulay export %.2f s (%.0f claims/s), psql COPY %.2f s (%.0f rows/s); tulay/COPY time %.2f\n",
 		n, t, n / t, pg, n / pg, t / pg
-	printf "export_bench: tulayd resident memory: %.1f MB before the export, at most %.1f MB ever (limit 64 MB): %s\n",
+	printf "bulk_bench: tulayd resident memory: %.1f MB before the export, at most %.1f MB ever (limit 64 MB): %s\n",
 		before / 1024, hwm / 1024, hwm < 65536 ? "within" : "OVER"
-	printf "export_bench: CPU seconds during the export: tulayd %.2f, the tulay CLI %s (user+system)\n",
+	printf "bulk_bench: CPU seconds during the export: tulayd %.2f, the tulay CLI %s (user+system)\n",
 		tcpu / ticks, cli
-	exit hwm < 65536 ? 0 : 1
 }'
+memory_ok=true
+((hwm < 65536)) || memory_ok=false
+((imports > 0)) || { $memory_ok; exit; }
+
+# --- import ------------------------------------------------------------------------------------
+# The first M rows of the export, one in a hundred with worker_nationality XX (the 4th column:
+# the three before it never hold a comma or a quote).
+head -n $((imports + 1)) "$tmp/export.csv" | sed -E '101~100 s/^([^,]*,[^,]*,[^,]*,)KH,/\1XX,/' \
+	>"$tmp/import.csv"
+bad=$(grep -c '^[^,]*,[^,]*,[^,]*,XX,' "$tmp/import.csv" || true)
+"$tulayd" org add --db "$owner_db" --acronym IMPORT --kind ngo --country TH \
+	--name "Import benchmark" >/dev/null
+TULAY_NEW_PASSWORD=$password "$tulayd" user add --db "$owner_db" --org IMPORT \
+	--username importer --role field_officer >/dev/null
+export TULAY_CONFIG_DIR="$tmp/cli-import"
+echo "$password" | "$tulay" login --username importer --password-stdin >/dev/null
+t0=$EPOCHREALTIME
+"$tulay" import claims "$tmp/import.csv" >/dev/null 2>"$tmp/import.err" || true
+import_s=$(since "$t0")
+stored=$(psql_super -d tulay -At -c "SELECT count(*) FROM cases c JOIN organisations o USING (org_id) WHERE o.acronym = 'IMPORT'")
+reported=$(grep -cE 'line [0-9]+, column worker_nationality \(4\): .XX. is not' "$tmp/import.err" || true)
+((stored == imports - bad)) || { tail -n 5 "$tmp/import.err" >&2; die "the import stored $stored claims, not $((imports - bad))"; }
+((reported == bad)) || die "the import reported $reported bad rows, not $bad"
+
+# PostgreSQL's own limit: pgbench inserting as many claims (16 clients).
+peer_dir="${TULAY_BENCH_PEER:-$repo/../shared/bench}"
+psql_super -d postgres -c "CREATE DATABASE peer OWNER tulay"
+"$bindir/psql" -X -q -v ON_ERROR_STOP=1 -h "$pgdir/run" -U tulay -d peer \
+	-f "$peer_dir/pgbench_claim_schema.sql" >/dev/null
+per_client=$(((imports + 15) / 16))
+t0=$EPOCHREALTIME
+"$bindir/pgbench" -n -M prepared -c 16 -j 2 -t "$per_client" -h "$pgdir/run" -U tulay \
+	-f "$peer_dir/pgbench_claim.sql" peer >"$tmp/pgbench.log" 2>&1 || die "pgbench failed"
+pgbench_s=$(since "$t0")
+awk -v n="$imports" -v bad="$bad" -v t="$import_s" -v pg="$pgbench_s" -v pgn="$((per_client * 16))" 'BEGIN {
+	printf "bulk_bench: %d rows imported (%d bad, each reported with its line and column; %d stored): tulay import %.2f s (%.0f rows/s); pgbench %d inserts at 16 clients %.2f s (%.0f/s); tulay/pgbench time %.2f\n",
+		n, bad, n - bad, t, n / t, pgn, pg, pgn / pg, t / (pg * n / pgn)
+}'
+$memory_ok

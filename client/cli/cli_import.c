@@ -1,0 +1,583 @@
+/* tulay import claims FILE.csv: wage-theft claims from a spreadsheet, in the columns of
+ * `tulay export claims`.
+ *
+ * Two passes over the file (libcsv reads it, a block at a time): the first checks every
+ * row and reports every bad cell with its line, column and fix, before anything is sent;
+ * the second sends the good rows as pipelined CreateClaims, as many in flight as the
+ * server allows, on one connection (taken up again after a lost connection, the requests
+ * in flight sent again with their keys). Each row's idempotency key is derived from its
+ * content (and the number of identical rows before it), so re-running an import that was
+ * cut, or the same file with bad rows corrected, creates no claim twice: the server
+ * answers a replayed key with the claim it made the first time. Refused rows, with their
+ * errors, go to FILE.refused.csv for correction. */
+#include "cli_import.h"
+#include "cli_import_rows.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <csv.h>
+
+#include "cli_args.h"
+#include "cli_rpc.h"
+
+#define IMPORT_MAX_INFLIGHT 256
+#define IMPORT_ATTEMPTS     5 /* connections for one import */
+
+/* --- identical rows ------------------------------------------------------------------------ */
+
+/* How many rows with the same imported cells came before: a set of content digests with a
+ * count each (open addressing). */
+struct seen {
+	struct seen_entry {
+		uint8_t digest[32];
+		unsigned count;
+		bool used;
+	} * slots;
+	size_t cap, n;
+};
+
+static unsigned seen_add(struct seen *s, const uint8_t digest[32])
+{
+	if (s->n * 2 >= s->cap) {
+		struct seen bigger = {.cap = s->cap != 0 ? s->cap * 2 : 1024};
+		bigger.slots = calloc(bigger.cap, sizeof(*bigger.slots));
+		if (bigger.slots == NULL)
+			return 0; /* every row then counts as the first of its kind */
+		for (size_t i = 0; i < s->cap; i++) {
+			if (!s->slots[i].used)
+				continue;
+			size_t j;
+			memcpy(&j, s->slots[i].digest, sizeof(j));
+			for (j %= bigger.cap; bigger.slots[j].used; j = (j + 1) % bigger.cap)
+				;
+			bigger.slots[j] = s->slots[i];
+		}
+		bigger.n = s->n;
+		free(s->slots);
+		*s = bigger;
+	}
+	size_t j;
+	memcpy(&j, digest, sizeof(j));
+	for (j %= s->cap; s->slots[j].used; j = (j + 1) % s->cap) {
+		if (memcmp(s->slots[j].digest, digest, 32) == 0)
+			return s->slots[j].count++;
+	}
+	s->slots[j].used = true;
+	memcpy(s->slots[j].digest, digest, 32);
+	s->n++;
+	return s->slots[j].count++;
+}
+
+/* --- one import ----------------------------------------------------------------------------- */
+
+struct slot {
+	bool used;
+	uint64_t id;
+	unsigned attempts;
+	struct row row; /* the cells, owned here */
+	struct claim_msg msg;
+	Tulay__V1__Request req;
+};
+
+struct import {
+	struct cli *cli;
+	const char *path;
+	bool header_done, dry_run;
+	struct checker k;
+	struct seen seen;
+	size_t rows, good, bad;                  /* pass 1 */
+	size_t sent, created, existing, refused; /* pass 2 */
+	FILE *refused_out;
+	char *refused_path;
+	struct claim_msg scratch;
+	/* pass 2 */
+	struct rpc rpc;
+	bool connected;
+	struct slot slots[IMPORT_MAX_INFLIGHT];
+	unsigned inflight, max_inflight;
+	int rc;
+	bool tty;
+	double started;
+	int64_t started_unix;
+	size_t progress_at;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Maps the header row; false after reporting what is wrong with it. */
+static bool map_header(struct import *im, const struct row *row)
+{
+	struct checker *k = &im->k;
+	for (int c = 0; c < COL_COUNT; c++)
+		k->where[c] = -1;
+	bool ok = true;
+	for (size_t i = 0; i < row->ncells && i < IMPORT_MAX_COLUMNS; i++) {
+		k->map[i] = -1;
+		for (int c = 0; c < COL_COUNT; c++) {
+			if (strcmp(row->cells[i], import_columns[c].name) == 0) {
+				if (k->where[c] >= 0) {
+					cli_error(im->cli,
+						  "%s, line %zu: the column %s is there twice",
+						  im->path, row->line, import_columns[c].name);
+					ok = false;
+				}
+				k->map[i] = c;
+				k->where[c] = (int)i;
+			}
+		}
+		if (k->map[i] < 0) {
+			cli_error(
+			    im->cli,
+			    "%s, line %zu: the column '%s' (%zu) is not one of a claim's: see "
+			    "`tulay import claims --template`",
+			    im->path, row->line, row->cells[i], i + 1);
+			ok = false;
+		}
+	}
+	for (int c = 0; c < COL_COUNT; c++) {
+		if (import_columns[c].required && k->where[c] < 0) {
+			cli_error(im->cli, "%s: the header (line %zu) has no column %s (%s)",
+				  im->path, row->line, import_columns[c].name,
+				  import_columns[c].help);
+			ok = false;
+		}
+	}
+	return ok;
+}
+
+/* Writes a refused row: its line, its errors, then its cells as the file had them. */
+static void write_refused(struct import *im, const struct row *row, const char *errors)
+{
+	if (im->refused_out == NULL)
+		return;
+	char line[24];
+	snprintf(line, sizeof(line), "%zu", row->line);
+	csv_fwrite(im->refused_out, line, strlen(line));
+	fputc(',', im->refused_out);
+	csv_fwrite(im->refused_out, errors, strlen(errors));
+	for (size_t i = 0; i < row->ncells; i++) {
+		fputc(',', im->refused_out);
+		csv_fwrite(im->refused_out, row->cells[i], strlen(row->cells[i]));
+	}
+	fputs("\r\n", im->refused_out);
+}
+
+static const char *column_name(const struct checker *k, enum column col, char *buf, size_t cap)
+{
+	if (col == COL_COUNT)
+		return "the row";
+	snprintf(buf, cap, "column %s (%d)", import_columns[col].name, k->where[col] + 1);
+	return buf;
+}
+
+/* Pass 1: every row checked, every problem reported. */
+static void check_one(struct row *row, void *ctx)
+{
+	struct import *im = ctx;
+	if (!im->header_done) {
+		im->header_done = true;
+		if (!map_header(im, row))
+			im->rc = CLI_EXIT_USAGE;
+		/* The refused file: the file's columns after the line and the errors. */
+		if (im->refused_out != NULL) {
+			fputs("line,errors", im->refused_out);
+			for (size_t i = 0; i < row->ncells; i++) {
+				fputc(',', im->refused_out);
+				csv_fwrite(im->refused_out, row->cells[i], strlen(row->cells[i]));
+			}
+			fputs("\r\n", im->refused_out);
+		}
+		return;
+	}
+	if (im->rc != CLI_EXIT_OK)
+		return;
+	im->rows++;
+	import_check_row(&im->k, row, &im->scratch);
+	if (im->k.nproblems == 0) {
+		im->good++;
+		return;
+	}
+	im->bad++;
+	char errors[IMPORT_MAX_ERRORS * 240] = "";
+	for (size_t i = 0; i < im->k.nproblems; i++) {
+		char where[80];
+		const struct problem *p = &im->k.problems[i];
+		column_name(&im->k, p->col, where, sizeof(where));
+		fprintf(stderr, "%s, line %zu, %s: %s\n", im->path, row->line, where, p->text);
+		if (i < IMPORT_MAX_ERRORS)
+			snprintf(errors + strlen(errors), sizeof(errors) - strlen(errors),
+				 "%s%s: %s", i > 0 ? "; " : "",
+				 p->col < COL_COUNT ? import_columns[p->col].name : "row", p->text);
+	}
+	write_refused(im, row, errors);
+}
+
+/* The column a server's field error names: "amount_claimed.currency" is
+ * amount_claimed_currency, "worker.name" worker_name, "co_workers[2].name" co_workers. */
+static const char *field_column(const char *field, char *buf, size_t cap)
+{
+	if (strncmp(field, "co_workers", 10) == 0)
+		return "co_workers";
+	if (strcmp(field, "amount_claimed.currency") == 0 ||
+	    strcmp(field, "recruitment_fee.currency") == 0 ||
+	    strcmp(field, "contract_wage.currency") == 0 ||
+	    strcmp(field, "actual_wage.currency") == 0) {
+		snprintf(buf, cap, "%.*s_currency", (int)strcspn(field, "."), field);
+		return buf;
+	}
+	if (strncmp(field, "worker.", 7) == 0) {
+		snprintf(buf, cap, "worker_%s", field + 7);
+		return buf;
+	}
+	snprintf(buf, cap, "%.*s", (int)strcspn(field, "."), field);
+	return buf;
+}
+
+static void progress(struct import *im, bool done)
+{
+	size_t n = im->created + im->existing + im->refused;
+	if (!im->tty || (!done && n < im->progress_at))
+		return;
+	im->progress_at = n + 500;
+	double secs = now_s() - im->started, rate = secs > 0 ? (double)n / secs : 0;
+	fprintf(stderr, "\rImporting: %zu/%zu claims (%.0f a second, %.0f s left)   ", n, im->good,
+		rate, rate > 0 ? (double)(im->good - n) / rate : 0.0);
+	if (done)
+		fputc('\n', stderr);
+	fflush(stderr);
+}
+
+static void slot_free(struct import *im, struct slot *s)
+{
+	free(s->msg.co_cell);
+	import_row_free(&s->row);
+	memset(s, 0, sizeof(*s));
+	im->inflight--;
+}
+
+/* Sends the slot's request (again, after a lost connection); false when the connection
+ * failed. */
+static bool slot_send(struct import *im, struct slot *s)
+{
+	s->attempts++;
+	return tulay_send(im->rpc.client, &s->req, &s->id) == 0;
+}
+
+/* Connects (again) and sends every request in flight; false after saying why not. */
+static bool import_connect(struct import *im)
+{
+	for (int attempt = 1; attempt <= IMPORT_ATTEMPTS; attempt++) {
+		if (im->connected) {
+			rpc_end(&im->rpc);
+			im->connected = false;
+			cli_detail("the connection was lost: connecting again (%d of %d)", attempt,
+				   IMPORT_ATTEMPTS);
+		}
+		Tulay__V1__Response *resp = NULL;
+		int rc = rpc_begin(im->cli, &im->rpc);
+		if (rc == CLI_EXIT_OK)
+			rc = rpc_authenticate(&im->rpc, &resp);
+		tulay_response_free(resp);
+		if (rc != CLI_EXIT_OK) {
+			rpc_end(&im->rpc);
+			im->rc = rc;
+			return false;
+		}
+		im->connected = true;
+		const Tulay__V1__HelloReply *hello = tulay_server_hello(im->rpc.client);
+		im->max_inflight = hello != NULL && hello->max_requests_in_flight > 0 &&
+					   hello->max_requests_in_flight < IMPORT_MAX_INFLIGHT
+				       ? hello->max_requests_in_flight
+				       : IMPORT_MAX_INFLIGHT;
+		bool sent = true;
+		for (unsigned i = 0; sent && i < IMPORT_MAX_INFLIGHT; i++) {
+			if (im->slots[i].used)
+				sent = slot_send(im, &im->slots[i]);
+		}
+		if (sent)
+			return true;
+	}
+	im->rc = CLI_EXIT_UNREACHABLE;
+	cli_error(im->cli,
+		  "the connection to the server failed %d times: %zu claims were not "
+		  "sent; run the same import again to send them (nothing is created twice)",
+		  IMPORT_ATTEMPTS, im->good - im->created - im->existing - im->refused);
+	return false;
+}
+
+/* Takes one response; false when the connection failed and could not be made again. */
+static bool take_response(struct import *im)
+{
+	Tulay__V1__Response *resp = NULL;
+	if (tulay_recv(im->rpc.client, &resp) < 0)
+		return import_connect(im);
+	struct slot *s = NULL;
+	for (unsigned i = 0; i < IMPORT_MAX_INFLIGHT && s == NULL; i++) {
+		if (im->slots[i].used && im->slots[i].id == resp->id)
+			s = &im->slots[i];
+	}
+	if (s == NULL) {
+		tulay_response_free(resp); /* an answer to a request sent before a reconnect */
+		return true;
+	}
+	const Tulay__V1__Status *st = resp->status;
+	if (st->code == TULAY__V1__CODE__OK) {
+		if (resp->claim != NULL && resp->claim->created_at < im->started_unix)
+			im->existing++;
+		else
+			im->created++;
+		slot_free(im, s);
+	} else if (st->code == TULAY__V1__CODE__UNAVAILABLE && s->attempts < IMPORT_ATTEMPTS) {
+		struct timespec pause = {0, 100000000L * s->attempts};
+		nanosleep(&pause, NULL);
+		tulay_response_free(resp);
+		return slot_send(im, s) || import_connect(im);
+	} else {
+		char errors[IMPORT_MAX_ERRORS * 240];
+		size_t used = 0;
+		errors[0] = '\0';
+		for (size_t i = 0; i < st->n_field_errors && used < sizeof(errors); i++) {
+			char col[64];
+			int n = snprintf(errors + used, sizeof(errors) - used, "%s%s: %s",
+					 i > 0 ? "; " : "",
+					 field_column(st->field_errors[i]->field, col, sizeof(col)),
+					 st->field_errors[i]->problem);
+			used += n > 0 ? (size_t)n : 0;
+		}
+		if (st->n_field_errors == 0)
+			snprintf(errors, sizeof(errors), "%s: %s", tulay_code_name(st->code),
+				 st->message);
+		fprintf(stderr, "%s, line %zu: refused by the server: %s\n", im->path, s->row.line,
+			errors);
+		write_refused(im, &s->row, errors);
+		im->refused++;
+		slot_free(im, s);
+	}
+	tulay_response_free(resp);
+	progress(im, false);
+	return true;
+}
+
+/* Pass 2: each good row sent, with as many in flight as the server takes. */
+static void send_one(struct row *row, void *ctx)
+{
+	struct import *im = ctx;
+	if (!im->header_done) {
+		im->header_done = true;
+		return;
+	}
+	if (im->rc != CLI_EXIT_OK)
+		return;
+	import_check_row(&im->k, row, &im->scratch);
+	uint8_t digest[32];
+	import_row_digest(&im->k, digest);
+	unsigned occurrence = seen_add(&im->seen, digest);
+	if (im->k.nproblems > 0)
+		return; /* reported in pass 1 */
+	while (im->inflight >= im->max_inflight) {
+		if (!take_response(im))
+			return;
+	}
+	struct slot *s = NULL;
+	for (unsigned i = 0; i < IMPORT_MAX_INFLIGHT && s == NULL; i++) {
+		if (!im->slots[i].used)
+			s = &im->slots[i];
+	}
+	s->used = true;
+	im->inflight++;
+	s->row = *row;
+	row->ncells = 0; /* the slot owns the cells now */
+	import_check_row(&im->k, &s->row, &s->msg);
+	import_row_key(digest, occurrence, s->msg.key);
+	s->msg.m.idempotency_key.data = s->msg.key;
+	s->msg.m.idempotency_key.len = sizeof(s->msg.key);
+	tulay__v1__request__init(&s->req);
+	s->req.body_case = TULAY__V1__REQUEST__BODY_CREATE_CLAIM;
+	s->req.create_claim = &s->msg.m;
+	im->sent++;
+	if (!slot_send(im, s))
+		(void)import_connect(im);
+}
+
+static int print_template(void)
+{
+	for (int c = 0; c < COL_IMPORTED; c++)
+		printf("%s%s", c > 0 ? "," : "", import_columns[c].name);
+	printf(
+	    "\r\nPH,MY,domestic-work,\"Syarikat Maju, Sdn Bhd\",2025-01-06,2025-09-30,4500.00,MYR,"
+	    "1,Manila Overseas Placement,45000.00,PHP,1500.00,MYR,900.00,MYR,"
+	    "\"id-confiscated,illegal-deductions\",labour-ministry,2026-03-31,,"
+	    "Maria Santos,P1234567,+60 12 345 6789,\r\n");
+	return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_LOCAL;
+}
+
+static int import_run(struct import *im, bool all_or_nothing, const char *refused_path)
+{
+	struct cli *cli = im->cli;
+	/* The refused file: mode 0600, as it may hold workers' identities. */
+	size_t len = strlen(im->path) + sizeof(".refused.csv");
+	im->refused_path = refused_path != NULL ? strdup(refused_path) : malloc(len);
+	if (im->refused_path == NULL)
+		return CLI_EXIT_LOCAL;
+	if (refused_path == NULL) {
+		const char *dot = strrchr(im->path, '.');
+		size_t stem = dot != NULL && strcmp(dot, ".csv") == 0 ? (size_t)(dot - im->path)
+								      : strlen(im->path);
+		snprintf(im->refused_path, len, "%.*s.refused.csv", (int)stem, im->path);
+	}
+	int fd = open(im->refused_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	im->refused_out = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (im->refused_out == NULL) {
+		cli_error(cli, "cannot write %s: %s", im->refused_path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return CLI_EXIT_LOCAL;
+	}
+
+	/* Pass 1: the checks. The refused file's header is written once the file's is read. */
+	if (import_read_csv(cli, im->path, check_one, im) != 0)
+		return CLI_EXIT_USAGE;
+	if (!im->header_done) {
+		cli_error(cli, "%s is empty: it needs a header row (see --template)", im->path);
+		return CLI_EXIT_USAGE;
+	}
+	if (im->rc != CLI_EXIT_OK)
+		return im->rc;
+	fprintf(stderr, "Checked %zu rows of %s: %zu good, %zu refused.\n", im->rows, im->path,
+		im->good, im->bad);
+	if (im->dry_run || (all_or_nothing && im->bad > 0) || im->good == 0) {
+		if (all_or_nothing && im->bad > 0)
+			fprintf(stderr,
+				"Nothing was sent (--all-or-nothing): correct the rows named "
+				"above.\n");
+		return im->bad > 0 ? CLI_EXIT_REFUSED : CLI_EXIT_OK;
+	}
+
+	/* Pass 2: the good rows, sent. */
+	im->header_done = false;
+	im->tty = isatty(STDERR_FILENO) == 1;
+	im->started = now_s();
+	im->started_unix = (int64_t)time(NULL);
+	if (!import_connect(im))
+		return im->rc;
+	if (import_read_csv(cli, im->path, send_one, im) != 0 && im->rc == CLI_EXIT_OK)
+		im->rc = CLI_EXIT_LOCAL;
+	while (im->rc == CLI_EXIT_OK && im->inflight > 0) {
+		if (!take_response(im))
+			break;
+	}
+	progress(im, true);
+	double secs = now_s() - im->started;
+	fprintf(stderr,
+		"Imported %zu claims from %s in %.1f s: %zu logged now, %zu logged before (by an "
+		"earlier run of this import); %zu refused by the server, %zu by the checks.\n",
+		im->created + im->existing, im->path, secs, im->created, im->existing, im->refused,
+		im->bad);
+	if (im->rc != CLI_EXIT_OK)
+		return im->rc;
+	return im->bad + im->refused > 0 ? CLI_EXIT_REFUSED : CLI_EXIT_OK;
+}
+
+int import_claims(struct cli *cli, int argc, char **argv)
+{
+	const char *file = NULL, *refused_path = NULL;
+	bool dry_run = false, all_or_nothing = false, template = false;
+	const struct args_option options[] = {
+	    ARGS_OPT("--dry-run", ARGS_FLAG, &dry_run, NULL,
+		     "check every row and report, send nothing"),
+	    ARGS_OPT("--all-or-nothing", ARGS_FLAG, &all_or_nothing, NULL,
+		     "send nothing when any row fails the checks"),
+	    ARGS_OPT("--refused", ARGS_TEXT, &refused_path, "FILE",
+		     "write the refused rows there (default: FILE.refused.csv beside FILE)"),
+	    ARGS_OPT("--template", ARGS_FLAG, &template, NULL,
+		     "print the columns and an example row, and exit"),
+	    {0},
+	};
+	const struct args_command cmd = {
+	    .name = "import claims",
+	    .description =
+		"Logs the claims of a CSV file (UTF-8, RFC 4180, a header row of column\n"
+		"names) in the columns of `tulay export claims`. Every row is checked before\n"
+		"anything is sent, and every bad cell is reported with its line, column and\n"
+		"the fix; the good rows are then logged, many at a time (none with\n"
+		"--all-or-nothing while any row is bad).",
+	    .operand = "FILE",
+	    .operand_help = "the CSV file (not with --template)",
+	    .operand_value = &file,
+	    .operand_optional = true,
+	    .options = options,
+	    .notes =
+		"Columns: worker_nationality, country_of_work, sector, employer,\n"
+		"work_started_on, work_ended_on, amount_claimed and amount_claimed_currency\n"
+		"are required; workers, recruitment_agency, recruitment_fee(_currency),\n"
+		"contract_wage(_currency), actual_wage(_currency), exploitation_means, forum,\n"
+		"filing_deadline, office, worker_name, worker_id_number, worker_phone and\n"
+		"co_workers (\"name|id number|phone\" each, ';' between) may be empty or left\n"
+		"out. The columns the server assigns (reference, organisation, status,\n"
+		"amount_awarded, amount_recovered, opened_on, closed_on, version, created_by,\n"
+		"created_at) may be there, as an export writes them, and are not imported:\n"
+		"every row is logged as a new claim, at intake.\n"
+		"\n"
+		"Each row's idempotency key comes from its content: running an import again\n"
+		"(after a cut, or with bad rows corrected) logs no claim twice, and the\n"
+		"summary counts those logged before apart. Refused rows go to\n"
+		"FILE.refused.csv (mode 0600), each with its line and errors, for correction.\n"
+		"On a terminal a progress line counts the claims sent.\n"
+		"\n"
+		"Exit status: 0 when every row was logged (or, with --dry-run, passed the\n"
+		"checks), 2 when any was refused, 1 when the file cannot be read as claims.",
+	    .example = "  tulay import claims --template > claims.csv\n"
+		       "  tulay import claims claims.csv --dry-run\n"
+		       "  tulay import claims claims.csv",
+	};
+	int rc;
+	if (!args_parse(cli, &cmd, argc, argv, &rc))
+		return rc;
+	if (template)
+		return print_template();
+	if (file == NULL) {
+		cli_problem(cli, "FILE", "is required: the CSV file to import (or --template)");
+		return cli_usage_result(cli);
+	}
+	struct import *im = calloc(1, sizeof(*im));
+	if (im == NULL) {
+		cli_error(cli, "out of memory");
+		return CLI_EXIT_LOCAL;
+	}
+	im->cli = cli;
+	im->path = file;
+	im->dry_run = dry_run;
+	rc = import_run(im, all_or_nothing, refused_path);
+	if (im->connected)
+		rpc_end(&im->rpc);
+	for (unsigned i = 0; i < IMPORT_MAX_INFLIGHT; i++) {
+		if (im->slots[i].used)
+			slot_free(im, &im->slots[i]);
+	}
+	bool any_refused = im->bad + im->refused > 0;
+	if (im->refused_out != NULL && fclose(im->refused_out) != 0 && rc == CLI_EXIT_OK)
+		rc = CLI_EXIT_LOCAL;
+	if (im->refused_path != NULL) {
+		if (any_refused)
+			fprintf(stderr, "The refused rows, with their errors: %s\n",
+				im->refused_path);
+		else
+			unlink(im->refused_path);
+	}
+	free(im->refused_path);
+	free(im->scratch.co_cell);
+	free(im->seen.slots);
+	free(im);
+	return rc;
+}

@@ -3,6 +3,7 @@
  * statement over case_search_view (and its twin for shared cases) takes every filter: an unset
  * filter is an empty or NULL parameter that matches everything, which the plan of each call folds
  * away. Row-level security decides which cases exist for the caller. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -599,7 +600,10 @@ void handle_export_cases(struct request *req)
 		request_field_error(req, "opened_to", "is before opened_from: no case can match");
 	if (*m->office != '\0' && (problem = validate_text(m->office, 1, CASE_OFFICE_MAX)) != NULL)
 		request_field_error(req, "office", problem);
-	if (*m->resume_after != '\0' && !chars_in(m->resume_after, 1, 19, "0123456789"))
+	/* A case_id: digits, and within a bigint (19 nines would not be). */
+	if (*m->resume_after != '\0' &&
+	    (!chars_in(m->resume_after, 1, 19, "0123456789") ||
+	     strtoull(m->resume_after, NULL, 10) > (unsigned long long)INT64_MAX))
 		request_field_error(req, "resume_after",
 				    "is not a resume_after of this server's export pages: give the "
 				    "last page's as it came, or leave it empty to start over");

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -512,6 +513,128 @@ static void test_tokens_forged_and_after_logout(void **state)
 	close(fd);
 }
 
+/* Issue 15: ExportCases is answered by a stream of ExportPages under its id, the last with
+ * `last` set; bad fields are refused before anything is sent; a request sent behind the
+ * export is answered too; resume_after continues after a page, none twice. */
+static void export_send(int fd, uint64_t id, Tulay__V1__CaseKind kind, const char *status,
+			const char *resume_after, uint32_t page_size)
+{
+	IT_REQUEST(req);
+	Tulay__V1__ExportCases e = TULAY__V1__EXPORT_CASES__INIT;
+	e.kind = kind;
+	e.status = (char *)status;
+	e.resume_after = (char *)resume_after;
+	e.page_size = page_size;
+	req.id = id;
+	req.body_case = TULAY__V1__REQUEST__BODY_EXPORT_CASES;
+	req.export_cases = &e;
+	assert_int_equal(it_raw_send(fd, &req), 0);
+}
+
+static void test_export_stream(void **state)
+{
+	(void)state;
+	int fd = it_raw_connect();
+	it_raw_hello(fd);
+	it_raw_login(fd, "officer");
+	const struct {
+		Tulay__V1__CaseKind kind;
+		const char *status, *resume_after;
+		uint32_t page_size;
+		const char *field;
+	} bad[] = {
+	    {TULAY__V1__CASE_KIND__CASE_KIND_UNSPECIFIED, "", "", 0, "kind"},
+	    {(Tulay__V1__CaseKind)9, "", "", 0, "kind"},
+	    {TULAY__V1__CASE_KIND__CASE_KIND_WAGE_THEFT, "detained", "", 0, "status"},
+	    {TULAY__V1__CASE_KIND__CASE_KIND_WAGE_THEFT, "", "99999999999999999999", 0,
+	     "resume_after"},
+	    {TULAY__V1__CASE_KIND__CASE_KIND_WAGE_THEFT, "", "9999999999999999999", 0,
+	     "resume_after"},
+	    {TULAY__V1__CASE_KIND__CASE_KIND_WAGE_THEFT, "", "12a", 0, "resume_after"},
+	    {TULAY__V1__CASE_KIND__CASE_KIND_WAGE_THEFT, "", "", 1001, "page_size"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		export_send(fd, 60 + i, bad[i].kind, bad[i].status, bad[i].resume_after,
+			    bad[i].page_size);
+		Tulay__V1__Response *resp = it_raw_recv(fd);
+		assert_non_null(resp);
+		assert_int_equal(resp->id, 60 + i);
+		assert_int_equal(resp->status->code, TULAY__V1__CODE__INVALID_ARGUMENT);
+		assert_int_equal(resp->status->n_field_errors, 1);
+		assert_string_equal(resp->status->field_errors[0]->field, bad[i].field);
+		tulay__v1__response__free_unpacked(resp, NULL);
+	}
+
+	/* Two claims at least, then an export a claim a page with a ListClaims behind it. */
+	for (uint64_t id = 80; id < 82; id++) {
+		IT_REQUEST(req);
+		Tulay__V1__CreateClaim claim;
+		Tulay__V1__Money amount;
+		claim_request(&req, &claim, &amount, id);
+		uint8_t key[16] = "it_protocol-exp";
+		key[15] = (uint8_t)id;
+		claim.idempotency_key.data = key;
+		Tulay__V1__Response *resp = roundtrip(fd, &req);
+		assert_int_equal(resp->status->code, TULAY__V1__CODE__OK);
+		tulay__v1__response__free_unpacked(resp, NULL);
+	}
+	export_send(fd, 90, TULAY__V1__CASE_KIND__CASE_KIND_WAGE_THEFT, "", "", 7);
+	IT_REQUEST(list);
+	Tulay__V1__ListClaims lc = TULAY__V1__LIST_CLAIMS__INIT;
+	list.id = 91;
+	list.body_case = TULAY__V1__REQUEST__BODY_LIST_CLAIMS;
+	list.list_claims = &lc;
+	assert_int_equal(it_raw_send(fd, &list), 0);
+	bool last = false, listed = false;
+	uint64_t pages = 0, exported = 0;
+	char first_resume[32] = "";
+	uint64_t first_page = 0;
+	while (!last || !listed) {
+		Tulay__V1__Response *resp = it_raw_recv(fd);
+		assert_non_null(resp);
+		assert_int_equal(resp->status->code, TULAY__V1__CODE__OK);
+		if (resp->id == 91) {
+			assert_false(listed);
+			listed = true;
+		} else {
+			assert_int_equal(resp->id, 90);
+			assert_false(last); /* nothing under the id after the last page */
+			const Tulay__V1__ExportPage *page = resp->export_page;
+			assert_non_null(page);
+			assert_true(page->n_claims <= 7);
+			exported += page->n_claims;
+			assert_int_equal(page->exported, exported);
+			if (page->n_claims > 0)
+				assert_null(page->claims[0]->worker); /* no identities unasked */
+			if (pages++ == 0) {
+				snprintf(first_resume, sizeof(first_resume), "%s",
+					 page->resume_after);
+				first_page = page->n_claims;
+			}
+			last = page->last;
+		}
+		tulay__v1__response__free_unpacked(resp, NULL);
+	}
+	assert_true(exported >= 2);
+	assert_true(pages >= exported / 7);
+
+	/* After the first page: every claim but the first page's. */
+	export_send(fd, 92, TULAY__V1__CASE_KIND__CASE_KIND_WAGE_THEFT, "", first_resume, 1000);
+	uint64_t rest = 0;
+	for (last = false; !last;) {
+		Tulay__V1__Response *resp = it_raw_recv(fd);
+		assert_non_null(resp);
+		assert_int_equal(resp->id, 92);
+		assert_int_equal(resp->status->code, TULAY__V1__CODE__OK);
+		rest += resp->export_page->n_claims;
+		last = resp->export_page->last;
+		tulay__v1__response__free_unpacked(resp, NULL);
+	}
+	assert_int_equal(rest, exported - first_page);
+	close(fd);
+	assert_server_serves();
+}
+
 int main(int argc, char **argv)
 {
 	it_load_env(argc, argv);
@@ -531,6 +654,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_tokens_forged_and_after_logout),
 	    cmocka_unit_test(test_finding4_strings_cut_at_nul),
 	    cmocka_unit_test(test_finding5_large_frames_dropped),
+	    cmocka_unit_test(test_export_stream),
 	};
 	return cmocka_run_group_tests_name("it_protocol", tests, NULL, NULL);
 }

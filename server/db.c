@@ -706,8 +706,12 @@ static bool merge_build(struct db_conn *c, struct db_job *const *jobs, unsigned 
 				size += merge_element(NULL, &jobs[j]->queries[q], p) + 1;
 		}
 	}
-	if (nparams > DB_MAX_PARAMS)
+	if (nparams > DB_MAX_PARAMS) {
+		/* A merge whose shape outgrew the array: a bug, never merged, so said loudly. */
+		log_error("event=db_merge_too_wide statement=%s params=%d max=%d",
+			  first->merge->statement, nparams, DB_MAX_PARAMS);
 		return false;
+	}
 	char *w = malloc(size);
 	if (w == NULL)
 		return false;

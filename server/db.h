@@ -24,7 +24,7 @@
 #include <uv.h>
 
 #define DB_MAX_QUERIES 10
-#define DB_MAX_PARAMS  32
+#define DB_MAX_PARAMS  40 /* the widest: claim_create_merged_details */
 #define DB_MAX_BATCH   16 /* batchable jobs that may share one transaction */
 
 struct db_statement {

@@ -1176,6 +1176,28 @@ ALTER TABLE public.wage_theft_claim_view OWNER TO tulay;
 CREATE FUNCTION public.create_wage_theft_claims(t_org text[], t_user text[], t_role text[], t_token text[], c_org text[], c_user text[], c_key text[], c_hash text[], c_nationality text[], c_country text[], c_sector text[], c_employer text[], c_started text[], c_ended text[], c_amount text[], c_currency text[], c_workers text[], c_name text[], c_id_number text[], c_phone text[], c_id_index text[], r_org text[], r_key text[], a_action text[], a_target text[], a_key text[], a_detail text[]) RETURNS TABLE(m_ord bigint, m_case_id bigint, m_outcome text, m_claim public.wage_theft_claim_view)
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'public', 'pg_temp'
+    AS $$
+DECLARE
+    v_none text[] := array_fill(NULL::text, ARRAY[coalesce(cardinality(t_org), 0)]);
+BEGIN
+    RETURN QUERY
+    SELECT * FROM create_wage_theft_claims(
+        t_org, t_user, t_role, t_token,
+        c_org, c_user, c_key, c_hash, c_nationality, c_country, c_sector, c_employer,
+        c_started, c_ended, c_amount, c_currency, c_workers, c_name, c_id_number, c_phone,
+        c_id_index,
+        c_org, c_key, v_none, v_none, v_none, v_none, v_none, v_none, v_none, v_none, v_none,
+        v_none, c_hash,
+        r_org, r_key,
+        a_action, a_target, a_key, a_detail);
+END;
+$$;
+
+ALTER FUNCTION public.create_wage_theft_claims(t_org text[], t_user text[], t_role text[], t_token text[], c_org text[], c_user text[], c_key text[], c_hash text[], c_nationality text[], c_country text[], c_sector text[], c_employer text[], c_started text[], c_ended text[], c_amount text[], c_currency text[], c_workers text[], c_name text[], c_id_number text[], c_phone text[], c_id_index text[], r_org text[], r_key text[], a_action text[], a_target text[], a_key text[], a_detail text[]) OWNER TO tulay;
+
+CREATE FUNCTION public.create_wage_theft_claims(t_org text[], t_user text[], t_role text[], t_token text[], c_org text[], c_user text[], c_key text[], c_hash text[], c_nationality text[], c_country text[], c_sector text[], c_employer text[], c_started text[], c_ended text[], c_amount text[], c_currency text[], c_workers text[], c_name text[], c_id_number text[], c_phone text[], c_id_index text[], d_org text[], d_key text[], d_agency text[], d_fee text[], d_fee_currency text[], d_contract text[], d_contract_currency text[], d_actual text[], d_actual_currency text[], d_forum text[], d_deadline text[], d_means text[], d_hash text[], r_org text[], r_key text[], a_action text[], a_target text[], a_key text[], a_detail text[]) RETURNS TABLE(m_ord bigint, m_case_id bigint, m_outcome text, m_claim public.wage_theft_claim_view)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'public', 'pg_temp'
     SET plan_cache_mode TO 'force_generic_plan'
     AS $$
 DECLARE
@@ -1191,7 +1213,13 @@ BEGIN
             cardinality(c_employer), cardinality(c_started), cardinality(c_ended),
             cardinality(c_amount), cardinality(c_currency), cardinality(c_workers),
             cardinality(c_name), cardinality(c_id_number), cardinality(c_phone),
-            cardinality(c_id_index), cardinality(r_org), cardinality(r_key),
+            cardinality(c_id_index),
+            cardinality(d_org), cardinality(d_key), cardinality(d_agency),
+            cardinality(d_fee), cardinality(d_fee_currency), cardinality(d_contract),
+            cardinality(d_contract_currency), cardinality(d_actual),
+            cardinality(d_actual_currency), cardinality(d_forum), cardinality(d_deadline),
+            cardinality(d_means), cardinality(d_hash),
+            cardinality(r_org), cardinality(r_key),
             cardinality(a_action), cardinality(a_target), cardinality(a_key),
             cardinality(a_detail)) THEN
         RAISE EXCEPTION 'create_wage_theft_claims: the arrays differ in length'
@@ -1201,15 +1229,18 @@ BEGIN
     -- One statement (its plan cached once): the checks, then the inserts, which insert
     -- nothing when any claim is refused.
     WITH refused AS (
-        -- What tulay_enter(), the policies and create_wage_theft_claim() would each check.
+        -- What tulay_enter(), the policies, create_wage_theft_claim() and claim_details's
+        -- WHERE would each check.
         SELECT count(*) AS n
           FROM unnest(t_org, t_user, t_role, t_token, c_org, c_user, c_key, r_org, r_key,
-                      a_key, c_id_index)
+                      a_key, c_id_index, c_hash, d_org, d_key, d_hash)
                AS i(t_org, t_user, t_role, t_token, c_org, c_user, c_key, r_org, r_key, a_key,
-                    c_id_index)
+                    c_id_index, c_hash, d_org, d_key, d_hash)
          WHERE i.c_org IS DISTINCT FROM i.t_org OR i.c_user IS DISTINCT FROM i.t_user
             OR i.r_org IS DISTINCT FROM i.c_org OR i.r_key IS DISTINCT FROM i.c_key
             OR i.a_key IS DISTINCT FROM i.c_key OR i.c_id_index IS NOT NULL
+            OR i.d_org IS DISTINCT FROM i.c_org OR i.d_key IS DISTINCT FROM i.c_key
+            OR i.d_hash IS DISTINCT FROM i.c_hash
             OR NOT EXISTS (  -- what tulay_enter() checks (written out: a function
                              -- holding a subquery would not be inlined, but called per row)
                 SELECT 1 FROM sessions s JOIN users u ON u.user_id = s.user_id
@@ -1225,11 +1256,14 @@ BEGIN
         SELECT i.*, decode(i.k, 'hex') AS key
           FROM unnest(c_org, c_user, c_key, c_hash, c_nationality, c_country, c_sector,
                       c_employer, c_started, c_ended, c_amount, c_currency, c_workers,
-                      c_name, c_id_number, c_phone, a_action, a_target, a_detail)
+                      c_name, c_id_number, c_phone, d_agency, d_fee, d_fee_currency,
+                      d_contract, d_contract_currency, d_actual, d_actual_currency, d_forum,
+                      d_deadline, d_means, a_action, a_target, a_detail)
                WITH ORDINALITY
                AS i(org, usr, k, h, nationality, country, sector, employer, started, ended,
-                    amount, currency, workers, name, id_number, phone, action, target,
-                    detail, ord)
+                    amount, currency, workers, name, id_number, phone, agency, fee,
+                    fee_currency, contract, contract_currency, actual, actual_currency,
+                    forum, deadline, means, action, target, detail, ord)
     ), new_cases AS (
         INSERT INTO cases (org_id, reference, kind, status, opened_on, created_by,
                            idempotency_key, request_hash)
@@ -1251,11 +1285,17 @@ BEGIN
                                        sector, employer, work_started_on, work_ended_on,
                                        amount_claimed_minor, amount_claimed_currency, workers,
                                        worker_name_enc, worker_id_number_enc,
-                                       worker_phone_enc)
+                                       worker_phone_enc, recruitment_agency,
+                                       recruitment_fee_minor, recruitment_fee_currency,
+                                       contract_wage_minor, contract_wage_currency,
+                                       actual_wage_minor, actual_wage_currency, forum,
+                                       filing_deadline, exploitation_means)
         SELECT n.org_id, n.case_id, i.nationality, i.country, i.sector, i.employer,
                i.started::date, i.ended::date, i.amount::bigint, i.currency,
                i.workers::integer, decode(i.name, 'hex'), decode(i.id_number, 'hex'),
-               decode(i.phone, 'hex')
+               decode(i.phone, 'hex'), i.agency, i.fee::bigint, i.fee_currency,
+               i.contract::bigint, i.contract_currency, i.actual::bigint, i.actual_currency,
+               i.forum, i.deadline::date, coalesce(i.means::text[], '{}')
           FROM new_cases n JOIN i ON i.org::bigint = n.org_id AND i.key = n.idempotency_key
          ORDER BY i.ord
         RETURNING 1
@@ -1282,7 +1322,7 @@ BEGIN
 END;
 $$;
 
-ALTER FUNCTION public.create_wage_theft_claims(t_org text[], t_user text[], t_role text[], t_token text[], c_org text[], c_user text[], c_key text[], c_hash text[], c_nationality text[], c_country text[], c_sector text[], c_employer text[], c_started text[], c_ended text[], c_amount text[], c_currency text[], c_workers text[], c_name text[], c_id_number text[], c_phone text[], c_id_index text[], r_org text[], r_key text[], a_action text[], a_target text[], a_key text[], a_detail text[]) OWNER TO tulay;
+ALTER FUNCTION public.create_wage_theft_claims(t_org text[], t_user text[], t_role text[], t_token text[], c_org text[], c_user text[], c_key text[], c_hash text[], c_nationality text[], c_country text[], c_sector text[], c_employer text[], c_started text[], c_ended text[], c_amount text[], c_currency text[], c_workers text[], c_name text[], c_id_number text[], c_phone text[], c_id_index text[], d_org text[], d_key text[], d_agency text[], d_fee text[], d_fee_currency text[], d_contract text[], d_contract_currency text[], d_actual text[], d_actual_currency text[], d_forum text[], d_deadline text[], d_means text[], d_hash text[], r_org text[], r_key text[], a_action text[], a_target text[], a_key text[], a_detail text[]) OWNER TO tulay;
 
 CREATE FUNCTION public.data_key_sample(OUT org_id bigint, OUT idempotency_key bytea, OUT sealed bytea) RETURNS SETOF record
     LANGUAGE sql STABLE SECURITY DEFINER
@@ -4159,6 +4199,9 @@ GRANT SELECT ON TABLE public.wage_theft_claim_view TO tulay_app;
 
 REVOKE ALL ON FUNCTION public.create_wage_theft_claims(t_org text[], t_user text[], t_role text[], t_token text[], c_org text[], c_user text[], c_key text[], c_hash text[], c_nationality text[], c_country text[], c_sector text[], c_employer text[], c_started text[], c_ended text[], c_amount text[], c_currency text[], c_workers text[], c_name text[], c_id_number text[], c_phone text[], c_id_index text[], r_org text[], r_key text[], a_action text[], a_target text[], a_key text[], a_detail text[]) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.create_wage_theft_claims(t_org text[], t_user text[], t_role text[], t_token text[], c_org text[], c_user text[], c_key text[], c_hash text[], c_nationality text[], c_country text[], c_sector text[], c_employer text[], c_started text[], c_ended text[], c_amount text[], c_currency text[], c_workers text[], c_name text[], c_id_number text[], c_phone text[], c_id_index text[], r_org text[], r_key text[], a_action text[], a_target text[], a_key text[], a_detail text[]) TO tulay_app;
+
+REVOKE ALL ON FUNCTION public.create_wage_theft_claims(t_org text[], t_user text[], t_role text[], t_token text[], c_org text[], c_user text[], c_key text[], c_hash text[], c_nationality text[], c_country text[], c_sector text[], c_employer text[], c_started text[], c_ended text[], c_amount text[], c_currency text[], c_workers text[], c_name text[], c_id_number text[], c_phone text[], c_id_index text[], d_org text[], d_key text[], d_agency text[], d_fee text[], d_fee_currency text[], d_contract text[], d_contract_currency text[], d_actual text[], d_actual_currency text[], d_forum text[], d_deadline text[], d_means text[], d_hash text[], r_org text[], r_key text[], a_action text[], a_target text[], a_key text[], a_detail text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION public.create_wage_theft_claims(t_org text[], t_user text[], t_role text[], t_token text[], c_org text[], c_user text[], c_key text[], c_hash text[], c_nationality text[], c_country text[], c_sector text[], c_employer text[], c_started text[], c_ended text[], c_amount text[], c_currency text[], c_workers text[], c_name text[], c_id_number text[], c_phone text[], c_id_index text[], d_org text[], d_key text[], d_agency text[], d_fee text[], d_fee_currency text[], d_contract text[], d_contract_currency text[], d_actual text[], d_actual_currency text[], d_forum text[], d_deadline text[], d_means text[], d_hash text[], r_org text[], r_key text[], a_action text[], a_target text[], a_key text[], a_detail text[]) TO tulay_app;
 
 REVOKE ALL ON FUNCTION public.data_key_sample(OUT org_id bigint, OUT idempotency_key bytea, OUT sealed bytea) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.data_key_sample(OUT org_id bigint, OUT idempotency_key bytea, OUT sealed bytea) TO tulay_app;

@@ -22,30 +22,45 @@
 
 #define CLAIM_MAX_WORKERS 100000
 
+/* create_wage_theft_claims() over `arrays`, each claim's row as claim_create's and
+ * claim_by_key's results would be (db_merge's parts). */
+#define CLAIM_CREATE_MERGED(arrays)                                                                \
+	"SELECT m.m_ord, NULL AS claim_create, m.m_case_id AS case_id, m.m_outcome AS outcome, "   \
+	"NULL AS claim_by_key, " CLAIM_IDENTITY_COLUMNS " FROM create_wage_theft_claims(" arrays   \
+	") m, LATERAL (SELECT (m.m_claim).*) v ORDER BY m.m_ord"
+#define CLAIM_MERGED_ARRAYS_27                                                                     \
+	"$1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], "     \
+	"$8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], "             \
+	"$14::text[], $15::text[], $16::text[], $17::text[], $18::text[], $19::text[], "           \
+	"$20::text[], $21::text[], $22::text[], $23::text[], $24::text[], $25::text[], "           \
+	"$26::text[], $27::text[]"
+
 const struct db_statement claims_statements[] = {
     /* The details of a claim just created (or replayed: then the same values), in the
-     * same transaction; a reused key with other content matches nothing. */
+     * same transaction; a reused key with other content matches nothing. The case is
+     * found first, by its key (a subquery run once), and its claim by primary key: as a
+     * join, the generic plan read every claim of the organisation under row-level
+     * security, 1 s a claim at 3,000 of them. */
     {"claim_details",
      "UPDATE wage_theft_claims w SET recruitment_agency = $3, recruitment_fee_minor = $4, "
      "recruitment_fee_currency = $5, contract_wage_minor = $6, contract_wage_currency = $7, "
      "actual_wage_minor = $8, actual_wage_currency = $9, forum = $10, filing_deadline = $11, "
-     "exploitation_means = $12::text[] FROM cases c "
-     "WHERE c.org_id = w.org_id AND c.case_id = w.case_id AND c.org_id = $1 "
-     "AND c.idempotency_key = $2 AND c.request_hash = $13"},
+     "exploitation_means = $12::text[] WHERE w.org_id = $1 AND w.case_id = (SELECT c.case_id "
+     "FROM cases c WHERE c.org_id = $1 AND c.idempotency_key = $2 AND c.request_hash = $13)"},
     {"claim_create", "SELECT case_id, outcome FROM create_wage_theft_claim("
 		     "$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, "
 		     "$17)"},
     /* Plain CreateClaims waiting together, in one statement (db.c, "Merged batches";
      * migration 0018): the parameters of claim_create_shape's statements as arrays. */
-    {"claim_create_merged",
-     "SELECT m.m_ord, NULL AS claim_create, m.m_case_id AS case_id, m.m_outcome AS outcome, "
-     "NULL AS claim_by_key, " CLAIM_IDENTITY_COLUMNS
-     " FROM create_wage_theft_claims($1::text[], $2::text[], $3::text[], $4::text[], "
-     "$5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], "
-     "$12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[], "
-     "$18::text[], $19::text[], $20::text[], $21::text[], $22::text[], $23::text[], "
-     "$24::text[], $25::text[], $26::text[], $27::text[]) m, "
-     "LATERAL (SELECT (m.m_claim).*) v ORDER BY m.m_ord"},
+    {"claim_create_merged", CLAIM_CREATE_MERGED(CLAIM_MERGED_ARRAYS_27)},
+    /* The same for CreateClaims with details (migration 0027): claim_details's parameters
+     * between the create's and the read-back's. */
+    {"claim_create_merged_details",
+     CLAIM_CREATE_MERGED(CLAIM_MERGED_ARRAYS_27
+			 ", $28::text[], $29::text[], $30::text[], "
+			 "$31::text[], $32::text[], $33::text[], $34::text[], "
+			 "$35::text[], $36::text[], $37::text[], $38::text[], "
+			 "$39::text[], $40::text[]")},
     {"claim_office", "SELECT case_set_office($1, $2, $3, $4)"},
     /* The other workers of a group claim, sealed; replays insert nothing new. */
     {"claim_workers_add",
@@ -73,6 +88,16 @@ static const struct db_merge claim_create_merge = {
     .statement = "claim_create_merged",
     .shape = claim_create_shape,
     .parts = {{.query = 1, .name = "claim_create"}, {.query = 2, .name = "claim_by_key"}},
+    .nparts = 2,
+};
+/* A CreateClaim with details (an imported spreadsheet's rows have them): claim_details
+ * gets an empty result, as nothing reads it. */
+static const char *const claim_create_details_shape[] = {
+    "tenant_context_checked", "claim_create", "claim_details", "claim_by_key", "audit", NULL};
+static const struct db_merge claim_create_details_merge = {
+    .statement = "claim_create_merged_details",
+    .shape = claim_create_details_shape,
+    .parts = {{.query = 1, .name = "claim_create"}, {.query = 3, .name = "claim_by_key"}},
     .nparts = 2,
 };
 
@@ -352,7 +377,8 @@ static void claim_create_submit(struct request *req)
 	/* Merged with others only if nothing above was added, and in the caller's own
 	 * organisation: create_wage_theft_claims() would refuse any other. */
 	if (st->org_id == req->session.org_id)
-		req->job.merge = &claim_create_merge;
+		req->job.merge =
+		    claim_has_details(m) ? &claim_create_details_merge : &claim_create_merge;
 	request_db(req, claim_created);
 }
 

@@ -13,7 +13,9 @@
  *      answered OK and written once; the other user is answered UNAUTHENTICATED and wrote
  *      nothing. One request's failure fails no other.
  *   3. Plain claims queued together are merged into one statement (migration 0018,
- *      "Merged batches" in server/db.c), for officers of two organisations, with employer
+ *      "Merged batches" in server/db.c), and so are claims with details (migration 0027:
+ *      agency, fee, wages, forum, deadline, means, each kind of value), for officers of
+ *      two organisations, with employer
  *      names and worker identities that an array literal must carry exactly (quotes,
  *      backslashes, braces, commas, the word NULL, Thai). Each claim reads back as sent,
  *      and as the same claim sent alone reads back; each has one opened event and one
@@ -55,6 +57,7 @@ struct sender {
 	const char *worker_phone;
 	const char *co_worker_name; /* optional: a second worker (not a plain claim then) */
 	const char *co_worker_phone;
+	int details; /* 0: none; 1..: a claim's details, varied by the number (claim_details_of) */
 	uint8_t key[TULAY_IDEMPOTENCY_KEY_BYTES]; /* the last claim's */
 	int code; /* the answer's status code, or -1 for no answer */
 	char message[200];
@@ -88,6 +91,41 @@ static void start_tulayd(void)
 	start_tulayd_with("1", "4");
 }
 
+/* Details that vary with k (1..): every kind of value claim_details writes, an agency name
+ * an array literal must carry exactly, a zero actual wage, no means or several. */
+struct claim_details {
+	Tulay__V1__Money fee, contract, actual;
+	Tulay__V1__ExploitationMeans means[3];
+	char agency[64], deadline[16];
+};
+
+static void claim_details_of(Tulay__V1__CreateClaim *m, struct claim_details *d, int k)
+{
+	static const char *const agencies[] = {"Agensi \"Maju\" Sdn. Bhd.",
+					       "{braces},commas & back\\slash", "NULL",
+					       "บริษัท จัดหางาน", "Plain Agency"};
+	snprintf(d->agency, sizeof(d->agency), "%s", agencies[k % 5]);
+	snprintf(d->deadline, sizeof(d->deadline), "2026-%02d-15", 1 + k % 12);
+	Tulay__V1__Money init = TULAY__V1__MONEY__INIT;
+	d->fee = d->contract = d->actual = init;
+	d->fee.minor_units = 150000 * k;
+	d->fee.currency = "MYR";
+	d->contract.minor_units = 2000000 + k;
+	d->contract.currency = "THB";
+	d->actual.minor_units = k % 3 == 0 ? 0 : 900000;
+	d->actual.currency = "THB";
+	for (int i = 0; i < 3; i++)
+		d->means[i] = (Tulay__V1__ExploitationMeans)(1 + (k + i) % 5);
+	m->recruitment_agency = d->agency;
+	m->recruitment_fee = &d->fee;
+	m->contract_wage = &d->contract;
+	m->actual_wage = k % 4 == 1 ? NULL : &d->actual; /* unknown: a NULL in the arrays */
+	m->forum = (Tulay__V1__ClaimForum)(1 + k % 7);
+	m->filing_deadline = d->deadline;
+	m->exploitation_means = d->means;
+	m->n_exploitation_means = (size_t)(k % 4 == 2 ? 0 : 1 + k % 3);
+}
+
 /* Sends the sender's claim with the key in s->key (a new one unless `resend`) without
  * waiting for the answer, which claim_answer reads. */
 static void claim_send(struct sender *s, bool resend)
@@ -105,6 +143,9 @@ static void claim_send(struct sender *s, bool resend)
 	Tulay__V1__Worker worker = TULAY__V1__WORKER__INIT;
 	Tulay__V1__Worker co = TULAY__V1__WORKER__INIT;
 	Tulay__V1__Worker *co_workers[] = {&co};
+	struct claim_details details;
+	if (s->details > 0)
+		claim_details_of(&cc.m, &details, s->details);
 	if (!resend)
 		it_new_key(s->key);
 	if (s->worker_name != NULL) {
@@ -332,6 +373,21 @@ static void assert_same_claim(const Tulay__V1__Claim *a, const Tulay__V1__Claim 
 		assert_string_equal(a->worker->phone, b->worker->phone);
 		assert_string_equal(a->worker->id_number, b->worker->id_number);
 	}
+	assert_string_equal(a->recruitment_agency, b->recruitment_agency);
+	const Tulay__V1__Money *money_a[] = {a->recruitment_fee, a->contract_wage, a->actual_wage};
+	const Tulay__V1__Money *money_b[] = {b->recruitment_fee, b->contract_wage, b->actual_wage};
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(money_a[i] != NULL, money_b[i] != NULL);
+		if (money_a[i] != NULL) {
+			assert_int_equal(money_a[i]->minor_units, money_b[i]->minor_units);
+			assert_string_equal(money_a[i]->currency, money_b[i]->currency);
+		}
+	}
+	assert_int_equal(a->forum, b->forum);
+	assert_string_equal(a->filing_deadline, b->filing_deadline);
+	assert_int_equal(a->n_exploitation_means, b->n_exploitation_means);
+	for (size_t i = 0; i < a->n_exploitation_means; i++)
+		assert_int_equal(a->exploitation_means[i], b->exploitation_means[i]);
 	assert_int_equal(a->n_timeline, b->n_timeline);
 	for (size_t i = 0; i < a->n_timeline; i++) {
 		assert_int_equal(a->timeline[i]->kind, b->timeline[i]->kind);
@@ -339,9 +395,9 @@ static void assert_same_claim(const Tulay__V1__Claim *a, const Tulay__V1__Claim 
 	}
 }
 
-static void test_merged_claims_equal_claims_made_alone(void **state)
+/* Claims with details (`details`) or plain ones: see the file's comment, point 3. */
+static void merged_claims_equal_claims_made_alone(bool details)
 {
-	(void)state;
 	enum { N = 7 };
 	static const char *const employers[N] = {
 	    "Merge Lead Employer",
@@ -364,11 +420,17 @@ static void test_merged_claims_equal_claims_made_alone(void **state)
 	for (int i = 0; i < N; i++) {
 		senders[i].client = it_login_try(i % 2 == 0 ? "officer" : "klofficer");
 		assert_non_null(senders[i].client);
-		snprintf(senders[i].employer, sizeof(senders[i].employer), "%s", employers[i]);
+		/* Names of their own for each variant: both run on one database. */
+		snprintf(senders[i].employer, sizeof(senders[i].employer), "%s%s", employers[i],
+			 details ? " (details)" : "");
 		senders[i].worker_name = names[i];
 		senders[i].worker_phone = phones[i];
+		senders[i].details = details ? i + 1 : 0;
 	}
-	int merged_before = it_count_lines(tulayd_log, 0, "event=db_merged", NULL, 0);
+	/* Six jobs in the one statement for their shape (plain, or with details). */
+	const char *merged_six = details ? " jobs=6 statement=claim_create_merged_details\n"
+					 : " jobs=6 statement=claim_create_merged\n";
+	int merged_before = it_count_lines(tulayd_log, 0, "event=db_merged", merged_six, 0);
 	int rolled_back_before =
 	    it_count_lines(tulayd_log, 0, "event=db_batch_rolled_back", NULL, 0);
 
@@ -379,7 +441,7 @@ static void test_merged_claims_equal_claims_made_alone(void **state)
 			fail_msg("claim %d: code %d: %s", i, senders[i].code, senders[i].message);
 	}
 	assert_int_equal(
-	    it_await_lines(tulayd_log, 0, "event=db_merged", "jobs=6", merged_before + 1, 3),
+	    it_await_lines(tulayd_log, 0, "event=db_merged", merged_six, merged_before + 1, 3),
 	    merged_before + 1);
 	assert_int_equal(it_count_lines(tulayd_log, 0, "event=db_batch_rolled_back", NULL, 3),
 			 rolled_back_before);
@@ -388,7 +450,7 @@ static void test_merged_claims_equal_claims_made_alone(void **state)
 	char merged_employers[6 * 96];
 	merged_employers[0] = '\0';
 	for (int i = 1; i < N; i++) {
-		strcat(merged_employers, employers[i]);
+		strcat(merged_employers, senders[i].employer);
 		if (i + 1 < N)
 			strcat(merged_employers, "|");
 	}
@@ -429,6 +491,20 @@ static void test_merged_claims_equal_claims_made_alone(void **state)
 		/* As sent, and as the same claim sent alone reads back. */
 		Tulay__V1__Response *merged = get_claim(s->client, s->reference);
 		assert_string_equal(merged->claim->employer, s->employer);
+		if (details) {
+			struct claim_details want;
+			Tulay__V1__CreateClaim sent = TULAY__V1__CREATE_CLAIM__INIT;
+			claim_details_of(&sent, &want, s->details);
+			assert_string_equal(merged->claim->recruitment_agency, want.agency);
+			assert_int_equal(merged->claim->recruitment_fee->minor_units,
+					 want.fee.minor_units);
+			assert_int_equal(merged->claim->actual_wage != NULL,
+					 sent.actual_wage != NULL);
+			assert_int_equal(merged->claim->forum, sent.forum);
+			assert_string_equal(merged->claim->filing_deadline, want.deadline);
+			assert_int_equal(merged->claim->n_exploitation_means,
+					 sent.n_exploitation_means);
+		}
 		if (s->worker_name != NULL) {
 			assert_non_null(merged->claim->worker);
 			assert_string_equal(merged->claim->worker->name, s->worker_name);
@@ -437,7 +513,8 @@ static void test_merged_claims_equal_claims_made_alone(void **state)
 		}
 		char first_reference[32];
 		snprintf(first_reference, sizeof(first_reference), "%s", s->reference);
-		snprintf(s->employer, sizeof(s->employer), "%s", employers[i]);
+		snprintf(s->employer, sizeof(s->employer), "%s%s", employers[i],
+			 details ? " (details)" : "");
 		send_claim_keyed(s, false);
 		if (s->code != TULAY__V1__CODE__OK)
 			fail_msg("claim %d alone: code %d: %s", i, s->code, s->message);
@@ -458,6 +535,18 @@ static void test_merged_claims_equal_claims_made_alone(void **state)
 		tulay_close(senders[i].client);
 	PQfinish(su);
 	stop_tulayd();
+}
+
+static void test_merged_claims_equal_claims_made_alone(void **state)
+{
+	(void)state;
+	merged_claims_equal_claims_made_alone(false);
+}
+
+static void test_merged_claims_with_details_equal_claims_made_alone(void **state)
+{
+	(void)state;
+	merged_claims_equal_claims_made_alone(true);
 }
 
 struct reader {
@@ -797,6 +886,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_batches_commit_together_and_fail_alone),
 	    cmocka_unit_test(test_merged_claims_equal_claims_made_alone),
+	    cmocka_unit_test(test_merged_claims_with_details_equal_claims_made_alone),
 	    cmocka_unit_test(test_merged_reads_equal_reads_alone),
 	    cmocka_unit_test(test_merged_functions_refuse_what_policies_refuse),
 	    cmocka_unit_test(test_small_batches_wait_while_one_runs),

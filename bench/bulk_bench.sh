@@ -117,6 +117,17 @@ rss_before=$(awk '/^VmRSS/ { print $2 }' "/proc/$tulayd_pid/status")
 # cost) on tulayd's thread pool, which is not the export's.
 echo 5 >"/proc/$tulayd_pid/clear_refs"
 cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; } # user + system, in clock ticks
+# PostgreSQL's: its running processes' and those ended (the postmaster's children's), in ticks.
+pg_cpu() {
+	local pm
+	pm=$(head -n 1 "$pgdir/data/postmaster.pid")
+	{
+		awk '{ print $14 + $15 + $16 + $17 }' "/proc/$pm/stat"
+		for p in $(cat "/proc/$pm/task/$pm/children"); do
+			awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null
+		done
+	} | awk '{ s += $1 } END { print s }'
+}
 
 # PostgreSQL's own limit: the export's columns, from the same view, in the same order.
 org_id=$(psql_super -d tulay -At -c "SELECT org_id FROM organisations WHERE acronym = 'EXPORT'")
@@ -169,8 +180,12 @@ TULAY_NEW_PASSWORD=$password "$tulayd" user add --db "$owner_db" --org IMPORT \
 export TULAY_CONFIG_DIR="$tmp/cli-import"
 echo "$password" | "$tulay" login --username importer --password-stdin >/dev/null
 t0=$EPOCHREALTIME
-"$tulay" import claims "$tmp/import.csv" >/dev/null 2>"$tmp/import.err" || true
+tulayd_cpu=$(cpu "$tulayd_pid")
+pg_cpu0=$(pg_cpu)
+cli_cpu=$({ time "$tulay" import claims "$tmp/import.csv" >/dev/null 2>"$tmp/import.err"; } 2>&1 || true)
 import_s=$(since "$t0")
+tulayd_cpu=$(($(cpu "$tulayd_pid") - tulayd_cpu))
+pg_cpu1=$(pg_cpu)
 stored=$(psql_super -d tulay -At -c "SELECT count(*) FROM cases c JOIN organisations o USING (org_id) WHERE o.acronym = 'IMPORT'")
 reported=$(grep -cE 'line [0-9]+, column worker_nationality \(4\): .XX. is not' "$tmp/import.err" || true)
 ((stored == imports - bad)) || { tail -n 5 "$tmp/import.err" >&2; die "the import stored $stored claims, not $((imports - bad))"; }
@@ -189,5 +204,9 @@ pgbench_s=$(since "$t0")
 awk -v n="$imports" -v bad="$bad" -v t="$import_s" -v pg="$pgbench_s" -v pgn="$((per_client * 16))" 'BEGIN {
 	printf "bulk_bench: %d rows imported (%d bad, each reported with its line and column; %d stored): tulay import %.2f s (%.0f rows/s); pgbench %d inserts at 16 clients %.2f s (%.0f/s); tulay/pgbench time %.2f\n",
 		n, bad, n - bad, t, n / t, pgn, pg, pgn / pg, t / (pg * n / pgn)
+}'
+awk -v tcpu="$tulayd_cpu" -v pcpu="$((pg_cpu1 - pg_cpu0))" -v ticks="$(getconf CLK_TCK)" -v cli="$cli_cpu" 'BEGIN {
+	printf "bulk_bench: CPU seconds during the import: tulayd %.2f, PostgreSQL %.2f, the tulay CLI %s (user+system)\n",
+		tcpu / ticks, pcpu / ticks, cli
 }'
 $memory_ok

@@ -28,6 +28,9 @@
 
 #define IMPORT_MAX_INFLIGHT 256
 #define IMPORT_ATTEMPTS     5 /* connections for one import */
+/* Sends of one row answered UNAVAILABLE (a busy database): a bulk import waits longer for
+ * it than an interactive command, about 15 s in all, before it names the row. */
+#define IMPORT_BUSY_ATTEMPTS 10
 
 /* --- identical rows ------------------------------------------------------------------------ */
 
@@ -338,8 +341,11 @@ static bool take_response(struct import *im)
 		else
 			im->created++;
 		slot_free(im, s);
-	} else if (st->code == TULAY__V1__CODE__UNAVAILABLE && s->attempts < IMPORT_ATTEMPTS) {
-		struct timespec pause = {0, 100000000L * s->attempts};
+	} else if (st->code == TULAY__V1__CODE__UNAVAILABLE && s->attempts < IMPORT_BUSY_ATTEMPTS) {
+		/* Nothing of it was done, or it may have been: the same request again, key and
+		 * all, after libtulay's backoff (full jitter, doubling up to its cap). */
+		unsigned ms = tulay_backoff_ms((unsigned)s->attempts, arc4random());
+		struct timespec pause = {ms / 1000, (long)(ms % 1000) * 1000000L};
 		nanosleep(&pause, NULL);
 		tulay_response_free(resp);
 		return slot_send(im, s) || import_connect(im);

@@ -1313,11 +1313,16 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
 
+    -- Each case found by its key (the unique index), then its claim by primary key: joined
+    -- on the view's key column, the generic plan read every case of the organisation for
+    -- each claim while its statistics still said the organisation was small.
     RETURN QUERY
     SELECT i.ord, v.case_id, 'created'::text, v
       FROM unnest(c_org, c_key) WITH ORDINALITY AS i(org, k, ord)
-      JOIN wage_theft_claim_view v
-        ON v.org_id = i.org::bigint AND v.idempotency_key = decode(i.k, 'hex')
+      CROSS JOIN LATERAL (
+            SELECT c.case_id FROM cases c
+             WHERE c.org_id = i.org::bigint AND c.idempotency_key = decode(i.k, 'hex')) k
+      JOIN wage_theft_claim_view v ON v.org_id = i.org::bigint AND v.case_id = k.case_id
      ORDER BY i.ord;
 END;
 $$;

@@ -75,8 +75,11 @@ const struct db_statement claims_statements[] = {
      "FROM claim_workers w JOIN cases c ON c.org_id = w.org_id AND c.case_id = w.case_id "
      "WHERE c.org_id = $1 AND (c.reference = $2 OR c.idempotency_key = $3) "
      "ORDER BY w.position"},
+    /* The case by its key first (the unique index), then the view by primary key: the
+     * generic plan of a filter on the view's key walked the organisation's cases. */
     {"claim_by_key", "SELECT " CLAIM_IDENTITY_COLUMNS " FROM wage_theft_claim_view "
-		     " WHERE org_id = $1 AND idempotency_key = $2"},
+		     " WHERE org_id = $1 AND case_id = (SELECT c.case_id FROM cases c "
+		     "WHERE c.org_id = $1 AND c.idempotency_key = $2)"},
 };
 const unsigned claims_statements_count = N_ELEMS(claims_statements);
 

@@ -1,6 +1,8 @@
 /* The protocol's bytes: frames, and the scan of a request before unpacking (wire.h). */
 #include "wire.h"
 
+#include "tulay/v1/envelope.pb-c.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -310,4 +312,27 @@ void wire_scan(const ProtobufCMessageDescriptor *top, const uint8_t *buf, size_t
 	find_id(buf, buf + len, out);
 	struct walker w = {.out = out};
 	walk(&w, top, buf, buf + len, 0, true);
+}
+
+bool wire_sealable(int body_case)
+{
+	static const int sealable[] = {
+	    TULAY__V1__REQUEST__BODY_CREATE_CLAIM,
+	    TULAY__V1__REQUEST__BODY_CHANGE_CLAIM_STATUS,
+	    TULAY__V1__REQUEST__BODY_ADD_CASE_NOTE,
+	    TULAY__V1__REQUEST__BODY_UPDATE_CLAIM_AMOUNTS,
+	    TULAY__V1__REQUEST__BODY_RECORD_PAYMENT,
+	    TULAY__V1__REQUEST__BODY_CREATE_DEPORTATION,
+	    TULAY__V1__REQUEST__BODY_RECORD_DEPORTATION_STAGE,
+	    TULAY__V1__REQUEST__BODY_ADD_INTERVENTION,
+	    TULAY__V1__REQUEST__BODY_CREATE_RECOMMENDATION,
+	    TULAY__V1__REQUEST__BODY_CHANGE_RECOMMENDATION_STATUS,
+	    TULAY__V1__REQUEST__BODY_LINK_EVIDENCE,
+	    TULAY__V1__REQUEST__BODY_PROPOSE_REFERRAL,
+	};
+	for (size_t i = 0; i < sizeof(sealable) / sizeof(sealable[0]); i++) {
+		if (sealable[i] == body_case)
+			return true;
+	}
+	return false;
 }

@@ -103,4 +103,9 @@ bool wire_free_text(const ProtobufCMessageDescriptor *message, const char *field
 void wire_scan(const ProtobufCMessageDescriptor *top, const uint8_t *buf, size_t len,
 	       struct wire_scan *out);
 
+/* Whether a Request body may travel sealed in a SealedRequest (outbox.proto): the writes
+ * about cases, each with its idempotency key. The server opens only these; the CLI's
+ * outbox keeps only these. */
+bool wire_sealable(int body_case);
+
 #endif

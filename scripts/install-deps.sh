@@ -10,7 +10,7 @@ packages=(
 	build-essential cmake pkg-config
 	libuv1-dev libprotobuf-c-dev protobuf-c-compiler
 	libpq-dev postgresql postgresql-contrib
-	libssl-dev libsodium-dev libjansson-dev libcsv-dev
+	libssl-dev libsodium-dev libjansson-dev libcsv-dev libsqlite3-dev
 	openssl ca-certificates util-linux
 )
 if [[ "${1:-}" == "--test" ]]; then

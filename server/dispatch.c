@@ -18,6 +18,9 @@ static const struct handler handlers[] = {
     {"authenticate", TULAY__V1__REQUEST__BODY_AUTHENTICATE, ACCESS_ANON, true, false,
      handle_authenticate, false},
     {"logout", TULAY__V1__REQUEST__BODY_LOGOUT, ACCESS_SESSION, true, true, handle_logout, false},
+    /* Opened, then handled as the case write it holds (handlers/sealed.c). */
+    {"sealed_request", TULAY__V1__REQUEST__BODY_SEALED_REQUEST, ACCESS_SESSION, false, true,
+     handle_sealed_request, false},
     {"create_organisation", TULAY__V1__REQUEST__BODY_CREATE_ORGANISATION, ACCESS_SESSION, false,
      true, handle_create_organisation, false},
     {"list_organisations", TULAY__V1__REQUEST__BODY_LIST_ORGANISATIONS, ACCESS_SESSION, false,

@@ -18,7 +18,8 @@ enum {
 	SUBKEY_INDEX = 2,
 	SUBKEY_REQUEST_HASH = 3,
 	SUBKEY_CELL = 4,
-	SUBKEY_CHECK = 5
+	SUBKEY_CHECK = 5,
+	SUBKEY_SEALING = 6
 };
 
 struct vault_keys {
@@ -27,6 +28,10 @@ struct vault_keys {
 	uint8_t request_hash[crypto_generichash_KEYBYTES];
 	uint8_t cell[crypto_generichash_KEYBYTES];
 	uint8_t check[VAULT_CHECK_BYTES];
+	/* The key pair queued writes are sealed to (SealedRequest), from a seed subkey: every
+	 * tulayd of a deployment has the same, and a restored key restores it. */
+	uint8_t sealing_public[crypto_box_PUBLICKEYBYTES];
+	uint8_t sealing_secret[crypto_box_SECRETKEYBYTES];
 };
 
 /* In libsodium's guarded allocation: locked in memory, left out of core dumps, with guard
@@ -97,6 +102,10 @@ int vault_load(const char *path, char *err, size_t errlen)
 				   master);
 	crypto_kdf_derive_from_key(keys->check, sizeof(keys->check), SUBKEY_CHECK, VAULT_CONTEXT,
 				   master);
+	uint8_t seed[crypto_box_SEEDBYTES];
+	crypto_kdf_derive_from_key(seed, sizeof(seed), SUBKEY_SEALING, VAULT_CONTEXT, master);
+	crypto_box_seed_keypair(keys->sealing_public, keys->sealing_secret, seed);
+	sodium_memzero(seed, sizeof(seed));
 	rc = 0;
 out:
 	sodium_memzero(master, sizeof(master));
@@ -108,6 +117,23 @@ out:
 void vault_key_check(uint8_t out[VAULT_CHECK_BYTES])
 {
 	memcpy(out, keys->check, VAULT_CHECK_BYTES);
+}
+
+const uint8_t *vault_sealing_public_key(void)
+{
+	return keys->sealing_public;
+}
+
+uint8_t *vault_unseal(struct arena *a, const uint8_t *sealed, size_t len, size_t *out_len)
+{
+	if (len < crypto_box_SEALBYTES)
+		return NULL;
+	uint8_t *out = arena_alloc(a, len - crypto_box_SEALBYTES + 1);
+	if (out == NULL ||
+	    crypto_box_seal_open(out, sealed, len, keys->sealing_public, keys->sealing_secret) != 0)
+		return NULL;
+	*out_len = len - crypto_box_SEALBYTES;
+	return out;
 }
 
 int vault_create_key_file(const char *path, char *err, size_t errlen)

@@ -45,6 +45,15 @@ int vault_create_key_file(const char *path, char *err, size_t errlen)
  * (data_key_check) so that tulayd can tell a wrong key from the right one. */
 void vault_key_check(uint8_t out[VAULT_CHECK_BYTES]);
 
+/* The public half of the key pair queued writes are sealed to (HelloReply), 32 bytes. */
+const uint8_t *vault_sealing_public_key(void);
+
+/* Opens what a client sealed to that key (crypto_box_seal) into the arena; stores its
+ * length in *out_len. NULL when it was sealed to another key, altered, or too short, or
+ * memory ran out. */
+uint8_t *vault_unseal(struct arena *a, const uint8_t *sealed, size_t len, size_t *out_len)
+    __attribute__((warn_unused_result));
+
 /* Encrypts `plaintext` for `place` into the arena: nonce || ciphertext || tag. Returns
  * the bytes and stores their length in *len, or NULL when out of arena memory. */
 uint8_t *vault_seal(struct arena *a, const char *plaintext, const struct vault_place *place,

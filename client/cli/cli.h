@@ -3,6 +3,7 @@
 #ifndef TULAY_CLI_H
 #define TULAY_CLI_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* The exit codes, as `tulay --help` documents them. */
@@ -12,6 +13,9 @@ enum cli_exit {
 	CLI_EXIT_REFUSED = 2,     /* the server answered with an error, or not logged in */
 	CLI_EXIT_UNREACHABLE = 3, /* no usable answer from the server */
 	CLI_EXIT_LOCAL = 4,       /* this machine failed us: out of memory, session file I/O */
+	/* Not an exit status: a write was kept in the outbox, so there is no answer to print.
+	 * Commands return it as they got it; main() exits 0 for it. */
+	CLI_EXIT_QUEUED = 100,
 };
 
 /* --timeout and TULAY_TIMEOUT, in seconds. */
@@ -31,6 +35,7 @@ struct cli {
 	int format;          /* enum output_format */
 	uint32_t timeout_s;  /* --timeout or TULAY_TIMEOUT */
 	uint32_t retries;    /* --retries or TULAY_RETRIES */
+	bool no_queue;       /* --no-queue or TULAY_NO_QUEUE: fail rather than keep a write */
 	unsigned problems;   /* usage problems reported so far (cli_problem) */
 };
 

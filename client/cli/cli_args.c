@@ -16,7 +16,7 @@
 #define HELP_COLUMN_MAX 30
 /* A command has at most this many options, common ones included (a bit mask of "seen"). */
 #define OPTIONS_MAX    64
-#define COMMON_OPTIONS 5
+#define COMMON_OPTIONS 6
 
 static void common_options(struct cli *cli, struct args_option out[COMMON_OPTIONS + 1])
 {
@@ -42,7 +42,11 @@ static void common_options(struct cli *cli, struct args_option out[COMMON_OPTION
 	    "times, waiting a little longer each time; writes keep their idempotency key "
 	    "(0-20, default: TULAY_RETRIES, else 4)",
 	    .min = 0, .max = CLI_RETRIES_MAX);
-	out[5] = (struct args_option){0};
+	out[5] = (struct args_option)ARGS_OPT(
+	    "--no-queue", ARGS_FLAG, &cli->no_queue, NULL,
+	    "a write the server cannot take now fails (exit 3) instead of waiting in the "
+	    "outbox for 'tulay sync' (default: TULAY_NO_QUEUE)");
+	out[6] = (struct args_option){0};
 }
 
 bool args_count(const char *text, uint32_t min, uint32_t max, uint32_t *out)

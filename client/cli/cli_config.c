@@ -88,6 +88,10 @@ static bool parse_session(char *text, struct config_session *s)
 			replace(&s->ca_file, line + 8, false);
 			if (s->ca_file == NULL)
 				return false;
+		} else if (strncmp(line, "sealing_key=", 12) == 0) {
+			replace(&s->sealing_key, line + 12, false);
+			if (s->sealing_key == NULL)
+				return false;
 		} else if (strncmp(line, "token=", 6) == 0) {
 			replace(&s->token, line + 6, true);
 			if (s->token == NULL)
@@ -210,7 +214,8 @@ int config_session_save(const struct cli *cli, const struct config_session *s)
 	int err = 0, text_len = -1;
 	bool tmp_exists = false; /* the temporary file is there, to be removed on failure */
 	if (s->server == NULL || s->token == NULL || !one_line(s->server) || !one_line(s->token) ||
-	    (s->ca_file != NULL && !one_line(s->ca_file))) {
+	    (s->ca_file != NULL && !one_line(s->ca_file)) ||
+	    (s->sealing_key != NULL && !one_line(s->sealing_key))) {
 		cli_error(cli, "the server sent a session token that cannot be stored");
 		goto out;
 	}
@@ -224,9 +229,12 @@ int config_session_save(const struct cli *cli, const struct config_session *s)
 		path = NULL;
 	if (asprintf(&tmp, "%s/.%s.XXXXXX", dir, SESSION_FILE) < 0)
 		tmp = NULL;
-	text_len = asprintf(
-	    &text, "server=%s\n%s%s%stoken=%s\n", s->server, s->ca_file != NULL ? "ca_file=" : "",
-	    s->ca_file != NULL ? s->ca_file : "", s->ca_file != NULL ? "\n" : "", s->token);
+	text_len =
+	    asprintf(&text, "server=%s\n%s%s%s%s%s%stoken=%s\n", s->server,
+		     s->ca_file != NULL ? "ca_file=" : "", s->ca_file != NULL ? s->ca_file : "",
+		     s->ca_file != NULL ? "\n" : "", s->sealing_key != NULL ? "sealing_key=" : "",
+		     s->sealing_key != NULL ? s->sealing_key : "",
+		     s->sealing_key != NULL ? "\n" : "", s->token);
 	if (text_len < 0)
 		text = NULL;
 	if (path == NULL || tmp == NULL || text == NULL) {
@@ -292,6 +300,22 @@ out:
 	return rc;
 }
 
+char *config_directory(const struct cli *cli, bool create)
+{
+	char *dir = config_dir();
+	if (dir == NULL) {
+		cli_error(cli, "cannot find the configuration directory: set TULAY_CONFIG_DIR or "
+			       "HOME");
+		return NULL;
+	}
+	if (create && make_dirs(dir) != 0) {
+		cli_error(cli, "cannot create %s: %s", dir, strerror(errno));
+		free(dir);
+		return NULL;
+	}
+	return dir;
+}
+
 int config_session_remove(const struct cli *cli)
 {
 	char *path = session_path(cli, false);
@@ -313,5 +337,6 @@ void config_session_clear(struct config_session *s)
 	free(s->token);
 	free(s->server);
 	free(s->ca_file);
+	free(s->sealing_key);
 	*s = (struct config_session){0};
 }

@@ -18,6 +18,9 @@ struct config_session {
 	char *server;  /* the server the session was opened on; NULL if the file has none */
 	char *ca_file; /* the CA file it was opened with (TLS); NULL: plaintext */
 	char *token;
+	/* The server's sealing public key as 64 hexadecimal digits, pinned at login (from
+	 * HelloReply): queued writes are sealed to it. NULL if the server sent none. */
+	char *sealing_key;
 };
 
 enum config_result {
@@ -40,6 +43,11 @@ int config_session_save(const struct cli *cli, const struct config_session *s)
 
 /* Deletes the session file; no file is fine. Returns 0, or -1 after cli_error said why. */
 int config_session_remove(const struct cli *cli) __attribute__((warn_unused_result));
+
+/* The configuration directory ($TULAY_CONFIG_DIR, else $XDG_CONFIG_HOME/tulay, else
+ * ~/.config/tulay), created with mode 0700 when `create`. A string the caller frees, or
+ * NULL after cli_error said why. */
+char *config_directory(const struct cli *cli, bool create) __attribute__((warn_unused_result));
 
 /* Wipes the token from memory and frees the strings. */
 void config_session_clear(struct config_session *s);

@@ -12,6 +12,7 @@
 #include "cli_export.h"
 #include "cli_import.h"
 #include "cli_org.h"
+#include "cli_outbox.h"
 #include "cli_output.h"
 #include "cli_rate.h"
 #include "cli_recommendation.h"
@@ -115,6 +116,13 @@ static const struct command import_commands[] = {
     {0},
 };
 
+static const struct command outbox_commands[] = {
+    {"list", "list the writes waiting to be sent", outbox_list_command, NULL},
+    {"show", "show one waiting write", outbox_show_command, NULL},
+    {"drop", "forget a waiting write (it will not be sent)", outbox_drop_command, NULL},
+    {0},
+};
+
 static const struct command rate_commands[] = {
     {"set", "set an exchange rate for reports (admins)", rate_set, NULL},
     {"list", "list exchange rates", rate_list, NULL},
@@ -140,6 +148,8 @@ static const struct command commands[] = {
     {"case", "cases of every kind: search", NULL, case_commands},
     {"export", "every case of one kind, streamed to CSV or JSON", export_cases, NULL},
     {"import", "cases from a CSV file", NULL, import_commands},
+    {"outbox", "writes kept here while the server could not be reached", NULL, outbox_commands},
+    {"sync", "send the writes in the outbox", outbox_sync_command, NULL},
     {"report", "reports over a network's cases", NULL, report_commands},
     {"rate", "exchange rates for reports in one currency", NULL, rate_commands},
     {"user", "users", NULL, user_commands},
@@ -196,6 +206,11 @@ static void main_help(FILE *out)
 	    "                      (at most 2 s) first; only reads and writes that carry an\n"
 	    "                      idempotency key, always with the same key, so nothing is\n"
 	    "                      saved twice (default: TULAY_RETRIES, else 4; 0: never)\n"
+	    "  --no-queue          a write about a case that the server cannot take now (it\n"
+	    "                      cannot be reached, or answers UNAVAILABLE) fails with exit\n"
+	    "                      3; without it, the write is kept in the outbox, sealed to\n"
+	    "                      the server's key, and 'tulay sync' sends it later\n"
+	    "                      (default: TULAY_NO_QUEUE=1 sets it)\n"
 	    "  --version           print the version and exit\n"
 	    "  -h, --help          show this help and exit\n"
 	    "\nEnvironment:\n"
@@ -205,10 +220,11 @@ static void main_help(FILE *out)
 	    "  TULAY_RETRIES     resends of a busy-refused request when --retries is not given\n"
 	    "  TULAY_USERNAME    the user name for 'tulay login' when --username is not given\n"
 	    "  TULAY_PASSWORD    the password for 'tulay login' (else it is asked for)\n"
-	    "  TULAY_CONFIG_DIR  where the session file is kept (default:\n"
+	    "  TULAY_NO_QUEUE    1: as --no-queue\n"
+	    "  TULAY_CONFIG_DIR  where the session file and the outbox are kept (default:\n"
 	    "                    $XDG_CONFIG_HOME/tulay, else ~/.config/tulay)\n"
 	    "\nExit codes:\n"
-	    "  0  done\n"
+	    "  0  done, or a write kept in the outbox (it says 'queued')\n"
 	    "  1  usage error: a bad option or value, found before contacting the server\n"
 	    "  2  the server refused (the message says why), or you are not logged in\n"
 	    "  3  the server could not be reached or gave no usable answer\n"
@@ -285,6 +301,8 @@ static void read_environment(struct cli *cli)
 		cli_problem(cli, "TULAY_TIMEOUT",
 			    "'%s' is not a whole number of seconds from 1 to %d", timeout,
 			    CLI_TIMEOUT_MAX_S);
+	const char *no_queue = getenv("TULAY_NO_QUEUE");
+	cli->no_queue = no_queue != NULL && strcmp(no_queue, "1") == 0;
 	const char *retries = getenv("TULAY_RETRIES");
 	if (retries != NULL && retries[0] != '\0' &&
 	    !args_count(retries, 0, CLI_RETRIES_MAX, &cli->retries))
@@ -320,6 +338,8 @@ int main(int argc, char **argv)
 		rc = CLI_EXIT_USAGE;
 	} else {
 		rc = dispatch(&cli, commands, NULL, argc - rest, argv + rest);
+		if (rc == CLI_EXIT_QUEUED)
+			rc = CLI_EXIT_OK;
 	}
 	if (fflush(stdout) != 0 && rc == CLI_EXIT_OK) {
 		cli_error(&cli, "cannot write the output");

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli_args.h"
+#include "cli_outbox.h"
 
 #ifndef TULAY_VERSION
 #define TULAY_VERSION "unknown"
@@ -308,6 +309,7 @@ int rpc_begin(struct cli *cli, struct rpc *rpc)
 /* A refused Authenticate: mostly a session that expired or was logged out. */
 static int report_auth_failure(struct rpc *rpc, const Tulay__V1__Status *status)
 {
+	rpc->unavailable = status->code == TULAY__V1__CODE__UNAVAILABLE;
 	if (status->code != TULAY__V1__CODE__UNAUTHENTICATED)
 		return rpc_report_status(rpc, status);
 	rpc->session_ended = true;
@@ -428,6 +430,7 @@ int rpc_call(struct rpc *rpc, Tulay__V1__Request *req, Tulay__V1__Response__Body
 	if (rc != CLI_EXIT_OK)
 		return rc;
 	if (resp->status->code != TULAY__V1__CODE__OK) {
+		rpc->unavailable = resp->status->code == TULAY__V1__CODE__UNAVAILABLE;
 		rc = rpc_report_status(rpc, resp->status);
 	} else if (expect != TULAY__V1__RESPONSE__BODY__NOT_SET && resp->body_case != expect) {
 		cli_error(rpc->cli, "the server sent an unexpected kind of response");
@@ -532,8 +535,10 @@ int rpc_change(struct cli *cli, const struct rpc_change *change, Tulay__V1__Resp
 	bool fetched = change->expected != NULL && *change->expected == 0;
 	char uncertain[256];
 	int rc = rpc_begin(cli, &rpc);
+	bool session_read = rpc.session.token != NULL;
 	if (rc == CLI_EXIT_OK && fetched)
 		rc = change->current(&rpc, change->ctx, change->expected);
+	bool looked_up = rc == CLI_EXIT_OK;
 	if (rc == CLI_EXIT_OK) {
 		rpc.idempotency_key = change->key;
 		rpc.uncertain = change->uncertain;
@@ -547,6 +552,19 @@ int rpc_change(struct cli *cli, const struct rpc_change *change, Tulay__V1__Resp
 		if (rc == CLI_EXIT_REFUSED && change->refused != NULL)
 			change->refused(&rpc, change->ctx,
 					change->expected != NULL ? *change->expected : 0);
+	}
+	/* The server cannot be reached, or cannot do it now, or the outcome is unknown: a
+	 * write about a case waits in the outbox, with its key, for 'tulay sync'. */
+	bool unreached = rc == CLI_EXIT_UNREACHABLE || (rc == CLI_EXIT_REFUSED && rpc.unavailable);
+	if (unreached && session_read && change->key != NULL && outbox_sealable(change->req) &&
+	    !cli->no_queue) {
+		if (!looked_up && fetched)
+			cli_detail(
+			    "It was not kept in the outbox: the change must name the version "
+			    "you saw. Give --expected-version (as 'show' printed it) to queue "
+			    "it.");
+		else
+			rc = outbox_queue(cli, &rpc.session, change->req, change->key);
 	}
 	rpc_end(&rpc);
 	return rc;

@@ -30,6 +30,9 @@ struct rpc {
 	 * done. */
 	bool session_ended;
 	bool quiet_ended;
+	/* Set when the server answered UNAVAILABLE (after libtulay's retries): it, or its
+	 * database, cannot do it now. A write may then wait in the outbox. */
+	bool unavailable;
 };
 
 /* The server to use: --server or TULAY_SERVER (cli->server), else the session's, else
@@ -136,6 +139,9 @@ struct rpc_change {
  * sent ("(this attempt sent --expected-version N: add that too)"). Returns the exit
  * code, with the Response (body `expect`) in *out, which the caller frees (NULL when
  * nothing came). */
+/* A write about a case that the server cannot take now (unreachable, UNAVAILABLE, or an
+ * unknown outcome) is kept in the outbox instead (unless --no-queue): then the return is
+ * CLI_EXIT_QUEUED, with no Response. rpc_once does the same. */
 int rpc_change(struct cli *cli, const struct rpc_change *change, Tulay__V1__Response **out)
     __attribute__((warn_unused_result));
 

@@ -1,5 +1,7 @@
 #include "cli_session.h"
 
+#include <sodium.h>
+
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -225,10 +227,19 @@ int session_login(struct cli *cli, int argc, char **argv)
 	const Tulay__V1__Session *s = resp->session;
 	/* The CA file is kept by its absolute path: later commands may run elsewhere. */
 	ca_path = rpc.ca_file != NULL ? realpath(rpc.ca_file, NULL) : NULL;
+	/* The server's sealing key, pinned: writes queued while it cannot be reached are
+	 * sealed to this one, whatever a server claims later. */
+	const Tulay__V1__HelloReply *hello = tulay_server_hello(rpc.client);
+	char sealing_key[2 * 32 + 1];
+	bool has_key = hello != NULL && hello->sealing_public_key.len == 32;
+	if (has_key)
+		sodium_bin2hex(sealing_key, sizeof(sealing_key), hello->sealing_public_key.data,
+			       32);
 	const struct config_session keep = {.server = (char *)server,
 					    .ca_file =
 						ca_path != NULL ? ca_path : (char *)rpc.ca_file,
-					    .token = s->session_token};
+					    .token = s->session_token,
+					    .sealing_key = has_key ? sealing_key : NULL};
 	if (config_session_save(cli, &keep) != 0) {
 		abandon_session(&rpc);
 		rc = CLI_EXIT_LOCAL;

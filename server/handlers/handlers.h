@@ -36,6 +36,7 @@ void handle_hello(struct request *req);
 void handle_login(struct request *req);
 void handle_authenticate(struct request *req);
 void handle_logout(struct request *req);
+void handle_sealed_request(struct request *req);
 
 /* orgs.c */
 extern const struct db_statement orgs_statements[];

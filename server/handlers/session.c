@@ -113,6 +113,8 @@ void handle_hello(struct request *req)
 	reply->max_frame_bytes = cfg->max_frame_bytes;
 	reply->max_frame_bytes_before_login = cfg->max_frame_bytes_before_login;
 	reply->max_requests_in_flight = cfg->max_requests_in_flight;
+	reply->sealing_public_key.data = (uint8_t *)vault_sealing_public_key();
+	reply->sealing_public_key.len = crypto_box_PUBLICKEYBYTES;
 	req->conn->hello_done = true;
 	REQUEST_REPLY(req, HELLO, hello, reply);
 }

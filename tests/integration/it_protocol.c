@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sodium.h>
 
 #include "wire.h"
 #include "it_support.h"
@@ -531,6 +532,134 @@ static void export_send(int fd, uint64_t id, Tulay__V1__CaseKind kind, const cha
 	assert_int_equal(it_raw_send(fd, &req), 0);
 }
 
+/* Sends SealedRequest{sealed: `inner` packed (each '#' turned into NUL) and sealed to `pk`,
+ * with one byte flipped when `tamper`} as request `id`; returns the answer. */
+static Tulay__V1__Response *sealed_send(int fd, uint64_t id, const uint8_t *pk,
+					const Tulay__V1__Request *inner, bool tamper)
+{
+	size_t len = tulay__v1__request__get_packed_size(inner);
+	uint8_t *plain = malloc(len + 1), *sealed = malloc(len + crypto_box_SEALBYTES);
+	assert_non_null(plain);
+	assert_non_null(sealed);
+	tulay__v1__request__pack(inner, plain);
+	for (size_t i = 0; i < len; i++) /* as send_with_nuls, inside the seal */
+		if (plain[i] == '#')
+			plain[i] = 0;
+	assert_int_equal(crypto_box_seal(sealed, plain, len, pk), 0);
+	if (tamper)
+		sealed[len / 2 + crypto_box_SEALBYTES] ^= 1;
+	IT_REQUEST(req);
+	Tulay__V1__SealedRequest body = TULAY__V1__SEALED_REQUEST__INIT;
+	body.sealed = (ProtobufCBinaryData){.len = len + crypto_box_SEALBYTES, .data = sealed};
+	req.id = id;
+	req.body_case = TULAY__V1__REQUEST__BODY_SEALED_REQUEST;
+	req.sealed_request = &body;
+	Tulay__V1__Response *resp = roundtrip(fd, &req);
+	free(plain);
+	free(sealed);
+	return resp;
+}
+
+/* Issue 15, point 1: a case write sealed to the key HelloReply publishes is opened and
+ * answered as that write sent in the clear, under the carrying request's id, replays
+ * included; what cannot be opened, or is not a case write, or breaks the frame checks
+ * inside, is refused naming the field, and the connection goes on. */
+static void test_sealed_requests(void **state)
+{
+	(void)state;
+	assert_int_equal(sodium_init() >= 0, 1);
+	int fd = it_raw_connect();
+	IT_REQUEST(hello_req);
+	Tulay__V1__Hello hello = TULAY__V1__HELLO__INIT;
+	hello.protocol_version = 1;
+	hello_req.id = 1;
+	hello_req.body_case = TULAY__V1__REQUEST__BODY_HELLO;
+	hello_req.hello = &hello;
+	Tulay__V1__Response *resp = roundtrip(fd, &hello_req);
+	assert_int_equal(resp->status->code, TULAY__V1__CODE__OK);
+	assert_int_equal(resp->hello->sealing_public_key.len, crypto_box_PUBLICKEYBYTES);
+	uint8_t pk[crypto_box_PUBLICKEYBYTES], other_pk[crypto_box_PUBLICKEYBYTES],
+	    other_sk[crypto_box_SECRETKEYBYTES];
+	memcpy(pk, resp->hello->sealing_public_key.data, sizeof(pk));
+	tulay__v1__response__free_unpacked(resp, NULL);
+	crypto_box_keypair(other_pk, other_sk);
+	it_raw_login(fd, "officer");
+
+	IT_REQUEST(inner);
+	Tulay__V1__CreateClaim claim;
+	Tulay__V1__Money amount;
+	claim_request(&inner, &claim, &amount, 999); /* the inner id is ignored */
+	static const uint8_t key[16] = "it_protocol-seal";
+	claim.idempotency_key.data = (uint8_t *)key;
+	claim.employer = "Sealed Boat Co";
+
+	/* Opened and answered as CreateClaim, under the outer id; the same bytes again are
+	 * answered as the first time. */
+	resp = sealed_send(fd, 70, pk, &inner, false);
+	assert_int_equal(resp->id, 70);
+	assert_int_equal(resp->status->code, TULAY__V1__CODE__OK);
+	assert_int_equal(resp->body_case, TULAY__V1__RESPONSE__BODY_CLAIM);
+	assert_string_equal(resp->claim->employer, "Sealed Boat Co");
+	char *reference = strdup(resp->claim->reference);
+	tulay__v1__response__free_unpacked(resp, NULL);
+	resp = sealed_send(fd, 71, pk, &inner, false);
+	assert_int_equal(resp->status->code, TULAY__V1__CODE__OK);
+	assert_string_equal(resp->claim->reference, reference);
+	tulay__v1__response__free_unpacked(resp, NULL);
+	free(reference);
+
+	/* Refused, naming the field. */
+	resp = sealed_send(fd, 72, other_pk, &inner, false); /* another deployment's key */
+	expect_field_refused(resp, 72, "sealed",
+			     "cannot be opened with this server's key: it was sealed to another "
+			     "deployment's key (log in to this one to pin its key, and queue the "
+			     "write again) or it was altered");
+	tulay__v1__response__free_unpacked(resp, NULL);
+	resp = sealed_send(fd, 73, pk, &inner, true); /* altered */
+	assert_int_equal(resp->status->code, TULAY__V1__CODE__INVALID_ARGUMENT);
+	assert_string_equal(resp->status->field_errors[0]->field, "sealed");
+	tulay__v1__response__free_unpacked(resp, NULL);
+	claim.employer = "Sealed # Boat"; /* a NUL inside: the frame checks run on it */
+	resp = sealed_send(fd, 74, pk, &inner, false);
+	expect_field_refused(resp, 74, "employer", "must not contain NUL characters");
+	tulay__v1__response__free_unpacked(resp, NULL);
+	IT_REQUEST(read);
+	Tulay__V1__ListClaims list;
+	list_claims_request(&read, &list, 5);
+	resp = sealed_send(fd, 75, pk, &read, false); /* not a write */
+	assert_int_equal(resp->status->code, TULAY__V1__CODE__INVALID_ARGUMENT);
+	assert_string_equal(resp->status->field_errors[0]->field, "sealed");
+	tulay__v1__response__free_unpacked(resp, NULL);
+	IT_REQUEST(empty);
+	resp = sealed_send(fd, 76, pk, &empty, false); /* no body at all */
+	assert_int_equal(resp->status->code, TULAY__V1__CODE__INVALID_ARGUMENT);
+	tulay__v1__response__free_unpacked(resp, NULL);
+	IT_REQUEST(garbage);
+	Tulay__V1__SealedRequest junk = TULAY__V1__SEALED_REQUEST__INIT;
+	junk.sealed = (ProtobufCBinaryData){.len = 5, .data = (uint8_t *)"short"};
+	garbage.id = 77;
+	garbage.body_case = TULAY__V1__REQUEST__BODY_SEALED_REQUEST;
+	garbage.sealed_request = &junk;
+	resp = roundtrip(fd, &garbage);
+	assert_int_equal(resp->status->code, TULAY__V1__CODE__INVALID_ARGUMENT);
+	tulay__v1__response__free_unpacked(resp, NULL);
+	resp = sealed_send(fd, 78, pk, &garbage, false); /* sealed within sealed */
+	assert_int_equal(resp->status->code, TULAY__V1__CODE__INVALID_ARGUMENT);
+	assert_string_equal(resp->status->field_errors[0]->field, "sealed");
+	tulay__v1__response__free_unpacked(resp, NULL);
+	close(fd);
+
+	/* Before login, like any write. */
+	fd = it_raw_connect();
+	it_raw_hello(fd);
+	claim.employer = "Sealed Boat Co";
+	resp = sealed_send(fd, 79, pk, &inner, false);
+	assert_int_equal(resp->status->code, TULAY__V1__CODE__UNAUTHENTICATED);
+	tulay__v1__response__free_unpacked(resp, NULL);
+	close(fd);
+	assert_server_serves();
+}
+
 static void test_export_stream(void **state)
 {
 	(void)state;
@@ -655,6 +784,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_finding4_strings_cut_at_nul),
 	    cmocka_unit_test(test_finding5_large_frames_dropped),
 	    cmocka_unit_test(test_export_stream),
+	    cmocka_unit_test(test_sealed_requests),
 	};
 	return cmocka_run_group_tests_name("it_protocol", tests, NULL, NULL);
 }

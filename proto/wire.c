@@ -74,6 +74,7 @@ const struct wire_limit wire_limits[] = {
     {&tulay__v1__create_recommendation__descriptor, "evidence", 50},
     {&tulay__v1__get_report__descriptor, "group_by", 4},
     {&tulay__v1__get_report__descriptor, "filters", 16},
+    {&tulay__v1__sealed_request__descriptor, "local_cases", 8},
 };
 const size_t wire_n_limits = sizeof(wire_limits) / sizeof(wire_limits[0]);
 
@@ -335,4 +336,25 @@ bool wire_sealable(int body_case)
 			return true;
 	}
 	return false;
+}
+
+ProtobufCMessage *wire_request_body(const Tulay__V1__Request *req)
+{
+	const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field(
+	    &tulay__v1__request__descriptor, (unsigned)req->body_case);
+	return f != NULL ? *(ProtobufCMessage **)((char *)req + f->offset) : NULL;
+}
+
+char **wire_string_values(ProtobufCMessage *m, const ProtobufCFieldDescriptor *f, size_t *count)
+{
+	*count = 0;
+	if (f->type != PROTOBUF_C_TYPE_STRING)
+		return NULL;
+	char **values = (char **)((char *)m + f->offset);
+	*count = 1;
+	if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+		*count = *(size_t *)((char *)m + f->quantifier_offset);
+		values = *(char ***)values;
+	}
+	return values;
 }

@@ -23,6 +23,8 @@
 
 #include <protobuf-c/protobuf-c.h>
 
+#include "tulay/v1/envelope.pb-c.h"
+
 /* --- frames ---------------------------------------------------------------------------- */
 
 #define FRAME_HEADER_BYTES 4
@@ -107,5 +109,12 @@ void wire_scan(const ProtobufCMessageDescriptor *top, const uint8_t *buf, size_t
  * about cases, each with its idempotency key. The server opens only these; the CLI's
  * outbox keeps only these. */
 bool wire_sealable(int body_case);
+
+/* The body message of a Request: the member of its oneof that is set, or NULL. */
+ProtobufCMessage *wire_request_body(const Tulay__V1__Request *req);
+
+/* The values of `f`, a string field of `m` (NULL for a field of another type): one value
+ * for a single field, the elements of a repeated one; their number in *count. */
+char **wire_string_values(ProtobufCMessage *m, const ProtobufCFieldDescriptor *f, size_t *count);
 
 #endif

@@ -124,6 +124,7 @@ const struct db_statement *dispatch_statements(unsigned *count)
 		    {request_statements, request_statements_count},
 		    {standby_statements, standby_statements_count},
 		    {session_statements, session_statements_count},
+		    {sealed_statements, sealed_statements_count},
 		    {orgs_statements, orgs_statements_count},
 		    {claims_statements, claims_statements_count},
 		    {claim_reads_statements, claim_reads_statements_count},

@@ -39,7 +39,13 @@ static const char outbox_schema[] =
     " sealed BLOB NOT NULL,"
     " state TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'refused')),"
     " error TEXT,"
-    " sent_attempts INTEGER NOT NULL DEFAULT 0)";
+    " sent_attempts INTEGER NOT NULL DEFAULT 0,"
+    " local_cases TEXT);" /* "local:7=<key in hex>;...": the queued cases it names */
+    /* The cases logged by synced entries, so that their local ids still name them. */
+    "CREATE TABLE IF NOT EXISTS synced ("
+    " local_id INTEGER PRIMARY KEY,"
+    " reference TEXT NOT NULL,"
+    " synced_at INTEGER NOT NULL)";
 
 bool outbox_sealable(const Tulay__V1__Request *req)
 {
@@ -128,6 +134,103 @@ static long long outbox_count(sqlite3 *db, const char *state)
 	return n;
 }
 
+/* --- local ids --------------------------------------------------------------------- */
+
+static bool is_create(const char *request)
+{
+	return strcmp(request, "create_claim") == 0 || strcmp(request, "create_deportation") == 0 ||
+	       strcmp(request, "create_recommendation") == 0;
+}
+
+/* Entry `id` of the outbox: its reference if it was synced (*reference, malloc'd), else its
+ * key if it is a create still there. Returns false when it names no case. */
+static bool local_lookup(sqlite3 *db, sqlite3_int64 id, char **reference,
+			 uint8_t key[TULAY_IDEMPOTENCY_KEY_BYTES])
+{
+	sqlite3_stmt *st = NULL;
+	bool found = false;
+	*reference = NULL;
+	if (sqlite3_prepare_v2(db, "SELECT reference FROM synced WHERE local_id = ?", -1, &st,
+			       NULL) == SQLITE_OK &&
+	    sqlite3_bind_int64(st, 1, id) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+		*reference = strdup((const char *)sqlite3_column_text(st, 0));
+		found = *reference != NULL;
+	}
+	sqlite3_finalize(st);
+	if (found)
+		return true;
+	if (sqlite3_prepare_v2(db, "SELECT request, idempotency_key FROM outbox WHERE id = ?", -1,
+			       &st, NULL) == SQLITE_OK &&
+	    sqlite3_bind_int64(st, 1, id) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
+	    is_create((const char *)sqlite3_column_text(st, 0)) &&
+	    sqlite3_column_bytes(st, 1) == TULAY_IDEMPOTENCY_KEY_BYTES) {
+		memcpy(key, sqlite3_column_blob(st, 1), TULAY_IDEMPOTENCY_KEY_BYTES);
+		found = true;
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+/* "local:7" -> 7; 0 for anything else. */
+static sqlite3_int64 local_id(const char *text)
+{
+	if (text == NULL || strncmp(text, "local:", 6) != 0 || text[6] == '\0' ||
+	    strlen(text) > 6 + 18)
+		return 0;
+	sqlite3_int64 id = 0;
+	for (const char *c = text + 6; *c != '\0'; c++) {
+		if (*c < '0' || *c > '9')
+			return 0;
+		id = id * 10 + (*c - '0');
+	}
+	return id;
+}
+
+int outbox_resolve_local(struct cli *cli, Tulay__V1__Request *req, struct outbox_pending *pending)
+{
+	pending->n = 0;
+	ProtobufCMessage *body = wire_request_body(req);
+	if (body == NULL)
+		return CLI_EXIT_OK;
+	sqlite3 *db = NULL;
+	int rc = CLI_EXIT_OK;
+	const ProtobufCMessageDescriptor *d = body->descriptor;
+	for (unsigned i = 0; rc == CLI_EXIT_OK && i < d->n_fields; i++) {
+		size_t count = 0;
+		char **values = wire_string_values(body, &d->fields[i], &count);
+		for (size_t k = 0; rc == CLI_EXIT_OK && values != NULL && k < count; k++) {
+			sqlite3_int64 id = local_id(values[k]);
+			if (id == 0)
+				continue;
+			if (db == NULL && (rc = outbox_open(cli, false, &db)) != CLI_EXIT_OK)
+				break;
+			char *reference = NULL;
+			uint8_t key[TULAY_IDEMPOTENCY_KEY_BYTES];
+			if (db == NULL || !local_lookup(db, id, &reference, key)) {
+				cli_error(cli,
+					  "%s names no case: a local id is the number of an outbox "
+					  "entry that logs a case ('tulay outbox list')",
+					  values[k]);
+				rc = CLI_EXIT_USAGE;
+			} else if (reference != NULL) {
+				values[k] = reference; /* freed with the process */
+			} else if (pending->n == OUTBOX_MAX_LOCAL) {
+				cli_error(cli,
+					  "a write can name at most %d cases still in the outbox",
+					  OUTBOX_MAX_LOCAL);
+				rc = CLI_EXIT_USAGE;
+			} else {
+				snprintf(pending->placeholder[pending->n],
+					 sizeof(pending->placeholder[0]), "%s", values[k]);
+				memcpy(pending->key[pending->n], key, sizeof(key));
+				pending->n++;
+			}
+		}
+	}
+	sqlite3_close(db);
+	return rc;
+}
+
 /* --- queuing ----------------------------------------------------------------------- */
 
 static const char *request_name(const Tulay__V1__Request *req)
@@ -138,8 +241,17 @@ static const char *request_name(const Tulay__V1__Request *req)
 }
 
 int outbox_queue(struct cli *cli, const struct config_session *session,
-		 const Tulay__V1__Request *req, const uint8_t key[TULAY_IDEMPOTENCY_KEY_BYTES])
+		 const Tulay__V1__Request *req, const uint8_t key[TULAY_IDEMPOTENCY_KEY_BYTES],
+		 const struct outbox_pending *pending)
 {
+	char local_cases[OUTBOX_MAX_LOCAL * 72 + 1] = "";
+	for (size_t i = 0; pending != NULL && i < pending->n; i++) {
+		char hex[2 * TULAY_IDEMPOTENCY_KEY_BYTES + 1];
+		args_key_hex(pending->key[i], hex);
+		size_t used = strlen(local_cases);
+		snprintf(local_cases + used, sizeof(local_cases) - used, "%s%s=%s",
+			 i > 0 ? ";" : "", pending->placeholder[i], hex);
+	}
 	uint8_t pk[crypto_box_PUBLICKEYBYTES];
 	size_t pk_len = 0;
 	if (session->sealing_key == NULL ||
@@ -172,7 +284,7 @@ int outbox_queue(struct cli *cli, const struct config_session *session,
 	rc = CLI_EXIT_LOCAL;
 	if (sqlite3_prepare_v2(db,
 			       "INSERT INTO outbox (queued_at, command, request, idempotency_key, "
-			       "sealed) VALUES (?, ?, ?, ?, ?)",
+			       "sealed, local_cases) VALUES (?, ?, ?, ?, ?, nullif(?, ''))",
 			       -1, &st, NULL) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL)) != SQLITE_OK ||
 	    sqlite3_bind_text(st, 2, cli->command != NULL ? cli->command : "tulay", -1,
@@ -182,16 +294,27 @@ int outbox_queue(struct cli *cli, const struct config_session *session,
 		SQLITE_OK ||
 	    sqlite3_bind_blob(st, 5, sealed, (int)(len + crypto_box_SEALBYTES), SQLITE_STATIC) !=
 		SQLITE_OK ||
+	    sqlite3_bind_text(st, 6, local_cases, -1, SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_step(st) != SQLITE_DONE) {
 		db_failed(cli, db, "cannot keep the write");
 		goto out;
 	}
 	long long id = sqlite3_last_insert_rowid(db), queued = outbox_count(db, "queued");
 	output_heading(cli, "queued: %lld in the outbox; run 'tulay sync'", queued);
+	if (is_create(request_name(req)))
+		output_heading(cli,
+			       "Until then, name this case local:%lld (tulay claim note "
+			       "local:%lld ...)",
+			       id, id);
 	struct output_record *rec = output_record_new();
 	output_add_int(rec, "outbox_id", "Outbox entry", id);
 	output_add_text(rec, "command", "Command", cli->command != NULL ? cli->command : "");
 	output_add_int(rec, "queued", "Queued in all", queued);
+	if (is_create(request_name(req))) {
+		char local[32];
+		snprintf(local, sizeof(local), "local:%lld", id);
+		output_add_text(rec, "local_id", "Local id", local);
+	}
 	rc = output_show(cli, rec);
 	if (rc == CLI_EXIT_OK)
 		rc = CLI_EXIT_QUEUED;
@@ -383,7 +506,12 @@ int outbox_drop_command(struct cli *cli, int argc, char **argv)
 
 struct sync_entry {
 	sqlite3_int64 id;
-	char *command;
+	char *command, *request;
+	/* The queued cases it names: placeholders and keys, and the entries that log them. */
+	size_t n_local;
+	char placeholder[OUTBOX_MAX_LOCAL][32];
+	uint8_t local_key[OUTBOX_MAX_LOCAL][TULAY_IDEMPOTENCY_KEY_BYTES];
+	bool refused;
 	uint8_t *sealed;
 	size_t sealed_len;
 	uint64_t request_id; /* of its last send */
@@ -431,6 +559,16 @@ static bool sync_send(struct sync *s, struct sync_entry *e)
 	Tulay__V1__SealedRequest body = TULAY__V1__SEALED_REQUEST__INIT;
 	body.sealed.data = e->sealed;
 	body.sealed.len = e->sealed_len;
+	Tulay__V1__LocalCase locals[OUTBOX_MAX_LOCAL], *local_ptrs[OUTBOX_MAX_LOCAL];
+	for (size_t i = 0; i < e->n_local; i++) {
+		tulay__v1__local_case__init(&locals[i]);
+		locals[i].placeholder = e->placeholder[i];
+		locals[i].idempotency_key.data = e->local_key[i];
+		locals[i].idempotency_key.len = TULAY_IDEMPOTENCY_KEY_BYTES;
+		local_ptrs[i] = &locals[i];
+	}
+	body.local_cases = local_ptrs;
+	body.n_local_cases = e->n_local;
 	Tulay__V1__Request req = TULAY__V1__REQUEST__INIT;
 	req.body_case = TULAY__V1__REQUEST__BODY_SEALED_REQUEST;
 	req.sealed_request = &body;
@@ -536,7 +674,57 @@ static void sync_mark_refused(struct sync *s, struct sync_entry *e, const Tulay_
 	    sqlite3_bind_int64(q, 3, e->id) != SQLITE_OK || sqlite3_step(q) != SQLITE_DONE)
 		db_failed(s->cli, s->db, "cannot mark a refused entry");
 	sqlite3_finalize(q);
+	e->refused = true;
 	s->refused++;
+}
+
+/* A case a synced entry logged: its local id names it from now on. */
+static void sync_record_case(struct sync *s, const struct sync_entry *e, const char *reference)
+{
+	sqlite3_stmt *q = NULL;
+	if (sqlite3_prepare_v2(s->db,
+			       "INSERT OR REPLACE INTO synced (local_id, reference, synced_at) "
+			       "VALUES (?, ?, ?)",
+			       -1, &q, NULL) != SQLITE_OK ||
+	    sqlite3_bind_int64(q, 1, e->id) != SQLITE_OK ||
+	    sqlite3_bind_text(q, 2, reference, -1, SQLITE_TRANSIENT) != SQLITE_OK ||
+	    sqlite3_bind_int64(q, 3, (sqlite3_int64)time(NULL)) != SQLITE_OK ||
+	    sqlite3_step(q) != SQLITE_DONE)
+		db_failed(s->cli, s->db, "cannot record a synced case");
+	sqlite3_finalize(q);
+}
+
+/* What entry e must wait for: 0 when it may be sent now; 1 when a case it names is logged
+ * by an entry of this run not answered yet (send it after); -1 when that entry, or one
+ * from an earlier sync, was refused (e cannot be sent: *which names it). */
+static int sync_blocked(struct sync *s, const struct sync_entry *e, const char **which)
+{
+	for (size_t i = 0; i < e->n_local; i++) {
+		sqlite3_int64 id = local_id(e->placeholder[i]);
+		*which = e->placeholder[i];
+		const struct sync_entry *dep = NULL;
+		for (size_t k = 0; k < s->n && dep == NULL; k++) {
+			if (s->entries[k].id == id)
+				dep = &s->entries[k];
+		}
+		if (dep != NULL && dep->refused)
+			return -1;
+		if (dep != NULL && !dep->done)
+			return 1;
+		if (dep == NULL) {
+			sqlite3_stmt *q = NULL;
+			bool refused = false;
+			if (sqlite3_prepare_v2(
+				s->db, "SELECT 1 FROM outbox WHERE id = ? AND state = 'refused'",
+				-1, &q, NULL) == SQLITE_OK &&
+			    sqlite3_bind_int64(q, 1, id) == SQLITE_OK)
+				refused = sqlite3_step(q) == SQLITE_ROW;
+			sqlite3_finalize(q);
+			if (refused)
+				return -1;
+		}
+	}
+	return 0;
 }
 
 /* Takes one answer; false when the connection failed and could not be made again. */
@@ -586,6 +774,8 @@ static bool sync_take(struct sync *s, sqlite3_stmt *delete_done)
 		    sqlite3_bind_int64(delete_done, 1, e->id) != SQLITE_OK ||
 		    sqlite3_step(delete_done) != SQLITE_DONE)
 			db_failed(s->cli, s->db, "cannot remove a sent entry");
+		if (is_create(e->request))
+			sync_record_case(s, e, answer_reference(resp));
 		s->sent++;
 	} else {
 		sync_mark_refused(s, e, st);
@@ -598,10 +788,11 @@ static bool sync_take(struct sync *s, sqlite3_stmt *delete_done)
 static bool sync_load(struct sync *s)
 {
 	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(s->db,
-			       "SELECT id, command, sealed FROM outbox WHERE state = 'queued' "
-			       "ORDER BY id",
-			       -1, &st, NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(
+		s->db,
+		"SELECT id, command, sealed, request, coalesce(local_cases, '') FROM "
+		"outbox WHERE state = 'queued' ORDER BY id",
+		-1, &st, NULL) != SQLITE_OK) {
 		db_failed(s->cli, s->db, "cannot read it");
 		return false;
 	}
@@ -620,15 +811,35 @@ static bool sync_load(struct sync *s)
 		struct sync_entry *e = &s->entries[s->n];
 		*e = (struct sync_entry){.id = sqlite3_column_int64(st, 0)};
 		e->command = strdup((const char *)sqlite3_column_text(st, 1));
+		e->request = strdup((const char *)sqlite3_column_text(st, 3));
 		e->sealed_len = (size_t)sqlite3_column_bytes(st, 2);
 		e->sealed = malloc(e->sealed_len + 1);
-		if (e->command == NULL || e->sealed == NULL) {
+		if (e->command == NULL || e->request == NULL || e->sealed == NULL) {
 			free(e->command);
+			free(e->request);
 			free(e->sealed);
 			ok = false;
 			break;
 		}
 		memcpy(e->sealed, sqlite3_column_blob(st, 2), e->sealed_len);
+		/* "local:7=<hex>;local:9=<hex>" */
+		char locals[OUTBOX_MAX_LOCAL * 72 + 1];
+		snprintf(locals, sizeof(locals), "%s", (const char *)sqlite3_column_text(st, 4));
+		char *save = NULL;
+		for (char *item = strtok_r(locals, ";", &save);
+		     item != NULL && e->n_local < OUTBOX_MAX_LOCAL;
+		     item = strtok_r(NULL, ";", &save)) {
+			char *eq = strchr(item, '=');
+			size_t klen = 0;
+			if (eq == NULL)
+				continue;
+			*eq = '\0';
+			snprintf(e->placeholder[e->n_local], sizeof(e->placeholder[0]), "%s", item);
+			if (sodium_hex2bin(e->local_key[e->n_local], TULAY_IDEMPOTENCY_KEY_BYTES,
+					   eq + 1, strlen(eq + 1), NULL, &klen, NULL) == 0 &&
+			    klen == TULAY_IDEMPOTENCY_KEY_BYTES)
+				e->n_local++;
+		}
 		s->n++;
 	}
 	sqlite3_finalize(st);
@@ -688,9 +899,36 @@ int outbox_sync_command(struct cli *cli, int argc, char **argv)
 			sqlite3_exec(s.db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
 			bool ok = true;
 			while (ok && s.next < s.n && s.inflight < s.window) {
-				struct sync_entry *e = &s.entries[s.next++];
+				struct sync_entry *e = &s.entries[s.next];
+				const char *which = NULL;
+				int blocked = sync_blocked(&s, e, &which);
+				if (blocked > 0 && s.inflight == 0)
+					blocked =
+					    0; /* cannot happen: what it waits for is in flight */
+				/* New cases go many at a time; a change to a case goes alone, in
+				 * its turn, so that changes to one case arrive in the order made.
+				 */
+				bool alone = !is_create(e->request);
+				if (blocked > 0 || (alone && s.inflight > 0))
+					break; /* after the answers of this window */
+				s.next++;
+				if (blocked < 0) {
+					char why[160];
+					snprintf(why, sizeof(why),
+						 "not sent: it names %s, whose entry was refused: "
+						 "correct or drop that one first",
+						 which);
+					Tulay__V1__Status st = TULAY__V1__STATUS__INIT;
+					st.code = TULAY__V1__CODE__FAILED_PRECONDITION;
+					st.message = why;
+					e->done = true;
+					sync_mark_refused(&s, e, &st);
+					continue;
+				}
 				s.inflight++;
 				ok = sync_send(&s, e) || sync_connect(&s);
+				if (alone)
+					break;
 			}
 			while (ok && s.inflight > 0)
 				ok = sync_take(&s, delete_done);
@@ -714,6 +952,7 @@ int outbox_sync_command(struct cli *cli, int argc, char **argv)
 		rpc_end(&s.rpc);
 	for (size_t i = 0; i < s.n; i++) {
 		free(s.entries[i].command);
+		free(s.entries[i].request);
 		free(s.entries[i].sealed);
 	}
 	free(s.entries);

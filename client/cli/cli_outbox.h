@@ -17,15 +17,32 @@
 #include "cli_config.h"
 #include "libtulay.h"
 
+#define OUTBOX_MAX_LOCAL 8 /* cases still in the outbox one write may name */
+
+/* The cases a write names by local id ("local:7": the case outbox entry 7 logs) that are
+ * still in the outbox: the write must wait there behind them. */
+struct outbox_pending {
+	size_t n;
+	char placeholder[OUTBOX_MAX_LOCAL][32];
+	uint8_t key[OUTBOX_MAX_LOCAL][TULAY_IDEMPOTENCY_KEY_BYTES];
+};
+
+/* Resolves the local ids among the string fields of `req`'s body: one whose entry was
+ * synced is replaced by the case's reference; one still in the outbox goes into *pending.
+ * Returns CLI_EXIT_OK, or the exit code after saying why (a local id that names no case). */
+int outbox_resolve_local(struct cli *cli, Tulay__V1__Request *req, struct outbox_pending *pending)
+    __attribute__((warn_unused_result));
+
 /* True for the writes the outbox may keep (those handlers/sealed.c opens). */
 bool outbox_sealable(const Tulay__V1__Request *req);
 
-/* Keeps `req` (whose idempotency key is `key`) in the outbox, sealed to `session`'s pinned
- * key, and says so ("queued: 3 in the outbox; run 'tulay sync'"). Returns CLI_EXIT_QUEUED, or
- * the exit code after saying why it could not be kept. */
+/* Keeps `req` (whose idempotency key is `key`, naming the queued cases in `pending`, which
+ * may be NULL) in the outbox, sealed to `session`'s pinned key, and says so ("queued: 3 in the
+ * outbox; run 'tulay sync'"). Returns CLI_EXIT_QUEUED, or the exit code after saying why it could
+ * not be kept. */
 int outbox_queue(struct cli *cli, const struct config_session *session,
-		 const Tulay__V1__Request *req, const uint8_t key[TULAY_IDEMPOTENCY_KEY_BYTES])
-    __attribute__((warn_unused_result));
+		 const Tulay__V1__Request *req, const uint8_t key[TULAY_IDEMPOTENCY_KEY_BYTES],
+		 const struct outbox_pending *pending) __attribute__((warn_unused_result));
 
 /* tulay outbox list|show|drop, and tulay sync. */
 int outbox_list_command(struct cli *cli, int argc, char **argv);

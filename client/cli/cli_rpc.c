@@ -420,7 +420,15 @@ int rpc_call(struct rpc *rpc, Tulay__V1__Request *req, Tulay__V1__Response__Body
 {
 	*out = NULL;
 	Tulay__V1__Response *resp = NULL;
-	int rc;
+	struct outbox_pending pending;
+	int rc = outbox_resolve_local(rpc->cli, req, &pending);
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	if (pending.n > 0) {
+		cli_error(rpc->cli, "%s is still in the outbox: run 'tulay sync' first",
+			  pending.placeholder[0]);
+		return CLI_EXIT_REFUSED;
+	}
 	if (rpc->authenticated) {
 		rc = tulay_call(rpc->client, req, &resp);
 		rc = rc < 0 ? rpc_report_failure(rpc, rc) : CLI_EXIT_OK;
@@ -528,13 +536,54 @@ int rpc_once(struct cli *cli, Tulay__V1__Request *req, Tulay__V1__Response__Body
 	return rpc_change(cli, &once, out);
 }
 
+/* A write naming cases still in the outbox: kept there, after them. */
+static int queue_behind(struct cli *cli, const struct rpc_change *change,
+			const struct outbox_pending *pending, bool fetched)
+{
+	if (change->key == NULL || !outbox_sealable(change->req) || cli->no_queue) {
+		cli_error(cli, "%s is still in the outbox: run 'tulay sync' first",
+			  pending->placeholder[0]);
+		return CLI_EXIT_REFUSED;
+	}
+	if (fetched) {
+		cli_error(cli,
+			  "%s is still in the outbox, so its version cannot be looked up: give "
+			  "--expected-version (1 for a case nothing else changed yet)",
+			  pending->placeholder[0]);
+		return CLI_EXIT_USAGE;
+	}
+	struct config_session session;
+	int rc;
+	switch (config_session_load(cli, &session, false)) {
+	case CONFIG_OK:
+		rc = outbox_queue(cli, &session, change->req, change->key, pending);
+		break;
+	case CONFIG_MISSING:
+		cli_error(cli, "not logged in: run 'tulay login'");
+		rc = CLI_EXIT_REFUSED;
+		break;
+	default:
+		rc = CLI_EXIT_REFUSED;
+	}
+	config_session_clear(&session);
+	return rc;
+}
+
 int rpc_change(struct cli *cli, const struct rpc_change *change, Tulay__V1__Response **out)
 {
 	struct rpc rpc;
 	*out = NULL;
 	bool fetched = change->expected != NULL && *change->expected == 0;
 	char uncertain[256];
-	int rc = rpc_begin(cli, &rpc);
+	/* A case named by its local id: synced, its reference goes in; still in the outbox,
+	 * this write waits there behind it, without trying the server. */
+	struct outbox_pending pending;
+	int rc = outbox_resolve_local(cli, change->req, &pending);
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	if (pending.n > 0)
+		return queue_behind(cli, change, &pending, fetched);
+	rc = rpc_begin(cli, &rpc);
 	bool session_read = rpc.session.token != NULL;
 	if (rc == CLI_EXIT_OK && fetched)
 		rc = change->current(&rpc, change->ctx, change->expected);
@@ -564,7 +613,7 @@ int rpc_change(struct cli *cli, const struct rpc_change *change, Tulay__V1__Resp
 			    "you saw. Give --expected-version (as 'show' printed it) to queue "
 			    "it.");
 		else
-			rc = outbox_queue(cli, &rpc.session, change->req, change->key);
+			rc = outbox_queue(cli, &rpc.session, change->req, change->key, NULL);
 	}
 	rpc_end(&rpc);
 	return rc;

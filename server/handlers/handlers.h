@@ -29,6 +29,8 @@ struct request;
 /* session.c */
 extern const struct db_statement session_statements[];
 extern const unsigned session_statements_count;
+extern const struct db_statement sealed_statements[];
+extern const unsigned sealed_statements_count;
 /* Prepares what login needs (libsodium, the decoy hash that makes a login for an unknown
  * user cost as much as for a known one). Blocking; call before the loop. Returns 0. */
 int session_init(unsigned password_cost) __attribute__((warn_unused_result));

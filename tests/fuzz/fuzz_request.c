@@ -513,6 +513,16 @@ static void check_body(const Tulay__V1__Request *req)
 		(void)check_date(m->valid_from, &from);
 		break;
 	}
+	case TULAY__V1__REQUEST__BODY_SEALED_REQUEST:
+		/* The sealed bytes are opaque here (only tulayd's key opens them; it_protocol
+		 * drives what they hold); the keys of the cases they name are checked. */
+		for (size_t i = 0; i < req->sealed_request->n_local_cases; i++)
+			check_idempotency_key(
+			    &req->sealed_request->local_cases[i]->idempotency_key);
+		break;
+	case TULAY__V1__REQUEST__BODY_EXPORT_CASES:
+		break; /* an enum, numbers and strings: checked by the walk (it_protocol: the rest)
+			*/
 	case TULAY__V1__REQUEST__BODY_LIST_EXCHANGE_RATES:
 		check_currency(req->list_exchange_rates->currency);
 		check_currency(req->list_exchange_rates->reporting_currency);

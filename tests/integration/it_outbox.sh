@@ -106,6 +106,45 @@ expect "sync leaves it alone" 0 "only refused entries are left" -- ob sync
 expect "outbox drop forgets it" 0 "Dropped entry $id; 0 left to send" -- ob outbox drop "$id"
 match "the claim's status was not overwritten" 'Status: +filed' "$(ob claim show "$ref")"
 
+# --- later writes about a case still in the outbox: its local id ------------------------
+export TULAY_SERVER=$offline
+expect "a claim queued offline gets a local id" 0 'name this case local:[0-9]+' -- \
+	claim "Local Id Boat Co" "Vanna Plantedname"
+lid=$(grep -oE 'local:[0-9]+' <<<"$LAST" | head -n 1)
+expect "a note naming it by its local id is queued" 0 "queued: 2 in the outbox" -- \
+	ob claim note "$lid" --on 2026-04-01 --text "Met the worker at the shelter"
+expect "a status change naming it needs the version" 1 "still in the outbox, so its version" -- \
+	ob claim status "$lid" --to filed --on 2026-04-02
+expect "... and with it is queued" 0 "queued: 3 in the outbox" -- \
+	ob claim status "$lid" --to filed --on 2026-04-02 --expected-version 1
+expect "a local id that names no case" 1 "local:999999 names no case" -- \
+	ob claim note local:999999 --text "x"
+# Two claims with one key and different content: the server takes the first and refuses
+# the second (a reused key), so a note on the second cannot go either.
+key=0123456789abcdef0123456789abcdef
+claim "Keyed Boat Co" "One Plantedname" --idempotency-key $key >/dev/null 2>&1
+expect "a claim the server will refuse (its key reused) is queued" 0 'local:[0-9]+' -- \
+	claim "Other Boat Co" "Two Plantedname" --idempotency-key $key
+bad=$(grep -oE 'local:[0-9]+' <<<"$LAST" | head -n 1)
+expect "... and a note on it" 0 "queued: 6 in the outbox" -- \
+	ob claim note "$bad" --text "This one will not go"
+export TULAY_SERVER=$server
+expect "online, a write about a case still in the outbox is queued behind it" 0 \
+	"queued: 7 in the outbox" -- ob claim note "$lid" --text "Second visit"
+expect "a read of it says to sync first" 2 "$lid is still in the outbox: run 'tulay sync'" -- \
+	ob claim show "$lid"
+expect "sync: the case first, then what names it; the refused one's note is not sent" 2 \
+	'5 taken by the server, 2 refused' -- ob sync
+match "... the note named the refused entry" "names $bad, whose entry was refused" "$LAST"
+expect "the local id now names the synced case" 0 'Local Id Boat Co' -- ob claim show "$lid"
+match "... its notes are there, in the order made" '^Met the worker at the shelter,Second visit$' \
+	"$(grep -oE 'Met the worker at the shelter|Second visit' <<<"$LAST" | paste -sd,)"
+match "... and it is filed" 'Status: +filed' "$LAST"
+for id in $(ob outbox list --format csv | tail -n +2 | cut -d, -f1); do
+	ob outbox drop "$id" >/dev/null
+done
+match "the refused entries dropped" 'The outbox is empty' "$(ob outbox list)"
+
 # --- ten interrupted syncs: nothing lost, nothing twice ------------------------------------
 # Each sync is cut while requests are in flight, for certain: the claims table is locked
 # under it (a transaction of the test's own, held 0.6 s), so what the sync sent waits

@@ -534,8 +534,20 @@ static void export_send(int fd, uint64_t id, Tulay__V1__CaseKind kind, const cha
 
 /* Sends SealedRequest{sealed: `inner` packed (each '#' turned into NUL) and sealed to `pk`,
  * with one byte flipped when `tamper`} as request `id`; returns the answer. */
+static Tulay__V1__Response *sealed_send_local(int fd, uint64_t id, const uint8_t *pk,
+					      const Tulay__V1__Request *inner, bool tamper,
+					      Tulay__V1__LocalCase *local);
+
 static Tulay__V1__Response *sealed_send(int fd, uint64_t id, const uint8_t *pk,
 					const Tulay__V1__Request *inner, bool tamper)
+{
+	return sealed_send_local(fd, id, pk, inner, tamper, NULL);
+}
+
+/* sealed_send, naming one queued case (`local`, may be NULL) in local_cases. */
+static Tulay__V1__Response *sealed_send_local(int fd, uint64_t id, const uint8_t *pk,
+					      const Tulay__V1__Request *inner, bool tamper,
+					      Tulay__V1__LocalCase *local)
 {
 	size_t len = tulay__v1__request__get_packed_size(inner);
 	uint8_t *plain = malloc(len + 1), *sealed = malloc(len + crypto_box_SEALBYTES);
@@ -551,6 +563,8 @@ static Tulay__V1__Response *sealed_send(int fd, uint64_t id, const uint8_t *pk,
 	IT_REQUEST(req);
 	Tulay__V1__SealedRequest body = TULAY__V1__SEALED_REQUEST__INIT;
 	body.sealed = (ProtobufCBinaryData){.len = len + crypto_box_SEALBYTES, .data = sealed};
+	body.local_cases = &local;
+	body.n_local_cases = local != NULL ? 1 : 0;
 	req.id = id;
 	req.body_case = TULAY__V1__REQUEST__BODY_SEALED_REQUEST;
 	req.sealed_request = &body;
@@ -607,6 +621,41 @@ static void test_sealed_requests(void **state)
 	assert_string_equal(resp->claim->reference, reference);
 	tulay__v1__response__free_unpacked(resp, NULL);
 	free(reference);
+
+	/* A note naming that claim by a placeholder and the key of the write that logged it:
+	 * the server puts the claim's reference in. */
+	IT_REQUEST(note_req);
+	Tulay__V1__AddCaseNote note = TULAY__V1__ADD_CASE_NOTE__INIT;
+	static const uint8_t note_key[16] = "it_protocol-note";
+	note.idempotency_key = (ProtobufCBinaryData){.len = 16, .data = (uint8_t *)note_key};
+	note.reference = "local:1";
+	note.text = "Noted through a placeholder";
+	note_req.body_case = TULAY__V1__REQUEST__BODY_ADD_CASE_NOTE;
+	note_req.add_case_note = &note;
+	Tulay__V1__LocalCase local = TULAY__V1__LOCAL_CASE__INIT;
+	local.placeholder = "local:1";
+	local.idempotency_key = (ProtobufCBinaryData){.len = 16, .data = (uint8_t *)key};
+	resp = sealed_send_local(fd, 80, pk, &note_req, false, &local);
+	assert_int_equal(resp->status->code, TULAY__V1__CODE__OK);
+	assert_int_equal(resp->body_case, TULAY__V1__RESPONSE__BODY_CASE_EVENT);
+	tulay__v1__response__free_unpacked(resp, NULL);
+	static const uint8_t unknown_key[16] = "it_protocol-none";
+	local.idempotency_key.data = (uint8_t *)unknown_key; /* no case logged by that key */
+	resp = sealed_send_local(fd, 81, pk, &note_req, false, &local);
+	assert_int_equal(resp->status->code, TULAY__V1__CODE__FAILED_PRECONDITION);
+	assert_non_null(strstr(resp->status->message, "local_cases[0]"));
+	tulay__v1__response__free_unpacked(resp, NULL);
+	local.idempotency_key.data = (uint8_t *)key;
+	local.placeholder = "local:2"; /* not in the note */
+	resp = sealed_send_local(fd, 82, pk, &note_req, false, &local);
+	assert_int_equal(resp->status->code, TULAY__V1__CODE__INVALID_ARGUMENT);
+	assert_string_equal(resp->status->field_errors[0]->field, "local_cases[0]");
+	tulay__v1__response__free_unpacked(resp, NULL);
+	local.placeholder = "WT-2026-000001"; /* not a placeholder */
+	resp = sealed_send_local(fd, 83, pk, &note_req, false, &local);
+	expect_field_refused(resp, 83, "local_cases[0].placeholder",
+			     "must be local: and the outbox entry's number, e.g. local:7");
+	tulay__v1__response__free_unpacked(resp, NULL);
 
 	/* Refused, naming the field. */
 	resp = sealed_send(fd, 72, other_pk, &inner, false); /* another deployment's key */

@@ -186,6 +186,35 @@ static sqlite3_int64 local_id(const char *text)
 	return id;
 }
 
+/* The references put into requests in place of local ids: the request (and what the
+ * command prints from it) uses them until the command ends, so they are freed at exit. */
+static char **resolved;
+static size_t n_resolved;
+
+static void free_resolved(void)
+{
+	for (size_t i = 0; i < n_resolved; i++)
+		free(resolved[i]);
+	free(resolved);
+	resolved = NULL;
+	n_resolved = 0;
+}
+
+/* Keeps `reference` until exit; NULL (and it freed) when memory runs out. */
+static char *keep_reference(char *reference)
+{
+	char **grown = realloc(resolved, (n_resolved + 1) * sizeof(*grown));
+	if (grown == NULL) {
+		free(reference);
+		return NULL;
+	}
+	if (resolved == NULL)
+		atexit(free_resolved);
+	resolved = grown;
+	resolved[n_resolved++] = reference;
+	return reference;
+}
+
 int outbox_resolve_local(struct cli *cli, Tulay__V1__Request *req, struct outbox_pending *pending)
 {
 	pending->n = 0;
@@ -213,7 +242,12 @@ int outbox_resolve_local(struct cli *cli, Tulay__V1__Request *req, struct outbox
 					  values[k]);
 				rc = CLI_EXIT_USAGE;
 			} else if (reference != NULL) {
-				values[k] = reference; /* freed with the process */
+				if ((reference = keep_reference(reference)) == NULL) {
+					cli_error(cli, "out of memory");
+					rc = CLI_EXIT_LOCAL;
+				} else {
+					values[k] = reference;
+				}
 			} else if (pending->n == OUTBOX_MAX_LOCAL) {
 				cli_error(cli,
 					  "a write can name at most %d cases still in the outbox",

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -96,6 +97,8 @@ struct import {
 	struct seen seen;
 	size_t rows, good, bad;                  /* pass 1 */
 	size_t sent, created, existing, refused; /* pass 2 */
+	size_t own;       /* rows that are claims of the importer's organisation already */
+	char own_org[24]; /* the importer's organisation (from Authenticate) */
 	FILE *refused_out;
 	char *refused_path;
 	struct claim_msg scratch;
@@ -291,6 +294,9 @@ static bool import_connect(struct import *im)
 		int rc = rpc_begin(im->cli, &im->rpc);
 		if (rc == CLI_EXIT_OK)
 			rc = rpc_authenticate(&im->rpc, &resp);
+		if (rc == CLI_EXIT_OK && resp->session != NULL)
+			snprintf(im->own_org, sizeof(im->own_org), "%s",
+				 resp->session->organisation);
 		tulay_response_free(resp);
 		if (rc != CLI_EXIT_OK) {
 			rpc_end(&im->rpc);
@@ -391,6 +397,21 @@ static void send_one(struct row *row, void *ctx)
 	unsigned occurrence = seen_add(&im->seen, digest);
 	if (im->k.nproblems > 0)
 		return; /* reported in pass 1 */
+	/* A row of this organisation's own export names a claim it has: logging it again
+	 * would make a second claim of the same case (its key is not the original's). */
+	const char *reference = import_cell(&im->k, COL_REFERENCE);
+	if (*reference != '\0' && im->own_org[0] != '\0' &&
+	    strcasecmp(import_cell(&im->k, COL_ORGANISATION), im->own_org) == 0) {
+		char why[200];
+		snprintf(why, sizeof(why),
+			 "reference: %s is a claim of %s already: an import only logs new claims "
+			 "(change this one with 'tulay claim status' or 'tulay claim amounts')",
+			 reference, im->own_org);
+		fprintf(stderr, "%s, line %zu: not logged again: %s\n", im->path, row->line, why);
+		write_refused(im, row, why);
+		im->own++;
+		return;
+	}
 	while (im->inflight >= im->max_inflight) {
 		if (!take_response(im))
 			return;
@@ -487,12 +508,16 @@ static int import_run(struct import *im, bool all_or_nothing, const char *refuse
 	double secs = now_s() - im->started;
 	fprintf(stderr,
 		"Imported %zu claims from %s in %.1f s: %zu logged now, %zu logged before (by an "
-		"earlier run of this import); %zu refused by the server, %zu by the checks.\n",
+		"earlier run of this import); %zu refused by the server, %zu by the checks",
 		im->created + im->existing, im->path, secs, im->created, im->existing, im->refused,
 		im->bad);
+	if (im->own > 0)
+		fprintf(stderr, "; %zu already claims of %s (not logged again)", im->own,
+			im->own_org);
+	fputs(".\n", stderr);
 	if (im->rc != CLI_EXIT_OK)
 		return im->rc;
-	return im->bad + im->refused > 0 ? CLI_EXIT_REFUSED : CLI_EXIT_OK;
+	return im->bad + im->refused + im->own > 0 ? CLI_EXIT_REFUSED : CLI_EXIT_OK;
 }
 
 int import_claims(struct cli *cli, int argc, char **argv)
@@ -533,7 +558,9 @@ int import_claims(struct cli *cli, int argc, char **argv)
 		"out. The columns the server assigns (reference, organisation, status,\n"
 		"amount_awarded, amount_recovered, opened_on, closed_on, version, created_by,\n"
 		"created_at) may be there, as an export writes them, and are not imported:\n"
-		"every row is logged as a new claim, at intake.\n"
+		"every row is logged as a new claim, at intake; but a row whose organisation\n"
+		"is yours and that has a reference is a claim you have (your own export):\n"
+		"it is not logged again, and is named with the refused rows.\n"
 		"\n"
 		"Each row's idempotency key comes from its content: running an import again\n"
 		"(after a cut, or with bad rows corrected) logs no claim twice, and the\n"

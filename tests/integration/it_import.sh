@@ -151,4 +151,14 @@ for r in rows:
     print(sorted(r.items()))' "$1" | sort; }
 match "... and gives the same claims" '^same$' \
 	"$(cmp -s <(strip "$home/export.csv") <(strip "$home/again.csv") && echo same || echo differ)"
+
+# --- its own export imported back: nothing logged twice -----------------------------------
+n=$(count IMP2)
+expect "an organisation's own export imported back logs nothing again (exit 2)" 2 \
+	"0 logged now, 0 logged before .*; $n already claims of IMP2 \(not logged again\)" -- \
+	as imp2officer import claims "$home/again.csv"
+match "... each row says why, naming the reference" \
+	'again.csv, line 2: not logged again: reference: WT-[0-9]{4}-[0-9]{6} is a claim of IMP2 already' \
+	"$LAST"
+match "... and the organisation has the same claims" "^$n$" "$(count IMP2)"
 finish

@@ -88,6 +88,10 @@ static bool parse_session(char *text, struct config_session *s)
 			replace(&s->ca_file, line + 8, false);
 			if (s->ca_file == NULL)
 				return false;
+		} else if (strncmp(line, "user=", 5) == 0) {
+			replace(&s->user, line + 5, false);
+			if (s->user == NULL)
+				return false;
 		} else if (strncmp(line, "sealing_key=", 12) == 0) {
 			replace(&s->sealing_key, line + 12, false);
 			if (s->sealing_key == NULL)
@@ -215,7 +219,8 @@ int config_session_save(const struct cli *cli, const struct config_session *s)
 	bool tmp_exists = false; /* the temporary file is there, to be removed on failure */
 	if (s->server == NULL || s->token == NULL || !one_line(s->server) || !one_line(s->token) ||
 	    (s->ca_file != NULL && !one_line(s->ca_file)) ||
-	    (s->sealing_key != NULL && !one_line(s->sealing_key))) {
+	    (s->sealing_key != NULL && !one_line(s->sealing_key)) ||
+	    (s->user != NULL && !one_line(s->user))) {
 		cli_error(cli, "the server sent a session token that cannot be stored");
 		goto out;
 	}
@@ -229,14 +234,21 @@ int config_session_save(const struct cli *cli, const struct config_session *s)
 		path = NULL;
 	if (asprintf(&tmp, "%s/.%s.XXXXXX", dir, SESSION_FILE) < 0)
 		tmp = NULL;
-	text_len =
-	    asprintf(&text, "server=%s\n%s%s%s%s%s%stoken=%s\n", s->server,
-		     s->ca_file != NULL ? "ca_file=" : "", s->ca_file != NULL ? s->ca_file : "",
-		     s->ca_file != NULL ? "\n" : "", s->sealing_key != NULL ? "sealing_key=" : "",
-		     s->sealing_key != NULL ? s->sealing_key : "",
-		     s->sealing_key != NULL ? "\n" : "", s->token);
-	if (text_len < 0)
-		text = NULL;
+	/* KEY=value lines, the optional ones only when set. */
+	size_t size = 0;
+	FILE *mem = open_memstream(&text, &size);
+	if (mem != NULL) {
+		const char *keys[] = {"server", "ca_file", "sealing_key", "user", "token"};
+		const char *values[] = {s->server, s->ca_file, s->sealing_key, s->user, s->token};
+		for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+			if (values[i] != NULL)
+				fprintf(mem, "%s=%s\n", keys[i], values[i]);
+		}
+		if (fclose(mem) == 0)
+			text_len = (int)size;
+		else
+			text = NULL;
+	}
 	if (path == NULL || tmp == NULL || text == NULL) {
 		cli_error(cli, "out of memory");
 		goto out;
@@ -338,5 +350,6 @@ void config_session_clear(struct config_session *s)
 	free(s->server);
 	free(s->ca_file);
 	free(s->sealing_key);
+	free(s->user);
 	*s = (struct config_session){0};
 }

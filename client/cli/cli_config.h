@@ -21,6 +21,9 @@ struct config_session {
 	/* The server's sealing public key as 64 hexadecimal digits, pinned at login (from
 	 * HelloReply): queued writes are sealed to it. NULL if the server sent none. */
 	char *sealing_key;
+	/* Who logged in: "username@ORGANISATION" (NULL in sessions saved before it was kept):
+	 * the outbox sends each write only in its author's session. */
+	char *user;
 };
 
 enum config_result {

@@ -40,7 +40,8 @@ static const char outbox_schema[] =
     " state TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'refused')),"
     " error TEXT,"
     " sent_attempts INTEGER NOT NULL DEFAULT 0,"
-    " local_cases TEXT);" /* "local:7=<key in hex>;...": the queued cases it names */
+    " local_cases TEXT," /* "local:7=<key in hex>;...": the queued cases it names */
+    " queued_by TEXT);"  /* "username@ORG" of the session that queued it */
     /* The cases logged by synced entries, so that their local ids still name them. */
     "CREATE TABLE IF NOT EXISTS synced ("
     " local_id INTEGER PRIMARY KEY,"
@@ -316,10 +317,12 @@ int outbox_queue(struct cli *cli, const struct config_session *session,
 	if ((rc = outbox_open(cli, true, &db)) != CLI_EXIT_OK)
 		goto out;
 	rc = CLI_EXIT_LOCAL;
-	if (sqlite3_prepare_v2(db,
-			       "INSERT INTO outbox (queued_at, command, request, idempotency_key, "
-			       "sealed, local_cases) VALUES (?, ?, ?, ?, ?, nullif(?, ''))",
-			       -1, &st, NULL) != SQLITE_OK ||
+	if (sqlite3_prepare_v2(
+		db,
+		"INSERT INTO outbox (queued_at, command, request, idempotency_key, "
+		"sealed, local_cases, queued_by) VALUES (?, ?, ?, ?, ?, nullif(?, ''), "
+		"?)",
+		-1, &st, NULL) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 1, (sqlite3_int64)time(NULL)) != SQLITE_OK ||
 	    sqlite3_bind_text(st, 2, cli->command != NULL ? cli->command : "tulay", -1,
 			      SQLITE_STATIC) != SQLITE_OK ||
@@ -329,6 +332,7 @@ int outbox_queue(struct cli *cli, const struct config_session *session,
 	    sqlite3_bind_blob(st, 5, sealed, (int)(len + crypto_box_SEALBYTES), SQLITE_STATIC) !=
 		SQLITE_OK ||
 	    sqlite3_bind_text(st, 6, local_cases, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 7, session->user, -1, SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_step(st) != SQLITE_DONE) {
 		db_failed(cli, db, "cannot keep the write");
 		goto out;
@@ -819,14 +823,19 @@ static bool sync_take(struct sync *s, sqlite3_stmt *delete_done)
 	return true;
 }
 
-static bool sync_load(struct sync *s)
+/* The queued entries of this session's user (and those of sessions that did not say who):
+ * a write goes in as its author, never as whoever logs in next on this computer. */
+static bool sync_load(struct sync *s, const char *user)
 {
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(
 		s->db,
 		"SELECT id, command, sealed, request, coalesce(local_cases, '') FROM "
-		"outbox WHERE state = 'queued' ORDER BY id",
-		-1, &st, NULL) != SQLITE_OK) {
+		"outbox WHERE state = 'queued' AND (queued_by IS NULL OR ?1 IS NULL OR "
+		"queued_by = ?1) ORDER BY id",
+		-1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 1, user, -1, SQLITE_STATIC) != SQLITE_OK) {
+		sqlite3_finalize(st);
 		db_failed(s->cli, s->db, "cannot read it");
 		return false;
 	}
@@ -901,9 +910,35 @@ int outbox_sync_command(struct cli *cli, int argc, char **argv)
 	if (!args_parse(cli, &cmd, argc, argv, &rc))
 		return rc;
 	struct sync s = {.cli = cli, .rc = CLI_EXIT_OK};
-	if ((rc = outbox_open(cli, false, &s.db)) != CLI_EXIT_OK)
+	struct config_session session;
+	if (config_session_load(cli, &session, false) != CONFIG_OK) {
+		config_session_clear(&session);
+		cli_error(cli, "not logged in: run 'tulay login' (the outbox is kept)");
+		return CLI_EXIT_REFUSED;
+	}
+	char *user = session.user != NULL ? strdup(session.user) : NULL;
+	config_session_clear(&session);
+	if ((rc = outbox_open(cli, false, &s.db)) != CLI_EXIT_OK) {
+		free(user);
 		return rc;
-	if (s.db == NULL || !sync_load(&s)) {
+	}
+	if (s.db != NULL && user != NULL) {
+		sqlite3_stmt *q = NULL;
+		if (sqlite3_prepare_v2(s.db,
+				       "SELECT count(*) FROM outbox WHERE state = 'queued' AND "
+				       "queued_by IS NOT NULL AND queued_by <> ?",
+				       -1, &q, NULL) == SQLITE_OK &&
+		    sqlite3_bind_text(q, 1, user, -1, SQLITE_STATIC) == SQLITE_OK &&
+		    sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int64(q, 0) > 0)
+			fprintf(stderr,
+				"%lld queued by another user: left for them, sent when they log in "
+				"here and run 'tulay sync'.\n",
+				(long long)sqlite3_column_int64(q, 0));
+		sqlite3_finalize(q);
+	}
+	bool loaded = s.db != NULL && sync_load(&s, user);
+	free(user);
+	if (s.db == NULL || !loaded) {
 		if (s.db != NULL)
 			rc = CLI_EXIT_LOCAL;
 		else

@@ -235,7 +235,10 @@ int session_login(struct cli *cli, int argc, char **argv)
 	if (has_key)
 		sodium_bin2hex(sealing_key, sizeof(sealing_key), hello->sealing_public_key.data,
 			       32);
-	const struct config_session keep = {.server = (char *)server,
+	char author[256];
+	snprintf(author, sizeof(author), "%s@%s", s->username, s->organisation);
+	const struct config_session keep = {.user = author,
+					    .server = (char *)server,
 					    .ca_file =
 						ca_path != NULL ? ca_path : (char *)rpc.ca_file,
 					    .token = s->session_token,

@@ -14,8 +14,10 @@ use_home
 owner=$TULAY_TEST_DB_OWNER
 "$TULAYD" org add --db "$owner" --acronym OBOX --name "Outbox Field Office" --kind ngo \
 	--country TH >/dev/null
-TULAY_NEW_PASSWORD=$TULAY_TEST_PASSWORD "$TULAYD" user add --db "$owner" --org OBOX \
-	--username oboxofficer --role field_officer >/dev/null
+for u in oboxofficer oboxother; do
+	TULAY_NEW_PASSWORD=$TULAY_TEST_PASSWORD "$TULAYD" user add --db "$owner" --org OBOX \
+		--username $u --role field_officer >/dev/null
+done
 org="(SELECT org_id FROM organisations WHERE acronym = 'OBOX')"
 start_tulayd server "$home/tulayd.log"
 export TULAY_SERVER=$server
@@ -144,6 +146,20 @@ for id in $(ob outbox list --format csv | tail -n +2 | cut -d, -f1); do
 	ob outbox drop "$id" >/dev/null
 done
 match "the refused entries dropped" 'The outbox is empty' "$(ob outbox list)"
+
+# --- a write goes in as its author ---------------------------------------------------------
+export TULAY_SERVER=$offline
+expect "a claim queued by oboxofficer" 0 "queued: 1 in the outbox" -- \
+	claim "Author Boat Co" "Author Plantedname"
+export TULAY_SERVER=$server
+login oboxofficer oboxother # another user, on the same computer and configuration
+expect "another user's sync leaves it for its author" 0 "1 queued by another user: left for them" -- \
+	ob sync
+match "... nothing was sent" '^0$' "$(claims_of "Author Boat Co")"
+login oboxofficer
+expect "its author's sync sends it" 0 "1 taken by the server" -- ob sync
+match "... logged once, by its author" '^oboxofficer$' \
+	"$(super -c "SELECT u.username FROM wage_theft_claims w JOIN cases c USING (org_id, case_id) JOIN users u ON u.user_id = c.created_by WHERE w.employer = 'Author Boat Co'")"
 
 # --- ten interrupted syncs: nothing lost, nothing twice ------------------------------------
 # Each sync is cut while requests are in flight, for certain: the claims table is locked

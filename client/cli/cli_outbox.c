@@ -570,7 +570,32 @@ struct sync {
 	double started;
 	bool tty;
 	int rc;
+	struct output_list results; /* --format json or csv: a record per entry answered */
 };
+
+/* An entry's outcome as a record, for --format json or csv. */
+static void sync_result(struct sync *s, const struct sync_entry *e, const char *result,
+			const char *reference, const char *error)
+{
+	if (s->cli->format == OUTPUT_TABLE)
+		return;
+	struct output_record *rec = output_record_new();
+	output_add_int(rec, "id", "Entry", e->id);
+	output_add_text(rec, "command", "Command", e->command);
+	output_add_text(rec, "result", "Result", result);
+	output_add_text(rec, "reference", "Reference", reference);
+	output_add_text(rec, "error", "Refused with", error);
+	output_list_add(&s->results, rec);
+}
+
+static struct output_record *sync_result_blank(void)
+{
+	struct output_record *rec = output_record_new();
+	const char *keys[] = {"id", "command", "result", "reference", "error"};
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		output_add_text(rec, keys[i], NULL, "");
+	return rec;
+}
 
 static double now_s(void)
 {
@@ -696,6 +721,7 @@ static void sync_mark_refused(struct sync *s, struct sync_entry *e, const Tulay_
 				 st->field_errors[i]->field, st->field_errors[i]->problem);
 	bool stale = st->code == TULAY__V1__CODE__FAILED_PRECONDITION &&
 		     strstr(st->message, "version") != NULL;
+	sync_result(s, e, stale ? "refused-stale" : "refused", "", error);
 	fprintf(stderr, "%sentry %lld (%s): refused%s: %s\n", s->tty ? "\r" : "", (long long)e->id,
 		e->command,
 		stale ? " (the record changed since: check it, then queue the change again with "
@@ -814,6 +840,7 @@ static bool sync_take(struct sync *s, sqlite3_stmt *delete_done)
 			db_failed(s->cli, s->db, "cannot remove a sent entry");
 		if (is_create(e->request))
 			sync_record_case(s, e, answer_reference(resp));
+		sync_result(s, e, "sent", answer_reference(resp), "");
 		s->sent++;
 	} else {
 		sync_mark_refused(s, e, st);
@@ -903,7 +930,9 @@ int outbox_sync_command(struct cli *cli, int argc, char **argv)
 		"entry stays in the outbox, marked, until you drop it. Interrupt it at any\n"
 		"point and run it again: every write keeps its idempotency key, so the server\n"
 		"applies each once.",
-	    .notes = "A progress line (sent/total, rate, time left) is shown on a terminal.",
+	    .notes = "A progress line (sent/total, rate, time left) is shown on a terminal.\n"
+		     "With --format json or csv, stdout has a record per entry answered: id,\n"
+		     "command, result (sent, refused, refused-stale), reference, error.",
 	    .example = "  tulay sync\n  tulay outbox list",
 	};
 	int rc;
@@ -1011,6 +1040,11 @@ int outbox_sync_command(struct cli *cli, int argc, char **argv)
 	}
 	sync_progress(&s, true);
 	sqlite3_finalize(delete_done);
+	static const struct output_list_spec results_spec = {NULL, 0, "", sync_result_blank};
+	if (cli->format != OUTPUT_TABLE &&
+	    output_show_list(cli, &s.results, &results_spec) != CLI_EXIT_OK && s.rc == CLI_EXIT_OK)
+		s.rc = CLI_EXIT_LOCAL;
+	output_list_clear(&s.results);
 	long long left = outbox_count(s.db, "queued");
 	kept = outbox_count(s.db, "refused");
 	fprintf(stderr,

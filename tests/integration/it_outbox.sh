@@ -157,7 +157,9 @@ expect "another user's sync leaves it for its author" 0 "1 queued by another use
 	ob sync
 match "... nothing was sent" '^0$' "$(claims_of "Author Boat Co")"
 login oboxofficer
-expect "its author's sync sends it" 0 "1 taken by the server" -- ob sync
+expect "its author's sync sends it" 0 "1 taken by the server" -- ob sync --format json
+match "... with --format json, a record per entry" \
+	'"command": ?"claim add", ?"result": ?"sent", ?"reference": ?"WT-[0-9]{4}-[0-9]{6}"' "$LAST"
 match "... logged once, by its author" '^oboxofficer$' \
 	"$(super -c "SELECT u.username FROM wage_theft_claims w JOIN cases c USING (org_id, case_id) JOIN users u ON u.user_id = c.created_by WHERE w.employer = 'Author Boat Co'")"
 

@@ -458,27 +458,49 @@ static bool entry_id(struct cli *cli, const char *text, sqlite3_int64 *id)
 	return true;
 }
 
-int outbox_show_command(struct cli *cli, int argc, char **argv)
+/* What outbox show and drop share: the ID operand, checked, and the outbox opened (*db
+ * NULL when there is none). True to go on; false when the command is over (--help, a bad
+ * ID, an outbox that cannot be opened), with its exit code in *rc. */
+static bool entry_command(struct cli *cli, int argc, char **argv, const char *name,
+			  const char *description, const char *example, sqlite3_int64 *id,
+			  sqlite3 **db, int *rc)
 {
 	const char *operand = NULL;
 	const struct args_command cmd = {
-	    .name = "outbox show",
+	    .name = name,
 	    .options = no_options,
-	    .description = "Shows one write kept in the outbox: when and by which command it was\n"
-			   "queued, its idempotency key, and the server's answer if it refused it.",
+	    .description = description,
 	    .operand = "ID",
 	    .operand_help = "the entry, as 'tulay outbox list' shows it",
 	    .operand_value = &operand,
-	    .example = "  tulay outbox show 3",
+	    .example = example,
 	};
-	int rc;
-	sqlite3_int64 id;
-	if (!args_parse(cli, &cmd, argc, argv, &rc))
-		return rc;
-	if (!entry_id(cli, operand, &id))
-		return CLI_EXIT_USAGE;
+	*db = NULL;
+	if (!args_parse(cli, &cmd, argc, argv, rc))
+		return false;
+	if (!entry_id(cli, operand, id)) {
+		*rc = CLI_EXIT_USAGE;
+		return false;
+	}
+	return (*rc = outbox_open(cli, false, db)) == CLI_EXIT_OK;
+}
+
+static int no_entry(const struct cli *cli, sqlite3_int64 id)
+{
+	cli_error(cli, "there is no entry %lld in the outbox (see 'tulay outbox list')",
+		  (long long)id);
+	return CLI_EXIT_REFUSED;
+}
+
+int outbox_show_command(struct cli *cli, int argc, char **argv)
+{
+	sqlite3_int64 id = 0;
 	sqlite3 *db = NULL;
-	if ((rc = outbox_open(cli, false, &db)) != CLI_EXIT_OK)
+	int rc;
+	if (!entry_command(cli, argc, argv, "outbox show",
+			   "Shows one write kept in the outbox: when and by which command it was\n"
+			   "queued, its idempotency key, and the server's answer if it refused it.",
+			   "  tulay outbox show 3", &id, &db, &rc))
 		return rc;
 	sqlite3_stmt *st = NULL;
 	struct output_record *rec = NULL;
@@ -488,36 +510,19 @@ int outbox_show_command(struct cli *cli, int argc, char **argv)
 		rec = entry_record(st);
 	sqlite3_finalize(st);
 	sqlite3_close(db);
-	if (rec == NULL) {
-		cli_error(cli, "there is no entry %lld in the outbox (see 'tulay outbox list')",
-			  (long long)id);
-		return CLI_EXIT_REFUSED;
-	}
-	return output_show(cli, rec);
+	return rec != NULL ? output_show(cli, rec) : no_entry(cli, id);
 }
 
 int outbox_drop_command(struct cli *cli, int argc, char **argv)
 {
-	const char *operand = NULL;
-	const struct args_command cmd = {
-	    .name = "outbox drop",
-	    .options = no_options,
-	    .description = "Forgets a write kept in the outbox: it will not be sent. For an entry\n"
+	sqlite3_int64 id = 0;
+	sqlite3 *db = NULL;
+	int rc;
+	if (!entry_command(cli, argc, argv, "outbox drop",
+			   "Forgets a write kept in the outbox: it will not be sent. For an entry\n"
 			   "the server refused, once you have made the write again as it should\n"
 			   "be, or decided it is not needed.",
-	    .operand = "ID",
-	    .operand_help = "the entry, as 'tulay outbox list' shows it",
-	    .operand_value = &operand,
-	    .example = "  tulay outbox drop 3",
-	};
-	int rc;
-	sqlite3_int64 id;
-	if (!args_parse(cli, &cmd, argc, argv, &rc))
-		return rc;
-	if (!entry_id(cli, operand, &id))
-		return CLI_EXIT_USAGE;
-	sqlite3 *db = NULL;
-	if ((rc = outbox_open(cli, false, &db)) != CLI_EXIT_OK)
+			   "  tulay outbox drop 3", &id, &db, &rc))
 		return rc;
 	sqlite3_stmt *st = NULL;
 	bool dropped = false;
@@ -528,11 +533,8 @@ int outbox_drop_command(struct cli *cli, int argc, char **argv)
 	sqlite3_finalize(st);
 	long long left = db != NULL ? outbox_count(db, "queued") : 0;
 	sqlite3_close(db);
-	if (!dropped) {
-		cli_error(cli, "there is no entry %lld in the outbox (see 'tulay outbox list')",
-			  (long long)id);
-		return CLI_EXIT_REFUSED;
-	}
+	if (!dropped)
+		return no_entry(cli, id);
 	output_heading(cli, "Dropped entry %lld; %lld left to send", (long long)id, left);
 	struct output_record *rec = output_record_new();
 	output_add_int(rec, "dropped", "Dropped", id);

@@ -77,6 +77,8 @@ expect "outbox show: when, what, the key; no content" 0 \
 match "... and no name" '^0$' "$(grep -c Planted <<<"$LAST")"
 expect "outbox show of no entry" 2 "there is no entry 99" -- ob outbox show 99
 expect "outbox drop of a bad ID" 1 "is not an outbox entry" -- ob outbox drop x
+expect "outbox drop --help helps, and drops nothing" 0 "Usage: tulay outbox drop ID" -- \
+	ob outbox drop --help
 
 # --- sync ----------------------------------------------------------------------------------------
 export TULAY_SERVER=$server

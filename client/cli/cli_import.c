@@ -12,6 +12,7 @@
  * errors, go to FILE.refused.csv for correction. */
 #include "cli_import.h"
 #include "cli_import_rows.h"
+#include "cli_import_update.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -87,6 +88,8 @@ struct slot {
 	struct row row; /* the cells, owned here */
 	struct claim_msg msg;
 	Tulay__V1__Request req;
+	bool update; /* a claim of the importer's organisation, changed at the file's version */
+	struct claim_update up;
 };
 
 struct import {
@@ -97,8 +100,8 @@ struct import {
 	struct seen seen;
 	size_t rows, good, bad;                  /* pass 1 */
 	size_t sent, created, existing, refused; /* pass 2 */
-	size_t own;       /* rows that are claims of the importer's organisation already */
-	char own_org[24]; /* the importer's organisation (from Authenticate) */
+	size_t updated, unchanged, stale; /* rows naming claims of the importer's organisation */
+	char own_org[24];                 /* the importer's organisation (from Authenticate) */
 	FILE *refused_out;
 	char *refused_path;
 	struct claim_msg scratch;
@@ -235,7 +238,11 @@ static const char *field_column(const char *field, char *buf, size_t cap)
 {
 	if (strncmp(field, "co_workers", 10) == 0)
 		return "co_workers";
+	if (strcmp(field, "expected_version") == 0)
+		return "version";
 	if (strcmp(field, "amount_claimed.currency") == 0 ||
+	    strcmp(field, "amount_awarded.currency") == 0 ||
+	    strcmp(field, "amount_recovered.currency") == 0 ||
 	    strcmp(field, "recruitment_fee.currency") == 0 ||
 	    strcmp(field, "contract_wage.currency") == 0 ||
 	    strcmp(field, "actual_wage.currency") == 0) {
@@ -252,12 +259,13 @@ static const char *field_column(const char *field, char *buf, size_t cap)
 
 static void progress(struct import *im, bool done)
 {
-	size_t n = im->created + im->existing + im->refused;
+	size_t n =
+	    im->created + im->existing + im->refused + im->updated + im->unchanged + im->stale;
 	if (!im->tty || (!done && n < im->progress_at))
 		return;
 	im->progress_at = n + 500;
 	double secs = now_s() - im->started, rate = secs > 0 ? (double)n / secs : 0;
-	fprintf(stderr, "\rImporting: %zu/%zu claims (%.0f a second, %.0f s left)   ", n, im->good,
+	fprintf(stderr, "\rImporting: %zu/%zu rows (%.0f a second, %.0f s left)   ", n, im->good,
 		rate, rate > 0 ? (double)(im->good - n) / rate : 0.0);
 	if (done)
 		fputc('\n', stderr);
@@ -319,10 +327,68 @@ static bool import_connect(struct import *im)
 	}
 	im->rc = CLI_EXIT_UNREACHABLE;
 	cli_error(im->cli,
-		  "the connection to the server failed %d times: %zu claims were not "
-		  "sent; run the same import again to send them (nothing is created twice)",
-		  IMPORT_ATTEMPTS, im->good - im->created - im->existing - im->refused);
+		  "the connection to the server failed %d times: %zu rows were not "
+		  "sent; run the same import again to send them (nothing is done twice)",
+		  IMPORT_ATTEMPTS,
+		  im->good - im->created - im->existing - im->refused - im->updated -
+		      im->unchanged - im->stale);
 	return false;
+}
+
+/* Reports a row refused: `why` as "column: problem", or the server's status. */
+static void row_refused(struct import *im, struct slot *s, const Tulay__V1__Status *st,
+			const char *why)
+{
+	char errors[IMPORT_MAX_ERRORS * 240];
+	size_t used = 0;
+	errors[0] = '\0';
+	for (size_t i = 0; why == NULL && i < st->n_field_errors && used < sizeof(errors); i++) {
+		char col[64];
+		int n =
+		    snprintf(errors + used, sizeof(errors) - used, "%s%s: %s", i > 0 ? "; " : "",
+			     field_column(st->field_errors[i]->field, col, sizeof(col)),
+			     st->field_errors[i]->problem);
+		used += n > 0 ? (size_t)n : 0;
+	}
+	if (why != NULL)
+		snprintf(errors, sizeof(errors), "%s", why);
+	else if (st->n_field_errors == 0)
+		snprintf(errors, sizeof(errors), "%s: %s", tulay_code_name(st->code), st->message);
+	fprintf(stderr, "%s, line %zu: refused by the server: %s\n", im->path, s->row.line, errors);
+	write_refused(im, &s->row, errors);
+	im->refused++;
+}
+
+/* The answer to one of an update's requests: the next one sent, or the row done. False
+ * when the connection failed and could not be made again. */
+static bool update_answered(struct import *im, struct slot *s, const Tulay__V1__Response *resp)
+{
+	char why[400];
+	switch (import_update_next(&s->up, &im->k, &s->msg.m, resp, &s->req, why, sizeof(why))) {
+	case UPDATE_SEND:
+		s->attempts = 0;
+		return slot_send(im, s) || import_connect(im);
+	case UPDATE_UPDATED:
+		im->updated++;
+		break;
+	case UPDATE_UNCHANGED:
+		im->unchanged++;
+		break;
+	case UPDATE_STALE:
+		fprintf(stderr, "%s, line %zu: stale, not changed: %s\n", im->path, s->row.line,
+			why);
+		write_refused(im, &s->row, why);
+		im->stale++;
+		break;
+	case UPDATE_REFUSED:
+		row_refused(im, s, resp->status, why);
+		break;
+	case UPDATE_SERVER_REFUSED:
+		row_refused(im, s, resp->status, NULL);
+		break;
+	}
+	slot_free(im, s);
+	return true;
 }
 
 /* Takes one response; false when the connection failed and could not be made again. */
@@ -341,44 +407,29 @@ static bool take_response(struct import *im)
 		return true;
 	}
 	const Tulay__V1__Status *st = resp->status;
-	if (st->code == TULAY__V1__CODE__OK) {
-		if (resp->claim != NULL && resp->claim->created_at < im->started_unix)
-			im->existing++;
-		else
-			im->created++;
-		slot_free(im, s);
-	} else if (st->code == TULAY__V1__CODE__UNAVAILABLE && s->attempts < IMPORT_BUSY_ATTEMPTS) {
+	bool connected = true;
+	if (st->code == TULAY__V1__CODE__UNAVAILABLE && s->attempts < IMPORT_BUSY_ATTEMPTS) {
 		/* Nothing of it was done, or it may have been: the same request again, key and
 		 * all, after libtulay's backoff (full jitter, doubling up to its cap). */
 		unsigned ms = tulay_backoff_ms((unsigned)s->attempts, arc4random());
 		struct timespec pause = {ms / 1000, (long)(ms % 1000) * 1000000L};
 		nanosleep(&pause, NULL);
-		tulay_response_free(resp);
-		return slot_send(im, s) || import_connect(im);
+		connected = slot_send(im, s) || import_connect(im);
+	} else if (s->update) {
+		connected = update_answered(im, s, resp);
+	} else if (st->code == TULAY__V1__CODE__OK) {
+		if (resp->claim != NULL && resp->claim->created_at < im->started_unix)
+			im->existing++;
+		else
+			im->created++;
+		slot_free(im, s);
 	} else {
-		char errors[IMPORT_MAX_ERRORS * 240];
-		size_t used = 0;
-		errors[0] = '\0';
-		for (size_t i = 0; i < st->n_field_errors && used < sizeof(errors); i++) {
-			char col[64];
-			int n = snprintf(errors + used, sizeof(errors) - used, "%s%s: %s",
-					 i > 0 ? "; " : "",
-					 field_column(st->field_errors[i]->field, col, sizeof(col)),
-					 st->field_errors[i]->problem);
-			used += n > 0 ? (size_t)n : 0;
-		}
-		if (st->n_field_errors == 0)
-			snprintf(errors, sizeof(errors), "%s: %s", tulay_code_name(st->code),
-				 st->message);
-		fprintf(stderr, "%s, line %zu: refused by the server: %s\n", im->path, s->row.line,
-			errors);
-		write_refused(im, &s->row, errors);
-		im->refused++;
+		row_refused(im, s, st, NULL);
 		slot_free(im, s);
 	}
 	tulay_response_free(resp);
 	progress(im, false);
-	return true;
+	return connected;
 }
 
 /* Pass 2: each good row sent, with as many in flight as the server takes. */
@@ -397,21 +448,14 @@ static void send_one(struct row *row, void *ctx)
 	unsigned occurrence = seen_add(&im->seen, digest);
 	if (im->k.nproblems > 0)
 		return; /* reported in pass 1 */
-	/* A row of this organisation's own export names a claim it has: logging it again
-	 * would make a second claim of the same case (its key is not the original's). */
-	const char *reference = import_cell(&im->k, COL_REFERENCE);
-	if (*reference != '\0' && im->own_org[0] != '\0' &&
-	    strcasecmp(import_cell(&im->k, COL_ORGANISATION), im->own_org) == 0) {
-		char why[200];
-		snprintf(why, sizeof(why),
-			 "reference: %s is a claim of %s already: an import only logs new claims "
-			 "(change this one with 'tulay claim status' or 'tulay claim amounts')",
-			 reference, im->own_org);
-		fprintf(stderr, "%s, line %zu: not logged again: %s\n", im->path, row->line, why);
-		write_refused(im, row, why);
-		im->own++;
-		return;
-	}
+	/* A row that names a claim of the importer's own organisation (its own export, or
+	 * a sheet of references) updates that claim; other rows log new claims, those of
+	 * another organisation's export too. */
+	const char *reference = import_cell(&im->k, COL_REFERENCE),
+		   *org = import_cell(&im->k, COL_ORGANISATION);
+	bool update =
+	    *reference != '\0' &&
+	    (*org == '\0' || (im->own_org[0] != '\0' && strcasecmp(org, im->own_org) == 0));
 	while (im->inflight >= im->max_inflight) {
 		if (!take_response(im))
 			return;
@@ -426,12 +470,18 @@ static void send_one(struct row *row, void *ctx)
 	s->row = *row;
 	row->ncells = 0; /* the slot owns the cells now */
 	import_check_row(&im->k, &s->row, &s->msg);
-	import_row_key(digest, occurrence, s->msg.key);
-	s->msg.m.idempotency_key.data = s->msg.key;
-	s->msg.m.idempotency_key.len = sizeof(s->msg.key);
-	tulay__v1__request__init(&s->req);
-	s->req.body_case = TULAY__V1__REQUEST__BODY_CREATE_CLAIM;
-	s->req.create_claim = &s->msg.m;
+	s->update = update;
+	if (update) {
+		s->up.cells = s->msg.update;
+		import_update_begin(&s->up, &s->req);
+	} else {
+		import_row_key(digest, occurrence, s->msg.key);
+		s->msg.m.idempotency_key.data = s->msg.key;
+		s->msg.m.idempotency_key.len = sizeof(s->msg.key);
+		tulay__v1__request__init(&s->req);
+		s->req.body_case = TULAY__V1__REQUEST__BODY_CREATE_CLAIM;
+		s->req.create_claim = &s->msg.m;
+	}
 	im->sent++;
 	if (!slot_send(im, s))
 		(void)import_connect(im);
@@ -508,16 +558,18 @@ static int import_run(struct import *im, bool all_or_nothing, const char *refuse
 	double secs = now_s() - im->started;
 	fprintf(stderr,
 		"Imported %zu claims from %s in %.1f s: %zu logged now, %zu logged before (by an "
-		"earlier run of this import); %zu refused by the server, %zu by the checks",
-		im->created + im->existing, im->path, secs, im->created, im->existing, im->refused,
-		im->bad);
-	if (im->own > 0)
-		fprintf(stderr, "; %zu already claims of %s (not logged again)", im->own,
-			im->own_org);
-	fputs(".\n", stderr);
+		"earlier run of this import)",
+		im->created + im->existing + im->updated + im->unchanged, im->path, secs,
+		im->created, im->existing);
+	if (im->updated + im->unchanged + im->stale > 0)
+		fprintf(stderr,
+			"; %zu claims of %s updated, %zu already as the file has them, %zu stale "
+			"(changed since the export: not changed)",
+			im->updated, im->own_org, im->unchanged, im->stale);
+	fprintf(stderr, "; %zu refused by the server, %zu by the checks.\n", im->refused, im->bad);
 	if (im->rc != CLI_EXIT_OK)
 		return im->rc;
-	return im->bad + im->refused + im->own > 0 ? CLI_EXIT_REFUSED : CLI_EXIT_OK;
+	return im->bad + im->refused + im->stale > 0 ? CLI_EXIT_REFUSED : CLI_EXIT_OK;
 }
 
 int import_claims(struct cli *cli, int argc, char **argv)
@@ -539,7 +591,8 @@ int import_claims(struct cli *cli, int argc, char **argv)
 	    .name = "import claims",
 	    .description =
 		"Logs the claims of a CSV file (UTF-8, RFC 4180, a header row of column\n"
-		"names) in the columns of `tulay export claims`. Every row is checked before\n"
+		"names) in the columns of `tulay export claims`, and updates the status and\n"
+		"amounts of claims it names by reference. Every row is checked before\n"
 		"anything is sent, and every bad cell is reported with its line, column and\n"
 		"the fix; the good rows are then logged, many at a time (none with\n"
 		"--all-or-nothing while any row is bad).",
@@ -557,19 +610,29 @@ int import_claims(struct cli *cli, int argc, char **argv)
 		"co_workers (\"name|id number|phone\" each, ';' between) may be empty or left\n"
 		"out. The columns the server assigns (reference, organisation, status,\n"
 		"amount_awarded, amount_recovered, opened_on, closed_on, version, created_by,\n"
-		"created_at) may be there, as an export writes them, and are not imported:\n"
-		"every row is logged as a new claim, at intake; but a row whose organisation\n"
-		"is yours and that has a reference is a claim you have (your own export):\n"
-		"it is not logged again, and is named with the refused rows.\n"
+		"created_at) may be there, as an export writes them.\n"
+		"\n"
+		"A row without a reference, or of another organisation's export, is logged\n"
+		"as a new claim, at intake. A row with a reference whose organisation is\n"
+		"yours (or empty) is a claim you have: it changes that claim's status,\n"
+		"amount_awarded and amount_recovered to the row's (empty cells: left as\n"
+		"they are), at the row's version. Closing or reopening a claim needs a\n"
+		"reason column (not in exports). The row's other cells must still be the\n"
+		"claim's: an import does not rewrite what was recorded at intake. A claim\n"
+		"changed since the file was exported (its version is past the row's) is\n"
+		"flagged stale and not changed: export it again and redo the change there.\n"
 		"\n"
 		"Each row's idempotency key comes from its content: running an import again\n"
 		"(after a cut, or with bad rows corrected) logs no claim twice, and the\n"
-		"summary counts those logged before apart. Refused rows go to\n"
+		"summary counts those logged before apart; an update's changes have keys\n"
+		"of their own content, so a run cut between them finds its own. Refused rows go "
+		"to\n"
 		"FILE.refused.csv (mode 0600), each with its line and errors, for correction.\n"
 		"On a terminal a progress line counts the claims sent.\n"
 		"\n"
-		"Exit status: 0 when every row was logged (or, with --dry-run, passed the\n"
-		"checks), 2 when any was refused, 1 when the file cannot be read as claims.",
+		"Exit status: 0 when every row was logged or applied (or, with --dry-run,\n"
+		"passed the checks), 2 when any was refused or stale, 1 when the file cannot\n"
+		"be read as claims.",
 	    .example = "  tulay import claims --template > claims.csv\n"
 		       "  tulay import claims claims.csv --dry-run\n"
 		       "  tulay import claims claims.csv",
@@ -598,7 +661,7 @@ int import_claims(struct cli *cli, int argc, char **argv)
 		if (im->slots[i].used)
 			slot_free(im, &im->slots[i]);
 	}
-	bool any_refused = im->bad + im->refused > 0;
+	bool any_refused = im->bad + im->refused + im->stale > 0;
 	if (im->refused_out != NULL && fclose(im->refused_out) != 0 && rc == CLI_EXIT_OK)
 		rc = CLI_EXIT_LOCAL;
 	if (im->refused_path != NULL) {

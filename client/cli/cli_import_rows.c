@@ -57,6 +57,7 @@ const struct import_column import_columns[COL_COUNT] = {
     [COL_VERSION] = {"version", false, NULL},
     [COL_CREATED_BY] = {"created_by", false, NULL},
     [COL_CREATED_AT] = {"created_at", false, NULL},
+    [COL_REASON] = {"reason", false, "why the status changes (to close or reopen)"},
 };
 
 /* --- reading the file --------------------------------------------------------------------- */
@@ -312,6 +313,37 @@ static void worker_cells(struct checker *k, const enum column cols[3], const cha
 	w->phone = (char *)phone;
 }
 
+/* The cells an update reads (version, status, amount_awarded, amount_recovered, reason).
+ * u points into the row's cells. */
+static void check_update(struct checker *k, struct claim_update_cells *u)
+{
+	*u = (struct claim_update_cells){.reference = import_cell(k, COL_REFERENCE)};
+	const char *version = import_cell(k, COL_VERSION);
+	if (*version == '\0') {
+		problem(k, COL_VERSION,
+			"is empty: a row with a reference needs the version it was exported at "
+			"(a claim of yours is changed at that version); or leave reference empty "
+			"to log a new claim");
+	} else {
+		char *end = NULL;
+		errno = 0;
+		long long v = strtoll(version, &end, 10);
+		if (*end != '\0' || errno != 0 || v < 1)
+			problem(k, COL_VERSION,
+				"'%s' is not a version: the whole number `tulay export claims` "
+				"wrote there",
+				version);
+		else
+			u->version = v;
+	}
+	u->status = (Tulay__V1__ClaimStatus)word_cell(k, COL_STATUS, &vocab_claim_statuses);
+	u->has_awarded =
+	    money_cells(k, COL_AMOUNT_AWARDED, COL_AMOUNT_AWARDED_CURRENCY, 0, &u->awarded);
+	u->has_recovered =
+	    money_cells(k, COL_AMOUNT_RECOVERED, COL_AMOUNT_RECOVERED_CURRENCY, 0, &u->recovered);
+	u->reason = text_cell(k, COL_REASON, 1000);
+}
+
 /* Fills c from the row; the problems are in k. c points into the row's cells. */
 void import_check_row(struct checker *k, const struct row *row, struct claim_msg *c)
 {
@@ -405,6 +437,9 @@ void import_check_row(struct checker *k, const struct row *row, struct claim_msg
 	}
 	m->co_workers = c->co_ptrs;
 	m->n_co_workers = n;
+	c->update = (struct claim_update_cells){.reference = ""};
+	if (*import_cell(k, COL_REFERENCE) != '\0')
+		check_update(k, &c->update);
 }
 
 static void sha256(const void *const *parts, const size_t *lens, size_t n, uint8_t out[32])
@@ -416,6 +451,15 @@ static void sha256(const void *const *parts, const size_t *lens, size_t n, uint8
 		EVP_DigestUpdate(ctx, parts[i], lens[i]);
 	EVP_DigestFinal_ex(ctx, out, &len);
 	EVP_MD_CTX_free(ctx);
+}
+
+void import_request_key(const char *purpose, const uint8_t *bytes, size_t len, uint8_t key[16])
+{
+	const void *parts[] = {purpose, bytes};
+	size_t lens[] = {strlen(purpose) + 1, len};
+	uint8_t out[32];
+	sha256(parts, lens, 2, out);
+	memcpy(key, out, 16);
 }
 
 /* The digest of a row's imported cells (each with its terminating NUL). */

@@ -54,6 +54,7 @@ enum column {
 	COL_VERSION,
 	COL_CREATED_BY,
 	COL_CREATED_AT,
+	COL_REASON, /* not exported: why an update moves a claim's status */
 	COL_COUNT,
 };
 
@@ -84,7 +85,18 @@ struct problem {
 	char text[200];
 };
 
-/* The CreateClaim of one row and what it points to. */
+/* What a row that names a claim by its reference would change in it: the cells of the
+ * export that an import updates, as the row has them (unset when empty). */
+struct claim_update_cells {
+	const char *reference;
+	int64_t version;               /* 0: the cell is empty */
+	Tulay__V1__ClaimStatus status; /* 0: the cell is empty */
+	const char *reason;
+	Tulay__V1__Money awarded, recovered;
+	bool has_awarded, has_recovered;
+};
+
+/* The CreateClaim of one row and what it points to, and what it would update. */
 struct claim_msg {
 	Tulay__V1__CreateClaim m;
 	Tulay__V1__Money claimed, fee, contract, actual;
@@ -93,6 +105,7 @@ struct claim_msg {
 	Tulay__V1__ExploitationMeans means[16];
 	char *co_cell; /* a copy of the co_workers cell, cut into the co-workers' fields */
 	uint8_t key[TULAY_IDEMPOTENCY_KEY_BYTES];
+	struct claim_update_cells update; /* all unset when the row has no reference */
 };
 
 struct checker {
@@ -103,11 +116,16 @@ struct checker {
 	const struct row *row;
 };
 
-/* Fills c from the row (c points into the row's cells); the problems are in k. The header
+/* Fills c from the row (c points into the row's cells), and c->update from a row with a
+ * reference (version, status, amounts, reason); the problems are in k. The header
  * must have been mapped into k->map and k->where. */
 void import_check_row(struct checker *k, const struct row *row, struct claim_msg *c);
 /* The row's cell of `col`, "" when the file has no such column or the row is short. */
 const char *import_cell(const struct checker *k, enum column col);
+/* The idempotency key of one request an import makes (`bytes`: the request packed with
+ * an empty key), so that the same change in a file run again has the same key. */
+void import_request_key(const char *purpose, const uint8_t *bytes, size_t len, uint8_t key[16]);
+
 /* The digest of a row's imported cells, and the idempotency key of a row of that digest
  * after `occurrence` identical rows. */
 void import_row_digest(const struct checker *k, uint8_t digest[32]);

@@ -6,7 +6,10 @@
 # header and a broken quote stop the import before anything is sent; --dry-run and
 # --all-or-nothing send nothing; a server refusal names the column; an import killed
 # midway and run again logs every row once; an export imported into a fresh organisation
-# gives the same claims.
+# gives the same claims; an organisation's own export imported back changes nothing, and
+# edited it updates statuses and amounts at the file's version: a stale version flagged
+# and not overwritten, a cell recorded at intake not rewritten, an update cut between its
+# status and its amounts taken up again when run again.
 set -uo pipefail
 source "$(dirname "$0")/tap.sh" "$1"
 export TULAY_SERVER
@@ -152,13 +155,84 @@ for r in rows:
 match "... and gives the same claims" '^same$' \
 	"$(cmp -s <(strip "$home/export.csv") <(strip "$home/again.csv") && echo same || echo differ)"
 
-# --- its own export imported back: nothing logged twice -----------------------------------
+# --- its own export imported back: the update path ---------------------------------------
 n=$(count IMP2)
-expect "an organisation's own export imported back logs nothing again (exit 2)" 2 \
-	"0 logged now, 0 logged before .*; $n already claims of IMP2 \(not logged again\)" -- \
+expect "an organisation's own export imported back changes nothing" 0 \
+	"0 logged now, 0 logged before .*; 0 claims of IMP2 updated, $n already as the file has them, 0 stale" -- \
 	as imp2officer import claims "$home/again.csv"
-match "... each row says why, naming the reference" \
-	'again.csv, line 2: not logged again: reference: WT-[0-9]{4}-[0-9]{6} is a claim of IMP2 already' \
-	"$LAST"
-match "... and the organisation has the same claims" "^$n$" "$(count IMP2)"
+match "... and logs nothing again" "^$n$" "$(count IMP2)"
+
+state() { super -c "SELECT c.status || ' ' || c.version || ' ' || coalesce(w.amount_awarded_minor::text, '-')
+	FROM cases c JOIN organisations o USING (org_id) JOIN wage_theft_claims w USING (org_id, case_id)
+	WHERE o.acronym = 'IMP2' AND c.reference = '$1'"; }
+events() { super -c "SELECT count(*) FROM case_events e JOIN cases c USING (org_id, case_id)
+	WHERE c.reference = '$1' AND c.org_id = (SELECT org_id FROM organisations WHERE acronym = 'IMP2')"; }
+# Six claims of the export, changed as a coordinator would in a spreadsheet, a new row and a
+# bad one. $4 is the awarded amount's currency of the third row.
+edit() { python3 - "$home/again.csv" "$1" <<'PY'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))[:6]
+head = list(rows[0].keys()) + ["reason"]
+for r in rows:
+    r["reason"] = ""
+r1, r2, r3, r4, r5, r6 = rows
+r1["status"] = "filed"
+r2["status"] = "withdrawn"; r2["reason"] = "The worker went home and withdrew it"
+r3["status"] = "filed"; r3["amount_awarded"] = "100"
+r3["amount_awarded_currency"] = sys.argv[2] or r3["amount_claimed_currency"]
+r4["employer"] = "Another Employer"; r4["status"] = "filed"
+r5["status"] = "filed"
+new = dict(r6, reference="", organisation="", version="", employer="Updated Sheet New Employer")
+bad = dict(r6, version="x", status="filed")
+w = csv.DictWriter(sys.stdout, head, lineterminator="\n")
+w.writeheader()
+w.writerows([r1, r2, r3, r4, r5, new, bad])
+PY
+}
+edit USD >"$home/upd.csv"
+refs=($(python3 -c 'import csv,sys; print(" ".join(r["reference"] for r in csv.DictReader(open(sys.argv[1], newline=""))))' "$home/upd.csv"))
+before=()
+for r in "${refs[@]:0:5}"; do before+=("$(state "$r")"); done
+v5=$(super -c "SELECT version FROM cases WHERE reference = '${refs[4]}' AND org_id = (SELECT org_id FROM organisations WHERE acronym = 'IMP2')")
+as imp2officer claim status "${refs[4]}" --to withdrawn --reason "Closed by a colleague" \
+	--expected-version "$v5" >/dev/null 2>&1
+five=$(state "${refs[4]}")
+expect "an edited export updates its claims, and flags what it cannot change (exit 2)" 2 \
+	"1 logged now, 0 logged before .*; 2 claims of IMP2 updated, 0 already as the file has them, 1 stale .*; 2 refused by the server, 1 by the checks" -- \
+	as imp2officer import claims "$home/upd.csv"
+v=(${before[0]})
+match "... a status moved, at the next version" "^filed $((v[1] + 1)) -$" "$(state "${refs[0]}")"
+v=(${before[1]})
+match "... a claim closed with the row's reason" "^withdrawn $((v[1] + 1)) -$" "$(state "${refs[1]}")"
+match "... the reason in its timeline" 'The worker went home and withdrew it' \
+	"$(as imp2officer claim show "${refs[1]}" 2>&1)"
+v=(${before[2]})
+match "... an amount in another currency refused, naming the column" \
+	'upd.csv, line 4: refused by the server: amount_awarded_currency: is USD but the claim is in' "$LAST"
+match "... after its status change went in" "^filed $((v[1] + 1)) -$" "$(state "${refs[2]}")"
+match "... a cell recorded at intake is not rewritten" \
+	'line 5: refused by the server: employer: differs from WT-[0-9-]*.s: an import changes only' "$LAST"
+match "... nor its status changed" "^${before[3]}$" "$(state "${refs[3]}")"
+match "... a claim changed since the export is flagged stale" \
+	"line 6: stale, not changed: version: ${refs[4]} was changed since the file was exported \(the file has version $v5, the claim is at $((v5 + 1))\)" "$LAST"
+match "... and not overwritten" "^$five$" "$(state "${refs[4]}")"
+match "... a bad version named by the checks" "line 8, column version \([0-9]+\): .x. is not a version" "$LAST"
+match "... the new row logged" "^$((n + 1))$" "$(count IMP2)"
+match "... the stale row in the refused file" "^\"6\",\"version: ${refs[4]} was changed" \
+	"$(sed -n 4p "$home/upd.refused.csv")"
+e0=$(events "${refs[0]}")
+
+edit "" >"$home/upd.csv"
+# The summary tells "logged before" by a claim's created_at, to the second: this run starts
+# in a second after the first run's.
+t=$(date +%s)
+while (($(date +%s) == t)); do sleep 0.05; done
+expect "the file corrected and run again: the cut update goes on from its status change" 2 \
+	"0 logged now, 1 logged before .*; 1 claims of IMP2 updated, 2 already as the file has them, 1 stale .*; 1 refused by the server, 1 by the checks" -- \
+	as imp2officer import claims "$home/upd.csv"
+v=(${before[2]})
+match "... its amount set after the status, one version each" "^filed $((v[1] + 2)) 10000$" \
+	"$(state "${refs[2]}")"
+match "... the others not changed twice" "^$e0$" "$(events "${refs[0]}")"
+match "... nothing logged twice" "^$((n + 1))$" "$(count IMP2)"
 finish

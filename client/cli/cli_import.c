@@ -1,18 +1,18 @@
-/* tulay import claims FILE.csv: wage-theft claims from a spreadsheet, in the columns of
- * `tulay export claims`.
+/* tulay import claims|deportations|recommendations FILE.csv: cases from a spreadsheet, in
+ * the columns of `tulay export` (struct import_kind says which, and what a row becomes).
  *
  * Two passes over the file (libcsv reads it, a block at a time): the first checks every
  * row and reports every bad cell with its line, column and fix, before anything is sent;
- * the second sends the good rows as pipelined CreateClaims, as many in flight as the
+ * the second sends the good rows as pipelined creates, as many in flight as the
  * server allows, on one connection (taken up again after a lost connection, the requests
  * in flight sent again with their keys). Each row's idempotency key is derived from its
  * content (and the number of identical rows before it), so re-running an import that was
- * cut, or the same file with bad rows corrected, creates no claim twice: the server
- * answers a replayed key with the claim it made the first time. Refused rows, with their
- * errors, go to FILE.refused.csv for correction. */
+ * cut, or the same file with bad rows corrected, creates no case twice: the server
+ * answers a replayed key with the case it made the first time. A row naming a case of the
+ * importer's own organisation changes it instead (claims; see cli_import_update.c). Refused rows,
+ * with their errors, go to FILE.refused.csv for correction. */
 #include "cli_import.h"
-#include "cli_import_rows.h"
-#include "cli_import_update.h"
+#include "cli_import_kind.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -86,25 +86,27 @@ struct slot {
 	uint64_t id;
 	unsigned attempts;
 	struct row row; /* the cells, owned here */
-	struct claim_msg msg;
+	void *msg;      /* the kind's message of the row (kept for the next row of the slot) */
+	uint8_t key[TULAY_IDEMPOTENCY_KEY_BYTES];
 	Tulay__V1__Request req;
-	bool update; /* a claim of the importer's organisation, changed at the file's version */
-	struct claim_update up;
+	bool update; /* a case of the importer's organisation, changed at the file's version */
 };
 
 struct import {
 	struct cli *cli;
+	const struct import_kind *kind;
 	const char *path;
 	bool header_done, dry_run;
 	struct checker k;
 	struct seen seen;
 	size_t rows, good, bad;                  /* pass 1 */
 	size_t sent, created, existing, refused; /* pass 2 */
-	size_t updated, unchanged, stale; /* rows naming claims of the importer's organisation */
+	size_t updated, unchanged, stale; /* rows naming cases of the importer's organisation */
+	size_t own;                       /* of those, rows of a kind an import does not change */
 	char own_org[24];                 /* the importer's organisation (from Authenticate) */
 	FILE *refused_out;
 	char *refused_path;
-	struct claim_msg scratch;
+	void *scratch; /* the kind's message, for pass 1 */
 	/* pass 2 */
 	struct rpc rpc;
 	bool connected;
@@ -113,7 +115,7 @@ struct import {
 	int rc;
 	bool tty;
 	double started;
-	int64_t started_unix;
+	double started_unix; /* wall clock, to tell cases logged before this run */
 	size_t progress_at;
 };
 
@@ -128,17 +130,20 @@ static double now_s(void)
 static bool map_header(struct import *im, const struct row *row)
 {
 	struct checker *k = &im->k;
-	for (int c = 0; c < COL_COUNT; c++)
+	const struct import_column *columns = im->kind->columns;
+	k->columns = columns;
+	k->ncolumns = im->kind->ncolumns;
+	for (int c = 0; c < k->ncolumns; c++)
 		k->where[c] = -1;
 	bool ok = true;
 	for (size_t i = 0; i < row->ncells && i < IMPORT_MAX_COLUMNS; i++) {
 		k->map[i] = -1;
-		for (int c = 0; c < COL_COUNT; c++) {
-			if (strcmp(row->cells[i], import_columns[c].name) == 0) {
+		for (int c = 0; c < k->ncolumns; c++) {
+			if (strcmp(row->cells[i], columns[c].name) == 0) {
 				if (k->where[c] >= 0) {
 					cli_error(im->cli,
 						  "%s, line %zu: the column %s is there twice",
-						  im->path, row->line, import_columns[c].name);
+						  im->path, row->line, columns[c].name);
 					ok = false;
 				}
 				k->map[i] = c;
@@ -146,19 +151,18 @@ static bool map_header(struct import *im, const struct row *row)
 			}
 		}
 		if (k->map[i] < 0) {
-			cli_error(
-			    im->cli,
-			    "%s, line %zu: the column '%s' (%zu) is not one of a claim's: see "
-			    "`tulay import claims --template`",
-			    im->path, row->line, row->cells[i], i + 1);
+			cli_error(im->cli,
+				  "%s, line %zu: the column '%s' (%zu) is not one of a %s's: see "
+				  "`tulay import %s --template`",
+				  im->path, row->line, row->cells[i], i + 1, im->kind->noun,
+				  im->kind->word);
 			ok = false;
 		}
 	}
-	for (int c = 0; c < COL_COUNT; c++) {
-		if (import_columns[c].required && k->where[c] < 0) {
+	for (int c = 0; c < k->ncolumns; c++) {
+		if (columns[c].required && k->where[c] < 0) {
 			cli_error(im->cli, "%s: the header (line %zu) has no column %s (%s)",
-				  im->path, row->line, import_columns[c].name,
-				  import_columns[c].help);
+				  im->path, row->line, columns[c].name, columns[c].help);
 			ok = false;
 		}
 	}
@@ -182,11 +186,11 @@ static void write_refused(struct import *im, const struct row *row, const char *
 	fputs("\r\n", im->refused_out);
 }
 
-static const char *column_name(const struct checker *k, enum column col, char *buf, size_t cap)
+static const char *column_name(const struct checker *k, int col, char *buf, size_t cap)
 {
-	if (col == COL_COUNT)
+	if (col == IMPORT_ROW)
 		return "the row";
-	snprintf(buf, cap, "column %s (%d)", import_columns[col].name, k->where[col] + 1);
+	snprintf(buf, cap, "column %s (%d)", k->columns[col].name, k->where[col] + 1);
 	return buf;
 }
 
@@ -212,7 +216,7 @@ static void check_one(struct row *row, void *ctx)
 	if (im->rc != CLI_EXIT_OK)
 		return;
 	im->rows++;
-	import_check_row(&im->k, row, &im->scratch);
+	im->kind->check(&im->k, row, im->scratch);
 	if (im->k.nproblems == 0) {
 		im->good++;
 		return;
@@ -227,34 +231,10 @@ static void check_one(struct row *row, void *ctx)
 		if (i < IMPORT_MAX_ERRORS)
 			snprintf(errors + strlen(errors), sizeof(errors) - strlen(errors),
 				 "%s%s: %s", i > 0 ? "; " : "",
-				 p->col < COL_COUNT ? import_columns[p->col].name : "row", p->text);
+				 p->col != IMPORT_ROW ? im->k.columns[p->col].name : "row",
+				 p->text);
 	}
 	write_refused(im, row, errors);
-}
-
-/* The column a server's field error names: "amount_claimed.currency" is
- * amount_claimed_currency, "worker.name" worker_name, "co_workers[2].name" co_workers. */
-static const char *field_column(const char *field, char *buf, size_t cap)
-{
-	if (strncmp(field, "co_workers", 10) == 0)
-		return "co_workers";
-	if (strcmp(field, "expected_version") == 0)
-		return "version";
-	if (strcmp(field, "amount_claimed.currency") == 0 ||
-	    strcmp(field, "amount_awarded.currency") == 0 ||
-	    strcmp(field, "amount_recovered.currency") == 0 ||
-	    strcmp(field, "recruitment_fee.currency") == 0 ||
-	    strcmp(field, "contract_wage.currency") == 0 ||
-	    strcmp(field, "actual_wage.currency") == 0) {
-		snprintf(buf, cap, "%.*s_currency", (int)strcspn(field, "."), field);
-		return buf;
-	}
-	if (strncmp(field, "worker.", 7) == 0) {
-		snprintf(buf, cap, "worker_%s", field + 7);
-		return buf;
-	}
-	snprintf(buf, cap, "%.*s", (int)strcspn(field, "."), field);
-	return buf;
 }
 
 static void progress(struct import *im, bool done)
@@ -274,9 +254,12 @@ static void progress(struct import *im, bool done)
 
 static void slot_free(struct import *im, struct slot *s)
 {
-	free(s->msg.co_cell);
+	void *msg = s->msg;
+	if (im->kind->msg_free != NULL && msg != NULL)
+		im->kind->msg_free(msg);
 	import_row_free(&s->row);
 	memset(s, 0, sizeof(*s));
+	s->msg = msg;
 	im->inflight--;
 }
 
@@ -302,6 +285,7 @@ static bool import_connect(struct import *im)
 		int rc = rpc_begin(im->cli, &im->rpc);
 		if (rc == CLI_EXIT_OK)
 			rc = rpc_authenticate(&im->rpc, &resp);
+		im->k.own_org = im->own_org;
 		if (rc == CLI_EXIT_OK && resp->session != NULL)
 			snprintf(im->own_org, sizeof(im->own_org), "%s",
 				 resp->session->organisation);
@@ -344,10 +328,10 @@ static void row_refused(struct import *im, struct slot *s, const Tulay__V1__Stat
 	errors[0] = '\0';
 	for (size_t i = 0; why == NULL && i < st->n_field_errors && used < sizeof(errors); i++) {
 		char col[64];
-		int n =
-		    snprintf(errors + used, sizeof(errors) - used, "%s%s: %s", i > 0 ? "; " : "",
-			     field_column(st->field_errors[i]->field, col, sizeof(col)),
-			     st->field_errors[i]->problem);
+		int n = snprintf(
+		    errors + used, sizeof(errors) - used, "%s%s: %s", i > 0 ? "; " : "",
+		    import_field_column(&im->k, st->field_errors[i]->field, col, sizeof(col)),
+		    st->field_errors[i]->problem);
 		used += n > 0 ? (size_t)n : 0;
 	}
 	if (why != NULL)
@@ -364,7 +348,7 @@ static void row_refused(struct import *im, struct slot *s, const Tulay__V1__Stat
 static bool update_answered(struct import *im, struct slot *s, const Tulay__V1__Response *resp)
 {
 	char why[400];
-	switch (import_update_next(&s->up, &im->k, &s->msg.m, resp, &s->req, why, sizeof(why))) {
+	switch (im->kind->update_next(s->msg, &im->k, resp, &s->req, why, sizeof(why))) {
 	case UPDATE_SEND:
 		s->attempts = 0;
 		return slot_send(im, s) || import_connect(im);
@@ -418,7 +402,9 @@ static bool take_response(struct import *im)
 	} else if (s->update) {
 		connected = update_answered(im, s, resp);
 	} else if (st->code == TULAY__V1__CODE__OK) {
-		if (resp->claim != NULL && resp->claim->created_at < im->started_unix)
+		int64_t created_at = im->kind->created_at(resp);
+		/* created_at is whole seconds, rounded: certainly before this run? */
+		if (created_at >= 0 && (double)created_at + 0.5 <= im->started_unix)
 			im->existing++;
 		else
 			im->created++;
@@ -442,20 +428,32 @@ static void send_one(struct row *row, void *ctx)
 	}
 	if (im->rc != CLI_EXIT_OK)
 		return;
-	import_check_row(&im->k, row, &im->scratch);
+	im->kind->check(&im->k, row, im->scratch);
 	uint8_t digest[32];
-	import_row_digest(&im->k, digest);
+	import_row_digest(&im->k, im->kind->nimported, digest);
 	unsigned occurrence = seen_add(&im->seen, digest);
 	if (im->k.nproblems > 0)
 		return; /* reported in pass 1 */
-	/* A row that names a claim of the importer's own organisation (its own export, or
-	 * a sheet of references) updates that claim; other rows log new claims, those of
-	 * another organisation's export too. */
-	const char *reference = import_cell(&im->k, COL_REFERENCE),
-		   *org = import_cell(&im->k, COL_ORGANISATION);
+	/* A row that names a case of the importer's own organisation (its own export, or a
+	 * sheet of references) updates that case; other rows log new cases, those of another
+	 * organisation's export too. */
+	const char *reference = import_cell(&im->k, im->kind->col_reference),
+		   *org = import_cell(&im->k, im->kind->col_organisation);
 	bool update =
 	    *reference != '\0' &&
 	    (*org == '\0' || (im->own_org[0] != '\0' && strcasecmp(org, im->own_org) == 0));
+	if (update && im->kind->update_begin == NULL) {
+		char why[300];
+		snprintf(why, sizeof(why),
+			 "reference: %s is a %s of %s already: an import does not change %s "
+			 "(%s); leave reference empty to log the row as a new one",
+			 reference, im->kind->noun, im->own_org, im->kind->word,
+			 im->kind->no_update);
+		fprintf(stderr, "%s, line %zu: not logged again: %s\n", im->path, row->line, why);
+		write_refused(im, row, why);
+		im->own++;
+		return;
+	}
 	while (im->inflight >= im->max_inflight) {
 		if (!take_response(im))
 			return;
@@ -469,33 +467,32 @@ static void send_one(struct row *row, void *ctx)
 	im->inflight++;
 	s->row = *row;
 	row->ncells = 0; /* the slot owns the cells now */
-	import_check_row(&im->k, &s->row, &s->msg);
+	if (s->msg == NULL)
+		s->msg = calloc(1, im->kind->msg_size);
+	if (s->msg == NULL) {
+		cli_error(im->cli, "out of memory");
+		im->rc = CLI_EXIT_LOCAL;
+		slot_free(im, s);
+		return;
+	}
+	im->kind->check(&im->k, &s->row, s->msg);
 	s->update = update;
 	if (update) {
-		s->up.cells = s->msg.update;
-		import_update_begin(&s->up, &s->req);
+		im->kind->update_begin(s->msg, &s->req);
 	} else {
-		import_row_key(digest, occurrence, s->msg.key);
-		s->msg.m.idempotency_key.data = s->msg.key;
-		s->msg.m.idempotency_key.len = sizeof(s->msg.key);
-		tulay__v1__request__init(&s->req);
-		s->req.body_case = TULAY__V1__REQUEST__BODY_CREATE_CLAIM;
-		s->req.create_claim = &s->msg.m;
+		import_row_key(im->kind->key_purpose, digest, occurrence, s->key);
+		im->kind->create(s->msg, s->key, &s->req);
 	}
 	im->sent++;
 	if (!slot_send(im, s))
 		(void)import_connect(im);
 }
 
-static int print_template(void)
+static int print_template(const struct import_kind *kind)
 {
-	for (int c = 0; c < COL_IMPORTED; c++)
-		printf("%s%s", c > 0 ? "," : "", import_columns[c].name);
-	printf(
-	    "\r\nPH,MY,domestic-work,\"Syarikat Maju, Sdn Bhd\",2025-01-06,2025-09-30,4500.00,MYR,"
-	    "1,Manila Overseas Placement,45000.00,PHP,1500.00,MYR,900.00,MYR,"
-	    "\"id-confiscated,illegal-deductions\",labour-ministry,2026-03-31,,"
-	    "Maria Santos,P1234567,+60 12 345 6789,\r\n");
+	for (int c = 0; c < kind->nimported; c++)
+		printf("%s%s", c > 0 ? "," : "", kind->columns[c].name);
+	printf("\r\n%s\r\n", kind->template_row);
 	return fflush(stdout) == 0 ? CLI_EXIT_OK : CLI_EXIT_LOCAL;
 }
 
@@ -545,7 +542,9 @@ static int import_run(struct import *im, bool all_or_nothing, const char *refuse
 	im->header_done = false;
 	im->tty = isatty(STDERR_FILENO) == 1;
 	im->started = now_s();
-	im->started_unix = (int64_t)time(NULL);
+	struct timespec wall;
+	clock_gettime(CLOCK_REALTIME, &wall);
+	im->started_unix = (double)wall.tv_sec + (double)wall.tv_nsec / 1e9;
 	if (!import_connect(im))
 		return im->rc;
 	if (import_read_csv(cli, im->path, send_one, im) != 0 && im->rc == CLI_EXIT_OK)
@@ -556,23 +555,27 @@ static int import_run(struct import *im, bool all_or_nothing, const char *refuse
 	}
 	progress(im, true);
 	double secs = now_s() - im->started;
+	const char *word = im->kind->word;
 	fprintf(stderr,
-		"Imported %zu claims from %s in %.1f s: %zu logged now, %zu logged before (by an "
+		"Imported %zu %s from %s in %.1f s: %zu logged now, %zu logged before (by an "
 		"earlier run of this import)",
-		im->created + im->existing + im->updated + im->unchanged, im->path, secs,
+		im->created + im->existing + im->updated + im->unchanged, word, im->path, secs,
 		im->created, im->existing);
 	if (im->updated + im->unchanged + im->stale > 0)
 		fprintf(stderr,
-			"; %zu claims of %s updated, %zu already as the file has them, %zu stale "
+			"; %zu %s of %s updated, %zu already as the file has them, %zu stale "
 			"(changed since the export: not changed)",
-			im->updated, im->own_org, im->unchanged, im->stale);
+			im->updated, word, im->own_org, im->unchanged, im->stale);
+	if (im->own > 0)
+		fprintf(stderr, "; %zu already %s of %s (not logged again)", im->own, word,
+			im->own_org);
 	fprintf(stderr, "; %zu refused by the server, %zu by the checks.\n", im->refused, im->bad);
 	if (im->rc != CLI_EXIT_OK)
 		return im->rc;
-	return im->bad + im->refused + im->stale > 0 ? CLI_EXIT_REFUSED : CLI_EXIT_OK;
+	return im->bad + im->refused + im->stale + im->own > 0 ? CLI_EXIT_REFUSED : CLI_EXIT_OK;
 }
 
-int import_claims(struct cli *cli, int argc, char **argv)
+static int import_cases(struct cli *cli, int argc, char **argv, const struct import_kind *kind)
 {
 	const char *file = NULL, *refused_path = NULL;
 	bool dry_run = false, all_or_nothing = false, template = false;
@@ -587,61 +590,38 @@ int import_claims(struct cli *cli, int argc, char **argv)
 		     "print the columns and an example row, and exit"),
 	    {0},
 	};
+	char name[40], notes[3000];
+	snprintf(name, sizeof(name), "import %s", kind->word);
+	snprintf(notes, sizeof(notes),
+		 "%s\n"
+		 "\n"
+		 "Each row's idempotency key comes from its content: running an import again\n"
+		 "(after a cut, or with bad rows corrected) logs nothing twice, and the\n"
+		 "summary counts what was logged before apart. Refused rows go to\n"
+		 "FILE.refused.csv (mode 0600), each with its line and errors, for\n"
+		 "correction. On a terminal a progress line counts the rows sent.\n"
+		 "\n"
+		 "Exit status: 0 when every row was logged%s (or, with --dry-run, passed the\n"
+		 "checks), 2 when any was refused%s, 1 when the file cannot be read\n"
+		 "as %s.",
+		 kind->notes, kind->update_begin != NULL ? " or applied" : "",
+		 kind->update_begin != NULL ? " or stale" : "", kind->word);
 	const struct args_command cmd = {
-	    .name = "import claims",
-	    .description =
-		"Logs the claims of a CSV file (UTF-8, RFC 4180, a header row of column\n"
-		"names) in the columns of `tulay export claims`, and updates the status and\n"
-		"amounts of claims it names by reference. Every row is checked before\n"
-		"anything is sent, and every bad cell is reported with its line, column and\n"
-		"the fix; the good rows are then logged, many at a time (none with\n"
-		"--all-or-nothing while any row is bad).",
+	    .name = name,
+	    .description = kind->description,
 	    .operand = "FILE",
 	    .operand_help = "the CSV file (not with --template)",
 	    .operand_value = &file,
 	    .operand_optional = true,
 	    .options = options,
-	    .notes =
-		"Columns: worker_nationality, country_of_work, sector, employer,\n"
-		"work_started_on, work_ended_on, amount_claimed and amount_claimed_currency\n"
-		"are required; workers, recruitment_agency, recruitment_fee(_currency),\n"
-		"contract_wage(_currency), actual_wage(_currency), exploitation_means, forum,\n"
-		"filing_deadline, office, worker_name, worker_id_number, worker_phone and\n"
-		"co_workers (\"name|id number|phone\" each, ';' between) may be empty or left\n"
-		"out. The columns the server assigns (reference, organisation, status,\n"
-		"amount_awarded, amount_recovered, opened_on, closed_on, version, created_by,\n"
-		"created_at) may be there, as an export writes them.\n"
-		"\n"
-		"A row without a reference, or of another organisation's export, is logged\n"
-		"as a new claim, at intake. A row with a reference whose organisation is\n"
-		"yours (or empty) is a claim you have: it changes that claim's status,\n"
-		"amount_awarded and amount_recovered to the row's (empty cells: left as\n"
-		"they are), at the row's version. Closing or reopening a claim needs a\n"
-		"reason column (not in exports). The row's other cells must still be the\n"
-		"claim's: an import does not rewrite what was recorded at intake. A claim\n"
-		"changed since the file was exported (its version is past the row's) is\n"
-		"flagged stale and not changed: export it again and redo the change there.\n"
-		"\n"
-		"Each row's idempotency key comes from its content: running an import again\n"
-		"(after a cut, or with bad rows corrected) logs no claim twice, and the\n"
-		"summary counts those logged before apart; an update's changes have keys\n"
-		"of their own content, so a run cut between them finds its own. Refused rows go "
-		"to\n"
-		"FILE.refused.csv (mode 0600), each with its line and errors, for correction.\n"
-		"On a terminal a progress line counts the claims sent.\n"
-		"\n"
-		"Exit status: 0 when every row was logged or applied (or, with --dry-run,\n"
-		"passed the checks), 2 when any was refused or stale, 1 when the file cannot\n"
-		"be read as claims.",
-	    .example = "  tulay import claims --template > claims.csv\n"
-		       "  tulay import claims claims.csv --dry-run\n"
-		       "  tulay import claims claims.csv",
+	    .notes = notes,
+	    .example = kind->example,
 	};
 	int rc;
 	if (!args_parse(cli, &cmd, argc, argv, &rc))
 		return rc;
 	if (template)
-		return print_template();
+		return print_template(kind);
 	if (file == NULL) {
 		cli_problem(cli, "FILE", "is required: the CSV file to import (or --template)");
 		return cli_usage_result(cli);
@@ -652,7 +632,14 @@ int import_claims(struct cli *cli, int argc, char **argv)
 		return CLI_EXIT_LOCAL;
 	}
 	im->cli = cli;
+	im->kind = kind;
 	im->path = file;
+	im->scratch = calloc(1, kind->msg_size);
+	if (im->scratch == NULL) {
+		free(im);
+		cli_error(cli, "out of memory");
+		return CLI_EXIT_LOCAL;
+	}
 	im->dry_run = dry_run;
 	rc = import_run(im, all_or_nothing, refused_path);
 	if (im->connected)
@@ -660,8 +647,9 @@ int import_claims(struct cli *cli, int argc, char **argv)
 	for (unsigned i = 0; i < IMPORT_MAX_INFLIGHT; i++) {
 		if (im->slots[i].used)
 			slot_free(im, &im->slots[i]);
+		free(im->slots[i].msg);
 	}
-	bool any_refused = im->bad + im->refused + im->stale > 0;
+	bool any_refused = im->bad + im->refused + im->stale + im->own > 0;
 	if (im->refused_out != NULL && fclose(im->refused_out) != 0 && rc == CLI_EXIT_OK)
 		rc = CLI_EXIT_LOCAL;
 	if (im->refused_path != NULL) {
@@ -672,8 +660,25 @@ int import_claims(struct cli *cli, int argc, char **argv)
 			unlink(im->refused_path);
 	}
 	free(im->refused_path);
-	free(im->scratch.co_cell);
+	if (kind->msg_free != NULL)
+		kind->msg_free(im->scratch);
+	free(im->scratch);
 	free(im->seen.slots);
 	free(im);
 	return rc;
+}
+
+int import_claims(struct cli *cli, int argc, char **argv)
+{
+	return import_cases(cli, argc, argv, &import_claims_kind);
+}
+
+int import_deportations(struct cli *cli, int argc, char **argv)
+{
+	return import_cases(cli, argc, argv, &import_deportations_kind);
+}
+
+int import_recommendations(struct cli *cli, int argc, char **argv)
+{
+	return import_cases(cli, argc, argv, &import_recommendations_kind);
 }

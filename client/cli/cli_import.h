@@ -5,5 +5,7 @@
 #include "cli.h"
 
 int import_claims(struct cli *cli, int argc, char **argv);
+int import_deportations(struct cli *cli, int argc, char **argv);
+int import_recommendations(struct cli *cli, int argc, char **argv);
 
 #endif

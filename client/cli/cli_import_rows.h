@@ -1,5 +1,7 @@
-/* What tulay import reads: a CSV file of claims, a row at a time (libcsv), each row checked
- * and turned into a CreateClaim. cli_import.c sends them. */
+/* What tulay import reads: a CSV file, a row at a time (libcsv), and the checks of its
+ * cells that turn a row into a request or name each bad cell with its fix. The columns of
+ * each kind of case, and what a row becomes, are in cli_import_claims.c and
+ * cli_import_cases.c; cli_import.c sends them. */
 #ifndef TULAY_CLI_IMPORT_ROWS_H
 #define TULAY_CLI_IMPORT_ROWS_H
 
@@ -8,63 +10,20 @@
 #include <stdint.h>
 
 #include "cli.h"
+#include "cli_vocab.h"
 #include "libtulay.h"
 
-#define IMPORT_MAX_COLUMNS   48
-#define IMPORT_MAX_ERRORS    8 /* per row, in the refused file's errors cell */
-#define IMPORT_MAX_CO_WORKER 100
+#define IMPORT_MAX_COLUMNS 48
+#define IMPORT_MAX_ERRORS  8    /* per row, in the refused file's errors cell */
+#define IMPORT_ROW         (-1) /* a problem of the row, not of one cell */
 
-/* The columns import reads, as `tulay export claims` writes them. Those the server
- * assigns (from COL_IMPORTED on) are read but not imported. */
-enum column {
-	COL_WORKER_NATIONALITY,
-	COL_COUNTRY_OF_WORK,
-	COL_SECTOR,
-	COL_EMPLOYER,
-	COL_WORK_STARTED_ON,
-	COL_WORK_ENDED_ON,
-	COL_AMOUNT_CLAIMED,
-	COL_AMOUNT_CLAIMED_CURRENCY,
-	COL_WORKERS,
-	COL_RECRUITMENT_AGENCY,
-	COL_RECRUITMENT_FEE,
-	COL_RECRUITMENT_FEE_CURRENCY,
-	COL_CONTRACT_WAGE,
-	COL_CONTRACT_WAGE_CURRENCY,
-	COL_ACTUAL_WAGE,
-	COL_ACTUAL_WAGE_CURRENCY,
-	COL_EXPLOITATION_MEANS,
-	COL_FORUM,
-	COL_FILING_DEADLINE,
-	COL_OFFICE,
-	COL_WORKER_NAME,
-	COL_WORKER_ID_NUMBER,
-	COL_WORKER_PHONE,
-	COL_CO_WORKERS,
-	COL_IMPORTED, /* the columns above are imported */
-	COL_REFERENCE = COL_IMPORTED,
-	COL_ORGANISATION,
-	COL_STATUS,
-	COL_AMOUNT_AWARDED,
-	COL_AMOUNT_AWARDED_CURRENCY,
-	COL_AMOUNT_RECOVERED,
-	COL_AMOUNT_RECOVERED_CURRENCY,
-	COL_OPENED_ON,
-	COL_CLOSED_ON,
-	COL_VERSION,
-	COL_CREATED_BY,
-	COL_CREATED_AT,
-	COL_REASON, /* not exported: why an update moves a claim's status */
-	COL_COUNT,
-};
-
-/* A column's name in the header, whether a row must fill it, and what it takes. */
+/* A column's name in the header, whether a row must fill it, and what it takes (NULL:
+ * written by an export, not imported). */
 struct import_column {
 	const char *name;
 	bool required;
 	const char *help;
 };
-extern const struct import_column import_columns[COL_COUNT];
 
 struct row {
 	size_t line;   /* where the row starts in the file */
@@ -81,54 +40,59 @@ int import_read_csv(struct cli *cli, const char *path, void (*on_row)(struct row
 void import_row_free(struct row *row);
 
 struct problem {
-	enum column col;
+	int col; /* a column of the kind, or IMPORT_ROW */
 	char text[200];
 };
 
-/* What a row that names a claim by its reference would change in it: the cells of the
- * export that an import updates, as the row has them (unset when empty). */
-struct claim_update_cells {
-	const char *reference;
-	int64_t version;               /* 0: the cell is empty */
-	Tulay__V1__ClaimStatus status; /* 0: the cell is empty */
-	const char *reason;
-	Tulay__V1__Money awarded, recovered;
-	bool has_awarded, has_recovered;
-};
-
-/* The CreateClaim of one row and what it points to, and what it would update. */
-struct claim_msg {
-	Tulay__V1__CreateClaim m;
-	Tulay__V1__Money claimed, fee, contract, actual;
-	Tulay__V1__Worker worker;
-	Tulay__V1__Worker co[IMPORT_MAX_CO_WORKER], *co_ptrs[IMPORT_MAX_CO_WORKER];
-	Tulay__V1__ExploitationMeans means[16];
-	char *co_cell; /* a copy of the co_workers cell, cut into the co-workers' fields */
-	uint8_t key[TULAY_IDEMPOTENCY_KEY_BYTES];
-	struct claim_update_cells update; /* all unset when the row has no reference */
-};
-
 struct checker {
-	int map[IMPORT_MAX_COLUMNS]; /* file column -> enum column, -1: not ours */
-	int where[COL_COUNT];        /* enum column -> file column, -1: absent */
+	const struct import_column *columns; /* the kind's */
+	int ncolumns;
+	int map[IMPORT_MAX_COLUMNS];   /* file column -> the kind's column, -1: not one */
+	int where[IMPORT_MAX_COLUMNS]; /* the kind's column -> file column, -1: absent */
 	struct problem problems[IMPORT_MAX_ERRORS * 2];
 	size_t nproblems;
 	const struct row *row;
+	const char *own_org; /* the importer's organisation once known (pass 2), or NULL */
 };
 
-/* Fills c from the row (c points into the row's cells), and c->update from a row with a
- * reference (version, status, amounts, reason); the problems are in k. The header
- * must have been mapped into k->map and k->where. */
-void import_check_row(struct checker *k, const struct row *row, struct claim_msg *c);
+/* Starts checking a row: no problems yet. */
+void import_check_begin(struct checker *k, const struct row *row);
+__attribute__((format(printf, 3, 4))) void import_problem(struct checker *k, int col,
+							  const char *fmt, ...);
 /* The row's cell of `col`, "" when the file has no such column or the row is short. */
-const char *import_cell(const struct checker *k, enum column col);
-/* The idempotency key of one request an import makes (`bytes`: the request packed with
- * an empty key), so that the same change in a file run again has the same key. */
-void import_request_key(const char *purpose, const uint8_t *bytes, size_t len, uint8_t key[16]);
+const char *import_cell(const struct checker *k, int col);
 
-/* The digest of a row's imported cells, and the idempotency key of a row of that digest
- * after `occurrence` identical rows. */
-void import_row_digest(const struct checker *k, uint8_t digest[32]);
-void import_row_key(const uint8_t digest[32], unsigned occurrence, uint8_t key[16]);
+/* The checks of one cell, each naming the problem with its fix; an empty cell is a problem
+ * only in a required column. They return the cell, or the value read. */
+const char *import_text(struct checker *k, int col, size_t max_chars);
+const char *import_country(struct checker *k, int col); /* ISO 3166-1 alpha-2 */
+bool import_date(struct checker *k, int col);           /* YYYY-MM-DD; false: empty or bad */
+/* An approximate date (YYYY-MM-DD, YYYY-MM or YYYY, ~ first: circa) into *out; NULL when
+ * the cell is empty or bad. */
+Tulay__V1__ApproxDate *import_approx_date(struct checker *k, int col, Tulay__V1__ApproxDate *out);
+/* An amount and its currency column into *out: false when both are empty (or bad). */
+bool import_money(struct checker *k, int amount, int currency, int64_t min, Tulay__V1__Money *out);
+int import_word(struct checker *k, int col, const struct vocab *v); /* 0: empty or bad */
+/* Words of v, comma-separated, into values (at most cap); how many. */
+size_t import_words(struct checker *k, int col, const struct vocab *v, int *values, size_t cap);
+
+/* A person's name, ID number and phone (NULL: none), as the server takes them; `cols`
+ * name them in messages. */
+void import_identity(struct checker *k, const int cols[3], const char *name, const char *id,
+		     const char *phone);
+
+/* The column of a server's field error: "worker.name" is worker_name (a column of the
+ * kind), "arrested_on.date" arrested_on, "co_workers[2].name" co_workers, and
+ * "expected_version" the row's version; into buf. */
+const char *import_field_column(const struct checker *k, const char *field, char *buf, size_t cap);
+
+/* The digest of a row's cells of columns 0 .. ncolumns - 1 (each with its NUL). */
+void import_row_digest(const struct checker *k, int ncolumns, uint8_t digest[32]);
+/* The idempotency key of a row of that digest after `occurrence` identical rows. */
+void import_row_key(const char *purpose, const uint8_t digest[32], unsigned occurrence,
+		    uint8_t key[16]);
+/* The idempotency key of one request an import makes (`bytes`: the request packed with an
+ * empty key), so that the same change in a file run again has the same key. */
+void import_request_key(const char *purpose, const uint8_t *bytes, size_t len, uint8_t key[16]);
 
 #endif

@@ -1,12 +1,22 @@
-/* tulay import's update path: the requests that bring a claim the importer's organisation
- * has to the status and amounts of its row (see cli_import_update.h for the sequence). */
-#include "cli_import_update.h"
+/* tulay import's update path: a row of the importer's own organisation that names a claim
+ * by its reference changes that claim's status and amounts, at the version the file was
+ * exported at. cli_import.c sends the requests; this decides them, one answer at a time:
+ *
+ *   GetClaim           the claim as it is now; the row's other cells must still be its own
+ *   ChangeClaimStatus  when the row's status differs, at the file's version
+ *   UpdateClaimAmounts when amount_awarded or amount_recovered differ, at the version the
+ *                      status change left (or the file's)
+ *
+ * Nothing to change: unchanged. The claim changed since the export (its version is past
+ * the file's): stale, flagged, never overwritten. Each request's idempotency key comes
+ * from its own content, so a run cut between the two changes and run again finds its
+ * status change by replaying it (the server answers a known key with its first answer)
+ * and goes on with the amounts; any other change since the export is stale. */
+#include "cli_import_claims.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "cli_vocab.h"
 
 static bool money_same(const Tulay__V1__Money *a, const Tulay__V1__Money *b)
 {
@@ -33,11 +43,12 @@ static bool means_same(const Tulay__V1__CreateClaim *row, const Tulay__V1__Claim
  * status, amount_awarded and amount_recovered may differ: an import does not rewrite what
  * was recorded at intake. The worker's cells are personal data an export leaves empty
  * (without --with-identities) and are not compared. */
-static enum column first_difference(const struct checker *k, const Tulay__V1__CreateClaim *row,
-				    const Tulay__V1__Claim *c)
+static enum claim_column first_difference(const struct checker *k,
+					  const Tulay__V1__CreateClaim *row,
+					  const Tulay__V1__Claim *c)
 {
 	struct {
-		enum column col;
+		enum claim_column col;
 		bool same;
 	} cells[] = {
 	    {COL_WORKER_NATIONALITY, strcmp(row->worker_nationality, c->worker_nationality) == 0},
@@ -135,8 +146,11 @@ static bool names_stale_version(const Tulay__V1__Status *st)
 	return false;
 }
 
-void import_update_begin(struct claim_update *u, Tulay__V1__Request *req)
+void claim_update_begin(void *msg, Tulay__V1__Request *req)
 {
+	struct claim_msg *c = msg;
+	struct claim_update *u = &c->up;
+	u->cells = c->update;
 	u->step = UPDATE_READ;
 	tulay__v1__get_claim__init(&u->get);
 	u->get.reference = (char *)u->cells.reference;
@@ -152,14 +166,14 @@ static enum update_result read_answered(struct claim_update *u, const struct che
 					char *why, size_t cap)
 {
 	u->current = c->version;
-	enum column col = first_difference(k, row, c);
+	enum claim_column col = first_difference(k, row, c);
 	if (col != COL_COUNT) {
 		snprintf(why, cap,
 			 "%s: differs from %s's: an import changes only the status, "
 			 "amount_awarded and amount_recovered of a claim you have; put back the "
 			 "claim's (export it again to see it), or leave reference empty to log a "
 			 "new claim",
-			 import_columns[col].name, c->reference);
+			 k->columns[col].name, c->reference);
 		return UPDATE_REFUSED;
 	}
 	u->change_status = u->cells.status != 0 && u->cells.status != c->status;
@@ -182,11 +196,13 @@ static enum update_result read_answered(struct claim_update *u, const struct che
 	return stale(u, why, cap);
 }
 
-enum update_result import_update_next(struct claim_update *u, const struct checker *k,
-				      const Tulay__V1__CreateClaim *row,
-				      const Tulay__V1__Response *resp, Tulay__V1__Request *req,
-				      char *why, size_t cap)
+enum update_result claim_update_next(void *msg, const struct checker *k,
+				     const Tulay__V1__Response *resp, Tulay__V1__Request *req,
+				     char *why, size_t cap)
 {
+	struct claim_msg *m = msg;
+	struct claim_update *u = &m->up;
+	const Tulay__V1__CreateClaim *row = &m->m;
 	const Tulay__V1__Status *st = resp->status;
 	bool ok = st->code == TULAY__V1__CODE__OK && resp->claim != NULL;
 	why[0] = '\0';

@@ -112,7 +112,12 @@ static const struct command report_commands[] = {
 };
 
 static const struct command import_commands[] = {
-    {"claims", "log the claims of a CSV file, every row checked first", import_claims, NULL},
+    {"claims", "log or update the claims of a CSV file, every row checked first", import_claims,
+     NULL},
+    {"deportations", "log the deportations of a CSV file, every row checked first",
+     import_deportations, NULL},
+    {"recommendations", "log the recommendations of a CSV file, every row checked first",
+     import_recommendations, NULL},
     {0},
 };
 

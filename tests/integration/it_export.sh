@@ -10,14 +10,7 @@ source "$(dirname "$0")/tap.sh" "$1"
 export TULAY_SERVER
 use_home
 owner=$TULAY_TEST_DB_OWNER
-"$TULAYD" org add --db "$owner" --acronym EXPT --name "Export Test Workers Aid" --kind ngo \
-	--country MY >/dev/null
-for u in exofficer:field_officer excoord:coordinator; do
-	TULAY_NEW_PASSWORD=$TULAY_TEST_PASSWORD "$TULAYD" user add --db "$owner" --org EXPT \
-		--username "${u%%:*}" --role "${u##*:}" >/dev/null
-done
-login exofficer
-login excoord
+new_org EXPT "Export Test Workers Aid" MY exofficer excoord:coordinator
 org="(SELECT org_id FROM organisations WHERE acronym = 'EXPT')"
 
 # --- an empty organisation ------------------------------------------------------------

@@ -14,14 +14,7 @@ set -uo pipefail
 source "$(dirname "$0")/tap.sh" "$1"
 export TULAY_SERVER
 use_home
-owner=$TULAY_TEST_DB_OWNER
-for o in IMPT IMP2; do
-	"$TULAYD" org add --db "$owner" --acronym $o --name "Import Test $o" --kind ngo \
-		--country MY >/dev/null
-	TULAY_NEW_PASSWORD=$TULAY_TEST_PASSWORD "$TULAYD" user add --db "$owner" --org $o \
-		--username "${o,,}officer" --role field_officer >/dev/null
-	login "${o,,}officer"
-done
+for o in IMPT IMP2; do new_org $o "Import Test $o" MY "${o,,}officer"; done
 count() { super -c "SELECT count(*) FROM cases c JOIN organisations o USING (org_id) WHERE o.acronym = '$1'"; }
 imp() { as imptofficer import claims "$@"; }
 
@@ -223,10 +216,9 @@ match "... the stale row in the refused file" "^\"6\",\"version: ${refs[4]} was 
 e0=$(events "${refs[0]}")
 
 edit "" >"$home/upd.csv"
-# The summary tells "logged before" by a claim's created_at, to the second: this run starts
-# in a second after the first run's.
-t=$(date +%s)
-while (($(date +%s) == t)); do sleep 0.05; done
+# The summary tells "logged before" by a claim's created_at, in whole seconds (rounded):
+# this run starts a second after the first.
+sleep 1
 expect "the file corrected and run again: the cut update goes on from its status change" 2 \
 	"0 logged now, 1 logged before .*; 1 claims of IMP2 updated, 2 already as the file has them, 1 stale .*; 1 refused by the server, 1 by the checks" -- \
 	as imp2officer import claims "$home/upd.csv"

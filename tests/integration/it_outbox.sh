@@ -11,13 +11,7 @@ set -uo pipefail
 source "$(dirname "$0")/tap.sh" "$1"
 use_home
 [[ -n ${IT_KEEP:-} ]] && trap stop_tulayds EXIT
-owner=$TULAY_TEST_DB_OWNER
-"$TULAYD" org add --db "$owner" --acronym OBOX --name "Outbox Field Office" --kind ngo \
-	--country TH >/dev/null
-for u in oboxofficer oboxother; do
-	TULAY_NEW_PASSWORD=$TULAY_TEST_PASSWORD "$TULAYD" user add --db "$owner" --org OBOX \
-		--username $u --role field_officer >/dev/null
-done
+NOLOGIN=1 new_org OBOX "Outbox Field Office" TH oboxofficer oboxother
 org="(SELECT org_id FROM organisations WHERE acronym = 'OBOX')"
 start_tulayd server "$home/tulayd.log"
 export TULAY_SERVER=$server

@@ -114,6 +114,21 @@ as() {
 login() {
 	echo "$TULAY_TEST_PASSWORD" | as "$1" login --username "${2:-$1}" --password-stdin >/dev/null
 }
+# An organisation of the test's own, an NGO in COUNTRY, and its users: USER or USER:ROLE
+# each (field_officer when no role is given). NOLOGIN=1: the users are not logged in.
+new_org() {
+	local acronym=$1 name=$2 country=$3 u role
+	shift 3
+	"$TULAYD" org add --db "$TULAY_TEST_DB_OWNER" --acronym "$acronym" --name "$name" \
+		--kind ngo --country "$country" >/dev/null
+	for u in "$@"; do
+		role=field_officer
+		[[ $u == *:* ]] && role=${u##*:}
+		TULAY_NEW_PASSWORD=$TULAY_TEST_PASSWORD "$TULAYD" user add --db "$TULAY_TEST_DB_OWNER" \
+			--org "$acronym" --username "${u%%:*}" --role "$role" >/dev/null
+		[[ -n ${NOLOGIN:-} ]] || login "${u%%:*}"
+	done
+}
 
 finish() {
 	echo "$TAP_PASSES passed, $TAP_FAILS failed"

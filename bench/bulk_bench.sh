@@ -24,12 +24,13 @@
 # logged in as each organisation's field officer.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
+bench_name=bulk_bench
+source "$repo/bench/lib.sh"
 claims=1000000
 imports=100000
 build="$repo/build"
 do_build=true
 keep=false
-die() { echo "bulk_bench: $*" >&2; exit 1; }
 while (($#)); do
 	case $1 in
 	--claims) claims=${2:?}; shift 2 ;;
@@ -43,73 +44,16 @@ while (($#)); do
 done
 [[ "$claims" =~ ^[0-9]+$ ]] && ((claims > 0)) || die "--claims: a whole number above 0"
 [[ "$imports" =~ ^[0-9]+$ ]] && ((imports <= claims)) || die "--import: 0 to --claims"
-say() { echo "bulk_bench: $*"; }
-
-mkdir -p "$build"
-build=$(cd "$build" && pwd)
-tulayd="$build/server/tulayd"
-tulay="$build/client/tulay"
-if $do_build || [[ ! -x "$tulayd" || ! -x "$tulay" ]]; then
-	[[ -f "$build/CMakeCache.txt" ]] ||
-		cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-	cmake --build "$build" -j"$(nproc)" --target tulayd tulay >/dev/null
-fi
-bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
-[[ -x "$bindir/psql" ]] || die "PostgreSQL not found: run scripts/install-deps.sh"
-
-tmp=$(mktemp -d /tmp/tulay-export.XXXXXX)
-chmod 0711 "$tmp"
-pgdir="$tmp/pg"
-tulayd_pid=
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM
-	if [[ -n "$tulayd_pid" ]]; then
-		kill -TERM "$tulayd_pid" 2>/dev/null || true
-		wait "$tulayd_pid" 2>/dev/null || true
-	fi
-	if $keep; then
-		say "kept: $pgdir (stop: $repo/scripts/pg-cluster.sh stop $pgdir && rm -rf $tmp)"
-	else
-		"$repo/scripts/pg-cluster.sh" stop "$pgdir" >/dev/null 2>&1 || true
-		rm -rf "$tmp"
-	fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }'; }
-psql_super() { "$bindir/psql" -X -q -v ON_ERROR_STOP=1 -h "$pgdir/run" -U postgres "$@"; }
-
-"$repo/scripts/pg-cluster.sh" start "$pgdir" >/dev/null
-for s in fsync synchronous_commit; do
-	[[ "$(psql_super -d postgres -At -c "SHOW $s")" == on ]] || die "$s is not on"
-done
-owner_db=$("$repo/scripts/pg-cluster.sh" conninfo "$pgdir" owner)
-app_db=$("$repo/scripts/pg-cluster.sh" conninfo "$pgdir" app)
-export TULAY_MIGRATIONS="$repo/migrations"
-"$tulayd" migrate up --db "$owner_db" >"$tmp/migrate.log" 2>&1 || die "migrating failed"
-password="bench-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
-"$tulayd" org add --db "$owner_db" --acronym EXPORT --kind ngo --country TH \
-	--name "Export benchmark" >/dev/null
-TULAY_NEW_PASSWORD=$password "$tulayd" user add --db "$owner_db" --org EXPORT \
-	--username exporter --role field_officer >/dev/null
-"$tulayd" keygen "$tmp/data.key" >/dev/null
+bench_build tulayd tulay
+bench_cluster tulay-export
+bench_org EXPORT "Export benchmark" TH exporter
 t0=$EPOCHREALTIME
 psql_super -d tulay -v claims="$claims" -v org=EXPORT -v username=exporter \
 	-f "$repo/bench/export_seed.sql" >"$tmp/seed.log"
 say "$(psql_super -d postgres -At -c "SELECT 'PostgreSQL ' || current_setting('server_version')"), fsync on; seeded $claims claims in $(since "$t0") s"
 
-TULAY_DB="$app_db" TULAY_DATA_KEY_FILE="$tmp/data.key" "$tulayd" --listen 127.0.0.1 --port 0 ${TULAYD_ARGS:-} \
-	</dev/null >"$tmp/tulayd.log" 2>&1 &
-tulayd_pid=$!
-for _ in $(seq 300); do
-	grep -q 'event=listening' "$tmp/tulayd.log" && grep -q 'event=db_conn_ready' "$tmp/tulayd.log" &&
-		break
-	sleep 0.1
-done
-port=$(grep -m1 'event=listening' "$tmp/tulayd.log" | sed -E 's/.* port=([0-9]+).*/\1/')
+# shellcheck disable=SC2086 # TULAYD_ARGS is a list of arguments
+bench_tulayd ${TULAYD_ARGS:-}
 export TULAY_SERVER="127.0.0.1:$port" TULAY_CONFIG_DIR="$tmp/cli" TULAY_TIMEOUT=120
 echo "$password" | "$tulay" login --username exporter --password-stdin >/dev/null
 rss_before=$(awk '/^VmRSS/ { print $2 }' "/proc/$tulayd_pid/status")
@@ -173,10 +117,7 @@ memory_ok=true
 head -n $((imports + 1)) "$tmp/export.csv" | sed -E '101~100 s/^([^,]*,[^,]*,[^,]*,)KH,/\1XX,/' \
 	>"$tmp/import.csv"
 bad=$(grep -c '^[^,]*,[^,]*,[^,]*,XX,' "$tmp/import.csv" || true)
-"$tulayd" org add --db "$owner_db" --acronym IMPORT --kind ngo --country TH \
-	--name "Import benchmark" >/dev/null
-TULAY_NEW_PASSWORD=$password "$tulayd" user add --db "$owner_db" --org IMPORT \
-	--username importer --role field_officer >/dev/null
+bench_org IMPORT "Import benchmark" TH importer
 export TULAY_CONFIG_DIR="$tmp/cli-import"
 echo "$password" | "$tulay" login --username importer --password-stdin >/dev/null
 t0=$EPOCHREALTIME
@@ -192,10 +133,7 @@ reported=$(grep -cE 'line [0-9]+, column worker_nationality \(4\): .XX. is not' 
 ((reported == bad)) || die "the import reported $reported bad rows, not $bad"
 
 # PostgreSQL's own limit: pgbench inserting as many claims (16 clients).
-peer_dir="${TULAY_BENCH_PEER:-$repo/../shared/bench}"
-psql_super -d postgres -c "CREATE DATABASE peer OWNER tulay"
-"$bindir/psql" -X -q -v ON_ERROR_STOP=1 -h "$pgdir/run" -U tulay -d peer \
-	-f "$peer_dir/pgbench_claim_schema.sql" >/dev/null
+bench_peer
 per_client=$(((imports + 15) / 16))
 t0=$EPOCHREALTIME
 "$bindir/pgbench" -n -M prepared -c 16 -j 2 -t "$per_client" -h "$pgdir/run" -U tulay \

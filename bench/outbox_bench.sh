@@ -12,11 +12,12 @@
 # with the CA file, so that queuing pinned the server's sealing key as a user's would.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
+bench_name=outbox_bench
+source "$repo/bench/lib.sh"
 claims=5000
 build="$repo/build"
 do_build=true
 keep=false
-die() { echo "outbox_bench: $*" >&2; exit 1; }
 while (($#)); do
 	case $1 in
 	--claims) claims=${2:?}; shift 2 ;;
@@ -28,66 +29,11 @@ while (($#)); do
 	esac
 done
 [[ "$claims" =~ ^[0-9]+$ ]] && ((claims > 0)) || die "--claims: a whole number above 0"
-say() { echo "outbox_bench: $*"; }
-mkdir -p "$build"
-build=$(cd "$build" && pwd)
-tulayd="$build/server/tulayd"
-tulay="$build/client/tulay"
-if $do_build || [[ ! -x "$tulayd" || ! -x "$tulay" ]]; then
-	[[ -f "$build/CMakeCache.txt" ]] ||
-		cmake -S "$repo" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-	cmake --build "$build" -j"$(nproc)" --target tulayd tulay >/dev/null
-fi
-bindir=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
-[[ -x "$bindir/psql" ]] || die "PostgreSQL not found: run scripts/install-deps.sh"
-
-tmp=$(mktemp -d /tmp/tulay-outbox.XXXXXX)
-chmod 0711 "$tmp"
-pgdir="$tmp/pg"
-tulayd_pid=
-cleanup() {
-	local rc=$?
-	trap - EXIT INT TERM
-	[[ -z "$tulayd_pid" ]] || { kill -TERM "$tulayd_pid" 2>/dev/null; wait "$tulayd_pid" 2>/dev/null; } || true
-	if $keep; then
-		say "kept: $pgdir (stop: $repo/scripts/pg-cluster.sh stop $pgdir && rm -rf $tmp)"
-	else
-		"$repo/scripts/pg-cluster.sh" stop "$pgdir" >/dev/null 2>&1 || true
-		rm -rf "$tmp"
-	fi
-	exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }'; }
-psql_super() { "$bindir/psql" -X -q -v ON_ERROR_STOP=1 -h "$pgdir/run" -U postgres "$@"; }
-
-"$repo/scripts/pg-cluster.sh" start "$pgdir" >/dev/null
-for s in fsync synchronous_commit; do
-	[[ "$(psql_super -d postgres -At -c "SHOW $s")" == on ]] || die "$s is not on"
-done
-owner_db=$("$repo/scripts/pg-cluster.sh" conninfo "$pgdir" owner)
-app_db=$("$repo/scripts/pg-cluster.sh" conninfo "$pgdir" app)
-export TULAY_MIGRATIONS="$repo/migrations"
-"$tulayd" migrate up --db "$owner_db" >"$tmp/migrate.log" 2>&1 || die "migrating failed"
-password="bench-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
-"$tulayd" org add --db "$owner_db" --acronym OUTBOX --kind ngo --country TH \
-	--name "Outbox benchmark" >/dev/null
-TULAY_NEW_PASSWORD=$password "$tulayd" user add --db "$owner_db" --org OUTBOX \
-	--username fieldofficer --role field_officer >/dev/null
-"$tulayd" keygen "$tmp/data.key" >/dev/null
+bench_build tulayd tulay
+bench_cluster tulay-outbox
+bench_org OUTBOX "Outbox benchmark" TH fieldofficer
 "$repo/scripts/dev-certs.sh" "$tmp/tls" >/dev/null
-TULAY_DB="$app_db" TULAY_DATA_KEY_FILE="$tmp/data.key" "$tulayd" --listen 127.0.0.1 --port 0 \
-	--tls-cert "$tmp/tls/server.pem" --tls-key "$tmp/tls/server.key" </dev/null \
-	>"$tmp/tulayd.log" 2>&1 &
-tulayd_pid=$!
-for _ in $(seq 300); do
-	grep -q 'event=listening' "$tmp/tulayd.log" && grep -q 'event=db_conn_ready' "$tmp/tulayd.log" &&
-		break
-	sleep 0.1
-done
-port=$(grep -m1 'event=listening' "$tmp/tulayd.log" | sed -E 's/.* port=([0-9]+).*/\1/')
+bench_tulayd --tls-cert "$tmp/tls/server.pem" --tls-key "$tmp/tls/server.key"
 export TULAY_CONFIG_DIR="$tmp/cli" TULAY_CA_FILE="$tmp/tls/ca.pem" TULAY_TIMEOUT=120
 echo "$password" | "$tulay" --server "127.0.0.1:$port" login --username fieldofficer \
 	--password-stdin >/dev/null
@@ -119,10 +65,7 @@ left=$("$tulay" outbox list --format csv | tail -n +2 | wc -l)
 ((left == 0)) || die "$left entries left in the outbox"
 
 # --- PostgreSQL's own limit: pgbench inserting as many claims (16 clients) --------------------------
-peer_dir="${TULAY_BENCH_PEER:-$repo/../shared/bench}"
-psql_super -d postgres -c "CREATE DATABASE peer OWNER tulay"
-"$bindir/psql" -X -q -v ON_ERROR_STOP=1 -h "$pgdir/run" -U tulay -d peer \
-	-f "$peer_dir/pgbench_claim_schema.sql" >/dev/null
+bench_peer
 per_client=$(((claims + 15) / 16))
 t0=$EPOCHREALTIME
 "$bindir/pgbench" -n -M prepared -c 16 -j 2 -t "$per_client" -h "$pgdir/run" -U tulay \

@@ -3,14 +3,14 @@
  *
  * Two passes over the file (libcsv reads it, a block at a time): the first checks every
  * row and reports every bad cell with its line, column and fix, before anything is sent;
- * the second sends the good rows as pipelined creates, as many in flight as the
- * server allows, on one connection (taken up again after a lost connection, the requests
- * in flight sent again with their keys). Each row's idempotency key is derived from its
+ * the second sends the good rows as pipelined creates, as many in flight as the server
+ * allows, on one connection (taken up again after a lost connection, the requests in
+ * flight sent again with their keys). Each row's idempotency key is derived from its
  * content (and the number of identical rows before it), so re-running an import that was
  * cut, or the same file with bad rows corrected, creates no case twice: the server
  * answers a replayed key with the case it made the first time. A row naming a case of the
- * importer's own organisation changes it instead (claims; see cli_import_update.c). Refused rows,
- * with their errors, go to FILE.refused.csv for correction. */
+ * importer's own organisation changes it instead (claims: cli_import_update.c). Refused
+ * rows, with their errors, go to FILE.refused.csv for correction. */
 #include "cli_import.h"
 #include "cli_import_kind.h"
 

@@ -1205,6 +1205,7 @@ DECLARE
     v_year integer := extract(year FROM v_opened)::integer;
     v_n integer := cardinality(t_org);
     v_created bigint;
+    v_ids bigint[];
 BEGIN
     IF NOT merged_lengths_ok(v_n,
             cardinality(t_user), cardinality(t_role), cardinality(t_token),
@@ -1313,17 +1314,19 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
 
-    -- Each case found by its key (the unique index), then its claim by primary key: joined
-    -- on the view's key column, the generic plan read every case of the organisation for
-    -- each claim while its statistics still said the organisation was small.
-    RETURN QUERY
-    SELECT i.ord, v.case_id, 'created'::text, v
+    -- Each case found by its key (the unique index), then read back through the view by
+    -- its primary key, one statement a claim: see this migration's head.
+    SELECT array_agg(k.case_id ORDER BY i.ord) INTO v_ids
       FROM unnest(c_org, c_key) WITH ORDINALITY AS i(org, k, ord)
       CROSS JOIN LATERAL (
             SELECT c.case_id FROM cases c
-             WHERE c.org_id = i.org::bigint AND c.idempotency_key = decode(i.k, 'hex')) k
-      JOIN wage_theft_claim_view v ON v.org_id = i.org::bigint AND v.case_id = k.case_id
-     ORDER BY i.ord;
+             WHERE c.org_id = i.org::bigint AND c.idempotency_key = decode(i.k, 'hex')) k;
+    FOR j IN 1 .. v_n LOOP
+        RETURN QUERY
+        SELECT j::bigint, v.case_id, 'created'::text, v
+          FROM wage_theft_claim_view v
+         WHERE v.org_id = c_org[j]::bigint AND v.case_id = v_ids[j];
+    END LOOP;
 END;
 $$;
 

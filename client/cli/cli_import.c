@@ -9,7 +9,7 @@
  * content (and the number of identical rows before it), so re-running an import that was
  * cut, or the same file with bad rows corrected, creates no case twice: the server
  * answers a replayed key with the case it made the first time. A row naming a case of the
- * importer's own organisation changes it instead (claims: cli_import_update.c). Refused
+ * importer's own organisation changes it instead (cli_import_update.c). Refused
  * rows, with their errors, go to FILE.refused.csv for correction. */
 #include "cli_import.h"
 #include "cli_import_kind.h"
@@ -90,6 +90,7 @@ struct slot {
 	uint8_t key[TULAY_IDEMPOTENCY_KEY_BYTES];
 	Tulay__V1__Request req;
 	bool update; /* a case of the importer's organisation, changed at the file's version */
+	struct import_update up;
 };
 
 struct import {
@@ -102,7 +103,6 @@ struct import {
 	size_t rows, good, bad;                  /* pass 1 */
 	size_t sent, created, existing, refused; /* pass 2 */
 	size_t updated, unchanged, stale; /* rows naming cases of the importer's organisation */
-	size_t own;                       /* of those, rows of a kind an import does not change */
 	char own_org[24];                 /* the importer's organisation (from Authenticate) */
 	FILE *refused_out;
 	char *refused_path;
@@ -194,6 +194,17 @@ static const char *column_name(const struct checker *k, int col, char *buf, size
 	return buf;
 }
 
+/* The kind's checks of a row, then the version of a row with a reference (a case of yours
+ * is changed at it); *version is 0 without one. */
+static void check_row(struct import *im, const struct row *row, void *msg, int64_t *version)
+{
+	const struct import_kind *kind = im->kind;
+	kind->check(&im->k, row, msg);
+	*version = 0;
+	if (*import_cell(&im->k, kind->col_reference) != '\0')
+		*version = import_version(&im->k, kind->col_version);
+}
+
 /* Pass 1: every row checked, every problem reported. */
 static void check_one(struct row *row, void *ctx)
 {
@@ -216,7 +227,8 @@ static void check_one(struct row *row, void *ctx)
 	if (im->rc != CLI_EXIT_OK)
 		return;
 	im->rows++;
-	im->kind->check(&im->k, row, im->scratch);
+	int64_t version;
+	check_row(im, row, im->scratch, &version);
 	if (im->k.nproblems == 0) {
 		im->good++;
 		return;
@@ -328,10 +340,14 @@ static void row_refused(struct import *im, struct slot *s, const Tulay__V1__Stat
 	errors[0] = '\0';
 	for (size_t i = 0; why == NULL && i < st->n_field_errors && used < sizeof(errors); i++) {
 		char col[64];
-		int n = snprintf(
-		    errors + used, sizeof(errors) - used, "%s%s: %s", i > 0 ? "; " : "",
-		    import_field_column(&im->k, st->field_errors[i]->field, col, sizeof(col)),
-		    st->field_errors[i]->problem);
+		const char *field = st->field_errors[i]->field, *column = NULL;
+		/* A field of an update's step ("on" of a stage) is the kind's to name. */
+		if (s->update && !s->up.reading && im->kind->step_column != NULL)
+			column = im->kind->step_column(s->msg, s->up.step, field);
+		if (column == NULL)
+			column = import_field_column(&im->k, field, col, sizeof(col));
+		int n = snprintf(errors + used, sizeof(errors) - used, "%s%s: %s",
+				 i > 0 ? "; " : "", column, st->field_errors[i]->problem);
 		used += n > 0 ? (size_t)n : 0;
 	}
 	if (why != NULL)
@@ -348,7 +364,8 @@ static void row_refused(struct import *im, struct slot *s, const Tulay__V1__Stat
 static bool update_answered(struct import *im, struct slot *s, const Tulay__V1__Response *resp)
 {
 	char why[400];
-	switch (im->kind->update_next(s->msg, &im->k, resp, &s->req, why, sizeof(why))) {
+	switch (
+	    import_update_next(im->kind, s->msg, &s->up, &im->k, resp, &s->req, why, sizeof(why))) {
 	case UPDATE_SEND:
 		s->attempts = 0;
 		return slot_send(im, s) || import_connect(im);
@@ -428,7 +445,8 @@ static void send_one(struct row *row, void *ctx)
 	}
 	if (im->rc != CLI_EXIT_OK)
 		return;
-	im->kind->check(&im->k, row, im->scratch);
+	int64_t version;
+	check_row(im, row, im->scratch, &version);
 	uint8_t digest[32];
 	import_row_digest(&im->k, im->kind->nimported, digest);
 	unsigned occurrence = seen_add(&im->seen, digest);
@@ -442,18 +460,6 @@ static void send_one(struct row *row, void *ctx)
 	bool update =
 	    *reference != '\0' &&
 	    (*org == '\0' || (im->own_org[0] != '\0' && strcasecmp(org, im->own_org) == 0));
-	if (update && im->kind->update_begin == NULL) {
-		char why[300];
-		snprintf(why, sizeof(why),
-			 "reference: %s is a %s of %s already: an import does not change %s "
-			 "(%s); leave reference empty to log the row as a new one",
-			 reference, im->kind->noun, im->own_org, im->kind->word,
-			 im->kind->no_update);
-		fprintf(stderr, "%s, line %zu: not logged again: %s\n", im->path, row->line, why);
-		write_refused(im, row, why);
-		im->own++;
-		return;
-	}
 	while (im->inflight >= im->max_inflight) {
 		if (!take_response(im))
 			return;
@@ -475,10 +481,11 @@ static void send_one(struct row *row, void *ctx)
 		slot_free(im, s);
 		return;
 	}
-	im->kind->check(&im->k, &s->row, s->msg);
+	check_row(im, &s->row, s->msg, &version);
 	s->update = update;
 	if (update) {
-		im->kind->update_begin(s->msg, &s->req);
+		import_update_begin(im->kind, s->msg, import_cell(&im->k, im->kind->col_reference),
+				    version, &s->up, &s->req);
 	} else {
 		import_row_key(im->kind->key_purpose, digest, occurrence, s->key);
 		im->kind->create(s->msg, s->key, &s->req);
@@ -566,13 +573,10 @@ static int import_run(struct import *im, bool all_or_nothing, const char *refuse
 			"; %zu %s of %s updated, %zu already as the file has them, %zu stale "
 			"(changed since the export: not changed)",
 			im->updated, word, im->own_org, im->unchanged, im->stale);
-	if (im->own > 0)
-		fprintf(stderr, "; %zu already %s of %s (not logged again)", im->own, word,
-			im->own_org);
 	fprintf(stderr, "; %zu refused by the server, %zu by the checks.\n", im->refused, im->bad);
 	if (im->rc != CLI_EXIT_OK)
 		return im->rc;
-	return im->bad + im->refused + im->stale + im->own > 0 ? CLI_EXIT_REFUSED : CLI_EXIT_OK;
+	return im->bad + im->refused + im->stale > 0 ? CLI_EXIT_REFUSED : CLI_EXIT_OK;
 }
 
 static int import_cases(struct cli *cli, int argc, char **argv, const struct import_kind *kind)
@@ -601,11 +605,10 @@ static int import_cases(struct cli *cli, int argc, char **argv, const struct imp
 		 "FILE.refused.csv (mode 0600), each with its line and errors, for\n"
 		 "correction. On a terminal a progress line counts the rows sent.\n"
 		 "\n"
-		 "Exit status: 0 when every row was logged%s (or, with --dry-run, passed the\n"
-		 "checks), 2 when any was refused%s, 1 when the file cannot be read\n"
-		 "as %s.",
-		 kind->notes, kind->update_begin != NULL ? " or applied" : "",
-		 kind->update_begin != NULL ? " or stale" : "", kind->word);
+		 "Exit status: 0 when every row was logged or applied (or, with --dry-run,\n"
+		 "passed the checks), 2 when any was refused or stale, 1 when the file cannot\n"
+		 "be read as %s.",
+		 kind->notes, kind->word);
 	const struct args_command cmd = {
 	    .name = name,
 	    .description = kind->description,
@@ -649,7 +652,7 @@ static int import_cases(struct cli *cli, int argc, char **argv, const struct imp
 			slot_free(im, &im->slots[i]);
 		free(im->slots[i].msg);
 	}
-	bool any_refused = im->bad + im->refused + im->stale + im->own > 0;
+	bool any_refused = im->bad + im->refused + im->stale > 0;
 	if (im->refused_out != NULL && fclose(im->refused_out) != 0 && rc == CLI_EXIT_OK)
 		rc = CLI_EXIT_LOCAL;
 	if (im->refused_path != NULL) {

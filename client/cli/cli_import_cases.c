@@ -1,8 +1,8 @@
 /* tulay import deportations and tulay import recommendations: their columns (those of
- * `tulay export`), a row read as a CreateDeportation or a CreateRecommendation, and the
- * commands' help. An import logs new cases of these kinds; it does not change the ones
- * the organisation has (their changes are dated stages and status moves with notes, made
- * with their own commands). */
+ * `tulay export`), a row read as a CreateDeportation or a CreateRecommendation, what a
+ * row naming a case of yours changes in it (a deportation's new stages, a
+ * recommendation's status: the steps cli_import_update.c sends), and the commands'
+ * help. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +77,10 @@ struct deportation_msg {
 	Tulay__V1__ApproxDate arrested, detained, released, deported;
 	Tulay__V1__Person person;
 	int grounds[16];
+	/* A row naming a deportation of yours: the stages it has a date for, in order. */
+	Tulay__V1__DeportationStage stages[3];
+	Tulay__V1__GetDeportation get;
+	Tulay__V1__RecordDeportationStage stage;
 };
 
 static void deportation_check(struct checker *k, const struct row *row, void *msg)
@@ -134,6 +138,175 @@ static int64_t deportation_created_at(const Tulay__V1__Response *resp)
 	return resp->deportation != NULL ? resp->deportation->created_at : -1;
 }
 
+/* --- a row naming a deportation of yours ----------------------------------------------------- */
+
+static bool approx_same(const Tulay__V1__ApproxDate *a, const Tulay__V1__ApproxDate *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	return strcmp(a->date, b->date) == 0 && a->circa == b->circa;
+}
+
+static bool values_same(const int *a, size_t na, const int *b, size_t nb)
+{
+	if (na != nb)
+		return false;
+	for (size_t i = 0; i < na; i++) {
+		bool found = false;
+		for (size_t j = 0; j < nb && !found; j++)
+			found = a[i] == b[j];
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+static void deportation_update_read(void *msg, const char *reference, Tulay__V1__Request *req)
+{
+	struct deportation_msg *d = msg;
+	tulay__v1__get_deportation__init(&d->get);
+	d->get.reference = (char *)reference;
+	tulay__v1__request__init(req);
+	req->body_case = TULAY__V1__REQUEST__BODY_GET_DEPORTATION;
+	req->get_deportation = &d->get;
+}
+
+/* A stage the row has a date for: to record when the case has none, the same when it has
+ * this one; false (refused) when it has another, or the details differ. */
+static bool stage_planned(const struct checker *k, int col, const Tulay__V1__ApproxDate *row,
+			  const Tulay__V1__ApproxDate *has, bool details_same, bool *differs,
+			  const char *reference, char *why, size_t cap)
+{
+	*differs = has == NULL;
+	if (has == NULL || (approx_same(row, has) && details_same))
+		return true;
+	snprintf(why, cap,
+		 "%s: %s has this stage recorded (%s%s) otherwise: an import records a stage "
+		 "that is not there yet and does not change one",
+		 k->columns[col].name, reference, has->circa ? "~" : "", has->date);
+	return false;
+}
+
+/* Steps: the detention, the release and the deportation the row has dates for, in order;
+ * every other cell must still be the case's. */
+static bool deportation_update_plan(void *msg, const struct checker *k,
+				    const Tulay__V1__Response *resp, int *nsteps,
+				    bool differs[IMPORT_MAX_STEPS], char *why, size_t cap)
+{
+	struct deportation_msg *dm = msg;
+	const Tulay__V1__CreateDeportation *m = &dm->m;
+	const Tulay__V1__Deportation *d = resp->deportation;
+	struct {
+		int col;
+		bool same;
+	} cells[] = {
+	    {DCOL_OFFICE, strcmp(m->office, d->office) == 0},
+	    {DCOL_NATIONALITY, strcmp(m->nationality, d->nationality) == 0},
+	    {DCOL_DEPORTED_FROM, strcmp(m->deported_from, d->deported_from) == 0},
+	    {DCOL_SECTOR, m->sector == d->sector},
+	    {DCOL_GROUNDS, values_same((const int *)m->grounds, m->n_grounds,
+				       (const int *)d->grounds, d->n_grounds)},
+	    {DCOL_ARRESTED_ON, approx_same(m->arrested_on, d->arrested_on)},
+	    {DCOL_ARREST_PLACE, strcmp(m->arrest_place, d->arrest_place) == 0},
+	    {DCOL_LEGAL_COUNSEL, m->legal_counsel == d->legal_counsel},
+	    {DCOL_CONSULAR_NOTIFIED, m->consular_notified == d->consular_notified},
+	    {DCOL_FAMILY_SEPARATED, m->family_separated == d->family_separated},
+	    /* Without a deportation date the destination is the case's, as at intake. */
+	    {DCOL_DEPORTED_TO, m->deported_on != NULL || *m->deported_to == '\0' ||
+				   strcmp(m->deported_to, d->deported_to) == 0},
+	};
+	for (size_t i = 0; i < sizeof(cells) / sizeof(cells[0]); i++) {
+		if (!cells[i].same && k->where[cells[i].col] >= 0) {
+			snprintf(
+			    why, cap,
+			    "%s: differs from %s's: an import records the stages of a "
+			    "deportation you have (detained_on, released_on, deported_on) and "
+			    "changes nothing else; put back the case's (export it again to see "
+			    "it), or leave reference empty to log a new case",
+			    k->columns[cells[i].col].name, d->reference);
+			return false;
+		}
+	}
+	int n = 0;
+	if (m->detained_on != NULL) {
+		bool same = (*m->detention_place == '\0' ||
+			     strcmp(m->detention_place, d->detention_place) == 0) &&
+			    (m->detention_type == 0 || m->detention_type == d->detention_type);
+		if (!stage_planned(k, DCOL_DETAINED_ON, m->detained_on, d->detained_on, same,
+				   &differs[n], d->reference, why, cap))
+			return false;
+		dm->stages[n++] = TULAY__V1__DEPORTATION_STAGE__DEPORTATION_STAGE_DETENTION;
+	}
+	if (m->released_on != NULL) {
+		if (!stage_planned(k, DCOL_RELEASED_ON, m->released_on, d->released_on, true,
+				   &differs[n], d->reference, why, cap))
+			return false;
+		dm->stages[n++] = TULAY__V1__DEPORTATION_STAGE__DEPORTATION_STAGE_RELEASE;
+	}
+	if (m->deported_on != NULL) {
+		bool same = *m->deported_to == '\0' || strcmp(m->deported_to, d->deported_to) == 0;
+		if (!stage_planned(k, DCOL_DEPORTED_ON, m->deported_on, d->deported_on, same,
+				   &differs[n], d->reference, why, cap))
+			return false;
+		dm->stages[n++] = TULAY__V1__DEPORTATION_STAGE__DEPORTATION_STAGE_DEPORTATION;
+	}
+	*nsteps = n;
+	return true;
+}
+
+static void deportation_update_step(void *msg, int step, bool differs, int64_t version,
+				    uint8_t key[TULAY_IDEMPOTENCY_KEY_BYTES],
+				    Tulay__V1__Request *req)
+{
+	(void)differs;
+	struct deportation_msg *dm = msg;
+	const Tulay__V1__CreateDeportation *m = &dm->m;
+	Tulay__V1__RecordDeportationStage *st = &dm->stage;
+	tulay__v1__record_deportation_stage__init(st);
+	st->reference = dm->get.reference;
+	st->expected_version = version;
+	st->stage = dm->stages[step];
+	switch (st->stage) {
+	case TULAY__V1__DEPORTATION_STAGE__DEPORTATION_STAGE_DETENTION:
+		st->on = m->detained_on;
+		st->detention_place = m->detention_place;
+		st->detention_type = m->detention_type;
+		break;
+	case TULAY__V1__DEPORTATION_STAGE__DEPORTATION_STAGE_RELEASE:
+		st->on = m->released_on;
+		break;
+	default:
+		st->on = m->deported_on;
+		st->deported_to = m->deported_to;
+		break;
+	}
+	import_step_key(&st->base, &st->idempotency_key, key);
+	tulay__v1__request__init(req);
+	req->body_case = TULAY__V1__REQUEST__BODY_RECORD_DEPORTATION_STAGE;
+	req->record_deportation_stage = st;
+}
+
+/* "on" and "stage" name the stage's date; the others are columns of their own. */
+static const char *deportation_step_column(void *msg, int step, const char *field)
+{
+	const struct deportation_msg *dm = msg;
+	if (strcmp(field, "on") != 0 && strcmp(field, "stage") != 0)
+		return NULL;
+	switch (dm->stages[step]) {
+	case TULAY__V1__DEPORTATION_STAGE__DEPORTATION_STAGE_DETENTION:
+		return deportation_columns[DCOL_DETAINED_ON].name;
+	case TULAY__V1__DEPORTATION_STAGE__DEPORTATION_STAGE_RELEASE:
+		return deportation_columns[DCOL_RELEASED_ON].name;
+	default:
+		return deportation_columns[DCOL_DEPORTED_ON].name;
+	}
+}
+
+static int64_t deportation_version(const Tulay__V1__Response *resp)
+{
+	return resp->deportation != NULL ? resp->deportation->version : -1;
+}
+
 const struct import_kind import_deportations_kind = {
     .word = "deportations",
     .noun = "deportation",
@@ -142,18 +315,24 @@ const struct import_kind import_deportations_kind = {
     .nimported = DCOL_IMPORTED,
     .col_reference = DCOL_REFERENCE,
     .col_organisation = DCOL_ORGANISATION,
+    .col_version = DCOL_VERSION,
     .key_purpose = "tulay import deportations v1",
     .msg_size = sizeof(struct deportation_msg),
     .check = deportation_check,
     .create = deportation_create,
     .created_at = deportation_created_at,
-    .no_update = "record a stage with `tulay deportation stage`",
+    .update_read = deportation_update_read,
+    .update_plan = deportation_update_plan,
+    .update_step = deportation_update_step,
+    .case_version = deportation_version,
+    .step_column = deportation_step_column,
     .template_row = ",BD,MY,BD,construction,\"no-permit,absconding-report\",2025-03-14,"
 		    "Johor Bahru,2025-03-15,Pekan Nenas depot,immigration-depot,,~2025-05,"
 		    "none,yes,unknown,Rahim Uddin,BD1234567",
     .description = "Logs the deportations of a CSV file (UTF-8, RFC 4180, a header row of column\n"
-		   "names) in the columns of `tulay export deportations`. Every row is checked\n"
-		   "before anything is sent, and every bad cell is reported with its line,\n"
+		   "names) in the columns of `tulay export deportations`, and records the new\n"
+		   "stages of those it names by reference. Every row is checked before\n"
+		   "anything is sent, and every bad cell is reported with its line,\n"
 		   "column and the fix; the good rows are then logged, many at a time (none with\n"
 		   "--all-or-nothing while any row is bad).",
     .notes = "Columns: nationality and deported_from are required; office, deported_to,\n"
@@ -164,10 +343,15 @@ const struct import_kind import_deportations_kind = {
 	     "person_id_number may be empty or left out. The columns the server assigns\n"
 	     "(reference, organisation, status, opened_on, closed_on, version,\n"
 	     "created_by, created_at) may be there, as an export writes them: the status\n"
-	     "follows from the dates. A row of your own organisation with a reference is a\n"
-	     "deportation you have: it is not logged again, and is named with the refused\n"
-	     "rows (an import does not change deportations: record a stage with `tulay\n"
-	     "deportation stage`).",
+	     "follows from the dates.\n"
+	     "\n"
+	     "A row with a reference whose organisation is yours (or empty) is a\n"
+	     "deportation you have: the stages it has dates for that the case has not yet\n"
+	     "(detained_on with detention_place and detention_type, released_on,\n"
+	     "deported_on with deported_to) are recorded, in that order, at the row's\n"
+	     "version. A stage recorded with another date, or any other cell that is not\n"
+	     "the case's, is refused by name. A case changed since the file was exported\n"
+	     "is flagged stale and not changed.",
     .example = "  tulay import deportations --template > deportations.csv\n"
 	       "  tulay import deportations deportations.csv --dry-run\n"
 	       "  tulay import deportations deportations.csv",
@@ -196,6 +380,7 @@ enum recommendation_column {
 	RCOL_VERSION,
 	RCOL_CREATED_BY,
 	RCOL_CREATED_AT,
+	RCOL_NOTE, /* not exported: the follow-up of a status an update moves it to */
 	RCOL_COUNT,
 };
 
@@ -221,12 +406,16 @@ static const struct import_column recommendation_columns[RCOL_COUNT] = {
     [RCOL_VERSION] = {"version", false, NULL},
     [RCOL_CREATED_BY] = {"created_by", false, NULL},
     [RCOL_CREATED_AT] = {"created_at", false, NULL},
+    [RCOL_NOTE] = {"note", false, "the follow-up of a status change, 1-1000 characters"},
 };
 
 struct recommendation_msg {
 	Tulay__V1__CreateRecommendation m;
 	char *lists; /* copies of the co_signers and evidence cells, cut into their items */
 	char *co_signers[RECOMMENDATION_MAX_LIST], *evidence[RECOMMENDATION_MAX_LIST];
+	const char *note; /* a row naming a recommendation of yours: its status change's */
+	Tulay__V1__GetRecommendation get;
+	Tulay__V1__ChangeRecommendationStatus change;
 };
 
 /* Cuts `cell` (a copy) at each `sep` into items; too many is a problem of `col`. */
@@ -271,7 +460,10 @@ static void recommendation_check(struct checker *k, const struct row *row, void 
 	tulay__v1__create_recommendation__init(m);
 	m->status = (Tulay__V1__RecommendationStatus)import_word(k, RCOL_STATUS,
 								 &vocab_recommendation_statuses);
-	if (m->status != 0 &&
+	/* A row with a reference may name one of yours, at any status. */
+	bool named = *import_cell(k, RCOL_REFERENCE) != '\0';
+	r->note = named ? import_text(k, RCOL_NOTE, 1000) : "";
+	if (!named && m->status != 0 &&
 	    m->status != TULAY__V1__RECOMMENDATION_STATUS__RECOMMENDATION_STATUS_DRAFTED &&
 	    m->status != TULAY__V1__RECOMMENDATION_STATUS__RECOMMENDATION_STATUS_SUBMITTED)
 		import_problem(
@@ -334,6 +526,103 @@ static void recommendation_msg_free(void *msg)
 	r->lists = NULL;
 }
 
+/* --- a row naming a recommendation of yours ------------------------------------------------ */
+
+static void recommendation_update_read(void *msg, const char *reference, Tulay__V1__Request *req)
+{
+	struct recommendation_msg *r = msg;
+	tulay__v1__get_recommendation__init(&r->get);
+	r->get.reference = (char *)reference;
+	tulay__v1__request__init(req);
+	req->body_case = TULAY__V1__REQUEST__BODY_GET_RECOMMENDATION;
+	req->get_recommendation = &r->get;
+}
+
+/* Whether the row's list (co-signers, or the author's cases as evidence) is the case's. */
+static bool list_same(char *const *row, size_t n, const char *const *has, size_t n_has)
+{
+	if (n != n_has)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		bool found = false;
+		for (size_t j = 0; j < n_has && !found; j++)
+			found = strcasecmp(row[i], has[j]) == 0;
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+/* Steps: the status, when the row has one; every other cell must still be the case's. */
+static bool recommendation_update_plan(void *msg, const struct checker *k,
+				       const Tulay__V1__Response *resp, int *nsteps,
+				       bool differs[IMPORT_MAX_STEPS], char *why, size_t cap)
+{
+	struct recommendation_msg *rm = msg;
+	const Tulay__V1__CreateRecommendation *m = &rm->m;
+	const Tulay__V1__Recommendation *r = resp->recommendation;
+	const char *evidence[RECOMMENDATION_MAX_LIST];
+	size_t n_evidence = 0;
+	for (size_t i = 0; i < r->n_evidence && n_evidence < RECOMMENDATION_MAX_LIST; i++)
+		evidence[n_evidence++] = r->evidence[i]->reference;
+	struct {
+		int col;
+		bool same;
+	} cells[] = {
+	    {RCOL_TITLE, strcmp(m->title, r->title) == 0},
+	    {RCOL_TEXT, strcmp(m->text, r->text) == 0},
+	    {RCOL_SOURCE_DOCUMENT, strcmp(m->source_document, r->source_document) == 0},
+	    {RCOL_SOURCE_DATE, strcmp(m->source_date, r->source_date) == 0},
+	    {RCOL_ADDRESSED_TO, m->addressed_to == r->addressed_to},
+	    {RCOL_TARGET_BODY, strcmp(m->target_body, r->target_body) == 0},
+	    {RCOL_COUNTRY, strcmp(m->country, r->country) == 0},
+	    {RCOL_THEME, m->theme == r->theme},
+	    {RCOL_OFFICE, strcmp(m->office, r->office) == 0},
+	    {RCOL_CO_SIGNERS, list_same(m->co_signers, m->n_co_signers,
+					(const char *const *)r->co_signers, r->n_co_signers)},
+	    {RCOL_EVIDENCE, list_same(m->evidence, m->n_evidence, evidence, n_evidence)},
+	};
+	for (size_t i = 0; i < sizeof(cells) / sizeof(cells[0]); i++) {
+		if (!cells[i].same && k->where[cells[i].col] >= 0) {
+			snprintf(why, cap,
+				 "%s: differs from %s's: an import changes only the status of a "
+				 "recommendation you have (evidence: `tulay recommendation "
+				 "evidence`); put back the case's (export it again to see it), or "
+				 "leave reference empty to log a new one",
+				 k->columns[cells[i].col].name, r->reference);
+			return false;
+		}
+	}
+	*nsteps = 0;
+	if (m->status != 0)
+		differs[(*nsteps)++] = m->status != r->status;
+	return true;
+}
+
+static void recommendation_update_step(void *msg, int step, bool differs, int64_t version,
+				       uint8_t key[TULAY_IDEMPOTENCY_KEY_BYTES],
+				       Tulay__V1__Request *req)
+{
+	(void)step;
+	(void)differs;
+	struct recommendation_msg *r = msg;
+	Tulay__V1__ChangeRecommendationStatus *c = &r->change;
+	tulay__v1__change_recommendation_status__init(c);
+	c->reference = r->get.reference;
+	c->status = r->m.status;
+	c->expected_version = version;
+	c->note = (char *)r->note;
+	import_step_key(&c->base, &c->idempotency_key, key);
+	tulay__v1__request__init(req);
+	req->body_case = TULAY__V1__REQUEST__BODY_CHANGE_RECOMMENDATION_STATUS;
+	req->change_recommendation_status = c;
+}
+
+static int64_t recommendation_version(const Tulay__V1__Response *resp)
+{
+	return resp->recommendation != NULL ? resp->recommendation->version : -1;
+}
+
 const struct import_kind import_recommendations_kind = {
     .word = "recommendations",
     .noun = "recommendation",
@@ -342,20 +631,25 @@ const struct import_kind import_recommendations_kind = {
     .nimported = RCOL_IMPORTED,
     .col_reference = RCOL_REFERENCE,
     .col_organisation = RCOL_ORGANISATION,
+    .col_version = RCOL_VERSION,
     .key_purpose = "tulay import recommendations v1",
     .msg_size = sizeof(struct recommendation_msg),
     .check = recommendation_check,
     .create = recommendation_create,
     .created_at = recommendation_created_at,
     .msg_free = recommendation_msg_free,
-    .no_update = "move it with `tulay recommendation status`",
+    .update_read = recommendation_update_read,
+    .update_plan = recommendation_update_plan,
+    .update_step = recommendation_update_step,
+    .case_version = recommendation_version,
     .template_row = "submitted,Portable social protection for returning workers,\"Governments of "
 		    "origin and destination should make social security benefits portable.\","
 		    "Civil Society Proposal: ASEAN Framework Instrument,2025-10-20,asean,ACMW,,"
 		    "social-protection,,,",
     .description = "Logs the recommendations of a CSV file (UTF-8, RFC 4180, a header row of\n"
-		   "column names) in the columns of `tulay export recommendations`. Every row is\n"
-		   "checked before anything is sent, and every bad cell is reported with its\n"
+		   "column names) in the columns of `tulay export recommendations`, and moves\n"
+		   "those it names by reference to the row's status. Every row is checked\n"
+		   "before anything is sent, and every bad cell is reported with its\n"
 		   "line, column and the fix; the good rows are then logged, many at a time (none\n"
 		   "with --all-or-nothing while any row is bad).",
     .notes = "Columns: title, text, source_document, source_date, addressed_to and theme\n"
@@ -366,9 +660,13 @@ const struct import_kind import_recommendations_kind = {
 	     "organisation's case (in another's export) is left out: only the author's\n"
 	     "cases can be evidence. The columns the server assigns (reference,\n"
 	     "organisation, opened_on, closed_on, version, created_by, created_at) may be\n"
-	     "there, as an export writes them. A row of your own organisation with a\n"
-	     "reference is a recommendation you have: it is not logged again, and is\n"
-	     "named with the refused rows.",
+	     "there, as an export writes them.\n"
+	     "\n"
+	     "A row with a reference whose organisation is yours (or empty) is a\n"
+	     "recommendation you have: its status becomes the row's (any status), at the\n"
+	     "row's version, with the note column (not in exports) as the follow-up. Any\n"
+	     "other cell that is not the case's is refused by name; a case changed since\n"
+	     "the file was exported is flagged stale and not changed.",
     .example = "  tulay import recommendations --template > recommendations.csv\n"
 	       "  tulay import recommendations recommendations.csv --dry-run\n"
 	       "  tulay import recommendations recommendations.csv",

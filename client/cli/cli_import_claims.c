@@ -2,7 +2,6 @@
  * change in a claim of yours), and the command's help. */
 #include "cli_import_claims.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,29 +48,11 @@ static const struct import_column claim_columns[COL_COUNT] = {
     [COL_REASON] = {"reason", false, "why the status changes (to close or reopen)"},
 };
 
-/* The cells an update reads (version, status, amount_awarded, amount_recovered, reason).
- * u points into the row's cells. */
+/* The cells an update reads (status, amount_awarded, amount_recovered, reason); u points
+ * into the row's cells. */
 static void check_update(struct checker *k, struct claim_update_cells *u)
 {
-	*u = (struct claim_update_cells){.reference = import_cell(k, COL_REFERENCE)};
-	const char *version = import_cell(k, COL_VERSION);
-	if (*version == '\0') {
-		import_problem(k, COL_VERSION,
-			       "is empty: a row with a reference needs the version it was exported "
-			       "at (a claim of yours is changed at that version); or leave "
-			       "reference empty to log a new claim");
-	} else {
-		char *end = NULL;
-		errno = 0;
-		long long v = strtoll(version, &end, 10);
-		if (*end != '\0' || errno != 0 || v < 1)
-			import_problem(k, COL_VERSION,
-				       "'%s' is not a version: the whole number `tulay export "
-				       "claims` wrote there",
-				       version);
-		else
-			u->version = v;
-	}
+	*u = (struct claim_update_cells){0};
 	u->status = (Tulay__V1__ClaimStatus)import_word(k, COL_STATUS, &vocab_claim_statuses);
 	u->has_awarded =
 	    import_money(k, COL_AMOUNT_AWARDED, COL_AMOUNT_AWARDED_CURRENCY, 0, &u->awarded);
@@ -176,7 +157,7 @@ static void claim_check(struct checker *k, const struct row *row, void *msg)
 		m->worker = &c->worker;
 	}
 	co_worker_cells(k, c);
-	c->update = (struct claim_update_cells){.reference = ""};
+	c->update = (struct claim_update_cells){0};
 	if (*import_cell(k, COL_REFERENCE) != '\0')
 		check_update(k, &c->update);
 }
@@ -203,6 +184,135 @@ static void claim_msg_free(void *msg)
 	c->co_cell = NULL;
 }
 
+/* --- a row naming a claim of yours -------------------------------------------------------- */
+
+static bool means_same(const Tulay__V1__CreateClaim *row, const Tulay__V1__Claim *c)
+{
+	if (row->n_exploitation_means != c->n_exploitation_means)
+		return false;
+	for (size_t i = 0; i < row->n_exploitation_means; i++) {
+		bool found = false;
+		for (size_t j = 0; j < c->n_exploitation_means && !found; j++)
+			found = row->exploitation_means[i] == c->exploitation_means[j];
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+/* The first of the file's columns whose cell is not the claim's, or COL_COUNT. Only
+ * status, amount_awarded and amount_recovered may differ: an import does not rewrite what
+ * was recorded at intake. The worker's cells are personal data an export leaves empty
+ * (without --with-identities) and are not compared. */
+static enum claim_column first_difference(const struct checker *k,
+					  const Tulay__V1__CreateClaim *row,
+					  const Tulay__V1__Claim *c)
+{
+	struct {
+		enum claim_column col;
+		bool same;
+	} cells[] = {
+	    {COL_WORKER_NATIONALITY, strcmp(row->worker_nationality, c->worker_nationality) == 0},
+	    {COL_COUNTRY_OF_WORK, strcmp(row->country_of_work, c->country_of_work) == 0},
+	    {COL_SECTOR, row->sector == c->sector},
+	    {COL_EMPLOYER, strcmp(row->employer, c->employer) == 0},
+	    {COL_WORK_STARTED_ON, strcmp(row->work_started_on, c->work_started_on) == 0},
+	    {COL_WORK_ENDED_ON, strcmp(row->work_ended_on, c->work_ended_on) == 0},
+	    {COL_AMOUNT_CLAIMED, import_money_same(row->amount_claimed, c->amount_claimed)},
+	    {COL_WORKERS, (row->workers != 0 ? row->workers : 1) == c->workers},
+	    {COL_RECRUITMENT_AGENCY, strcmp(row->recruitment_agency, c->recruitment_agency) == 0},
+	    {COL_RECRUITMENT_FEE, import_money_same(row->recruitment_fee, c->recruitment_fee)},
+	    {COL_CONTRACT_WAGE, import_money_same(row->contract_wage, c->contract_wage)},
+	    {COL_ACTUAL_WAGE, import_money_same(row->actual_wage, c->actual_wage)},
+	    {COL_EXPLOITATION_MEANS, means_same(row, c)},
+	    {COL_FORUM, row->forum == c->forum},
+	    {COL_FILING_DEADLINE, strcmp(row->filing_deadline, c->filing_deadline) == 0},
+	    {COL_OFFICE, strcmp(row->office, c->office) == 0},
+	};
+	for (size_t i = 0; i < sizeof(cells) / sizeof(cells[0]); i++) {
+		if (!cells[i].same && k->where[cells[i].col] >= 0)
+			return cells[i].col;
+	}
+	return COL_COUNT;
+}
+
+static void claim_update_read(void *msg, const char *reference, Tulay__V1__Request *req)
+{
+	struct claim_msg *c = msg;
+	tulay__v1__get_claim__init(&c->get);
+	c->get.reference = (char *)reference;
+	tulay__v1__request__init(req);
+	req->body_case = TULAY__V1__REQUEST__BODY_GET_CLAIM;
+	req->get_claim = &c->get;
+}
+
+/* Steps: the status, then the amounts (each when the row has it). */
+static bool claim_update_plan(void *msg, const struct checker *k, const Tulay__V1__Response *resp,
+			      int *nsteps, bool differs[IMPORT_MAX_STEPS], char *why, size_t cap)
+{
+	struct claim_msg *m = msg;
+	const Tulay__V1__Claim *c = resp->claim;
+	enum claim_column col = first_difference(k, &m->m, c);
+	if (col != COL_COUNT) {
+		snprintf(why, cap,
+			 "%s: differs from %s's: an import changes only the status, "
+			 "amount_awarded and amount_recovered of a claim you have; put back the "
+			 "claim's (export it again to see it), or leave reference empty to log a "
+			 "new claim",
+			 k->columns[col].name, c->reference);
+		return false;
+	}
+	const struct claim_update_cells *u = &m->update;
+	m->change_awarded = u->has_awarded && !import_money_same(&u->awarded, c->amount_awarded);
+	m->change_recovered =
+	    u->has_recovered && !import_money_same(&u->recovered, c->amount_recovered);
+	int n = 0;
+	if (u->status != 0)
+		differs[n++] = u->status != c->status;
+	if (u->has_awarded || u->has_recovered)
+		differs[n++] = m->change_awarded || m->change_recovered;
+	*nsteps = n;
+	return true;
+}
+
+static void claim_update_step(void *msg, int step, bool differs, int64_t version,
+			      uint8_t key[TULAY_IDEMPOTENCY_KEY_BYTES], Tulay__V1__Request *req)
+{
+	struct claim_msg *m = msg;
+	const struct claim_update_cells *u = &m->update;
+	tulay__v1__request__init(req);
+	if (step == 0 && u->status != 0) {
+		Tulay__V1__ChangeClaimStatus *st = &m->status;
+		tulay__v1__change_claim_status__init(st);
+		st->reference = m->get.reference;
+		st->status = u->status;
+		st->expected_version = version;
+		st->reason = (char *)u->reason;
+		import_step_key(&st->base, &st->idempotency_key, key);
+		req->body_case = TULAY__V1__REQUEST__BODY_CHANGE_CLAIM_STATUS;
+		req->change_claim_status = st;
+		return;
+	}
+	/* The amounts that differ; sent again to find an earlier run's (differs false): the
+	 * row's. */
+	Tulay__V1__UpdateClaimAmounts *a = &m->amounts;
+	tulay__v1__update_claim_amounts__init(a);
+	a->reference = m->get.reference;
+	a->expected_version = version;
+	if (differs ? m->change_awarded : u->has_awarded)
+		a->amount_awarded = (Tulay__V1__Money *)&u->awarded;
+	if (differs ? m->change_recovered : u->has_recovered)
+		a->amount_recovered = (Tulay__V1__Money *)&u->recovered;
+	import_step_key(&a->base, &a->idempotency_key, key);
+	req->body_case = TULAY__V1__REQUEST__BODY_UPDATE_CLAIM_AMOUNTS;
+	req->update_claim_amounts = a;
+}
+
+static int64_t claim_version(const Tulay__V1__Response *resp)
+{
+	return resp->claim != NULL ? resp->claim->version : -1;
+}
+
 const struct import_kind import_claims_kind = {
     .word = "claims",
     .noun = "claim",
@@ -211,14 +321,17 @@ const struct import_kind import_claims_kind = {
     .nimported = COL_IMPORTED,
     .col_reference = COL_REFERENCE,
     .col_organisation = COL_ORGANISATION,
+    .col_version = COL_VERSION,
     .key_purpose = "tulay import claims v1",
     .msg_size = sizeof(struct claim_msg),
     .check = claim_check,
     .create = claim_create,
     .created_at = claim_created_at,
     .msg_free = claim_msg_free,
-    .update_begin = claim_update_begin,
-    .update_next = claim_update_next,
+    .update_read = claim_update_read,
+    .update_plan = claim_update_plan,
+    .update_step = claim_update_step,
+    .case_version = claim_version,
     .template_row =
 	"PH,MY,domestic-work,\"Syarikat Maju, Sdn Bhd\",2025-01-06,2025-09-30,4500.00,MYR,"
 	"1,Manila Overseas Placement,45000.00,PHP,1500.00,MYR,900.00,MYR,"

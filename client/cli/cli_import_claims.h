@@ -1,6 +1,5 @@
 /* tulay import claims: the columns of a claim (those of `tulay export claims`), a row read
- * as a CreateClaim, and what a row naming a claim of yours changes in it (the update path
- * in cli_import_update.c). */
+ * as a CreateClaim, and what a row naming a claim of yours changes in it. */
 #ifndef TULAY_CLI_IMPORT_CLAIMS_H
 #define TULAY_CLI_IMPORT_CLAIMS_H
 
@@ -58,27 +57,10 @@ enum claim_column {
 /* What a row that names a claim by its reference would change in it: the cells of the
  * export that an import updates, as the row has them (unset when empty). */
 struct claim_update_cells {
-	const char *reference;
-	int64_t version;               /* 0: the cell is empty */
 	Tulay__V1__ClaimStatus status; /* 0: the cell is empty */
 	const char *reason;
 	Tulay__V1__Money awarded, recovered;
 	bool has_awarded, has_recovered;
-};
-
-/* The update of one claim: GetClaim, then ChangeClaimStatus and UpdateClaimAmounts as
- * needed (see cli_import_update.c). */
-enum update_step { UPDATE_READ, UPDATE_STATUS, UPDATE_AMOUNTS };
-struct claim_update {
-	struct claim_update_cells cells;
-	enum update_step step;
-	bool probing;    /* past the file's version: is the status change this import's? */
-	int64_t current; /* the claim's version when read */
-	bool change_status, change_awarded, change_recovered;
-	Tulay__V1__GetClaim get;
-	Tulay__V1__ChangeClaimStatus status;
-	Tulay__V1__UpdateClaimAmounts amounts;
-	uint8_t key[TULAY_IDEMPOTENCY_KEY_BYTES];
 };
 
 /* One row: its CreateClaim and what it points to, and what it would update. */
@@ -90,14 +72,11 @@ struct claim_msg {
 	int means[16];
 	char *co_cell; /* a copy of the co_workers cell, cut into the co-workers' fields */
 	struct claim_update_cells update; /* all unset when the row has no reference */
-	struct claim_update up;
+	/* The update's requests (cli_import_claims.c), and the amounts that differ. */
+	bool change_awarded, change_recovered;
+	Tulay__V1__GetClaim get;
+	Tulay__V1__ChangeClaimStatus status;
+	Tulay__V1__UpdateClaimAmounts amounts;
 };
-
-/* The update path (cli_import_update.c), as struct import_kind's update_begin and
- * update_next for a struct claim_msg. */
-void claim_update_begin(void *msg, Tulay__V1__Request *req);
-enum update_result claim_update_next(void *msg, const struct checker *k,
-				     const Tulay__V1__Response *resp, Tulay__V1__Request *req,
-				     char *why, size_t cap);
 
 #endif

@@ -225,6 +225,28 @@ Tulay__V1__ApproxDate *import_approx_date(struct checker *k, int col, Tulay__V1_
 	return out;
 }
 
+int64_t import_version(struct checker *k, int col)
+{
+	const char *version = import_cell(k, col);
+	if (*version == '\0') {
+		import_problem(k, col,
+			       "is empty: a row with a reference needs the version it was exported "
+			       "at (a case of yours is changed at that version); or leave "
+			       "reference empty to log a new one");
+		return 0;
+	}
+	char *end = NULL;
+	errno = 0;
+	long long v = strtoll(version, &end, 10);
+	if (*end != '\0' || errno != 0 || v < 1) {
+		import_problem(k, col,
+			       "'%s' is not a version: the whole number `tulay export` wrote there",
+			       version);
+		return 0;
+	}
+	return v;
+}
+
 bool import_money(struct checker *k, int amount, int currency, int64_t min, Tulay__V1__Money *out)
 {
 	const char *a = import_cell(k, amount), *c = import_cell(k, currency);

@@ -70,6 +70,9 @@ bool import_date(struct checker *k, int col);           /* YYYY-MM-DD; false: em
 /* An approximate date (YYYY-MM-DD, YYYY-MM or YYYY, ~ first: circa) into *out; NULL when
  * the cell is empty or bad. */
 Tulay__V1__ApproxDate *import_approx_date(struct checker *k, int col, Tulay__V1__ApproxDate *out);
+/* The version of a row naming a case by reference: the whole number an export wrote,
+ * required (a case of yours is changed at that version); 0 when missing or bad. */
+int64_t import_version(struct checker *k, int col);
 /* An amount and its currency column into *out: false when both are empty (or bad). */
 bool import_money(struct checker *k, int amount, int currency, int64_t min, Tulay__V1__Money *out);
 int import_word(struct checker *k, int col, const struct vocab *v); /* 0: empty or bad */

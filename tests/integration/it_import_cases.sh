@@ -4,7 +4,10 @@
 # is and again logs nothing twice; every kind of bad cell is reported with its line,
 # column and fix; a server refusal names the column; an export imported into a fresh
 # organisation gives the same cases (evidence of the first organisation's cases left out);
-# an organisation's own export imported back logs nothing again.
+# an organisation's own export imported back changes nothing; edited, it records new
+# stages of deportations and moves recommendations' statuses at the file's version, a
+# stale version flagged, a cell recorded at intake not rewritten, an update cut between
+# two stages taken up again.
 set -uo pipefail
 source "$(dirname "$0")/tap.sh" "$1"
 export TULAY_SERVER
@@ -115,13 +118,89 @@ for kind in deportations recommendations; do
 	[[ $kind == recommendations ]] && drop="$assigned evidence"
 	match "... and gives the same $kind" '^same$' \
 		"$(cmp -s <(strip "$home/$kind-a.csv" $drop) <(strip "$home/$kind-b.csv" $drop) && echo same || echo differ)"
-	expect "... its own export imported back logs nothing again (exit 2)" 2 \
-		"0 logged now, 0 logged before .*; $n already $kind of IMDB \(not logged again\)" -- \
+	expect "... its own export imported back changes nothing" 0 \
+		"0 logged now, 0 logged before .*; 0 $kind of IMDB updated, $n already as the file has them, 0 stale" -- \
 		as imdbofficer import $kind "$home/$kind-b.csv"
 done
-match "... naming the command that changes a deportation" \
-	'not logged again: reference: DP-[0-9-]* is a deportation of IMDB already: an import does not change deportations \(record a stage with .tulay deportation stage.\)' \
-	"$(as imdbofficer import deportations "$home/deportations-b.csv" 2>&1)"
 match "... the second organisation's evidence is empty" '^0$' \
 	"$(python3 -c 'import csv,sys; print(sum(1 for r in csv.DictReader(open(sys.argv[1], newline="")) if r["evidence"]))' "$home/recommendations-b.csv")"
+
+# --- the update path -------------------------------------------------------------------------
+state() { super -c "SELECT c.status || ' ' || c.version FROM cases c JOIN organisations o USING (org_id)
+	WHERE o.acronym = 'IMDB' AND c.reference = '$1'"; }
+stages() { super -c "SELECT count(*) FROM case_events e JOIN cases c USING (org_id, case_id)
+	WHERE c.reference = '$1' AND e.kind = 'stage_recorded'
+	  AND c.org_id = (SELECT org_id FROM organisations WHERE acronym = 'IMDB')"; }
+# IMDB's deportations without dates (arrested): one given a detention and a release (the
+# release first dated before the detention: refused after the detention went in), one a
+# changed nationality, one a release after a colleague recorded one.
+edit_deportations() { python3 - "$home/deportations-c.csv" "$1" <<'PY'
+import csv, sys
+rows = [r for r in csv.DictReader(open(sys.argv[1], newline="")) if r["status"] == "arrested"][:3]
+a, b, c = rows
+a["detained_on"] = "2025-06-01"; a["detention_place"] = "Depot Semenyih"
+a["detention_type"] = "immigration-depot"; a["released_on"] = sys.argv[2]
+b["nationality"] = "NP"
+c["released_on"] = "2025-08-01"
+w = csv.DictWriter(sys.stdout, list(rows[0].keys()), lineterminator="\n")
+w.writeheader()
+w.writerows(rows)
+PY
+}
+as imdbofficer deportation add --nationality MM --deported-from TH --grounds overstay \
+	>/dev/null 2>&1
+as imdbofficer export deportations --output "$home/deportations-c.csv" 2>/dev/null
+edit_deportations 2025-05-01 >"$home/dep-upd.csv"
+drefs=($(python3 -c 'import csv,sys; print(" ".join(r["reference"] for r in csv.DictReader(open(sys.argv[1], newline=""))))' "$home/dep-upd.csv"))
+match "three arrested deportations to change" '^3$' "${#drefs[@]}"
+va=$(state "${drefs[0]}")
+vb=$(state "${drefs[1]}")
+as imdbofficer deportation stage "${drefs[2]}" --stage detention --on 2025-07-01 \
+	--expected-version "$(state "${drefs[2]}" | cut -d' ' -f2)" >/dev/null 2>&1
+vc=$(state "${drefs[2]}")
+match "... a colleague recorded a detention" '^detained ' "$vc"
+expect "an edited deportations export records new stages and flags the rest (exit 2)" 2 \
+	"0 deportations of IMDB updated, 0 already as the file has them, 1 stale .*; 2 refused by the server, 0 by the checks" -- \
+	as imdbofficer import deportations "$home/dep-upd.csv"
+match "... a release dated before the detention refused, naming the column" \
+	'dep-upd.csv, line 2: refused by the server: released_on: ' "$LAST"
+match "... after the detention went in" "^detained $((${va#* } + 1))$" "$(state "${drefs[0]}")"
+match "... a cell recorded at intake is not rewritten" \
+	'line 3: refused by the server: nationality: differs from DP-[0-9-]*.s' "$LAST"
+match "... nor the case changed" "^$vb$" "$(state "${drefs[1]}")"
+match "... a case changed since the export is flagged stale" \
+	"line 4: stale, not changed: version: ${drefs[2]} was changed since the file was exported" "$LAST"
+match "... and not overwritten" "^$vc$" "$(state "${drefs[2]}")"
+edit_deportations 2025-07-15 >"$home/dep-upd.csv"
+expect "the release corrected and run again: the cut update goes on from its detention" 2 \
+	"1 deportations of IMDB updated, 0 already as the file has them, 1 stale" -- \
+	as imdbofficer import deportations "$home/dep-upd.csv"
+match "... released, one version a stage" "^released $((${va#* } + 2))$" "$(state "${drefs[0]}")"
+match "... the detention recorded once" '^2$' "$(stages "${drefs[0]}")"
+expect "... and once more: nothing to do" 2 "0 deportations of IMDB updated, 1 already as the file has them, 1 stale" -- \
+	as imdbofficer import deportations "$home/dep-upd.csv"
+
+# IMDB's recommendations: a submitted one moved to acknowledged with a note, one with a
+# changed title.
+python3 - "$home/recommendations-b.csv" >"$home/rec-upd.csv" <<'PY'
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1], newline="")))
+a = next(r for r in rows if r["status"] == "submitted")
+b = next(r for r in rows if r is not a)
+rows = [a, b]
+a["status"] = "acknowledged"; a["note"] = "Acknowledged by the ACMW secretariat"
+b["title"] = "Another title"; b["note"] = ""
+w = csv.DictWriter(sys.stdout, list(a.keys()), lineterminator="\n")
+w.writeheader()
+w.writerows(rows)
+PY
+rrefs=($(python3 -c 'import csv,sys; print(" ".join(r["reference"] for r in csv.DictReader(open(sys.argv[1], newline=""))))' "$home/rec-upd.csv"))
+ra=$(state "${rrefs[0]}")
+expect "an edited recommendations export moves a status and refuses a changed title" 2 \
+	"1 recommendations of IMDB updated, 0 already as the file has them, 0 stale .*; 1 refused by the server" -- \
+	as imdbofficer import recommendations "$home/rec-upd.csv"
+match "... acknowledged, at the next version" "^acknowledged $((${ra#* } + 1))$" "$(state "${rrefs[0]}")"
+match "... with the row's note" 'Acknowledged by the ACMW secretariat' \
+	"$(as imdbofficer recommendation show "${rrefs[0]}" 2>&1)"
+match "... the title named" 'line 3: refused by the server: title: differs from RC-[0-9-]*.s' "$LAST"
 finish

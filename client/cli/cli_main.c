@@ -114,10 +114,10 @@ static const struct command report_commands[] = {
 static const struct command import_commands[] = {
     {"claims", "log or update the claims of a CSV file, every row checked first", import_claims,
      NULL},
-    {"deportations", "log the deportations of a CSV file, every row checked first",
+    {"deportations", "log or update the deportations of a CSV file, every row checked first",
      import_deportations, NULL},
-    {"recommendations", "log the recommendations of a CSV file, every row checked first",
-     import_recommendations, NULL},
+    {"recommendations", "log or update the recommendations of a CSV file", import_recommendations,
+     NULL},
     {0},
 };
 

@@ -1205,7 +1205,6 @@ DECLARE
     v_year integer := extract(year FROM v_opened)::integer;
     v_n integer := cardinality(t_org);
     v_created bigint;
-    v_ids bigint[];
 BEGIN
     IF NOT merged_lengths_ok(v_n,
             cardinality(t_user), cardinality(t_role), cardinality(t_token),
@@ -1228,7 +1227,8 @@ BEGIN
     END IF;
 
     -- One statement (its plan cached once): the checks, then the inserts, which insert
-    -- nothing when any claim is refused.
+    -- nothing when any claim is refused, then the claims as created.
+    RETURN QUERY
     WITH refused AS (
         -- What tulay_enter(), the policies, create_wage_theft_claim() and claim_details's
         -- WHERE would each check.
@@ -1280,7 +1280,8 @@ BEGIN
                  ORDER BY i.ord) i
          ORDER BY i.ord
         RETURNING cases.org_id, cases.case_id, cases.reference, cases.created_by,
-                  cases.idempotency_key
+                  cases.idempotency_key, cases.status, cases.opened_on, cases.version,
+                  cases.created_at, cases.closed_on, cases.office_id
     ), new_claims AS (
         INSERT INTO wage_theft_claims (org_id, case_id, worker_nationality, country_of_work,
                                        sector, employer, work_started_on, work_ended_on,
@@ -1299,13 +1300,38 @@ BEGIN
                i.forum, i.deadline::date, coalesce(i.means::text[], '{}')
           FROM new_cases n JOIN i ON i.org::bigint = n.org_id AND i.key = n.idempotency_key
          ORDER BY i.ord
+        RETURNING wage_theft_claims.*
+    ), audit AS (
+        INSERT INTO audit_log (xid, at, org_id, user_id, action, target, detail)
+        SELECT pg_current_xact_id(), date_trunc('microseconds', clock_timestamp()), n.org_id,
+               n.created_by, i.action, coalesce(i.target, n.reference), coalesce(i.detail, '')
+          FROM new_cases n JOIN i ON i.org::bigint = n.org_id AND i.key = n.idempotency_key
+         WHERE (SELECT count(*) FROM new_claims) = v_n
+         ORDER BY i.ord
         RETURNING 1
     )
-    INSERT INTO audit_log (xid, at, org_id, user_id, action, target, detail)
-    SELECT pg_current_xact_id(), date_trunc('microseconds', clock_timestamp()), n.org_id,
-           n.created_by, i.action, coalesce(i.target, n.reference), coalesce(i.detail, '')
-      FROM new_cases n JOIN i ON i.org::bigint = n.org_id AND i.key = n.idempotency_key
-     WHERE (SELECT count(*) FROM new_claims) = v_n
+    -- The claims as the view shows them, from the rows just inserted: nothing is read
+    -- back from the tables (see this migration's head).
+    SELECT i.ord, n.case_id, 'created'::text,
+           ROW(n.org_id, n.case_id, n.idempotency_key, n.reference, o.acronym, n.status,
+               w.worker_nationality, w.country_of_work, w.sector, w.employer,
+               w.work_started_on, w.work_ended_on, w.amount_claimed_minor,
+               w.amount_claimed_currency, w.workers, n.opened_on, n.version, u.username,
+               extract(epoch FROM n.created_at)::bigint, w.worker_name_enc,
+               w.worker_id_number_enc, w.worker_phone_enc, w.worker_id_number_index,
+               n.closed_on, w.recruitment_agency, w.recruitment_fee_minor,
+               w.recruitment_fee_currency, w.contract_wage_minor, w.contract_wage_currency,
+               w.actual_wage_minor, w.actual_wage_currency, w.forum, w.filing_deadline,
+               w.exploitation_means, w.amount_awarded_minor, w.amount_awarded_currency,
+               w.amount_recovered_minor, w.amount_recovered_currency,
+               f.name)::wage_theft_claim_view
+      FROM new_cases n
+      JOIN new_claims w ON w.org_id = n.org_id AND w.case_id = n.case_id
+      JOIN i ON i.org::bigint = n.org_id AND i.key = n.idempotency_key
+      JOIN organisations o ON o.org_id = n.org_id
+      JOIN users u ON u.user_id = n.created_by
+      LEFT JOIN offices f ON f.org_id = n.org_id AND f.office_id = n.office_id
+     WHERE (SELECT count(*) FROM audit) = v_n
      ORDER BY i.ord;
     GET DIAGNOSTICS v_created = ROW_COUNT;
     IF v_created <> v_n THEN
@@ -1313,20 +1339,6 @@ BEGIN
                         'created together', v_n
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
-
-    -- Each case found by its key (the unique index), then read back through the view by
-    -- its primary key, one statement a claim: see this migration's head.
-    SELECT array_agg(k.case_id ORDER BY i.ord) INTO v_ids
-      FROM unnest(c_org, c_key) WITH ORDINALITY AS i(org, k, ord)
-      CROSS JOIN LATERAL (
-            SELECT c.case_id FROM cases c
-             WHERE c.org_id = i.org::bigint AND c.idempotency_key = decode(i.k, 'hex')) k;
-    FOR j IN 1 .. v_n LOOP
-        RETURN QUERY
-        SELECT j::bigint, v.case_id, 'created'::text, v
-          FROM wage_theft_claim_view v
-         WHERE v.org_id = c_org[j]::bigint AND v.case_id = v_ids[j];
-    END LOOP;
 END;
 $$;
 

@@ -212,7 +212,7 @@ match "... and not overwritten" "^$five$" "$(state "${refs[4]}")"
 match "... a bad version named by the checks" "line 8, column version \([0-9]+\): .x. is not a version" "$LAST"
 match "... the new row logged" "^$((n + 1))$" "$(count IMP2)"
 match "... the stale row in the refused file" "^\"6\",\"version: ${refs[4]} was changed" \
-	"$(sed -n 4p "$home/upd.refused.csv")"
+	"$(grep '^"6",' "$home/upd.refused.csv")"
 e0=$(events "${refs[0]}")
 
 edit "" >"$home/upd.csv"

@@ -1,4 +1,4 @@
--- The claims a merged create made are read back by primary key, one statement a claim
+-- The claims a merged create made are answered from the rows it inserted, not read back
 -- (issue 15: the outbox benchmark stalled for 7 s in one batch of its sync, and that batch
 -- ended at the statement timeout).
 --
@@ -6,20 +6,26 @@
 -- are made on a connection's first call and kept until the tables are analyzed again. On a
 -- new database, or one whose tables grew since autovacuum last looked (a sync or an import
 -- into an empty one does that in seconds; autovacuum looks once a minute), there are no
--- statistics of cases.org_id, and the planner takes an organisation to have a handful of
--- cases. 0027's read-back, one join of the new keys with wage_theft_claim_view, was then
--- planned from the organisation: every wage-theft case of the organisation (cases_by_kind),
--- each joined with every claim of the organisation (wage_theft_claims_pkey on org_id
--- alone), filtered last on the key: the square of the organisation's claims, per batch.
--- Found on the benchmark's kept cluster (auto_explain, then EXPLAIN with the statistics
--- removed); the same plan came out of a join on the case ids as well.
+-- statistics of cases.org_id and wage_theft_claims.org_id, and the planner takes an
+-- organisation to have a handful of cases. 0027's read-back, one join of the new keys
+-- with wage_theft_claim_view, was then planned from the organisation: every wage-theft
+-- case of the organisation (cases_by_kind), each joined with every claim of the
+-- organisation (wage_theft_claims_pkey on org_id alone), filtered last on the key: the
+-- square of the organisation's claims, per batch. Found on the benchmark's kept cluster
+-- (auto_explain, then EXPLAIN with the statistics removed). Reading each claim by both
+-- primary-key columns was not safe either: without statistics the planner took
+-- wage_theft_claims_report on org_id alone and filtered on case_id, a walk over the
+-- organisation's claims for each claim.
 --
---  * The case ids are found by their unique key (org_id, idempotency_key): a plan that
---    cannot go wrong, whatever the statistics say.
---  * Each claim is read through the view with both primary-key columns as parameters,
---    which puts case_id into the index condition of whichever index is chosen.
---  * Nothing else changes: the checks, the inserts and the audit rows are 0027's, and the
---    plain form (27 arrays) still calls this one.
+--  * The inserts return what they wrote (new_cases: the case's columns the view shows;
+--    new_claims: the whole claim), the audit rows are a third data-modifying part, and
+--    the statement answers the view's row type built from them, joined only with the
+--    organisation, the user and the office by their keys. No plan can walk the
+--    organisation's claims.
+--  * The statement answers nothing unless every claim and audit row was written, as
+--    before, and the function then refuses the whole call.
+--  * Nothing else changes: the checks and the inserts are 0027's, and the plain form (27
+--    arrays) still calls this one.
 --
 -- Locks: as before, it inserts new rows only.
 
@@ -50,7 +56,6 @@ DECLARE
     v_year integer := extract(year FROM v_opened)::integer;
     v_n integer := cardinality(t_org);
     v_created bigint;
-    v_ids bigint[];
 BEGIN
     IF NOT merged_lengths_ok(v_n,
             cardinality(t_user), cardinality(t_role), cardinality(t_token),
@@ -73,7 +78,8 @@ BEGIN
     END IF;
 
     -- One statement (its plan cached once): the checks, then the inserts, which insert
-    -- nothing when any claim is refused.
+    -- nothing when any claim is refused, then the claims as created.
+    RETURN QUERY
     WITH refused AS (
         -- What tulay_enter(), the policies, create_wage_theft_claim() and claim_details's
         -- WHERE would each check.
@@ -125,7 +131,8 @@ BEGIN
                  ORDER BY i.ord) i
          ORDER BY i.ord
         RETURNING cases.org_id, cases.case_id, cases.reference, cases.created_by,
-                  cases.idempotency_key
+                  cases.idempotency_key, cases.status, cases.opened_on, cases.version,
+                  cases.created_at, cases.closed_on, cases.office_id
     ), new_claims AS (
         INSERT INTO wage_theft_claims (org_id, case_id, worker_nationality, country_of_work,
                                        sector, employer, work_started_on, work_ended_on,
@@ -144,13 +151,38 @@ BEGIN
                i.forum, i.deadline::date, coalesce(i.means::text[], '{}')
           FROM new_cases n JOIN i ON i.org::bigint = n.org_id AND i.key = n.idempotency_key
          ORDER BY i.ord
+        RETURNING wage_theft_claims.*
+    ), audit AS (
+        INSERT INTO audit_log (xid, at, org_id, user_id, action, target, detail)
+        SELECT pg_current_xact_id(), date_trunc('microseconds', clock_timestamp()), n.org_id,
+               n.created_by, i.action, coalesce(i.target, n.reference), coalesce(i.detail, '')
+          FROM new_cases n JOIN i ON i.org::bigint = n.org_id AND i.key = n.idempotency_key
+         WHERE (SELECT count(*) FROM new_claims) = v_n
+         ORDER BY i.ord
         RETURNING 1
     )
-    INSERT INTO audit_log (xid, at, org_id, user_id, action, target, detail)
-    SELECT pg_current_xact_id(), date_trunc('microseconds', clock_timestamp()), n.org_id,
-           n.created_by, i.action, coalesce(i.target, n.reference), coalesce(i.detail, '')
-      FROM new_cases n JOIN i ON i.org::bigint = n.org_id AND i.key = n.idempotency_key
-     WHERE (SELECT count(*) FROM new_claims) = v_n
+    -- The claims as the view shows them, from the rows just inserted: nothing is read
+    -- back from the tables (see this migration's head).
+    SELECT i.ord, n.case_id, 'created'::text,
+           ROW(n.org_id, n.case_id, n.idempotency_key, n.reference, o.acronym, n.status,
+               w.worker_nationality, w.country_of_work, w.sector, w.employer,
+               w.work_started_on, w.work_ended_on, w.amount_claimed_minor,
+               w.amount_claimed_currency, w.workers, n.opened_on, n.version, u.username,
+               extract(epoch FROM n.created_at)::bigint, w.worker_name_enc,
+               w.worker_id_number_enc, w.worker_phone_enc, w.worker_id_number_index,
+               n.closed_on, w.recruitment_agency, w.recruitment_fee_minor,
+               w.recruitment_fee_currency, w.contract_wage_minor, w.contract_wage_currency,
+               w.actual_wage_minor, w.actual_wage_currency, w.forum, w.filing_deadline,
+               w.exploitation_means, w.amount_awarded_minor, w.amount_awarded_currency,
+               w.amount_recovered_minor, w.amount_recovered_currency,
+               f.name)::wage_theft_claim_view
+      FROM new_cases n
+      JOIN new_claims w ON w.org_id = n.org_id AND w.case_id = n.case_id
+      JOIN i ON i.org::bigint = n.org_id AND i.key = n.idempotency_key
+      JOIN organisations o ON o.org_id = n.org_id
+      JOIN users u ON u.user_id = n.created_by
+      LEFT JOIN offices f ON f.org_id = n.org_id AND f.office_id = n.office_id
+     WHERE (SELECT count(*) FROM audit) = v_n
      ORDER BY i.ord;
     GET DIAGNOSTICS v_created = ROW_COUNT;
     IF v_created <> v_n THEN
@@ -158,19 +190,5 @@ BEGIN
                         'created together', v_n
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
-
-    -- Each case found by its key (the unique index), then read back through the view by
-    -- its primary key, one statement a claim: see this migration's head.
-    SELECT array_agg(k.case_id ORDER BY i.ord) INTO v_ids
-      FROM unnest(c_org, c_key) WITH ORDINALITY AS i(org, k, ord)
-      CROSS JOIN LATERAL (
-            SELECT c.case_id FROM cases c
-             WHERE c.org_id = i.org::bigint AND c.idempotency_key = decode(i.k, 'hex')) k;
-    FOR j IN 1 .. v_n LOOP
-        RETURN QUERY
-        SELECT j::bigint, v.case_id, 'created'::text, v
-          FROM wage_theft_claim_view v
-         WHERE v.org_id = c_org[j]::bigint AND v.case_id = v_ids[j];
-    END LOOP;
 END;
 $$;

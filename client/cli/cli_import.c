@@ -469,23 +469,23 @@ static void send_one(struct row *row, void *ctx)
 		if (!im->slots[i].used)
 			s = &im->slots[i];
 	}
+	/* The slot takes the row's cells and the message checked from them (which points into
+	 * the cells, not into *row), and gives its spare message for the next row. */
+	void *spare = s->msg != NULL ? s->msg : calloc(1, im->kind->msg_size);
+	if (spare == NULL) {
+		cli_error(im->cli, "out of memory");
+		im->rc = CLI_EXIT_LOCAL;
+		return;
+	}
 	s->used = true;
 	im->inflight++;
 	s->row = *row;
 	row->ncells = 0; /* the slot owns the cells now */
-	if (s->msg == NULL)
-		s->msg = calloc(1, im->kind->msg_size);
-	if (s->msg == NULL) {
-		cli_error(im->cli, "out of memory");
-		im->rc = CLI_EXIT_LOCAL;
-		slot_free(im, s);
-		return;
-	}
-	check_row(im, &s->row, s->msg, &version);
+	s->msg = im->scratch;
+	im->scratch = spare;
 	s->update = update;
 	if (update) {
-		import_update_begin(im->kind, s->msg, import_cell(&im->k, im->kind->col_reference),
-				    version, &s->up, &s->req);
+		import_update_begin(im->kind, s->msg, reference, version, &s->up, &s->req);
 	} else {
 		import_row_key(im->kind->key_purpose, digest, occurrence, s->key);
 		im->kind->create(s->msg, s->key, &s->req);

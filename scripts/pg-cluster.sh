@@ -70,10 +70,15 @@ log="$dir/postgres.log"
 
 run_as=()
 if ((EUID == 0)); then
-	if ! id tulay-pg >/dev/null 2>&1; then
-		useradd --system --user-group --no-create-home --home-dir /nonexistent \
-			--shell /usr/sbin/nologin tulay-pg
-	fi
+	# ctest starts several clusters at once: one useradd at a time, and the others find the
+	# user made (a second useradd fails "already exists" or cannot lock /etc/passwd).
+	(
+		flock 9
+		if ! id tulay-pg >/dev/null 2>&1; then
+			useradd --system --user-group --no-create-home --home-dir /nonexistent \
+				--shell /usr/sbin/nologin tulay-pg
+		fi
+	) 9>/run/lock/tulay-pg-useradd.lock
 	run_as=(runuser -u tulay-pg --)
 fi
 pg() { "${run_as[@]}" "$@"; }

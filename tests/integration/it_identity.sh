@@ -56,7 +56,7 @@ TULAY_CONFIG_DIR="$work/kl" bash -c "echo '$TULAY_TEST_PASSWORD' | '$T' login --
 match "another organisation's search by the same number finds nothing" 'No claims' \
 	"$(TULAY_CONFIG_DIR="$work/kl" "$T" claim list --worker-id-number "$IDNO" 2>&1)"
 match "the audit entry of that search names its blind index, not the number" 'worker_id_number_index=[0-9a-f]{64}' \
-	"$(super -c "SELECT detail FROM audit_log WHERE action = 'list_claims' ORDER BY seq DESC LIMIT 1")"
+	"$(super -c "SELECT detail FROM audit_log WHERE action = 'list_claims' ORDER BY id DESC LIMIT 1")"
 if super -c "SELECT detail FROM audit_log" | grep -qi "$IDNO"; then
 	not_ok "the audit log holds no ID number"
 else

@@ -82,6 +82,6 @@ for cmd in "org show" "org member add" "org member end" "org office add"; do
 	expect "$cmd --help" 0 'Usage' -- "$T" $cmd --help
 done
 match "every change is audited" 'add_membership.*end_membership.*add_office' \
-	"$(super -c "SELECT string_agg(action, ' ' ORDER BY seq) FROM audit_log WHERE action IN ('add_membership', 'end_membership', 'add_office')")"
+	"$(super -c "SELECT string_agg(action, ' ' ORDER BY id) FROM audit_log WHERE action IN ('add_membership', 'end_membership', 'add_office')")"
 
 finish

@@ -150,7 +150,7 @@ expect "--text never finds a worker's name" 0 '^No cases\.$' -- as officer case 
 expect "nor part of it" 0 '^No cases\.$' -- as officer case list --text "Siti Rahmawati"
 match "every search is audited, the text by its keyed hash only" \
 	"^shared=false kind= status= .* text_index=[0-9a-f]{64} id_number_index= page_token= limit=50\$" \
-	"$(super -c "SELECT detail FROM audit_log WHERE action = 'list_cases' ORDER BY seq DESC LIMIT 1")"
+	"$(super -c "SELECT detail FROM audit_log WHERE action = 'list_cases' ORDER BY id DESC LIMIT 1")"
 match "no searched text is in the audit log" '^0$' \
 	"$(super -c "SELECT count(*) FROM audit_log WHERE detail ILIKE '%rahmawati%'")"
 

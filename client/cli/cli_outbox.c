@@ -456,31 +456,59 @@ static bool entry_id(struct cli *cli, const char *text, sqlite3_int64 *id)
 	return true;
 }
 
-/* What outbox show and drop share: the ID operand, checked, and the outbox opened (*db
- * NULL when there is none). True to go on; false when the command is over (--help, a bad
- * ID, an outbox that cannot be opened), with its exit code in *rc. */
-static bool entry_command(struct cli *cli, int argc, char **argv, const char *name,
-			  const char *description, const char *example, sqlite3_int64 *id,
-			  sqlite3 **db, int *rc)
+/* What outbox show or drop does to the one entry it names: SQL whose one parameter is the
+ * entry's ID. */
+struct entry_command {
+	const char *name, *description, *example, *sql;
+};
+
+/* An entry command under way: the entry's ID, the outbox (NULL when there is none) and
+ * the command's SQL prepared on it with the ID bound (NULL without an outbox or when it
+ * cannot be prepared). */
+struct entry {
+	sqlite3_int64 id;
+	sqlite3 *db;
+	sqlite3_stmt *st;
+};
+
+/* What outbox show and drop share: the ID operand checked and the command's statement
+ * prepared on the outbox in *e. True to go on; false when the command is over (--help, a
+ * bad ID, an outbox that cannot be opened), with its exit code in *rc. */
+static bool entry_begin(struct cli *cli, int argc, char **argv, const struct entry_command *command,
+			struct entry *e, int *rc)
 {
 	const char *operand = NULL;
 	const struct args_command cmd = {
-	    .name = name,
+	    .name = command->name,
 	    .options = no_options,
-	    .description = description,
+	    .description = command->description,
 	    .operand = "ID",
 	    .operand_help = "the entry, as 'tulay outbox list' shows it",
 	    .operand_value = &operand,
-	    .example = example,
+	    .example = command->example,
 	};
-	*db = NULL;
+	*e = (struct entry){0};
 	if (!args_parse(cli, &cmd, argc, argv, rc))
 		return false;
-	if (!entry_id(cli, operand, id)) {
+	if (!entry_id(cli, operand, &e->id)) {
 		*rc = CLI_EXIT_USAGE;
 		return false;
 	}
-	return (*rc = outbox_open(cli, false, db)) == CLI_EXIT_OK;
+	if ((*rc = outbox_open(cli, false, &e->db)) != CLI_EXIT_OK)
+		return false;
+	if (e->db != NULL &&
+	    (sqlite3_prepare_v2(e->db, command->sql, -1, &e->st, NULL) != SQLITE_OK ||
+	     sqlite3_bind_int64(e->st, 1, e->id) != SQLITE_OK)) {
+		sqlite3_finalize(e->st);
+		e->st = NULL;
+	}
+	return true;
+}
+
+static void entry_end(struct entry *e)
+{
+	sqlite3_finalize(e->st);
+	sqlite3_close(e->db);
 }
 
 static int no_entry(const struct cli *cli, sqlite3_int64 id)
@@ -492,50 +520,49 @@ static int no_entry(const struct cli *cli, sqlite3_int64 id)
 
 int outbox_show_command(struct cli *cli, int argc, char **argv)
 {
-	sqlite3_int64 id = 0;
-	sqlite3 *db = NULL;
+	static const struct entry_command show = {
+	    .name = "outbox show",
+	    .description = "Shows one write kept in the outbox: when and by which command it "
+			   "was\nqueued, its idempotency key, and the server's answer if it "
+			   "refused it.",
+	    .example = "  tulay outbox show 3",
+	    .sql = ENTRY_COLUMNS "WHERE id = ?",
+	};
+	struct entry e;
 	int rc;
-	if (!entry_command(cli, argc, argv, "outbox show",
-			   "Shows one write kept in the outbox: when and by which command it was\n"
-			   "queued, its idempotency key, and the server's answer if it refused it.",
-			   "  tulay outbox show 3", &id, &db, &rc))
+	if (!entry_begin(cli, argc, argv, &show, &e, &rc))
 		return rc;
-	sqlite3_stmt *st = NULL;
 	struct output_record *rec = NULL;
-	if (db != NULL &&
-	    sqlite3_prepare_v2(db, ENTRY_COLUMNS "WHERE id = ?", -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_bind_int64(st, 1, id) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-		rec = entry_record(st);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return rec != NULL ? output_show(cli, rec) : no_entry(cli, id);
+	if (e.st != NULL && sqlite3_step(e.st) == SQLITE_ROW)
+		rec = entry_record(e.st);
+	entry_end(&e);
+	return rec != NULL ? output_show(cli, rec) : no_entry(cli, e.id);
 }
 
 int outbox_drop_command(struct cli *cli, int argc, char **argv)
 {
-	sqlite3_int64 id = 0;
-	sqlite3 *db = NULL;
+	static const struct entry_command drop = {
+	    .name = "outbox drop",
+	    .description = "Forgets a write kept in the outbox: it will not be sent. For an "
+			   "entry\nthe server refused, once you have made the write again as it "
+			   "should\nbe, or decided it is not needed.",
+	    .example = "  tulay outbox drop 3",
+	    .sql = "DELETE FROM outbox WHERE id = ?",
+	};
+	struct entry e;
 	int rc;
-	if (!entry_command(cli, argc, argv, "outbox drop",
-			   "Forgets a write kept in the outbox: it will not be sent. For an entry\n"
-			   "the server refused, once you have made the write again as it should\n"
-			   "be, or decided it is not needed.",
-			   "  tulay outbox drop 3", &id, &db, &rc))
+	if (!entry_begin(cli, argc, argv, &drop, &e, &rc))
 		return rc;
-	sqlite3_stmt *st = NULL;
 	bool dropped = false;
-	if (db != NULL &&
-	    sqlite3_prepare_v2(db, "DELETE FROM outbox WHERE id = ?", -1, &st, NULL) == SQLITE_OK &&
-	    sqlite3_bind_int64(st, 1, id) == SQLITE_OK && sqlite3_step(st) == SQLITE_DONE)
-		dropped = sqlite3_changes(db) == 1;
-	sqlite3_finalize(st);
-	long long left = db != NULL ? outbox_count(db, "queued") : 0;
-	sqlite3_close(db);
+	if (e.st != NULL && sqlite3_step(e.st) == SQLITE_DONE)
+		dropped = sqlite3_changes(e.db) == 1;
+	long long left = e.db != NULL ? outbox_count(e.db, "queued") : 0;
+	entry_end(&e);
 	if (!dropped)
-		return no_entry(cli, id);
-	output_heading(cli, "Dropped entry %lld; %lld left to send", (long long)id, left);
+		return no_entry(cli, e.id);
+	output_heading(cli, "Dropped entry %lld; %lld left to send", (long long)e.id, left);
 	struct output_record *rec = output_record_new();
-	output_add_int(rec, "dropped", "Dropped", id);
+	output_add_int(rec, "dropped", "Dropped", e.id);
 	output_add_int(rec, "queued", "Left to send", left);
 	return output_show(cli, rec);
 }

@@ -529,7 +529,7 @@ static void pool_dispatch(struct db_pool *pool)
 			while (n < DB_MAX_BATCH && pool->queue_head != NULL &&
 			       db_merge_fits(pool->queue_head, jobs[0]))
 				jobs[n++] = pool_dequeue(pool);
-			if (n > 1) {
+			if (n > 1 || jobs[0]->merge->alone) {
 				dbc_start_merged(c, jobs, n);
 				continue;
 			}

@@ -67,6 +67,9 @@ struct db_merge {
 	} parts[DB_MERGE_MAX_PARTS];
 	unsigned nparts;
 	bool tagged;
+	/* A job with no company goes as the merged statement too (of one element): its
+	 * shape run query by query would do more than the merge does for it. */
+	bool alone;
 };
 
 struct db_job {

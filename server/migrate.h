@@ -10,7 +10,7 @@
 #include "config.h"
 
 /* The schema version this build of tulayd needs: the number of its newest migration. */
-#define MIGRATE_REQUIRED_VERSION 28
+#define MIGRATE_REQUIRED_VERSION 29
 
 /* `tulayd migrate status|up [--dry-run]`: args are the words after "migrate". Prints to
  * stdout/stderr. Returns the exit code: 0 success (status: up to date), 1 error, 2 status

@@ -2236,8 +2236,9 @@ CREATE FUNCTION public.report_delta_cells(p_ids bigint[]) RETURNS TABLE(org_id b
                sum(x.sign) FILTER (WHERE x.recovered IS NOT NULL)::bigint AS recovered_n,
                max(x.recovered) FILTER (WHERE x.sign > 0) AS recovered_max,
                max(x.recovered) FILTER (WHERE x.sign < 0) AS recovered_rm
-          FROM report_deltas x
-         WHERE p_ids IS NULL OR x.id = ANY (p_ids)
+          FROM (SELECT * FROM report_deltas WHERE p_ids IS NULL
+                UNION ALL
+                SELECT * FROM report_deltas WHERE id = ANY (p_ids)) x
          GROUP BY x.org_id, x.kind, date_trunc('month', x.day), x.d, x.claimed_cur,
                   x.awarded_cur, x.recovered_cur)
     SELECT g.org_id, c.cube, c.scoped, report_period(c.grain, g.month),
@@ -2341,24 +2342,42 @@ BEGIN
     IF v_ids IS NULL THEN
         RETURN 0;
     END IF;
+    -- Each organisation's own cells first; a network's whole cells then add up its
+    -- members' own cells (a few thousand rows), not every delta's rows once more.
+    WITH own AS (
+        SELECT r.org_id, r.cube, r.scoped, r.period, r.d1, r.d2, r.d3, r.d4, r.d5, r.d6,
+               r.d7, r.currency, sum(r.cases)::bigint AS cases,
+               sum(r.workers)::bigint AS workers, sum(r.claimed) AS claimed,
+               sum(r.claimed_n)::bigint AS claimed_n, max(r.claimed_max) AS claimed_max,
+               max(r.claimed_rm) AS claimed_rm, sum(r.awarded) AS awarded,
+               sum(r.awarded_n)::bigint AS awarded_n, max(r.awarded_max) AS awarded_max,
+               max(r.awarded_rm) AS awarded_rm, sum(r.recovered) AS recovered,
+               sum(r.recovered_n)::bigint AS recovered_n,
+               max(r.recovered_max) AS recovered_max, max(r.recovered_rm) AS recovered_rm
+          FROM report_delta_cells(v_ids) r
+         GROUP BY r.org_id, r.cube, r.scoped, r.period, r.d1, r.d2, r.d3, r.d4, r.d5, r.d6,
+                  r.d7, r.currency)
     SELECT array_agg(g ORDER BY g.org_id, g.whole, g.cube, g.period, g.d1, g.d2, g.d3, g.d4,
                      g.d5, g.d6, g.d7, g.currency)
       INTO v_rows
-      FROM (SELECT t.org_id, t.whole, r.cube, r.period, r.d1, r.d2, r.d3, r.d4, r.d5, r.d6,
-                   r.d7, r.currency, sum(r.cases)::bigint, sum(r.workers)::bigint,
-                   sum(r.claimed), sum(r.claimed_n)::bigint, max(r.claimed_max),
-                   max(r.claimed_rm), sum(r.awarded), sum(r.awarded_n)::bigint,
-                   max(r.awarded_max), max(r.awarded_rm), sum(r.recovered),
-                   sum(r.recovered_n)::bigint, max(r.recovered_max), max(r.recovered_rm)
-              FROM report_delta_cells(v_ids) r
-             CROSS JOIN LATERAL (
-                   SELECT r.org_id, false AS whole
-                   UNION ALL
-                   SELECT s.scope_id, true FROM report_scopes s
-                    WHERE r.scoped AND s.cube = r.cube AND r.org_id = ANY (s.members)) t
-             GROUP BY t.org_id, t.whole, r.cube, r.period, r.d1, r.d2, r.d3, r.d4, r.d5,
-                      r.d6, r.d7, r.currency) g (org_id, whole, cube, period, d1, d2, d3, d4,
-                      d5, d6, d7, currency, cases, workers, claimed, claimed_n, claimed_max,
+      FROM (SELECT o.org_id, false, o.cube, o.period, o.d1, o.d2, o.d3, o.d4, o.d5, o.d6,
+                   o.d7, o.currency, o.cases, o.workers, o.claimed, o.claimed_n,
+                   o.claimed_max, o.claimed_rm, o.awarded, o.awarded_n, o.awarded_max,
+                   o.awarded_rm, o.recovered, o.recovered_n, o.recovered_max, o.recovered_rm
+              FROM own o
+            UNION ALL
+            SELECT s.scope_id, true, o.cube, o.period, o.d1, o.d2, o.d3, o.d4, o.d5, o.d6,
+                   o.d7, o.currency, sum(o.cases)::bigint, sum(o.workers)::bigint,
+                   sum(o.claimed), sum(o.claimed_n)::bigint, max(o.claimed_max),
+                   max(o.claimed_rm), sum(o.awarded), sum(o.awarded_n)::bigint,
+                   max(o.awarded_max), max(o.awarded_rm), sum(o.recovered),
+                   sum(o.recovered_n)::bigint, max(o.recovered_max), max(o.recovered_rm)
+              FROM own o
+              JOIN report_scopes s ON s.cube = o.cube AND o.org_id = ANY (s.members)
+             WHERE o.scoped
+             GROUP BY s.scope_id, o.cube, o.period, o.d1, o.d2, o.d3, o.d4, o.d5, o.d6,
+                      o.d7, o.currency) g (org_id, whole, cube, period, d1, d2, d3, d4, d5,
+                      d6, d7, currency, cases, workers, claimed, claimed_n, claimed_max,
                       claimed_rm, awarded, awarded_n, awarded_max, awarded_rm, recovered,
                       recovered_n, recovered_max, recovered_rm);
 
@@ -2383,8 +2402,12 @@ BEGIN
                   recovered_n = x.recovered_n + EXCLUDED.recovered_n,
                   recovered_max = greatest(x.recovered_max, EXCLUDED.recovered_max);
 
+    -- Only a cell whose count this batch did not raise can be left empty: none, in a
+    -- batch of new cases.
     DELETE FROM report_cells x
-     USING unnest(v_rows) g
+     USING (SELECT * FROM unnest(v_rows) g
+             WHERE CASE WHEN g.currency = '' THEN g.cases <= 0
+                        ELSE g.claimed_n + g.awarded_n + g.recovered_n <= 0 END) g
      WHERE (x.org_id, x.whole, x.cube, x.period, x.d1, x.d2, x.d3, x.d4, x.d5, x.d6, x.d7,
             x.currency)
          = (g.org_id, g.whole, g.cube, g.period, g.d1, g.d2, g.d3, g.d4, g.d5, g.d6, g.d7,
@@ -2393,8 +2416,12 @@ BEGIN
                 ELSE x.claimed_n + x.awarded_n + x.recovered_n <= 0 END;
 
     -- Own rows before whole rows: a whole row's largest amount comes from its members'.
+    -- Only a cell this batch took an amount from can have lost its largest: none, in a
+    -- batch of new cases.
     FOR f IN SELECT g.*, s.members
-               FROM unnest(v_rows) g
+               FROM (SELECT * FROM unnest(v_rows) g
+                      WHERE g.claimed_rm IS NOT NULL OR g.awarded_rm IS NOT NULL
+                         OR g.recovered_rm IS NOT NULL) g
                JOIN report_cells x
                  ON (x.org_id, x.whole, x.cube, x.period, x.d1, x.d2, x.d3, x.d4, x.d5, x.d6,
                      x.d7, x.currency)
@@ -2519,7 +2546,7 @@ CREATE FUNCTION public.report_period(p_grain text, p_day date) RETURNS date
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
     SELECT CASE WHEN p_grain = 'all' THEN date '1900-01-01'
-                ELSE date_trunc(p_grain, p_day)::date END
+                ELSE date_trunc(p_grain, p_day::timestamp)::date END
 $$;
 
 ALTER FUNCTION public.report_period(p_grain text, p_day date) OWNER TO tulay;

@@ -142,7 +142,7 @@ void config_defaults(struct config *cfg)
 	cfg->report_perturbation = 1;
 	cfg->report_refresh_ms = 60000;
 	cfg->audit_seal_ms = 200;
-	cfg->report_fold_ms = 200;
+	cfg->report_fold_ms = 500;
 	snprintf(cfg->migrations, sizeof(cfg->migrations), "%s", TULAY_MIGRATIONS_DIR);
 	snprintf(cfg->log_level, sizeof(cfg->log_level), "info");
 	snprintf(cfg->metrics_listen, sizeof(cfg->metrics_listen), "127.0.0.1");

@@ -35,16 +35,19 @@ export TULAY_TIMEOUT=${TULAY_TIMEOUT:-60}
 
 declare -A TAP_TULAYD_PIDS=()
 start_tulayd() {
-	local var=$1 log=$2 i
+	local var=$1 log=$2 i port
 	shift 2
+	# Emptied here, not by the background start's redirection: a restart logging to the
+	# same file could otherwise read the tulayd before's lines (and port) first.
+	: >"$log"
 	TULAY_DB=$TULAY_TEST_DB TULAY_DATA_KEY_FILE=$TULAY_DATA_KEY_FILE \
-		"$TULAYD" --port 0 "$@" >"$log" 2>&1 &
+		"$TULAYD" --port 0 "$@" >>"$log" 2>&1 &
 	TAP_TULAYD_PIDS[$var]=$!
 	for ((i = 0; i < 600; i++)); do
 		kill -0 "${TAP_TULAYD_PIDS[$var]}" 2>/dev/null || break
-		if grep -q 'event=db_conn_ready' "$log" && grep -q 'event=listening' "$log"; then
-			printf -v "$var" '127.0.0.1:%s' \
-				"$(grep -m1 'event=listening' "$log" | sed -E 's/.* port=([0-9]+).*/\1/')"
+		port=$(sed -nE 's/.*event=listening .* port=([0-9]+).*/\1/p' "$log" | head -n 1)
+		if [[ -n $port ]] && grep -q 'event=db_conn_ready' "$log"; then
+			printf -v "$var" '127.0.0.1:%s' "$port"
 			return 0
 		fi
 		sleep 0.1
